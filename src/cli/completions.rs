@@ -1,0 +1,21 @@
+//! `imgopt completions SHELL`.
+
+use clap::{Args, CommandFactory};
+use clap_complete::Shell;
+
+use super::{printer::Printer, Cli, ExitStatus};
+
+/// Arguments of `imgopt completions`.
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Writes the completion script to the result stream.
+pub fn run(args: &CompletionsArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
+    let mut cmd = Cli::command();
+    clap_complete::generate(args.shell, &mut cmd, "imgopt", printer.out());
+    Ok(ExitStatus::Success)
+}

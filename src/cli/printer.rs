@@ -1,0 +1,107 @@
+//! The printer: owns stdout (or the `-o` file) and stderr, verbosity and colour. The only
+//! place in imgopt that writes to the terminal.
+#![allow(clippy::print_stderr)]
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::diag::ColorChoice;
+
+use super::args::{Color, GlobalArgs};
+
+/// How much to say on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// `-q`: errors only.
+    Quiet,
+    /// Normal.
+    Default,
+    /// `-v`: also progress notes.
+    Verbose,
+}
+
+/// Owns the output writers.
+pub struct Printer {
+    out: Box<dyn Write>,
+    /// Colour for the result stream.
+    pub color: ColorChoice,
+    /// Colour for stderr diagnostics.
+    pub err_color: ColorChoice,
+    /// Verbosity for stderr.
+    pub verbosity: Verbosity,
+    /// Whether stderr is a terminal (progress bars only then).
+    pub stderr_is_terminal: bool,
+    output_path: Option<PathBuf>,
+}
+
+impl Printer {
+    /// Opens the result stream (stdout or `-o FILE`).
+    pub fn new(args: &GlobalArgs) -> anyhow::Result<Self> {
+        let (out, to_terminal): (Box<dyn Write>, bool) = match &args.output {
+            Some(path) if path.as_os_str() != "-" => {
+                let f = File::create(path).with_context(|| format!("creating output file {}", path.display()))?;
+                (Box::new(BufWriter::new(f)), false)
+            }
+            _ => (Box::new(BufWriter::new(io::stdout().lock())), io::stdout().is_terminal()),
+        };
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let decide = |terminal: bool| match args.color {
+            Color::Always => ColorChoice::Always,
+            Color::Never => ColorChoice::Never,
+            Color::Auto if terminal && !no_color_env => ColorChoice::Always,
+            Color::Auto => ColorChoice::Never,
+        };
+        let stderr_is_terminal = io::stderr().is_terminal();
+        let verbosity = if args.quiet {
+            Verbosity::Quiet
+        } else if args.verbose > 0 {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Default
+        };
+        Ok(Self {
+            out,
+            color: decide(to_terminal),
+            err_color: decide(stderr_is_terminal),
+            verbosity,
+            stderr_is_terminal,
+            output_path: args.output.clone().filter(|p| p.as_os_str() != "-"),
+        })
+    }
+
+    /// The result stream.
+    pub fn out(&mut self) -> &mut dyn Write {
+        &mut *self.out
+    }
+
+    /// Flushes the result stream.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        self.out.flush().with_context(|| match &self.output_path {
+            Some(p) => format!("writing {}", p.display()),
+            None => "writing to stdout".to_string(),
+        })
+    }
+
+    /// A note on stderr, shown unless `-q`.
+    pub fn note(&self, msg: &str) {
+        if self.verbosity >= Verbosity::Default {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// A note on stderr, shown only with `-v`.
+    pub fn verbose(&self, msg: &str) {
+        if self.verbosity >= Verbosity::Verbose {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// Writes diagnostics to stderr (errors in input files), rustc-style.
+    pub fn diagnostics_to_stderr(&self, diags: &[crate::diag::Diagnostic], files: &crate::diag::Files) {
+        let mut err = io::stderr().lock();
+        let _ = crate::diag::render_human(diags, files, self.err_color, &mut err);
+    }
+}

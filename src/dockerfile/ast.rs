@@ -1,0 +1,222 @@
+//! The Dockerfile syntax tree. Every node keeps the byte span it came from (offsets into the
+//! file exactly as read, end exclusive), so diagnostics can underline it and fixes can edit
+//! the original text through it.
+//!
+//! Field meanings follow BuildKit's parser (`frontend/dockerfile/parser`, v0.12.5): `value`
+//! is BuildKit's flattened argument list (ENV/LABEL as key, value pairs with quotes kept, ARG
+//! as written, JSON form already decoded), `original` is BuildKit's `Original`.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::Serialize;
+
+/// A byte range into the file as read; `end` is exclusive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span from `start` to `end`.
+    #[must_use]
+    pub fn new(start: usize, end: usize) -> Self {
+        Self { start, end }
+    }
+
+    /// The span as a `Range`.
+    #[must_use]
+    pub fn range(self) -> Range<usize> {
+        self.start..self.end
+    }
+}
+
+impl From<Span> for Range<usize> {
+    fn from(s: Span) -> Self {
+        s.start..s.end
+    }
+}
+
+/// The instruction keywords BuildKit knows. Anything else parses (BuildKit's parser accepts
+/// it) as [`Keyword::Unknown`]; the build would later reject it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+#[allow(missing_docs)]
+pub enum Keyword {
+    Add,
+    Arg,
+    Cmd,
+    Copy,
+    Entrypoint,
+    Env,
+    Expose,
+    From,
+    Healthcheck,
+    Label,
+    Maintainer,
+    Onbuild,
+    Run,
+    Shell,
+    Stopsignal,
+    User,
+    Volume,
+    Workdir,
+    /// A word BuildKit's parser does not know.
+    Unknown,
+}
+
+impl Keyword {
+    /// The keyword for a (case-insensitive) instruction word.
+    #[must_use]
+    pub fn from_word(word: &str) -> Self {
+        match word.to_ascii_uppercase().as_str() {
+            "ADD" => Self::Add,
+            "ARG" => Self::Arg,
+            "CMD" => Self::Cmd,
+            "COPY" => Self::Copy,
+            "ENTRYPOINT" => Self::Entrypoint,
+            "ENV" => Self::Env,
+            "EXPOSE" => Self::Expose,
+            "FROM" => Self::From,
+            "HEALTHCHECK" => Self::Healthcheck,
+            "LABEL" => Self::Label,
+            "MAINTAINER" => Self::Maintainer,
+            "ONBUILD" => Self::Onbuild,
+            "RUN" => Self::Run,
+            "SHELL" => Self::Shell,
+            "STOPSIGNAL" => Self::Stopsignal,
+            "USER" => Self::User,
+            "VOLUME" => Self::Volume,
+            "WORKDIR" => Self::Workdir,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// A parser directive (`# syntax=`, `# escape=`, `# check=`, or any other `# key=value` in
+/// the directive block at the top of the file).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Directive {
+    /// Lower-cased name.
+    pub name: String,
+    /// Value, trimmed.
+    pub value: String,
+    /// Span of the whole comment line (without the line break).
+    pub span: Span,
+}
+
+/// A `--name=value` (or bare `--name`) flag, with its original text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Flag {
+    /// The flag exactly as written, e.g. `--mount=type=cache,target=/root/.cache`.
+    pub text: String,
+    /// The name without dashes, e.g. `mount`.
+    pub name: String,
+    /// The value after the first `=`, if any.
+    pub value: Option<String>,
+    /// Span of the flag in the file.
+    pub span: Span,
+}
+
+/// One argument of an instruction with its span. For shell form, RUN/CMD/ENTRYPOINT have a
+/// single argument: the command line with continuations removed (BuildKit's value).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Arg {
+    /// The value as BuildKit reports it.
+    pub value: String,
+    /// Span in the file. For values that cross continuation lines this covers from the first
+    /// to the last byte of the value in the file.
+    pub span: Span,
+}
+
+/// A heredoc attached to an instruction (`<<EOF`, `<<-EOF`, `<<"EOF"`, `3<<EOF`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Heredoc {
+    /// Delimiter word (without quotes or dash).
+    pub name: String,
+    /// File descriptor (0 unless written as `N<<`).
+    pub file_descriptor: u32,
+    /// The body as BuildKit gives it (tabs stripped for `<<-`).
+    pub content: String,
+    /// `<<-`: leading tabs are stripped.
+    pub chomp: bool,
+    /// Unquoted delimiter: the body is subject to expansion.
+    pub expand: bool,
+    /// Span of the body lines plus the terminating delimiter line.
+    pub span: Span,
+}
+
+/// One instruction: keyword, flags, arguments and heredocs, with spans.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Instruction {
+    /// The instruction word as written (BuildKit compares it case-insensitively).
+    pub cmd: String,
+    /// The keyword.
+    pub keyword: Keyword,
+    /// For ONBUILD: the wrapped instruction (its `cmd`, flags, args, heredocs).
+    pub sub: Option<Box<Instruction>>,
+    /// Exec (JSON array) form.
+    pub json: bool,
+    /// BuildKit's `Original`: the instruction with continuations joined.
+    pub original: String,
+    /// 1-based first line.
+    pub start_line: usize,
+    /// 1-based last line (including heredoc bodies).
+    pub end_line: usize,
+    /// Flags, in order.
+    pub flags: Vec<Flag>,
+    /// Arguments (BuildKit's `value` list).
+    pub args: Vec<Arg>,
+    /// Heredocs, in order.
+    pub heredocs: Vec<Heredoc>,
+    /// Span of the whole instruction through continuation lines and heredoc bodies.
+    pub span: Span,
+    /// Span of the instruction word.
+    pub cmd_span: Span,
+}
+
+impl Instruction {
+    /// The first flag named `name` (without dashes).
+    #[must_use]
+    pub fn flag(&self, name: &str) -> Option<&Flag> {
+        self.flags.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// All flags named `name`.
+    pub fn flags_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Flag> + 'a {
+        self.flags.iter().filter(move |f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// BuildKit's `value` strings.
+    #[must_use]
+    pub fn values(&self) -> Vec<&str> {
+        self.args.iter().map(|a| a.value.as_str()).collect()
+    }
+}
+
+/// A parsed Dockerfile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Dockerfile {
+    /// Parser directives by lower-cased name (BTreeMap: deterministic output).
+    pub directives: BTreeMap<String, Directive>,
+    /// The escape character in force (`\` or `` ` ``).
+    pub escape: char,
+    /// Instructions in file order.
+    pub instructions: Vec<Instruction>,
+    /// Non-fatal remarks BuildKit also prints (e.g. empty continuation lines).
+    pub warnings: Vec<ParseWarning>,
+}
+
+/// A non-fatal remark from the parser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ParseWarning {
+    /// What BuildKit would say.
+    pub message: String,
+    /// 1-based line.
+    pub line: usize,
+    /// Span.
+    pub span: Span,
+}

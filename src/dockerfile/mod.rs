@@ -1,0 +1,28 @@
+//! Our own BuildKit-conformant Dockerfile parser and the stage model built on it.
+//!
+//! Owns: turning bytes into a [`Dockerfile`] (directives, escape character, continuations,
+//! heredocs, flags, JSON versus shell form, spans) exactly as BuildKit's parser does, and the
+//! stage graph ([`stages`]).
+//! Does not: lint (see `rules`), expand variables beyond what the stage model needs, or print.
+//!
+//! Why our own: DESIGN.md section 3, decision 1.
+
+pub mod ast;
+mod parse;
+
+pub use ast::{Arg, Directive, Dockerfile, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};
+pub use parse::parse;
+
+/// A file BuildKit's parser rejects, or one imgopt cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{line}:{column}: {message}")]
+pub struct Error {
+    /// What is wrong, in BuildKit's words where it has them.
+    pub message: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The offending bytes.
+    pub span: Span,
+}

@@ -1,0 +1,22 @@
+//! imgopt: make container images smaller and plan how densely they pack onto nodes.
+//!
+//! The library does all the work; the `imgopt` binary is a thin shell over [`cli::run`].
+//! Core modules return report models and never print; renderers in [`report`] write them.
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`dockerfile`] | the BuildKit-conformant Dockerfile parser and stage model |
+//! | [`diag`] | diagnostics, the source file database and the one human renderer |
+//! | [`units`] | byte sizes and other domain quantities |
+//! | [`digest`] | content digests |
+//! | [`report`] | output formats |
+//! | [`cli`] | argument parsing, I/O, exit codes (nothing else uses it) |
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod diag;
+pub mod digest;
+pub mod dockerfile;
+pub mod error;
+pub mod report;
+pub mod units;

@@ -1,0 +1,1 @@
+//! Human renderers: one file per report kind.
