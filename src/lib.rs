@@ -19,4 +19,5 @@ pub mod digest;
 pub mod dockerfile;
 pub mod error;
 pub mod report;
+pub mod source;
 pub mod units;
