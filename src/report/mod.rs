@@ -6,6 +6,8 @@
 
 pub mod human;
 pub mod json;
+pub mod markdown;
+pub mod sarif;
 
 use std::fmt;
 

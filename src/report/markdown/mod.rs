@@ -1,0 +1,1 @@
+//! Markdown renderers (GitHub-flavoured, for pull-request comments): one file per report kind.

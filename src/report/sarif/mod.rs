@@ -1,0 +1,1 @@
+//! SARIF 2.1.0 renderers (GitHub code scanning): one file per report kind.

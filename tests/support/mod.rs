@@ -1,0 +1,48 @@
+//! Helpers shared by the integration tests. Each test file does `mod support;`.
+#![allow(dead_code, clippy::print_stderr)]
+
+use std::path::PathBuf;
+
+/// Whether CI demands the corpus and fixtures (`IMGOPT_REQUIRE_CORPUS=1`).
+pub fn required() -> bool {
+    std::env::var("IMGOPT_REQUIRE_CORPUS").is_ok_and(|v| v == "1")
+}
+
+/// Says loudly that `what` is missing and returns `None`, or panics when CI requires it.
+pub fn missing<T>(what: &str) -> Option<T> {
+    assert!(!required(), "IMGOPT_REQUIRE_CORPUS=1 but {what} is missing");
+    eprintln!("\n*** SKIPPED: {what} is missing; set it up (scripts/test.sh does) to run this test ***\n");
+    None
+}
+
+/// The shared folder beside the repo (`../shared`, or `IMGOPT_SHARED`).
+pub fn shared_dir() -> Option<PathBuf> {
+    let p = std::env::var_os("IMGOPT_SHARED")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"), PathBuf::from);
+    if p.is_dir() { Some(p) } else { missing("../shared (IMGOPT_SHARED)") }
+}
+
+/// The Dockerfile corpus (`IMGOPT_CORPUS`, default `../shared/corpus/dockerfiles`).
+pub fn corpus_dir() -> Option<PathBuf> {
+    let p = std::env::var_os("IMGOPT_CORPUS").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/dockerfiles"),
+        PathBuf::from,
+    );
+    if p.is_dir() { Some(p) } else { missing(&format!("the Dockerfile corpus at {}", p.display())) }
+}
+
+/// The fixture images built by `make-images.sh` (`IMGOPT_FIXTURES`).
+pub fn fixtures_dir() -> Option<PathBuf> {
+    let p = std::env::var_os("IMGOPT_FIXTURES").map(PathBuf::from).or_else(|| {
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/imgopt-fixtures"))
+    });
+    match p {
+        Some(p) if p.join("images.tsv").is_file() => Some(p),
+        _ => missing("the fixture images (IMGOPT_FIXTURES, built by make-images.sh)"),
+    }
+}
+
+/// The imgopt binary built for this test run.
+pub fn imgopt_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_imgopt"))
+}
