@@ -9,6 +9,7 @@
 //! | [`diag`] | diagnostics, the source file database and the one human renderer |
 //! | [`units`] | byte sizes and other domain quantities |
 //! | [`digest`] | content digests |
+//! | [`layers`] | layer analysis: per-layer sizes, merged filesystem, waste, dive's score, packages |
 //! | [`report`] | output formats |
 //! | [`cli`] | argument parsing, I/O, exit codes (nothing else uses it) |
 #![deny(missing_docs)]
@@ -18,6 +19,7 @@ pub mod diag;
 pub mod digest;
 pub mod dockerfile;
 pub mod error;
+pub mod layers;
 pub mod report;
 pub mod source;
 pub mod units;
