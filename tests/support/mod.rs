@@ -46,3 +46,14 @@ pub fn fixtures_dir() -> Option<PathBuf> {
 pub fn imgopt_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_imgopt"))
 }
+
+pub mod image_builder;
+
+/// The path of an external tool on `PATH`, or a loud skip.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .or_else(|| missing(&format!("the `{name}` program")))
+}
