@@ -149,31 +149,45 @@ pub fn package_caches(stack: &BTreeMap<Arc<str>, Node>) -> Vec<WasteItem> {
 }
 
 /// Files in the final filesystem whose content repeats another's (same size and xxh3-128).
-/// The first path in path order is the original; every other copy is an item.
+/// One item per content: the first path (in path order) is the original (`duplicate_of`),
+/// `path` is the first copy, `files` counts the copies and `bytes` their bytes.
 #[must_use]
 pub fn duplicates(stack: &BTreeMap<Arc<str>, Node>) -> Vec<WasteItem> {
-    let mut seen: HashMap<(u64, u128), &Arc<str>> = HashMap::new();
-    let mut out = Vec::new();
+    enum Seen<'a> {
+        Original(&'a Arc<str>),
+        Item(usize),
+    }
+    let mut groups: HashMap<(u64, u128), Seen<'_>> = HashMap::new();
+    let mut out: Vec<WasteItem> = Vec::new();
     for (path, node) in stack {
         if node.kind != EntryKind::File || node.size == 0 {
             continue;
         }
         let Some(h) = node.hash else { continue };
-        match seen.get(&(node.size, h)) {
-            Some(orig) => out.push(WasteItem {
-                path: path.to_string(),
-                kind: WasteKind::DuplicateContent,
-                stored_in: node.layer as usize,
-                made_waste_by: None,
-                bytes: node.size,
-                files: 1,
-                cache: cache_tag(path).map(|(t, _)| t.to_string()),
-                duplicate_of: Some(orig.to_string()),
-            }),
+        let key = (node.size, h);
+        let slot = match groups.get(&key) {
             None => {
-                seen.insert((node.size, h), path);
+                groups.insert(key, Seen::Original(path));
+                continue;
             }
-        }
+            Some(Seen::Item(i)) => *i,
+            Some(Seen::Original(orig)) => {
+                out.push(WasteItem {
+                    path: path.to_string(),
+                    kind: WasteKind::DuplicateContent,
+                    stored_in: node.layer as usize,
+                    made_waste_by: None,
+                    bytes: 0,
+                    files: 0,
+                    cache: cache_tag(path).map(|(t, _)| t.to_string()),
+                    duplicate_of: Some(orig.to_string()),
+                });
+                groups.insert(key, Seen::Item(out.len() - 1));
+                out.len() - 1
+            }
+        };
+        out[slot].bytes += node.size;
+        out[slot].files += 1;
     }
     out
 }
