@@ -11,6 +11,7 @@
 //! source is async. [`Analysis`] takes the per-layer [`LayerScan`]s bottom first and builds the
 //! report; it never sees tar bytes, so it is unit-tested on in-memory scans.
 
+pub mod base;
 pub mod cache;
 pub mod dive;
 pub mod filetree;
