@@ -526,6 +526,15 @@ pub struct BuiltImage {
 const TRAVERSAL_DIGEST: &str = "sha256:../../../../../../etc/passwd";
 
 impl BuiltImage {
+    /// `os/arch[/variant]`.
+    pub fn platform_string(&self) -> String {
+        let p = &self.platform;
+        match &p.variant {
+            Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
+            None => format!("{}/{}", p.os, p.architecture),
+        }
+    }
+
     /// The manifest descriptor for an index.
     fn manifest_descriptor(&self, ref_name: Option<&str>, with_platform: bool) -> Value {
         let digest = if self.path_traversal { TRAVERSAL_DIGEST } else { self.manifest_digest.as_str() };
