@@ -74,7 +74,7 @@ fn bytes(n: usize, seed: u8) -> Vec<u8> {
 fn analyze_with(layers: &[Vec<u8>], opts: ScanOptions, aopts: AnalysisOptions) -> LayersReport {
     let mut a = Analysis::new(aopts);
     for t in layers {
-        let (s, _) = scan(Cursor::new(t), &opts).unwrap();
+        let s = scan(&mut Cursor::new(t), &opts).unwrap();
         let d = Digest::sha256_of(t);
         a.push(
             LayerMeta {
@@ -365,9 +365,9 @@ fn header_size_larger_than_the_data_is_a_clear_error() {
     t.truncate(512 + 10);
     for hash in [true, false] {
         let opts = ScanOptions { hash_content: hash, ..ScanOptions::default() };
-        let err = scan(Cursor::new(&t), &opts).unwrap_err();
+        let err = scan(&mut Cursor::new(&t), &opts).unwrap_err();
         assert!(matches!(&err, ScanError::Truncated { path, expected: 1000, .. } if path == "/big"), "{err}");
-        let err = scan_seek(Cursor::new(&t), &opts).unwrap_err();
+        let err = scan_seek(&mut Cursor::new(&t), &opts).unwrap_err();
         assert!(matches!(&err, ScanError::Truncated { expected: 1000, .. }), "{err}");
         assert!(err.to_string().contains("/big"), "{err}");
     }
@@ -376,7 +376,7 @@ fn header_size_larger_than_the_data_is_a_clear_error() {
 #[test]
 fn garbage_is_a_corrupt_tar_error() {
     let junk = bytes(4096, 7);
-    let err = scan(Cursor::new(&junk), &ScanOptions::default()).unwrap_err();
+    let err = scan(&mut Cursor::new(&junk), &ScanOptions::default()).unwrap_err();
     assert!(matches!(err, ScanError::Corrupt { .. }), "{err}");
 }
 
@@ -384,8 +384,8 @@ fn garbage_is_a_corrupt_tar_error() {
 fn seek_scan_equals_read_scan() {
     let l0 = Tar::new().dir("d").file("d/a", &bytes(3000, 1)).symlink("d/s", "a").file("d/b", &bytes(1, 2)).done();
     let opts = ScanOptions { hash_content: false, ..ScanOptions::default() };
-    let (a, _) = scan(Cursor::new(&l0), &opts).unwrap();
-    let (b, _) = scan_seek(Cursor::new(&l0), &opts).unwrap();
+    let a = scan(&mut Cursor::new(&l0), &opts).unwrap();
+    let b = scan_seek(&mut Cursor::new(&l0), &opts).unwrap();
     assert_eq!(a, b);
     assert_eq!(a.content_bytes, 3001);
 }
@@ -437,7 +437,7 @@ impl Read for ManyFiles {
 
 #[test]
 fn generated_stream_is_a_valid_tar() {
-    let (s, _) = scan(ManyFiles::new(2500), &ScanOptions::default()).unwrap();
+    let s = scan(&mut ManyFiles::new(2500), &ScanOptions::default()).unwrap();
     assert_eq!((s.entries.len(), s.content_bytes), (2500, 2500));
     let _ = support::required();
 }

@@ -58,7 +58,7 @@ fn peak_rss() -> Option<u64> {
 #[test]
 fn a_million_files_stay_well_under_a_gibibyte() {
     const N: u64 = 1_000_000;
-    let (s, _) = scan(ManyFiles { n: N, i: 0, buf: Vec::new(), pos: 0 }, &ScanOptions::default()).unwrap();
+    let s = scan(&mut ManyFiles { n: N, i: 0, buf: Vec::new(), pos: 0 }, &ScanOptions::default()).unwrap();
     assert_eq!(s.entries.len() as u64, N);
     let mut a = Analysis::new(AnalysisOptions { top: 10, dedupe: true });
     let d = Digest::sha256_of(b"million");

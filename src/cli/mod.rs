@@ -6,6 +6,7 @@
 
 pub mod args;
 mod completions;
+pub mod layers;
 pub mod printer;
 
 use std::io;
@@ -53,6 +54,9 @@ pub struct Cli {
 pub enum Command {
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::CompletionsArgs),
+    /// Per-layer sizes, the merged filesystem, waste by kind and dive's score, read straight
+    /// from a registry, an OCI layout or an archive.
+    Layers(layers::LayersArgs),
 }
 
 /// Runs a parsed command line.
@@ -60,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let mut printer = printer::Printer::new(&cli.global)?;
     let status = match cli.command {
         Command::Completions(a) => completions::run(&a, &mut printer)?,
+        Command::Layers(a) => layers::run(&a, &cli.global, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

@@ -24,15 +24,276 @@ pub mod waste;
 pub mod whiteout;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use futures_util::StreamExt as _;
 
 use crate::digest::Digest;
-use crate::source::History;
+use crate::source::blob::{open_layer, LayerReadOptions};
+use crate::source::{Descriptor, History, ImageSource, Manifest};
 use crate::units::ByteSize;
 
 pub use filetree::{Entry, EntryKind, LayerScan};
 pub use report::{BaseSplit, LayerReport, LayersReport, MultiPlatformReport, PathBytes, Totals, WasteByKind};
 pub use scan::{ScanError, ScanOptions};
 pub use waste::{WasteItem, WasteKind};
+
+/// Why an image could not be analysed. Messages name the layer (index and digest).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The source failed (manifest, config, index, registry).
+    #[error(transparent)]
+    Source(#[from] crate::source::Error),
+    /// A layer's bytes failed: missing blob, digest or diff_id mismatch, corrupt compression,
+    /// a compression bomb, I/O.
+    #[error("layer {index} ({digest}): {source}")]
+    Layer {
+        /// 0-based layer index.
+        index: usize,
+        /// The layer's blob digest.
+        digest: Digest,
+        /// What went wrong.
+        #[source]
+        source: crate::source::Error,
+    },
+    /// A layer's tar is broken (truncated entry, bad header).
+    #[error("layer {index} ({digest}): {source}")]
+    Tar {
+        /// 0-based layer index.
+        index: usize,
+        /// The layer's blob digest.
+        digest: Digest,
+        /// What the tar walk found.
+        #[source]
+        source: ScanError,
+    },
+    /// The manifest and the config disagree on the number of layers.
+    #[error("manifest {manifest} lists {layers} layers but its config has {diff_ids} diff_ids")]
+    LayerCount {
+        /// The manifest.
+        manifest: Digest,
+        /// Layers in the manifest.
+        layers: usize,
+        /// `rootfs.diff_ids` in the config.
+        diff_ids: usize,
+    },
+    /// The `--cache-dir` folder could not be created.
+    #[error(transparent)]
+    Cache(#[from] cache::CacheError),
+    /// A worker thread failed.
+    #[error("layer {index}: analysis thread failed: {message}")]
+    Worker {
+        /// 0-based layer index.
+        index: usize,
+        /// The panic or cancellation message.
+        message: String,
+    },
+}
+
+/// Progress callback: (layers done, layers total, stored bytes done, stored bytes total).
+pub type Progress = Arc<dyn Fn(usize, usize, u64, u64) + Send + Sync>;
+
+/// How [`analyze`] reads and what it computes.
+#[derive(Clone)]
+pub struct Options {
+    /// What the report contains.
+    pub analysis: AnalysisOptions,
+    /// Limits for reading layers; `read.verify == false` is `--no-verify` (local sources only:
+    /// network bytes are always verified).
+    pub read: LayerReadOptions,
+    /// Layers read at once (default: the number of cores).
+    pub jobs: usize,
+    /// `--cache-dir`.
+    pub cache: Option<cache::LayerCache>,
+    /// Called as layers finish.
+    pub progress: Option<Progress>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            analysis: AnalysisOptions::default(),
+            read: LayerReadOptions::default(),
+            jobs: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            cache: None,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("analysis", &self.analysis)
+            .field("read", &self.read)
+            .field("jobs", &self.jobs)
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Analyses the image the source resolves to (one platform).
+pub async fn analyze<S: ImageSource>(source: &S, opts: &Options) -> Result<LayersReport, Error> {
+    let manifest = source.manifest().await?;
+    analyze_manifest(source, &manifest, opts).await
+}
+
+/// Analyses every platform of the image (`--all-platforms`).
+pub async fn analyze_all<S: ImageSource>(source: &S, opts: &Options) -> Result<MultiPlatformReport, Error> {
+    let mut platforms = Vec::new();
+    for m in source.manifests().await? {
+        platforms.push(analyze_manifest(source, &m, opts).await?);
+    }
+    Ok(MultiPlatformReport { schema_version: report::SCHEMA_VERSION, platforms })
+}
+
+/// The diff_ids of an image (for `--base`).
+pub async fn diff_ids<S: ImageSource>(source: &S) -> Result<Vec<Digest>, Error> {
+    let m = source.manifest().await?;
+    Ok(source.config(&m).await?.diff_ids)
+}
+
+/// Analyses one platform's manifest: layers are read concurrently (at most `opts.jobs` at
+/// once), each tar walk on a blocking thread, and stacked bottom first as they complete in
+/// order.
+pub async fn analyze_manifest<S: ImageSource>(
+    source: &S,
+    manifest: &Manifest,
+    opts: &Options,
+) -> Result<LayersReport, Error> {
+    let config = source.config(manifest).await?;
+    if config.diff_ids.len() != manifest.layers.len() {
+        return Err(Error::LayerCount {
+            manifest: manifest.digest.clone(),
+            layers: manifest.layers.len(),
+            diff_ids: config.diff_ids.len(),
+        });
+    }
+    let rt = tokio::runtime::Handle::current();
+    let total = manifest.layers.len();
+    let total_bytes: u64 = manifest.layers.iter().map(|d| d.size).sum();
+    if let Some(p) = &opts.progress {
+        p(0, total, 0, total_bytes);
+    }
+    let mut results = futures_util::stream::iter(manifest.layers.iter().enumerate().map(|(i, desc)| {
+        let diff_id = config.diff_ids.get(i).cloned();
+        let rt = rt.clone();
+        async move { read_layer(source, i, desc, diff_id, opts, rt).await }
+    }))
+    .buffered(opts.jobs.max(1));
+    let mut analysis = Analysis::new(opts.analysis);
+    let mut done_bytes = 0;
+    while let Some(r) = results.next().await {
+        let (meta, scan) = r?;
+        done_bytes += meta.compressed_bytes;
+        analysis.push(meta, scan);
+        if let Some(p) = &opts.progress {
+            p(analysis.layers.len(), total, done_bytes, total_bytes);
+        }
+    }
+    let platform = manifest.platform.clone().unwrap_or_else(|| config.platform.clone());
+    Ok(analysis.finish(ImageMeta {
+        source: source.describe(),
+        platform: Some(platform.to_string()),
+        manifest_digest: Some(manifest.digest.clone()),
+        config_digest: Some(config.digest.clone()),
+        history: config.history.clone(),
+    }))
+}
+
+async fn read_layer<S: ImageSource>(
+    source: &S,
+    index: usize,
+    desc: &Descriptor,
+    diff_id: Option<Digest>,
+    opts: &Options,
+    rt: tokio::runtime::Handle,
+) -> Result<(LayerMeta, LayerScan), Error> {
+    let want_verify = opts.read.verify || !source.is_local();
+    let want_hash = want_verify || opts.analysis.dedupe;
+    let meta_of = |stats: &cache::CachedStats| LayerMeta {
+        digest: desc.digest.clone(),
+        diff_id: diff_id.clone(),
+        media_type: desc.media_type.clone(),
+        compression: stats.compression.clone(),
+        compressed_bytes: stats.compressed_bytes,
+        tar_bytes: stats.tar_bytes,
+        verified: stats.verified,
+    };
+    if let Some(c) = &opts.cache {
+        if let Some(hit) = c.get(&desc.digest) {
+            // An unverified result never serves a verifying run; a run that needs content
+            // hashes needs a hashed scan.
+            if (hit.stats.verified || !want_verify) && (hit.scan.hashed || !want_hash) {
+                return Ok((meta_of(&hit.stats), hit.scan));
+            }
+        }
+    }
+    let layer_err = |source| Error::Layer { index, digest: desc.digest.clone(), source };
+    let blob = source.blob(desc).await.map_err(layer_err)?;
+    let read = opts.read.clone();
+    let d = desc.clone();
+    let dedupe = opts.analysis.dedupe;
+    let diff = diff_id.clone();
+    let job = tokio::task::spawn_blocking(move || scan_blob(index, blob, &d, diff.as_ref(), &read, dedupe, &rt));
+    let (scan, stats) = job.await.map_err(|e| Error::Worker { index, message: e.to_string() })??;
+    let cached = cache::CachedLayer {
+        stats: cache::CachedStats {
+            compressed_bytes: stats.compressed_bytes,
+            tar_bytes: stats.tar_bytes,
+            compression: stats.compression.name().to_string(),
+            verified: stats.verified,
+        },
+        scan,
+    };
+    let failed_put = opts.cache.as_ref().and_then(|c| c.put(&desc.digest, &cached).err());
+    let cache::CachedLayer { stats, mut scan } = cached;
+    if let Some(e) = failed_put {
+        scan.warnings.push(format!("could not write the cache entry: {e}"));
+    }
+    Ok((meta_of(&stats), scan))
+}
+
+/// The blocking part: decompress, verify and walk one layer.
+fn scan_blob(
+    index: usize,
+    blob: crate::source::BlobStream,
+    desc: &Descriptor,
+    diff_id: Option<&Digest>,
+    read: &LayerReadOptions,
+    dedupe: bool,
+    rt: &tokio::runtime::Handle,
+) -> Result<(LayerScan, crate::source::blob::LayerStats), Error> {
+    let layer_err = |source| Error::Layer { index, digest: desc.digest.clone(), source };
+    let mut stream = open_layer(blob, desc, diff_id, read, rt).map_err(layer_err)?;
+    let hash = stream.verifies() || dedupe;
+    let sopts = ScanOptions { hash_content: hash, ..ScanOptions::default() };
+    let walked = if hash { scan::scan(&mut stream, &sopts) } else { scan::scan_seek(&mut stream, &sopts) };
+    let scan = match walked {
+        Ok(s) => s,
+        Err(ScanError::Read { source, .. } | ScanError::Corrupt { source, .. }) => {
+            return Err(layer_err(stream.explain(source)));
+        }
+        Err(e @ ScanError::Truncated { .. }) => {
+            // A stream cut short may also fail its digest: that is the better explanation.
+            stream.finish().map_err(layer_err)?;
+            return Err(Error::Tar { index, digest: desc.digest.clone(), source: e });
+        }
+    };
+    let reached = stream.tar_bytes();
+    let stats = stream.finish().map_err(layer_err)?;
+    if reached > stats.tar_bytes {
+        // Only a skipped (seeked-over) entry can end past the data.
+        let (path, size) = scan.entries.last().map_or((String::new(), 0), |e| (e.path.to_string(), e.size));
+        return Err(Error::Tar {
+            index,
+            digest: desc.digest.clone(),
+            source: ScanError::Truncated { path, expected: size, actual: size.saturating_sub(reached - stats.tar_bytes) },
+        });
+    }
+    Ok((scan, stats))
+}
 
 /// What the analysis computes beyond the defaults.
 #[derive(Clone, Copy, Debug)]

@@ -67,29 +67,32 @@ pub enum ScanError {
 }
 
 /// Walks a tar stream, reading (and discarding) file data that is not hashed.
-pub fn scan<R: Read>(reader: R, opts: &ScanOptions) -> Result<(LayerScan, R), ScanError> {
+pub fn scan<R: Read>(reader: &mut R, opts: &ScanOptions) -> Result<LayerScan, ScanError> {
     let mut archive = tar::Archive::new(reader);
     let mut out = LayerScan { hashed: opts.hash_content, ..LayerScan::default() };
     let mut last = LastEntry::default();
     let entries = archive.entries().map_err(|e| ScanError::Corrupt { after: "the start".into(), source: e })?;
     walk(entries, opts, &mut out, &mut last)?;
-    Ok((out, archive.into_inner()))
+    Ok(out)
 }
 
 /// Walks a seekable tar stream: file data that is not needed is skipped with a seek (the
 /// `--no-verify` fast path for uncompressed local layers).
-pub fn scan_seek<R: Read + Seek>(reader: R, opts: &ScanOptions) -> Result<(LayerScan, R), ScanError> {
+///
+/// A stream that cannot tell its end (a forward-only layer stream) skips the final check that
+/// the last seek stayed inside the data; its caller compares positions instead.
+pub fn scan_seek<R: Read + Seek>(reader: &mut R, opts: &ScanOptions) -> Result<LayerScan, ScanError> {
     let mut archive = tar::Archive::new(reader);
     let mut out = LayerScan { hashed: opts.hash_content, ..LayerScan::default() };
     let mut last = LastEntry::default();
     let entries =
         archive.entries_with_seek().map_err(|e| ScanError::Corrupt { after: "the start".into(), source: e })?;
     walk(entries, opts, &mut out, &mut last)?;
-    let mut inner = archive.into_inner();
+    let inner = archive.into_inner();
     // A seek past the end succeeds and the next header read sees a clean end, so a header
     // size larger than the data is only visible here.
     let pos = inner.stream_position().map_err(|e| ScanError::Read { at: last.path.clone(), source: e })?;
-    let end = inner.seek(SeekFrom::End(0)).map_err(|e| ScanError::Read { at: last.path.clone(), source: e })?;
+    let Ok(end) = inner.seek(SeekFrom::End(0)) else { return Ok(out) };
     if pos > end && !last.path.is_empty() {
         let missing = pos - end;
         return Err(ScanError::Truncated {
@@ -98,7 +101,7 @@ pub fn scan_seek<R: Read + Seek>(reader: R, opts: &ScanOptions) -> Result<(Layer
             actual: last.size.saturating_sub(missing),
         });
     }
-    Ok((out, inner))
+    Ok(out)
 }
 
 #[derive(Default)]
