@@ -66,7 +66,7 @@ fn a_million_files_stay_well_under_a_gibibyte() {
         digest: d.clone(),
         diff_id: Some(d),
         media_type: "application/vnd.oci.image.layer.v1.tar".into(),
-        compression: "none".into(),
+        compression: "tar".into(),
         compressed_bytes: N * 1024 + 1024,
         tar_bytes: N * 1024 + 1024,
         verified: true,

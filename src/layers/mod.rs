@@ -319,7 +319,7 @@ pub struct LayerMeta {
     pub diff_id: Option<Digest>,
     /// Media type as stored.
     pub media_type: String,
-    /// `gzip`, `zstd` or `none`.
+    /// `gzip`, `zstd` or `tar` (uncompressed).
     pub compression: String,
     /// Stored blob size.
     pub compressed_bytes: u64,

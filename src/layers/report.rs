@@ -67,7 +67,7 @@ pub struct LayerReport {
     pub diff_id: Option<Digest>,
     /// Media type as stored.
     pub media_type: String,
-    /// `gzip`, `zstd` or `none`, as sniffed from the bytes.
+    /// `gzip`, `zstd` or `tar` (uncompressed), as sniffed from the bytes.
     pub compression: String,
     /// The blob's size as stored in the source.
     pub compressed_bytes: ByteSize,
