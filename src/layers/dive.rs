@@ -178,6 +178,8 @@ impl DiveEmulator {
         let mut discovered: i64 = 0;
         let mut wasted: i64 = 0;
         let mut inefficient = 0;
+        // Sums only: the order does not matter.
+        #[allow(clippy::iter_over_hash_type)]
         for e in self.eff.values() {
             minimum += e.min;
             discovered += e.cum;

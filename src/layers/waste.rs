@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn recognises_caches() {
-        let t = |p| cache_tag(p).map(|(t, r)| (t, r));
+        let t = cache_tag;
         assert_eq!(t("/var/lib/apt/lists/x_Packages"), Some(("apt-lists", "/var/lib/apt/lists/".into())));
         assert_eq!(t("/var/cache/apt/archives/python3_3.11.deb"), Some(("apt-archives", "/var/cache/apt/archives/".into())));
         assert_eq!(t("/var/cache/apt/pkgcache.bin"), Some(("apt-cache", "/var/cache/apt/".into())));
