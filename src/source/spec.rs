@@ -10,9 +10,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::auth::Credentials;
+use super::auth::{AuthFiles, Credentials};
 use super::docker_archive::{self, DockerArchiveSource};
 use super::oci_layout::OciLayoutSource;
+use super::registry::RegistrySource;
 use super::{BlobStream, Descriptor, Error, ImageConfig, ImageSource, Manifest, Platform, oci_archive};
 
 /// Where an image comes from, as parsed from the command line.
@@ -58,6 +59,8 @@ pub struct SourceOptions {
     pub insecure: bool,
     /// `--username`/`--password-stdin`: overrides the credential stores.
     pub credentials: Option<Credentials>,
+    /// The credential files consulted when `credentials` is `None`.
+    pub auth_files: AuthFiles,
     /// `--no-verify` inverted: hash local blobs (network bytes are always hashed).
     pub verify: bool,
     /// Time allowed for connecting, and for a stalled read (no byte for this long).
@@ -78,6 +81,7 @@ impl Default for SourceOptions {
             plain_http: false,
             insecure: false,
             credentials: None,
+            auth_files: AuthFiles::from_env(),
             verify: true,
             timeout: Duration::from_secs(30),
             attempts: 4,
@@ -147,6 +151,8 @@ pub enum AnySource {
     OciLayout(OciLayoutSource),
     /// A docker-archive.
     DockerArchive(DockerArchiveSource),
+    /// An image in a registry.
+    Registry(Box<RegistrySource>),
 }
 
 /// Opens what `spec` names.
@@ -158,10 +164,7 @@ pub fn open(spec: &SourceSpec, opts: &SourceOptions) -> Result<AnySource, Error>
             Ok(AnySource::DockerArchive(docker_archive::open(file, image.as_deref(), opts)?))
         }
         SourceSpec::Path(p) => open_path(p, opts),
-        SourceSpec::Registry(r) => Err(Error::BadReference {
-            reference: r.clone(),
-            message: "registry sources are not built yet".into(),
-        }),
+        SourceSpec::Registry(r) => Ok(AnySource::Registry(Box::new(RegistrySource::new(r, opts)?))),
     }
 }
 
@@ -198,36 +201,42 @@ impl ImageSource for AnySource {
         match self {
             AnySource::OciLayout(s) => s.describe(),
             AnySource::DockerArchive(s) => s.describe(),
+            AnySource::Registry(s) => s.describe(),
         }
     }
     fn is_local(&self) -> bool {
         match self {
             AnySource::OciLayout(s) => s.is_local(),
             AnySource::DockerArchive(s) => s.is_local(),
+            AnySource::Registry(s) => s.is_local(),
         }
     }
     async fn manifest(&self) -> Result<Manifest, Error> {
         match self {
             AnySource::OciLayout(s) => s.manifest().await,
             AnySource::DockerArchive(s) => s.manifest().await,
+            AnySource::Registry(s) => s.manifest().await,
         }
     }
     async fn manifests(&self) -> Result<Vec<Manifest>, Error> {
         match self {
             AnySource::OciLayout(s) => s.manifests().await,
             AnySource::DockerArchive(s) => s.manifests().await,
+            AnySource::Registry(s) => s.manifests().await,
         }
     }
     async fn config(&self, manifest: &Manifest) -> Result<ImageConfig, Error> {
         match self {
             AnySource::OciLayout(s) => s.config(manifest).await,
             AnySource::DockerArchive(s) => s.config(manifest).await,
+            AnySource::Registry(s) => s.config(manifest).await,
         }
     }
     async fn blob(&self, desc: &Descriptor) -> Result<BlobStream, Error> {
         match self {
             AnySource::OciLayout(s) => s.blob(desc).await,
             AnySource::DockerArchive(s) => s.blob(desc).await,
+            AnySource::Registry(s) => s.blob(desc).await,
         }
     }
 }
