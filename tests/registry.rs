@@ -32,12 +32,17 @@ fn quick() -> SourceOptions {
 }
 
 /// Reads every layer of `m` through `open_layer`, returning the stats (verification included).
-fn read_layers(rt: &tokio::runtime::Runtime, src: &impl ImageSource, m: &Manifest) -> Result<Vec<LayerStats>, Error> {
+fn read_layers(
+    rt: &tokio::runtime::Runtime,
+    src: &impl ImageSource,
+    m: &Manifest,
+) -> Result<Vec<LayerStats>, Error> {
     let cfg = rt.block_on(src.config(m))?;
     let mut out = Vec::new();
     for (i, desc) in m.layers.iter().enumerate() {
         let b = rt.block_on(src.blob(desc))?;
-        let mut s = blob::open_layer(b, desc, cfg.diff_ids.get(i), &LayerReadOptions::default(), rt.handle())?;
+        let mut s =
+            blob::open_layer(b, desc, cfg.diff_ids.get(i), &LayerReadOptions::default(), rt.handle())?;
         std::io::copy(&mut s, &mut std::io::sink()).map_err(|e| Error::from_io(e, "layer"))?;
         out.push(s.finish()?);
     }
@@ -59,7 +64,8 @@ fn anonymous_pull_of_every_fixture_matches_the_oci_layout() {
     let mut lines = tsv.lines();
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     for line in lines {
-        let row: std::collections::BTreeMap<&str, &str> = header.iter().copied().zip(line.split('\t')).collect();
+        let row: std::collections::BTreeMap<&str, &str> =
+            header.iter().copied().zip(line.split('\t')).collect();
         let name = row["name"];
         let src = RegistrySource::new(&format!("{reg}/imgopt/{name}:latest"), &quick()).unwrap();
         assert!(!src.is_local());
@@ -104,7 +110,9 @@ fn multi_platform_selection() {
     let Some(local) = local_manifests(&rt, "static-tiny-multi") else { return };
     for (want, idx) in [("linux/amd64", 0), ("linux/arm64", 1), ("linux/arm64/v8", 1)] {
         let opts = SourceOptions { platform: Some(want.parse().unwrap()), ..quick() };
-        let src = spec::open(&SourceSpec::parse(&format!("{reg}/imgopt/static-tiny-multi:latest")).unwrap(), &opts).unwrap();
+        let src =
+            spec::open(&SourceSpec::parse(&format!("{reg}/imgopt/static-tiny-multi:latest")).unwrap(), &opts)
+                .unwrap();
         let m = rt.block_on(src.manifest()).unwrap();
         assert_eq!(m.digest, local[idx].digest, "{want}");
         let cfg = rt.block_on(src.config(&m)).unwrap();
@@ -118,7 +126,8 @@ fn multi_platform_selection() {
     // By digest: the index digest from images.tsv resolves the same way.
     let fx = support::fixtures_dir().unwrap();
     let tsv = std::fs::read_to_string(fx.join("images.tsv")).unwrap();
-    let digest = tsv.lines().find(|l| l.starts_with("static-tiny-multi\t")).unwrap().rsplit('\t').next().unwrap();
+    let digest =
+        tsv.lines().find(|l| l.starts_with("static-tiny-multi\t")).unwrap().rsplit('\t').next().unwrap();
     let opts = SourceOptions { platform: Some("linux/arm64".parse().unwrap()), ..quick() };
     let src = RegistrySource::new(&format!("{reg}/imgopt/static-tiny-multi@{digest}"), &opts).unwrap();
     assert_eq!(rt.block_on(src.manifest()).unwrap().digest, local[1].digest);
@@ -128,7 +137,8 @@ fn multi_platform_selection() {
 fn not_found_names_the_reference() {
     let Some(reg) = support::registry() else { return };
     let rt = rt();
-    for r in [format!("{reg}/imgopt/does-not-exist:latest"), format!("{reg}/imgopt/static-tiny:no-such-tag")] {
+    for r in [format!("{reg}/imgopt/does-not-exist:latest"), format!("{reg}/imgopt/static-tiny:no-such-tag")]
+    {
         let src = RegistrySource::new(&r, &quick()).unwrap();
         let err = rt.block_on(src.manifest()).unwrap_err();
         assert!(matches!(err, Error::NotFound { .. }), "{r}: {err:?}");
@@ -139,7 +149,8 @@ fn not_found_names_the_reference() {
     let mut m = rt.block_on(src.manifest()).unwrap();
     m.layers[0].digest = Digest::sha256_of(b"no such blob");
     let b = rt.block_on(src.blob(&m.layers[0])).unwrap();
-    let err = blob::open_layer(b, &m.layers[0], None, &LayerReadOptions::default(), rt.handle()).err().unwrap();
+    let err =
+        blob::open_layer(b, &m.layers[0], None, &LayerReadOptions::default(), rt.handle()).err().unwrap();
     assert!(matches!(err, Error::BlobMissing { .. }), "{err:?}");
 }
 
@@ -160,7 +171,10 @@ fn htpasswd_auth() {
     // A wrong password: a clear 401 that never shows the password.
     let wrong_pass = format!("{pass}-wrong");
     let bad = SourceOptions {
-        credentials: Some(Credentials::Basic { username: user.clone(), password: Secret::new(wrong_pass.clone()) }),
+        credentials: Some(Credentials::Basic {
+            username: user.clone(),
+            password: Secret::new(wrong_pass.clone()),
+        }),
         ..quick()
     };
     let src = RegistrySource::new(&r, &bad).unwrap();
@@ -189,12 +203,13 @@ fn htpasswd_auth() {
 // Faults, through our proxy. Assertions are on behaviour (what was requested, what was
 // returned), never on durations.
 
+/// What a read through the proxy gave: the result, the source's counters, the blob requests.
+type ProxyRun =
+    (Result<Vec<LayerStats>, Error>, imgopt::source::registry::NetCounts, Vec<support::fault_proxy::Logged>);
+
 /// Reads static-tiny through a proxy with `faults`; returns the result, the source's counters
 /// and the proxy's blob requests.
-fn through_proxy(
-    faults: Vec<(Fault, usize)>,
-    opts: SourceOptions,
-) -> Option<(Result<Vec<LayerStats>, Error>, imgopt::source::registry::NetCounts, Vec<support::fault_proxy::Logged>)> {
+fn through_proxy(faults: Vec<(Fault, usize)>, opts: SourceOptions) -> Option<ProxyRun> {
     let reg = support::registry()?;
     let proxy = FaultProxy::start(&reg, faults);
     let rt = rt();
@@ -205,7 +220,9 @@ fn through_proxy(
 
 #[test]
 fn server_errors_are_retried() {
-    let Some((res, counts, log)) = through_proxy(vec![(Fault::Status { code: 503, retry_after: None }, 2)], quick()) else {
+    let Some((res, counts, log)) =
+        through_proxy(vec![(Fault::Status { code: 503, retry_after: None }, 2)], quick())
+    else {
         return;
     };
     res.unwrap();
@@ -217,7 +234,9 @@ fn server_errors_are_retried() {
 
 #[test]
 fn too_many_requests_honours_retry_after() {
-    let Some((res, counts, log)) = through_proxy(vec![(Fault::Status { code: 429, retry_after: Some(1) }, 1)], quick()) else {
+    let Some((res, counts, log)) =
+        through_proxy(vec![(Fault::Status { code: 429, retry_after: Some(1) }, 1)], quick())
+    else {
         return;
     };
     res.unwrap();
@@ -225,7 +244,8 @@ fn too_many_requests_honours_retry_after() {
     assert_eq!(log[0].path, log[1].path);
     // A Retry-After beyond the limit is not waited out: a clear error instead.
     let opts = SourceOptions { max_retry_after: Duration::from_secs(5), ..quick() };
-    let (res, _, _) = through_proxy(vec![(Fault::Status { code: 429, retry_after: Some(3600) }, 1)], opts).unwrap();
+    let (res, _, _) =
+        through_proxy(vec![(Fault::Status { code: 429, retry_after: Some(3600) }, 1)], opts).unwrap();
     let err = res.unwrap_err();
     assert!(matches!(err, Error::Registry { .. }) && err.to_string().contains("Retry-After"), "{err}");
 }
@@ -233,12 +253,17 @@ fn too_many_requests_honours_retry_after() {
 #[test]
 fn persistent_server_errors_give_up() {
     let opts = SourceOptions { attempts: 3, ..quick() };
-    let Some((res, counts, log)) = through_proxy(vec![(Fault::Status { code: 500, retry_after: None }, 100)], opts) else {
+    let Some((res, counts, log)) =
+        through_proxy(vec![(Fault::Status { code: 500, retry_after: None }, 100)], opts)
+    else {
         return;
     };
     let err = res.unwrap_err();
     assert!(matches!(err, Error::Registry { .. }), "{err:?}");
-    assert!(err.to_string().contains("gave up after 3 attempts") && err.to_string().contains("HTTP 500"), "{err}");
+    assert!(
+        err.to_string().contains("gave up after 3 attempts") && err.to_string().contains("HTTP 500"),
+        "{err}"
+    );
     assert_eq!(counts.retries, 2);
     assert_eq!(log.len(), 3);
 }
@@ -258,7 +283,8 @@ fn connection_cut_mid_blob_resumes_with_range() {
 
 #[test]
 fn registry_ignoring_range_is_reread_from_the_start() {
-    let Some((res, counts, log)) = through_proxy(vec![(Fault::CutBody, 1), (Fault::IgnoreRange, 1)], quick()) else {
+    let Some((res, counts, log)) = through_proxy(vec![(Fault::CutBody, 1), (Fault::IgnoreRange, 1)], quick())
+    else {
         return;
     };
     res.unwrap();

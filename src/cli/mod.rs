@@ -7,6 +7,7 @@
 pub mod args;
 mod completions;
 pub mod printer;
+pub mod source_args;
 
 use std::io;
 use std::process::ExitCode;

@@ -130,7 +130,10 @@ impl AuthFiles {
 ///
 /// A helper that fails (for example "credentials not found") means anonymous, as in Docker;
 /// a store that cannot be decoded is an error. Helper output is never put in a message.
-pub fn lookup(registry: &str, files: &AuthFiles) -> Result<Option<(Credentials, CredentialOrigin)>, super::Error> {
+pub fn lookup(
+    registry: &str,
+    files: &AuthFiles,
+) -> Result<Option<(Credentials, CredentialOrigin)>, super::Error> {
     use docker_credential::CredentialRetrievalError as E;
     for (path, origin) in &files.files {
         let Ok(bytes) = std::fs::read(path) else { continue };
@@ -140,11 +143,16 @@ pub fn lookup(registry: &str, files: &AuthFiles) -> Result<Option<(Credentials, 
                 Err(E::CredentialDecodingError | E::CredentialMismatchError | E::MalformedHelperResponse) => {
                     return Err(super::Error::invalid(
                         path.display().to_string(),
-                        format!("the credentials stored for {key} cannot be decoded; run `docker login {registry}` again"),
+                        format!(
+                            "the credentials stored for {key} cannot be decoded; run `docker login {registry}` again"
+                        ),
                     ));
                 }
                 Err(E::ConfigReadError) => {
-                    return Err(super::Error::invalid(path.display().to_string(), "not a valid credentials file (JSON)"));
+                    return Err(super::Error::invalid(
+                        path.display().to_string(),
+                        "not a valid credentials file (JSON)",
+                    ));
                 }
                 Err(_) => {}
             }
@@ -170,7 +178,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("imgopt-auth-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // base64("alice:s3cret") computed independently: `printf alice:s3cret | base64`.
-        std::fs::write(dir.join("config.json"), r#"{"auths":{"127.0.0.1:5001":{"auth":"YWxpY2U6czNjcmV0"}}}"#).unwrap();
+        std::fs::write(
+            dir.join("config.json"),
+            r#"{"auths":{"127.0.0.1:5001":{"auth":"YWxpY2U6czNjcmV0"}}}"#,
+        )
+        .unwrap();
         let files = AuthFiles::docker_config_dir(&dir);
         let (c, origin) = lookup("127.0.0.1:5001", &files).unwrap().unwrap();
         assert_eq!(origin, CredentialOrigin::DockerConfig);

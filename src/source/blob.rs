@@ -102,19 +102,11 @@ impl std::fmt::Display for Compression {
 /// read as spaces.
 fn tar_checksum_ok(h: &[u8]) -> bool {
     let field = &h[148..156];
-    let text: String = field
-        .iter()
-        .take_while(|&&b| b != 0)
-        .map(|&b| b as char)
-        .collect::<String>()
-        .trim()
-        .to_string();
+    let text: String =
+        field.iter().take_while(|&&b| b != 0).map(|&b| b as char).collect::<String>().trim().to_string();
     let Ok(want) = u32::from_str_radix(&text, 8) else { return false };
-    let sum: u32 = h
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) })
-        .sum();
+    let sum: u32 =
+        h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) }).sum();
     sum == want
 }
 
@@ -595,8 +587,7 @@ impl LayerStream {
         let compressed = self.dec.compressed_ref().count.max(1);
         let limit = if self.tar_bytes > self.opts.max_tar_bytes {
             format!("more than {} bytes", self.opts.max_tar_bytes)
-        } else if self.tar_bytes > self.opts.ratio_floor
-            && self.tar_bytes / compressed > self.opts.max_ratio
+        } else if self.tar_bytes > self.opts.ratio_floor && self.tar_bytes / compressed > self.opts.max_ratio
         {
             format!("ratio above {}:1 past {} bytes", self.opts.max_ratio, self.opts.ratio_floor)
         } else {
@@ -758,7 +749,11 @@ pub fn read_small(mut r: impl Read, desc: &Descriptor, max: u64, location: &str)
     let mut buf = Vec::with_capacity(usize::try_from(desc.size).unwrap_or(0));
     (&mut r).take(desc.size + 1).read_to_end(&mut buf).map_err(|e| Error::from_io(e, location))?;
     if buf.len() as u64 != desc.size {
-        return Err(Error::SizeMismatch { digest: desc.digest.clone(), expected: desc.size, actual: buf.len() as u64 });
+        return Err(Error::SizeMismatch {
+            digest: desc.digest.clone(),
+            expected: desc.size,
+            actual: buf.len() as u64,
+        });
     }
     let actual = Digest::sha256_of(&buf);
     if desc.digest.algorithm() == "sha256" && actual != desc.digest {
@@ -773,13 +768,22 @@ mod tests {
 
     #[test]
     fn media_types() {
-        assert_eq!(Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+gzip").unwrap(), Compression::Gzip);
+        assert_eq!(
+            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+gzip").unwrap(),
+            Compression::Gzip
+        );
         assert_eq!(
             Compression::from_media_type("application/vnd.docker.image.rootfs.diff.tar.gzip").unwrap(),
             Compression::Gzip
         );
-        assert_eq!(Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+zstd").unwrap(), Compression::Zstd);
-        assert_eq!(Compression::from_media_type("application/vnd.oci.image.layer.v1.tar").unwrap(), Compression::None);
+        assert_eq!(
+            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+zstd").unwrap(),
+            Compression::Zstd
+        );
+        assert_eq!(
+            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar").unwrap(),
+            Compression::None
+        );
         assert_eq!(
             Compression::from_media_type("application/vnd.docker.image.rootfs.diff.tar").unwrap(),
             Compression::None

@@ -42,7 +42,12 @@ impl OciLayoutSource {
         Self::from_store(Store::dir(dir), tag, label, opts)
     }
 
-    pub(crate) fn from_store(store: Store, tag: Option<&str>, label: String, opts: &SourceOptions) -> Result<Self, Error> {
+    pub(crate) fn from_store(
+        store: Store,
+        tag: Option<&str>,
+        label: String,
+        opts: &SourceOptions,
+    ) -> Result<Self, Error> {
         if !store.exists("index.json") {
             return Err(Error::invalid(
                 store.root(),
@@ -79,7 +84,9 @@ impl OciLayoutSource {
                     .iter()
                     .filter(|(d, _)| {
                         name_of(d).as_deref() == Some(tag.as_str())
-                            || d.annotations.get(CONTAINERD_NAME).is_some_and(|n| n == tag || n.ends_with(&format!(":{tag}")))
+                            || d.annotations
+                                .get(CONTAINERD_NAME)
+                                .is_some_and(|n| n == tag || n.ends_with(&format!(":{tag}")))
                     })
                     .cloned()
                     .collect();
@@ -99,7 +106,10 @@ impl OciLayoutSource {
                 if names.len() > 1 && !all_platformed {
                     return Err(Error::invalid(
                         loc,
-                        format!("index.json holds several images; name one with :TAG (tags: {})", tags(&entries)),
+                        format!(
+                            "index.json holds several images; name one with :TAG (tags: {})",
+                            tags(&entries)
+                        ),
                     ));
                 }
                 Ok(entries)
@@ -118,7 +128,9 @@ impl OciLayoutSource {
                 let bytes = self.read_blob_json(&desc)?;
                 let loc = self.store.location(&blob_path(&desc.digest));
                 match model::parse_doc(&bytes, &loc)? {
-                    Doc::Index(children) => out.extend(self.flatten(platform::runnable(children), depth + 1)?),
+                    Doc::Index(children) => {
+                        out.extend(self.flatten(platform::runnable(children), depth + 1)?)
+                    }
                     Doc::Manifest { .. } => out.push((desc, plat)),
                 }
             } else {
@@ -148,7 +160,11 @@ impl OciLayoutSource {
 
     fn config_sync(&self, manifest: &Manifest) -> Result<ImageConfig, Error> {
         let bytes = self.read_blob_json(&manifest.config)?;
-        model::parse_config(&bytes, manifest.config.digest.clone(), &self.store.location(&blob_path(&manifest.config.digest)))
+        model::parse_config(
+            &bytes,
+            manifest.config.digest.clone(),
+            &self.store.location(&blob_path(&manifest.config.digest)),
+        )
     }
 
     fn blob_sync(&self, desc: &Descriptor) -> Result<BlobStream, Error> {
@@ -160,7 +176,8 @@ impl OciLayoutSource {
 }
 
 fn tags(entries: &[Entry]) -> String {
-    let mut t: Vec<String> = entries.iter().filter_map(|(d, _)| d.annotations.get(REF_NAME).cloned()).collect();
+    let mut t: Vec<String> =
+        entries.iter().filter_map(|(d, _)| d.annotations.get(REF_NAME).cloned()).collect();
     t.sort();
     t.dedup();
     if t.is_empty() { "none".into() } else { t.join(", ") }

@@ -70,14 +70,17 @@ pub fn is_loopback(registry: &str) -> bool {
     let host = if let Some(rest) = registry.strip_prefix('[') {
         rest.split(']').next().unwrap_or("")
     } else {
-        registry.rsplit_once(':').map_or(registry, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { registry })
+        registry
+            .rsplit_once(':')
+            .map_or(registry, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { registry })
     };
     host == "localhost" || host == "::1" || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.octets()[0] == 127)
 }
 
 /// Parses a reference as Docker writes it.
 pub fn parse_reference(s: &str) -> Result<Reference, Error> {
-    s.parse::<Reference>().map_err(|e| Error::BadReference { reference: s.to_string(), message: e.to_string() })
+    s.parse::<Reference>()
+        .map_err(|e| Error::BadReference { reference: s.to_string(), message: e.to_string() })
 }
 
 struct Shared {
@@ -149,7 +152,10 @@ impl RegistrySource {
             .danger_accept_invalid_certs(opts.insecure)
             .user_agent(concat!("imgopt/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Registry { reference: reference.to_string(), message: format!("HTTP client: {e}") })?;
+            .map_err(|e| Error::Registry {
+                reference: reference.to_string(),
+                message: format!("HTTP client: {e}"),
+            })?;
         let label = format!("registry {}", parsed.whole());
         Ok(Self {
             shared: Arc::new(Shared {
@@ -202,7 +208,10 @@ impl RegistrySource {
                 )
                 .await;
                 match pulled {
-                    Err(_) => Err(Attempt::Retry { message: format!("no answer within {:?}", sh.opts.timeout * 2), after: None }),
+                    Err(_) => Err(Attempt::Retry {
+                        message: format!("no answer within {:?}", sh.opts.timeout * 2),
+                        after: None,
+                    }),
                     Ok(Ok(v)) => Ok(v),
                     Ok(Err(e)) => Err(sh.classify_oci(e, &what)),
                 }
@@ -212,7 +221,8 @@ impl RegistrySource {
             return Err(Error::invalid(&what, "manifest larger than 16 MiB"));
         }
         let actual = Digest::sha256_of(&bytes);
-        let claimed = Digest::parse(&digest).map_err(|e| Error::invalid(&what, format!("registry sent {e}")))?;
+        let claimed =
+            Digest::parse(&digest).map_err(|e| Error::invalid(&what, format!("registry sent {e}")))?;
         if claimed.algorithm() == "sha256" && claimed != actual {
             return Err(Error::DigestMismatch { expected: claimed, actual });
         }
@@ -290,7 +300,13 @@ impl Shared {
     }
 
     /// Waits before retry number `failures`, or gives up with the last message.
-    async fn pause(&self, what: &str, message: &str, after: Option<Duration>, failures: u32) -> Result<(), Error> {
+    async fn pause(
+        &self,
+        what: &str,
+        message: &str,
+        after: Option<Duration>,
+        failures: u32,
+    ) -> Result<(), Error> {
         let attempts = self.opts.attempts.max(1);
         if failures >= attempts {
             return Err(Error::Registry {
@@ -325,9 +341,8 @@ impl Shared {
             })
         };
         match e {
-            OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
-                unauthorized(401)
-            }
+            OciDistributionError::UnauthorizedError { .. }
+            | OciDistributionError::AuthenticationFailure(_) => unauthorized(401),
             OciDistributionError::RegistryError { envelope, .. } => {
                 let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
                 let text = envelope.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
@@ -336,7 +351,13 @@ impl Shared {
                 } else if codes.iter().any(|c| matches!(c, OciErrorCode::Denied)) {
                     unauthorized(403)
                 } else if codes.iter().any(|c| {
-                    matches!(c, OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::NotFound | OciErrorCode::BlobUnknown)
+                    matches!(
+                        c,
+                        OciErrorCode::ManifestUnknown
+                            | OciErrorCode::NameUnknown
+                            | OciErrorCode::NotFound
+                            | OciErrorCode::BlobUnknown
+                    )
                 }) {
                     Attempt::Fatal(Error::NotFound { reference: what.to_string(), message: text })
                 } else if codes.iter().any(|c| matches!(c, OciErrorCode::Toomanyrequests)) {
@@ -348,17 +369,29 @@ impl Shared {
             OciDistributionError::ServerError { code, message, .. } => match code {
                 401 => unauthorized(401),
                 403 => unauthorized(403),
-                404 => Attempt::Fatal(Error::NotFound { reference: what.to_string(), message: "HTTP 404".into() }),
+                404 => Attempt::Fatal(Error::NotFound {
+                    reference: what.to_string(),
+                    message: "HTTP 404".into(),
+                }),
                 429 => Attempt::Retry { message: "too many requests (429)".into(), after: None },
-                c if c >= 500 => Attempt::Retry { message: format!("HTTP {c}: {}", message.trim()), after: None },
-                c => Attempt::Fatal(Error::Registry { reference: what.to_string(), message: format!("HTTP {c}: {}", message.trim()) }),
+                c if c >= 500 => {
+                    Attempt::Retry { message: format!("HTTP {c}: {}", message.trim()), after: None }
+                }
+                c => Attempt::Fatal(Error::Registry {
+                    reference: what.to_string(),
+                    message: format!("HTTP {c}: {}", message.trim()),
+                }),
             },
             OciDistributionError::ImageManifestNotFoundError(m) => {
                 Attempt::Fatal(Error::NotFound { reference: what.to_string(), message: m })
             }
-            OciDistributionError::RequestError(e) => Attempt::Retry { message: describe_reqwest(&e), after: None },
+            OciDistributionError::RequestError(e) => {
+                Attempt::Retry { message: describe_reqwest(&e), after: None }
+            }
             OciDistributionError::IoError(e) => Attempt::Retry { message: e.to_string(), after: None },
-            other => Attempt::Fatal(Error::Registry { reference: what.to_string(), message: other.to_string() }),
+            other => {
+                Attempt::Fatal(Error::Registry { reference: what.to_string(), message: other.to_string() })
+            }
         }
     }
 
@@ -368,7 +401,9 @@ impl Shared {
             (401, RegistryAuth::Anonymous) => format!(
                 "authentication required (401); log in with `docker login {host}` or pass --username and --password-stdin"
             ),
-            (401, _) => "the registry refused the credentials (401); check the user name and password".to_string(),
+            (401, _) => {
+                "the registry refused the credentials (401); check the user name and password".to_string()
+            }
             (_, RegistryAuth::Anonymous) => format!(
                 "access denied (403); the repository may be private: log in with `docker login {host}`"
             ),
@@ -403,7 +438,13 @@ impl Shared {
 
 fn describe_reqwest(e: &reqwest::Error) -> String {
     // reqwest's Display names the URL (never a credential: none is put in URLs); add the cause.
-    let mut s = if e.is_timeout() { "timed out".to_string() } else if e.is_connect() { "could not connect".to_string() } else { "connection failed".to_string() };
+    let mut s = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "could not connect".to_string()
+    } else {
+        "connection failed".to_string()
+    };
     let mut src = std::error::Error::source(e);
     while let Some(c) = src {
         s.push_str(": ");
@@ -431,7 +472,11 @@ struct BlobFetch {
 
 impl BlobFetch {
     fn what(&self) -> String {
-        format!("{}@{}", self.shared.reference.whole().split('@').next().unwrap_or_default(), self.desc.digest)
+        format!(
+            "{}@{}",
+            self.shared.reference.whole().split('@').next().unwrap_or_default(),
+            self.desc.digest
+        )
     }
 
     fn fail(&mut self, e: Error) -> Option<std::io::Result<bytes::Bytes>> {
@@ -484,7 +529,12 @@ impl BlobFetch {
                     return Some(Ok(chunk));
                 }
                 Ok(Some(Err(e))) => {
-                    let m = format!("connection broke after {} of {} bytes: {}", self.offset, self.desc.size, describe_reqwest(&e));
+                    let m = format!(
+                        "connection broke after {} of {} bytes: {}",
+                        self.offset,
+                        self.desc.size,
+                        describe_reqwest(&e)
+                    );
                     if let Err(e) = self.retry(m, None).await {
                         return self.fail(e);
                     }
@@ -500,7 +550,11 @@ impl BlobFetch {
                     }
                 }
                 Err(_) => {
-                    let m = format!("stalled: no data for {}s after {} bytes", timeout.as_secs_f32(), self.offset);
+                    let m = format!(
+                        "stalled: no data for {}s after {} bytes",
+                        timeout.as_secs_f32(),
+                        self.offset
+                    );
                     if let Err(e) = self.retry(m, None).await {
                         return self.fail(e);
                     }
@@ -525,7 +579,12 @@ impl BlobFetch {
             sh.stats.resumes.fetch_add(1, Ordering::Relaxed);
         }
         let resp = match tokio::time::timeout(sh.opts.timeout, req.send()).await {
-            Err(_) => return Err(Attempt::Retry { message: format!("no response within {}s", sh.opts.timeout.as_secs_f32()), after: None }),
+            Err(_) => {
+                return Err(Attempt::Retry {
+                    message: format!("no response within {}s", sh.opts.timeout.as_secs_f32()),
+                    after: None,
+                });
+            }
             Ok(Err(e)) => return Err(Attempt::Retry { message: describe_reqwest(&e), after: None }),
             Ok(Ok(r)) => r,
         };
@@ -555,22 +614,41 @@ impl BlobFetch {
             401 if !self.reauthed => {
                 self.reauthed = true;
                 sh.auth_header(true).await?;
-                return Err(Attempt::Retry { message: "token expired (401)".into(), after: Some(Duration::ZERO) });
+                return Err(Attempt::Retry {
+                    message: "token expired (401)".into(),
+                    after: Some(Duration::ZERO),
+                });
             }
             401 | 403 => {
-                return Err(Attempt::Fatal(Error::Unauthorized { reference: what, status, message: sh.auth_hint(status) }));
+                return Err(Attempt::Fatal(Error::Unauthorized {
+                    reference: what,
+                    status,
+                    message: sh.auth_hint(status),
+                }));
             }
             404 => {
-                return Err(Attempt::Fatal(Error::BlobMissing { digest: self.desc.digest.clone(), location: sh.label.clone() }));
+                return Err(Attempt::Fatal(Error::BlobMissing {
+                    digest: self.desc.digest.clone(),
+                    location: sh.label.clone(),
+                }));
             }
             429 => {
-                return Err(Attempt::Retry { message: "too many requests (429)".into(), after: retry_after(resp.headers()) });
+                return Err(Attempt::Retry {
+                    message: "too many requests (429)".into(),
+                    after: retry_after(resp.headers()),
+                });
             }
             s if s >= 500 => {
-                return Err(Attempt::Retry { message: format!("HTTP {s}"), after: retry_after(resp.headers()) });
+                return Err(Attempt::Retry {
+                    message: format!("HTTP {s}"),
+                    after: retry_after(resp.headers()),
+                });
             }
             s => {
-                return Err(Attempt::Fatal(Error::Registry { reference: what, message: format!("unexpected HTTP {s}") }));
+                return Err(Attempt::Fatal(Error::Registry {
+                    reference: what,
+                    message: format!("unexpected HTTP {s}"),
+                }));
             }
         }
         self.body = Some(resp.bytes_stream().boxed());
@@ -589,7 +667,8 @@ impl ImageSource for RegistrySource {
         match self.entries().await? {
             Ok(m) => Ok(m),
             Err(entries) => {
-                let (desc, plat) = platform::select(entries, self.shared.opts.platform.as_ref(), &self.shared.label)?;
+                let (desc, plat) =
+                    platform::select(entries, self.shared.opts.platform.as_ref(), &self.shared.label)?;
                 self.load_child(&desc, plat).await
             }
         }
@@ -609,7 +688,10 @@ impl ImageSource for RegistrySource {
     async fn config(&self, manifest: &Manifest) -> Result<ImageConfig, Error> {
         let desc = &manifest.config;
         if desc.size > MAX_JSON {
-            return Err(Error::invalid(&self.shared.label, format!("config {} is larger than 16 MiB", desc.digest)));
+            return Err(Error::invalid(
+                &self.shared.label,
+                format!("config {} is larger than 16 MiB", desc.digest),
+            ));
         }
         let mut stream = self.blob_stream(desc);
         let mut bytes = Vec::with_capacity(usize::try_from(desc.size).unwrap_or(0));
@@ -621,7 +703,11 @@ impl ImageSource for RegistrySource {
             }
         }
         if bytes.len() as u64 != desc.size {
-            return Err(Error::SizeMismatch { digest: desc.digest.clone(), expected: desc.size, actual: bytes.len() as u64 });
+            return Err(Error::SizeMismatch {
+                digest: desc.digest.clone(),
+                expected: desc.size,
+                actual: bytes.len() as u64,
+            });
         }
         let actual = Digest::sha256_of(&bytes);
         if actual != desc.digest {
@@ -644,7 +730,10 @@ mod tests {
         assert_eq!(r.whole(), "docker.io/library/alpine:latest");
         assert_eq!(parse_reference("library/alpine:3.20").unwrap().whole(), "docker.io/library/alpine:3.20");
         let d = format!("ghcr.io/o/r@sha256:{}", "a".repeat(64));
-        assert_eq!(parse_reference(&d).unwrap().digest(), Some(format!("sha256:{}", "a".repeat(64)).as_str()));
+        assert_eq!(
+            parse_reference(&d).unwrap().digest(),
+            Some(format!("sha256:{}", "a".repeat(64)).as_str())
+        );
         let local = parse_reference("127.0.0.1:5000/app:1").unwrap();
         assert_eq!((local.registry(), local.repository(), local.tag()), ("127.0.0.1:5000", "app", Some("1")));
         assert!(parse_reference("alpine@sha256:xyz").is_err());

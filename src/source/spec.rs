@@ -123,7 +123,10 @@ impl SourceSpec {
             // FILE:REPO:TAG: the longest existing file prefix before a colon.
             for (i, _) in rest.match_indices(':') {
                 if Path::new(&rest[..i]).is_file() {
-                    return Ok(SourceSpec::DockerArchive { file: rest[..i].into(), image: Some(rest[i + 1..].to_string()) });
+                    return Ok(SourceSpec::DockerArchive {
+                        file: rest[..i].into(),
+                        image: Some(rest[i + 1..].to_string()),
+                    });
                 }
             }
             return Ok(SourceSpec::DockerArchive { file: rest.into(), image: None });
@@ -132,14 +135,19 @@ impl SourceSpec {
             return Ok(SourceSpec::Registry(rest.to_string()));
         }
         if s.starts_with("docker-daemon:") || s.starts_with("containers-storage:") {
-            return Err(bad("daemon and containers-storage sources are not supported; use `docker save` or a registry"));
+            return Err(bad(
+                "daemon and containers-storage sources are not supported; use `docker save` or a registry",
+            ));
         }
         let path = Path::new(s);
         if path.exists() {
             return Ok(SourceSpec::Path(path.to_path_buf()));
         }
         if s.starts_with('/') || s.starts_with("./") || s.starts_with("../") || s.ends_with(".tar") {
-            return Err(Error::NotFound { reference: s.to_string(), message: "no such file or folder".into() });
+            return Err(Error::NotFound {
+                reference: s.to_string(),
+                message: "no such file or folder".into(),
+            });
         }
         Ok(SourceSpec::Registry(s.to_string()))
     }
@@ -158,8 +166,12 @@ pub enum AnySource {
 /// Opens what `spec` names.
 pub fn open(spec: &SourceSpec, opts: &SourceOptions) -> Result<AnySource, Error> {
     match spec {
-        SourceSpec::OciLayout { dir, tag } => Ok(AnySource::OciLayout(OciLayoutSource::open(dir, tag.as_deref(), opts)?)),
-        SourceSpec::OciArchive { file, tag } => Ok(AnySource::OciLayout(oci_archive::open(file, tag.as_deref(), opts)?)),
+        SourceSpec::OciLayout { dir, tag } => {
+            Ok(AnySource::OciLayout(OciLayoutSource::open(dir, tag.as_deref(), opts)?))
+        }
+        SourceSpec::OciArchive { file, tag } => {
+            Ok(AnySource::OciLayout(oci_archive::open(file, tag.as_deref(), opts)?))
+        }
         SourceSpec::DockerArchive { file, image } => {
             Ok(AnySource::DockerArchive(docker_archive::open(file, image.as_deref(), opts)?))
         }
@@ -175,7 +187,10 @@ fn open_path(p: &Path, opts: &SourceOptions) -> Result<AnySource, Error> {
         if p.join("index.json").is_file() {
             return Ok(AnySource::OciLayout(OciLayoutSource::open(p, None, opts)?));
         }
-        return Err(Error::invalid(p.display().to_string(), "folder is not an OCI image layout (no index.json)"));
+        return Err(Error::invalid(
+            p.display().to_string(),
+            "folder is not an OCI image layout (no index.json)",
+        ));
     }
     let mut head = [0u8; 512];
     let mut f = std::fs::File::open(p).map_err(|e| Error::io(p.display().to_string(), e))?;
@@ -193,7 +208,10 @@ fn open_path(p: &Path, opts: &SourceOptions) -> Result<AnySource, Error> {
     if store.exists("index.json") {
         return Ok(AnySource::OciLayout(oci_archive::open(p, None, opts)?));
     }
-    Err(Error::invalid(p.display().to_string(), "tar file holds neither manifest.json (docker-archive) nor index.json (oci-archive)"))
+    Err(Error::invalid(
+        p.display().to_string(),
+        "tar file holds neither manifest.json (docker-archive) nor index.json (oci-archive)",
+    ))
 }
 
 impl ImageSource for AnySource {

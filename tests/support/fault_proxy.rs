@@ -188,9 +188,8 @@ fn serve(client: TcpStream, upstream: &str, plan: &Mutex<Plan>, stop: &AtomicBoo
     }
     client.write_all(&head)?;
     let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-    let length: Option<u64> = text
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)));
+    let length: Option<u64> =
+        text.lines().find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)));
     let limit = match (&fault, length) {
         (Some(Fault::CutBody | Fault::Stall), Some(n)) => n / 2,
         _ => u64::MAX,
@@ -216,7 +215,8 @@ fn serve(client: TcpStream, upstream: &str, plan: &Mutex<Plan>, stop: &AtomicBoo
             match client.read(&mut probe) {
                 Ok(0) => break,
                 Ok(_) => {}
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
                 Err(_) => break,
             }
         }

@@ -75,6 +75,8 @@ pub fn auth_registry() -> Option<(String, String, String)> {
     let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     match (get("IMGOPT_REGISTRY_AUTH"), get("IMGOPT_REGISTRY_USER"), get("IMGOPT_REGISTRY_PASS")) {
         (Some(r), Some(u), Some(p)) => Some((r, u, p)),
-        _ => missing("the htpasswd test registry (IMGOPT_REGISTRY_AUTH/_USER/_PASS; scripts/test.sh starts it)"),
+        _ => missing(
+            "the htpasswd test registry (IMGOPT_REGISTRY_AUTH/_USER/_PASS; scripts/test.sh starts it)",
+        ),
     }
 }
