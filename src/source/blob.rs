@@ -159,12 +159,73 @@ pub struct LayerStats {
     pub verified: bool,
 }
 
+/// Blobs at least this big are hashed on a helper thread, so SHA-256 overlaps decompression
+/// and the tar walk instead of adding to them.
+const BACKGROUND_HASH_MIN: u64 = 4 << 20;
+/// Bytes handed to the hashing thread at a time.
+const HASH_BLOCK: usize = 1 << 20;
+/// Blocks in flight to the hashing thread (bounded memory: 4 MiB per hasher).
+const HASH_QUEUE: usize = 4;
+
+/// SHA-256, inline for small blobs and on a helper thread for big ones.
+enum Hasher {
+    Inline(Sha256),
+    Background { buf: Vec<u8>, tx: std::sync::mpsc::SyncSender<Vec<u8>>, handle: std::thread::JoinHandle<Sha256> },
+}
+
+impl Hasher {
+    fn new(size_hint: u64) -> Self {
+        if size_hint < BACKGROUND_HASH_MIN {
+            return Hasher::Inline(Sha256::new());
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let spawned = std::thread::Builder::new().name("imgopt-sha256".into()).spawn(move || {
+            let mut h = Sha256::new();
+            for block in rx {
+                h.update(&block);
+            }
+            h
+        });
+        match spawned {
+            Ok(handle) => Hasher::Background { buf: Vec::with_capacity(HASH_BLOCK), tx, handle },
+            Err(_) => Hasher::Inline(Sha256::new()),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Inline(h) => h.update(data),
+            Hasher::Background { buf, tx, .. } => {
+                buf.extend_from_slice(data);
+                if buf.len() >= HASH_BLOCK {
+                    let full = std::mem::replace(buf, Vec::with_capacity(HASH_BLOCK));
+                    // A send fails only if the thread is gone; finalize() then reports it.
+                    let _ = tx.send(full);
+                }
+            }
+        }
+    }
+
+    fn finalize(self) -> sha2::digest::Output<Sha256> {
+        match self {
+            Hasher::Inline(h) => h.finalize(),
+            Hasher::Background { buf, tx, handle } => {
+                let _ = tx.send(buf);
+                drop(tx);
+                // The thread only hashes; if it died, hash nothing rather than panic: the
+                // digest then mismatches and the layer fails with a clear error.
+                handle.join().unwrap_or_default().finalize()
+            }
+        }
+    }
+}
+
 /// The blob's raw side: counts, hashes and enforces the descriptor's size.
 struct Compressed {
     src: Src,
     prefix: Vec<u8>,
     prefix_pos: usize,
-    hasher: Option<Sha256>,
+    hasher: Option<Hasher>,
     count: u64,
     expected: u64,
     digest: Digest,
@@ -324,7 +385,7 @@ pub struct LayerStream {
     compression: Compression,
     desc: Descriptor,
     diff_id: Option<Digest>,
-    tar_hasher: Option<Sha256>,
+    tar_hasher: Option<Hasher>,
     tar_bytes: u64,
     verify: bool,
     opts: LayerReadOptions,
@@ -372,7 +433,7 @@ pub fn open_layer(
         src,
         prefix: Vec::new(),
         prefix_pos: 0,
-        hasher: verify.then(Sha256::new),
+        hasher: verify.then(|| Hasher::new(desc.size)),
         count: 0,
         expected: desc.size,
         digest: desc.digest.clone(),
@@ -421,7 +482,8 @@ pub fn open_layer(
         desc: desc.clone(),
         diff_id: diff_id.cloned(),
         // A plain tar's diff_id is its blob digest: hash once.
-        tar_hasher: (verify && compression != Compression::None && diff_id.is_some()).then(Sha256::new),
+        tar_hasher: (verify && compression != Compression::None && diff_id.is_some())
+            .then(|| Hasher::new(desc.size)),
         tar_bytes: 0,
         verify,
         opts: opts.clone(),
@@ -431,8 +493,8 @@ pub fn open_layer(
     })
 }
 
-fn digest_of(h: Option<Sha256>) -> Digest {
-    let hex = hex::encode(h.unwrap_or_default().finalize());
+fn digest_of(h: Option<Hasher>) -> Digest {
+    let hex = hex::encode(h.map_or_else(|| Sha256::new().finalize(), Hasher::finalize));
     Digest::parse(&format!("sha256:{hex}")).unwrap_or_else(|_| Digest::sha256_of(b""))
 }
 
