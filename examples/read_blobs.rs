@@ -14,7 +14,8 @@ use imgopt::source::spec::{SourceOptions, SourceSpec, open};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let image = args.next().ok_or_else(|| anyhow::anyhow!("usage: read_blobs IMAGE [--no-verify] [--platform P]"))?;
+    let image =
+        args.next().ok_or_else(|| anyhow::anyhow!("usage: read_blobs IMAGE [--no-verify] [--platform P]"))?;
     let mut opts = SourceOptions::default();
     while let Some(a) = args.next() {
         match a.as_str() {

@@ -233,6 +233,22 @@ fn server_errors_are_retried() {
 }
 
 #[test]
+fn manifest_requests_are_retried_too() {
+    let Some(reg) = support::registry() else { return };
+    let proxy = FaultProxy::start_on(&reg, "/manifests/", vec![(Fault::Status { code: 502, retry_after: None }, 2)]);
+    let rt = rt();
+    let src = RegistrySource::new(&format!("{}/imgopt/static-tiny:latest", proxy.addr()), &quick()).unwrap();
+    rt.block_on(src.manifest()).unwrap();
+    assert_eq!(src.net_counts().retries, 2);
+    let manifests: Vec<_> = proxy.log().into_iter().filter(|l| l.path.contains("/manifests/")).collect();
+    assert_eq!(manifests.len(), 3);
+    // A 404 is not retried.
+    let src = RegistrySource::new(&format!("{}/imgopt/nope:latest", proxy.addr()), &quick()).unwrap();
+    assert!(matches!(rt.block_on(src.manifest()), Err(Error::NotFound { .. })));
+    assert_eq!(src.net_counts().retries, 0);
+}
+
+#[test]
 fn too_many_requests_honours_retry_after() {
     let Some((res, counts, log)) =
         through_proxy(vec![(Fault::Status { code: 429, retry_after: Some(1) }, 1)], quick())

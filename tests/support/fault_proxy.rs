@@ -45,7 +45,9 @@ pub struct Logged {
 }
 
 struct Plan {
-    /// (fault, how many more blob requests get it), applied in order.
+    /// Requests whose path contains this get the faults (`/blobs/` by default).
+    target: String,
+    /// (fault, how many more matching requests get it), applied in order.
     faults: Vec<(Fault, usize)>,
     log: Vec<Logged>,
 }
@@ -62,10 +64,15 @@ impl FaultProxy {
     /// Starts a proxy to `upstream` (`host:port`). The first `n` blob requests get `fault`
     /// for each `(fault, n)` in order; later ones pass through.
     pub fn start(upstream: &str, faults: Vec<(Fault, usize)>) -> Self {
+        Self::start_on(upstream, "/blobs/", faults)
+    }
+
+    /// Like [`FaultProxy::start`], for requests whose path contains `target` (`/manifests/`).
+    pub fn start_on(upstream: &str, target: &str, faults: Vec<(Fault, usize)>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let stop = Arc::new(AtomicBool::new(false));
-        let plan = Arc::new(Mutex::new(Plan { faults, log: Vec::new() }));
+        let plan = Arc::new(Mutex::new(Plan { target: target.to_string(), faults, log: Vec::new() }));
         let (stop2, plan2, upstream) = (Arc::clone(&stop), Arc::clone(&plan), upstream.to_string());
         let accept = thread::spawn(move || {
             for conn in listener.incoming() {
@@ -141,7 +148,7 @@ fn serve(client: TcpStream, upstream: &str, plan: &Mutex<Plan>, stop: &AtomicBoo
     let fault = {
         let mut p = plan.lock().unwrap();
         let mut chosen = None;
-        if path.contains("/blobs/") {
+        if path.contains(p.target.as_str()) {
             if let Some((f, n)) = p.faults.iter_mut().find(|(_, n)| *n > 0) {
                 *n -= 1;
                 chosen = Some(f.clone());
