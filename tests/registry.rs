@@ -235,7 +235,8 @@ fn server_errors_are_retried() {
 #[test]
 fn manifest_requests_are_retried_too() {
     let Some(reg) = support::registry() else { return };
-    let proxy = FaultProxy::start_on(&reg, "/manifests/", vec![(Fault::Status { code: 502, retry_after: None }, 2)]);
+    let proxy =
+        FaultProxy::start_on(&reg, "/manifests/", vec![(Fault::Status { code: 502, retry_after: None }, 2)]);
     let rt = rt();
     let src = RegistrySource::new(&format!("{}/imgopt/static-tiny:latest", proxy.addr()), &quick()).unwrap();
     rt.block_on(src.manifest()).unwrap();
@@ -282,6 +283,27 @@ fn persistent_server_errors_give_up() {
     );
     assert_eq!(counts.retries, 2);
     assert_eq!(log.len(), 3);
+}
+
+#[test]
+fn forbidden_and_unauthorized_blobs_are_clear_errors() {
+    let Some((res, counts, log)) =
+        through_proxy(vec![(Fault::Status { code: 403, retry_after: None }, 1)], quick())
+    else {
+        return;
+    };
+    let err = res.unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { status: 403, .. }), "{err:?}");
+    assert!(err.to_string().contains("403") && err.to_string().contains("imgopt/static-tiny"), "{err}");
+    assert_eq!((counts.retries, log.len()), (0, 1), "a 403 is not retried");
+    // A 401 mid-pull (an expired token) gets one fresh token and one more try.
+    let (res, counts, log) =
+        through_proxy(vec![(Fault::Status { code: 401, retry_after: None }, 1)], quick()).unwrap();
+    res.unwrap();
+    assert_eq!((counts.retries, log.len() > 1), (1, true));
+    let (res, _, _) =
+        through_proxy(vec![(Fault::Status { code: 401, retry_after: None }, 2)], quick()).unwrap();
+    assert!(matches!(res.unwrap_err(), Error::Unauthorized { status: 401, .. }));
 }
 
 #[test]

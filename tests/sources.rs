@@ -557,3 +557,55 @@ fn fixture_images_match_images_tsv() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Mutated images: whatever the damage, reading gives a result or a typed error, never a panic
+// or a hang.
+
+mod mutations {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn read_both(spec: &str) {
+        for verify in [true, false] {
+            let opts = SourceOptions { verify, ..SourceOptions::default() };
+            let lro = LayerReadOptions { verify, ..LayerReadOptions::default() };
+            let _ = read_image(spec, &opts, &lro);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn oci_layout_files(file in 0usize..16, at in 0usize..4096, byte in any::<u8>(), cut in any::<bool>()) {
+            let img = sample(Compression::Gzip).build();
+            let mut files = img.oci_files(Some("v1"));
+            let n = files.len();
+            let (_, bytes) = &mut files[file % n];
+            if !bytes.is_empty() {
+                let i = at % bytes.len();
+                if cut { bytes.truncate(i) } else { bytes[i] = byte }
+            }
+            let tmp = tempfile::tempdir().unwrap();
+            support::image_builder::write_tree(tmp.path(), &files);
+            read_both(&format!("oci:{}", tmp.path().display()));
+        }
+
+        #[test]
+        fn docker_archive_bytes(layout in any::<bool>(), at in 0usize..1_000_000, byte in any::<u8>(), cut in any::<bool>()) {
+            let img = sample(Compression::None).build_uncompressed();
+            let layout = if layout { DockerLayout::Classic } else { DockerLayout::Oci };
+            let tmp = tempfile::tempdir().unwrap();
+            let f = tmp.path().join("d.tar");
+            img.write_docker_archive(&f, layout);
+            let mut bytes = std::fs::read(&f).unwrap();
+            let i = at % bytes.len();
+            if cut { bytes.truncate(i) } else { bytes[i] = byte }
+            std::fs::write(&f, &bytes).unwrap();
+            read_both(&format!("docker-archive:{}", f.display()));
+            read_both(&f.display().to_string());
+        }
+    }
+}

@@ -77,6 +77,10 @@ impl Compression {
         if prefix.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             return Some(Compression::Zstd);
         }
+        // A zstd skippable frame (magic 0x184D2A50..=0x184D2A5F, little-endian) may come first.
+        if prefix.len() >= 4 && prefix[0] & 0xf0 == 0x50 && prefix[1..4] == [0x2a, 0x4d, 0x18] {
+            return Some(Compression::Zstd);
+        }
         if prefix.len() >= 262 && &prefix[257..262] == b"ustar" {
             return Some(Compression::None);
         }
@@ -170,7 +174,11 @@ const HASH_QUEUE: usize = 4;
 /// SHA-256, inline for small blobs and on a helper thread for big ones.
 enum Hasher {
     Inline(Sha256),
-    Background { buf: Vec<u8>, tx: std::sync::mpsc::SyncSender<Vec<u8>>, handle: std::thread::JoinHandle<Sha256> },
+    Background {
+        buf: Vec<u8>,
+        tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+        handle: std::thread::JoinHandle<Sha256>,
+    },
 }
 
 impl Hasher {
@@ -860,6 +868,7 @@ mod tests {
     fn sniffs_magic() {
         assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8, 0]), Some(Compression::Gzip));
         assert_eq!(Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Some(Compression::Zstd));
+        assert_eq!(Compression::sniff(&[0x5e, 0x2a, 0x4d, 0x18, 0]), Some(Compression::Zstd));
         assert_eq!(Compression::sniff(&[0u8; 1024]), Some(Compression::None));
         assert_eq!(Compression::sniff(b"PK\x03\x04 not a layer"), None);
         // A real ustar header from the tar crate.

@@ -86,8 +86,7 @@ pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<Do
         for p in entry.layers.iter().chain(std::iter::once(&entry.config)) {
             safe_rel(p, &loc)?;
         }
-        let tag = image.map(|i| i.rsplit_once(':').map_or(i, |(_, t)| t));
-        return Ok(DockerArchiveSource::Oci(OciLayoutSource::from_store(store, tag, label, opts)?));
+        return Ok(DockerArchiveSource::Oci(OciLayoutSource::from_store(store, image, label, opts)?));
     }
     Ok(DockerArchiveSource::Classic(Box::new(ClassicArchive::new(store, entry, label)?)))
 }

@@ -84,9 +84,7 @@ impl OciLayoutSource {
                     .iter()
                     .filter(|(d, _)| {
                         name_of(d).as_deref() == Some(tag.as_str())
-                            || d.annotations
-                                .get(CONTAINERD_NAME)
-                                .is_some_and(|n| n == tag || n.ends_with(&format!(":{tag}")))
+                            || d.annotations.get(CONTAINERD_NAME).is_some_and(|n| name_matches(n, tag))
                     })
                     .cloned()
                     .collect();
@@ -175,6 +173,17 @@ impl OciLayoutSource {
     }
 }
 
+/// Whether containerd's full image name `name` (`docker.io/library/app:1`) is what the user
+/// wrote: the same name up to Docker's implied `docker.io/` and `library/`, or just its tag.
+fn name_matches(name: &str, want: &str) -> bool {
+    let norm = |s: &str| {
+        let s = s.strip_prefix("docker.io/").unwrap_or(s);
+        s.strip_prefix("library/").unwrap_or(s).to_string()
+    };
+    norm(name) == norm(want)
+        || (!want.contains(['/', ':']) && name.rsplit_once(':').is_some_and(|(_, t)| t == want))
+}
+
 fn tags(entries: &[Entry]) -> String {
     let mut t: Vec<String> =
         entries.iter().filter_map(|(d, _)| d.annotations.get(REF_NAME).cloned()).collect();
@@ -206,5 +215,20 @@ impl ImageSource for OciLayoutSource {
     }
     async fn blob(&self, desc: &Descriptor) -> Result<BlobStream, Error> {
         self.blob_sync(desc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_matches;
+
+    #[test]
+    fn containerd_names_match_as_docker_writes_them() {
+        assert!(name_matches("docker.io/library/app:1.0", "app:1.0"));
+        assert!(name_matches("docker.io/library/app:1.0", "library/app:1.0"));
+        assert!(name_matches("docker.io/library/app:1.0", "1.0"));
+        assert!(name_matches("ghcr.io/o/app:2", "ghcr.io/o/app:2"));
+        assert!(!name_matches("docker.io/library/app:1.0", "other:1.0"));
+        assert!(!name_matches("docker.io/library/app:1.0", "app:2.0"));
     }
 }
