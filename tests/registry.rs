@@ -356,3 +356,108 @@ fn unreachable_registry_fails_fast() {
     assert!(matches!(err, Error::Registry { .. }), "{err:?}");
     assert!(err.to_string().contains("gave up after 2 attempts"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Non-loopback registries: HTTPS by default, `--plain-http`, `--insecure`.
+
+/// This machine's non-loopback IPv4 address (the interface of the default route), if any.
+fn outward_ip() -> Option<String> {
+    let sock = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // connect() on UDP sends nothing; it only picks the outgoing interface.
+    sock.connect("192.0.2.1:9").or_else(|_| sock.connect("10.255.255.1:9")).ok()?;
+    let ip = sock.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then(|| ip.to_string())
+}
+
+#[test]
+fn plain_http_is_needed_for_a_non_loopback_http_registry() {
+    let Some(reg) = support::registry() else { return };
+    let Some(ip) = outward_ip().or_else(|| support::missing("a non-loopback IPv4 address")) else { return };
+    let proxy = FaultProxy::start_bound(&ip, &reg, "/nothing/", vec![]);
+    let r = format!("{}/imgopt/static-tiny:latest", proxy.addr());
+    let rt = rt();
+    // Without --plain-http imgopt speaks TLS to it, which fails cleanly.
+    let opts = SourceOptions { attempts: 1, ..quick() };
+    let err = rt.block_on(RegistrySource::new(&r, &opts).unwrap().manifest()).unwrap_err();
+    assert!(matches!(err, Error::Registry { .. }), "{err:?}");
+    assert!(err.to_string().contains("--plain-http"), "{err}");
+    // With it, the pull works.
+    let opts = SourceOptions { plain_http: true, ..quick() };
+    let src = RegistrySource::new(&r, &opts).unwrap();
+    let m = rt.block_on(src.manifest()).unwrap();
+    read_layers(&rt, &src, &m).unwrap();
+}
+
+/// A TLS registry (self-signed certificate) on a non-loopback address, stopped on drop.
+struct TlsRegistry {
+    child: std::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TlsRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tls_registry(ip: &str) -> Option<TlsRegistry> {
+    let registry = support::tool("docker-registry").or_else(|| support::tool("registry"))?;
+    let openssl = support::tool("openssl")?;
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let ok = std::process::Command::new(openssl)
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=imgopt-test"])
+        .arg("-addext")
+        .arg(format!("subjectAltName=IP:{ip}"))
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap()
+        .status
+        .success();
+    assert!(ok, "openssl could not make a certificate");
+    let port = std::net::TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().port();
+    let addr = format!("{ip}:{port}");
+    let config = format!(
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n  tls:\n    certificate: {}\n    key: {}\n",
+        dir.path().join("storage").display(),
+        cert.display(),
+        key.display()
+    );
+    std::fs::write(dir.path().join("config.yml"), config).unwrap();
+    let child = std::process::Command::new(registry)
+        .arg("serve")
+        .arg(dir.path().join("config.yml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let reg = TlsRegistry { child, addr, _dir: dir };
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(&reg.addr).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the TLS registry did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(reg)
+}
+
+#[test]
+fn insecure_accepts_a_self_signed_registry() {
+    let Some(ip) = outward_ip().or_else(|| support::missing("a non-loopback IPv4 address")) else { return };
+    let Some(reg) = tls_registry(&ip) else { return };
+    let r = format!("{}/imgopt/nothing:latest", reg.addr);
+    let rt = rt();
+    // The certificate is not trusted: a clear failure, not a hang.
+    let opts = SourceOptions { attempts: 1, ..quick() };
+    let err = rt.block_on(RegistrySource::new(&r, &opts).unwrap().manifest()).unwrap_err();
+    assert!(matches!(err, Error::Registry { .. }), "{err:?}");
+    assert!(err.to_string().contains("--insecure"), "{err}");
+    // --insecure: the TLS connection works and the (empty) registry answers 404.
+    let opts = SourceOptions { insecure: true, ..quick() };
+    let err = rt.block_on(RegistrySource::new(&r, &opts).unwrap().manifest()).unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+}

@@ -69,7 +69,13 @@ impl FaultProxy {
 
     /// Like [`FaultProxy::start`], for requests whose path contains `target` (`/manifests/`).
     pub fn start_on(upstream: &str, target: &str, faults: Vec<(Fault, usize)>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_bound("127.0.0.1", upstream, target, faults)
+    }
+
+    /// Like [`FaultProxy::start_on`], listening on `bind_ip` (a non-loopback address makes
+    /// the client treat the registry as remote: HTTPS unless `--plain-http`).
+    pub fn start_bound(bind_ip: &str, upstream: &str, target: &str, faults: Vec<(Fault, usize)>) -> Self {
+        let listener = TcpListener::bind((bind_ip, 0)).unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let stop = Arc::new(AtomicBool::new(false));
         let plan = Arc::new(Mutex::new(Plan { target: target.to_string(), faults, log: Vec::new() }));
