@@ -346,6 +346,20 @@ fn stalled_connection_times_out_and_resumes() {
 }
 
 #[test]
+fn silent_registry_times_out() {
+    let opts = SourceOptions { timeout: Duration::from_secs(1), ..quick() };
+    let Some((res, counts, log)) = through_proxy(vec![(Fault::Silent, 1)], opts) else { return };
+    res.unwrap();
+    assert_eq!(counts.retries, 1);
+    assert_eq!(log[0].path, log[1].path);
+    assert!(log[1].range.is_none(), "nothing was received, so nothing to resume");
+    let opts = SourceOptions { timeout: Duration::from_secs(1), attempts: 2, ..quick() };
+    let (res, _, _) = through_proxy(vec![(Fault::Silent, 100)], opts).unwrap();
+    let err = res.unwrap_err();
+    assert!(err.to_string().contains("gave up after 2 attempts"), "{err}");
+}
+
+#[test]
 fn unreachable_registry_fails_fast() {
     // A port nobody listens on (bound, then released).
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
