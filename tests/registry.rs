@@ -475,3 +475,61 @@ fn insecure_accepts_a_self_signed_registry() {
     let err = rt.block_on(RegistrySource::new(&r, &opts).unwrap().manifest()).unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// credHelpers: a `docker-credential-*` program on PATH supplies the password. PATH can only be
+// changed for a child process, so the test re-runs this test binary with a PATH that holds a
+// helper script of ours, and the child does the pull.
+
+const HELPER_CHILD: &str = "IMGOPT_TEST_HELPER_CHILD";
+
+#[test]
+fn credential_helper_supplies_the_password() {
+    let Some((reg, user, pass)) = support::auth_registry() else { return };
+    if std::env::var_os(HELPER_CHILD).is_some() {
+        return; // the child runs helper_child_pull instead
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    // The helper protocol: `get` reads the server address on stdin and prints
+    // {"ServerURL", "Username", "Secret"} (docker-credential-helpers' README).
+    let log = dir.path().join("asked");
+    let script = format!(
+        "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nserver=$(cat)\nprintf '%s' \"$server\" > '{}'\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{user}\",\"Secret\":\"{pass}\"}}' \"$server\"\n",
+        log.display()
+    );
+    let helper = bin.join("docker-credential-imgopttest");
+    std::fs::write(&helper, script).unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&helper).status().unwrap();
+    let conf = dir.path().join("docker");
+    std::fs::create_dir(&conf).unwrap();
+    let cfg = serde_json::json!({"credHelpers": {reg.clone(): "imgopttest"}});
+    std::fs::write(conf.join("config.json"), cfg.to_string()).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["helper_child_pull", "--exact", "--nocapture", "--test-threads", "1"])
+        .env(HELPER_CHILD, &conf)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+    assert!(!text.contains(&pass), "the password must not be printed");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), reg, "the helper was asked for this registry");
+}
+
+/// Runs only as the child of `credential_helper_supplies_the_password` (it returns at once
+/// otherwise): pulls from the htpasswd registry with the Docker config the parent wrote.
+#[test]
+fn helper_child_pull() {
+    let Some(conf) = std::env::var_os(HELPER_CHILD) else { return };
+    let (reg, _, _) = support::auth_registry().unwrap();
+    let rt = rt();
+    let opts =
+        SourceOptions { auth_files: AuthFiles::docker_config_dir(std::path::Path::new(&conf)), ..quick() };
+    let src = RegistrySource::new(&format!("{reg}/imgopt/static-tiny:latest"), &opts).unwrap();
+    assert_eq!(src.credential_origin(), Some(&imgopt::source::auth::CredentialOrigin::DockerConfig));
+    let m = rt.block_on(src.manifest()).unwrap();
+    read_layers(&rt, &src, &m).unwrap();
+}
