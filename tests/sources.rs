@@ -177,7 +177,9 @@ fn every_format_reads_back() {
         let img = sample(c).build();
         let dir = tmp.path().join(format!("oci-{c:?}"));
         img.write_oci_layout(&dir, Some("v1"));
-        for spec in [format!("oci:{}:v1", dir.display()), format!("oci:{}", dir.display()), dir.display().to_string()] {
+        for spec in
+            [format!("oci:{}:v1", dir.display()), format!("oci:{}", dir.display()), dir.display().to_string()]
+        {
             let rb = read_image(&spec, &opts, &lro).unwrap_or_else(|e| panic!("{spec}: {e}"));
             check_against(&img, &rb, true);
             let want = match c {
@@ -224,7 +226,11 @@ fn multi_platform_selection() {
         let dir = tmp.path().join(format!("multi-{nested}"));
         idx.write_oci_layout(&dir, Some("latest"), nested);
         let spec = SourceSpec::parse(&format!("oci:{}:latest", dir.display())).unwrap();
-        for (want, image) in [("linux/arm64", &idx.images()[1]), ("linux/arm64/v8", &idx.images()[1]), ("linux/amd64", &idx.images()[0])] {
+        for (want, image) in [
+            ("linux/arm64", &idx.images()[1]),
+            ("linux/arm64/v8", &idx.images()[1]),
+            ("linux/amd64", &idx.images()[0]),
+        ] {
             let opts = SourceOptions { platform: Some(want.parse().unwrap()), ..SourceOptions::default() };
             let src = spec::open(&spec, &opts).unwrap();
             let m = rt.block_on(src.manifest()).unwrap();
@@ -236,15 +242,19 @@ fn multi_platform_selection() {
         }
         let src = spec::open(&spec, &SourceOptions::default()).unwrap();
         let all = rt.block_on(src.manifests()).unwrap();
-        assert_eq!(all.iter().map(|m| m.digest.clone()).collect::<Vec<_>>(), vec![
-            d(&idx.images()[0].manifest_digest),
-            d(&idx.images()[1].manifest_digest)
-        ]);
-        let opts = SourceOptions { platform: Some("linux/s390x".parse().unwrap()), ..SourceOptions::default() };
+        assert_eq!(
+            all.iter().map(|m| m.digest.clone()).collect::<Vec<_>>(),
+            vec![d(&idx.images()[0].manifest_digest), d(&idx.images()[1].manifest_digest)]
+        );
+        let opts =
+            SourceOptions { platform: Some("linux/s390x".parse().unwrap()), ..SourceOptions::default() };
         let err = rt.block_on(spec::open(&spec, &opts).unwrap().manifest()).unwrap_err();
         assert!(matches!(err, Error::NoMatchingPlatform { .. }), "{err}");
         let text = err.to_string();
-        assert!(text.contains("linux/amd64") && text.contains("linux/arm64/v8") && text.contains("linux/s390x"), "{text}");
+        assert!(
+            text.contains("linux/amd64") && text.contains("linux/arm64/v8") && text.contains("linux/s390x"),
+            "{text}"
+        );
     }
 }
 
@@ -308,10 +318,17 @@ fn wrong_diff_id_is_reported() {
     // Classic docker-archive: the plain layer's digest is its diff_id; still a diff_id error.
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("d.tar");
-    sample(Compression::None).fault(Fault::WrongDiffId(0)).build_uncompressed().write_docker_archive(&f, DockerLayout::Classic);
-    let err = read_image(&format!("docker-archive:{}", f.display()), &SourceOptions::default(), &LayerReadOptions::default())
-        .err()
-        .unwrap();
+    sample(Compression::None)
+        .fault(Fault::WrongDiffId(0))
+        .build_uncompressed()
+        .write_docker_archive(&f, DockerLayout::Classic);
+    let err = read_image(
+        &format!("docker-archive:{}", f.display()),
+        &SourceOptions::default(),
+        &LayerReadOptions::default(),
+    )
+    .err()
+    .unwrap();
     assert!(matches!(err, Error::DiffIdMismatch { .. }), "{err}");
 }
 
@@ -347,7 +364,10 @@ fn mislabelled_compression_is_read_by_magic_bytes() {
         let rb = read_oci(&img, &LayerReadOptions::default()).unwrap();
         assert_eq!(rb.layers[0].0.tar_bytes, img.layers[0].tar.len() as u64);
         let found = rb.layers[0].0.compression;
-        assert_eq!(found, if c == Compression::Gzip { blob::Compression::Zstd } else { blob::Compression::Gzip });
+        assert_eq!(
+            found,
+            if c == Compression::Gzip { blob::Compression::Zstd } else { blob::Compression::Gzip }
+        );
     }
 }
 
@@ -360,10 +380,17 @@ fn missing_blob_names_the_digest() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("d.tar");
-    sample(Compression::None).fault(Fault::MissingBlob(1)).build_uncompressed().write_docker_archive(&f, DockerLayout::Classic);
-    let err = read_image(&format!("docker-archive:{}", f.display()), &SourceOptions::default(), &LayerReadOptions::default())
-        .err()
-        .unwrap();
+    sample(Compression::None)
+        .fault(Fault::MissingBlob(1))
+        .build_uncompressed()
+        .write_docker_archive(&f, DockerLayout::Classic);
+    let err = read_image(
+        &format!("docker-archive:{}", f.display()),
+        &SourceOptions::default(),
+        &LayerReadOptions::default(),
+    )
+    .err()
+    .unwrap();
     assert!(matches!(err, Error::BlobMissing { .. }), "{err}");
 }
 
@@ -371,7 +398,10 @@ fn missing_blob_names_the_digest() {
 fn wrong_config_digest_is_caught() {
     let img = faulty(Compression::Gzip, Fault::WrongConfigDigest);
     let err = read_oci(&img, &LayerReadOptions::default()).err().unwrap();
-    assert!(matches!(err, Error::DigestMismatch { ref expected, .. } if *expected == d(&img.config_digest)), "{err}");
+    assert!(
+        matches!(err, Error::DigestMismatch { ref expected, .. } if *expected == d(&img.config_digest)),
+        "{err}"
+    );
 }
 
 #[test]
@@ -379,17 +409,26 @@ fn path_traversal_is_rejected() {
     let img = faulty(Compression::None, Fault::PathTraversal);
     let err = read_oci(&img, &LayerReadOptions::default()).err().unwrap();
     assert!(matches!(err, Error::Invalid { .. }), "{err}");
-    assert!(err.to_string().contains("index.json") && err.to_string().contains("not a valid digest"), "{err}");
+    assert!(
+        err.to_string().contains("index.json") && err.to_string().contains("not a valid digest"),
+        "{err}"
+    );
     let tmp = tempfile::tempdir().unwrap();
     // A file the traversal would reach if it were followed.
     std::fs::write(tmp.path().join("outside.tar"), b"secret").unwrap();
     std::fs::create_dir(tmp.path().join("in")).unwrap();
     for layout in [DockerLayout::Classic, DockerLayout::Oci] {
         let f = tmp.path().join("in").join(format!("{layout:?}.tar"));
-        sample(Compression::None).fault(Fault::PathTraversal).build_uncompressed().write_docker_archive(&f, layout);
-        let err = spec::open(&SourceSpec::parse(&format!("docker-archive:{}", f.display())).unwrap(), &SourceOptions::default())
-            .err()
-            .unwrap();
+        sample(Compression::None)
+            .fault(Fault::PathTraversal)
+            .build_uncompressed()
+            .write_docker_archive(&f, layout);
+        let err = spec::open(
+            &SourceSpec::parse(&format!("docker-archive:{}", f.display())).unwrap(),
+            &SourceOptions::default(),
+        )
+        .err()
+        .unwrap();
         assert!(matches!(err, Error::Invalid { .. }), "{layout:?}: {err}");
         assert!(err.to_string().contains("../outside.tar"), "{err}");
     }
@@ -398,9 +437,7 @@ fn path_traversal_is_rejected() {
 #[test]
 fn compression_bomb_stops_at_the_limits() {
     // 8 MiB of zeros gzip to about 8 KiB: a ratio near 1000:1.
-    let img = ImageBuilder::new()
-        .layer("RUN dd", vec![Entry::zeros("bomb", 8 << 20)])
-        .build();
+    let img = ImageBuilder::new().layer("RUN dd", vec![Entry::zeros("bomb", 8 << 20)]).build();
     let lro = LayerReadOptions { ratio_floor: 1 << 20, ..LayerReadOptions::default() };
     match read_oci(&img, &lro) {
         Err(e @ Error::TooLarge { .. }) => assert!(e.to_string().contains("100:1"), "{e}"),
@@ -443,13 +480,21 @@ fn not_an_image_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("x.txt");
     std::fs::write(&f, "hello").unwrap();
-    let err = spec::open(&SourceSpec::parse(f.to_str().unwrap()).unwrap(), &SourceOptions::default()).err().unwrap();
-    assert!(err.to_string().contains("not an image"), "{err}");
-    let err = spec::open(&SourceSpec::parse(tmp.path().to_str().unwrap()).unwrap(), &SourceOptions::default()).err().unwrap();
-    assert!(err.to_string().contains("not an OCI image layout"), "{err}");
-    let err = spec::open(&SourceSpec::parse(&format!("oci:{}/nope", tmp.path().display())).unwrap(), &SourceOptions::default())
+    let err = spec::open(&SourceSpec::parse(f.to_str().unwrap()).unwrap(), &SourceOptions::default())
         .err()
         .unwrap();
+    assert!(err.to_string().contains("not an image"), "{err}");
+    let err =
+        spec::open(&SourceSpec::parse(tmp.path().to_str().unwrap()).unwrap(), &SourceOptions::default())
+            .err()
+            .unwrap();
+    assert!(err.to_string().contains("not an OCI image layout"), "{err}");
+    let err = spec::open(
+        &SourceSpec::parse(&format!("oci:{}/nope", tmp.path().display())).unwrap(),
+        &SourceOptions::default(),
+    )
+    .err()
+    .unwrap();
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
 }
 
@@ -464,16 +509,25 @@ fn fixture_images_match_images_tsv() {
     let mut lines = tsv.lines();
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     for line in lines {
-        let row: std::collections::BTreeMap<&str, &str> = header.iter().copied().zip(line.split('\t')).collect();
+        let row: std::collections::BTreeMap<&str, &str> =
+            header.iter().copied().zip(line.split('\t')).collect();
         let name = row["name"];
         let layout = fx.join("oci").join(name);
-        let src = spec::open(&SourceSpec::parse(&format!("oci:{}", layout.display())).unwrap(), &SourceOptions::default()).unwrap();
+        let src = spec::open(
+            &SourceSpec::parse(&format!("oci:{}", layout.display())).unwrap(),
+            &SourceOptions::default(),
+        )
+        .unwrap();
         let manifests = rt.block_on(src.manifests()).unwrap();
-        let platforms: Vec<String> = manifests.iter().map(|m| m.platform.as_ref().map_or_else(|| "linux/amd64".into(), ToString::to_string)).collect();
+        let platforms: Vec<String> = manifests
+            .iter()
+            .map(|m| m.platform.as_ref().map_or_else(|| "linux/amd64".into(), ToString::to_string))
+            .collect();
         assert_eq!(platforms.join(","), row["platforms"], "{name}");
         let (mut layers, mut compressed, mut tar) = (0u64, 0u64, 0u64);
         for m in manifests.clone() {
-            let rb = read_manifest(&rt, &src, m, &LayerReadOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let rb = read_manifest(&rt, &src, m, &LayerReadOptions::default())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
             layers += rb.layers.len() as u64;
             compressed += rb.layers.iter().map(|l| l.0.compressed_bytes).sum::<u64>();
             tar += rb.layers.iter().map(|l| l.0.tar_bytes).sum::<u64>();
@@ -486,12 +540,72 @@ fn fixture_images_match_images_tsv() {
         }
         let archive = fx.join("archives").join(format!("{name}.tar"));
         if archive.is_file() {
-            let rb = read_image(&archive.display().to_string(), &SourceOptions::default(), &LayerReadOptions::default())
-                .unwrap_or_else(|e| panic!("{name} archive: {e}"));
-            assert_eq!(rb.layers.iter().map(|l| l.0.tar_bytes).sum::<u64>().to_string(), row["uncompressed_bytes"], "{name}");
+            let rb = read_image(
+                &archive.display().to_string(),
+                &SourceOptions::default(),
+                &LayerReadOptions::default(),
+            )
+            .unwrap_or_else(|e| panic!("{name} archive: {e}"));
+            assert_eq!(
+                rb.layers.iter().map(|l| l.0.tar_bytes).sum::<u64>().to_string(),
+                row["uncompressed_bytes"],
+                "{name}"
+            );
             let oci = rt.block_on(src.manifest()).unwrap();
             let oci_cfg = rt.block_on(src.config(&oci)).unwrap();
             assert_eq!(rb.config.diff_ids, oci_cfg.diff_ids, "{name}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutated images: whatever the damage, reading gives a result or a typed error, never a panic
+// or a hang.
+
+mod mutations {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn read_both(spec: &str) {
+        for verify in [true, false] {
+            let opts = SourceOptions { verify, ..SourceOptions::default() };
+            let lro = LayerReadOptions { verify, ..LayerReadOptions::default() };
+            let _ = read_image(spec, &opts, &lro);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn oci_layout_files(file in 0usize..16, at in 0usize..4096, byte in any::<u8>(), cut in any::<bool>()) {
+            let img = sample(Compression::Gzip).build();
+            let mut files = img.oci_files(Some("v1"));
+            let n = files.len();
+            let (_, bytes) = &mut files[file % n];
+            if !bytes.is_empty() {
+                let i = at % bytes.len();
+                if cut { bytes.truncate(i) } else { bytes[i] = byte }
+            }
+            let tmp = tempfile::tempdir().unwrap();
+            support::image_builder::write_tree(tmp.path(), &files);
+            read_both(&format!("oci:{}", tmp.path().display()));
+        }
+
+        #[test]
+        fn docker_archive_bytes(layout in any::<bool>(), at in 0usize..1_000_000, byte in any::<u8>(), cut in any::<bool>()) {
+            let img = sample(Compression::None).build_uncompressed();
+            let layout = if layout { DockerLayout::Classic } else { DockerLayout::Oci };
+            let tmp = tempfile::tempdir().unwrap();
+            let f = tmp.path().join("d.tar");
+            img.write_docker_archive(&f, layout);
+            let mut bytes = std::fs::read(&f).unwrap();
+            let i = at % bytes.len();
+            if cut { bytes.truncate(i) } else { bytes[i] = byte }
+            std::fs::write(&f, &bytes).unwrap();
+            read_both(&format!("docker-archive:{}", f.display()));
+            read_both(&f.display().to_string());
         }
     }
 }

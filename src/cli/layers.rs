@@ -10,9 +10,10 @@ use clap::Args;
 use crate::layers::{self, cache::LayerCache, AnalysisOptions, Options};
 use crate::report::{self, Format};
 use crate::source::blob::LayerReadOptions;
-use crate::source::spec::{open, SourceOptions, SourceSpec};
+use crate::source::spec::{open, SourceSpec};
 
 use super::printer::{Printer, Verbosity};
+use super::source_args::SourceArgs;
 use super::{ExitStatus, GlobalArgs};
 
 /// Arguments of `imgopt layers`.
@@ -24,7 +25,7 @@ pub struct LayersArgs {
     pub image: String,
     /// Where and how to read the image.
     #[command(flatten)]
-    pub source: SourceFlags,
+    pub source: SourceArgs,
     /// Keep per-layer results in DIR, by layer digest, and reuse them (a base layer shared by
     /// many images is read once).
     #[arg(long, value_name = "DIR")]
@@ -41,20 +42,6 @@ pub struct LayersArgs {
     /// Layers read at once (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
-}
-
-/// Source flags for `layers` (platform selection and verification).
-#[derive(Args, Debug, Clone)]
-pub struct SourceFlags {
-    /// For an image index: the platform to read, `os/arch[/variant]` (default: this host's).
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]", conflicts_with = "all_platforms")]
-    pub platform: Option<String>,
-    /// For an image index: read every platform and show them side by side.
-    #[arg(long)]
-    pub all_platforms: bool,
-    /// Local sources only: skip digest checks (file data is then skipped, not read).
-    #[arg(long)]
-    pub no_verify: bool,
 }
 
 fn progress_bar(printer: &Printer) -> Option<(indicatif::ProgressBar, layers::Progress)> {
@@ -82,16 +69,7 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
     if global.format == Format::Sarif {
         anyhow::bail!("--format sarif is not available for `layers` (it reports sizes, not findings); use json");
     }
-    let platform = match &args.source.platform {
-        Some(p) => Some(p.parse().with_context(|| format!("--platform {p}"))?),
-        None => None,
-    };
-    let sopts = SourceOptions {
-        platform,
-        all_platforms: args.source.all_platforms,
-        verify: !args.source.no_verify,
-        ..SourceOptions::default()
-    };
+    let sopts = args.source.to_options(std::io::stdin().lock())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -8,6 +8,7 @@ pub mod args;
 mod completions;
 pub mod layers;
 pub mod printer;
+pub mod source_args;
 
 use std::io;
 use std::process::ExitCode;

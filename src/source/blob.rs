@@ -77,6 +77,10 @@ impl Compression {
         if prefix.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             return Some(Compression::Zstd);
         }
+        // A zstd skippable frame (magic 0x184D2A50..=0x184D2A5F, little-endian) may come first.
+        if prefix.len() >= 4 && prefix[0] & 0xf0 == 0x50 && prefix[1..4] == [0x2a, 0x4d, 0x18] {
+            return Some(Compression::Zstd);
+        }
         if prefix.len() >= 262 && &prefix[257..262] == b"ustar" {
             return Some(Compression::None);
         }
@@ -102,19 +106,11 @@ impl std::fmt::Display for Compression {
 /// read as spaces.
 fn tar_checksum_ok(h: &[u8]) -> bool {
     let field = &h[148..156];
-    let text: String = field
-        .iter()
-        .take_while(|&&b| b != 0)
-        .map(|&b| b as char)
-        .collect::<String>()
-        .trim()
-        .to_string();
+    let text: String =
+        field.iter().take_while(|&&b| b != 0).map(|&b| b as char).collect::<String>().trim().to_string();
     let Ok(want) = u32::from_str_radix(&text, 8) else { return false };
-    let sum: u32 = h
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) })
-        .sum();
+    let sum: u32 =
+        h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) }).sum();
     sum == want
 }
 
@@ -167,12 +163,77 @@ pub struct LayerStats {
     pub verified: bool,
 }
 
+/// Blobs at least this big are hashed on a helper thread, so SHA-256 overlaps decompression
+/// and the tar walk instead of adding to them.
+const BACKGROUND_HASH_MIN: u64 = 4 << 20;
+/// Bytes handed to the hashing thread at a time.
+const HASH_BLOCK: usize = 1 << 20;
+/// Blocks in flight to the hashing thread (bounded memory: 4 MiB per hasher).
+const HASH_QUEUE: usize = 4;
+
+/// SHA-256, inline for small blobs and on a helper thread for big ones.
+enum Hasher {
+    Inline(Sha256),
+    Background {
+        buf: Vec<u8>,
+        tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+        handle: std::thread::JoinHandle<Sha256>,
+    },
+}
+
+impl Hasher {
+    fn new(size_hint: u64) -> Self {
+        if size_hint < BACKGROUND_HASH_MIN {
+            return Hasher::Inline(Sha256::new());
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let spawned = std::thread::Builder::new().name("imgopt-sha256".into()).spawn(move || {
+            let mut h = Sha256::new();
+            for block in rx {
+                h.update(&block);
+            }
+            h
+        });
+        match spawned {
+            Ok(handle) => Hasher::Background { buf: Vec::with_capacity(HASH_BLOCK), tx, handle },
+            Err(_) => Hasher::Inline(Sha256::new()),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Inline(h) => h.update(data),
+            Hasher::Background { buf, tx, .. } => {
+                buf.extend_from_slice(data);
+                if buf.len() >= HASH_BLOCK {
+                    let full = std::mem::replace(buf, Vec::with_capacity(HASH_BLOCK));
+                    // A send fails only if the thread is gone; finalize() then reports it.
+                    let _ = tx.send(full);
+                }
+            }
+        }
+    }
+
+    fn finalize(self) -> sha2::digest::Output<Sha256> {
+        match self {
+            Hasher::Inline(h) => h.finalize(),
+            Hasher::Background { buf, tx, handle } => {
+                let _ = tx.send(buf);
+                drop(tx);
+                // The thread only hashes; if it died, hash nothing rather than panic: the
+                // digest then mismatches and the layer fails with a clear error.
+                handle.join().unwrap_or_default().finalize()
+            }
+        }
+    }
+}
+
 /// The blob's raw side: counts, hashes and enforces the descriptor's size.
 struct Compressed {
     src: Src,
     prefix: Vec<u8>,
     prefix_pos: usize,
-    hasher: Option<Sha256>,
+    hasher: Option<Hasher>,
     count: u64,
     expected: u64,
     digest: Digest,
@@ -332,7 +393,7 @@ pub struct LayerStream {
     compression: Compression,
     desc: Descriptor,
     diff_id: Option<Digest>,
-    tar_hasher: Option<Sha256>,
+    tar_hasher: Option<Hasher>,
     tar_bytes: u64,
     verify: bool,
     opts: LayerReadOptions,
@@ -380,7 +441,7 @@ pub fn open_layer(
         src,
         prefix: Vec::new(),
         prefix_pos: 0,
-        hasher: verify.then(Sha256::new),
+        hasher: verify.then(|| Hasher::new(desc.size)),
         count: 0,
         expected: desc.size,
         digest: desc.digest.clone(),
@@ -429,7 +490,8 @@ pub fn open_layer(
         desc: desc.clone(),
         diff_id: diff_id.cloned(),
         // A plain tar's diff_id is its blob digest: hash once.
-        tar_hasher: (verify && compression != Compression::None && diff_id.is_some()).then(Sha256::new),
+        tar_hasher: (verify && compression != Compression::None && diff_id.is_some())
+            .then(|| Hasher::new(desc.size)),
         tar_bytes: 0,
         verify,
         opts: opts.clone(),
@@ -439,8 +501,8 @@ pub fn open_layer(
     })
 }
 
-fn digest_of(h: Option<Sha256>) -> Digest {
-    let hex = hex::encode(h.unwrap_or_default().finalize());
+fn digest_of(h: Option<Hasher>) -> Digest {
+    let hex = hex::encode(h.map_or_else(|| Sha256::new().finalize(), Hasher::finalize));
     Digest::parse(&format!("sha256:{hex}")).unwrap_or_else(|_| Digest::sha256_of(b""))
 }
 
@@ -595,8 +657,7 @@ impl LayerStream {
         let compressed = self.dec.compressed_ref().count.max(1);
         let limit = if self.tar_bytes > self.opts.max_tar_bytes {
             format!("more than {} bytes", self.opts.max_tar_bytes)
-        } else if self.tar_bytes > self.opts.ratio_floor
-            && self.tar_bytes / compressed > self.opts.max_ratio
+        } else if self.tar_bytes > self.opts.ratio_floor && self.tar_bytes / compressed > self.opts.max_ratio
         {
             format!("ratio above {}:1 past {} bytes", self.opts.max_ratio, self.opts.ratio_floor)
         } else {
@@ -758,7 +819,11 @@ pub fn read_small(mut r: impl Read, desc: &Descriptor, max: u64, location: &str)
     let mut buf = Vec::with_capacity(usize::try_from(desc.size).unwrap_or(0));
     (&mut r).take(desc.size + 1).read_to_end(&mut buf).map_err(|e| Error::from_io(e, location))?;
     if buf.len() as u64 != desc.size {
-        return Err(Error::SizeMismatch { digest: desc.digest.clone(), expected: desc.size, actual: buf.len() as u64 });
+        return Err(Error::SizeMismatch {
+            digest: desc.digest.clone(),
+            expected: desc.size,
+            actual: buf.len() as u64,
+        });
     }
     let actual = Digest::sha256_of(&buf);
     if desc.digest.algorithm() == "sha256" && actual != desc.digest {
@@ -773,13 +838,22 @@ mod tests {
 
     #[test]
     fn media_types() {
-        assert_eq!(Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+gzip").unwrap(), Compression::Gzip);
+        assert_eq!(
+            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+gzip").unwrap(),
+            Compression::Gzip
+        );
         assert_eq!(
             Compression::from_media_type("application/vnd.docker.image.rootfs.diff.tar.gzip").unwrap(),
             Compression::Gzip
         );
-        assert_eq!(Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+zstd").unwrap(), Compression::Zstd);
-        assert_eq!(Compression::from_media_type("application/vnd.oci.image.layer.v1.tar").unwrap(), Compression::None);
+        assert_eq!(
+            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+zstd").unwrap(),
+            Compression::Zstd
+        );
+        assert_eq!(
+            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar").unwrap(),
+            Compression::None
+        );
         assert_eq!(
             Compression::from_media_type("application/vnd.docker.image.rootfs.diff.tar").unwrap(),
             Compression::None
@@ -794,6 +868,7 @@ mod tests {
     fn sniffs_magic() {
         assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8, 0]), Some(Compression::Gzip));
         assert_eq!(Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Some(Compression::Zstd));
+        assert_eq!(Compression::sniff(&[0x5e, 0x2a, 0x4d, 0x18, 0]), Some(Compression::Zstd));
         assert_eq!(Compression::sniff(&[0u8; 1024]), Some(Compression::None));
         assert_eq!(Compression::sniff(b"PK\x03\x04 not a layer"), None);
         // A real ustar header from the tar crate.

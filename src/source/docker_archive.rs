@@ -58,7 +58,8 @@ struct Entry {
 
 /// Opens a docker-archive; `image` picks one of several images by a `RepoTags` entry.
 pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<DockerArchiveSource, Error> {
-    let label = format!("docker-archive:{}{}", file.display(), image.map(|t| format!(":{t}")).unwrap_or_default());
+    let label =
+        format!("docker-archive:{}{}", file.display(), image.map(|t| format!(":{t}")).unwrap_or_default());
     if !file.is_file() {
         return Err(Error::NotFound { reference: label, message: "no such file".into() });
     }
@@ -66,7 +67,8 @@ pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<Do
     let loc = store.location("manifest.json");
     let entries: Option<Vec<Entry>> = match store.read("manifest.json", MAX_JSON)? {
         Some(b) => Some(
-            serde_json::from_slice(&b).map_err(|e| Error::invalid(&loc, format!("not a docker-archive manifest.json: {e}")))?,
+            serde_json::from_slice(&b)
+                .map_err(|e| Error::invalid(&loc, format!("not a docker-archive manifest.json: {e}")))?,
         ),
         None => None,
     };
@@ -84,8 +86,7 @@ pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<Do
         for p in entry.layers.iter().chain(std::iter::once(&entry.config)) {
             safe_rel(p, &loc)?;
         }
-        let tag = image.map(|i| i.rsplit_once(':').map_or(i, |(_, t)| t));
-        return Ok(DockerArchiveSource::Oci(OciLayoutSource::from_store(store, tag, label, opts)?));
+        return Ok(DockerArchiveSource::Oci(OciLayoutSource::from_store(store, image, label, opts)?));
     }
     Ok(DockerArchiveSource::Classic(Box::new(ClassicArchive::new(store, entry, label)?)))
 }
@@ -97,7 +98,8 @@ fn choose(entries: Vec<Entry>, image: Option<&str>, loc: &str) -> Result<Entry, 
     match image {
         Some(want) => {
             let tags = all_tags(&entries);
-            let norm = |t: &str| t.trim_start_matches("docker.io/").trim_start_matches("library/").to_string();
+            let norm =
+                |t: &str| t.trim_start_matches("docker.io/").trim_start_matches("library/").to_string();
             entries
                 .into_iter()
                 .find(|e| e.repo_tags.as_ref().is_some_and(|ts| ts.iter().any(|t| norm(t) == norm(want))))
@@ -110,7 +112,11 @@ fn choose(entries: Vec<Entry>, image: Option<&str>, loc: &str) -> Result<Entry, 
         None if entries.is_empty() => Err(Error::invalid(loc, "manifest.json lists no images")),
         None => Err(Error::invalid(
             loc,
-            format!("the archive holds {} images; add :REPO:TAG to choose one (tags: {})", entries.len(), all_tags(&entries)),
+            format!(
+                "the archive holds {} images; add :REPO:TAG to choose one (tags: {})",
+                entries.len(),
+                all_tags(&entries)
+            ),
         )),
     }
 }
@@ -134,7 +140,11 @@ impl ClassicArchive {
         if config.diff_ids.len() != entry.layers.len() {
             return Err(Error::invalid(
                 &loc,
-                format!("lists {} layers but the config has {} diff_ids", entry.layers.len(), config.diff_ids.len()),
+                format!(
+                    "lists {} layers but the config has {} diff_ids",
+                    entry.layers.len(),
+                    config.diff_ids.len()
+                ),
             ));
         }
         let mut layers = Vec::new();
@@ -158,7 +168,11 @@ impl ClassicArchive {
                     let (r, _) = store.open(&rel)?.ok_or_else(|| Error::invalid(&loc, "member vanished"))?;
                     let mut w = Sha256Writer::new();
                     std::io::copy(&mut { r }, &mut w).map_err(|e| Error::io(store.location(&rel), e))?;
-                    let mt = if c == Compression::Gzip { model::DOCKER_LAYER_GZIP } else { model::DOCKER_LAYER_ZSTD };
+                    let mt = if c == Compression::Gzip {
+                        model::DOCKER_LAYER_GZIP
+                    } else {
+                        model::DOCKER_LAYER_ZSTD
+                    };
                     (w.finish().0, mt)
                 }
             };

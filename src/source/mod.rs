@@ -15,7 +15,7 @@ mod model;
 pub mod oci_archive;
 pub mod oci_layout;
 pub mod platform;
-
+pub mod registry;
 pub mod spec;
 mod store;
 

@@ -86,7 +86,11 @@ pub(crate) enum Doc {
 
 impl RawPlatform {
     fn convert(self) -> Platform {
-        Platform { os: self.os, architecture: self.architecture, variant: self.variant.filter(|v| !v.is_empty()) }
+        Platform {
+            os: self.os,
+            architecture: self.architecture,
+            variant: self.variant.filter(|v| !v.is_empty()),
+        }
     }
 }
 
@@ -131,21 +135,46 @@ pub(crate) fn parse_doc(bytes: &[u8], location: &str) -> Result<Doc, Error> {
         return Err(Error::invalid(location, format!("manifest without a config (media type `{mt}`)")));
     };
     let docker = mt == DOCKER_MANIFEST;
-    let (config, _) = descriptor(config, if docker { DOCKER_CONFIG } else { "application/vnd.oci.image.config.v1+json" }, location)?;
+    let (config, _) = descriptor(
+        config,
+        if docker { DOCKER_CONFIG } else { "application/vnd.oci.image.config.v1+json" },
+        location,
+    )?;
     let layers = raw
         .layers
         .unwrap_or_default()
         .into_iter()
-        .map(|d| descriptor(d, if docker { DOCKER_LAYER_GZIP } else { "application/vnd.oci.image.layer.v1.tar+gzip" }, location).map(|e| e.0))
+        .map(|d| {
+            descriptor(
+                d,
+                if docker { DOCKER_LAYER_GZIP } else { "application/vnd.oci.image.layer.v1.tar+gzip" },
+                location,
+            )
+            .map(|e| e.0)
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Doc::Manifest { media_type: if mt.is_empty() { OCI_MANIFEST.to_string() } else { mt }, config, layers })
+    Ok(Doc::Manifest {
+        media_type: if mt.is_empty() { OCI_MANIFEST.to_string() } else { mt },
+        config,
+        layers,
+    })
 }
 
 /// Builds a [`Manifest`] from a parsed single-image document.
-pub(crate) fn manifest_from(doc: Doc, digest: Digest, platform: Option<Platform>, location: &str) -> Result<Manifest, Error> {
+pub(crate) fn manifest_from(
+    doc: Doc,
+    digest: Digest,
+    platform: Option<Platform>,
+    location: &str,
+) -> Result<Manifest, Error> {
     match doc {
-        Doc::Manifest { media_type, config, layers } => Ok(Manifest { digest, media_type, config, layers, platform }),
-        Doc::Index(_) => Err(Error::invalid(location, format!("{digest} is an index where an image manifest was expected"))),
+        Doc::Manifest { media_type, config, layers } => {
+            Ok(Manifest { digest, media_type, config, layers, platform })
+        }
+        Doc::Index(_) => Err(Error::invalid(
+            location,
+            format!("{digest} is an index where an image manifest was expected"),
+        )),
     }
 }
 
@@ -200,7 +229,10 @@ pub(crate) fn parse_config(bytes: &[u8], digest: Digest, location: &str) -> Resu
         .map(|r| r.diff_ids)
         .unwrap_or_default()
         .iter()
-        .map(|d| Digest::parse(d).map_err(|e| Error::invalid(location, format!("config {digest}: rootfs.diff_ids has {e}"))))
+        .map(|d| {
+            Digest::parse(d)
+                .map_err(|e| Error::invalid(location, format!("config {digest}: rootfs.diff_ids has {e}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let history = raw
         .history
@@ -213,12 +245,18 @@ pub(crate) fn parse_config(bytes: &[u8], digest: Digest, location: &str) -> Resu
             comment: h.comment,
         })
         .collect();
-    let (user, env) = raw.config.map_or((None, Vec::new()), |c| (c.user.filter(|u| !u.is_empty()), c.env.unwrap_or_default()));
+    let (user, env) = raw
+        .config
+        .map_or((None, Vec::new()), |c| (c.user.filter(|u| !u.is_empty()), c.env.unwrap_or_default()));
     Ok(ImageConfig {
         digest,
         diff_ids,
         history,
-        platform: Platform { os: raw.os, architecture: raw.architecture, variant: raw.variant.filter(|v| !v.is_empty()) },
+        platform: Platform {
+            os: raw.os,
+            architecture: raw.architecture,
+            variant: raw.variant.filter(|v| !v.is_empty()),
+        },
         user,
         env,
     })

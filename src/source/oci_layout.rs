@@ -42,7 +42,12 @@ impl OciLayoutSource {
         Self::from_store(Store::dir(dir), tag, label, opts)
     }
 
-    pub(crate) fn from_store(store: Store, tag: Option<&str>, label: String, opts: &SourceOptions) -> Result<Self, Error> {
+    pub(crate) fn from_store(
+        store: Store,
+        tag: Option<&str>,
+        label: String,
+        opts: &SourceOptions,
+    ) -> Result<Self, Error> {
         if !store.exists("index.json") {
             return Err(Error::invalid(
                 store.root(),
@@ -79,7 +84,7 @@ impl OciLayoutSource {
                     .iter()
                     .filter(|(d, _)| {
                         name_of(d).as_deref() == Some(tag.as_str())
-                            || d.annotations.get(CONTAINERD_NAME).is_some_and(|n| n == tag || n.ends_with(&format!(":{tag}")))
+                            || d.annotations.get(CONTAINERD_NAME).is_some_and(|n| name_matches(n, tag))
                     })
                     .cloned()
                     .collect();
@@ -99,7 +104,10 @@ impl OciLayoutSource {
                 if names.len() > 1 && !all_platformed {
                     return Err(Error::invalid(
                         loc,
-                        format!("index.json holds several images; name one with :TAG (tags: {})", tags(&entries)),
+                        format!(
+                            "index.json holds several images; name one with :TAG (tags: {})",
+                            tags(&entries)
+                        ),
                     ));
                 }
                 Ok(entries)
@@ -118,7 +126,9 @@ impl OciLayoutSource {
                 let bytes = self.read_blob_json(&desc)?;
                 let loc = self.store.location(&blob_path(&desc.digest));
                 match model::parse_doc(&bytes, &loc)? {
-                    Doc::Index(children) => out.extend(self.flatten(platform::runnable(children), depth + 1)?),
+                    Doc::Index(children) => {
+                        out.extend(self.flatten(platform::runnable(children), depth + 1)?)
+                    }
                     Doc::Manifest { .. } => out.push((desc, plat)),
                 }
             } else {
@@ -148,7 +158,11 @@ impl OciLayoutSource {
 
     fn config_sync(&self, manifest: &Manifest) -> Result<ImageConfig, Error> {
         let bytes = self.read_blob_json(&manifest.config)?;
-        model::parse_config(&bytes, manifest.config.digest.clone(), &self.store.location(&blob_path(&manifest.config.digest)))
+        model::parse_config(
+            &bytes,
+            manifest.config.digest.clone(),
+            &self.store.location(&blob_path(&manifest.config.digest)),
+        )
     }
 
     fn blob_sync(&self, desc: &Descriptor) -> Result<BlobStream, Error> {
@@ -159,8 +173,20 @@ impl OciLayoutSource {
     }
 }
 
+/// Whether containerd's full image name `name` (`docker.io/library/app:1`) is what the user
+/// wrote: the same name up to Docker's implied `docker.io/` and `library/`, or just its tag.
+fn name_matches(name: &str, want: &str) -> bool {
+    let norm = |s: &str| {
+        let s = s.strip_prefix("docker.io/").unwrap_or(s);
+        s.strip_prefix("library/").unwrap_or(s).to_string()
+    };
+    norm(name) == norm(want)
+        || (!want.contains(['/', ':']) && name.rsplit_once(':').is_some_and(|(_, t)| t == want))
+}
+
 fn tags(entries: &[Entry]) -> String {
-    let mut t: Vec<String> = entries.iter().filter_map(|(d, _)| d.annotations.get(REF_NAME).cloned()).collect();
+    let mut t: Vec<String> =
+        entries.iter().filter_map(|(d, _)| d.annotations.get(REF_NAME).cloned()).collect();
     t.sort();
     t.dedup();
     if t.is_empty() { "none".into() } else { t.join(", ") }
@@ -189,5 +215,20 @@ impl ImageSource for OciLayoutSource {
     }
     async fn blob(&self, desc: &Descriptor) -> Result<BlobStream, Error> {
         self.blob_sync(desc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_matches;
+
+    #[test]
+    fn containerd_names_match_as_docker_writes_them() {
+        assert!(name_matches("docker.io/library/app:1.0", "app:1.0"));
+        assert!(name_matches("docker.io/library/app:1.0", "library/app:1.0"));
+        assert!(name_matches("docker.io/library/app:1.0", "1.0"));
+        assert!(name_matches("ghcr.io/o/app:2", "ghcr.io/o/app:2"));
+        assert!(!name_matches("docker.io/library/app:1.0", "other:1.0"));
+        assert!(!name_matches("docker.io/library/app:1.0", "app:2.0"));
     }
 }

@@ -105,14 +105,13 @@ pub fn select(
         .iter()
         .map(|(_, p)| p.as_ref().map_or_else(|| "unspecified".to_string(), ToString::to_string))
         .collect();
-    entries
-        .into_iter()
-        .find(|(_, p)| p.as_ref().is_some_and(|p| matches(&wanted, p)))
-        .ok_or_else(|| Error::NoMatchingPlatform {
+    entries.into_iter().find(|(_, p)| p.as_ref().is_some_and(|p| matches(&wanted, p))).ok_or_else(|| {
+        Error::NoMatchingPlatform {
             location: location.to_string(),
             wanted: wanted.to_string(),
             available: if available.is_empty() { "none".into() } else { available.join(", ") },
-        })
+        }
+    })
 }
 
 #[cfg(test)]
@@ -127,7 +126,10 @@ mod tests {
     fn parses_and_matches() {
         assert_eq!(p("linux/x86_64"), p("linux/amd64"));
         assert!(matches(&p("linux/arm64"), &p("linux/arm64/v8")));
-        assert!(matches(&p("linux/arm64/v8"), &Platform { os: "linux".into(), architecture: "arm64".into(), variant: None }));
+        assert!(matches(
+            &p("linux/arm64/v8"),
+            &Platform { os: "linux".into(), architecture: "arm64".into(), variant: None }
+        ));
         assert!(!matches(&p("linux/arm/v6"), &p("linux/arm/v7")));
         assert!(!matches(&p("linux/amd64"), &p("windows/amd64")));
         assert!("linux".parse::<Platform>().is_err());

@@ -10,9 +10,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::auth::Credentials;
+use super::auth::{AuthFiles, Credentials};
 use super::docker_archive::{self, DockerArchiveSource};
 use super::oci_layout::OciLayoutSource;
+use super::registry::RegistrySource;
 use super::{BlobStream, Descriptor, Error, ImageConfig, ImageSource, Manifest, Platform, oci_archive};
 
 /// Where an image comes from, as parsed from the command line.
@@ -58,6 +59,8 @@ pub struct SourceOptions {
     pub insecure: bool,
     /// `--username`/`--password-stdin`: overrides the credential stores.
     pub credentials: Option<Credentials>,
+    /// The credential files consulted when `credentials` is `None`.
+    pub auth_files: AuthFiles,
     /// `--no-verify` inverted: hash local blobs (network bytes are always hashed).
     pub verify: bool,
     /// Time allowed for connecting, and for a stalled read (no byte for this long).
@@ -78,6 +81,7 @@ impl Default for SourceOptions {
             plain_http: false,
             insecure: false,
             credentials: None,
+            auth_files: AuthFiles::from_env(),
             verify: true,
             timeout: Duration::from_secs(30),
             attempts: 4,
@@ -119,7 +123,10 @@ impl SourceSpec {
             // FILE:REPO:TAG: the longest existing file prefix before a colon.
             for (i, _) in rest.match_indices(':') {
                 if Path::new(&rest[..i]).is_file() {
-                    return Ok(SourceSpec::DockerArchive { file: rest[..i].into(), image: Some(rest[i + 1..].to_string()) });
+                    return Ok(SourceSpec::DockerArchive {
+                        file: rest[..i].into(),
+                        image: Some(rest[i + 1..].to_string()),
+                    });
                 }
             }
             return Ok(SourceSpec::DockerArchive { file: rest.into(), image: None });
@@ -128,14 +135,19 @@ impl SourceSpec {
             return Ok(SourceSpec::Registry(rest.to_string()));
         }
         if s.starts_with("docker-daemon:") || s.starts_with("containers-storage:") {
-            return Err(bad("daemon and containers-storage sources are not supported; use `docker save` or a registry"));
+            return Err(bad(
+                "daemon and containers-storage sources are not supported; use `docker save` or a registry",
+            ));
         }
         let path = Path::new(s);
         if path.exists() {
             return Ok(SourceSpec::Path(path.to_path_buf()));
         }
         if s.starts_with('/') || s.starts_with("./") || s.starts_with("../") || s.ends_with(".tar") {
-            return Err(Error::NotFound { reference: s.to_string(), message: "no such file or folder".into() });
+            return Err(Error::NotFound {
+                reference: s.to_string(),
+                message: "no such file or folder".into(),
+            });
         }
         Ok(SourceSpec::Registry(s.to_string()))
     }
@@ -147,21 +159,24 @@ pub enum AnySource {
     OciLayout(OciLayoutSource),
     /// A docker-archive.
     DockerArchive(DockerArchiveSource),
+    /// An image in a registry.
+    Registry(Box<RegistrySource>),
 }
 
 /// Opens what `spec` names.
 pub fn open(spec: &SourceSpec, opts: &SourceOptions) -> Result<AnySource, Error> {
     match spec {
-        SourceSpec::OciLayout { dir, tag } => Ok(AnySource::OciLayout(OciLayoutSource::open(dir, tag.as_deref(), opts)?)),
-        SourceSpec::OciArchive { file, tag } => Ok(AnySource::OciLayout(oci_archive::open(file, tag.as_deref(), opts)?)),
+        SourceSpec::OciLayout { dir, tag } => {
+            Ok(AnySource::OciLayout(OciLayoutSource::open(dir, tag.as_deref(), opts)?))
+        }
+        SourceSpec::OciArchive { file, tag } => {
+            Ok(AnySource::OciLayout(oci_archive::open(file, tag.as_deref(), opts)?))
+        }
         SourceSpec::DockerArchive { file, image } => {
             Ok(AnySource::DockerArchive(docker_archive::open(file, image.as_deref(), opts)?))
         }
         SourceSpec::Path(p) => open_path(p, opts),
-        SourceSpec::Registry(r) => Err(Error::BadReference {
-            reference: r.clone(),
-            message: "registry sources are not built yet".into(),
-        }),
+        SourceSpec::Registry(r) => Ok(AnySource::Registry(Box::new(RegistrySource::new(r, opts)?))),
     }
 }
 
@@ -172,7 +187,10 @@ fn open_path(p: &Path, opts: &SourceOptions) -> Result<AnySource, Error> {
         if p.join("index.json").is_file() {
             return Ok(AnySource::OciLayout(OciLayoutSource::open(p, None, opts)?));
         }
-        return Err(Error::invalid(p.display().to_string(), "folder is not an OCI image layout (no index.json)"));
+        return Err(Error::invalid(
+            p.display().to_string(),
+            "folder is not an OCI image layout (no index.json)",
+        ));
     }
     let mut head = [0u8; 512];
     let mut f = std::fs::File::open(p).map_err(|e| Error::io(p.display().to_string(), e))?;
@@ -190,7 +208,10 @@ fn open_path(p: &Path, opts: &SourceOptions) -> Result<AnySource, Error> {
     if store.exists("index.json") {
         return Ok(AnySource::OciLayout(oci_archive::open(p, None, opts)?));
     }
-    Err(Error::invalid(p.display().to_string(), "tar file holds neither manifest.json (docker-archive) nor index.json (oci-archive)"))
+    Err(Error::invalid(
+        p.display().to_string(),
+        "tar file holds neither manifest.json (docker-archive) nor index.json (oci-archive)",
+    ))
 }
 
 impl ImageSource for AnySource {
@@ -198,36 +219,42 @@ impl ImageSource for AnySource {
         match self {
             AnySource::OciLayout(s) => s.describe(),
             AnySource::DockerArchive(s) => s.describe(),
+            AnySource::Registry(s) => s.describe(),
         }
     }
     fn is_local(&self) -> bool {
         match self {
             AnySource::OciLayout(s) => s.is_local(),
             AnySource::DockerArchive(s) => s.is_local(),
+            AnySource::Registry(s) => s.is_local(),
         }
     }
     async fn manifest(&self) -> Result<Manifest, Error> {
         match self {
             AnySource::OciLayout(s) => s.manifest().await,
             AnySource::DockerArchive(s) => s.manifest().await,
+            AnySource::Registry(s) => s.manifest().await,
         }
     }
     async fn manifests(&self) -> Result<Vec<Manifest>, Error> {
         match self {
             AnySource::OciLayout(s) => s.manifests().await,
             AnySource::DockerArchive(s) => s.manifests().await,
+            AnySource::Registry(s) => s.manifests().await,
         }
     }
     async fn config(&self, manifest: &Manifest) -> Result<ImageConfig, Error> {
         match self {
             AnySource::OciLayout(s) => s.config(manifest).await,
             AnySource::DockerArchive(s) => s.config(manifest).await,
+            AnySource::Registry(s) => s.config(manifest).await,
         }
     }
     async fn blob(&self, desc: &Descriptor) -> Result<BlobStream, Error> {
         match self {
             AnySource::OciLayout(s) => s.blob(desc).await,
             AnySource::DockerArchive(s) => s.blob(desc).await,
+            AnySource::Registry(s) => s.blob(desc).await,
         }
     }
 }

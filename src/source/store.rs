@@ -32,7 +32,10 @@ pub(crate) fn safe_rel(rel: &str, location: &str) -> Result<String, Error> {
         || trimmed.contains('\0')
         || trimmed.split('/').any(|c| c == "..");
     if bad {
-        return Err(Error::invalid(location, format!("`{rel}` is not a path inside the image (it would escape it)")));
+        return Err(Error::invalid(
+            location,
+            format!("`{rel}` is not a path inside the image (it would escape it)"),
+        ));
     }
     Ok(trimmed.split('/').filter(|c| !c.is_empty() && *c != ".").collect::<Vec<_>>().join("/"))
 }
@@ -60,7 +63,9 @@ impl Store {
             if kind.is_file() {
                 members.insert(name, (entry.raw_file_position(), entry.size()));
             } else if kind.is_symlink() || kind.is_hard_link() {
-                if let Some(target) = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()) {
+                if let Some(target) =
+                    entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned())
+                {
                     links.push((name, target, kind.is_symlink()));
                 }
             }
@@ -148,7 +153,10 @@ impl Store {
         let Some((r, len)) = self.open(rel)? else { return Ok(None) };
         let loc = self.location(rel);
         if len > max {
-            return Err(Error::invalid(loc, format!("{len} bytes is more than the {max} allowed for this file")));
+            return Err(Error::invalid(
+                loc,
+                format!("{len} bytes is more than the {max} allowed for this file"),
+            ));
         }
         let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         r.take(max + 1).read_to_end(&mut buf).map_err(|e| Error::io(loc, e))?;

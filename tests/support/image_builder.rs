@@ -194,9 +194,7 @@ impl Compression {
         match self {
             Compression::None => tar.to_vec(),
             Compression::Gzip => {
-                let mut e = flate2::GzBuilder::new()
-                    .mtime(0)
-                    .write(Vec::new(), flate2::Compression::new(6));
+                let mut e = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::new(6));
                 e.write_all(tar).unwrap();
                 e.finish().unwrap()
             }
@@ -589,7 +587,11 @@ impl BuiltImage {
                     }
                     files.push((format!("{id}/VERSION"), b"1.0".to_vec()));
                     files.push((format!("{id}/json"), serde_json::to_vec(&json!({"id": id})).unwrap()));
-                    layer_paths.push(if self.path_traversal && i == 0 { "../outside.tar".into() } else { path });
+                    layer_paths.push(if self.path_traversal && i == 0 {
+                        "../outside.tar".into()
+                    } else {
+                        path
+                    });
                 }
                 if let Some(c) = self.blobs.get(&self.config_digest) {
                     files.push((cfg_name.clone(), c.clone()));
