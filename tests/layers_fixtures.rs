@@ -238,3 +238,26 @@ fn efficiency_equals_dives_on_the_docker_archives() {
         eprintln!("{name}: efficiency imgopt {:.6} dive {eff:.6}", r.efficiency);
     }
 }
+
+/// From the loopback registry (scripts/test.sh pushes every fixture as imgopt/<name>:latest),
+/// streaming: the same report as from the OCI layout the image was pushed from.
+#[test]
+fn registry_analysis_equals_the_layout_analysis() {
+    let Some(fx) = support::fixtures_dir() else { return };
+    let Some(reg) = std::env::var("IMGOPT_REGISTRY").ok().or_else(|| {
+        support::missing("a registry with the fixtures pushed (IMGOPT_REGISTRY, started by scripts/test.sh)")
+    }) else {
+        return;
+    };
+    for name in ["py-slim", "static-tiny"] {
+        let from_registry = analyze(&format!("{reg}/imgopt/{name}:latest"), true);
+        let from_layout = analyze(&format!("oci:{}", fx.join(format!("oci/{name}")).display()), true);
+        assert!(from_registry.layers.iter().all(|l| l.verified));
+        assert_eq!(from_registry.totals, from_layout.totals, "{name}");
+        assert_eq!(from_registry.efficiency, from_layout.efficiency, "{name}");
+        assert_eq!(from_registry.waste, from_layout.waste, "{name}");
+        assert_eq!(from_registry.packages, from_layout.packages, "{name}");
+        let digests = |r: &LayersReport| r.layers.iter().map(|l| l.digest.clone()).collect::<Vec<_>>();
+        assert_eq!(digests(&from_registry), digests(&from_layout));
+    }
+}
