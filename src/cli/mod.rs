@@ -6,6 +6,7 @@
 
 pub mod args;
 mod completions;
+mod parse;
 pub mod printer;
 
 use std::io;
@@ -53,6 +54,8 @@ pub struct Cli {
 pub enum Command {
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::CompletionsArgs),
+    /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
+    Parse(parse::ParseArgs),
 }
 
 /// Runs a parsed command line.
@@ -60,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let mut printer = printer::Printer::new(&cli.global)?;
     let status = match cli.command {
         Command::Completions(a) => completions::run(&a, &mut printer)?,
+        Command::Parse(a) => parse::run(&a, cli.global.format, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

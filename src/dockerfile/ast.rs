@@ -104,6 +104,8 @@ pub struct Directive {
     pub name: String,
     /// Value, trimmed.
     pub value: String,
+    /// 1-based line.
+    pub line: usize,
     /// Span of the whole comment line (without the line break).
     pub span: Span,
 }

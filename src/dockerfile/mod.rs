@@ -12,6 +12,7 @@ mod goish;
 mod heredoc;
 mod json_args;
 mod parse;
+pub mod report;
 pub mod stages;
 
 pub use ast::{Arg, Directive, Dockerfile, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};

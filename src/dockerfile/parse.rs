@@ -244,7 +244,7 @@ impl Directives {
                 _ => return Err(err(format!("invalid escape token '{value}' does not match ` or \\"))),
             }
         }
-        self.found.insert(name.clone(), Directive { name, value, span: Span::new(start, end) });
+        self.found.insert(name.clone(), Directive { name, value, line, span: Span::new(start, end) });
         Ok(())
     }
 }

@@ -1,1 +1,3 @@
 //! Human renderers: one file per report kind.
+
+pub mod parse;
