@@ -662,9 +662,16 @@ impl<'a> Parser<'a> {
         self.src[..off.min(self.src.len())].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
     }
 
+    /// An error at `span`, cut to the line it starts on (a snippet of a 50 MB continuation
+    /// helps nobody).
     fn error_at(&self, message: String, line: usize, span: Span) -> Error {
         let ls = self.line_start_of(span.start);
-        Error { message, line, column: col(self.src, ls, span.start), span }
+        let le = self.src[span.start.min(self.src.len())..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(self.src.len(), |i| span.start + i);
+        let le = content_end(self.src, span.start.min(le), le);
+        Error { message, line, column: col(self.src, ls, span.start), span: Span::new(span.start, span.end.min(le).max(span.start)) }
     }
 
     fn run(mut self) -> Result<Dockerfile, Error> {
@@ -710,7 +717,9 @@ impl<'a> Parser<'a> {
                 self.error_at(e.message, start_line, Span::new(at, content_end(src, last.start, last.end).max(at)))
             })?;
             let mut ins = built.ins;
-            let ins_start = j.at(built.cmd_pos);
+            // Normally the instruction word; for an instruction whose first line is a bare
+            // escape character, that character (so the span covers `start_line`).
+            let ins_start = j.at(built.cmd_pos).min(ts);
             ins.start_line = start_line;
             ins.original = lossy(&j.text);
             if has_empty {
