@@ -9,6 +9,7 @@
 
 pub mod ast;
 mod parse;
+pub mod shell;
 
 pub use ast::{Arg, Directive, Dockerfile, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};
 pub use parse::parse;
