@@ -4,8 +4,10 @@
 //! returned report to a renderer in [`crate::report`] through the [`printer::Printer`].
 #![allow(clippy::print_stderr)]
 
+pub mod analyze;
 pub mod args;
 mod completions;
+pub mod explain;
 pub mod printer;
 
 use std::io;
@@ -51,6 +53,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Find size and cache problems in Dockerfiles, stage-aware, with estimated savings.
+    Analyze(analyze::AnalyzeArgs),
+    /// Print a rule's documentation (`imgopt explain DF201`), or list rules (`--list`).
+    Explain(explain::ExplainArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::CompletionsArgs),
 }
@@ -60,6 +66,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let mut printer = printer::Printer::new(&cli.global)?;
     let status = match cli.command {
         Command::Completions(a) => completions::run(&a, &mut printer)?,
+        Command::Analyze(a) => analyze::run(&a, &cli.global, &mut printer)?,
+        Command::Explain(a) => explain::run(&a, &cli.global, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

@@ -9,7 +9,8 @@ crate::declare_rule! {
     /// that a `COPY .`/`ADD .` of the whole context is protected by a `.dockerignore` (or
     /// `<Dockerfile>.dockerignore`) that leaves out entries which look accidental: `.git`,
     /// `node_modules`, `.venv`, a top-level `target/`, `__pycache__`, `*.log` and `.env`. It
-    /// reports a missing ignore file, and an ignore file that lets such entries through.
+    /// reports a missing ignore file or one that lets such entries through, but only when such
+    /// entries are actually in the context (a clean context needs no ignore file).
     ///
     /// ## Why is this bad?
     /// Everything in the context is sent to the builder on every build, and a wholesale `COPY`
@@ -62,14 +63,10 @@ impl Rule for DockerignoreMissing {
         let bytes: u64 = acc.iter().map(|a| a.bytes.0).sum();
         let estimate = (ships && bytes > 0).then(|| Estimate::exact(bytes));
         match (&bc.ignore_file, acc.is_empty()) {
-            (None, _) => {
-                let msg = if acc.is_empty() {
-                    "the whole build context is copied and there is no .dockerignore".to_string()
-                } else {
-                    format!("the whole build context is copied and there is no .dockerignore; it includes {}", listed.join(", "))
-                };
+            (None, false) => {
+                let msg = format!("the whole build context is copied and there is no .dockerignore; it includes {}", listed.join(", "));
                 let mut f = Finding::new(&Self::META, ctx, i, inst.span, msg, "add a .dockerignore that leaves out .git, dependency folders, build output, logs and .env").estimate(estimate);
-                if !ships && bytes > 0 {
+                if !ships {
                     f = f.note("this stage does not ship, so the entries cost build time and cache hits, not image size");
                 }
                 out.push(f);
@@ -82,7 +79,7 @@ impl Rule for DockerignoreMissing {
                 }
                 out.push(f);
             }
-            (Some(_), true) => {}
+            (_, true) => {}
         }
     }
 }
