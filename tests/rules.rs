@@ -56,6 +56,12 @@ fn every_rule_has_a_triggering_and_a_clean_fixture() {
     let names: Vec<String> = fixtures().iter().map(|p| p.file_name().unwrap().to_string_lossy().to_string()).collect();
     for r in RULES {
         let code = r.meta().code;
+        // DF303 needs a build context with a `.git` folder, which cannot live in the
+        // repository: `dockerignore_missing_measures_accidental_entries` builds its triggering
+        // and clean cases in a temporary folder.
+        if code == "DF303" {
+            continue;
+        }
         let trig = names.iter().filter(|n| n.starts_with(code) && !n.contains("_clean")).count();
         let clean = names.iter().filter(|n| n.starts_with(code) && n.contains("_clean")).count();
         assert!(trig > 0 && clean > 0, "{code}: {trig} triggering and {clean} clean fixtures");
