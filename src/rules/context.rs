@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use crate::context::BuildContext;
 use crate::dockerfile::shell::{self, Command};
-use crate::dockerfile::{Dockerfile, Instruction, Keyword, Span};
+use crate::dockerfile::stages::DependencyKind;
+use crate::dockerfile::{Dockerfile, Instruction, Keyword, Span, StageOptions, Stages};
 
 /// One build stage as rules see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -71,110 +72,43 @@ impl<'a> RuleContext<'a> {
         build_context: Option<&'a BuildContext>,
     ) -> Result<Self, String> {
         let ins = &dockerfile.instructions;
-        let mut global_args = BTreeMap::new();
-        let mut stages: Vec<StageInfo> = Vec::new();
-        let mut stage_of = Vec::with_capacity(ins.len());
-        for (i, inst) in ins.iter().enumerate() {
-            match inst.keyword {
-                Keyword::Arg if stages.is_empty() => {
-                    for a in &inst.args {
-                        let (k, v) = split_kv(&a.value);
-                        let v = build_args.get(k).cloned().or(v.map(|v| unquote(v)));
-                        if let Some(v) = v {
-                            global_args.insert(k.to_string(), v);
-                        } else {
-                            global_args.remove(k);
-                        }
-                    }
-                    // An ARG without default but given with --build-arg.
-                    for a in &inst.args {
-                        let (k, _) = split_kv(&a.value);
-                        if let Some(v) = build_args.get(k) {
-                            global_args.insert(k.to_string(), v.clone());
-                        }
-                    }
-                }
-                Keyword::From => {
-                    if let Some(last) = stages.last_mut() {
-                        last.instructions.end = i;
-                    }
-                    let vals = inst.values();
-                    let base = vals.first().copied().unwrap_or("").to_string();
-                    let name = if vals.len() >= 3 && vals[1].eq_ignore_ascii_case("as") { Some(vals[2].to_ascii_lowercase()) } else { None };
-                    let base_expanded = expand(&base, &global_args);
-                    let lower = base_expanded.to_ascii_lowercase();
-                    let from_stage = stages.iter().find(|s| s.name.as_deref() == Some(lower.as_str())).map(|s| s.index);
-                    stages.push(StageInfo {
-                        index: stages.len(),
-                        name,
-                        base,
-                        base_expanded,
-                        platform: inst.flag("platform").and_then(|f| f.value.clone()),
-                        from_stage,
-                        copies_from: Vec::new(),
-                        instructions: i..ins.len(),
-                        reaches_target: false,
-                        ships: false,
-                    });
-                }
-                _ => {}
+        // The stage graph is the parser's (dockerfile::stages); `ships` is imgopt's own.
+        let graph = Stages::build(dockerfile, &StageOptions { target: target.map(str::to_string), build_args: build_args.clone() }).map_err(|e| e.to_string())?;
+        let global_args = graph.global_arg_values.clone();
+        let mut stages: Vec<StageInfo> = graph
+            .stages
+            .iter()
+            .map(|s| StageInfo {
+                index: s.index,
+                name: s.name.clone(),
+                base: s.base.clone(),
+                base_expanded: s.base_expanded.clone(),
+                platform: s.platform.clone(),
+                from_stage: s.base_stage,
+                copies_from: s.depends_on.iter().copied().filter(|d| Some(*d) != s.base_stage).collect(),
+                instructions: s.instructions.clone(),
+                reaches_target: s.reaches_target,
+                ships: false,
+            })
+            .collect();
+        let mut stage_of = vec![None; ins.len()];
+        for s in &stages {
+            for i in s.instructions.clone() {
+                stage_of[i] = Some(s.index);
             }
-            stage_of.push(stages.len().checked_sub(1));
         }
-        if stages.is_empty() {
-            return Err("the Dockerfile has no FROM instruction".to_string());
-        }
-        // copies_from and wholesale copies
+        // Stages copied from wholesale (`COPY --from=x / /`) ship too.
         let mut wholesale: Vec<(usize, usize)> = Vec::new();
-        for (i, inst) in ins.iter().enumerate() {
-            let Some(s) = stage_of[i] else { continue };
-            let mut froms: Vec<(String, bool)> = Vec::new();
-            if matches!(inst.keyword, Keyword::Copy | Keyword::Add) {
-                if let Some(f) = inst.flag("from").and_then(|f| f.value.clone()) {
-                    let vals = inst.values();
-                    let whole = vals.len() >= 2 && vals[..vals.len() - 1].iter().any(|v| *v == "/" || *v == "/.");
-                    froms.push((f, whole));
-                }
-            }
-            for m in inst.flags_named("mount") {
-                if let Some(v) = &m.value {
-                    for kv in v.split(',') {
-                        if let Some(f) = kv.strip_prefix("from=") {
-                            froms.push((f.to_string(), false));
-                        }
-                    }
-                }
-            }
-            for (f, whole) in froms {
-                let f = expand(&f, &global_args).to_ascii_lowercase();
-                let idx = stages[..s].iter().find(|st| st.name.as_deref() == Some(f.as_str())).map(|st| st.index).or_else(|| f.parse::<usize>().ok().filter(|n| *n < s));
-                if let Some(idx) = idx {
-                    if !stages[s].copies_from.contains(&idx) {
-                        stages[s].copies_from.push(idx);
-                    }
-                    if whole {
-                        wholesale.push((s, idx));
-                    }
+        for s in &graph.stages {
+            for d in s.dependencies.iter().filter(|d| d.kind == DependencyKind::CopyFrom) {
+                let Some(from) = d.stage else { continue };
+                let vals = ins[d.instruction].values();
+                if vals.len() >= 2 && vals[..vals.len() - 1].iter().any(|v| *v == "/" || *v == "/.") {
+                    wholesale.push((s.index, from));
                 }
             }
         }
-        let target = match target {
-            None => stages.len() - 1,
-            Some(t) => {
-                let t = t.to_ascii_lowercase();
-                stages.iter().find(|s| s.name.as_deref() == Some(t.as_str())).map(|s| s.index).or_else(|| t.parse().ok().filter(|n: &usize| *n < stages.len())).ok_or_else(|| format!("target stage `{t}` not found"))?
-            }
-        };
-        // reaches_target: closure over from_stage and copies_from.
-        let mut stack = vec![target];
-        while let Some(s) = stack.pop() {
-            if stages[s].reaches_target {
-                continue;
-            }
-            stages[s].reaches_target = true;
-            stack.extend(stages[s].from_stage);
-            stack.extend(stages[s].copies_from.iter().copied());
-        }
+        let target = graph.target;
         // ships: FROM chain of the target, plus wholesale copies into shipping stages.
         let mut stack = vec![target];
         while let Some(s) = stack.pop() {
