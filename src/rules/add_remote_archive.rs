@@ -6,7 +6,8 @@ crate::declare_rule! {
     /// ## What it does
     /// Checks for `ADD https://...` of an archive (`.tar`, `.tar.gz`, `.tgz`, `.tar.xz`,
     /// `.tar.bz2`, `.zip`, ...) in a stage that ships in the final image. Git URLs and plain
-    /// files (a single binary) are not reported.
+    /// files (a single binary) are not reported, nor `ADD --unpack=true`, which extracts the
+    /// archive (Dockerfile syntax 1.17+).
     ///
     /// ## Why is this bad?
     /// `ADD` does not extract remote archives. The archive lands in its own layer and stays
@@ -55,7 +56,8 @@ impl Rule for AddRemoteArchive {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for st in ctx.shipping_stages() {
             for (i, inst) in ctx.stage_instructions(st.index) {
-                if inst.keyword != Keyword::Add {
+                let unpacks = inst.flag("unpack").is_some_and(|f| f.value.as_deref().is_none_or(|v| v == "true"));
+                if inst.keyword != Keyword::Add || unpacks {
                     continue;
                 }
                 let n = inst.args.len();

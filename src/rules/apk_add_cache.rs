@@ -42,7 +42,7 @@ impl Rule for ApkAddCache {
                 continue;
             }
             let offending = cmds.iter().find(|c| match pkg::pm_of(c) {
-                Some((Pm::Apk, "add" | "update" | "upgrade")) => !c.has_flag("--no-cache"),
+                Some((Pm::Apk, "add" | "update" | "upgrade")) => !c.has_flag("--no-cache") && !c.has_flag("--no-network"),
                 _ => false,
             });
             if let Some(c) = offending {

@@ -14,6 +14,10 @@ crate::declare_rule! {
     /// compilers on purpose) are left alone. `apk add --virtual .x ... && apk del .x` and
     /// `apt-get purge` in the same `RUN` count as removed.
     ///
+    /// Only images that run something are checked: the target's stage chain has `CMD` or
+    /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
+    /// `validate`, ...).
+    ///
     /// ## Why is this bad?
     /// A C toolchain with headers is one of the largest things an image can carry: the
     /// golang:1.25-bookworm gcc/g++/make layer is 92.5 MB compressed and node:22's compilers
@@ -86,6 +90,9 @@ impl Rule for BuildToolchainInFinalStage {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if !ctx.runtime {
+            return;
+        }
         if !copies_app_sources(ctx) {
             return;
         }

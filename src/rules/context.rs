@@ -60,7 +60,16 @@ pub struct RuleContext<'a> {
     pub global_args: BTreeMap<String, String>,
     /// The build context, when one was read.
     pub build_context: Option<&'a BuildContext>,
+    /// The target is a product image, not a development one: its name is not `dev`,
+    /// `build`, `test`, `lint`, `validate`, ... Size rules skip development targets.
+    pub product: bool,
+    /// The target is a product image that runs something (its stage chain has `CMD` or
+    /// `ENTRYPOINT`): rules about what a runtime image should not carry apply.
+    pub runtime: bool,
 }
+
+/// Words in a target stage name that mark a development or CI image rather than a product.
+const DEV_WORDS: &[&str] = &["dev", "devcontainer", "development", "build", "builder", "test", "tests", "testing", "lint", "validate", "validation", "generate", "generated", "vendor", "vendored", "tools", "toolchain", "debug", "sdk", "shell", "ci", "upload", "artifact", "artifacts"];
 
 impl<'a> RuleContext<'a> {
     /// Builds the context. `target` names a stage (`--target`); `None` means the last stage.
@@ -123,7 +132,16 @@ impl<'a> RuleContext<'a> {
             .iter()
             .map(|inst| if inst.keyword == Keyword::Run { shell::run_commands(src, inst, dockerfile.escape) } else { Vec::new() })
             .collect();
-        Ok(Self { src, dockerfile, stages, target, stage_of, commands, global_args, build_context })
+        let product = stages[target].name.as_deref().is_none_or(|n| !n.split(['-', '_', '.']).any(|w| DEV_WORDS.contains(&w)));
+        let mut chain = vec![target];
+        while let Some(p) = stages[*chain.last().unwrap_or(&target)].from_stage {
+            if chain.contains(&p) {
+                break;
+            }
+            chain.push(p);
+        }
+        let runs = chain.iter().any(|s| stages[*s].instructions.clone().any(|i| matches!(ins[i].keyword, Keyword::Cmd | Keyword::Entrypoint)));
+        Ok(Self { src, dockerfile, stages, target, stage_of, commands, global_args, build_context, product, runtime: product && runs })
     }
 
     /// The instructions of stage `s` with their indices (the `FROM` included).
@@ -134,8 +152,9 @@ impl<'a> RuleContext<'a> {
     }
 
     /// Stages whose filesystem is in the target image.
+    /// (none when the target is a development image, see [`RuleContext::product`]).
     pub fn shipping_stages(&self) -> impl Iterator<Item = &StageInfo> + '_ {
-        self.stages.iter().filter(|s| s.ships)
+        self.stages.iter().filter(|s| s.ships && self.product)
     }
 
     /// Stages built for the target.

@@ -10,8 +10,8 @@ crate::declare_rule! {
     /// context that comes before the first dependency install of its stage: `npm ci`/`npm
     /// install`, `yarn install`, `pnpm install`, `pip install -r`, `poetry install`, `pipenv
     /// install`, `uv sync`, `go mod download`, `cargo fetch`, `bundle install`,
-    /// `composer install`, `mvn dependency:go-offline`. Stages the target does not need are
-    /// skipped.
+    /// `composer install`, `mvn dependency:go-offline`. Stages the target does not need, and
+    /// stages that `COPY --from` their dependencies out of another stage, are skipped.
     ///
     /// ## Why is this bad?
     /// Build cache, not image size: any change to any file invalidates the `COPY` layer and
@@ -88,6 +88,11 @@ impl Rule for CopyAllBeforeDependencyInstall {
                 if copy_all.is_none() && copies_whole_context(inst) {
                     copy_all = Some(i);
                     continue;
+                }
+                // Dependencies copied in from another stage: the install here only prunes or
+                // links them (say less).
+                if matches!(inst.keyword, Keyword::Copy | Keyword::Add) && inst.flag("from").is_some() {
+                    installed_before = true;
                 }
                 if inst.keyword != Keyword::Run {
                     continue;

@@ -1,27 +1,28 @@
 use super::add_remote_archive::is_remote_archive;
-use super::pkg::{self, Pm};
+use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
 use crate::dockerfile::shell::Command;
 use crate::dockerfile::{Keyword, Span};
-use crate::estimate::{heuristics, Estimate};
+use crate::estimate::Estimate;
 
 crate::declare_rule! {
     /// ## What it does
-    /// Checks for a `RUN rm` (or `find ... -delete`) in a stage that ships in the final image
+    /// Checks for a `RUN rm` in a stage that ships in the final image
     /// that deletes something an earlier instruction of the image created: files from
     /// `COPY`/`ADD` (including a local archive `ADD` extracted and then removed), downloads
-    /// (`curl -o`, `wget -O`, `git clone`) and package-manager caches (`apt-get update` lists,
-    /// pip and npm caches). Only what imgopt can see being created is matched; deleting files
-    /// of the base image is not reported.
+    /// (`curl -o`, `wget -O`, `git clone`). Only what imgopt can see being created is matched;
+    /// deleting files of the base image is not reported, and package-manager caches removed
+    /// in a later `RUN` are reported by their own rules (DF201, DF203) at the `RUN` that
+    /// creates them.
     ///
     /// ## Why is this bad?
     /// Layers are additive: a later layer only hides a file with a whiteout, the bytes stay in
     /// the earlier layer and are pulled with every image. Measured: 84 → 75.2 MB
     /// (schickling/dockerfiles#96), 162 → 145 MB (sdebruyn/docker-debian-git#1), a ~70 MiB
     /// archive (tuxgasy/docker-dolibarr#58), 1.58 GB → 909 MB (quay/quay#1675). The estimate
-    /// is exact when the deleted files come from the build context (their size is known), a
-    /// sourced range for package caches, and absent for downloads.
+    /// is exact when the deleted files come from the build context (their size is known) and
+    /// absent for downloads.
     ///
     /// ## Example
     /// ```dockerfile
@@ -105,20 +106,15 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                 }
                 Keyword::Run => {
                     let cmds = &ctx.commands[i];
-                    for c in cmds {
-                        for (path, what) in run_creates(c, &wd) {
-                            if !pkg::removes(cmds, &path) {
+                    let removed: Vec<String> = pkg::resolved_rm_paths(cmds, &wd).into_iter().filter_map(|(_, p)| p).collect();
+                    for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)) {
+                        if cwd.starts_with('\u{0}') {
+                            continue;
+                        }
+                        for (path, what) in run_creates(c, &cwd) {
+                            if !removed.iter().any(|r| pkg::path_overlaps(r, &path)) {
                                 out.push(Created { path, instr: i, files: None, dir_contents: false, cache: None, what });
                             }
-                        }
-                    }
-                    let caches: [(&str, bool, fn() -> Estimate, &str); 2] = [
-                        ("/var/lib/apt/lists", cmds.iter().any(|c| matches!(pkg::pm_of(c), Some((Pm::Apt, "update")))) && !ctx.has_cache_mount(i, &["/var/lib/apt/lists"]), heuristics::apt_lists, "`apt-get update` lists"),
-                        ("/var/cache/apk", cmds.iter().any(|c| matches!(pkg::pm_of(c), Some((Pm::Apk, "add" | "update"))) && !c.has_flag("--no-cache")) && !ctx.has_cache_mount(i, &["/var/cache/apk"]), heuristics::apk_cache, "the apk index"),
-                    ];
-                    for (dir, made, est, what) in caches {
-                        if made && !pkg::removes(cmds, dir) {
-                            out.push(Created { path: dir.to_string(), instr: i, files: None, dir_contents: true, cache: Some(est()), what: what.to_string() });
                         }
                     }
                 }
@@ -211,6 +207,9 @@ impl Rule for DeletedInLaterLayer {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if !ctx.product {
+            return;
+        }
         let created = created_items(ctx);
         if created.is_empty() {
             return;
@@ -223,11 +222,14 @@ impl Rule for DeletedInLaterLayer {
                     continue;
                 }
                 let wd = pkg::workdir_at(ctx, s, i);
-                for w in pkg::removed_paths(&ctx.commands[i]) {
-                    if w.text.contains('$') && !w.text.starts_with("$HOME") && !w.text.starts_with("${HOME}") {
+                let cmds = &ctx.commands[i];
+                // What this RUN itself downloads: removing that is cleanup, not waste.
+                let own: Vec<String> = cmds.iter().zip(pkg::cwds(cmds, &wd)).flat_map(|(c, cwd)| run_creates(c, &cwd)).map(|(p, _)| p).collect();
+                for (w, path) in pkg::resolved_rm_paths(cmds, &wd) {
+                    let Some(path) = path else { continue };
+                    if own.iter().any(|o| pkg::path_overlaps(&path, o)) {
                         continue;
                     }
-                    let path = if w.text.starts_with('~') || w.text.starts_with('$') { w.text.clone() } else { pkg::join(&wd, &w.text) };
                     let Some((c, sub)) = created.iter().filter(|c| c.instr < i).find_map(|c| relation(&path, c).map(|sub| (c, sub))) else { continue };
                     let estimate = if let Some(e) = c.cache {
                         Some(e)

@@ -11,6 +11,10 @@ crate::declare_rule! {
     /// the Dockerfile does not configure dpkg `path-exclude` and the same `RUN` does not delete
     /// `/usr/share/doc` or `/usr/share/man`. Reported once per stage.
     ///
+    /// Only images that run something are checked: the target's stage chain has `CMD` or
+    /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
+    /// `validate`, ...).
+    ///
     /// ## Why is this bad?
     /// Full Debian images install documentation, man pages and locales with every package;
     /// the `-slim` variants exclude them through dpkg (Ubuntu images already do,
@@ -46,6 +50,9 @@ impl Rule for DocsKept {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if !ctx.runtime {
+            return;
+        }
         if ctx.src.contains("path-exclude") {
             return;
         }

@@ -10,6 +10,10 @@ crate::declare_rule! {
     /// `debian:R` → `debian:R-slim`, `eclipse-temurin:N-jdk` → `eclipse-temurin:N-jre`. A JDK
     /// base is not reported when the image itself runs `javac`, `mvn`, `gradle` or `jlink`.
     ///
+    /// Only images that run something are checked: the target's stage chain has `CMD` or
+    /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
+    /// `validate`, ...).
+    ///
     /// ## Why is this bad?
     /// The full Python and Node images are built on `buildpack-deps`, which carries compilers,
     /// `-dev` libraries and version-control tools the application does not need at runtime.
@@ -84,6 +88,9 @@ impl Rule for FullBaseImage {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if !ctx.runtime {
+            return;
+        }
         for st in ctx.shipping_stages() {
             if st.from_stage.is_some() {
                 continue;

@@ -8,7 +8,8 @@ crate::declare_rule! {
     /// ## What it does
     /// Checks for `pip install` (`pip`, `pip3`, `python -m pip`) in a stage that ships in the
     /// final image without `--no-cache-dir`, when `PIP_NO_CACHE_DIR` is not set, no cache is
-    /// mounted on pip's cache directory and the same `RUN` does not delete it.
+    /// mounted on pip's cache directory and the same `RUN` does not delete it. Offline
+    /// installs (`RUN --network=none`, `--no-index`) download nothing and are not reported.
     ///
     /// ## Why is this bad?
     /// pip keeps every downloaded wheel and HTTP response in `~/.cache/pip`, which is then
@@ -58,7 +59,8 @@ impl Rule for PipCacheKept {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
-            if ctx.env_at(s, i, "PIP_NO_CACHE_DIR").is_some() || ctx.has_cache_mount(i, &["/root/.cache/pip"]) {
+            let offline = ctx.dockerfile.instructions[i].flag("network").is_some_and(|f| f.value.as_deref() == Some("none"));
+            if offline || ctx.env_at(s, i, "PIP_NO_CACHE_DIR").is_some() || ctx.has_cache_mount(i, &["/root/.cache/pip"]) {
                 continue;
             }
             let mounted_elsewhere = ctx.dockerfile.instructions[i].flags_named("mount").any(|m| m.value.as_deref().is_some_and(|v| v.contains("type=cache") && (v.contains(".cache/pip") || v.contains(".cache,") || v.ends_with(".cache") || ctx.env_at(s, i, "PIP_CACHE_DIR").is_some_and(|d| v.contains(&d)))));
@@ -74,7 +76,7 @@ impl Rule for PipCacheKept {
             }
             for c in cmds {
                 let Some(at) = is_pip_install(c) else { continue };
-                if c.has_flag("--no-cache-dir") || c.has_flag("--no-cache") {
+                if c.has_flag("--no-cache-dir") || c.has_flag("--no-cache") || c.has_flag("--no-index") {
                     continue;
                 }
                 let e = c.effective();

@@ -89,7 +89,7 @@ pub fn installs(cmds: &[Command]) -> Vec<Install<'_>> {
             Pm::Yum | Pm::Dnf | Pm::Microdnf => matches!(sub, "install" | "groupinstall" | "reinstall"),
             Pm::Zypper => matches!(sub, "install" | "in"),
         };
-        if !is_install {
+        if !is_install || c.has_short_or_long('s', &["--simulate", "--dry-run", "--just-print", "--no-act", "--recon"]) && pm == Pm::Apt {
             continue;
         }
         let args = c.args();
@@ -124,13 +124,56 @@ pub fn package_name(word: &str) -> &str {
     w
 }
 
-/// Every `rm` argument (paths) in `cmds`, and `find PATH ... -delete` roots.
+/// The working directory each command runs in: `wd` (the WORKDIR), changed by `cd DIR`
+/// for the commands after it (subshells are not tracked).
+pub fn cwds(cmds: &[Command], wd: &str) -> Vec<String> {
+    let mut cur = wd.to_string();
+    let mut out = Vec::with_capacity(cmds.len());
+    for c in cmds {
+        out.push(cur.clone());
+        if c.name() == Some("cd") {
+            match c.args().iter().find(|w| !w.text.starts_with('-')) {
+                Some(d) if !d.text.contains('$') && !d.text.contains('`') => cur = join(&cur, &d.text),
+                Some(_) => cur = "\u{0}unknown".to_string(),
+                None => cur = "/root".to_string(),
+            }
+        }
+    }
+    out
+}
+
+/// `rm` arguments with the absolute path each names (`None` when it depends on a variable
+/// or an unknown directory).
+pub fn resolved_rm_paths<'c>(cmds: &'c [Command], wd: &str) -> Vec<(&'c Word, Option<String>)> {
+    let cw = cwds(cmds, wd);
+    let mut out = Vec::new();
+    for (c, cwd) in cmds.iter().zip(&cw) {
+        if !matches!(c.name(), Some("rm" | "rmdir" | "unlink")) {
+            continue;
+        }
+        for w in c.args().iter().filter(|w| !w.text.starts_with('-')) {
+            let t = &w.text;
+            let path = if t.starts_with('~') || t.starts_with("$HOME") || t.starts_with("${HOME}") {
+                Some(normalize_home(t))
+            } else if t.contains('$') || t.contains('`') || (!t.starts_with('/') && cwd.starts_with('\u{0}')) {
+                None
+            } else {
+                Some(join(cwd, t))
+            };
+            out.push((w, path));
+        }
+    }
+    out
+}
+
+/// Every `rm` argument in `cmds`, and the roots of `find PATH ... -delete` (or `-exec rm`):
+/// a generous reading, for deciding that a cache *was* cleaned.
 pub fn removed_paths(cmds: &[Command]) -> Vec<&Word> {
     let mut out = Vec::new();
     for c in cmds {
         match c.name() {
             Some("rm" | "rmdir" | "unlink") => out.extend(c.args().iter().filter(|w| !w.text.starts_with('-'))),
-            Some("find") if c.args().iter().any(|w| w.text == "-delete" || w.text == "-exec") => {
+            Some("find") if c.args().iter().any(|w| w.text == "-delete") || c.args().windows(2).any(|p| p[0].text.starts_with("-exec") && p[1].text == "rm") => {
                 out.extend(c.args().iter().take_while(|w| !w.text.starts_with('-')));
             }
             _ => {}
@@ -179,7 +222,7 @@ pub fn normalize_home(p: &str) -> String {
 /// The `RUN` instructions of shipping stages: (stage, instruction index, commands).
 pub fn shipping_runs<'c>(ctx: &'c RuleContext<'_>) -> Vec<(usize, usize, &'c [Command])> {
     let mut out = Vec::new();
-    for s in ctx.stages.iter().filter(|s| s.ships) {
+    for s in ctx.shipping_stages() {
         for i in s.instructions.clone() {
             if ctx.dockerfile.instructions[i].keyword == Keyword::Run {
                 out.push((s.index, i, ctx.commands[i].as_slice()));

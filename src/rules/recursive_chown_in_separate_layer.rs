@@ -41,6 +41,9 @@ impl Rule for RecursiveChownInSeparateLayer {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if !ctx.product {
+            return;
+        }
         let created = created_items(ctx);
         if created.is_empty() {
             return;
@@ -53,7 +56,8 @@ impl Rule for RecursiveChownInSeparateLayer {
                     continue;
                 }
                 let wd = pkg::workdir_at(ctx, s, i);
-                for c in &ctx.commands[i] {
+                let cmds = &ctx.commands[i];
+                for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)) {
                     let tool = match c.name() {
                         Some(t @ ("chown" | "chmod" | "chgrp")) => t,
                         _ => continue,
@@ -65,10 +69,10 @@ impl Rule for RecursiveChownInSeparateLayer {
                     let mut total: Option<u64> = Some(0);
                     let mut hit: Option<(&super::deleted_in_later_layer::Created, &crate::dockerfile::shell::Word)> = None;
                     for w in &targets {
-                        if w.text.contains('$') {
+                        if w.text.contains('$') || (cwd.starts_with('\u{0}') && !w.text.starts_with('/')) {
                             continue;
                         }
-                        let path = pkg::join(&wd, &w.text);
+                        let path = pkg::join(&cwd, &w.text);
                         for cr in created.iter().filter(|cr| cr.instr < i && cr.cache.is_none()) {
                             if let Some(sub) = relation(&path, cr) {
                                 hit.get_or_insert((cr, *w));

@@ -7,6 +7,10 @@ crate::declare_rule! {
     /// Checks for a final image built on a compiler toolchain image: `golang`, `rust`, `maven`
     /// or `gradle`. These are builder images; the program they build needs only a runtime.
     ///
+    /// Only images that run something are checked: the target's stage chain has `CMD` or
+    /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
+    /// `validate`, ...).
+    ///
     /// ## Why is this bad?
     /// The toolchain ships with every pull. From the embedded catalog (docker-library/repo-info,
     /// 2026): `golang:1.25-bookworm` is 289.7 MB compressed and `golang:1.25-alpine` 64.4 MB,
@@ -47,6 +51,9 @@ impl Rule for ToolchainImageAsRuntime {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if !ctx.runtime {
+            return;
+        }
         for st in ctx.shipping_stages() {
             if st.from_stage.is_some() {
                 continue;

@@ -11,6 +11,10 @@ crate::declare_rule! {
     /// from `GOFLAGS`, or that disable optimisations for a debugger (`-gcflags "all=-N -l"`)
     /// are not reported.
     ///
+    /// Only images that run something are checked: the target's stage chain has `CMD` or
+    /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
+    /// `validate`, ...).
+    ///
     /// ## Why is this bad?
     /// Without `-s -w` the Go linker keeps the symbol table and DWARF debug information in the
     /// binary. Stripping them cut binaries by 17–29% (8.32 → 5.94 MB, schollz/croc#321;
@@ -71,6 +75,9 @@ impl Rule for UnstrippedGoBinary {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if !ctx.runtime {
+            return;
+        }
         let shipping: Vec<usize> = ctx.stages.iter().filter(|s| s.ships).map(|s| s.index).collect();
         for st in ctx.stages.iter().filter(|s| s.reaches_target) {
             let feeds = st.ships || ctx.stages.iter().any(|o| shipping.contains(&o.index) && o.copies_from.contains(&st.index));
