@@ -6,6 +6,7 @@
 //! | module | owns |
 //! | --- | --- |
 //! | [`dockerfile`] | the BuildKit-conformant Dockerfile parser and stage model |
+//! | [`analyze`] | `imgopt analyze`: rules over Dockerfiles ([`rules`]), build [`context`], [`catalog`] and [`estimate`]s |
 //! | [`diag`] | diagnostics, the source file database and the one human renderer |
 //! | [`units`] | byte sizes and other domain quantities |
 //! | [`digest`] | content digests |
@@ -13,11 +14,16 @@
 //! | [`cli`] | argument parsing, I/O, exit codes (nothing else uses it) |
 #![deny(missing_docs)]
 
+pub mod analyze;
+pub mod catalog;
 pub mod cli;
+pub mod context;
 pub mod diag;
 pub mod digest;
 pub mod dockerfile;
 pub mod error;
+pub mod estimate;
 pub mod report;
+pub mod rules;
 pub mod source;
 pub mod units;

@@ -4,9 +4,11 @@
 //! returned report to a renderer in [`crate::report`] through the [`printer::Printer`].
 #![allow(clippy::print_stderr)]
 
+pub mod analyze;
 pub mod args;
 mod completions;
 mod parse;
+pub mod explain;
 pub mod printer;
 
 use std::io;
@@ -52,6 +54,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Find size and cache problems in Dockerfiles, stage-aware, with estimated savings.
+    Analyze(analyze::AnalyzeArgs),
+    /// Print a rule's documentation (`imgopt explain DF201`), or list rules (`--list`).
+    Explain(explain::ExplainArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::CompletionsArgs),
     /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
@@ -64,6 +70,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let status = match cli.command {
         Command::Completions(a) => completions::run(&a, &mut printer)?,
         Command::Parse(a) => parse::run(&a, cli.global.format, &mut printer)?,
+        Command::Analyze(a) => analyze::run(&a, &cli.global, &mut printer)?,
+        Command::Explain(a) => explain::run(&a, &cli.global, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

@@ -1,3 +1,4 @@
 //! Human renderers: one file per report kind.
 
 pub mod parse;
+pub mod analyze;
