@@ -10,6 +10,7 @@
 //! | [`diag`] | diagnostics, the source file database and the one human renderer |
 //! | [`units`] | byte sizes and other domain quantities |
 //! | [`digest`] | content digests |
+//! | [`source`] | image sources (registry, OCI layout, oci-archive, docker-archive), layer reading and verification |
 //! | [`report`] | output formats |
 //! | [`cli`] | argument parsing, I/O, exit codes (nothing else uses it) |
 #![deny(missing_docs)]

@@ -10,6 +10,7 @@ mod completions;
 mod parse;
 pub mod explain;
 pub mod printer;
+pub mod source_args;
 
 use std::io;
 use std::process::ExitCode;

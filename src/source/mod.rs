@@ -8,6 +8,17 @@
 //! Digest versus DiffID follows go-containerregistry: the manifest lists compressed blob
 //! digests, the config's `rootfs.diff_ids` lists the uncompressed tar digests.
 
+pub mod auth;
+pub mod blob;
+pub mod docker_archive;
+mod model;
+pub mod oci_archive;
+pub mod oci_layout;
+pub mod platform;
+pub mod registry;
+pub mod spec;
+mod store;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
 
@@ -27,6 +38,14 @@ pub struct Descriptor {
     pub size: u64,
     /// Annotations, sorted.
     pub annotations: BTreeMap<String, String>,
+}
+
+impl Descriptor {
+    /// A descriptor without annotations.
+    #[must_use]
+    pub fn new(media_type: impl Into<String>, digest: Digest, size: u64) -> Self {
+        Self { media_type: media_type.into(), digest, size, annotations: BTreeMap::new() }
+    }
 }
 
 /// An `os/arch[/variant]` platform.
@@ -172,6 +191,76 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The layer's compressed stream is damaged (its digest matched, or was not checked).
+    #[error("layer {digest} is not valid {compression}: {message}")]
+    Corrupt {
+        /// The layer blob.
+        digest: Digest,
+        /// `gzip`, `zstd` or `tar`.
+        compression: String,
+        /// What the decoder said.
+        message: String,
+    },
+    /// A layer decompresses to more than the limits allow (a compression bomb, or a limit set
+    /// too low; see [`blob::LayerReadOptions`]).
+    #[error(
+        "layer {digest} expands past the limit: {tar_bytes} bytes from {compressed_bytes} \
+         compressed ({limit}); raise it with the layer-read limits if the image is genuine"
+    )]
+    TooLarge {
+        /// The layer blob.
+        digest: Digest,
+        /// Decompressed bytes when reading stopped.
+        tar_bytes: u64,
+        /// Compressed bytes read by then.
+        compressed_bytes: u64,
+        /// Which limit was hit.
+        limit: String,
+    },
+    /// No manifest in the index matches the wanted platform.
+    #[error("{location} has no image for platform {wanted} (available: {available})")]
+    NoMatchingPlatform {
+        /// The image.
+        location: String,
+        /// The platform asked for.
+        wanted: String,
+        /// What the index offers, comma-separated.
+        available: String,
+    },
+    /// The image reference or source spec cannot be understood.
+    #[error("invalid image reference `{reference}`: {message}")]
+    BadReference {
+        /// The text given.
+        reference: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The registry or store does not have the image, tag or blob.
+    #[error("{reference}: not found ({message})")]
+    NotFound {
+        /// The reference.
+        reference: String,
+        /// Details.
+        message: String,
+    },
+    /// The registry refused the credentials (401) or access (403).
+    #[error("{reference}: {message}")]
+    Unauthorized {
+        /// The reference (never a credential).
+        reference: String,
+        /// HTTP status.
+        status: u16,
+        /// What the registry said and what to try.
+        message: String,
+    },
+    /// A registry request failed after all retries (5xx, connection resets, timeouts).
+    #[error("{reference}: {message}")]
+    Registry {
+        /// The reference or blob.
+        reference: String,
+        /// What happened, with the number of attempts.
+        message: String,
+    },
     /// I/O error with the path or reference it concerns.
     #[error("{location}")]
     Io {
@@ -181,4 +270,100 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl Error {
+    /// The typed error an [`std::io::Error`] carries when it came out of a
+    /// [`blob::LayerStream`] (which wraps its typed errors into `io::Error` for `Read`), or an
+    /// [`Error::Io`] naming `location` otherwise.
+    #[must_use]
+    pub fn from_io(err: std::io::Error, location: &str) -> Self {
+        if err.get_ref().is_some_and(|e| e.is::<Error>()) {
+            let (kind, msg) = (err.kind(), err.to_string());
+            if let Some(Ok(e)) = err.into_inner().map(|b| b.downcast::<Error>()) {
+                return *e;
+            }
+            return Error::io(location, std::io::Error::new(kind, msg));
+        }
+        Error::Io { location: location.to_string(), source: err }
+    }
+
+    /// A copy of this error (the I/O source is copied by kind and message).
+    #[must_use]
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Error::Io { location, source } => Error::Io {
+                location: location.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            Error::DigestMismatch { expected, actual } => {
+                Error::DigestMismatch { expected: expected.clone(), actual: actual.clone() }
+            }
+            Error::DiffIdMismatch { layer, expected, actual } => Error::DiffIdMismatch {
+                layer: layer.clone(),
+                expected: expected.clone(),
+                actual: actual.clone(),
+            },
+            Error::SizeMismatch { digest, expected, actual } => {
+                Error::SizeMismatch { digest: digest.clone(), expected: *expected, actual: *actual }
+            }
+            Error::BlobMissing { digest, location } => {
+                Error::BlobMissing { digest: digest.clone(), location: location.clone() }
+            }
+            Error::UnsupportedCompression { media_type } => {
+                Error::UnsupportedCompression { media_type: media_type.clone() }
+            }
+            Error::Invalid { location, message } => {
+                Error::Invalid { location: location.clone(), message: message.clone() }
+            }
+            Error::Corrupt { digest, compression, message } => Error::Corrupt {
+                digest: digest.clone(),
+                compression: compression.clone(),
+                message: message.clone(),
+            },
+            Error::TooLarge { digest, tar_bytes, compressed_bytes, limit } => Error::TooLarge {
+                digest: digest.clone(),
+                tar_bytes: *tar_bytes,
+                compressed_bytes: *compressed_bytes,
+                limit: limit.clone(),
+            },
+            Error::NoMatchingPlatform { location, wanted, available } => Error::NoMatchingPlatform {
+                location: location.clone(),
+                wanted: wanted.clone(),
+                available: available.clone(),
+            },
+            Error::BadReference { reference, message } => {
+                Error::BadReference { reference: reference.clone(), message: message.clone() }
+            }
+            Error::NotFound { reference, message } => {
+                Error::NotFound { reference: reference.clone(), message: message.clone() }
+            }
+            Error::Unauthorized { reference, status, message } => Error::Unauthorized {
+                reference: reference.clone(),
+                status: *status,
+                message: message.clone(),
+            },
+            Error::Registry { reference, message } => {
+                Error::Registry { reference: reference.clone(), message: message.clone() }
+            }
+        }
+    }
+
+    pub(crate) fn invalid(location: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Invalid { location: location.into(), message: message.into() }
+    }
+
+    pub(crate) fn io(location: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io { location: location.into(), source }
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
 }

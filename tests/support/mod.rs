@@ -46,3 +46,37 @@ pub fn fixtures_dir() -> Option<PathBuf> {
 pub fn imgopt_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_imgopt"))
 }
+
+pub mod image_builder;
+
+/// The path of an external tool on `PATH`, or a loud skip.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .or_else(|| missing(&format!("the `{name}` program")))
+}
+
+pub mod fault_proxy;
+
+/// The anonymous test registry (`IMGOPT_REGISTRY`, `host:port`) with every fixture pushed as
+/// `imgopt/<name>:latest`, or a loud skip.
+pub fn registry() -> Option<String> {
+    match std::env::var("IMGOPT_REGISTRY") {
+        Ok(r) if !r.is_empty() => Some(r),
+        _ => missing("the test registry (IMGOPT_REGISTRY; scripts/test.sh starts it)"),
+    }
+}
+
+/// The htpasswd test registry (`IMGOPT_REGISTRY_AUTH`) with its user and password, or a loud
+/// skip.
+pub fn auth_registry() -> Option<(String, String, String)> {
+    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match (get("IMGOPT_REGISTRY_AUTH"), get("IMGOPT_REGISTRY_USER"), get("IMGOPT_REGISTRY_PASS")) {
+        (Some(r), Some(u), Some(p)) => Some((r, u, p)),
+        _ => missing(
+            "the htpasswd test registry (IMGOPT_REGISTRY_AUTH/_USER/_PASS; scripts/test.sh starts it)",
+        ),
+    }
+}

@@ -1,0 +1,889 @@
+//! Reading one layer blob: compression sniffing, decompression, digest and diff_id checks and
+//! compression-bomb limits, written once above every [`ImageSource`](super::ImageSource).
+//!
+//! Owns: turning a [`BlobStream`] into the decompressed tar bytes ([`open_layer`]) while the
+//! compressed bytes are hashed against the descriptor's digest and the decompressed ones against
+//! the config's diff_id, in one pass (nothing is spooled to disk). Does not: walk tar entries
+//! (that is `layers`), or fetch bytes (the sources do).
+//!
+//! Compression is decided by the media type *and* the first bytes: gzip (`1f 8b`), zstd
+//! (`28 b5 2f fd`) or a tar header (`ustar` at offset 257, or a valid v7 checksum). eStargz
+//! layers are gzip streams and read as such. A media type that names no tar layer is
+//! [`Error::UnsupportedCompression`]. Magic numbers: RFC 1952 section 2.3.1 (gzip), RFC 8878
+//! section 3.1.1 (zstd), POSIX `ustar` (pax) header layout.
+//!
+//! Errors surface twice: [`LayerStream`]'s `Read` returns an `io::Error` that carries the typed
+//! [`Error`] (recover it with [`Error::from_io`]), and [`LayerStream::finish`] returns it again.
+
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use super::{BlobStream, Descriptor, Error, ReadSeek};
+use crate::digest::Digest;
+
+/// Annotation a source puts on a layer descriptor whose digest was taken from the config's
+/// diff_id (classic docker-archives record no blob digest): a mismatch then reports the
+/// diff_id as wrong.
+pub const DIGEST_IS_DIFF_ID: &str = "dev.imgopt.digest-is-diff-id";
+
+/// How a layer blob is compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// A plain tar stream.
+    None,
+    /// gzip (also eStargz).
+    Gzip,
+    /// Zstandard.
+    Zstd,
+}
+
+impl Compression {
+    /// `tar`, `gzip` or `zstd`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "tar",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// What a layer media type says about compression: `Ok` for the OCI and Docker layer
+    /// types (including `nondistributable` and `foreign` ones), [`Error::UnsupportedCompression`]
+    /// for anything else.
+    pub fn from_media_type(media_type: &str) -> Result<Self, Error> {
+        let mt = media_type.trim();
+        if mt.ends_with("+gzip") || mt.ends_with(".gzip") {
+            Ok(Compression::Gzip)
+        } else if mt.ends_with("+zstd") || mt.ends_with(".zstd") {
+            Ok(Compression::Zstd)
+        } else if mt.ends_with(".tar") || mt.ends_with("/tar") || mt.ends_with("layer.v1.tar") {
+            Ok(Compression::None)
+        } else {
+            Err(Error::UnsupportedCompression { media_type: media_type.to_string() })
+        }
+    }
+
+    /// Compression recognised from a blob's first bytes (up to 512), or `None` when the bytes
+    /// are none of gzip, zstd or tar.
+    #[must_use]
+    pub fn sniff(prefix: &[u8]) -> Option<Self> {
+        if prefix.starts_with(&[0x1f, 0x8b]) {
+            return Some(Compression::Gzip);
+        }
+        if prefix.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            return Some(Compression::Zstd);
+        }
+        // A zstd skippable frame (magic 0x184D2A50..=0x184D2A5F, little-endian) may come first.
+        if prefix.len() >= 4 && prefix[0] & 0xf0 == 0x50 && prefix[1..4] == [0x2a, 0x4d, 0x18] {
+            return Some(Compression::Zstd);
+        }
+        if prefix.len() >= 262 && &prefix[257..262] == b"ustar" {
+            return Some(Compression::None);
+        }
+        if prefix.len() >= 512 {
+            if prefix[..512].iter().all(|&b| b == 0) {
+                return Some(Compression::None); // an empty archive: end-of-archive blocks only
+            }
+            if tar_checksum_ok(&prefix[..512]) {
+                return Some(Compression::None);
+            }
+        }
+        None
+    }
+}
+
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A v7/ustar header checksum: the octal field at 148..156 equals the byte sum with that field
+/// read as spaces.
+fn tar_checksum_ok(h: &[u8]) -> bool {
+    let field = &h[148..156];
+    let text: String =
+        field.iter().take_while(|&&b| b != 0).map(|&b| b as char).collect::<String>().trim().to_string();
+    let Ok(want) = u32::from_str_radix(&text, 8) else { return false };
+    let sum: u32 =
+        h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) }).sum();
+    sum == want
+}
+
+/// Limits and switches for reading one layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerReadOptions {
+    /// Hash compressed and decompressed bytes (default `true`). Only local sources honour
+    /// `false`; network bytes are always verified.
+    pub verify: bool,
+    /// Largest decompressed/compressed ratio accepted once the tar is past [`Self::ratio_floor`]
+    /// (default 100, i.e. 100:1; real layers stay under about 10:1, so only a bomb trips it).
+    pub max_ratio: u64,
+    /// Decompressed size below which the ratio is not checked (default 64 MiB), so small,
+    /// very compressible layers are fine.
+    pub ratio_floor: u64,
+    /// Largest decompressed tar accepted, whatever the ratio (default 64 GiB).
+    pub max_tar_bytes: u64,
+}
+
+impl LayerReadOptions {
+    /// The default ratio limit (100:1).
+    pub const DEFAULT_MAX_RATIO: u64 = 100;
+    /// The default size below which the ratio is not checked (64 MiB).
+    pub const DEFAULT_RATIO_FLOOR: u64 = 64 << 20;
+    /// The default absolute limit (64 GiB).
+    pub const DEFAULT_MAX_TAR_BYTES: u64 = 64 << 30;
+}
+
+impl Default for LayerReadOptions {
+    fn default() -> Self {
+        Self {
+            verify: true,
+            max_ratio: Self::DEFAULT_MAX_RATIO,
+            ratio_floor: Self::DEFAULT_RATIO_FLOOR,
+            max_tar_bytes: Self::DEFAULT_MAX_TAR_BYTES,
+        }
+    }
+}
+
+/// What reading a layer measured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LayerStats {
+    /// Bytes of the blob as stored.
+    pub compressed_bytes: u64,
+    /// Bytes of the decompressed tar stream.
+    pub tar_bytes: u64,
+    /// The compression found (by magic bytes).
+    pub compression: Compression,
+    /// Whether the blob digest and the diff_id were checked (and matched).
+    pub verified: bool,
+}
+
+/// Blobs at least this big are hashed on a helper thread, so SHA-256 overlaps decompression
+/// and the tar walk instead of adding to them.
+const BACKGROUND_HASH_MIN: u64 = 4 << 20;
+/// Bytes handed to the hashing thread at a time.
+const HASH_BLOCK: usize = 1 << 20;
+/// Blocks in flight to the hashing thread (bounded memory: 4 MiB per hasher).
+const HASH_QUEUE: usize = 4;
+
+/// SHA-256, inline for small blobs and on a helper thread for big ones.
+enum Hasher {
+    Inline(Sha256),
+    Background {
+        buf: Vec<u8>,
+        tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+        handle: std::thread::JoinHandle<Sha256>,
+    },
+}
+
+impl Hasher {
+    fn new(size_hint: u64) -> Self {
+        if size_hint < BACKGROUND_HASH_MIN {
+            return Hasher::Inline(Sha256::new());
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let spawned = std::thread::Builder::new().name("imgopt-sha256".into()).spawn(move || {
+            let mut h = Sha256::new();
+            for block in rx {
+                h.update(&block);
+            }
+            h
+        });
+        match spawned {
+            Ok(handle) => Hasher::Background { buf: Vec::with_capacity(HASH_BLOCK), tx, handle },
+            Err(_) => Hasher::Inline(Sha256::new()),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Inline(h) => h.update(data),
+            Hasher::Background { buf, tx, .. } => {
+                buf.extend_from_slice(data);
+                if buf.len() >= HASH_BLOCK {
+                    let full = std::mem::replace(buf, Vec::with_capacity(HASH_BLOCK));
+                    // A send fails only if the thread is gone; finalize() then reports it.
+                    let _ = tx.send(full);
+                }
+            }
+        }
+    }
+
+    fn finalize(self) -> sha2::digest::Output<Sha256> {
+        match self {
+            Hasher::Inline(h) => h.finalize(),
+            Hasher::Background { buf, tx, handle } => {
+                let _ = tx.send(buf);
+                drop(tx);
+                // The thread only hashes; if it died, hash nothing rather than panic: the
+                // digest then mismatches and the layer fails with a clear error.
+                handle.join().unwrap_or_default().finalize()
+            }
+        }
+    }
+}
+
+/// The blob's raw side: counts, hashes and enforces the descriptor's size.
+struct Compressed {
+    src: Src,
+    prefix: Vec<u8>,
+    prefix_pos: usize,
+    hasher: Option<Hasher>,
+    count: u64,
+    expected: u64,
+    digest: Digest,
+    eof: bool,
+}
+
+enum Src {
+    Seekable(Box<dyn ReadSeek + Send>),
+    Stream(Box<dyn Read + Send>),
+}
+
+impl Compressed {
+    fn raw_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = match &mut self.src {
+            Src::Seekable(r) => r.read(buf),
+            Src::Stream(r) => r.read(buf),
+        };
+        let n = match r {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => {
+                let loc = format!("reading blob {}", self.digest);
+                return Err(wrap(Error::from_io(e, &loc)));
+            }
+        };
+        if n == 0 {
+            self.eof = true;
+            return Ok(0);
+        }
+        self.count += n as u64;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        if self.count > self.expected {
+            return Err(wrap(Error::SizeMismatch {
+                digest: self.digest.clone(),
+                expected: self.expected,
+                actual: self.count,
+            }));
+        }
+        Ok(n)
+    }
+
+    /// Reads the first bytes for sniffing (kept and served again by `read`).
+    fn fill_prefix(&mut self, want: usize) -> io::Result<()> {
+        let mut buf = vec![0u8; want];
+        let mut got = 0;
+        while got < want {
+            let n = self.raw_read(&mut buf[got..])?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        buf.truncate(got);
+        self.prefix = buf;
+        Ok(())
+    }
+
+    /// Skips `n` bytes: a seek when the source can and nothing is hashed, else a read.
+    fn skip(&mut self, mut n: u64) -> io::Result<()> {
+        let from_prefix = (self.prefix.len() - self.prefix_pos).min(usize::try_from(n).unwrap_or(usize::MAX));
+        self.prefix_pos += from_prefix;
+        n -= from_prefix as u64;
+        if n == 0 {
+            return Ok(());
+        }
+        if let (Src::Seekable(r), None) = (&mut self.src, &self.hasher) {
+            let delta = i64::try_from(n).map_err(|_| io::Error::other("seek out of range"))?;
+            r.seek(SeekFrom::Current(delta))?;
+            self.count += n;
+            return Ok(());
+        }
+        let mut scratch = vec![0u8; 64 * 1024];
+        while n > 0 {
+            let want = scratch.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+            let got = self.read(&mut scratch[..want])?;
+            if got == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "blob ended inside a skip"));
+            }
+            n -= got as u64;
+        }
+        Ok(())
+    }
+
+    /// Reads or seeks to the end; afterwards `count` is the blob's real length (a seek past the
+    /// end of a file counts too far, so the length is taken from the end position).
+    fn drain(&mut self) -> io::Result<()> {
+        if let (Src::Seekable(r), None) = (&mut self.src, &self.hasher) {
+            self.prefix_pos = self.prefix.len();
+            self.count = r.seek(SeekFrom::End(0))?;
+            self.eof = true;
+            return Ok(());
+        }
+        self.prefix_pos = self.prefix.len();
+        let mut scratch = vec![0u8; 64 * 1024];
+        while self.raw_read(&mut scratch)? != 0 {}
+        Ok(())
+    }
+}
+
+impl Read for Compressed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.prefix_pos < self.prefix.len() {
+            let n = buf.len().min(self.prefix.len() - self.prefix_pos);
+            buf[..n].copy_from_slice(&self.prefix[self.prefix_pos..self.prefix_pos + n]);
+            self.prefix_pos += n;
+            return Ok(n);
+        }
+        self.raw_read(buf)
+    }
+}
+
+enum Decoder {
+    Plain(Box<BufReader<Compressed>>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<BufReader<Compressed>>>),
+    Zstd(Box<zstd::stream::read::Decoder<'static, BufReader<Compressed>>>),
+}
+
+impl Decoder {
+    fn compressed(&mut self) -> &mut Compressed {
+        match self {
+            Decoder::Plain(r) => r.get_mut(),
+            Decoder::Gzip(d) => d.get_mut().get_mut(),
+            Decoder::Zstd(d) => d.get_mut().get_mut(),
+        }
+    }
+    fn compressed_ref(&self) -> &Compressed {
+        match self {
+            Decoder::Plain(r) => r.get_ref(),
+            Decoder::Gzip(d) => d.get_ref().get_ref(),
+            Decoder::Zstd(d) => d.get_ref().get_ref(),
+        }
+    }
+}
+
+impl Read for Decoder {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Plain(r) => r.read(buf),
+            Decoder::Gzip(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf),
+        }
+    }
+}
+
+/// Buffer between the compressed source and the decoder.
+const BUF: usize = 256 * 1024;
+
+/// The decompressed tar bytes of one layer, verified while they stream.
+///
+/// Read it with a tar reader (it also implements `Seek`, forward only, so
+/// `tar::Archive::entries_with_seek` works; an unverified local plain tar then skips file data
+/// by seeking), then call [`LayerStream::finish`].
+pub struct LayerStream {
+    dec: Decoder,
+    compression: Compression,
+    desc: Descriptor,
+    diff_id: Option<Digest>,
+    tar_hasher: Option<Hasher>,
+    tar_bytes: u64,
+    verify: bool,
+    opts: LayerReadOptions,
+    done: bool,
+    failed: Option<Error>,
+    feeder: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for LayerStream {
+    fn drop(&mut self) {
+        if let Some(h) = self.feeder.take() {
+            h.abort();
+        }
+    }
+}
+
+fn wrap(e: Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+/// Opens a layer blob for reading: sniffs the compression, and returns the decompressed tar
+/// bytes as a [`LayerStream`] that hashes the compressed bytes against `desc.digest` and the
+/// decompressed ones against `diff_id` while they stream.
+///
+/// `opts.verify == false` skips hashing for [`BlobStream::Local`] only. A
+/// [`BlobStream::Remote`] is fed by a task spawned on `rt` through a bounded channel, so call
+/// this (and read the stream) from a blocking thread (`spawn_blocking`), never from inside
+/// an async task.
+pub fn open_layer(
+    blob: BlobStream,
+    desc: &Descriptor,
+    diff_id: Option<&Digest>,
+    opts: &LayerReadOptions,
+    rt: &tokio::runtime::Handle,
+) -> Result<LayerStream, Error> {
+    let labelled = Compression::from_media_type(&desc.media_type)?;
+    let (src, verify, feeder) = match blob {
+        BlobStream::Local(r) => (Src::Seekable(r), opts.verify, None),
+        BlobStream::Remote(s) => {
+            let (reader, handle) = channel_reader(s, rt);
+            (Src::Stream(Box::new(reader)), true, Some(handle))
+        }
+    };
+    let mut c = Compressed {
+        src,
+        prefix: Vec::new(),
+        prefix_pos: 0,
+        hasher: verify.then(|| Hasher::new(desc.size)),
+        count: 0,
+        expected: desc.size,
+        digest: desc.digest.clone(),
+        eof: false,
+    };
+    let loc = format!("reading blob {}", desc.digest);
+    c.fill_prefix(512).map_err(|e| Error::from_io(e, &loc))?;
+    let compression = if c.prefix.is_empty() {
+        labelled
+    } else {
+        match Compression::sniff(&c.prefix) {
+            Some(found) => found,
+            None => {
+                // Before blaming the format, check whether the bytes are even the right blob.
+                let mut stream = c;
+                let _ = stream.drain();
+                if verify && stream.eof {
+                    let actual = digest_of(stream.hasher.take());
+                    if stream.count == stream.expected && actual != desc.digest {
+                        return Err(Error::DigestMismatch { expected: desc.digest.clone(), actual });
+                    }
+                }
+                let head: Vec<String> = stream.prefix.iter().take(4).map(|b| format!("{b:02x}")).collect();
+                return Err(Error::Corrupt {
+                    digest: desc.digest.clone(),
+                    compression: labelled.name().to_string(),
+                    message: format!(
+                        "its first bytes ({}) are neither gzip, zstd nor a tar header",
+                        head.join(" ")
+                    ),
+                });
+            }
+        }
+    };
+    let buf = BufReader::with_capacity(BUF, c);
+    let dec = match compression {
+        Compression::None => Decoder::Plain(Box::new(buf)),
+        Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(buf))),
+        Compression::Zstd => Decoder::Zstd(Box::new(
+            zstd::stream::read::Decoder::with_buffer(buf).map_err(|e| Error::io(loc.clone(), e))?,
+        )),
+    };
+    Ok(LayerStream {
+        dec,
+        compression,
+        desc: desc.clone(),
+        diff_id: diff_id.cloned(),
+        // A plain tar's diff_id is its blob digest: hash once.
+        tar_hasher: (verify && compression != Compression::None && diff_id.is_some())
+            .then(|| Hasher::new(desc.size)),
+        tar_bytes: 0,
+        verify,
+        opts: opts.clone(),
+        done: false,
+        failed: None,
+        feeder,
+    })
+}
+
+fn digest_of(h: Option<Hasher>) -> Digest {
+    let hex = hex::encode(h.map_or_else(|| Sha256::new().finalize(), Hasher::finalize));
+    Digest::parse(&format!("sha256:{hex}")).unwrap_or_else(|_| Digest::sha256_of(b""))
+}
+
+impl LayerStream {
+    /// The compression found by sniffing.
+    #[must_use]
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Whether this stream checks digests (network streams always do).
+    #[must_use]
+    pub fn verifies(&self) -> bool {
+        self.verify
+    }
+
+    /// Decompressed bytes delivered so far.
+    #[must_use]
+    pub fn tar_bytes(&self) -> u64 {
+        self.tar_bytes
+    }
+
+    /// Compressed bytes consumed so far.
+    #[must_use]
+    pub fn compressed_bytes(&self) -> u64 {
+        self.dec.compressed_ref().count
+    }
+
+    /// Drains what the tar reader left unread, checks size, digest and diff_id, and returns
+    /// what was measured. Any error met while reading is returned here again.
+    pub fn finish(mut self) -> Result<LayerStats, Error> {
+        let mut scratch = vec![0u8; 64 * 1024];
+        loop {
+            match self.read(&mut scratch) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(self.failed.take().unwrap_or_else(|| {
+                        Error::from_io(e, &format!("reading layer {}", self.desc.digest))
+                    }));
+                }
+            }
+        }
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        Ok(LayerStats {
+            compressed_bytes: self.dec.compressed_ref().count,
+            tar_bytes: self.tar_bytes,
+            compression: self.compression,
+            verified: self.verify,
+        })
+    }
+
+    /// The real cause of an error the tar reader met while reading this stream: the typed
+    /// error it carries, else whatever [`finish`](Self::finish) finds (a gzip stream whose
+    /// damage shows only in its CRC feeds garbage to the tar reader first; the digest check
+    /// or the decoder explains it), else the tar error itself, naming the layer.
+    #[must_use]
+    pub fn explain(self, err: io::Error) -> Error {
+        if err.get_ref().is_some_and(|e| e.is::<Error>()) {
+            return Error::from_io(err, "");
+        }
+        let digest = self.desc.digest.clone();
+        match self.finish() {
+            Err(e) => e,
+            Ok(_) => Error::invalid(format!("layer {digest}"), format!("not a valid tar stream: {err}")),
+        }
+    }
+
+    fn fail(&mut self, e: Error) -> io::Error {
+        let out = wrap(e.duplicate());
+        self.failed = Some(e);
+        out
+    }
+
+    /// The end-of-stream checks: size, digest, diff_id.
+    fn end_checks(&mut self) -> Result<(), Error> {
+        let loc = format!("reading blob {}", self.desc.digest);
+        let c = self.dec.compressed();
+        c.drain().map_err(|e| Error::from_io(e, &loc))?;
+        if c.count != c.expected {
+            return Err(Error::SizeMismatch {
+                digest: self.desc.digest.clone(),
+                expected: c.expected,
+                actual: c.count,
+            });
+        }
+        if self.compression == Compression::None {
+            self.tar_bytes = c.count;
+        }
+        if !self.verify {
+            return Ok(());
+        }
+        let blob_digest = digest_of(c.hasher.take());
+        if blob_digest != self.desc.digest {
+            // A plain layer described by its diff_id (a classic docker-archive): the diff_id
+            // is what is wrong.
+            if self.desc.annotations.contains_key(DIGEST_IS_DIFF_ID) {
+                return Err(Error::DiffIdMismatch {
+                    layer: self.desc.digest.clone(),
+                    expected: self.desc.digest.clone(),
+                    actual: blob_digest,
+                });
+            }
+            return Err(Error::DigestMismatch { expected: self.desc.digest.clone(), actual: blob_digest });
+        }
+        if let Some(want) = &self.diff_id {
+            let actual = if self.compression == Compression::None {
+                blob_digest
+            } else {
+                digest_of(self.tar_hasher.take())
+            };
+            if &actual != want {
+                return Err(Error::DiffIdMismatch {
+                    layer: self.desc.digest.clone(),
+                    expected: want.clone(),
+                    actual,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns a decoder error into the typed cause: one of ours, a truncated blob, a digest
+    /// mismatch (when the damaged bytes are not the blob at all), or a corrupt stream.
+    fn classify(&mut self, e: io::Error) -> Error {
+        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            return Error::from_io(e, "");
+        }
+        let digest = self.desc.digest.clone();
+        if self.compression == Compression::None {
+            return Error::from_io(e, &format!("reading blob {digest}"));
+        }
+        let c = self.dec.compressed();
+        if c.drain().is_ok() {
+            if c.count < c.expected {
+                return Error::SizeMismatch { digest, expected: c.expected, actual: c.count };
+            }
+            if self.verify {
+                let actual = digest_of(c.hasher.take());
+                if actual != digest {
+                    return Error::DigestMismatch { expected: digest, actual };
+                }
+            }
+        }
+        Error::Corrupt { digest, compression: self.compression.name().to_string(), message: e.to_string() }
+    }
+
+    fn check_limits(&self) -> Result<(), Error> {
+        let compressed = self.dec.compressed_ref().count.max(1);
+        let limit = if self.tar_bytes > self.opts.max_tar_bytes {
+            format!("more than {} bytes", self.opts.max_tar_bytes)
+        } else if self.tar_bytes > self.opts.ratio_floor && self.tar_bytes / compressed > self.opts.max_ratio
+        {
+            format!("ratio above {}:1 past {} bytes", self.opts.max_ratio, self.opts.ratio_floor)
+        } else {
+            return Ok(());
+        };
+        Err(Error::TooLarge {
+            digest: self.desc.digest.clone(),
+            tar_bytes: self.tar_bytes,
+            compressed_bytes: compressed,
+            limit,
+        })
+    }
+}
+
+impl Read for LayerStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(e) = &self.failed {
+            return Err(wrap(e.duplicate()));
+        }
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        match self.dec.read(buf) {
+            Ok(0) => match self.end_checks() {
+                Ok(()) => {
+                    self.done = true;
+                    Ok(0)
+                }
+                Err(e) => Err(self.fail(e)),
+            },
+            Ok(n) => {
+                self.tar_bytes += n as u64;
+                if let Some(h) = &mut self.tar_hasher {
+                    h.update(&buf[..n]);
+                }
+                if let Err(e) = self.check_limits() {
+                    return Err(self.fail(e));
+                }
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                let typed = self.classify(e);
+                Err(self.fail(typed))
+            }
+        }
+    }
+}
+
+impl Seek for LayerStream {
+    /// Forward seeks only (`Current(n >= 0)`, or `Start(x)` at or past the position).
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let n = match pos {
+            SeekFrom::Current(d) if d >= 0 => d.unsigned_abs(),
+            SeekFrom::Start(x) if x >= self.tar_bytes => x - self.tar_bytes,
+            _ => {
+                return Err(io::Error::new(io::ErrorKind::Unsupported, "layer streams only seek forward"));
+            }
+        };
+        if n == 0 {
+            return Ok(self.tar_bytes);
+        }
+        if let Some(e) = &self.failed {
+            return Err(wrap(e.duplicate()));
+        }
+        if let Decoder::Plain(r) = &mut self.dec {
+            if !self.verify {
+                let buffered = r.buffer().len() as u64;
+                if n <= buffered {
+                    r.consume(usize::try_from(n).unwrap_or(0));
+                } else {
+                    r.consume(r.buffer().len());
+                    let rest = n - buffered;
+                    let loc = format!("reading blob {}", self.desc.digest);
+                    if let Err(e) = r.get_mut().skip(rest) {
+                        let typed = Error::from_io(e, &loc);
+                        return Err(self.fail(typed));
+                    }
+                }
+                self.tar_bytes += n;
+                return Ok(self.tar_bytes);
+            }
+        }
+        let mut left = n;
+        let mut scratch = vec![0u8; 64 * 1024];
+        while left > 0 {
+            let want = scratch.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let got = self.read(&mut scratch[..want])?;
+            if got == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "layer ended inside a seek"));
+            }
+            left -= got as u64;
+        }
+        Ok(self.tar_bytes)
+    }
+}
+
+/// Bytes from a network stream, handed over through a bounded channel by a task on `rt`.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<io::Result<bytes::Bytes>>,
+    cur: bytes::Bytes,
+    done: bool,
+}
+
+/// Chunks in flight between the network task and the decoder (bounded memory).
+const CHANNEL_CHUNKS: usize = 32;
+
+fn channel_reader(
+    mut stream: futures_util::stream::BoxStream<'static, io::Result<bytes::Bytes>>,
+    rt: &tokio::runtime::Handle,
+) -> (ChannelReader, tokio::task::JoinHandle<()>) {
+    use futures_util::StreamExt as _;
+    let (tx, rx) = tokio::sync::mpsc::channel(CHANNEL_CHUNKS);
+    let handle = rt.spawn(async move {
+        while let Some(item) = stream.next().await {
+            let stop = item.is_err();
+            if tx.send(item).await.is_err() || stop {
+                break;
+            }
+        }
+    });
+    (ChannelReader { rx, cur: bytes::Bytes::new(), done: false }, handle)
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.cur.is_empty() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.rx.blocking_recv() {
+                None => {
+                    self.done = true;
+                    return Ok(0);
+                }
+                Some(Ok(b)) => self.cur = b,
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur[..n]);
+        let _ = self.cur.split_to(n);
+        Ok(n)
+    }
+}
+
+/// Reads a whole small blob (manifest, config, index) into memory, checking its size and
+/// digest. `max` bounds the bytes read (JSON documents are small; a huge one is an error).
+pub fn read_small(mut r: impl Read, desc: &Descriptor, max: u64, location: &str) -> Result<Vec<u8>, Error> {
+    if desc.size > max {
+        return Err(Error::invalid(
+            location,
+            format!("{} is {} bytes, more than the {max} bytes allowed for JSON", desc.digest, desc.size),
+        ));
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(desc.size).unwrap_or(0));
+    (&mut r).take(desc.size + 1).read_to_end(&mut buf).map_err(|e| Error::from_io(e, location))?;
+    if buf.len() as u64 != desc.size {
+        return Err(Error::SizeMismatch {
+            digest: desc.digest.clone(),
+            expected: desc.size,
+            actual: buf.len() as u64,
+        });
+    }
+    let actual = Digest::sha256_of(&buf);
+    if desc.digest.algorithm() == "sha256" && actual != desc.digest {
+        return Err(Error::DigestMismatch { expected: desc.digest.clone(), actual });
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types() {
+        assert_eq!(
+            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+gzip").unwrap(),
+            Compression::Gzip
+        );
+        assert_eq!(
+            Compression::from_media_type("application/vnd.docker.image.rootfs.diff.tar.gzip").unwrap(),
+            Compression::Gzip
+        );
+        assert_eq!(
+            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+zstd").unwrap(),
+            Compression::Zstd
+        );
+        assert_eq!(
+            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar").unwrap(),
+            Compression::None
+        );
+        assert_eq!(
+            Compression::from_media_type("application/vnd.docker.image.rootfs.diff.tar").unwrap(),
+            Compression::None
+        );
+        assert!(matches!(
+            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+lz4"),
+            Err(Error::UnsupportedCompression { .. })
+        ));
+    }
+
+    #[test]
+    fn sniffs_magic() {
+        assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8, 0]), Some(Compression::Gzip));
+        assert_eq!(Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Some(Compression::Zstd));
+        assert_eq!(Compression::sniff(&[0x5e, 0x2a, 0x4d, 0x18, 0]), Some(Compression::Zstd));
+        assert_eq!(Compression::sniff(&[0u8; 1024]), Some(Compression::None));
+        assert_eq!(Compression::sniff(b"PK\x03\x04 not a layer"), None);
+        // A real ustar header from the tar crate.
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(1);
+        h.set_cksum();
+        b.append_data(&mut h, "a", &b"x"[..]).unwrap();
+        let bytes = b.into_inner().unwrap();
+        assert_eq!(Compression::sniff(&bytes[..512]), Some(Compression::None));
+        let mut v7 = bytes[..512].to_vec();
+        v7[257..263].fill(0); // no ustar magic: the checksum alone must do
+        let mut hdr = tar::Header::new_old();
+        hdr.as_mut_bytes().copy_from_slice(&v7);
+        hdr.set_cksum();
+        assert_eq!(Compression::sniff(hdr.as_bytes()), Some(Compression::None));
+    }
+}

@@ -1,0 +1,358 @@
+//! The registry source against the real CNCF distribution registry on 127.0.0.1 (started by
+//! scripts/test.sh), directly and through a fault-injecting proxy of our own.
+//!
+//! The expected digests come from the OCI layouts the fixtures were pushed from (an
+//! independent reader: skopeo pushed them), and sizes from images.tsv.
+
+mod support;
+
+use std::time::Duration;
+
+use imgopt::digest::Digest;
+use imgopt::source::auth::{AuthFiles, Credentials, Secret};
+use imgopt::source::blob::{self, LayerReadOptions, LayerStats};
+use imgopt::source::registry::RegistrySource;
+use imgopt::source::spec::{self, SourceOptions, SourceSpec};
+use imgopt::source::{Error, ImageSource, Manifest};
+use support::fault_proxy::{Fault, FaultProxy};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// Fast, bounded options: short stall timeout and backoff, no credential files.
+fn quick() -> SourceOptions {
+    SourceOptions {
+        timeout: Duration::from_secs(2),
+        backoff: Duration::from_millis(10),
+        attempts: 4,
+        auth_files: AuthFiles::default(),
+        ..SourceOptions::default()
+    }
+}
+
+/// Reads every layer of `m` through `open_layer`, returning the stats (verification included).
+fn read_layers(
+    rt: &tokio::runtime::Runtime,
+    src: &impl ImageSource,
+    m: &Manifest,
+) -> Result<Vec<LayerStats>, Error> {
+    let cfg = rt.block_on(src.config(m))?;
+    let mut out = Vec::new();
+    for (i, desc) in m.layers.iter().enumerate() {
+        let b = rt.block_on(src.blob(desc))?;
+        let mut s =
+            blob::open_layer(b, desc, cfg.diff_ids.get(i), &LayerReadOptions::default(), rt.handle())?;
+        std::io::copy(&mut s, &mut std::io::sink()).map_err(|e| Error::from_io(e, "layer"))?;
+        out.push(s.finish()?);
+    }
+    Ok(out)
+}
+
+fn local_manifests(rt: &tokio::runtime::Runtime, name: &str) -> Option<Vec<Manifest>> {
+    let fx = support::fixtures_dir()?;
+    let spec = SourceSpec::parse(&format!("oci:{}", fx.join("oci").join(name).display())).unwrap();
+    let src = spec::open(&spec, &SourceOptions::default()).unwrap();
+    Some(rt.block_on(src.manifests()).unwrap())
+}
+
+#[test]
+fn anonymous_pull_of_every_fixture_matches_the_oci_layout() {
+    let (Some(reg), Some(fx)) = (support::registry(), support::fixtures_dir()) else { return };
+    let rt = rt();
+    let tsv = std::fs::read_to_string(fx.join("images.tsv")).unwrap();
+    let mut lines = tsv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    for line in lines {
+        let row: std::collections::BTreeMap<&str, &str> =
+            header.iter().copied().zip(line.split('\t')).collect();
+        let name = row["name"];
+        let src = RegistrySource::new(&format!("{reg}/imgopt/{name}:latest"), &quick()).unwrap();
+        assert!(!src.is_local());
+        let remote = rt.block_on(src.manifests()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let local = local_manifests(&rt, name).unwrap();
+        assert_eq!(remote.len(), local.len(), "{name}");
+        let (mut compressed, mut tar) = (0u64, 0u64);
+        for (r, l) in remote.iter().zip(&local) {
+            assert_eq!(r.digest, l.digest, "{name}");
+            assert_eq!(r.config.digest, l.config.digest, "{name}");
+            assert_eq!(r.layers, l.layers, "{name}");
+            assert_eq!(r.platform, l.platform, "{name}");
+            let stats = read_layers(&rt, &src, r).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(stats.iter().all(|s| s.verified), "network bytes are always verified");
+            compressed += stats.iter().map(|s| s.compressed_bytes).sum::<u64>();
+            tar += stats.iter().map(|s| s.tar_bytes).sum::<u64>();
+        }
+        assert_eq!(compressed.to_string(), row["compressed_bytes"], "{name}");
+        assert_eq!(tar.to_string(), row["uncompressed_bytes"], "{name}");
+        assert_eq!(src.net_counts().retries, 0, "{name}: a healthy registry needs no retries");
+    }
+}
+
+#[test]
+fn no_verify_does_not_apply_to_network_bytes() {
+    let Some(reg) = support::registry() else { return };
+    let rt = rt();
+    let src = RegistrySource::new(&format!("{reg}/imgopt/static-tiny:latest"), &quick()).unwrap();
+    let m = rt.block_on(src.manifest()).unwrap();
+    let cfg = rt.block_on(src.config(&m)).unwrap();
+    let lro = LayerReadOptions { verify: false, ..LayerReadOptions::default() };
+    let b = rt.block_on(src.blob(&m.layers[0])).unwrap();
+    let mut s = blob::open_layer(b, &m.layers[0], cfg.diff_ids.first(), &lro, rt.handle()).unwrap();
+    std::io::copy(&mut s, &mut std::io::sink()).unwrap();
+    assert!(s.finish().unwrap().verified);
+}
+
+#[test]
+fn multi_platform_selection() {
+    let Some(reg) = support::registry() else { return };
+    let rt = rt();
+    let Some(local) = local_manifests(&rt, "static-tiny-multi") else { return };
+    for (want, idx) in [("linux/amd64", 0), ("linux/arm64", 1), ("linux/arm64/v8", 1)] {
+        let opts = SourceOptions { platform: Some(want.parse().unwrap()), ..quick() };
+        let src =
+            spec::open(&SourceSpec::parse(&format!("{reg}/imgopt/static-tiny-multi:latest")).unwrap(), &opts)
+                .unwrap();
+        let m = rt.block_on(src.manifest()).unwrap();
+        assert_eq!(m.digest, local[idx].digest, "{want}");
+        let cfg = rt.block_on(src.config(&m)).unwrap();
+        assert_eq!(cfg.platform.architecture, want.split('/').nth(1).unwrap());
+    }
+    let opts = SourceOptions { platform: Some("linux/riscv64".parse().unwrap()), ..quick() };
+    let src = RegistrySource::new(&format!("{reg}/imgopt/static-tiny-multi:latest"), &opts).unwrap();
+    let err = rt.block_on(src.manifest()).unwrap_err();
+    assert!(matches!(err, Error::NoMatchingPlatform { .. }), "{err}");
+    assert!(err.to_string().contains("linux/arm64/v8"), "{err}");
+    // By digest: the index digest from images.tsv resolves the same way.
+    let fx = support::fixtures_dir().unwrap();
+    let tsv = std::fs::read_to_string(fx.join("images.tsv")).unwrap();
+    let digest =
+        tsv.lines().find(|l| l.starts_with("static-tiny-multi\t")).unwrap().rsplit('\t').next().unwrap();
+    let opts = SourceOptions { platform: Some("linux/arm64".parse().unwrap()), ..quick() };
+    let src = RegistrySource::new(&format!("{reg}/imgopt/static-tiny-multi@{digest}"), &opts).unwrap();
+    assert_eq!(rt.block_on(src.manifest()).unwrap().digest, local[1].digest);
+}
+
+#[test]
+fn not_found_names_the_reference() {
+    let Some(reg) = support::registry() else { return };
+    let rt = rt();
+    for r in [format!("{reg}/imgopt/does-not-exist:latest"), format!("{reg}/imgopt/static-tiny:no-such-tag")]
+    {
+        let src = RegistrySource::new(&r, &quick()).unwrap();
+        let err = rt.block_on(src.manifest()).unwrap_err();
+        assert!(matches!(err, Error::NotFound { .. }), "{r}: {err:?}");
+        assert!(err.to_string().contains(&r), "{err}");
+    }
+    // A blob the repository lacks.
+    let src = RegistrySource::new(&format!("{reg}/imgopt/static-tiny:latest"), &quick()).unwrap();
+    let mut m = rt.block_on(src.manifest()).unwrap();
+    m.layers[0].digest = Digest::sha256_of(b"no such blob");
+    let b = rt.block_on(src.blob(&m.layers[0])).unwrap();
+    let err =
+        blob::open_layer(b, &m.layers[0], None, &LayerReadOptions::default(), rt.handle()).err().unwrap();
+    assert!(matches!(err, Error::BlobMissing { .. }), "{err:?}");
+}
+
+#[test]
+fn htpasswd_auth() {
+    let Some((reg, user, pass)) = support::auth_registry() else { return };
+    let rt = rt();
+    let r = format!("{reg}/imgopt/static-tiny:latest");
+    // The right password.
+    let good = SourceOptions {
+        credentials: Some(Credentials::Basic { username: user.clone(), password: Secret::new(pass.clone()) }),
+        ..quick()
+    };
+    let src = RegistrySource::new(&r, &good).unwrap();
+    let m = rt.block_on(src.manifest()).unwrap();
+    let stats = read_layers(&rt, &src, &m).unwrap();
+    assert_eq!(stats.len(), m.layers.len());
+    // A wrong password: a clear 401 that never shows the password.
+    let wrong_pass = format!("{pass}-wrong");
+    let bad = SourceOptions {
+        credentials: Some(Credentials::Basic {
+            username: user.clone(),
+            password: Secret::new(wrong_pass.clone()),
+        }),
+        ..quick()
+    };
+    let src = RegistrySource::new(&r, &bad).unwrap();
+    let err = rt.block_on(src.manifest()).unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { status: 401, .. }), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(&wrong_pass) && !shown.contains(&pass), "{shown}");
+    assert!(shown.contains(&r), "{shown}");
+    // No credentials: 401 with a hint.
+    let src = RegistrySource::new(&r, &quick()).unwrap();
+    let err = rt.block_on(src.manifest()).unwrap_err();
+    assert!(err.to_string().contains("docker login"), "{err}");
+    // Credentials from a DOCKER_CONFIG folder's config.json.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = serde_json::json!({"auths": {reg.clone(): {"username": user, "password": pass}}});
+    std::fs::write(dir.path().join("config.json"), cfg.to_string()).unwrap();
+    let from_file = SourceOptions { auth_files: AuthFiles::docker_config_dir(dir.path()), ..quick() };
+    let src = RegistrySource::new(&r, &from_file).unwrap();
+    assert_eq!(src.credential_origin(), Some(&imgopt::source::auth::CredentialOrigin::DockerConfig));
+    let m2 = rt.block_on(src.manifest()).unwrap();
+    assert_eq!(m2.digest, m.digest);
+    read_layers(&rt, &src, &m2).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults, through our proxy. Assertions are on behaviour (what was requested, what was
+// returned), never on durations.
+
+/// What a read through the proxy gave: the result, the source's counters, the blob requests.
+type ProxyRun =
+    (Result<Vec<LayerStats>, Error>, imgopt::source::registry::NetCounts, Vec<support::fault_proxy::Logged>);
+
+/// Reads static-tiny through a proxy with `faults`; returns the result, the source's counters
+/// and the proxy's blob requests.
+fn through_proxy(faults: Vec<(Fault, usize)>, opts: SourceOptions) -> Option<ProxyRun> {
+    let reg = support::registry()?;
+    let proxy = FaultProxy::start(&reg, faults);
+    let rt = rt();
+    let src = RegistrySource::new(&format!("{}/imgopt/static-tiny:latest", proxy.addr()), &opts).unwrap();
+    let res = rt.block_on(src.manifest()).and_then(|m| read_layers(&rt, &src, &m));
+    Some((res, src.net_counts(), proxy.blob_requests()))
+}
+
+#[test]
+fn server_errors_are_retried() {
+    let Some((res, counts, log)) =
+        through_proxy(vec![(Fault::Status { code: 503, retry_after: None }, 2)], quick())
+    else {
+        return;
+    };
+    res.unwrap();
+    assert_eq!(counts.retries, 2);
+    // The first blob was asked for three times: two 503s, then the real one.
+    assert_eq!(log[0].path, log[2].path);
+    assert!(log[0].fault.is_some() && log[1].fault.is_some() && log[2].fault.is_none());
+}
+
+#[test]
+fn manifest_requests_are_retried_too() {
+    let Some(reg) = support::registry() else { return };
+    let proxy =
+        FaultProxy::start_on(&reg, "/manifests/", vec![(Fault::Status { code: 502, retry_after: None }, 2)]);
+    let rt = rt();
+    let src = RegistrySource::new(&format!("{}/imgopt/static-tiny:latest", proxy.addr()), &quick()).unwrap();
+    rt.block_on(src.manifest()).unwrap();
+    assert_eq!(src.net_counts().retries, 2);
+    let manifests: Vec<_> = proxy.log().into_iter().filter(|l| l.path.contains("/manifests/")).collect();
+    assert_eq!(manifests.len(), 3);
+    // A 404 is not retried.
+    let src = RegistrySource::new(&format!("{}/imgopt/nope:latest", proxy.addr()), &quick()).unwrap();
+    assert!(matches!(rt.block_on(src.manifest()), Err(Error::NotFound { .. })));
+    assert_eq!(src.net_counts().retries, 0);
+}
+
+#[test]
+fn too_many_requests_honours_retry_after() {
+    let Some((res, counts, log)) =
+        through_proxy(vec![(Fault::Status { code: 429, retry_after: Some(1) }, 1)], quick())
+    else {
+        return;
+    };
+    res.unwrap();
+    assert_eq!(counts.retries, 1);
+    assert_eq!(log[0].path, log[1].path);
+    // A Retry-After beyond the limit is not waited out: a clear error instead.
+    let opts = SourceOptions { max_retry_after: Duration::from_secs(5), ..quick() };
+    let (res, _, _) =
+        through_proxy(vec![(Fault::Status { code: 429, retry_after: Some(3600) }, 1)], opts).unwrap();
+    let err = res.unwrap_err();
+    assert!(matches!(err, Error::Registry { .. }) && err.to_string().contains("Retry-After"), "{err}");
+}
+
+#[test]
+fn persistent_server_errors_give_up() {
+    let opts = SourceOptions { attempts: 3, ..quick() };
+    let Some((res, counts, log)) =
+        through_proxy(vec![(Fault::Status { code: 500, retry_after: None }, 100)], opts)
+    else {
+        return;
+    };
+    let err = res.unwrap_err();
+    assert!(matches!(err, Error::Registry { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("gave up after 3 attempts") && err.to_string().contains("HTTP 500"),
+        "{err}"
+    );
+    assert_eq!(counts.retries, 2);
+    assert_eq!(log.len(), 3);
+}
+
+#[test]
+fn forbidden_and_unauthorized_blobs_are_clear_errors() {
+    let Some((res, counts, log)) =
+        through_proxy(vec![(Fault::Status { code: 403, retry_after: None }, 1)], quick())
+    else {
+        return;
+    };
+    let err = res.unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { status: 403, .. }), "{err:?}");
+    assert!(err.to_string().contains("403") && err.to_string().contains("imgopt/static-tiny"), "{err}");
+    assert_eq!((counts.retries, log.len()), (0, 1), "a 403 is not retried");
+    // A 401 mid-pull (an expired token) gets one fresh token and one more try.
+    let (res, counts, log) =
+        through_proxy(vec![(Fault::Status { code: 401, retry_after: None }, 1)], quick()).unwrap();
+    res.unwrap();
+    assert_eq!((counts.retries, log.len() > 1), (1, true));
+    let (res, _, _) =
+        through_proxy(vec![(Fault::Status { code: 401, retry_after: None }, 2)], quick()).unwrap();
+    assert!(matches!(res.unwrap_err(), Error::Unauthorized { status: 401, .. }));
+}
+
+#[test]
+fn connection_cut_mid_blob_resumes_with_range() {
+    let Some((res, counts, log)) = through_proxy(vec![(Fault::CutBody, 1)], quick()) else { return };
+    let stats = res.unwrap();
+    assert!(stats.iter().all(|s| s.verified));
+    assert_eq!(counts.resumes, 1);
+    // The retry asked for the rest of the same blob from where the cut happened.
+    assert_eq!(log[0].path, log[1].path);
+    let range = log[1].range.as_deref().expect("a Range request");
+    let from: u64 = range.trim_start_matches("bytes=").trim_end_matches('-').parse().unwrap();
+    assert!(from > 0, "{range}");
+}
+
+#[test]
+fn registry_ignoring_range_is_reread_from_the_start() {
+    let Some((res, counts, log)) = through_proxy(vec![(Fault::CutBody, 1), (Fault::IgnoreRange, 1)], quick())
+    else {
+        return;
+    };
+    res.unwrap();
+    assert_eq!((counts.resumes, counts.range_ignored), (1, 1));
+    assert!(log[1].range.is_some() && log[1].fault == Some(Fault::IgnoreRange));
+}
+
+#[test]
+fn stalled_connection_times_out_and_resumes() {
+    let opts = SourceOptions { timeout: Duration::from_secs(1), ..quick() };
+    let Some((res, counts, log)) = through_proxy(vec![(Fault::Stall, 1)], opts) else { return };
+    res.unwrap();
+    assert!(counts.resumes >= 1, "{counts:?}");
+    assert_eq!(log[0].path, log[1].path);
+    assert!(log[1].range.is_some());
+    // Stalls every time: gives up with a stall message, not a hang.
+    let opts = SourceOptions { timeout: Duration::from_secs(1), attempts: 2, ..quick() };
+    let (res, _, _) = through_proxy(vec![(Fault::Stall, 100)], opts).unwrap();
+    let err = res.unwrap_err();
+    assert!(err.to_string().contains("gave up after 2 attempts"), "{err}");
+}
+
+#[test]
+fn unreachable_registry_fails_fast() {
+    // A port nobody listens on (bound, then released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let rt = rt();
+    let opts = SourceOptions { attempts: 2, ..quick() };
+    let src = RegistrySource::new(&format!("127.0.0.1:{port}/imgopt/x:latest"), &opts).unwrap();
+    let err = rt.block_on(src.manifest()).unwrap_err();
+    assert!(matches!(err, Error::Registry { .. }), "{err:?}");
+    assert!(err.to_string().contains("gave up after 2 attempts"), "{err}");
+}
