@@ -11,6 +11,7 @@
 //! | [`units`] | byte sizes and other domain quantities |
 //! | [`digest`] | content digests |
 //! | [`source`] | image sources (registry, OCI layout, oci-archive, docker-archive), layer reading and verification |
+//! | [`layers`] | layer analysis: per-layer sizes, merged filesystem, waste, dive's score, packages |
 //! | [`report`] | output formats |
 //! | [`cli`] | argument parsing, I/O, exit codes (nothing else uses it) |
 #![deny(missing_docs)]
@@ -24,6 +25,7 @@ pub mod digest;
 pub mod dockerfile;
 pub mod error;
 pub mod estimate;
+pub mod layers;
 pub mod report;
 pub mod rules;
 pub mod source;

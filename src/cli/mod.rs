@@ -9,6 +9,7 @@ pub mod args;
 mod completions;
 mod parse;
 pub mod explain;
+pub mod layers;
 pub mod printer;
 pub mod source_args;
 
@@ -63,6 +64,9 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
     Parse(parse::ParseArgs),
+    /// Per-layer sizes, the merged filesystem, waste by kind and dive's score, read straight
+    /// from a registry, an OCI layout or an archive.
+    Layers(layers::LayersArgs),
 }
 
 /// Runs a parsed command line.
@@ -73,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Parse(a) => parse::run(&a, cli.global.format, &mut printer)?,
         Command::Analyze(a) => analyze::run(&a, &cli.global, &mut printer)?,
         Command::Explain(a) => explain::run(&a, &cli.global, &mut printer)?,
+        Command::Layers(a) => layers::run(&a, &cli.global, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

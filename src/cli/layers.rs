@@ -1,0 +1,160 @@
+//! `imgopt layers IMAGE`: per-layer sizes, the merged filesystem, waste and dive's score,
+//! read straight from a registry, an OCI layout or an archive (no daemon).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::layers::{self, cache::LayerCache, AnalysisOptions, Options};
+use crate::report::{self, Format};
+use crate::source::blob::LayerReadOptions;
+use crate::source::spec::{open, SourceOptions, SourceSpec};
+
+use super::printer::{Printer, Verbosity};
+use super::{ExitStatus, GlobalArgs};
+
+/// Arguments of `imgopt layers`.
+#[derive(Args, Debug)]
+pub struct LayersArgs {
+    /// The image: a registry reference (`alpine:3.20`), `oci:DIR[:TAG]`, `oci-archive:FILE`,
+    /// `docker-archive:FILE`, or a path (an OCI layout folder or an archive).
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+    /// Where and how to read the image.
+    #[command(flatten)]
+    pub source: SourceFlags,
+    /// Keep per-layer results in DIR, by layer digest, and reuse them (a base layer shared by
+    /// many images is read once).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Also find identical content at different paths (hashes every file; costs CPU).
+    #[arg(long)]
+    pub dedupe: bool,
+    /// The base image (any IMAGE form): report its layers' bytes apart from the image's own.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Rows in each list (largest files, waste items, packages).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+    /// Layers read at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+/// Source flags for `layers` (platform selection and verification).
+#[derive(Args, Debug, Clone)]
+pub struct SourceFlags {
+    /// For an image index: the platform to read, `os/arch[/variant]` (default: this host's).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", conflicts_with = "all_platforms")]
+    pub platform: Option<String>,
+    /// For an image index: read every platform and show them side by side.
+    #[arg(long)]
+    pub all_platforms: bool,
+    /// Local sources only: skip digest checks (file data is then skipped, not read).
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+fn progress_bar(printer: &Printer) -> Option<(indicatif::ProgressBar, layers::Progress)> {
+    if !printer.stderr_is_terminal || printer.verbosity == Verbosity::Quiet {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({elapsed})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let b = bar.clone();
+    let cb: layers::Progress = Arc::new(move |done, total, bytes, total_bytes| {
+        b.set_length(total_bytes);
+        b.set_position(bytes);
+        b.set_message(format!("layers {done}/{total}"));
+    });
+    Some((bar, cb))
+}
+
+/// Runs `imgopt layers`.
+pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
+    if global.format == Format::Sarif {
+        anyhow::bail!("--format sarif is not available for `layers` (it reports sizes, not findings); use json");
+    }
+    let platform = match &args.source.platform {
+        Some(p) => Some(p.parse().with_context(|| format!("--platform {p}"))?),
+        None => None,
+    };
+    let sopts = SourceOptions {
+        platform,
+        all_platforms: args.source.all_platforms,
+        verify: !args.source.no_verify,
+        ..SourceOptions::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let spec = SourceSpec::parse(&args.image).with_context(|| format!("image {}", args.image))?;
+    let source = open(&spec, &sopts).with_context(|| format!("opening {}", args.image))?;
+    let cache = match &args.cache_dir {
+        Some(d) => Some(LayerCache::open(d)?),
+        None => None,
+    };
+    let bar = progress_bar(printer);
+    let mut opts = Options {
+        analysis: AnalysisOptions { top: args.top, dedupe: args.dedupe },
+        read: LayerReadOptions { verify: !args.source.no_verify, ..LayerReadOptions::default() },
+        cache,
+        progress: bar.as_ref().map(|(_, cb)| cb.clone()),
+        ..Options::default()
+    };
+    if let Some(j) = args.jobs {
+        opts.jobs = j.max(1);
+    }
+    let base_ids = match &args.base {
+        Some(b) => {
+            let bspec = SourceSpec::parse(b).with_context(|| format!("--base {b}"))?;
+            let bsrc = open(&bspec, &sopts).with_context(|| format!("opening --base {b}"))?;
+            Some(rt.block_on(layers::diff_ids(&bsrc)).with_context(|| format!("reading --base {b}"))?)
+        }
+        None => None,
+    };
+    let result = if args.source.all_platforms {
+        rt.block_on(layers::analyze_all(&source, &opts)).map(|mut m| {
+            if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
+                for r in &mut m.platforms {
+                    r.base = Some(layers::base::split(b, &r.layers, ids));
+                }
+            }
+            Rendered::Multi(m)
+        })
+    } else {
+        rt.block_on(layers::analyze(&source, &opts)).map(|mut r| {
+            if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
+                r.base = Some(layers::base::split(b, &r.layers, ids));
+            }
+            Rendered::One(Box::new(r))
+        })
+    };
+    if let Some((bar, _)) = &bar {
+        bar.finish_and_clear();
+    }
+    let result = result.with_context(|| format!("analysing {}", args.image))?;
+    let out = printer.out();
+    match (&result, global.format) {
+        (Rendered::One(r), Format::Json) => report::json::write(r, out)?,
+        (Rendered::Multi(m), Format::Json) => report::json::write(m, out)?,
+        (Rendered::One(r), Format::Markdown) => report::markdown::layers::render(r, args.top, out)?,
+        (Rendered::Multi(m), Format::Markdown) => report::markdown::layers::render_multi(m, args.top, out)?,
+        (Rendered::One(r), _) => report::human::layers::render(r, args.top, out)?,
+        (Rendered::Multi(m), _) => report::human::layers::render_multi(m, args.top, out)?,
+    }
+    Ok(ExitStatus::Success)
+}
+
+enum Rendered {
+    One(Box<layers::LayersReport>),
+    Multi(layers::MultiPlatformReport),
+}

@@ -1,0 +1,527 @@
+//! Layer analysis over any [`ImageSource`](crate::source::ImageSource): what each layer
+//! stores, what reaches the final filesystem, and what is waste.
+//!
+//! Owns: stacking per-layer file trees ([`merge`]), whiteouts ([`whiteout`]), waste
+//! attribution ([`waste`], [`merge`]), dive's score ([`dive`]), packages ([`packages`]),
+//! history alignment ([`history`]), and the report model ([`report`]).
+//! Does not: fetch or verify bytes (see `source`), decide pass/fail (see `policy`), or format
+//! output (see `report`).
+//!
+//! The tar walk ([`scan`]) is synchronous and runs on a blocking thread per layer; only the
+//! source is async. [`Analysis`] takes the per-layer [`LayerScan`]s bottom first and builds the
+//! report; it never sees tar bytes, so it is unit-tested on in-memory scans.
+
+pub mod base;
+pub mod cache;
+pub mod dive;
+pub mod filetree;
+pub mod history;
+pub mod merge;
+pub mod packages;
+pub mod report;
+pub mod scan;
+pub mod waste;
+pub mod whiteout;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use futures_util::StreamExt as _;
+
+use crate::digest::Digest;
+use crate::source::blob::{open_layer, LayerReadOptions};
+use crate::source::{Descriptor, History, ImageSource, Manifest};
+use crate::units::ByteSize;
+
+pub use filetree::{Entry, EntryKind, LayerScan};
+pub use report::{BaseSplit, LayerReport, LayersReport, MultiPlatformReport, PathBytes, Totals, WasteByKind};
+pub use scan::{ScanError, ScanOptions};
+pub use waste::{WasteItem, WasteKind};
+
+/// Why an image could not be analysed. Messages name the layer (index and digest).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The source failed (manifest, config, index, registry).
+    #[error(transparent)]
+    Source(#[from] crate::source::Error),
+    /// A layer's bytes failed: missing blob, digest or diff_id mismatch, corrupt compression,
+    /// a compression bomb, I/O.
+    #[error("layer {index} ({digest}): {source}")]
+    Layer {
+        /// 0-based layer index.
+        index: usize,
+        /// The layer's blob digest.
+        digest: Digest,
+        /// What went wrong.
+        #[source]
+        source: crate::source::Error,
+    },
+    /// A layer's tar is broken (truncated entry, bad header).
+    #[error("layer {index} ({digest}): {source}")]
+    Tar {
+        /// 0-based layer index.
+        index: usize,
+        /// The layer's blob digest.
+        digest: Digest,
+        /// What the tar walk found.
+        #[source]
+        source: ScanError,
+    },
+    /// The manifest and the config disagree on the number of layers.
+    #[error("manifest {manifest} lists {layers} layers but its config has {diff_ids} diff_ids")]
+    LayerCount {
+        /// The manifest.
+        manifest: Digest,
+        /// Layers in the manifest.
+        layers: usize,
+        /// `rootfs.diff_ids` in the config.
+        diff_ids: usize,
+    },
+    /// The `--cache-dir` folder could not be created.
+    #[error(transparent)]
+    Cache(#[from] cache::CacheError),
+    /// A worker thread failed.
+    #[error("layer {index}: analysis thread failed: {message}")]
+    Worker {
+        /// 0-based layer index.
+        index: usize,
+        /// The panic or cancellation message.
+        message: String,
+    },
+}
+
+/// Progress callback: (layers done, layers total, stored bytes done, stored bytes total).
+pub type Progress = Arc<dyn Fn(usize, usize, u64, u64) + Send + Sync>;
+
+/// How [`analyze`] reads and what it computes.
+#[derive(Clone)]
+pub struct Options {
+    /// What the report contains.
+    pub analysis: AnalysisOptions,
+    /// Limits for reading layers; `read.verify == false` is `--no-verify` (local sources only:
+    /// network bytes are always verified).
+    pub read: LayerReadOptions,
+    /// Layers read at once (default: the number of cores).
+    pub jobs: usize,
+    /// `--cache-dir`.
+    pub cache: Option<cache::LayerCache>,
+    /// Called as layers finish.
+    pub progress: Option<Progress>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            analysis: AnalysisOptions::default(),
+            read: LayerReadOptions::default(),
+            jobs: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            cache: None,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("analysis", &self.analysis)
+            .field("read", &self.read)
+            .field("jobs", &self.jobs)
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Analyses the image the source resolves to (one platform).
+pub async fn analyze<S: ImageSource>(source: &S, opts: &Options) -> Result<LayersReport, Error> {
+    let manifest = source.manifest().await?;
+    analyze_manifest(source, &manifest, opts).await
+}
+
+/// Analyses every platform of the image (`--all-platforms`).
+pub async fn analyze_all<S: ImageSource>(source: &S, opts: &Options) -> Result<MultiPlatformReport, Error> {
+    let mut platforms = Vec::new();
+    for m in source.manifests().await? {
+        platforms.push(analyze_manifest(source, &m, opts).await?);
+    }
+    Ok(MultiPlatformReport { schema_version: report::SCHEMA_VERSION, platforms })
+}
+
+/// The diff_ids of an image (for `--base`).
+pub async fn diff_ids<S: ImageSource>(source: &S) -> Result<Vec<Digest>, Error> {
+    let m = source.manifest().await?;
+    Ok(source.config(&m).await?.diff_ids)
+}
+
+/// Analyses one platform's manifest: layers are read concurrently (at most `opts.jobs` at
+/// once), each tar walk on a blocking thread, and stacked bottom first as they complete in
+/// order.
+pub async fn analyze_manifest<S: ImageSource>(
+    source: &S,
+    manifest: &Manifest,
+    opts: &Options,
+) -> Result<LayersReport, Error> {
+    let config = source.config(manifest).await?;
+    if config.diff_ids.len() != manifest.layers.len() {
+        return Err(Error::LayerCount {
+            manifest: manifest.digest.clone(),
+            layers: manifest.layers.len(),
+            diff_ids: config.diff_ids.len(),
+        });
+    }
+    let rt = tokio::runtime::Handle::current();
+    let total = manifest.layers.len();
+    let total_bytes: u64 = manifest.layers.iter().map(|d| d.size).sum();
+    if let Some(p) = &opts.progress {
+        p(0, total, 0, total_bytes);
+    }
+    let mut results = futures_util::stream::iter(manifest.layers.iter().enumerate().map(|(i, desc)| {
+        let diff_id = config.diff_ids.get(i).cloned();
+        let rt = rt.clone();
+        async move { read_layer(source, i, desc, diff_id, opts, rt).await }
+    }))
+    .buffered(opts.jobs.max(1));
+    let mut analysis = Analysis::new(opts.analysis);
+    let mut done_bytes = 0;
+    while let Some(r) = results.next().await {
+        let (meta, scan) = r?;
+        done_bytes += meta.compressed_bytes;
+        analysis.push(meta, scan);
+        if let Some(p) = &opts.progress {
+            p(analysis.layers.len(), total, done_bytes, total_bytes);
+        }
+    }
+    let platform = manifest.platform.clone().unwrap_or_else(|| config.platform.clone());
+    Ok(analysis.finish(ImageMeta {
+        source: source.describe(),
+        platform: Some(platform.to_string()),
+        manifest_digest: Some(manifest.digest.clone()),
+        config_digest: Some(config.digest.clone()),
+        history: config.history.clone(),
+    }))
+}
+
+async fn read_layer<S: ImageSource>(
+    source: &S,
+    index: usize,
+    desc: &Descriptor,
+    diff_id: Option<Digest>,
+    opts: &Options,
+    rt: tokio::runtime::Handle,
+) -> Result<(LayerMeta, LayerScan), Error> {
+    let want_verify = opts.read.verify || !source.is_local();
+    let want_hash = want_verify || opts.analysis.dedupe;
+    let meta_of = |stats: &cache::CachedStats| LayerMeta {
+        digest: desc.digest.clone(),
+        diff_id: diff_id.clone(),
+        media_type: desc.media_type.clone(),
+        compression: stats.compression.clone(),
+        compressed_bytes: stats.compressed_bytes,
+        tar_bytes: stats.tar_bytes,
+        verified: stats.verified,
+    };
+    if let Some(c) = &opts.cache {
+        if let Some(hit) = c.get(&desc.digest) {
+            // An unverified result never serves a verifying run; a run that needs content
+            // hashes needs a hashed scan.
+            if (hit.stats.verified || !want_verify) && (hit.scan.hashed || !want_hash) {
+                return Ok((meta_of(&hit.stats), hit.scan));
+            }
+        }
+    }
+    let layer_err = |source| Error::Layer { index, digest: desc.digest.clone(), source };
+    let blob = source.blob(desc).await.map_err(layer_err)?;
+    let read = opts.read.clone();
+    let d = desc.clone();
+    let dedupe = opts.analysis.dedupe;
+    let diff = diff_id.clone();
+    let job = tokio::task::spawn_blocking(move || scan_blob(index, blob, &d, diff.as_ref(), &read, dedupe, &rt));
+    let (scan, stats) = job.await.map_err(|e| Error::Worker { index, message: e.to_string() })??;
+    let cached = cache::CachedLayer {
+        stats: cache::CachedStats {
+            compressed_bytes: stats.compressed_bytes,
+            tar_bytes: stats.tar_bytes,
+            compression: stats.compression.name().to_string(),
+            verified: stats.verified,
+        },
+        scan,
+    };
+    let failed_put = opts.cache.as_ref().and_then(|c| c.put(&desc.digest, &cached).err());
+    let cache::CachedLayer { stats, mut scan } = cached;
+    if let Some(e) = failed_put {
+        scan.warnings.push(format!("could not write the cache entry: {e}"));
+    }
+    Ok((meta_of(&stats), scan))
+}
+
+/// The blocking part: decompress, verify and walk one layer.
+fn scan_blob(
+    index: usize,
+    blob: crate::source::BlobStream,
+    desc: &Descriptor,
+    diff_id: Option<&Digest>,
+    read: &LayerReadOptions,
+    dedupe: bool,
+    rt: &tokio::runtime::Handle,
+) -> Result<(LayerScan, crate::source::blob::LayerStats), Error> {
+    let layer_err = |source| Error::Layer { index, digest: desc.digest.clone(), source };
+    let mut stream = open_layer(blob, desc, diff_id, read, rt).map_err(layer_err)?;
+    let hash = stream.verifies() || dedupe;
+    let sopts = ScanOptions { hash_content: hash, ..ScanOptions::default() };
+    let walked = if hash { scan::scan(&mut stream, &sopts) } else { scan::scan_seek(&mut stream, &sopts) };
+    let scan = match walked {
+        Ok(s) => s,
+        Err(ScanError::Read { source, .. } | ScanError::Corrupt { source, .. }) => {
+            return Err(layer_err(stream.explain(source)));
+        }
+        Err(e @ ScanError::Truncated { .. }) => {
+            // A stream cut short may also fail its digest: that is the better explanation.
+            stream.finish().map_err(layer_err)?;
+            return Err(Error::Tar { index, digest: desc.digest.clone(), source: e });
+        }
+    };
+    let reached = stream.tar_bytes();
+    let stats = stream.finish().map_err(layer_err)?;
+    if reached > stats.tar_bytes {
+        // Only a skipped (seeked-over) entry can end past the data.
+        let (path, size) = scan.entries.last().map_or((String::new(), 0), |e| (e.path.to_string(), e.size));
+        return Err(Error::Tar {
+            index,
+            digest: desc.digest.clone(),
+            source: ScanError::Truncated { path, expected: size, actual: size.saturating_sub(reached - stats.tar_bytes) },
+        });
+    }
+    Ok((scan, stats))
+}
+
+/// What the analysis computes beyond the defaults.
+#[derive(Clone, Copy, Debug)]
+pub struct AnalysisOptions {
+    /// Largest files and directories listed per layer.
+    pub top: usize,
+    /// Look for identical content at different paths (`--dedupe`).
+    pub dedupe: bool,
+}
+
+impl Default for AnalysisOptions {
+    fn default() -> Self {
+        Self { top: 10, dedupe: false }
+    }
+}
+
+/// What the source says about one layer (everything but its entries).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerMeta {
+    /// Blob digest.
+    pub digest: Digest,
+    /// `rootfs.diff_ids` entry.
+    pub diff_id: Option<Digest>,
+    /// Media type as stored.
+    pub media_type: String,
+    /// `gzip`, `zstd` or `tar` (uncompressed).
+    pub compression: String,
+    /// Stored blob size.
+    pub compressed_bytes: u64,
+    /// Decompressed tar length.
+    pub tar_bytes: u64,
+    /// Whether digest and diff_id were checked.
+    pub verified: bool,
+}
+
+/// The image-level facts that go into the report header.
+#[derive(Clone, Debug, Default)]
+pub struct ImageMeta {
+    /// Human label of the source.
+    pub source: String,
+    /// `os/arch[/variant]`.
+    pub platform: Option<String>,
+    /// Manifest digest.
+    pub manifest_digest: Option<Digest>,
+    /// Config digest.
+    pub config_digest: Option<Digest>,
+    /// The config's history.
+    pub history: Vec<History>,
+}
+
+/// Builds a [`LayersReport`] from layers pushed bottom first.
+pub struct Analysis {
+    opts: AnalysisOptions,
+    merger: merge::Merger,
+    dive: dive::DiveEmulator,
+    layers: Vec<LayerReport>,
+    captured: BTreeMap<String, (usize, Vec<u8>)>,
+    warnings: Vec<String>,
+    all_hashed: bool,
+}
+
+fn top_lists(scan: &LayerScan, top: usize) -> (Vec<PathBytes>, Vec<PathBytes>) {
+    let mut files: Vec<(&str, u64)> = scan
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::File && e.size > 0)
+        .map(|e| (&*e.path, e.size))
+        .collect();
+    let mut dirs: HashMap<&str, u64> = HashMap::new();
+    for (p, s) in &files {
+        for anc in filetree::ancestors(p) {
+            *dirs.entry(anc).or_default() += s;
+        }
+    }
+    let by_size = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
+    files.sort_by(by_size);
+    let mut dirs: Vec<(&str, u64)> = dirs.into_iter().collect();
+    dirs.sort_by(by_size);
+    let conv = |v: Vec<(&str, u64)>| {
+        v.into_iter().take(top).map(|(p, b)| PathBytes { path: p.to_string(), bytes: ByteSize(b) }).collect()
+    };
+    (conv(files), conv(dirs))
+}
+
+impl Analysis {
+    /// A fresh analysis.
+    #[must_use]
+    pub fn new(opts: AnalysisOptions) -> Self {
+        Self {
+            opts,
+            merger: merge::Merger::new(),
+            dive: dive::DiveEmulator::new(),
+            layers: Vec::new(),
+            captured: BTreeMap::new(),
+            warnings: Vec::new(),
+            all_hashed: true,
+        }
+    }
+
+    /// Adds the next layer (bottom first).
+    pub fn push(&mut self, meta: LayerMeta, mut scan: LayerScan) {
+        let index = self.layers.len();
+        let (top_files, top_dirs) = top_lists(&scan, self.opts.top);
+        self.dive.push_layer(&scan);
+        self.merger.push_layer(&scan);
+        let ch = self.merger.changes.last().copied().unwrap_or_default();
+        for (p, bytes) in std::mem::take(&mut scan.captured) {
+            self.captured.insert(p, (index, bytes));
+        }
+        for w in scan.warnings.drain(..) {
+            self.warnings.push(format!("layer {index} ({}): {w}", meta.digest.short()));
+        }
+        self.all_hashed &= scan.hashed;
+        self.layers.push(LayerReport {
+            index,
+            digest: meta.digest,
+            diff_id: meta.diff_id,
+            media_type: meta.media_type,
+            compression: meta.compression,
+            compressed_bytes: ByteSize(meta.compressed_bytes),
+            tar_bytes: ByteSize(meta.tar_bytes),
+            content_bytes: ByteSize(scan.content_bytes),
+            entries: scan.entries.len() as u64,
+            files_added: ch.files_added,
+            files_modified: ch.files_modified,
+            files_deleted: ch.files_deleted,
+            created_by: String::new(),
+            history_index: None,
+            verified: meta.verified,
+            wasted_bytes: ByteSize(0),
+            top_files,
+            top_dirs,
+        });
+    }
+
+    /// Finishes the report.
+    #[must_use]
+    pub fn finish(mut self, image: ImageMeta) -> LayersReport {
+        let (steps, warn) = history::align(&image.history, self.layers.len());
+        if let Some(w) = warn {
+            self.warnings.push(w);
+        }
+        for (layer, step) in self.layers.iter_mut().zip(steps) {
+            if let Some(s) = step {
+                layer.created_by = s.created_by;
+                layer.history_index = Some(s.index);
+            }
+        }
+        self.warnings.append(&mut self.merger.warnings);
+        let stack = &self.merger.stack;
+
+        // Cross-layer waste from the ledger.
+        let mut waste: Vec<WasteItem> = Vec::with_capacity(self.merger.ledger.len());
+        for (k, v) in &self.merger.ledger {
+            if let Some(l) = self.layers.get_mut(k.stored_in as usize) {
+                l.wasted_bytes.0 += v.bytes;
+            }
+            waste.push(WasteItem {
+                path: k.path.to_string(),
+                kind: k.kind,
+                stored_in: k.stored_in as usize,
+                made_waste_by: Some(k.made_waste_by as usize),
+                bytes: v.bytes,
+                files: v.files,
+                cache: k.cache.map(str::to_string),
+                duplicate_of: None,
+            });
+        }
+        let (overwritten, deleted, metadata_only) = self.merger.totals();
+
+        // Final-filesystem findings.
+        let caches = waste::package_caches(stack);
+        let package_cache: u64 = caches.iter().map(|w| w.bytes).sum();
+        waste.extend(caches);
+        let duplicate_content = if self.opts.dedupe {
+            let d = waste::duplicates(stack);
+            let sum = d.iter().map(|w| w.bytes).sum();
+            waste.extend(d);
+            Some(ByteSize(sum))
+        } else {
+            None
+        };
+        waste.sort_by(|a, b| {
+            b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)).then_with(|| a.kind.cmp(&b.kind))
+        });
+
+        // Packages, from the final versions of their databases.
+        self.captured.retain(|p, (layer, _)| {
+            stack.get(p.as_str()).is_some_and(|n| n.kind == EntryKind::File && n.layer as usize == *layer)
+        });
+        let packages = packages::attribute(&self.captured, stack);
+
+        let final_bytes = self.merger.final_bytes();
+        let final_files = stack.values().filter(|n| n.kind == EntryKind::File).count() as u64;
+        let reclaimable = self.merger.shipped - final_bytes;
+        debug_assert_eq!(reclaimable, overwritten + deleted + metadata_only, "waste kinds must sum to reclaimable");
+        let totals = Totals {
+            layers: self.layers.len(),
+            compressed_bytes: ByteSize(self.layers.iter().map(|l| l.compressed_bytes.0).sum()),
+            tar_bytes: ByteSize(self.layers.iter().map(|l| l.tar_bytes.0).sum()),
+            content_bytes: ByteSize(self.merger.shipped),
+            final_content_bytes: ByteSize(final_bytes),
+            final_files,
+        };
+        let dive = self.dive.finish();
+        LayersReport {
+            schema_version: report::SCHEMA_VERSION,
+            source: image.source,
+            platform: image.platform,
+            manifest_digest: image.manifest_digest,
+            config_digest: image.config_digest,
+            layers: self.layers,
+            totals,
+            efficiency: dive.efficiency,
+            reclaimable_bytes: ByteSize(reclaimable),
+            waste_by_kind: WasteByKind {
+                overwritten: ByteSize(overwritten),
+                deleted: ByteSize(deleted),
+                metadata_only: ByteSize(metadata_only),
+                package_cache: ByteSize(package_cache),
+                duplicate_content,
+            },
+            waste,
+            packages,
+            dive,
+            base: None,
+            content_compared_by: if self.all_hashed { "content_hash" } else { "size_and_mtime" },
+            warnings: self.warnings,
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Installed packages and what they weigh: Debian's dpkg database (`/var/lib/dpkg/status`
+//! plus `/var/lib/dpkg/info/<package>.list`) and Alpine's apk database
+//! (`/lib/apk/db/installed`).
+//!
+//! Owns: which files the tar walk keeps in memory for this ([`wants_capture`]), parsing those
+//! databases, and attributing the final filesystem's file bytes to packages, with the layer
+//! that holds most of each package's bytes. Does not: read tar streams or stack layers.
+//!
+//! Sizes are measured from the image (the files' tar sizes in the final filesystem), not taken
+//! from `Installed-Size`, which dpkg estimates in KiB.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::filetree::{normalize, EntryKind};
+use super::merge::Node;
+
+const DPKG_STATUS: &str = "/var/lib/dpkg/status";
+const DPKG_INFO: &str = "/var/lib/dpkg/info/";
+const APK_DBS: [&str; 2] = ["/lib/apk/db/installed", "/usr/lib/apk/db/installed"];
+
+/// Whether the tar walk should keep this file's bytes for package attribution.
+#[must_use]
+pub fn wants_capture(path: &str) -> bool {
+    path == DPKG_STATUS
+        || (path.starts_with(DPKG_INFO) && path.ends_with(".list"))
+        || APK_DBS.contains(&path)
+}
+
+/// One installed package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Package {
+    /// Package name.
+    pub name: String,
+    /// Version as the database records it.
+    pub version: String,
+    /// `dpkg` or `apk`.
+    pub manager: &'static str,
+    /// Content bytes of its files in the final filesystem.
+    pub bytes: u64,
+    /// Its regular files found in the final filesystem.
+    pub files: u64,
+    /// The layer holding most of its bytes (where it was installed or last upgraded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<usize>,
+}
+
+/// Looks a path up in the merged tree, following symlinks in its directories (`/bin/sh` in a
+/// dpkg list is `/usr/bin/sh` on a merged-/usr system).
+fn lookup<'a>(stack: &'a BTreeMap<Arc<str>, Node>, path: &str) -> Option<&'a Node> {
+    if let Some(n) = stack.get(path) {
+        return Some(n);
+    }
+    let mut cur = String::new();
+    let mut hops = 0;
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    for (i, part) in parts.iter().enumerate() {
+        let candidate = format!("{cur}/{part}");
+        let last = i + 1 == parts.len();
+        match stack.get(candidate.as_str()) {
+            Some(n) if n.kind == EntryKind::Symlink && !last => {
+                hops += 1;
+                if hops > 40 {
+                    return None;
+                }
+                let target = n.link.as_deref().unwrap_or("");
+                cur = if target.starts_with('/') { normalize(target).0 } else { normalize(&format!("{cur}/{target}")).0 };
+                if cur == "/" {
+                    cur.clear();
+                }
+            }
+            _ => cur = candidate,
+        }
+    }
+    stack.get(cur.as_str())
+}
+
+fn measure<'a>(
+    stack: &BTreeMap<Arc<str>, Node>,
+    paths: impl Iterator<Item = &'a str>,
+) -> (u64, u64, Option<usize>) {
+    let mut seen = BTreeSet::new();
+    let mut bytes = 0;
+    let mut files = 0;
+    let mut by_layer: BTreeMap<u32, u64> = BTreeMap::new();
+    for p in paths {
+        let p = p.trim();
+        if p.is_empty() || !seen.insert(p) {
+            continue;
+        }
+        if let Some(n) = lookup(stack, p) {
+            if n.kind == EntryKind::File {
+                bytes += n.size;
+                files += 1;
+                *by_layer.entry(n.layer).or_default() += n.size.max(1);
+            }
+        }
+    }
+    let layer = by_layer.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(l, _)| *l as usize);
+    (bytes, files, layer)
+}
+
+/// Paragraphs of a dpkg/apk database: blank-line separated `Key: value` blocks.
+fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
+    text.split("\n\n").filter(|p| !p.trim().is_empty())
+}
+
+/// The packages of the final filesystem, largest first. `captured` holds the final versions of
+/// the captured database files with the layer that stored them.
+#[must_use]
+pub fn attribute(captured: &BTreeMap<String, (usize, Vec<u8>)>, stack: &BTreeMap<Arc<str>, Node>) -> Vec<Package> {
+    let mut out = Vec::new();
+    if let Some((status_layer, status)) = captured.get(DPKG_STATUS) {
+        let text = String::from_utf8_lossy(status);
+        let lists: HashMap<&str, &(usize, Vec<u8>)> = captured
+            .iter()
+            .filter_map(|(p, v)| p.strip_prefix(DPKG_INFO).and_then(|n| n.strip_suffix(".list")).map(|n| (n, v)))
+            .collect();
+        for para in paragraphs(&text) {
+            let mut name = "";
+            let mut version = "";
+            let mut arch = "";
+            let mut installed = false;
+            for line in para.lines() {
+                if let Some(v) = line.strip_prefix("Package:") {
+                    name = v.trim();
+                } else if let Some(v) = line.strip_prefix("Version:") {
+                    version = v.trim();
+                } else if let Some(v) = line.strip_prefix("Architecture:") {
+                    arch = v.trim();
+                } else if let Some(v) = line.strip_prefix("Status:") {
+                    installed = v.trim().ends_with(" installed");
+                }
+            }
+            if name.is_empty() || !installed {
+                continue;
+            }
+            let with_arch = format!("{name}:{arch}");
+            let list = lists.get(name).or_else(|| lists.get(with_arch.as_str()));
+            let (bytes, files, layer) = match list {
+                Some((list_layer, data)) => {
+                    let t = String::from_utf8_lossy(data);
+                    let (b, f, l) = measure(stack, t.lines());
+                    (b, f, l.or(Some(*list_layer)))
+                }
+                None => (0, 0, Some(*status_layer)),
+            };
+            out.push(Package { name: name.to_string(), version: version.to_string(), manager: "dpkg", bytes, files, layer });
+        }
+    }
+    for db in APK_DBS {
+        let Some((db_layer, data)) = captured.get(db) else { continue };
+        let text = String::from_utf8_lossy(data);
+        for para in paragraphs(&text) {
+            let mut name = "";
+            let mut version = "";
+            let mut dir = String::new();
+            let mut paths: Vec<String> = Vec::new();
+            for line in para.lines() {
+                if let Some(v) = line.strip_prefix("P:") {
+                    name = v.trim();
+                } else if let Some(v) = line.strip_prefix("V:") {
+                    version = v.trim();
+                } else if let Some(v) = line.strip_prefix("F:") {
+                    dir = format!("/{}", v.trim());
+                } else if let Some(v) = line.strip_prefix("R:") {
+                    let d = if dir.is_empty() { "" } else { dir.as_str() };
+                    paths.push(format!("{d}/{}", v.trim()));
+                }
+            }
+            if name.is_empty() {
+                continue;
+            }
+            let (bytes, files, layer) = measure(stack, paths.iter().map(String::as_str));
+            out.push(Package {
+                name: name.to_string(),
+                version: version.to_string(),
+                manager: "apk",
+                bytes,
+                files,
+                layer: layer.or(Some(*db_layer)),
+            });
+        }
+    }
+    out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(layer: u32, kind: EntryKind, size: u64, link: Option<&str>) -> Node {
+        Node { layer, kind, size, hash: None, mode: 0, uid: 0, gid: 0, mtime: 0, link: link.map(Arc::from), implicit: false }
+    }
+
+    #[test]
+    fn attributes_dpkg_and_apk_files() {
+        let mut stack = BTreeMap::new();
+        stack.insert(Arc::from("/bin"), node(0, EntryKind::Symlink, 0, Some("usr/bin")));
+        stack.insert(Arc::from("/usr"), node(0, EntryKind::Dir, 0, None));
+        stack.insert(Arc::from("/usr/bin"), node(0, EntryKind::Dir, 0, None));
+        stack.insert(Arc::from("/usr/bin/dash"), node(0, EntryKind::File, 100, None));
+        stack.insert(Arc::from("/usr/share/doc/dash/copyright"), node(1, EntryKind::File, 7, None));
+        stack.insert(Arc::from("/usr/bin/python3"), node(2, EntryKind::File, 1000, None));
+        stack.insert(Arc::from("/usr/lib/libz.so"), node(3, EntryKind::File, 50, None));
+        let mut captured = BTreeMap::new();
+        captured.insert(
+            DPKG_STATUS.to_string(),
+            (2, b"Package: dash\nStatus: install ok installed\nVersion: 0.5\nArchitecture: amd64\n\nPackage: python3\nStatus: install ok installed\nVersion: 3.11\nArchitecture: amd64\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\n".to_vec()),
+        );
+        captured.insert(format!("{DPKG_INFO}dash.list"), (0, b"/.\n/bin\n/bin/dash\n/usr/share/doc/dash/copyright\n/bin/dash\n".to_vec()));
+        captured.insert(format!("{DPKG_INFO}python3:amd64.list"), (2, b"/usr/bin/python3\n".to_vec()));
+        captured.insert(APK_DBS[0].to_string(), (3, b"P:zlib\nV:1.3\nF:usr/lib\nR:libz.so\n".to_vec()));
+        let pkgs = attribute(&captured, &stack);
+        let by: HashMap<&str, &Package> = pkgs.iter().map(|p| (p.name.as_str(), p)).collect();
+        assert_eq!(pkgs.len(), 3);
+        assert_eq!((by["dash"].bytes, by["dash"].files, by["dash"].layer), (107, 2, Some(0)));
+        assert_eq!((by["python3"].bytes, by["python3"].layer), (1000, Some(2)));
+        assert_eq!((by["zlib"].bytes, by["zlib"].manager, by["zlib"].layer), (50, "apk", Some(3)));
+        assert_eq!(pkgs[0].name, "python3");
+    }
+}

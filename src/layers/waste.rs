@@ -1,0 +1,210 @@
+//! Waste: the kinds, the package-manager cache paths, and the bloat still present in the final
+//! filesystem.
+//!
+//! Owns: [`WasteKind`], [`cache_tag`] (which paths are package-manager caches), and the
+//! final-filesystem findings beside `reclaimable_bytes`: `package_cache` (caches that were
+//! never cleaned) and `duplicate_content` (the same bytes at several paths, by content hash).
+//! Does not: stack layers (see `merge`, which keeps the cross-layer ledger that
+//! `overwritten`, `deleted` and `metadata_only` come from) or compute dive's score (`dive`).
+//!
+//! Definitions (issue 4, DESIGN.md section 3 decision 4): `reclaimable_bytes` is what squashing
+//! the image would save, the content bytes stored in all layers minus the content bytes of the
+//! final merged filesystem. Each of those bytes is in exactly one cross-layer kind.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::filetree::EntryKind;
+use super::merge::Node;
+
+/// Why bytes are waste.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WasteKind {
+    /// Content replaced by a later layer (or later in the same layer) with different content.
+    Overwritten,
+    /// Removed by a later layer (whiteout, opaque directory, or a directory replaced by a
+    /// file); a directory delete counts every file below it.
+    Deleted,
+    /// The same content stored again by a later layer, only its metadata (mode, owner, time)
+    /// changed: the `chown -R` layer.
+    MetadataOnly,
+    /// A package-manager cache still in the final filesystem (not part of
+    /// `reclaimable_bytes`).
+    PackageCache,
+    /// Content identical to another path's in the final filesystem (`--dedupe`; not part of
+    /// `reclaimable_bytes`).
+    DuplicateContent,
+}
+
+impl WasteKind {
+    /// The JSON name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Overwritten => "overwritten",
+            Self::Deleted => "deleted",
+            Self::MetadataOnly => "metadata_only",
+            Self::PackageCache => "package_cache",
+            Self::DuplicateContent => "duplicate_content",
+        }
+    }
+}
+
+/// Package-manager caches: (tag, how the cache directory is recognised).
+/// Anchored patterns start with `/`; the others match anywhere (`/root/.cache/pip/` and
+/// `/home/app/.cache/pip/` alike). Sources: the tools' documented cache locations
+/// (apt-get(8) `Dir::Cache::archives`, `Dir::State::lists`; pip "Caching"; npm `cache`;
+/// Go `GOCACHE`; Maven local repository; Gradle user home), and hadolint DL3009/DL3019/DL3042/
+/// DL3060 in ../shared/reference/anchors.md section 3.
+const CACHES: &[(&str, &str)] = &[
+    ("apt-lists", "/var/lib/apt/lists/"),
+    ("apt-archives", "/var/cache/apt/archives/"),
+    ("apt-cache", "/var/cache/apt/"),
+    ("apk", "/var/cache/apk/"),
+    ("apk", "/etc/apk/cache/"),
+    ("yum", "/var/cache/yum/"),
+    ("dnf", "/var/cache/dnf/"),
+    ("zypper", "/var/cache/zypp/"),
+    ("pip", "/.cache/pip/"),
+    ("npm", "/.npm/_cacache/"),
+    ("yarn", "/.cache/yarn/"),
+    ("yarn", "/.yarn/cache/"),
+    ("go-build", "/.cache/go-build/"),
+    ("go-mod", "/go/pkg/mod/cache/"),
+    ("maven", "/.m2/repository/"),
+    ("gradle", "/.gradle/caches/"),
+];
+
+/// The package-manager cache a path belongs to: its tag and the cache directory (with a
+/// trailing `/`). Files directly named like a cache's lock file are included.
+#[must_use]
+pub fn cache_tag(path: &str) -> Option<(&'static str, String)> {
+    for (tag, pat) in CACHES {
+        let anchored = matches!(*tag, "apt-lists" | "apt-archives" | "apt-cache" | "apk" | "yum" | "dnf" | "zypper");
+        if anchored {
+            if path.starts_with(pat) {
+                return Some((tag, (*pat).to_string()));
+            }
+        } else if let Some(i) = path.find(pat) {
+            return Some((tag, path[..i + pat.len()].to_string()));
+        }
+    }
+    None
+}
+
+/// One waste finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WasteItem {
+    /// The path (a directory delete ends in `/` and counts every file below it).
+    pub path: String,
+    /// Why it is waste.
+    pub kind: WasteKind,
+    /// The layer that stored the bytes.
+    pub stored_in: usize,
+    /// The layer that made them waste (absent for final-filesystem findings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub made_waste_by: Option<usize>,
+    /// Content bytes.
+    pub bytes: u64,
+    /// Files counted in `bytes`.
+    pub files: u64,
+    /// Package-manager cache tag (`apt-lists`, `pip`, ...), when the path is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<String>,
+    /// For `duplicate_content`: the path whose content this repeats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+}
+
+/// Package-manager caches in the final filesystem: one item per cache directory and layer.
+#[must_use]
+pub fn package_caches(stack: &BTreeMap<Arc<str>, Node>) -> Vec<WasteItem> {
+    let mut groups: BTreeMap<(String, &'static str, u32), (u64, u64)> = BTreeMap::new();
+    for (path, node) in stack {
+        if node.size == 0 {
+            continue;
+        }
+        if let Some((tag, root)) = cache_tag(path) {
+            let g = groups.entry((root, tag, node.layer)).or_default();
+            g.0 += node.size;
+            g.1 += 1;
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((root, tag, layer), (bytes, files))| WasteItem {
+            path: root,
+            kind: WasteKind::PackageCache,
+            stored_in: layer as usize,
+            made_waste_by: None,
+            bytes,
+            files,
+            cache: Some(tag.to_string()),
+            duplicate_of: None,
+        })
+        .collect()
+}
+
+/// Files in the final filesystem whose content repeats another's (same size and xxh3-128).
+/// One item per content: the first path (in path order) is the original (`duplicate_of`),
+/// `path` is the first copy, `files` counts the copies and `bytes` their bytes.
+#[must_use]
+pub fn duplicates(stack: &BTreeMap<Arc<str>, Node>) -> Vec<WasteItem> {
+    enum Seen<'a> {
+        Original(&'a Arc<str>),
+        Item(usize),
+    }
+    let mut groups: HashMap<(u64, u128), Seen<'_>> = HashMap::new();
+    let mut out: Vec<WasteItem> = Vec::new();
+    for (path, node) in stack {
+        if node.kind != EntryKind::File || node.size == 0 {
+            continue;
+        }
+        let Some(h) = node.hash else { continue };
+        let key = (node.size, h);
+        let slot = match groups.get(&key) {
+            None => {
+                groups.insert(key, Seen::Original(path));
+                continue;
+            }
+            Some(Seen::Item(i)) => *i,
+            Some(Seen::Original(orig)) => {
+                out.push(WasteItem {
+                    path: path.to_string(),
+                    kind: WasteKind::DuplicateContent,
+                    stored_in: node.layer as usize,
+                    made_waste_by: None,
+                    bytes: 0,
+                    files: 0,
+                    cache: cache_tag(path).map(|(t, _)| t.to_string()),
+                    duplicate_of: Some(orig.to_string()),
+                });
+                groups.insert(key, Seen::Item(out.len() - 1));
+                out.len() - 1
+            }
+        };
+        out[slot].bytes += node.size;
+        out[slot].files += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_caches() {
+        let t = |p| cache_tag(p).map(|(t, r)| (t, r));
+        assert_eq!(t("/var/lib/apt/lists/x_Packages"), Some(("apt-lists", "/var/lib/apt/lists/".into())));
+        assert_eq!(t("/var/cache/apt/archives/python3_3.11.deb"), Some(("apt-archives", "/var/cache/apt/archives/".into())));
+        assert_eq!(t("/var/cache/apt/pkgcache.bin"), Some(("apt-cache", "/var/cache/apt/".into())));
+        assert_eq!(t("/root/.cache/pip/http/a/b"), Some(("pip", "/root/.cache/pip/".into())));
+        assert_eq!(t("/home/app/.npm/_cacache/index"), Some(("npm", "/home/app/.npm/_cacache/".into())));
+        assert_eq!(t("/usr/lib/python3/dist-packages/pip/__init__.py"), None);
+        assert_eq!(t("/var/lib/apt/extended_states"), None);
+    }
+}
