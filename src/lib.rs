@@ -9,6 +9,7 @@
 //! | [`diag`] | diagnostics, the source file database and the one human renderer |
 //! | [`units`] | byte sizes and other domain quantities |
 //! | [`digest`] | content digests |
+//! | [`plan`] | the image-aware density planner: allocatable, fit, packing, bounds |
 //! | [`report`] | output formats |
 //! | [`cli`] | argument parsing, I/O, exit codes (nothing else uses it) |
 #![deny(missing_docs)]
@@ -18,6 +19,7 @@ pub mod diag;
 pub mod digest;
 pub mod dockerfile;
 pub mod error;
+pub mod plan;
 pub mod report;
 pub mod source;
 pub mod units;
