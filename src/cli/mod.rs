@@ -6,6 +6,7 @@
 
 pub mod args;
 mod completions;
+pub mod plan;
 pub mod printer;
 
 use std::io;
@@ -53,6 +54,8 @@ pub struct Cli {
 pub enum Command {
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::CompletionsArgs),
+    /// Plan node density: instances per node, nodes and cost for every replica, with bounds.
+    Plan(plan::PlanArgs),
 }
 
 /// Runs a parsed command line.
@@ -60,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let mut printer = printer::Printer::new(&cli.global)?;
     let status = match cli.command {
         Command::Completions(a) => completions::run(&a, &mut printer)?,
+        Command::Plan(a) => plan::run(&a, cli.global.format, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

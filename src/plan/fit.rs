@@ -67,7 +67,8 @@ pub struct Fit {
 }
 
 impl Fit {
-    /// `"memory-bound: 7 pods, 1.4 cores idle"`.
+    /// `"memory-bound: 7 pods, 1.4 cores idle"`: the binding resources and the CPU and memory
+    /// that the others leave idle (pod slots are in [`Fit::stranded`]).
     #[must_use]
     pub fn summary(&self) -> String {
         let bound = self.binding.iter().map(|b| b.word()).collect::<Vec<_>>().join("+");
@@ -77,9 +78,6 @@ impl Fit {
         }
         if !self.binding.contains(&Binding::Memory) && self.stranded.memory_mib > 0 {
             idle.push(format!("{} idle", Mebibytes(self.stranded.memory_mib)));
-        }
-        if !self.binding.contains(&Binding::Pods) && self.stranded.pods > 0 && self.instances > 0 {
-            idle.push(format!("{} slots free", self.stranded.pods));
         }
         let pods = if self.instances == 1 { "pod" } else { "pods" };
         if idle.is_empty() {
@@ -174,7 +172,7 @@ mod tests {
         assert_eq!(f.instances, 7);
         assert_eq!(f.binding, vec![Binding::Memory]);
         assert_eq!(f.stranded, Stranded { cpu_m: 1455, memory_mib: 350, pods: 20 });
-        assert_eq!(f.summary(), "memory-bound: 7 pods, 1.5 cores idle, 20 slots free");
+        assert_eq!(f.summary(), "memory-bound: 7 pods, 1.5 cores idle, 350 MiB idle");
     }
 
     #[test]

@@ -559,6 +559,8 @@ struct Bnb<'a> {
     deadline: Instant,
     cost_lb: &'a dyn Fn(&[u64], &[u64]) -> f64,
     used: Vec<u64>,
+    /// A pattern enumeration was cut short: the search is no longer a proof.
+    truncated: bool,
 }
 
 impl Bnb<'_> {
@@ -608,13 +610,15 @@ impl Bnb<'_> {
                 let mut nn = node.clone();
                 nn.add(self.p, first, c);
                 enumerate(self.p, &order, 0, first, remaining, &mut nn, &mut patterns, 64);
-                if patterns.len() > 4096 {
+                if patterns.len() > MAX_PATTERNS {
+                    self.truncated = true;
                     break;
                 }
             }
             node = Open::new(self.p, ty);
             let _ = node;
             self.used[ti] += 1;
+            patterns.dedup();
             for pat in patterns {
                 for &(i, c) in &pat.pods {
                     remaining[i] -= c;
@@ -663,7 +667,11 @@ fn enumerate(
     out: &mut Vec<NodeFill>,
     limit_depth: u32,
 ) {
-    if out.len() > 4096 || limit_depth == 0 {
+    if out.len() > MAX_PATTERNS || limit_depth == 0 {
+        // Signal truncation to the caller by overfilling.
+        if limit_depth == 0 {
+            out.extend(std::iter::repeat_n(node.fill(), MAX_PATTERNS + 1));
+        }
         return;
     }
     let mut pos = pos;
@@ -687,11 +695,14 @@ fn enumerate(
         let mut nn = node.clone();
         nn.add(p, i, c);
         enumerate(p, order, pos + 1, first, remaining, &mut nn, out, limit_depth - 1);
-        if out.len() > 4096 {
+        if out.len() > MAX_PATTERNS {
             return;
         }
     }
 }
+
+/// Patterns enumerated per branching step before the search stops being a proof.
+const MAX_PATTERNS: usize = 4096;
 
 /// Result of an exact attempt.
 struct Exact {
@@ -712,10 +723,11 @@ fn exact(p: &Problem, types: &[usize], upper: f64, lb: &dyn Fn(&[u64], &[u64]) -
         deadline,
         cost_lb: lb,
         used: vec![0; types.len()],
+        truncated: false,
     };
     let mut remaining: Vec<u64> = p.items.iter().map(|i| i.count).collect();
     b.run(&mut remaining, 0.0);
-    Exact { packing: b.best.map(|nodes| Packing { nodes }), proven: !b.aborted }
+    Exact { packing: b.best.map(|nodes| Packing { nodes }), proven: !b.aborted && !b.truncated }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -30,7 +30,9 @@ impl fmt::Display for Millicores {
         if self.0 >= 1000 {
             // One decimal, rounded half up in integers (no float artefacts).
             let tenths = (self.0 + 50) / 100;
-            if tenths % 10 == 0 {
+            if tenths == 10 {
+                write!(f, "1 core")
+            } else if tenths % 10 == 0 {
                 write!(f, "{} cores", tenths / 10)
             } else {
                 write!(f, "{}.{} cores", tenths / 10, tenths % 10)
@@ -305,6 +307,8 @@ mod tests {
     fn displays() {
         assert_eq!(Millicores(1400).to_string(), "1.4 cores");
         assert_eq!(Millicores(2000).to_string(), "2 cores");
+        assert_eq!(Millicores(1000).to_string(), "1 core");
+        assert_eq!(Millicores(1455).to_string(), "1.5 cores");
         assert_eq!(Millicores(250).to_string(), "250m");
         assert_eq!(Mebibytes(1536).to_string(), "1.5 GiB");
         assert_eq!(Mebibytes(500).to_string(), "500 MiB");

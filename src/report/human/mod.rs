@@ -1,1 +1,2 @@
 //! Human renderers: one file per report kind.
+pub mod plan;
