@@ -106,7 +106,7 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
     }
 
     writeln!(out, "\nInstances per empty node")?;
-    let mut t = table(vec!["service", "replicas", "request", "node type", "fit", "pull (fresh node)"]);
+    let mut t = table(vec!["service", "replicas", "request", "node type", "fit", "pull (fresh node)\nimage cache"]);
     for s in r.services.iter().take(MAX_SERVICES) {
         let reps = if s.planned_replicas == s.replicas {
             s.replicas.to_string()
@@ -120,7 +120,11 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             } else {
                 f.summary()
             };
-            let pull = s.pull_mib.get(&n.name).filter(|p| **p > 0.0).map_or("-".to_string(), |p| format!("{p:.1} MiB"));
+            let mut pull = s.pull_mib.get(&n.name).filter(|p| **p > 0.0).map_or("-".to_string(), |p| format!("{p:.1} MiB"));
+            if let (Some(c), Some(b)) = (f.image_cache_mib, n.image_budget_bytes) {
+                // The union of layers on the node (DaemonSet images included) against the whole budget.
+                pull.push_str(&format!("\ncache {c} of {} MiB", b >> 20));
+            }
             let first = k == 0;
             t.add_row(vec![
                 if first { s.name.clone() } else { String::new() },
