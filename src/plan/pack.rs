@@ -785,10 +785,13 @@ pub fn plan_single(p: &Problem, ty: usize, limits: Limits) -> Option<SinglePlan>
     }
     let mut optimal = best.nodes.len() as u64 <= lb;
     if !optimal && p.items.len() <= 64 {
+        // The search counts nodes: every node costs 1 here, whatever its price.
+        let mut unit = p.clone();
+        unit.types[ty].price = 1.0;
         #[allow(clippy::cast_precision_loss)]
         let lbf = |rem: &[u64], _: &[u64]| lower_bound(p, ty, rem) as f64;
         #[allow(clippy::cast_precision_loss)]
-        let ex = exact(p, &[ty], best.nodes.len() as f64, &lbf, limits, deadline.max(Instant::now() + limits.time));
+        let ex = exact(&unit, &[ty], best.nodes.len() as f64, &lbf, limits, deadline.max(Instant::now() + limits.time));
         if let Some(pk) = ex.packing {
             if pk.nodes.len() < best.nodes.len() {
                 best = pk;
@@ -816,7 +819,7 @@ pub struct MixedPlan {
 #[allow(clippy::cast_precision_loss)]
 fn unit_price_bound(p: &Problem, types: &[usize], counts: &[u64]) -> f64 {
     let mut best = 0.0f64;
-    for r in 0..4 {
+    for r in 0..3 {
         let mut total = 0.0;
         for (i, it) in p.items.iter().enumerate() {
             if counts[i] == 0 {
@@ -831,8 +834,7 @@ fn unit_price_bound(p: &Problem, types: &[usize], counts: &[u64]) -> f64 {
                 let share = match r {
                     0 => it.cpu as f64 / bt.cpu.max(1) as f64,
                     1 => it.mem as f64 / bt.mem.max(1) as f64,
-                    2 => 1.0 / bt.pods.max(1) as f64,
-                    _ => 1.0 / it.max_per_node.min(bt.pods).max(1) as f64,
+                    _ => 1.0 / bt.pods.max(1) as f64,
                 };
                 m = m.min(bt.price * share);
             }
@@ -841,6 +843,19 @@ fn unit_price_bound(p: &Problem, types: &[usize], counts: &[u64]) -> f64 {
             }
         }
         best = best.max(total);
+    }
+    // max_per_node is not additive across services: each service alone needs
+    // ceil(count / most per node) nodes, each at least the cheapest eligible price.
+    for (i, it) in p.items.iter().enumerate() {
+        if counts[i] == 0 {
+            continue;
+        }
+        let eligible: Vec<usize> = types.iter().copied().filter(|&t| fits_empty(p, t, i)).collect();
+        let per = eligible.iter().map(|&t| it.max_per_node.min(p.types[t].pods)).max().unwrap_or(0);
+        let price = eligible.iter().map(|&t| p.types[t].price).fold(f64::INFINITY, f64::min);
+        if per > 0 && price.is_finite() {
+            best = best.max(counts[i].div_ceil(per) as f64 * price);
+        }
     }
     best
 }
