@@ -500,15 +500,19 @@ pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Resul
         None => cx.err(f, root.span.start..root.span.start, codes::MISSING, "the plan needs `node_types`", ""),
         Some(nt) => {
             for y in list(&mut cx, f, nt, "node_types") {
-                if let Some(t) = node_type(&mut cx, f, y) {
-                    if let Some(prev) = type_names.insert(t.name.clone(), y.span.clone()) {
+                // Duplicates are checked on the raw name, so they show even when other fields are bad.
+                if let Some(n) = y.get("name").filter(|n| n.scalar().is_some()) {
+                    let name = n.scalar().unwrap_or_default().to_string();
+                    if let Some(prev) = type_names.insert(name.clone(), n.span.clone()) {
                         cx.diags.push(
-                            Diagnostic::error(format!("node type `{}` is defined twice", t.name))
+                            Diagnostic::error(format!("node type `{name}` is defined twice"))
                                 .with_code(codes::DUPLICATE)
-                                .with_primary(f, y.span.clone(), "again here")
+                                .with_primary(f, n.span.clone(), "again here")
                                 .with_secondary(f, prev, "first here"),
                         );
                     }
+                }
+                if let Some(t) = node_type(&mut cx, f, y) {
                     input.node_types.push(t);
                 }
             }
@@ -595,6 +599,8 @@ pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Resul
     if cx.diags.is_empty() {
         Ok(Parsed { input, image_refs: refs })
     } else {
+        // In file order, as a reader goes through the file.
+        cx.diags.sort_by_key(|d| d.labels.first().map(|l| (l.file, l.span.start)));
         Err(cx.diags)
     }
 }
@@ -816,5 +822,7 @@ services:
         let diags = parse(text).unwrap_err();
         let codes: Vec<_> = diags.iter().map(|d| d.code.clone().unwrap()).collect();
         assert_eq!(codes, ["PL004", "PL004", "PL002", "PL006"], "{diags:#?}");
+        let starts: Vec<usize> = diags.iter().map(|d| d.labels[0].span.start).collect();
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "in file order");
     }
 }
