@@ -12,6 +12,7 @@
 //! | [`digest`] | content digests |
 //! | [`source`] | image sources (registry, OCI layout, oci-archive, docker-archive), layer reading and verification |
 //! | [`layers`] | layer analysis: per-layer sizes, merged filesystem, waste, dive's score, packages |
+//! | [`plan`] | the image-aware density planner: allocatable, fit, packing, bounds |
 //! | [`report`] | output formats |
 //! | [`cli`] | argument parsing, I/O, exit codes (nothing else uses it) |
 #![deny(missing_docs)]
@@ -26,6 +27,7 @@ pub mod dockerfile;
 pub mod error;
 pub mod estimate;
 pub mod layers;
+pub mod plan;
 pub mod report;
 pub mod rules;
 pub mod source;

@@ -10,6 +10,7 @@ mod completions;
 mod parse;
 pub mod explain;
 pub mod layers;
+pub mod plan;
 pub mod printer;
 pub mod source_args;
 
@@ -67,6 +68,8 @@ pub enum Command {
     /// Per-layer sizes, the merged filesystem, waste by kind and dive's score, read straight
     /// from a registry, an OCI layout or an archive.
     Layers(layers::LayersArgs),
+    /// Plan node density: instances per node, nodes and cost for every replica, with bounds.
+    Plan(plan::PlanArgs),
 }
 
 /// Runs a parsed command line.
@@ -78,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Analyze(a) => analyze::run(&a, &cli.global, &mut printer)?,
         Command::Explain(a) => explain::run(&a, &cli.global, &mut printer)?,
         Command::Layers(a) => layers::run(&a, &cli.global, &mut printer)?,
+        Command::Plan(a) => plan::run(&a, cli.global.format, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

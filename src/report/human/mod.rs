@@ -3,3 +3,4 @@
 pub mod parse;
 pub mod analyze;
 pub mod layers;
+pub mod plan;
