@@ -6,21 +6,29 @@
 //! | module | owns |
 //! | --- | --- |
 //! | [`dockerfile`] | the BuildKit-conformant Dockerfile parser and stage model |
+//! | [`analyze`] | `imgopt analyze`: rules over Dockerfiles ([`rules`]), build [`context`], [`catalog`] and [`estimate`]s |
 //! | [`diag`] | diagnostics, the source file database and the one human renderer |
 //! | [`units`] | byte sizes and other domain quantities |
 //! | [`digest`] | content digests |
 //! | [`source`] | image sources (registry, OCI layout, oci-archive, docker-archive), layer reading and verification |
 //! | [`layers`] | layer analysis: per-layer sizes, merged filesystem, waste, dive's score, packages |
+//! | [`plan`] | the image-aware density planner: allocatable, fit, packing, bounds |
 //! | [`report`] | output formats |
 //! | [`cli`] | argument parsing, I/O, exit codes (nothing else uses it) |
 #![deny(missing_docs)]
 
+pub mod analyze;
+pub mod catalog;
 pub mod cli;
+pub mod context;
 pub mod diag;
 pub mod digest;
 pub mod dockerfile;
 pub mod error;
+pub mod estimate;
 pub mod layers;
+pub mod plan;
 pub mod report;
+pub mod rules;
 pub mod source;
 pub mod units;

@@ -4,9 +4,13 @@
 //! returned report to a renderer in [`crate::report`] through the [`printer::Printer`].
 #![allow(clippy::print_stderr)]
 
+pub mod analyze;
 pub mod args;
 mod completions;
+mod parse;
+pub mod explain;
 pub mod layers;
+pub mod plan;
 pub mod printer;
 pub mod source_args;
 
@@ -53,11 +57,19 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Find size and cache problems in Dockerfiles, stage-aware, with estimated savings.
+    Analyze(analyze::AnalyzeArgs),
+    /// Print a rule's documentation (`imgopt explain DF201`), or list rules (`--list`).
+    Explain(explain::ExplainArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::CompletionsArgs),
+    /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
+    Parse(parse::ParseArgs),
     /// Per-layer sizes, the merged filesystem, waste by kind and dive's score, read straight
     /// from a registry, an OCI layout or an archive.
     Layers(layers::LayersArgs),
+    /// Plan node density: instances per node, nodes and cost for every replica, with bounds.
+    Plan(plan::PlanArgs),
 }
 
 /// Runs a parsed command line.
@@ -65,7 +77,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let mut printer = printer::Printer::new(&cli.global)?;
     let status = match cli.command {
         Command::Completions(a) => completions::run(&a, &mut printer)?,
+        Command::Parse(a) => parse::run(&a, cli.global.format, &mut printer)?,
+        Command::Analyze(a) => analyze::run(&a, &cli.global, &mut printer)?,
+        Command::Explain(a) => explain::run(&a, &cli.global, &mut printer)?,
         Command::Layers(a) => layers::run(&a, &cli.global, &mut printer)?,
+        Command::Plan(a) => plan::run(&a, cli.global.format, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

@@ -104,6 +104,8 @@ pub struct Directive {
     pub name: String,
     /// Value, trimmed.
     pub value: String,
+    /// 1-based line.
+    pub line: usize,
     /// Span of the whole comment line (without the line break).
     pub span: Span,
 }
@@ -111,8 +113,13 @@ pub struct Directive {
 /// A `--name=value` (or bare `--name`) flag, with its original text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Flag {
-    /// The flag exactly as written, e.g. `--mount=type=cache,target=/root/.cache`.
+    /// The flag as BuildKit passes it on, e.g. `--mount=type=cache,target=/root/.cache`:
+    /// the text as written with quotes and backslash escapes removed (BuildKit's flag
+    /// splitter also reads non-ASCII bytes one by one, as Latin-1). Equal to [`Flag::original`]
+    /// for ordinary flags.
     pub text: String,
+    /// The flag exactly as written in the file (continuations included).
+    pub original: String,
     /// The name without dashes, e.g. `mount`.
     pub name: String,
     /// The value after the first `=`, if any.
@@ -137,9 +144,11 @@ pub struct Arg {
 pub struct Heredoc {
     /// Delimiter word (without quotes or dash).
     pub name: String,
-    /// File descriptor (0 unless written as `N<<`).
+    /// File descriptor (0 unless written as `N<<`; saturates at `u32::MAX`).
     pub file_descriptor: u32,
-    /// The body as BuildKit gives it (tabs stripped for `<<-`).
+    /// The body exactly as BuildKit's parser gives it: the lines between the instruction and
+    /// the delimiter line, line breaks included. For `<<-` the leading tabs are still there
+    /// (BuildKit strips them later, when it runs the instruction).
     pub content: String,
     /// `<<-`: leading tabs are stripped.
     pub chomp: bool,
@@ -156,7 +165,9 @@ pub struct Instruction {
     pub cmd: String,
     /// The keyword.
     pub keyword: Keyword,
-    /// For ONBUILD: the wrapped instruction (its `cmd`, flags, args, heredocs).
+    /// For ONBUILD: the wrapped instruction (its `cmd`, flags, args). Heredocs stay on the
+    /// ONBUILD instruction itself, as in BuildKit; `args` and `json` of the ONBUILD
+    /// instruction repeat the wrapped one's (BuildKit's flattened `value`).
     pub sub: Option<Box<Instruction>>,
     /// Exec (JSON array) form.
     pub json: bool,
@@ -176,6 +187,9 @@ pub struct Instruction {
     pub span: Span,
     /// Span of the instruction word.
     pub cmd_span: Span,
+    /// Span of the text after the instruction word and its flags (BuildKit's `rest`), empty
+    /// when there is none.
+    pub args_span: Span,
 }
 
 impl Instruction {

@@ -8,10 +8,17 @@
 //! Why our own: DESIGN.md section 3, decision 1.
 
 pub mod ast;
+mod goish;
+mod heredoc;
+mod json_args;
 mod parse;
+pub mod report;
+pub mod shell;
+pub mod stages;
 
 pub use ast::{Arg, Directive, Dockerfile, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};
 pub use parse::parse;
+pub use stages::{Stage, StageOptions, Stages};
 
 /// A file BuildKit's parser rejects, or one imgopt cannot read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,8 +1,863 @@
-//! Placeholder: the parser lands in the next commit.
+//! The parser: bytes in, [`Dockerfile`] out, following BuildKit v0.12.5's
+//! `frontend/dockerfile/parser` behaviour (checked against the corpus in
+//! `../shared/corpus/dockerfiles`, whose references come from that parser).
+//!
+//! How BuildKit reads a file, and so how this module does:
+//! 1. Lines are split at `\n` (each line keeps its terminator for heredoc bodies). A line
+//!    longer than 64 KiB is an error (Go's `bufio.Scanner` limit). A UTF-8 BOM is dropped
+//!    from the first line only.
+//! 2. Parser directives (`# syntax=`, `# escape=`, `# check=`) are read from the first lines
+//!    until the first line that is not one (a blank line or an ordinary comment ends them).
+//! 3. An instruction starts at a line that is neither blank nor a comment (leading
+//!    whitespace removed). While a line ends with the escape character (not itself escaped,
+//!    optionally followed by spaces or tabs), the next line is appended without the escape
+//!    character; comment lines and whitespace-only lines inside a continuation are skipped.
+//! 4. The joined line is split into the instruction word, `--flags` and the rest, and the
+//!    rest is parsed per instruction (JSON or shell form, key=value pairs, words...).
+//! 5. For RUN, COPY and ADD (also under ONBUILD) in shell form, heredoc markers on the line
+//!    make the following lines heredoc bodies, up to a line equal to the delimiter.
+//!
+//! Owns: all of the above, plus byte spans into the original file for every piece.
+//! Does not: evaluate variables, validate flag names, or know about stages.
 
-use super::{Dockerfile, Error, Span};
+use std::collections::BTreeMap;
+
+use super::goish::{self, is_re_whitespace, is_space_byte, lossy};
+use super::heredoc;
+use super::json_args::{self, JsonArgs};
+use super::{Arg, Directive, Dockerfile, Error, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};
+
+/// Go's `bufio.MaxScanTokenSize`: BuildKit cannot read longer lines.
+const MAX_LINE: usize = 64 * 1024;
+/// How deeply `ONBUILD ONBUILD ...` may nest before we give up (BuildKit itself rejects any
+/// nesting later, when it turns the AST into instructions).
+const MAX_ONBUILD_DEPTH: usize = 64;
+const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Parses a Dockerfile from the bytes of the file as read.
-pub fn parse(_bytes: &[u8]) -> Result<Dockerfile, Error> {
-    Err(Error { message: "parser not built yet".into(), line: 1, column: 1, span: Span::new(0, 0) })
+///
+/// # Errors
+/// Whatever BuildKit's parser rejects: a file with no instructions, `ENV`/`LABEL` without a
+/// value, a JSON array with a non-string element, an unterminated heredoc, a bad or repeated
+/// parser directive, a line longer than 64 KiB. The error carries line, column and span.
+pub fn parse(src: &[u8]) -> Result<Dockerfile, Error> {
+    Parser::new(src).run()
+}
+
+/// One physical line of the file.
+#[derive(Clone, Copy, Debug)]
+struct RawLine {
+    /// Offset of the first byte.
+    start: usize,
+    /// Offset after the `\n` (or the end of the file).
+    end: usize,
+    /// 1-based line number.
+    number: usize,
+}
+
+struct Lines<'a> {
+    src: &'a [u8],
+    pos: usize,
+    number: usize,
+}
+
+impl Lines<'_> {
+    fn next(&mut self) -> Result<Option<RawLine>, Error> {
+        if self.pos >= self.src.len() {
+            return Ok(None);
+        }
+        let start = self.pos;
+        let rest = &self.src[start..];
+        let (end, has_nl) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => (start + i + 1, true),
+            None => (self.src.len(), false),
+        };
+        self.number += 1;
+        let len = end - start;
+        if len > MAX_LINE || (!has_nl && len >= MAX_LINE) {
+            return Err(Error {
+                message: format!("dockerfile line greater than max allowed size of {}", MAX_LINE - 1),
+                line: self.number,
+                column: 1,
+                span: Span::new(start, end),
+            });
+        }
+        self.pos = end;
+        Ok(Some(RawLine { start, end, number: self.number }))
+    }
+}
+
+/// The end of a line without trailing `\r` and `\n` bytes (Go's `bytes.TrimRight(l, "\r\n")`).
+fn content_end(src: &[u8], start: usize, end: usize) -> usize {
+    let mut e = end;
+    while e > start && matches!(src[e - 1], b'\r' | b'\n') {
+        e -= 1;
+    }
+    e
+}
+
+/// Whether a line is a comment: `#` after leading whitespace.
+fn is_comment(src: &[u8], start: usize, end: usize) -> bool {
+    let e = content_end(src, start, end);
+    let s = start + goish::leading_space_len(&src[start..e]);
+    s < e && src[s] == b'#'
+}
+
+/// BuildKit's line-continuation rule: the line ends with the escape character, optionally
+/// followed by spaces and tabs, and the character before it is not the escape character.
+/// Returns the end of the kept text and whether the line continues.
+fn trim_continuation(b: &[u8], start: usize, end: usize, escape: u8) -> (usize, bool) {
+    let mut e = end;
+    while e > start && matches!(b[e - 1], b' ' | b'\t') {
+        e -= 1;
+    }
+    if e > start && b[e - 1] == escape && (e - 1 == start || b[e - 2] != escape) {
+        (e - 1, true)
+    } else {
+        (end, false)
+    }
+}
+
+/// The instruction text with continuations joined, and where each piece came from.
+#[derive(Default)]
+struct Joined {
+    text: Vec<u8>,
+    /// (offset in `text`, offset in the file) for each appended piece.
+    segs: Vec<(usize, usize)>,
+}
+
+impl Joined {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.segs.clear();
+    }
+
+    fn push(&mut self, src: &[u8], start: usize, end: usize) {
+        self.segs.push((self.text.len(), start));
+        self.text.extend_from_slice(&src[start..end]);
+    }
+
+    /// The file offset of text position `pos`.
+    fn at(&self, pos: usize) -> usize {
+        let i = self.segs.partition_point(|s| s.0 <= pos).saturating_sub(1);
+        let (tp, fp) = self.segs[i];
+        fp + (pos - tp)
+    }
+
+    /// The file span of text range `a..b`.
+    fn span(&self, a: usize, b: usize) -> Span {
+        if b <= a {
+            let p = self.at(a);
+            Span::new(p, p)
+        } else {
+            Span::new(self.at(a), self.at(b - 1) + 1)
+        }
+    }
+
+    fn arg(&self, value: String, a: usize, b: usize) -> Arg {
+        Arg { value, span: self.span(a, b) }
+    }
+}
+
+/// Parser directive state.
+struct Directives {
+    escape: u8,
+    done: bool,
+    found: BTreeMap<String, Directive>,
+}
+
+/// The names BuildKit accepts as directives (`check` arrived after v0.12.5; see
+/// docs/parse-json.md for the one consequence).
+const VALID_DIRECTIVES: &[&str] = &["syntax", "escape", "check"];
+
+fn is_re_s(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' ')
+}
+
+/// Matches BuildKit's `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`, returning the name and
+/// the value's range.
+fn match_directive(b: &[u8]) -> Option<(String, usize, usize)> {
+    if b.first() != Some(&b'#') {
+        return None;
+    }
+    let mut i = 1;
+    while i < b.len() && is_re_s(b[i]) {
+        i += 1;
+    }
+    let ns = i;
+    if i >= b.len() || !b[i].is_ascii_alphabetic() {
+        return None;
+    }
+    while i < b.len() && b[i].is_ascii_alphanumeric() {
+        i += 1;
+    }
+    let name = String::from_utf8_lossy(&b[ns..i]).to_ascii_lowercase();
+    while i < b.len() && is_re_s(b[i]) {
+        i += 1;
+    }
+    if i >= b.len() || b[i] != b'=' {
+        return None;
+    }
+    i += 1;
+    let after_eq = i;
+    while i < b.len() && is_re_s(b[i]) {
+        i += 1;
+    }
+    let mut e = b.len();
+    while e > i && is_re_s(b[e - 1]) {
+        e -= 1;
+    }
+    if e > i {
+        Some((name, i, e))
+    } else if b.len() > after_eq {
+        // Only whitespace after `=`: the lazy `.+?` takes the last whitespace character.
+        Some((name, b.len() - 1, b.len()))
+    } else {
+        None
+    }
+}
+
+impl Directives {
+    /// Looks at a (left-trimmed, newline-trimmed) line before any instruction.
+    fn consider(&mut self, src: &[u8], start: usize, end: usize, line: usize) -> Result<(), Error> {
+        if self.done {
+            return Ok(());
+        }
+        let b = &src[start..end];
+        let Some((name, vs, ve)) = match_directive(b) else {
+            self.done = true;
+            return Ok(());
+        };
+        if !VALID_DIRECTIVES.contains(&name.as_str()) {
+            self.done = true;
+            return Ok(());
+        }
+        let err = |message: String| Error { message, line, column: col(src, start, start), span: Span::new(start, end) };
+        if self.found.contains_key(&name) {
+            return Err(err(format!("only one {name} parser directive can be used")));
+        }
+        let value = lossy(&b[vs..ve]);
+        if name == "escape" {
+            match value.as_str() {
+                "\\" => self.escape = b'\\',
+                "`" => self.escape = b'`',
+                _ => return Err(err(format!("invalid escape token '{value}' does not match ` or \\"))),
+            }
+        }
+        self.found.insert(name.clone(), Directive { name, value, line, span: Span::new(start, end) });
+        Ok(())
+    }
+}
+
+/// 1-based character column of `off` on the line starting at `line_start`.
+fn col(src: &[u8], line_start: usize, off: usize) -> usize {
+    let off = off.min(src.len());
+    let ls = line_start.min(off);
+    lossy(&src[ls..off]).chars().count() + 1
+}
+
+/// Where a parsed word is: (value, start, end) in joined-text positions.
+type Word = (String, usize, usize);
+
+/// BuildKit's `extractBuilderFlags`: leading `--flag` words (byte-wise, backslash escapes,
+/// quotes removed). Returns the flags and where the rest of the line starts.
+fn extract_flags(t: &[u8], from: usize, to: usize) -> (Vec<Word>, usize) {
+    #[derive(PartialEq)]
+    enum Phase {
+        Spaces,
+        Word,
+        Quote,
+    }
+    let mut words = Vec::new();
+    let mut phase = Phase::Spaces;
+    let mut word = String::new();
+    let mut word_start = from;
+    let mut quote = 0u8;
+    let mut blank_ok = false;
+    let mut pos = from;
+    while pos <= to {
+        let mut ch = if pos < to { t[pos] } else { 0 };
+        if phase == Phase::Spaces {
+            if pos == to {
+                break;
+            }
+            if is_space_byte(ch) {
+                pos += 1;
+                continue;
+            }
+            if ch != b'-' || pos + 1 == to || t[pos + 1] != b'-' {
+                return (words, pos);
+            }
+            phase = Phase::Word;
+            word_start = pos;
+        }
+        if pos == to {
+            if word != "--" && (blank_ok || !word.is_empty()) {
+                words.push((word, word_start, pos));
+            }
+            return (words, to);
+        }
+        if phase == Phase::Word {
+            if is_space_byte(ch) {
+                phase = Phase::Spaces;
+                if word == "--" {
+                    return (words, pos);
+                }
+                if blank_ok || !word.is_empty() {
+                    words.push((std::mem::take(&mut word), word_start, pos));
+                }
+                word.clear();
+                blank_ok = false;
+                pos += 1;
+                continue;
+            }
+            if ch == b'\'' || ch == b'"' {
+                quote = ch;
+                blank_ok = true;
+                phase = Phase::Quote;
+                pos += 1;
+                continue;
+            }
+            if ch == b'\\' {
+                if pos + 1 == to {
+                    pos += 1;
+                    continue;
+                }
+                pos += 1;
+                ch = t[pos];
+            }
+            word.push(ch as char);
+            pos += 1;
+            continue;
+        }
+        // In quotes.
+        if ch == quote {
+            phase = Phase::Word;
+            pos += 1;
+            continue;
+        }
+        if ch == b'\\' {
+            if pos + 1 == to {
+                phase = Phase::Word;
+                pos += 1;
+                continue;
+            }
+            pos += 1;
+            ch = t[pos];
+        }
+        word.push(ch as char);
+        pos += 1;
+    }
+    (words, to)
+}
+
+/// BuildKit's `parseWords`: whitespace-separated words, quotes and escapes kept in the word.
+fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<Word> {
+    #[derive(PartialEq)]
+    enum Phase {
+        Spaces,
+        Word,
+        Quote,
+    }
+    let esc = escape as char;
+    let mut words = Vec::new();
+    let mut phase = Phase::Spaces;
+    let mut word = String::new();
+    let mut word_start = a;
+    let mut quote = '\0';
+    let mut blank_ok = false;
+    let mut pos = a;
+    let (mut ch, mut w) = (' ', 1);
+    while pos <= b {
+        if pos < b {
+            (ch, w) = goish::decode(&t[pos..b]);
+        }
+        if phase == Phase::Spaces {
+            if pos == b {
+                break;
+            }
+            if goish::is_space(ch) {
+                pos += w;
+                continue;
+            }
+            phase = Phase::Word;
+            word_start = pos;
+        }
+        if pos == b {
+            if blank_ok || !word.is_empty() {
+                words.push((word, word_start, b));
+            }
+            break;
+        }
+        if phase == Phase::Word {
+            if goish::is_space(ch) {
+                phase = Phase::Spaces;
+                if blank_ok || !word.is_empty() {
+                    words.push((std::mem::take(&mut word), word_start, pos));
+                }
+                blank_ok = false;
+                pos += w;
+                continue;
+            }
+            if ch == '\'' || ch == '"' {
+                quote = ch;
+                blank_ok = true;
+                phase = Phase::Quote;
+            }
+            if ch == esc {
+                if pos + w == b {
+                    pos += w;
+                    continue;
+                }
+                word.push(ch);
+                pos += w;
+                (ch, w) = goish::decode(&t[pos..b]);
+            }
+            word.push(ch);
+            pos += w;
+            continue;
+        }
+        // In quotes.
+        if ch == quote {
+            phase = Phase::Word;
+        }
+        if ch == esc && quote != '\'' {
+            if pos + w == b {
+                phase = Phase::Word;
+                pos += w;
+                continue;
+            }
+            pos += w;
+            word.push(ch);
+            (ch, w) = goish::decode(&t[pos..b]);
+        }
+        word.push(ch);
+        pos += w;
+    }
+    words
+}
+
+/// An instruction before heredocs, spans relative to the joined text.
+struct Built {
+    ins: Instruction,
+    /// Text range of the instruction word (for error locations).
+    cmd_pos: usize,
+}
+
+/// An error message with the joined-text position it concerns.
+struct BuildError {
+    message: String,
+    pos: usize,
+}
+
+fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Built, BuildError> {
+    let t = &j.text;
+    let (ts, te) = goish::trim_space_range(t, a, b);
+    let mut ce = ts;
+    while ce < te && !is_re_whitespace(t[ce]) {
+        ce += 1;
+    }
+    let cmd = lossy(&t[ts..ce]);
+    let mut flags = Vec::new();
+    let (mut rs, mut re) = (te, te);
+    if ce < te {
+        let mut args_start = ce;
+        while args_start < te && is_re_whitespace(t[args_start]) {
+            args_start += 1;
+        }
+        let (fl, rest_start) = extract_flags(t, args_start, te);
+        for (text, fs, fe) in fl {
+            let body = text.strip_prefix("--").unwrap_or(&text);
+            let (name, value) = match body.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (body.to_string(), None),
+            };
+            flags.push(Flag { original: lossy(&t[fs..fe]), text, name, value, span: j.span(fs, fe) });
+        }
+        (rs, re) = goish::trim_space_range(t, rest_start, te);
+    }
+    let lower = goish::to_lower(&cmd);
+    let keyword = Keyword::from_word(&lower);
+    let rest = &t[rs..re];
+    let mut json = false;
+    let mut sub = None;
+    let err = |message: String| BuildError { message, pos: ts };
+    let args: Vec<Arg> = match lower.as_str() {
+        "add" | "copy" | "volume" => match json_args::parse(rest) {
+            JsonArgs::Strings(v) => {
+                json = true;
+                v.into_iter().map(|(s, x, y)| j.arg(s, rs + x, rs + y)).collect()
+            }
+            JsonArgs::NotStringArray => return Err(err(NOT_STRING_ARRAY.into())),
+            JsonArgs::NotJson => whitespace_delimited(j, rs, re),
+        },
+        "cmd" | "entrypoint" | "run" | "shell" => {
+            let (v, is_json) = maybe_json(j, rs, re).map_err(|m| err(m.into()))?;
+            json = is_json;
+            v
+        }
+        "env" | "label" => {
+            let key = if lower == "env" { "ENV" } else { "LABEL" };
+            name_val(j, rs, re, escape, key).map_err(err)?
+        }
+        "arg" => parse_words(t, rs, re, escape).into_iter().map(|(s, x, y)| j.arg(s, x, y)).collect(),
+        "expose" | "from" => whitespace_delimited(j, rs, re),
+        "maintainer" | "stopsignal" | "user" | "workdir" => {
+            if rs == re {
+                Vec::new()
+            } else {
+                vec![j.arg(lossy(rest), rs, re)]
+            }
+        }
+        "healthcheck" => {
+            let mut sep = rs;
+            while sep < re && !is_space_byte(t[sep]) {
+                sep += 1;
+            }
+            let mut next = sep;
+            while next < re && is_space_byte(t[next]) {
+                next += 1;
+            }
+            if sep == rs {
+                Vec::new()
+            } else {
+                let mut v = vec![j.arg(lossy(&t[rs..sep]), rs, sep)];
+                let (more, is_json) = maybe_json(j, next, re).map_err(|m| err(m.into()))?;
+                json = is_json;
+                v.extend(more);
+                v
+            }
+        }
+        "onbuild" => {
+            if rs == re {
+                Vec::new()
+            } else {
+                if depth >= MAX_ONBUILD_DEPTH {
+                    return Err(err("ONBUILD nested too deeply".into()));
+                }
+                let inner = build(j, rs, re, escape, depth + 1)?;
+                json = inner.ins.json;
+                let args = inner.ins.args.clone();
+                sub = Some(Box::new(inner.ins));
+                args
+            }
+        }
+        // BuildKit's parser keeps unknown instructions with one empty value.
+        _ => vec![j.arg(String::new(), rs, rs)],
+    };
+    let ins = Instruction {
+        cmd,
+        keyword,
+        sub,
+        json,
+        original: String::new(),
+        start_line: 0,
+        end_line: 0,
+        flags,
+        args,
+        heredocs: Vec::new(),
+        span: j.span(ts, te),
+        cmd_span: j.span(ts, ce),
+        args_span: j.span(rs, re),
+    };
+    Ok(Built { ins, cmd_pos: ts })
+}
+
+const NOT_STRING_ARRAY: &str = "when using JSON array syntax, arrays must be comprised of strings only";
+
+/// `parseMaybeJSON`: a JSON array of strings, or the whole text as one value.
+fn maybe_json(j: &Joined, a: usize, b: usize) -> Result<(Vec<Arg>, bool), &'static str> {
+    if a == b {
+        return Ok((Vec::new(), false));
+    }
+    let t = &j.text;
+    let js = a + goish::leading_space_len(&t[a..b]);
+    match json_args::parse(&t[js..b]) {
+        JsonArgs::Strings(v) => Ok((v.into_iter().map(|(s, x, y)| j.arg(s, js + x, js + y)).collect(), true)),
+        JsonArgs::NotStringArray => Err(NOT_STRING_ARRAY),
+        JsonArgs::NotJson => Ok((vec![j.arg(lossy(&t[a..b]), a, b)], false)),
+    }
+}
+
+/// `parseStringsWhitespaceDelimited`: split at runs of `[\t\v\f\r ]`.
+fn whitespace_delimited(j: &Joined, a: usize, b: usize) -> Vec<Arg> {
+    let t = &j.text;
+    let mut out = Vec::new();
+    if a == b {
+        return out;
+    }
+    let mut s = a;
+    let mut i = a;
+    while i < b {
+        if is_re_whitespace(t[i]) {
+            out.push(j.arg(lossy(&t[s..i]), s, i));
+            while i < b && is_re_whitespace(t[i]) {
+                i += 1;
+            }
+            s = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push(j.arg(lossy(&t[s..b]), s, b));
+    out
+}
+
+/// `parseNameVal` for ENV and LABEL: `key=value ...`, or the legacy `key value`.
+fn name_val(j: &Joined, a: usize, b: usize, escape: u8, key: &str) -> Result<Vec<Arg>, String> {
+    let t = &j.text;
+    let words = parse_words(t, a, b, escape);
+    let Some(first) = words.first() else { return Ok(Vec::new()) };
+    if !first.0.contains('=') {
+        let Some(ws) = t[a..b].iter().position(|&c| is_re_whitespace(c)).map(|i| a + i) else {
+            return Err(format!("{key} must have two arguments"));
+        };
+        let mut vs = ws;
+        while vs < b && is_re_whitespace(t[vs]) {
+            vs += 1;
+        }
+        return Ok(vec![j.arg(lossy(&t[a..ws]), a, ws), j.arg(lossy(&t[vs..b]), vs, b)]);
+    }
+    let mut out = Vec::with_capacity(words.len() * 2);
+    for (w, ws, we) in words {
+        let Some((k, v)) = w.split_once('=') else {
+            return Err(format!("Syntax error - can't find = in {w:?}. Must be of the form: name=value"));
+        };
+        let eq = t[ws..we].iter().position(|&c| c == b'=').map_or(we, |i| ws + i);
+        out.push(j.arg(k.to_string(), ws, eq));
+        out.push(j.arg(v.to_string(), (eq + 1).min(we), we));
+    }
+    Ok(out)
+}
+
+/// Whether BuildKit looks for heredocs on this instruction.
+fn can_contain_heredoc(ins: &Instruction) -> bool {
+    let node = match (&ins.keyword, &ins.sub) {
+        (Keyword::Onbuild, Some(sub)) => sub,
+        _ => ins,
+    };
+    matches!(node.keyword, Keyword::Run | Keyword::Copy | Keyword::Add) && !node.json
+}
+
+struct Parser<'a> {
+    src: &'a [u8],
+    lines: Lines<'a>,
+    dir: Directives,
+    instructions: Vec<Instruction>,
+    warnings: Vec<ParseWarning>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(src: &'a [u8]) -> Self {
+        Self {
+            src,
+            lines: Lines { src, pos: 0, number: 0 },
+            dir: Directives { escape: b'\\', done: false, found: BTreeMap::new() },
+            instructions: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn line_start_of(&self, off: usize) -> usize {
+        self.src[..off.min(self.src.len())].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+    }
+
+    /// An error at `span`, cut to the line it starts on (a snippet of a 50 MB continuation
+    /// helps nobody).
+    fn error_at(&self, message: String, line: usize, span: Span) -> Error {
+        let ls = self.line_start_of(span.start);
+        let le = self.src[span.start.min(self.src.len())..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(self.src.len(), |i| span.start + i);
+        let le = content_end(self.src, span.start.min(le), le);
+        Error { message, line, column: col(self.src, ls, span.start), span: Span::new(span.start, span.end.min(le).max(span.start)) }
+    }
+
+    fn run(mut self) -> Result<Dockerfile, Error> {
+        let src = self.src;
+        let mut j = Joined::default();
+        while let Some(first) = self.lines.next()? {
+            let mut start = first.start;
+            if first.number == 1 && src[start..first.end].starts_with(BOM) {
+                start += BOM.len();
+            }
+            let e = content_end(src, start, first.end);
+            let ts = start + goish::leading_space_len(&src[start..e]);
+            self.dir.consider(src, ts, e, first.number)?;
+            if ts < e && src[ts] == b'#' {
+                continue;
+            }
+            let (pe, mut cont) = trim_continuation(src, ts, e, self.dir.escape);
+            if !cont && pe == ts {
+                continue;
+            }
+            j.clear();
+            j.push(src, ts, pe);
+            let start_line = first.number;
+            let mut last = first;
+            let mut has_empty = false;
+            while cont {
+                let Some(l) = self.lines.next()? else { break };
+                last = l;
+                if is_comment(src, l.start, l.end) {
+                    continue;
+                }
+                let le = content_end(src, l.start, l.end);
+                if goish::leading_space_len(&src[l.start..le]) == le - l.start {
+                    has_empty = true;
+                    continue;
+                }
+                let (pe, c) = trim_continuation(src, l.start, le, self.dir.escape);
+                j.push(src, l.start, pe);
+                cont = c;
+            }
+            let built = build(&j, 0, j.text.len(), self.dir.escape, 0).map_err(|e| {
+                let at = j.at(e.pos);
+                self.error_at(e.message, start_line, Span::new(at, content_end(src, last.start, last.end).max(at)))
+            })?;
+            let mut ins = built.ins;
+            // Normally the instruction word; for an instruction whose first line is a bare
+            // escape character, that character (so the span covers `start_line`).
+            let ins_start = j.at(built.cmd_pos).min(ts);
+            ins.start_line = start_line;
+            ins.original = lossy(&j.text);
+            if has_empty {
+                self.warnings.push(ParseWarning {
+                    message: format!("Empty continuation line found in: {}", ins.original),
+                    line: last.number,
+                    span: Span::new(last.start, content_end(src, last.start, last.end)),
+                });
+            }
+            if can_contain_heredoc(&ins) {
+                let markers = heredoc::markers(&j.text).map_err(|e| {
+                    self.error_at(e.0, start_line, Span::new(ins_start, content_end(src, last.start, last.end)))
+                })?;
+                if !markers.is_empty() {
+                    ins.original.push('\n');
+                }
+                for m in markers {
+                    let body_start = last.end;
+                    let mut content: Vec<u8> = Vec::new();
+                    let mut terminated = false;
+                    while let Some(l) = self.lines.next()? {
+                        last = l;
+                        let le = content_end(src, l.start, l.end);
+                        let mut ps = l.start;
+                        if m.chomp {
+                            while ps < le && src[ps] == b'\t' {
+                                ps += 1;
+                            }
+                        }
+                        if &src[ps..le] == m.name.as_bytes() {
+                            terminated = true;
+                            break;
+                        }
+                        content.extend_from_slice(&src[l.start..l.end]);
+                    }
+                    if !terminated {
+                        return Err(self.error_at(
+                            format!("unterminated heredoc: no line `{}` ends the heredoc started here", m.name),
+                            start_line,
+                            Span::new(ins_start, src.len()),
+                        ));
+                    }
+                    let content = lossy(&content);
+                    ins.original.push_str(&content);
+                    ins.original.push_str(&m.name);
+                    ins.original.push('\n');
+                    ins.heredocs.push(Heredoc {
+                        name: m.name,
+                        file_descriptor: m.fd,
+                        content,
+                        chomp: m.chomp,
+                        expand: m.expand,
+                        span: Span::new(body_start, content_end(src, last.start, last.end)),
+                    });
+                }
+            }
+            ins.end_line = last.number;
+            ins.span = Span::new(ins_start, content_end(src, last.start, last.end).max(ins_start));
+            self.instructions.push(ins);
+        }
+        if self.instructions.is_empty() {
+            let n = self.lines.number.max(1);
+            let ls = self.line_start_of(src.len());
+            return Err(Error {
+                message: "file with no instructions".into(),
+                line: n,
+                column: col(src, ls, src.len()),
+                span: Span::new(src.len(), src.len()),
+            });
+        }
+        Ok(Dockerfile {
+            directives: self.dir.found,
+            escape: self.dir.escape as char,
+            instructions: self.instructions,
+            warnings: self.warnings,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(src: &str) -> Instruction {
+        let df = parse(src.as_bytes()).unwrap();
+        assert_eq!(df.instructions.len(), 1, "{df:#?}");
+        df.instructions.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn continuation_skips_comments_and_blank_lines() {
+        let i = one("RUN a \\\n# note\n\n  b\n");
+        assert_eq!(i.values(), ["a   b"]);
+        assert_eq!((i.start_line, i.end_line), (1, 4));
+        assert_eq!(i.span, Span::new(0, 19));
+    }
+
+    #[test]
+    fn flags_keep_spans_and_lose_quotes() {
+        let src = "COPY --chown=\"a b\" --link src dst\n";
+        let i = one(src);
+        assert_eq!(i.flags[0].text, "--chown=a b");
+        assert_eq!(&src[i.flags[0].span.range()], "--chown=\"a b\"");
+        assert_eq!(i.flags[1].name, "link");
+        assert_eq!(i.values(), ["src", "dst"]);
+        assert_eq!(&src[i.args[1].span.range()], "dst");
+    }
+
+    #[test]
+    fn env_forms() {
+        assert_eq!(one("ENV a=1 b=\"x y\"").values(), ["a", "1", "b", "\"x y\""]);
+        assert_eq!(one("ENV a 1 2").values(), ["a", "1 2"]);
+        assert_eq!(parse(b"ENV a").unwrap_err().message, "ENV must have two arguments");
+    }
+
+    #[test]
+    fn heredoc_body_and_terminator() {
+        let src = "RUN <<-EOF cat\n\thello\n\tEOF\nFROM x\n";
+        let df = parse(src.as_bytes()).unwrap();
+        let h = &df.instructions[0].heredocs[0];
+        assert_eq!(h.content, "\thello\n");
+        assert_eq!(&src[h.span.range()], "\thello\n\tEOF");
+        assert_eq!(df.instructions[1].start_line, 4);
+        let err = parse(b"RUN <<EOF\nno end\n").unwrap_err();
+        assert!(err.message.starts_with("unterminated heredoc"), "{err}");
+    }
+
+    #[test]
+    fn escape_directive_switches_continuation() {
+        let df = parse(b"# escape=`\nRUN a `\n b\\\n").unwrap();
+        assert_eq!(df.escape, '`');
+        assert_eq!(df.instructions[0].values(), ["a  b\\"]);
+    }
+
+    #[test]
+    fn errors_have_line_and_column() {
+        let err = parse(b"FROM a\n  CMD [\"a\", 1]\n").unwrap_err();
+        assert_eq!((err.line, err.column), (2, 3));
+        assert_eq!(parse(b"\n# only\n").unwrap_err().message, "file with no instructions");
+    }
 }

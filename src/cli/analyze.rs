@@ -1,0 +1,134 @@
+//! `imgopt analyze [DOCKERFILE...]`: reads the files (or stdin), calls
+//! [`crate::analyze::analyze`] and renders the report; exit 1 when a finding is at or above
+//! `--fail-on`.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _};
+use clap::{Args, ValueEnum};
+
+use super::printer::Printer;
+use super::{ExitStatus, GlobalArgs, Rendered};
+use crate::analyze::{self, Input, Options};
+use crate::diag::{render_human, Diagnostic, Severity};
+use crate::report::Format;
+use crate::rules::Selection;
+
+/// The severity that fails the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any error finding.
+    Error,
+    /// Any warning or error.
+    Warning,
+    /// Any finding.
+    Info,
+    /// Never fail (exit 0 unless imgopt itself fails).
+    Never,
+}
+
+/// Arguments of `imgopt analyze`.
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Dockerfiles to analyse; `-` reads one from stdin.
+    #[arg(value_name = "DOCKERFILE", default_value = "Dockerfile")]
+    pub files: Vec<PathBuf>,
+    /// Build context directory (default: each Dockerfile's folder; none for stdin).
+    #[arg(long, value_name = "DIR")]
+    pub context: Option<PathBuf>,
+    /// Do not read the build context.
+    #[arg(long, conflicts_with = "context")]
+    pub no_context: bool,
+    /// Stage to build (default: the last).
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+    /// Build argument, as for `docker build` (repeatable).
+    #[arg(long = "build-arg", value_name = "K=V")]
+    pub build_args: Vec<String>,
+    /// Fail (exit 1) when a finding has at least this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Run only these rules: comma-separated codes, names or code prefixes (`DF2`, `all`).
+    #[arg(long, value_name = "CODES")]
+    pub select: Option<String>,
+    /// Skip these rules: comma-separated codes, names or code prefixes.
+    #[arg(long, value_name = "CODES")]
+    pub ignore: Option<String>,
+}
+
+/// Runs `imgopt analyze`.
+pub fn run(args: &AnalyzeArgs, global: &GlobalArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
+    let selection = Selection::new(args.select.as_deref(), args.ignore.as_deref()).context("--select/--ignore")?;
+    let mut build_args = BTreeMap::new();
+    for kv in &args.build_args {
+        match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                build_args.insert(k.to_string(), v.to_string());
+            }
+            _ => match std::env::var(kv) {
+                // `--build-arg K` takes K from the environment, as docker does.
+                Ok(v) if !kv.is_empty() => {
+                    build_args.insert(kv.clone(), v);
+                }
+                _ => bail!("--build-arg `{kv}`: expected K=V"),
+            },
+        }
+    }
+    let mut inputs = Vec::new();
+    let mut stdin_used = false;
+    for p in &args.files {
+        if p.as_os_str() == "-" {
+            if stdin_used {
+                bail!("`-` (stdin) given more than once");
+            }
+            stdin_used = true;
+            let mut bytes = Vec::new();
+            std::io::stdin().lock().read_to_end(&mut bytes).context("reading the Dockerfile from stdin")?;
+            inputs.push(Input { name: "-".to_string(), bytes, path: None });
+        } else {
+            let meta = std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?;
+            if meta.is_dir() {
+                bail!("{} is a directory; give the Dockerfile's path", p.display());
+            }
+            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            inputs.push(Input { name: p.display().to_string(), bytes, path: Some(p.clone()) });
+        }
+    }
+    let opts = Options { target: args.target.clone(), build_args, context: args.context.clone(), no_context: args.no_context, selection };
+    let (report, files) = match analyze::analyze(&inputs, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            if let analyze::Error::Parse { file_id, source, .. } = e.as_ref() {
+                let d = Diagnostic::error(source.message.clone()).with_primary(*file_id, source.span.start..source.span.end.max(source.span.start), "");
+                let mut files = crate::diag::Files::new();
+                // Re-create the file database the parse error points into.
+                for i in &inputs {
+                    files.add(i.name.clone(), String::from_utf8_lossy(&i.bytes).into_owned());
+                }
+                let mut buf = Vec::new();
+                render_human(&[d], &files, printer.err_color, &mut buf)?;
+                return Err(anyhow::Error::new(Rendered(String::from_utf8_lossy(&buf).into_owned())));
+            }
+            return Err(anyhow::Error::new(*e));
+        }
+    };
+    let out = printer.out();
+    match global.format {
+        Format::Human => crate::report::human::analyze::render(&report, &files, printer.color, printer.out())?,
+        Format::Json => crate::report::json::write(&report, out)?,
+        Format::Sarif => crate::report::sarif::analyze::render(&report, out)?,
+        Format::Markdown => crate::report::markdown::analyze::render(&report, out)?,
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    Ok(match (threshold, report.max_severity()) {
+        (Some(t), Some(m)) if m >= t => ExitStatus::Failure,
+        _ => ExitStatus::Success,
+    })
+}

@@ -1,0 +1,252 @@
+//! `imgopt plan FILE` and the one-service form
+//! `imgopt plan --node cpu=4,memory=16Gi,pods=110,reserved=gke --cpu 500m --memory 1Gi`.
+//!
+//! Reads the plan file (and the manifests it names), resolves image references, runs
+//! [`crate::plan::plan`] and hands the report to a renderer. Exit 1 when a service fits no
+//! node type; exit 2 for an unusable file (every problem shown, each at its line).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+
+use super::{ExitStatus, Rendered, printer::Printer};
+use crate::diag::{Diagnostic, Files};
+use crate::plan::file::{self, codes};
+use crate::plan::image::ImageLayers;
+use crate::plan::{self as planner, NodeTypeSpec, PlanInput, PodShape, Quantity, Request, ReservedModel, ServiceSpec};
+use crate::report::{Format, human, json, markdown};
+
+/// Arguments of `imgopt plan`.
+#[derive(Args, Debug, Clone)]
+pub struct PlanArgs {
+    /// The plan file (YAML; see docs/plan.md). Omit it to plan one service from flags.
+    pub file: Option<PathBuf>,
+    /// One-service form: a node type, `cpu=4,memory=16Gi,pods=110,reserved=gke` (also
+    /// `name=`, `price=`, `disk=`, `vm_overhead=`, `max_nodes=`). Repeat for several types.
+    #[arg(long = "node", value_name = "SPEC")]
+    pub nodes: Vec<String>,
+    /// One-service form: CPU request of the service (`500m`).
+    #[arg(long)]
+    pub cpu: Option<String>,
+    /// One-service form: memory request of the service (`1Gi`).
+    #[arg(long)]
+    pub memory: Option<String>,
+    /// One-service form: the service's image (its layers count against the node disk).
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// One-service form: replicas to place.
+    #[arg(long, default_value_t = 1)]
+    pub replicas: u64,
+    /// One-service form: at most this many per node (required anti-affinity = 1).
+    #[arg(long)]
+    pub max_per_node: Option<u64>,
+    /// One-service form: the service's name in reports.
+    #[arg(long, default_value = "service")]
+    pub name: String,
+    /// Plan against this fraction of each node's free CPU and memory (`0.8` or `80%`).
+    #[arg(long, value_name = "FRACTION")]
+    pub target_utilization: Option<String>,
+    /// Room for this share of extra pods per service during a rollout (`25%`), rounded up.
+    #[arg(long, value_name = "SHARE")]
+    pub surge: Option<String>,
+    /// N+k: the fleet must still hold every replica with any k nodes gone.
+    #[arg(long, value_name = "K")]
+    pub spare_nodes: Option<u64>,
+    /// Branch-and-bound nodes the exact search may explore before giving up on a proof.
+    #[arg(long, default_value_t = 200_000, value_name = "N")]
+    pub exact_node_limit: u64,
+}
+
+/// Resolves an image reference to its layers (digest, unpacked and compressed sizes).
+///
+/// The layers module (`imgopt layers`) lives on another branch; until it is merged this
+/// returns an error that tells the user to give the sizes inline.
+pub fn resolve_image_ref(reference: &str, _printer: &Printer) -> anyhow::Result<ImageLayers> {
+    bail!(
+        "cannot resolve image `{reference}`: image references need the layers module: give the layers' sizes inline \
+         (images: {{NAME: {{layers: [{{digest, size, compressed_size}}]}}}})"
+    )
+}
+
+fn fraction(text: &str, what: &str) -> anyhow::Result<Quantity> {
+    let t = text.trim();
+    let q = match t.strip_suffix('%') {
+        Some(p) => Quantity::parse(&format!("{}e-2", p.trim())),
+        None => Quantity::parse(t),
+    };
+    q.map_err(|e| anyhow::anyhow!("invalid --{what} `{text}`: {e}"))
+}
+
+fn node_from_flag(spec: &str, index: usize) -> anyhow::Result<NodeTypeSpec> {
+    let mut t = NodeTypeSpec::new(&format!("node{}", if index == 0 { String::new() } else { (index + 1).to_string() }), 0, 0, 110, ReservedModel::Explicit {
+        kube_cpu_m: 0,
+        kube_memory_mib: 0,
+        system_cpu_m: 0,
+        system_memory_mib: 0,
+        eviction_memory_mib: 100,
+    });
+    let (mut cpu, mut mem) = (false, false);
+    let q = |k: &str, v: &str| Quantity::parse(v).with_context(|| format!("--node {spec}: `{k}`"));
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').with_context(|| format!("--node {spec}: `{part}` is not key=value"))?;
+        match k.trim() {
+            "name" => t.name = v.to_string(),
+            "cpu" => {
+                t.cpu_m = q(k, v)?.millicores_floor().0;
+                cpu = true;
+            }
+            "memory" => {
+                t.memory_mib = q(k, v)?.mib_floor().0;
+                mem = true;
+            }
+            "pods" | "max_pods" => t.max_pods = v.trim().parse().with_context(|| format!("--node {spec}: pods `{v}`"))?,
+            "reserved" => {
+                t.reserved = ReservedModel::preset(v.trim())
+                    .with_context(|| format!("--node {spec}: reserved `{v}` (use eks, gke, aks or aks-legacy)"))?;
+            }
+            "price" | "price_per_hour" => {
+                t.price_per_hour = Some(v.trim().parse().with_context(|| format!("--node {spec}: price `{v}`"))?);
+            }
+            "disk" => t.disk_mib = Some(q(k, v)?.mib_floor().0),
+            "vm_overhead" | "vm_memory_overhead" => t.vm_memory_overhead = Some(fraction(v, "node vm_overhead")?),
+            "max_nodes" => t.max_nodes = Some(v.trim().parse().with_context(|| format!("--node {spec}: max_nodes `{v}`"))?),
+            other => bail!("--node {spec}: unknown key `{other}` (cpu, memory, pods, reserved, name, price, disk, vm_overhead, max_nodes)"),
+        }
+    }
+    if !cpu || !mem {
+        bail!("--node {spec}: needs at least cpu= and memory=");
+    }
+    Ok(t)
+}
+
+fn render_diags(diags: &[Diagnostic], files: &Files, printer: &Printer) -> anyhow::Error {
+    let mut buf = Vec::new();
+    let _ = crate::diag::render_human(diags, files, printer.err_color, &mut buf);
+    let n = diags.len();
+    let summary = format!("error: the plan has {n} problem{}\n", if n == 1 { "" } else { "s" });
+    anyhow::Error::new(Rendered(String::from_utf8_lossy(&buf).into_owned() + &summary))
+}
+
+fn from_file(path: &Path, printer: &Printer) -> anyhow::Result<PlanInput> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading plan file {}", path.display()))?;
+    let mut files = Files::new();
+    let id = files.add(path.display().to_string(), text);
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut load = |rel: &str| -> Result<(String, String), String> {
+        let p = base.join(rel);
+        std::fs::read_to_string(&p).map(|t| (p.display().to_string(), t)).map_err(|e| e.to_string())
+    };
+    let parsed = match file::parse_plan(&mut files, id, &mut load) {
+        Ok(p) => p,
+        Err(diags) => return Err(render_diags(&diags, &files, printer)),
+    };
+    let mut input = parsed.input;
+    let mut diags = Vec::new();
+    for r in &parsed.image_refs {
+        match resolve_image_ref(&r.reference, printer) {
+            Ok(layers) => {
+                input.images.insert(r.key.clone(), layers);
+            }
+            Err(e) => diags.push(
+                Diagnostic::error(format!("cannot resolve image `{}`", r.reference))
+                    .with_code(codes::IMAGE_REF)
+                    .with_primary(r.file, r.span.clone(), format!("{e:#}")),
+            ),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(render_diags(&diags, &files, printer));
+    }
+    Ok(input)
+}
+
+fn from_flags(args: &PlanArgs, printer: &Printer) -> anyhow::Result<PlanInput> {
+    if args.nodes.is_empty() {
+        bail!("give a plan FILE, or --node SPEC with --cpu/--memory for one service (see `imgopt plan --help`)");
+    }
+    let mut input = PlanInput::default();
+    for (i, n) in args.nodes.iter().enumerate() {
+        input.node_types.push(node_from_flag(n, i)?);
+    }
+    let cpu = args.cpu.as_deref().map(Quantity::parse).transpose().context("--cpu")?;
+    let mem = args.memory.as_deref().map(Quantity::parse).transpose().context("--memory")?;
+    if cpu.is_none() && mem.is_none() {
+        bail!("the one-service form needs --cpu and/or --memory");
+    }
+    let request = Request { cpu_m: cpu.map_or(0, |q| q.millicores_ceil().0), memory_bytes: mem.map_or(0, Quantity::bytes_ceil) };
+    let mut image = None;
+    if let Some(r) = &args.image {
+        let layers = resolve_image_ref(r, printer)?;
+        input.images.insert(r.clone(), layers);
+        image = Some(r.clone());
+    }
+    input.services.push(ServiceSpec {
+        name: args.name.clone(),
+        replicas: args.replicas,
+        shape: PodShape { containers: vec![request], ..PodShape::default() },
+        image,
+        max_per_node: args.max_per_node,
+    });
+    Ok(input)
+}
+
+/// Runs `imgopt plan`.
+pub fn run(args: &PlanArgs, format: Format, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
+    if format == Format::Sarif {
+        bail!("`imgopt plan` has no SARIF output (use human, json or markdown)");
+    }
+    let mut input = match &args.file {
+        Some(path) => {
+            if !args.nodes.is_empty() || args.cpu.is_some() || args.memory.is_some() || args.image.is_some() {
+                bail!("give either a plan FILE or the one-service flags (--node, --cpu, --memory, --image), not both");
+            }
+            from_file(path, printer)?
+        }
+        None => from_flags(args, printer)?,
+    };
+    if let Some(u) = &args.target_utilization {
+        let q = fraction(u, "target-utilization")?;
+        if q.is_zero() || !q.at_most_one() {
+            bail!("--target-utilization must be above 0 and at most 1, got `{u}`");
+        }
+        input.headroom.target_utilization = Some(q);
+    }
+    if let Some(s) = &args.surge {
+        input.headroom.surge = Some(fraction(s, "surge")?);
+    }
+    if let Some(k) = args.spare_nodes {
+        input.headroom.spare_nodes = k;
+    }
+    input.limits.exact_nodes = args.exact_node_limit;
+    let report = planner::plan(&input).context("planning")?;
+    match format {
+        Format::Json => json::write(&report, printer.out())?,
+        Format::Markdown => markdown::plan::render(&report, printer.out())?,
+        _ => human::plan::render(&report, printer.out())?,
+    }
+    if report.unschedulable.is_empty() {
+        Ok(ExitStatus::Success)
+    } else {
+        for u in &report.unschedulable {
+            let why: Vec<String> = u.reasons.iter().map(|(t, r)| format!("{t}: {r}")).collect();
+            printer.note(&format!("error: service `{}` fits no node type ({})", u.service, why.join("; ")));
+        }
+        Ok(ExitStatus::Failure)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_flag() {
+        let t = node_from_flag("cpu=4,memory=16Gi,pods=110,reserved=gke,price=0.134", 0).unwrap();
+        assert_eq!((t.cpu_m, t.memory_mib, t.max_pods, t.reserved.name()), (4000, 16384, 110, "gke"));
+        assert!(node_from_flag("cpu=4", 0).is_err());
+        assert!(node_from_flag("cpu=4,memory=1Gi,reserved=nope", 0).is_err());
+        assert!(node_from_flag("cpu=4,memory=1Gi,colour=red", 0).is_err());
+        assert!((fraction("25%", "surge").unwrap().as_f64() - 0.25).abs() < 1e-12);
+    }
+}

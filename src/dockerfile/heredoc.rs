@@ -1,0 +1,398 @@
+//! Heredoc detection, as BuildKit does it: the whole instruction line is split into words by
+//! BuildKit's shell lexer (quotes and escapes kept raw, variables expanded against an empty
+//! environment); every word of the form `[N]<<[-]WORD` whose WORD lexes to exactly one word
+//! starts a heredoc. The delimiter is WORD with quotes removed; the body is expanded later
+//! only when no part of WORD was quoted.
+//!
+//! Owns: that word lexer (a port of the behaviour, not the code, of BuildKit's
+//! `shell.Lex.ProcessWords` for the options the parser uses) and the delimiter rules.
+//! Does not: read heredoc bodies (parse.rs does) or expand variables in them.
+
+/// A heredoc marker found on an instruction line (the body is read by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Marker {
+    /// Delimiter with quotes removed.
+    pub name: String,
+    /// `N` of `N<<`, 0 when absent (saturated to `u32::MAX`).
+    pub fd: u32,
+    /// `<<-`.
+    pub chomp: bool,
+    /// No quotes in the delimiter word.
+    pub expand: bool,
+}
+
+/// A lexing failure: BuildKit's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LexError(pub String);
+
+/// Nesting limit for `${...}` inside `${...}` (BuildKit's Go stack is unbounded; ours is not).
+const MAX_NESTING: usize = 1_000;
+
+struct Lexer<'a> {
+    chars: &'a [char],
+    pos: usize,
+    raw_quotes: bool,
+    raw_escapes: bool,
+    skip_unset_env: bool,
+    depth: usize,
+}
+
+#[derive(Default)]
+struct Words {
+    word: String,
+    words: Vec<String>,
+    in_word: bool,
+}
+
+impl Words {
+    fn add_char(&mut self, c: char) {
+        if c.is_whitespace() {
+            if self.in_word && !self.word.is_empty() {
+                self.words.push(std::mem::take(&mut self.word));
+                self.in_word = false;
+            }
+        } else {
+            self.add_raw_char(c);
+        }
+    }
+
+    fn add_raw_char(&mut self, c: char) {
+        self.word.push(c);
+        self.in_word = true;
+    }
+
+    fn add_string(&mut self, s: &str) {
+        for c in s.chars() {
+            self.add_char(c);
+        }
+    }
+
+    fn add_raw_string(&mut self, s: &str) {
+        self.word.push_str(s);
+        self.in_word = true;
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        if !self.word.is_empty() {
+            self.words.push(std::mem::take(&mut self.word));
+        }
+        self.words
+    }
+}
+
+const ESCAPE: char = '\\';
+
+impl Lexer<'_> {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<char> {
+        let c = self.peek();
+        if c.is_some() {
+            self.pos += 1;
+        }
+        c
+    }
+
+    /// Processes until `stop` (consumed) or the end; returns the words.
+    fn process_until(&mut self, stop: Option<char>) -> Result<(String, Vec<String>), LexError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(LexError("too deeply nested substitutions".into()));
+        }
+        let mut result = String::new();
+        let mut words = Words::default();
+        while let Some(c) = self.peek() {
+            if stop == Some(c) {
+                self.next();
+                self.depth -= 1;
+                return Ok((result, words.finish()));
+            }
+            match c {
+                '\'' => {
+                    let s = self.single_quote()?;
+                    result.push_str(&s);
+                    words.add_raw_string(&s);
+                }
+                '"' => {
+                    let s = self.double_quote()?;
+                    result.push_str(&s);
+                    words.add_raw_string(&s);
+                }
+                '$' => {
+                    let s = self.dollar()?;
+                    result.push_str(&s);
+                    words.add_string(&s);
+                }
+                _ => {
+                    let mut c = self.next().unwrap_or(' ');
+                    if c == ESCAPE {
+                        if self.raw_escapes {
+                            words.add_raw_char(c);
+                        }
+                        match self.next() {
+                            None => break,
+                            Some(n) => {
+                                c = n;
+                                words.add_raw_char(c);
+                            }
+                        }
+                    } else {
+                        words.add_char(c);
+                    }
+                    result.push(c);
+                }
+            }
+        }
+        self.depth -= 1;
+        if let Some(s) = stop {
+            return Err(LexError(format!("unexpected end of statement while looking for matching {s}")));
+        }
+        Ok((result, words.finish()))
+    }
+
+    fn single_quote(&mut self) -> Result<String, LexError> {
+        let mut out = String::new();
+        let q = self.next().unwrap_or('\'');
+        if self.raw_quotes {
+            out.push(q);
+        }
+        loop {
+            match self.next() {
+                None => {
+                    return Err(LexError(
+                        "unexpected end of statement while looking for matching single-quote".into(),
+                    ));
+                }
+                Some('\'') => {
+                    if self.raw_quotes {
+                        out.push('\'');
+                    }
+                    return Ok(out);
+                }
+                Some(c) => out.push(c),
+            }
+        }
+    }
+
+    fn double_quote(&mut self) -> Result<String, LexError> {
+        let mut out = String::new();
+        let q = self.next().unwrap_or('"');
+        if self.raw_quotes {
+            out.push(q);
+        }
+        loop {
+            match self.peek() {
+                None => {
+                    return Err(LexError(
+                        "unexpected end of statement while looking for matching double-quote".into(),
+                    ));
+                }
+                Some('"') => {
+                    self.next();
+                    if self.raw_quotes {
+                        out.push('"');
+                    }
+                    return Ok(out);
+                }
+                Some('$') => {
+                    let v = self.dollar()?;
+                    out.push_str(&v);
+                }
+                Some(_) => {
+                    let mut c = self.next().unwrap_or(' ');
+                    if c == ESCAPE {
+                        if self.raw_escapes {
+                            out.push(c);
+                        }
+                        match self.peek() {
+                            None => continue,
+                            Some(n) if n == '"' || n == '$' || n == ESCAPE => {
+                                c = n;
+                                self.next();
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                    out.push(c);
+                }
+            }
+        }
+    }
+
+    fn name(&mut self) -> String {
+        let mut name = String::new();
+        while let Some(c) = self.peek() {
+            if name.is_empty() && c.is_ascii_digit() {
+                while let Some(d) = self.peek().filter(char::is_ascii_digit) {
+                    name.push(d);
+                    self.next();
+                }
+                return name;
+            }
+            if !c.is_alphanumeric() && c != '_' {
+                break;
+            }
+            name.push(c);
+            self.next();
+        }
+        name
+    }
+
+    /// `$name`, `${name}`, `${name:-word}` and friends against an empty environment.
+    fn dollar(&mut self) -> Result<String, LexError> {
+        self.next();
+        if self.peek() != Some('{') {
+            let name = self.name();
+            if name.is_empty() {
+                return Ok("$".into());
+            }
+            return Ok(if self.skip_unset_env { format!("${name}") } else { String::new() });
+        }
+        self.next();
+        match self.peek() {
+            None => return Err(LexError("syntax error: missing '}'".into())),
+            Some('{' | '}' | ':') => return Err(LexError("syntax error: bad substitution".into())),
+            Some(_) => {}
+        }
+        let name = self.name();
+        match self.next() {
+            Some('}') => Ok(if self.skip_unset_env { format!("${{{name}}}") } else { String::new() }),
+            Some('?') => {
+                let (word, _) = self.nested()?;
+                if self.skip_unset_env {
+                    Ok(format!("${{{name}?{word}}}"))
+                } else {
+                    let msg = if word.is_empty() { "is not allowed to be unset".to_string() } else { word };
+                    Err(LexError(format!("{name}: {msg}")))
+                }
+            }
+            Some(':') => {
+                let modifier = self.next();
+                let (word, _) = self.nested()?;
+                let m = modifier.map(String::from).unwrap_or_default();
+                match modifier {
+                    Some('+' | '-') => {
+                        if self.skip_unset_env {
+                            Ok(format!("${{{name}:{m}{word}}}"))
+                        } else if modifier == Some('-') {
+                            Ok(word)
+                        } else {
+                            Ok(String::new())
+                        }
+                    }
+                    Some('?') => {
+                        if self.skip_unset_env {
+                            Ok(format!("${{{name}:{m}{word}}}"))
+                        } else {
+                            let msg = if word.is_empty() { "is not allowed to be unset".to_string() } else { word };
+                            Err(LexError(format!("{name}: {msg}")))
+                        }
+                    }
+                    _ => Err(LexError(format!("unsupported modifier ({m}) in substitution"))),
+                }
+            }
+            _ => Err(LexError("missing ':' in substitution".into())),
+        }
+    }
+
+    fn nested(&mut self) -> Result<(String, Vec<String>), LexError> {
+        match self.process_until(Some('}')) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                if self.peek().is_none() {
+                    Err(LexError("syntax error: missing '}'".into()))
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+fn words(chars: &[char], raw_quotes: bool, raw_escapes: bool, skip_unset_env: bool) -> Result<Vec<String>, LexError> {
+    let mut lx = Lexer { chars, pos: 0, raw_quotes, raw_escapes, skip_unset_env, depth: 0 };
+    lx.process_until(None).map(|(_, w)| w)
+}
+
+fn decode_chars(b: &[u8]) -> Vec<char> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let (c, w) = super::goish::decode(&b[i..]);
+        out.push(c);
+        i += w;
+    }
+    out
+}
+
+/// The heredoc markers on an instruction line, in order. An error here is a parse error
+/// (BuildKit reports it); a line the lexer cannot split simply has no heredocs.
+pub(crate) fn markers(line: &[u8]) -> Result<Vec<Marker>, LexError> {
+    if !line.windows(2).any(|w| w == b"<<") {
+        return Ok(Vec::new());
+    }
+    let chars = decode_chars(line);
+    let Ok(ws) = words(&chars, true, true, true) else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for w in ws {
+        if let Some(m) = marker(&w)? {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// `^(\d*)<<(-?)([^<]*)$` followed by the delimiter checks.
+fn marker(word: &str) -> Result<Option<Marker>, LexError> {
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    let Some(after) = word[digits..].strip_prefix("<<") else { return Ok(None) };
+    let (chomp, rest) = match after.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, after),
+    };
+    if rest.contains('<') || rest.is_empty() {
+        return Ok(None);
+    }
+    let fd = if digits == 0 { 0 } else { word[..digits].parse::<u64>().unwrap_or(u64::MAX).min(u64::from(u32::MAX)) };
+    let chars: Vec<char> = rest.chars().collect();
+    let plain = words(&chars, false, false, true)?;
+    if plain.len() != 1 {
+        return Ok(None);
+    }
+    let raw = words(&chars, true, false, true)?;
+    if raw.len() != plain.len() {
+        return Err(LexError(format!("internal lexing of heredoc produced inconsistent results: {rest}")));
+    }
+    let quotes = |s: &str| s.bytes().filter(|b| *b == b'\'' || *b == b'"').count();
+    let expand = quotes(&plain[0]) == quotes(&raw[0]);
+    Ok(Some(Marker { name: plain[0].clone(), fd: u32::try_from(fd).unwrap_or(u32::MAX), chomp, expand }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(line: &str) -> Vec<(String, u32, bool, bool)> {
+        markers(line.as_bytes()).unwrap().into_iter().map(|m| (m.name, m.fd, m.chomp, m.expand)).collect()
+    }
+
+    #[test]
+    fn finds_markers_anywhere_in_the_line() {
+        assert_eq!(names("RUN <<EOF"), [("EOF".into(), 0, false, true)]);
+        assert_eq!(names("RUN python3 <<-'PY' arg"), [("PY".into(), 0, true, false)]);
+        assert_eq!(
+            names("COPY <<a.txt 3<<\"b.txt\" /dst/"),
+            [("a.txt".into(), 0, false, true), ("b.txt".into(), 3, false, false)]
+        );
+    }
+
+    #[test]
+    fn ignores_quoted_and_glued_markers() {
+        assert!(names("RUN echo '<<EOF'").is_empty());
+        assert!(names("RUN cat<<EOF").is_empty(), "the word must start with the marker");
+        assert!(names("RUN cat <<<here").is_empty());
+        assert!(names("RUN echo 'unterminated <<EOF").is_empty());
+    }
+}

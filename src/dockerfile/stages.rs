@@ -1,0 +1,440 @@
+//! The stage model: which `FROM` starts which stage, what each stage is built on, which
+//! earlier stages it needs (`FROM <stage>`, `COPY --from`, `RUN --mount=...,from=`), and
+//! which stages the chosen target needs at all.
+//!
+//! Owns: [`Stages::build`] and its report model. Base images are expanded the way BuildKit
+//! expands `FROM`: with the global `ARG`s (those before the first `FROM`), their defaults
+//! overridden by `--build-arg` values for declared names.
+//! Does not: parse (see [`super::parse`]), resolve images in a registry, or evaluate
+//! variables inside stages.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::Serialize;
+
+use super::{Dockerfile, Instruction, Keyword, Span};
+
+/// Options that change the stage graph: the target and `--build-arg` values.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StageOptions {
+    /// The stage to build (`--target`); the last stage when `None`.
+    pub target: Option<String>,
+    /// `--build-arg NAME=VALUE` overrides for global `ARG`s.
+    pub build_args: BTreeMap<String, String>,
+}
+
+/// How a stage uses another stage or image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DependencyKind {
+    /// `FROM <earlier stage>`.
+    From,
+    /// `COPY --from=...` (or `ADD --from`).
+    CopyFrom,
+    /// `RUN --mount=...,from=...`.
+    MountFrom,
+}
+
+/// One use of another stage (or an external image) by a stage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    /// How it is used.
+    pub kind: DependencyKind,
+    /// The reference as written (`build`, `0`, `alpine:3.20`).
+    pub reference: String,
+    /// The stage it names, if it names one; `None` for an external image.
+    pub stage: Option<usize>,
+    /// Index of the instruction that creates the dependency.
+    pub instruction: usize,
+    /// Span of the flag or image word.
+    pub span: Span,
+}
+
+/// One build stage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Stage {
+    /// 0-based position.
+    pub index: usize,
+    /// `AS name` (lower-cased, as BuildKit compares stage names).
+    pub name: Option<String>,
+    /// The base image exactly as written after `FROM`.
+    pub base: String,
+    /// The base with global ARG defaults and `--build-arg` overrides expanded.
+    pub base_expanded: String,
+    /// The earlier stage the base names, if any.
+    pub base_stage: Option<usize>,
+    /// `--platform` as written.
+    pub platform: Option<String>,
+    /// Indices (into [`Dockerfile::instructions`]) of this stage's instructions, its `FROM`
+    /// included.
+    pub instructions: Range<usize>,
+    /// Everything this stage uses from other stages or images, in file order.
+    pub dependencies: Vec<Dependency>,
+    /// The stages it needs directly (sorted, unique).
+    pub depends_on: Vec<usize>,
+    /// Whether building the target needs this stage (the target itself included).
+    pub reaches_target: bool,
+}
+
+impl Stage {
+    /// Number of instructions, `FROM` included.
+    #[must_use]
+    pub fn instruction_count(&self) -> usize {
+        self.instructions.len()
+    }
+}
+
+/// All stages of a Dockerfile and the chosen target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Stages {
+    /// Indices of the global `ARG` instructions (before the first `FROM`).
+    pub global_args: Vec<usize>,
+    /// Global ARG values after defaults and overrides (unset ones are absent).
+    pub global_arg_values: BTreeMap<String, String>,
+    /// The stages in file order.
+    pub stages: Vec<Stage>,
+    /// Index of the target stage.
+    pub target: usize,
+}
+
+/// Why a stage graph cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// No `FROM` at all.
+    #[error("the Dockerfile has no FROM instruction, so it has no stages")]
+    NoStages,
+    /// `--target` names no stage.
+    #[error("target stage {name:?} not found (stages: {available})")]
+    UnknownTarget {
+        /// The requested name.
+        name: String,
+        /// The stage names there are, comma-separated.
+        available: String,
+    },
+}
+
+/// Expands `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:+alt}` and
+/// `${NAME+alt}` against `vars`; unknown names expand to nothing, quotes are removed and
+/// backslash escapes honoured (what BuildKit does to a `FROM` argument).
+fn expand(word: &str, vars: &BTreeMap<String, String>, escape: char) -> String {
+    let chars: Vec<char> = word.chars().collect();
+    let mut out = String::new();
+    expand_into(&chars, &mut 0, vars, escape, None, &mut out, 0);
+    out
+}
+
+fn expand_into(
+    c: &[char],
+    i: &mut usize,
+    vars: &BTreeMap<String, String>,
+    escape: char,
+    stop: Option<char>,
+    out: &mut String,
+    depth: usize,
+) {
+    let mut quote: Option<char> = None;
+    while *i < c.len() {
+        let ch = c[*i];
+        if quote.is_none() && stop == Some(ch) {
+            *i += 1;
+            return;
+        }
+        match ch {
+            '\'' if quote != Some('"') => {
+                quote = if quote == Some('\'') { None } else { Some('\'') };
+                *i += 1;
+            }
+            '"' if quote != Some('\'') => {
+                quote = if quote == Some('"') { None } else { Some('"') };
+                *i += 1;
+            }
+            _ if ch == escape && quote != Some('\'') && *i + 1 < c.len() => {
+                out.push(c[*i + 1]);
+                *i += 2;
+            }
+            '$' if quote != Some('\'') => {
+                *i += 1;
+                if c.get(*i) == Some(&'{') {
+                    *i += 1;
+                    let start = *i;
+                    while *i < c.len() && (c[*i].is_alphanumeric() || c[*i] == '_') {
+                        *i += 1;
+                    }
+                    let name: String = c[start..*i].iter().collect();
+                    let value = vars.get(&name);
+                    let colon = c.get(*i) == Some(&':');
+                    if colon {
+                        *i += 1;
+                    }
+                    match c.get(*i) {
+                        Some('}') => {
+                            *i += 1;
+                            out.push_str(value.map_or("", String::as_str));
+                        }
+                        Some(&m @ ('-' | '+')) if depth < 64 => {
+                            *i += 1;
+                            let mut alt = String::new();
+                            expand_into(c, i, vars, escape, Some('}'), &mut alt, depth + 1);
+                            let set = value.is_some_and(|v| !colon || !v.is_empty());
+                            let v = match (m, set) {
+                                ('-', true) | ('+', false) => value.cloned().unwrap_or_default(),
+                                ('-', false) | ('+', true) => alt,
+                                _ => String::new(),
+                            };
+                            // `${X:+alt}` with X unset gives nothing, not X's value.
+                            out.push_str(if m == '+' && !set { "" } else { &v });
+                        }
+                        _ => {
+                            // Unsupported form: skip to the closing brace.
+                            while *i < c.len() && c[*i] != '}' {
+                                *i += 1;
+                            }
+                            *i += 1;
+                            out.push_str(value.map_or("", String::as_str));
+                        }
+                    }
+                } else {
+                    let start = *i;
+                    while *i < c.len() && (c[*i].is_alphanumeric() || c[*i] == '_') {
+                        *i += 1;
+                    }
+                    if *i == start {
+                        out.push('$');
+                    } else {
+                        let name: String = c[start..*i].iter().collect();
+                        out.push_str(vars.get(&name).map_or("", String::as_str));
+                    }
+                }
+            }
+            _ => {
+                out.push(ch);
+                *i += 1;
+            }
+        }
+    }
+}
+
+/// Splits an ARG word into name and optional default (quotes in the default removed).
+fn arg_pair(word: &str, vars: &BTreeMap<String, String>, escape: char) -> (String, Option<String>) {
+    match word.split_once('=') {
+        Some((k, v)) => (k.to_string(), Some(expand(v, vars, escape))),
+        None => (word.to_string(), None),
+    }
+}
+
+/// The `from=` value inside a `--mount` flag value, with its byte offset in the value.
+fn mount_from(value: &str) -> Option<(String, usize)> {
+    let mut off = 0;
+    for part in value.split(',') {
+        let p = part.trim();
+        if let Some((k, v)) = p.split_once('=')
+            && k.trim().eq_ignore_ascii_case("from")
+        {
+            return Some((v.trim().to_string(), off + part.find('=').map_or(0, |x| x + 1)));
+        }
+        off += part.len() + 1;
+    }
+    None
+}
+
+impl Stages {
+    /// Builds the stage graph of `df`.
+    ///
+    /// # Errors
+    /// [`Error::NoStages`] without any `FROM`; [`Error::UnknownTarget`] when
+    /// `opts.target` names no stage.
+    pub fn build(df: &Dockerfile, opts: &StageOptions) -> Result<Self, Error> {
+        let escape = df.escape;
+        let first_from = df.instructions.iter().position(|i| i.keyword == Keyword::From).ok_or(Error::NoStages)?;
+        let mut global_args = Vec::new();
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        for (idx, ins) in df.instructions[..first_from].iter().enumerate() {
+            if ins.keyword != Keyword::Arg {
+                continue;
+            }
+            global_args.push(idx);
+            for a in &ins.args {
+                let (name, default) = arg_pair(&a.value, &vars, escape);
+                let value = opts.build_args.get(&name).cloned().or(default);
+                match value {
+                    Some(v) => {
+                        vars.insert(name, v);
+                    }
+                    None => {
+                        vars.remove(&name);
+                    }
+                }
+            }
+        }
+        let froms: Vec<usize> = df
+            .instructions
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.keyword == Keyword::From)
+            .map(|(n, _)| n)
+            .collect();
+        let mut stages: Vec<Stage> = Vec::with_capacity(froms.len());
+        for (si, &fi) in froms.iter().enumerate() {
+            let end = froms.get(si + 1).copied().unwrap_or(df.instructions.len());
+            let from = &df.instructions[fi];
+            let base = from.args.first().map(|a| a.value.clone()).unwrap_or_default();
+            let base_expanded = expand(&base, &vars, escape);
+            let name = match from.args.get(1..3) {
+                Some([as_kw, n]) if as_kw.value.eq_ignore_ascii_case("as") => Some(n.value.to_ascii_lowercase()),
+                _ => None,
+            };
+            let platform = from.flag("platform").and_then(|f| f.value.clone());
+            let mut stage = Stage {
+                index: si,
+                name,
+                base,
+                base_expanded,
+                base_stage: None,
+                platform,
+                instructions: fi..end,
+                dependencies: Vec::new(),
+                depends_on: Vec::new(),
+                reaches_target: false,
+            };
+            let lookup = |r: &str, upto: usize, stages: &[Stage]| -> Option<usize> {
+                let lr = r.to_ascii_lowercase();
+                stages[..upto].iter().position(|s| s.name.as_deref() == Some(lr.as_str()))
+            };
+            if let Some(s) = lookup(&stage.base_expanded, si, &stages) {
+                stage.base_stage = Some(s);
+                stage.dependencies.push(Dependency {
+                    kind: DependencyKind::From,
+                    reference: stage.base.clone(),
+                    stage: Some(s),
+                    instruction: fi,
+                    span: from.args.first().map_or(from.span, |a| a.span),
+                });
+            }
+            for (ii, ins) in df.instructions[fi + 1..end].iter().enumerate() {
+                let idx = fi + 1 + ii;
+                collect_deps(ins, idx, &mut stage.dependencies, |r| {
+                    if !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()) {
+                        r.parse::<usize>().ok().filter(|&n| n < si)
+                    } else {
+                        lookup(r, si, &stages)
+                    }
+                });
+            }
+            let mut deps: Vec<usize> = stage.dependencies.iter().filter_map(|d| d.stage).collect();
+            deps.sort_unstable();
+            deps.dedup();
+            stage.depends_on = deps;
+            stages.push(stage);
+        }
+        let target = match &opts.target {
+            None => stages.len() - 1,
+            Some(t) => {
+                let lt = t.to_ascii_lowercase();
+                stages.iter().position(|s| s.name.as_deref() == Some(lt.as_str())).ok_or_else(|| {
+                    Error::UnknownTarget {
+                        name: t.clone(),
+                        available: stages
+                            .iter()
+                            .map(|s| s.name.clone().unwrap_or_else(|| s.index.to_string()))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }
+                })?
+            }
+        };
+        let mut todo = vec![target];
+        while let Some(s) = todo.pop() {
+            if stages[s].reaches_target {
+                continue;
+            }
+            stages[s].reaches_target = true;
+            todo.extend(stages[s].depends_on.iter().copied());
+        }
+        Ok(Self { global_args, global_arg_values: vars, stages, target })
+    }
+
+    /// The stage an instruction index belongs to (`None` for global ARGs).
+    #[must_use]
+    pub fn stage_of(&self, instruction: usize) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.instructions.contains(&instruction))
+    }
+}
+
+fn collect_deps(ins: &Instruction, idx: usize, out: &mut Vec<Dependency>, resolve: impl Fn(&str) -> Option<usize>) {
+    match ins.keyword {
+        Keyword::Copy | Keyword::Add => {
+            for f in ins.flags_named("from") {
+                let r = f.value.clone().unwrap_or_default();
+                out.push(Dependency { kind: DependencyKind::CopyFrom, stage: resolve(&r), reference: r, instruction: idx, span: f.span });
+            }
+        }
+        Keyword::Run => {
+            for f in ins.flags_named("mount") {
+                if let Some((r, _)) = f.value.as_deref().and_then(mount_from) {
+                    out.push(Dependency {
+                        kind: DependencyKind::MountFrom,
+                        stage: resolve(&r),
+                        reference: r,
+                        instruction: idx,
+                        span: f.span,
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dockerfile::parse;
+
+    fn stages(src: &str, target: Option<&str>, args: &[(&str, &str)]) -> Result<Stages, Error> {
+        let df = parse(src.as_bytes()).unwrap();
+        let opts = StageOptions {
+            target: target.map(String::from),
+            build_args: args.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        };
+        Stages::build(&df, &opts)
+    }
+
+    const MULTI: &str = "ARG GO=1.22\nARG BASE\nFROM golang:${GO}-alpine AS build\nRUN go build\n\
+        FROM build AS test\nRUN go test\nFROM alpine AS tools\nRUN --mount=type=cache,target=/c,from=build true\n\
+        FROM scratch\nCOPY --from=build /app /app\nCOPY --from=busybox:1 /bin/sh /sh\n";
+
+    #[test]
+    fn expands_bases_and_finds_dependencies() {
+        let s = stages(MULTI, None, &[]).unwrap();
+        assert_eq!(s.global_args, [0, 1]);
+        assert_eq!(s.stages.len(), 4);
+        assert_eq!(s.stages[0].base_expanded, "golang:1.22-alpine");
+        assert_eq!(s.stages[1].base_stage, Some(0));
+        assert_eq!(s.stages[2].depends_on, [0]);
+        assert_eq!(s.stages[3].depends_on, [0]);
+        assert_eq!(s.stages[3].dependencies[1].stage, None, "busybox:1 is an image");
+        let reach: Vec<bool> = s.stages.iter().map(|x| x.reaches_target).collect();
+        assert_eq!(reach, [true, false, false, true]);
+        assert_eq!(s.stages[3].instructions, 8..11);
+    }
+
+    #[test]
+    fn target_and_build_args() {
+        let s = stages(MULTI, Some("TEST"), &[("GO", "1.23"), ("UNDECLARED", "x")]).unwrap();
+        assert_eq!(s.target, 1);
+        assert_eq!(s.stages[0].base_expanded, "golang:1.23-alpine");
+        assert!(!s.global_arg_values.contains_key("UNDECLARED"));
+        let reach: Vec<bool> = s.stages.iter().map(|x| x.reaches_target).collect();
+        assert_eq!(reach, [true, true, false, false]);
+        assert!(matches!(stages(MULTI, Some("nope"), &[]), Err(Error::UnknownTarget { .. })));
+    }
+
+    #[test]
+    fn expansion_forms() {
+        let vars: BTreeMap<String, String> =
+            [("A".to_string(), "a".to_string()), ("E".to_string(), String::new())].into_iter().collect();
+        assert_eq!(expand("${A}-$A-${B:-d}-${E:-d}-${E-d}-${A:+p}-${B:+p}", &vars, '\\'), "a-a-d-d--p-");
+        assert_eq!(expand("\"x y\"", &vars, '\\'), "x y");
+    }
+}

@@ -1,0 +1,545 @@
+//! The image-aware density planner: how many instances fit per node, how many nodes (and
+//! which mix, at what cost) hold every replica, and how close that is to the proven optimum.
+//!
+//! Owns: the plan input model ([`PlanInput`], plain data: quantities already parsed, images as
+//! layer lists), the orchestration ([`plan`]) and the report model ([`PlanReport`], versioned
+//! JSON, documented in docs/plan.md). Pure arithmetic: no I/O, no printing. Submodules:
+//! [`quantity`] (Kubernetes quantities), [`node`] (allocatable, presets, image budget),
+//! [`pod`] (KEP-753 effective requests), [`fit`] (one service on one node), [`pack`] (bin
+//! packing, bounds, exact search), [`file`] (the YAML plan file and Kubernetes manifests).
+//! Does not: resolve image references (the CLI does, through the layers module) or render.
+//!
+//! The model is density.md section 6 (normative), ../shared/reference/density.md.
+
+pub mod file;
+pub mod fit;
+pub mod image;
+pub mod node;
+pub mod pack;
+pub mod pod;
+pub mod quantity;
+mod yaml;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+pub use fit::{Binding, Fit};
+pub use image::{ImageLayers, Layer};
+pub use node::{NodeModel, NodeTypeSpec, ReservedModel, Resources};
+pub use pack::Limits;
+pub use pod::{Effective, PodShape, Request};
+pub use quantity::{Mebibytes, Millicores, Quantity};
+
+use image::{LayerSet, LayerTable};
+
+/// The JSON schema version of [`PlanReport`].
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A service to place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceSpec {
+    /// Unique name.
+    pub name: String,
+    /// Replicas.
+    pub replicas: u64,
+    /// What decides its request.
+    pub shape: PodShape,
+    /// Key into [`PlanInput::images`].
+    pub image: Option<String>,
+    /// At most this many per node (required hostname anti-affinity: 1; hostname spread: maxSkew).
+    pub max_per_node: Option<u64>,
+}
+
+/// A DaemonSet: one pod on every node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DaemonSetSpec {
+    /// Name.
+    pub name: String,
+    /// What decides its request.
+    pub shape: PodShape,
+    /// Key into [`PlanInput::images`].
+    pub image: Option<String>,
+}
+
+/// Headroom the plan must leave.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Headroom {
+    /// Plan against this fraction of each node's free CPU and memory (`0.8`).
+    pub target_utilization: Option<Quantity>,
+    /// Extra share of every service's replicas during a rollout (`0.25`), rounded up.
+    pub surge: Option<Quantity>,
+    /// N+k: the fleet still holds every replica with any `spare_nodes` nodes gone.
+    pub spare_nodes: u64,
+}
+
+/// Everything the planner needs, as plain data.
+#[derive(Clone, Debug, Default)]
+pub struct PlanInput {
+    /// Node types.
+    pub node_types: Vec<NodeTypeSpec>,
+    /// DaemonSets.
+    pub daemonsets: Vec<DaemonSetSpec>,
+    /// Images by key.
+    pub images: BTreeMap<String, ImageLayers>,
+    /// Services.
+    pub services: Vec<ServiceSpec>,
+    /// Headroom options.
+    pub headroom: Headroom,
+    /// Search limits.
+    pub limits: Limits,
+}
+
+/// Why a plan input is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// No node types.
+    #[error("the plan has no node types")]
+    NoNodeTypes,
+    /// A service or DaemonSet names an image that is not in `images`.
+    #[error("{owner} uses image `{image}`, which is not defined under `images`")]
+    UnknownImage {
+        /// Service or DaemonSet name.
+        owner: String,
+        /// The missing key.
+        image: String,
+    },
+    /// Two services or node types share a name.
+    #[error("{kind} `{name}` is defined twice")]
+    Duplicate {
+        /// `service` or `node type`.
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// `target_utilization` must be in (0, 1].
+    #[error("target_utilization must be above 0 and at most 1")]
+    Utilization,
+}
+
+/// Headroom as reported.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct HeadroomReport {
+    /// Fraction of free CPU and memory planned against.
+    pub target_utilization: Option<f64>,
+    /// Surge share.
+    pub surge: Option<f64>,
+    /// Spare nodes (N+k).
+    pub spare_nodes: u64,
+}
+
+/// Per service: its request, and its fit on every node type.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceReport {
+    /// Name.
+    pub name: String,
+    /// Replicas asked for.
+    pub replicas: u64,
+    /// Replicas planned (with surge).
+    pub planned_replicas: u64,
+    /// Effective request (KEP-753 + RuntimeClass overhead).
+    pub effective_request: Effective,
+    /// max_per_node, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_per_node: Option<u64>,
+    /// Image key, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Fit on one empty node of each type.
+    pub per_node: BTreeMap<String, Fit>,
+    /// MiB a fresh node of each type pulls for this service (DaemonSet layers excluded).
+    pub pull_mib: BTreeMap<String, f64>,
+}
+
+/// FFD node counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Ffd {
+    /// cluster-autoscaler ordering.
+    pub cluster_autoscaler: u64,
+    /// Karpenter ordering.
+    pub karpenter: u64,
+}
+
+/// One node of a placement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NodePlacement {
+    /// Node type.
+    #[serde(rename = "type")]
+    pub node_type: String,
+    /// Pods by service.
+    pub pods: BTreeMap<String, u64>,
+}
+
+/// The plan on one node type.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TypePlan {
+    /// Nodes (spare nodes included).
+    pub nodes: u64,
+    /// Lower bound on nodes.
+    pub lower_bound: u64,
+    /// `(nodes - lower_bound) / lower_bound`.
+    pub gap: f64,
+    /// Proven minimal.
+    pub optimal: bool,
+    /// First-fit-decreasing baselines (spare nodes included).
+    pub ffd: Ffd,
+    /// `nodes * price_per_hour`, if priced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_per_hour: Option<f64>,
+    /// Services that fit no node of this type (not in the placement).
+    pub not_placed: Vec<String>,
+    /// Which pods go on which node.
+    pub placement: Vec<NodePlacement>,
+}
+
+/// The cheapest fleet over the priced node types.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheapestPlan {
+    /// USD per hour.
+    pub cost_per_hour: f64,
+    /// Nodes per type.
+    pub node_counts: BTreeMap<String, u64>,
+    /// LP lower bound on the cost.
+    pub lower_bound_cost: f64,
+    /// `(cost - bound) / bound`.
+    pub gap: f64,
+    /// Proven minimal.
+    pub optimal: bool,
+    /// The cheapest single-type FFD fleet within quotas (what an autoscaler with a price
+    /// expander would buy), if one exists.
+    pub ffd_cost_per_hour: Option<f64>,
+    /// Services no priced type can hold.
+    pub not_placed: Vec<String>,
+    /// Which pods go on which node.
+    pub placement: Vec<NodePlacement>,
+}
+
+/// A service that fits no node type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unschedulable {
+    /// Service name.
+    pub service: String,
+    /// Why, per node type.
+    pub reasons: BTreeMap<String, String>,
+}
+
+/// The whole answer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlanReport {
+    /// JSON schema version (1).
+    pub schema_version: u32,
+    /// Headroom used.
+    pub headroom: HeadroomReport,
+    /// Node types.
+    pub node_types: Vec<NodeModel>,
+    /// Services.
+    pub services: Vec<ServiceReport>,
+    /// Fleet per node type.
+    pub by_node_type: BTreeMap<String, TypePlan>,
+    /// Cheapest mixed fleet (needs prices).
+    pub cheapest: Option<CheapestPlan>,
+    /// Services that fit nowhere (the run fails with exit 1).
+    pub unschedulable: Vec<Unschedulable>,
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn gap(value: f64, bound: f64) -> f64 {
+    if bound <= 0.0 {
+        return 0.0;
+    }
+    (((value - bound) / bound).max(0.0) * 1e4).round() / 1e4
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+fn reason(fit: &Fit, svc: &Effective, free: &fit::Free, img_mib: Option<u64>) -> String {
+    match fit.binding.first() {
+        Some(Binding::Cpu) => format!("needs {}m CPU, {}m free", svc.cpu_m, free.cpu_m),
+        Some(Binding::Memory) => format!("needs {} MiB memory, {} MiB free", svc.memory_mib, free.memory_mib),
+        Some(Binding::Pods) => "no pod slot left after the DaemonSets".to_string(),
+        Some(Binding::MaxPerNode) => "max_per_node is 0".to_string(),
+        Some(Binding::Disk) => format!(
+            "its image cache needs {} MiB, the budget is {} MiB",
+            img_mib.unwrap_or(0),
+            free.image_budget_bytes.unwrap_or(0) >> 20
+        ),
+        None => "does not fit".to_string(),
+    }
+}
+
+/// Runs the planner.
+pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
+    if input.node_types.is_empty() {
+        return Err(Error::NoNodeTypes);
+    }
+    let mut names = BTreeSet::new();
+    for s in &input.services {
+        if !names.insert(s.name.as_str()) {
+            return Err(Error::Duplicate { kind: "service", name: s.name.clone() });
+        }
+    }
+    let mut tnames = BTreeSet::new();
+    for t in &input.node_types {
+        if !tnames.insert(t.name.as_str()) {
+            return Err(Error::Duplicate { kind: "node type", name: t.name.clone() });
+        }
+    }
+    let util = input.headroom.target_utilization;
+    if util.is_some_and(|u| u.is_zero() || !u.at_most_one()) {
+        return Err(Error::Utilization);
+    }
+    // Layers.
+    let mut table = LayerTable::new();
+    let mut image_ids: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (k, img) in &input.images {
+        image_ids.insert(k.as_str(), table.intern(img));
+    }
+    let lookup = |owner: &str, image: &Option<String>| -> Result<Vec<usize>, Error> {
+        match image {
+            None => Ok(Vec::new()),
+            Some(k) => image_ids
+                .get(k.as_str())
+                .cloned()
+                .ok_or_else(|| Error::UnknownImage { owner: owner.to_string(), image: k.clone() }),
+        }
+    };
+    let mut ds_layers = LayerSet::default();
+    let mut daemonsets = Vec::new();
+    for d in &input.daemonsets {
+        for l in lookup(&d.name, &d.image)? {
+            ds_layers.insert(l, table.size(l));
+        }
+        let e = d.shape.effective();
+        daemonsets.push(node::DaemonSet { name: d.name.clone(), cpu_m: e.cpu_m, memory_mib: e.memory_mib, image: None });
+    }
+    let mut models: Vec<NodeModel> =
+        input.node_types.iter().map(|t| node::model(t, &daemonsets, &ds_layers)).collect();
+    let frees: Vec<fit::Free> = models
+        .iter()
+        .map(|m| {
+            let f = m.free_after_daemonsets;
+            let (cpu_m, memory_mib) = match util {
+                Some(u) => (u.fraction_of_floor(f.cpu_m), u.fraction_of_floor(f.memory_mib)),
+                None => (f.cpu_m, f.memory_mib),
+            };
+            let pods = if m.unusable.is_some() { 0 } else { f.pods };
+            fit::Free { cpu_m, memory_mib, pods, image_budget_bytes: m.image_budget_bytes }
+        })
+        .collect();
+    for (m, f) in models.iter_mut().zip(&frees) {
+        m.free_after_daemonsets.pods = m.free_after_daemonsets.pods.min(f.pods.max(m.free_after_daemonsets.pods));
+    }
+    // Services.
+    let mut services = Vec::new();
+    let mut unschedulable = Vec::new();
+    let mut items = Vec::new();
+    for s in &input.services {
+        let layers = lookup(&s.name, &s.image)?;
+        let eff = s.shape.effective();
+        let planned = s.replicas + input.headroom.surge.map_or(0, |q| q.fraction_of_ceil(s.replicas));
+        let mut per_node = BTreeMap::new();
+        let mut pull = BTreeMap::new();
+        let mut reasons = BTreeMap::new();
+        for (m, f) in models.iter().zip(&frees) {
+            let ft = fit::fit(*f, eff.cpu_m, eff.memory_mib, s.max_per_node, &layers, &table, &ds_layers);
+            if ft.instances == 0 {
+                let why = m.unusable.clone().unwrap_or_else(|| reason(&ft, &eff, f, ft.image_cache_mib));
+                reasons.insert(m.name.clone(), why);
+            }
+            pull.insert(m.name.clone(), fit::pull_mib(&layers, &table, &ds_layers));
+            per_node.insert(m.name.clone(), ft);
+        }
+        let fits_somewhere = reasons.len() < models.len();
+        if !fits_somewhere && planned > 0 {
+            unschedulable.push(Unschedulable { service: s.name.clone(), reasons });
+        }
+        items.push(pack::Item {
+            cpu: eff.cpu_m,
+            mem: eff.memory_mib,
+            max_per_node: s.max_per_node.unwrap_or(u64::MAX),
+            layers,
+            count: if fits_somewhere { planned } else { 0 },
+        });
+        services.push(ServiceReport {
+            name: s.name.clone(),
+            replicas: s.replicas,
+            planned_replicas: planned,
+            effective_request: eff,
+            max_per_node: s.max_per_node,
+            image: s.image.clone(),
+            per_node,
+            pull_mib: pull,
+        });
+    }
+    let types: Vec<pack::BinType> = models
+        .iter()
+        .zip(&frees)
+        .map(|(m, f)| pack::BinType {
+            cpu: f.cpu_m,
+            mem: f.memory_mib,
+            pods: f.pods,
+            disk: f.image_budget_bytes,
+            price: m.price_per_hour.unwrap_or(1.0),
+            max_nodes: m.max_nodes,
+        })
+        .collect();
+    let problem = pack::Problem { items, types, layer_size: (0..table.len()).map(|l| table.size(l)).collect(), base_layers: ds_layers.ids().collect() };
+    let spare = input.headroom.spare_nodes;
+    let placement = |pk: &pack::Packing| -> Vec<NodePlacement> {
+        pk.nodes
+            .iter()
+            .map(|n| NodePlacement {
+                node_type: models[n.ty].name.clone(),
+                pods: n.pods.iter().map(|&(i, c)| (input.services[i].name.clone(), c)).collect(),
+            })
+            .collect()
+    };
+    // One node type at a time.
+    let mut by_node_type = BTreeMap::new();
+    let mut singles: Vec<Option<pack::Packing>> = Vec::new();
+    let mut ffd_cost: Option<f64> = None;
+    for (t, m) in models.iter().enumerate() {
+        let mut sub = problem.clone();
+        let mut not_placed = Vec::new();
+        for (i, it) in sub.items.iter_mut().enumerate() {
+            if it.count > 0 && services[i].per_node[&m.name].instances == 0 {
+                not_placed.push(services[i].name.clone());
+                it.count = 0;
+            }
+        }
+        sub.types = vec![problem.types[t].clone()];
+        let Some(sp) = pack::plan_single(&sub, 0, input.limits) else { continue };
+        let mut pk = sp.packing.clone();
+        for n in &mut pk.nodes {
+            n.ty = t;
+        }
+        let nodes = pk.nodes.len() as u64 + spare;
+        let mut place = placement(&pk);
+        for _ in 0..spare {
+            place.push(NodePlacement { node_type: m.name.clone(), pods: BTreeMap::new() });
+        }
+        let ffd = Ffd {
+            cluster_autoscaler: sp.ffd_ca.nodes.len() as u64 + spare,
+            karpenter: sp.ffd_karpenter.nodes.len() as u64 + spare,
+        };
+        let lb = sp.lower_bound + spare;
+        #[allow(clippy::cast_precision_loss)]
+        let cost = m.price_per_hour.map(|p| round6(p * nodes as f64));
+        if not_placed.is_empty() && m.price_per_hour.is_some() && m.max_nodes.is_none_or(|q| ffd.cluster_autoscaler.min(ffd.karpenter) <= q) {
+            #[allow(clippy::cast_precision_loss)]
+            let c = round6(m.price_per_hour.unwrap_or(0.0) * ffd.cluster_autoscaler.min(ffd.karpenter) as f64);
+            ffd_cost = Some(ffd_cost.map_or(c, |x: f64| x.min(c)));
+        }
+        #[allow(clippy::cast_precision_loss)]
+        by_node_type.insert(
+            m.name.clone(),
+            TypePlan {
+                nodes,
+                lower_bound: lb,
+                gap: gap(nodes as f64, lb as f64),
+                optimal: sp.optimal,
+                ffd,
+                cost_per_hour: cost,
+                not_placed: not_placed.clone(),
+                placement: place,
+            },
+        );
+        singles.push(not_placed.is_empty().then_some(pk));
+    }
+    // Cheapest mix over the priced types.
+    let priced: Vec<usize> =
+        (0..models.len()).filter(|&t| models[t].price_per_hour.is_some() && models[t].unusable.is_none()).collect();
+    let cheapest = if priced.is_empty() {
+        None
+    } else {
+        let mut sub = problem.clone();
+        let mut not_placed = Vec::new();
+        for (i, it) in sub.items.iter_mut().enumerate() {
+            if it.count > 0 && !priced.iter().any(|&t| pack::fits_empty(&problem, t, i)) {
+                not_placed.push(services[i].name.clone());
+                it.count = 0;
+            }
+        }
+        let single_refs: Vec<Option<&pack::Packing>> = priced
+            .iter()
+            .map(|&t| {
+                if not_placed.is_empty() {
+                    singles.get(t).and_then(Option::as_ref)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        pack::plan_mixed(&sub, &priced, &single_refs, input.limits).map(|mp| {
+            let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+            for n in &mp.packing.nodes {
+                *counts.entry(models[n.ty].name.clone()).or_default() += 1;
+            }
+            let mut place = placement(&mp.packing);
+            let mut cost = mp.packing.cost(&problem);
+            let mut lb = mp.lower_bound_cost;
+            if spare > 0 {
+                // A spare must be able to take over any node: the cheapest priced type that
+                // holds every node's pods, else one spare of the most expensive type in use.
+                let holds_all = |t: usize| {
+                    mp.packing.nodes.iter().all(|n| {
+                        let one = pack::Packing { nodes: vec![pack::NodeFill { ty: t, pods: n.pods.clone() }] };
+                        let mut pr = problem.clone();
+                        for it in &mut pr.items {
+                            it.count = 0;
+                        }
+                        for &(i, c) in &n.pods {
+                            pr.items[i].count = c;
+                        }
+                        pr.types[t].max_nodes = None;
+                        pack::check(&pr, &one).is_ok()
+                    })
+                };
+                let mut cands: Vec<usize> = priced.clone();
+                cands.sort_by(|&a, &b| problem.types[a].price.total_cmp(&problem.types[b].price));
+                let spare_ty = cands.iter().copied().find(|&t| holds_all(t)).or_else(|| {
+                    mp.packing.nodes.iter().map(|n| n.ty).max_by(|&a, &b| problem.types[a].price.total_cmp(&problem.types[b].price))
+                });
+                if let Some(t) = spare_ty {
+                    for _ in 0..spare {
+                        place.push(NodePlacement { node_type: models[t].name.clone(), pods: BTreeMap::new() });
+                        *counts.entry(models[t].name.clone()).or_default() += 1;
+                        cost += problem.types[t].price;
+                    }
+                }
+                #[allow(clippy::cast_precision_loss)]
+                let cheapest_price = priced.iter().map(|&t| problem.types[t].price).fold(f64::INFINITY, f64::min);
+                #[allow(clippy::cast_precision_loss)]
+                {
+                    lb += cheapest_price * spare as f64;
+                }
+            }
+            let optimal = mp.optimal && spare == 0;
+            CheapestPlan {
+                cost_per_hour: round6(cost),
+                node_counts: counts,
+                lower_bound_cost: round6(lb.min(cost)),
+                gap: gap(cost, lb),
+                optimal: optimal || (cost - lb).abs() < 1e-9,
+                ffd_cost_per_hour: ffd_cost,
+                not_placed,
+                placement: place,
+            }
+        })
+    };
+    Ok(PlanReport {
+        schema_version: SCHEMA_VERSION,
+        headroom: HeadroomReport {
+            target_utilization: util.map(Quantity::as_f64),
+            surge: input.headroom.surge.map(Quantity::as_f64),
+            spare_nodes: spare,
+        },
+        node_types: models,
+        services,
+        by_node_type,
+        cheapest,
+        unschedulable,
+    })
+}

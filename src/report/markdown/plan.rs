@@ -1,0 +1,90 @@
+//! GitHub-flavoured Markdown for `imgopt plan` (a capacity section for a pull-request comment):
+//! node types, instances per node with the binding resource, fleet per type beside FFD, and
+//! the cheapest fleet.
+
+use std::io::{self, Write};
+
+use crate::plan::{Mebibytes, Millicores, PlanReport};
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', "<br>")
+}
+
+/// Writes the plan report as Markdown.
+pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "### Density plan\n")?;
+    writeln!(out, "| node type | allocatable | free after DaemonSets | image budget | $/h |")?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    for n in &r.node_types {
+        writeln!(
+            out,
+            "| {} | {} / {} / {} pods | {} / {} / {} pods | {} | {} |",
+            cell(&n.name),
+            Millicores(n.allocatable.cpu_m),
+            Mebibytes(n.allocatable.memory_mib),
+            n.allocatable.pods,
+            Millicores(n.free_after_daemonsets.cpu_m),
+            Mebibytes(n.free_after_daemonsets.memory_mib),
+            n.free_after_daemonsets.pods,
+            n.image_budget_mib.map_or("-".to_string(), |b| format!("{b} MiB")),
+            n.price_per_hour.map_or("-".to_string(), |p| p.to_string()),
+        )?;
+    }
+    writeln!(out, "\n| service | replicas | request | {} |", r.node_types.iter().map(|n| cell(&n.name)).collect::<Vec<_>>().join(" | "))?;
+    writeln!(out, "|---|---|---|{}", "---|".repeat(r.node_types.len()))?;
+    for s in &r.services {
+        let fits: Vec<String> = r
+            .node_types
+            .iter()
+            .map(|n| {
+                let f = &s.per_node[&n.name];
+                if f.instances == 0 { "does not fit".to_string() } else { cell(&f.summary()) }
+            })
+            .collect();
+        writeln!(
+            out,
+            "| {} | {} | {} / {} | {} |",
+            cell(&s.name),
+            s.planned_replicas,
+            Millicores(s.effective_request.cpu_m),
+            Mebibytes(s.effective_request.memory_mib),
+            fits.join(" | ")
+        )?;
+    }
+    writeln!(out, "\n| node type | nodes | lower bound | gap | optimal | FFD (CA) | FFD (Karpenter) | $/h |")?;
+    writeln!(out, "|---|---:|---:|---:|---|---:|---:|---:|")?;
+    for (name, p) in &r.by_node_type {
+        writeln!(
+            out,
+            "| {} | {} | {} | {:.1}% | {} | {} | {} | {} |",
+            cell(name),
+            p.nodes,
+            p.lower_bound,
+            p.gap * 100.0,
+            if p.optimal { "yes" } else { "no (bound)" },
+            p.ffd.cluster_autoscaler,
+            p.ffd.karpenter,
+            p.cost_per_hour.map_or("-".to_string(), |c| format!("{c:.3}"))
+        )?;
+    }
+    if let Some(c) = &r.cheapest {
+        let counts: Vec<String> = c.node_counts.iter().map(|(t, n)| format!("{n} × {}", cell(t))).collect();
+        writeln!(
+            out,
+            "\n**Cheapest fleet:** ${:.3}/h ({}), lower bound ${:.3}/h, gap {:.1}%, {}",
+            c.cost_per_hour,
+            counts.join(" + "),
+            c.lower_bound_cost,
+            c.gap * 100.0,
+            if c.optimal { "proven optimal" } else { "not proven optimal" }
+        )?;
+        if let Some(f) = c.ffd_cost_per_hour {
+            writeln!(out, "Cheapest single-type FFD fleet: ${f:.3}/h.")?;
+        }
+    }
+    for u in &r.unschedulable {
+        let why: Vec<String> = u.reasons.iter().map(|(t, w)| format!("{}: {}", cell(t), cell(w))).collect();
+        writeln!(out, "\n:x: **{}** fits no node type ({})", cell(&u.service), why.join("; "))?;
+    }
+    Ok(())
+}

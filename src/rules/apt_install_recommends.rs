@@ -1,0 +1,56 @@
+use super::pkg::{self, Pm};
+use super::{Finding, Rule, RuleContext, RuleMeta};
+use crate::diag::Severity;
+use crate::estimate::heuristics;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Checks for `apt-get install` (or `apt install`) without `--no-install-recommends` in a
+    /// stage that ships in the final image, unless the Dockerfile configures
+    /// `APT::Install-Recommends` itself.
+    ///
+    /// ## Why is this bad?
+    /// By default apt also installs every "recommended" package, which the application rarely
+    /// needs. One report measured ~40 MB (RPi-Distro/pi-gen#383); recommends can even pull in
+    /// a compiler (docker-library/buildpack-deps#20). The saving depends on the packages, from
+    /// nothing to tens of megabytes.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// RUN apt-get update && apt-get install -y --no-install-recommends curl \
+    ///  && rm -rf /var/lib/apt/lists/*
+    /// ```
+    ///
+    /// ## References
+    /// - hadolint DL3015; Trivy DS-0029
+    /// - `../shared/reference/rewrites.md` section 3, row 1
+    pub AptInstallRecommends, "DF202", "apt-install-recommends", Severity::Warning
+}
+
+impl Rule for AptInstallRecommends {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if ctx.src.contains("Install-Recommends") {
+            return;
+        }
+        for (_, i, cmds) in pkg::shipping_runs(ctx) {
+            for inst in pkg::installs(cmds) {
+                if inst.pm != Pm::Apt || inst.packages.is_empty() || inst.cmd.has_flag("--no-install-recommends") {
+                    continue;
+                }
+                out.push(
+                    Finding::new(&Self::META, ctx, i, inst.head_span(), "`apt-get install` without `--no-install-recommends` also installs recommended packages", "add `--no-install-recommends` and list any recommended package you really need")
+                        .estimate(Some(heuristics::apt_recommends())),
+                );
+            }
+        }
+    }
+}

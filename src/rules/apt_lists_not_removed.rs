@@ -1,0 +1,68 @@
+use super::pkg::{self, Pm};
+use super::{Finding, Rule, RuleContext, RuleMeta};
+use crate::diag::Severity;
+use crate::estimate::heuristics;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Checks for `apt-get update` (or `apt update`) in a `RUN` of a stage that ships in the
+    /// final image when the same `RUN` does not remove `/var/lib/apt/lists` and does not mount a
+    /// cache on it.
+    ///
+    /// ## Why is this bad?
+    /// The package index downloaded by `apt-get update` is committed into the layer and shipped
+    /// with every pull, although nothing at runtime needs it. It is typically 10–40 MB
+    /// uncompressed (rocker-org/rocker#45; progrium/cedarish#13; over 80 MB with many sources,
+    /// phusion/baseimage-docker#41). Removing it in a later `RUN` saves nothing: the bytes stay
+    /// in the earlier layer. Stages that are only copied from are not reported: their lists
+    /// never reach the image. `apt-get clean` is not needed on official Debian and Ubuntu
+    /// images, which clean `/var/cache/apt` automatically.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// RUN apt-get update && apt-get install -y --no-install-recommends curl
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// RUN apt-get update \
+    ///  && apt-get install -y --no-install-recommends curl \
+    ///  && rm -rf /var/lib/apt/lists/*
+    /// ```
+    /// or, with BuildKit, keep the lists out of the image entirely:
+    /// ```dockerfile
+    /// RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+    ///     apt-get update && apt-get install -y --no-install-recommends curl
+    /// ```
+    ///
+    /// ## References
+    /// - hadolint DL3009; Docker docs, "Building best practices" (apt-get)
+    /// - `../shared/reference/rewrites.md` section 3, row 2
+    pub AptListsNotRemoved, "DF201", "apt-lists-not-removed", Severity::Warning
+}
+
+impl Rule for AptListsNotRemoved {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for (_, i, cmds) in pkg::shipping_runs(ctx) {
+            let Some(update) = cmds.iter().find(|c| matches!(pkg::pm_of(c), Some((Pm::Apt, "update")))) else { continue };
+            if pkg::removes(cmds, "/var/lib/apt/lists")
+                || ctx.has_cache_mount(i, &["/var/lib/apt/lists"])
+                || cmds.iter().any(|c| matches!(pkg::pm_of(c), Some((Pm::Apt, "dist-clean"))))
+            {
+                continue;
+            }
+            let span = update.span_through(1).unwrap_or(ctx.dockerfile.instructions[i].span);
+            let installs = !pkg::installs(cmds).is_empty();
+            let (msg, help) = if installs {
+                ("`apt-get update` leaves the package lists in this layer", "end this RUN with `&& rm -rf /var/lib/apt/lists/*`, or mount a cache: `RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked ...`")
+            } else {
+                ("`apt-get update` in a RUN of its own: the lists stay in this layer and go stale in the build cache", "run `apt-get update`, the install and `rm -rf /var/lib/apt/lists/*` in one RUN")
+            };
+            out.push(Finding::new(&Self::META, ctx, i, span, msg, help).estimate(Some(heuristics::apt_lists())));
+        }
+    }
+}

@@ -1,0 +1,56 @@
+use super::{Finding, Rule, RuleContext, RuleMeta};
+use crate::catalog::ImageRef;
+use crate::diag::Severity;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Checks for a `FROM` of an external image (not a stage, not `scratch`) in a stage the
+    /// target needs, written without a tag or with `:latest`, and without a digest. Bases
+    /// written with variables (`FROM ${IMAGE}`) are not reported.
+    ///
+    /// ## Why is this bad?
+    /// `latest` moves: the same Dockerfile builds a different, often larger, image tomorrow,
+    /// and size budgets drift without a code change (by 2026 several default tags changed their
+    /// Debian release, `../shared/reference/rewrites.md` section 0, "Tag drift"). No size
+    /// estimate: the effect is drift, not bytes.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// FROM python
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// FROM python:3.12-slim-bookworm
+    /// ```
+    ///
+    /// ## References
+    /// - hadolint DL3006, DL3007
+    pub BaseImageLatestTag, "DF101", "base-image-latest-tag", Severity::Warning
+}
+
+impl Rule for BaseImageLatestTag {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for st in ctx.needed_stages() {
+            if st.from_stage.is_some() || st.base.contains('$') {
+                continue;
+            }
+            let Some(r) = ImageRef::parse(&st.base_expanded) else { continue };
+            if r.is_scratch() || r.digest.is_some() {
+                continue;
+            }
+            let i = st.instructions.start;
+            let inst = &ctx.dockerfile.instructions[i];
+            let span = inst.args.first().map_or(inst.span, |a| a.span);
+            match r.tag.as_deref() {
+                None => out.push(Finding::new(&Self::META, ctx, i, span, format!("`{}` has no tag, so it means `latest`", st.base), "pin a version tag (e.g. `name:1.2-slim`), and a digest for reproducible builds")),
+                Some("latest") => out.push(Finding::new(&Self::META, ctx, i, span, format!("`{}` follows the moving `latest` tag", st.base), "pin a version tag (e.g. `name:1.2-slim`), and a digest for reproducible builds")),
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+use super::pkg::{self, Pm};
+use super::{Finding, Rule, RuleContext, RuleMeta};
+use crate::diag::Severity;
+use crate::dockerfile::Keyword;
+use crate::estimate::heuristics;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Checks for build tools installed in a stage that ships in the final image and not
+    /// removed in the same `RUN`: compilers (`gcc`, `g++`, `clang`, `build-essential`,
+    /// `build-base`, `gcc-c++`), build systems (`cmake`, `autoconf`, `automake`, `libtool`)
+    /// and `-dev`/`-devel` packages. It reports only images that copy application files from
+    /// the build context: base images (such as the official language images, which keep
+    /// compilers on purpose) are left alone. `apk add --virtual .x ... && apk del .x` and
+    /// `apt-get purge` in the same `RUN` count as removed.
+    ///
+    /// Only images that run something are checked: the target's stage chain has `CMD` or
+    /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
+    /// `validate`, ...).
+    ///
+    /// ## Why is this bad?
+    /// A C toolchain with headers is one of the largest things an image can carry: the
+    /// golang:1.25-bookworm gcc/g++/make layer is 92.5 MB compressed and node:22's compilers
+    /// and `-dev` libraries layer 211.7 MB (docker-library/repo-info, 2026); rust:1-alpine's
+    /// musl-dev/gcc layer is 75.1 MB. An alpine Python image with build deps was 842 MB where a
+    /// slim one was 333 MB (safe-global/safe-config-service#221). The program needs the
+    /// compiler only to build.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// FROM python:3.12-slim
+    /// RUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev \
+    ///  && rm -rf /var/lib/apt/lists/*
+    /// COPY requirements.txt .
+    /// RUN pip install --no-cache-dir -r requirements.txt
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// FROM python:3.12-slim AS build
+    /// RUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev
+    /// COPY requirements.txt .
+    /// RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt
+    ///
+    /// FROM python:3.12-slim
+    /// RUN apt-get update && apt-get install -y --no-install-recommends libpq5 \
+    ///  && rm -rf /var/lib/apt/lists/*
+    /// COPY --from=build /wheels /wheels
+    /// RUN pip install --no-cache-dir /wheels/*
+    /// ```
+    ///
+    /// ## References
+    /// - `../shared/reference/rewrites.md` section 3, row 11
+    pub BuildToolchainInFinalStage, "DF105", "build-toolchain-in-final-stage", Severity::Warning
+}
+
+fn is_toolchain(name: &str) -> bool {
+    matches!(name, "gcc" | "g++" | "gcc-c++" | "clang" | "build-essential" | "build-base" | "cmake" | "autoconf" | "automake" | "libtool")
+        || name.starts_with("gcc-") && name[4..].chars().all(|c| c.is_ascii_digit())
+        || name.starts_with("g++-") && name[4..].chars().all(|c| c.is_ascii_digit())
+}
+
+fn is_dev(name: &str) -> bool {
+    (name.ends_with("-dev") || name.ends_with("-devel")) && name.len() > 4
+}
+
+fn is_compiler(name: &str) -> bool {
+    matches!(name, "gcc" | "g++" | "gcc-c++" | "clang" | "build-essential" | "build-base")
+}
+
+/// Whether the shipping stages copy application files from the build context (anything but
+/// entrypoint scripts and config snippets).
+pub(super) fn copies_app_sources(ctx: &RuleContext<'_>) -> bool {
+    ctx.stages.iter().filter(|s| s.ships).flat_map(|s| ctx.stage_instructions(s.index)).any(|(_, inst)| {
+        if !matches!(inst.keyword, Keyword::Copy | Keyword::Add) || inst.flag("from").is_some() || !inst.heredocs.is_empty() {
+            return false;
+        }
+        let v = inst.values();
+        let Some((_, srcs)) = v.split_last() else { return false };
+        srcs.iter().any(|s| {
+            let base = s.rsplit('/').next().unwrap_or(s);
+            !(s.contains("://") || base.ends_with(".sh") || base.contains("entrypoint") || base.ends_with(".conf") || base.ends_with(".patch") || base.ends_with(".ini") || base.ends_with(".cfg"))
+        })
+    })
+}
+
+impl Rule for BuildToolchainInFinalStage {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if !ctx.runtime {
+            return;
+        }
+        if !copies_app_sources(ctx) {
+            return;
+        }
+        for (_, i, cmds) in pkg::shipping_runs(ctx) {
+            let removed = pkg::removes_packages(cmds);
+            for inst in pkg::installs(cmds) {
+                if let Some(v) = pkg::apk_virtual(inst.cmd) {
+                    if removed.iter().any(|r| r == v) {
+                        continue;
+                    }
+                }
+                if removed.iter().any(|r| r == "*") && inst.pm != Pm::Apk {
+                    // apt-get purge / dnf remove in the same RUN: assume the build deps go.
+                    continue;
+                }
+                let tools: Vec<&crate::dockerfile::shell::Word> = inst.packages.iter().copied().filter(|w| {
+                    let n = pkg::package_name(&w.text);
+                    (is_toolchain(n) || is_dev(n)) && !removed.iter().any(|r| r == n)
+                }).collect();
+                if tools.is_empty() {
+                    continue;
+                }
+                let names: Vec<&str> = tools.iter().map(|w| pkg::package_name(&w.text)).collect();
+                let compiler = names.iter().any(|n| is_compiler(n));
+                let span = crate::dockerfile::Span::new(tools[0].span.start, tools[tools.len() - 1].span.end);
+                let estimate = match (compiler, inst.pm) {
+                    (true, Pm::Apk) => Some(heuristics::apk_toolchain()),
+                    (true, _) => Some(heuristics::apt_toolchain()),
+                    _ => None,
+                };
+                let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+                let mut f = Finding::new(
+                    &Self::META,
+                    ctx,
+                    i,
+                    span,
+                    format!("build tools ship in the final image: {list}"),
+                    "install them in a builder stage and `COPY --from` only the build output (for `-dev` packages, install the runtime library instead, e.g. `libpq5` for `libpq-dev`)",
+                )
+                .estimate(estimate);
+                if !compiler {
+                    f = f.note("no estimate: the size of `-dev` packages varies too much");
+                }
+                out.push(f);
+            }
+        }
+    }
+}

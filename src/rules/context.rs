@@ -1,0 +1,383 @@
+//! What a rule sees: the parsed file and its text, the stages (which ones reach the target and
+//! which ones ship in the final image), ARG/ENV scope, the shell commands of every `RUN`, and
+//! the build context when there is one.
+//!
+//! Owns: [`RuleContext`], [`StageInfo`] and the stage computation rules rely on (`ships` is
+//! imgopt's own notion: a stage whose filesystem ends up in the target image).
+//! Does not: parse (see `dockerfile`) or decide findings (see the rule files).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::context::BuildContext;
+use crate::dockerfile::shell::{self, Command};
+use crate::dockerfile::stages::DependencyKind;
+use crate::dockerfile::{Dockerfile, Instruction, Keyword, Span, StageOptions, Stages};
+
+/// One build stage as rules see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StageInfo {
+    /// 0-based index.
+    pub index: usize,
+    /// `AS name`, lower-cased as BuildKit does.
+    pub name: Option<String>,
+    /// The base as written in `FROM`.
+    pub base: String,
+    /// The base with ARG defaults (and `--build-arg`s) expanded.
+    pub base_expanded: String,
+    /// `--platform`, as written.
+    pub platform: Option<String>,
+    /// The stage this one is built `FROM`, when the base names an earlier stage.
+    pub from_stage: Option<usize>,
+    /// Stages this one copies or mounts from (`COPY --from`, `RUN --mount=from=`).
+    pub copies_from: Vec<usize>,
+    /// Instruction indices `[first, end)`; the first is the `FROM`.
+    #[serde(skip)]
+    pub instructions: std::ops::Range<usize>,
+    /// Built when building the target (the target and everything it needs).
+    pub reaches_target: bool,
+    /// Its filesystem is part of the target image (the target and its `FROM` chain, or a
+    /// stage copied from wholesale with `COPY --from=x / /`).
+    pub ships: bool,
+}
+
+/// Everything a rule may look at.
+pub struct RuleContext<'a> {
+    /// The file's text (spans index into it).
+    pub src: &'a str,
+    /// The parsed file.
+    pub dockerfile: &'a Dockerfile,
+    /// Stages in order.
+    pub stages: Vec<StageInfo>,
+    /// The target stage index.
+    pub target: usize,
+    /// Stage index of each instruction (`None` before the first `FROM`).
+    pub stage_of: Vec<Option<usize>>,
+    /// Shell commands of each `RUN` (empty for other instructions and exec form).
+    pub commands: Vec<Vec<Command>>,
+    /// Global ARG values (defaults before the first FROM, overridden by `--build-arg`).
+    pub global_args: BTreeMap<String, String>,
+    /// The build context, when one was read.
+    pub build_context: Option<&'a BuildContext>,
+    /// The target is a product image, not a development one: its name is not `dev`,
+    /// `build`, `test`, `lint`, `validate`, ... Size rules skip development targets.
+    pub product: bool,
+    /// The target is a product image that runs something (its stage chain has `CMD` or
+    /// `ENTRYPOINT`): rules about what a runtime image should not carry apply.
+    pub runtime: bool,
+}
+
+/// Words in a target stage name that mark a development or CI image rather than a product.
+const DEV_WORDS: &[&str] = &["dev", "devcontainer", "development", "build", "builder", "test", "tests", "testing", "lint", "validate", "validation", "generate", "generated", "vendor", "vendored", "tools", "toolchain", "debug", "sdk", "shell", "ci", "upload", "artifact", "artifacts"];
+
+impl<'a> RuleContext<'a> {
+    /// Builds the context. `target` names a stage (`--target`); `None` means the last stage.
+    pub fn new(
+        src: &'a str,
+        dockerfile: &'a Dockerfile,
+        target: Option<&str>,
+        build_args: &BTreeMap<String, String>,
+        build_context: Option<&'a BuildContext>,
+    ) -> Result<Self, String> {
+        let ins = &dockerfile.instructions;
+        // The stage graph is the parser's (dockerfile::stages); `ships` is imgopt's own.
+        let graph = Stages::build(dockerfile, &StageOptions { target: target.map(str::to_string), build_args: build_args.clone() }).map_err(|e| e.to_string())?;
+        let global_args = graph.global_arg_values.clone();
+        let mut stages: Vec<StageInfo> = graph
+            .stages
+            .iter()
+            .map(|s| StageInfo {
+                index: s.index,
+                name: s.name.clone(),
+                base: s.base.clone(),
+                base_expanded: s.base_expanded.clone(),
+                platform: s.platform.clone(),
+                from_stage: s.base_stage,
+                copies_from: s.depends_on.iter().copied().filter(|d| Some(*d) != s.base_stage).collect(),
+                instructions: s.instructions.clone(),
+                reaches_target: s.reaches_target,
+                ships: false,
+            })
+            .collect();
+        let mut stage_of = vec![None; ins.len()];
+        for s in &stages {
+            for i in s.instructions.clone() {
+                stage_of[i] = Some(s.index);
+            }
+        }
+        // Stages copied from wholesale (`COPY --from=x / /`) ship too.
+        let mut wholesale: Vec<(usize, usize)> = Vec::new();
+        for s in &graph.stages {
+            for d in s.dependencies.iter().filter(|d| d.kind == DependencyKind::CopyFrom) {
+                let Some(from) = d.stage else { continue };
+                let vals = ins[d.instruction].values();
+                if vals.len() >= 2 && vals[..vals.len() - 1].iter().any(|v| *v == "/" || *v == "/.") {
+                    wholesale.push((s.index, from));
+                }
+            }
+        }
+        let target = graph.target;
+        // ships: FROM chain of the target, plus wholesale copies into shipping stages.
+        let mut stack = vec![target];
+        while let Some(s) = stack.pop() {
+            if stages[s].ships {
+                continue;
+            }
+            stages[s].ships = true;
+            stack.extend(stages[s].from_stage);
+            stack.extend(wholesale.iter().filter(|(into, _)| *into == s).map(|(_, from)| *from));
+        }
+        let commands = ins
+            .iter()
+            .map(|inst| if inst.keyword == Keyword::Run { shell::run_commands(src, inst, dockerfile.escape) } else { Vec::new() })
+            .collect();
+        let product = stages[target].name.as_deref().is_none_or(|n| !n.split(['-', '_', '.']).any(|w| DEV_WORDS.contains(&w)));
+        let mut chain = vec![target];
+        while let Some(p) = stages[*chain.last().unwrap_or(&target)].from_stage {
+            if chain.contains(&p) {
+                break;
+            }
+            chain.push(p);
+        }
+        let runs = chain.iter().any(|s| stages[*s].instructions.clone().any(|i| matches!(ins[i].keyword, Keyword::Cmd | Keyword::Entrypoint)));
+        Ok(Self { src, dockerfile, stages, target, stage_of, commands, global_args, build_context, product, runtime: product && runs })
+    }
+
+    /// The instructions of stage `s` with their indices (the `FROM` included).
+    pub fn stage_instructions(&self, s: usize) -> impl Iterator<Item = (usize, &'a Instruction)> + '_ {
+        let r = self.stages[s].instructions.clone();
+        let ins = &self.dockerfile.instructions;
+        r.map(move |i| (i, &ins[i]))
+    }
+
+    /// Stages whose filesystem is in the target image.
+    /// (none when the target is a development image, see [`RuleContext::product`]).
+    pub fn shipping_stages(&self) -> impl Iterator<Item = &StageInfo> + '_ {
+        self.stages.iter().filter(|s| s.ships && self.product)
+    }
+
+    /// Stages built for the target.
+    pub fn needed_stages(&self) -> impl Iterator<Item = &StageInfo> + '_ {
+        self.stages.iter().filter(|s| s.reaches_target)
+    }
+
+    /// The stage chain from `s` up through its `FROM` stages (`s` first).
+    #[must_use]
+    pub fn chain(&self, s: usize) -> Vec<usize> {
+        let mut out = vec![s];
+        let mut cur = s;
+        while let Some(p) = self.stages[cur].from_stage {
+            if out.contains(&p) {
+                break;
+            }
+            out.push(p);
+            cur = p;
+        }
+        out
+    }
+
+    /// The external image a stage ultimately builds on (following `FROM stage` links).
+    #[must_use]
+    pub fn root_base(&self, s: usize) -> &str {
+        let chain = self.chain(s);
+        &self.stages[*chain.last().unwrap_or(&s)].base_expanded
+    }
+
+    /// The value an environment variable has for instruction `at` in stage `s`: ENV and ARG
+    /// (with default) before it in the stage and its `FROM` chain. `None` when unset.
+    #[must_use]
+    pub fn env_at(&self, s: usize, at: usize, key: &str) -> Option<String> {
+        for st in self.chain(s) {
+            let r = self.stages[st].instructions.clone();
+            let end = if st == s { at.min(r.end) } else { r.end };
+            for i in (r.start..end).rev() {
+                let inst = &self.dockerfile.instructions[i];
+                match inst.keyword {
+                    Keyword::Env => {
+                        let v = inst.values();
+                        for pair in v.chunks(2).rev() {
+                            if pair.len() == 2 && pair[0] == key {
+                                return Some(unquote(pair[1]));
+                            }
+                        }
+                    }
+                    Keyword::Arg => {
+                        for a in inst.args.iter().rev() {
+                            let (k, v) = split_kv(&a.value);
+                            if k == key {
+                                if let Some(v) = v {
+                                    return Some(unquote(v));
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether instruction `at` has a `--mount=type=cache` (or `tmpfs`) whose target is `dir`
+    /// or a parent of it. `dir` may be a suffix pattern starting with `*/` (e.g. `*/.cache/pip`).
+    #[must_use]
+    pub fn has_cache_mount(&self, at: usize, dirs: &[&str]) -> bool {
+        self.dockerfile.instructions[at].flags_named("mount").any(|m| {
+            let Some(v) = &m.value else { return false };
+            let mut ty = "bind";
+            let mut target = None;
+            for kv in v.split(',') {
+                let (k, val) = kv.split_once('=').unwrap_or((kv, ""));
+                match k {
+                    "type" => ty = val,
+                    "target" | "dst" | "destination" => target = Some(val.trim_end_matches('/')),
+                    _ => {}
+                }
+            }
+            let Some(t) = target else { return false };
+            (ty == "cache" || ty == "tmpfs") && dirs.iter().any(|d| covers(t, d))
+        })
+    }
+
+    /// The text of a span.
+    #[must_use]
+    pub fn text(&self, span: Span) -> &str {
+        self.src.get(span.range()).unwrap_or("")
+    }
+
+    /// The `USER` in effect for instruction `at` in stage `s` (`None`: root or unknown).
+    #[must_use]
+    pub fn user_at(&self, s: usize, at: usize) -> Option<String> {
+        for st in self.chain(s) {
+            let r = self.stages[st].instructions.clone();
+            let end = if st == s { at.min(r.end) } else { r.end };
+            for i in (r.start..end).rev() {
+                let inst = &self.dockerfile.instructions[i];
+                if inst.keyword == Keyword::User {
+                    let u = inst.values().first().map(|v| v.split(':').next().unwrap_or("").to_string())?;
+                    return (u != "root" && u != "0").then_some(u);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Whether a mount at `target` covers `dir` (`dir` equal or below; `*/x` matches any `.../x`).
+fn covers(target: &str, dir: &str) -> bool {
+    if let Some(suffix) = dir.strip_prefix("*/") {
+        // target ends with the suffix or a prefix of it (`/root/.cache` covers `*/.cache/pip`).
+        let parts: Vec<&str> = suffix.split('/').collect();
+        (1..=parts.len()).any(|n| target.ends_with(&format!("/{}", parts[..n].join("/"))))
+    } else {
+        dir == target || dir.starts_with(&format!("{target}/")) || target == "/"
+    }
+}
+
+/// Splits `K=V` into (`K`, `Some(V)`), or `K` into (`K`, `None`).
+#[must_use]
+pub fn split_kv(s: &str) -> (&str, Option<&str>) {
+    match s.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (s, None),
+    }
+}
+
+/// Removes one level of surrounding quotes.
+#[must_use]
+pub fn unquote(s: &str) -> String {
+    let b = s.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        s[1..s.len() - 1].to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Expands `$VAR`, `${VAR}`, `${VAR:-default}` and `${VAR-default}`, `${VAR:+alt}` from `vars`;
+/// unknown variables expand to nothing, as BuildKit does for base names.
+#[must_use]
+pub fn expand(s: &str, vars: &BTreeMap<String, String>) -> String {
+    let b: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == '\\' && i + 1 < b.len() && b[i + 1] == '$' {
+            out.push('$');
+            i += 2;
+        } else if b[i] == '$' && i + 1 < b.len() && b[i + 1] == '{' {
+            let Some(close) = b[i + 2..].iter().position(|c| *c == '}') else {
+                out.extend(&b[i..]);
+                break;
+            };
+            let inner: String = b[i + 2..i + 2 + close].iter().collect();
+            let (name, op, word) = match inner.find([':', '-', '+']) {
+                Some(p) => {
+                    let rest = &inner[p..];
+                    let (op, word) = if let Some(w) = rest.strip_prefix(":-") {
+                        ("-", w)
+                    } else if let Some(w) = rest.strip_prefix(":+") {
+                        ("+", w)
+                    } else if let Some(w) = rest.strip_prefix('-') {
+                        ("-", w)
+                    } else if let Some(w) = rest.strip_prefix('+') {
+                        ("+", w)
+                    } else {
+                        ("", "")
+                    };
+                    (&inner[..p], op, word)
+                }
+                None => (inner.as_str(), "", ""),
+            };
+            let val = vars.get(name).filter(|v| !v.is_empty());
+            match (op, val) {
+                ("-", None) => out.push_str(&expand(word, vars)),
+                ("+", Some(_)) => out.push_str(&expand(word, vars)),
+                ("+", None) => {}
+                (_, Some(v)) => out.push_str(v),
+                (_, None) => {}
+            }
+            i += close + 3;
+        } else if b[i] == '$' && i + 1 < b.len() && (b[i + 1].is_ascii_alphabetic() || b[i + 1] == '_') {
+            let mut j = i + 1;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == '_') {
+                j += 1;
+            }
+            let name: String = b[i + 1..j].iter().collect();
+            if let Some(v) = vars.get(&name) {
+                out.push_str(v);
+            }
+            i = j;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_like_buildkit() {
+        let mut v = BTreeMap::new();
+        v.insert("V".to_string(), "3.12".to_string());
+        assert_eq!(expand("python:${V}-slim", &v), "python:3.12-slim");
+        assert_eq!(expand("python:$V", &v), "python:3.12");
+        assert_eq!(expand("x:${W:-1.2}", &v), "x:1.2");
+        assert_eq!(expand("x${V:+-y}", &v), "x-y");
+        assert_eq!(expand("x:${W}", &v), "x:");
+    }
+
+    #[test]
+    fn cache_mount_coverage() {
+        assert!(covers("/root/.cache", "*/.cache/pip"));
+        assert!(covers("/home/app/.cache/pip", "*/.cache/pip"));
+        assert!(!covers("/root/.npm", "*/.cache/pip"));
+        assert!(covers("/var/lib/apt", "/var/lib/apt/lists"));
+        assert!(!covers("/var/cache/apt", "/var/lib/apt/lists"));
+    }
+}

@@ -1,0 +1,119 @@
+use super::pkg;
+use super::{Finding, Rule, RuleContext, RuleMeta};
+use crate::diag::Severity;
+use crate::dockerfile::shell::Command;
+use crate::dockerfile::{Instruction, Keyword};
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Checks for a `COPY . <dest>` (or `ADD .`, `COPY ./ ...`, `COPY * ...`) of the whole build
+    /// context that comes before the first dependency install of its stage: `npm ci`/`npm
+    /// install`, `yarn install`, `pnpm install`, `pip install -r`, `poetry install`, `pipenv
+    /// install`, `uv sync`, `go mod download`, `cargo fetch`, `bundle install`,
+    /// `composer install`, `mvn dependency:go-offline`. Stages the target does not need, and
+    /// stages that `COPY --from` their dependencies out of another stage, are skipped.
+    ///
+    /// ## Why is this bad?
+    /// Build cache, not image size: any change to any file invalidates the `COPY` layer and
+    /// every layer after it, so every edit re-downloads and re-installs all dependencies.
+    /// Copying the manifests and lockfiles first, installing, and then copying the source keeps
+    /// the install layer cached until the dependencies change (Docker docs, "Optimize cache
+    /// usage": order your layers). No size estimate: it costs build time, not bytes.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// WORKDIR /app
+    /// COPY . .
+    /// RUN npm ci --omit=dev
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// WORKDIR /app
+    /// COPY package.json package-lock.json ./
+    /// RUN npm ci --omit=dev
+    /// COPY . .
+    /// ```
+    ///
+    /// ## References
+    /// - docs.docker.com/build/cache/optimize ("Order your layers")
+    /// - `../shared/reference/rewrites.md` section 3, row 9
+    pub CopyAllBeforeDependencyInstall, "DF301", "copy-all-before-dependency-install", Severity::Warning
+}
+
+/// Whether `inst` copies the whole build context.
+pub(super) fn copies_whole_context(inst: &Instruction) -> bool {
+    if !matches!(inst.keyword, Keyword::Copy | Keyword::Add) || inst.flag("from").is_some() || !inst.heredocs.is_empty() {
+        return false;
+    }
+    let v = inst.values();
+    let Some((_, srcs)) = v.split_last() else { return false };
+    srcs.iter().any(|s| matches!(*s, "." | "./" | "*" | "./*" | "./." ))
+}
+
+/// The dependency manifest a command installs from, if it is a dependency install.
+fn dependency_install(c: &Command) -> Option<&'static str> {
+    let name = c.name()?;
+    let sub = c.subcommand().map(|w| w.text.as_str());
+    let pkg_args = c.args().iter().filter(|w| !w.text.starts_with('-')).count();
+    Some(match (name, sub) {
+        ("npm", Some("ci")) => "package.json and package-lock.json",
+        ("npm", Some("install" | "i")) if pkg_args == 1 && !c.has_short_or_long('g', &["--global"]) => "package.json and package-lock.json",
+        ("yarn", None) => "package.json and yarn.lock",
+        ("yarn", Some("install")) => "package.json and yarn.lock",
+        ("pnpm", Some("install" | "i")) if pkg_args == 1 => "package.json and pnpm-lock.yaml",
+        (n, Some("install")) if n.starts_with("pip") && c.args().iter().any(|w| w.text == "-r" || w.text.starts_with("--requirement")) => "the requirements file",
+        ("poetry", Some("install")) => "pyproject.toml and poetry.lock",
+        ("pipenv", Some("install" | "sync")) => "Pipfile and Pipfile.lock",
+        ("uv", Some("sync")) => "pyproject.toml and uv.lock",
+        ("go", Some("mod")) if c.args().iter().any(|w| w.text == "download") => "go.mod and go.sum",
+        ("cargo", Some("fetch")) => "Cargo.toml and Cargo.lock",
+        ("bundle", Some("install")) => "Gemfile and Gemfile.lock",
+        ("composer", Some("install")) => "composer.json and composer.lock",
+        ("mvn" | "mvnw" | "./mvnw", _) if c.args().iter().any(|w| w.text.starts_with("dependency:")) => "pom.xml",
+        _ => return None,
+    })
+}
+
+impl Rule for CopyAllBeforeDependencyInstall {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for st in ctx.needed_stages() {
+            let mut copy_all: Option<usize> = None;
+            let mut installed_before = false;
+            'stage: for (i, inst) in ctx.stage_instructions(st.index) {
+                if copy_all.is_none() && copies_whole_context(inst) {
+                    copy_all = Some(i);
+                    continue;
+                }
+                // Dependencies copied in from another stage: the install here only prunes or
+                // links them (say less).
+                if matches!(inst.keyword, Keyword::Copy | Keyword::Add) && inst.flag("from").is_some() {
+                    installed_before = true;
+                }
+                if inst.keyword != Keyword::Run {
+                    continue;
+                }
+                for c in &ctx.commands[i] {
+                    let Some(manifests) = dependency_install(c) else { continue };
+                    match copy_all {
+                        None => installed_before = true,
+                        Some(ci) if !installed_before => {
+                            let cinst = &ctx.dockerfile.instructions[ci];
+                            let what = pkg::is(c, "go", &[]).then_some("go mod download").map_or_else(|| c.effective().iter().take(2).map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "), str::to_string);
+                            out.push(
+                                Finding::new(&Self::META, ctx, i, c.span_through(1).unwrap_or_default(), format!("`{what}` runs after the whole context was copied, so any file change re-runs it"), format!("copy only {manifests} first, run `{what}`, then copy the rest of the source"))
+                                    .related(cinst.span, "the whole build context is copied here"),
+                            );
+                            break 'stage;
+                        }
+                        Some(_) => break 'stage,
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+use super::pkg;
+use super::{Finding, Rule, RuleContext, RuleMeta};
+use crate::diag::Severity;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Checks for a final image that installs both `curl` and `wget` with a package manager
+    /// (and does not remove either in the same `RUN`).
+    ///
+    /// ## Why is this bad?
+    /// Both download tools do the same job; shipping two means shipping the second one's binary
+    /// and libraries (and their vulnerabilities) for nothing. The size depends on the
+    /// distribution, so imgopt gives no estimate.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// RUN apk add --no-cache curl wget
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// RUN apk add --no-cache curl
+    /// ```
+    ///
+    /// ## References
+    /// - hadolint DL4001; Trivy DS-0014
+    pub CurlAndWgetInstalled, "DF208", "curl-and-wget-installed", Severity::Info
+}
+
+impl Rule for CurlAndWgetInstalled {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let mut seen: Vec<(&str, usize, crate::dockerfile::Span)> = Vec::new();
+        for (_, i, cmds) in pkg::shipping_runs(ctx) {
+            let removed = pkg::removes_packages(cmds);
+            for inst in pkg::installs(cmds) {
+                if pkg::apk_virtual(inst.cmd).is_some() {
+                    continue;
+                }
+                for w in &inst.packages {
+                    let name = pkg::package_name(&w.text);
+                    let tool = match name {
+                        "curl" => "curl",
+                        "wget" => "wget",
+                        _ => continue,
+                    };
+                    if removed.iter().any(|r| r == tool || r == "*") || seen.iter().any(|(t, _, _)| *t == tool) {
+                        continue;
+                    }
+                    seen.push((tool, i, w.span));
+                }
+            }
+        }
+        if seen.len() == 2 {
+            let (first, _, fspan) = seen[0];
+            let (second, i, span) = seen[1];
+            out.push(
+                Finding::new(&Self::META, ctx, i, span, format!("both `{first}` and `{second}` are installed in the final image"), format!("keep one download tool: drop `{second}` and use `{first}`"))
+                    .related(fspan, format!("`{first}` installed here")),
+            );
+        }
+    }
+}

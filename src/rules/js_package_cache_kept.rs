@@ -1,0 +1,84 @@
+use super::pkg;
+use super::{Finding, Rule, RuleContext, RuleMeta};
+use crate::diag::Severity;
+use crate::estimate::heuristics;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Checks for `npm install`/`npm ci`, `yarn install` (or bare `yarn`) and
+    /// `pnpm install`/`pnpm add` in a stage that ships in the final image when the same `RUN`
+    /// does not clean the package manager's cache (`npm cache clean --force`, `yarn cache
+    /// clean`, `pnpm store prune`, or deleting the cache directory) and no cache is mounted on
+    /// it. Global installs (`npm install -g`) and Yarn Berry (`--immutable`) are not reported.
+    ///
+    /// ## Why is this bad?
+    /// npm keeps a copy of every tarball in `~/.npm/_cacache` (yarn in
+    /// `/usr/local/share/.cache/yarn`, pnpm in its store), committed into the layer next to
+    /// `node_modules`. Measured savings from cleaning it: 6 MB (mozilla/page-metadata-service#117),
+    /// 16.8 MB (nwtgck/piping-server#388), 38 MB (coala/docker-coala-base#111) and 150 MB
+    /// (maddevsio/maddevs#2543).
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// RUN npm ci --omit=dev
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// RUN npm ci --omit=dev && npm cache clean --force
+    /// ```
+    /// or `RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev`.
+    ///
+    /// ## References
+    /// - hadolint DL3060 (yarn)
+    /// - `../shared/reference/rewrites.md` section 3, row 5 and section 2.3
+    pub JsPackageCacheKept, "DF205", "js-package-cache-kept", Severity::Warning
+}
+
+impl Rule for JsPackageCacheKept {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for (s, i, cmds) in pkg::shipping_runs(ctx) {
+            let removed = pkg::removed_paths(cmds);
+            let rm_has = |needle: &str| removed.iter().any(|w| pkg::normalize_home(&w.text).contains(needle));
+            for c in cmds {
+                let (tool, cache_dirs, cleaned): (&str, &[&str], bool) = if pkg::is(c, "npm", &["install", "ci", "i", "add"]) {
+                    if c.has_short_or_long('g', &["--global"]) || c.has_flag("--cache") || ctx.env_at(s, i, "npm_config_cache").is_some() || ctx.env_at(s, i, "NPM_CONFIG_CACHE").is_some() {
+                        continue;
+                    }
+                    ("npm", &["/root/.npm", "/home/node/.npm"], cmds.iter().any(|x| pkg::is(x, "npm", &["cache"])) || rm_has(".npm"))
+                } else if c.name() == Some("yarn") && c.subcommand().is_none_or(|w| matches!(w.text.as_str(), "install" | "add")) && !c.args().iter().any(|w| matches!(w.text.as_str(), "--version" | "-v" | "--help" | "-h")) {
+                    if c.has_flag("--immutable") || c.has_flag("--cache-folder") || c.has_short_or_long('g', &["global"]) || c.subcommand().is_some_and(|w| w.text == "global") {
+                        continue;
+                    }
+                    ("yarn", &["/usr/local/share/.cache/yarn", "/root/.cache/yarn", "/root/.yarn", "/home/node/.cache/yarn"], cmds.iter().any(|x| pkg::is(x, "yarn", &["cache"])) || rm_has(".cache/yarn") || rm_has("/.yarn"))
+                } else if pkg::is(c, "pnpm", &["install", "i", "add"]) {
+                    if c.has_flag("--store-dir") || c.has_short_or_long('g', &["--global"]) {
+                        continue;
+                    }
+                    ("pnpm", &["/root/.local/share/pnpm", "/root/.pnpm-store", "/pnpm/store", "/pnpm"], cmds.iter().any(|x| pkg::is(x, "pnpm", &["store"])) || rm_has("pnpm"))
+                } else {
+                    continue;
+                };
+                let mounted = ctx.has_cache_mount(i, cache_dirs)
+                    || ctx.dockerfile.instructions[i].flags_named("mount").any(|m| m.value.as_deref().is_some_and(|v| v.contains("type=cache") && (v.contains(".npm") || v.contains("yarn") || v.contains("pnpm"))));
+                if cleaned || mounted {
+                    continue;
+                }
+                let clean = match tool {
+                    "npm" => "npm cache clean --force",
+                    "yarn" => "yarn cache clean",
+                    _ => "pnpm store prune",
+                };
+                out.push(
+                    Finding::new(&Self::META, ctx, i, c.span_through(1).unwrap_or_default(), format!("`{tool}` keeps its package cache in this layer"), format!("append `&& {clean}` to this RUN, or mount a cache on the {tool} cache directory"))
+                        .estimate(Some(heuristics::js_cache())),
+                );
+                break;
+            }
+        }
+    }
+}

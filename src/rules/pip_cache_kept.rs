@@ -1,0 +1,97 @@
+use super::pkg;
+use super::{Finding, Rule, RuleContext, RuleMeta};
+use crate::diag::Severity;
+use crate::dockerfile::shell::Command;
+use crate::estimate::heuristics;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Checks for `pip install` (`pip`, `pip3`, `python -m pip`) in a stage that ships in the
+    /// final image without `--no-cache-dir`, when `PIP_NO_CACHE_DIR` is not set, no cache is
+    /// mounted on pip's cache directory and the same `RUN` does not delete it. Offline
+    /// installs (`RUN --network=none`, `--no-index`) download nothing and are not reported.
+    ///
+    /// ## Why is this bad?
+    /// pip keeps every downloaded wheel and HTTP response in `~/.cache/pip`, which is then
+    /// committed into the layer. Measured: 10–17 MB per image (caronc/apprise#939) and 78 MB,
+    /// 581 → 503 MB (robusta-dev/krr#334). Installing only `pip`, `setuptools` or `wheel` is
+    /// not reported (a few megabytes at most).
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// RUN pip install -r requirements.txt
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// RUN pip install --no-cache-dir -r requirements.txt
+    /// ```
+    /// or keep the cache between builds but out of the image (do not combine with
+    /// `--no-cache-dir`, which defeats the mount, NVIDIA/TensorRT-LLM#13510):
+    /// ```dockerfile
+    /// RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
+    /// ```
+    ///
+    /// ## References
+    /// - hadolint DL3042
+    /// - `../shared/reference/rewrites.md` section 3, row 4 and section 2.4
+    pub PipCacheKept, "DF204", "pip-cache-kept", Severity::Warning
+}
+
+fn is_pip_install(c: &Command) -> Option<usize> {
+    let e = c.effective();
+    let name = c.name()?;
+    let pip_at = if name.starts_with("pip") && name[3..].chars().all(|ch| ch.is_ascii_digit() || ch == '.') {
+        0
+    } else if name.starts_with("python") && e.len() > 2 && e[1].text == "-m" && e[2].text == "pip" {
+        2
+    } else {
+        return None;
+    };
+    let sub = e[pip_at + 1..].iter().find(|w| !w.text.starts_with('-'))?;
+    (sub.text == "install").then_some(pip_at)
+}
+
+impl Rule for PipCacheKept {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for (s, i, cmds) in pkg::shipping_runs(ctx) {
+            let offline = ctx.dockerfile.instructions[i].flag("network").is_some_and(|f| f.value.as_deref() == Some("none"));
+            if offline || ctx.env_at(s, i, "PIP_NO_CACHE_DIR").is_some() || ctx.has_cache_mount(i, &["/root/.cache/pip"]) {
+                continue;
+            }
+            let mounted_elsewhere = ctx.dockerfile.instructions[i].flags_named("mount").any(|m| m.value.as_deref().is_some_and(|v| v.contains("type=cache") && (v.contains(".cache/pip") || v.contains(".cache,") || v.ends_with(".cache") || ctx.env_at(s, i, "PIP_CACHE_DIR").is_some_and(|d| v.contains(&d)))));
+            if mounted_elsewhere {
+                continue;
+            }
+            let cleaned = pkg::removed_paths(cmds).iter().any(|w| {
+                let p = pkg::normalize_home(&w.text);
+                p.contains(".cache/pip") || p.trim_end_matches('/').ends_with(".cache") || p.trim_end_matches("/*").ends_with(".cache")
+            }) || cmds.iter().any(|c| c.name().is_some_and(|n| n.starts_with("pip")) && c.args().iter().any(|w| w.text == "cache") && c.args().iter().any(|w| w.text == "purge"));
+            if cleaned {
+                continue;
+            }
+            for c in cmds {
+                let Some(at) = is_pip_install(c) else { continue };
+                if c.has_flag("--no-cache-dir") || c.has_flag("--no-cache") || c.has_flag("--no-index") {
+                    continue;
+                }
+                let e = c.effective();
+                let pkgs: Vec<&str> = e[at + 2..].iter().filter(|w| !w.text.starts_with('-')).map(|w| w.text.as_str()).collect();
+                let has_req = c.args().iter().any(|w| w.text == "-r" || w.text.starts_with("--requirement") || w.text.starts_with("-r") || w.text == "-e" || w.text == ".");
+                if !has_req && pkgs.iter().all(|p| matches!(pkg::package_name(&p.to_ascii_lowercase()).trim_end_matches(|ch: char| !ch.is_alphanumeric()), "pip" | "setuptools" | "wheel")) {
+                    continue;
+                }
+                let span = c.effective()[..=at + 1].last().map_or_else(|| c.span().unwrap_or_default(), |last| crate::dockerfile::Span::new(e[0].span.start, last.span.end));
+                out.push(
+                    Finding::new(&Self::META, ctx, i, span, "`pip install` keeps its download cache (~/.cache/pip) in this layer", "add `--no-cache-dir`, set `ENV PIP_NO_CACHE_DIR=1`, or use `RUN --mount=type=cache,target=/root/.cache/pip`")
+                        .estimate(Some(heuristics::pip_cache())),
+                );
+                break;
+            }
+        }
+    }
+}

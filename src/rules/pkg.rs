@@ -1,0 +1,359 @@
+//! Shared helpers for rules: package-manager commands, `rm` targets, path handling and the
+//! iteration over the `RUN`s of shipping stages.
+
+use crate::dockerfile::shell::{Command, Word};
+use crate::dockerfile::{Keyword, Span};
+
+use super::context::RuleContext;
+
+/// A system package manager.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pm {
+    /// apt-get / apt
+    Apt,
+    /// apk
+    Apk,
+    /// yum
+    Yum,
+    /// dnf
+    Dnf,
+    /// microdnf
+    Microdnf,
+    /// zypper
+    Zypper,
+}
+
+/// A package install command.
+pub struct Install<'a> {
+    /// The package manager.
+    pub pm: Pm,
+    /// The command.
+    pub cmd: &'a Command,
+    /// Package words (arguments after the subcommand that are not options).
+    pub packages: Vec<&'a Word>,
+}
+
+impl Install<'_> {
+    /// Span of `apt-get install` (program through subcommand).
+    pub fn head_span(&self) -> Span {
+        let e = self.cmd.effective();
+        let sub = self.cmd.subcommand().map_or(e[0].span.end, |w| w.span.end);
+        Span::new(e[0].span.start, sub)
+    }
+}
+
+/// The package manager a command runs and its subcommand.
+pub fn pm_of(cmd: &Command) -> Option<(Pm, &str)> {
+    let pm = match cmd.name()? {
+        "apt-get" | "apt" => Pm::Apt,
+        "apk" => Pm::Apk,
+        "yum" => Pm::Yum,
+        "dnf" | "dnf5" => Pm::Dnf,
+        "microdnf" => Pm::Microdnf,
+        "zypper" => Pm::Zypper,
+        _ => return None,
+    };
+    let mut skip = false;
+    for w in cmd.args() {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if w.text.starts_with('-') {
+            skip = !w.text.contains('=') && option_takes_value(pm, &w.text);
+            continue;
+        }
+        return Some((pm, w.text.as_str()));
+    }
+    Some((pm, ""))
+}
+
+/// Options that take a separate value word (so the value is not a package).
+fn option_takes_value(pm: Pm, opt: &str) -> bool {
+    match pm {
+        Pm::Apt => matches!(opt, "-o" | "-t" | "-c" | "--target-release" | "--option"),
+        Pm::Apk => matches!(opt, "-t" | "--virtual" | "-X" | "--repository" | "--root" | "-p" | "--arch"),
+        Pm::Yum | Pm::Dnf | Pm::Microdnf => matches!(opt, "--setopt" | "--enablerepo" | "--disablerepo" | "--installroot" | "--releasever" | "-x" | "--exclude" | "--repo"),
+        Pm::Zypper => matches!(opt, "-r" | "--repo" | "--root"),
+    }
+}
+
+/// The install commands among `cmds`.
+pub fn installs(cmds: &[Command]) -> Vec<Install<'_>> {
+    let mut out = Vec::new();
+    for c in cmds {
+        let Some((pm, sub)) = pm_of(c) else { continue };
+        let is_install = match pm {
+            Pm::Apt => sub == "install",
+            Pm::Apk => sub == "add",
+            Pm::Yum | Pm::Dnf | Pm::Microdnf => matches!(sub, "install" | "groupinstall" | "reinstall"),
+            Pm::Zypper => matches!(sub, "install" | "in"),
+        };
+        if !is_install || c.has_short_or_long('s', &["--simulate", "--dry-run", "--just-print", "--no-act", "--recon"]) && pm == Pm::Apt {
+            continue;
+        }
+        let args = c.args();
+        let mut packages = Vec::new();
+        let mut seen_sub = false;
+        let mut skip = false;
+        for w in args {
+            if skip {
+                skip = false;
+                continue;
+            }
+            if w.text.starts_with('-') {
+                skip = !w.text.contains('=') && option_takes_value(pm, &w.text);
+                continue;
+            }
+            if !seen_sub {
+                seen_sub = true;
+                continue;
+            }
+            packages.push(w);
+        }
+        out.push(Install { pm, cmd: c, packages });
+    }
+    out
+}
+
+/// A package name without version or arch (`gcc=4:12` → `gcc`, `curl~1` → `curl`).
+pub fn package_name(word: &str) -> &str {
+    let end = word.find(['=', ':', '~', '<', '>']).unwrap_or(word.len());
+    let w = &word[..end];
+    // rpm-style `curl-7.1` is ambiguous; leave it.
+    w
+}
+
+/// The working directory each command runs in: `wd` (the WORKDIR), changed by `cd DIR`
+/// for the commands after it (subshells are not tracked).
+pub fn cwds(cmds: &[Command], wd: &str) -> Vec<String> {
+    let mut cur = wd.to_string();
+    let mut out = Vec::with_capacity(cmds.len());
+    for c in cmds {
+        out.push(cur.clone());
+        if c.name() == Some("cd") {
+            match c.args().iter().find(|w| !w.text.starts_with('-')) {
+                Some(d) if !d.text.contains('$') && !d.text.contains('`') => cur = join(&cur, &d.text),
+                Some(_) => cur = "\u{0}unknown".to_string(),
+                None => cur = "/root".to_string(),
+            }
+        }
+    }
+    out
+}
+
+/// `rm` arguments with the absolute path each names (`None` when it depends on a variable
+/// or an unknown directory).
+pub fn resolved_rm_paths<'c>(cmds: &'c [Command], wd: &str) -> Vec<(&'c Word, Option<String>)> {
+    let cw = cwds(cmds, wd);
+    let mut out = Vec::new();
+    for (c, cwd) in cmds.iter().zip(&cw) {
+        if !matches!(c.name(), Some("rm" | "rmdir" | "unlink")) {
+            continue;
+        }
+        for w in c.args().iter().filter(|w| !w.text.starts_with('-')) {
+            let t = &w.text;
+            let path = if t.starts_with('~') || t.starts_with("$HOME") || t.starts_with("${HOME}") {
+                Some(normalize_home(t))
+            } else if t.contains('$') || t.contains('`') || (!t.starts_with('/') && cwd.starts_with('\u{0}')) {
+                None
+            } else {
+                Some(join(cwd, t))
+            };
+            out.push((w, path));
+        }
+    }
+    out
+}
+
+/// Every `rm` argument in `cmds`, and the roots of `find PATH ... -delete` (or `-exec rm`):
+/// a generous reading, for deciding that a cache *was* cleaned.
+pub fn removed_paths(cmds: &[Command]) -> Vec<&Word> {
+    let mut out = Vec::new();
+    for c in cmds {
+        match c.name() {
+            Some("rm" | "rmdir" | "unlink") => out.extend(c.args().iter().filter(|w| !w.text.starts_with('-'))),
+            Some("find") if c.args().iter().any(|w| w.text == "-delete") || c.args().windows(2).any(|p| p[0].text.starts_with("-exec") && p[1].text == "rm") => {
+                out.extend(c.args().iter().take_while(|w| !w.text.starts_with('-')));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether any `rm`/`find -delete` in `cmds` removes `dir` or something directly inside it
+/// (`dir/*`), or a parent of it.
+pub fn removes(cmds: &[Command], dir: &str) -> bool {
+    removed_paths(cmds).iter().any(|w| path_overlaps(&w.text, dir))
+}
+
+/// Whether path (maybe with globs or `~`/`$HOME`) names `dir`, a parent of it, or `dir/*`.
+pub fn path_overlaps(path: &str, dir: &str) -> bool {
+    let p = normalize_home(path);
+    let p = p.trim_end_matches('/');
+    let p = p.strip_suffix("/*").unwrap_or(p);
+    let p = p.strip_suffix("/.*").unwrap_or(p);
+    let p = p.trim_end_matches('/');
+    if p.is_empty() {
+        return false;
+    }
+    p == dir || dir.starts_with(&format!("{p}/")) || p.starts_with(&format!("{dir}/")) || glob_prefix_match(p, dir)
+}
+
+fn glob_prefix_match(p: &str, dir: &str) -> bool {
+    // `/var/cache/apk/*` handled above; `/var/lib/apt/lists*` style
+    p.ends_with('*') && dir.starts_with(p.trim_end_matches('*'))
+}
+
+/// `~` and `$HOME` become `/root` (rules only use this for the root user's caches).
+pub fn normalize_home(p: &str) -> String {
+    for pre in ["~/", "$HOME/", "${HOME}/"] {
+        if let Some(rest) = p.strip_prefix(pre) {
+            return format!("/root/{rest}");
+        }
+    }
+    if p == "~" || p == "$HOME" || p == "${HOME}" {
+        return "/root".to_string();
+    }
+    p.to_string()
+}
+
+/// The `RUN` instructions of shipping stages: (stage, instruction index, commands).
+pub fn shipping_runs<'c>(ctx: &'c RuleContext<'_>) -> Vec<(usize, usize, &'c [Command])> {
+    let mut out = Vec::new();
+    for s in ctx.shipping_stages() {
+        for i in s.instructions.clone() {
+            if ctx.dockerfile.instructions[i].keyword == Keyword::Run {
+                out.push((s.index, i, ctx.commands[i].as_slice()));
+            }
+        }
+    }
+    out
+}
+
+/// Whether a word is a package manager's "remove" in these commands for any of `names`
+/// (`apt-get purge`, `apk del`, `dnf remove`), or a removal of an `apk --virtual` group.
+pub fn removes_packages(cmds: &[Command]) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in cmds {
+        let Some((pm, sub)) = pm_of(c) else { continue };
+        let removing = match pm {
+            Pm::Apt => matches!(sub, "purge" | "remove" | "autoremove"),
+            Pm::Apk => sub == "del",
+            Pm::Yum | Pm::Dnf | Pm::Microdnf => matches!(sub, "remove" | "erase" | "autoremove"),
+            Pm::Zypper => matches!(sub, "remove" | "rm"),
+        };
+        if removing {
+            out.push(String::from("*"));
+            out.extend(c.args().iter().filter(|w| !w.text.starts_with('-')).skip(1).map(|w| package_name(&w.text).to_string()));
+        }
+    }
+    out
+}
+
+/// The `--virtual NAME` group of an `apk add`, if any.
+pub fn apk_virtual(cmd: &Command) -> Option<&str> {
+    let args = cmd.args();
+    for (i, w) in args.iter().enumerate() {
+        if w.text == "--virtual" || w.text == "-t" {
+            return args.get(i + 1).map(|w| w.text.as_str());
+        }
+        if let Some(v) = w.text.strip_prefix("--virtual=") {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Whether a command is `NAME SUB...` (e.g. `npm ci`).
+pub fn is(cmd: &Command, name: &str, subs: &[&str]) -> bool {
+    cmd.name() == Some(name) && (subs.is_empty() || cmd.subcommand().is_some_and(|w| subs.contains(&w.text.as_str())))
+}
+
+/// Joins a path onto a WORKDIR (`/` when unknown).
+pub fn join(workdir: &str, p: &str) -> String {
+    if p.starts_with('/') {
+        p.to_string()
+    } else {
+        let p = p.strip_prefix("./").unwrap_or(p);
+        if p == "." || p.is_empty() {
+            workdir.to_string()
+        } else {
+            format!("{}/{}", workdir.trim_end_matches('/'), p)
+        }
+    }
+}
+
+/// The WORKDIR in effect at instruction `at` of stage `s` (following the FROM chain).
+pub fn workdir_at(ctx: &RuleContext<'_>, s: usize, at: usize) -> String {
+    let mut dirs: Vec<String> = Vec::new();
+    let chain = ctx.chain(s);
+    for st in chain.iter().rev() {
+        let r = ctx.stages[*st].instructions.clone();
+        let end = if *st == s { at.min(r.end) } else { r.end };
+        for i in r.start..end {
+            let inst = &ctx.dockerfile.instructions[i];
+            if inst.keyword == Keyword::Workdir {
+                if let Some(v) = inst.values().first() {
+                    let cur = dirs.last().cloned().unwrap_or_else(|| "/".to_string());
+                    dirs.push(join(&cur, v));
+                }
+            }
+        }
+    }
+    dirs.pop().unwrap_or_else(|| "/".to_string())
+}
+
+/// Values of a flag-like option: `-o X`, `-oX`, `--out X`, `--out=X`.
+pub fn option_value<'a>(cmd: &'a Command, short: Option<&str>, long: &[&str]) -> Option<&'a str> {
+    let args = cmd.args();
+    for (i, w) in args.iter().enumerate() {
+        let t = w.text.as_str();
+        if short == Some(t) || long.contains(&t) {
+            return args.get(i + 1).map(|w| w.text.as_str());
+        }
+        for l in long {
+            if let Some(v) = t.strip_prefix(&format!("{l}=")) {
+                return Some(v);
+            }
+        }
+        if let Some(s) = short {
+            if t.len() > s.len() && t.starts_with(s) && !t.starts_with("--") {
+                return Some(&t[s.len()..]);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dockerfile::shell::{split, Mode};
+
+    fn cmds(s: &str) -> Vec<Command> {
+        split(s, Span::new(0, s.len()), Mode::Script)
+    }
+
+    #[test]
+    fn finds_installs_and_packages() {
+        let c = cmds("apt-get -o Dpkg::Options::=--force-confold install -y --no-install-recommends gcc curl=7.1 && apk add --virtual .b musl-dev");
+        let i = installs(&c);
+        assert_eq!(i.len(), 2);
+        assert_eq!(i[0].packages.iter().map(|w| package_name(&w.text)).collect::<Vec<_>>(), ["gcc", "curl"]);
+        assert_eq!(i[1].packages.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["musl-dev"]);
+        assert_eq!(apk_virtual(i[1].cmd), Some(".b"));
+    }
+
+    #[test]
+    fn removal_matching() {
+        let c = cmds("apt-get update && rm -rf /var/lib/apt/lists/*");
+        assert!(removes(&c, "/var/lib/apt/lists"));
+        assert!(!removes(&c, "/var/cache/apk"));
+        assert!(path_overlaps("~/.cache/pip", "/root/.cache/pip"));
+        assert!(path_overlaps("/root/.cache", "/root/.cache/pip"));
+        assert!(path_overlaps("/tmp/*", "/tmp/x.tar.gz"));
+        assert!(!path_overlaps("/tmp/y", "/tmp/x.tar.gz"));
+    }
+}

@@ -1,0 +1,96 @@
+use super::{Finding, Rule, RuleContext, RuleMeta};
+use crate::catalog::{self, Family, ImageRef, Variant};
+use crate::diag::Severity;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Checks for a final image built on a compiler toolchain image: `golang`, `rust`, `maven`
+    /// or `gradle`. These are builder images; the program they build needs only a runtime.
+    ///
+    /// Only images that run something are checked: the target's stage chain has `CMD` or
+    /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
+    /// `validate`, ...).
+    ///
+    /// ## Why is this bad?
+    /// The toolchain ships with every pull. From the embedded catalog (docker-library/repo-info,
+    /// 2026): `golang:1.25-bookworm` is 289.7 MB compressed and `golang:1.25-alpine` 64.4 MB,
+    /// `rust:1-slim` 319.1 MB; a static Go binary needs only `gcr.io/distroless/static`
+    /// (about 2 MB) or `scratch`, and a Rust binary `gcr.io/distroless/cc` (22.6 MB). One Rust
+    /// image went from 1.2 GB to 5 MB this way (metrue/fx#549).
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// FROM golang:1.25
+    /// WORKDIR /src
+    /// COPY . .
+    /// RUN go build -o /app .
+    /// CMD ["/app"]
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// FROM golang:1.25 AS build
+    /// WORKDIR /src
+    /// COPY . .
+    /// RUN CGO_ENABLED=0 go build -ldflags="-s -w" -o /app .
+    ///
+    /// FROM gcr.io/distroless/static-debian12:nonroot
+    /// COPY --from=build /app /app
+    /// CMD ["/app"]
+    /// ```
+    ///
+    /// ## References
+    /// - `../shared/reference/rewrites.md` sections 2.1, 2.2 and 3, row 11
+    /// - GoogleContainerTools/distroless README (the golang → static example)
+    pub ToolchainImageAsRuntime, "DF104", "toolchain-image-as-runtime", Severity::Warning
+}
+
+impl Rule for ToolchainImageAsRuntime {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if !ctx.runtime {
+            return;
+        }
+        for st in ctx.shipping_stages() {
+            if st.from_stage.is_some() {
+                continue;
+            }
+            let Some(r) = ImageRef::parse(&st.base_expanded) else { continue };
+            if r.registry.is_some() {
+                continue;
+            }
+            let (lang, runtime, runtime_family) = match r.repo.as_str() {
+                "golang" => ("Go", "gcr.io/distroless/static-debian12 (CGO_ENABLED=0) or scratch", Family::DistrolessStatic),
+                "rust" => ("Rust", "gcr.io/distroless/cc-debian12 (match the builder's Debian release) or a musl build on scratch", Family::DistrolessCc),
+                "maven" | "gradle" => ("Java", "eclipse-temurin:<version>-jre or a jlink runtime", Family::Scratch),
+                _ => continue,
+            };
+            if catalog::classify(&r).is_some_and(|(_, v)| v == Variant::Other) {
+                continue;
+            }
+            let i = st.instructions.start;
+            let inst = &ctx.dockerfile.instructions[i];
+            let span = inst.args.first().map_or(inst.span, |a| a.span);
+            let mut f = Finding::new(
+                &Self::META,
+                ctx,
+                i,
+                span,
+                format!("the final image runs on the {lang} build toolchain image `{}`", st.base_expanded),
+                format!("build in this image as a named stage, then `COPY --from` only the program into {runtime}"),
+            );
+            if runtime_family != Family::Scratch {
+                if let (Some((fam, var)), Some(to)) = (catalog::classify(&r), catalog::lookup(runtime_family, Variant::Other)) {
+                    let var = if var == Variant::Slim && fam == Family::Golang { Variant::Full } else { var };
+                    if let Some(from) = catalog::lookup(fam, var) {
+                        f = f.estimate(catalog::swap_saving(from, to)).note(format!("catalog: {}; {}", catalog::cite(from), catalog::cite(to)));
+                    }
+                }
+            }
+            out.push(f);
+        }
+    }
+}

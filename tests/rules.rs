@@ -1,0 +1,148 @@
+//! Rule fixtures: each `tests/fixtures/dockerfiles/*.Dockerfile` states the complete set of
+//! findings it must produce in a `# expect: CODE:LINE, ...` header written by hand (and
+//! optionally `# select: CODES`); every rule has a fixture that triggers it and one that must
+//! not; rendered output is snapshotted; docs/rules.md must match the rule docs.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use imgopt::analyze::{analyze, Input, Options};
+use imgopt::diag::ColorChoice;
+use imgopt::rules::{Selection, RULES};
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dockerfiles");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "Dockerfile")).collect();
+    v.sort();
+    v
+}
+
+fn header(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|l| l.strip_prefix(&format!("# {key}:")).map(|v| v.trim().to_string()))
+}
+
+fn run(path: &Path, context: Option<&Path>) -> (imgopt::analyze::AnalyzeReport, imgopt::diag::Files) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let selection = Selection::new(header(&text, "select").as_deref(), None).unwrap();
+    let opts = Options { no_context: context.is_none(), context: context.map(Path::to_path_buf), selection, ..Options::default() };
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    analyze(&[Input { name, bytes: text.into_bytes(), path: Some(path.to_path_buf()) }], &opts).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn fixtures_produce_exactly_the_expected_findings() {
+    let mut failures = Vec::new();
+    for path in fixtures() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expect = header(&text, "expect").unwrap_or_else(|| panic!("{} has no `# expect:` header", path.display()));
+        let want: BTreeSet<String> = expect.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+        let (report, _) = run(&path, None);
+        let got: BTreeSet<String> = report.findings.iter().map(|f| format!("{}:{}", f.code, f.start_line)).collect();
+        if want != got {
+            failures.push(format!("{}: expected {want:?}, got {got:?}", path.file_name().unwrap().to_string_lossy()));
+        }
+        for f in &report.findings {
+            assert!(f.span.start < f.span.end, "{}: empty span for {}", path.display(), f.code);
+            assert!(!f.help.is_empty());
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_rule_has_a_triggering_and_a_clean_fixture() {
+    let names: Vec<String> = fixtures().iter().map(|p| p.file_name().unwrap().to_string_lossy().to_string()).collect();
+    for r in RULES {
+        let code = r.meta().code;
+        // DF303 needs a build context with a `.git` folder, which cannot live in the
+        // repository: `dockerignore_missing_measures_accidental_entries` builds its triggering
+        // and clean cases in a temporary folder.
+        if code == "DF303" {
+            continue;
+        }
+        let trig = names.iter().filter(|n| n.starts_with(code) && !n.contains("_clean")).count();
+        let clean = names.iter().filter(|n| n.starts_with(code) && n.contains("_clean")).count();
+        assert!(trig > 0 && clean > 0, "{code}: {trig} triggering and {clean} clean fixtures");
+    }
+}
+
+#[test]
+fn rendered_output_snapshots() {
+    for path in fixtures() {
+        let (report, files) = run(&path, None);
+        let mut human = Vec::new();
+        imgopt::report::human::analyze::render(&report, &files, ColorChoice::Never, &mut human).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        insta::assert_snapshot!(name, String::from_utf8(human).unwrap());
+    }
+}
+
+#[test]
+fn docs_are_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md");
+    let want = imgopt::rules::docs_markdown();
+    if std::env::var("IMGOPT_UPDATE_DOCS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(have == want, "docs/rules.md is stale: regenerate with IMGOPT_UPDATE_DOCS=1 cargo test --test rules docs_are_current");
+}
+
+/// A context folder built in the test: DF303 and the exact estimates of DF401/DF402 need real
+/// files (a `.git` folder cannot live in the repository).
+fn context_with(files: &[(&str, usize)], dockerfile: &str, dockerignore: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (p, n) in files {
+        let full = dir.path().join(p);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, vec![b'x'; *n]).unwrap();
+    }
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    if let Some(d) = dockerignore {
+        std::fs::write(dir.path().join(".dockerignore"), d).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn dockerignore_missing_measures_accidental_entries() {
+    let df = "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"app.py\"]\n";
+    let dir = context_with(&[("app.py", 10), (".git/objects/pack/p1", 4000), (".git/HEAD", 23), ("debug.log", 500), ("pkg/__pycache__/m.pyc", 77)], df, None);
+    let (report, _) = run(&dir.path().join("Dockerfile"), Some(dir.path()));
+    let f: Vec<_> = report.findings.iter().filter(|f| f.code == "DF303").collect();
+    assert_eq!(f.len(), 1, "{:?}", report.findings);
+    // 4000 + 23 (.git) + 500 (log) + 77 (pyc): the bytes the wholesale COPY puts in the image.
+    assert_eq!(f[0].estimate.unwrap().low_bytes.0, 4600);
+    assert_eq!(f[0].start_line, 3);
+    let ctx = report.files[0].context.as_ref().unwrap();
+    assert_eq!(ctx.files, 6, "5 files plus the Dockerfile");
+    assert_eq!(ctx.largest_copied[0].path, ".git/objects/pack/p1");
+
+    // A .dockerignore that covers them silences the rule and shrinks the context.
+    let dir = context_with(&[("app.py", 10), (".git/HEAD", 23), ("debug.log", 500)], df, Some(".git\n*.log\n"));
+    let (report, _) = run(&dir.path().join("Dockerfile"), Some(dir.path()));
+    assert!(report.findings.iter().all(|f| f.code != "DF303"), "{:?}", report.findings);
+    assert_eq!(report.files[0].context.as_ref().unwrap().ignored_files, 2);
+
+    // A weak one is reported with what it lets through.
+    let dir = context_with(&[("app.py", 10), (".git/HEAD", 23), ("node_modules/x/index.js", 900)], df, Some(".git\n"));
+    let (report, _) = run(&dir.path().join("Dockerfile"), Some(dir.path()));
+    let f = report.findings.iter().find(|f| f.code == "DF303").expect("weak .dockerignore");
+    assert!(f.message.contains("node_modules"));
+    assert_eq!(f.estimate.unwrap().high_bytes.0, 900);
+}
+
+#[test]
+fn exact_estimates_from_the_context() {
+    let df = "FROM alpine:3.20\nCOPY vendor.tar.gz /tmp/\nCOPY app /app\nRUN tar -xzf /tmp/vendor.tar.gz -C /opt\nRUN rm /tmp/vendor.tar.gz\nRUN chown -R nobody /app\n";
+    let dir = context_with(&[("vendor.tar.gz", 12_345), ("app/main", 700), ("app/lib/a.so", 300)], df, None);
+    let (report, _) = run(&dir.path().join("Dockerfile"), Some(dir.path()));
+    let del = report.findings.iter().find(|f| f.code == "DF401").expect("DF401");
+    assert_eq!(del.start_line, 5);
+    assert_eq!(del.estimate.unwrap().low_bytes.0, 12_345);
+    assert_eq!(del.estimate.unwrap().basis, imgopt::estimate::Basis::Exact);
+    let chown = report.findings.iter().find(|f| f.code == "DF402").expect("DF402");
+    assert_eq!(chown.estimate.unwrap().low_bytes.0, 1000, "app/ is 700 + 300 bytes");
+}
