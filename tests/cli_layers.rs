@@ -221,3 +221,51 @@ fn docker_archives_of_both_layouts_read_the_same() {
     assert_eq!(outs[0], outs[1]);
     assert_eq!(outs[0].0, 90_000);
 }
+
+#[test]
+fn dockerfile_lines_get_the_measured_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = write_layout(&tmp.path().join("img"), &wasteful());
+    let df = tmp.path().join("Dockerfile");
+    // The wasteful() image: a base with no layers of its own, then these two steps.
+    std::fs::write(
+        &df,
+        "FROM scratch\nARG X=1\nRUN apt-get update && apt-get install -y curl\nENV A=1\nRUN rm -rf /var/lib/apt/lists/* && rm /app/big.bin && chown -R 1000 /app\n",
+    )
+    .unwrap();
+    let out = imgopt(&["layers", &spec, "--dockerfile", df.to_str().unwrap(), "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ins = v["instructions"].as_array().unwrap();
+    let got: Vec<(u64, String, u64, u64, u64)> = ins
+        .iter()
+        .map(|m| {
+            (
+                m["line"].as_u64().unwrap(),
+                m["keyword"].as_str().unwrap().to_string(),
+                m["content_bytes"].as_u64().unwrap(),
+                m["wasted_later"].as_u64().unwrap(),
+                m["made_waste"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // Line 3 stored 90 000 bytes, all made waste by line 5 (which re-stored 20 000 of them).
+    assert_eq!(
+        got,
+        [
+            (2, "ARG".to_string(), 0, 0, 0),
+            (3, "RUN".to_string(), 90_000, 90_000, 0),
+            (4, "ENV".to_string(), 0, 0, 0),
+            (5, "RUN".to_string(), 20_000, 0, 90_000)
+        ]
+    );
+    assert_eq!(v["base"]["reference"], "scratch");
+    assert_eq!(v["base"]["layers"], 0);
+    let bad = tmp.path().join("Bad.Dockerfile");
+    std::fs::write(&bad, "RUN echo no FROM here\n").unwrap();
+    let out = imgopt(&["layers", &spec, "--dockerfile", bad.to_str().unwrap()]);
+    let e = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(e.contains("Bad.Dockerfile") && e.contains("no FROM"), "{e}");
+    assert!(out.stdout.is_empty());
+}

@@ -36,6 +36,13 @@ pub struct LayersArgs {
     /// The base image (any IMAGE form): report its layers' bytes apart from the image's own.
     #[arg(long, value_name = "REF")]
     pub base: Option<String>,
+    /// The Dockerfile the image was built from: measured bytes and waste per instruction of its
+    /// final stage, and the FROM image's layers reported as the base.
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<PathBuf>,
+    /// With --dockerfile: the stage that was built (default: the last).
+    #[arg(long, value_name = "STAGE", requires = "dockerfile")]
+    pub target: Option<String>,
     /// Rows in each list (largest files, waste items, packages).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
@@ -70,6 +77,18 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
         anyhow::bail!("--format sarif is not available for `layers` (it reports sizes, not findings); use json");
     }
     let sopts = args.source.to_options(std::io::stdin().lock())?;
+    let dockerfile = match &args.dockerfile {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let df = crate::dockerfile::parse(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))?;
+            let sopts = crate::dockerfile::StageOptions { target: args.target.clone(), ..Default::default() };
+            let stages = crate::dockerfile::Stages::build(&df, &sopts)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Some((df, stages))
+        }
+        None => None,
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -101,9 +120,12 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
     };
     let result = if args.source.all_platforms {
         rt.block_on(layers::analyze_all(&source, &opts)).map(|mut m| {
-            if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
-                for r in &mut m.platforms {
+            for r in &mut m.platforms {
+                if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
                     r.base = Some(layers::base::split(b, &r.layers, ids));
+                }
+                if let Some((df, stages)) = &dockerfile {
+                    layers::history::attach_dockerfile(r, df, stages);
                 }
             }
             Rendered::Multi(m)
@@ -112,6 +134,9 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
         rt.block_on(layers::analyze(&source, &opts)).map(|mut r| {
             if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
                 r.base = Some(layers::base::split(b, &r.layers, ids));
+            }
+            if let Some((df, stages)) = &dockerfile {
+                layers::history::attach_dockerfile(&mut r, df, stages);
             }
             Rendered::One(Box::new(r))
         })

@@ -55,6 +55,7 @@ mod tests {
             history_index: None,
             verified: true,
             wasted_bytes: ByteSize(0),
+            made_waste_bytes: ByteSize(0),
             top_files: vec![],
             top_dirs: vec![],
         }

@@ -424,6 +424,7 @@ impl Analysis {
             history_index: None,
             verified: meta.verified,
             wasted_bytes: ByteSize(0),
+            made_waste_bytes: ByteSize(0),
             top_files,
             top_dirs,
         });
@@ -450,6 +451,9 @@ impl Analysis {
         for (k, v) in &self.merger.ledger {
             if let Some(l) = self.layers.get_mut(k.stored_in as usize) {
                 l.wasted_bytes.0 += v.bytes;
+            }
+            if let Some(l) = self.layers.get_mut(k.made_waste_by as usize) {
+                l.made_waste_bytes.0 += v.bytes;
             }
             waste.push(WasteItem {
                 path: k.path.to_string(),
@@ -521,7 +525,9 @@ impl Analysis {
             dive,
             base: None,
             content_compared_by: if self.all_hashed { "content_hash" } else { "size_and_mtime" },
+            instructions: None,
             warnings: self.warnings,
+            history: image.history,
         }
     }
 }

@@ -179,6 +179,24 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
         writeln!(out, "{} packages, {} of files", r.packages.len(), ByteSize(total))?;
     }
 
+    if let Some(ins) = &r.instructions {
+        writeln!(out)?;
+        let mut t = table(&["Line", "Instruction", "Layers", "Stored", "Content", "Wasted later", "Made waste"], &[0, 3, 4, 5, 6]);
+        for m in ins {
+            let layers: Vec<String> = m.layers.iter().map(ToString::to_string).collect();
+            t.add_row(vec![
+                m.line.to_string(),
+                step(&m.instruction, 60),
+                layers.join(", "),
+                m.compressed_bytes.to_string(),
+                m.content_bytes.to_string(),
+                if m.wasted_later.0 == 0 { "-".to_string() } else { m.wasted_later.to_string() },
+                if m.made_waste.0 == 0 { "-".to_string() } else { m.made_waste.to_string() },
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+
     if let Some(b) = &r.base {
         writeln!(out)?;
         writeln!(

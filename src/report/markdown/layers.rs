@@ -69,6 +69,35 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
     if let Some(d) = w.duplicate_content {
         writeln!(out, "| duplicate_content (in the final filesystem) | {d} |")?;
     }
+    if let Some(ins) = &r.instructions {
+        writeln!(out)?;
+        writeln!(out, "| Line | Instruction | Layers | Content | Wasted later | Made waste |")?;
+        writeln!(out, "|--:|---|---|--:|--:|--:|")?;
+        for m in ins {
+            let layers: Vec<String> = m.layers.iter().map(ToString::to_string).collect();
+            writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} | {} |",
+                m.line,
+                step(&m.instruction),
+                layers.join(", "),
+                m.content_bytes,
+                m.wasted_later,
+                m.made_waste
+            )?;
+        }
+    }
+    if let Some(b) = &r.base {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Base `{}`: {} layer(s), {} stored; own layers {} stored.",
+            cell(&b.reference),
+            b.layers,
+            b.base_compressed_bytes,
+            b.own_compressed_bytes
+        )?;
+    }
     if !r.waste.is_empty() {
         writeln!(out)?;
         writeln!(out, "<details><summary>Largest waste</summary>")?;
