@@ -29,9 +29,15 @@ fn main() -> io::Result<()> {
     let jobs = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let mut total = 0;
     for chunk in blobs.chunks(jobs) {
-        let handles: Vec<_> = chunk.iter().cloned().map(|b| std::thread::spawn(move || inflate(&b))).collect();
+        let handles: Vec<_> = chunk
+            .iter()
+            .cloned()
+            .map(|b| std::thread::spawn(move || inflate(&b)))
+            .collect();
         for h in handles {
-            total += h.join().map_err(|_| io::Error::other("inflate thread panicked"))??;
+            total += h
+                .join()
+                .map_err(|_| io::Error::other("inflate thread panicked"))??;
         }
     }
     println!("{total}");

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::layers::{self, cache::LayerCache, AnalysisOptions, Options};
+use crate::layers::{self, AnalysisOptions, Options, cache::LayerCache};
 use crate::report::{self, Format};
 use crate::source::blob::LayerReadOptions;
-use crate::source::spec::{open, SourceSpec};
+use crate::source::spec::{SourceSpec, open};
 
 use super::printer::{Printer, Verbosity};
 use super::source_args::SourceArgs;
@@ -55,7 +55,8 @@ fn progress_bar(printer: &Printer) -> Option<(indicatif::ProgressBar, layers::Pr
     if !printer.stderr_is_terminal || printer.verbosity == Verbosity::Quiet {
         return None;
     }
-    let bar = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({elapsed})",
     ) {
@@ -72,17 +73,28 @@ fn progress_bar(printer: &Printer) -> Option<(indicatif::ProgressBar, layers::Pr
 }
 
 /// Runs `imgopt layers`.
-pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
+pub fn run(
+    args: &LayersArgs,
+    global: &GlobalArgs,
+    printer: &mut Printer,
+) -> anyhow::Result<ExitStatus> {
     if global.format == Format::Sarif {
-        anyhow::bail!("--format sarif is not available for `layers` (it reports sizes, not findings); use json");
+        anyhow::bail!(
+            "--format sarif is not available for `layers` (it reports sizes, not findings); use json"
+        );
     }
     let sopts = args.source.to_options(std::io::stdin().lock())?;
     let dockerfile = match &args.dockerfile {
         Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            let df = crate::dockerfile::parse(&bytes)
-                .map_err(|e| anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))?;
-            let sopts = crate::dockerfile::StageOptions { target: args.target.clone(), ..Default::default() };
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let df = crate::dockerfile::parse(&bytes).map_err(|e| {
+                anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message)
+            })?;
+            let sopts = crate::dockerfile::StageOptions {
+                target: args.target.clone(),
+                ..Default::default()
+            };
             let stages = crate::dockerfile::Stages::build(&df, &sopts)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             Some((df, stages))
@@ -101,8 +113,14 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
     };
     let bar = progress_bar(printer);
     let mut opts = Options {
-        analysis: AnalysisOptions { top: args.top, dedupe: args.dedupe },
-        read: LayerReadOptions { verify: !args.source.no_verify, ..LayerReadOptions::default() },
+        analysis: AnalysisOptions {
+            top: args.top,
+            dedupe: args.dedupe,
+        },
+        read: LayerReadOptions {
+            verify: !args.source.no_verify,
+            ..LayerReadOptions::default()
+        },
         cache,
         progress: bar.as_ref().map(|(_, cb)| cb.clone()),
         ..Options::default()
@@ -114,22 +132,26 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
         Some(b) => {
             let bspec = SourceSpec::parse(b).with_context(|| format!("--base {b}"))?;
             let bsrc = open(&bspec, &sopts).with_context(|| format!("opening --base {b}"))?;
-            Some(rt.block_on(layers::diff_ids(&bsrc)).with_context(|| format!("reading --base {b}"))?)
+            Some(
+                rt.block_on(layers::diff_ids(&bsrc))
+                    .with_context(|| format!("reading --base {b}"))?,
+            )
         }
         None => None,
     };
     let result = if args.source.all_platforms {
-        rt.block_on(layers::analyze_all(&source, &opts)).map(|mut m| {
-            for r in &mut m.platforms {
-                if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
-                    r.base = Some(layers::base::split(b, &r.layers, ids));
+        rt.block_on(layers::analyze_all(&source, &opts))
+            .map(|mut m| {
+                for r in &mut m.platforms {
+                    if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
+                        r.base = Some(layers::base::split(b, &r.layers, ids));
+                    }
+                    if let Some((df, stages)) = &dockerfile {
+                        layers::history::attach_dockerfile(r, df, stages);
+                    }
                 }
-                if let Some((df, stages)) = &dockerfile {
-                    layers::history::attach_dockerfile(r, df, stages);
-                }
-            }
-            Rendered::Multi(m)
-        })
+                Rendered::Multi(m)
+            })
     } else {
         rt.block_on(layers::analyze(&source, &opts)).map(|mut r| {
             if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
@@ -150,7 +172,9 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
         (Rendered::One(r), Format::Json) => report::json::write(r, out)?,
         (Rendered::Multi(m), Format::Json) => report::json::write(m, out)?,
         (Rendered::One(r), Format::Markdown) => report::markdown::layers::render(r, args.top, out)?,
-        (Rendered::Multi(m), Format::Markdown) => report::markdown::layers::render_multi(m, args.top, out)?,
+        (Rendered::Multi(m), Format::Markdown) => {
+            report::markdown::layers::render_multi(m, args.top, out)?
+        }
         (Rendered::One(r), _) => report::human::layers::render(r, args.top, out)?,
         (Rendered::Multi(m), _) => report::human::layers::render_multi(m, args.top, out)?,
     }

@@ -103,7 +103,13 @@ impl Entry {
         let (dir, name) = split_parent(&self.path);
         match whiteout::classify(name) {
             Whiteout::Delete(rest) => join(dir, rest),
-            Whiteout::Opaque => if dir.is_empty() { "/".to_string() } else { dir.to_string() },
+            Whiteout::Opaque => {
+                if dir.is_empty() {
+                    "/".to_string()
+                } else {
+                    dir.to_string()
+                }
+            }
             _ => self.path.to_string(),
         }
     }

@@ -33,7 +33,10 @@ pub fn align(history: &[History], layers: usize) -> (Vec<Option<Step>>, Option<S
         .iter()
         .enumerate()
         .filter(|(_, h)| !h.empty_layer)
-        .map(|(index, h)| Step { index, created_by: h.created_by.clone() })
+        .map(|(index, h)| Step {
+            index,
+            created_by: h.created_by.clone(),
+        })
         .collect();
     let warning = (!history.is_empty() && steps.len() != layers).then(|| {
         format!(
@@ -76,9 +79,15 @@ fn known(word: &str) -> Option<Keyword> {
 /// Instructions that leave no history step (`ARG` in some builders) are skipped. Returns
 /// history index to instruction index.
 #[must_use]
-pub fn map_dockerfile(df: &Dockerfile, stages: &Stages, history: &[History]) -> BTreeMap<usize, usize> {
+pub fn map_dockerfile(
+    df: &Dockerfile,
+    stages: &Stages,
+    history: &[History],
+) -> BTreeMap<usize, usize> {
     let mut out = BTreeMap::new();
-    let Some(stage) = stages.stages.get(stages.target) else { return out };
+    let Some(stage) = stages.stages.get(stages.target) else {
+        return out;
+    };
     // The FROM itself makes no step.
     let instrs: Vec<usize> = stage.instructions.clone().skip(1).collect();
     let mut i = instrs.len();
@@ -127,7 +136,9 @@ pub struct InstructionMeasure {
 /// the stage made (its FROM image's layers are the rest below).
 pub fn attach_dockerfile(report: &mut LayersReport, df: &Dockerfile, stages: &Stages) {
     let map = map_dockerfile(df, stages, &report.history);
-    let Some(stage) = stages.stages.get(stages.target) else { return };
+    let Some(stage) = stages.stages.get(stages.target) else {
+        return;
+    };
     let mut measures = Vec::new();
     for idx in stage.instructions.clone().skip(1) {
         let ins = &df.instructions[idx];
@@ -140,7 +151,14 @@ pub fn attach_dockerfile(report: &mut LayersReport, df: &Dockerfile, stages: &St
         let sum = |f: fn(&super::LayerReport) -> u64| {
             ByteSize(layers.iter().map(|&i| f(&report.layers[i])).sum())
         };
-        let first_line: String = ins.original.lines().next().unwrap_or("").chars().take(100).collect();
+        let first_line: String = ins
+            .original
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(100)
+            .collect();
         measures.push(InstructionMeasure {
             line: ins.start_line,
             keyword: ins.keyword,
@@ -159,7 +177,9 @@ pub fn attach_dockerfile(report: &mut LayersReport, df: &Dockerfile, stages: &St
             .find(|l| l.history_index.is_some_and(|h| map.contains_key(&h)))
             .map_or(report.layers.len(), |l| l.index);
         let (base, own) = report.layers.split_at(first_own);
-        let sum = |ls: &[super::LayerReport], f: fn(&super::LayerReport) -> u64| ByteSize(ls.iter().map(f).sum());
+        let sum = |ls: &[super::LayerReport], f: fn(&super::LayerReport) -> u64| {
+            ByteSize(ls.iter().map(f).sum())
+        };
         report.base = Some(BaseSplit {
             reference: stage.base_expanded.clone(),
             layers: first_own,
@@ -179,14 +199,32 @@ mod tests {
 
     #[test]
     fn keywords_of_buildkit_and_classic_steps() {
-        assert_eq!(step_keyword("RUN /bin/sh -c apt-get update # buildkit"), Some(Keyword::Run));
-        assert_eq!(step_keyword("COPY app/ /app/ # buildkit"), Some(Keyword::Copy));
+        assert_eq!(
+            step_keyword("RUN /bin/sh -c apt-get update # buildkit"),
+            Some(Keyword::Run)
+        );
+        assert_eq!(
+            step_keyword("COPY app/ /app/ # buildkit"),
+            Some(Keyword::Copy)
+        );
         assert_eq!(step_keyword("ENV PYTHONUNBUFFERED=1"), Some(Keyword::Env));
-        assert_eq!(step_keyword("/bin/sh -c #(nop)  CMD [\"bash\"]"), Some(Keyword::Cmd));
-        assert_eq!(step_keyword("/bin/sh -c #(nop) ADD file:abc in / "), Some(Keyword::Add));
-        assert_eq!(step_keyword("/bin/sh -c apt-get install -y x"), Some(Keyword::Run));
+        assert_eq!(
+            step_keyword("/bin/sh -c #(nop)  CMD [\"bash\"]"),
+            Some(Keyword::Cmd)
+        );
+        assert_eq!(
+            step_keyword("/bin/sh -c #(nop) ADD file:abc in / "),
+            Some(Keyword::Add)
+        );
+        assert_eq!(
+            step_keyword("/bin/sh -c apt-get install -y x"),
+            Some(Keyword::Run)
+        );
         assert_eq!(step_keyword("|1 V=2 /bin/sh -c make"), Some(Keyword::Run));
-        assert_eq!(step_keyword("EXPOSE map[8080/tcp:{}]"), Some(Keyword::Expose));
+        assert_eq!(
+            step_keyword("EXPOSE map[8080/tcp:{}]"),
+            Some(Keyword::Expose)
+        );
         assert_eq!(step_keyword("debootstrap"), None);
     }
 
@@ -204,21 +242,42 @@ mod tests {
             h("CMD [\"x\"]", true),
         ];
         let map = map_dockerfile(&df, &stages, &hist);
-        let lines: Vec<(usize, usize)> =
-            map.iter().map(|(h, i)| (*h, df.instructions[*i].start_line)).collect();
+        let lines: Vec<(usize, usize)> = map
+            .iter()
+            .map(|(h, i)| (*h, df.instructions[*i].start_line))
+            .collect();
         assert_eq!(lines, [(2, 6), (3, 7), (4, 8), (5, 9)]);
     }
 
     fn h(by: &str, empty: bool) -> History {
-        History { created_by: by.into(), empty_layer: empty, created: None, comment: None }
+        History {
+            created_by: by.into(),
+            empty_layer: empty,
+            created: None,
+            comment: None,
+        }
     }
 
     #[test]
     fn skips_empty_layer_steps() {
-        let hist = [h("ADD rootfs", false), h("CMD bash", true), h("RUN apt", false), h("ENV A=1", true), h("COPY app", false), h("USER app", true)];
+        let hist = [
+            h("ADD rootfs", false),
+            h("CMD bash", true),
+            h("RUN apt", false),
+            h("ENV A=1", true),
+            h("COPY app", false),
+            h("USER app", true),
+        ];
         let (steps, warn) = align(&hist, 3);
         assert!(warn.is_none());
-        let got: Vec<(usize, &str)> = steps.iter().map(|s| s.as_ref().map(|s| (s.index, s.created_by.as_str())).unwrap()).collect();
+        let got: Vec<(usize, &str)> = steps
+            .iter()
+            .map(|s| {
+                s.as_ref()
+                    .map(|s| (s.index, s.created_by.as_str()))
+                    .unwrap()
+            })
+            .collect();
         assert_eq!(got, [(0, "ADD rootfs"), (2, "RUN apt"), (4, "COPY app")]);
     }
 

@@ -29,12 +29,14 @@ use std::sync::Arc;
 use futures_util::StreamExt as _;
 
 use crate::digest::Digest;
-use crate::source::blob::{open_layer, LayerReadOptions};
+use crate::source::blob::{LayerReadOptions, open_layer};
 use crate::source::{Descriptor, History, ImageSource, Manifest};
 use crate::units::ByteSize;
 
 pub use filetree::{Entry, EntryKind, LayerScan};
-pub use report::{BaseSplit, LayerReport, LayersReport, MultiPlatformReport, PathBytes, Totals, WasteByKind};
+pub use report::{
+    BaseSplit, LayerReport, LayersReport, MultiPlatformReport, PathBytes, Totals, WasteByKind,
+};
 pub use scan::{ScanError, ScanOptions};
 pub use waste::{WasteItem, WasteKind};
 
@@ -140,12 +142,18 @@ pub async fn analyze<S: ImageSource>(source: &S, opts: &Options) -> Result<Layer
 }
 
 /// Analyses every platform of the image (`--all-platforms`).
-pub async fn analyze_all<S: ImageSource>(source: &S, opts: &Options) -> Result<MultiPlatformReport, Error> {
+pub async fn analyze_all<S: ImageSource>(
+    source: &S,
+    opts: &Options,
+) -> Result<MultiPlatformReport, Error> {
     let mut platforms = Vec::new();
     for m in source.manifests().await? {
         platforms.push(analyze_manifest(source, &m, opts).await?);
     }
-    Ok(MultiPlatformReport { schema_version: report::SCHEMA_VERSION, platforms })
+    Ok(MultiPlatformReport {
+        schema_version: report::SCHEMA_VERSION,
+        platforms,
+    })
 }
 
 /// The diff_ids of an image (for `--base`).
@@ -176,12 +184,13 @@ pub async fn analyze_manifest<S: ImageSource>(
     if let Some(p) = &opts.progress {
         p(0, total, 0, total_bytes);
     }
-    let mut results = futures_util::stream::iter(manifest.layers.iter().enumerate().map(|(i, desc)| {
-        let diff_id = config.diff_ids.get(i).cloned();
-        let rt = rt.clone();
-        async move { read_layer(source, i, desc, diff_id, opts, rt).await }
-    }))
-    .buffered(opts.jobs.max(1));
+    let mut results =
+        futures_util::stream::iter(manifest.layers.iter().enumerate().map(|(i, desc)| {
+            let diff_id = config.diff_ids.get(i).cloned();
+            let rt = rt.clone();
+            async move { read_layer(source, i, desc, diff_id, opts, rt).await }
+        }))
+        .buffered(opts.jobs.max(1));
     let mut analysis = Analysis::new(opts.analysis);
     let mut done_bytes = 0;
     while let Some(r) = results.next().await {
@@ -192,7 +201,10 @@ pub async fn analyze_manifest<S: ImageSource>(
             p(analysis.layers.len(), total, done_bytes, total_bytes);
         }
     }
-    let platform = manifest.platform.clone().unwrap_or_else(|| config.platform.clone());
+    let platform = manifest
+        .platform
+        .clone()
+        .unwrap_or_else(|| config.platform.clone());
     Ok(analysis.finish(ImageMeta {
         source: source.describe(),
         platform: Some(platform.to_string()),
@@ -230,14 +242,23 @@ async fn read_layer<S: ImageSource>(
             }
         }
     }
-    let layer_err = |source| Error::Layer { index, digest: desc.digest.clone(), source };
+    let layer_err = |source| Error::Layer {
+        index,
+        digest: desc.digest.clone(),
+        source,
+    };
     let blob = source.blob(desc).await.map_err(layer_err)?;
     let read = opts.read.clone();
     let d = desc.clone();
     let dedupe = opts.analysis.dedupe;
     let diff = diff_id.clone();
-    let job = tokio::task::spawn_blocking(move || scan_blob(index, blob, &d, diff.as_ref(), &read, dedupe, &rt));
-    let (scan, stats) = job.await.map_err(|e| Error::Worker { index, message: e.to_string() })??;
+    let job = tokio::task::spawn_blocking(move || {
+        scan_blob(index, blob, &d, diff.as_ref(), &read, dedupe, &rt)
+    });
+    let (scan, stats) = job.await.map_err(|e| Error::Worker {
+        index,
+        message: e.to_string(),
+    })??;
     let cached = cache::CachedLayer {
         stats: cache::CachedStats {
             compressed_bytes: stats.compressed_bytes,
@@ -247,10 +268,14 @@ async fn read_layer<S: ImageSource>(
         },
         scan,
     };
-    let failed_put = opts.cache.as_ref().and_then(|c| c.put(&desc.digest, &cached).err());
+    let failed_put = opts
+        .cache
+        .as_ref()
+        .and_then(|c| c.put(&desc.digest, &cached).err());
     let cache::CachedLayer { stats, mut scan } = cached;
     if let Some(e) = failed_put {
-        scan.warnings.push(format!("could not write the cache entry: {e}"));
+        scan.warnings
+            .push(format!("could not write the cache entry: {e}"));
     }
     Ok((meta_of(&stats), scan))
 }
@@ -265,11 +290,22 @@ fn scan_blob(
     dedupe: bool,
     rt: &tokio::runtime::Handle,
 ) -> Result<(LayerScan, crate::source::blob::LayerStats), Error> {
-    let layer_err = |source| Error::Layer { index, digest: desc.digest.clone(), source };
+    let layer_err = |source| Error::Layer {
+        index,
+        digest: desc.digest.clone(),
+        source,
+    };
     let mut stream = open_layer(blob, desc, diff_id, read, rt).map_err(layer_err)?;
     let hash = stream.verifies() || dedupe;
-    let sopts = ScanOptions { hash_content: hash, ..ScanOptions::default() };
-    let walked = if hash { scan::scan(&mut stream, &sopts) } else { scan::scan_seek(&mut stream, &sopts) };
+    let sopts = ScanOptions {
+        hash_content: hash,
+        ..ScanOptions::default()
+    };
+    let walked = if hash {
+        scan::scan(&mut stream, &sopts)
+    } else {
+        scan::scan_seek(&mut stream, &sopts)
+    };
     let scan = match walked {
         Ok(s) => s,
         Err(ScanError::Read { source, .. } | ScanError::Corrupt { source, .. }) => {
@@ -278,18 +314,29 @@ fn scan_blob(
         Err(e @ ScanError::Truncated { .. }) => {
             // A stream cut short may also fail its digest: that is the better explanation.
             stream.finish().map_err(layer_err)?;
-            return Err(Error::Tar { index, digest: desc.digest.clone(), source: e });
+            return Err(Error::Tar {
+                index,
+                digest: desc.digest.clone(),
+                source: e,
+            });
         }
     };
     let reached = stream.tar_bytes();
     let stats = stream.finish().map_err(layer_err)?;
     if reached > stats.tar_bytes {
         // Only a skipped (seeked-over) entry can end past the data.
-        let (path, size) = scan.entries.last().map_or((String::new(), 0), |e| (e.path.to_string(), e.size));
+        let (path, size) = scan
+            .entries
+            .last()
+            .map_or((String::new(), 0), |e| (e.path.to_string(), e.size));
         return Err(Error::Tar {
             index,
             digest: desc.digest.clone(),
-            source: ScanError::Truncated { path, expected: size, actual: size.saturating_sub(reached - stats.tar_bytes) },
+            source: ScanError::Truncated {
+                path,
+                expected: size,
+                actual: size.saturating_sub(reached - stats.tar_bytes),
+            },
         });
     }
     Ok((scan, stats))
@@ -306,7 +353,10 @@ pub struct AnalysisOptions {
 
 impl Default for AnalysisOptions {
     fn default() -> Self {
-        Self { top: 10, dedupe: false }
+        Self {
+            top: 10,
+            dedupe: false,
+        }
     }
 }
 
@@ -373,7 +423,13 @@ fn top_lists(scan: &LayerScan, top: usize) -> (Vec<PathBytes>, Vec<PathBytes>) {
     let mut dirs: Vec<(&str, u64)> = dirs.into_iter().collect();
     dirs.sort_by(by_size);
     let conv = |v: Vec<(&str, u64)>| {
-        v.into_iter().take(top).map(|(p, b)| PathBytes { path: p.to_string(), bytes: ByteSize(b) }).collect()
+        v.into_iter()
+            .take(top)
+            .map(|(p, b)| PathBytes {
+                path: p.to_string(),
+                bytes: ByteSize(b),
+            })
+            .collect()
     };
     (conv(files), conv(dirs))
 }
@@ -404,7 +460,8 @@ impl Analysis {
             self.captured.insert(p, (index, bytes));
         }
         for w in scan.warnings.drain(..) {
-            self.warnings.push(format!("layer {index} ({}): {w}", meta.digest.short()));
+            self.warnings
+                .push(format!("layer {index} ({}): {w}", meta.digest.short()));
         }
         self.all_hashed &= scan.hashed;
         self.layers.push(LayerReport {
@@ -481,19 +538,28 @@ impl Analysis {
             None
         };
         waste.sort_by(|a, b| {
-            b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)).then_with(|| a.kind.cmp(&b.kind))
+            b.bytes
+                .cmp(&a.bytes)
+                .then_with(|| a.path.cmp(&b.path))
+                .then_with(|| a.kind.cmp(&b.kind))
         });
 
         // Packages, from the final versions of their databases.
         self.captured.retain(|p, (layer, _)| {
-            stack.get(p.as_str()).is_some_and(|n| n.kind == EntryKind::File && n.layer as usize == *layer)
+            stack
+                .get(p.as_str())
+                .is_some_and(|n| n.kind == EntryKind::File && n.layer as usize == *layer)
         });
         let packages = packages::attribute(&self.captured, stack);
 
         let final_bytes = self.merger.final_bytes();
         let final_files = stack.values().filter(|n| n.kind == EntryKind::File).count() as u64;
         let reclaimable = self.merger.shipped - final_bytes;
-        debug_assert_eq!(reclaimable, overwritten + deleted + metadata_only, "waste kinds must sum to reclaimable");
+        debug_assert_eq!(
+            reclaimable,
+            overwritten + deleted + metadata_only,
+            "waste kinds must sum to reclaimable"
+        );
         let totals = Totals {
             layers: self.layers.len(),
             compressed_bytes: ByteSize(self.layers.iter().map(|l| l.compressed_bytes.0).sum()),
@@ -524,7 +590,11 @@ impl Analysis {
             packages,
             dive,
             base: None,
-            content_compared_by: if self.all_hashed { "content_hash" } else { "size_and_mtime" },
+            content_compared_by: if self.all_hashed {
+                "content_hash"
+            } else {
+                "size_and_mtime"
+            },
             instructions: None,
             warnings: self.warnings,
             history: image.history,

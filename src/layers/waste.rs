@@ -83,7 +83,10 @@ const CACHES: &[(&str, &str)] = &[
 #[must_use]
 pub fn cache_tag(path: &str) -> Option<(&'static str, String)> {
     for (tag, pat) in CACHES {
-        let anchored = matches!(*tag, "apt-lists" | "apt-archives" | "apt-cache" | "apk" | "yum" | "dnf" | "zypper");
+        let anchored = matches!(
+            *tag,
+            "apt-lists" | "apt-archives" | "apt-cache" | "apk" | "yum" | "dnf" | "zypper"
+        );
         if anchored {
             if path.starts_with(pat) {
                 return Some((tag, (*pat).to_string()));
@@ -199,11 +202,26 @@ mod tests {
     #[test]
     fn recognises_caches() {
         let t = cache_tag;
-        assert_eq!(t("/var/lib/apt/lists/x_Packages"), Some(("apt-lists", "/var/lib/apt/lists/".into())));
-        assert_eq!(t("/var/cache/apt/archives/python3_3.11.deb"), Some(("apt-archives", "/var/cache/apt/archives/".into())));
-        assert_eq!(t("/var/cache/apt/pkgcache.bin"), Some(("apt-cache", "/var/cache/apt/".into())));
-        assert_eq!(t("/root/.cache/pip/http/a/b"), Some(("pip", "/root/.cache/pip/".into())));
-        assert_eq!(t("/home/app/.npm/_cacache/index"), Some(("npm", "/home/app/.npm/_cacache/".into())));
+        assert_eq!(
+            t("/var/lib/apt/lists/x_Packages"),
+            Some(("apt-lists", "/var/lib/apt/lists/".into()))
+        );
+        assert_eq!(
+            t("/var/cache/apt/archives/python3_3.11.deb"),
+            Some(("apt-archives", "/var/cache/apt/archives/".into()))
+        );
+        assert_eq!(
+            t("/var/cache/apt/pkgcache.bin"),
+            Some(("apt-cache", "/var/cache/apt/".into()))
+        );
+        assert_eq!(
+            t("/root/.cache/pip/http/a/b"),
+            Some(("pip", "/root/.cache/pip/".into()))
+        );
+        assert_eq!(
+            t("/home/app/.npm/_cacache/index"),
+            Some(("npm", "/home/app/.npm/_cacache/".into()))
+        );
         assert_eq!(t("/usr/lib/python3/dist-packages/pip/__init__.py"), None);
         assert_eq!(t("/var/lib/apt/extended_states"), None);
     }
