@@ -747,3 +747,49 @@ mod through_sources {
         }
     }
 }
+
+#[test]
+fn progress_reaches_every_layer_and_byte() {
+    use std::sync::{Arc, Mutex};
+    use support::image_builder::{Compression, Entry, ImageBuilder};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("img");
+    // Incompressible data, so the big layer reports progress while it streams.
+    let noise: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    ImageBuilder::new()
+        .compression(Compression::Gzip)
+        .layer("ADD big", vec![Entry::file("big.bin", noise)])
+        .layer("ADD small", vec![Entry::file("s", vec![1u8; 10])])
+        .build()
+        .write_oci_layout(&dir, Some("latest"));
+    let calls: Arc<Mutex<Vec<(usize, usize, u64, u64)>>> = Arc::default();
+    let c = calls.clone();
+    let opts = imgopt::layers::Options {
+        progress: Some(Arc::new(move |d, t, b, tb| {
+            c.lock().unwrap().push((d, t, b, tb))
+        })),
+        ..imgopt::layers::Options::default()
+    };
+    let spec = imgopt::source::spec::SourceSpec::parse(&format!("oci:{}", dir.display())).unwrap();
+    let src =
+        imgopt::source::spec::open(&spec, &imgopt::source::spec::SourceOptions::default()).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let r = rt.block_on(imgopt::layers::analyze(&src, &opts)).unwrap();
+    let calls = calls.lock().unwrap().clone();
+    let total_bytes = r.totals.compressed_bytes.0;
+    assert_eq!(calls.first(), Some(&(0, 2, 0, total_bytes)));
+    assert_eq!(calls.last(), Some(&(2, 2, total_bytes, total_bytes)));
+    // Bytes were reported before the big layer finished, and never went backwards.
+    assert!(
+        calls.iter().any(|&(d, _, b, _)| d == 0 && b > 0),
+        "{calls:?}"
+    );
+    assert!(
+        calls
+            .windows(2)
+            .all(|w| w[1].2 >= w[0].2 && w[1].0 >= w[0].0),
+        "{calls:?}"
+    );
+}

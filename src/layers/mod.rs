@@ -25,6 +25,7 @@ pub mod whiteout;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use futures_util::StreamExt as _;
 
@@ -94,7 +95,72 @@ pub enum Error {
 }
 
 /// Progress callback: (layers done, layers total, stored bytes done, stored bytes total).
+/// Called from the layer threads while bytes flow (about every MiB) and as layers finish.
 pub type Progress = Arc<dyn Fn(usize, usize, u64, u64) + Send + Sync>;
+
+/// Progress shared by the layer threads of one manifest.
+struct Tracker {
+    cb: Progress,
+    layers_done: AtomicUsize,
+    bytes: AtomicU64,
+    total: usize,
+    total_bytes: u64,
+}
+
+impl Tracker {
+    fn report(&self) {
+        let b = self.bytes.load(Ordering::Relaxed).min(self.total_bytes);
+        (self.cb)(
+            self.layers_done.load(Ordering::Relaxed),
+            self.total,
+            b,
+            self.total_bytes,
+        );
+    }
+    fn add_bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+        self.report();
+    }
+    fn layer_done(&self) {
+        self.layers_done.fetch_add(1, Ordering::Relaxed);
+        self.report();
+    }
+}
+
+/// A layer stream that reports the stored bytes consumed so far to a [`Tracker`].
+struct Counting<'a> {
+    inner: &'a mut crate::source::blob::LayerStream,
+    tracker: Option<&'a Tracker>,
+    reported: u64,
+}
+
+impl Counting<'_> {
+    fn tick(&mut self) {
+        if let Some(t) = self.tracker {
+            let c = self.inner.compressed_bytes();
+            if c >= self.reported + (1 << 20) {
+                t.add_bytes(c - self.reported);
+                self.reported = c;
+            }
+        }
+    }
+}
+
+impl std::io::Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.tick();
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for Counting<'_> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        let p = self.inner.seek(pos)?;
+        self.tick();
+        Ok(p)
+    }
+}
 
 /// How [`analyze`] reads and what it computes.
 #[derive(Clone)]
@@ -181,24 +247,32 @@ pub async fn analyze_manifest<S: ImageSource>(
     let rt = tokio::runtime::Handle::current();
     let total = manifest.layers.len();
     let total_bytes: u64 = manifest.layers.iter().map(|d| d.size).sum();
-    if let Some(p) = &opts.progress {
-        p(0, total, 0, total_bytes);
+    let tracker = opts.progress.clone().map(|cb| {
+        Arc::new(Tracker {
+            cb,
+            layers_done: AtomicUsize::new(0),
+            bytes: AtomicU64::new(0),
+            total,
+            total_bytes,
+        })
+    });
+    if let Some(t) = &tracker {
+        t.report();
     }
     let mut results =
         futures_util::stream::iter(manifest.layers.iter().enumerate().map(|(i, desc)| {
             let diff_id = config.diff_ids.get(i).cloned();
             let rt = rt.clone();
-            async move { read_layer(source, i, desc, diff_id, opts, rt).await }
+            let tracker = tracker.clone();
+            async move { read_layer(source, i, desc, diff_id, opts, rt, tracker).await }
         }))
         .buffered(opts.jobs.max(1));
     let mut analysis = Analysis::new(opts.analysis);
-    let mut done_bytes = 0;
     while let Some(r) = results.next().await {
         let (meta, scan) = r?;
-        done_bytes += meta.compressed_bytes;
         analysis.push(meta, scan);
-        if let Some(p) = &opts.progress {
-            p(analysis.layers.len(), total, done_bytes, total_bytes);
+        if let Some(t) = &tracker {
+            t.layer_done();
         }
     }
     let platform = manifest
@@ -221,6 +295,7 @@ async fn read_layer<S: ImageSource>(
     diff_id: Option<Digest>,
     opts: &Options,
     rt: tokio::runtime::Handle,
+    tracker: Option<Arc<Tracker>>,
 ) -> Result<(LayerMeta, LayerScan), Error> {
     let want_verify = opts.read.verify || !source.is_local();
     let want_hash = want_verify || opts.analysis.dedupe;
@@ -238,6 +313,9 @@ async fn read_layer<S: ImageSource>(
             // An unverified result never serves a verifying run; a run that needs content
             // hashes needs a hashed scan.
             if (hit.stats.verified || !want_verify) && (hit.scan.hashed || !want_hash) {
+                if let Some(t) = &tracker {
+                    t.add_bytes(desc.size);
+                }
                 return Ok((meta_of(&hit.stats), hit.scan));
             }
         }
@@ -248,13 +326,14 @@ async fn read_layer<S: ImageSource>(
         source,
     };
     let blob = source.blob(desc).await.map_err(layer_err)?;
-    let read = opts.read.clone();
-    let d = desc.clone();
-    let dedupe = opts.analysis.dedupe;
-    let diff = diff_id.clone();
-    let job = tokio::task::spawn_blocking(move || {
-        scan_blob(index, blob, &d, diff.as_ref(), &read, dedupe, &rt)
-    });
+    let job = Job {
+        index,
+        desc: desc.clone(),
+        diff_id: diff_id.clone(),
+        read: opts.read.clone(),
+        dedupe: opts.analysis.dedupe,
+    };
+    let job = tokio::task::spawn_blocking(move || scan_blob(&job, blob, &rt, tracker.as_deref()));
     let (scan, stats) = job.await.map_err(|e| Error::Worker {
         index,
         message: e.to_string(),
@@ -280,16 +359,24 @@ async fn read_layer<S: ImageSource>(
     Ok((meta_of(&stats), scan))
 }
 
+/// One layer to read on a blocking thread.
+struct Job {
+    index: usize,
+    desc: Descriptor,
+    diff_id: Option<Digest>,
+    read: LayerReadOptions,
+    dedupe: bool,
+}
+
 /// The blocking part: decompress, verify and walk one layer.
 fn scan_blob(
-    index: usize,
+    job: &Job,
     blob: crate::source::BlobStream,
-    desc: &Descriptor,
-    diff_id: Option<&Digest>,
-    read: &LayerReadOptions,
-    dedupe: bool,
     rt: &tokio::runtime::Handle,
+    tracker: Option<&Tracker>,
 ) -> Result<(LayerScan, crate::source::blob::LayerStats), Error> {
+    let (index, desc, read, dedupe) = (job.index, &job.desc, &job.read, job.dedupe);
+    let diff_id = job.diff_id.as_ref();
     let layer_err = |source| Error::Layer {
         index,
         digest: desc.digest.clone(),
@@ -301,11 +388,17 @@ fn scan_blob(
         hash_content: hash,
         ..ScanOptions::default()
     };
-    let walked = if hash {
-        scan::scan(&mut stream, &sopts)
-    } else {
-        scan::scan_seek(&mut stream, &sopts)
+    let mut counting = Counting {
+        inner: &mut stream,
+        tracker,
+        reported: 0,
     };
+    let walked = if hash {
+        scan::scan(&mut counting, &sopts)
+    } else {
+        scan::scan_seek(&mut counting, &sopts)
+    };
+    let reported = counting.reported;
     let scan = match walked {
         Ok(s) => s,
         Err(ScanError::Read { source, .. } | ScanError::Corrupt { source, .. }) => {
@@ -323,6 +416,9 @@ fn scan_blob(
     };
     let reached = stream.tar_bytes();
     let stats = stream.finish().map_err(layer_err)?;
+    if let Some(t) = tracker {
+        t.add_bytes(desc.size.saturating_sub(reported));
+    }
     if reached > stats.tar_bytes {
         // Only a skipped (seeked-over) entry can end past the data.
         let (path, size) = scan
