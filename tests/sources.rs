@@ -609,3 +609,18 @@ mod mutations {
         }
     }
 }
+
+#[test]
+fn no_verify_reads_compressed_layers_by_skipping_forward() {
+    for c in [Compression::Gzip, Compression::Zstd, Compression::None] {
+        let img = sample(c).build();
+        let lro = LayerReadOptions { verify: false, ..LayerReadOptions::default() };
+        let rb = read_oci(&img, &lro).unwrap();
+        for ((stats, names), truth) in rb.layers.iter().zip(&img.layers) {
+            assert!(!stats.verified);
+            assert_eq!(stats.tar_bytes, truth.tar.len() as u64, "{c:?}");
+            assert_eq!(stats.compressed_bytes, truth.size, "{c:?}");
+            assert_eq!(names, &names_of(&truth.tar), "{c:?}");
+        }
+    }
+}
