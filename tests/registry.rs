@@ -541,3 +541,30 @@ fn helper_child_pull() {
     let m = rt.block_on(src.manifest()).unwrap();
     read_layers(&rt, &src, &m).unwrap();
 }
+
+/// The layers analysis runs source calls on tokio tasks: every source and its futures must be
+/// `Send` (and the source `Sync`), the registry one included. A compile-time check.
+#[test]
+fn sources_and_their_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    fn sync<T: Sync>(_: &T) {}
+    let src = spec::open(&SourceSpec::parse("127.0.0.1:1/imgopt/x:latest").unwrap(), &quick()).unwrap();
+    sync(&src);
+    send(&src);
+    let m = src.manifest();
+    send(&m);
+    let ms = src.manifests();
+    send(&ms);
+    let desc = imgopt::source::Descriptor::new("application/vnd.oci.image.layer.v1.tar", Digest::sha256_of(b""), 0);
+    let b = src.blob(&desc);
+    send(&b);
+    let manifest = imgopt::source::Manifest {
+        digest: Digest::sha256_of(b"m"),
+        media_type: String::new(),
+        config: desc.clone(),
+        layers: vec![],
+        platform: None,
+    };
+    let c = src.config(&manifest);
+    send(&c);
+}
