@@ -361,7 +361,8 @@ impl Shared {
                 }) {
                     Attempt::Fatal(Error::NotFound { reference: what.to_string(), message: text })
                 } else if codes.iter().any(|c| matches!(c, OciErrorCode::Toomanyrequests)) {
-                    Attempt::Retry { message: "too many requests (429)".into(), after: None }
+                    // Docker Hub's pull rate limit says so here; keep its words.
+                    Attempt::Retry { message: format!("too many requests (429): {text}"), after: None }
                 } else {
                     Attempt::Fatal(Error::Registry { reference: what.to_string(), message: text })
                 }
