@@ -346,6 +346,20 @@ fn stalled_connection_times_out_and_resumes() {
 }
 
 #[test]
+fn silent_registry_times_out() {
+    let opts = SourceOptions { timeout: Duration::from_secs(1), ..quick() };
+    let Some((res, counts, log)) = through_proxy(vec![(Fault::Silent, 1)], opts) else { return };
+    res.unwrap();
+    assert_eq!(counts.retries, 1);
+    assert_eq!(log[0].path, log[1].path);
+    assert!(log[1].range.is_none(), "nothing was received, so nothing to resume");
+    let opts = SourceOptions { timeout: Duration::from_secs(1), attempts: 2, ..quick() };
+    let (res, _, _) = through_proxy(vec![(Fault::Silent, 100)], opts).unwrap();
+    let err = res.unwrap_err();
+    assert!(err.to_string().contains("gave up after 2 attempts"), "{err}");
+}
+
+#[test]
 fn unreachable_registry_fails_fast() {
     // A port nobody listens on (bound, then released).
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -355,4 +369,202 @@ fn unreachable_registry_fails_fast() {
     let err = rt.block_on(src.manifest()).unwrap_err();
     assert!(matches!(err, Error::Registry { .. }), "{err:?}");
     assert!(err.to_string().contains("gave up after 2 attempts"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Non-loopback registries: HTTPS by default, `--plain-http`, `--insecure`.
+
+/// This machine's non-loopback IPv4 address (the interface of the default route), if any.
+fn outward_ip() -> Option<String> {
+    let sock = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // connect() on UDP sends nothing; it only picks the outgoing interface.
+    sock.connect("192.0.2.1:9").or_else(|_| sock.connect("10.255.255.1:9")).ok()?;
+    let ip = sock.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then(|| ip.to_string())
+}
+
+/// Says loudly that the machine has no non-loopback address. Not a CI failure even with
+/// IMGOPT_REQUIRE_CORPUS=1: it is a property of the machine, not missing setup.
+#[allow(clippy::print_stderr)]
+fn no_outward_ip() -> Option<String> {
+    eprintln!("\n*** SKIPPED: this machine has no non-loopback IPv4 address ***\n");
+    None
+}
+
+#[test]
+fn plain_http_is_needed_for_a_non_loopback_http_registry() {
+    let Some(reg) = support::registry() else { return };
+    let Some(ip) = outward_ip().or_else(no_outward_ip) else { return };
+    let proxy = FaultProxy::start_bound(&ip, &reg, "/nothing/", vec![]);
+    let r = format!("{}/imgopt/static-tiny:latest", proxy.addr());
+    let rt = rt();
+    // Without --plain-http imgopt speaks TLS to it, which fails cleanly.
+    let opts = SourceOptions { attempts: 1, ..quick() };
+    let err = rt.block_on(RegistrySource::new(&r, &opts).unwrap().manifest()).unwrap_err();
+    assert!(matches!(err, Error::Registry { .. }), "{err:?}");
+    assert!(err.to_string().contains("--plain-http"), "{err}");
+    // With it, the pull works.
+    let opts = SourceOptions { plain_http: true, ..quick() };
+    let src = RegistrySource::new(&r, &opts).unwrap();
+    let m = rt.block_on(src.manifest()).unwrap();
+    read_layers(&rt, &src, &m).unwrap();
+}
+
+/// A TLS registry (self-signed certificate) on a non-loopback address, stopped on drop.
+struct TlsRegistry {
+    child: std::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TlsRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tls_registry(ip: &str) -> Option<TlsRegistry> {
+    let registry = support::tool("docker-registry").or_else(|| support::tool("registry"))?;
+    let openssl = support::tool("openssl")?;
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let ok = std::process::Command::new(openssl)
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=imgopt-test"])
+        .arg("-addext")
+        .arg(format!("subjectAltName=IP:{ip}"))
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap()
+        .status
+        .success();
+    assert!(ok, "openssl could not make a certificate");
+    let port = std::net::TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().port();
+    let addr = format!("{ip}:{port}");
+    let config = format!(
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n  tls:\n    certificate: {}\n    key: {}\n",
+        dir.path().join("storage").display(),
+        cert.display(),
+        key.display()
+    );
+    std::fs::write(dir.path().join("config.yml"), config).unwrap();
+    let child = std::process::Command::new(registry)
+        .arg("serve")
+        .arg(dir.path().join("config.yml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let reg = TlsRegistry { child, addr, _dir: dir };
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(&reg.addr).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the TLS registry did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(reg)
+}
+
+#[test]
+fn insecure_accepts_a_self_signed_registry() {
+    let Some(ip) = outward_ip().or_else(no_outward_ip) else { return };
+    let Some(reg) = tls_registry(&ip) else { return };
+    let r = format!("{}/imgopt/nothing:latest", reg.addr);
+    let rt = rt();
+    // The certificate is not trusted: a clear failure, not a hang.
+    let opts = SourceOptions { attempts: 1, ..quick() };
+    let err = rt.block_on(RegistrySource::new(&r, &opts).unwrap().manifest()).unwrap_err();
+    assert!(matches!(err, Error::Registry { .. }), "{err:?}");
+    assert!(err.to_string().contains("--insecure"), "{err}");
+    // --insecure: the TLS connection works and the (empty) registry answers 404.
+    let opts = SourceOptions { insecure: true, ..quick() };
+    let err = rt.block_on(RegistrySource::new(&r, &opts).unwrap().manifest()).unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// credHelpers: a `docker-credential-*` program on PATH supplies the password. PATH can only be
+// changed for a child process, so the test re-runs this test binary with a PATH that holds a
+// helper script of ours, and the child does the pull.
+
+const HELPER_CHILD: &str = "IMGOPT_TEST_HELPER_CHILD";
+
+#[test]
+fn credential_helper_supplies_the_password() {
+    let Some((reg, user, pass)) = support::auth_registry() else { return };
+    if std::env::var_os(HELPER_CHILD).is_some() {
+        return; // the child runs helper_child_pull instead
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    // The helper protocol: `get` reads the server address on stdin and prints
+    // {"ServerURL", "Username", "Secret"} (docker-credential-helpers' README).
+    let log = dir.path().join("asked");
+    let script = format!(
+        "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nserver=$(cat)\nprintf '%s' \"$server\" > '{}'\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{user}\",\"Secret\":\"{pass}\"}}' \"$server\"\n",
+        log.display()
+    );
+    let helper = bin.join("docker-credential-imgopttest");
+    std::fs::write(&helper, script).unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&helper).status().unwrap();
+    let conf = dir.path().join("docker");
+    std::fs::create_dir(&conf).unwrap();
+    let cfg = serde_json::json!({"credHelpers": {reg.clone(): "imgopttest"}});
+    std::fs::write(conf.join("config.json"), cfg.to_string()).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["helper_child_pull", "--exact", "--nocapture", "--test-threads", "1"])
+        .env(HELPER_CHILD, &conf)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+    assert!(!text.contains(&pass), "the password must not be printed");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), reg, "the helper was asked for this registry");
+}
+
+/// Runs only as the child of `credential_helper_supplies_the_password` (it returns at once
+/// otherwise): pulls from the htpasswd registry with the Docker config the parent wrote.
+#[test]
+fn helper_child_pull() {
+    let Some(conf) = std::env::var_os(HELPER_CHILD) else { return };
+    let (reg, _, _) = support::auth_registry().unwrap();
+    let rt = rt();
+    let opts =
+        SourceOptions { auth_files: AuthFiles::docker_config_dir(std::path::Path::new(&conf)), ..quick() };
+    let src = RegistrySource::new(&format!("{reg}/imgopt/static-tiny:latest"), &opts).unwrap();
+    assert_eq!(src.credential_origin(), Some(&imgopt::source::auth::CredentialOrigin::DockerConfig));
+    let m = rt.block_on(src.manifest()).unwrap();
+    read_layers(&rt, &src, &m).unwrap();
+}
+
+/// The layers analysis runs source calls on tokio tasks: every source and its futures must be
+/// `Send` (and the source `Sync`), the registry one included. A compile-time check.
+#[test]
+fn sources_and_their_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    fn sync<T: Sync>(_: &T) {}
+    let src = spec::open(&SourceSpec::parse("127.0.0.1:1/imgopt/x:latest").unwrap(), &quick()).unwrap();
+    sync(&src);
+    send(&src);
+    let m = src.manifest();
+    send(&m);
+    let ms = src.manifests();
+    send(&ms);
+    let desc = imgopt::source::Descriptor::new("application/vnd.oci.image.layer.v1.tar", Digest::sha256_of(b""), 0);
+    let b = src.blob(&desc);
+    send(&b);
+    let manifest = imgopt::source::Manifest {
+        digest: Digest::sha256_of(b"m"),
+        media_type: String::new(),
+        config: desc.clone(),
+        layers: vec![],
+        platform: None,
+    };
+    let c = src.config(&manifest);
+    send(&c);
 }

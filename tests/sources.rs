@@ -609,3 +609,41 @@ mod mutations {
         }
     }
 }
+
+#[test]
+fn no_verify_reads_compressed_layers_by_skipping_forward() {
+    for c in [Compression::Gzip, Compression::Zstd, Compression::None] {
+        let img = sample(c).build();
+        let lro = LayerReadOptions { verify: false, ..LayerReadOptions::default() };
+        let rb = read_oci(&img, &lro).unwrap();
+        for ((stats, names), truth) in rb.layers.iter().zip(&img.layers) {
+            assert!(!stats.verified);
+            assert_eq!(stats.tar_bytes, truth.tar.len() as u64, "{c:?}");
+            assert_eq!(stats.compressed_bytes, truth.size, "{c:?}");
+            assert_eq!(names, &names_of(&truth.tar), "{c:?}");
+        }
+    }
+}
+
+#[test]
+fn docker_archive_image_selection_by_repo_tag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = sample(Compression::None).tag("example/app:1.0").build_uncompressed();
+    for layout in [DockerLayout::Classic, DockerLayout::Oci] {
+        let f = tmp.path().join(format!("{layout:?}.tar"));
+        img.write_docker_archive(&f, layout);
+        for want in ["example/app:1.0", "docker.io/example/app:1.0"] {
+            let spec = format!("docker-archive:{}:{want}", f.display());
+            assert_eq!(
+                SourceSpec::parse(&spec).unwrap(),
+                SourceSpec::DockerArchive { file: f.clone(), image: Some(want.into()) }
+            );
+            let rb = read_image(&spec, &SourceOptions::default(), &LayerReadOptions::default())
+                .unwrap_or_else(|e| panic!("{layout:?} {want}: {e}"));
+            check_against(&img, &rb, layout == DockerLayout::Oci);
+        }
+        let spec = format!("docker-archive:{}:example/other:1.0", f.display());
+        let err = read_image(&spec, &SourceOptions::default(), &LayerReadOptions::default()).err().unwrap();
+        assert!(matches!(err, Error::NotFound { .. }), "{layout:?}: {err}");
+    }
+}

@@ -307,7 +307,7 @@ impl Compressed {
             self.count += n;
             return Ok(());
         }
-        let mut scratch = vec![0u8; 64 * 1024];
+        let mut scratch = vec![0u8; usize::try_from(n).unwrap_or(usize::MAX).min(64 * 1024)];
         while n > 0 {
             let want = scratch.len().min(usize::try_from(n).unwrap_or(usize::MAX));
             let got = self.read(&mut scratch[..want])?;
@@ -400,6 +400,8 @@ pub struct LayerStream {
     done: bool,
     failed: Option<Error>,
     feeder: Option<tokio::task::JoinHandle<()>>,
+    /// Reused by forward seeks that must read.
+    scratch: Vec<u8>,
 }
 
 impl Drop for LayerStream {
@@ -498,6 +500,7 @@ pub fn open_layer(
         done: false,
         failed: None,
         feeder,
+        scratch: Vec::new(),
     })
 }
 
@@ -741,8 +744,21 @@ impl Seek for LayerStream {
                 return Ok(self.tar_bytes);
             }
         }
-        let mut left = n;
-        let mut scratch = vec![0u8; 64 * 1024];
+        // One buffer for every skip (a million small entries must not mean a million
+        // allocations).
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if scratch.is_empty() {
+            scratch = vec![0u8; 64 * 1024];
+        }
+        let result = self.skip_by_reading(n, &mut scratch);
+        self.scratch = scratch;
+        result?;
+        Ok(self.tar_bytes)
+    }
+}
+
+impl LayerStream {
+    fn skip_by_reading(&mut self, mut left: u64, scratch: &mut [u8]) -> io::Result<()> {
         while left > 0 {
             let want = scratch.len().min(usize::try_from(left).unwrap_or(usize::MAX));
             let got = self.read(&mut scratch[..want])?;
@@ -751,7 +767,7 @@ impl Seek for LayerStream {
             }
             left -= got as u64;
         }
-        Ok(self.tar_bytes)
+        Ok(())
     }
 }
 

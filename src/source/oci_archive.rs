@@ -1,7 +1,7 @@
 //! `oci-archive:FILE[:TAG]`: an OCI image layout stored in a tar file (what `skopeo copy
 //! ... oci-archive:` and `buildah push` write).
 //!
-//! Owns: opening the archive as a [`Store`](super::store) and handing it to the OCI layout
+//! Owns: opening the archive as a member index (`store::Store`) and handing it to the OCI layout
 //! reader; members are read in place (seek to the member, bounded reader), never extracted.
 //! Does not: anything layout-specific (see [`super::oci_layout`]).
 

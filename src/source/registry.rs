@@ -361,7 +361,8 @@ impl Shared {
                 }) {
                     Attempt::Fatal(Error::NotFound { reference: what.to_string(), message: text })
                 } else if codes.iter().any(|c| matches!(c, OciErrorCode::Toomanyrequests)) {
-                    Attempt::Retry { message: "too many requests (429)".into(), after: None }
+                    // Docker Hub's pull rate limit says so here; keep its words.
+                    Attempt::Retry { message: format!("too many requests (429): {text}"), after: None }
                 } else {
                     Attempt::Fatal(Error::Registry { reference: what.to_string(), message: text })
                 }
@@ -385,9 +386,7 @@ impl Shared {
             OciDistributionError::ImageManifestNotFoundError(m) => {
                 Attempt::Fatal(Error::NotFound { reference: what.to_string(), message: m })
             }
-            OciDistributionError::RequestError(e) => {
-                Attempt::Retry { message: describe_reqwest(&e), after: None }
-            }
+            OciDistributionError::RequestError(e) => request_failure(&e, what),
             OciDistributionError::IoError(e) => Attempt::Retry { message: e.to_string(), after: None },
             other => {
                 Attempt::Fatal(Error::Registry { reference: what.to_string(), message: other.to_string() })
@@ -452,6 +451,27 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
         src = c.source();
     }
     s
+}
+
+/// A failed request: TLS problems are fatal (retrying cannot fix them) and say which flag
+/// helps; anything else (refused, reset, timed out) is retried.
+fn request_failure(e: &reqwest::Error, what: &str) -> Attempt {
+    let message = describe_reqwest(e);
+    let lower = message.to_ascii_lowercase();
+    let hint = if lower.contains("certificate") {
+        Some("the registry's TLS certificate is not trusted; if you trust this registry, use --insecure")
+    } else if lower.contains("tls") || lower.contains("handshake") || lower.contains("invalidcontenttype") {
+        Some("the TLS handshake failed; if the registry speaks plain HTTP, use --plain-http")
+    } else {
+        None
+    };
+    match hint {
+        Some(h) => Attempt::Fatal(Error::Registry {
+            reference: what.to_string(),
+            message: format!("{message} ({h})"),
+        }),
+        None => Attempt::Retry { message, after: None },
+    }
 }
 
 fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
@@ -585,7 +605,7 @@ impl BlobFetch {
                     after: None,
                 });
             }
-            Ok(Err(e)) => return Err(Attempt::Retry { message: describe_reqwest(&e), after: None }),
+            Ok(Err(e)) => return Err(request_failure(&e, &self.what())),
             Ok(Ok(r)) => r,
         };
         let status = resp.status().as_u16();

@@ -10,7 +10,8 @@
 //!   (the client sees the connection break mid-blob);
 //! - [`Fault::Stall`]: relay the headers and half the body, then send nothing (the client's
 //!   stall timeout must fire);
-//! - [`Fault::IgnoreRange`]: drop the `Range` header (a registry without range support).
+//! - [`Fault::IgnoreRange`]: drop the `Range` header (a registry without range support);
+//! - [`Fault::Silent`]: accept the request and never answer.
 #![allow(dead_code, clippy::print_stderr)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -31,6 +32,8 @@ pub enum Fault {
     Stall,
     /// Forward without the client's `Range` header.
     IgnoreRange,
+    /// Answer nothing at all (not even headers) until the client gives up.
+    Silent,
 }
 
 /// One request the proxy saw.
@@ -69,7 +72,13 @@ impl FaultProxy {
 
     /// Like [`FaultProxy::start`], for requests whose path contains `target` (`/manifests/`).
     pub fn start_on(upstream: &str, target: &str, faults: Vec<(Fault, usize)>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_bound("127.0.0.1", upstream, target, faults)
+    }
+
+    /// Like [`FaultProxy::start_on`], listening on `bind_ip` (a non-loopback address makes
+    /// the client treat the registry as remote: HTTPS unless `--plain-http`).
+    pub fn start_bound(bind_ip: &str, upstream: &str, target: &str, faults: Vec<(Fault, usize)>) -> Self {
+        let listener = TcpListener::bind((bind_ip, 0)).unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let stop = Arc::new(AtomicBool::new(false));
         let plan = Arc::new(Mutex::new(Plan { target: target.to_string(), faults, log: Vec::new() }));
@@ -166,6 +175,10 @@ fn serve(client: TcpStream, upstream: &str, plan: &Mutex<Plan>, stop: &AtomicBoo
         client.write_all(resp.as_bytes())?;
         return client.shutdown(Shutdown::Both);
     }
+    if fault == Some(Fault::Silent) {
+        wait_for_hangup(&client, stop)?;
+        return client.shutdown(Shutdown::Both);
+    }
     let mut up = TcpStream::connect(upstream)?;
     let mut out = format!("{}\r\n", request_line.trim_end());
     for h in &headers {
@@ -214,19 +227,25 @@ fn serve(client: TcpStream, upstream: &str, plan: &Mutex<Plan>, stop: &AtomicBoo
     }
     client.flush()?;
     if fault == Some(Fault::Stall) {
-        // Silent until the client hangs up or the proxy stops (at most 30 s).
-        let started = Instant::now();
-        client.set_read_timeout(Some(Duration::from_millis(50)))?;
-        let mut probe = [0u8; 1];
-        while !stop.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(30) {
-            match client.read(&mut probe) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e)
-                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-                Err(_) => break,
-            }
-        }
+        wait_for_hangup(&client, stop)?;
     }
     client.shutdown(Shutdown::Both)
+}
+
+/// Holds the connection open, silent, until the client hangs up or the proxy stops (at most
+/// 30 s).
+fn wait_for_hangup(client: &TcpStream, stop: &AtomicBool) -> std::io::Result<()> {
+    let started = Instant::now();
+    client.set_read_timeout(Some(Duration::from_millis(50)))?;
+    let mut probe = [0u8; 1];
+    let mut c = client;
+    while !stop.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(30) {
+        match c.read(&mut probe) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
 }
