@@ -51,6 +51,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::CompletionsArgs),

@@ -314,7 +314,7 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
         let e = d.shape.effective();
         daemonsets.push(node::DaemonSet { name: d.name.clone(), cpu_m: e.cpu_m, memory_mib: e.memory_mib, image: None });
     }
-    let mut models: Vec<NodeModel> =
+    let models: Vec<NodeModel> =
         input.node_types.iter().map(|t| node::model(t, &daemonsets, &ds_layers)).collect();
     let frees: Vec<fit::Free> = models
         .iter()
@@ -328,9 +328,6 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
             fit::Free { cpu_m, memory_mib, pods, image_budget_bytes: m.image_budget_bytes }
         })
         .collect();
-    for (m, f) in models.iter_mut().zip(&frees) {
-        m.free_after_daemonsets.pods = m.free_after_daemonsets.pods.min(f.pods.max(m.free_after_daemonsets.pods));
-    }
     // Services.
     let mut services = Vec::new();
     let mut unschedulable = Vec::new();
@@ -400,17 +397,46 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
     let mut by_node_type = BTreeMap::new();
     let mut singles: Vec<Option<pack::Packing>> = Vec::new();
     let mut ffd_cost: Option<f64> = None;
-    for (t, m) in models.iter().enumerate() {
-        let mut sub = problem.clone();
-        let mut not_placed = Vec::new();
-        for (i, it) in sub.items.iter_mut().enumerate() {
-            if it.count > 0 && services[i].per_node[&m.name].instances == 0 {
-                not_placed.push(services[i].name.clone());
-                it.count = 0;
+    // Each node type is an independent problem: plan them on parallel threads.
+    let subs: Vec<(pack::Problem, Vec<String>)> = models
+        .iter()
+        .enumerate()
+        .map(|(t, m)| {
+            let mut sub = problem.clone();
+            let mut not_placed = Vec::new();
+            for (i, it) in sub.items.iter_mut().enumerate() {
+                if it.count > 0 && services[i].per_node[&m.name].instances == 0 {
+                    not_placed.push(services[i].name.clone());
+                    it.count = 0;
+                }
             }
+            sub.types = vec![problem.types[t].clone()];
+            (sub, not_placed)
+        })
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(subs.len()).max(1);
+    let mut results: Vec<Option<pack::SinglePlan>> = vec![None; subs.len()];
+    std::thread::scope(|scope| {
+        let chunks: Vec<_> = results.chunks_mut(subs.len().div_ceil(threads)).collect();
+        let mut start = 0;
+        for chunk in chunks {
+            let first = start;
+            start += chunk.len();
+            let subs = &subs;
+            let limits = input.limits;
+            scope.spawn(move || {
+                for (k, slot) in chunk.iter_mut().enumerate() {
+                    *slot = pack::plan_single(&subs[first + k].0, 0, limits);
+                }
+            });
         }
-        sub.types = vec![problem.types[t].clone()];
-        let Some(sp) = pack::plan_single(&sub, 0, input.limits) else { continue };
+    });
+    for (t, m) in models.iter().enumerate() {
+        let not_placed = subs[t].1.clone();
+        let Some(sp) = results[t].take() else {
+            singles.push(None);
+            continue;
+        };
         let mut pk = sp.packing.clone();
         for n in &mut pk.nodes {
             n.ty = t;

@@ -110,8 +110,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Yaml>, SyntaxError> {
     let mut stack: Vec<Open> = Vec::new();
     let mut docs = Vec::new();
     let mut current: Option<Yaml> = None;
-    loop {
-        let Some(ev) = parser.next_event() else { break };
+    while let Some(ev) = parser.next_event() {
         let (event, span) = ev.map_err(|e| SyntaxError {
             message: e.info().to_string(),
             offset: b.byte(e.marker().index()),
