@@ -33,6 +33,11 @@ pub use quantity::{Mebibytes, Millicores, Quantity};
 
 use image::{LayerSet, LayerTable};
 
+/// Largest `max_pods` accepted (Kubernetes itself caps far lower in practice).
+pub const MAX_PODS: u64 = 100_000;
+/// Largest replica count (and spare-node count) accepted per service.
+pub const MAX_REPLICAS: u64 = 1_000_000;
+
 /// The JSON schema version of [`PlanReport`].
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -115,6 +120,18 @@ pub enum Error {
     /// `target_utilization` must be in (0, 1].
     #[error("target_utilization must be above 0 and at most 1")]
     Utilization,
+    /// A count beyond what the planner accepts.
+    #[error("{what} of {owner} is {value}, above the limit of {max}")]
+    TooLarge {
+        /// Which count.
+        what: &'static str,
+        /// Service or node type.
+        owner: String,
+        /// The value given.
+        value: u64,
+        /// The limit.
+        max: u64,
+    },
 }
 
 /// Headroom as reported.
@@ -285,6 +302,20 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
         if !tnames.insert(t.name.as_str()) {
             return Err(Error::Duplicate { kind: "node type", name: t.name.clone() });
         }
+    }
+    for t in &input.node_types {
+        if t.max_pods > MAX_PODS {
+            return Err(Error::TooLarge { what: "max_pods", owner: t.name.clone(), value: t.max_pods, max: MAX_PODS });
+        }
+    }
+    let surge_ok = input.headroom.surge.is_none_or(|q| q.as_f64() <= 100.0);
+    for s in &input.services {
+        if s.replicas > MAX_REPLICAS || !surge_ok {
+            return Err(Error::TooLarge { what: "replicas (with surge)", owner: s.name.clone(), value: s.replicas, max: MAX_REPLICAS });
+        }
+    }
+    if input.headroom.spare_nodes > MAX_REPLICAS {
+        return Err(Error::TooLarge { what: "spare_nodes", owner: "the plan".into(), value: input.headroom.spare_nodes, max: MAX_REPLICAS });
     }
     let util = input.headroom.target_utilization;
     if util.is_some_and(|u| u.is_zero() || !u.at_most_one()) {
