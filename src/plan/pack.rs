@@ -800,6 +800,17 @@ pub fn plan_single(p: &Problem, ty: usize, limits: Limits) -> Option<SinglePlan>
         let improved = empty_nodes(p, &best, Instant::now() + limits.time);
         consider(Some(improved), &mut best);
     }
+    let mut lb = lb;
+    if (best.nodes.len() as u64) > lb {
+        // Configuration LP over all maximal node patterns: a much stronger bound when few
+        // distinct services have many replicas, and its rounded solution is a good packing.
+        if let Some((bound, packing)) = pattern_lp(p, ty, &counts, limits.time) {
+            lb = lb.max(bound);
+            if let Some(pk) = packing {
+                consider(Some(pk), &mut best);
+            }
+        }
+    }
     let mut optimal = best.nodes.len() as u64 <= lb;
     if !optimal && p.items.len() <= 64 {
         // The search counts nodes: every node costs 1 here, whatever its price.
@@ -818,6 +829,101 @@ pub fn plan_single(p: &Problem, ty: usize, limits: Limits) -> Option<SinglePlan>
     }
     let lower_bound = if optimal { best.nodes.len() as u64 } else { lb };
     Some(SinglePlan { packing: best, lower_bound, optimal, ffd_ca, ffd_karpenter })
+}
+
+/// Patterns enumerated for the configuration LP before giving up on it.
+const MAX_LP_PATTERNS: usize = 20_000;
+
+/// Every maximal pattern (node content) of type `ty`, with at most `counts[i]` of item `i`;
+/// `None` when there are more than [`MAX_LP_PATTERNS`].
+fn all_patterns(p: &Problem, ty: usize, counts: &[u64]) -> Option<Vec<NodeFill>> {
+    fn go(p: &Problem, live: &[usize], pos: usize, counts: &[u64], node: &Open, out: &mut Vec<NodeFill>) -> bool {
+        if out.len() > MAX_LP_PATTERNS {
+            return false;
+        }
+        if pos == live.len() {
+            let maximal = live.iter().all(|&i| node.count(i) >= counts[i] || node.room(p, i, 1) == 0);
+            if maximal && node.pods > 0 {
+                out.push(node.fill());
+            }
+            return true;
+        }
+        let i = live[pos];
+        let n = node.room(p, i, counts[i]);
+        for c in (0..=n).rev() {
+            let mut nn = node.clone();
+            nn.add(p, i, c);
+            if !go(p, live, pos + 1, counts, &nn, out) {
+                return false;
+            }
+        }
+        true
+    }
+    let live: Vec<usize> = (0..counts.len()).filter(|&i| counts[i] > 0).collect();
+    let mut out = Vec::new();
+    go(p, &live, 0, counts, &Open::new(p, ty), &mut out).then_some(out)
+}
+
+/// The configuration LP `min Σ z_q  s.t.  Σ_q a_qi z_q >= counts_i, z >= 0` over all maximal
+/// patterns q. Every packing's nodes are dominated by maximal patterns, so `ceil(LP)` is a
+/// lower bound. The rounded-down solution plus a first-fit of the rest is returned as a packing.
+#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn pattern_lp(p: &Problem, ty: usize, counts: &[u64], time: Duration) -> Option<(u64, Option<Packing>)> {
+    use good_lp::{Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, WithTimeLimit, variable};
+    let live = counts.iter().filter(|&&c| c > 0).count();
+    if live == 0 || live > 24 {
+        return None;
+    }
+    let patterns = all_patterns(p, ty, counts)?;
+    let mut vars = ProblemVariables::new();
+    let z: Vec<_> = patterns.iter().map(|_| vars.add(variable().min(0.0))).collect();
+    let objective: Expression = z.iter().map(|v| 1.0 * *v).sum();
+    let mut model = vars.minimise(objective).using(good_lp::microlp).with_time_limit(time.as_secs_f64());
+    for (i, &c) in counts.iter().enumerate() {
+        if c == 0 {
+            continue;
+        }
+        let row: Expression =
+            patterns.iter().zip(&z).filter_map(|(q, v)| q.pods.iter().find(|(j, _)| *j == i).map(|(_, a)| *a as f64 * *v)).sum();
+        model = model.with(row.geq(c as f64));
+    }
+    let sol = model.solve().ok()?;
+    if !matches!(sol.status(), SolutionStatus::Optimal) {
+        return None;
+    }
+    let value: f64 = z.iter().map(|v| sol.value(*v)).sum();
+    let bound = (value - 1e-6).ceil().max(0.0) as u64;
+    // Round down, trimming patterns to what remains, then first-fit the rest.
+    let mut remaining = counts.to_vec();
+    let mut nodes = Vec::new();
+    for (q, v) in patterns.iter().zip(&z) {
+        let copies = (sol.value(*v) + 1e-9).floor() as u64;
+        for _ in 0..copies {
+            let pods: Vec<(usize, u64)> =
+                q.pods.iter().map(|&(i, a)| (i, a.min(remaining[i]))).filter(|&(_, a)| a > 0).collect();
+            if pods.is_empty() {
+                break;
+            }
+            for &(i, a) in &pods {
+                remaining[i] -= a;
+            }
+            nodes.push(NodeFill { ty, pods });
+        }
+    }
+    let mut rest = p.clone();
+    for (it, r) in rest.items.iter_mut().zip(&remaining) {
+        it.count = *r;
+    }
+    let packing = [Order::ClusterAutoscaler, Order::MaxDim]
+        .iter()
+        .filter_map(|&o| ffd(&rest, ty, o))
+        .min_by_key(|pk| pk.nodes.len())
+        .map(|tail| {
+            let mut all = nodes.clone();
+            all.extend(tail.nodes);
+            Packing { nodes: all }
+        });
+    Some((bound, packing))
 }
 
 /// The cheapest fleet over all node types.
