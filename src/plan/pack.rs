@@ -717,6 +717,11 @@ fn enumerate(
     }
 }
 
+/// The exact search is tried up to this many services with replicas left ...
+const EXACT_MAX_SERVICES: usize = 16;
+/// ... and this many pods; beyond that the heuristic, the bound and the gap are reported.
+const EXACT_MAX_PODS: u64 = 400;
+
 /// Patterns enumerated per branching step before the search stops being a proof.
 const MAX_PATTERNS: usize = 4096;
 
@@ -812,7 +817,8 @@ pub fn plan_single(p: &Problem, ty: usize, limits: Limits) -> Option<SinglePlan>
         }
     }
     let mut optimal = best.nodes.len() as u64 <= lb;
-    if !optimal && p.items.len() <= 64 {
+    let live = counts.iter().filter(|&&c| c > 0).count();
+    if !optimal && live <= EXACT_MAX_SERVICES && counts.iter().sum::<u64>() <= EXACT_MAX_PODS {
         // The search counts nodes: every node costs 1 here, whatever its price.
         let mut unit = p.clone();
         unit.types[ty].price = 1.0;
@@ -923,6 +929,81 @@ fn pattern_lp(p: &Problem, ty: usize, counts: &[u64], time: Duration) -> Option<
             all.extend(tail.nodes);
             Packing { nodes: all }
         });
+    Some((bound, packing))
+}
+
+/// The configuration LP over several node types: `min Σ price_t z_tq` over maximal patterns q
+/// of every type t, covering every service, with `Σ_q z_tq <= max_nodes_t`. Its optimum is a
+/// lower bound on the cost; its rounded-down solution plus a greedy fill of the rest (within
+/// the quotas left) is returned as a packing.
+#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn pattern_lp_mixed(p: &Problem, types: &[usize], counts: &[u64], time: Duration) -> Option<(f64, Option<Packing>)> {
+    use good_lp::{Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, WithTimeLimit, variable};
+    let live = counts.iter().filter(|&&c| c > 0).count();
+    if live == 0 || live > 24 {
+        return None;
+    }
+    let mut patterns: Vec<NodeFill> = Vec::new();
+    for &t in types {
+        patterns.extend(all_patterns(p, t, counts)?);
+        if patterns.len() > MAX_LP_PATTERNS {
+            return None;
+        }
+    }
+    let mut vars = ProblemVariables::new();
+    let z: Vec<_> = patterns.iter().map(|_| vars.add(variable().min(0.0))).collect();
+    let objective: Expression = patterns.iter().zip(&z).map(|(q, v)| p.types[q.ty].price * *v).sum();
+    let mut model = vars.minimise(objective).using(good_lp::microlp).with_time_limit(time.as_secs_f64());
+    for (i, &c) in counts.iter().enumerate() {
+        if c == 0 {
+            continue;
+        }
+        let row: Expression =
+            patterns.iter().zip(&z).filter_map(|(q, v)| q.pods.iter().find(|(j, _)| *j == i).map(|(_, a)| *a as f64 * *v)).sum();
+        model = model.with(row.geq(c as f64));
+    }
+    for &t in types {
+        if let Some(m) = p.types[t].max_nodes {
+            let row: Expression = patterns.iter().zip(&z).filter(|(q, _)| q.ty == t).map(|(_, v)| 1.0 * *v).sum();
+            model = model.with(row.leq(m as f64));
+        }
+    }
+    let sol = model.solve().ok()?;
+    if !matches!(sol.status(), SolutionStatus::Optimal) {
+        return None;
+    }
+    let value: f64 = patterns.iter().zip(&z).map(|(q, v)| p.types[q.ty].price * sol.value(*v)).sum();
+    let bound = (value * (1.0 - 1e-7) - 1e-9).max(0.0);
+    let mut remaining = counts.to_vec();
+    let mut nodes = Vec::new();
+    let mut used = vec![0u64; p.types.len()];
+    for (q, v) in patterns.iter().zip(&z) {
+        let copies = (sol.value(*v) + 1e-9).floor() as u64;
+        for _ in 0..copies {
+            let pods: Vec<(usize, u64)> =
+                q.pods.iter().map(|&(i, a)| (i, a.min(remaining[i]))).filter(|&(_, a)| a > 0).collect();
+            if pods.is_empty() {
+                break;
+            }
+            for &(i, a) in &pods {
+                remaining[i] -= a;
+            }
+            used[q.ty] += 1;
+            nodes.push(NodeFill { ty: q.ty, pods });
+        }
+    }
+    let mut rest = p.clone();
+    for (it, r) in rest.items.iter_mut().zip(&remaining) {
+        it.count = *r;
+    }
+    for (t, bt) in rest.types.iter_mut().enumerate() {
+        bt.max_nodes = bt.max_nodes.map(|m| m.saturating_sub(used[t]));
+    }
+    let packing = mixed_greedy(&rest, types).map(|tail| {
+        let mut all = nodes;
+        all.extend(tail.nodes);
+        downsize(p, types, &Packing { nodes: all })
+    });
     Some((bound, packing))
 }
 
@@ -1166,8 +1247,19 @@ pub fn plan_mixed(p: &Problem, types: &[usize], singles: &[Option<&Packing>], li
     if let Some(b) = best.clone() {
         take(downsize(p, types, &b), &mut best);
     }
-    let best = best?;
+    if let Some(b) = best.clone() {
+        // Empty the lightest nodes into the others, then move nodes to cheaper types again.
+        let emptied = empty_nodes(p, &b, Instant::now() + limits.time);
+        take(downsize(p, types, &emptied), &mut best);
+    }
     let mut lb = unit_price_bound(p, types, &counts);
+    if let Some((bound, packing)) = pattern_lp_mixed(p, types, &counts, limits.time) {
+        lb = lb.max(bound);
+        if let Some(pk) = packing {
+            take(pk, &mut best);
+        }
+    }
+    let best = best?;
     {
         if let Some(l) = lp_bound(p, types, limits.time.max(Duration::from_millis(500))) {
             lb = lb.max(l);
@@ -1175,7 +1267,8 @@ pub fn plan_mixed(p: &Problem, types: &[usize], singles: &[Option<&Packing>], li
     }
     let mut packing = best;
     let mut optimal = packing.cost(p) <= lb + 1e-9;
-    if !optimal && p.items.len() <= 32 {
+    let live = counts.iter().filter(|&&c| c > 0).count();
+    if !optimal && live <= EXACT_MAX_SERVICES && counts.iter().sum::<u64>() <= EXACT_MAX_PODS {
         let deadline = start.max(Instant::now()) + limits.time;
         let lbf = |rem: &[u64], _: &[u64]| unit_price_bound(p, types, rem);
         let ex = exact(p, types, packing.cost(p) + 1e-9, &lbf, limits, deadline);
