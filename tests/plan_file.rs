@@ -157,3 +157,34 @@ fn example_plans_parse() {
     }
     assert!(n >= 3);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// Mangled plan files give diagnostics or a plan, never a panic.
+    #[test]
+    fn mangled_files_never_panic(cut in 0usize..2000, len in 0usize..40, insert in "[ -~\n]{0,12}") {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/plans");
+        let text = std::fs::read_to_string(dir.join("eks-web-api-worker.yaml")).unwrap();
+        let mut bytes = text.into_bytes();
+        let start = cut.min(bytes.len());
+        let end = (start + len).min(bytes.len());
+        bytes.splice(start..end, insert.bytes());
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let mut files = Files::new();
+        let id = files.add("plan.yaml", text);
+        let r = parse_plan(&mut files, id, &mut |p: &str| {
+            std::fs::read_to_string(dir.join(p)).map(|t| (p.to_string(), t)).map_err(|e| e.to_string())
+        });
+        match r {
+            Ok(parsed) => {
+                let _ = imgopt::plan::plan(&parsed.input);
+            }
+            Err(diags) => {
+                proptest::prop_assert!(!diags.is_empty());
+                let mut out = Vec::new();
+                render_human(&diags, &files, ColorChoice::Never, &mut out).unwrap();
+            }
+        }
+    }
+}

@@ -190,6 +190,25 @@ fn ffd_example_from_density_md() {
 }
 
 #[test]
+fn ffd_example_at_ten_times_the_replicas() {
+    // The same mix x10. FFD by hand as in density.md: 140 CPU-heavy pods two per node (70),
+    // 140 memory-heavy two per node (70), 100 balanced three per node (34): 174 nodes.
+    // Ten copies of the 13-node optimum hold everything, so 130 nodes are enough.
+    let input = PlanInput {
+        node_types: vec![NodeTypeSpec::new("m5.xlarge", 4000, 16384, 58, ReservedModel::Eks)],
+        services: vec![svc("cpu-heavy", 140, 1800, 1536), svc("memory-heavy", 140, 500, 6349), svc("balanced", 100, 1100, 3584)],
+        ..PlanInput::default()
+    };
+    let r = plan::plan(&input).unwrap();
+    let p = &r.by_node_type["m5.xlarge"];
+    assert_eq!(p.ffd.cluster_autoscaler, 174);
+    assert!(p.nodes <= 130, "{}", p.nodes);
+    assert!(p.lower_bound <= p.nodes);
+    let truth = BTreeMap::from([("m5.xlarge", Truth { cpu: 3920, mem: 15391, pods: 58, disk_budget: None })]);
+    check_placement(&p.placement, &truth, &input, &all_replicas(&r));
+}
+
+#[test]
 fn shared_layers_and_disk() {
     // Budget: floor(20480 * 85 / 100) - 4096 = 13312 MiB. Base 6 GiB shared by a and b;
     // c has its own 8 GiB. a + b = 6144 + 500 + 500 = 7144 MiB fits; c with either does not.

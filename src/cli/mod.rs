@@ -56,6 +56,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Find size and cache problems in Dockerfiles, stage-aware, with estimated savings.
     Analyze(analyze::AnalyzeArgs),

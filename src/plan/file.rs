@@ -151,6 +151,16 @@ fn count(cx: &mut Ctx<'_>, f: FileId, y: &Yaml, what: &str) -> Option<u64> {
     }
 }
 
+/// Like [`count`], with an upper limit (keeps the planner's work and arithmetic bounded).
+fn count_max(cx: &mut Ctx<'_>, f: FileId, y: &Yaml, what: &str, max: u64) -> Option<u64> {
+    let n = count(cx, f, y, what)?;
+    if n > max {
+        cx.err(f, y.span.clone(), codes::VALUE, format!("{what} must be at most {max}, found {n}"), "too large");
+        return None;
+    }
+    Some(n)
+}
+
 fn fraction(cx: &mut Ctx<'_>, f: FileId, y: &Yaml, what: &str, allow_percent: bool) -> Option<Quantity> {
     let s = scalar(cx, f, y, what)?.trim();
     let q = if let (true, Some(p)) = (allow_percent, s.strip_suffix('%')) {
@@ -292,7 +302,7 @@ fn node_type(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Option<NodeTypeSpec> {
             None
         }
     };
-    let max_pods = m.get("max_pods").map_or(Some(110), |v| count(cx, f, v, "max_pods"));
+    let max_pods = m.get("max_pods").map_or(Some(110), |v| count_max(cx, f, v, "max_pods", super::MAX_PODS));
     let reserved = match m.get("reserved") {
         None => {
             cx.err_help(f, y.span.clone(), codes::MISSING, "node type needs `reserved`", "reserved: eks | gke | aks | aks-legacy | {kube: {cpu, memory}, system: {cpu, memory}, eviction_memory}");
@@ -431,7 +441,7 @@ fn headroom(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Headroom {
         h.surge = fraction(cx, f, v, "surge", true);
     }
     if let Some(v) = m.get("spare_nodes") {
-        h.spare_nodes = count(cx, f, v, "spare_nodes").unwrap_or(0);
+        h.spare_nodes = count_max(cx, f, v, "spare_nodes", super::MAX_REPLICAS).unwrap_or(0);
     }
     h
 }
@@ -566,7 +576,7 @@ pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Resul
                 if y.get("manifest").is_some() {
                     let Some(m) = map(&mut cx, f, y, "a manifest entry", &["manifest", "replicas", "image", "max_per_node"]) else { continue };
                     let img = image_key(&mut cx, f, &m, &image_keys);
-                    let replicas = m.get("replicas").and_then(|v| count(&mut cx, f, v, "replicas"));
+                    let replicas = m.get("replicas").and_then(|v| count_max(&mut cx, f, v, "replicas", super::MAX_REPLICAS));
                     let mpn = m.get("max_per_node").and_then(|v| count(&mut cx, f, v, "max_per_node"));
                     for w in manifest_entry(&mut cx, f, &m, load, &rcs) {
                         if w.daemonset {
@@ -586,7 +596,7 @@ pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Resul
                 }
                 let Some(m) = map(&mut cx, f, y, "a service", &["name", "replicas", "cpu", "memory", "containers", "init_containers", "runtime_class", "image", "max_per_node"]) else { continue };
                 let n = name(&mut cx, f, &m, y, "a service");
-                let replicas = m.get("replicas").map_or(Some(1), |v| count(&mut cx, f, v, "replicas"));
+                let replicas = m.get("replicas").map_or(Some(1), |v| count_max(&mut cx, f, v, "replicas", super::MAX_REPLICAS));
                 let s = shape(&mut cx, f, &m, y, &rcs);
                 let img = image_key(&mut cx, f, &m, &image_keys);
                 let mpn = m.get("max_per_node").and_then(|v| count(&mut cx, f, v, "max_per_node"));
@@ -681,7 +691,7 @@ fn read_workloads(cx: &mut Ctx<'_>, f: FileId, d: &Yaml, rcs: &RuntimeClasses, o
     let replicas = if replicas_key.is_empty() || kind == "DaemonSet" {
         1
     } else {
-        d.path(replicas_key).map_or(Some(1), |v| count(cx, f, v, "replicas")).unwrap_or(1)
+        d.path(replicas_key).map_or(Some(1), |v| count_max(cx, f, v, "replicas", super::MAX_REPLICAS)).unwrap_or(1)
     };
     let labels: BTreeMap<&str, &str> = match tpl.path(&["metadata", "labels"]).map(|l| &l.node) {
         Some(Node::Map(e)) => e.iter().filter_map(|(k, v)| Some((k.scalar()?, v.scalar()?))).collect(),

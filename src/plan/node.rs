@@ -321,6 +321,7 @@ mod tests {
 
     // Every row below is worked by hand in density.md section 2.4 from the provider docs.
     #[test]
+    #[allow(clippy::type_complexity)]
     fn provider_presets_match_density_md() {
         let rows: [(&str, u64, u64, u64, ReservedModel, u64, u64, u64, u64, u64); 12] = [
             ("t3.medium", 2, 4096, 17, ReservedModel::Eks, 70, 442, 100, 1930, 3554),

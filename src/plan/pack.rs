@@ -18,7 +18,7 @@
 //!
 //! Does not: decide what a service's request is (see `pod`) or read files.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -97,13 +97,13 @@ impl Packing {
 pub struct Limits {
     /// Branch-and-bound nodes before giving up on a proof.
     pub exact_nodes: u64,
-    /// Wall-clock budget for the local search and the exact search together, per problem.
+    /// Wall-clock budget of the local search, and of the exact search, per problem (each).
     pub time: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { exact_nodes: 200_000, time: Duration::from_millis(300) }
+        Self { exact_nodes: 200_000, time: Duration::from_millis(500) }
     }
 }
 
@@ -156,12 +156,16 @@ impl Open {
     fn room(&self, p: &Problem, item: usize, want: u64) -> u64 {
         let t = &p.types[self.ty];
         let it = &p.items[item];
-        let mut n = want.min(t.pods - self.pods).min(it.max_per_node.saturating_sub(self.count(item)));
-        if it.cpu > 0 {
-            n = n.min((t.cpu - self.cpu) / it.cpu);
+        // Cheapest checks first: most calls are rejections.
+        let mut n = want.min(t.pods - self.pods);
+        if let Some(c) = (t.cpu - self.cpu).checked_div(it.cpu) {
+            n = n.min(c);
         }
-        if it.mem > 0 {
-            n = n.min((t.mem - self.mem) / it.mem);
+        if let Some(m) = (t.mem - self.mem).checked_div(it.mem) {
+            n = n.min(m);
+        }
+        if n > 0 && it.max_per_node != u64::MAX {
+            n = n.min(it.max_per_node.saturating_sub(self.count(item)));
         }
         if n > 0 {
             if let Some(budget) = t.disk {
@@ -374,13 +378,25 @@ fn bfd(p: &Problem, ty: usize, order: Order) -> Option<Packing> {
     Some(Packing { nodes: nodes.iter().map(Open::fill).collect() })
 }
 
+/// Largest remaining services a node-centric fill considers.
+const WINDOW: usize = 48;
+/// Smallest remaining services a node-centric fill considers.
+const TAIL: usize = 16;
+
 /// Fills one empty node of type `ty` from `remaining`, always adding the pod whose normalised
 /// request best matches the node's normalised residual capacity (dot product).
 #[allow(clippy::cast_precision_loss)]
 fn dot_fill(p: &Problem, ty: usize, remaining: &[u64], candidates: &[usize]) -> Open {
     let t = &p.types[ty];
     let mut node = Open::new(p, ty);
-    let mut cand: Vec<usize> = candidates.iter().copied().filter(|&i| remaining[i] > 0).collect();
+    // Consider the largest remaining pods and the smallest ones (gap fillers): a window keeps
+    // each step cheap on inputs with thousands of services.
+    let live: Vec<usize> = candidates.iter().copied().filter(|&i| remaining[i] > 0).collect();
+    let mut cand: Vec<usize> = if live.len() > WINDOW + TAIL {
+        live[..WINDOW].iter().chain(&live[live.len() - TAIL..]).copied().collect()
+    } else {
+        live
+    };
     let (c, m, s) = (t.cpu.max(1) as f64, t.mem.max(1) as f64, t.pods.max(1) as f64);
     loop {
         let rc = (t.cpu - node.cpu) as f64 / c;
@@ -701,6 +717,11 @@ fn enumerate(
     }
 }
 
+/// The exact search is tried up to this many services with replicas left ...
+const EXACT_MAX_SERVICES: usize = 16;
+/// ... and this many pods; beyond that the heuristic, the bound and the gap are reported.
+const EXACT_MAX_PODS: u64 = 400;
+
 /// Patterns enumerated per branching step before the search stops being a proof.
 const MAX_PATTERNS: usize = 4096;
 
@@ -780,11 +801,24 @@ pub fn plan_single(p: &Problem, ty: usize, limits: Limits) -> Option<SinglePlan>
         }
     }
     if (best.nodes.len() as u64) > lb {
-        let improved = empty_nodes(p, &best, deadline);
+        // The local search gets its own budget, after the constructive heuristics.
+        let improved = empty_nodes(p, &best, Instant::now() + limits.time);
         consider(Some(improved), &mut best);
     }
+    let mut lb = lb;
+    if (best.nodes.len() as u64) > lb {
+        // Configuration LP over all maximal node patterns: a much stronger bound when few
+        // distinct services have many replicas, and its rounded solution is a good packing.
+        if let Some((bound, packing)) = pattern_lp(p, ty, &counts, limits.time) {
+            lb = lb.max(bound);
+            if let Some(pk) = packing {
+                consider(Some(pk), &mut best);
+            }
+        }
+    }
     let mut optimal = best.nodes.len() as u64 <= lb;
-    if !optimal && p.items.len() <= 64 {
+    let live = counts.iter().filter(|&&c| c > 0).count();
+    if !optimal && live <= EXACT_MAX_SERVICES && counts.iter().sum::<u64>() <= EXACT_MAX_PODS {
         // The search counts nodes: every node costs 1 here, whatever its price.
         let mut unit = p.clone();
         unit.types[ty].price = 1.0;
@@ -801,6 +835,176 @@ pub fn plan_single(p: &Problem, ty: usize, limits: Limits) -> Option<SinglePlan>
     }
     let lower_bound = if optimal { best.nodes.len() as u64 } else { lb };
     Some(SinglePlan { packing: best, lower_bound, optimal, ffd_ca, ffd_karpenter })
+}
+
+/// Patterns enumerated for the configuration LP before giving up on it.
+const MAX_LP_PATTERNS: usize = 20_000;
+
+/// Every maximal pattern (node content) of type `ty`, with at most `counts[i]` of item `i`;
+/// `None` when there are more than [`MAX_LP_PATTERNS`].
+fn all_patterns(p: &Problem, ty: usize, counts: &[u64]) -> Option<Vec<NodeFill>> {
+    fn go(p: &Problem, live: &[usize], pos: usize, counts: &[u64], node: &Open, out: &mut Vec<NodeFill>) -> bool {
+        if out.len() > MAX_LP_PATTERNS {
+            return false;
+        }
+        if pos == live.len() {
+            let maximal = live.iter().all(|&i| node.count(i) >= counts[i] || node.room(p, i, 1) == 0);
+            if maximal && node.pods > 0 {
+                out.push(node.fill());
+            }
+            return true;
+        }
+        let i = live[pos];
+        let n = node.room(p, i, counts[i]);
+        for c in (0..=n).rev() {
+            let mut nn = node.clone();
+            nn.add(p, i, c);
+            if !go(p, live, pos + 1, counts, &nn, out) {
+                return false;
+            }
+        }
+        true
+    }
+    let live: Vec<usize> = (0..counts.len()).filter(|&i| counts[i] > 0).collect();
+    let mut out = Vec::new();
+    go(p, &live, 0, counts, &Open::new(p, ty), &mut out).then_some(out)
+}
+
+/// The configuration LP `min Σ z_q  s.t.  Σ_q a_qi z_q >= counts_i, z >= 0` over all maximal
+/// patterns q. Every packing's nodes are dominated by maximal patterns, so `ceil(LP)` is a
+/// lower bound. The rounded-down solution plus a first-fit of the rest is returned as a packing.
+#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn pattern_lp(p: &Problem, ty: usize, counts: &[u64], time: Duration) -> Option<(u64, Option<Packing>)> {
+    use good_lp::{Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, WithTimeLimit, variable};
+    let live = counts.iter().filter(|&&c| c > 0).count();
+    if live == 0 || live > 24 {
+        return None;
+    }
+    let patterns = all_patterns(p, ty, counts)?;
+    let mut vars = ProblemVariables::new();
+    let z: Vec<_> = patterns.iter().map(|_| vars.add(variable().min(0.0))).collect();
+    let objective: Expression = z.iter().map(|v| 1.0 * *v).sum();
+    let mut model = vars.minimise(objective).using(good_lp::microlp).with_time_limit(time.as_secs_f64());
+    for (i, &c) in counts.iter().enumerate() {
+        if c == 0 {
+            continue;
+        }
+        let row: Expression =
+            patterns.iter().zip(&z).filter_map(|(q, v)| q.pods.iter().find(|(j, _)| *j == i).map(|(_, a)| *a as f64 * *v)).sum();
+        model = model.with(row.geq(c as f64));
+    }
+    let sol = model.solve().ok()?;
+    if !matches!(sol.status(), SolutionStatus::Optimal) {
+        return None;
+    }
+    let value: f64 = z.iter().map(|v| sol.value(*v)).sum();
+    let bound = (value - 1e-6).ceil().max(0.0) as u64;
+    // Round down, trimming patterns to what remains, then first-fit the rest.
+    let mut remaining = counts.to_vec();
+    let mut nodes = Vec::new();
+    for (q, v) in patterns.iter().zip(&z) {
+        let copies = (sol.value(*v) + 1e-9).floor() as u64;
+        for _ in 0..copies {
+            let pods: Vec<(usize, u64)> =
+                q.pods.iter().map(|&(i, a)| (i, a.min(remaining[i]))).filter(|&(_, a)| a > 0).collect();
+            if pods.is_empty() {
+                break;
+            }
+            for &(i, a) in &pods {
+                remaining[i] -= a;
+            }
+            nodes.push(NodeFill { ty, pods });
+        }
+    }
+    let mut rest = p.clone();
+    for (it, r) in rest.items.iter_mut().zip(&remaining) {
+        it.count = *r;
+    }
+    let packing = [Order::ClusterAutoscaler, Order::MaxDim]
+        .iter()
+        .filter_map(|&o| ffd(&rest, ty, o))
+        .min_by_key(|pk| pk.nodes.len())
+        .map(|tail| {
+            let mut all = nodes.clone();
+            all.extend(tail.nodes);
+            Packing { nodes: all }
+        });
+    Some((bound, packing))
+}
+
+/// The configuration LP over several node types: `min Σ price_t z_tq` over maximal patterns q
+/// of every type t, covering every service, with `Σ_q z_tq <= max_nodes_t`. Its optimum is a
+/// lower bound on the cost; its rounded-down solution plus a greedy fill of the rest (within
+/// the quotas left) is returned as a packing.
+#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn pattern_lp_mixed(p: &Problem, types: &[usize], counts: &[u64], time: Duration) -> Option<(f64, Option<Packing>)> {
+    use good_lp::{Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, WithTimeLimit, variable};
+    let live = counts.iter().filter(|&&c| c > 0).count();
+    if live == 0 || live > 24 {
+        return None;
+    }
+    let mut patterns: Vec<NodeFill> = Vec::new();
+    for &t in types {
+        patterns.extend(all_patterns(p, t, counts)?);
+        if patterns.len() > MAX_LP_PATTERNS {
+            return None;
+        }
+    }
+    let mut vars = ProblemVariables::new();
+    let z: Vec<_> = patterns.iter().map(|_| vars.add(variable().min(0.0))).collect();
+    let objective: Expression = patterns.iter().zip(&z).map(|(q, v)| p.types[q.ty].price * *v).sum();
+    let mut model = vars.minimise(objective).using(good_lp::microlp).with_time_limit(time.as_secs_f64());
+    for (i, &c) in counts.iter().enumerate() {
+        if c == 0 {
+            continue;
+        }
+        let row: Expression =
+            patterns.iter().zip(&z).filter_map(|(q, v)| q.pods.iter().find(|(j, _)| *j == i).map(|(_, a)| *a as f64 * *v)).sum();
+        model = model.with(row.geq(c as f64));
+    }
+    for &t in types {
+        if let Some(m) = p.types[t].max_nodes {
+            let row: Expression = patterns.iter().zip(&z).filter(|(q, _)| q.ty == t).map(|(_, v)| 1.0 * *v).sum();
+            model = model.with(row.leq(m as f64));
+        }
+    }
+    let sol = model.solve().ok()?;
+    if !matches!(sol.status(), SolutionStatus::Optimal) {
+        return None;
+    }
+    let value: f64 = patterns.iter().zip(&z).map(|(q, v)| p.types[q.ty].price * sol.value(*v)).sum();
+    let bound = (value * (1.0 - 1e-7) - 1e-9).max(0.0);
+    let mut remaining = counts.to_vec();
+    let mut nodes = Vec::new();
+    let mut used = vec![0u64; p.types.len()];
+    for (q, v) in patterns.iter().zip(&z) {
+        let copies = (sol.value(*v) + 1e-9).floor() as u64;
+        for _ in 0..copies {
+            let pods: Vec<(usize, u64)> =
+                q.pods.iter().map(|&(i, a)| (i, a.min(remaining[i]))).filter(|&(_, a)| a > 0).collect();
+            if pods.is_empty() {
+                break;
+            }
+            for &(i, a) in &pods {
+                remaining[i] -= a;
+            }
+            used[q.ty] += 1;
+            nodes.push(NodeFill { ty: q.ty, pods });
+        }
+    }
+    let mut rest = p.clone();
+    for (it, r) in rest.items.iter_mut().zip(&remaining) {
+        it.count = *r;
+    }
+    for (t, bt) in rest.types.iter_mut().enumerate() {
+        bt.max_nodes = bt.max_nodes.map(|m| m.saturating_sub(used[t]));
+    }
+    let packing = mixed_greedy(&rest, types).map(|tail| {
+        let mut all = nodes;
+        all.extend(tail.nodes);
+        downsize(p, types, &Packing { nodes: all })
+    });
+    Some((bound, packing))
 }
 
 /// The cheapest fleet over all node types.
@@ -860,10 +1064,32 @@ fn unit_price_bound(p: &Problem, types: &[usize], counts: &[u64]) -> f64 {
     best
 }
 
-/// LP relaxation of the assignment model (x_{i,t} pods of item i on type t, n_t nodes).
+/// A class of interchangeable services: (cpu, memory, max_per_node, eligible types).
+type ClassKey = (u64, u64, u64, Vec<bool>);
+
+/// LP relaxation of the assignment model (x_{g,t} pods of class g on type t, n_t nodes).
+///
+/// Services with the same request, `max_per_node` and eligible types are merged into one class
+/// first: the LP of the merged problem is a relaxation of the original one (the per-service
+/// `max_per_node` rows are summed), so its optimum is still a valid lower bound, and real
+/// inputs have far fewer shapes than services. Only a solution proven optimal is used.
 #[allow(clippy::cast_precision_loss)]
 fn lp_bound(p: &Problem, types: &[usize], time: Duration) -> Option<f64> {
-    use good_lp::{Expression, ProblemVariables, Solution, SolverModel, WithTimeLimit, variable};
+    use good_lp::{Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, WithTimeLimit, variable};
+    // (cpu, mem, max_per_node, eligibility) -> (count, services)
+    let mut classes: BTreeMap<ClassKey, (u64, u64)> = BTreeMap::new();
+    for (i, it) in p.items.iter().enumerate() {
+        if it.count == 0 {
+            continue;
+        }
+        let elig: Vec<bool> = types.iter().map(|&t| fits_empty(p, t, i)).collect();
+        let e = classes.entry((it.cpu, it.mem, it.max_per_node, elig)).or_default();
+        e.0 += it.count;
+        e.1 += 1;
+    }
+    if classes.len() * types.len() > 6000 {
+        return None;
+    }
     let mut vars = ProblemVariables::new();
     let n: Vec<_> = types
         .iter()
@@ -875,36 +1101,37 @@ fn lp_bound(p: &Problem, types: &[usize], time: Duration) -> Option<f64> {
             })
         })
         .collect();
-    let mut x: Vec<Vec<Option<good_lp::Variable>>> = Vec::new();
-    for (i, _) in p.items.iter().enumerate() {
-        x.push(types.iter().map(|&t| fits_empty(p, t, i).then(|| vars.add(variable().min(0.0)))).collect());
-    }
+    let classes: Vec<_> = classes.into_iter().collect();
+    let x: Vec<Vec<Option<good_lp::Variable>>> = classes
+        .iter()
+        .map(|((_, _, _, elig), _)| elig.iter().map(|&ok| ok.then(|| vars.add(variable().min(0.0)))).collect())
+        .collect();
     let objective: Expression = types.iter().zip(&n).map(|(&t, v)| p.types[t].price * *v).sum();
     let mut model = vars.minimise(objective).using(good_lp::microlp).with_time_limit(time.as_secs_f64());
-    for (i, it) in p.items.iter().enumerate() {
-        if it.count == 0 {
-            continue;
-        }
-        let row: Expression = x[i].iter().flatten().map(|v| 1.0 * *v).sum();
-        model = model.with(row.eq(it.count as f64));
+    for (g, (_, (count, _))) in classes.iter().enumerate() {
+        let row: Expression = x[g].iter().flatten().map(|v| 1.0 * *v).sum();
+        model = model.with(row.eq(*count as f64));
     }
     for (k, &t) in types.iter().enumerate() {
         let bt = &p.types[t];
-        let col = |f: &dyn Fn(&Item) -> f64| -> Expression {
-            p.items.iter().enumerate().filter_map(|(i, it)| x[i][k].map(|v| f(it) * v)).sum()
+        let col = |f: &dyn Fn(u64, u64) -> f64| -> Expression {
+            classes.iter().enumerate().filter_map(|(g, ((c, m, _, _), _))| x[g][k].map(|v| f(*c, *m) * v)).sum()
         };
-        model = model.with(col(&|it| it.cpu as f64).leq(bt.cpu as f64 * n[k]));
-        model = model.with(col(&|it| it.mem as f64).leq(bt.mem as f64 * n[k]));
-        model = model.with(col(&|_| 1.0).leq(bt.pods as f64 * n[k]));
-        for (i, it) in p.items.iter().enumerate() {
-            if let Some(v) = x[i][k] {
-                if it.max_per_node < bt.pods {
-                    model = model.with((1.0 * v).leq(it.max_per_node as f64 * n[k]));
+        model = model.with(col(&|c, _| c as f64).leq(bt.cpu as f64 * n[k]));
+        model = model.with(col(&|_, m| m as f64).leq(bt.mem as f64 * n[k]));
+        model = model.with(col(&|_, _| 1.0).leq(bt.pods as f64 * n[k]));
+        for (g, ((_, _, mpn, _), (_, services))) in classes.iter().enumerate() {
+            if let Some(v) = x[g][k] {
+                if *mpn < bt.pods {
+                    model = model.with((1.0 * v).leq((mpn * services) as f64 * n[k]));
                 }
             }
         }
     }
     let sol = model.solve().ok()?;
+    if !matches!(sol.status(), SolutionStatus::Optimal) {
+        return None;
+    }
     let obj: f64 = types.iter().zip(&n).map(|(&t, v)| p.types[t].price * sol.value(*v)).sum();
     // Guard against floating-point error in the bound's favour.
     Some((obj * (1.0 - 1e-7) - 1e-9).max(0.0))
@@ -1020,17 +1247,28 @@ pub fn plan_mixed(p: &Problem, types: &[usize], singles: &[Option<&Packing>], li
     if let Some(b) = best.clone() {
         take(downsize(p, types, &b), &mut best);
     }
-    let best = best?;
+    if let Some(b) = best.clone() {
+        // Empty the lightest nodes into the others, then move nodes to cheaper types again.
+        let emptied = empty_nodes(p, &b, Instant::now() + limits.time);
+        take(downsize(p, types, &emptied), &mut best);
+    }
     let mut lb = unit_price_bound(p, types, &counts);
-    let vars = p.items.len() * types.len();
-    if vars <= 20_000 {
+    if let Some((bound, packing)) = pattern_lp_mixed(p, types, &counts, limits.time) {
+        lb = lb.max(bound);
+        if let Some(pk) = packing {
+            take(pk, &mut best);
+        }
+    }
+    let best = best?;
+    {
         if let Some(l) = lp_bound(p, types, limits.time.max(Duration::from_millis(500))) {
             lb = lb.max(l);
         }
     }
     let mut packing = best;
     let mut optimal = packing.cost(p) <= lb + 1e-9;
-    if !optimal && p.items.len() <= 32 {
+    let live = counts.iter().filter(|&&c| c > 0).count();
+    if !optimal && live <= EXACT_MAX_SERVICES && counts.iter().sum::<u64>() <= EXACT_MAX_PODS {
         let deadline = start.max(Instant::now()) + limits.time;
         let lbf = |rem: &[u64], _: &[u64]| unit_price_bound(p, types, rem);
         let ex = exact(p, types, packing.cost(p) + 1e-9, &lbf, limits, deadline);

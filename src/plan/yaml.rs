@@ -76,6 +76,17 @@ pub(crate) struct SyntaxError {
     pub offset: usize,
 }
 
+/// Nodes that alias expansion may create before the document is rejected ("billion laughs").
+const MAX_EXPANDED: usize = 1_000_000;
+
+fn size(y: &Yaml) -> usize {
+    match &y.node {
+        Node::Scalar { .. } => 1,
+        Node::Seq(items) => 1 + items.iter().map(size).sum::<usize>(),
+        Node::Map(entries) => 1 + entries.iter().map(|(k, v)| size(k) + size(v)).sum::<usize>(),
+    }
+}
+
 struct Builder<'a> {
     /// Byte offset of every character index (only when the text is not ASCII).
     char_to_byte: Option<Vec<usize>>,
@@ -110,8 +121,8 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Yaml>, SyntaxError> {
     let mut stack: Vec<Open> = Vec::new();
     let mut docs = Vec::new();
     let mut current: Option<Yaml> = None;
-    loop {
-        let Some(ev) = parser.next_event() else { break };
+    let mut expanded = 0usize;
+    while let Some(ev) = parser.next_event() {
         let (event, span) = ev.map_err(|e| SyntaxError {
             message: e.info().to_string(),
             offset: b.byte(e.marker().index()),
@@ -131,6 +142,10 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Yaml>, SyntaxError> {
                     message: "unknown alias".to_string(),
                     offset: r.start,
                 })?;
+                expanded += size(&y);
+                if expanded > MAX_EXPANDED {
+                    return Err(SyntaxError { message: "aliases expand to too many nodes".to_string(), offset: r.start });
+                }
                 y.span = r;
                 done = Some((y, 0));
             }
@@ -198,6 +213,8 @@ mod tests {
         let docs = parse("a: &x 5\nb: *x\n---\nc: 2\n").unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].get("b").unwrap().scalar(), Some("5"));
+        let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+        assert!(parse(bomb).is_err());
         let err = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.offset > 0, "{err:?}");
         // Non-ASCII text keeps byte offsets right.
