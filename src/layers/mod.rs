@@ -650,7 +650,7 @@ impl Analysis {
 
         let final_bytes = self.merger.final_bytes();
         let final_files = stack.values().filter(|n| n.kind == EntryKind::File).count() as u64;
-        let reclaimable = self.merger.shipped - final_bytes;
+        let reclaimable = self.merger.shipped.saturating_sub(final_bytes);
         debug_assert_eq!(
             reclaimable,
             overwritten + deleted + metadata_only,

@@ -82,6 +82,16 @@ const CACHES: &[(&str, &str)] = &[
 /// trailing `/`). Files directly named like a cache's lock file are included.
 #[must_use]
 pub fn cache_tag(path: &str) -> Option<(&'static str, String)> {
+    // Every pattern is under /var/ or /etc/apk/, or has a hidden component or go/pkg: most
+    // paths are rejected here without trying each pattern.
+    let b = path.as_bytes();
+    if !(path.starts_with("/var/")
+        || path.starts_with("/etc/apk/")
+        || b.windows(2).any(|w| w == b"/.")
+        || path.contains("/go/pkg/"))
+    {
+        return None;
+    }
     for (tag, pat) in CACHES {
         let anchored = matches!(
             *tag,
