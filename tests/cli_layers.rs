@@ -343,3 +343,44 @@ fn dockerfile_lines_get_the_measured_bytes() {
     assert!(e.contains("Bad.Dockerfile") && e.contains("no FROM"), "{e}");
     assert!(out.stdout.is_empty());
 }
+
+/// A layer whose last header promises more data than the tar holds: with --no-verify the data
+/// is skipped by seeking, and the overrun must still be an error naming the entry.
+#[test]
+fn header_larger_than_data_is_caught_when_seeking_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = ImageBuilder::new().layer("ADD x", vec![Entry::file("etc/big", vec![5u8; 10])]);
+    let mut files = img.build_uncompressed().docker_files(DockerLayout::Classic);
+    let (_, tar) = files
+        .iter_mut()
+        .find(|(n, _)| n.ends_with("layer.tar"))
+        .unwrap();
+    // Find the entry's header, claim 100 000 bytes, and cut the tar right after the real data.
+    let at = (0..tar.len())
+        .step_by(512)
+        .find(|&o| tar[o..].starts_with(b"etc/big"))
+        .unwrap();
+    let mut h = tar::Header::new_old();
+    h.as_mut_bytes().copy_from_slice(&tar[at..at + 512]);
+    h.set_size(100_000);
+    h.set_cksum();
+    tar[at..at + 512].copy_from_slice(h.as_bytes());
+    tar.truncate(at + 512 + 512);
+    let f = tmp.path().join("cut.tar");
+    support::image_builder::write_tar_file(&f, &files);
+    for extra in [&["--no-verify"][..], &[][..]] {
+        let mut args = vec!["layers", f.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = imgopt(&args);
+        let e = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {e}");
+        assert!(out.stdout.is_empty());
+        assert!(e.contains("sha256:"), "{extra:?} names the layer: {e}");
+        if extra.is_empty() {
+            // Verified: the changed bytes no longer match the config's diff_id.
+            assert!(e.contains("diff_id") || e.contains("does not match"), "{e}");
+        } else {
+            assert!(e.contains("/etc/big") && e.contains("100000"), "{e}");
+        }
+    }
+}

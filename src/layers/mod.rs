@@ -50,7 +50,7 @@ pub enum Error {
     Source(#[from] crate::source::Error),
     /// A layer's bytes failed: missing blob, digest or diff_id mismatch, corrupt compression,
     /// a compression bomb, I/O.
-    #[error("layer {index} ({digest}): {source}")]
+    #[error("layer {index} ({digest}) could not be read")]
     Layer {
         /// 0-based layer index.
         index: usize,
@@ -61,7 +61,7 @@ pub enum Error {
         source: crate::source::Error,
     },
     /// A layer's tar is broken (truncated entry, bad header).
-    #[error("layer {index} ({digest}): {source}")]
+    #[error("layer {index} ({digest}) is not a valid tar stream")]
     Tar {
         /// 0-based layer index.
         index: usize,
@@ -132,6 +132,9 @@ struct Counting<'a> {
     inner: &'a mut crate::source::blob::LayerStream,
     tracker: Option<&'a Tracker>,
     reported: u64,
+    /// Position in the tar stream as the tar reader sees it (seeks included), which can pass
+    /// the end of the data when a header claims more than is there.
+    pos: u64,
 }
 
 impl Counting<'_> {
@@ -149,6 +152,7 @@ impl Counting<'_> {
 impl std::io::Read for Counting<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        self.pos += n as u64;
         self.tick();
         Ok(n)
     }
@@ -157,6 +161,10 @@ impl std::io::Read for Counting<'_> {
 impl std::io::Seek for Counting<'_> {
     fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
         let p = self.inner.seek(pos)?;
+        // `Current(0)` only asks; after the end the stream reports its real length there.
+        if pos != std::io::SeekFrom::Current(0) {
+            self.pos = p;
+        }
         self.tick();
         Ok(p)
     }
@@ -392,13 +400,14 @@ fn scan_blob(
         inner: &mut stream,
         tracker,
         reported: 0,
+        pos: 0,
     };
     let walked = if hash {
         scan::scan(&mut counting, &sopts)
     } else {
         scan::scan_seek(&mut counting, &sopts)
     };
-    let reported = counting.reported;
+    let (reported, reached) = (counting.reported, counting.pos);
     let scan = match walked {
         Ok(s) => s,
         Err(ScanError::Read { source, .. } | ScanError::Corrupt { source, .. }) => {
@@ -414,13 +423,13 @@ fn scan_blob(
             });
         }
     };
-    let reached = stream.tar_bytes();
     let stats = stream.finish().map_err(layer_err)?;
     if let Some(t) = tracker {
         t.add_bytes(desc.size.saturating_sub(reported));
     }
     if reached > stats.tar_bytes {
         // Only a skipped (seeked-over) entry can end past the data.
+        // The data started one padded size before where the walk ended up.
         let (path, size) = scan
             .entries
             .last()
@@ -431,7 +440,10 @@ fn scan_blob(
             source: ScanError::Truncated {
                 path,
                 expected: size,
-                actual: size.saturating_sub(reached - stats.tar_bytes),
+                actual: stats
+                    .tar_bytes
+                    .saturating_sub(reached.saturating_sub(size.div_ceil(512) * 512))
+                    .min(size),
             },
         });
     }
