@@ -793,3 +793,55 @@ fn progress_reaches_every_layer_and_byte() {
         "{calls:?}"
     );
 }
+
+#[test]
+fn alpine_packages_are_measured_from_the_apk_database() {
+    use support::image_builder::{Entry, ImageBuilder};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("img");
+    let db1 = "P:musl\nV:1.2.5-r0\nF:lib\nR:ld-musl-x86_64.so.1\n\nP:busybox\nV:1.36.1-r29\nF:bin\nR:busybox\n\n";
+    let db2 = format!("{db1}P:curl\nV:8.9.1-r0\nF:usr/bin\nR:curl\n\n");
+    ImageBuilder::new()
+        .layer(
+            "ADD alpine-minirootfs.tar.gz /",
+            vec![
+                Entry::file("lib/ld-musl-x86_64.so.1", vec![1u8; 600]),
+                Entry::file("bin/busybox", vec![2u8; 800]),
+                Entry::file("lib/apk/db/installed", db1.as_bytes().to_vec()),
+            ],
+        )
+        .layer(
+            "RUN apk add curl",
+            vec![
+                Entry::file("usr/bin/curl", vec![3u8; 250]),
+                Entry::file("lib/apk/db/installed", db2.as_bytes().to_vec()),
+            ],
+        )
+        .build()
+        .write_oci_layout(&dir, Some("latest"));
+    let spec = imgopt::source::spec::SourceSpec::parse(&format!("oci:{}", dir.display())).unwrap();
+    let src =
+        imgopt::source::spec::open(&spec, &imgopt::source::spec::SourceOptions::default()).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let r = rt
+        .block_on(imgopt::layers::analyze(
+            &src,
+            &imgopt::layers::Options::default(),
+        ))
+        .unwrap();
+    let got: Vec<(&str, &str, u64, Option<usize>)> = r
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.manager, p.bytes, p.layer))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("busybox", "apk", 800, Some(0)),
+            ("musl", "apk", 600, Some(0)),
+            ("curl", "apk", 250, Some(1))
+        ]
+    );
+    // The first database was replaced: its bytes are overwritten waste.
+    assert_eq!(r.waste_by_kind.overwritten.0, db1.len() as u64);
+}
