@@ -384,3 +384,19 @@ fn header_larger_than_data_is_caught_when_seeking_too() {
         }
     }
 }
+
+/// A compression bomb stops at the documented ratio limit (100:1 past 64 MiB) with a clear
+/// error, before it is inflated further.
+#[test]
+fn compression_bomb_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = ImageBuilder::new()
+        .compression(Compression::Zstd)
+        .layer("ADD bomb", vec![Entry::zeros("zeros.bin", 200 << 20)]);
+    let spec = write_layout(&tmp.path().join("bomb"), &img);
+    let out = imgopt(&["layers", &spec, "--format", "json"]);
+    let e = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(out.stdout.is_empty());
+    assert!(e.contains("sha256:") && e.contains("100:1"), "{e}");
+}
