@@ -1,4 +1,4 @@
-//! Layer analysis over any [`ImageSource`](crate::source::ImageSource): what each layer
+//! Layer analysis over any [`crate::source::ImageSource`]: what each layer
 //! stores, what reaches the final filesystem, and what is waste.
 //!
 //! Owns: stacking per-layer file trees ([`merge`]), whiteouts ([`whiteout`]), waste
