@@ -67,7 +67,7 @@ impl IgnoreFile {
             if p.is_empty() {
                 continue;
             }
-            let mut c = clean(&p.replace('\\', "\\"));
+            let mut c = clean(p);
             if c.len() > 1 && c.starts_with('/') {
                 c.remove(0);
             }
@@ -150,12 +150,10 @@ pub fn glob(pat: &[u8], s: &[u8]) -> bool {
                         }
                     }
                 }
-                b'\\' if p + 1 < pat.len() => {
-                    if pat[p + 1] == s[i] {
-                        p += 2;
-                        i += 1;
-                        continue;
-                    }
+                b'\\' if p + 1 < pat.len() && pat[p + 1] == s[i] => {
+                    p += 2;
+                    i += 1;
+                    continue;
                 }
                 c if c == s[i] => {
                     p += 1;

@@ -291,6 +291,41 @@ pub fn check(ctx: &RuleContext<'_>, selection: &Selection) -> Vec<Finding> {
     out
 }
 
+/// `docs/rules.md`: the rule table and every rule's documentation, generated from the rule
+/// docs (a test fails when the checked-in file differs).
+#[must_use]
+pub fn docs_markdown() -> String {
+    let mut out = String::from(
+        "# imgopt rules\n\n<!-- Generated from the rule docs in src/rules/ by `imgopt::rules::docs_markdown`; do not edit.\n     Regenerate with: IMGOPT_UPDATE_DOCS=1 cargo test --test rules docs_are_current -->\n\n",
+    );
+    out.push_str("`imgopt analyze` runs these rules; `imgopt explain CODE` prints one of them. Codes never change: `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context and ordering, `DF4xx` layer structure. Size rules fire only in stages whose filesystem reaches the target image, and not at all when the target is a development stage (named `dev`, `build`, `test`, `lint`, `validate`, ...).\n\n");
+    out.push_str("| Code | Name | Severity | Default | What it does |\n| --- | --- | --- | --- | --- |\n");
+    for r in RULES {
+        let m = r.meta();
+        let anchor = format!("{}-{}", m.code.to_ascii_lowercase(), m.name);
+        out.push_str(&format!(
+            "| [{}](#{anchor}) | `{}` | {} | {} | {} |\n",
+            m.code,
+            m.name,
+            m.severity.as_str(),
+            if m.default_enabled { "on" } else { "opt-in" },
+            m.summary().replace('|', "\\|")
+        ));
+    }
+    for r in RULES {
+        let m = r.meta();
+        out.push_str(&format!("\n## {} {}\n\nDefault severity: {}{}.\n\n", m.code, m.name, m.severity.as_str(), if m.default_enabled { "" } else { "; opt-in (enable with `--select`)" }));
+        for line in m.doc().lines() {
+            if line.starts_with("## ") {
+                out.push('#');
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,39 +368,4 @@ mod tests {
         assert!(Selection::new(Some("DF102"), None).unwrap().enabled("DF102"));
         assert_eq!(Selection::new(Some("DF999"), None), Err(Error::UnknownRule("DF999".into())));
     }
-}
-
-/// `docs/rules.md`: the rule table and every rule's documentation, generated from the rule
-/// docs (a test fails when the checked-in file differs).
-#[must_use]
-pub fn docs_markdown() -> String {
-    let mut out = String::from(
-        "# imgopt rules\n\n<!-- Generated from the rule docs in src/rules/ by `imgopt::rules::docs_markdown`; do not edit.\n     Regenerate with: IMGOPT_UPDATE_DOCS=1 cargo test --test rules docs_are_current -->\n\n",
-    );
-    out.push_str("`imgopt analyze` runs these rules; `imgopt explain CODE` prints one of them. Codes never change: `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context and ordering, `DF4xx` layer structure. Size rules fire only in stages whose filesystem reaches the target image, and not at all when the target is a development stage (named `dev`, `build`, `test`, `lint`, `validate`, ...).\n\n");
-    out.push_str("| Code | Name | Severity | Default | What it does |\n| --- | --- | --- | --- | --- |\n");
-    for r in RULES {
-        let m = r.meta();
-        let anchor = format!("{}-{}", m.code.to_ascii_lowercase(), m.name);
-        out.push_str(&format!(
-            "| [{}](#{anchor}) | `{}` | {} | {} | {} |\n",
-            m.code,
-            m.name,
-            m.severity.as_str(),
-            if m.default_enabled { "on" } else { "opt-in" },
-            m.summary().replace('|', "\\|")
-        ));
-    }
-    for r in RULES {
-        let m = r.meta();
-        out.push_str(&format!("\n## {} {}\n\nDefault severity: {}{}.\n\n", m.code, m.name, m.severity.as_str(), if m.default_enabled { "" } else { "; opt-in (enable with `--select`)" }));
-        for line in m.doc().lines() {
-            if line.starts_with("## ") {
-                out.push('#');
-            }
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
 }

@@ -65,7 +65,7 @@ impl Rule for RecursiveChownInSeparateLayer {
                     if !c.has_short_or_long('R', &["--recursive"]) {
                         continue;
                     }
-                    let targets: Vec<_> = c.args().iter().filter(|w| !w.text.starts_with('-') || (tool == "chmod" && w.text.len() > 1 && w.text[1..].chars().all(|ch| "rwxXst".contains(ch)) && false)).skip(1).collect();
+                    let targets: Vec<_> = c.args().iter().filter(|w| !w.text.starts_with('-')).skip(1).collect();
                     let mut total: Option<u64> = Some(0);
                     let mut hit: Option<(&super::deleted_in_later_layer::Created, &crate::dockerfile::shell::Word)> = None;
                     for w in &targets {
