@@ -84,6 +84,19 @@ impl Rule for RecursiveChownInSeparateLayer {
                         }
                     }
                     let Some((cr, w)) = hit else { continue };
+                    // A RUN in between that works inside the tree (`npm install` in /app) adds
+                    // files imgopt cannot size: then the context bytes are only part of it.
+                    let target_path = pkg::join(&cwd, &w.text);
+                    let grown = (cr.instr + 1..i).find(|&k| {
+                        ctx.dockerfile.instructions[k].keyword == Keyword::Run
+                            && ctx.stage_of[k].is_some_and(|ks| {
+                                let kwd = pkg::workdir_at(ctx, ks, k);
+                                pkg::path_overlaps(&kwd, &target_path)
+                            })
+                    });
+                    if grown.is_some() {
+                        total = None;
+                    }
                     let cinst = &ctx.dockerfile.instructions[cr.instr];
                     let flag = if tool == "chmod" { "--chmod" } else { "--chown" };
                     let mut f = Finding::new(
@@ -96,7 +109,9 @@ impl Rule for RecursiveChownInSeparateLayer {
                     )
                     .related(cinst.span, "files written here")
                     .estimate(total.filter(|t| *t > 0).map(Estimate::exact));
-                    if total.is_none_or(|t| t == 0) {
+                    if let Some(k) = grown {
+                        f = f.note(format!("no estimate: the RUN on line {} may add files under {target_path} that are copied too", ctx.dockerfile.instructions[k].start_line));
+                    } else if total.is_none_or(|t| t == 0) {
                         f = f.note("no estimate: the size of the copied files is not known (give --context to measure them)");
                     }
                     out.push(f);
