@@ -59,8 +59,7 @@ fn dependency_install(c: &Command) -> Option<&'static str> {
     Some(match (name, sub) {
         ("npm", Some("ci")) => "package.json and package-lock.json",
         ("npm", Some("install" | "i")) if pkg_args == 1 && !c.has_short_or_long('g', &["--global"]) => "package.json and package-lock.json",
-        ("yarn", None) => "package.json and yarn.lock",
-        ("yarn", Some("install")) => "package.json and yarn.lock",
+        ("yarn", _) if crate::rules::pkg::yarn_command(c) == Some("install") => "package.json and yarn.lock",
         ("pnpm", Some("install" | "i")) if pkg_args == 1 => "package.json and pnpm-lock.yaml",
         (n, Some("install")) if n.starts_with("pip") && c.args().iter().any(|w| w.text == "-r" || w.text.starts_with("--requirement")) => "the requirements file",
         ("poetry", Some("install")) => "pyproject.toml and poetry.lock",

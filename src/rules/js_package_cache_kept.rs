@@ -50,7 +50,7 @@ impl Rule for JsPackageCacheKept {
                         continue;
                     }
                     ("npm", &["/root/.npm", "/home/node/.npm"], cmds.iter().any(|x| pkg::is(x, "npm", &["cache"])) || rm_has(".npm"))
-                } else if c.name() == Some("yarn") && c.subcommand().is_none_or(|w| matches!(w.text.as_str(), "install" | "add")) && !c.args().iter().any(|w| matches!(w.text.as_str(), "--version" | "-v" | "--help" | "-h")) {
+                } else if matches!(pkg::yarn_command(c), Some("install" | "add")) {
                     if c.has_flag("--immutable") || c.has_flag("--cache-folder") || c.has_short_or_long('g', &["global"]) || c.subcommand().is_some_and(|w| w.text == "global") {
                         continue;
                     }

@@ -271,6 +271,32 @@ pub fn is(cmd: &Command, name: &str, subs: &[&str]) -> bool {
     cmd.name() == Some(name) && (subs.is_empty() || cmd.subcommand().is_some_and(|w| subs.contains(&w.text.as_str())))
 }
 
+/// The yarn command a `yarn ...` line runs: `install` for bare `yarn` (with only options),
+/// else its first positional word; option values (`--network-timeout 600000`) are skipped.
+pub fn yarn_command(cmd: &Command) -> Option<&str> {
+    if cmd.name() != Some("yarn") {
+        return None;
+    }
+    let args = cmd.args();
+    let mut skip = false;
+    for w in args {
+        if skip {
+            skip = false;
+            continue;
+        }
+        let t = w.text.as_str();
+        if matches!(t, "--version" | "-v" | "--help" | "-h") {
+            return Some("version");
+        }
+        if t.starts_with('-') {
+            skip = !t.contains('=') && matches!(t, "--network-timeout" | "--cache-folder" | "--modules-folder" | "--mutex" | "--registry" | "--network-concurrency" | "--cwd" | "--global-folder");
+            continue;
+        }
+        return Some(t);
+    }
+    Some("install")
+}
+
 /// Joins a path onto a WORKDIR (`/` when unknown).
 pub fn join(workdir: &str, p: &str) -> String {
     if p.starts_with('/') {
