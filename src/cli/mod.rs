@@ -8,6 +8,7 @@ pub mod analyze;
 pub mod args;
 mod completions;
 pub mod explain;
+mod parse;
 pub mod printer;
 
 use std::io;
@@ -59,6 +60,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::CompletionsArgs),
+    /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
+    Parse(parse::ParseArgs),
 }
 
 /// Runs a parsed command line.
@@ -68,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Completions(a) => completions::run(&a, &mut printer)?,
         Command::Analyze(a) => analyze::run(&a, &cli.global, &mut printer)?,
         Command::Explain(a) => explain::run(&a, &cli.global, &mut printer)?,
+        Command::Parse(a) => parse::run(&a, cli.global.format, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

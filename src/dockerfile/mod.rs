@@ -13,6 +13,7 @@ mod heredoc;
 mod json_args;
 mod parse;
 pub mod shell;
+pub mod report;
 pub mod stages;
 
 pub use ast::{Arg, Directive, Dockerfile, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};

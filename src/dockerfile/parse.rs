@@ -68,7 +68,7 @@ impl Lines<'_> {
         }
         let start = self.pos;
         let rest = &self.src[start..];
-        let (end, has_nl) = match rest.iter().position(|&b| b == b'\n') {
+        let (end, has_nl) = match memchr::memchr(b'\n', rest) {
             Some(i) => (start + i + 1, true),
             None => (self.src.len(), false),
         };
@@ -139,6 +139,9 @@ impl Joined {
 
     /// The file offset of text position `pos`.
     fn at(&self, pos: usize) -> usize {
+        if let [(tp, fp)] = self.segs[..] {
+            return fp + (pos - tp);
+        }
         let i = self.segs.partition_point(|s| s.0 <= pos).saturating_sub(1);
         let (tp, fp) = self.segs[i];
         fp + (pos - tp)
@@ -244,7 +247,7 @@ impl Directives {
                 _ => return Err(err(format!("invalid escape token '{value}' does not match ` or \\"))),
             }
         }
-        self.found.insert(name.clone(), Directive { name, value, span: Span::new(start, end) });
+        self.found.insert(name.clone(), Directive { name, value, line, span: Span::new(start, end) });
         Ok(())
     }
 }
@@ -256,7 +259,7 @@ fn col(src: &[u8], line_start: usize, off: usize) -> usize {
     lossy(&src[ls..off]).chars().count() + 1
 }
 
-/// Where a parsed word is: (value, start, end) in joined-text positions.
+/// A flag word: (value, start, end) in joined-text positions.
 type Word = (String, usize, usize);
 
 /// BuildKit's `extractBuilderFlags`: leading `--flag` words (byte-wise, backslash escapes,
@@ -352,7 +355,9 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (Vec<Word>, usize) {
 }
 
 /// BuildKit's `parseWords`: whitespace-separated words, quotes and escapes kept in the word.
-fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<Word> {
+/// A word is its source text (invalid UTF-8 as U+FFFD), except that an escape character at
+/// the very end of the text is dropped.
+fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<(usize, usize)> {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -362,15 +367,22 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<Word> {
     let esc = escape as char;
     let mut words = Vec::new();
     let mut phase = Phase::Spaces;
-    let mut word = String::new();
+    // Where the current word starts and ends (end excludes a dropped trailing escape).
     let mut word_start = a;
+    let mut word_end = a;
     let mut quote = '\0';
     let mut blank_ok = false;
     let mut pos = a;
     let (mut ch, mut w) = (' ', 1);
+    let push = |words: &mut Vec<(usize, usize)>, s: usize, e: usize, blank_ok: bool| {
+        if blank_ok || e > s {
+            words.push((s, e));
+        }
+    };
     while pos <= b {
         if pos < b {
-            (ch, w) = goish::decode(&t[pos..b]);
+            let c = t[pos];
+            (ch, w) = if c < 0x80 { (c as char, 1) } else { goish::decode(&t[pos..b]) };
         }
         if phase == Phase::Spaces {
             if pos == b {
@@ -382,19 +394,16 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<Word> {
             }
             phase = Phase::Word;
             word_start = pos;
+            word_end = pos;
         }
         if pos == b {
-            if blank_ok || !word.is_empty() {
-                words.push((word, word_start, b));
-            }
+            push(&mut words, word_start, word_end, blank_ok);
             break;
         }
         if phase == Phase::Word {
             if goish::is_space(ch) {
                 phase = Phase::Spaces;
-                if blank_ok || !word.is_empty() {
-                    words.push((std::mem::take(&mut word), word_start, pos));
-                }
+                push(&mut words, word_start, word_end, blank_ok);
                 blank_ok = false;
                 pos += w;
                 continue;
@@ -409,12 +418,11 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<Word> {
                     pos += w;
                     continue;
                 }
-                word.push(ch);
                 pos += w;
                 (ch, w) = goish::decode(&t[pos..b]);
             }
-            word.push(ch);
             pos += w;
+            word_end = pos;
             continue;
         }
         // In quotes.
@@ -428,11 +436,10 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<Word> {
                 continue;
             }
             pos += w;
-            word.push(ch);
             (ch, w) = goish::decode(&t[pos..b]);
         }
-        word.push(ch);
         pos += w;
+        word_end = pos;
     }
     words
 }
@@ -476,14 +483,14 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
         }
         (rs, re) = goish::trim_space_range(t, rest_start, te);
     }
-    let lower = goish::to_lower(&cmd);
-    let keyword = Keyword::from_word(&lower);
+    let keyword =
+        if cmd.is_ascii() { Keyword::from_word(&cmd) } else { Keyword::from_word(&goish::to_lower(&cmd)) };
     let rest = &t[rs..re];
     let mut json = false;
     let mut sub = None;
     let err = |message: String| BuildError { message, pos: ts };
-    let args: Vec<Arg> = match lower.as_str() {
-        "add" | "copy" | "volume" => match json_args::parse(rest) {
+    let args: Vec<Arg> = match keyword {
+        Keyword::Add | Keyword::Copy | Keyword::Volume => match json_args::parse(rest) {
             JsonArgs::Strings(v) => {
                 json = true;
                 v.into_iter().map(|(s, x, y)| j.arg(s, rs + x, rs + y)).collect()
@@ -491,25 +498,25 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
             JsonArgs::NotStringArray => return Err(err(NOT_STRING_ARRAY.into())),
             JsonArgs::NotJson => whitespace_delimited(j, rs, re),
         },
-        "cmd" | "entrypoint" | "run" | "shell" => {
+        Keyword::Cmd | Keyword::Entrypoint | Keyword::Run | Keyword::Shell => {
             let (v, is_json) = maybe_json(j, rs, re).map_err(|m| err(m.into()))?;
             json = is_json;
             v
         }
-        "env" | "label" => {
-            let key = if lower == "env" { "ENV" } else { "LABEL" };
+        Keyword::Env | Keyword::Label => {
+            let key = if keyword == Keyword::Env { "ENV" } else { "LABEL" };
             name_val(j, rs, re, escape, key).map_err(err)?
         }
-        "arg" => parse_words(t, rs, re, escape).into_iter().map(|(s, x, y)| j.arg(s, x, y)).collect(),
-        "expose" | "from" => whitespace_delimited(j, rs, re),
-        "maintainer" | "stopsignal" | "user" | "workdir" => {
+        Keyword::Arg => parse_words(t, rs, re, escape).into_iter().map(|(x, y)| j.arg(lossy(&t[x..y]), x, y)).collect(),
+        Keyword::Expose | Keyword::From => whitespace_delimited(j, rs, re),
+        Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
             if rs == re {
                 Vec::new()
             } else {
                 vec![j.arg(lossy(rest), rs, re)]
             }
         }
-        "healthcheck" => {
+        Keyword::Healthcheck => {
             let mut sep = rs;
             while sep < re && !is_space_byte(t[sep]) {
                 sep += 1;
@@ -528,7 +535,7 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
                 v
             }
         }
-        "onbuild" => {
+        Keyword::Onbuild => {
             if rs == re {
                 Vec::new()
             } else {
@@ -543,7 +550,7 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
             }
         }
         // BuildKit's parser keeps unknown instructions with one empty value.
-        _ => vec![j.arg(String::new(), rs, rs)],
+        Keyword::Unknown => vec![j.arg(String::new(), rs, rs)],
     };
     let ins = Instruction {
         cmd,
@@ -607,8 +614,8 @@ fn whitespace_delimited(j: &Joined, a: usize, b: usize) -> Vec<Arg> {
 fn name_val(j: &Joined, a: usize, b: usize, escape: u8, key: &str) -> Result<Vec<Arg>, String> {
     let t = &j.text;
     let words = parse_words(t, a, b, escape);
-    let Some(first) = words.first() else { return Ok(Vec::new()) };
-    if !first.0.contains('=') {
+    let Some(&(fs, fe)) = words.first() else { return Ok(Vec::new()) };
+    if !t[fs..fe].contains(&b'=') {
         let Some(ws) = t[a..b].iter().position(|&c| is_re_whitespace(c)).map(|i| a + i) else {
             return Err(format!("{key} must have two arguments"));
         };
@@ -619,13 +626,13 @@ fn name_val(j: &Joined, a: usize, b: usize, escape: u8, key: &str) -> Result<Vec
         return Ok(vec![j.arg(lossy(&t[a..ws]), a, ws), j.arg(lossy(&t[vs..b]), vs, b)]);
     }
     let mut out = Vec::with_capacity(words.len() * 2);
-    for (w, ws, we) in words {
-        let Some((k, v)) = w.split_once('=') else {
+    for (ws, we) in words {
+        let Some(eq) = t[ws..we].iter().position(|&c| c == b'=').map(|i| ws + i) else {
+            let w = lossy(&t[ws..we]);
             return Err(format!("Syntax error - can't find = in {w:?}. Must be of the form: name=value"));
         };
-        let eq = t[ws..we].iter().position(|&c| c == b'=').map_or(we, |i| ws + i);
-        out.push(j.arg(k.to_string(), ws, eq));
-        out.push(j.arg(v.to_string(), (eq + 1).min(we), we));
+        out.push(j.arg(lossy(&t[ws..eq]), ws, eq));
+        out.push(j.arg(lossy(&t[eq + 1..we]), eq + 1, we));
     }
     Ok(out)
 }
@@ -662,9 +669,16 @@ impl<'a> Parser<'a> {
         self.src[..off.min(self.src.len())].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
     }
 
+    /// An error at `span`, cut to the line it starts on (a snippet of a 50 MB continuation
+    /// helps nobody).
     fn error_at(&self, message: String, line: usize, span: Span) -> Error {
         let ls = self.line_start_of(span.start);
-        Error { message, line, column: col(self.src, ls, span.start), span }
+        let le = self.src[span.start.min(self.src.len())..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(self.src.len(), |i| span.start + i);
+        let le = content_end(self.src, span.start.min(le), le);
+        Error { message, line, column: col(self.src, ls, span.start), span: Span::new(span.start, span.end.min(le).max(span.start)) }
     }
 
     fn run(mut self) -> Result<Dockerfile, Error> {
@@ -710,7 +724,9 @@ impl<'a> Parser<'a> {
                 self.error_at(e.message, start_line, Span::new(at, content_end(src, last.start, last.end).max(at)))
             })?;
             let mut ins = built.ins;
-            let ins_start = j.at(built.cmd_pos);
+            // Normally the instruction word; for an instruction whose first line is a bare
+            // escape character, that character (so the span covers `start_line`).
+            let ins_start = j.at(built.cmd_pos).min(ts);
             ins.start_line = start_line;
             ins.original = lossy(&j.text);
             if has_empty {
