@@ -309,7 +309,7 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
     let mut report = AnalyzeReport { schema_version: 1, files: Vec::new(), findings: Vec::new(), summary: Summary::default() };
     let mut suppressed = 0;
     for input in inputs {
-        let text = String::from_utf8_lossy(&input.bytes).into_owned();
+        let text = text_same_offsets(&input.bytes);
         let file_id = files.add(input.name.clone(), text.clone());
         let df = dockerfile::parse(&input.bytes).map_err(|source| Box::new(Error::Parse { file: input.name.clone(), file_id, source }))?;
         let context_dir: Option<PathBuf> = if opts.no_context {
@@ -376,6 +376,30 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
     Ok((report, files))
 }
 
+/// The file as text with every byte offset unchanged: bytes that are not UTF-8 become `?`
+/// (one byte each), so the parser's spans index the text exactly.
+#[must_use]
+pub fn text_same_offsets(bytes: &[u8]) -> String {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.extend_from_slice(s.as_bytes());
+                break;
+            }
+            Err(e) => {
+                let good = e.valid_up_to();
+                out.extend_from_slice(&rest[..good]);
+                let bad = e.error_len().unwrap_or(rest.len() - good);
+                out.extend(std::iter::repeat_n(b'?', bad));
+                rest = &rest[good + bad..];
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
 fn context_report(ctx: &RuleContext<'_>, bc: &BuildContext, dir: &Path) -> ContextReport {
     let mut copied: BTreeMap<&str, u64> = BTreeMap::new();
     for st in ctx.shipping_stages() {
@@ -411,6 +435,13 @@ fn context_report(ctx: &RuleContext<'_>, bc: &BuildContext, dir: &Path) -> Conte
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_utf8_keeps_offsets() {
+        let t = text_same_offsets(b"RUN \xff\xfe x \xe9");
+        assert_eq!(t, "RUN ?? x ?");
+        assert_eq!(t.len(), 10);
+    }
 
     #[test]
     fn suppression_comments() {

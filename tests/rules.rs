@@ -197,3 +197,34 @@ fn corpus_findings_match_the_reviewed_list() {
     let missing: Vec<_> = want.difference(&got).collect();
     assert!(extra.is_empty() && missing.is_empty(), "new findings (review them): {extra:#?}\nlost findings: {missing:#?}");
 }
+
+/// Truncated and spliced corpus files (cut anywhere, even inside a UTF-8 sequence or a
+/// heredoc) never make the analysis panic: they analyse or fail with an error.
+#[test]
+fn analysis_never_panics_on_cut_corpus_files() {
+    let Some(corpus) = support::corpus_dir() else { return };
+    let mut stack = vec![corpus];
+    let opts = Options { no_context: true, selection: Selection::new(Some("all"), None).unwrap(), ..Options::default() };
+    let mut n = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|f| f == "Dockerfile") {
+                let bytes = std::fs::read(&p).unwrap();
+                for k in 1..8 {
+                    let cut = bytes.len() * k / 8;
+                    let mut b = bytes[..cut].to_vec();
+                    // Splice the tail of the file after a copy of its head.
+                    b.extend_from_slice(&bytes[bytes.len() / 3..]);
+                    for input in [&bytes[..cut], &b[..]] {
+                        let _ = analyze(&[Input { name: "cut".into(), bytes: input.to_vec(), path: None }], &opts);
+                        n += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(n > 1000);
+}

@@ -105,7 +105,7 @@ pub fn run(args: &AnalyzeArgs, global: &GlobalArgs, printer: &mut Printer) -> an
                 let mut files = crate::diag::Files::new();
                 // Re-create the file database the parse error points into.
                 for i in &inputs {
-                    files.add(i.name.clone(), String::from_utf8_lossy(&i.bytes).into_owned());
+                    files.add(i.name.clone(), analyze::text_same_offsets(&i.bytes));
                 }
                 let mut buf = Vec::new();
                 render_human(&[d], &files, printer.err_color, &mut buf)?;

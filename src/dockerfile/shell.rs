@@ -212,7 +212,7 @@ pub fn run_commands(src: &str, instr: &Instruction, escape: char) -> Vec<Command
 fn body_end(src: &str, span: Span, name: &str) -> usize {
     let end = span.end.min(src.len());
     let start = span.start.min(end);
-    let text = &src[start..end];
+    let Some(text) = src.get(start..end) else { return end };
     let trimmed = text.trim_end_matches(['\n', '\r']);
     match trimmed.rfind('\n') {
         Some(i) if trimmed[i + 1..].trim() == name => start + i + 1,

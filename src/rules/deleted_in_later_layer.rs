@@ -3,7 +3,7 @@ use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
 use crate::dockerfile::shell::Command;
-use crate::dockerfile::{Keyword, Span};
+use crate::dockerfile::Keyword;
 use crate::estimate::Estimate;
 
 crate::declare_rule! {
@@ -246,7 +246,7 @@ impl Rule for DeletedInLaterLayer {
                         format!("`{}` deletes what {} added in an earlier layer (line {line}); the bytes stay in that layer", w.text, c.what),
                         if c.cache.is_some() { "delete it in the same RUN that creates it".to_string() } else { "create and delete it in the same RUN, use `RUN --mount=type=bind` for files needed only during the build, or build in another stage and `COPY --from` what the image needs".to_string() },
                     )
-                    .related(Span::new(cinst.span.start, cinst.span.end.min(ctx.src[..cinst.span.end.min(ctx.src.len())].find('\n').map_or(cinst.span.end, |_| cinst.span.end))), "added here")
+                    .related(cinst.span, "added here")
                     .estimate(estimate);
                     if estimate.is_none() {
                         f = f.note("no estimate: the size of what was added is not known from the Dockerfile");
