@@ -263,14 +263,22 @@ pub fn swap_saving(from: &Entry, to: &Entry) -> Option<Estimate> {
 /// A one-line citation of an entry: `node:22 408.5 MB compressed (docker-library/repo-info..., 2026-09-19)`.
 #[must_use]
 pub fn cite(e: &Entry) -> String {
-    let size = match (e.compressed, e.uncompressed) {
-        (Some((l, h)), _) if l == h => format!("{:.1} MB compressed", l as f64 / MB as f64),
-        (Some((l, h)), _) => format!("{:.0}–{:.0} MB compressed", l as f64 / MB as f64, h as f64 / MB as f64),
-        (None, Some((l, h))) if l == h => format!("{:.1} MB uncompressed", l as f64 / MB as f64),
-        (None, Some((l, h))) => format!("{:.1}–{:.1} MB uncompressed", l as f64 / MB as f64, h as f64 / MB as f64),
-        (None, None) => "no published size".to_string(),
+    #[allow(clippy::cast_precision_loss)]
+    let mb = |(l, h): (u64, u64), what: &str| {
+        let (l, h) = (l as f64 / MB as f64, h as f64 / MB as f64);
+        if (l - h).abs() < f64::EPSILON { format!("{l:.1} MB {what}") } else { format!("{l:.0}–{h:.0} MB {what}") }
     };
-    format!("{} {size} ({}, {})", e.example, e.source, e.date)
+    let mut parts = Vec::new();
+    if let Some(c) = e.compressed {
+        parts.push(mb(c, "compressed"));
+    }
+    if let Some(u) = e.uncompressed {
+        parts.push(mb(u, "uncompressed"));
+    }
+    if parts.is_empty() {
+        parts.push("no published size".to_string());
+    }
+    format!("{} {} ({}, {})", e.example, parts.join(", "), e.source, e.date)
 }
 
 #[cfg(test)]

@@ -38,7 +38,6 @@ struct Tool {
 struct Driver {
     name: &'static str,
     version: &'static str,
-    information_uri: &'static str,
     rules: Vec<RuleDescriptor>,
 }
 
@@ -194,7 +193,7 @@ pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
         schema: SCHEMA,
         version: "2.1.0",
         runs: vec![Run {
-            tool: Tool { driver: Driver { name: "imgopt", version: env!("CARGO_PKG_VERSION"), information_uri: "https://github.com/imgopt/imgopt", rules } },
+            tool: Tool { driver: Driver { name: "imgopt", version: env!("CARGO_PKG_VERSION"), rules } },
             results,
             column_kind: "unicodeCodePoints",
         }],
