@@ -9,6 +9,8 @@ crate::declare_rule! {
     /// the same image exists: `python:3.X` → `python:3.X-slim`, `node:N` → `node:N-slim`,
     /// `debian:R` → `debian:R-slim`, `eclipse-temurin:N-jdk` → `eclipse-temurin:N-jre`. A JDK
     /// base is not reported when the image itself runs `javac`, `mvn`, `gradle` or `jlink`.
+    /// Ubuntu has no smaller official variant (its base already leaves out docs), so `ubuntu`
+    /// bases are not reported.
     ///
     /// Only images that run something are checked: the target's stage chain has `CMD` or
     /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
