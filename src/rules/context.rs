@@ -128,9 +128,37 @@ impl<'a> RuleContext<'a> {
             stack.extend(stages[s].from_stage);
             stack.extend(wholesale.iter().filter(|(into, _)| *into == s).map(|(_, from)| *from));
         }
+        // RUNs of a non-POSIX shell (`SHELL ["powershell", ...]`, `cmd`, or a file using the
+        // backtick escape, which Windows Dockerfiles do) are not split: rules say nothing.
+        let posix = |s: usize, at: usize| -> bool {
+            if dockerfile.escape == '`' {
+                return false;
+            }
+            let mut cur = Some(s);
+            let mut seen = Vec::new();
+            while let Some(st) = cur {
+                if seen.contains(&st) {
+                    break;
+                }
+                seen.push(st);
+                let r = stages[st].instructions.clone();
+                let end = if st == s { at } else { r.end };
+                if let Some(sh) = (r.start..end).rev().find(|&k| ins[k].keyword == Keyword::Shell) {
+                    let prog = ins[sh].args.first().map_or("", |a| a.value.as_str());
+                    let base = prog.rsplit(['/', '\\']).next().unwrap_or(prog).to_ascii_lowercase();
+                    return matches!(base.as_str(), "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh" | "busybox");
+                }
+                cur = stages[st].from_stage;
+            }
+            true
+        };
         let commands = ins
             .iter()
-            .map(|inst| if inst.keyword == Keyword::Run { shell::run_commands(src, inst, dockerfile.escape) } else { Vec::new() })
+            .enumerate()
+            .map(|(i, inst)| match stage_of[i] {
+                Some(s) if inst.keyword == Keyword::Run && posix(s, i) => shell::run_commands(src, inst, dockerfile.escape),
+                _ => Vec::new(),
+            })
             .collect();
         let product = stages[target].name.as_deref().is_none_or(|n| !n.split(['-', '_', '.']).any(|w| DEV_WORDS.contains(&w)));
         let mut chain = vec![target];
