@@ -34,12 +34,13 @@ pub fn render(report: &AnalyzeReport, files: &Files, color: ColorChoice, out: &m
     render_human(&diagnostics(report), files, color, out)?;
     for file in &report.files {
         let Some(c) = &file.context else { continue };
-        let ignore = c.dockerignore.as_deref().map_or_else(|| "no .dockerignore".to_string(), |p| format!("after {p}"));
+        let ignore = c.dockerignore.as_deref().map_or_else(|| "(no .dockerignore)".to_string(), |p| format!("after {p}"));
         writeln!(
             out,
-            "context {}: {} files, {} {ignore}{}",
+            "context {}: {} {}, {} {ignore}{}",
             c.root,
             c.files,
+            if c.files == 1 { "file" } else { "files" },
             c.bytes,
             if c.truncated { " (walk stopped at its file limit)" } else { "" }
         )?;
