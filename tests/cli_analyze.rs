@@ -176,3 +176,35 @@ fn example_dockerfile_finds_the_documented_problems() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{}", v["findings"]);
 }
+
+#[test]
+fn build_args_target_and_context_for_stdin() {
+    let df = "ARG PY=3.12-slim\nFROM python:${PY} AS app\nCOPY . /app\nCMD [\"python\", \"/app/main.py\"]\nFROM alpine:3.20 AS other\nRUN apk add curl\n";
+    let json = |args: &[&str]| -> serde_json::Value {
+        let o = imgopt(args, Some(df));
+        assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let codes = |v: &serde_json::Value| -> Vec<String> { v["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect() };
+    // Default target is the last stage: only the apk finding; the python stage is not built.
+    let v = json(&["analyze", "--format", "json", "-"]);
+    assert_eq!(codes(&v), ["DF203"]);
+    assert_eq!(v["files"][0]["stages"][0]["reaches_target"], false);
+    // --target app with the slim default: nothing to report.
+    let v = json(&["analyze", "--format", "json", "--target", "app", "-"]);
+    assert!(codes(&v).is_empty(), "{:?}", codes(&v));
+    assert_eq!(v["files"][0]["stages"][0]["base_expanded"], "python:3.12-slim");
+    // --build-arg switches the base to the full image.
+    let v = json(&["analyze", "--format", "json", "--target", "app", "--build-arg", "PY=3.12", "-"]);
+    assert_eq!(codes(&v), ["DF103"]);
+    // stdin with --context: the context is read, and accidental entries are found.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+    std::fs::write(dir.path().join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(dir.path().join("main.py"), "print(1)\n").unwrap();
+    let v = json(&["analyze", "--format", "json", "--target", "app", "--context", dir.path().to_str().unwrap(), "-"]);
+    assert_eq!(codes(&v), ["DF303"]);
+    assert_eq!(v["files"][0]["context"]["files"], 2);
+    assert_eq!(v["findings"][0]["estimate"]["basis"], "exact");
+    assert_eq!(v["findings"][0]["estimate"]["low_bytes"], 21);
+}
