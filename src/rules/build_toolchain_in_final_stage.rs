@@ -96,7 +96,12 @@ impl Rule for BuildToolchainInFinalStage {
         if !copies_app_sources(ctx) {
             return;
         }
-        for (_, i, cmds) in pkg::shipping_runs(ctx) {
+        for (s, i, cmds) in pkg::shipping_runs(ctx) {
+            // The full language images (buildpack-deps) already ship gcc: removing it from
+            // this install would not shrink the image; DF103 reports the base instead.
+            let base_has_compiler = crate::catalog::ImageRef::parse(ctx.root_base(s)).and_then(|r| crate::catalog::classify(&r)).is_some_and(|(f, v)| {
+                v == crate::catalog::Variant::Full && matches!(f, crate::catalog::Family::Python | crate::catalog::Family::Node | crate::catalog::Family::Golang | crate::catalog::Family::Rust)
+            });
             let removed = pkg::removes_packages(cmds);
             for inst in pkg::installs(cmds) {
                 if let Some(v) = pkg::apk_virtual(inst.cmd) {
@@ -118,7 +123,7 @@ impl Rule for BuildToolchainInFinalStage {
                 let names: Vec<&str> = tools.iter().map(|w| pkg::package_name(&w.text)).collect();
                 let compiler = names.iter().any(|n| is_compiler(n));
                 let span = crate::dockerfile::Span::new(tools[0].span.start, tools[tools.len() - 1].span.end);
-                let estimate = match (compiler, inst.pm) {
+                let estimate = match (compiler && !base_has_compiler, inst.pm) {
                     (true, Pm::Apk) => Some(heuristics::apk_toolchain()),
                     (true, _) => Some(heuristics::apt_toolchain()),
                     _ => None,
@@ -133,7 +138,9 @@ impl Rule for BuildToolchainInFinalStage {
                     "install them in a builder stage and `COPY --from` only the build output (for `-dev` packages, install the runtime library instead, e.g. `libpq5` for `libpq-dev`)",
                 )
                 .estimate(estimate);
-                if !compiler {
+                if base_has_compiler {
+                    f = f.note("no estimate: the full base image already contains a compiler (see DF103 for the base)");
+                } else if !compiler {
                     f = f.note("no estimate: the size of `-dev` packages varies too much");
                 }
                 out.push(f);
