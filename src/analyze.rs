@@ -118,8 +118,8 @@ pub struct ContextReport {
     pub files: usize,
     /// Bytes sent after ignores.
     pub bytes: ByteSize,
-    /// Files the ignore file leaves out.
-    pub ignored_files: usize,
+    /// Entries the ignore file leaves out (files, and pruned directories counted once).
+    pub ignored_entries: usize,
     /// The walk stopped at its file limit.
     pub truncated: bool,
     /// The largest files that reach the image through `COPY`/`ADD` (at most 10).
@@ -425,7 +425,7 @@ fn context_report(ctx: &RuleContext<'_>, bc: &BuildContext, dir: &Path) -> Conte
         dockerignore: bc.ignore_file.as_ref().map(|p| p.display().to_string()),
         files: bc.entries.len(),
         bytes: bc.total_bytes(),
-        ignored_files: bc.ignored_files,
+        ignored_entries: bc.ignored_entries,
         truncated: bc.truncated,
         largest_copied: largest,
         accidental: bc.accidental(),

@@ -124,7 +124,7 @@ fn dockerignore_missing_measures_accidental_entries() {
     let dir = context_with(&[("app.py", 10), (".git/HEAD", 23), ("debug.log", 500)], df, Some(".git\n*.log\n"));
     let (report, _) = run(&dir.path().join("Dockerfile"), Some(dir.path()));
     assert!(report.findings.iter().all(|f| f.code != "DF303"), "{:?}", report.findings);
-    assert_eq!(report.files[0].context.as_ref().unwrap().ignored_files, 2);
+    assert_eq!(report.files[0].context.as_ref().unwrap().ignored_entries, 2);
 
     // A weak one is reported with what it lets through.
     let dir = context_with(&[("app.py", 10), (".git/HEAD", 23), ("node_modules/x/index.js", 900)], df, Some(".git\n"));

@@ -74,8 +74,9 @@ pub struct BuildContext {
     pub ignore: IgnoreFile,
     /// Files sent, sorted by path.
     pub entries: Vec<Entry>,
-    /// Files left out by `.dockerignore`.
-    pub ignored_files: usize,
+    /// Entries left out by `.dockerignore`: excluded files, plus excluded directories that
+    /// were not descended into (each counts once).
+    pub ignored_entries: usize,
     /// Whether the walk stopped at [`MAX_FILES`].
     pub truncated: bool,
 }
@@ -123,13 +124,14 @@ impl BuildContext {
             let excluded = self.ignore.is_excluded(&child_rel);
             if meta.is_dir() {
                 if excluded && !self.ignore.may_reinclude_below(&child_rel) {
-                    self.ignored_files += count_files(&path, MAX_FILES);
+                    // Pruned without descending (as BuildKit does): counted as one entry.
+                    self.ignored_entries += 1;
                     continue;
                 }
                 // Unreadable subdirectories are skipped rather than failing the analysis.
                 let _ = self.walk(&path, &child_rel);
             } else if excluded {
-                self.ignored_files += 1;
+                self.ignored_entries += 1;
             } else {
                 self.entries.push(Entry { path: child_rel, bytes: ByteSize(meta.len()) });
             }
@@ -206,26 +208,6 @@ impl BuildContext {
     }
 }
 
-fn count_files(dir: &Path, limit: usize) -> usize {
-    let mut n = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let Ok(m) = fs::symlink_metadata(e.path()) else { continue };
-            if m.is_dir() {
-                stack.push(e.path());
-            } else {
-                n += 1;
-                if n >= limit {
-                    return n;
-                }
-            }
-        }
-    }
-    n
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,7 +233,7 @@ mod tests {
         assert!(paths.contains(&"src/main.py"));
         assert!(!paths.iter().any(|p| p.starts_with("node_modules")));
         assert!(ctx.total_bytes().0 < 100_000, "the symlinked parent was not followed");
-        assert_eq!(ctx.ignored_files, 1);
+        assert_eq!(ctx.ignored_entries, 1);
         let acc = ctx.accidental();
         assert_eq!(acc[0].path, ".git");
         assert_eq!(acc[0].bytes, ByteSize(1000));
