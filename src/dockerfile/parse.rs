@@ -293,6 +293,9 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (Vec<Word>, usize) {
             }
             phase = Phase::Word;
             word_start = pos;
+            // Room for the word up to the next space (quoted spaces may need more).
+            let est = t[pos..to].iter().position(|&c| is_space_byte(c)).unwrap_or(to - pos);
+            word = String::with_capacity(est + 2);
         }
         if pos == to {
             if word != "--" && (blank_ok || !word.is_empty()) {
@@ -479,7 +482,7 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
                 Some((n, v)) => (n.to_string(), Some(v.to_string())),
                 None => (body.to_string(), None),
             };
-            flags.push(Flag { original: lossy(&t[fs..fe]), text, name, value, span: j.span(fs, fe) });
+            flags.push(Flag { text, name, value, span: j.span(fs, fe) });
         }
         (rs, re) = goish::trim_space_range(t, rest_start, te);
     }
