@@ -686,6 +686,10 @@ impl<'a> Parser<'a> {
 
     fn run(mut self) -> Result<Dockerfile, Error> {
         let src = self.src;
+        // Most files have an instruction every other line or so; growing a vector of
+        // 200-byte instructions one doubling at a time costs more than a good first guess.
+        let lines = memchr::memchr_iter(b'\n', src).count();
+        self.instructions.reserve((lines / 2 + 1).min(1 << 16));
         let mut j = Joined::default();
         while let Some(first) = self.lines.next()? {
             let mut start = first.start;
@@ -791,7 +795,8 @@ impl<'a> Parser<'a> {
             self.instructions.push(ins);
         }
         if self.instructions.is_empty() {
-            let n = self.lines.number.max(1);
+            // The end of the file: after a final line break that is the (empty) next line.
+            let n = memchr::memchr_iter(b'\n', src).count() + 1;
             let ls = self.line_start_of(src.len());
             return Err(Error {
                 message: "file with no instructions".into(),
