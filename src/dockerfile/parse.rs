@@ -870,6 +870,69 @@ mod tests {
     }
 
     #[test]
+    fn json_form_as_go_decides_it() {
+        // Go's decoder reads one value and ignores the rest.
+        let i = one("CMD [\"a\"] trailing");
+        assert!(i.json);
+        assert_eq!(i.values(), ["a"]);
+        // Single quotes are not JSON: shell form, text kept.
+        let i = one("CMD ['a']");
+        assert!(!i.json);
+        assert_eq!(i.values(), ["['a']"]);
+        // COPY falls back to splitting at whitespace.
+        assert_eq!(one("COPY [\"a\" b").values(), ["[\"a\"", "b"]);
+    }
+
+    #[test]
+    fn flags_are_read_byte_by_byte() {
+        // BuildKit's flag splitter treats each byte as a character: é (C3 A9) becomes "Ã©".
+        let i = one("RUN --x=\u{e9} true");
+        assert_eq!(i.flags[0].text, "--x=\u{c3}\u{a9}");
+        // A lone `--` ends the flags.
+        let i = one("RUN --a -- --b c");
+        assert_eq!(i.flags.len(), 1);
+        assert_eq!(i.values(), ["--b c"]);
+    }
+
+    #[test]
+    fn keywords_lowercase_like_go() {
+        // U+212A KELVIN SIGN lower-cases to `k`.
+        let df = parse("FROM a\nWOR\u{212a}DIR /x\n".as_bytes()).unwrap();
+        assert_eq!(df.instructions[1].keyword, Keyword::Workdir);
+        assert_eq!(df.instructions[1].values(), ["/x"]);
+    }
+
+    #[test]
+    fn unknown_words_and_bare_escape_lines() {
+        let i = one("BOGUS whatever here");
+        assert_eq!(i.keyword, Keyword::Unknown);
+        assert_eq!(i.values(), [""]);
+        // An instruction whose first line is a bare escape character starts on that line.
+        let df = parse(b"\\\nRUN x\n").unwrap();
+        assert_eq!(df.instructions[0].cmd, "RUN");
+        assert_eq!((df.instructions[0].start_line, df.instructions[0].span.start), (1, 0));
+    }
+
+    #[test]
+    fn bufio_line_limit() {
+        let ok = [b"RUN ".as_slice(), &vec![b'x'; 65_531], b"\n"].concat();
+        assert_eq!(ok.len(), 65_536);
+        assert!(parse(&ok).is_ok());
+        let long = [b"RUN ".as_slice(), &vec![b'x'; 65_532], b"\n"].concat();
+        let err = parse(&long).unwrap_err();
+        assert_eq!(err.message, "dockerfile line greater than max allowed size of 65535");
+    }
+
+    #[test]
+    fn heredoc_markers_only_on_run_copy_add_in_shell_form() {
+        let df = parse(b"FROM a\nCMD <<EOF\nRUN [\"<<EOF\"]\nONBUILD RUN <<X\nbody\nX\n").unwrap();
+        assert_eq!(df.instructions.len(), 4);
+        assert!(df.instructions[1].heredocs.is_empty() && df.instructions[2].heredocs.is_empty());
+        assert_eq!(df.instructions[3].heredocs[0].content, "body\n");
+        assert_eq!(df.instructions[3].sub.as_ref().map(|s| s.keyword), Some(Keyword::Run));
+    }
+
+    #[test]
     fn errors_have_line_and_column() {
         let err = parse(b"FROM a\n  CMD [\"a\", 1]\n").unwrap_err();
         assert_eq!((err.line, err.column), (2, 3));
