@@ -592,10 +592,10 @@ fn maybe_json(j: &Joined, a: usize, b: usize) -> Result<(Vec<Arg>, bool), &'stat
 /// `parseStringsWhitespaceDelimited`: split at runs of `[\t\v\f\r ]`.
 fn whitespace_delimited(j: &Joined, a: usize, b: usize) -> Vec<Arg> {
     let t = &j.text;
-    let mut out = Vec::new();
     if a == b {
-        return out;
+        return Vec::new();
     }
+    let mut out = Vec::with_capacity(4);
     let mut s = a;
     let mut i = a;
     while i < b {
@@ -690,7 +690,7 @@ impl<'a> Parser<'a> {
         // 200-byte instructions one doubling at a time costs more than a good first guess.
         let lines = memchr::memchr_iter(b'\n', src).count();
         self.instructions.reserve((lines / 2 + 1).min(1 << 16));
-        let mut j = Joined::default();
+        let mut j = Joined { text: Vec::with_capacity(src.len().min(4096)), segs: Vec::with_capacity(8) };
         while let Some(first) = self.lines.next()? {
             let mut start = first.start;
             if first.number == 1 && src[start..first.end].starts_with(BOM) {
