@@ -120,12 +120,14 @@ fn apply(mut b: Vec<u8>, muts: &[Mutation]) -> Vec<u8> {
     b
 }
 
-fn line_of(src: &[u8], off: usize) -> usize {
-    src[..off].iter().filter(|&&c| c == b'\n').count() + 1
+/// 1-based line of byte `off`, given the offsets of every `\n` in the file.
+fn line_of(newlines: &[usize], off: usize) -> usize {
+    newlines.partition_point(|&n| n < off) + 1
 }
 
 /// Checks what a parse promises about spans and lines.
 fn check(src: &[u8], df: &Dockerfile) -> Result<(), TestCaseError> {
+    let newlines: Vec<usize> = src.iter().enumerate().filter(|(_, c)| **c == b'\n').map(|(i, _)| i).collect();
     for (n, i) in df.instructions.iter().enumerate() {
         prop_assert!(i.span.start <= i.span.end && i.span.end <= src.len(), "instruction {n} span {:?}", i.span);
         prop_assert!(i.start_line >= 1 && i.start_line <= i.end_line);
@@ -141,8 +143,8 @@ fn check(src: &[u8], df: &Dockerfile) -> Result<(), TestCaseError> {
         if !word.contains(&b'\n') && !i.cmd.contains('\u{fffd}') {
             prop_assert_eq!(word, i.cmd.as_bytes(), "instruction {} word span", n);
         }
-        prop_assert_eq!(line_of(src, i.span.start), i.start_line, "instruction {} start line", n);
-        prop_assert_eq!(line_of(src, i.span.end), i.end_line, "instruction {} end line", n);
+        prop_assert_eq!(line_of(&newlines, i.span.start), i.start_line, "instruction {} start line", n);
+        prop_assert_eq!(line_of(&newlines, i.span.end), i.end_line, "instruction {} end line", n);
         for f in &i.flags {
             // `--` itself may be split by a continuation.
             prop_assert!(f.span.end <= src.len() && src[f.span.range()].starts_with(b"-"), "flag span {:?}", f.span);
