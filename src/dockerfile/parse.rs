@@ -545,7 +545,8 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
                 if depth >= MAX_ONBUILD_DEPTH {
                     return Err(err("ONBUILD nested too deeply".into()));
                 }
-                let inner = build(j, rs, re, escape, depth + 1)?;
+                let mut inner = build(j, rs, re, escape, depth + 1)?;
+                inner.ins.original = lossy(rest);
                 json = inner.ins.json;
                 let args = inner.ins.args.clone();
                 sub = Some(Box::new(inner.ins));
@@ -791,6 +792,11 @@ impl<'a> Parser<'a> {
                 }
             }
             ins.end_line = last.number;
+            let mut sub = ins.sub.as_deref_mut();
+            while let Some(s) = sub {
+                (s.start_line, s.end_line) = (start_line, last.number);
+                sub = s.sub.as_deref_mut();
+            }
             ins.span = Span::new(ins_start, content_end(src, last.start, last.end).max(ins_start));
             self.instructions.push(ins);
         }
@@ -929,7 +935,9 @@ mod tests {
         assert_eq!(df.instructions.len(), 4);
         assert!(df.instructions[1].heredocs.is_empty() && df.instructions[2].heredocs.is_empty());
         assert_eq!(df.instructions[3].heredocs[0].content, "body\n");
-        assert_eq!(df.instructions[3].sub.as_ref().map(|s| s.keyword), Some(Keyword::Run));
+        let sub = df.instructions[3].sub.as_deref().unwrap();
+        assert_eq!((sub.keyword, sub.start_line, sub.end_line), (Keyword::Run, 4, 6));
+        assert_eq!(sub.original, "RUN <<X");
     }
 
     #[test]
