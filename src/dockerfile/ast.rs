@@ -117,11 +117,9 @@ pub struct Directive {
 pub struct Flag {
     /// The flag as BuildKit passes it on, e.g. `--mount=type=cache,target=/root/.cache`:
     /// the text as written with quotes and backslash escapes removed (BuildKit's flag
-    /// splitter also reads non-ASCII bytes one by one, as Latin-1). Equal to [`Flag::original`]
-    /// for ordinary flags.
+    /// splitter also reads non-ASCII bytes one by one, as Latin-1). For ordinary flags this
+    /// is the text as written; the exact original is always the file's bytes at `span`.
     pub text: String,
-    /// The flag exactly as written in the file (continuations included).
-    pub original: String,
     /// The name without dashes, e.g. `mount`.
     pub name: String,
     /// The value after the first `=`, if any.

@@ -293,6 +293,9 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (Vec<Word>, usize) {
             }
             phase = Phase::Word;
             word_start = pos;
+            // Room for the word up to the next space (quoted spaces may need more).
+            let est = t[pos..to].iter().position(|&c| is_space_byte(c)).unwrap_or(to - pos);
+            word = String::with_capacity(est + 2);
         }
         if pos == to {
             if word != "--" && (blank_ok || !word.is_empty()) {
@@ -479,7 +482,7 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
                 Some((n, v)) => (n.to_string(), Some(v.to_string())),
                 None => (body.to_string(), None),
             };
-            flags.push(Flag { original: lossy(&t[fs..fe]), text, name, value, span: j.span(fs, fe) });
+            flags.push(Flag { text, name, value, span: j.span(fs, fe) });
         }
         (rs, re) = goish::trim_space_range(t, rest_start, te);
     }
@@ -542,7 +545,8 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
                 if depth >= MAX_ONBUILD_DEPTH {
                     return Err(err("ONBUILD nested too deeply".into()));
                 }
-                let inner = build(j, rs, re, escape, depth + 1)?;
+                let mut inner = build(j, rs, re, escape, depth + 1)?;
+                inner.ins.original = lossy(rest);
                 json = inner.ins.json;
                 let args = inner.ins.args.clone();
                 sub = Some(Box::new(inner.ins));
@@ -589,10 +593,10 @@ fn maybe_json(j: &Joined, a: usize, b: usize) -> Result<(Vec<Arg>, bool), &'stat
 /// `parseStringsWhitespaceDelimited`: split at runs of `[\t\v\f\r ]`.
 fn whitespace_delimited(j: &Joined, a: usize, b: usize) -> Vec<Arg> {
     let t = &j.text;
-    let mut out = Vec::new();
     if a == b {
-        return out;
+        return Vec::new();
     }
+    let mut out = Vec::with_capacity(4);
     let mut s = a;
     let mut i = a;
     while i < b {
@@ -683,7 +687,11 @@ impl<'a> Parser<'a> {
 
     fn run(mut self) -> Result<Dockerfile, Error> {
         let src = self.src;
-        let mut j = Joined::default();
+        // Most files have an instruction every other line or so; growing a vector of
+        // 200-byte instructions one doubling at a time costs more than a good first guess.
+        let lines = memchr::memchr_iter(b'\n', src).count();
+        self.instructions.reserve((lines / 2 + 1).min(1 << 16));
+        let mut j = Joined { text: Vec::with_capacity(src.len().min(4096)), segs: Vec::with_capacity(8) };
         while let Some(first) = self.lines.next()? {
             let mut start = first.start;
             if first.number == 1 && src[start..first.end].starts_with(BOM) {
@@ -784,11 +792,17 @@ impl<'a> Parser<'a> {
                 }
             }
             ins.end_line = last.number;
+            let mut sub = ins.sub.as_deref_mut();
+            while let Some(s) = sub {
+                (s.start_line, s.end_line) = (start_line, last.number);
+                sub = s.sub.as_deref_mut();
+            }
             ins.span = Span::new(ins_start, content_end(src, last.start, last.end).max(ins_start));
             self.instructions.push(ins);
         }
         if self.instructions.is_empty() {
-            let n = self.lines.number.max(1);
+            // The end of the file: after a final line break that is the (empty) next line.
+            let n = memchr::memchr_iter(b'\n', src).count() + 1;
             let ls = self.line_start_of(src.len());
             return Err(Error {
                 message: "file with no instructions".into(),
@@ -859,6 +873,71 @@ mod tests {
         let df = parse(b"# escape=`\nRUN a `\n b\\\n").unwrap();
         assert_eq!(df.escape, '`');
         assert_eq!(df.instructions[0].values(), ["a  b\\"]);
+    }
+
+    #[test]
+    fn json_form_as_go_decides_it() {
+        // Go's decoder reads one value and ignores the rest.
+        let i = one("CMD [\"a\"] trailing");
+        assert!(i.json);
+        assert_eq!(i.values(), ["a"]);
+        // Single quotes are not JSON: shell form, text kept.
+        let i = one("CMD ['a']");
+        assert!(!i.json);
+        assert_eq!(i.values(), ["['a']"]);
+        // COPY falls back to splitting at whitespace.
+        assert_eq!(one("COPY [\"a\" b").values(), ["[\"a\"", "b"]);
+    }
+
+    #[test]
+    fn flags_are_read_byte_by_byte() {
+        // BuildKit's flag splitter treats each byte as a character: é (C3 A9) becomes "Ã©".
+        let i = one("RUN --x=\u{e9} true");
+        assert_eq!(i.flags[0].text, "--x=\u{c3}\u{a9}");
+        // A lone `--` ends the flags.
+        let i = one("RUN --a -- --b c");
+        assert_eq!(i.flags.len(), 1);
+        assert_eq!(i.values(), ["--b c"]);
+    }
+
+    #[test]
+    fn keywords_lowercase_like_go() {
+        // U+212A KELVIN SIGN lower-cases to `k`.
+        let df = parse("FROM a\nWOR\u{212a}DIR /x\n".as_bytes()).unwrap();
+        assert_eq!(df.instructions[1].keyword, Keyword::Workdir);
+        assert_eq!(df.instructions[1].values(), ["/x"]);
+    }
+
+    #[test]
+    fn unknown_words_and_bare_escape_lines() {
+        let i = one("BOGUS whatever here");
+        assert_eq!(i.keyword, Keyword::Unknown);
+        assert_eq!(i.values(), [""]);
+        // An instruction whose first line is a bare escape character starts on that line.
+        let df = parse(b"\\\nRUN x\n").unwrap();
+        assert_eq!(df.instructions[0].cmd, "RUN");
+        assert_eq!((df.instructions[0].start_line, df.instructions[0].span.start), (1, 0));
+    }
+
+    #[test]
+    fn bufio_line_limit() {
+        let ok = [b"RUN ".as_slice(), &vec![b'x'; 65_531], b"\n"].concat();
+        assert_eq!(ok.len(), 65_536);
+        assert!(parse(&ok).is_ok());
+        let long = [b"RUN ".as_slice(), &vec![b'x'; 65_532], b"\n"].concat();
+        let err = parse(&long).unwrap_err();
+        assert_eq!(err.message, "dockerfile line greater than max allowed size of 65535");
+    }
+
+    #[test]
+    fn heredoc_markers_only_on_run_copy_add_in_shell_form() {
+        let df = parse(b"FROM a\nCMD <<EOF\nRUN [\"<<EOF\"]\nONBUILD RUN <<X\nbody\nX\n").unwrap();
+        assert_eq!(df.instructions.len(), 4);
+        assert!(df.instructions[1].heredocs.is_empty() && df.instructions[2].heredocs.is_empty());
+        assert_eq!(df.instructions[3].heredocs[0].content, "body\n");
+        let sub = df.instructions[3].sub.as_deref().unwrap();
+        assert_eq!((sub.keyword, sub.start_line, sub.end_line), (Keyword::Run, 4, 6));
+        assert_eq!(sub.original, "RUN <<X");
     }
 
     #[test]
