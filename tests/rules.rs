@@ -228,3 +228,17 @@ fn analysis_never_panics_on_cut_corpus_files() {
     }
     assert!(n > 1000);
 }
+
+#[test]
+fn rust_debug_info_needs_the_cargo_manifest() {
+    let df = "FROM rust:1 AS build\nWORKDIR /src\nCOPY . .\nRUN cargo build --release\nFROM gcr.io/distroless/cc-debian12:nonroot\nCOPY --from=build /src/target/release/app /app\nCMD [\"/app\"]\n";
+    let codes = |manifest: &str| -> Vec<&'static str> {
+        let dir = context_with(&[("src/main.rs", 20)], df, Some("target\n"));
+        std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+        let (report, _) = run(&dir.path().join("Dockerfile"), Some(dir.path()));
+        report.findings.iter().map(|f| f.code).collect()
+    };
+    assert_eq!(codes("[package]\nname = \"app\"\n\n[profile.release]\ndebug = true\n"), ["DF106"]);
+    assert_eq!(codes("[package]\nname = \"app\"\n\n[profile.release]\ndebug = true\nstrip = true\n"), Vec::<&str>::new());
+    assert_eq!(codes("[package]\nname = \"app\"\n"), Vec::<&str>::new(), "Rust >= 1.77 strips debug info by default");
+}

@@ -5,7 +5,8 @@
 //! BuildKit's semantics ([`dockerignore`]), matching `COPY`/`ADD` sources against the files,
 //! and spotting entries that look accidental (`.git`, `node_modules`, `target/`,
 //! `__pycache__`, `*.log`, `.env`).
-//! Does not: read file contents, or decide findings (the DF3xx rules do).
+//! Does not: read file contents (except small manifests through [`BuildContext::read_small`]),
+//! or decide findings (the rules do).
 
 pub mod dockerignore;
 
@@ -137,6 +138,22 @@ impl BuildContext {
             }
         }
         Ok(())
+    }
+
+    /// The text of a small file (at most 1 MiB) of the context, when it is sent (not ignored)
+    /// and is a regular file inside the context.
+    #[must_use]
+    pub fn read_small(&self, rel: &str) -> Option<String> {
+        let e = self.entries.iter().find(|e| e.path == rel)?;
+        if e.bytes.0 > 1024 * 1024 {
+            return None;
+        }
+        let p = self.root.join(rel);
+        // symlink_metadata: a link is never followed out of the context.
+        if !fs::symlink_metadata(&p).ok()?.is_file() {
+            return None;
+        }
+        fs::read_to_string(p).ok()
     }
 
     /// Total bytes sent.

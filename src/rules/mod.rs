@@ -29,7 +29,7 @@ mod pip_cache_kept;
 mod recursive_chown_in_separate_layer;
 mod rpm_cache_kept;
 mod toolchain_image_as_runtime;
-mod unstripped_go_binary;
+mod unstripped_binary;
 mod useradd_without_no_log_init;
 
 use serde::Serialize;
@@ -125,7 +125,7 @@ pub static RULES: &[&dyn Rule] = &[
     &full_base_image::FullBaseImage,
     &toolchain_image_as_runtime::ToolchainImageAsRuntime,
     &build_toolchain_in_final_stage::BuildToolchainInFinalStage,
-    &unstripped_go_binary::UnstrippedGoBinary,
+    &unstripped_binary::UnstrippedBinary,
     &apt_lists_not_removed::AptListsNotRemoved,
     &apt_install_recommends::AptInstallRecommends,
     &apk_add_cache::ApkAddCache,
