@@ -52,6 +52,9 @@ pub(super) struct Created {
     pub files: Option<Vec<(String, u64)>>,
     /// The path holds the contents of a copied directory (so a subpath may be from the base).
     pub dir_contents: bool,
+    /// A local archive `ADD` extracted into `path`: anything later deleted below `path` (a
+    /// dedicated folder, not `/usr` and the like) came from it.
+    pub archive: bool,
     pub cache: Option<Estimate>,
     pub what: String,
 }
@@ -101,7 +104,8 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         } else {
                             format!("`{} {src}`", inst.cmd.to_ascii_uppercase())
                         };
-                        out.push(Created { path, instr: i, files, dir_contents, cache: None, what });
+                        let archive = local_archive && !SHARED_DIRS.contains(&path.as_str());
+                        out.push(Created { path, instr: i, files, dir_contents, archive, cache: None, what });
                     }
                 }
                 Keyword::Run => {
@@ -113,7 +117,7 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         }
                         for (path, what) in run_creates(c, &cwd) {
                             if !removed.iter().any(|r| pkg::path_overlaps(r, &path)) {
-                                out.push(Created { path, instr: i, files: None, dir_contents: false, cache: None, what });
+                                out.push(Created { path, instr: i, files: None, dir_contents: false, archive: false, cache: None, what });
                             }
                         }
                     }
@@ -124,6 +128,9 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
     }
     out
 }
+
+/// Folders the base image also fills: an archive extracted there does not own what is below.
+const SHARED_DIRS: &[&str] = &["/", "/usr", "/usr/local", "/usr/share", "/etc", "/var", "/opt", "/home", "/root", "/srv", "/tmp", "/bin", "/lib", "/sbin"];
 
 /// Paths a command writes that imgopt can name: downloads and clones.
 fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
@@ -191,6 +198,9 @@ pub(super) fn relation(path: &str, c: &Created) -> Option<String> {
         if sub.contains('*') || sub.contains('$') {
             return None;
         }
+        if c.archive {
+            return Some(sub.to_string());
+        }
         // A subpath of copied directory contents: only when the context shows it was copied.
         if c.dir_contents {
             let files = c.files.as_ref()?;
@@ -233,6 +243,9 @@ impl Rule for DeletedInLaterLayer {
                     let Some((c, sub)) = created.iter().filter(|c| c.instr < i).find_map(|c| relation(&path, c).map(|sub| (c, sub))) else { continue };
                     let estimate = if let Some(e) = c.cache {
                         Some(e)
+                    } else if c.archive {
+                        // The extracted size is not known (only the archive's).
+                        None
                     } else {
                         c.files.as_ref().map(|f| Estimate::exact(bytes_under(f, &sub))).filter(|e| e.high_bytes.0 > 0)
                     };
