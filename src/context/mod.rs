@@ -86,15 +86,22 @@ impl BuildContext {
     /// Reads the context at `root`. `dockerfile` (when on disk) selects
     /// `<Dockerfile>.dockerignore` next to it, which BuildKit prefers over `root/.dockerignore`.
     pub fn read(root: &Path, dockerfile: Option<&Path>) -> Result<Self, Error> {
-        let meta = fs::metadata(root).map_err(|source| Error::Read { path: root.to_path_buf(), source })?;
+        let meta = fs::metadata(root).map_err(|source| Error::Read {
+            path: root.to_path_buf(),
+            source,
+        })?;
         if !meta.is_dir() {
-            return Err(Error::NotADirectory { path: root.to_path_buf() });
+            return Err(Error::NotADirectory {
+                path: root.to_path_buf(),
+            });
         }
         let specific = dockerfile.and_then(|d| {
             let name = d.file_name()?.to_string_lossy().to_string();
             Some(d.with_file_name(format!("{name}.dockerignore")))
         });
-        let candidates = specific.into_iter().chain(std::iter::once(root.join(".dockerignore")));
+        let candidates = specific
+            .into_iter()
+            .chain(std::iter::once(root.join(".dockerignore")));
         let mut ignore_file = None;
         let mut ignore = IgnoreFile::default();
         for c in candidates {
@@ -104,24 +111,41 @@ impl BuildContext {
                 break;
             }
         }
-        let mut ctx = Self { root: root.to_path_buf(), ignore_file, ignore, ..Self::default() };
+        let mut ctx = Self {
+            root: root.to_path_buf(),
+            ignore_file,
+            ignore,
+            ..Self::default()
+        };
         ctx.walk(root, "")?;
         ctx.entries.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(ctx)
     }
 
     fn walk(&mut self, dir: &Path, rel: &str) -> Result<(), Error> {
-        let rd = fs::read_dir(dir).map_err(|source| Error::Read { path: dir.to_path_buf(), source })?;
-        let mut children: Vec<(String, PathBuf)> = rd.filter_map(Result::ok).map(|e| (e.file_name().to_string_lossy().to_string(), e.path())).collect();
+        let rd = fs::read_dir(dir).map_err(|source| Error::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut children: Vec<(String, PathBuf)> = rd
+            .filter_map(Result::ok)
+            .map(|e| (e.file_name().to_string_lossy().to_string(), e.path()))
+            .collect();
         children.sort();
         for (name, path) in children {
             if self.entries.len() >= MAX_FILES {
                 self.truncated = true;
                 return Ok(());
             }
-            let child_rel = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
             // symlink_metadata: never follow a link (it may point outside the context).
-            let Ok(meta) = fs::symlink_metadata(&path) else { continue };
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
             let excluded = self.ignore.is_excluded(&child_rel);
             if meta.is_dir() {
                 if excluded && !self.ignore.may_reinclude_below(&child_rel) {
@@ -134,7 +158,10 @@ impl BuildContext {
             } else if excluded {
                 self.ignored_entries += 1;
             } else {
-                self.entries.push(Entry { path: child_rel, bytes: ByteSize(meta.len()) });
+                self.entries.push(Entry {
+                    path: child_rel,
+                    bytes: ByteSize(meta.len()),
+                });
             }
         }
         Ok(())
@@ -174,7 +201,11 @@ impl BuildContext {
             .iter()
             .filter(|e| {
                 let parts: Vec<&str> = e.path.split('/').collect();
-                parts.len() >= pat.len() && pat.iter().zip(&parts).all(|(p, s)| dockerignore::glob(p.as_bytes(), s.as_bytes()))
+                parts.len() >= pat.len()
+                    && pat
+                        .iter()
+                        .zip(&parts)
+                        .all(|(p, s)| dockerignore::glob(p.as_bytes(), s.as_bytes()))
             })
             .collect()
     }
@@ -182,7 +213,8 @@ impl BuildContext {
     /// Entries that look accidental, largest first.
     #[must_use]
     pub fn accidental(&self) -> Vec<Accidental> {
-        let mut found: std::collections::BTreeMap<String, Accidental> = std::collections::BTreeMap::new();
+        let mut found: std::collections::BTreeMap<String, Accidental> =
+            std::collections::BTreeMap::new();
         for e in &self.entries {
             let parts: Vec<&str> = e.path.split('/').collect();
             let mut hit: Option<(String, &'static str)> = None;
@@ -205,8 +237,17 @@ impl BuildContext {
             }
             if let Some((path, kind)) = hit {
                 // Group bytecode and logs by kind per top-level folder to keep the list short.
-                let key = if matches!(kind, "bytecode" | "log") { format!("{kind}:{}", parts[0]) } else { path.clone() };
-                let a = found.entry(key).or_insert(Accidental { path, kind, bytes: ByteSize(0), files: 0 });
+                let key = if matches!(kind, "bytecode" | "log") {
+                    format!("{kind}:{}", parts[0])
+                } else {
+                    path.clone()
+                };
+                let a = found.entry(key).or_insert(Accidental {
+                    path,
+                    kind,
+                    bytes: ByteSize(0),
+                    files: 0,
+                });
                 a.bytes.0 += e.bytes.0;
                 a.files += 1;
             }
@@ -215,7 +256,9 @@ impl BuildContext {
         for a in &mut v {
             if a.files > 1 && matches!(a.kind, "bytecode" | "log") {
                 a.path = match a.kind {
-                    "bytecode" => format!("{}/**/__pycache__", a.path.split('/').next().unwrap_or("")),
+                    "bytecode" => {
+                        format!("{}/**/__pycache__", a.path.split('/').next().unwrap_or(""))
+                    }
                     _ => format!("{}/**/*.log", a.path.split('/').next().unwrap_or("")),
                 };
             }
@@ -249,7 +292,10 @@ mod tests {
         let paths: Vec<&str> = ctx.entries.iter().map(|e| e.path.as_str()).collect();
         assert!(paths.contains(&"src/main.py"));
         assert!(!paths.iter().any(|p| p.starts_with("node_modules")));
-        assert!(ctx.total_bytes().0 < 100_000, "the symlinked parent was not followed");
+        assert!(
+            ctx.total_bytes().0 < 100_000,
+            "the symlinked parent was not followed"
+        );
         assert_eq!(ctx.ignored_entries, 1);
         let acc = ctx.accidental();
         assert_eq!(acc[0].path, ".git");

@@ -1,3 +1,5 @@
+//! Rule DF402 recursive-chown-in-separate-layer: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::deleted_in_later_layer::{bytes_under, created_items, relation};
 use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
@@ -65,15 +67,28 @@ impl Rule for RecursiveChownInSeparateLayer {
                     if !c.has_short_or_long('R', &["--recursive"]) {
                         continue;
                     }
-                    let targets: Vec<_> = c.args().iter().filter(|w| !w.text.starts_with('-')).skip(1).collect();
+                    let targets: Vec<_> = c
+                        .args()
+                        .iter()
+                        .filter(|w| !w.text.starts_with('-'))
+                        .skip(1)
+                        .collect();
                     let mut total: Option<u64> = Some(0);
-                    let mut hit: Option<(&super::deleted_in_later_layer::Created, &crate::dockerfile::shell::Word)> = None;
+                    let mut hit: Option<(
+                        &super::deleted_in_later_layer::Created,
+                        &crate::dockerfile::shell::Word,
+                    )> = None;
                     for w in &targets {
-                        if w.text.contains('$') || (cwd.starts_with('\u{0}') && !w.text.starts_with('/')) {
+                        if w.text.contains('$')
+                            || (cwd.starts_with('\u{0}') && !w.text.starts_with('/'))
+                        {
                             continue;
                         }
                         let path = pkg::join(&cwd, &w.text);
-                        for cr in created.iter().filter(|cr| cr.instr < i && cr.cache.is_none()) {
+                        for cr in created
+                            .iter()
+                            .filter(|cr| cr.instr < i && cr.cache.is_none())
+                        {
                             if let Some(sub) = relation(&path, cr) {
                                 hit.get_or_insert((cr, *w));
                                 total = match (&cr.files, total) {
@@ -98,7 +113,11 @@ impl Rule for RecursiveChownInSeparateLayer {
                         total = None;
                     }
                     let cinst = &ctx.dockerfile.instructions[cr.instr];
-                    let flag = if tool == "chmod" { "--chmod" } else { "--chown" };
+                    let flag = if tool == "chmod" {
+                        "--chmod"
+                    } else {
+                        "--chown"
+                    };
                     let mut f = Finding::new(
                         &Self::META,
                         ctx,

@@ -1,3 +1,5 @@
+//! Rule DF106 unstripped-binary: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
@@ -66,14 +68,20 @@ fn stripped(c: &Command) -> Option<bool> {
         let Some(val) = val else { continue };
         found = true;
         let val = val.trim_matches(['"', '\'']);
-        if val.split_whitespace().any(|f| f == "-s" || f == "-s=true" || f.starts_with("-s ")) {
+        if val
+            .split_whitespace()
+            .any(|f| f == "-s" || f == "-s=true" || f.starts_with("-s "))
+        {
             return Some(true);
         }
         if val.contains('$') {
             return None;
         }
     }
-    if c.args().iter().any(|w| w.text.starts_with("-gcflags") && (w.text.contains("-N") || w.text.contains("-l"))) {
+    if c.args()
+        .iter()
+        .any(|w| w.text.starts_with("-gcflags") && (w.text.contains("-N") || w.text.contains("-l")))
+    {
         return None;
     }
     let _ = found;
@@ -82,10 +90,20 @@ fn stripped(c: &Command) -> Option<bool> {
 
 /// A C/C++ compile with `-g` (not `-g0`) and without `-s`.
 fn c_debug_build(c: &Command) -> bool {
-    matches!(c.name(), Some("gcc" | "g++" | "cc" | "c++" | "clang" | "clang++"))
-        && c.args().iter().any(|w| w.text.starts_with("-g") && w.text != "-g0" && !w.text.starts_with("-gno"))
-        && !c.args().iter().any(|w| w.text == "-s" || w.text == "-Wl,-s" || w.text == "-Wl,--strip-all")
-        && c.args().iter().any(|w| w.text == "-o" || (w.text.starts_with("-o") && w.text.len() > 2))
+    matches!(
+        c.name(),
+        Some("gcc" | "g++" | "cc" | "c++" | "clang" | "clang++")
+    ) && c
+        .args()
+        .iter()
+        .any(|w| w.text.starts_with("-g") && w.text != "-g0" && !w.text.starts_with("-gno"))
+        && !c
+            .args()
+            .iter()
+            .any(|w| w.text == "-s" || w.text == "-Wl,-s" || w.text == "-Wl,--strip-all")
+        && c.args()
+            .iter()
+            .any(|w| w.text == "-o" || (w.text.starts_with("-o") && w.text.len() > 2))
         && !c.args().iter().any(|w| w.text == "-c")
 }
 
@@ -102,7 +120,10 @@ fn cargo_release_debug(bc: &crate::context::BuildContext) -> Option<String> {
     let on = match d {
         toml::Value::Boolean(b) => *b,
         toml::Value::Integer(n) => *n > 0,
-        toml::Value::String(s) => matches!(s.as_str(), "full" | "limited" | "line-tables-only" | "line-directives-only"),
+        toml::Value::String(s) => matches!(
+            s.as_str(),
+            "full" | "limited" | "line-tables-only" | "line-directives-only"
+        ),
         _ => false,
     };
     on.then(|| d.to_string())
@@ -117,15 +138,32 @@ impl Rule for UnstrippedBinary {
         if !ctx.runtime {
             return;
         }
-        let shipping: Vec<usize> = ctx.stages.iter().filter(|s| s.ships).map(|s| s.index).collect();
+        let shipping: Vec<usize> = ctx
+            .stages
+            .iter()
+            .filter(|s| s.ships)
+            .map(|s| s.index)
+            .collect();
         for st in ctx.stages.iter().filter(|s| s.reaches_target) {
-            let feeds = st.ships || ctx.stages.iter().any(|o| shipping.contains(&o.index) && o.copies_from.contains(&st.index));
+            let feeds = st.ships
+                || ctx
+                    .stages
+                    .iter()
+                    .any(|o| shipping.contains(&o.index) && o.copies_from.contains(&st.index));
             if !feeds {
                 continue;
             }
             let instrs: Vec<usize> = ctx.stage_instructions(st.index).map(|(i, _)| i).collect();
             // A `strip` in this stage at or after instruction `i`.
-            let strips_from = |i: usize| instrs.iter().filter(|&&k| k >= i).any(|&k| ctx.commands[k].iter().any(|c| c.name().is_some_and(|n| n == "strip" || n.ends_with("-strip") || n == "llvm-strip")));
+            let strips_from = |i: usize| {
+                instrs.iter().filter(|&&k| k >= i).any(|&k| {
+                    ctx.commands[k].iter().any(|c| {
+                        c.name().is_some_and(|n| {
+                            n == "strip" || n.ends_with("-strip") || n == "llvm-strip"
+                        })
+                    })
+                })
+            };
             for &i in &instrs {
                 let goflags = ctx.env_at(st.index, i, "GOFLAGS").is_some();
                 for c in &ctx.commands[i] {
@@ -144,10 +182,21 @@ impl Rule for UnstrippedBinary {
                             Finding::new(&Self::META, ctx, i, c.span().unwrap_or_default(), format!("`{}` with `-g` builds debug information into the binary and nothing strips it", c.name().unwrap_or("cc")), "drop `-g` (or add `-s`), or run `strip --strip-unneeded` on the output in this RUN")
                                 .note("no byte estimate: the binary's size is not known from the Dockerfile"),
                         );
-                    } else if pkg::is(c, "cargo", &["build", "install"]) && (c.has_flag("--release") || c.subcommand().is_some_and(|w| w.text == "install")) {
-                        let env_strip = ctx.env_at(st.index, i, "CARGO_PROFILE_RELEASE_STRIP").is_some()
-                            || c.words.iter().any(|w| w.text.starts_with("CARGO_PROFILE_RELEASE_STRIP=") || (w.text.starts_with("RUSTFLAGS=") && w.text.contains("strip")))
-                            || ctx.env_at(st.index, i, "RUSTFLAGS").is_some_and(|v| v.contains("strip"));
+                    } else if pkg::is(c, "cargo", &["build", "install"])
+                        && (c.has_flag("--release")
+                            || c.subcommand().is_some_and(|w| w.text == "install"))
+                    {
+                        let env_strip = ctx
+                            .env_at(st.index, i, "CARGO_PROFILE_RELEASE_STRIP")
+                            .is_some()
+                            || c.words.iter().any(|w| {
+                                w.text.starts_with("CARGO_PROFILE_RELEASE_STRIP=")
+                                    || (w.text.starts_with("RUSTFLAGS=")
+                                        && w.text.contains("strip"))
+                            })
+                            || ctx
+                                .env_at(st.index, i, "RUSTFLAGS")
+                                .is_some_and(|v| v.contains("strip"));
                         if env_strip || strips_from(i) {
                             continue;
                         }

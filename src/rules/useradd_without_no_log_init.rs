@@ -1,3 +1,5 @@
+//! Rule DF403 useradd-without-no-log-init: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
@@ -46,9 +48,14 @@ impl Rule for UseraddWithoutNoLogInit {
                 if c.name() != Some("useradd") || c.has_short_or_long('l', &["--no-log-init"]) {
                     continue;
                 }
-                let Some(raw) = pkg::option_value(c, Some("-u"), &["--uid"]) else { continue };
+                let Some(raw) = pkg::option_value(c, Some("-u"), &["--uid"]) else {
+                    continue;
+                };
                 let resolved = if raw.contains('$') {
-                    let name = raw.trim_start_matches('$').trim_start_matches('{').trim_end_matches('}');
+                    let name = raw
+                        .trim_start_matches('$')
+                        .trim_start_matches('{')
+                        .trim_end_matches('}');
                     match ctx.env_at(s, i, name) {
                         Some(v) => v,
                         None => continue,
@@ -56,7 +63,9 @@ impl Rule for UseraddWithoutNoLogInit {
                 } else {
                     raw.to_string()
                 };
-                let Ok(uid) = resolved.parse::<u64>() else { continue };
+                let Ok(uid) = resolved.parse::<u64>() else {
+                    continue;
+                };
                 if uid < THRESHOLD {
                     continue;
                 }
