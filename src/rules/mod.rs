@@ -75,7 +75,7 @@ impl RuleMeta {
         let para: Vec<&str> = after
             .trim_start()
             .lines()
-            .take_while(|l| !l.trim().is_empty())
+            .take_while(|l| !l.trim().is_empty() && !l.trim_start().starts_with("- "))
             .collect();
         let text = para.join(" ");
         // The first sentence: a `. ` outside backticks followed by a capital letter.
@@ -93,7 +93,10 @@ impl RuleMeta {
                 _ => {}
             }
         }
-        text
+        match text.strip_suffix(':') {
+            Some(t) => format!("{t}."),
+            None => text,
+        }
     }
 }
 
