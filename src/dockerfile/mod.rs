@@ -12,11 +12,13 @@ mod goish;
 mod heredoc;
 mod json_args;
 mod parse;
+pub mod print;
 pub mod report;
 pub mod stages;
 
 pub use ast::{Arg, Directive, Dockerfile, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};
 pub use parse::parse;
+pub use print::print;
 pub use stages::{Stage, StageOptions, Stages};
 
 /// A file BuildKit's parser rejects, or one imgopt cannot read.
