@@ -146,13 +146,15 @@ fn line(ins: &Instruction, out: &mut Vec<u8>) {
             }
         }
         Keyword::Healthcheck => {
-            rest.extend_from_slice(values[0].as_bytes());
-            if values.len() > 1 || ins.json {
-                rest.push(b' ');
-                if ins.json {
-                    json_array(&values[1..], &mut rest);
-                } else {
-                    rest.extend_from_slice(values[1..].join(" ").as_bytes());
+            if let Some((typ, cmd)) = values.split_first() {
+                rest.extend_from_slice(typ.as_bytes());
+                if !cmd.is_empty() || ins.json {
+                    rest.push(b' ');
+                    if ins.json {
+                        json_array(cmd, &mut rest);
+                    } else {
+                        rest.extend_from_slice(cmd.join(" ").as_bytes());
+                    }
                 }
             }
         }
