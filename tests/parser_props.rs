@@ -158,11 +158,44 @@ fn check(src: &[u8], df: &Dockerfile) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// What the printer promises to keep: words, flags, values, JSON form, heredocs.
+fn essence(df: &Dockerfile) -> Vec<String> {
+    fn one(i: &imgopt::dockerfile::Instruction) -> String {
+        let flags: Vec<&str> = i.flags.iter().map(|f| f.text.as_str()).collect();
+        let heredocs: Vec<(&str, u32, &str)> =
+            i.heredocs.iter().map(|h| (h.name.as_str(), h.file_descriptor, h.content.as_str())).collect();
+        let sub = i.sub.as_deref().map(one).unwrap_or_default();
+        format!("{:?} {} {flags:?} {:?} {heredocs:?} [{sub}]", i.cmd, i.json, i.values())
+    }
+    df.instructions.iter().map(one).collect()
+}
+
+/// Whether the printer can print `df` at all: BuildKit cannot read a line over 64 KiB, and
+/// a joined instruction line can be longer than that.
+fn printable(df: &Dockerfile) -> bool {
+    df.instructions.iter().all(|i| i.original.len() < 60_000)
+}
+
+fn round_trip(df: &Dockerfile) -> Result<(), TestCaseError> {
+    if !printable(df) {
+        return Ok(());
+    }
+    let printed = dockerfile::print(df);
+    match dockerfile::parse(&printed) {
+        Ok(again) => prop_assert_eq!(essence(df), essence(&again), "printed:\n{}", String::from_utf8_lossy(&printed)),
+        Err(e) => prop_assert!(false, "printed text does not parse ({e}):\n{}", String::from_utf8_lossy(&printed)),
+    }
+    Ok(())
+}
+
 fn run(cases: u32, strategy: impl Strategy<Value = Vec<u8>>) {
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let result = runner.run(&strategy, |input| {
         match dockerfile::parse(&input) {
-            Ok(df) => check(&input, &df)?,
+            Ok(df) => {
+                check(&input, &df)?;
+                round_trip(&df)?;
+            }
             Err(e) => {
                 prop_assert!(e.line >= 1 && e.column >= 1, "error without a location: {e}");
                 prop_assert!(e.span.start <= e.span.end && e.span.end <= input.len(), "error span {:?}", e.span);
@@ -178,6 +211,16 @@ fn run(cases: u32, strategy: impl Strategy<Value = Vec<u8>>) {
 fn file_strategy() -> impl Strategy<Value = Vec<u8>> {
     let n = inputs().len();
     (0..n, proptest::collection::vec(mutation(), 1..6)).prop_map(|(f, muts)| apply(inputs()[f].clone(), &muts))
+}
+
+#[test]
+fn corpus_files_round_trip_through_the_printer() {
+    for input in inputs() {
+        if let Ok(df) = dockerfile::parse(input) {
+            let r = round_trip(&df);
+            assert!(r.is_ok(), "{r:?}");
+        }
+    }
 }
 
 #[test]

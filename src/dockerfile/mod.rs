@@ -12,12 +12,14 @@ mod goish;
 mod heredoc;
 mod json_args;
 mod parse;
+pub mod print;
 pub mod shell;
 pub mod report;
 pub mod stages;
 
 pub use ast::{Arg, Directive, Dockerfile, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};
 pub use parse::parse;
+pub use print::print;
 pub use stages::{Stage, StageOptions, Stages};
 
 /// A file BuildKit's parser rejects, or one imgopt cannot read.
