@@ -177,11 +177,20 @@ pub enum Mode {
     Script,
 }
 
-/// Splits `src[span]` into commands. Spans in the result are offsets into `src`.
+/// Regions longer than this are not split.
+pub const MAX_REGION: usize = 1 << 20;
+
+/// Splits `src[span]` into commands (nothing for a region over [`MAX_REGION`]). Spans in
+/// the result are offsets into `src`.
 #[must_use]
 pub fn split(src: &str, span: Span, mode: Mode) -> Vec<Command> {
     let end = span.end.min(src.len());
     let start = span.start.min(end);
+    // A command of more than 1 MiB is not shell worth linting: it is skipped rather than
+    // costing memory in proportion to it.
+    if end - start > MAX_REGION {
+        return Vec::new();
+    }
     let Some(region) = src.get(start..end) else {
         return Vec::new();
     };
@@ -726,6 +735,12 @@ mod tests {
         assert!(!c.has_short_or_long('r', &[]));
         assert!(c.has_flag("--no-install-recommends"));
         assert!(!c.has_flag("--no-install"));
+    }
+
+    #[test]
+    fn oversized_regions_are_skipped() {
+        let big = "echo a && ".repeat(MAX_REGION / 10 + 1);
+        assert!(split(&big, Span::new(0, big.len()), Mode::Script).is_empty());
     }
 
     #[test]
