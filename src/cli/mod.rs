@@ -11,6 +11,8 @@ mod parse;
 pub mod explain;
 pub mod layers;
 pub mod plan;
+pub mod explain;
+mod parse;
 pub mod printer;
 pub mod source_args;
 
@@ -83,6 +85,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Explain(a) => explain::run(&a, &cli.global, &mut printer)?,
         Command::Layers(a) => layers::run(&a, &cli.global, &mut printer)?,
         Command::Plan(a) => plan::run(&a, cli.global.format, &mut printer)?,
+        Command::Analyze(a) => analyze::run(&a, &cli.global, &mut printer)?,
+        Command::Explain(a) => explain::run(&a, &cli.global, &mut printer)?,
+        Command::Parse(a) => parse::run(&a, cli.global.format, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

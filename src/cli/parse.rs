@@ -91,7 +91,11 @@ pub fn run(args: &ParseArgs, format: Format, printer: &mut Printer) -> anyhow::R
             let id = files.add(name.clone(), display_text(&bytes));
             let diag = Diagnostic::error(format!("{name}:{}:{}: {}", e.line, e.column, e.message))
                 .with_code("parse")
-                .with_primary(id, e.span.range(), "BuildKit's parser rejects this");
+                .with_primary(
+                    id,
+                    e.span.range(),
+                    if e.span.start >= bytes.len() { "the file ends here" } else { "BuildKit's parser rejects this" },
+                );
             printer.diagnostics_to_stderr(&[diag], &files);
             return Err(Rendered(String::new()).into());
         }

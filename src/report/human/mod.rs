@@ -4,3 +4,5 @@ pub mod parse;
 pub mod analyze;
 pub mod layers;
 pub mod plan;
+pub mod analyze;
+pub mod parse;
