@@ -7,12 +7,10 @@
 pub mod analyze;
 pub mod args;
 mod completions;
-mod parse;
 pub mod explain;
 pub mod layers;
-pub mod plan;
-pub mod explain;
 mod parse;
+pub mod plan;
 pub mod printer;
 pub mod source_args;
 
@@ -62,17 +60,17 @@ pub struct Cli {
 pub enum Command {
     /// Find size and cache problems in Dockerfiles, stage-aware, with estimated savings.
     Analyze(analyze::AnalyzeArgs),
-    /// Print a rule's documentation (`imgopt explain DF201`), or list rules (`--list`).
-    Explain(explain::ExplainArgs),
-    /// Print shell completions for bash, zsh, fish, elvish or powershell.
-    Completions(completions::CompletionsArgs),
-    /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
-    Parse(parse::ParseArgs),
     /// Per-layer sizes, the merged filesystem, waste by kind and dive's score, read straight
     /// from a registry, an OCI layout or an archive.
     Layers(layers::LayersArgs),
     /// Plan node density: instances per node, nodes and cost for every replica, with bounds.
     Plan(plan::PlanArgs),
+    /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
+    Parse(parse::ParseArgs),
+    /// Print a rule's documentation (`imgopt explain DF201`), or list rules (`--list`).
+    Explain(explain::ExplainArgs),
+    /// Print shell completions for bash, zsh, fish, elvish or powershell.
+    Completions(completions::CompletionsArgs),
 }
 
 /// Runs a parsed command line.
@@ -85,9 +83,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Explain(a) => explain::run(&a, &cli.global, &mut printer)?,
         Command::Layers(a) => layers::run(&a, &cli.global, &mut printer)?,
         Command::Plan(a) => plan::run(&a, cli.global.format, &mut printer)?,
-        Command::Analyze(a) => analyze::run(&a, &cli.global, &mut printer)?,
-        Command::Explain(a) => explain::run(&a, &cli.global, &mut printer)?,
-        Command::Parse(a) => parse::run(&a, cli.global.format, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

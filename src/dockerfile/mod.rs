@@ -15,8 +15,6 @@ mod parse;
 pub mod report;
 pub mod shell;
 pub mod print;
-pub mod shell;
-pub mod report;
 pub mod stages;
 
 pub use ast::{Arg, Directive, Dockerfile, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};

@@ -4,5 +4,3 @@ pub mod parse;
 pub mod analyze;
 pub mod layers;
 pub mod plan;
-pub mod analyze;
-pub mod parse;
