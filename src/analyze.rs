@@ -118,8 +118,8 @@ pub struct ContextReport {
     pub files: usize,
     /// Bytes sent after ignores.
     pub bytes: ByteSize,
-    /// Files the ignore file leaves out.
-    pub ignored_files: usize,
+    /// Entries the ignore file leaves out (files, and pruned directories counted once).
+    pub ignored_entries: usize,
     /// The walk stopped at its file limit.
     pub truncated: bool,
     /// The largest files that reach the image through `COPY`/`ADD` (at most 10).
@@ -280,7 +280,8 @@ fn suppressions(text: &str) -> Suppressions {
             if let Some(rest) = body.strip_prefix("imgopt") {
                 let rest = rest.trim();
                 if rest.starts_with("global") {
-                    s.global.extend(codes_after(rest, "ignore=").unwrap_or_default());
+                    s.global
+                        .extend(codes_after(rest, "ignore=").unwrap_or_default());
                 } else if let Some(codes) = codes_after(rest, "ignore=") {
                     pending.extend(codes);
                 }
@@ -299,29 +300,76 @@ fn suppressions(text: &str) -> Suppressions {
 
 impl Suppressions {
     fn suppressed(&self, code: &str, instr_line: usize) -> bool {
-        self.global.contains(&code) || self.lines.iter().any(|(l, c)| *l == instr_line && c.contains(&code))
+        self.global.contains(&code)
+            || self
+                .lines
+                .iter()
+                .any(|(l, c)| *l == instr_line && c.contains(&code))
     }
 }
 
 /// Analyses `inputs` and returns the report and the file database its spans index into.
 pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files), Box<Error>> {
     let mut files = Files::new();
-    let mut report = AnalyzeReport { schema_version: 1, files: Vec::new(), findings: Vec::new(), summary: Summary::default() };
+    let mut report = AnalyzeReport {
+        schema_version: 1,
+        files: Vec::new(),
+        findings: Vec::new(),
+        summary: Summary::default(),
+    };
     let mut suppressed = 0;
     for input in inputs {
-        let text = String::from_utf8_lossy(&input.bytes).into_owned();
+        let text = text_same_offsets(&input.bytes);
         let file_id = files.add(input.name.clone(), text.clone());
-        let df = dockerfile::parse(&input.bytes).map_err(|source| Box::new(Error::Parse { file: input.name.clone(), file_id, source }))?;
+        let df = dockerfile::parse(&input.bytes).map_err(|source| {
+            Box::new(Error::Parse {
+                file: input.name.clone(),
+                file_id,
+                source,
+            })
+        })?;
         let context_dir: Option<PathBuf> = if opts.no_context {
             None
         } else {
-            opts.context.clone().or_else(|| input.path.as_ref().map(|p| p.parent().map_or_else(|| PathBuf::from("."), |d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d.to_path_buf() })))
+            opts.context.clone().or_else(|| {
+                input.path.as_ref().map(|p| {
+                    p.parent().map_or_else(
+                        || PathBuf::from("."),
+                        |d| {
+                            if d.as_os_str().is_empty() {
+                                PathBuf::from(".")
+                            } else {
+                                d.to_path_buf()
+                            }
+                        },
+                    )
+                })
+            })
         };
         let bc = match &context_dir {
-            Some(dir) => Some(BuildContext::read(dir, input.path.as_deref()).map_err(|source| Box::new(Error::Context { file: input.name.clone(), source }))?),
+            Some(dir) => Some(BuildContext::read(dir, input.path.as_deref()).map_err(
+                |source| {
+                    Box::new(Error::Context {
+                        file: input.name.clone(),
+                        source,
+                    })
+                },
+            )?),
             None => None,
         };
-        let ctx = RuleContext::new(&text, &df, opts.target.as_deref(), &opts.build_args, bc.as_ref()).map_err(|message| Box::new(Error::Stages { file: input.name.clone(), message }))?;
+        let ctx = RuleContext::new(
+            &text,
+            &df,
+            opts.target.as_deref(),
+            &opts.build_args,
+            bc.as_ref(),
+        )
+        .map_err(|message| {
+            Box::new(Error::Stages {
+                file: input.name.clone(),
+                message,
+            })
+        })?;
         let sup = suppressions(&text);
         for f in rules::check(&ctx, &opts.selection) {
             let inst = &df.instructions[f.instruction];
@@ -330,7 +378,8 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
                 continue;
             }
             let (start_line, start_column) = files.line_col(file_id, f.span.start);
-            let (end_line, end_column) = files.line_col(file_id, f.span.end.max(f.span.start + 1) - 1);
+            let (end_line, end_column) =
+                files.line_col(file_id, f.span.end.max(f.span.start + 1) - 1);
             report.findings.push(FindingReport {
                 file: input.name.clone(),
                 code: f.rule.code,
@@ -338,14 +387,31 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
                 severity: f.severity,
                 message: f.message,
                 help: f.help,
-                stage: f.stage.map(|s| StageRef { index: s, name: ctx.stages[s].name.clone() }),
+                stage: f.stage.map(|s| StageRef {
+                    index: s,
+                    name: ctx.stages[s].name.clone(),
+                }),
                 start_line,
                 end_line,
-                span: SpanReport { start: f.span.start, end: f.span.end },
+                span: SpanReport {
+                    start: f.span.start,
+                    end: f.span.end,
+                },
                 estimate: f.estimate,
                 start_column,
                 end_column: end_column + 1,
-                related: f.related.iter().map(|(sp, m)| Related { span: SpanReport { start: sp.start, end: sp.end }, line: files.line_col(file_id, sp.start).0, message: m.clone() }).collect(),
+                related: f
+                    .related
+                    .iter()
+                    .map(|(sp, m)| Related {
+                        span: SpanReport {
+                            start: sp.start,
+                            end: sp.end,
+                        },
+                        line: files.line_col(file_id, sp.start).0,
+                        message: m.clone(),
+                    })
+                    .collect(),
                 notes: f.notes,
                 file_id,
             });
@@ -353,13 +419,36 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
         let stages = ctx
             .stages
             .iter()
-            .map(|s| StageReport { index: s.index, name: s.name.clone(), base: s.base.clone(), base_expanded: s.base_expanded.clone(), platform: s.platform.clone(), copies_from: s.copies_from.clone(), reaches_target: s.reaches_target, ships: s.ships })
+            .map(|s| StageReport {
+                index: s.index,
+                name: s.name.clone(),
+                base: s.base.clone(),
+                base_expanded: s.base_expanded.clone(),
+                platform: s.platform.clone(),
+                copies_from: s.copies_from.clone(),
+                reaches_target: s.reaches_target,
+                ships: s.ships,
+            })
             .collect();
-        let context = bc.as_ref().zip(context_dir.as_deref()).map(|(bc, dir)| context_report(&ctx, bc, dir));
-        report.files.push(FileReport { path: input.name.clone(), stages, context });
+        let context = bc
+            .as_ref()
+            .zip(context_dir.as_deref())
+            .map(|(bc, dir)| context_report(&ctx, bc, dir));
+        report.files.push(FileReport {
+            path: input.name.clone(),
+            stages,
+            context,
+        });
     }
-    report.findings.sort_by(|a, b| (a.file_id, a.span.start, a.code).cmp(&(b.file_id, b.span.start, b.code)));
-    let mut summary = Summary { files: inputs.len(), findings: report.findings.len(), suppressed, ..Summary::default() };
+    report
+        .findings
+        .sort_by(|a, b| (a.file_id, a.span.start, a.code).cmp(&(b.file_id, b.span.start, b.code)));
+    let mut summary = Summary {
+        files: inputs.len(),
+        findings: report.findings.len(),
+        suppressed,
+        ..Summary::default()
+    };
     for s in [Severity::Error, Severity::Warning, Severity::Info] {
         summary.by_severity.insert(s.as_str(), 0);
     }
@@ -376,11 +465,40 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
     Ok((report, files))
 }
 
+/// The file as text with every byte offset unchanged: bytes that are not UTF-8 become `?`
+/// (one byte each), so the parser's spans index the text exactly.
+#[must_use]
+pub fn text_same_offsets(bytes: &[u8]) -> String {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.extend_from_slice(s.as_bytes());
+                break;
+            }
+            Err(e) => {
+                let good = e.valid_up_to();
+                out.extend_from_slice(&rest[..good]);
+                let bad = e.error_len().unwrap_or(rest.len() - good);
+                out.extend(std::iter::repeat_n(b'?', bad));
+                rest = &rest[good + bad..];
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
 fn context_report(ctx: &RuleContext<'_>, bc: &BuildContext, dir: &Path) -> ContextReport {
     let mut copied: BTreeMap<&str, u64> = BTreeMap::new();
     for st in ctx.shipping_stages() {
         for (_, inst) in ctx.stage_instructions(st.index) {
-            if !matches!(inst.keyword, dockerfile::Keyword::Copy | dockerfile::Keyword::Add) || inst.flag("from").is_some() || !inst.heredocs.is_empty() {
+            if !matches!(
+                inst.keyword,
+                dockerfile::Keyword::Copy | dockerfile::Keyword::Add
+            ) || inst.flag("from").is_some()
+                || !inst.heredocs.is_empty()
+            {
                 continue;
             }
             let v = inst.values();
@@ -393,7 +511,13 @@ fn context_report(ctx: &RuleContext<'_>, bc: &BuildContext, dir: &Path) -> Conte
             }
         }
     }
-    let mut largest: Vec<SizedPath> = copied.into_iter().map(|(p, b)| SizedPath { path: p.to_string(), bytes: ByteSize(b) }).collect();
+    let mut largest: Vec<SizedPath> = copied
+        .into_iter()
+        .map(|(p, b)| SizedPath {
+            path: p.to_string(),
+            bytes: ByteSize(b),
+        })
+        .collect();
     largest.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.path.cmp(&b.path)));
     largest.truncate(10);
     ContextReport {
@@ -401,7 +525,7 @@ fn context_report(ctx: &RuleContext<'_>, bc: &BuildContext, dir: &Path) -> Conte
         dockerignore: bc.ignore_file.as_ref().map(|p| p.display().to_string()),
         files: bc.entries.len(),
         bytes: bc.total_bytes(),
-        ignored_files: bc.ignored_files,
+        ignored_entries: bc.ignored_entries,
         truncated: bc.truncated,
         largest_copied: largest,
         accidental: bc.accidental(),
@@ -413,8 +537,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn invalid_utf8_keeps_offsets() {
+        let t = text_same_offsets(b"RUN \xff\xfe x \xe9");
+        assert_eq!(t, "RUN ?? x ?");
+        assert_eq!(t.len(), 10);
+    }
+
+    #[test]
     fn suppression_comments() {
-        let s = suppressions("# imgopt global ignore=DF101\nFROM x\n# imgopt ignore=DF201,apk-add-cache because\n# another comment\nRUN a\nRUN b\n");
+        let s = suppressions(
+            "# imgopt global ignore=DF101\nFROM x\n# imgopt ignore=DF201,apk-add-cache because\n# another comment\nRUN a\nRUN b\n",
+        );
         assert!(s.suppressed("DF101", 99));
         assert!(s.suppressed("DF201", 5));
         assert!(s.suppressed("DF203", 5));

@@ -120,29 +120,29 @@ fn apply(mut b: Vec<u8>, muts: &[Mutation]) -> Vec<u8> {
     b
 }
 
-fn line_of(src: &[u8], off: usize) -> usize {
-    src[..off].iter().filter(|&&c| c == b'\n').count() + 1
+/// 1-based line of byte `off`, given the offsets of every `\n` in the file.
+fn line_of(newlines: &[usize], off: usize) -> usize {
+    newlines.partition_point(|&n| n < off) + 1
 }
 
 /// Checks what a parse promises about spans and lines.
 fn check(src: &[u8], df: &Dockerfile) -> Result<(), TestCaseError> {
+    let newlines: Vec<usize> = src.iter().enumerate().filter(|(_, c)| **c == b'\n').map(|(i, _)| i).collect();
     for (n, i) in df.instructions.iter().enumerate() {
         prop_assert!(i.span.start <= i.span.end && i.span.end <= src.len(), "instruction {n} span {:?}", i.span);
         prop_assert!(i.start_line >= 1 && i.start_line <= i.end_line);
-        // The span starts with the instruction word, or (when the instruction's first line is
-        // a bare escape character) with that character.
         // The word itself may be split by a continuation (`RU\` + newline + `N`); when it
         // is not, its span holds exactly the word.
-        let text = &src[i.span.range()];
-        if !text.starts_with(&[df.escape as u8]) {
-            prop_assert_eq!(i.span.start, i.cmd_span.start, "instruction {} span starts before its word", n);
-        }
+        // The span starts at the word, or earlier when the instruction's first line holds no
+        // part of it (a bare escape character, or bytes that only become whitespace once the
+        // continuation joins them, like E3 + `\` + newline + 80 80 = U+3000).
+        prop_assert!(i.span.start <= i.cmd_span.start, "instruction {n} span starts after its word");
         let word = &src[i.cmd_span.range()];
         if !word.contains(&b'\n') && !i.cmd.contains('\u{fffd}') {
             prop_assert_eq!(word, i.cmd.as_bytes(), "instruction {} word span", n);
         }
-        prop_assert_eq!(line_of(src, i.span.start), i.start_line, "instruction {} start line", n);
-        prop_assert_eq!(line_of(src, i.span.end), i.end_line, "instruction {} end line", n);
+        prop_assert_eq!(line_of(&newlines, i.span.start), i.start_line, "instruction {} start line", n);
+        prop_assert_eq!(line_of(&newlines, i.span.end), i.end_line, "instruction {} end line", n);
         for f in &i.flags {
             // `--` itself may be split by a continuation.
             prop_assert!(f.span.end <= src.len() && src[f.span.range()].starts_with(b"-"), "flag span {:?}", f.span);
@@ -158,11 +158,52 @@ fn check(src: &[u8], df: &Dockerfile) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// What the printer promises to keep: words, flags, values, JSON form, heredocs.
+fn essence(df: &Dockerfile) -> Vec<String> {
+    fn one(i: &imgopt::dockerfile::Instruction) -> String {
+        let flags: Vec<&str> = i.flags.iter().map(|f| f.text.as_str()).collect();
+        let heredocs: Vec<(&str, u32, &str)> =
+            i.heredocs.iter().map(|h| (h.name.as_str(), h.file_descriptor, h.content.as_str())).collect();
+        let sub = i.sub.as_deref().map(one).unwrap_or_default();
+        format!("{:?} {} {flags:?} {:?} {heredocs:?} [{sub}]", i.cmd, i.json, i.values())
+    }
+    df.instructions.iter().map(one).collect()
+}
+
+/// Whether the printer can reproduce `df` (see `dockerfile::print`): the input is UTF-8
+/// (the AST keeps invalid bytes as U+FFFD, so they cannot be printed back), no joined line
+/// is over 64 KiB (BuildKit cannot read it), and no instruction's text ends in a bare escape
+/// character (only possible at the end of the file; on one line it would continue).
+fn printable(input: &[u8], df: &Dockerfile) -> bool {
+    let e = df.escape;
+    let bare_escape_at_end = |s: &str| {
+        let s = s.trim_end_matches([' ', '\t', '\r']);
+        s.ends_with(e) && !s.ends_with(&format!("{e}{e}"))
+    };
+    std::str::from_utf8(input).is_ok()
+        && df.instructions.iter().all(|i| i.original.len() < 60_000 && !bare_escape_at_end(&i.original))
+}
+
+fn round_trip(input: &[u8], df: &Dockerfile) -> Result<(), TestCaseError> {
+    if !printable(input, df) {
+        return Ok(());
+    }
+    let printed = dockerfile::print(df);
+    match dockerfile::parse(&printed) {
+        Ok(again) => prop_assert_eq!(essence(df), essence(&again), "printed:\n{}", String::from_utf8_lossy(&printed)),
+        Err(e) => prop_assert!(false, "printed text does not parse ({e}):\n{}", String::from_utf8_lossy(&printed)),
+    }
+    Ok(())
+}
+
 fn run(cases: u32, strategy: impl Strategy<Value = Vec<u8>>) {
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let result = runner.run(&strategy, |input| {
         match dockerfile::parse(&input) {
-            Ok(df) => check(&input, &df)?,
+            Ok(df) => {
+                check(&input, &df)?;
+                round_trip(&input, &df)?;
+            }
             Err(e) => {
                 prop_assert!(e.line >= 1 && e.column >= 1, "error without a location: {e}");
                 prop_assert!(e.span.start <= e.span.end && e.span.end <= input.len(), "error span {:?}", e.span);
@@ -178,6 +219,16 @@ fn run(cases: u32, strategy: impl Strategy<Value = Vec<u8>>) {
 fn file_strategy() -> impl Strategy<Value = Vec<u8>> {
     let n = inputs().len();
     (0..n, proptest::collection::vec(mutation(), 1..6)).prop_map(|(f, muts)| apply(inputs()[f].clone(), &muts))
+}
+
+#[test]
+fn corpus_files_round_trip_through_the_printer() {
+    for input in inputs() {
+        if let Ok(df) = dockerfile::parse(input) {
+            let r = round_trip(input, &df);
+            assert!(r.is_ok(), "{r:?}");
+        }
+    }
 }
 
 #[test]

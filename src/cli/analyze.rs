@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 
 use super::printer::Printer;
 use super::{ExitStatus, GlobalArgs, Rendered};
 use crate::analyze::{self, Input, Options};
-use crate::diag::{render_human, Diagnostic, Severity};
+use crate::diag::{Diagnostic, Severity, render_human};
 use crate::report::Format;
 use crate::rules::Selection;
 
@@ -59,8 +59,13 @@ pub struct AnalyzeArgs {
 }
 
 /// Runs `imgopt analyze`.
-pub fn run(args: &AnalyzeArgs, global: &GlobalArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
-    let selection = Selection::new(args.select.as_deref(), args.ignore.as_deref()).context("--select/--ignore")?;
+pub fn run(
+    args: &AnalyzeArgs,
+    global: &GlobalArgs,
+    printer: &mut Printer,
+) -> anyhow::Result<ExitStatus> {
+    let selection = Selection::new(args.select.as_deref(), args.ignore.as_deref())
+        .context("--select/--ignore")?;
     let mut build_args = BTreeMap::new();
     for kv in &args.build_args {
         match kv.split_once('=') {
@@ -85,38 +90,66 @@ pub fn run(args: &AnalyzeArgs, global: &GlobalArgs, printer: &mut Printer) -> an
             }
             stdin_used = true;
             let mut bytes = Vec::new();
-            std::io::stdin().lock().read_to_end(&mut bytes).context("reading the Dockerfile from stdin")?;
-            inputs.push(Input { name: "-".to_string(), bytes, path: None });
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut bytes)
+                .context("reading the Dockerfile from stdin")?;
+            inputs.push(Input {
+                name: "-".to_string(),
+                bytes,
+                path: None,
+            });
         } else {
             let meta = std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?;
             if meta.is_dir() {
                 bail!("{} is a directory; give the Dockerfile's path", p.display());
             }
             let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-            inputs.push(Input { name: p.display().to_string(), bytes, path: Some(p.clone()) });
+            inputs.push(Input {
+                name: p.display().to_string(),
+                bytes,
+                path: Some(p.clone()),
+            });
         }
     }
-    let opts = Options { target: args.target.clone(), build_args, context: args.context.clone(), no_context: args.no_context, selection };
+    let opts = Options {
+        target: args.target.clone(),
+        build_args,
+        context: args.context.clone(),
+        no_context: args.no_context,
+        selection,
+    };
     let (report, files) = match analyze::analyze(&inputs, &opts) {
         Ok(r) => r,
         Err(e) => {
-            if let analyze::Error::Parse { file_id, source, .. } = e.as_ref() {
-                let d = Diagnostic::error(source.message.clone()).with_primary(*file_id, source.span.start..source.span.end.max(source.span.start), "");
+            if let analyze::Error::Parse {
+                file_id, source, ..
+            } = e.as_ref()
+            {
+                let d = Diagnostic::error(source.message.clone()).with_primary(
+                    *file_id,
+                    source.span.start..source.span.end.max(source.span.start),
+                    "",
+                );
                 let mut files = crate::diag::Files::new();
                 // Re-create the file database the parse error points into.
                 for i in &inputs {
-                    files.add(i.name.clone(), String::from_utf8_lossy(&i.bytes).into_owned());
+                    files.add(i.name.clone(), analyze::text_same_offsets(&i.bytes));
                 }
                 let mut buf = Vec::new();
                 render_human(&[d], &files, printer.err_color, &mut buf)?;
-                return Err(anyhow::Error::new(Rendered(String::from_utf8_lossy(&buf).into_owned())));
+                return Err(anyhow::Error::new(Rendered(
+                    String::from_utf8_lossy(&buf).into_owned(),
+                )));
             }
             return Err(anyhow::Error::new(*e));
         }
     };
     let out = printer.out();
     match global.format {
-        Format::Human => crate::report::human::analyze::render(&report, &files, printer.color, printer.out())?,
+        Format::Human => {
+            crate::report::human::analyze::render(&report, &files, printer.color, printer.out())?
+        }
         Format::Json => crate::report::json::write(&report, out)?,
         Format::Sarif => crate::report::sarif::analyze::render(&report, out)?,
         Format::Markdown => crate::report::markdown::analyze::render(&report, out)?,

@@ -32,23 +32,44 @@ struct RuleJson {
 }
 
 fn json(m: &rules::RuleMeta) -> RuleJson {
-    RuleJson { code: m.code, name: m.name, severity: m.severity, default_enabled: m.default_enabled, summary: m.summary(), doc: m.doc() }
+    RuleJson {
+        code: m.code,
+        name: m.name,
+        severity: m.severity,
+        default_enabled: m.default_enabled,
+        summary: m.summary(),
+        doc: m.doc(),
+    }
 }
 
 /// Runs `imgopt explain`.
-pub fn run(args: &ExplainArgs, global: &GlobalArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
+pub fn run(
+    args: &ExplainArgs,
+    global: &GlobalArgs,
+    printer: &mut Printer,
+) -> anyhow::Result<ExitStatus> {
     let out = printer.out();
     if args.list {
         match global.format {
             Format::Json => {
                 let v: Vec<RuleJson> = RULES.iter().map(|r| json(r.meta())).collect();
-                crate::report::json::write(&serde_json::json!({ "schema_version": 1, "rules": v }), out)?;
+                crate::report::json::write(
+                    &serde_json::json!({ "schema_version": 1, "rules": v }),
+                    out,
+                )?;
             }
             _ => {
                 for r in RULES {
                     let m = r.meta();
                     let opt = if m.default_enabled { "" } else { " (opt-in)" };
-                    writeln!(out, "{}  {:<36} {:<8} {}{opt}", m.code, m.name, m.severity.as_str(), m.summary())?;
+                    writeln!(
+                        out,
+                        "{}  {:<36} {:<8} {}{opt}",
+                        m.code,
+                        m.name,
+                        m.severity.as_str(),
+                        m.summary()
+                    )?;
                 }
             }
         }
@@ -62,11 +83,20 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, printer: &mut Printer) -> an
     match global.format {
         Format::Json => crate::report::json::write(&json(m), out)?,
         _ => {
-            let opt = if m.default_enabled { "" } else { "; opt-in: enable with --select" };
-            writeln!(out, "# {} {}\n\nDefault severity: {}{opt}\n", m.code, m.name, m.severity.as_str())?;
+            let opt = if m.default_enabled {
+                ""
+            } else {
+                "; opt-in: enable with --select"
+            };
+            writeln!(
+                out,
+                "# {} {}\n\nDefault severity: {}{opt}\n",
+                m.code,
+                m.name,
+                m.severity.as_str()
+            )?;
             write!(out, "{}", m.doc())?;
         }
     }
     Ok(ExitStatus::Success)
 }
-

@@ -7,9 +7,9 @@
 pub mod analyze;
 pub mod args;
 mod completions;
-mod parse;
 pub mod explain;
 pub mod layers;
+mod parse;
 pub mod plan;
 pub mod printer;
 pub mod source_args;
@@ -60,17 +60,17 @@ pub struct Cli {
 pub enum Command {
     /// Find size and cache problems in Dockerfiles, stage-aware, with estimated savings.
     Analyze(analyze::AnalyzeArgs),
-    /// Print a rule's documentation (`imgopt explain DF201`), or list rules (`--list`).
-    Explain(explain::ExplainArgs),
-    /// Print shell completions for bash, zsh, fish, elvish or powershell.
-    Completions(completions::CompletionsArgs),
-    /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
-    Parse(parse::ParseArgs),
     /// Per-layer sizes, the merged filesystem, waste by kind and dive's score, read straight
     /// from a registry, an OCI layout or an archive.
     Layers(layers::LayersArgs),
     /// Plan node density: instances per node, nodes and cost for every replica, with bounds.
     Plan(plan::PlanArgs),
+    /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
+    Parse(parse::ParseArgs),
+    /// Print a rule's documentation (`imgopt explain DF201`), or list rules (`--list`).
+    Explain(explain::ExplainArgs),
+    /// Print shell completions for bash, zsh, fish, elvish or powershell.
+    Completions(completions::CompletionsArgs),
 }
 
 /// Runs a parsed command line.

@@ -67,12 +67,16 @@ impl IgnoreFile {
             if p.is_empty() {
                 continue;
             }
-            let mut c = clean(&p.replace('\\', "\\"));
+            let mut c = clean(p);
             if c.len() > 1 && c.starts_with('/') {
                 c.remove(0);
             }
             let segments = c.split('/').map(str::to_string).collect();
-            patterns.push(Pattern { text: c, exclusion, segments });
+            patterns.push(Pattern {
+                text: c,
+                exclusion,
+                segments,
+            });
         }
         Self { patterns }
     }
@@ -113,7 +117,9 @@ impl IgnoreFile {
 fn match_segments(pat: &[String], path: &[&str]) -> bool {
     match pat.split_first() {
         None => path.is_empty(),
-        Some((first, rest)) if first == "**" => (0..=path.len()).any(|k| match_segments(rest, &path[k..])),
+        Some((first, rest)) if first == "**" => {
+            (0..=path.len()).any(|k| match_segments(rest, &path[k..]))
+        }
         Some((first, rest)) => match path.split_first() {
             Some((p, prest)) => glob(first.as_bytes(), p.as_bytes()) && match_segments(rest, prest),
             None => false,
@@ -150,12 +156,10 @@ pub fn glob(pat: &[u8], s: &[u8]) -> bool {
                         }
                     }
                 }
-                b'\\' if p + 1 < pat.len() => {
-                    if pat[p + 1] == s[i] {
-                        p += 2;
-                        i += 1;
-                        continue;
-                    }
+                b'\\' if p + 1 < pat.len() && pat[p + 1] == s[i] => {
+                    p += 2;
+                    i += 1;
+                    continue;
                 }
                 c if c == s[i] => {
                     p += 1;
@@ -190,10 +194,17 @@ fn class(pat: &[u8], c: u8) -> Option<(bool, usize)> {
     let mut first = true;
     while j < pat.len() && (pat[j] != b']' || first) {
         first = false;
-        let lo = if pat[j] == b'\\' && j + 1 < pat.len() { j += 1; pat[j] } else { pat[j] };
+        let lo = if pat[j] == b'\\' && j + 1 < pat.len() {
+            j += 1;
+            pat[j]
+        } else {
+            pat[j]
+        };
         let hi = if j + 2 < pat.len() && pat[j + 1] == b'-' && pat[j + 2] != b']' {
             j += 2;
-            if pat[j] == b'\\' && j + 1 < pat.len() { j += 1; }
+            if pat[j] == b'\\' && j + 1 < pat.len() {
+                j += 1;
+            }
             pat[j]
         } else {
             lo
@@ -215,15 +226,32 @@ mod tests {
 
     #[test]
     fn buildkit_semantics() {
-        let f = IgnoreFile::parse("# comment\n/node_modules\n*.log\n**/__pycache__\n!keep.log\n.git\n  target/  \n");
-        assert!(f.is_excluded("node_modules/a/b.js"), "a parent match excludes children");
+        let f = IgnoreFile::parse(
+            "# comment\n/node_modules\n*.log\n**/__pycache__\n!keep.log\n.git\n  target/  \n",
+        );
+        assert!(
+            f.is_excluded("node_modules/a/b.js"),
+            "a parent match excludes children"
+        );
         assert!(f.is_excluded("app.log"));
-        assert!(!f.is_excluded("sub/app.log"), "`*` does not cross `/` (unlike .gitignore)");
+        assert!(
+            !f.is_excluded("sub/app.log"),
+            "`*` does not cross `/` (unlike .gitignore)"
+        );
         assert!(!f.is_excluded("keep.log"), "`!` re-includes");
-        assert!(f.is_excluded("a/b/__pycache__/x.pyc"), "`**` spans directories");
-        assert!(f.is_excluded("__pycache__/x.pyc"), "`**` matches zero directories");
+        assert!(
+            f.is_excluded("a/b/__pycache__/x.pyc"),
+            "`**` spans directories"
+        );
+        assert!(
+            f.is_excluded("__pycache__/x.pyc"),
+            "`**` matches zero directories"
+        );
         assert!(f.is_excluded(".git/HEAD"));
-        assert!(f.is_excluded("target/debug/x"), "trailing slash is cleaned away");
+        assert!(
+            f.is_excluded("target/debug/x"),
+            "trailing slash is cleaned away"
+        );
         assert!(!f.is_excluded("src/main.rs"));
     }
 

@@ -5,7 +5,8 @@
 //! BuildKit's semantics ([`dockerignore`]), matching `COPY`/`ADD` sources against the files,
 //! and spotting entries that look accidental (`.git`, `node_modules`, `target/`,
 //! `__pycache__`, `*.log`, `.env`).
-//! Does not: read file contents, or decide findings (the DF3xx rules do).
+//! Does not: read file contents (except small manifests through [`BuildContext::read_small`]),
+//! or decide findings (the rules do).
 
 pub mod dockerignore;
 
@@ -74,8 +75,9 @@ pub struct BuildContext {
     pub ignore: IgnoreFile,
     /// Files sent, sorted by path.
     pub entries: Vec<Entry>,
-    /// Files left out by `.dockerignore`.
-    pub ignored_files: usize,
+    /// Entries left out by `.dockerignore`: excluded files, plus excluded directories that
+    /// were not descended into (each counts once).
+    pub ignored_entries: usize,
     /// Whether the walk stopped at [`MAX_FILES`].
     pub truncated: bool,
 }
@@ -84,15 +86,22 @@ impl BuildContext {
     /// Reads the context at `root`. `dockerfile` (when on disk) selects
     /// `<Dockerfile>.dockerignore` next to it, which BuildKit prefers over `root/.dockerignore`.
     pub fn read(root: &Path, dockerfile: Option<&Path>) -> Result<Self, Error> {
-        let meta = fs::metadata(root).map_err(|source| Error::Read { path: root.to_path_buf(), source })?;
+        let meta = fs::metadata(root).map_err(|source| Error::Read {
+            path: root.to_path_buf(),
+            source,
+        })?;
         if !meta.is_dir() {
-            return Err(Error::NotADirectory { path: root.to_path_buf() });
+            return Err(Error::NotADirectory {
+                path: root.to_path_buf(),
+            });
         }
         let specific = dockerfile.and_then(|d| {
             let name = d.file_name()?.to_string_lossy().to_string();
             Some(d.with_file_name(format!("{name}.dockerignore")))
         });
-        let candidates = specific.into_iter().chain(std::iter::once(root.join(".dockerignore")));
+        let candidates = specific
+            .into_iter()
+            .chain(std::iter::once(root.join(".dockerignore")));
         let mut ignore_file = None;
         let mut ignore = IgnoreFile::default();
         for c in candidates {
@@ -102,39 +111,76 @@ impl BuildContext {
                 break;
             }
         }
-        let mut ctx = Self { root: root.to_path_buf(), ignore_file, ignore, ..Self::default() };
+        let mut ctx = Self {
+            root: root.to_path_buf(),
+            ignore_file,
+            ignore,
+            ..Self::default()
+        };
         ctx.walk(root, "")?;
         ctx.entries.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(ctx)
     }
 
     fn walk(&mut self, dir: &Path, rel: &str) -> Result<(), Error> {
-        let rd = fs::read_dir(dir).map_err(|source| Error::Read { path: dir.to_path_buf(), source })?;
-        let mut children: Vec<(String, PathBuf)> = rd.filter_map(Result::ok).map(|e| (e.file_name().to_string_lossy().to_string(), e.path())).collect();
+        let rd = fs::read_dir(dir).map_err(|source| Error::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut children: Vec<(String, PathBuf)> = rd
+            .filter_map(Result::ok)
+            .map(|e| (e.file_name().to_string_lossy().to_string(), e.path()))
+            .collect();
         children.sort();
         for (name, path) in children {
             if self.entries.len() >= MAX_FILES {
                 self.truncated = true;
                 return Ok(());
             }
-            let child_rel = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
             // symlink_metadata: never follow a link (it may point outside the context).
-            let Ok(meta) = fs::symlink_metadata(&path) else { continue };
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
             let excluded = self.ignore.is_excluded(&child_rel);
             if meta.is_dir() {
                 if excluded && !self.ignore.may_reinclude_below(&child_rel) {
-                    self.ignored_files += count_files(&path, MAX_FILES);
+                    // Pruned without descending (as BuildKit does): counted as one entry.
+                    self.ignored_entries += 1;
                     continue;
                 }
                 // Unreadable subdirectories are skipped rather than failing the analysis.
                 let _ = self.walk(&path, &child_rel);
             } else if excluded {
-                self.ignored_files += 1;
+                self.ignored_entries += 1;
             } else {
-                self.entries.push(Entry { path: child_rel, bytes: ByteSize(meta.len()) });
+                self.entries.push(Entry {
+                    path: child_rel,
+                    bytes: ByteSize(meta.len()),
+                });
             }
         }
         Ok(())
+    }
+
+    /// The text of a small file (at most 1 MiB) of the context, when it is sent (not ignored)
+    /// and is a regular file inside the context.
+    #[must_use]
+    pub fn read_small(&self, rel: &str) -> Option<String> {
+        let e = self.entries.iter().find(|e| e.path == rel)?;
+        if e.bytes.0 > 1024 * 1024 {
+            return None;
+        }
+        let p = self.root.join(rel);
+        // symlink_metadata: a link is never followed out of the context.
+        if !fs::symlink_metadata(&p).ok()?.is_file() {
+            return None;
+        }
+        fs::read_to_string(p).ok()
     }
 
     /// Total bytes sent.
@@ -155,7 +201,11 @@ impl BuildContext {
             .iter()
             .filter(|e| {
                 let parts: Vec<&str> = e.path.split('/').collect();
-                parts.len() >= pat.len() && pat.iter().zip(&parts).all(|(p, s)| dockerignore::glob(p.as_bytes(), s.as_bytes()))
+                parts.len() >= pat.len()
+                    && pat
+                        .iter()
+                        .zip(&parts)
+                        .all(|(p, s)| dockerignore::glob(p.as_bytes(), s.as_bytes()))
             })
             .collect()
     }
@@ -163,7 +213,8 @@ impl BuildContext {
     /// Entries that look accidental, largest first.
     #[must_use]
     pub fn accidental(&self) -> Vec<Accidental> {
-        let mut found: std::collections::BTreeMap<String, Accidental> = std::collections::BTreeMap::new();
+        let mut found: std::collections::BTreeMap<String, Accidental> =
+            std::collections::BTreeMap::new();
         for e in &self.entries {
             let parts: Vec<&str> = e.path.split('/').collect();
             let mut hit: Option<(String, &'static str)> = None;
@@ -186,8 +237,17 @@ impl BuildContext {
             }
             if let Some((path, kind)) = hit {
                 // Group bytecode and logs by kind per top-level folder to keep the list short.
-                let key = if matches!(kind, "bytecode" | "log") { format!("{kind}:{}", parts[0]) } else { path.clone() };
-                let a = found.entry(key).or_insert(Accidental { path, kind, bytes: ByteSize(0), files: 0 });
+                let key = if matches!(kind, "bytecode" | "log") {
+                    format!("{kind}:{}", parts[0])
+                } else {
+                    path.clone()
+                };
+                let a = found.entry(key).or_insert(Accidental {
+                    path,
+                    kind,
+                    bytes: ByteSize(0),
+                    files: 0,
+                });
                 a.bytes.0 += e.bytes.0;
                 a.files += 1;
             }
@@ -196,7 +256,9 @@ impl BuildContext {
         for a in &mut v {
             if a.files > 1 && matches!(a.kind, "bytecode" | "log") {
                 a.path = match a.kind {
-                    "bytecode" => format!("{}/**/__pycache__", a.path.split('/').next().unwrap_or("")),
+                    "bytecode" => {
+                        format!("{}/**/__pycache__", a.path.split('/').next().unwrap_or(""))
+                    }
                     _ => format!("{}/**/*.log", a.path.split('/').next().unwrap_or("")),
                 };
             }
@@ -204,26 +266,6 @@ impl BuildContext {
         v.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.path.cmp(&b.path)));
         v
     }
-}
-
-fn count_files(dir: &Path, limit: usize) -> usize {
-    let mut n = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let Ok(m) = fs::symlink_metadata(e.path()) else { continue };
-            if m.is_dir() {
-                stack.push(e.path());
-            } else {
-                n += 1;
-                if n >= limit {
-                    return n;
-                }
-            }
-        }
-    }
-    n
 }
 
 #[cfg(test)]
@@ -250,8 +292,11 @@ mod tests {
         let paths: Vec<&str> = ctx.entries.iter().map(|e| e.path.as_str()).collect();
         assert!(paths.contains(&"src/main.py"));
         assert!(!paths.iter().any(|p| p.starts_with("node_modules")));
-        assert!(ctx.total_bytes().0 < 100_000, "the symlinked parent was not followed");
-        assert_eq!(ctx.ignored_files, 1);
+        assert!(
+            ctx.total_bytes().0 < 100_000,
+            "the symlinked parent was not followed"
+        );
+        assert_eq!(ctx.ignored_entries, 1);
         let acc = ctx.accidental();
         assert_eq!(acc[0].path, ".git");
         assert_eq!(acc[0].bytes, ByteSize(1000));

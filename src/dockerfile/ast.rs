@@ -69,30 +69,32 @@ pub enum Keyword {
 }
 
 impl Keyword {
-    /// The keyword for a (case-insensitive) instruction word.
+    /// The keyword for a (case-insensitive) instruction word. Non-ASCII words are compared
+    /// after Go-style lower-casing by the parser (so `WOR\u{212a}DIR`, with a Kelvin sign, is
+    /// `WORKDIR`, as in BuildKit); this function itself compares ASCII case-insensitively.
     #[must_use]
     pub fn from_word(word: &str) -> Self {
-        match word.to_ascii_uppercase().as_str() {
-            "ADD" => Self::Add,
-            "ARG" => Self::Arg,
-            "CMD" => Self::Cmd,
-            "COPY" => Self::Copy,
-            "ENTRYPOINT" => Self::Entrypoint,
-            "ENV" => Self::Env,
-            "EXPOSE" => Self::Expose,
-            "FROM" => Self::From,
-            "HEALTHCHECK" => Self::Healthcheck,
-            "LABEL" => Self::Label,
-            "MAINTAINER" => Self::Maintainer,
-            "ONBUILD" => Self::Onbuild,
-            "RUN" => Self::Run,
-            "SHELL" => Self::Shell,
-            "STOPSIGNAL" => Self::Stopsignal,
-            "USER" => Self::User,
-            "VOLUME" => Self::Volume,
-            "WORKDIR" => Self::Workdir,
-            _ => Self::Unknown,
-        }
+        const WORDS: [(&str, Keyword); 18] = [
+            ("RUN", Keyword::Run),
+            ("COPY", Keyword::Copy),
+            ("FROM", Keyword::From),
+            ("ENV", Keyword::Env),
+            ("ARG", Keyword::Arg),
+            ("WORKDIR", Keyword::Workdir),
+            ("ADD", Keyword::Add),
+            ("CMD", Keyword::Cmd),
+            ("LABEL", Keyword::Label),
+            ("EXPOSE", Keyword::Expose),
+            ("USER", Keyword::User),
+            ("ENTRYPOINT", Keyword::Entrypoint),
+            ("VOLUME", Keyword::Volume),
+            ("HEALTHCHECK", Keyword::Healthcheck),
+            ("SHELL", Keyword::Shell),
+            ("ONBUILD", Keyword::Onbuild),
+            ("STOPSIGNAL", Keyword::Stopsignal),
+            ("MAINTAINER", Keyword::Maintainer),
+        ];
+        WORDS.iter().find(|(w, _)| w.eq_ignore_ascii_case(word)).map_or(Self::Unknown, |&(_, k)| k)
     }
 }
 
@@ -115,11 +117,9 @@ pub struct Directive {
 pub struct Flag {
     /// The flag as BuildKit passes it on, e.g. `--mount=type=cache,target=/root/.cache`:
     /// the text as written with quotes and backslash escapes removed (BuildKit's flag
-    /// splitter also reads non-ASCII bytes one by one, as Latin-1). Equal to [`Flag::original`]
-    /// for ordinary flags.
+    /// splitter also reads non-ASCII bytes one by one, as Latin-1). For ordinary flags this
+    /// is the text as written; the exact original is always the file's bytes at `span`.
     pub text: String,
-    /// The flag exactly as written in the file (continuations included).
-    pub original: String,
     /// The name without dashes, e.g. `mount`.
     pub name: String,
     /// The value after the first `=`, if any.

@@ -67,6 +67,7 @@ pub(crate) fn decode_last(b: &[u8]) -> (char, usize) {
 
 /// Bytes to a `String` the way Go hands strings to JSON: valid UTF-8 is kept, each invalid
 /// byte becomes U+FFFD.
+#[inline]
 pub(crate) fn lossy(b: &[u8]) -> String {
     match std::str::from_utf8(b) {
         Ok(s) => s.to_owned(),
@@ -84,6 +85,7 @@ pub(crate) fn lossy(b: &[u8]) -> String {
 }
 
 /// Length of the leading run of `unicode.IsSpace` characters (Go's `TrimLeftFunc`).
+#[inline]
 pub(crate) fn leading_space_len(b: &[u8]) -> usize {
     let mut i = 0;
     while i < b.len() {
@@ -106,6 +108,7 @@ pub(crate) fn leading_space_len(b: &[u8]) -> usize {
 }
 
 /// Length of `b` without its trailing run of `unicode.IsSpace` characters.
+#[inline]
 pub(crate) fn trim_end_space_len(b: &[u8]) -> usize {
     let mut n = b.len();
     while n > 0 {
@@ -128,6 +131,7 @@ pub(crate) fn trim_end_space_len(b: &[u8]) -> usize {
 }
 
 /// Go's `strings.TrimSpace` on `b[start..end]`, returned as a sub-range.
+#[inline]
 pub(crate) fn trim_space_range(b: &[u8], start: usize, end: usize) -> (usize, usize) {
     let s = start + leading_space_len(&b[start..end]);
     let e = s + trim_end_space_len(&b[s..end]);

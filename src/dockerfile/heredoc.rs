@@ -330,7 +330,7 @@ fn decode_chars(b: &[u8]) -> Vec<char> {
 /// The heredoc markers on an instruction line, in order. An error here is a parse error
 /// (BuildKit reports it); a line the lexer cannot split simply has no heredocs.
 pub(crate) fn markers(line: &[u8]) -> Result<Vec<Marker>, LexError> {
-    if !line.windows(2).any(|w| w == b"<<") {
+    if !memchr::memchr_iter(b'<', line).any(|i| line.get(i + 1) == Some(&b'<')) {
         return Ok(Vec::new());
     }
     let chars = decode_chars(line);

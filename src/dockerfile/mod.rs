@@ -14,10 +14,12 @@ mod json_args;
 mod parse;
 pub mod report;
 pub mod shell;
+pub mod print;
 pub mod stages;
 
 pub use ast::{Arg, Directive, Dockerfile, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};
 pub use parse::parse;
+pub use print::print;
 pub use stages::{Stage, StageOptions, Stages};
 
 /// A file BuildKit's parser rejects, or one imgopt cannot read.

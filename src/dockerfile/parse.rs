@@ -68,7 +68,7 @@ impl Lines<'_> {
         }
         let start = self.pos;
         let rest = &self.src[start..];
-        let (end, has_nl) = match rest.iter().position(|&b| b == b'\n') {
+        let (end, has_nl) = match memchr::memchr(b'\n', rest) {
             Some(i) => (start + i + 1, true),
             None => (self.src.len(), false),
         };
@@ -121,13 +121,22 @@ fn trim_continuation(b: &[u8], start: usize, end: usize, escape: u8) -> (usize, 
 /// The instruction text with continuations joined, and where each piece came from.
 #[derive(Default)]
 struct Joined {
+    /// The joined bytes while they are being collected (and when they are not UTF-8).
     text: Vec<u8>,
+    /// The joined text once [`Joined::finish`] found it valid UTF-8 (validated once, so
+    /// every piece cut at a character boundary becomes a `String` without re-validation).
+    valid: String,
+    is_str: bool,
     /// (offset in `text`, offset in the file) for each appended piece.
     segs: Vec<(usize, usize)>,
 }
 
 impl Joined {
     fn clear(&mut self) {
+        if self.is_str {
+            self.text = std::mem::take(&mut self.valid).into_bytes();
+            self.is_str = false;
+        }
         self.text.clear();
         self.segs.clear();
     }
@@ -137,8 +146,40 @@ impl Joined {
         self.text.extend_from_slice(&src[start..end]);
     }
 
+    /// Ends collection: validates the text once.
+    fn finish(&mut self) {
+        match String::from_utf8(std::mem::take(&mut self.text)) {
+            Ok(s) => {
+                self.valid = s;
+                self.is_str = true;
+            }
+            Err(e) => self.text = e.into_bytes(),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        if self.is_str { self.valid.as_bytes() } else { &self.text }
+    }
+
+    fn len(&self) -> usize {
+        self.bytes().len()
+    }
+
+    /// Text range `a..b` as a string (invalid UTF-8 as U+FFFD, Go-style).
+    fn string(&self, a: usize, b: usize) -> String {
+        if self.is_str
+            && let Some(x) = self.valid.get(a..b)
+        {
+            return x.to_owned();
+        }
+        lossy(&self.bytes()[a..b])
+    }
+
     /// The file offset of text position `pos`.
     fn at(&self, pos: usize) -> usize {
+        if let [(tp, fp)] = self.segs[..] {
+            return fp + (pos - tp);
+        }
         let i = self.segs.partition_point(|s| s.0 <= pos).saturating_sub(1);
         let (tp, fp) = self.segs[i];
         fp + (pos - tp)
@@ -256,7 +297,7 @@ fn col(src: &[u8], line_start: usize, off: usize) -> usize {
     lossy(&src[ls..off]).chars().count() + 1
 }
 
-/// Where a parsed word is: (value, start, end) in joined-text positions.
+/// A flag word: (value, start, end) in joined-text positions.
 type Word = (String, usize, usize);
 
 /// BuildKit's `extractBuilderFlags`: leading `--flag` words (byte-wise, backslash escapes,
@@ -290,6 +331,9 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (Vec<Word>, usize) {
             }
             phase = Phase::Word;
             word_start = pos;
+            // Room for the word up to the next space (quoted spaces may need more).
+            let est = t[pos..to].iter().position(|&c| is_space_byte(c)).unwrap_or(to - pos);
+            word = String::with_capacity(est + 2);
         }
         if pos == to {
             if word != "--" && (blank_ok || !word.is_empty()) {
@@ -352,7 +396,9 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (Vec<Word>, usize) {
 }
 
 /// BuildKit's `parseWords`: whitespace-separated words, quotes and escapes kept in the word.
-fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<Word> {
+/// A word is its source text (invalid UTF-8 as U+FFFD), except that an escape character at
+/// the very end of the text is dropped.
+fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<(usize, usize)> {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -362,15 +408,22 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<Word> {
     let esc = escape as char;
     let mut words = Vec::new();
     let mut phase = Phase::Spaces;
-    let mut word = String::new();
+    // Where the current word starts and ends (end excludes a dropped trailing escape).
     let mut word_start = a;
+    let mut word_end = a;
     let mut quote = '\0';
     let mut blank_ok = false;
     let mut pos = a;
     let (mut ch, mut w) = (' ', 1);
+    let push = |words: &mut Vec<(usize, usize)>, s: usize, e: usize, blank_ok: bool| {
+        if blank_ok || e > s {
+            words.push((s, e));
+        }
+    };
     while pos <= b {
         if pos < b {
-            (ch, w) = goish::decode(&t[pos..b]);
+            let c = t[pos];
+            (ch, w) = if c < 0x80 { (c as char, 1) } else { goish::decode(&t[pos..b]) };
         }
         if phase == Phase::Spaces {
             if pos == b {
@@ -382,19 +435,16 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<Word> {
             }
             phase = Phase::Word;
             word_start = pos;
+            word_end = pos;
         }
         if pos == b {
-            if blank_ok || !word.is_empty() {
-                words.push((word, word_start, b));
-            }
+            push(&mut words, word_start, word_end, blank_ok);
             break;
         }
         if phase == Phase::Word {
             if goish::is_space(ch) {
                 phase = Phase::Spaces;
-                if blank_ok || !word.is_empty() {
-                    words.push((std::mem::take(&mut word), word_start, pos));
-                }
+                push(&mut words, word_start, word_end, blank_ok);
                 blank_ok = false;
                 pos += w;
                 continue;
@@ -409,12 +459,11 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<Word> {
                     pos += w;
                     continue;
                 }
-                word.push(ch);
                 pos += w;
                 (ch, w) = goish::decode(&t[pos..b]);
             }
-            word.push(ch);
             pos += w;
+            word_end = pos;
             continue;
         }
         // In quotes.
@@ -428,11 +477,10 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<Word> {
                 continue;
             }
             pos += w;
-            word.push(ch);
             (ch, w) = goish::decode(&t[pos..b]);
         }
-        word.push(ch);
         pos += w;
+        word_end = pos;
     }
     words
 }
@@ -451,13 +499,13 @@ struct BuildError {
 }
 
 fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Built, BuildError> {
-    let t = &j.text;
+    let t = j.bytes();
     let (ts, te) = goish::trim_space_range(t, a, b);
     let mut ce = ts;
     while ce < te && !is_re_whitespace(t[ce]) {
         ce += 1;
     }
-    let cmd = lossy(&t[ts..ce]);
+    let cmd = j.string(ts, ce);
     let mut flags = Vec::new();
     let (mut rs, mut re) = (te, te);
     if ce < te {
@@ -472,18 +520,18 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
                 Some((n, v)) => (n.to_string(), Some(v.to_string())),
                 None => (body.to_string(), None),
             };
-            flags.push(Flag { original: lossy(&t[fs..fe]), text, name, value, span: j.span(fs, fe) });
+            flags.push(Flag { text, name, value, span: j.span(fs, fe) });
         }
         (rs, re) = goish::trim_space_range(t, rest_start, te);
     }
-    let lower = goish::to_lower(&cmd);
-    let keyword = Keyword::from_word(&lower);
+    let keyword =
+        if cmd.is_ascii() { Keyword::from_word(&cmd) } else { Keyword::from_word(&goish::to_lower(&cmd)) };
     let rest = &t[rs..re];
     let mut json = false;
     let mut sub = None;
     let err = |message: String| BuildError { message, pos: ts };
-    let args: Vec<Arg> = match lower.as_str() {
-        "add" | "copy" | "volume" => match json_args::parse(rest) {
+    let args: Vec<Arg> = match keyword {
+        Keyword::Add | Keyword::Copy | Keyword::Volume => match json_args::parse(rest) {
             JsonArgs::Strings(v) => {
                 json = true;
                 v.into_iter().map(|(s, x, y)| j.arg(s, rs + x, rs + y)).collect()
@@ -491,25 +539,25 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
             JsonArgs::NotStringArray => return Err(err(NOT_STRING_ARRAY.into())),
             JsonArgs::NotJson => whitespace_delimited(j, rs, re),
         },
-        "cmd" | "entrypoint" | "run" | "shell" => {
+        Keyword::Cmd | Keyword::Entrypoint | Keyword::Run | Keyword::Shell => {
             let (v, is_json) = maybe_json(j, rs, re).map_err(|m| err(m.into()))?;
             json = is_json;
             v
         }
-        "env" | "label" => {
-            let key = if lower == "env" { "ENV" } else { "LABEL" };
+        Keyword::Env | Keyword::Label => {
+            let key = if keyword == Keyword::Env { "ENV" } else { "LABEL" };
             name_val(j, rs, re, escape, key).map_err(err)?
         }
-        "arg" => parse_words(t, rs, re, escape).into_iter().map(|(s, x, y)| j.arg(s, x, y)).collect(),
-        "expose" | "from" => whitespace_delimited(j, rs, re),
-        "maintainer" | "stopsignal" | "user" | "workdir" => {
+        Keyword::Arg => parse_words(t, rs, re, escape).into_iter().map(|(x, y)| j.arg(j.string(x, y), x, y)).collect(),
+        Keyword::Expose | Keyword::From => whitespace_delimited(j, rs, re),
+        Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
             if rs == re {
                 Vec::new()
             } else {
-                vec![j.arg(lossy(rest), rs, re)]
+                vec![j.arg(j.string(rs, re), rs, re)]
             }
         }
-        "healthcheck" => {
+        Keyword::Healthcheck => {
             let mut sep = rs;
             while sep < re && !is_space_byte(t[sep]) {
                 sep += 1;
@@ -521,21 +569,22 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
             if sep == rs {
                 Vec::new()
             } else {
-                let mut v = vec![j.arg(lossy(&t[rs..sep]), rs, sep)];
+                let mut v = vec![j.arg(j.string(rs, sep), rs, sep)];
                 let (more, is_json) = maybe_json(j, next, re).map_err(|m| err(m.into()))?;
                 json = is_json;
                 v.extend(more);
                 v
             }
         }
-        "onbuild" => {
+        Keyword::Onbuild => {
             if rs == re {
                 Vec::new()
             } else {
                 if depth >= MAX_ONBUILD_DEPTH {
                     return Err(err("ONBUILD nested too deeply".into()));
                 }
-                let inner = build(j, rs, re, escape, depth + 1)?;
+                let mut inner = build(j, rs, re, escape, depth + 1)?;
+                inner.ins.original = j.string(rs, re);
                 json = inner.ins.json;
                 let args = inner.ins.args.clone();
                 sub = Some(Box::new(inner.ins));
@@ -543,7 +592,7 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
             }
         }
         // BuildKit's parser keeps unknown instructions with one empty value.
-        _ => vec![j.arg(String::new(), rs, rs)],
+        Keyword::Unknown => vec![j.arg(String::new(), rs, rs)],
     };
     let ins = Instruction {
         cmd,
@@ -570,27 +619,27 @@ fn maybe_json(j: &Joined, a: usize, b: usize) -> Result<(Vec<Arg>, bool), &'stat
     if a == b {
         return Ok((Vec::new(), false));
     }
-    let t = &j.text;
+    let t = j.bytes();
     let js = a + goish::leading_space_len(&t[a..b]);
     match json_args::parse(&t[js..b]) {
         JsonArgs::Strings(v) => Ok((v.into_iter().map(|(s, x, y)| j.arg(s, js + x, js + y)).collect(), true)),
         JsonArgs::NotStringArray => Err(NOT_STRING_ARRAY),
-        JsonArgs::NotJson => Ok((vec![j.arg(lossy(&t[a..b]), a, b)], false)),
+        JsonArgs::NotJson => Ok((vec![j.arg(j.string(a, b), a, b)], false)),
     }
 }
 
 /// `parseStringsWhitespaceDelimited`: split at runs of `[\t\v\f\r ]`.
 fn whitespace_delimited(j: &Joined, a: usize, b: usize) -> Vec<Arg> {
-    let t = &j.text;
-    let mut out = Vec::new();
+    let t = j.bytes();
     if a == b {
-        return out;
+        return Vec::new();
     }
+    let mut out = Vec::with_capacity(4);
     let mut s = a;
     let mut i = a;
     while i < b {
         if is_re_whitespace(t[i]) {
-            out.push(j.arg(lossy(&t[s..i]), s, i));
+            out.push(j.arg(j.string(s, i), s, i));
             while i < b && is_re_whitespace(t[i]) {
                 i += 1;
             }
@@ -599,16 +648,16 @@ fn whitespace_delimited(j: &Joined, a: usize, b: usize) -> Vec<Arg> {
             i += 1;
         }
     }
-    out.push(j.arg(lossy(&t[s..b]), s, b));
+    out.push(j.arg(j.string(s, b), s, b));
     out
 }
 
 /// `parseNameVal` for ENV and LABEL: `key=value ...`, or the legacy `key value`.
 fn name_val(j: &Joined, a: usize, b: usize, escape: u8, key: &str) -> Result<Vec<Arg>, String> {
-    let t = &j.text;
+    let t = j.bytes();
     let words = parse_words(t, a, b, escape);
-    let Some(first) = words.first() else { return Ok(Vec::new()) };
-    if !first.0.contains('=') {
+    let Some(&(fs, fe)) = words.first() else { return Ok(Vec::new()) };
+    if !t[fs..fe].contains(&b'=') {
         let Some(ws) = t[a..b].iter().position(|&c| is_re_whitespace(c)).map(|i| a + i) else {
             return Err(format!("{key} must have two arguments"));
         };
@@ -616,16 +665,16 @@ fn name_val(j: &Joined, a: usize, b: usize, escape: u8, key: &str) -> Result<Vec
         while vs < b && is_re_whitespace(t[vs]) {
             vs += 1;
         }
-        return Ok(vec![j.arg(lossy(&t[a..ws]), a, ws), j.arg(lossy(&t[vs..b]), vs, b)]);
+        return Ok(vec![j.arg(j.string(a, ws), a, ws), j.arg(j.string(vs, b), vs, b)]);
     }
     let mut out = Vec::with_capacity(words.len() * 2);
-    for (w, ws, we) in words {
-        let Some((k, v)) = w.split_once('=') else {
+    for (ws, we) in words {
+        let Some(eq) = t[ws..we].iter().position(|&c| c == b'=').map(|i| ws + i) else {
+            let w = j.string(ws, we);
             return Err(format!("Syntax error - can't find = in {w:?}. Must be of the form: name=value"));
         };
-        let eq = t[ws..we].iter().position(|&c| c == b'=').map_or(we, |i| ws + i);
-        out.push(j.arg(k.to_string(), ws, eq));
-        out.push(j.arg(v.to_string(), (eq + 1).min(we), we));
+        out.push(j.arg(j.string(ws, eq), ws, eq));
+        out.push(j.arg(j.string(eq + 1, we), eq + 1, we));
     }
     Ok(out)
 }
@@ -676,7 +725,11 @@ impl<'a> Parser<'a> {
 
     fn run(mut self) -> Result<Dockerfile, Error> {
         let src = self.src;
-        let mut j = Joined::default();
+        // Most files have an instruction every other line or so; growing a vector of
+        // 200-byte instructions one doubling at a time costs more than a good first guess.
+        let lines = memchr::memchr_iter(b'\n', src).count();
+        self.instructions.reserve((lines / 2 + 1).min(1 << 16));
+        let mut j = Joined { text: Vec::with_capacity(src.len().min(4096)), segs: Vec::with_capacity(8), ..Joined::default() };
         while let Some(first) = self.lines.next()? {
             let mut start = first.start;
             if first.number == 1 && src[start..first.end].starts_with(BOM) {
@@ -712,7 +765,8 @@ impl<'a> Parser<'a> {
                 j.push(src, l.start, pe);
                 cont = c;
             }
-            let built = build(&j, 0, j.text.len(), self.dir.escape, 0).map_err(|e| {
+            j.finish();
+            let built = build(&j, 0, j.len(), self.dir.escape, 0).map_err(|e| {
                 let at = j.at(e.pos);
                 self.error_at(e.message, start_line, Span::new(at, content_end(src, last.start, last.end).max(at)))
             })?;
@@ -721,7 +775,7 @@ impl<'a> Parser<'a> {
             // escape character, that character (so the span covers `start_line`).
             let ins_start = j.at(built.cmd_pos).min(ts);
             ins.start_line = start_line;
-            ins.original = lossy(&j.text);
+            ins.original = j.string(0, j.len());
             if has_empty {
                 self.warnings.push(ParseWarning {
                     message: format!("Empty continuation line found in: {}", ins.original),
@@ -730,7 +784,7 @@ impl<'a> Parser<'a> {
                 });
             }
             if can_contain_heredoc(&ins) {
-                let markers = heredoc::markers(&j.text).map_err(|e| {
+                let markers = heredoc::markers(j.bytes()).map_err(|e| {
                     self.error_at(e.0, start_line, Span::new(ins_start, content_end(src, last.start, last.end)))
                 })?;
                 if !markers.is_empty() {
@@ -777,11 +831,17 @@ impl<'a> Parser<'a> {
                 }
             }
             ins.end_line = last.number;
+            let mut sub = ins.sub.as_deref_mut();
+            while let Some(s) = sub {
+                (s.start_line, s.end_line) = (start_line, last.number);
+                sub = s.sub.as_deref_mut();
+            }
             ins.span = Span::new(ins_start, content_end(src, last.start, last.end).max(ins_start));
             self.instructions.push(ins);
         }
         if self.instructions.is_empty() {
-            let n = self.lines.number.max(1);
+            // The end of the file: after a final line break that is the (empty) next line.
+            let n = memchr::memchr_iter(b'\n', src).count() + 1;
             let ls = self.line_start_of(src.len());
             return Err(Error {
                 message: "file with no instructions".into(),
@@ -852,6 +912,71 @@ mod tests {
         let df = parse(b"# escape=`\nRUN a `\n b\\\n").unwrap();
         assert_eq!(df.escape, '`');
         assert_eq!(df.instructions[0].values(), ["a  b\\"]);
+    }
+
+    #[test]
+    fn json_form_as_go_decides_it() {
+        // Go's decoder reads one value and ignores the rest.
+        let i = one("CMD [\"a\"] trailing");
+        assert!(i.json);
+        assert_eq!(i.values(), ["a"]);
+        // Single quotes are not JSON: shell form, text kept.
+        let i = one("CMD ['a']");
+        assert!(!i.json);
+        assert_eq!(i.values(), ["['a']"]);
+        // COPY falls back to splitting at whitespace.
+        assert_eq!(one("COPY [\"a\" b").values(), ["[\"a\"", "b"]);
+    }
+
+    #[test]
+    fn flags_are_read_byte_by_byte() {
+        // BuildKit's flag splitter treats each byte as a character: é (C3 A9) becomes "Ã©".
+        let i = one("RUN --x=\u{e9} true");
+        assert_eq!(i.flags[0].text, "--x=\u{c3}\u{a9}");
+        // A lone `--` ends the flags.
+        let i = one("RUN --a -- --b c");
+        assert_eq!(i.flags.len(), 1);
+        assert_eq!(i.values(), ["--b c"]);
+    }
+
+    #[test]
+    fn keywords_lowercase_like_go() {
+        // U+212A KELVIN SIGN lower-cases to `k`.
+        let df = parse("FROM a\nWOR\u{212a}DIR /x\n".as_bytes()).unwrap();
+        assert_eq!(df.instructions[1].keyword, Keyword::Workdir);
+        assert_eq!(df.instructions[1].values(), ["/x"]);
+    }
+
+    #[test]
+    fn unknown_words_and_bare_escape_lines() {
+        let i = one("BOGUS whatever here");
+        assert_eq!(i.keyword, Keyword::Unknown);
+        assert_eq!(i.values(), [""]);
+        // An instruction whose first line is a bare escape character starts on that line.
+        let df = parse(b"\\\nRUN x\n").unwrap();
+        assert_eq!(df.instructions[0].cmd, "RUN");
+        assert_eq!((df.instructions[0].start_line, df.instructions[0].span.start), (1, 0));
+    }
+
+    #[test]
+    fn bufio_line_limit() {
+        let ok = [b"RUN ".as_slice(), &vec![b'x'; 65_531], b"\n"].concat();
+        assert_eq!(ok.len(), 65_536);
+        assert!(parse(&ok).is_ok());
+        let long = [b"RUN ".as_slice(), &vec![b'x'; 65_532], b"\n"].concat();
+        let err = parse(&long).unwrap_err();
+        assert_eq!(err.message, "dockerfile line greater than max allowed size of 65535");
+    }
+
+    #[test]
+    fn heredoc_markers_only_on_run_copy_add_in_shell_form() {
+        let df = parse(b"FROM a\nCMD <<EOF\nRUN [\"<<EOF\"]\nONBUILD RUN <<X\nbody\nX\n").unwrap();
+        assert_eq!(df.instructions.len(), 4);
+        assert!(df.instructions[1].heredocs.is_empty() && df.instructions[2].heredocs.is_empty());
+        assert_eq!(df.instructions[3].heredocs[0].content, "body\n");
+        let sub = df.instructions[3].sub.as_deref().unwrap();
+        assert_eq!((sub.keyword, sub.start_line, sub.end_line), (Keyword::Run, 4, 6));
+        assert_eq!(sub.original, "RUN <<X");
     }
 
     #[test]

@@ -49,7 +49,10 @@ pub struct Command {
     pub separator: Separator,
 }
 
-const KEYWORDS: &[&str] = &["if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "time", "exec", "nohup", "command", "builtin"];
+const KEYWORDS: &[&str] = &[
+    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "time",
+    "exec", "nohup", "command", "builtin",
+];
 
 impl Command {
     /// The words from the command name on: leading `NAME=value` assignments, shell keywords
@@ -66,7 +69,8 @@ impl Command {
                 w = &w[1..];
                 while let Some(f) = w.first() {
                     if f.text.starts_with('-') || is_assignment(&f.text) {
-                        let takes_value = t == "sudo" && matches!(f.text.as_str(), "-u" | "-g" | "-U" | "-C");
+                        let takes_value =
+                            t == "sudo" && matches!(f.text.as_str(), "-u" | "-g" | "-U" | "-C");
                         w = &w[1..];
                         if takes_value && !w.is_empty() {
                             w = &w[1..];
@@ -84,7 +88,9 @@ impl Command {
     /// The command name (basename of the program, e.g. `apt-get` for `/usr/bin/apt-get`).
     #[must_use]
     pub fn name(&self) -> Option<&str> {
-        self.effective().first().map(|w| w.text.rsplit('/').next().unwrap_or(&w.text))
+        self.effective()
+            .first()
+            .map(|w| w.text.rsplit('/').next().unwrap_or(&w.text))
     }
 
     /// The arguments after the command name.
@@ -104,7 +110,10 @@ impl Command {
     #[must_use]
     pub fn has_flag(&self, flag: &str) -> bool {
         self.args().iter().any(|w| {
-            w.text == flag || (w.text.len() > flag.len() && w.text.starts_with(flag) && w.text.as_bytes()[flag.len()] == b'=')
+            w.text == flag
+                || (w.text.len() > flag.len()
+                    && w.text.starts_with(flag)
+                    && w.text.as_bytes()[flag.len()] == b'=')
         })
     }
 
@@ -114,7 +123,12 @@ impl Command {
     pub fn has_short_or_long(&self, c: char, long: &[&str]) -> bool {
         self.args().iter().any(|w| {
             let t = w.text.as_str();
-            long.contains(&t) || (t.len() > 1 && t.starts_with('-') && !t.starts_with("--") && t[1..].chars().all(char::is_alphanumeric) && t[1..].contains(c))
+            long.contains(&t)
+                || (t.len() > 1
+                    && t.starts_with('-')
+                    && !t.starts_with("--")
+                    && t[1..].chars().all(char::is_alphanumeric)
+                    && t[1..].contains(c))
         })
     }
 
@@ -130,7 +144,10 @@ impl Command {
     /// The span of the whole command (all words).
     #[must_use]
     pub fn span(&self) -> Option<Span> {
-        Some(Span::new(self.words.first()?.span.start, self.words.last()?.span.end))
+        Some(Span::new(
+            self.words.first()?.span.start,
+            self.words.last()?.span.end,
+        ))
     }
 }
 
@@ -138,7 +155,9 @@ fn is_assignment(t: &str) -> bool {
     match t.find('=') {
         Some(i) if i > 0 => {
             let name = &t[..i];
-            name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            name.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         }
         _ => false,
@@ -158,14 +177,32 @@ pub enum Mode {
     Script,
 }
 
-/// Splits `src[span]` into commands. Spans in the result are offsets into `src`.
+/// Regions longer than this are not split.
+pub const MAX_REGION: usize = 1 << 20;
+
+/// Splits `src[span]` into commands (nothing for a region over [`MAX_REGION`]). Spans in
+/// the result are offsets into `src`.
 #[must_use]
 pub fn split(src: &str, span: Span, mode: Mode) -> Vec<Command> {
     let end = span.end.min(src.len());
     let start = span.start.min(end);
-    let Some(region) = src.get(start..end) else { return Vec::new() };
+    // A command of more than 1 MiB is not shell worth linting: it is skipped rather than
+    // costing memory in proportion to it.
+    if end - start > MAX_REGION {
+        return Vec::new();
+    }
+    let Some(region) = src.get(start..end) else {
+        return Vec::new();
+    };
     let chars = decontinue(region, start, mode);
-    Lexer { chars: &chars, pos: 0, out: Vec::new(), words: Vec::new(), sep: Separator::Start }.run()
+    Lexer {
+        chars: &chars,
+        pos: 0,
+        out: Vec::new(),
+        words: Vec::new(),
+        sep: Separator::Start,
+    }
+    .run()
 }
 
 /// The commands a `RUN` executes in a shell: its shell-form command and, when a shell runs
@@ -186,13 +223,22 @@ pub fn run_commands(src: &str, instr: &Instruction, escape: char) -> Vec<Command
     // its script from stdin.
     let shell_reads = out.iter().all(|c| match c.name() {
         None => true,
-        Some(n) => matches!(n, "sh" | "bash" | "ash" | "dash") && c.args().iter().all(|w| w.text.starts_with('-') && w.text != "-c"),
+        Some(n) => {
+            matches!(n, "sh" | "bash" | "ash" | "dash")
+                && c.args()
+                    .iter()
+                    .all(|w| w.text.starts_with('-') && w.text != "-c")
+        }
     });
     if shell_reads {
         for h in &instr.heredocs {
             if h.content.starts_with("#!") {
                 let first = h.content.lines().next().unwrap_or("");
-                if !["sh", "bash", "ash", "dash"].iter().any(|s| first.ends_with(&format!("/{s}")) || first.ends_with(&format!(" {s}")) || first.contains(&format!("/{s} "))) {
+                if !["sh", "bash", "ash", "dash"].iter().any(|s| {
+                    first.ends_with(&format!("/{s}"))
+                        || first.ends_with(&format!(" {s}"))
+                        || first.contains(&format!("/{s} "))
+                }) {
                     continue;
                 }
             }
@@ -212,7 +258,9 @@ pub fn run_commands(src: &str, instr: &Instruction, escape: char) -> Vec<Command
 fn body_end(src: &str, span: Span, name: &str) -> usize {
     let end = span.end.min(src.len());
     let start = span.start.min(end);
-    let text = &src[start..end];
+    let Some(text) = src.get(start..end) else {
+        return end;
+    };
     let trimmed = text.trim_end_matches(['\n', '\r']);
     match trimmed.rfind('\n') {
         Some(i) if trimmed[i + 1..].trim() == name => start + i + 1,
@@ -256,7 +304,9 @@ fn decontinue(region: &str, base: usize, mode: Mode) -> Vec<(char, usize)> {
                         if (is_comment || is_blank) && k < b.len() {
                             match line_end {
                                 Some(e) => j = e + 1,
-                                None => { j = b.len(); }
+                                None => {
+                                    j = b.len();
+                                }
                             }
                         } else {
                             break;
@@ -323,7 +373,10 @@ impl Lexer<'_> {
 
     fn end_command(&mut self, next: Separator) {
         if !self.words.is_empty() {
-            self.out.push(Command { words: std::mem::take(&mut self.words), separator: self.sep });
+            self.out.push(Command {
+                words: std::mem::take(&mut self.words),
+                separator: self.sep,
+            });
             self.sep = next;
         } else if self.out.is_empty() {
             self.sep = Separator::Start;
@@ -381,10 +434,16 @@ impl Lexer<'_> {
                 _ => {
                     let w = self.word();
                     // `2>file`, `3<<EOF`: a number glued to a redirection is its descriptor.
-                    if matches!(self.peek(0), Some('<' | '>')) && !w.text.is_empty() && w.text.chars().all(|c| c.is_ascii_digit()) {
+                    if matches!(self.peek(0), Some('<' | '>'))
+                        && !w.text.is_empty()
+                        && w.text.chars().all(|c| c.is_ascii_digit())
+                    {
                         self.redirect();
                     } else if let Some(start) = w.start {
-                        self.words.push(Word { text: w.text, span: Span::new(start, w.end) });
+                        self.words.push(Word {
+                            text: w.text,
+                            span: Span::new(start, w.end),
+                        });
                     }
                 }
             }
@@ -404,14 +463,23 @@ impl Lexer<'_> {
         while matches!(self.peek(0), Some(' ' | '\t')) {
             self.pos += 1;
         }
-        if self.pos < self.chars.len() && !matches!(self.peek(0), Some('\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>')) {
+        if self.pos < self.chars.len()
+            && !matches!(
+                self.peek(0),
+                Some('\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>')
+            )
+        {
             let _ = self.word();
         }
     }
 
     /// Reads one word (stops at whitespace or an operator outside quotes).
     fn word(&mut self) -> WordBuf {
-        let mut w = WordBuf { text: String::new(), start: None, end: 0 };
+        let mut w = WordBuf {
+            text: String::new(),
+            start: None,
+            end: 0,
+        };
         while self.pos < self.chars.len() {
             let (c, off) = self.chars[self.pos];
             match c {
@@ -538,10 +606,14 @@ mod tests {
     use super::*;
 
     fn words(src: &str) -> Vec<Vec<String>> {
-        split(src, Span::new(0, src.len()), Mode::Dockerfile { escape: '\\' })
-            .iter()
-            .map(|c| c.words.iter().map(|w| w.text.clone()).collect())
-            .collect()
+        split(
+            src,
+            Span::new(0, src.len()),
+            Mode::Dockerfile { escape: '\\' },
+        )
+        .iter()
+        .map(|c| c.words.iter().map(|w| w.text.clone()).collect())
+        .collect()
     }
 
     #[test]
@@ -563,23 +635,41 @@ mod tests {
     fn quotes_escapes_and_substitutions_stay_in_one_word() {
         assert_eq!(
             words(r#"echo "a && b" 'c;d' e\ f $(cat x | wc -l) ${A:-x y} `date`"#),
-            vec![vec!["echo", "a && b", "c;d", "e f", "$(cat x | wc -l)", "${A:-x y}", "`date`"]]
+            vec![vec![
+                "echo",
+                "a && b",
+                "c;d",
+                "e f",
+                "$(cat x | wc -l)",
+                "${A:-x y}",
+                "`date`"
+            ]]
         );
     }
 
     #[test]
     fn redirections_are_not_words() {
-        assert_eq!(words("make 2>&1 >/dev/null install < in"), vec![vec!["make", "install"]]);
+        assert_eq!(
+            words("make 2>&1 >/dev/null install < in"),
+            vec![vec!["make", "install"]]
+        );
         assert_eq!(words("cat <<EOF > /x"), vec![vec!["cat"]]);
     }
 
     #[test]
     fn continuations_and_comment_lines_are_dropped_with_spans_kept() {
         let src = "apt-get install \\\n  # a comment\n\n  -y \\\n  curl";
-        let cmds = split(src, Span::new(0, src.len()), Mode::Dockerfile { escape: '\\' });
+        let cmds = split(
+            src,
+            Span::new(0, src.len()),
+            Mode::Dockerfile { escape: '\\' },
+        );
         assert_eq!(cmds.len(), 1);
         let w = &cmds[0].words;
-        assert_eq!(w.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["apt-get", "install", "-y", "curl"]);
+        assert_eq!(
+            w.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(),
+            ["apt-get", "install", "-y", "curl"]
+        );
         // Every span points at the word's own bytes.
         for word in w {
             assert_eq!(&src[word.span.range()], word.text);
@@ -589,15 +679,29 @@ mod tests {
     #[test]
     fn backtick_escape_continuation() {
         let src = "dir `\n  c:\\";
-        let cmds = split(src, Span::new(0, src.len()), Mode::Dockerfile { escape: '`' });
-        assert_eq!(cmds[0].words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["dir", "c:\\"]);
+        let cmds = split(
+            src,
+            Span::new(0, src.len()),
+            Mode::Dockerfile { escape: '`' },
+        );
+        assert_eq!(
+            cmds[0]
+                .words
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>(),
+            ["dir", "c:\\"]
+        );
     }
 
     #[test]
     fn script_mode_splits_lines_and_skips_comments() {
         let src = "set -e\n# install\napk add --no-cache a \\\n  b\nif true; then rm -rf /x; fi\n";
         let cmds = split(src, Span::new(0, src.len()), Mode::Script);
-        let names: Vec<_> = cmds.iter().map(|c| c.name().unwrap_or("").to_string()).collect();
+        let names: Vec<_> = cmds
+            .iter()
+            .map(|c| c.name().unwrap_or("").to_string())
+            .collect();
         assert_eq!(names, ["set", "apk", "true", "rm", ""]);
         assert_eq!(cmds[1].args().len(), 4);
         assert_eq!(cmds[1].separator, Separator::Newline);
@@ -605,10 +709,21 @@ mod tests {
 
     #[test]
     fn effective_skips_assignments_keywords_and_sudo() {
-        let cmds = split("DEBIAN_FRONTEND=noninteractive sudo -E apt-get -y install x", Span::new(0, 58), Mode::Script);
+        let cmds = split(
+            "DEBIAN_FRONTEND=noninteractive sudo -E apt-get -y install x",
+            Span::new(0, 58),
+            Mode::Script,
+        );
         assert_eq!(cmds[0].name(), Some("apt-get"));
-        assert_eq!(cmds[0].subcommand().map(|w| w.text.as_str()), Some("install"));
-        let cmds = split("/usr/bin/pip3 install -r r.txt", Span::new(0, 30), Mode::Script);
+        assert_eq!(
+            cmds[0].subcommand().map(|w| w.text.as_str()),
+            Some("install")
+        );
+        let cmds = split(
+            "/usr/bin/pip3 install -r r.txt",
+            Span::new(0, 30),
+            Mode::Script,
+        );
         assert_eq!(cmds[0].name(), Some("pip3"));
     }
 
@@ -623,8 +738,16 @@ mod tests {
     }
 
     #[test]
+    fn oversized_regions_are_skipped() {
+        let big = "echo a && ".repeat(MAX_REGION / 10 + 1);
+        assert!(split(&big, Span::new(0, big.len()), Mode::Script).is_empty());
+    }
+
+    #[test]
     fn never_panics_on_unbalanced_input() {
-        for s in ["\"abc", "'x", "$(a", "${", "`", "\\", "a &&", "|| b", "2>", "<<", "(((", "a \\\n"] {
+        for s in [
+            "\"abc", "'x", "$(a", "${", "`", "\\", "a &&", "|| b", "2>", "<<", "(((", "a \\\n",
+        ] {
             let _ = split(s, Span::new(0, s.len()), Mode::Dockerfile { escape: '\\' });
             let _ = split(s, Span::new(0, s.len()), Mode::Script);
         }

@@ -30,7 +30,7 @@ pub struct StageOptions {
 pub enum DependencyKind {
     /// `FROM <earlier stage>`.
     From,
-    /// `COPY --from=...` (or `ADD --from`).
+    /// `COPY --from=...`.
     CopyFrom,
     /// `RUN --mount=...,from=...`.
     MountFrom,
@@ -363,7 +363,7 @@ impl Stages {
 
 fn collect_deps(ins: &Instruction, idx: usize, out: &mut Vec<Dependency>, resolve: impl Fn(&str) -> Option<usize>) {
     match ins.keyword {
-        Keyword::Copy | Keyword::Add => {
+        Keyword::Copy => {
             for f in ins.flags_named("from") {
                 let r = f.value.clone().unwrap_or_default();
                 out.push(Dependency { kind: DependencyKind::CopyFrom, stage: resolve(&r), reference: r, instruction: idx, span: f.span });

@@ -1,3 +1,5 @@
+//! Rule DF302 add-remote-archive: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
 use crate::dockerfile::Keyword;
@@ -36,7 +38,10 @@ crate::declare_rule! {
     pub AddRemoteArchive, "DF302", "add-remote-archive", Severity::Warning
 }
 
-const ARCHIVES: &[&str] = &[".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar.zst", ".zip", ".gz", ".xz", ".bz2"];
+const ARCHIVES: &[&str] = &[
+    ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar.zst", ".zip", ".gz",
+    ".xz", ".bz2",
+];
 
 /// Whether a source is a remote archive URL.
 pub(super) fn is_remote_archive(src: &str) -> bool {
@@ -56,7 +61,9 @@ impl Rule for AddRemoteArchive {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for st in ctx.shipping_stages() {
             for (i, inst) in ctx.stage_instructions(st.index) {
-                let unpacks = inst.flag("unpack").is_some_and(|f| f.value.as_deref().is_none_or(|v| v == "true"));
+                let unpacks = inst
+                    .flag("unpack")
+                    .is_some_and(|f| f.value.as_deref().is_none_or(|v| v == "true"));
                 if inst.keyword != Keyword::Add || unpacks {
                     continue;
                 }

@@ -1,3 +1,5 @@
+//! Rule DF202 apt-install-recommends: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::pkg::{self, Pm};
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
@@ -43,7 +45,10 @@ impl Rule for AptInstallRecommends {
         }
         for (_, i, cmds) in pkg::shipping_runs(ctx) {
             for inst in pkg::installs(cmds) {
-                if inst.pm != Pm::Apt || inst.packages.is_empty() || inst.cmd.has_flag("--no-install-recommends") {
+                if inst.pm != Pm::Apt
+                    || inst.packages.is_empty()
+                    || inst.cmd.has_flag("--no-install-recommends")
+                {
                     continue;
                 }
                 out.push(

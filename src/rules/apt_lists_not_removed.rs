@@ -1,3 +1,5 @@
+//! Rule DF201 apt-lists-not-removed: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::pkg::{self, Pm};
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
@@ -48,21 +50,39 @@ impl Rule for AptListsNotRemoved {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (_, i, cmds) in pkg::shipping_runs(ctx) {
-            let Some(update) = cmds.iter().find(|c| matches!(pkg::pm_of(c), Some((Pm::Apt, "update")))) else { continue };
+            let Some(update) = cmds
+                .iter()
+                .find(|c| matches!(pkg::pm_of(c), Some((Pm::Apt, "update"))))
+            else {
+                continue;
+            };
             if pkg::removes(cmds, "/var/lib/apt/lists")
                 || ctx.has_cache_mount(i, &["/var/lib/apt/lists"])
-                || cmds.iter().any(|c| matches!(pkg::pm_of(c), Some((Pm::Apt, "dist-clean"))))
+                || cmds
+                    .iter()
+                    .any(|c| matches!(pkg::pm_of(c), Some((Pm::Apt, "dist-clean"))))
             {
                 continue;
             }
-            let span = update.span_through(1).unwrap_or(ctx.dockerfile.instructions[i].span);
+            let span = update
+                .span_through(1)
+                .unwrap_or(ctx.dockerfile.instructions[i].span);
             let installs = !pkg::installs(cmds).is_empty();
             let (msg, help) = if installs {
-                ("`apt-get update` leaves the package lists in this layer", "end this RUN with `&& rm -rf /var/lib/apt/lists/*`, or mount a cache: `RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked ...`")
+                (
+                    "`apt-get update` leaves the package lists in this layer",
+                    "end this RUN with `&& rm -rf /var/lib/apt/lists/*`, or mount a cache: `RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked ...`",
+                )
             } else {
-                ("`apt-get update` in a RUN of its own: the lists stay in this layer and go stale in the build cache", "run `apt-get update`, the install and `rm -rf /var/lib/apt/lists/*` in one RUN")
+                (
+                    "`apt-get update` in a RUN of its own: the lists stay in this layer and go stale in the build cache",
+                    "run `apt-get update`, the install and `rm -rf /var/lib/apt/lists/*` in one RUN",
+                )
             };
-            out.push(Finding::new(&Self::META, ctx, i, span, msg, help).estimate(Some(heuristics::apt_lists())));
+            out.push(
+                Finding::new(&Self::META, ctx, i, span, msg, help)
+                    .estimate(Some(heuristics::apt_lists())),
+            );
         }
     }
 }

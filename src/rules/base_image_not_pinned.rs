@@ -1,3 +1,5 @@
+//! Rule DF102 base-image-not-pinned: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::catalog::ImageRef;
 use crate::diag::Severity;
@@ -39,7 +41,9 @@ impl Rule for BaseImageNotPinned {
             if st.from_stage.is_some() {
                 continue;
             }
-            let Some(r) = ImageRef::parse(&st.base_expanded) else { continue };
+            let Some(r) = ImageRef::parse(&st.base_expanded) else {
+                continue;
+            };
             if r.is_scratch() || r.digest.is_some() {
                 continue;
             }

@@ -1,3 +1,5 @@
+//! Rule DF105 build-toolchain-in-final-stage: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::pkg::{self, Pm};
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
@@ -55,8 +57,19 @@ crate::declare_rule! {
 }
 
 fn is_toolchain(name: &str) -> bool {
-    matches!(name, "gcc" | "g++" | "gcc-c++" | "clang" | "build-essential" | "build-base" | "cmake" | "autoconf" | "automake" | "libtool")
-        || name.starts_with("gcc-") && name[4..].chars().all(|c| c.is_ascii_digit())
+    matches!(
+        name,
+        "gcc"
+            | "g++"
+            | "gcc-c++"
+            | "clang"
+            | "build-essential"
+            | "build-base"
+            | "cmake"
+            | "autoconf"
+            | "automake"
+            | "libtool"
+    ) || name.starts_with("gcc-") && name[4..].chars().all(|c| c.is_ascii_digit())
         || name.starts_with("g++-") && name[4..].chars().all(|c| c.is_ascii_digit())
 }
 
@@ -65,23 +78,41 @@ fn is_dev(name: &str) -> bool {
 }
 
 fn is_compiler(name: &str) -> bool {
-    matches!(name, "gcc" | "g++" | "gcc-c++" | "clang" | "build-essential" | "build-base")
+    matches!(
+        name,
+        "gcc" | "g++" | "gcc-c++" | "clang" | "build-essential" | "build-base"
+    )
 }
 
 /// Whether the shipping stages copy application files from the build context (anything but
 /// entrypoint scripts and config snippets).
 pub(super) fn copies_app_sources(ctx: &RuleContext<'_>) -> bool {
-    ctx.stages.iter().filter(|s| s.ships).flat_map(|s| ctx.stage_instructions(s.index)).any(|(_, inst)| {
-        if !matches!(inst.keyword, Keyword::Copy | Keyword::Add) || inst.flag("from").is_some() || !inst.heredocs.is_empty() {
-            return false;
-        }
-        let v = inst.values();
-        let Some((_, srcs)) = v.split_last() else { return false };
-        srcs.iter().any(|s| {
-            let base = s.rsplit('/').next().unwrap_or(s);
-            !(s.contains("://") || base.ends_with(".sh") || base.contains("entrypoint") || base.ends_with(".conf") || base.ends_with(".patch") || base.ends_with(".ini") || base.ends_with(".cfg"))
+    ctx.stages
+        .iter()
+        .filter(|s| s.ships)
+        .flat_map(|s| ctx.stage_instructions(s.index))
+        .any(|(_, inst)| {
+            if !matches!(inst.keyword, Keyword::Copy | Keyword::Add)
+                || inst.flag("from").is_some()
+                || !inst.heredocs.is_empty()
+            {
+                return false;
+            }
+            let v = inst.values();
+            let Some((_, srcs)) = v.split_last() else {
+                return false;
+            };
+            srcs.iter().any(|s| {
+                let base = s.rsplit('/').next().unwrap_or(s);
+                !(s.contains("://")
+                    || base.ends_with(".sh")
+                    || base.contains("entrypoint")
+                    || base.ends_with(".conf")
+                    || base.ends_with(".patch")
+                    || base.ends_with(".ini")
+                    || base.ends_with(".cfg"))
+            })
         })
-    })
 }
 
 impl Rule for BuildToolchainInFinalStage {
@@ -96,7 +127,21 @@ impl Rule for BuildToolchainInFinalStage {
         if !copies_app_sources(ctx) {
             return;
         }
-        for (_, i, cmds) in pkg::shipping_runs(ctx) {
+        for (s, i, cmds) in pkg::shipping_runs(ctx) {
+            // The full language images (buildpack-deps) already ship gcc: removing it from
+            // this install would not shrink the image; DF103 reports the base instead.
+            let base_has_compiler = crate::catalog::ImageRef::parse(ctx.root_base(s))
+                .and_then(|r| crate::catalog::classify(&r))
+                .is_some_and(|(f, v)| {
+                    v == crate::catalog::Variant::Full
+                        && matches!(
+                            f,
+                            crate::catalog::Family::Python
+                                | crate::catalog::Family::Node
+                                | crate::catalog::Family::Golang
+                                | crate::catalog::Family::Rust
+                        )
+                });
             let removed = pkg::removes_packages(cmds);
             for inst in pkg::installs(cmds) {
                 if let Some(v) = pkg::apk_virtual(inst.cmd) {
@@ -108,22 +153,34 @@ impl Rule for BuildToolchainInFinalStage {
                     // apt-get purge / dnf remove in the same RUN: assume the build deps go.
                     continue;
                 }
-                let tools: Vec<&crate::dockerfile::shell::Word> = inst.packages.iter().copied().filter(|w| {
-                    let n = pkg::package_name(&w.text);
-                    (is_toolchain(n) || is_dev(n)) && !removed.iter().any(|r| r == n)
-                }).collect();
+                let tools: Vec<&crate::dockerfile::shell::Word> = inst
+                    .packages
+                    .iter()
+                    .copied()
+                    .filter(|w| {
+                        let n = pkg::package_name(&w.text);
+                        (is_toolchain(n) || is_dev(n)) && !removed.iter().any(|r| r == n)
+                    })
+                    .collect();
                 if tools.is_empty() {
                     continue;
                 }
                 let names: Vec<&str> = tools.iter().map(|w| pkg::package_name(&w.text)).collect();
                 let compiler = names.iter().any(|n| is_compiler(n));
-                let span = crate::dockerfile::Span::new(tools[0].span.start, tools[tools.len() - 1].span.end);
-                let estimate = match (compiler, inst.pm) {
+                let span = crate::dockerfile::Span::new(
+                    tools[0].span.start,
+                    tools[tools.len() - 1].span.end,
+                );
+                let estimate = match (compiler && !base_has_compiler, inst.pm) {
                     (true, Pm::Apk) => Some(heuristics::apk_toolchain()),
                     (true, _) => Some(heuristics::apt_toolchain()),
                     _ => None,
                 };
-                let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+                let list = names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let mut f = Finding::new(
                     &Self::META,
                     ctx,
@@ -133,7 +190,9 @@ impl Rule for BuildToolchainInFinalStage {
                     "install them in a builder stage and `COPY --from` only the build output (for `-dev` packages, install the runtime library instead, e.g. `libpq5` for `libpq-dev`)",
                 )
                 .estimate(estimate);
-                if !compiler {
+                if base_has_compiler {
+                    f = f.note("no estimate: the full base image already contains a compiler (see DF103 for the base)");
+                } else if !compiler {
                     f = f.note("no estimate: the size of `-dev` packages varies too much");
                 }
                 out.push(f);

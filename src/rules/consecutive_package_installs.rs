@@ -1,3 +1,5 @@
+//! Rule DF404 consecutive-package-installs: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
@@ -43,7 +45,8 @@ impl Rule for ConsecutivePackageInstalls {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for st in ctx.shipping_stages() {
-            let ins: Vec<(usize, &crate::dockerfile::Instruction)> = ctx.stage_instructions(st.index).collect();
+            let ins: Vec<(usize, &crate::dockerfile::Instruction)> =
+                ctx.stage_instructions(st.index).collect();
             for pair in ins.windows(2) {
                 let ((a, ia), (b, ib)) = (pair[0], pair[1]);
                 if ia.keyword != Keyword::Run || ib.keyword != Keyword::Run {
@@ -54,8 +57,17 @@ impl Rule for ConsecutivePackageInstalls {
                 if fa != fb {
                     continue;
                 }
-                let pa = pkg::installs(&ctx.commands[a]).into_iter().filter(|x| !x.packages.is_empty()).map(|x| x.pm).collect::<Vec<_>>();
-                let Some(second) = pkg::installs(&ctx.commands[b]).into_iter().find(|x| !x.packages.is_empty() && pa.contains(&x.pm)) else { continue };
+                let pa = pkg::installs(&ctx.commands[a])
+                    .into_iter()
+                    .filter(|x| !x.packages.is_empty())
+                    .map(|x| x.pm)
+                    .collect::<Vec<_>>();
+                let Some(second) = pkg::installs(&ctx.commands[b])
+                    .into_iter()
+                    .find(|x| !x.packages.is_empty() && pa.contains(&x.pm))
+                else {
+                    continue;
+                };
                 let tool = second.cmd.name().unwrap_or("").to_string();
                 out.push(
                     Finding::new(&Self::META, ctx, b, second.head_span(), format!("a second consecutive `RUN` installs packages with `{tool}`; each layer keeps its own copy of the package database"), format!("merge this install into the RUN on line {}", ia.start_line))

@@ -69,7 +69,32 @@ pub struct RuleContext<'a> {
 }
 
 /// Words in a target stage name that mark a development or CI image rather than a product.
-const DEV_WORDS: &[&str] = &["dev", "devcontainer", "development", "build", "builder", "test", "tests", "testing", "lint", "validate", "validation", "generate", "generated", "vendor", "vendored", "tools", "toolchain", "debug", "sdk", "shell", "ci", "upload", "artifact", "artifacts"];
+const DEV_WORDS: &[&str] = &[
+    "dev",
+    "devcontainer",
+    "development",
+    "build",
+    "builder",
+    "test",
+    "tests",
+    "testing",
+    "lint",
+    "validate",
+    "validation",
+    "generate",
+    "generated",
+    "vendor",
+    "vendored",
+    "tools",
+    "toolchain",
+    "debug",
+    "sdk",
+    "shell",
+    "ci",
+    "upload",
+    "artifact",
+    "artifacts",
+];
 
 impl<'a> RuleContext<'a> {
     /// Builds the context. `target` names a stage (`--target`); `None` means the last stage.
@@ -82,7 +107,14 @@ impl<'a> RuleContext<'a> {
     ) -> Result<Self, String> {
         let ins = &dockerfile.instructions;
         // The stage graph is the parser's (dockerfile::stages); `ships` is imgopt's own.
-        let graph = Stages::build(dockerfile, &StageOptions { target: target.map(str::to_string), build_args: build_args.clone() }).map_err(|e| e.to_string())?;
+        let graph = Stages::build(
+            dockerfile,
+            &StageOptions {
+                target: target.map(str::to_string),
+                build_args: build_args.clone(),
+            },
+        )
+        .map_err(|e| e.to_string())?;
         let global_args = graph.global_arg_values.clone();
         let mut stages: Vec<StageInfo> = graph
             .stages
@@ -94,7 +126,12 @@ impl<'a> RuleContext<'a> {
                 base_expanded: s.base_expanded.clone(),
                 platform: s.platform.clone(),
                 from_stage: s.base_stage,
-                copies_from: s.depends_on.iter().copied().filter(|d| Some(*d) != s.base_stage).collect(),
+                copies_from: s
+                    .depends_on
+                    .iter()
+                    .copied()
+                    .filter(|d| Some(*d) != s.base_stage)
+                    .collect(),
                 instructions: s.instructions.clone(),
                 reaches_target: s.reaches_target,
                 ships: false,
@@ -109,10 +146,18 @@ impl<'a> RuleContext<'a> {
         // Stages copied from wholesale (`COPY --from=x / /`) ship too.
         let mut wholesale: Vec<(usize, usize)> = Vec::new();
         for s in &graph.stages {
-            for d in s.dependencies.iter().filter(|d| d.kind == DependencyKind::CopyFrom) {
+            for d in s
+                .dependencies
+                .iter()
+                .filter(|d| d.kind == DependencyKind::CopyFrom)
+            {
                 let Some(from) = d.stage else { continue };
                 let vals = ins[d.instruction].values();
-                if vals.len() >= 2 && vals[..vals.len() - 1].iter().any(|v| *v == "/" || *v == "/.") {
+                if vals.len() >= 2
+                    && vals[..vals.len() - 1]
+                        .iter()
+                        .any(|v| *v == "/" || *v == "/.")
+                {
                     wholesale.push((s.index, from));
                 }
             }
@@ -126,13 +171,61 @@ impl<'a> RuleContext<'a> {
             }
             stages[s].ships = true;
             stack.extend(stages[s].from_stage);
-            stack.extend(wholesale.iter().filter(|(into, _)| *into == s).map(|(_, from)| *from));
+            stack.extend(
+                wholesale
+                    .iter()
+                    .filter(|(into, _)| *into == s)
+                    .map(|(_, from)| *from),
+            );
         }
+        // RUNs of a non-POSIX shell (`SHELL ["powershell", ...]`, `cmd`, or a file using the
+        // backtick escape, which Windows Dockerfiles do) are not split: rules say nothing.
+        let posix = |s: usize, at: usize| -> bool {
+            if dockerfile.escape == '`' {
+                return false;
+            }
+            let mut cur = Some(s);
+            let mut seen = Vec::new();
+            while let Some(st) = cur {
+                if seen.contains(&st) {
+                    break;
+                }
+                seen.push(st);
+                let r = stages[st].instructions.clone();
+                let end = if st == s { at } else { r.end };
+                if let Some(sh) = (r.start..end)
+                    .rev()
+                    .find(|&k| ins[k].keyword == Keyword::Shell)
+                {
+                    let prog = ins[sh].args.first().map_or("", |a| a.value.as_str());
+                    let base = prog
+                        .rsplit(['/', '\\'])
+                        .next()
+                        .unwrap_or(prog)
+                        .to_ascii_lowercase();
+                    return matches!(
+                        base.as_str(),
+                        "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh" | "busybox"
+                    );
+                }
+                cur = stages[st].from_stage;
+            }
+            true
+        };
         let commands = ins
             .iter()
-            .map(|inst| if inst.keyword == Keyword::Run { shell::run_commands(src, inst, dockerfile.escape) } else { Vec::new() })
+            .enumerate()
+            .map(|(i, inst)| match stage_of[i] {
+                Some(s) if inst.keyword == Keyword::Run && posix(s, i) => {
+                    shell::run_commands(src, inst, dockerfile.escape)
+                }
+                _ => Vec::new(),
+            })
             .collect();
-        let product = stages[target].name.as_deref().is_none_or(|n| !n.split(['-', '_', '.']).any(|w| DEV_WORDS.contains(&w)));
+        let product = stages[target]
+            .name
+            .as_deref()
+            .is_none_or(|n| !n.split(['-', '_', '.']).any(|w| DEV_WORDS.contains(&w)));
         let mut chain = vec![target];
         while let Some(p) = stages[*chain.last().unwrap_or(&target)].from_stage {
             if chain.contains(&p) {
@@ -140,12 +233,31 @@ impl<'a> RuleContext<'a> {
             }
             chain.push(p);
         }
-        let runs = chain.iter().any(|s| stages[*s].instructions.clone().any(|i| matches!(ins[i].keyword, Keyword::Cmd | Keyword::Entrypoint)));
-        Ok(Self { src, dockerfile, stages, target, stage_of, commands, global_args, build_context, product, runtime: product && runs })
+        let runs = chain.iter().any(|s| {
+            stages[*s]
+                .instructions
+                .clone()
+                .any(|i| matches!(ins[i].keyword, Keyword::Cmd | Keyword::Entrypoint))
+        });
+        Ok(Self {
+            src,
+            dockerfile,
+            stages,
+            target,
+            stage_of,
+            commands,
+            global_args,
+            build_context,
+            product,
+            runtime: product && runs,
+        })
     }
 
     /// The instructions of stage `s` with their indices (the `FROM` included).
-    pub fn stage_instructions(&self, s: usize) -> impl Iterator<Item = (usize, &'a Instruction)> + '_ {
+    pub fn stage_instructions(
+        &self,
+        s: usize,
+    ) -> impl Iterator<Item = (usize, &'a Instruction)> + '_ {
         let r = self.stages[s].instructions.clone();
         let ins = &self.dockerfile.instructions;
         r.map(move |i| (i, &ins[i]))
@@ -223,21 +335,25 @@ impl<'a> RuleContext<'a> {
     /// or a parent of it. `dir` may be a suffix pattern starting with `*/` (e.g. `*/.cache/pip`).
     #[must_use]
     pub fn has_cache_mount(&self, at: usize, dirs: &[&str]) -> bool {
-        self.dockerfile.instructions[at].flags_named("mount").any(|m| {
-            let Some(v) = &m.value else { return false };
-            let mut ty = "bind";
-            let mut target = None;
-            for kv in v.split(',') {
-                let (k, val) = kv.split_once('=').unwrap_or((kv, ""));
-                match k {
-                    "type" => ty = val,
-                    "target" | "dst" | "destination" => target = Some(val.trim_end_matches('/')),
-                    _ => {}
+        self.dockerfile.instructions[at]
+            .flags_named("mount")
+            .any(|m| {
+                let Some(v) = &m.value else { return false };
+                let mut ty = "bind";
+                let mut target = None;
+                for kv in v.split(',') {
+                    let (k, val) = kv.split_once('=').unwrap_or((kv, ""));
+                    match k {
+                        "type" => ty = val,
+                        "target" | "dst" | "destination" => {
+                            target = Some(val.trim_end_matches('/'))
+                        }
+                        _ => {}
+                    }
                 }
-            }
-            let Some(t) = target else { return false };
-            (ty == "cache" || ty == "tmpfs") && dirs.iter().any(|d| covers(t, d))
-        })
+                let Some(t) = target else { return false };
+                (ty == "cache" || ty == "tmpfs") && dirs.iter().any(|d| covers(t, d))
+            })
     }
 
     /// The text of a span.
@@ -255,7 +371,10 @@ impl<'a> RuleContext<'a> {
             for i in (r.start..end).rev() {
                 let inst = &self.dockerfile.instructions[i];
                 if inst.keyword == Keyword::User {
-                    let u = inst.values().first().map(|v| v.split(':').next().unwrap_or("").to_string())?;
+                    let u = inst
+                        .values()
+                        .first()
+                        .map(|v| v.split(':').next().unwrap_or("").to_string())?;
                     return (u != "root" && u != "0").then_some(u);
                 }
             }
@@ -339,7 +458,10 @@ pub fn expand(s: &str, vars: &BTreeMap<String, String>) -> String {
                 (_, None) => {}
             }
             i += close + 3;
-        } else if b[i] == '$' && i + 1 < b.len() && (b[i + 1].is_ascii_alphabetic() || b[i + 1] == '_') {
+        } else if b[i] == '$'
+            && i + 1 < b.len()
+            && (b[i + 1].is_ascii_alphabetic() || b[i + 1] == '_')
+        {
             let mut j = i + 1;
             while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == '_') {
                 j += 1;

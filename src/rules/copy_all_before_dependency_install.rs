@@ -1,3 +1,5 @@
+//! Rule DF301 copy-all-before-dependency-install: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
@@ -43,12 +45,18 @@ crate::declare_rule! {
 
 /// Whether `inst` copies the whole build context.
 pub(super) fn copies_whole_context(inst: &Instruction) -> bool {
-    if !matches!(inst.keyword, Keyword::Copy | Keyword::Add) || inst.flag("from").is_some() || !inst.heredocs.is_empty() {
+    if !matches!(inst.keyword, Keyword::Copy | Keyword::Add)
+        || inst.flag("from").is_some()
+        || !inst.heredocs.is_empty()
+    {
         return false;
     }
     let v = inst.values();
-    let Some((_, srcs)) = v.split_last() else { return false };
-    srcs.iter().any(|s| matches!(*s, "." | "./" | "*" | "./*" | "./." ))
+    let Some((_, srcs)) = v.split_last() else {
+        return false;
+    };
+    srcs.iter()
+        .any(|s| matches!(*s, "." | "./" | "*" | "./*" | "./."))
 }
 
 /// The dependency manifest a command installs from, if it is a dependency install.
@@ -58,11 +66,23 @@ fn dependency_install(c: &Command) -> Option<&'static str> {
     let pkg_args = c.args().iter().filter(|w| !w.text.starts_with('-')).count();
     Some(match (name, sub) {
         ("npm", Some("ci")) => "package.json and package-lock.json",
-        ("npm", Some("install" | "i")) if pkg_args == 1 && !c.has_short_or_long('g', &["--global"]) => "package.json and package-lock.json",
-        ("yarn", None) => "package.json and yarn.lock",
-        ("yarn", Some("install")) => "package.json and yarn.lock",
+        ("npm", Some("install" | "i"))
+            if pkg_args == 1 && !c.has_short_or_long('g', &["--global"]) =>
+        {
+            "package.json and package-lock.json"
+        }
+        ("yarn", _) if crate::rules::pkg::yarn_command(c) == Some("install") => {
+            "package.json and yarn.lock"
+        }
         ("pnpm", Some("install" | "i")) if pkg_args == 1 => "package.json and pnpm-lock.yaml",
-        (n, Some("install")) if n.starts_with("pip") && c.args().iter().any(|w| w.text == "-r" || w.text.starts_with("--requirement")) => "the requirements file",
+        (n, Some("install"))
+            if n.starts_with("pip")
+                && c.args()
+                    .iter()
+                    .any(|w| w.text == "-r" || w.text.starts_with("--requirement")) =>
+        {
+            "the requirements file"
+        }
         ("poetry", Some("install")) => "pyproject.toml and poetry.lock",
         ("pipenv", Some("install" | "sync")) => "Pipfile and Pipfile.lock",
         ("uv", Some("sync")) => "pyproject.toml and uv.lock",
@@ -70,7 +90,11 @@ fn dependency_install(c: &Command) -> Option<&'static str> {
         ("cargo", Some("fetch")) => "Cargo.toml and Cargo.lock",
         ("bundle", Some("install")) => "Gemfile and Gemfile.lock",
         ("composer", Some("install")) => "composer.json and composer.lock",
-        ("mvn" | "mvnw" | "./mvnw", _) if c.args().iter().any(|w| w.text.starts_with("dependency:")) => "pom.xml",
+        ("mvn" | "mvnw" | "./mvnw", _)
+            if c.args().iter().any(|w| w.text.starts_with("dependency:")) =>
+        {
+            "pom.xml"
+        }
         _ => return None,
     })
 }
@@ -91,19 +115,35 @@ impl Rule for CopyAllBeforeDependencyInstall {
                 }
                 // Dependencies copied in from another stage: the install here only prunes or
                 // links them (say less).
-                if matches!(inst.keyword, Keyword::Copy | Keyword::Add) && inst.flag("from").is_some() {
+                if matches!(inst.keyword, Keyword::Copy | Keyword::Add)
+                    && inst.flag("from").is_some()
+                {
                     installed_before = true;
                 }
                 if inst.keyword != Keyword::Run {
                     continue;
                 }
                 for c in &ctx.commands[i] {
-                    let Some(manifests) = dependency_install(c) else { continue };
+                    let Some(manifests) = dependency_install(c) else {
+                        continue;
+                    };
                     match copy_all {
                         None => installed_before = true,
                         Some(ci) if !installed_before => {
                             let cinst = &ctx.dockerfile.instructions[ci];
-                            let what = pkg::is(c, "go", &[]).then_some("go mod download").map_or_else(|| c.effective().iter().take(2).map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "), str::to_string);
+                            let what = pkg::is(c, "go", &[])
+                                .then_some("go mod download")
+                                .map_or_else(
+                                    || {
+                                        c.effective()
+                                            .iter()
+                                            .take(2)
+                                            .map(|w| w.text.as_str())
+                                            .collect::<Vec<_>>()
+                                            .join(" ")
+                                    },
+                                    str::to_string,
+                                );
                             out.push(
                                 Finding::new(&Self::META, ctx, i, c.span_through(1).unwrap_or_default(), format!("`{what}` runs after the whole context was copied, so any file change re-runs it"), format!("copy only {manifests} first, run `{what}`, then copy the rest of the source"))
                                     .related(cinst.span, "the whole build context is copied here"),

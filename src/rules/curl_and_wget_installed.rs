@@ -1,3 +1,5 @@
+//! Rule DF208 curl-and-wget-installed: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
@@ -47,7 +49,9 @@ impl Rule for CurlAndWgetInstalled {
                         "wget" => "wget",
                         _ => continue,
                     };
-                    if removed.iter().any(|r| r == tool || r == "*") || seen.iter().any(|(t, _, _)| *t == tool) {
+                    if removed.iter().any(|r| r == tool || r == "*")
+                        || seen.iter().any(|(t, _, _)| *t == tool)
+                    {
                         continue;
                     }
                     seen.push((tool, i, w.span));
@@ -58,8 +62,15 @@ impl Rule for CurlAndWgetInstalled {
             let (first, _, fspan) = seen[0];
             let (second, i, span) = seen[1];
             out.push(
-                Finding::new(&Self::META, ctx, i, span, format!("both `{first}` and `{second}` are installed in the final image"), format!("keep one download tool: drop `{second}` and use `{first}`"))
-                    .related(fspan, format!("`{first}` installed here")),
+                Finding::new(
+                    &Self::META,
+                    ctx,
+                    i,
+                    span,
+                    format!("both `{first}` and `{second}` are installed in the final image"),
+                    format!("keep one download tool: drop `{second}` and use `{first}`"),
+                )
+                .related(fspan, format!("`{first}` installed here")),
             );
         }
     }

@@ -1,9 +1,11 @@
+//! Rule DF401 deleted-in-later-layer: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::add_remote_archive::is_remote_archive;
 use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
+use crate::dockerfile::Keyword;
 use crate::dockerfile::shell::Command;
-use crate::dockerfile::{Keyword, Span};
 use crate::estimate::Estimate;
 
 crate::declare_rule! {
@@ -52,6 +54,9 @@ pub(super) struct Created {
     pub files: Option<Vec<(String, u64)>>,
     /// The path holds the contents of a copied directory (so a subpath may be from the base).
     pub dir_contents: bool,
+    /// A local archive `ADD` extracted into `path`: anything later deleted below `path` (a
+    /// dedicated folder, not `/usr` and the like) came from it.
+    pub archive: bool,
     pub cache: Option<Estimate>,
     pub what: String,
 }
@@ -67,24 +72,59 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
             match inst.keyword {
                 Keyword::Copy | Keyword::Add if inst.heredocs.is_empty() => {
                     let v = inst.values();
-                    let Some((dest, srcs)) = v.split_last() else { continue };
-                    let dest_abs = pkg::join(&wd, &crate::rules::context::expand(dest, &ctx.global_args));
+                    let Some((dest, srcs)) = v.split_last() else {
+                        continue;
+                    };
+                    let dest_abs =
+                        pkg::join(&wd, &crate::rules::context::expand(dest, &ctx.global_args));
                     let dest_is_dir = dest.ends_with('/') || srcs.len() > 1;
                     let from_context = inst.flag("from").is_none();
                     for src in srcs {
                         let remote = src.contains("://");
-                        let base = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src).to_string();
-                        let local_archive = inst.keyword == Keyword::Add && !remote && [".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.bz2"].iter().any(|e| src.ends_with(e));
+                        let base = src
+                            .trim_end_matches('/')
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or(src)
+                            .to_string();
+                        let local_archive = inst.keyword == Keyword::Add
+                            && !remote
+                            && [".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.bz2"]
+                                .iter()
+                                .any(|e| src.ends_with(e));
                         let mut files = None;
-                        let mut is_dir_src = matches!(*src, "." | "./" | "*" | "./*") || src.ends_with('/');
+                        let mut is_dir_src =
+                            matches!(*src, "." | "./" | "*" | "./*") || src.ends_with('/');
                         if from_context && !remote {
                             if let Some(bc) = ctx.build_context {
                                 let m = bc.matching(src);
-                                let cleaned = crate::context::dockerignore::clean(src.trim_start_matches('/'));
+                                let cleaned = crate::context::dockerignore::clean(
+                                    src.trim_start_matches('/'),
+                                );
                                 let single_file = m.len() == 1 && m[0].path == cleaned;
                                 is_dir_src = !single_file && !src.contains('*');
-                                let strip = if cleaned == "." { String::new() } else { format!("{cleaned}/") };
-                                files = Some(m.iter().map(|e| (if single_file { String::new() } else { e.path.strip_prefix(&strip).unwrap_or(&e.path).to_string() }, e.bytes.0)).collect());
+                                let strip = if cleaned == "." {
+                                    String::new()
+                                } else {
+                                    format!("{cleaned}/")
+                                };
+                                files = Some(
+                                    m.iter()
+                                        .map(|e| {
+                                            (
+                                                if single_file {
+                                                    String::new()
+                                                } else {
+                                                    e.path
+                                                        .strip_prefix(&strip)
+                                                        .unwrap_or(&e.path)
+                                                        .to_string()
+                                                },
+                                                e.bytes.0,
+                                            )
+                                        })
+                                        .collect(),
+                                );
                             }
                         }
                         let (path, dir_contents) = if local_archive || is_dir_src {
@@ -101,19 +141,39 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         } else {
                             format!("`{} {src}`", inst.cmd.to_ascii_uppercase())
                         };
-                        out.push(Created { path, instr: i, files, dir_contents, cache: None, what });
+                        let archive = local_archive && !SHARED_DIRS.contains(&path.as_str());
+                        out.push(Created {
+                            path,
+                            instr: i,
+                            files,
+                            dir_contents,
+                            archive,
+                            cache: None,
+                            what,
+                        });
                     }
                 }
                 Keyword::Run => {
                     let cmds = &ctx.commands[i];
-                    let removed: Vec<String> = pkg::resolved_rm_paths(cmds, &wd).into_iter().filter_map(|(_, p)| p).collect();
+                    let removed: Vec<String> = pkg::resolved_rm_paths(cmds, &wd)
+                        .into_iter()
+                        .filter_map(|(_, p)| p)
+                        .collect();
                     for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)) {
                         if cwd.starts_with('\u{0}') {
                             continue;
                         }
                         for (path, what) in run_creates(c, &cwd) {
                             if !removed.iter().any(|r| pkg::path_overlaps(r, &path)) {
-                                out.push(Created { path, instr: i, files: None, dir_contents: false, cache: None, what });
+                                out.push(Created {
+                                    path,
+                                    instr: i,
+                                    files: None,
+                                    dir_contents: false,
+                                    archive: false,
+                                    cache: None,
+                                    what,
+                                });
                             }
                         }
                     }
@@ -125,10 +185,40 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
     out
 }
 
+/// Folders the base image also fills: an archive extracted there does not own what is below.
+const SHARED_DIRS: &[&str] = &[
+    "/",
+    "/usr",
+    "/usr/local",
+    "/usr/share",
+    "/etc",
+    "/var",
+    "/opt",
+    "/home",
+    "/root",
+    "/srv",
+    "/tmp",
+    "/bin",
+    "/lib",
+    "/sbin",
+];
+
 /// Paths a command writes that imgopt can name: downloads and clones.
 fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let url_base = |c: &Command| c.args().iter().find(|w| w.text.contains("://")).map(|w| w.text.split(['?', '#']).next().unwrap_or("").trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string());
+    let url_base = |c: &Command| {
+        c.args().iter().find(|w| w.text.contains("://")).map(|w| {
+            w.text
+                .split(['?', '#'])
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+    };
     match c.name() {
         Some("wget") => {
             if let Some(o) = pkg::option_value(c, Some("-O"), &["--output-document"]) {
@@ -136,7 +226,12 @@ fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
                     out.push((pkg::join(wd, o), format!("`wget -O {o}`")));
                 }
             } else if let Some(b) = url_base(c).filter(|b| !b.is_empty() && !b.contains('$')) {
-                if !c.args().iter().any(|w| w.text == "-P" || w.text.starts_with("--directory-prefix") || w.text == "-qO-" || w.text == "-O-") {
+                if !c.args().iter().any(|w| {
+                    w.text == "-P"
+                        || w.text.starts_with("--directory-prefix")
+                        || w.text == "-qO-"
+                        || w.text == "-O-"
+                }) {
                     out.push((pkg::join(wd, &b), format!("`wget` of {b}")));
                 }
             }
@@ -153,11 +248,31 @@ fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
             }
         }
         Some("git") if c.subcommand().is_some_and(|w| w.text == "clone") => {
-            let pos: Vec<&str> = c.args().iter().filter(|w| !w.text.starts_with('-')).map(|w| w.text.as_str()).collect();
+            let pos: Vec<&str> = c
+                .args()
+                .iter()
+                .filter(|w| !w.text.starts_with('-'))
+                .map(|w| w.text.as_str())
+                .collect();
             // clone URL [DIR]; options with values (-b x, --depth 1) make positional parsing
             // unreliable, so take the word after the URL only when it is not a number.
-            if let Some(ui) = pos.iter().position(|p| p.contains("://") || p.contains('@')) {
-                let dir = pos.get(ui + 1).filter(|d| !d.chars().all(|ch| ch.is_ascii_digit())).map(|d| (*d).to_string()).unwrap_or_else(|| pos[ui].trim_end_matches('/').trim_end_matches(".git").rsplit(['/', ':']).next().unwrap_or("").to_string());
+            if let Some(ui) = pos
+                .iter()
+                .position(|p| p.contains("://") || p.contains('@'))
+            {
+                let dir = pos
+                    .get(ui + 1)
+                    .filter(|d| !d.chars().all(|ch| ch.is_ascii_digit()))
+                    .map(|d| (*d).to_string())
+                    .unwrap_or_else(|| {
+                        pos[ui]
+                            .trim_end_matches('/')
+                            .trim_end_matches(".git")
+                            .rsplit(['/', ':'])
+                            .next()
+                            .unwrap_or("")
+                            .to_string()
+                    });
                 if !dir.is_empty() && !dir.contains('$') {
                     out.push((pkg::join(wd, &dir), format!("`git clone` into {dir}")));
                 }
@@ -170,7 +285,11 @@ fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
 
 /// Bytes of `files` (relative to the created path) under `sub` (relative; empty for all).
 pub(super) fn bytes_under(files: &[(String, u64)], sub: &str) -> u64 {
-    files.iter().filter(|(p, _)| sub.is_empty() || p == sub || p.starts_with(&format!("{sub}/"))).map(|(_, b)| *b).sum()
+    files
+        .iter()
+        .filter(|(p, _)| sub.is_empty() || p == sub || p.starts_with(&format!("{sub}/")))
+        .map(|(_, b)| *b)
+        .sum()
 }
 
 /// How `path` (maybe a glob ending) relates to `created`: the removed sub-path relative to
@@ -184,17 +303,30 @@ pub(super) fn relation(path: &str, c: &Created) -> Option<String> {
         return None;
     }
     let cp = c.path.trim_end_matches('/');
-    if base == cp || cp.starts_with(&format!("{base}/")) || (base.ends_with('*') && cp.starts_with(base.trim_end_matches('*')) && !base.trim_end_matches('*').is_empty() && base.trim_end_matches('*').contains('/')) {
+    if base == cp
+        || cp.starts_with(&format!("{base}/"))
+        || (base.ends_with('*')
+            && cp.starts_with(base.trim_end_matches('*'))
+            && !base.trim_end_matches('*').is_empty()
+            && base.trim_end_matches('*').contains('/'))
+    {
         return Some(String::new());
     }
     if let Some(sub) = base.strip_prefix(&format!("{cp}/")) {
         if sub.contains('*') || sub.contains('$') {
             return None;
         }
+        if c.archive {
+            return Some(sub.to_string());
+        }
         // A subpath of copied directory contents: only when the context shows it was copied.
         if c.dir_contents {
             let files = c.files.as_ref()?;
-            return (bytes_under(files, sub) > 0 || files.iter().any(|(f, _)| f == sub || f.starts_with(&format!("{sub}/")))).then(|| sub.to_string());
+            return (bytes_under(files, sub) > 0
+                || files
+                    .iter()
+                    .any(|(f, _)| f == sub || f.starts_with(&format!("{sub}/"))))
+            .then(|| sub.to_string());
         }
         return None;
     }
@@ -224,17 +356,34 @@ impl Rule for DeletedInLaterLayer {
                 let wd = pkg::workdir_at(ctx, s, i);
                 let cmds = &ctx.commands[i];
                 // What this RUN itself downloads: removing that is cleanup, not waste.
-                let own: Vec<String> = cmds.iter().zip(pkg::cwds(cmds, &wd)).flat_map(|(c, cwd)| run_creates(c, &cwd)).map(|(p, _)| p).collect();
+                let own: Vec<String> = cmds
+                    .iter()
+                    .zip(pkg::cwds(cmds, &wd))
+                    .flat_map(|(c, cwd)| run_creates(c, &cwd))
+                    .map(|(p, _)| p)
+                    .collect();
                 for (w, path) in pkg::resolved_rm_paths(cmds, &wd) {
                     let Some(path) = path else { continue };
                     if own.iter().any(|o| pkg::path_overlaps(&path, o)) {
                         continue;
                     }
-                    let Some((c, sub)) = created.iter().filter(|c| c.instr < i).find_map(|c| relation(&path, c).map(|sub| (c, sub))) else { continue };
+                    let Some((c, sub)) = created
+                        .iter()
+                        .filter(|c| c.instr < i)
+                        .find_map(|c| relation(&path, c).map(|sub| (c, sub)))
+                    else {
+                        continue;
+                    };
                     let estimate = if let Some(e) = c.cache {
                         Some(e)
+                    } else if c.archive {
+                        // The extracted size is not known (only the archive's).
+                        None
                     } else {
-                        c.files.as_ref().map(|f| Estimate::exact(bytes_under(f, &sub))).filter(|e| e.high_bytes.0 > 0)
+                        c.files
+                            .as_ref()
+                            .map(|f| Estimate::exact(bytes_under(f, &sub)))
+                            .filter(|e| e.high_bytes.0 > 0)
                     };
                     let cinst = &ctx.dockerfile.instructions[c.instr];
                     let line = cinst.start_line;
@@ -246,7 +395,7 @@ impl Rule for DeletedInLaterLayer {
                         format!("`{}` deletes what {} added in an earlier layer (line {line}); the bytes stay in that layer", w.text, c.what),
                         if c.cache.is_some() { "delete it in the same RUN that creates it".to_string() } else { "create and delete it in the same RUN, use `RUN --mount=type=bind` for files needed only during the build, or build in another stage and `COPY --from` what the image needs".to_string() },
                     )
-                    .related(Span::new(cinst.span.start, cinst.span.end.min(ctx.src[..cinst.span.end.min(ctx.src.len())].find('\n').map_or(cinst.span.end, |_| cinst.span.end))), "added here")
+                    .related(cinst.span, "added here")
                     .estimate(estimate);
                     if estimate.is_none() {
                         f = f.note("no estimate: the size of what was added is not known from the Dockerfile");

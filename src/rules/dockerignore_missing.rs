@@ -1,3 +1,5 @@
+//! Rule DF303 dockerignore-missing: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::copy_all_before_dependency_install::copies_whole_context;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
@@ -56,15 +58,24 @@ impl Rule for DockerignoreMissing {
                 }
             }
         }
-        let Some(&(i, ships)) = copies.iter().find(|(_, s)| *s).or(copies.first()) else { return };
+        let Some(&(i, ships)) = copies.iter().find(|(_, s)| *s).or(copies.first()) else {
+            return;
+        };
         let acc = bc.accidental();
         let inst = &ctx.dockerfile.instructions[i];
-        let listed: Vec<String> = acc.iter().take(5).map(|a| format!("{} ({})", a.path, a.bytes)).collect();
+        let listed: Vec<String> = acc
+            .iter()
+            .take(5)
+            .map(|a| format!("{} ({})", a.path, a.bytes))
+            .collect();
         let bytes: u64 = acc.iter().map(|a| a.bytes.0).sum();
         let estimate = (ships && bytes > 0).then(|| Estimate::exact(bytes));
         match (&bc.ignore_file, acc.is_empty()) {
             (None, false) => {
-                let msg = format!("the whole build context is copied and there is no .dockerignore; it includes {}", listed.join(", "));
+                let msg = format!(
+                    "the whole build context is copied and there is no .dockerignore; it includes {}",
+                    listed.join(", ")
+                );
                 let mut f = Finding::new(&Self::META, ctx, i, inst.span, msg, "add a .dockerignore that leaves out .git, dependency folders, build output, logs and .env").estimate(estimate);
                 if !ships {
                     f = f.note("this stage does not ship, so the entries cost build time and cache hits, not image size");
@@ -72,8 +83,22 @@ impl Rule for DockerignoreMissing {
                 out.push(f);
             }
             (Some(path), false) => {
-                let name = path.file_name().map_or_else(|| ".dockerignore".to_string(), |n| n.to_string_lossy().to_string());
-                let mut f = Finding::new(&Self::META, ctx, i, inst.span, format!("{name} lets accidental entries into a wholesale copy: {}", listed.join(", ")), format!("add them to {name}")).estimate(estimate);
+                let name = path.file_name().map_or_else(
+                    || ".dockerignore".to_string(),
+                    |n| n.to_string_lossy().to_string(),
+                );
+                let mut f = Finding::new(
+                    &Self::META,
+                    ctx,
+                    i,
+                    inst.span,
+                    format!(
+                        "{name} lets accidental entries into a wholesale copy: {}",
+                        listed.join(", ")
+                    ),
+                    format!("add them to {name}"),
+                )
+                .estimate(estimate);
                 if !ships {
                     f = f.note("this stage does not ship, so the entries cost build time and cache hits, not image size");
                 }

@@ -1,3 +1,5 @@
+//! Rule DF207 docs-kept: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::pkg::{self, Pm};
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::catalog::{self, Family, ImageRef, Variant};
@@ -61,16 +63,30 @@ impl Rule for DocsKept {
             if st.from_stage.is_some() && st.index != ctx.target {
                 continue;
             }
-            let Some(r) = ImageRef::parse(ctx.root_base(st.index)) else { continue };
-            let full_debian = matches!(catalog::classify(&r), Some((Family::Debian | Family::Python | Family::Node | Family::Golang | Family::Rust, Variant::Full)));
+            let Some(r) = ImageRef::parse(ctx.root_base(st.index)) else {
+                continue;
+            };
+            let full_debian = matches!(
+                catalog::classify(&r),
+                Some((
+                    Family::Debian | Family::Python | Family::Node | Family::Golang | Family::Rust,
+                    Variant::Full
+                ))
+            );
             if !full_debian {
                 continue;
             }
-            let first = pkg::shipping_runs(ctx).into_iter().filter(|(s, _, _)| ctx.chain(st.index).contains(s)).find_map(|(_, i, cmds)| {
-                let inst = pkg::installs(cmds).into_iter().find(|x| x.pm == Pm::Apt && !x.packages.is_empty())?;
-                let cleaned = pkg::removes(cmds, "/usr/share/doc") || pkg::removes(cmds, "/usr/share/man");
-                (!cleaned).then(|| (i, inst.head_span()))
-            });
+            let first = pkg::shipping_runs(ctx)
+                .into_iter()
+                .filter(|(s, _, _)| ctx.chain(st.index).contains(s))
+                .find_map(|(_, i, cmds)| {
+                    let inst = pkg::installs(cmds)
+                        .into_iter()
+                        .find(|x| x.pm == Pm::Apt && !x.packages.is_empty())?;
+                    let cleaned = pkg::removes(cmds, "/usr/share/doc")
+                        || pkg::removes(cmds, "/usr/share/man");
+                    (!cleaned).then(|| (i, inst.head_span()))
+                });
             if let Some((i, span)) = first {
                 out.push(
                     Finding::new(&Self::META, ctx, i, span, format!("packages installed on the full `{}` image keep their docs, man pages and locales", r.full_repo()), "use the `-slim` variant of the base, or add a dpkg `path-exclude` file for /usr/share/{doc,man,locale} before installing")

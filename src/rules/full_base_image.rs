@@ -1,3 +1,5 @@
+//! Rule DF103 full-base-image: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::catalog::{self, Family, ImageRef, Variant};
 use crate::diag::Severity;
@@ -9,6 +11,8 @@ crate::declare_rule! {
     /// the same image exists: `python:3.X` → `python:3.X-slim`, `node:N` → `node:N-slim`,
     /// `debian:R` → `debian:R-slim`, `eclipse-temurin:N-jdk` → `eclipse-temurin:N-jre`. A JDK
     /// base is not reported when the image itself runs `javac`, `mvn`, `gradle` or `jlink`.
+    /// Ubuntu has no smaller official variant (its base already leaves out docs), so `ubuntu`
+    /// bases are not reported.
     ///
     /// Only images that run something are checked: the target's stage chain has `CMD` or
     /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
@@ -95,41 +99,79 @@ impl Rule for FullBaseImage {
             if st.from_stage.is_some() {
                 continue;
             }
-            let Some(r) = ImageRef::parse(&st.base_expanded) else { continue };
-            let Some((family, variant)) = catalog::classify(&r) else { continue };
+            let Some(r) = ImageRef::parse(&st.base_expanded) else {
+                continue;
+            };
+            let Some((family, variant)) = catalog::classify(&r) else {
+                continue;
+            };
             let target_variant = match (family, variant) {
                 (Family::Python | Family::Node | Family::Debian, Variant::Full) => Variant::Slim,
                 (Family::EclipseTemurin, Variant::Jdk) => Variant::Jre,
                 _ => continue,
             };
             if family == Family::EclipseTemurin {
-                let builds = ctx.stages.iter().filter(|s| s.ships).flat_map(|s| ctx.stage_instructions(s.index)).filter(|(_, inst)| inst.keyword == Keyword::Run).any(|(i, _)| {
-                    ctx.commands[i].iter().any(|c| matches!(c.name(), Some("javac" | "mvn" | "mvnw" | "gradle" | "gradlew" | "jlink" | "jar" | "native-image")))
-                });
+                let builds = ctx
+                    .stages
+                    .iter()
+                    .filter(|s| s.ships)
+                    .flat_map(|s| ctx.stage_instructions(s.index))
+                    .filter(|(_, inst)| inst.keyword == Keyword::Run)
+                    .any(|(i, _)| {
+                        ctx.commands[i].iter().any(|c| {
+                            matches!(
+                                c.name(),
+                                Some(
+                                    "javac"
+                                        | "mvn"
+                                        | "mvnw"
+                                        | "gradle"
+                                        | "gradlew"
+                                        | "jlink"
+                                        | "jar"
+                                        | "native-image"
+                                )
+                            )
+                        })
+                    });
                 if builds {
                     continue;
                 }
             }
-            let Some(new_tag) = smaller_tag(family, r.tag.as_deref()) else { continue };
+            let Some(new_tag) = smaller_tag(family, r.tag.as_deref()) else {
+                continue;
+            };
             let suggestion = format!("{}:{new_tag}", r.full_repo());
             let i = st.instructions.start;
             let inst = &ctx.dockerfile.instructions[i];
             let span = inst.args.first().map_or(inst.span, |a| a.span);
-            let (from, to) = (catalog::lookup(family, variant), catalog::lookup(family, target_variant));
+            let (from, to) = (
+                catalog::lookup(family, variant),
+                catalog::lookup(family, target_variant),
+            );
             let mut f = Finding::new(
                 &Self::META,
                 ctx,
                 i,
                 span,
-                format!("the final image is built on the full `{}` image; a smaller variant exists", st.base_expanded),
+                format!(
+                    "the final image is built on the full `{}` image; a smaller variant exists",
+                    st.base_expanded
+                ),
                 if family == Family::EclipseTemurin {
                     format!("run on `{suggestion}` (a JRE); compile in a builder stage")
                 } else {
-                    format!("use `{suggestion}`; build native extensions in a builder stage and copy the result")
+                    format!(
+                        "use `{suggestion}`; build native extensions in a builder stage and copy the result"
+                    )
                 },
             );
             if let (Some(from), Some(to)) = (from, to) {
-                f = f.estimate(catalog::swap_saving(from, to)).note(format!("catalog: {}; {}", catalog::cite(from), catalog::cite(to)));
+                f = f.estimate(catalog::swap_saving(from, to)).note(format!(
+                    "catalog: {}; {}",
+                    catalog::cite(from),
+                    catalog::cite(to)
+                ));
             }
             out.push(f);
         }

@@ -1,3 +1,5 @@
+//! Rule DF205 js-package-cache-kept: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
@@ -43,28 +45,74 @@ impl Rule for JsPackageCacheKept {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
             let removed = pkg::removed_paths(cmds);
-            let rm_has = |needle: &str| removed.iter().any(|w| pkg::normalize_home(&w.text).contains(needle));
+            let rm_has = |needle: &str| {
+                removed
+                    .iter()
+                    .any(|w| pkg::normalize_home(&w.text).contains(needle))
+            };
             for c in cmds {
-                let (tool, cache_dirs, cleaned): (&str, &[&str], bool) = if pkg::is(c, "npm", &["install", "ci", "i", "add"]) {
-                    if c.has_short_or_long('g', &["--global"]) || c.has_flag("--cache") || ctx.env_at(s, i, "npm_config_cache").is_some() || ctx.env_at(s, i, "NPM_CONFIG_CACHE").is_some() {
+                let (tool, cache_dirs, cleaned): (&str, &[&str], bool) =
+                    if pkg::is(c, "npm", &["install", "ci", "i", "add"]) {
+                        if c.has_short_or_long('g', &["--global"])
+                            || c.has_flag("--cache")
+                            || ctx.env_at(s, i, "npm_config_cache").is_some()
+                            || ctx.env_at(s, i, "NPM_CONFIG_CACHE").is_some()
+                        {
+                            continue;
+                        }
+                        (
+                            "npm",
+                            &["/root/.npm", "/home/node/.npm"],
+                            cmds.iter().any(|x| pkg::is(x, "npm", &["cache"])) || rm_has(".npm"),
+                        )
+                    } else if matches!(pkg::yarn_command(c), Some("install" | "add")) {
+                        if c.has_flag("--immutable")
+                            || c.has_flag("--cache-folder")
+                            || c.has_short_or_long('g', &["global"])
+                            || c.subcommand().is_some_and(|w| w.text == "global")
+                        {
+                            continue;
+                        }
+                        (
+                            "yarn",
+                            &[
+                                "/usr/local/share/.cache/yarn",
+                                "/root/.cache/yarn",
+                                "/root/.yarn",
+                                "/home/node/.cache/yarn",
+                            ],
+                            cmds.iter().any(|x| pkg::is(x, "yarn", &["cache"]))
+                                || rm_has(".cache/yarn")
+                                || rm_has("/.yarn"),
+                        )
+                    } else if pkg::is(c, "pnpm", &["install", "i", "add"]) {
+                        if c.has_flag("--store-dir") || c.has_short_or_long('g', &["--global"]) {
+                            continue;
+                        }
+                        (
+                            "pnpm",
+                            &[
+                                "/root/.local/share/pnpm",
+                                "/root/.pnpm-store",
+                                "/pnpm/store",
+                                "/pnpm",
+                            ],
+                            cmds.iter().any(|x| pkg::is(x, "pnpm", &["store"])) || rm_has("pnpm"),
+                        )
+                    } else {
                         continue;
-                    }
-                    ("npm", &["/root/.npm", "/home/node/.npm"], cmds.iter().any(|x| pkg::is(x, "npm", &["cache"])) || rm_has(".npm"))
-                } else if c.name() == Some("yarn") && c.subcommand().is_none_or(|w| matches!(w.text.as_str(), "install" | "add")) && !c.args().iter().any(|w| matches!(w.text.as_str(), "--version" | "-v" | "--help" | "-h")) {
-                    if c.has_flag("--immutable") || c.has_flag("--cache-folder") || c.has_short_or_long('g', &["global"]) || c.subcommand().is_some_and(|w| w.text == "global") {
-                        continue;
-                    }
-                    ("yarn", &["/usr/local/share/.cache/yarn", "/root/.cache/yarn", "/root/.yarn", "/home/node/.cache/yarn"], cmds.iter().any(|x| pkg::is(x, "yarn", &["cache"])) || rm_has(".cache/yarn") || rm_has("/.yarn"))
-                } else if pkg::is(c, "pnpm", &["install", "i", "add"]) {
-                    if c.has_flag("--store-dir") || c.has_short_or_long('g', &["--global"]) {
-                        continue;
-                    }
-                    ("pnpm", &["/root/.local/share/pnpm", "/root/.pnpm-store", "/pnpm/store", "/pnpm"], cmds.iter().any(|x| pkg::is(x, "pnpm", &["store"])) || rm_has("pnpm"))
-                } else {
-                    continue;
-                };
+                    };
                 let mounted = ctx.has_cache_mount(i, cache_dirs)
-                    || ctx.dockerfile.instructions[i].flags_named("mount").any(|m| m.value.as_deref().is_some_and(|v| v.contains("type=cache") && (v.contains(".npm") || v.contains("yarn") || v.contains("pnpm"))));
+                    || ctx.dockerfile.instructions[i]
+                        .flags_named("mount")
+                        .any(|m| {
+                            m.value.as_deref().is_some_and(|v| {
+                                v.contains("type=cache")
+                                    && (v.contains(".npm")
+                                        || v.contains("yarn")
+                                        || v.contains("pnpm"))
+                            })
+                        });
                 if cleaned || mounted {
                     continue;
                 }

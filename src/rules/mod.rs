@@ -29,7 +29,7 @@ mod pip_cache_kept;
 mod recursive_chown_in_separate_layer;
 mod rpm_cache_kept;
 mod toolchain_image_as_runtime;
-mod unstripped_go_binary;
+mod unstripped_binary;
 mod useradd_without_no_log_init;
 
 use serde::Serialize;
@@ -72,7 +72,11 @@ impl RuleMeta {
     pub fn summary(&self) -> String {
         let doc = self.doc();
         let after = doc.split("## What it does").nth(1).unwrap_or(&doc);
-        let para: Vec<&str> = after.trim_start().lines().take_while(|l| !l.trim().is_empty()).collect();
+        let para: Vec<&str> = after
+            .trim_start()
+            .lines()
+            .take_while(|l| !l.trim().is_empty() && !l.trim_start().starts_with("- "))
+            .collect();
         let text = para.join(" ");
         // The first sentence: a `. ` outside backticks followed by a capital letter.
         let b = text.as_bytes();
@@ -80,11 +84,19 @@ impl RuleMeta {
         for i in 0..b.len() {
             match b[i] {
                 b'`' => in_code = !in_code,
-                b'.' if !in_code && b.get(i + 1) == Some(&b' ') && b.get(i + 2).is_some_and(u8::is_ascii_uppercase) => return text[..=i].to_string(),
+                b'.' if !in_code
+                    && b.get(i + 1) == Some(&b' ')
+                    && b.get(i + 2).is_some_and(u8::is_ascii_uppercase) =>
+                {
+                    return text[..=i].to_string();
+                }
                 _ => {}
             }
         }
-        text
+        match text.strip_suffix(':') {
+            Some(t) => format!("{t}."),
+            None => text,
+        }
     }
 }
 
@@ -125,7 +137,7 @@ pub static RULES: &[&dyn Rule] = &[
     &full_base_image::FullBaseImage,
     &toolchain_image_as_runtime::ToolchainImageAsRuntime,
     &build_toolchain_in_final_stage::BuildToolchainInFinalStage,
-    &unstripped_go_binary::UnstrippedGoBinary,
+    &unstripped_binary::UnstrippedBinary,
     &apt_lists_not_removed::AptListsNotRemoved,
     &apt_install_recommends::AptInstallRecommends,
     &apk_add_cache::ApkAddCache,
@@ -146,7 +158,10 @@ pub static RULES: &[&dyn Rule] = &[
 /// The rule with this code or name (case-insensitive).
 #[must_use]
 pub fn find(code_or_name: &str) -> Option<&'static dyn Rule> {
-    RULES.iter().copied().find(|r| r.meta().code.eq_ignore_ascii_case(code_or_name) || r.meta().name.eq_ignore_ascii_case(code_or_name))
+    RULES.iter().copied().find(|r| {
+        r.meta().code.eq_ignore_ascii_case(code_or_name)
+            || r.meta().name.eq_ignore_ascii_case(code_or_name)
+    })
 }
 
 /// One finding of one rule.
@@ -177,7 +192,14 @@ pub struct Finding {
 impl Finding {
     /// A finding of `rule` at `span` in instruction `instruction`.
     #[must_use]
-    pub fn new(rule: &'static RuleMeta, ctx: &RuleContext<'_>, instruction: usize, span: Span, message: impl Into<String>, help: impl Into<String>) -> Self {
+    pub fn new(
+        rule: &'static RuleMeta,
+        ctx: &RuleContext<'_>,
+        instruction: usize,
+        span: Span,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
         Self {
             rule,
             severity: rule.severity,
@@ -236,7 +258,13 @@ pub fn resolve(list: &str) -> Result<Vec<&'static str>, Error> {
         let matched: Vec<&'static str> = RULES
             .iter()
             .map(|r| r.meta())
-            .filter(|m| m.name.eq_ignore_ascii_case(item) || m.code.to_ascii_uppercase().starts_with(&item.to_ascii_uppercase()) || item.eq_ignore_ascii_case("all"))
+            .filter(|m| {
+                m.name.eq_ignore_ascii_case(item)
+                    || m.code
+                        .to_ascii_uppercase()
+                        .starts_with(&item.to_ascii_uppercase())
+                    || item.eq_ignore_ascii_case("all")
+            })
             .map(|m| m.code)
             .collect();
         if matched.is_empty() {
@@ -254,7 +282,12 @@ impl Selection {
     pub fn new(select: Option<&str>, ignore: Option<&str>) -> Result<Self, Error> {
         let mut codes: Vec<&'static str> = match select {
             Some(s) => resolve(s)?,
-            None => RULES.iter().map(|r| r.meta()).filter(|m| m.default_enabled).map(|m| m.code).collect(),
+            None => RULES
+                .iter()
+                .map(|r| r.meta())
+                .filter(|m| m.default_enabled)
+                .map(|m| m.code)
+                .collect(),
         };
         if let Some(i) = ignore {
             let ig = resolve(i)?;
@@ -273,7 +306,14 @@ impl Selection {
 
 impl Default for Selection {
     fn default() -> Self {
-        Self { codes: RULES.iter().map(|r| r.meta()).filter(|m| m.default_enabled).map(|m| m.code).collect() }
+        Self {
+            codes: RULES
+                .iter()
+                .map(|r| r.meta())
+                .filter(|m| m.default_enabled)
+                .map(|m| m.code)
+                .collect(),
+        }
     }
 }
 
@@ -286,8 +326,57 @@ pub fn check(ctx: &RuleContext<'_>, selection: &Selection) -> Vec<Finding> {
             r.check(ctx, &mut out);
         }
     }
-    out.sort_by(|a, b| (a.span.start, a.rule.code, a.span.end).cmp(&(b.span.start, b.rule.code, b.span.end)));
+    out.sort_by(|a, b| {
+        (a.span.start, a.rule.code, a.span.end).cmp(&(b.span.start, b.rule.code, b.span.end))
+    });
     out.dedup_by(|a, b| a.rule.code == b.rule.code && a.span == b.span);
+    out
+}
+
+/// `docs/rules.md`: the rule table and every rule's documentation, generated from the rule
+/// docs (a test fails when the checked-in file differs).
+#[must_use]
+pub fn docs_markdown() -> String {
+    let mut out = String::from(
+        "# imgopt rules\n\n<!-- Generated from the rule docs in src/rules/ by `imgopt::rules::docs_markdown`; do not edit.\n     Regenerate with: IMGOPT_UPDATE_DOCS=1 cargo test --test rules docs_are_current -->\n\n",
+    );
+    out.push_str("`imgopt analyze` runs these rules; `imgopt explain CODE` prints one of them. Codes never change: `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context and ordering, `DF4xx` layer structure. Size rules fire only in stages whose filesystem reaches the target image, and not at all when the target is a development stage (named `dev`, `build`, `test`, `lint`, `validate`, ...).\n\n");
+    out.push_str(
+        "| Code | Name | Severity | Default | What it does |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for r in RULES {
+        let m = r.meta();
+        let anchor = format!("{}-{}", m.code.to_ascii_lowercase(), m.name);
+        out.push_str(&format!(
+            "| [{}](#{anchor}) | `{}` | {} | {} | {} |\n",
+            m.code,
+            m.name,
+            m.severity.as_str(),
+            if m.default_enabled { "on" } else { "opt-in" },
+            m.summary().replace('|', "\\|")
+        ));
+    }
+    for r in RULES {
+        let m = r.meta();
+        out.push_str(&format!(
+            "\n## {} {}\n\nDefault severity: {}{}.\n\n",
+            m.code,
+            m.name,
+            m.severity.as_str(),
+            if m.default_enabled {
+                ""
+            } else {
+                "; opt-in (enable with `--select`)"
+            }
+        ));
+        for line in m.doc().lines() {
+            if line.starts_with("## ") {
+                out.push('#');
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
     out
 }
 
@@ -303,9 +392,23 @@ mod tests {
             let m = r.meta();
             assert!(codes.insert(m.code), "duplicate code {}", m.code);
             assert!(names.insert(m.name), "duplicate name {}", m.name);
-            assert!(m.code.len() == 5 && m.code.starts_with("DF") && m.code[2..].chars().all(|c| c.is_ascii_digit()), "{}", m.code);
-            assert!(matches!(&m.code[2..3], "1" | "2" | "3" | "4"), "{}: group digit", m.code);
-            assert!(m.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}", m.name);
+            assert!(
+                m.code.len() == 5
+                    && m.code.starts_with("DF")
+                    && m.code[2..].chars().all(|c| c.is_ascii_digit()),
+                "{}",
+                m.code
+            );
+            assert!(
+                matches!(&m.code[2..3], "1" | "2" | "3" | "4"),
+                "{}: group digit",
+                m.code
+            );
+            assert!(
+                m.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{}",
+                m.name
+            );
         }
         let sorted: Vec<_> = RULES.iter().map(|r| r.meta().code).collect();
         let mut s2 = sorted.clone();
@@ -317,7 +420,13 @@ mod tests {
     fn every_doc_has_the_required_headings() {
         for r in RULES {
             let doc = r.meta().doc();
-            for h in ["## What it does", "## Why is this bad?", "## Example", "Use instead:", "## References"] {
+            for h in [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "Use instead:",
+                "## References",
+            ] {
                 assert!(doc.contains(h), "{} lacks `{h}`", r.meta().code);
             }
             assert!(!r.meta().summary().is_empty());
@@ -330,42 +439,14 @@ mod tests {
         assert!(s.enabled("DF201") && !s.enabled("DF203") && !s.enabled("DF101"));
         let s = Selection::new(None, None).unwrap();
         assert!(!s.enabled("DF102"), "digest pinning is opt-in");
-        assert!(Selection::new(Some("DF102"), None).unwrap().enabled("DF102"));
-        assert_eq!(Selection::new(Some("DF999"), None), Err(Error::UnknownRule("DF999".into())));
+        assert!(
+            Selection::new(Some("DF102"), None)
+                .unwrap()
+                .enabled("DF102")
+        );
+        assert_eq!(
+            Selection::new(Some("DF999"), None),
+            Err(Error::UnknownRule("DF999".into()))
+        );
     }
-}
-
-/// `docs/rules.md`: the rule table and every rule's documentation, generated from the rule
-/// docs (a test fails when the checked-in file differs).
-#[must_use]
-pub fn docs_markdown() -> String {
-    let mut out = String::from(
-        "# imgopt rules\n\n<!-- Generated from the rule docs in src/rules/ by `imgopt::rules::docs_markdown`; do not edit.\n     Regenerate with: IMGOPT_UPDATE_DOCS=1 cargo test --test rules docs_are_current -->\n\n",
-    );
-    out.push_str("`imgopt analyze` runs these rules; `imgopt explain CODE` prints one of them. Codes never change: `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context and ordering, `DF4xx` layer structure. Size rules fire only in stages whose filesystem reaches the target image, and not at all when the target is a development stage (named `dev`, `build`, `test`, `lint`, `validate`, ...).\n\n");
-    out.push_str("| Code | Name | Severity | Default | What it does |\n| --- | --- | --- | --- | --- |\n");
-    for r in RULES {
-        let m = r.meta();
-        let anchor = format!("{}-{}", m.code.to_ascii_lowercase(), m.name);
-        out.push_str(&format!(
-            "| [{}](#{anchor}) | `{}` | {} | {} | {} |\n",
-            m.code,
-            m.name,
-            m.severity.as_str(),
-            if m.default_enabled { "on" } else { "opt-in" },
-            m.summary().replace('|', "\\|")
-        ));
-    }
-    for r in RULES {
-        let m = r.meta();
-        out.push_str(&format!("\n## {} {}\n\nDefault severity: {}{}.\n\n", m.code, m.name, m.severity.as_str(), if m.default_enabled { "" } else { "; opt-in (enable with `--select`)" }));
-        for line in m.doc().lines() {
-            if line.starts_with("## ") {
-                out.push('#');
-            }
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
 }

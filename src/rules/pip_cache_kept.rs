@@ -1,3 +1,5 @@
+//! Rule DF204 pip-cache-kept: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
@@ -41,7 +43,9 @@ crate::declare_rule! {
 fn is_pip_install(c: &Command) -> Option<usize> {
     let e = c.effective();
     let name = c.name()?;
-    let pip_at = if name.starts_with("pip") && name[3..].chars().all(|ch| ch.is_ascii_digit() || ch == '.') {
+    let pip_at = if name.starts_with("pip")
+        && name[3..].chars().all(|ch| ch.is_ascii_digit() || ch == '.')
+    {
         0
     } else if name.starts_with("python") && e.len() > 2 && e[1].text == "-m" && e[2].text == "pip" {
         2
@@ -59,33 +63,82 @@ impl Rule for PipCacheKept {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
-            let offline = ctx.dockerfile.instructions[i].flag("network").is_some_and(|f| f.value.as_deref() == Some("none"));
-            if offline || ctx.env_at(s, i, "PIP_NO_CACHE_DIR").is_some() || ctx.has_cache_mount(i, &["/root/.cache/pip"]) {
+            let offline = ctx.dockerfile.instructions[i]
+                .flag("network")
+                .is_some_and(|f| f.value.as_deref() == Some("none"));
+            if offline
+                || ctx.env_at(s, i, "PIP_NO_CACHE_DIR").is_some()
+                || ctx.has_cache_mount(i, &["/root/.cache/pip"])
+            {
                 continue;
             }
-            let mounted_elsewhere = ctx.dockerfile.instructions[i].flags_named("mount").any(|m| m.value.as_deref().is_some_and(|v| v.contains("type=cache") && (v.contains(".cache/pip") || v.contains(".cache,") || v.ends_with(".cache") || ctx.env_at(s, i, "PIP_CACHE_DIR").is_some_and(|d| v.contains(&d)))));
+            let mounted_elsewhere = ctx.dockerfile.instructions[i]
+                .flags_named("mount")
+                .any(|m| {
+                    m.value.as_deref().is_some_and(|v| {
+                        v.contains("type=cache")
+                            && (v.contains(".cache/pip")
+                                || v.contains(".cache,")
+                                || v.ends_with(".cache")
+                                || ctx
+                                    .env_at(s, i, "PIP_CACHE_DIR")
+                                    .is_some_and(|d| v.contains(&d)))
+                    })
+                });
             if mounted_elsewhere {
                 continue;
             }
             let cleaned = pkg::removed_paths(cmds).iter().any(|w| {
                 let p = pkg::normalize_home(&w.text);
-                p.contains(".cache/pip") || p.trim_end_matches('/').ends_with(".cache") || p.trim_end_matches("/*").ends_with(".cache")
-            }) || cmds.iter().any(|c| c.name().is_some_and(|n| n.starts_with("pip")) && c.args().iter().any(|w| w.text == "cache") && c.args().iter().any(|w| w.text == "purge"));
+                p.contains(".cache/pip")
+                    || p.trim_end_matches('/').ends_with(".cache")
+                    || p.trim_end_matches("/*").ends_with(".cache")
+            }) || cmds.iter().any(|c| {
+                c.name().is_some_and(|n| n.starts_with("pip"))
+                    && c.args().iter().any(|w| w.text == "cache")
+                    && c.args().iter().any(|w| w.text == "purge")
+            });
             if cleaned {
                 continue;
             }
             for c in cmds {
-                let Some(at) = is_pip_install(c) else { continue };
-                if c.has_flag("--no-cache-dir") || c.has_flag("--no-cache") || c.has_flag("--no-index") {
+                let Some(at) = is_pip_install(c) else {
+                    continue;
+                };
+                if c.has_flag("--no-cache-dir")
+                    || c.has_flag("--no-cache")
+                    || c.has_flag("--no-index")
+                {
                     continue;
                 }
                 let e = c.effective();
-                let pkgs: Vec<&str> = e[at + 2..].iter().filter(|w| !w.text.starts_with('-')).map(|w| w.text.as_str()).collect();
-                let has_req = c.args().iter().any(|w| w.text == "-r" || w.text.starts_with("--requirement") || w.text.starts_with("-r") || w.text == "-e" || w.text == ".");
-                if !has_req && pkgs.iter().all(|p| matches!(pkg::package_name(&p.to_ascii_lowercase()).trim_end_matches(|ch: char| !ch.is_alphanumeric()), "pip" | "setuptools" | "wheel")) {
+                let pkgs: Vec<&str> = e[at + 2..]
+                    .iter()
+                    .filter(|w| !w.text.starts_with('-'))
+                    .map(|w| w.text.as_str())
+                    .collect();
+                let has_req = c.args().iter().any(|w| {
+                    w.text == "-r"
+                        || w.text.starts_with("--requirement")
+                        || w.text.starts_with("-r")
+                        || w.text == "-e"
+                        || w.text == "."
+                });
+                if !has_req
+                    && pkgs.iter().all(|p| {
+                        matches!(
+                            pkg::package_name(&p.to_ascii_lowercase())
+                                .trim_end_matches(|ch: char| !ch.is_alphanumeric()),
+                            "pip" | "setuptools" | "wheel"
+                        )
+                    })
+                {
                     continue;
                 }
-                let span = c.effective()[..=at + 1].last().map_or_else(|| c.span().unwrap_or_default(), |last| crate::dockerfile::Span::new(e[0].span.start, last.span.end));
+                let span = c.effective()[..=at + 1].last().map_or_else(
+                    || c.span().unwrap_or_default(),
+                    |last| crate::dockerfile::Span::new(e[0].span.start, last.span.end),
+                );
                 out.push(
                     Finding::new(&Self::META, ctx, i, span, "`pip install` keeps its download cache (~/.cache/pip) in this layer", "add `--no-cache-dir`, set `ENV PIP_NO_CACHE_DIR=1`, or use `RUN --mount=type=cache,target=/root/.cache/pip`")
                         .estimate(Some(heuristics::pip_cache())),

@@ -72,8 +72,21 @@ pub fn pm_of(cmd: &Command) -> Option<(Pm, &str)> {
 fn option_takes_value(pm: Pm, opt: &str) -> bool {
     match pm {
         Pm::Apt => matches!(opt, "-o" | "-t" | "-c" | "--target-release" | "--option"),
-        Pm::Apk => matches!(opt, "-t" | "--virtual" | "-X" | "--repository" | "--root" | "-p" | "--arch"),
-        Pm::Yum | Pm::Dnf | Pm::Microdnf => matches!(opt, "--setopt" | "--enablerepo" | "--disablerepo" | "--installroot" | "--releasever" | "-x" | "--exclude" | "--repo"),
+        Pm::Apk => matches!(
+            opt,
+            "-t" | "--virtual" | "-X" | "--repository" | "--root" | "-p" | "--arch"
+        ),
+        Pm::Yum | Pm::Dnf | Pm::Microdnf => matches!(
+            opt,
+            "--setopt"
+                | "--enablerepo"
+                | "--disablerepo"
+                | "--installroot"
+                | "--releasever"
+                | "-x"
+                | "--exclude"
+                | "--repo"
+        ),
         Pm::Zypper => matches!(opt, "-r" | "--repo" | "--root"),
     }
 }
@@ -86,10 +99,23 @@ pub fn installs(cmds: &[Command]) -> Vec<Install<'_>> {
         let is_install = match pm {
             Pm::Apt => sub == "install",
             Pm::Apk => sub == "add",
-            Pm::Yum | Pm::Dnf | Pm::Microdnf => matches!(sub, "install" | "groupinstall" | "reinstall"),
+            Pm::Yum | Pm::Dnf | Pm::Microdnf => {
+                matches!(sub, "install" | "groupinstall" | "reinstall")
+            }
             Pm::Zypper => matches!(sub, "install" | "in"),
         };
-        if !is_install || c.has_short_or_long('s', &["--simulate", "--dry-run", "--just-print", "--no-act", "--recon"]) && pm == Pm::Apt {
+        if !is_install
+            || c.has_short_or_long(
+                's',
+                &[
+                    "--simulate",
+                    "--dry-run",
+                    "--just-print",
+                    "--no-act",
+                    "--recon",
+                ],
+            ) && pm == Pm::Apt
+        {
             continue;
         }
         let args = c.args();
@@ -111,7 +137,11 @@ pub fn installs(cmds: &[Command]) -> Vec<Install<'_>> {
             }
             packages.push(w);
         }
-        out.push(Install { pm, cmd: c, packages });
+        out.push(Install {
+            pm,
+            cmd: c,
+            packages,
+        });
     }
     out
 }
@@ -133,7 +163,9 @@ pub fn cwds(cmds: &[Command], wd: &str) -> Vec<String> {
         out.push(cur.clone());
         if c.name() == Some("cd") {
             match c.args().iter().find(|w| !w.text.starts_with('-')) {
-                Some(d) if !d.text.contains('$') && !d.text.contains('`') => cur = join(&cur, &d.text),
+                Some(d) if !d.text.contains('$') && !d.text.contains('`') => {
+                    cur = join(&cur, &d.text)
+                }
                 Some(_) => cur = "\u{0}unknown".to_string(),
                 None => cur = "/root".to_string(),
             }
@@ -155,7 +187,10 @@ pub fn resolved_rm_paths<'c>(cmds: &'c [Command], wd: &str) -> Vec<(&'c Word, Op
             let t = &w.text;
             let path = if t.starts_with('~') || t.starts_with("$HOME") || t.starts_with("${HOME}") {
                 Some(normalize_home(t))
-            } else if t.contains('$') || t.contains('`') || (!t.starts_with('/') && cwd.starts_with('\u{0}')) {
+            } else if t.contains('$')
+                || t.contains('`')
+                || (!t.starts_with('/') && cwd.starts_with('\u{0}'))
+            {
                 None
             } else {
                 Some(join(cwd, t))
@@ -172,8 +207,15 @@ pub fn removed_paths(cmds: &[Command]) -> Vec<&Word> {
     let mut out = Vec::new();
     for c in cmds {
         match c.name() {
-            Some("rm" | "rmdir" | "unlink") => out.extend(c.args().iter().filter(|w| !w.text.starts_with('-'))),
-            Some("find") if c.args().iter().any(|w| w.text == "-delete") || c.args().windows(2).any(|p| p[0].text.starts_with("-exec") && p[1].text == "rm") => {
+            Some("rm" | "rmdir" | "unlink") => {
+                out.extend(c.args().iter().filter(|w| !w.text.starts_with('-')))
+            }
+            Some("find")
+                if c.args().iter().any(|w| w.text == "-delete")
+                    || c.args()
+                        .windows(2)
+                        .any(|p| p[0].text.starts_with("-exec") && p[1].text == "rm") =>
+            {
                 out.extend(c.args().iter().take_while(|w| !w.text.starts_with('-')));
             }
             _ => {}
@@ -185,7 +227,9 @@ pub fn removed_paths(cmds: &[Command]) -> Vec<&Word> {
 /// Whether any `rm`/`find -delete` in `cmds` removes `dir` or something directly inside it
 /// (`dir/*`), or a parent of it.
 pub fn removes(cmds: &[Command], dir: &str) -> bool {
-    removed_paths(cmds).iter().any(|w| path_overlaps(&w.text, dir))
+    removed_paths(cmds)
+        .iter()
+        .any(|w| path_overlaps(&w.text, dir))
 }
 
 /// Whether path (maybe with globs or `~`/`$HOME`) names `dir`, a parent of it, or `dir/*`.
@@ -198,7 +242,10 @@ pub fn path_overlaps(path: &str, dir: &str) -> bool {
     if p.is_empty() {
         return false;
     }
-    p == dir || dir.starts_with(&format!("{p}/")) || p.starts_with(&format!("{dir}/")) || glob_prefix_match(p, dir)
+    p == dir
+        || dir.starts_with(&format!("{p}/"))
+        || p.starts_with(&format!("{dir}/"))
+        || glob_prefix_match(p, dir)
 }
 
 fn glob_prefix_match(p: &str, dir: &str) -> bool {
@@ -246,7 +293,13 @@ pub fn removes_packages(cmds: &[Command]) -> Vec<String> {
         };
         if removing {
             out.push(String::from("*"));
-            out.extend(c.args().iter().filter(|w| !w.text.starts_with('-')).skip(1).map(|w| package_name(&w.text).to_string()));
+            out.extend(
+                c.args()
+                    .iter()
+                    .filter(|w| !w.text.starts_with('-'))
+                    .skip(1)
+                    .map(|w| package_name(&w.text).to_string()),
+            );
         }
     }
     out
@@ -268,7 +321,48 @@ pub fn apk_virtual(cmd: &Command) -> Option<&str> {
 
 /// Whether a command is `NAME SUB...` (e.g. `npm ci`).
 pub fn is(cmd: &Command, name: &str, subs: &[&str]) -> bool {
-    cmd.name() == Some(name) && (subs.is_empty() || cmd.subcommand().is_some_and(|w| subs.contains(&w.text.as_str())))
+    cmd.name() == Some(name)
+        && (subs.is_empty()
+            || cmd
+                .subcommand()
+                .is_some_and(|w| subs.contains(&w.text.as_str())))
+}
+
+/// The yarn command a `yarn ...` line runs: `install` for bare `yarn` (with only options),
+/// else its first positional word; option values (`--network-timeout 600000`) are skipped.
+pub fn yarn_command(cmd: &Command) -> Option<&str> {
+    if cmd.name() != Some("yarn") {
+        return None;
+    }
+    let args = cmd.args();
+    let mut skip = false;
+    for w in args {
+        if skip {
+            skip = false;
+            continue;
+        }
+        let t = w.text.as_str();
+        if matches!(t, "--version" | "-v" | "--help" | "-h") {
+            return Some("version");
+        }
+        if t.starts_with('-') {
+            skip = !t.contains('=')
+                && matches!(
+                    t,
+                    "--network-timeout"
+                        | "--cache-folder"
+                        | "--modules-folder"
+                        | "--mutex"
+                        | "--registry"
+                        | "--network-concurrency"
+                        | "--cwd"
+                        | "--global-folder"
+                );
+            continue;
+        }
+        return Some(t);
+    }
+    Some("install")
 }
 
 /// Joins a path onto a WORKDIR (`/` when unknown).
@@ -330,7 +424,7 @@ pub fn option_value<'a>(cmd: &'a Command, short: Option<&str>, long: &[&str]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dockerfile::shell::{split, Mode};
+    use crate::dockerfile::shell::{Mode, split};
 
     fn cmds(s: &str) -> Vec<Command> {
         split(s, Span::new(0, s.len()), Mode::Script)
@@ -338,11 +432,25 @@ mod tests {
 
     #[test]
     fn finds_installs_and_packages() {
-        let c = cmds("apt-get -o Dpkg::Options::=--force-confold install -y --no-install-recommends gcc curl=7.1 && apk add --virtual .b musl-dev");
+        let c = cmds(
+            "apt-get -o Dpkg::Options::=--force-confold install -y --no-install-recommends gcc curl=7.1 && apk add --virtual .b musl-dev",
+        );
         let i = installs(&c);
         assert_eq!(i.len(), 2);
-        assert_eq!(i[0].packages.iter().map(|w| package_name(&w.text)).collect::<Vec<_>>(), ["gcc", "curl"]);
-        assert_eq!(i[1].packages.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["musl-dev"]);
+        assert_eq!(
+            i[0].packages
+                .iter()
+                .map(|w| package_name(&w.text))
+                .collect::<Vec<_>>(),
+            ["gcc", "curl"]
+        );
+        assert_eq!(
+            i[1].packages
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>(),
+            ["musl-dev"]
+        );
         assert_eq!(apk_virtual(i[1].cmd), Some(".b"));
     }
 

@@ -1,3 +1,5 @@
+//! Rule DF402 recursive-chown-in-separate-layer: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::deleted_in_later_layer::{bytes_under, created_items, relation};
 use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
@@ -65,15 +67,28 @@ impl Rule for RecursiveChownInSeparateLayer {
                     if !c.has_short_or_long('R', &["--recursive"]) {
                         continue;
                     }
-                    let targets: Vec<_> = c.args().iter().filter(|w| !w.text.starts_with('-') || (tool == "chmod" && w.text.len() > 1 && w.text[1..].chars().all(|ch| "rwxXst".contains(ch)) && false)).skip(1).collect();
+                    let targets: Vec<_> = c
+                        .args()
+                        .iter()
+                        .filter(|w| !w.text.starts_with('-'))
+                        .skip(1)
+                        .collect();
                     let mut total: Option<u64> = Some(0);
-                    let mut hit: Option<(&super::deleted_in_later_layer::Created, &crate::dockerfile::shell::Word)> = None;
+                    let mut hit: Option<(
+                        &super::deleted_in_later_layer::Created,
+                        &crate::dockerfile::shell::Word,
+                    )> = None;
                     for w in &targets {
-                        if w.text.contains('$') || (cwd.starts_with('\u{0}') && !w.text.starts_with('/')) {
+                        if w.text.contains('$')
+                            || (cwd.starts_with('\u{0}') && !w.text.starts_with('/'))
+                        {
                             continue;
                         }
                         let path = pkg::join(&cwd, &w.text);
-                        for cr in created.iter().filter(|cr| cr.instr < i && cr.cache.is_none()) {
+                        for cr in created
+                            .iter()
+                            .filter(|cr| cr.instr < i && cr.cache.is_none())
+                        {
                             if let Some(sub) = relation(&path, cr) {
                                 hit.get_or_insert((cr, *w));
                                 total = match (&cr.files, total) {
@@ -84,8 +99,25 @@ impl Rule for RecursiveChownInSeparateLayer {
                         }
                     }
                     let Some((cr, w)) = hit else { continue };
+                    // A RUN in between that works inside the tree (`npm install` in /app) adds
+                    // files imgopt cannot size: then the context bytes are only part of it.
+                    let target_path = pkg::join(&cwd, &w.text);
+                    let grown = (cr.instr + 1..i).find(|&k| {
+                        ctx.dockerfile.instructions[k].keyword == Keyword::Run
+                            && ctx.stage_of[k].is_some_and(|ks| {
+                                let kwd = pkg::workdir_at(ctx, ks, k);
+                                pkg::path_overlaps(&kwd, &target_path)
+                            })
+                    });
+                    if grown.is_some() {
+                        total = None;
+                    }
                     let cinst = &ctx.dockerfile.instructions[cr.instr];
-                    let flag = if tool == "chmod" { "--chmod" } else { "--chown" };
+                    let flag = if tool == "chmod" {
+                        "--chmod"
+                    } else {
+                        "--chown"
+                    };
                     let mut f = Finding::new(
                         &Self::META,
                         ctx,
@@ -96,7 +128,9 @@ impl Rule for RecursiveChownInSeparateLayer {
                     )
                     .related(cinst.span, "files written here")
                     .estimate(total.filter(|t| *t > 0).map(Estimate::exact));
-                    if total.is_none_or(|t| t == 0) {
+                    if let Some(k) = grown {
+                        f = f.note(format!("no estimate: the RUN on line {} may add files under {target_path} that are copied too", ctx.dockerfile.instructions[k].start_line));
+                    } else if total.is_none_or(|t| t == 0) {
                         f = f.note("no estimate: the size of the copied files is not known (give --context to measure them)");
                     }
                     out.push(f);

@@ -1,3 +1,5 @@
+//! Rule DF206 rpm-cache-kept: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::pkg::{self, Pm};
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
@@ -38,23 +40,64 @@ impl Rule for RpmCacheKept {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (_, i, cmds) in pkg::shipping_runs(ctx) {
-            let cleaned = cmds.iter().any(|c| matches!(pkg::pm_of(c), Some((Pm::Yum | Pm::Dnf | Pm::Microdnf | Pm::Zypper, "clean" | "cc"))))
-                || ["/var/cache/yum", "/var/cache/dnf", "/var/cache/libdnf5", "/var/cache/zypp"].iter().any(|d| pkg::removes(cmds, d))
-                || ctx.has_cache_mount(i, &["/var/cache/yum", "/var/cache/dnf", "/var/cache/libdnf5", "/var/cache/zypp"]);
+            let cleaned = cmds.iter().any(|c| {
+                matches!(
+                    pkg::pm_of(c),
+                    Some((
+                        Pm::Yum | Pm::Dnf | Pm::Microdnf | Pm::Zypper,
+                        "clean" | "cc"
+                    ))
+                )
+            }) || [
+                "/var/cache/yum",
+                "/var/cache/dnf",
+                "/var/cache/libdnf5",
+                "/var/cache/zypp",
+            ]
+            .iter()
+            .any(|d| pkg::removes(cmds, d))
+                || ctx.has_cache_mount(
+                    i,
+                    &[
+                        "/var/cache/yum",
+                        "/var/cache/dnf",
+                        "/var/cache/libdnf5",
+                        "/var/cache/zypp",
+                    ],
+                );
             if cleaned {
                 continue;
             }
             let offending = cmds.iter().find(|c| match pkg::pm_of(c) {
-                Some((Pm::Yum | Pm::Dnf | Pm::Microdnf, sub)) => matches!(sub, "install" | "groupinstall" | "reinstall" | "update" | "upgrade") && !c.has_flag("--installroot"),
-                Some((Pm::Zypper, sub)) => matches!(sub, "install" | "in" | "update" | "up" | "refresh" | "ref" | "dist-upgrade" | "dup"),
+                Some((Pm::Yum | Pm::Dnf | Pm::Microdnf, sub)) => {
+                    matches!(
+                        sub,
+                        "install" | "groupinstall" | "reinstall" | "update" | "upgrade"
+                    ) && !c.has_flag("--installroot")
+                }
+                Some((Pm::Zypper, sub)) => matches!(
+                    sub,
+                    "install" | "in" | "update" | "up" | "refresh" | "ref" | "dist-upgrade" | "dup"
+                ),
                 _ => false,
             });
             if let Some(c) = offending {
                 let tool = c.name().unwrap_or("dnf").to_string();
-                let clean = if tool == "zypper" { "zypper clean --all".to_string() } else { format!("{tool} clean all") };
+                let clean = if tool == "zypper" {
+                    "zypper clean --all".to_string()
+                } else {
+                    format!("{tool} clean all")
+                };
                 out.push(
-                    Finding::new(&Self::META, ctx, i, c.span_through(1).unwrap_or_default(), format!("`{tool}` leaves its metadata and package cache in this layer"), format!("end this RUN with `&& {clean}`"))
-                        .estimate(Some(heuristics::rpm_cache())),
+                    Finding::new(
+                        &Self::META,
+                        ctx,
+                        i,
+                        c.span_through(1).unwrap_or_default(),
+                        format!("`{tool}` leaves its metadata and package cache in this layer"),
+                        format!("end this RUN with `&& {clean}`"),
+                    )
+                    .estimate(Some(heuristics::rpm_cache())),
                 );
             }
         }

@@ -1,3 +1,5 @@
+//! Rule DF104 toolchain-image-as-runtime: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::catalog::{self, Family, ImageRef, Variant};
 use crate::diag::Severity;
@@ -58,14 +60,28 @@ impl Rule for ToolchainImageAsRuntime {
             if st.from_stage.is_some() {
                 continue;
             }
-            let Some(r) = ImageRef::parse(&st.base_expanded) else { continue };
+            let Some(r) = ImageRef::parse(&st.base_expanded) else {
+                continue;
+            };
             if r.registry.is_some() {
                 continue;
             }
             let (lang, runtime, runtime_family) = match r.repo.as_str() {
-                "golang" => ("Go", "gcr.io/distroless/static-debian12 (CGO_ENABLED=0) or scratch", Family::DistrolessStatic),
-                "rust" => ("Rust", "gcr.io/distroless/cc-debian12 (match the builder's Debian release) or a musl build on scratch", Family::DistrolessCc),
-                "maven" | "gradle" => ("Java", "eclipse-temurin:<version>-jre or a jlink runtime", Family::Scratch),
+                "golang" => (
+                    "Go",
+                    "gcr.io/distroless/static-debian12 (CGO_ENABLED=0) or scratch",
+                    Family::DistrolessStatic,
+                ),
+                "rust" => (
+                    "Rust",
+                    "gcr.io/distroless/cc-debian12 (match the builder's Debian release) or a musl build on scratch",
+                    Family::DistrolessCc,
+                ),
+                "maven" | "gradle" => (
+                    "Java",
+                    "eclipse-temurin:<version>-jre or a jlink runtime",
+                    Family::Scratch,
+                ),
                 _ => continue,
             };
             if catalog::classify(&r).is_some_and(|(_, v)| v == Variant::Other) {
@@ -79,14 +95,30 @@ impl Rule for ToolchainImageAsRuntime {
                 ctx,
                 i,
                 span,
-                format!("the final image runs on the {lang} build toolchain image `{}`", st.base_expanded),
-                format!("build in this image as a named stage, then `COPY --from` only the program into {runtime}"),
+                format!(
+                    "the final image runs on the {lang} build toolchain image `{}`",
+                    st.base_expanded
+                ),
+                format!(
+                    "build in this image as a named stage, then `COPY --from` only the program into {runtime}"
+                ),
             );
             if runtime_family != Family::Scratch {
-                if let (Some((fam, var)), Some(to)) = (catalog::classify(&r), catalog::lookup(runtime_family, Variant::Other)) {
-                    let var = if var == Variant::Slim && fam == Family::Golang { Variant::Full } else { var };
+                if let (Some((fam, var)), Some(to)) = (
+                    catalog::classify(&r),
+                    catalog::lookup(runtime_family, Variant::Other),
+                ) {
+                    let var = if var == Variant::Slim && fam == Family::Golang {
+                        Variant::Full
+                    } else {
+                        var
+                    };
                     if let Some(from) = catalog::lookup(fam, var) {
-                        f = f.estimate(catalog::swap_saving(from, to)).note(format!("catalog: {}; {}", catalog::cite(from), catalog::cite(to)));
+                        f = f.estimate(catalog::swap_saving(from, to)).note(format!(
+                            "catalog: {}; {}",
+                            catalog::cite(from),
+                            catalog::cite(to)
+                        ));
                     }
                 }
             }

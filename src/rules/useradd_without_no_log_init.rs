@@ -1,3 +1,5 @@
+//! Rule DF403 useradd-without-no-log-init: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
 use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
@@ -46,9 +48,14 @@ impl Rule for UseraddWithoutNoLogInit {
                 if c.name() != Some("useradd") || c.has_short_or_long('l', &["--no-log-init"]) {
                     continue;
                 }
-                let Some(raw) = pkg::option_value(c, Some("-u"), &["--uid"]) else { continue };
+                let Some(raw) = pkg::option_value(c, Some("-u"), &["--uid"]) else {
+                    continue;
+                };
                 let resolved = if raw.contains('$') {
-                    let name = raw.trim_start_matches('$').trim_start_matches('{').trim_end_matches('}');
+                    let name = raw
+                        .trim_start_matches('$')
+                        .trim_start_matches('{')
+                        .trim_end_matches('}');
                     match ctx.env_at(s, i, name) {
                         Some(v) => v,
                         None => continue,
@@ -56,12 +63,14 @@ impl Rule for UseraddWithoutNoLogInit {
                 } else {
                     raw.to_string()
                 };
-                let Ok(uid) = resolved.parse::<u64>() else { continue };
+                let Ok(uid) = resolved.parse::<u64>() else {
+                    continue;
+                };
                 if uid < THRESHOLD {
                     continue;
                 }
                 out.push(
-                    Finding::new(&Self::META, ctx, i, c.span_through(0).map_or_else(|| c.span().unwrap_or_default(), |s| s), format!("`useradd` with UID {uid} and no `-l` writes about {} of lastlog/faillog into the layer", crate::units::ByteSize(uid.saturating_mul(292))), "add `-l` (`--no-log-init`)")
+                    Finding::new(&Self::META, ctx, i, c.span_through(0).unwrap_or_else(|| c.span().unwrap_or_default()), format!("`useradd` with UID {uid} and no `-l` writes about {} of lastlog/faillog into the layer", crate::units::ByteSize(uid.saturating_mul(292))), "add `-l` (`--no-log-init`)")
                         .estimate(Some(heuristics::lastlog(uid))),
                 );
             }

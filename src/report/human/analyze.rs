@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use crate::analyze::AnalyzeReport;
-use crate::diag::{render_human, ColorChoice, Diagnostic, Files, Label};
+use crate::diag::{ColorChoice, Diagnostic, Files, Label, render_human};
 
 /// Converts findings to diagnostics.
 #[must_use]
@@ -15,9 +15,19 @@ pub fn diagnostics(report: &AnalyzeReport) -> Vec<Diagnostic> {
         .iter()
         .map(|f| {
             let mut d = Diagnostic::new(f.severity, f.message.clone()).with_code(f.code);
-            d.labels.push(Label { file: f.file_id, span: f.span.start..f.span.end, message: f.name.to_string(), primary: true });
+            d.labels.push(Label {
+                file: f.file_id,
+                span: f.span.start..f.span.end,
+                message: f.name.to_string(),
+                primary: true,
+            });
             for r in &f.related {
-                d.labels.push(Label { file: f.file_id, span: r.span.start..r.span.end, message: r.message.clone(), primary: false });
+                d.labels.push(Label {
+                    file: f.file_id,
+                    span: r.span.start..r.span.end,
+                    message: r.message.clone(),
+                    primary: false,
+                });
             }
             if let Some(e) = &f.estimate {
                 d.notes.push(format!("estimated saving: {e}"));
@@ -30,31 +40,64 @@ pub fn diagnostics(report: &AnalyzeReport) -> Vec<Diagnostic> {
 }
 
 /// Writes the report.
-pub fn render(report: &AnalyzeReport, files: &Files, color: ColorChoice, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(
+    report: &AnalyzeReport,
+    files: &Files,
+    color: ColorChoice,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     render_human(&diagnostics(report), files, color, out)?;
     for file in &report.files {
         let Some(c) = &file.context else { continue };
-        let ignore = c.dockerignore.as_deref().map_or_else(|| "no .dockerignore".to_string(), |p| format!("after {p}"));
+        let ignore = c.dockerignore.as_deref().map_or_else(
+            || "(no .dockerignore)".to_string(),
+            |p| format!("after {p}"),
+        );
         writeln!(
             out,
-            "context {}: {} files, {} {ignore}{}",
+            "context {}: {} {}, {} {ignore}{}",
             c.root,
             c.files,
+            if c.files == 1 { "file" } else { "files" },
             c.bytes,
-            if c.truncated { " (walk stopped at its file limit)" } else { "" }
+            if c.truncated {
+                " (walk stopped at its file limit)"
+            } else {
+                ""
+            }
         )?;
         if !c.largest_copied.is_empty() {
-            let top: Vec<String> = c.largest_copied.iter().take(3).map(|e| format!("{} ({})", e.path, e.bytes)).collect();
-            writeln!(out, "  largest files copied into the image: {}", top.join(", "))?;
+            let top: Vec<String> = c
+                .largest_copied
+                .iter()
+                .take(3)
+                .map(|e| format!("{} ({})", e.path, e.bytes))
+                .collect();
+            writeln!(
+                out,
+                "  largest files copied into the image: {}",
+                top.join(", ")
+            )?;
         }
         if !c.accidental.is_empty() {
-            let acc: Vec<String> = c.accidental.iter().take(5).map(|a| format!("{} ({}, {})", a.path, a.kind, a.bytes)).collect();
+            let acc: Vec<String> = c
+                .accidental
+                .iter()
+                .take(5)
+                .map(|a| format!("{} ({}, {})", a.path, a.kind, a.bytes))
+                .collect();
             writeln!(out, "  looks accidental: {}", acc.join(", "))?;
         }
     }
     let s = &report.summary;
     let count = |k: &str| s.by_severity.get(k).copied().unwrap_or(0);
-    let plural = |n: usize, w: &str| if n == 1 { format!("{n} {w}") } else { format!("{n} {w}s") };
+    let plural = |n: usize, w: &str| {
+        if n == 1 {
+            format!("{n} {w}")
+        } else {
+            format!("{n} {w}s")
+        }
+    };
     if s.findings == 0 {
         write!(out, "no findings in {}", plural(s.files, "file"))?;
     } else {
@@ -73,7 +116,11 @@ pub fn render(report: &AnalyzeReport, files: &Files, color: ColorChoice, out: &m
     }
     writeln!(out)?;
     if let Some(t) = &s.estimated_saving {
-        writeln!(out, "estimated saving: {t} (from {}; findings may overlap)", plural(t.count, "finding"))?;
+        writeln!(
+            out,
+            "estimated saving: {t} (from {}; findings may overlap)",
+            plural(t.count, "finding")
+        )?;
     }
     Ok(())
 }

@@ -7,7 +7,11 @@ use crate::analyze::AnalyzeReport;
 
 /// Escapes table-breaking characters.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace('\n', " ").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('\n', " ")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Writes the report.
@@ -16,19 +20,37 @@ pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "### imgopt analyze")?;
     writeln!(out)?;
     let count = |k: &str| s.by_severity.get(k).copied().unwrap_or(0);
-    writeln!(out, "**{}** findings in {} file(s): {} error, {} warning, {} info.", s.findings, s.files, count("error"), count("warning"), count("info"))?;
+    writeln!(
+        out,
+        "**{}** findings in {} file(s): {} error, {} warning, {} info.",
+        s.findings,
+        s.files,
+        count("error"),
+        count("warning"),
+        count("info")
+    )?;
     if let Some(t) = &s.estimated_saving {
         writeln!(out)?;
-        writeln!(out, "Estimated saving: **{}** (findings may overlap).", cell(&t.to_string()))?;
+        writeln!(
+            out,
+            "Estimated saving: **{}** (findings may overlap).",
+            cell(&t.to_string())
+        )?;
     }
     if report.findings.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
-    writeln!(out, "| Severity | Rule | Location | Finding | Estimated saving |")?;
+    writeln!(
+        out,
+        "| Severity | Rule | Location | Finding | Estimated saving |"
+    )?;
     writeln!(out, "| --- | --- | --- | --- | --- |")?;
     for f in &report.findings {
-        let est = f.estimate.as_ref().map_or_else(|| "—".to_string(), ToString::to_string);
+        let est = f
+            .estimate
+            .as_ref()
+            .map_or_else(|| "—".to_string(), ToString::to_string);
         writeln!(
             out,
             "| {} | `{}` {} | `{}:{}` | {}<br>**help:** {} | {} |",

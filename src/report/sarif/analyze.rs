@@ -38,7 +38,6 @@ struct Tool {
 struct Driver {
     name: &'static str,
     version: &'static str,
-    information_uri: &'static str,
     rules: Vec<RuleDescriptor>,
 }
 
@@ -151,9 +150,16 @@ pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
                 name: m.name,
                 short_description: Message { text: m.summary() },
                 full_description: Message { text: m.summary() },
-                help: Help { text: doc.clone(), markdown: doc },
-                default_configuration: Configuration { level: level(m.severity) },
-                properties: RuleProperties { tags: vec!["dockerfile", "image-size"] },
+                help: Help {
+                    text: doc.clone(),
+                    markdown: doc,
+                },
+                default_configuration: Configuration {
+                    level: level(m.severity),
+                },
+                properties: RuleProperties {
+                    tags: vec!["dockerfile", "image-size"],
+                },
             }
         })
         .collect();
@@ -164,7 +170,10 @@ pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
         .zip(&uris)
         .map(|(f, u)| SarifResult {
             rule_id: f.code,
-            rule_index: RULES.iter().position(|r| r.meta().code == f.code).unwrap_or(0),
+            rule_index: RULES
+                .iter()
+                .position(|r| r.meta().code == f.code)
+                .unwrap_or(0),
             level: level(f.severity),
             message: Message {
                 text: match &f.estimate {
@@ -175,7 +184,12 @@ pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
             locations: vec![Location {
                 physical_location: PhysicalLocation {
                     artifact_location: ArtifactLocation { uri: u },
-                    region: Region { start_line: f.start_line, start_column: Some(f.start_column), end_line: f.end_line, end_column: Some(f.end_column) },
+                    region: Region {
+                        start_line: f.start_line,
+                        start_column: Some(f.start_column),
+                        end_line: f.end_line,
+                        end_column: Some(f.end_column),
+                    },
                 },
                 message: None,
             }],
@@ -183,18 +197,37 @@ pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
                 .related
                 .iter()
                 .map(|r| Location {
-                    physical_location: PhysicalLocation { artifact_location: ArtifactLocation { uri: u }, region: Region { start_line: r.line, start_column: None, end_line: r.line, end_column: None } },
-                    message: Some(Message { text: r.message.clone() }),
+                    physical_location: PhysicalLocation {
+                        artifact_location: ArtifactLocation { uri: u },
+                        region: Region {
+                            start_line: r.line,
+                            start_column: None,
+                            end_line: r.line,
+                            end_column: None,
+                        },
+                    },
+                    message: Some(Message {
+                        text: r.message.clone(),
+                    }),
                 })
                 .collect(),
-            properties: ResultProperties { name: f.name, estimate: f.estimate.as_ref() },
+            properties: ResultProperties {
+                name: f.name,
+                estimate: f.estimate.as_ref(),
+            },
         })
         .collect();
     let log = Log {
         schema: SCHEMA,
         version: "2.1.0",
         runs: vec![Run {
-            tool: Tool { driver: Driver { name: "imgopt", version: env!("CARGO_PKG_VERSION"), information_uri: "https://github.com/imgopt/imgopt", rules } },
+            tool: Tool {
+                driver: Driver {
+                    name: "imgopt",
+                    version: env!("CARGO_PKG_VERSION"),
+                    rules,
+                },
+            },
             results,
             column_kind: "unicodeCodePoints",
         }],
