@@ -9,8 +9,9 @@ use std::io::{Cursor, Read};
 
 use imgopt::digest::Digest;
 use imgopt::layers::{
+    Analysis, AnalysisOptions, ImageMeta, LayerMeta, LayersReport, ScanError, ScanOptions,
+    WasteKind,
     scan::{scan, scan_seek},
-    Analysis, AnalysisOptions, ImageMeta, LayerMeta, LayersReport, ScanError, ScanOptions, WasteKind,
 };
 
 /// A layer tar under construction.
@@ -20,7 +21,9 @@ struct Tar {
 
 impl Tar {
     fn new() -> Self {
-        Self { b: tar::Builder::new(Vec::new()) }
+        Self {
+            b: tar::Builder::new(Vec::new()),
+        }
     }
     fn header(kind: tar::EntryType, size: u64, mode: u32, uid: u64, mtime: u64) -> tar::Header {
         let mut h = tar::Header::new_gnu();
@@ -33,7 +36,13 @@ impl Tar {
         h
     }
     fn file_full(mut self, path: &str, data: &[u8], uid: u64, mtime: u64) -> Self {
-        let mut h = Self::header(tar::EntryType::Regular, data.len() as u64, 0o644, uid, mtime);
+        let mut h = Self::header(
+            tar::EntryType::Regular,
+            data.len() as u64,
+            0o644,
+            uid,
+            mtime,
+        );
         self.b.append_data(&mut h, path, data).unwrap();
         self
     }
@@ -56,7 +65,11 @@ impl Tar {
         self
     }
     fn whiteout(self, dir: &str, name: &str) -> Self {
-        let p = if dir.is_empty() { format!(".wh.{name}") } else { format!("{dir}/.wh.{name}") };
+        let p = if dir.is_empty() {
+            format!(".wh.{name}")
+        } else {
+            format!("{dir}/.wh.{name}")
+        };
         self.file(&p, b"")
     }
     fn opaque(self, dir: &str) -> Self {
@@ -68,7 +81,9 @@ impl Tar {
 }
 
 fn bytes(n: usize, seed: u8) -> Vec<u8> {
-    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 fn analyze_with(layers: &[Vec<u8>], opts: ScanOptions, aopts: AnalysisOptions) -> LayersReport {
@@ -89,7 +104,10 @@ fn analyze_with(layers: &[Vec<u8>], opts: ScanOptions, aopts: AnalysisOptions) -
             s,
         );
     }
-    let r = a.finish(ImageMeta { source: "test".into(), ..ImageMeta::default() });
+    let r = a.finish(ImageMeta {
+        source: "test".into(),
+        ..ImageMeta::default()
+    });
     check_invariants(&r);
     r
 }
@@ -102,17 +120,35 @@ fn analyze(layers: &[Vec<u8>]) -> LayersReport {
 /// minus final; per-layer content sums to the total.
 fn check_invariants(r: &LayersReport) {
     let w = &r.waste_by_kind;
-    assert_eq!(w.overwritten.0 + w.deleted.0 + w.metadata_only.0, r.reclaimable_bytes.0, "kinds sum");
-    assert_eq!(r.totals.content_bytes.0 - r.totals.final_content_bytes.0, r.reclaimable_bytes.0);
-    assert_eq!(r.layers.iter().map(|l| l.content_bytes.0).sum::<u64>(), r.totals.content_bytes.0);
+    assert_eq!(
+        w.overwritten.0 + w.deleted.0 + w.metadata_only.0,
+        r.reclaimable_bytes.0,
+        "kinds sum"
+    );
+    assert_eq!(
+        r.totals.content_bytes.0 - r.totals.final_content_bytes.0,
+        r.reclaimable_bytes.0
+    );
+    assert_eq!(
+        r.layers.iter().map(|l| l.content_bytes.0).sum::<u64>(),
+        r.totals.content_bytes.0
+    );
     let items: u64 = r
         .waste
         .iter()
-        .filter(|i| matches!(i.kind, WasteKind::Overwritten | WasteKind::Deleted | WasteKind::MetadataOnly))
+        .filter(|i| {
+            matches!(
+                i.kind,
+                WasteKind::Overwritten | WasteKind::Deleted | WasteKind::MetadataOnly
+            )
+        })
         .map(|i| i.bytes)
         .sum();
     assert_eq!(items, r.reclaimable_bytes.0, "items sum");
-    assert_eq!(r.layers.iter().map(|l| l.wasted_bytes.0).sum::<u64>(), r.reclaimable_bytes.0);
+    assert_eq!(
+        r.layers.iter().map(|l| l.wasted_bytes.0).sum::<u64>(),
+        r.reclaimable_bytes.0
+    );
 }
 
 fn item<'a>(r: &'a LayersReport, path: &str, kind: WasteKind) -> &'a imgopt::layers::WasteItem {
@@ -128,14 +164,27 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn overwrite_counts_the_replaced_copy_once() {
-    let l0 = Tar::new().dir("etc").file("etc/app.conf", &bytes(100, 1)).done();
-    let l1 = Tar::new().dir("etc").file("etc/app.conf", &bytes(50, 2)).done();
+    let l0 = Tar::new()
+        .dir("etc")
+        .file("etc/app.conf", &bytes(100, 1))
+        .done();
+    let l1 = Tar::new()
+        .dir("etc")
+        .file("etc/app.conf", &bytes(50, 2))
+        .done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.reclaimable_bytes.0, 100);
     assert_eq!(r.waste_by_kind.overwritten.0, 100);
     let i = item(&r, "/etc/app.conf", WasteKind::Overwritten);
     assert_eq!((i.stored_in, i.made_waste_by, i.bytes), (0, Some(1), 100));
-    assert_eq!((r.layers[0].files_added, r.layers[1].files_modified, r.layers[1].files_added), (1, 1, 0));
+    assert_eq!(
+        (
+            r.layers[0].files_added,
+            r.layers[1].files_modified,
+            r.layers[1].files_added
+        ),
+        (1, 1, 0)
+    );
     // dive: /etc/app.conf seen twice, C = 150, m = 50; the /etc dir is not a leaf.
     assert!(close(r.efficiency, 50.0 / 150.0), "{}", r.efficiency);
     // dive's "wasted bytes" counts both copies.
@@ -144,7 +193,11 @@ fn overwrite_counts_the_replaced_copy_once() {
 
 #[test]
 fn file_whiteout_deletes_and_dive_counts_it() {
-    let l0 = Tar::new().dir("d").file("d/f", &bytes(1000, 1)).file("d/g", &bytes(10, 2)).done();
+    let l0 = Tar::new()
+        .dir("d")
+        .file("d/f", &bytes(1000, 1))
+        .file("d/g", &bytes(10, 2))
+        .done();
     let l1 = Tar::new().dir("d").whiteout("d", "f").done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.waste_by_kind.deleted.0, 1000);
@@ -169,7 +222,10 @@ fn directory_whiteout_counts_every_file_below_it() {
     let r = analyze(&[l0, l1]);
     assert_eq!(r.reclaimable_bytes.0, 5000);
     let i = item(&r, "/app/build/", WasteKind::Deleted);
-    assert_eq!((i.bytes, i.files, i.stored_in, i.made_waste_by), (5000, 2, 0, Some(1)));
+    assert_eq!(
+        (i.bytes, i.files, i.stored_in, i.made_waste_by),
+        (5000, 2, 0, Some(1))
+    );
     assert_eq!(r.layers[1].files_deleted, 2);
     // dive adds the subtree size to both m and C of /app/build: the delete is invisible.
     assert!(close(r.efficiency, 1.0));
@@ -178,8 +234,16 @@ fn directory_whiteout_counts_every_file_below_it() {
 
 #[test]
 fn opaque_directory_hides_the_lower_contents() {
-    let l0 = Tar::new().dir("etc").file("etc/x", &bytes(100, 1)).file("etc/y", &bytes(200, 2)).done();
-    let l1 = Tar::new().dir("etc").opaque("etc").file("etc/z", &bytes(7, 3)).done();
+    let l0 = Tar::new()
+        .dir("etc")
+        .file("etc/x", &bytes(100, 1))
+        .file("etc/y", &bytes(200, 2))
+        .done();
+    let l1 = Tar::new()
+        .dir("etc")
+        .opaque("etc")
+        .file("etc/z", &bytes(7, 3))
+        .done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.waste_by_kind.deleted.0, 300);
     let i = item(&r, "/etc/", WasteKind::Deleted);
@@ -193,16 +257,30 @@ fn opaque_directory_hides_the_lower_contents() {
 #[test]
 fn opaque_then_rewrite_of_same_path_is_an_overwrite() {
     let l0 = Tar::new().dir("etc").file("etc/x", &bytes(100, 1)).done();
-    let l1 = Tar::new().dir("etc").opaque("etc").file("etc/x", &bytes(100, 9)).done();
+    let l1 = Tar::new()
+        .dir("etc")
+        .opaque("etc")
+        .file("etc/x", &bytes(100, 9))
+        .done();
     let r = analyze(&[l0, l1]);
-    assert_eq!((r.waste_by_kind.overwritten.0, r.waste_by_kind.deleted.0), (100, 0));
-    assert_eq!((r.layers[1].files_modified, r.layers[1].files_deleted), (1, 0));
+    assert_eq!(
+        (r.waste_by_kind.overwritten.0, r.waste_by_kind.deleted.0),
+        (100, 0)
+    );
+    assert_eq!(
+        (r.layers[1].files_modified, r.layers[1].files_deleted),
+        (1, 0)
+    );
 }
 
 #[test]
 fn chown_rewrite_is_metadata_only_and_new_content_is_not() {
     let js = bytes(4096, 1);
-    let l0 = Tar::new().dir("app").file("app/s.js", &js).file("app/data", &bytes(800, 2)).done();
+    let l0 = Tar::new()
+        .dir("app")
+        .file("app/s.js", &js)
+        .file("app/data", &bytes(800, 2))
+        .done();
     let l1 = Tar::new()
         .dir("app")
         .file_full("app/s.js", &js, 10001, 1_000)
@@ -211,27 +289,45 @@ fn chown_rewrite_is_metadata_only_and_new_content_is_not() {
     let r = analyze(&[l0.clone(), l1.clone()]);
     assert_eq!(r.waste_by_kind.metadata_only.0, 4096);
     assert_eq!(r.waste_by_kind.overwritten.0, 800);
-    assert_eq!(item(&r, "/app/s.js", WasteKind::MetadataOnly).made_waste_by, Some(1));
+    assert_eq!(
+        item(&r, "/app/s.js", WasteKind::MetadataOnly).made_waste_by,
+        Some(1)
+    );
     assert_eq!(r.content_compared_by, "content_hash");
     // dive: both paths twice: m = 4096 + 800, C = 8192 + 1600.
     assert!(close(r.efficiency, 4896.0 / 9792.0));
     // Without content hashes, the quick check (size + mtime) cannot tell the rewritten data
     // apart: it kept its mtime here, so it reads as metadata-only. The report says how.
-    let q = analyze_with(&[l0, l1], ScanOptions { hash_content: false, ..ScanOptions::default() }, AnalysisOptions::default());
+    let q = analyze_with(
+        &[l0, l1],
+        ScanOptions {
+            hash_content: false,
+            ..ScanOptions::default()
+        },
+        AnalysisOptions::default(),
+    );
     assert_eq!(q.content_compared_by, "size_and_mtime");
     assert_eq!(q.waste_by_kind.metadata_only.0, 4896);
 }
 
 #[test]
 fn hard_link_keeps_content_alive_after_its_first_name_goes() {
-    let l0 = Tar::new().dir("bin").file("bin/a", &bytes(500, 1)).hardlink("bin/b", "bin/a").done();
+    let l0 = Tar::new()
+        .dir("bin")
+        .file("bin/a", &bytes(500, 1))
+        .hardlink("bin/b", "bin/a")
+        .done();
     let l1 = Tar::new().dir("bin").whiteout("bin", "a").done();
     let r = analyze(&[l0.clone(), l1]);
     assert_eq!(r.reclaimable_bytes.0, 0, "{:#?}", r.waste);
     assert_eq!(r.totals.final_content_bytes.0, 500);
     assert_eq!(r.layers[1].files_deleted, 1);
     // Deleting both names frees the content.
-    let l1 = Tar::new().dir("bin").whiteout("bin", "a").whiteout("bin", "b").done();
+    let l1 = Tar::new()
+        .dir("bin")
+        .whiteout("bin", "a")
+        .whiteout("bin", "b")
+        .done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.waste_by_kind.deleted.0, 500);
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
@@ -239,9 +335,18 @@ fn hard_link_keeps_content_alive_after_its_first_name_goes() {
 
 #[test]
 fn hard_link_to_a_missing_target_is_a_warning_not_a_panic() {
-    let l0 = Tar::new().dir("bin").hardlink("bin/b", "bin/nowhere").done();
+    let l0 = Tar::new()
+        .dir("bin")
+        .hardlink("bin/b", "bin/nowhere")
+        .done();
     let r = analyze(&[l0]);
-    assert!(r.warnings.iter().any(|w| w.contains("/bin/b") && w.contains("/bin/nowhere")), "{:?}", r.warnings);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("/bin/b") && w.contains("/bin/nowhere")),
+        "{:?}",
+        r.warnings
+    );
     assert_eq!(r.reclaimable_bytes.0, 0);
 }
 
@@ -251,7 +356,10 @@ fn symlinks_carry_no_content_and_can_be_replaced() {
     let l1 = Tar::new().file("x", &bytes(10, 2)).done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.reclaimable_bytes.0, 0);
-    assert_eq!((r.layers[0].files_added, r.layers[1].files_modified), (2, 1));
+    assert_eq!(
+        (r.layers[0].files_added, r.layers[1].files_modified),
+        (2, 1)
+    );
     assert_eq!(r.totals.final_content_bytes.0, 40);
 }
 
@@ -262,10 +370,17 @@ fn same_path_as_file_then_directory_and_back() {
     let l1 = Tar::new().dir("p").file("p/q", &bytes(20, 2)).done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.waste_by_kind.overwritten.0, 300);
-    assert_eq!(item(&r, "/p", WasteKind::Overwritten).made_waste_by, Some(1));
+    assert_eq!(
+        item(&r, "/p", WasteKind::Overwritten).made_waste_by,
+        Some(1)
+    );
     assert_eq!(r.totals.final_content_bytes.0, 20);
     // A directory becomes a file: everything below it is gone.
-    let l0 = Tar::new().dir("p").file("p/q", &bytes(20, 2)).file("p/r", &bytes(22, 3)).done();
+    let l0 = Tar::new()
+        .dir("p")
+        .file("p/q", &bytes(20, 2))
+        .file("p/r", &bytes(22, 3))
+        .done();
     let l1 = Tar::new().file("p", &bytes(5, 4)).done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.waste_by_kind.deleted.0, 42);
@@ -277,16 +392,34 @@ fn same_path_as_file_then_directory_and_back() {
 fn per_layer_counts_and_a_dive_score_worked_by_hand() {
     // L0: /a 100, /b 200, /c 300.  L1: /a 100 (rewritten), /d 50, delete /b.
     // L2: /a 40, /e 10, delete /d.
-    let l0 = Tar::new().file("a", &bytes(100, 1)).file("b", &bytes(200, 2)).file("c", &bytes(300, 3)).done();
-    let l1 = Tar::new().file("a", &bytes(100, 4)).file("d", &bytes(50, 5)).whiteout("", "b").done();
-    let l2 = Tar::new().file("a", &bytes(40, 6)).file("e", &bytes(10, 7)).whiteout("", "d").done();
+    let l0 = Tar::new()
+        .file("a", &bytes(100, 1))
+        .file("b", &bytes(200, 2))
+        .file("c", &bytes(300, 3))
+        .done();
+    let l1 = Tar::new()
+        .file("a", &bytes(100, 4))
+        .file("d", &bytes(50, 5))
+        .whiteout("", "b")
+        .done();
+    let l2 = Tar::new()
+        .file("a", &bytes(40, 6))
+        .file("e", &bytes(10, 7))
+        .whiteout("", "d")
+        .done();
     let r = analyze(&[l0, l1, l2]);
-    let counts: Vec<(u64, u64, u64)> =
-        r.layers.iter().map(|l| (l.files_added, l.files_modified, l.files_deleted)).collect();
+    let counts: Vec<(u64, u64, u64)> = r
+        .layers
+        .iter()
+        .map(|l| (l.files_added, l.files_modified, l.files_deleted))
+        .collect();
     assert_eq!(counts, [(3, 0, 0), (1, 1, 1), (1, 1, 1)]);
     // Stored 600 + 150 + 50 = 800; final /a 40, /c 300, /e 10 = 350.
     assert_eq!(r.reclaimable_bytes.0, 450);
-    assert_eq!((r.waste_by_kind.overwritten.0, r.waste_by_kind.deleted.0), (200, 250));
+    assert_eq!(
+        (r.waste_by_kind.overwritten.0, r.waste_by_kind.deleted.0),
+        (200, 250)
+    );
     // dive: /a C = 240 m = 40; /b C = 200 m = 0; /c 300/300; /d C = 50 m = 0; /e 10/10.
     let eff = (40.0 + 0.0 + 300.0 + 0.0 + 10.0) / (240.0 + 200.0 + 300.0 + 50.0 + 10.0);
     assert!(close(r.efficiency, eff), "{} vs {eff}", r.efficiency);
@@ -301,7 +434,10 @@ fn per_layer_counts_and_a_dive_score_worked_by_hand() {
 fn whiteout_of_a_missing_path_stops_dives_walk_like_dive() {
     // dive enters the missing path with a minimum of -1 and stops visiting that layer.
     let l0 = Tar::new().file("a", &bytes(100, 1)).done();
-    let l1 = Tar::new().whiteout("", "ghost").file("z", &bytes(10, 2)).done();
+    let l1 = Tar::new()
+        .whiteout("", "ghost")
+        .file("z", &bytes(10, 2))
+        .done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.dive.errors.len(), 1);
     // Visited: /a (100/100) and /ghost (min -1, C 0); /z comes after /.wh.ghost and is skipped.
@@ -319,11 +455,28 @@ fn package_caches_and_duplicates_are_reported_beside_reclaimable() {
         .file("opt/a/lib.so", &bytes(64, 4))
         .file("opt/b/lib.so", &bytes(64, 4))
         .done();
-    let l1 = Tar::new().whiteout("var/lib/apt/lists", "deb_Packages").done();
-    let r = analyze_with(&[l0, l1], ScanOptions::default(), AnalysisOptions { top: 5, dedupe: true });
+    let l1 = Tar::new()
+        .whiteout("var/lib/apt/lists", "deb_Packages")
+        .done();
+    let r = analyze_with(
+        &[l0, l1],
+        ScanOptions::default(),
+        AnalysisOptions {
+            top: 5,
+            dedupe: true,
+        },
+    );
     assert_eq!(r.waste_by_kind.package_cache.0, 790);
-    assert_eq!(item(&r, "/var/cache/apt/archives/", WasteKind::PackageCache).cache.as_deref(), Some("apt-archives"));
-    assert_eq!(item(&r, "/var/cache/apt/", WasteKind::PackageCache).bytes, 90);
+    assert_eq!(
+        item(&r, "/var/cache/apt/archives/", WasteKind::PackageCache)
+            .cache
+            .as_deref(),
+        Some("apt-archives")
+    );
+    assert_eq!(
+        item(&r, "/var/cache/apt/", WasteKind::PackageCache).bytes,
+        90
+    );
     let lists = item(&r, "/var/lib/apt/lists/deb_Packages", WasteKind::Deleted);
     assert_eq!(lists.cache.as_deref(), Some("apt-lists"));
     assert_eq!(r.reclaimable_bytes.0, 400);
@@ -335,7 +488,10 @@ fn package_caches_and_duplicates_are_reported_beside_reclaimable() {
 #[test]
 fn unsafe_names_are_read_inside_the_root_with_a_warning() {
     // The tar crate refuses to write such names, so the headers are patched by hand.
-    let mut t = Tar::new().file("placeholder1", &bytes(10, 1)).file("placeholder2", &bytes(20, 2)).done();
+    let mut t = Tar::new()
+        .file("placeholder1", &bytes(10, 1))
+        .file("placeholder2", &bytes(20, 2))
+        .done();
     let patch = |t: &mut Vec<u8>, at: usize, name: &str| {
         let mut h = tar::Header::new_gnu();
         h.as_mut_bytes().copy_from_slice(&t[at..at + 512]);
@@ -348,7 +504,11 @@ fn unsafe_names_are_read_inside_the_root_with_a_warning() {
     patch(&mut t, 0, "../../etc/evil");
     patch(&mut t, 1024, "/abs/path");
     let r = analyze(&[t]);
-    let paths: Vec<&str> = r.layers[0].top_files.iter().map(|p| p.path.as_str()).collect();
+    let paths: Vec<&str> = r.layers[0]
+        .top_files
+        .iter()
+        .map(|p| p.path.as_str())
+        .collect();
     assert_eq!(paths, ["/abs/path", "/etc/evil"]);
     assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
 }
@@ -364,11 +524,20 @@ fn header_size_larger_than_the_data_is_a_clear_error() {
     t[..512].copy_from_slice(h.as_bytes());
     t.truncate(512 + 10);
     for hash in [true, false] {
-        let opts = ScanOptions { hash_content: hash, ..ScanOptions::default() };
+        let opts = ScanOptions {
+            hash_content: hash,
+            ..ScanOptions::default()
+        };
         let err = scan(&mut Cursor::new(&t), &opts).unwrap_err();
-        assert!(matches!(&err, ScanError::Truncated { path, expected: 1000, .. } if path == "/big"), "{err}");
+        assert!(
+            matches!(&err, ScanError::Truncated { path, expected: 1000, .. } if path == "/big"),
+            "{err}"
+        );
         let err = scan_seek(&mut Cursor::new(&t), &opts).unwrap_err();
-        assert!(matches!(&err, ScanError::Truncated { expected: 1000, .. }), "{err}");
+        assert!(
+            matches!(&err, ScanError::Truncated { expected: 1000, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("/big"), "{err}");
     }
 }
@@ -382,8 +551,16 @@ fn garbage_is_a_corrupt_tar_error() {
 
 #[test]
 fn seek_scan_equals_read_scan() {
-    let l0 = Tar::new().dir("d").file("d/a", &bytes(3000, 1)).symlink("d/s", "a").file("d/b", &bytes(1, 2)).done();
-    let opts = ScanOptions { hash_content: false, ..ScanOptions::default() };
+    let l0 = Tar::new()
+        .dir("d")
+        .file("d/a", &bytes(3000, 1))
+        .symlink("d/s", "a")
+        .file("d/b", &bytes(1, 2))
+        .done();
+    let opts = ScanOptions {
+        hash_content: false,
+        ..ScanOptions::default()
+    };
     let a = scan(&mut Cursor::new(&l0), &opts).unwrap();
     let b = scan_seek(&mut Cursor::new(&l0), &opts).unwrap();
     assert_eq!(a, b);
@@ -400,7 +577,12 @@ pub struct ManyFiles {
 
 impl ManyFiles {
     pub fn new(n: u64) -> Self {
-        Self { n, i: 0, buf: Vec::new(), pos: 0 }
+        Self {
+            n,
+            i: 0,
+            buf: Vec::new(),
+            pos: 0,
+        }
     }
 }
 
@@ -411,7 +593,8 @@ impl Read for ManyFiles {
             self.pos = 0;
             if self.i < self.n {
                 let mut h = tar::Header::new_gnu();
-                h.set_path(format!("d{:04}/f{:07}", self.i / 1000, self.i)).unwrap();
+                h.set_path(format!("d{:04}/f{:07}", self.i / 1000, self.i))
+                    .unwrap();
                 h.set_size(1);
                 h.set_mode(0o644);
                 h.set_entry_type(tar::EntryType::Regular);
@@ -448,7 +631,7 @@ mod through_sources {
     //! every number is worked out by hand below.
     use super::support::image_builder::{Compression, DockerLayout, Entry, ImageBuilder};
     use imgopt::layers::{self, LayersReport, Options, WasteKind};
-    use imgopt::source::spec::{open, SourceOptions, SourceSpec};
+    use imgopt::source::spec::{SourceOptions, SourceSpec, open};
 
     fn image(c: Compression) -> ImageBuilder {
         ImageBuilder::new()
@@ -499,7 +682,8 @@ mod through_sources {
     fn read(spec: &str) -> LayersReport {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let src = open(&SourceSpec::parse(spec).unwrap(), &SourceOptions::default()).unwrap();
-        rt.block_on(layers::analyze(&src, &Options::default())).unwrap()
+        rt.block_on(layers::analyze(&src, &Options::default()))
+            .unwrap()
     }
 
     fn check(r: &LayersReport) {
@@ -508,19 +692,32 @@ mod through_sources {
         // overwritten: app.conf 100 + file p replaced by a directory 300.
         // deleted: d/f 1000 + app/build 5000 + opt/x, opt/y under the opaque dir 300; bin/a's
         // 500 bytes live on through the hard link bin/b.  metadata_only: s.js re-stored by chown.
-        assert_eq!((w.overwritten.0, w.deleted.0, w.metadata_only.0), (400, 6300, 4096));
+        assert_eq!(
+            (w.overwritten.0, w.deleted.0, w.metadata_only.0),
+            (400, 6300, 4096)
+        );
         assert_eq!(r.reclaimable_bytes.0, 10_796);
         // final: app.conf 50 + d/g 10 + s.js 4096 + bin/b 500 + opt/z 7 + p/q 20.
         assert_eq!(r.totals.final_content_bytes.0, 4683);
-        let counts: Vec<(u64, u64, u64)> =
-            r.layers.iter().map(|l| (l.files_added, l.files_modified, l.files_deleted)).collect();
+        let counts: Vec<(u64, u64, u64)> = r
+            .layers
+            .iter()
+            .map(|l| (l.files_added, l.files_modified, l.files_deleted))
+            .collect();
         assert_eq!(counts, [(12, 0, 0), (2, 2, 6)]);
         assert_eq!(r.layers[1].created_by, "RUN rewrite, delete, chown");
         assert_eq!(r.layers[1].history_index, Some(2));
         let build = r.waste.iter().find(|i| i.path == "/app/build/").unwrap();
-        assert_eq!((build.kind, build.files, build.bytes), (WasteKind::Deleted, 2, 5000));
+        assert_eq!(
+            (build.kind, build.files, build.bytes),
+            (WasteKind::Deleted, 2, 5000)
+        );
         // dive, leaf by leaf (see the comment above): minimum 14 783 of 20 479 discovered.
-        assert!((r.efficiency - 14_783.0 / 20_479.0).abs() < 1e-12, "{}", r.efficiency);
+        assert!(
+            (r.efficiency - 14_783.0 / 20_479.0).abs() < 1e-12,
+            "{}",
+            r.efficiency
+        );
         assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     }
 
@@ -541,10 +738,110 @@ mod through_sources {
         }
         for l in [DockerLayout::Classic, DockerLayout::Oci] {
             let f = tmp.path().join(format!("docker-{l:?}.tar"));
-            image(Compression::Gzip).build_uncompressed().write_docker_archive(&f, l);
+            image(Compression::Gzip)
+                .build_uncompressed()
+                .write_docker_archive(&f, l);
             let r = read(&format!("docker-archive:{}", f.display()));
             check(&r);
             assert_eq!(r.layers[0].compressed_bytes, r.layers[0].tar_bytes);
         }
     }
+}
+
+#[test]
+fn progress_reaches_every_layer_and_byte() {
+    use std::sync::{Arc, Mutex};
+    use support::image_builder::{Compression, Entry, ImageBuilder};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("img");
+    // Incompressible data, so the big layer reports progress while it streams.
+    let noise: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    ImageBuilder::new()
+        .compression(Compression::Gzip)
+        .layer("ADD big", vec![Entry::file("big.bin", noise)])
+        .layer("ADD small", vec![Entry::file("s", vec![1u8; 10])])
+        .build()
+        .write_oci_layout(&dir, Some("latest"));
+    let calls: Arc<Mutex<Vec<(usize, usize, u64, u64)>>> = Arc::default();
+    let c = calls.clone();
+    let opts = imgopt::layers::Options {
+        progress: Some(Arc::new(move |d, t, b, tb| {
+            c.lock().unwrap().push((d, t, b, tb))
+        })),
+        ..imgopt::layers::Options::default()
+    };
+    let spec = imgopt::source::spec::SourceSpec::parse(&format!("oci:{}", dir.display())).unwrap();
+    let src =
+        imgopt::source::spec::open(&spec, &imgopt::source::spec::SourceOptions::default()).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let r = rt.block_on(imgopt::layers::analyze(&src, &opts)).unwrap();
+    let calls = calls.lock().unwrap().clone();
+    let total_bytes = r.totals.compressed_bytes.0;
+    assert_eq!(calls.first(), Some(&(0, 2, 0, total_bytes)));
+    assert_eq!(calls.last(), Some(&(2, 2, total_bytes, total_bytes)));
+    // Bytes were reported before the big layer finished, and never went backwards.
+    assert!(
+        calls.iter().any(|&(d, _, b, _)| d == 0 && b > 0),
+        "{calls:?}"
+    );
+    assert!(
+        calls
+            .windows(2)
+            .all(|w| w[1].2 >= w[0].2 && w[1].0 >= w[0].0),
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn alpine_packages_are_measured_from_the_apk_database() {
+    use support::image_builder::{Entry, ImageBuilder};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("img");
+    let db1 = "P:musl\nV:1.2.5-r0\nF:lib\nR:ld-musl-x86_64.so.1\n\nP:busybox\nV:1.36.1-r29\nF:bin\nR:busybox\n\n";
+    let db2 = format!("{db1}P:curl\nV:8.9.1-r0\nF:usr/bin\nR:curl\n\n");
+    ImageBuilder::new()
+        .layer(
+            "ADD alpine-minirootfs.tar.gz /",
+            vec![
+                Entry::file("lib/ld-musl-x86_64.so.1", vec![1u8; 600]),
+                Entry::file("bin/busybox", vec![2u8; 800]),
+                Entry::file("lib/apk/db/installed", db1.as_bytes().to_vec()),
+            ],
+        )
+        .layer(
+            "RUN apk add curl",
+            vec![
+                Entry::file("usr/bin/curl", vec![3u8; 250]),
+                Entry::file("lib/apk/db/installed", db2.as_bytes().to_vec()),
+            ],
+        )
+        .build()
+        .write_oci_layout(&dir, Some("latest"));
+    let spec = imgopt::source::spec::SourceSpec::parse(&format!("oci:{}", dir.display())).unwrap();
+    let src =
+        imgopt::source::spec::open(&spec, &imgopt::source::spec::SourceOptions::default()).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let r = rt
+        .block_on(imgopt::layers::analyze(
+            &src,
+            &imgopt::layers::Options::default(),
+        ))
+        .unwrap();
+    let got: Vec<(&str, &str, u64, Option<usize>)> = r
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.manager, p.bytes, p.layer))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("busybox", "apk", 800, Some(0)),
+            ("musl", "apk", 600, Some(0)),
+            ("curl", "apk", 250, Some(1))
+        ]
+    );
+    // The first database was replaced: its bytes are overwritten waste.
+    assert_eq!(r.waste_by_kind.overwritten.0, db1.len() as u64);
 }

@@ -1,12 +1,12 @@
 //! A layer of a million tiny files: the analysis must stay well under 1 GiB of memory (issue 4,
 //! "Bad input and faults"). Runs in its own test binary so the process's peak RSS is its own.
 //! The tar stream is generated on the fly and never held in memory.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::io::Read;
 
 use imgopt::digest::Digest;
-use imgopt::layers::{scan::scan, Analysis, AnalysisOptions, ImageMeta, LayerMeta, ScanOptions};
+use imgopt::layers::{Analysis, AnalysisOptions, ImageMeta, LayerMeta, ScanOptions, scan::scan};
 
 /// `n` one-byte files in 1000 directories, as a tar stream produced while it is read.
 struct ManyFiles {
@@ -23,7 +23,12 @@ impl Read for ManyFiles {
             self.pos = 0;
             if self.i < self.n {
                 let mut h = tar::Header::new_gnu();
-                h.set_path(format!("srv/data/d{:04}/file-{:07}.txt", self.i % 1000, self.i)).unwrap();
+                h.set_path(format!(
+                    "srv/data/d{:04}/file-{:07}.txt",
+                    self.i % 1000,
+                    self.i
+                ))
+                .unwrap();
                 h.set_size(1);
                 h.set_mode(0o644);
                 h.set_entry_type(tar::EntryType::Regular);
@@ -58,9 +63,21 @@ fn peak_rss() -> Option<u64> {
 #[test]
 fn a_million_files_stay_well_under_a_gibibyte() {
     const N: u64 = 1_000_000;
-    let s = scan(&mut ManyFiles { n: N, i: 0, buf: Vec::new(), pos: 0 }, &ScanOptions::default()).unwrap();
+    let s = scan(
+        &mut ManyFiles {
+            n: N,
+            i: 0,
+            buf: Vec::new(),
+            pos: 0,
+        },
+        &ScanOptions::default(),
+    )
+    .unwrap();
     assert_eq!(s.entries.len() as u64, N);
-    let mut a = Analysis::new(AnalysisOptions { top: 10, dedupe: true });
+    let mut a = Analysis::new(AnalysisOptions {
+        top: 10,
+        dedupe: true,
+    });
     let d = Digest::sha256_of(b"million");
     let meta = LayerMeta {
         digest: d.clone(),

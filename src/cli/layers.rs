@@ -7,12 +7,13 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::layers::{self, cache::LayerCache, AnalysisOptions, Options};
+use crate::layers::{self, AnalysisOptions, Options, cache::LayerCache};
 use crate::report::{self, Format};
 use crate::source::blob::LayerReadOptions;
-use crate::source::spec::{open, SourceOptions, SourceSpec};
+use crate::source::spec::{SourceSpec, open};
 
 use super::printer::{Printer, Verbosity};
+use super::source_args::SourceArgs;
 use super::{ExitStatus, GlobalArgs};
 
 /// Arguments of `imgopt layers`.
@@ -24,7 +25,7 @@ pub struct LayersArgs {
     pub image: String,
     /// Where and how to read the image.
     #[command(flatten)]
-    pub source: SourceFlags,
+    pub source: SourceArgs,
     /// Keep per-layer results in DIR, by layer digest, and reuse them (a base layer shared by
     /// many images is read once).
     #[arg(long, value_name = "DIR")]
@@ -35,6 +36,13 @@ pub struct LayersArgs {
     /// The base image (any IMAGE form): report its layers' bytes apart from the image's own.
     #[arg(long, value_name = "REF")]
     pub base: Option<String>,
+    /// The Dockerfile the image was built from: measured bytes and waste per instruction of its
+    /// final stage, and the FROM image's layers reported as the base.
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<PathBuf>,
+    /// With --dockerfile: the stage that was built (default: the last).
+    #[arg(long, value_name = "STAGE", requires = "dockerfile")]
+    pub target: Option<String>,
     /// Rows in each list (largest files, waste items, packages).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
@@ -43,25 +51,12 @@ pub struct LayersArgs {
     pub jobs: Option<usize>,
 }
 
-/// Source flags for `layers` (platform selection and verification).
-#[derive(Args, Debug, Clone)]
-pub struct SourceFlags {
-    /// For an image index: the platform to read, `os/arch[/variant]` (default: this host's).
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]", conflicts_with = "all_platforms")]
-    pub platform: Option<String>,
-    /// For an image index: read every platform and show them side by side.
-    #[arg(long)]
-    pub all_platforms: bool,
-    /// Local sources only: skip digest checks (file data is then skipped, not read).
-    #[arg(long)]
-    pub no_verify: bool,
-}
-
 fn progress_bar(printer: &Printer) -> Option<(indicatif::ProgressBar, layers::Progress)> {
     if !printer.stderr_is_terminal || printer.verbosity == Verbosity::Quiet {
         return None;
     }
-    let bar = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({elapsed})",
     ) {
@@ -78,19 +73,33 @@ fn progress_bar(printer: &Printer) -> Option<(indicatif::ProgressBar, layers::Pr
 }
 
 /// Runs `imgopt layers`.
-pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
+pub fn run(
+    args: &LayersArgs,
+    global: &GlobalArgs,
+    printer: &mut Printer,
+) -> anyhow::Result<ExitStatus> {
     if global.format == Format::Sarif {
-        anyhow::bail!("--format sarif is not available for `layers` (it reports sizes, not findings); use json");
+        anyhow::bail!(
+            "--format sarif is not available for `layers` (it reports sizes, not findings); use json"
+        );
     }
-    let platform = match &args.source.platform {
-        Some(p) => Some(p.parse().with_context(|| format!("--platform {p}"))?),
+    let sopts = args.source.to_options(std::io::stdin().lock())?;
+    let dockerfile = match &args.dockerfile {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let df = crate::dockerfile::parse(&bytes).map_err(|e| {
+                anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message)
+            })?;
+            let sopts = crate::dockerfile::StageOptions {
+                target: args.target.clone(),
+                ..Default::default()
+            };
+            let stages = crate::dockerfile::Stages::build(&df, &sopts)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Some((df, stages))
+        }
         None => None,
-    };
-    let sopts = SourceOptions {
-        platform,
-        all_platforms: args.source.all_platforms,
-        verify: !args.source.no_verify,
-        ..SourceOptions::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -104,8 +113,14 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
     };
     let bar = progress_bar(printer);
     let mut opts = Options {
-        analysis: AnalysisOptions { top: args.top, dedupe: args.dedupe },
-        read: LayerReadOptions { verify: !args.source.no_verify, ..LayerReadOptions::default() },
+        analysis: AnalysisOptions {
+            top: args.top,
+            dedupe: args.dedupe,
+        },
+        read: LayerReadOptions {
+            verify: !args.source.no_verify,
+            ..LayerReadOptions::default()
+        },
         cache,
         progress: bar.as_ref().map(|(_, cb)| cb.clone()),
         ..Options::default()
@@ -117,23 +132,33 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
         Some(b) => {
             let bspec = SourceSpec::parse(b).with_context(|| format!("--base {b}"))?;
             let bsrc = open(&bspec, &sopts).with_context(|| format!("opening --base {b}"))?;
-            Some(rt.block_on(layers::diff_ids(&bsrc)).with_context(|| format!("reading --base {b}"))?)
+            Some(
+                rt.block_on(layers::diff_ids(&bsrc))
+                    .with_context(|| format!("reading --base {b}"))?,
+            )
         }
         None => None,
     };
     let result = if args.source.all_platforms {
-        rt.block_on(layers::analyze_all(&source, &opts)).map(|mut m| {
-            if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
+        rt.block_on(layers::analyze_all(&source, &opts))
+            .map(|mut m| {
                 for r in &mut m.platforms {
-                    r.base = Some(layers::base::split(b, &r.layers, ids));
+                    if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
+                        r.base = Some(layers::base::split(b, &r.layers, ids));
+                    }
+                    if let Some((df, stages)) = &dockerfile {
+                        layers::history::attach_dockerfile(r, df, stages);
+                    }
                 }
-            }
-            Rendered::Multi(m)
-        })
+                Rendered::Multi(m)
+            })
     } else {
         rt.block_on(layers::analyze(&source, &opts)).map(|mut r| {
             if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
                 r.base = Some(layers::base::split(b, &r.layers, ids));
+            }
+            if let Some((df, stages)) = &dockerfile {
+                layers::history::attach_dockerfile(&mut r, df, stages);
             }
             Rendered::One(Box::new(r))
         })
@@ -147,7 +172,9 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
         (Rendered::One(r), Format::Json) => report::json::write(r, out)?,
         (Rendered::Multi(m), Format::Json) => report::json::write(m, out)?,
         (Rendered::One(r), Format::Markdown) => report::markdown::layers::render(r, args.top, out)?,
-        (Rendered::Multi(m), Format::Markdown) => report::markdown::layers::render_multi(m, args.top, out)?,
+        (Rendered::Multi(m), Format::Markdown) => {
+            report::markdown::layers::render_multi(m, args.top, out)?
+        }
         (Rendered::One(r), _) => report::human::layers::render(r, args.top, out)?,
         (Rendered::Multi(m), _) => report::human::layers::render_multi(m, args.top, out)?,
     }

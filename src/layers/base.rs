@@ -55,6 +55,7 @@ mod tests {
             history_index: None,
             verified: true,
             wasted_bytes: ByteSize(0),
+            made_waste_bytes: ByteSize(0),
             top_files: vec![],
             top_dirs: vec![],
         }
@@ -63,10 +64,17 @@ mod tests {
     #[test]
     fn splits_on_the_common_bottom_run() {
         let d: Vec<Digest> = (0..4u8).map(|i| Digest::sha256_of(&[i])).collect();
-        let layers = vec![layer(0, &d[0], 10, 100), layer(1, &d[1], 20, 200), layer(2, &d[2], 40, 400)];
+        let layers = vec![
+            layer(0, &d[0], 10, 100),
+            layer(1, &d[1], 20, 200),
+            layer(2, &d[2], 40, 400),
+        ];
         let s = split("debian:bookworm", &layers, &d[..2]);
         assert_eq!((s.layers, s.matches_fully), (2, true));
-        assert_eq!((s.base_compressed_bytes.0, s.base_content_bytes.0), (30, 300));
+        assert_eq!(
+            (s.base_compressed_bytes.0, s.base_content_bytes.0),
+            (30, 300)
+        );
         assert_eq!((s.own_compressed_bytes.0, s.own_content_bytes.0), (40, 400));
         let s = split("other", &layers, &[d[0].clone(), d[3].clone()]);
         assert_eq!((s.layers, s.matches_fully), (1, false));

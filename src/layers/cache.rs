@@ -13,8 +13,8 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -72,13 +72,17 @@ impl LayerCache {
     /// Opens (creating it if needed) the cache below `dir`.
     pub fn open(dir: &Path) -> Result<Self, CacheError> {
         let d = dir.join(SUBDIR);
-        fs::create_dir_all(&d).map_err(|e| CacheError { path: d.display().to_string(), source: e })?;
+        fs::create_dir_all(&d).map_err(|e| CacheError {
+            path: d.display().to_string(),
+            source: e,
+        })?;
         Ok(Self { dir: d })
     }
 
     fn path_for(&self, digest: &Digest) -> PathBuf {
         // `Digest` guarantees `sha256|sha512` and lower-case hex: no separators, no `..`.
-        self.dir.join(format!("{}-{}.layer", digest.algorithm(), digest.hex()))
+        self.dir
+            .join(format!("{}-{}.layer", digest.algorithm(), digest.hex()))
     }
 
     /// The cached layer for `digest`, if present and intact.
@@ -92,7 +96,9 @@ impl LayerCache {
     pub fn put(&self, digest: &Digest, layer: &CachedLayer) -> Result<(), CacheError> {
         let final_path = self.path_for(digest);
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = self.dir.join(format!(".tmp-{}-{}-{n}", digest.hex(), std::process::id()));
+        let tmp = self
+            .dir
+            .join(format!(".tmp-{}-{}-{n}", digest.hex(), std::process::id()));
         let err = |p: &Path| {
             let p = p.display().to_string();
             move |e| CacheError { path: p, source: e }
@@ -187,7 +193,8 @@ impl<'a> Reader<'a> {
         self.take(1).map(|b| b[0])
     }
     fn u64(&mut self) -> Option<u64> {
-        self.take(8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+        self.take(8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
     }
     fn bytes(&mut self) -> Option<&'a [u8]> {
         let n = usize::try_from(self.u64()?).ok()?;
@@ -226,9 +233,27 @@ fn decode(all: &[u8]) -> Option<CachedLayer> {
         let uid = r.u64()?;
         let gid = r.u64()?;
         let mtime = r.u64()?;
-        let link = if r.u8()? == 1 { Some(r.string()?.into_boxed_str()) } else { None };
-        let hash = if r.u8()? == 1 { Some(u128::from_le_bytes(r.take(16)?.try_into().ok()?)) } else { None };
-        entries.push(Entry { path, kind, size, mode, uid, gid, mtime, link, hash });
+        let link = if r.u8()? == 1 {
+            Some(r.string()?.into_boxed_str())
+        } else {
+            None
+        };
+        let hash = if r.u8()? == 1 {
+            Some(u128::from_le_bytes(r.take(16)?.try_into().ok()?))
+        } else {
+            None
+        };
+        entries.push(Entry {
+            path,
+            kind,
+            size,
+            mode,
+            uid,
+            gid,
+            mtime,
+            link,
+            hash,
+        });
     }
     let mut captured = std::collections::BTreeMap::new();
     for _ in 0..r.u64()? {
@@ -244,8 +269,19 @@ fn decode(all: &[u8]) -> Option<CachedLayer> {
         return None;
     }
     Some(CachedLayer {
-        stats: CachedStats { compressed_bytes, tar_bytes, compression, verified },
-        scan: LayerScan { entries, content_bytes, hashed, captured, warnings },
+        stats: CachedStats {
+            compressed_bytes,
+            tar_bytes,
+            compression,
+            verified,
+        },
+        scan: LayerScan {
+            entries,
+            content_bytes,
+            hashed,
+            captured,
+            warnings,
+        },
     })
 }
 
@@ -268,7 +304,12 @@ mod tests {
         let mut captured = std::collections::BTreeMap::new();
         captured.insert("/var/lib/dpkg/status".to_string(), b"Package: x\n".to_vec());
         CachedLayer {
-            stats: CachedStats { compressed_bytes: 10, tar_bytes: 20, compression: "gzip".into(), verified: true },
+            stats: CachedStats {
+                compressed_bytes: 10,
+                tar_bytes: 20,
+                compression: "gzip".into(),
+                verified: true,
+            },
             scan: LayerScan {
                 entries: vec![
                     e("/a", EntryKind::File, 5, Some(7u128 << 100)),
@@ -292,8 +333,10 @@ mod tests {
         cache.put(&d, &sample()).unwrap();
         assert_eq!(cache.get(&d), Some(sample()));
         // Only the entry is left behind: no temporary files.
-        let names: Vec<String> =
-            fs::read_dir(dir.path().join(SUBDIR)).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let names: Vec<String> = fs::read_dir(dir.path().join(SUBDIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
         assert_eq!(names, [format!("sha256-{}.layer", d.hex())]);
         // A torn write (what a crash without the rename would leave) reads as a miss.
         let p = cache.path_for(&d);

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::filetree::{component_cmp, is_below, join, split_parent, EntryKind, LayerScan};
+use super::filetree::{EntryKind, LayerScan, component_cmp, is_below, join, split_parent};
 use super::whiteout::PREFIX;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -82,7 +82,9 @@ impl DiveEmulator {
 
     fn visit(&mut self, index: usize, tree: &[(Arc<str>, Option<Payload>)]) {
         for (i, (path, payload)) in tree.iter().enumerate() {
-            let is_leaf = tree.get(i + 1).is_none_or(|(next, _)| !is_below(next, path));
+            let is_leaf = tree
+                .get(i + 1)
+                .is_none_or(|(next, _)| !is_below(next, path));
             if !is_leaf {
                 continue;
             }
@@ -94,15 +96,29 @@ impl DiveEmulator {
             };
             let size = if whiteout.is_some() {
                 let Some(prev) = self.stack.get(&*key) else {
-                    self.eff.entry(key.clone()).or_insert(Eff { count: 0, cum: 0, min: -1 });
-                    self.errors.push(format!("layer {index}: whiteout for {key}, which the layers below lack"));
+                    self.eff.entry(key.clone()).or_insert(Eff {
+                        count: 0,
+                        cum: 0,
+                        min: -1,
+                    });
+                    self.errors.push(format!(
+                        "layer {index}: whiteout for {key}, which the layers below lack"
+                    ));
                     return;
                 };
-                if prev.is_dir { self.subtree_size(&key) } else { 0 }
+                if prev.is_dir {
+                    self.subtree_size(&key)
+                } else {
+                    0
+                }
             } else {
                 payload.unwrap_or_default().size
             };
-            let e = self.eff.entry(key).or_insert(Eff { count: 0, cum: 0, min: -1 });
+            let e = self.eff.entry(key).or_insert(Eff {
+                count: 0,
+                cum: 0,
+                min: -1,
+            });
             e.cum += size;
             if e.min < 0 || size < e.min {
                 e.min = size;
@@ -178,6 +194,8 @@ impl DiveEmulator {
         let mut discovered: i64 = 0;
         let mut wasted: i64 = 0;
         let mut inefficient = 0;
+        // Sums only: the order does not matter.
+        #[allow(clippy::iter_over_hash_type)]
         for e in self.eff.values() {
             minimum += e.min;
             discovered += e.cum;
@@ -187,7 +205,11 @@ impl DiveEmulator {
             }
         }
         #[allow(clippy::cast_precision_loss)]
-        let efficiency = if discovered == 0 { 1.0 } else { minimum as f64 / discovered as f64 };
+        let efficiency = if discovered == 0 {
+            1.0
+        } else {
+            minimum as f64 / discovered as f64
+        };
         let user: u64 = self.layer_sizes.iter().skip(1).sum();
         let wasted = u64::try_from(wasted).unwrap_or(0);
         #[allow(clippy::cast_precision_loss)]
@@ -234,7 +256,10 @@ fn layer_tree(scan: &LayerScan) -> Vec<(Arc<str>, Option<Payload>)> {
             nodes.entry(Arc::from(kept)).or_insert(None);
         } else {
             #[allow(clippy::cast_possible_wrap)]
-            let payload = Payload { size: e.size as i64, is_dir: e.kind == EntryKind::Dir };
+            let payload = Payload {
+                size: e.size as i64,
+                is_dir: e.kind == EntryKind::Dir,
+            };
             nodes.insert(e.path.clone(), Some(payload));
         }
     }

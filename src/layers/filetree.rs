@@ -76,7 +76,7 @@ impl EntryKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// Absolute, normalised path (`/usr/bin/env`), as written in the tar: a whiteout keeps its
-    /// `.wh.` name (`/app/.wh.build`); see [`Entry::target`] for the path it deletes.
+    /// `.wh.` name (`/app/.wh.build`); see [`Entry::target_owned`] for the path it deletes.
     pub path: Arc<str>,
     /// What the entry is.
     pub kind: EntryKind,
@@ -103,7 +103,13 @@ impl Entry {
         let (dir, name) = split_parent(&self.path);
         match whiteout::classify(name) {
             Whiteout::Delete(rest) => join(dir, rest),
-            Whiteout::Opaque => if dir.is_empty() { "/".to_string() } else { dir.to_string() },
+            Whiteout::Opaque => {
+                if dir.is_empty() {
+                    "/".to_string()
+                } else {
+                    dir.to_string()
+                }
+            }
             _ => self.path.to_string(),
         }
     }

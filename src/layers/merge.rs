@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
 
-use super::filetree::{ancestors, EntryKind, LayerScan};
-use super::waste::{cache_tag, WasteKind};
+use super::filetree::{EntryKind, LayerScan, ancestors};
+use super::waste::{WasteKind, cache_tag};
 
 /// One path of the merged filesystem.
 #[derive(Clone, Debug)]
@@ -106,7 +106,11 @@ pub struct Merger {
 }
 
 fn subtree_keys(stack: &BTreeMap<Arc<str>, Node>, dir: &str) -> Vec<Arc<str>> {
-    let lo = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
+    let lo = if dir == "/" {
+        "/".to_string()
+    } else {
+        format!("{dir}/")
+    };
     stack
         .range::<str, _>((Bound::Included(lo.as_str()), Bound::Unbounded))
         .take_while(|(k, _)| k.starts_with(lo.as_str()))
@@ -133,11 +137,23 @@ impl Merger {
         Self::default()
     }
 
-    fn record(&mut self, path: &Arc<str>, dir_root: bool, node: &Node, kind: WasteKind, by: u32, file_path: &str) {
+    fn record(
+        &mut self,
+        path: &Arc<str>,
+        dir_root: bool,
+        node: &Node,
+        kind: WasteKind,
+        by: u32,
+        file_path: &str,
+    ) {
         if node.size == 0 {
             return;
         }
-        let key_path: Arc<str> = if dir_root { Arc::from(format!("{}/", path.trim_end_matches('/'))) } else { path.clone() };
+        let key_path: Arc<str> = if dir_root {
+            Arc::from(format!("{}/", path.trim_end_matches('/')))
+        } else {
+            path.clone()
+        };
         let key = LedgerKey {
             path: key_path,
             kind,
@@ -156,9 +172,9 @@ impl Merger {
         linkers
             .iter()
             .find(|l| {
-                self.stack
-                    .get(&***l)
-                    .is_some_and(|n| n.kind == EntryKind::HardLink && n.link.as_deref() == Some(path))
+                self.stack.get(&***l).is_some_and(|n| {
+                    n.kind == EntryKind::HardLink && n.link.as_deref() == Some(path)
+                })
             })
             .cloned()
     }
@@ -231,7 +247,14 @@ impl Merger {
         for k in keys {
             if let Some(node) = self.stack.remove(&*k) {
                 self.unlink(&k, &node);
-                pending.insert(k, Pending { node, root: root.clone(), dir_root });
+                pending.insert(
+                    k,
+                    Pending {
+                        node,
+                        root: root.clone(),
+                        dir_root,
+                    },
+                );
             }
         }
     }
@@ -253,7 +276,10 @@ impl Merger {
                 }
                 EntryKind::Whiteout => {
                     let target: Arc<str> = Arc::from(e.target_owned());
-                    let is_dir = self.stack.get(&*target).is_some_and(|n| n.kind == EntryKind::Dir);
+                    let is_dir = self
+                        .stack
+                        .get(&*target)
+                        .is_some_and(|n| n.kind == EntryKind::Dir);
                     self.remove_into(&target, true, &mut pending, is_dir);
                 }
                 _ => {}
@@ -272,7 +298,14 @@ impl Merger {
                     link: None,
                     implicit: false,
                 };
-                self.record(&e.path.clone(), false, &n, WasteKind::Deleted, layer, &e.path);
+                self.record(
+                    &e.path.clone(),
+                    false,
+                    &n,
+                    WasteKind::Deleted,
+                    layer,
+                    &e.path,
+                );
             }
         }
         // Content of removed files stays if a hard link to it survives.
@@ -295,7 +328,9 @@ impl Merger {
             let path = e.path.clone();
             self.ensure_parents(&path, layer);
             let link: Option<Arc<str>> = match e.kind {
-                EntryKind::HardLink => self.resolve_hardlink(&path, e.link.as_deref().unwrap_or("")),
+                EntryKind::HardLink => {
+                    self.resolve_hardlink(&path, e.link.as_deref().unwrap_or(""))
+                }
                 _ => e.link.as_deref().map(Arc::from),
             };
             let mut new = Node {
@@ -333,10 +368,18 @@ impl Merger {
                     // A file replacing a directory hides everything below it.
                     self.remove_into(&path, false, &mut pending, true);
                 }
-                let kind = if same_content(&old, &new) { WasteKind::MetadataOnly } else { WasteKind::Overwritten };
+                let kind = if same_content(&old, &new) {
+                    WasteKind::MetadataOnly
+                } else {
+                    WasteKind::Overwritten
+                };
                 self.retire(&path, &old, kind, layer);
             } else if let Some(p) = pending.remove(&path) {
-                let kind = if same_content(&p.node, &new) { WasteKind::MetadataOnly } else { WasteKind::Overwritten };
+                let kind = if same_content(&p.node, &new) {
+                    WasteKind::MetadataOnly
+                } else {
+                    WasteKind::Overwritten
+                };
                 self.record(&path, false, &p.node, kind, layer, &path);
             }
             if new.kind == EntryKind::HardLink {
@@ -354,7 +397,11 @@ impl Merger {
             if p.node.kind != EntryKind::Dir && p.node.layer < layer {
                 changes.files_deleted += 1;
             }
-            let root = if p.dir_root { p.root.clone() } else { path.clone() };
+            let root = if p.dir_root {
+                p.root.clone()
+            } else {
+                path.clone()
+            };
             self.record(&root, p.dir_root, &p.node, WasteKind::Deleted, layer, &path);
         }
         self.changes.push(changes);

@@ -1,4 +1,4 @@
-//! Layer analysis over any [`ImageSource`](crate::source::ImageSource): what each layer
+//! Layer analysis over any [`crate::source::ImageSource`]: what each layer
 //! stores, what reaches the final filesystem, and what is waste.
 //!
 //! Owns: stacking per-layer file trees ([`merge`]), whiteouts ([`whiteout`]), waste
@@ -25,16 +25,19 @@ pub mod whiteout;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use futures_util::StreamExt as _;
 
 use crate::digest::Digest;
-use crate::source::blob::{open_layer, LayerReadOptions};
+use crate::source::blob::{LayerReadOptions, open_layer};
 use crate::source::{Descriptor, History, ImageSource, Manifest};
 use crate::units::ByteSize;
 
 pub use filetree::{Entry, EntryKind, LayerScan};
-pub use report::{BaseSplit, LayerReport, LayersReport, MultiPlatformReport, PathBytes, Totals, WasteByKind};
+pub use report::{
+    BaseSplit, LayerReport, LayersReport, MultiPlatformReport, PathBytes, Totals, WasteByKind,
+};
 pub use scan::{ScanError, ScanOptions};
 pub use waste::{WasteItem, WasteKind};
 
@@ -47,7 +50,7 @@ pub enum Error {
     Source(#[from] crate::source::Error),
     /// A layer's bytes failed: missing blob, digest or diff_id mismatch, corrupt compression,
     /// a compression bomb, I/O.
-    #[error("layer {index} ({digest}): {source}")]
+    #[error("layer {index} ({digest}) could not be read")]
     Layer {
         /// 0-based layer index.
         index: usize,
@@ -58,7 +61,7 @@ pub enum Error {
         source: crate::source::Error,
     },
     /// A layer's tar is broken (truncated entry, bad header).
-    #[error("layer {index} ({digest}): {source}")]
+    #[error("layer {index} ({digest}) is not a valid tar stream")]
     Tar {
         /// 0-based layer index.
         index: usize,
@@ -92,7 +95,80 @@ pub enum Error {
 }
 
 /// Progress callback: (layers done, layers total, stored bytes done, stored bytes total).
+/// Called from the layer threads while bytes flow (about every MiB) and as layers finish.
 pub type Progress = Arc<dyn Fn(usize, usize, u64, u64) + Send + Sync>;
+
+/// Progress shared by the layer threads of one manifest.
+struct Tracker {
+    cb: Progress,
+    layers_done: AtomicUsize,
+    bytes: AtomicU64,
+    total: usize,
+    total_bytes: u64,
+}
+
+impl Tracker {
+    fn report(&self) {
+        let b = self.bytes.load(Ordering::Relaxed).min(self.total_bytes);
+        (self.cb)(
+            self.layers_done.load(Ordering::Relaxed),
+            self.total,
+            b,
+            self.total_bytes,
+        );
+    }
+    fn add_bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+        self.report();
+    }
+    fn layer_done(&self) {
+        self.layers_done.fetch_add(1, Ordering::Relaxed);
+        self.report();
+    }
+}
+
+/// A layer stream that reports the stored bytes consumed so far to a [`Tracker`].
+struct Counting<'a> {
+    inner: &'a mut crate::source::blob::LayerStream,
+    tracker: Option<&'a Tracker>,
+    reported: u64,
+    /// Position in the tar stream as the tar reader sees it (seeks included), which can pass
+    /// the end of the data when a header claims more than is there.
+    pos: u64,
+}
+
+impl Counting<'_> {
+    fn tick(&mut self) {
+        if let Some(t) = self.tracker {
+            let c = self.inner.compressed_bytes();
+            if c >= self.reported + (1 << 20) {
+                t.add_bytes(c - self.reported);
+                self.reported = c;
+            }
+        }
+    }
+}
+
+impl std::io::Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pos += n as u64;
+        self.tick();
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for Counting<'_> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        let p = self.inner.seek(pos)?;
+        // `Current(0)` only asks; after the end the stream reports its real length there.
+        if pos != std::io::SeekFrom::Current(0) {
+            self.pos = p;
+        }
+        self.tick();
+        Ok(p)
+    }
+}
 
 /// How [`analyze`] reads and what it computes.
 #[derive(Clone)]
@@ -140,12 +216,18 @@ pub async fn analyze<S: ImageSource>(source: &S, opts: &Options) -> Result<Layer
 }
 
 /// Analyses every platform of the image (`--all-platforms`).
-pub async fn analyze_all<S: ImageSource>(source: &S, opts: &Options) -> Result<MultiPlatformReport, Error> {
+pub async fn analyze_all<S: ImageSource>(
+    source: &S,
+    opts: &Options,
+) -> Result<MultiPlatformReport, Error> {
     let mut platforms = Vec::new();
     for m in source.manifests().await? {
         platforms.push(analyze_manifest(source, &m, opts).await?);
     }
-    Ok(MultiPlatformReport { schema_version: report::SCHEMA_VERSION, platforms })
+    Ok(MultiPlatformReport {
+        schema_version: report::SCHEMA_VERSION,
+        platforms,
+    })
 }
 
 /// The diff_ids of an image (for `--base`).
@@ -173,26 +255,38 @@ pub async fn analyze_manifest<S: ImageSource>(
     let rt = tokio::runtime::Handle::current();
     let total = manifest.layers.len();
     let total_bytes: u64 = manifest.layers.iter().map(|d| d.size).sum();
-    if let Some(p) = &opts.progress {
-        p(0, total, 0, total_bytes);
+    let tracker = opts.progress.clone().map(|cb| {
+        Arc::new(Tracker {
+            cb,
+            layers_done: AtomicUsize::new(0),
+            bytes: AtomicU64::new(0),
+            total,
+            total_bytes,
+        })
+    });
+    if let Some(t) = &tracker {
+        t.report();
     }
-    let mut results = futures_util::stream::iter(manifest.layers.iter().enumerate().map(|(i, desc)| {
-        let diff_id = config.diff_ids.get(i).cloned();
-        let rt = rt.clone();
-        async move { read_layer(source, i, desc, diff_id, opts, rt).await }
-    }))
-    .buffered(opts.jobs.max(1));
+    let mut results =
+        futures_util::stream::iter(manifest.layers.iter().enumerate().map(|(i, desc)| {
+            let diff_id = config.diff_ids.get(i).cloned();
+            let rt = rt.clone();
+            let tracker = tracker.clone();
+            async move { read_layer(source, i, desc, diff_id, opts, rt, tracker).await }
+        }))
+        .buffered(opts.jobs.max(1));
     let mut analysis = Analysis::new(opts.analysis);
-    let mut done_bytes = 0;
     while let Some(r) = results.next().await {
         let (meta, scan) = r?;
-        done_bytes += meta.compressed_bytes;
         analysis.push(meta, scan);
-        if let Some(p) = &opts.progress {
-            p(analysis.layers.len(), total, done_bytes, total_bytes);
+        if let Some(t) = &tracker {
+            t.layer_done();
         }
     }
-    let platform = manifest.platform.clone().unwrap_or_else(|| config.platform.clone());
+    let platform = manifest
+        .platform
+        .clone()
+        .unwrap_or_else(|| config.platform.clone());
     Ok(analysis.finish(ImageMeta {
         source: source.describe(),
         platform: Some(platform.to_string()),
@@ -209,6 +303,7 @@ async fn read_layer<S: ImageSource>(
     diff_id: Option<Digest>,
     opts: &Options,
     rt: tokio::runtime::Handle,
+    tracker: Option<Arc<Tracker>>,
 ) -> Result<(LayerMeta, LayerScan), Error> {
     let want_verify = opts.read.verify || !source.is_local();
     let want_hash = want_verify || opts.analysis.dedupe;
@@ -226,18 +321,31 @@ async fn read_layer<S: ImageSource>(
             // An unverified result never serves a verifying run; a run that needs content
             // hashes needs a hashed scan.
             if (hit.stats.verified || !want_verify) && (hit.scan.hashed || !want_hash) {
+                if let Some(t) = &tracker {
+                    t.add_bytes(desc.size);
+                }
                 return Ok((meta_of(&hit.stats), hit.scan));
             }
         }
     }
-    let layer_err = |source| Error::Layer { index, digest: desc.digest.clone(), source };
+    let layer_err = |source| Error::Layer {
+        index,
+        digest: desc.digest.clone(),
+        source,
+    };
     let blob = source.blob(desc).await.map_err(layer_err)?;
-    let read = opts.read.clone();
-    let d = desc.clone();
-    let dedupe = opts.analysis.dedupe;
-    let diff = diff_id.clone();
-    let job = tokio::task::spawn_blocking(move || scan_blob(index, blob, &d, diff.as_ref(), &read, dedupe, &rt));
-    let (scan, stats) = job.await.map_err(|e| Error::Worker { index, message: e.to_string() })??;
+    let job = Job {
+        index,
+        desc: desc.clone(),
+        diff_id: diff_id.clone(),
+        read: opts.read.clone(),
+        dedupe: opts.analysis.dedupe,
+    };
+    let job = tokio::task::spawn_blocking(move || scan_blob(&job, blob, &rt, tracker.as_deref()));
+    let (scan, stats) = job.await.map_err(|e| Error::Worker {
+        index,
+        message: e.to_string(),
+    })??;
     let cached = cache::CachedLayer {
         stats: cache::CachedStats {
             compressed_bytes: stats.compressed_bytes,
@@ -247,29 +355,59 @@ async fn read_layer<S: ImageSource>(
         },
         scan,
     };
-    let failed_put = opts.cache.as_ref().and_then(|c| c.put(&desc.digest, &cached).err());
+    let failed_put = opts
+        .cache
+        .as_ref()
+        .and_then(|c| c.put(&desc.digest, &cached).err());
     let cache::CachedLayer { stats, mut scan } = cached;
     if let Some(e) = failed_put {
-        scan.warnings.push(format!("could not write the cache entry: {e}"));
+        scan.warnings
+            .push(format!("could not write the cache entry: {e}"));
     }
     Ok((meta_of(&stats), scan))
 }
 
+/// One layer to read on a blocking thread.
+struct Job {
+    index: usize,
+    desc: Descriptor,
+    diff_id: Option<Digest>,
+    read: LayerReadOptions,
+    dedupe: bool,
+}
+
 /// The blocking part: decompress, verify and walk one layer.
 fn scan_blob(
-    index: usize,
+    job: &Job,
     blob: crate::source::BlobStream,
-    desc: &Descriptor,
-    diff_id: Option<&Digest>,
-    read: &LayerReadOptions,
-    dedupe: bool,
     rt: &tokio::runtime::Handle,
+    tracker: Option<&Tracker>,
 ) -> Result<(LayerScan, crate::source::blob::LayerStats), Error> {
-    let layer_err = |source| Error::Layer { index, digest: desc.digest.clone(), source };
+    let (index, desc, read, dedupe) = (job.index, &job.desc, &job.read, job.dedupe);
+    let diff_id = job.diff_id.as_ref();
+    let layer_err = |source| Error::Layer {
+        index,
+        digest: desc.digest.clone(),
+        source,
+    };
     let mut stream = open_layer(blob, desc, diff_id, read, rt).map_err(layer_err)?;
     let hash = stream.verifies() || dedupe;
-    let sopts = ScanOptions { hash_content: hash, ..ScanOptions::default() };
-    let walked = if hash { scan::scan(&mut stream, &sopts) } else { scan::scan_seek(&mut stream, &sopts) };
+    let sopts = ScanOptions {
+        hash_content: hash,
+        ..ScanOptions::default()
+    };
+    let mut counting = Counting {
+        inner: &mut stream,
+        tracker,
+        reported: 0,
+        pos: 0,
+    };
+    let walked = if hash {
+        scan::scan(&mut counting, &sopts)
+    } else {
+        scan::scan_seek(&mut counting, &sopts)
+    };
+    let (reported, reached) = (counting.reported, counting.pos);
     let scan = match walked {
         Ok(s) => s,
         Err(ScanError::Read { source, .. } | ScanError::Corrupt { source, .. }) => {
@@ -278,18 +416,35 @@ fn scan_blob(
         Err(e @ ScanError::Truncated { .. }) => {
             // A stream cut short may also fail its digest: that is the better explanation.
             stream.finish().map_err(layer_err)?;
-            return Err(Error::Tar { index, digest: desc.digest.clone(), source: e });
+            return Err(Error::Tar {
+                index,
+                digest: desc.digest.clone(),
+                source: e,
+            });
         }
     };
-    let reached = stream.tar_bytes();
     let stats = stream.finish().map_err(layer_err)?;
+    if let Some(t) = tracker {
+        t.add_bytes(desc.size.saturating_sub(reported));
+    }
     if reached > stats.tar_bytes {
         // Only a skipped (seeked-over) entry can end past the data.
-        let (path, size) = scan.entries.last().map_or((String::new(), 0), |e| (e.path.to_string(), e.size));
+        // The data started one padded size before where the walk ended up.
+        let (path, size) = scan
+            .entries
+            .last()
+            .map_or((String::new(), 0), |e| (e.path.to_string(), e.size));
         return Err(Error::Tar {
             index,
             digest: desc.digest.clone(),
-            source: ScanError::Truncated { path, expected: size, actual: size.saturating_sub(reached - stats.tar_bytes) },
+            source: ScanError::Truncated {
+                path,
+                expected: size,
+                actual: stats
+                    .tar_bytes
+                    .saturating_sub(reached.saturating_sub(size.div_ceil(512) * 512))
+                    .min(size),
+            },
         });
     }
     Ok((scan, stats))
@@ -306,7 +461,10 @@ pub struct AnalysisOptions {
 
 impl Default for AnalysisOptions {
     fn default() -> Self {
-        Self { top: 10, dedupe: false }
+        Self {
+            top: 10,
+            dedupe: false,
+        }
     }
 }
 
@@ -373,7 +531,13 @@ fn top_lists(scan: &LayerScan, top: usize) -> (Vec<PathBytes>, Vec<PathBytes>) {
     let mut dirs: Vec<(&str, u64)> = dirs.into_iter().collect();
     dirs.sort_by(by_size);
     let conv = |v: Vec<(&str, u64)>| {
-        v.into_iter().take(top).map(|(p, b)| PathBytes { path: p.to_string(), bytes: ByteSize(b) }).collect()
+        v.into_iter()
+            .take(top)
+            .map(|(p, b)| PathBytes {
+                path: p.to_string(),
+                bytes: ByteSize(b),
+            })
+            .collect()
     };
     (conv(files), conv(dirs))
 }
@@ -404,7 +568,8 @@ impl Analysis {
             self.captured.insert(p, (index, bytes));
         }
         for w in scan.warnings.drain(..) {
-            self.warnings.push(format!("layer {index} ({}): {w}", meta.digest.short()));
+            self.warnings
+                .push(format!("layer {index} ({}): {w}", meta.digest.short()));
         }
         self.all_hashed &= scan.hashed;
         self.layers.push(LayerReport {
@@ -424,6 +589,7 @@ impl Analysis {
             history_index: None,
             verified: meta.verified,
             wasted_bytes: ByteSize(0),
+            made_waste_bytes: ByteSize(0),
             top_files,
             top_dirs,
         });
@@ -451,6 +617,9 @@ impl Analysis {
             if let Some(l) = self.layers.get_mut(k.stored_in as usize) {
                 l.wasted_bytes.0 += v.bytes;
             }
+            if let Some(l) = self.layers.get_mut(k.made_waste_by as usize) {
+                l.made_waste_bytes.0 += v.bytes;
+            }
             waste.push(WasteItem {
                 path: k.path.to_string(),
                 kind: k.kind,
@@ -477,19 +646,28 @@ impl Analysis {
             None
         };
         waste.sort_by(|a, b| {
-            b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)).then_with(|| a.kind.cmp(&b.kind))
+            b.bytes
+                .cmp(&a.bytes)
+                .then_with(|| a.path.cmp(&b.path))
+                .then_with(|| a.kind.cmp(&b.kind))
         });
 
         // Packages, from the final versions of their databases.
         self.captured.retain(|p, (layer, _)| {
-            stack.get(p.as_str()).is_some_and(|n| n.kind == EntryKind::File && n.layer as usize == *layer)
+            stack
+                .get(p.as_str())
+                .is_some_and(|n| n.kind == EntryKind::File && n.layer as usize == *layer)
         });
         let packages = packages::attribute(&self.captured, stack);
 
         let final_bytes = self.merger.final_bytes();
         let final_files = stack.values().filter(|n| n.kind == EntryKind::File).count() as u64;
-        let reclaimable = self.merger.shipped - final_bytes;
-        debug_assert_eq!(reclaimable, overwritten + deleted + metadata_only, "waste kinds must sum to reclaimable");
+        let reclaimable = self.merger.shipped.saturating_sub(final_bytes);
+        debug_assert_eq!(
+            reclaimable,
+            overwritten + deleted + metadata_only,
+            "waste kinds must sum to reclaimable"
+        );
         let totals = Totals {
             layers: self.layers.len(),
             compressed_bytes: ByteSize(self.layers.iter().map(|l| l.compressed_bytes.0).sum()),
@@ -520,8 +698,14 @@ impl Analysis {
             packages,
             dive,
             base: None,
-            content_compared_by: if self.all_hashed { "content_hash" } else { "size_and_mtime" },
+            content_compared_by: if self.all_hashed {
+                "content_hash"
+            } else {
+                "size_and_mtime"
+            },
+            instructions: None,
             warnings: self.warnings,
+            history: image.history,
         }
     }
 }

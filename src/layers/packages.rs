@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::filetree::{normalize, EntryKind};
+use super::filetree::{EntryKind, normalize};
 use super::merge::Node;
 
 const DPKG_STATUS: &str = "/var/lib/dpkg/status";
@@ -66,7 +66,11 @@ fn lookup<'a>(stack: &'a BTreeMap<Arc<str>, Node>, path: &str) -> Option<&'a Nod
                     return None;
                 }
                 let target = n.link.as_deref().unwrap_or("");
-                cur = if target.starts_with('/') { normalize(target).0 } else { normalize(&format!("{cur}/{target}")).0 };
+                cur = if target.starts_with('/') {
+                    normalize(target).0
+                } else {
+                    normalize(&format!("{cur}/{target}")).0
+                };
                 if cur == "/" {
                     cur.clear();
                 }
@@ -98,7 +102,10 @@ fn measure<'a>(
             }
         }
     }
-    let layer = by_layer.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(l, _)| *l as usize);
+    let layer = by_layer
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(l, _)| *l as usize);
     (bytes, files, layer)
 }
 
@@ -110,13 +117,20 @@ fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
 /// The packages of the final filesystem, largest first. `captured` holds the final versions of
 /// the captured database files with the layer that stored them.
 #[must_use]
-pub fn attribute(captured: &BTreeMap<String, (usize, Vec<u8>)>, stack: &BTreeMap<Arc<str>, Node>) -> Vec<Package> {
+pub fn attribute(
+    captured: &BTreeMap<String, (usize, Vec<u8>)>,
+    stack: &BTreeMap<Arc<str>, Node>,
+) -> Vec<Package> {
     let mut out = Vec::new();
     if let Some((status_layer, status)) = captured.get(DPKG_STATUS) {
         let text = String::from_utf8_lossy(status);
         let lists: HashMap<&str, &(usize, Vec<u8>)> = captured
             .iter()
-            .filter_map(|(p, v)| p.strip_prefix(DPKG_INFO).and_then(|n| n.strip_suffix(".list")).map(|n| (n, v)))
+            .filter_map(|(p, v)| {
+                p.strip_prefix(DPKG_INFO)
+                    .and_then(|n| n.strip_suffix(".list"))
+                    .map(|n| (n, v))
+            })
             .collect();
         for para in paragraphs(&text) {
             let mut name = "";
@@ -147,11 +161,20 @@ pub fn attribute(captured: &BTreeMap<String, (usize, Vec<u8>)>, stack: &BTreeMap
                 }
                 None => (0, 0, Some(*status_layer)),
             };
-            out.push(Package { name: name.to_string(), version: version.to_string(), manager: "dpkg", bytes, files, layer });
+            out.push(Package {
+                name: name.to_string(),
+                version: version.to_string(),
+                manager: "dpkg",
+                bytes,
+                files,
+                layer,
+            });
         }
     }
     for db in APK_DBS {
-        let Some((db_layer, data)) = captured.get(db) else { continue };
+        let Some((db_layer, data)) = captured.get(db) else {
+            continue;
+        };
         let text = String::from_utf8_lossy(data);
         for para in paragraphs(&text) {
             let mut name = "";
@@ -193,33 +216,77 @@ mod tests {
     use super::*;
 
     fn node(layer: u32, kind: EntryKind, size: u64, link: Option<&str>) -> Node {
-        Node { layer, kind, size, hash: None, mode: 0, uid: 0, gid: 0, mtime: 0, link: link.map(Arc::from), implicit: false }
+        Node {
+            layer,
+            kind,
+            size,
+            hash: None,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+            link: link.map(Arc::from),
+            implicit: false,
+        }
     }
 
     #[test]
     fn attributes_dpkg_and_apk_files() {
         let mut stack = BTreeMap::new();
-        stack.insert(Arc::from("/bin"), node(0, EntryKind::Symlink, 0, Some("usr/bin")));
+        stack.insert(
+            Arc::from("/bin"),
+            node(0, EntryKind::Symlink, 0, Some("usr/bin")),
+        );
         stack.insert(Arc::from("/usr"), node(0, EntryKind::Dir, 0, None));
         stack.insert(Arc::from("/usr/bin"), node(0, EntryKind::Dir, 0, None));
-        stack.insert(Arc::from("/usr/bin/dash"), node(0, EntryKind::File, 100, None));
-        stack.insert(Arc::from("/usr/share/doc/dash/copyright"), node(1, EntryKind::File, 7, None));
-        stack.insert(Arc::from("/usr/bin/python3"), node(2, EntryKind::File, 1000, None));
-        stack.insert(Arc::from("/usr/lib/libz.so"), node(3, EntryKind::File, 50, None));
+        stack.insert(
+            Arc::from("/usr/bin/dash"),
+            node(0, EntryKind::File, 100, None),
+        );
+        stack.insert(
+            Arc::from("/usr/share/doc/dash/copyright"),
+            node(1, EntryKind::File, 7, None),
+        );
+        stack.insert(
+            Arc::from("/usr/bin/python3"),
+            node(2, EntryKind::File, 1000, None),
+        );
+        stack.insert(
+            Arc::from("/usr/lib/libz.so"),
+            node(3, EntryKind::File, 50, None),
+        );
         let mut captured = BTreeMap::new();
         captured.insert(
             DPKG_STATUS.to_string(),
             (2, b"Package: dash\nStatus: install ok installed\nVersion: 0.5\nArchitecture: amd64\n\nPackage: python3\nStatus: install ok installed\nVersion: 3.11\nArchitecture: amd64\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\n".to_vec()),
         );
-        captured.insert(format!("{DPKG_INFO}dash.list"), (0, b"/.\n/bin\n/bin/dash\n/usr/share/doc/dash/copyright\n/bin/dash\n".to_vec()));
-        captured.insert(format!("{DPKG_INFO}python3:amd64.list"), (2, b"/usr/bin/python3\n".to_vec()));
-        captured.insert(APK_DBS[0].to_string(), (3, b"P:zlib\nV:1.3\nF:usr/lib\nR:libz.so\n".to_vec()));
+        captured.insert(
+            format!("{DPKG_INFO}dash.list"),
+            (
+                0,
+                b"/.\n/bin\n/bin/dash\n/usr/share/doc/dash/copyright\n/bin/dash\n".to_vec(),
+            ),
+        );
+        captured.insert(
+            format!("{DPKG_INFO}python3:amd64.list"),
+            (2, b"/usr/bin/python3\n".to_vec()),
+        );
+        captured.insert(
+            APK_DBS[0].to_string(),
+            (3, b"P:zlib\nV:1.3\nF:usr/lib\nR:libz.so\n".to_vec()),
+        );
         let pkgs = attribute(&captured, &stack);
         let by: HashMap<&str, &Package> = pkgs.iter().map(|p| (p.name.as_str(), p)).collect();
         assert_eq!(pkgs.len(), 3);
-        assert_eq!((by["dash"].bytes, by["dash"].files, by["dash"].layer), (107, 2, Some(0)));
+        assert_eq!(
+            (by["dash"].bytes, by["dash"].files, by["dash"].layer),
+            (107, 2, Some(0))
+        );
         assert_eq!((by["python3"].bytes, by["python3"].layer), (1000, Some(2)));
-        assert_eq!((by["zlib"].bytes, by["zlib"].manager, by["zlib"].layer), (50, "apk", Some(3)));
+        assert_eq!(
+            (by["zlib"].bytes, by["zlib"].manager, by["zlib"].layer),
+            (50, "apk", Some(3))
+        );
         assert_eq!(pkgs[0].name, "python3");
     }
 }

@@ -9,6 +9,7 @@ use crate::digest::Digest;
 use crate::units::ByteSize;
 
 use super::dive::DiveMetrics;
+use super::history::InstructionMeasure;
 use super::packages::Package;
 use super::waste::WasteItem;
 
@@ -51,9 +52,16 @@ pub struct LayersReport {
     /// How "same content" was decided for `metadata_only`: `content_hash` (xxh3-128 of the
     /// bytes) or `size_and_mtime` (file data was skipped, `--no-verify`).
     pub content_compared_by: &'static str,
+    /// `--dockerfile`: measured bytes per instruction of the target stage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<Vec<InstructionMeasure>>,
     /// Odd things that were handled safely (escaping tar names, dangling hard links, history
     /// that does not match the layers).
     pub warnings: Vec<String>,
+    /// The config's history (empty-layer steps included), for `--dockerfile` mapping; not part
+    /// of the JSON.
+    #[serde(skip)]
+    pub history: Vec<crate::source::History>,
 }
 
 /// One layer.
@@ -91,6 +99,8 @@ pub struct LayerReport {
     pub verified: bool,
     /// Bytes this layer stored that a later layer made waste.
     pub wasted_bytes: ByteSize,
+    /// Bytes of lower layers (or earlier in this one) that this layer made waste.
+    pub made_waste_bytes: ByteSize,
     /// Largest files of the layer.
     pub top_files: Vec<PathBytes>,
     /// Largest directories of the layer (bytes of the files below them in this layer).

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use xxhash_rust::xxh3::Xxh3Default;
 
-use super::filetree::{normalize, split_parent, Entry, EntryKind, LayerScan};
+use super::filetree::{Entry, EntryKind, LayerScan, normalize, split_parent};
 use super::packages;
 use super::whiteout::{self, Whiteout};
 
@@ -29,7 +29,10 @@ pub struct ScanOptions {
 
 impl Default for ScanOptions {
     fn default() -> Self {
-        Self { hash_content: true, capture_limit: 64 * 1024 * 1024 }
+        Self {
+            hash_content: true,
+            capture_limit: 64 * 1024 * 1024,
+        }
     }
 }
 
@@ -37,7 +40,9 @@ impl Default for ScanOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
     /// The stream ended inside an entry's data (a header size larger than the data).
-    #[error("the tar stream ends inside the data of {path}: its header says {expected} bytes, only {actual} follow")]
+    #[error(
+        "the tar stream ends inside the data of {path}: its header says {expected} bytes, only {actual} follow"
+    )]
     Truncated {
         /// The entry.
         path: String,
@@ -69,9 +74,15 @@ pub enum ScanError {
 /// Walks a tar stream, reading (and discarding) file data that is not hashed.
 pub fn scan<R: Read>(reader: &mut R, opts: &ScanOptions) -> Result<LayerScan, ScanError> {
     let mut archive = tar::Archive::new(reader);
-    let mut out = LayerScan { hashed: opts.hash_content, ..LayerScan::default() };
+    let mut out = LayerScan {
+        hashed: opts.hash_content,
+        ..LayerScan::default()
+    };
     let mut last = LastEntry::default();
-    let entries = archive.entries().map_err(|e| ScanError::Corrupt { after: "the start".into(), source: e })?;
+    let entries = archive.entries().map_err(|e| ScanError::Corrupt {
+        after: "the start".into(),
+        source: e,
+    })?;
     walk(entries, opts, &mut out, &mut last)?;
     Ok(out)
 }
@@ -81,18 +92,33 @@ pub fn scan<R: Read>(reader: &mut R, opts: &ScanOptions) -> Result<LayerScan, Sc
 ///
 /// A stream that cannot tell its end (a forward-only layer stream) skips the final check that
 /// the last seek stayed inside the data; its caller compares positions instead.
-pub fn scan_seek<R: Read + Seek>(reader: &mut R, opts: &ScanOptions) -> Result<LayerScan, ScanError> {
+pub fn scan_seek<R: Read + Seek>(
+    reader: &mut R,
+    opts: &ScanOptions,
+) -> Result<LayerScan, ScanError> {
     let mut archive = tar::Archive::new(reader);
-    let mut out = LayerScan { hashed: opts.hash_content, ..LayerScan::default() };
+    let mut out = LayerScan {
+        hashed: opts.hash_content,
+        ..LayerScan::default()
+    };
     let mut last = LastEntry::default();
-    let entries =
-        archive.entries_with_seek().map_err(|e| ScanError::Corrupt { after: "the start".into(), source: e })?;
+    let entries = archive
+        .entries_with_seek()
+        .map_err(|e| ScanError::Corrupt {
+            after: "the start".into(),
+            source: e,
+        })?;
     walk(entries, opts, &mut out, &mut last)?;
     let inner = archive.into_inner();
     // A seek past the end succeeds and the next header read sees a clean end, so a header
     // size larger than the data is only visible here.
-    let pos = inner.stream_position().map_err(|e| ScanError::Read { at: last.path.clone(), source: e })?;
-    let Ok(end) = inner.seek(SeekFrom::End(0)) else { return Ok(out) };
+    let pos = inner.stream_position().map_err(|e| ScanError::Read {
+        at: last.path.clone(),
+        source: e,
+    })?;
+    let Ok(end) = inner.seek(SeekFrom::End(0)) else {
+        return Ok(out);
+    };
     if pos > end && !last.path.is_empty() {
         let missing = pos - end;
         return Err(ScanError::Truncated {
@@ -112,7 +138,11 @@ struct LastEntry {
 
 impl LastEntry {
     fn describe(&self) -> String {
-        if self.path.is_empty() { "the start".to_string() } else { self.path.clone() }
+        if self.path.is_empty() {
+            "the start".to_string()
+        } else {
+            self.path.clone()
+        }
     }
 }
 
@@ -136,7 +166,10 @@ fn walk<R: Read>(
                         actual: 0,
                     });
                 }
-                return Err(ScanError::Corrupt { after: last.describe(), source: e });
+                return Err(ScanError::Corrupt {
+                    after: last.describe(),
+                    source: e,
+                });
             }
         };
         let header = entry.header();
@@ -183,8 +216,12 @@ fn walk<R: Read>(
             }
         };
         let link: Option<Box<str>> = match kind {
-            EntryKind::Symlink => entry.link_name_bytes().map(|b| String::from_utf8_lossy(&b).into()),
-            EntryKind::HardLink => entry.link_name_bytes().map(|b| normalize(&String::from_utf8_lossy(&b)).0.into()),
+            EntryKind::Symlink => entry
+                .link_name_bytes()
+                .map(|b| String::from_utf8_lossy(&b).into()),
+            EntryKind::HardLink => entry
+                .link_name_bytes()
+                .map(|b| normalize(&String::from_utf8_lossy(&b)).0.into()),
             _ => None,
         };
         let capture = kind == EntryKind::File && packages::wants_capture(&path);
@@ -198,13 +235,22 @@ fn walk<R: Read>(
         let mut hash = None;
         if kind == EntryKind::File && (opts.hash_content || capture) {
             let mut hasher = Xxh3Default::new();
-            let mut kept = if capture { Vec::with_capacity(usize::try_from(size).unwrap_or(0)) } else { Vec::new() };
+            let mut kept = if capture {
+                Vec::with_capacity(usize::try_from(size).unwrap_or(0))
+            } else {
+                Vec::new()
+            };
             let mut got: u64 = 0;
             loop {
                 let n = match entry.read(&mut buf) {
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(ScanError::Read { at: path.clone(), source: e }),
+                    Err(e) => {
+                        return Err(ScanError::Read {
+                            at: path.clone(),
+                            source: e,
+                        });
+                    }
                 };
                 if n == 0 {
                     break;
@@ -216,7 +262,11 @@ fn walk<R: Read>(
                 got += n as u64;
             }
             if got != size {
-                return Err(ScanError::Truncated { path, expected: size, actual: got });
+                return Err(ScanError::Truncated {
+                    path,
+                    expected: size,
+                    actual: got,
+                });
             }
             if opts.hash_content {
                 hash = Some(hasher.digest128());
@@ -228,7 +278,17 @@ fn walk<R: Read>(
         out.content_bytes += size;
         last.path.clone_from(&path);
         last.size = size;
-        out.entries.push(Entry { path: Arc::from(path), kind, size, mode, uid, gid, mtime, link, hash });
+        out.entries.push(Entry {
+            path: Arc::from(path),
+            kind,
+            size,
+            mode,
+            uid,
+            gid,
+            mtime,
+            link,
+            hash,
+        });
     }
     Ok(())
 }

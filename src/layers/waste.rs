@@ -82,8 +82,21 @@ const CACHES: &[(&str, &str)] = &[
 /// trailing `/`). Files directly named like a cache's lock file are included.
 #[must_use]
 pub fn cache_tag(path: &str) -> Option<(&'static str, String)> {
+    // Every pattern is under /var/ or /etc/apk/, or has a hidden component or go/pkg: most
+    // paths are rejected here without trying each pattern.
+    let b = path.as_bytes();
+    if !(path.starts_with("/var/")
+        || path.starts_with("/etc/apk/")
+        || b.windows(2).any(|w| w == b"/.")
+        || path.contains("/go/pkg/"))
+    {
+        return None;
+    }
     for (tag, pat) in CACHES {
-        let anchored = matches!(*tag, "apt-lists" | "apt-archives" | "apt-cache" | "apk" | "yum" | "dnf" | "zypper");
+        let anchored = matches!(
+            *tag,
+            "apt-lists" | "apt-archives" | "apt-cache" | "apk" | "yum" | "dnf" | "zypper"
+        );
         if anchored {
             if path.starts_with(pat) {
                 return Some((tag, (*pat).to_string()));
@@ -198,12 +211,27 @@ mod tests {
 
     #[test]
     fn recognises_caches() {
-        let t = |p| cache_tag(p).map(|(t, r)| (t, r));
-        assert_eq!(t("/var/lib/apt/lists/x_Packages"), Some(("apt-lists", "/var/lib/apt/lists/".into())));
-        assert_eq!(t("/var/cache/apt/archives/python3_3.11.deb"), Some(("apt-archives", "/var/cache/apt/archives/".into())));
-        assert_eq!(t("/var/cache/apt/pkgcache.bin"), Some(("apt-cache", "/var/cache/apt/".into())));
-        assert_eq!(t("/root/.cache/pip/http/a/b"), Some(("pip", "/root/.cache/pip/".into())));
-        assert_eq!(t("/home/app/.npm/_cacache/index"), Some(("npm", "/home/app/.npm/_cacache/".into())));
+        let t = cache_tag;
+        assert_eq!(
+            t("/var/lib/apt/lists/x_Packages"),
+            Some(("apt-lists", "/var/lib/apt/lists/".into()))
+        );
+        assert_eq!(
+            t("/var/cache/apt/archives/python3_3.11.deb"),
+            Some(("apt-archives", "/var/cache/apt/archives/".into()))
+        );
+        assert_eq!(
+            t("/var/cache/apt/pkgcache.bin"),
+            Some(("apt-cache", "/var/cache/apt/".into()))
+        );
+        assert_eq!(
+            t("/root/.cache/pip/http/a/b"),
+            Some(("pip", "/root/.cache/pip/".into()))
+        );
+        assert_eq!(
+            t("/home/app/.npm/_cacache/index"),
+            Some(("npm", "/home/app/.npm/_cacache/".into()))
+        );
         assert_eq!(t("/usr/lib/python3/dist-packages/pip/__init__.py"), None);
         assert_eq!(t("/var/lib/apt/extended_states"), None);
     }

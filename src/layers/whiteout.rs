@@ -33,7 +33,11 @@ pub fn classify(name: &str) -> Whiteout<'_> {
     } else if name.starts_with(META_PREFIX) {
         Whiteout::Meta
     } else if let Some(rest) = name.strip_prefix(PREFIX) {
-        if rest.is_empty() { Whiteout::Meta } else { Whiteout::Delete(rest) }
+        if rest.is_empty() {
+            Whiteout::Meta
+        } else {
+            Whiteout::Delete(rest)
+        }
     } else {
         Whiteout::None
     }

@@ -9,20 +9,33 @@ use crate::units::ByteSize;
 
 /// Escapes text for a table cell: pipes, backticks and newlines.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace('`', "'").replace(['\n', '\r'], " ")
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('`', "'")
+        .replace(['\n', '\r'], " ")
 }
 
 fn step(created_by: &str) -> String {
     let s = created_by.trim();
     let s = s.strip_suffix("# buildkit").unwrap_or(s).trim_end();
-    let s = s.replacen("/bin/sh -c #(nop) ", "", 1).replacen("/bin/sh -c ", "", 1);
-    let s: String = if s.chars().count() > 80 { format!("{}…", s.chars().take(79).collect::<String>()) } else { s };
+    let s = s
+        .replacen("/bin/sh -c #(nop) ", "", 1)
+        .replacen("/bin/sh -c ", "", 1);
+    let s: String = if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(79).collect::<String>())
+    } else {
+        s
+    };
     cell(&s)
 }
 
 #[allow(clippy::cast_precision_loss)]
 fn pct(part: u64, whole: u64) -> String {
-    if whole == 0 { "0.0 %".to_string() } else { format!("{:.1} %", part as f64 * 100.0 / whole as f64) }
+    if whole == 0 {
+        "0.0 %".to_string()
+    } else {
+        format!("{:.1} %", part as f64 * 100.0 / whole as f64)
+    }
 }
 
 /// Writes one platform's report; `top` bounds every list.
@@ -38,10 +51,15 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
         r.efficiency * 100.0,
         r.totals.layers,
         r.totals.compressed_bytes,
-        r.platform.as_ref().map_or_else(String::new, |p| format!(" · `{p}`")),
+        r.platform
+            .as_ref()
+            .map_or_else(String::new, |p| format!(" · `{p}`")),
     )?;
     writeln!(out)?;
-    writeln!(out, "| # | Created by | Stored | Content | + / ~ / - | Wasted later |")?;
+    writeln!(
+        out,
+        "| # | Created by | Stored | Content | + / ~ / - | Wasted later |"
+    )?;
     writeln!(out, "|--:|---|--:|--:|:-:|--:|")?;
     for l in &r.layers {
         writeln!(
@@ -54,7 +72,11 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
             l.files_added,
             l.files_modified,
             l.files_deleted,
-            if l.wasted_bytes.0 == 0 { "-".to_string() } else { l.wasted_bytes.to_string() }
+            if l.wasted_bytes.0 == 0 {
+                "-".to_string()
+            } else {
+                l.wasted_bytes.to_string()
+            }
         )?;
     }
     writeln!(out)?;
@@ -65,9 +87,45 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
     writeln!(out, "| deleted | {} |", w.deleted)?;
     writeln!(out, "| metadata_only | {} |", w.metadata_only)?;
     writeln!(out, "| **reclaimable** | **{}** |", r.reclaimable_bytes)?;
-    writeln!(out, "| package_cache (in the final filesystem) | {} |", w.package_cache)?;
+    writeln!(
+        out,
+        "| package_cache (in the final filesystem) | {} |",
+        w.package_cache
+    )?;
     if let Some(d) = w.duplicate_content {
         writeln!(out, "| duplicate_content (in the final filesystem) | {d} |")?;
+    }
+    if let Some(ins) = &r.instructions {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "| Line | Instruction | Layers | Content | Wasted later | Made waste |"
+        )?;
+        writeln!(out, "|--:|---|---|--:|--:|--:|")?;
+        for m in ins {
+            let layers: Vec<String> = m.layers.iter().map(ToString::to_string).collect();
+            writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} | {} |",
+                m.line,
+                step(&m.instruction),
+                layers.join(", "),
+                m.content_bytes,
+                m.wasted_later,
+                m.made_waste
+            )?;
+        }
+    }
+    if let Some(b) = &r.base {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Base `{}`: {} layer(s), {} stored; own layers {} stored.",
+            cell(&b.reference),
+            b.layers,
+            b.base_compressed_bytes,
+            b.own_compressed_bytes
+        )?;
     }
     if !r.waste.is_empty() {
         writeln!(out)?;
@@ -137,6 +195,9 @@ mod tests {
     #[test]
     fn escapes_cells() {
         assert_eq!(cell("a|b`c\nd"), "a\\|b'c d");
-        assert_eq!(step("RUN /bin/sh -c echo a | tee b # buildkit"), "RUN echo a \\| tee b");
+        assert_eq!(
+            step("RUN /bin/sh -c echo a | tee b # buildkit"),
+            "RUN echo a \\| tee b"
+        );
     }
 }
