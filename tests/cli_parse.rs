@@ -123,6 +123,19 @@ fn human_output_shows_stages_and_counts() {
 }
 
 #[test]
+fn verbose_human_output_lists_instructions_under_their_stage() {
+    let path = example("static-site");
+    let out = imgopt(&["parse", "-v", path.to_str().unwrap()], None);
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    // Lines 11-17 of the file are the COPY with its 5-line heredoc body.
+    assert!(s.contains("11-17  COPY <<'EOF' /etc/nginx/conf.d/default.conf  (heredoc EOF: 5 lines)"), "{s}");
+    let stage1 = s.find("#1 ").unwrap();
+    let copy_from = s.find("18  COPY --from=build /site/dist /usr/share/nginx/html").unwrap();
+    assert!(copy_from > stage1, "the COPY --from is listed under stage #1: {s}");
+}
+
+#[test]
 fn reads_stdin() {
     let out = imgopt(&["parse", "-", "--format", "json"], Some(b"FROM alpine:3.20\r\nRUN echo hi\r\n"));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

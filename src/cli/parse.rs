@@ -1,5 +1,6 @@
-//! `imgopt parse [FILE|-]`: parse a Dockerfile as BuildKit does and print the instructions
-//! and the stage graph (human) or everything with spans (`--format json`).
+//! `imgopt parse [FILE|-]`: parse a Dockerfile as BuildKit does and print the stage graph
+//! (human; `-v` lists every instruction under its stage) or everything with spans
+//! (`--format json`).
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -109,7 +110,10 @@ pub fn run(args: &ParseArgs, format: Format, printer: &mut Printer) -> anyhow::R
     let report = ParseReport::new(&name, &df, stages.as_ref());
     match format {
         Format::Json => crate::report::json::write(&report, printer.out())?,
-        Format::Human => crate::report::human::parse::render(&report, printer.out())?,
+        Format::Human => {
+            let verbose = printer.verbosity == super::printer::Verbosity::Verbose;
+            crate::report::human::parse::render(&report, verbose, printer.out())?;
+        }
         other => bail!("`imgopt parse` has no {other} output; use --format human or json"),
     }
     Ok(ExitStatus::Success)

@@ -121,13 +121,22 @@ fn trim_continuation(b: &[u8], start: usize, end: usize, escape: u8) -> (usize, 
 /// The instruction text with continuations joined, and where each piece came from.
 #[derive(Default)]
 struct Joined {
+    /// The joined bytes while they are being collected (and when they are not UTF-8).
     text: Vec<u8>,
+    /// The joined text once [`Joined::finish`] found it valid UTF-8 (validated once, so
+    /// every piece cut at a character boundary becomes a `String` without re-validation).
+    valid: String,
+    is_str: bool,
     /// (offset in `text`, offset in the file) for each appended piece.
     segs: Vec<(usize, usize)>,
 }
 
 impl Joined {
     fn clear(&mut self) {
+        if self.is_str {
+            self.text = std::mem::take(&mut self.valid).into_bytes();
+            self.is_str = false;
+        }
         self.text.clear();
         self.segs.clear();
     }
@@ -135,6 +144,35 @@ impl Joined {
     fn push(&mut self, src: &[u8], start: usize, end: usize) {
         self.segs.push((self.text.len(), start));
         self.text.extend_from_slice(&src[start..end]);
+    }
+
+    /// Ends collection: validates the text once.
+    fn finish(&mut self) {
+        match String::from_utf8(std::mem::take(&mut self.text)) {
+            Ok(s) => {
+                self.valid = s;
+                self.is_str = true;
+            }
+            Err(e) => self.text = e.into_bytes(),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        if self.is_str { self.valid.as_bytes() } else { &self.text }
+    }
+
+    fn len(&self) -> usize {
+        self.bytes().len()
+    }
+
+    /// Text range `a..b` as a string (invalid UTF-8 as U+FFFD, Go-style).
+    fn string(&self, a: usize, b: usize) -> String {
+        if self.is_str
+            && let Some(x) = self.valid.get(a..b)
+        {
+            return x.to_owned();
+        }
+        lossy(&self.bytes()[a..b])
     }
 
     /// The file offset of text position `pos`.
@@ -461,13 +499,13 @@ struct BuildError {
 }
 
 fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Built, BuildError> {
-    let t = &j.text;
+    let t = j.bytes();
     let (ts, te) = goish::trim_space_range(t, a, b);
     let mut ce = ts;
     while ce < te && !is_re_whitespace(t[ce]) {
         ce += 1;
     }
-    let cmd = lossy(&t[ts..ce]);
+    let cmd = j.string(ts, ce);
     let mut flags = Vec::new();
     let (mut rs, mut re) = (te, te);
     if ce < te {
@@ -510,13 +548,13 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
             let key = if keyword == Keyword::Env { "ENV" } else { "LABEL" };
             name_val(j, rs, re, escape, key).map_err(err)?
         }
-        Keyword::Arg => parse_words(t, rs, re, escape).into_iter().map(|(x, y)| j.arg(lossy(&t[x..y]), x, y)).collect(),
+        Keyword::Arg => parse_words(t, rs, re, escape).into_iter().map(|(x, y)| j.arg(j.string(x, y), x, y)).collect(),
         Keyword::Expose | Keyword::From => whitespace_delimited(j, rs, re),
         Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
             if rs == re {
                 Vec::new()
             } else {
-                vec![j.arg(lossy(rest), rs, re)]
+                vec![j.arg(j.string(rs, re), rs, re)]
             }
         }
         Keyword::Healthcheck => {
@@ -531,7 +569,7 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
             if sep == rs {
                 Vec::new()
             } else {
-                let mut v = vec![j.arg(lossy(&t[rs..sep]), rs, sep)];
+                let mut v = vec![j.arg(j.string(rs, sep), rs, sep)];
                 let (more, is_json) = maybe_json(j, next, re).map_err(|m| err(m.into()))?;
                 json = is_json;
                 v.extend(more);
@@ -546,7 +584,7 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
                     return Err(err("ONBUILD nested too deeply".into()));
                 }
                 let mut inner = build(j, rs, re, escape, depth + 1)?;
-                inner.ins.original = lossy(rest);
+                inner.ins.original = j.string(rs, re);
                 json = inner.ins.json;
                 let args = inner.ins.args.clone();
                 sub = Some(Box::new(inner.ins));
@@ -581,18 +619,18 @@ fn maybe_json(j: &Joined, a: usize, b: usize) -> Result<(Vec<Arg>, bool), &'stat
     if a == b {
         return Ok((Vec::new(), false));
     }
-    let t = &j.text;
+    let t = j.bytes();
     let js = a + goish::leading_space_len(&t[a..b]);
     match json_args::parse(&t[js..b]) {
         JsonArgs::Strings(v) => Ok((v.into_iter().map(|(s, x, y)| j.arg(s, js + x, js + y)).collect(), true)),
         JsonArgs::NotStringArray => Err(NOT_STRING_ARRAY),
-        JsonArgs::NotJson => Ok((vec![j.arg(lossy(&t[a..b]), a, b)], false)),
+        JsonArgs::NotJson => Ok((vec![j.arg(j.string(a, b), a, b)], false)),
     }
 }
 
 /// `parseStringsWhitespaceDelimited`: split at runs of `[\t\v\f\r ]`.
 fn whitespace_delimited(j: &Joined, a: usize, b: usize) -> Vec<Arg> {
-    let t = &j.text;
+    let t = j.bytes();
     if a == b {
         return Vec::new();
     }
@@ -601,7 +639,7 @@ fn whitespace_delimited(j: &Joined, a: usize, b: usize) -> Vec<Arg> {
     let mut i = a;
     while i < b {
         if is_re_whitespace(t[i]) {
-            out.push(j.arg(lossy(&t[s..i]), s, i));
+            out.push(j.arg(j.string(s, i), s, i));
             while i < b && is_re_whitespace(t[i]) {
                 i += 1;
             }
@@ -610,13 +648,13 @@ fn whitespace_delimited(j: &Joined, a: usize, b: usize) -> Vec<Arg> {
             i += 1;
         }
     }
-    out.push(j.arg(lossy(&t[s..b]), s, b));
+    out.push(j.arg(j.string(s, b), s, b));
     out
 }
 
 /// `parseNameVal` for ENV and LABEL: `key=value ...`, or the legacy `key value`.
 fn name_val(j: &Joined, a: usize, b: usize, escape: u8, key: &str) -> Result<Vec<Arg>, String> {
-    let t = &j.text;
+    let t = j.bytes();
     let words = parse_words(t, a, b, escape);
     let Some(&(fs, fe)) = words.first() else { return Ok(Vec::new()) };
     if !t[fs..fe].contains(&b'=') {
@@ -627,16 +665,16 @@ fn name_val(j: &Joined, a: usize, b: usize, escape: u8, key: &str) -> Result<Vec
         while vs < b && is_re_whitespace(t[vs]) {
             vs += 1;
         }
-        return Ok(vec![j.arg(lossy(&t[a..ws]), a, ws), j.arg(lossy(&t[vs..b]), vs, b)]);
+        return Ok(vec![j.arg(j.string(a, ws), a, ws), j.arg(j.string(vs, b), vs, b)]);
     }
     let mut out = Vec::with_capacity(words.len() * 2);
     for (ws, we) in words {
         let Some(eq) = t[ws..we].iter().position(|&c| c == b'=').map(|i| ws + i) else {
-            let w = lossy(&t[ws..we]);
+            let w = j.string(ws, we);
             return Err(format!("Syntax error - can't find = in {w:?}. Must be of the form: name=value"));
         };
-        out.push(j.arg(lossy(&t[ws..eq]), ws, eq));
-        out.push(j.arg(lossy(&t[eq + 1..we]), eq + 1, we));
+        out.push(j.arg(j.string(ws, eq), ws, eq));
+        out.push(j.arg(j.string(eq + 1, we), eq + 1, we));
     }
     Ok(out)
 }
@@ -691,7 +729,7 @@ impl<'a> Parser<'a> {
         // 200-byte instructions one doubling at a time costs more than a good first guess.
         let lines = memchr::memchr_iter(b'\n', src).count();
         self.instructions.reserve((lines / 2 + 1).min(1 << 16));
-        let mut j = Joined { text: Vec::with_capacity(src.len().min(4096)), segs: Vec::with_capacity(8) };
+        let mut j = Joined { text: Vec::with_capacity(src.len().min(4096)), segs: Vec::with_capacity(8), ..Joined::default() };
         while let Some(first) = self.lines.next()? {
             let mut start = first.start;
             if first.number == 1 && src[start..first.end].starts_with(BOM) {
@@ -727,7 +765,8 @@ impl<'a> Parser<'a> {
                 j.push(src, l.start, pe);
                 cont = c;
             }
-            let built = build(&j, 0, j.text.len(), self.dir.escape, 0).map_err(|e| {
+            j.finish();
+            let built = build(&j, 0, j.len(), self.dir.escape, 0).map_err(|e| {
                 let at = j.at(e.pos);
                 self.error_at(e.message, start_line, Span::new(at, content_end(src, last.start, last.end).max(at)))
             })?;
@@ -736,7 +775,7 @@ impl<'a> Parser<'a> {
             // escape character, that character (so the span covers `start_line`).
             let ins_start = j.at(built.cmd_pos).min(ts);
             ins.start_line = start_line;
-            ins.original = lossy(&j.text);
+            ins.original = j.string(0, j.len());
             if has_empty {
                 self.warnings.push(ParseWarning {
                     message: format!("Empty continuation line found in: {}", ins.original),
@@ -745,7 +784,7 @@ impl<'a> Parser<'a> {
                 });
             }
             if can_contain_heredoc(&ins) {
-                let markers = heredoc::markers(&j.text).map_err(|e| {
+                let markers = heredoc::markers(j.bytes()).map_err(|e| {
                     self.error_at(e.0, start_line, Span::new(ins_start, content_end(src, last.start, last.end)))
                 })?;
                 if !markers.is_empty() {

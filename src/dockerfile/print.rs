@@ -6,6 +6,10 @@
 //!
 //! Owns: [`print`]. Does not: format for humans or keep trivia.
 //!
+//! Not printable at all: bytes that are not UTF-8 (the AST holds them as U+FFFD), and an
+//! instruction whose text ends in a bare escape character (possible only at the end of a
+//! file, where the continuation runs into the end; on one line it would continue).
+//!
 //! Where the canonical form cannot express an instruction, `print` falls back to the
 //! instruction's `original` text: an instruction longer than 64 KiB once its
 //! continuations are joined (BuildKit cannot read such a line); an instruction whose printed

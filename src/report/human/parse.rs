@@ -17,8 +17,40 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Writes the human form of `r`.
-pub fn render(r: &ParseReport, out: &mut dyn Write) -> io::Result<()> {
+/// One instruction as a short line: its line numbers, word, flags and values (cut at 80
+/// characters), and its heredocs.
+fn instruction_line(i: &crate::dockerfile::report::InstructionReport) -> String {
+    let mut text = i.cmd.clone();
+    if let Some(sub) = &i.sub_cmd {
+        text.push(' ');
+        text.push_str(sub);
+    }
+    for f in i.flags.iter().chain(&i.sub_flags) {
+        text.push(' ');
+        text.push_str(f);
+    }
+    let values = if i.json { format!("{:?}", i.value) } else { i.value.join(" ") };
+    if !values.is_empty() {
+        text.push(' ');
+        text.push_str(&values);
+    }
+    let mut text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if text.chars().count() > 80 {
+        text = text.chars().take(79).collect::<String>() + "…";
+    }
+    for h in &i.heredocs {
+        text.push_str(&format!("  (heredoc {}: {} lines)", h.name, h.content.lines().count()));
+    }
+    let lines = if i.start_line == i.end_line {
+        format!("{}", i.start_line)
+    } else {
+        format!("{}-{}", i.start_line, i.end_line)
+    };
+    format!("      {lines:>7}  {text}")
+}
+
+/// Writes the human form of `r`; `verbose` also lists every instruction under its stage.
+pub fn render(r: &ParseReport, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
     let target = r.target.and_then(|t| r.stages.get(t));
     write!(
         out,
@@ -38,6 +70,11 @@ pub fn render(r: &ParseReport, out: &mut dyn Write) -> io::Result<()> {
     if !r.global_args.is_empty() {
         let a: Vec<String> = r.global_args.iter().map(|(k, v)| format!("{k}={v}")).collect();
         writeln!(out, "global ARGs: {}", a.join(", "))?;
+    }
+    if verbose {
+        for i in r.instructions.iter().filter(|i| i.stage.is_none()) {
+            writeln!(out, "{}", instruction_line(i))?;
+        }
     }
     if r.stages.is_empty() {
         writeln!(out, "no FROM instruction, so no stages")?;
@@ -77,6 +114,11 @@ pub fn render(r: &ParseReport, out: &mut dyn Write) -> io::Result<()> {
                 stage_label(s),
                 plural(s.instruction_count, "instruction", "instructions"),
             )?;
+            if verbose {
+                for i in r.instructions.iter().skip(s.first_instruction).take(s.instruction_count) {
+                    writeln!(out, "{}", instruction_line(i))?;
+                }
+            }
         }
         // One line per (from, to, kind), listing the lines where it happens.
         let mut edges: Vec<(String, String, &str, Vec<usize>)> = Vec::new();
