@@ -7,6 +7,8 @@
 //! the summary (findings by severity and rule, total estimated saving).
 //! Does not: read stdin or decide exit codes (the CLI does), or print.
 
+pub mod measure;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -137,6 +139,9 @@ pub struct FileReport {
     pub stages: Vec<StageReport>,
     /// The build context, when read.
     pub context: Option<ContextReport>,
+    /// `--image`: the built image measured against this file (absent without `--image`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<measure::ImageMeasure>,
 }
 
 /// The stage a finding is in.
@@ -438,6 +443,7 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
             path: input.name.clone(),
             stages,
             context,
+            image: None,
         });
     }
     report
