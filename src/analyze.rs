@@ -198,6 +198,10 @@ pub struct FindingReport {
     pub span: SpanReport,
     /// Estimated saving, or `null` when the finding has no size effect or its size is unknown.
     pub estimate: Option<Estimate>,
+    /// `--image`: what the image's layers showed for this finding (absent without `--image`
+    /// or when the rule's saving cannot be measured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<measure::FindingMeasure>,
     /// 1-based start column (SARIF, not in JSON).
     #[serde(skip)]
     pub start_column: usize,
@@ -403,6 +407,7 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
                     end: f.span.end,
                 },
                 estimate: f.estimate,
+                measured: None,
                 start_column,
                 end_column: end_column + 1,
                 related: f

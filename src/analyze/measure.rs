@@ -101,6 +101,20 @@ pub struct InstructionBytes {
     pub metadata_only_bytes: ByteSize,
 }
 
+/// What the image showed for one finding (`findings[].measured` in JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FindingMeasure {
+    /// The layers of the finding's instruction.
+    pub layers: Vec<usize>,
+    /// What was counted: `cache:apt-lists` (tags joined by `+`), `deleted` or `metadata_only`.
+    pub counted: String,
+    /// The bytes found (0: the layers show none, and the estimate was kept).
+    pub bytes: ByteSize,
+    /// The estimate before measuring, when it was replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<Estimate>,
+}
+
 /// Cache tags whose bytes measure a rule's saving.
 fn cache_tags(code: &str) -> Option<&'static [&'static str]> {
     Some(match code {
@@ -193,16 +207,17 @@ pub fn attach(
         if ib.measure.layers.is_empty() {
             continue;
         }
-        let (bytes, what) = if let Some(tags) = cache_tags(f.code) {
+        let (bytes, what, counted) = if let Some(tags) = cache_tags(f.code) {
             let b: u64 = tags.iter().filter_map(|t| ib.cache_bytes.get(*t)).map(|b| b.0).sum();
-            (b, format!("under the {} cache", tags.join("/")))
+            (b, format!("under the {} cache", tags.join("/")), format!("cache:{}", tags.join("+")))
         } else if f.code == "DF401" {
-            (ib.deleted_bytes.0, "of earlier layers deleted by it".to_string())
+            (ib.deleted_bytes.0, "of earlier layers deleted by it".to_string(), "deleted".to_string())
         } else if f.code == "DF402" {
-            (ib.metadata_only_bytes.0, "stored again with only new owner or mode".to_string())
+            (ib.metadata_only_bytes.0, "stored again with only new owner or mode".to_string(), "metadata_only".to_string())
         } else {
             continue;
         };
+        let mut fm = FindingMeasure { layers: ib.measure.layers.clone(), counted, bytes: ByteSize(bytes), replaced: None };
         let layers: Vec<String> = ib.measure.layers.iter().map(usize::to_string).collect();
         let layer_word = if layers.len() == 1 { "layer" } else { "layers" };
         if bytes == 0 {
@@ -210,8 +225,10 @@ pub fn attach(
                 "measured on {source}: {layer_word} {} of this instruction hold no bytes {what}",
                 layers.join(", ")
             ));
+            f.measured = Some(fm);
             continue;
         }
+        fm.replaced = f.estimate;
         let before = f.estimate.map_or_else(|| "there was no estimate".to_string(), |e| format!("the estimate was {e}"));
         f.estimate = Some(Estimate::uncompressed(bytes, bytes, Basis::Measured));
         // A note explaining why there was no estimate no longer applies.
@@ -221,6 +238,7 @@ pub fn attach(
             ByteSize(bytes),
             layers.join(", ")
         ));
+        f.measured = Some(fm);
     }
     recompute_totals(&mut report.summary, report.findings.iter().filter_map(|f| f.estimate.as_ref()));
 
