@@ -165,7 +165,9 @@ pub fn attach(
                     cache_bytes.entry(tag.clone()).or_default().0 += w.bytes;
                 }
             }
-            if w.made_waste_by.is_some_and(|l| m.layers.contains(&l) && !m.layers.contains(&w.stored_in)) {
+            if w.made_waste_by
+                .is_some_and(|l| m.layers.contains(&l) && !m.layers.contains(&w.stored_in))
+            {
                 match w.kind {
                     WasteKind::Deleted if w.cache.is_none() => deleted += w.bytes,
                     WasteKind::MetadataOnly => meta += w.bytes,
@@ -181,8 +183,14 @@ pub fn attach(
         });
     }
     let mut warnings = image.warnings.clone();
-    let mapped = instructions.iter().filter(|i| !i.measure.layers.is_empty()).count();
-    let own_layers = image.base.as_ref().map_or(0, |b| image.layers.len() - b.layers);
+    let mapped = instructions
+        .iter()
+        .filter(|i| !i.measure.layers.is_empty())
+        .count();
+    let own_layers = image
+        .base
+        .as_ref()
+        .map_or(0, |b| image.layers.len() - b.layers);
     let mapped_layers: usize = instructions.iter().map(|i| i.measure.layers.len()).sum();
     if mapped == 0 || mapped_layers < own_layers {
         warnings.push(format!(
@@ -208,16 +216,37 @@ pub fn attach(
             continue;
         }
         let (bytes, what, counted) = if let Some(tags) = cache_tags(f.code) {
-            let b: u64 = tags.iter().filter_map(|t| ib.cache_bytes.get(*t)).map(|b| b.0).sum();
-            (b, format!("under the {} cache", tags.join("/")), format!("cache:{}", tags.join("+")))
+            let b: u64 = tags
+                .iter()
+                .filter_map(|t| ib.cache_bytes.get(*t))
+                .map(|b| b.0)
+                .sum();
+            (
+                b,
+                format!("under the {} cache", tags.join("/")),
+                format!("cache:{}", tags.join("+")),
+            )
         } else if f.code == "DF401" {
-            (ib.deleted_bytes.0, "of earlier layers deleted by it".to_string(), "deleted".to_string())
+            (
+                ib.deleted_bytes.0,
+                "of earlier layers deleted by it".to_string(),
+                "deleted".to_string(),
+            )
         } else if f.code == "DF402" {
-            (ib.metadata_only_bytes.0, "stored again with only new owner or mode".to_string(), "metadata_only".to_string())
+            (
+                ib.metadata_only_bytes.0,
+                "stored again with only new owner or mode".to_string(),
+                "metadata_only".to_string(),
+            )
         } else {
             continue;
         };
-        let mut fm = FindingMeasure { layers: ib.measure.layers.clone(), counted, bytes: ByteSize(bytes), replaced: None };
+        let mut fm = FindingMeasure {
+            layers: ib.measure.layers.clone(),
+            counted,
+            bytes: ByteSize(bytes),
+            replaced: None,
+        };
         let layers: Vec<String> = ib.measure.layers.iter().map(usize::to_string).collect();
         let layer_word = if layers.len() == 1 { "layer" } else { "layers" };
         if bytes == 0 {
@@ -229,7 +258,10 @@ pub fn attach(
             continue;
         }
         fm.replaced = f.estimate;
-        let before = f.estimate.map_or_else(|| "there was no estimate".to_string(), |e| format!("the estimate was {e}"));
+        let before = f.estimate.map_or_else(
+            || "there was no estimate".to_string(),
+            |e| format!("the estimate was {e}"),
+        );
         f.estimate = Some(Estimate::uncompressed(bytes, bytes, Basis::Measured));
         // A note explaining why there was no estimate no longer applies.
         f.notes.retain(|n| !n.starts_with("no estimate"));
@@ -240,7 +272,10 @@ pub fn attach(
         ));
         f.measured = Some(fm);
     }
-    recompute_totals(&mut report.summary, report.findings.iter().filter_map(|f| f.estimate.as_ref()));
+    recompute_totals(
+        &mut report.summary,
+        report.findings.iter().filter_map(|f| f.estimate.as_ref()),
+    );
 
     let file = report
         .files

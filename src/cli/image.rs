@@ -31,9 +31,14 @@ impl ImageReader {
         let spec = SourceSpec::parse(reference).with_context(|| format!("image {reference}"))?;
         let source = open(&spec, &self.sopts).with_context(|| format!("opening {reference}"))?;
         let opts = Options {
-            read: LayerReadOptions { verify: self.sopts.verify, ..LayerReadOptions::default() },
+            read: LayerReadOptions {
+                verify: self.sopts.verify,
+                ..LayerReadOptions::default()
+            },
             ..Options::default()
         };
-        self.rt.block_on(layers::analyze(&source, &opts)).with_context(|| format!("reading image {reference}"))
+        self.rt
+            .block_on(layers::analyze(&source, &opts))
+            .with_context(|| format!("reading image {reference}"))
     }
 }
