@@ -426,3 +426,19 @@ fn py_fat_fixture_measured_against_truth_and_layers() {
         );
     }
 }
+
+#[test]
+fn registry_image_measures_like_the_layout() {
+    let Some(reg) = support::registry() else { return };
+    let Some(dir) = support::fixtures_dir() else { return };
+    let t = truth(&dir);
+    let df = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images/py-fat/Dockerfile");
+    let image = format!("{reg}/imgopt/py-fat:latest");
+    let v = json_ok(&["analyze", df.to_str().unwrap(), "--no-context", "--image", &image, "--format", "json", "--fail-on", "never"]);
+    assert_eq!(finding(&v, "DF201")["estimate"]["low_bytes"].as_u64(), Some(t["/var/lib/apt/lists/*"]));
+    assert_eq!(finding(&v, "DF402")["estimate"]["basis"], "measured");
+    let local = format!("oci:{}", dir.join("oci/py-fat").display());
+    let l = json_ok(&["analyze", df.to_str().unwrap(), "--no-context", "--image", &local, "--format", "json", "--fail-on", "never"]);
+    assert_eq!(v["files"][0]["image"]["instructions"], l["files"][0]["image"]["instructions"]);
+    assert_eq!(v["files"][0]["image"]["manifest_digest"], l["files"][0]["image"]["manifest_digest"]);
+}
