@@ -15,7 +15,7 @@
 //! Errors surface twice: [`LayerStream`]'s `Read` returns an `io::Error` that carries the typed
 //! [`Error`] (recover it with [`Error::from_io`]), and [`LayerStream::finish`] returns it again.
 
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
@@ -235,6 +235,28 @@ impl Hasher {
         }
     }
 
+    /// Hashes a whole block and returns an empty one to fill next: the same block when
+    /// hashing inline, a recycled (or new) one when the block went to the hashing thread.
+    fn update_owned(&mut self, block: Vec<u8>) -> Vec<u8> {
+        match self {
+            Hasher::Inline(h) => {
+                h.update(&block);
+                block
+            }
+            Hasher::Background { buf, tx, spent, .. } => {
+                if !buf.is_empty() {
+                    let pending = std::mem::take(buf);
+                    let _ = tx.send(pending);
+                }
+                let cap = block.capacity();
+                if !block.is_empty() {
+                    let _ = tx.send(block);
+                }
+                spent.try_recv().unwrap_or_else(|_| Vec::with_capacity(cap))
+            }
+        }
+    }
+
     fn finalize(self) -> sha2::digest::Output<Sha256> {
         match self {
             Hasher::Inline(h) => h.finalize(),
@@ -249,12 +271,21 @@ impl Hasher {
     }
 }
 
-/// The blob's raw side: counts, hashes and enforces the descriptor's size.
+/// The blob's raw side: counts, hashes and enforces the descriptor's size, and is the
+/// decoder's input buffer itself (`BufRead`): bytes are read from the source into a block, the
+/// decoder consumes them from there, and the spent block goes to the hasher whole (to the
+/// hashing thread for big blobs, which hands blocks back for reuse). Each stored byte is thus
+/// copied once, by the source's read, and never again for hashing.
 struct Compressed {
     src: Src,
-    prefix: Vec<u8>,
-    prefix_pos: usize,
+    /// The current block, always [`BUF`] bytes long (initialised once, so reads never zero
+    /// it again); `block[..filled]` came from the source, hashed when the block is retired.
+    block: Vec<u8>,
+    filled: usize,
+    /// Bytes of `block` the decoder has consumed.
+    pos: usize,
     hasher: Option<Hasher>,
+    /// Bytes read from the source (all of them in blocks, hashed or about to be).
     count: u64,
     expected: u64,
     digest: Digest,
@@ -267,10 +298,57 @@ enum Src {
 }
 
 impl Compressed {
-    fn raw_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    fn new(src: Src, hasher: Option<Hasher>, desc: &Descriptor) -> Self {
+        Self {
+            src,
+            block: vec![0u8; BUF],
+            filled: 0,
+            pos: 0,
+            hasher,
+            count: 0,
+            expected: desc.size,
+            digest: desc.digest.clone(),
+            eof: false,
+        }
+    }
+
+    /// Hands the filled part of the current block to the hasher and starts an empty one
+    /// (recycled when possible).
+    fn retire_block(&mut self) {
+        if self.filled > 0 {
+            let mut block = std::mem::take(&mut self.block);
+            block.truncate(self.filled);
+            self.block = match &mut self.hasher {
+                Some(h) => h.update_owned(block),
+                None => block,
+            };
+        }
+        // Zeroes only what a recycled block lacks (nothing for a full one).
+        self.block.resize(BUF, 0);
+        self.filled = 0;
+        self.pos = 0;
+    }
+
+    /// The hasher with every byte read so far fed to it.
+    fn take_hasher(&mut self) -> Option<Hasher> {
+        self.retire_block();
+        self.hasher.take()
+    }
+
+    /// Reads more of the source into the block (appending, retiring it first when it is
+    /// nearly full); `Ok(0)` at the end.
+    fn read_more(&mut self) -> io::Result<usize> {
+        if BUF - self.filled < BUF / 8 {
+            if self.pos < self.filled {
+                // Unconsumed bytes must stay; only happens when asked for a long prefix.
+                return Err(io::Error::other("blob prefix longer than the read buffer"));
+            }
+            self.retire_block();
+        }
+        let start = self.filled;
         let r = match &mut self.src {
-            Src::Seekable(r) => r.read(buf),
-            Src::Stream(r) => r.read(buf),
+            Src::Seekable(r) => r.read(&mut self.block[start..]),
+            Src::Stream(r) => r.read(&mut self.block[start..]),
         };
         let n = match r {
             Ok(n) => n,
@@ -284,10 +362,8 @@ impl Compressed {
             self.eof = true;
             return Ok(0);
         }
+        self.filled += n;
         self.count += n as u64;
-        if let Some(h) = &mut self.hasher {
-            h.update(&buf[..n]);
-        }
         if self.count > self.expected {
             return Err(wrap(Error::SizeMismatch {
                 digest: self.digest.clone(),
@@ -298,27 +374,27 @@ impl Compressed {
         Ok(n)
     }
 
-    /// Reads the first bytes for sniffing (kept and served again by `read`).
+    /// Reads until at least `want` bytes are buffered (or the end), for sniffing; they stay
+    /// in the block for the decoder.
     fn fill_prefix(&mut self, want: usize) -> io::Result<()> {
-        let mut buf = vec![0u8; want];
-        let mut got = 0;
-        while got < want {
-            let n = self.raw_read(&mut buf[got..])?;
-            if n == 0 {
+        while self.filled - self.pos < want {
+            if self.read_more()? == 0 {
                 break;
             }
-            got += n;
         }
-        buf.truncate(got);
-        self.prefix = buf;
         Ok(())
+    }
+
+    /// The buffered bytes not consumed yet.
+    fn buffered(&self) -> &[u8] {
+        &self.block[self.pos..self.filled]
     }
 
     /// Skips `n` bytes: a seek when the source can and nothing is hashed, else a read.
     fn skip(&mut self, mut n: u64) -> io::Result<()> {
-        let from_prefix = (self.prefix.len() - self.prefix_pos).min(usize::try_from(n).unwrap_or(usize::MAX));
-        self.prefix_pos += from_prefix;
-        n -= from_prefix as u64;
+        let from_buf = (self.filled - self.pos).min(usize::try_from(n).unwrap_or(usize::MAX));
+        self.pos += from_buf;
+        n -= from_buf as u64;
         if n == 0 {
             return Ok(());
         }
@@ -328,14 +404,14 @@ impl Compressed {
             self.count += n;
             return Ok(());
         }
-        let mut scratch = vec![0u8; usize::try_from(n).unwrap_or(usize::MAX).min(64 * 1024)];
         while n > 0 {
-            let want = scratch.len().min(usize::try_from(n).unwrap_or(usize::MAX));
-            let got = self.read(&mut scratch[..want])?;
-            if got == 0 {
+            let avail = self.fill_buf()?.len();
+            if avail == 0 {
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "blob ended inside a skip"));
             }
-            n -= got as u64;
+            let k = avail.min(usize::try_from(n).unwrap_or(usize::MAX));
+            self.consume(k);
+            n -= k as u64;
         }
         Ok(())
     }
@@ -344,27 +420,40 @@ impl Compressed {
     /// end of a file counts too far, so the length is taken from the end position).
     fn drain(&mut self) -> io::Result<()> {
         if let (Src::Seekable(r), None) = (&mut self.src, &self.hasher) {
-            self.prefix_pos = self.prefix.len();
+            self.pos = self.filled;
             self.count = r.seek(SeekFrom::End(0))?;
             self.eof = true;
             return Ok(());
         }
-        self.prefix_pos = self.prefix.len();
-        let mut scratch = vec![0u8; 64 * 1024];
-        while self.raw_read(&mut scratch)? != 0 {}
-        Ok(())
+        loop {
+            self.pos = self.filled;
+            if self.eof || self.fill_buf()?.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl BufRead for Compressed {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.filled && !self.eof {
+            self.read_more()?;
+        }
+        Ok(&self.block[self.pos..self.filled])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.filled);
     }
 }
 
 impl Read for Compressed {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.prefix_pos < self.prefix.len() {
-            let n = buf.len().min(self.prefix.len() - self.prefix_pos);
-            buf[..n].copy_from_slice(&self.prefix[self.prefix_pos..self.prefix_pos + n]);
-            self.prefix_pos += n;
-            return Ok(n);
-        }
-        self.raw_read(buf)
+        let avail = self.fill_buf()?;
+        let n = buf.len().min(avail.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
     }
 }
 
@@ -555,28 +644,28 @@ impl<R: BufRead> Read for GzipMembers<R> {
 }
 
 enum Decoder {
-    Plain(Box<BufReader<Compressed>>),
-    Gzip(Box<flate2::bufread::MultiGzDecoder<BufReader<Compressed>>>),
+    Plain(Box<Compressed>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<Compressed>>),
     /// gzip whose output is hashed against the diff_id: no CRC-32 (see [`GzipMembers`]).
-    GzipNoCrc(Box<GzipMembers<BufReader<Compressed>>>),
-    Zstd(Box<zstd::stream::read::Decoder<'static, BufReader<Compressed>>>),
+    GzipNoCrc(Box<GzipMembers<Compressed>>),
+    Zstd(Box<zstd::stream::read::Decoder<'static, Compressed>>),
 }
 
 impl Decoder {
     fn compressed(&mut self) -> &mut Compressed {
         match self {
-            Decoder::Plain(r) => r.get_mut(),
-            Decoder::Gzip(d) => d.get_mut().get_mut(),
-            Decoder::GzipNoCrc(d) => d.get_mut().get_mut(),
-            Decoder::Zstd(d) => d.get_mut().get_mut(),
+            Decoder::Plain(r) => r,
+            Decoder::Gzip(d) => d.get_mut(),
+            Decoder::GzipNoCrc(d) => d.get_mut(),
+            Decoder::Zstd(d) => d.get_mut(),
         }
     }
     fn compressed_ref(&self) -> &Compressed {
         match self {
-            Decoder::Plain(r) => r.get_ref(),
-            Decoder::Gzip(d) => d.get_ref().get_ref(),
-            Decoder::GzipNoCrc(d) => d.get_ref().get_ref(),
-            Decoder::Zstd(d) => d.get_ref().get_ref(),
+            Decoder::Plain(r) => r,
+            Decoder::Gzip(d) => d.get_ref(),
+            Decoder::GzipNoCrc(d) => d.get_ref(),
+            Decoder::Zstd(d) => d.get_ref(),
         }
     }
 }
@@ -651,34 +740,25 @@ pub fn open_layer(
             (Src::Stream(Box::new(reader)), true, Some(handle))
         }
     };
-    let mut c = Compressed {
-        src,
-        prefix: Vec::new(),
-        prefix_pos: 0,
-        hasher: verify.then(|| Hasher::new(desc.size)),
-        count: 0,
-        expected: desc.size,
-        digest: desc.digest.clone(),
-        eof: false,
-    };
+    let mut c = Compressed::new(src, verify.then(|| Hasher::new(desc.size)), desc);
     let loc = format!("reading blob {}", desc.digest);
     c.fill_prefix(512).map_err(|e| Error::from_io(e, &loc))?;
-    let compression = if c.prefix.is_empty() {
+    let compression = if c.buffered().is_empty() {
         labelled
     } else {
-        match Compression::sniff(&c.prefix) {
+        match Compression::sniff(&c.buffered()[..c.buffered().len().min(512)]) {
             Some(found) => found,
             None => {
                 // Before blaming the format, check whether the bytes are even the right blob.
+                let head: Vec<String> = c.buffered().iter().take(4).map(|b| format!("{b:02x}")).collect();
                 let mut stream = c;
                 let _ = stream.drain();
                 if verify && stream.eof {
-                    let actual = digest_of(stream.hasher.take());
+                    let actual = digest_of(stream.take_hasher());
                     if stream.count == stream.expected && actual != desc.digest {
                         return Err(Error::DigestMismatch { expected: desc.digest.clone(), actual });
                     }
                 }
-                let head: Vec<String> = stream.prefix.iter().take(4).map(|b| format!("{b:02x}")).collect();
                 return Err(Error::Corrupt {
                     digest: desc.digest.clone(),
                     compression: labelled.name().to_string(),
@@ -690,7 +770,7 @@ pub fn open_layer(
             }
         }
     };
-    let buf = BufReader::with_capacity(BUF, c);
+    let buf = c;
     let dec = match compression {
         Compression::None => Decoder::Plain(Box::new(buf)),
         // The diff_id hash covers every decompressed byte: the CRC-32 would only repeat it.
@@ -815,7 +895,7 @@ impl LayerStream {
         if !self.verify {
             return Ok(());
         }
-        let blob_digest = digest_of(c.hasher.take());
+        let blob_digest = digest_of(c.take_hasher());
         if blob_digest != self.desc.digest {
             // A plain layer described by its diff_id (a classic docker-archive): the diff_id
             // is what is wrong.
@@ -861,7 +941,7 @@ impl LayerStream {
                 return Error::SizeMismatch { digest, expected: c.expected, actual: c.count };
             }
             if self.verify {
-                let actual = digest_of(c.hasher.take());
+                let actual = digest_of(c.take_hasher());
                 if actual != digest {
                     return Error::DigestMismatch { expected: digest, actual };
                 }
@@ -942,17 +1022,10 @@ impl Seek for LayerStream {
         }
         if let Decoder::Plain(r) = &mut self.dec {
             if !self.verify {
-                let buffered = r.buffer().len() as u64;
-                if n <= buffered {
-                    r.consume(usize::try_from(n).unwrap_or(0));
-                } else {
-                    r.consume(r.buffer().len());
-                    let rest = n - buffered;
-                    let loc = format!("reading blob {}", self.desc.digest);
-                    if let Err(e) = r.get_mut().skip(rest) {
-                        let typed = Error::from_io(e, &loc);
-                        return Err(self.fail(typed));
-                    }
+                let loc = format!("reading blob {}", self.desc.digest);
+                if let Err(e) = r.skip(n) {
+                    let typed = Error::from_io(e, &loc);
+                    return Err(self.fail(typed));
                 }
                 self.tar_bytes += n;
                 return Ok(self.tar_bytes);
@@ -1065,6 +1138,7 @@ pub fn read_small(mut r: impl Read, desc: &Descriptor, max: u64, location: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::BufReader;
 
     #[test]
     fn media_types() {
