@@ -7,6 +7,8 @@
 //! the summary (findings by severity and rule, total estimated saving).
 //! Does not: read stdin or decide exit codes (the CLI does), or print.
 
+pub mod measure;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -137,6 +139,9 @@ pub struct FileReport {
     pub stages: Vec<StageReport>,
     /// The build context, when read.
     pub context: Option<ContextReport>,
+    /// `--image`: the built image measured against this file (absent without `--image`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<measure::ImageMeasure>,
 }
 
 /// The stage a finding is in.
@@ -193,6 +198,10 @@ pub struct FindingReport {
     pub span: SpanReport,
     /// Estimated saving, or `null` when the finding has no size effect or its size is unknown.
     pub estimate: Option<Estimate>,
+    /// `--image`: what the image's layers showed for this finding (absent without `--image`
+    /// or when the rule's saving cannot be measured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<measure::FindingMeasure>,
     /// 1-based start column (SARIF, not in JSON).
     #[serde(skip)]
     pub start_column: usize,
@@ -398,6 +407,7 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
                     end: f.span.end,
                 },
                 estimate: f.estimate,
+                measured: None,
                 start_column,
                 end_column: end_column + 1,
                 related: f
@@ -438,6 +448,7 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
             path: input.name.clone(),
             stages,
             context,
+            image: None,
         });
     }
     report

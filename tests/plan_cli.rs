@@ -92,14 +92,16 @@ fn bad_input_exits_2_with_the_line() {
     assert_eq!(run(&["plan", "--node", "cpu=4", "--cpu", "1"]).status.code(), Some(2));
     assert_eq!(run(&["plan", "--node", "cpu=4,memory=1Gi", "--cpu", "1", "--target-utilization", "1.5"]).status.code(), Some(2));
     assert_eq!(run(&["plan", &example("eks-web-api-worker.yaml"), "--format", "sarif"]).status.code(), Some(2));
-    // An image reference cannot be resolved yet: a clear error at its line, exit 2.
-    std::fs::write(&f, "node_types:\n  - {name: a, cpu: 4, memory: 16Gi, reserved: eks}\nimages:\n  app: {ref: registry.example.com/app:1}\nservices:\n  - {name: s, cpu: 1, image: app}\n").unwrap();
+    // An image reference that cannot be read: a clear error at its line, exit 2 (no network:
+    // a missing OCI layout; tests/plan_images.rs has the rest).
+    std::fs::write(&f, "node_types:\n  - {name: a, cpu: 4, memory: 16Gi, reserved: eks}\nimages:\n  app: {ref: \"oci:/nonexistent/app\"}\nservices:\n  - {name: s, cpu: 1, image: app}\n").unwrap();
     let out = run(&["plan", f.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("PL009") && err.contains("give the layers' sizes inline") && err.contains("plan.yaml:4:"), "{err}");
-    let out = run(&["plan", "--node", "cpu=4,memory=16Gi", "--cpu", "1", "--image", "alpine:3.20"]);
+    assert!(err.contains("PL009") && err.contains("/nonexistent/app") && err.contains("plan.yaml:4:"), "{err}");
+    let out = run(&["plan", "--node", "cpu=4,memory=16Gi", "--cpu", "1", "--image", "oci:/nonexistent/app"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/app"));
 }
 
 #[test]

@@ -56,6 +56,13 @@ pub struct AnalyzeArgs {
     /// Skip these rules: comma-separated codes, names or code prefixes.
     #[arg(long, value_name = "CODES")]
     pub ignore: Option<String>,
+    /// The image built from the Dockerfile (any IMAGE form of `imgopt layers`): measured bytes
+    /// per instruction of the target stage, and measured savings where its layers show them.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Where and how to read `--image`.
+    #[command(flatten)]
+    pub source: super::source_args::SourceArgs,
 }
 
 /// Runs `imgopt analyze`.
@@ -80,6 +87,15 @@ pub fn run(
                 _ => bail!("--build-arg `{kv}`: expected K=V"),
             },
         }
+    }
+    if args.image.is_some() && args.files.len() != 1 {
+        bail!("--image measures one Dockerfile: give exactly one (got {})", args.files.len());
+    }
+    if args.source.all_platforms {
+        bail!("`imgopt analyze --image` reads one platform: use --platform OS/ARCH instead of --all-platforms");
+    }
+    if args.source.password_stdin && args.files.iter().any(|p| p.as_os_str() == "-") {
+        bail!("--password-stdin and a Dockerfile on stdin (`-`) cannot share stdin");
     }
     let mut inputs = Vec::new();
     let mut stdin_used = false;
@@ -119,7 +135,7 @@ pub fn run(
         no_context: args.no_context,
         selection,
     };
-    let (report, files) = match analyze::analyze(&inputs, &opts) {
+    let (mut report, files) = match analyze::analyze(&inputs, &opts) {
         Ok(r) => r,
         Err(e) => {
             if let analyze::Error::Parse {
@@ -145,6 +161,17 @@ pub fn run(
             return Err(anyhow::Error::new(*e));
         }
     };
+    if let Some(image) = &args.image {
+        let reader = super::image::ImageReader::new(args.source.to_options(std::io::stdin().lock())?)?;
+        let layers = reader.analyze(image)?;
+        analyze::measure::attach(&mut report, &inputs[0], &opts, layers)
+            .with_context(|| format!("measuring {image} against {}", inputs[0].name))?;
+        if let Some(im) = report.files[0].image.as_ref() {
+            for w in &im.warnings {
+                printer.note(&format!("warning: {w}"));
+            }
+        }
+    }
     let out = printer.out();
     match global.format {
         Format::Human => {

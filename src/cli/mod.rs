@@ -8,6 +8,7 @@ pub mod analyze;
 pub mod args;
 mod completions;
 pub mod explain;
+pub mod image;
 pub mod layers;
 mod parse;
 pub mod plan;

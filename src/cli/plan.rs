@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use clap::Args;
 
+use super::image::ImageReader;
+use super::source_args::SourceArgs;
 use super::{ExitStatus, Rendered, printer::Printer};
 use crate::diag::{Diagnostic, Files};
 use crate::plan::file::{self, codes};
@@ -56,17 +58,19 @@ pub struct PlanArgs {
     /// Branch-and-bound nodes the exact search may explore before giving up on a proof.
     #[arg(long, default_value_t = 200_000, value_name = "N")]
     pub exact_node_limit: u64,
+    /// Where and how to read image references (`--image REF`, `{ref: ...}` in the file).
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
-/// Resolves an image reference to its layers (digest, unpacked and compressed sizes).
-///
-/// The layers module (`imgopt layers`) lives on another branch; until it is merged this
-/// returns an error that tells the user to give the sizes inline.
-pub fn resolve_image_ref(reference: &str, _printer: &Printer) -> anyhow::Result<ImageLayers> {
-    bail!(
-        "cannot resolve image `{reference}`: image references need the layers module: give the layers' sizes inline \
-         (images: {{NAME: {{layers: [{{digest, size, compressed_size}}]}}}})"
-    )
+/// Resolves an image reference (any IMAGE form `imgopt layers` takes) to its layers: chain
+/// ID, unpacked (tar) size and pulled size, see [`ImageLayers::from_layers_report`].
+pub fn resolve_image_ref(reference: &str, reader: &ImageReader) -> anyhow::Result<ImageLayers> {
+    if reference.trim().is_empty() {
+        bail!("empty image reference");
+    }
+    let report = reader.analyze(reference)?;
+    Ok(ImageLayers::from_layers_report(&report))
 }
 
 fn fraction(text: &str, what: &str) -> anyhow::Result<Quantity> {
@@ -128,7 +132,7 @@ fn render_diags(diags: &[Diagnostic], files: &Files, printer: &Printer) -> anyho
     anyhow::Error::new(Rendered(String::from_utf8_lossy(&buf).into_owned() + &summary))
 }
 
-fn from_file(path: &Path, printer: &Printer) -> anyhow::Result<PlanInput> {
+fn from_file(path: &Path, printer: &Printer, reader: &dyn Fn() -> anyhow::Result<ImageReader>) -> anyhow::Result<PlanInput> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading plan file {}", path.display()))?;
     let mut files = Files::new();
     let id = files.add(path.display().to_string(), text);
@@ -143,8 +147,10 @@ fn from_file(path: &Path, printer: &Printer) -> anyhow::Result<PlanInput> {
     };
     let mut input = parsed.input;
     let mut diags = Vec::new();
+    let reader = if parsed.image_refs.is_empty() { None } else { Some(reader()?) };
     for r in &parsed.image_refs {
-        match resolve_image_ref(&r.reference, printer) {
+        let Some(reader) = &reader else { break };
+        match resolve_image_ref(&r.reference, reader) {
             Ok(layers) => {
                 input.images.insert(r.key.clone(), layers);
             }
@@ -161,7 +167,7 @@ fn from_file(path: &Path, printer: &Printer) -> anyhow::Result<PlanInput> {
     Ok(input)
 }
 
-fn from_flags(args: &PlanArgs, printer: &Printer) -> anyhow::Result<PlanInput> {
+fn from_flags(args: &PlanArgs, reader: &dyn Fn() -> anyhow::Result<ImageReader>) -> anyhow::Result<PlanInput> {
     if args.nodes.is_empty() {
         bail!("give a plan FILE, or --node SPEC with --cpu/--memory for one service (see `imgopt plan --help`)");
     }
@@ -177,7 +183,7 @@ fn from_flags(args: &PlanArgs, printer: &Printer) -> anyhow::Result<PlanInput> {
     let request = Request { cpu_m: cpu.map_or(0, |q| q.millicores_ceil().0), memory_bytes: mem.map_or(0, Quantity::bytes_ceil) };
     let mut image = None;
     if let Some(r) = &args.image {
-        let layers = resolve_image_ref(r, printer)?;
+        let layers = resolve_image_ref(r, &reader()?)?;
         input.images.insert(r.clone(), layers);
         image = Some(r.clone());
     }
@@ -196,14 +202,18 @@ pub fn run(args: &PlanArgs, format: Format, printer: &mut Printer) -> anyhow::Re
     if format == Format::Sarif {
         bail!("`imgopt plan` has no SARIF output (use human, json or markdown)");
     }
+    if args.source.all_platforms {
+        bail!("`imgopt plan` reads one platform of an image: use --platform OS/ARCH instead of --all-platforms");
+    }
+    let reader = || ImageReader::new(args.source.to_options(std::io::stdin().lock())?);
     let mut input = match &args.file {
         Some(path) => {
             if !args.nodes.is_empty() || args.cpu.is_some() || args.memory.is_some() || args.image.is_some() {
                 bail!("give either a plan FILE or the one-service flags (--node, --cpu, --memory, --image), not both");
             }
-            from_file(path, printer)?
+            from_file(path, printer, &reader)?
         }
-        None => from_flags(args, printer)?,
+        None => from_flags(args, &reader)?,
     };
     if let Some(u) = &args.target_utilization {
         let q = fraction(u, "target-utilization")?;

@@ -4,6 +4,7 @@
 //! addressed by digest, density.md section 1.5).
 //!
 //! Owns: [`Layer`], [`ImageLayers`], the interned [`LayerTable`] and [`LayerSet`].
+//! [`ImageLayers::from_layers_report`] turns a measured image (`imgopt layers`) into this form.
 //! Does not: read images (the CLI resolves references through the layers module).
 
 use std::collections::{BTreeMap, HashMap};
@@ -26,6 +27,37 @@ pub struct Layer {
 pub struct ImageLayers {
     /// The layers.
     pub layers: Vec<Layer>,
+}
+
+impl ImageLayers {
+    /// The planner's view of a measured image: per layer, `size` = the uncompressed tar length
+    /// (`tar_bytes`: what the runtime unpacks onto the node's disk, file data plus tar headers
+    /// rounded to 512 bytes, so a slight over-estimate of the files' bytes) and
+    /// `compressed_size` = the blob as pulled (`compressed_bytes`).
+    ///
+    /// The layer's identity is its **chain ID** when the config lists diff_ids
+    /// (`ChainID(L0) = DiffID(L0)`, `ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))`,
+    /// OCI image spec, config.md "Layer ChainID"): containerd names unpacked snapshots by it
+    /// and skips pulling a layer whose snapshot exists, so the same tar on the same parents is
+    /// stored and pulled once even when two images compress it differently. Without diff_ids
+    /// the blob digest is used.
+    #[must_use]
+    pub fn from_layers_report(report: &crate::layers::LayersReport) -> Self {
+        let mut chain: Option<String> = None;
+        let mut layers = Vec::with_capacity(report.layers.len());
+        for l in &report.layers {
+            let digest = match (&l.diff_id, &chain) {
+                (Some(d), None) => d.to_string(),
+                (Some(d), Some(parent)) => {
+                    crate::digest::Digest::sha256_of(format!("{parent} {d}").as_bytes()).to_string()
+                }
+                (None, _) => l.digest.to_string(),
+            };
+            chain = l.diff_id.as_ref().map(|_| digest.clone());
+            layers.push(Layer { digest, size: l.tar_bytes.0, compressed_size: l.compressed_bytes.0 });
+        }
+        Self { layers }
+    }
 }
 
 /// Layers interned by digest, so images share ids.

@@ -39,6 +39,36 @@ pub fn diagnostics(report: &AnalyzeReport) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// `--image`: one line per instruction that made layers.
+fn image_block(im: &crate::analyze::measure::ImageMeasure, out: &mut dyn Write) -> io::Result<()> {
+    write!(out, "measured on {} ({} layers", im.source, im.layers)?;
+    if let Some(b) = &im.base {
+        write!(out, "; base {}: {} layers, {}", b.reference, b.layers, b.base_content_bytes)?;
+    }
+    writeln!(out, "):")?;
+    for i in im.instructions.iter().filter(|i| !i.measure.layers.is_empty()) {
+        let m = &i.measure;
+        write!(
+            out,
+            "  line {:>3} {}: {} ({} stored)",
+            m.line, m.instruction, m.content_bytes, m.compressed_bytes
+        )?;
+        if m.wasted_later.0 > 0 {
+            write!(out, ", {} wasted later", m.wasted_later)?;
+        }
+        if m.made_waste.0 > 0 {
+            write!(out, ", made {} of earlier layers waste", m.made_waste)?;
+        }
+        let caches: Vec<String> =
+            i.cache_bytes.iter().map(|(t, b)| format!("{t} {b}")).collect();
+        if !caches.is_empty() {
+            write!(out, "; caches: {}", caches.join(", "))?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
 /// Writes the report.
 pub fn render(
     report: &AnalyzeReport,
@@ -48,6 +78,9 @@ pub fn render(
 ) -> io::Result<()> {
     render_human(&diagnostics(report), files, color, out)?;
     for file in &report.files {
+        if let Some(im) = &file.image {
+            image_block(im, out)?;
+        }
         let Some(c) = &file.context else { continue };
         let ignore = c.dockerignore.as_deref().map_or_else(
             || "(no .dockerignore)".to_string(),

@@ -64,5 +64,29 @@ pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
             cell(&est)
         )?;
     }
+    for file in &report.files {
+        let Some(im) = &file.image else { continue };
+        writeln!(out)?;
+        writeln!(out, "Measured on `{}`:", cell(&im.source))?;
+        writeln!(out)?;
+        writeln!(out, "| Line | Instruction | Layers | Content | Stored | Wasted later | Caches |")?;
+        writeln!(out, "| ---: | --- | --- | ---: | ---: | ---: | --- |")?;
+        for i in im.instructions.iter().filter(|i| !i.measure.layers.is_empty()) {
+            let m = &i.measure;
+            let layers: Vec<String> = m.layers.iter().map(usize::to_string).collect();
+            let caches: Vec<String> = i.cache_bytes.iter().map(|(t, b)| format!("{t} {b}")).collect();
+            writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} | {} | {} |",
+                m.line,
+                cell(&m.instruction).replace('`', "'"),
+                layers.join(", "),
+                m.content_bytes,
+                m.compressed_bytes,
+                m.wasted_later,
+                cell(&caches.join(", "))
+            )?;
+        }
+    }
     Ok(())
 }

@@ -1,0 +1,303 @@
+//! `imgopt analyze Dockerfile --image IMAGE`: measured bytes from the built image attached to
+//! the Dockerfile's findings.
+//!
+//! Owns: pairing the image's history with the final stage's instructions (through
+//! [`crate::layers::history::attach_dockerfile`], the same mapping as `imgopt layers
+//! --dockerfile`), the per-instruction figures in the report ([`ImageMeasure`]), and turning
+//! a finding's estimate into a measured one where the instruction's layers show the bytes:
+//!
+//! | rule | measured saving |
+//! |---|---|
+//! | DF201 apt-lists-not-removed | bytes under `/var/lib/apt/lists/` stored by the instruction's layers |
+//! | DF203 apk-add-cache | bytes under `/var/cache/apk/`, `/etc/apk/cache/` |
+//! | DF204 pip-cache-kept | bytes under `*/.cache/pip/` |
+//! | DF205 js-package-cache-kept | bytes under `*/.npm/_cacache/`, `*/.cache/yarn/`, `*/.yarn/cache/` |
+//! | DF206 rpm-cache-kept | bytes under `/var/cache/{yum,dnf,zypp}/` |
+//! | DF401 deleted-in-later-layer | bytes of earlier layers the instruction deleted (caches excluded: their own rules report them) |
+//! | DF402 recursive-chown-in-separate-layer | bytes the instruction stored again with only new metadata |
+//!
+//! "Stored by the layer" counts every file the layer holds under the cache directory, whether
+//! it survives to the final filesystem (`package_cache`) or a later layer deletes or replaces
+//! it: removing it later saves nothing, so all of it is the saving. Bytes are content bytes
+//! (tar size fields), uncompressed; compressed figures stay unknown (one layer's blob cannot be
+//! split by path). A finding whose layers hold none of those bytes keeps its estimate and gets
+//! a note; other rules keep their basis.
+//! Does not: read the image (the CLI runs [`crate::layers::analyze`]) or run rules.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{AnalyzeReport, Input, Options, Summary};
+use crate::digest::Digest;
+use crate::dockerfile::{self, Stages};
+use crate::estimate::{Basis, Estimate, Total};
+use crate::layers::history::{InstructionMeasure, attach_dockerfile};
+use crate::layers::{BaseSplit, LayersReport, WasteKind};
+use crate::units::ByteSize;
+
+/// Why the measurements could not be attached.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The Dockerfile does not parse.
+    #[error("{file}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// The stages could not be resolved (unknown `--target`, a cycle).
+    #[error("{file}: {message}")]
+    Stages {
+        /// The file.
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The report has no file of that name.
+    #[error("no analysed file named {0}")]
+    NoSuchFile(String),
+}
+
+/// The image measured against one Dockerfile (`files[].image` in JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImageMeasure {
+    /// What was read, as `imgopt layers` names it.
+    pub source: String,
+    /// `os/arch[/variant]` that was read.
+    pub platform: Option<String>,
+    /// The manifest read.
+    pub manifest_digest: Option<Digest>,
+    /// Layers in the image.
+    pub layers: usize,
+    /// The FROM image's layers (those below the first layer the stage made) against the
+    /// stage's own.
+    pub base: Option<BaseSplit>,
+    /// One entry per instruction of the target stage (FROM excluded), in order.
+    pub instructions: Vec<InstructionBytes>,
+    /// History steps paired with no instruction, or layer and history counts that differ.
+    pub warnings: Vec<String>,
+}
+
+/// Measured bytes of one instruction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InstructionBytes {
+    /// Line, layers, stored and content bytes, waste made and wasted later (as in
+    /// `imgopt layers --dockerfile`).
+    #[serde(flatten)]
+    pub measure: InstructionMeasure,
+    /// Content bytes its layers stored under package-manager caches, by cache tag
+    /// (`apt-lists`, `pip`, ...), whether or not a later layer removed them.
+    pub cache_bytes: BTreeMap<String, ByteSize>,
+    /// Bytes of earlier layers it deleted, package-manager caches excluded.
+    pub deleted_bytes: ByteSize,
+    /// Bytes of earlier layers it stored again with only new metadata (`chown -R`).
+    pub metadata_only_bytes: ByteSize,
+}
+
+/// What the image showed for one finding (`findings[].measured` in JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FindingMeasure {
+    /// The layers of the finding's instruction.
+    pub layers: Vec<usize>,
+    /// What was counted: `cache:apt-lists` (tags joined by `+`), `deleted` or `metadata_only`.
+    pub counted: String,
+    /// The bytes found (0: the layers show none, and the estimate was kept).
+    pub bytes: ByteSize,
+    /// The estimate before measuring, when it was replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<Estimate>,
+}
+
+/// Cache tags whose bytes measure a rule's saving.
+fn cache_tags(code: &str) -> Option<&'static [&'static str]> {
+    Some(match code {
+        "DF201" => &["apt-lists"],
+        "DF203" => &["apk"],
+        "DF204" => &["pip"],
+        "DF205" => &["npm", "yarn"],
+        "DF206" => &["yum", "dnf", "zypper"],
+        _ => return None,
+    })
+}
+
+/// Measures the image against the file `input` (already analysed into `report` with `opts`)
+/// and rewrites the estimates of that file's findings where the layers show the bytes; the
+/// summary is recomputed.
+pub fn attach(
+    report: &mut AnalyzeReport,
+    input: &Input,
+    opts: &Options,
+    mut image: LayersReport,
+) -> Result<(), Error> {
+    let df = dockerfile::parse(&input.bytes).map_err(|e| Error::Parse {
+        file: input.name.clone(),
+        line: e.line,
+        column: e.column,
+        message: e.message.clone(),
+    })?;
+    let sopts = dockerfile::StageOptions {
+        target: opts.target.clone(),
+        build_args: opts.build_args.clone(),
+    };
+    let stages = Stages::build(&df, &sopts).map_err(|e| Error::Stages {
+        file: input.name.clone(),
+        message: e.to_string(),
+    })?;
+    attach_dockerfile(&mut image, &df, &stages);
+    let measures = image.instructions.take().unwrap_or_default();
+    let mut instructions = Vec::with_capacity(measures.len());
+    // Instruction index in the Dockerfile, for each measure (same order as the stage).
+    let stage = &stages.stages[stages.target];
+    let idxs: Vec<usize> = stage.instructions.clone().skip(1).collect();
+    for m in measures {
+        let mut cache_bytes: BTreeMap<String, ByteSize> = BTreeMap::new();
+        let (mut deleted, mut meta) = (0u64, 0u64);
+        for w in &image.waste {
+            if m.layers.contains(&w.stored_in) && w.kind != WasteKind::DuplicateContent {
+                if let Some(tag) = &w.cache {
+                    cache_bytes.entry(tag.clone()).or_default().0 += w.bytes;
+                }
+            }
+            if w.made_waste_by
+                .is_some_and(|l| m.layers.contains(&l) && !m.layers.contains(&w.stored_in))
+            {
+                match w.kind {
+                    WasteKind::Deleted if w.cache.is_none() => deleted += w.bytes,
+                    WasteKind::MetadataOnly => meta += w.bytes,
+                    _ => {}
+                }
+            }
+        }
+        instructions.push(InstructionBytes {
+            measure: m,
+            cache_bytes,
+            deleted_bytes: ByteSize(deleted),
+            metadata_only_bytes: ByteSize(meta),
+        });
+    }
+    let mut warnings = image.warnings.clone();
+    let mapped = instructions
+        .iter()
+        .filter(|i| !i.measure.layers.is_empty())
+        .count();
+    let own_layers = image
+        .base
+        .as_ref()
+        .map_or(0, |b| image.layers.len() - b.layers);
+    let mapped_layers: usize = instructions.iter().map(|i| i.measure.layers.len()).sum();
+    if mapped == 0 || mapped_layers < own_layers {
+        warnings.push(format!(
+            "{} of the image's {} layers above its base were paired with an instruction of {}: is this the image built from it?",
+            mapped_layers, own_layers, input.name
+        ));
+    }
+    let source = image.source.clone();
+
+    // Findings of this file in the target stage, by the instruction that holds their span.
+    for f in report.findings.iter_mut().filter(|f| f.file == input.name) {
+        if f.stage.as_ref().is_some_and(|s| s.index != stages.target) {
+            continue;
+        }
+        let Some(pos) = idxs.iter().position(|&i| {
+            let sp = &df.instructions[i].span;
+            sp.start <= f.span.start && f.span.start < sp.end.max(sp.start + 1)
+        }) else {
+            continue;
+        };
+        let ib = &instructions[pos];
+        if ib.measure.layers.is_empty() {
+            continue;
+        }
+        let (bytes, what, counted) = if let Some(tags) = cache_tags(f.code) {
+            let b: u64 = tags
+                .iter()
+                .filter_map(|t| ib.cache_bytes.get(*t))
+                .map(|b| b.0)
+                .sum();
+            (
+                b,
+                format!("under the {} cache", tags.join("/")),
+                format!("cache:{}", tags.join("+")),
+            )
+        } else if f.code == "DF401" {
+            (
+                ib.deleted_bytes.0,
+                "of earlier layers deleted by it".to_string(),
+                "deleted".to_string(),
+            )
+        } else if f.code == "DF402" {
+            (
+                ib.metadata_only_bytes.0,
+                "stored again with only new owner or mode".to_string(),
+                "metadata_only".to_string(),
+            )
+        } else {
+            continue;
+        };
+        let mut fm = FindingMeasure {
+            layers: ib.measure.layers.clone(),
+            counted,
+            bytes: ByteSize(bytes),
+            replaced: None,
+        };
+        let layers: Vec<String> = ib.measure.layers.iter().map(usize::to_string).collect();
+        let layer_word = if layers.len() == 1 { "layer" } else { "layers" };
+        if bytes == 0 {
+            f.notes.push(format!(
+                "measured on {source}: {layer_word} {} of this instruction hold no bytes {what}",
+                layers.join(", ")
+            ));
+            f.measured = Some(fm);
+            continue;
+        }
+        fm.replaced = f.estimate;
+        let before = f.estimate.map_or_else(
+            || "there was no estimate".to_string(),
+            |e| format!("the estimate was {e}"),
+        );
+        f.estimate = Some(Estimate::uncompressed(bytes, bytes, Basis::Measured));
+        // A note explaining why there was no estimate no longer applies.
+        f.notes.retain(|n| !n.starts_with("no estimate"));
+        f.notes.push(format!(
+            "measured on {source}: {} {what} in {layer_word} {} ({before})",
+            ByteSize(bytes),
+            layers.join(", ")
+        ));
+        f.measured = Some(fm);
+    }
+    recompute_totals(
+        &mut report.summary,
+        report.findings.iter().filter_map(|f| f.estimate.as_ref()),
+    );
+
+    let file = report
+        .files
+        .iter_mut()
+        .find(|r| r.path == input.name)
+        .ok_or_else(|| Error::NoSuchFile(input.name.clone()))?;
+    file.image = Some(ImageMeasure {
+        source,
+        platform: image.platform.clone(),
+        manifest_digest: image.manifest_digest.clone(),
+        layers: image.layers.len(),
+        base: image.base.clone(),
+        instructions,
+        warnings,
+    });
+    Ok(())
+}
+
+fn recompute_totals<'a>(summary: &mut Summary, estimates: impl Iterator<Item = &'a Estimate>) {
+    let mut total = Total::default();
+    for e in estimates {
+        total.add(e);
+    }
+    summary.estimated_saving = (total.count > 0).then_some(total);
+}
