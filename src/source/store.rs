@@ -56,7 +56,8 @@ impl Store {
         let mut links = Vec::new();
         let entries = archive.entries_with_seek().map_err(|e| Error::io(loc.clone(), e))?;
         for entry in entries {
-            let entry = entry.map_err(|e| Error::invalid(&loc, format!("not a readable tar file: {e}")))?;
+            let entry = entry
+                .map_err(|e| Error::invalid(&loc, format!("not a readable tar file: {}", first_line(&e.to_string()))))?;
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let Ok(name) = safe_rel(&name, &loc) else { continue };
             let kind = entry.header().entry_type();
@@ -210,5 +211,30 @@ mod tests {
             assert!(safe_rel(bad, "t").is_err(), "{bad}");
         }
         assert_eq!(safe_rel("./blobs//sha256/ab", "t").unwrap(), "blobs/sha256/ab");
+    }
+}
+
+/// The first line of an error text, at most 120 characters: the tar reader quotes raw header
+/// bytes in its errors, and a file that is not a tar (or a hostile one) must not pour its
+/// contents onto the terminal.
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    let mut out: String = line.chars().filter(|c| !c.is_control()).take(120).collect();
+    if line.chars().count() > 120 || text.lines().nth(1).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod first_line_tests {
+    use super::first_line;
+
+    #[test]
+    fn cuts_raw_bytes_out_of_tar_errors() {
+        let raw = "numeric field was not a number: login\nsy when getting cksum for root:x:0:0";
+        assert_eq!(first_line(raw), "numeric field was not a number: login…");
+        assert_eq!(first_line("short"), "short");
+        assert_eq!(first_line(&"x".repeat(200)).chars().count(), 121);
     }
 }
