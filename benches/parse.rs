@@ -88,6 +88,17 @@ fn bench_pathological(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(input.len() as u64));
         g.bench_function(name, |b| b.iter(|| imgopt::dockerfile::parse(black_box(&input)).map_or(0, |d| d.instructions.len())));
     }
+    // The stage graph of a file with 20 000 stages that copy from an earlier named one
+    // (name lookups and `stage_of` were once linear scans, so this was quadratic).
+    let many = b"FROM a AS b\nCOPY --from=b x y\n".repeat(20_000);
+    let df = imgopt::dockerfile::parse(&many).expect("valid Dockerfile");
+    g.throughput(Throughput::Bytes(many.len() as u64));
+    g.bench_function("stages-20k", |b| {
+        b.iter(|| {
+            let s = imgopt::dockerfile::Stages::build(black_box(&df), &imgopt::dockerfile::StageOptions::default());
+            s.map_or(0, |s| (0..df.instructions.len()).filter_map(|i| s.stage_of(i)).count())
+        });
+    });
     g.finish();
 }
 

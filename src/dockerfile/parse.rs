@@ -32,6 +32,8 @@ const MAX_LINE: usize = 64 * 1024;
 /// How deeply `ONBUILD ONBUILD ...` may nest before we give up (BuildKit itself rejects any
 /// nesting later, when it turns the AST into instructions).
 const MAX_ONBUILD_DEPTH: usize = 64;
+/// How many bytes nested ONBUILD levels (beyond the first) may copy in total.
+const MAX_NESTED_COPY: usize = 16 << 20;
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Parses a Dockerfile from the bytes of the file as read.
@@ -648,7 +650,9 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
             if rs == re {
                 Vec::new()
             } else {
-                if depth >= MAX_ONBUILD_DEPTH {
+                // Each nesting level copies the rest of the line (its `original` and `args`):
+                // bound the total so that a huge nested line cannot cost depth x size.
+                if depth >= MAX_ONBUILD_DEPTH || (re - rs).saturating_mul(depth) > MAX_NESTED_COPY {
                     return Err(err("ONBUILD nested too deeply".into()));
                 }
                 let mut inner = build(j, rs, re, escape, depth + 1)?;
