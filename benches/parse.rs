@@ -61,6 +61,47 @@ fn median_time(f: impl Fn() -> usize, rounds: usize) -> Duration {
     times[rounds / 2]
 }
 
+/// The pathological shapes of `tests/parser_props.rs` (`pathological_inputs_finish`): inputs
+/// that make naive parsers quadratic or overflow the stack. Their cost per byte should stay
+/// in the same range as the corpus's (criterion reports the throughput of each).
+fn pathological() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("continuations-200k", [b"FROM a\nRUN ".as_slice(), &b"\\\n".repeat(200_000), b"x\n"].concat()),
+        ("json-brackets-100k", [b"FROM a\nCMD ".as_slice(), &b"[".repeat(100_000)].concat()),
+        ("onbuild-5k", [b"FROM a\n".as_slice(), &b"ONBUILD ".repeat(5_000), b"RUN x\n"].concat()),
+        ("heredoc-substitutions-20k", [b"FROM a\nRUN <<EOF ".as_slice(), &b"${a:-".repeat(20_000), b"\nEOF\n"].concat()),
+        (
+            "heredocs-10k",
+            [b"FROM a\nRUN ".as_slice(), &b"<<EOF ".repeat(10_000), b"\n", &b"EOF\n".repeat(10_000)].concat(),
+        ),
+        ("env-pairs-100k", [b"FROM a\nENV ".as_slice(), &b"a=b \\\n".repeat(100_000), b"\n"].concat()),
+        ("long-line-70k", [b"FROM a\nRUN x".as_slice(), &b"y".repeat(70_000), b"\n"].concat()),
+        ("nul-100k", vec![0u8; 100_000]),
+        ("invalid-utf8-lines-10k", b"\xff\xfe\xfd\n".repeat(10_000)),
+    ]
+}
+
+fn bench_pathological(c: &mut Criterion) {
+    let mut g = c.benchmark_group("pathological");
+    g.sample_size(20);
+    for (name, input) in pathological() {
+        g.throughput(Throughput::Bytes(input.len() as u64));
+        g.bench_function(name, |b| b.iter(|| imgopt::dockerfile::parse(black_box(&input)).map_or(0, |d| d.instructions.len())));
+    }
+    // The stage graph of a file with 20 000 stages that copy from an earlier named one
+    // (name lookups and `stage_of` were once linear scans, so this was quadratic).
+    let many = b"FROM a AS b\nCOPY --from=b x y\n".repeat(20_000);
+    let df = imgopt::dockerfile::parse(&many).expect("valid Dockerfile");
+    g.throughput(Throughput::Bytes(many.len() as u64));
+    g.bench_function("stages-20k", |b| {
+        b.iter(|| {
+            let s = imgopt::dockerfile::Stages::build(black_box(&df), &imgopt::dockerfile::StageOptions::default());
+            s.map_or(0, |s| (0..df.instructions.len()).filter_map(|i| s.stage_of(i)).count())
+        });
+    });
+    g.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let texts = corpus();
     let bytes: usize = texts.iter().map(String::len).sum();
@@ -81,5 +122,5 @@ fn bench(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_pathological);
 criterion_main!(benches);

@@ -245,7 +245,8 @@ fn arbitrary_snippet_soup_never_panics() {
 
 #[test]
 fn pathological_inputs_finish() {
-    // Shapes that make naive parsers quadratic or overflow the stack.
+    // Shapes that make naive parsers quadratic or overflow the stack. Keep in step with
+    // `pathological()` in benches/parse.rs.
     let cases: Vec<Vec<u8>> = vec![
         [b"FROM a\nRUN ".as_slice(), &b"\\\n".repeat(200_000), b"x\n"].concat(),
         [b"FROM a\nCMD ".as_slice(), &b"[".repeat(100_000)].concat(),
@@ -257,8 +258,9 @@ fn pathological_inputs_finish() {
         vec![0u8; 100_000],
         b"\xff\xfe\xfd\n".repeat(10_000),
     ];
+    // No wall-clock assertion (house rule: speed is measured in benches/parse.rs, whose
+    // `pathological` group parses these same shapes; a hang is caught by the CI timeout).
     for c in cases {
-        let start = std::time::Instant::now();
         match dockerfile::parse(&c) {
             Ok(df) => {
                 let r = check(&c, &df);
@@ -266,6 +268,5 @@ fn pathological_inputs_finish() {
             }
             Err(e) => assert!(e.line >= 1, "{e}"),
         }
-        assert!(start.elapsed().as_secs() < 10, "took {:?} on a {} byte input", start.elapsed(), c.len());
     }
 }

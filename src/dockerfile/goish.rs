@@ -85,8 +85,24 @@ pub(crate) fn lossy(b: &[u8]) -> String {
 }
 
 /// Length of the leading run of `unicode.IsSpace` characters (Go's `TrimLeftFunc`).
-#[inline]
+#[inline(always)]
 pub(crate) fn leading_space_len(b: &[u8]) -> usize {
+    // Fast path: ASCII spaces followed by an ASCII byte (almost every line).
+    let mut i = 0;
+    while i < b.len() && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    match b.get(i) {
+        None => i,
+        Some(&c) if c < 0x80 && !is_space_byte(c) => i,
+        Some(_) => i + leading_space_len_slow(&b[i..]),
+    }
+}
+
+/// [`leading_space_len`] for the rare lines with other spaces or non-ASCII bytes up front.
+#[cold]
+#[inline(never)]
+fn leading_space_len_slow(b: &[u8]) -> usize {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];

@@ -35,20 +35,47 @@ struct Lexer<'a> {
     raw_escapes: bool,
     skip_unset_env: bool,
     depth: usize,
+    /// Which top-level words the caller needs.
+    keep: Keep,
 }
 
-#[derive(Default)]
+/// Which words a [`Words`] collects. Only the callers' needs differ: BuildKit's lexer always
+/// builds them all, the result is the same.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Every word.
+    All,
+    /// Only words containing `<<` (the others cannot be heredoc markers).
+    Markers,
+    /// None (inside `${...}`, where only the expanded text is used).
+    Nothing,
+}
+
 struct Words {
     word: String,
     words: Vec<String>,
     in_word: bool,
+    keep: Keep,
 }
 
 impl Words {
+    fn new(keep: Keep) -> Self {
+        Self { word: String::new(), words: Vec::new(), in_word: false, keep }
+    }
+
+    /// Ends the current word.
+    fn flush(&mut self) {
+        if self.keep == Keep::Markers && !self.word.contains("<<") {
+            self.word.clear();
+        } else {
+            self.words.push(std::mem::take(&mut self.word));
+        }
+    }
+
     fn add_char(&mut self, c: char) {
         if c.is_whitespace() {
             if self.in_word && !self.word.is_empty() {
-                self.words.push(std::mem::take(&mut self.word));
+                self.flush();
                 self.in_word = false;
             }
         } else {
@@ -57,6 +84,9 @@ impl Words {
     }
 
     fn add_raw_char(&mut self, c: char) {
+        if self.keep == Keep::Nothing {
+            return;
+        }
         self.word.push(c);
         self.in_word = true;
     }
@@ -68,13 +98,16 @@ impl Words {
     }
 
     fn add_raw_string(&mut self, s: &str) {
+        if self.keep == Keep::Nothing {
+            return;
+        }
         self.word.push_str(s);
         self.in_word = true;
     }
 
     fn finish(mut self) -> Vec<String> {
         if !self.word.is_empty() {
-            self.words.push(std::mem::take(&mut self.word));
+            self.flush();
         }
         self.words
     }
@@ -101,8 +134,10 @@ impl Lexer<'_> {
         if self.depth > MAX_NESTING {
             return Err(LexError("too deeply nested substitutions".into()));
         }
+        // The top level needs only the words, a nested `${...}` only the text.
+        let top = self.depth == 1;
         let mut result = String::new();
-        let mut words = Words::default();
+        let mut words = Words::new(if top { self.keep } else { Keep::Nothing });
         while let Some(c) = self.peek() {
             if stop == Some(c) {
                 self.next();
@@ -112,17 +147,23 @@ impl Lexer<'_> {
             match c {
                 '\'' => {
                     let s = self.single_quote()?;
-                    result.push_str(&s);
+                    if !top {
+                        result.push_str(&s);
+                    }
                     words.add_raw_string(&s);
                 }
                 '"' => {
                     let s = self.double_quote()?;
-                    result.push_str(&s);
+                    if !top {
+                        result.push_str(&s);
+                    }
                     words.add_raw_string(&s);
                 }
                 '$' => {
                     let s = self.dollar()?;
-                    result.push_str(&s);
+                    if !top {
+                        result.push_str(&s);
+                    }
                     words.add_string(&s);
                 }
                 _ => {
@@ -141,7 +182,9 @@ impl Lexer<'_> {
                     } else {
                         words.add_char(c);
                     }
-                    result.push(c);
+                    if !top {
+                        result.push(c);
+                    }
                 }
             }
         }
@@ -311,8 +354,14 @@ impl Lexer<'_> {
     }
 }
 
-fn words(chars: &[char], raw_quotes: bool, raw_escapes: bool, skip_unset_env: bool) -> Result<Vec<String>, LexError> {
-    let mut lx = Lexer { chars, pos: 0, raw_quotes, raw_escapes, skip_unset_env, depth: 0 };
+fn words(
+    chars: &[char],
+    raw_quotes: bool,
+    raw_escapes: bool,
+    skip_unset_env: bool,
+    keep: Keep,
+) -> Result<Vec<String>, LexError> {
+    let mut lx = Lexer { chars, pos: 0, raw_quotes, raw_escapes, skip_unset_env, depth: 0, keep };
     lx.process_until(None).map(|(_, w)| w)
 }
 
@@ -334,7 +383,7 @@ pub(crate) fn markers(line: &[u8]) -> Result<Vec<Marker>, LexError> {
         return Ok(Vec::new());
     }
     let chars = decode_chars(line);
-    let Ok(ws) = words(&chars, true, true, true) else { return Ok(Vec::new()) };
+    let Ok(ws) = words(&chars, true, true, true, Keep::Markers) else { return Ok(Vec::new()) };
     let mut out = Vec::new();
     for w in ws {
         if let Some(m) = marker(&w)? {
@@ -357,11 +406,11 @@ fn marker(word: &str) -> Result<Option<Marker>, LexError> {
     }
     let fd = if digits == 0 { 0 } else { word[..digits].parse::<u64>().unwrap_or(u64::MAX).min(u64::from(u32::MAX)) };
     let chars: Vec<char> = rest.chars().collect();
-    let plain = words(&chars, false, false, true)?;
+    let plain = words(&chars, false, false, true, Keep::All)?;
     if plain.len() != 1 {
         return Ok(None);
     }
-    let raw = words(&chars, true, false, true)?;
+    let raw = words(&chars, true, false, true, Keep::All)?;
     if raw.len() != plain.len() {
         return Err(LexError(format!("internal lexing of heredoc produced inconsistent results: {rest}")));
     }

@@ -32,6 +32,8 @@ const MAX_LINE: usize = 64 * 1024;
 /// How deeply `ONBUILD ONBUILD ...` may nest before we give up (BuildKit itself rejects any
 /// nesting later, when it turns the AST into instructions).
 const MAX_ONBUILD_DEPTH: usize = 64;
+/// How many bytes nested ONBUILD levels (beyond the first) may copy in total.
+const MAX_NESTED_COPY: usize = 16 << 20;
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Parses a Dockerfile from the bytes of the file as read.
@@ -96,13 +98,6 @@ fn content_end(src: &[u8], start: usize, end: usize) -> usize {
     e
 }
 
-/// Whether a line is a comment: `#` after leading whitespace.
-fn is_comment(src: &[u8], start: usize, end: usize) -> bool {
-    let e = content_end(src, start, end);
-    let s = start + goish::leading_space_len(&src[start..e]);
-    s < e && src[s] == b'#'
-}
-
 /// BuildKit's line-continuation rule: the line ends with the escape character, optionally
 /// followed by spaces and tabs, and the character before it is not the escape character.
 /// Returns the end of the kept text and whether the line continues.
@@ -119,46 +114,97 @@ fn trim_continuation(b: &[u8], start: usize, end: usize, escape: u8) -> (usize, 
 }
 
 /// The instruction text with continuations joined, and where each piece came from.
-#[derive(Default)]
-struct Joined {
-    /// The joined bytes while they are being collected (and when they are not UTF-8).
-    text: Vec<u8>,
-    /// The joined text once [`Joined::finish`] found it valid UTF-8 (validated once, so
-    /// every piece cut at a character boundary becomes a `String` without re-validation).
-    valid: String,
-    is_str: bool,
-    /// (offset in `text`, offset in the file) for each appended piece.
+///
+/// An instruction on a single line (most of them) is not copied: its text is the file's
+/// bytes. When the whole file is valid UTF-8 (checked once per file), every piece is valid
+/// too (pieces are cut at ASCII bytes or line starts), so the joined text is a `str` without
+/// any per-instruction validation.
+struct Joined<'a> {
+    src: &'a [u8],
+    /// The file as `str`, when it is valid UTF-8.
+    src_str: Option<&'a str>,
+    /// The single piece `src[one.0..one.1]`, while there is only one.
+    one: Option<(usize, usize)>,
+    /// The joined text of several pieces, for a UTF-8 file.
+    buf_str: String,
+    /// The joined text of several pieces, for a file that is not UTF-8.
+    buf: Vec<u8>,
+    /// (offset in the text, offset in the file) for each appended piece.
     segs: Vec<(usize, usize)>,
 }
 
-impl Joined {
-    fn clear(&mut self) {
-        if self.is_str {
-            self.text = std::mem::take(&mut self.valid).into_bytes();
-            self.is_str = false;
+impl<'a> Joined<'a> {
+    fn new(src: &'a [u8]) -> Self {
+        Self {
+            src,
+            src_str: std::str::from_utf8(src).ok(),
+            one: None,
+            buf_str: String::new(),
+            buf: Vec::new(),
+            segs: Vec::with_capacity(8),
         }
-        self.text.clear();
+    }
+
+    fn clear(&mut self) {
+        self.one = None;
+        self.buf_str.clear();
+        self.buf.clear();
         self.segs.clear();
     }
 
-    fn push(&mut self, src: &[u8], start: usize, end: usize) {
-        self.segs.push((self.text.len(), start));
-        self.text.extend_from_slice(&src[start..end]);
+    /// Appends the file's bytes `start..end`.
+    fn push(&mut self, start: usize, end: usize) {
+        if self.segs.is_empty() {
+            self.one = Some((start, end));
+            self.segs.push((0, start));
+            return;
+        }
+        if let Some((a, b)) = self.one.take() {
+            // First continuation in this file: room for a typical continued instruction.
+            if self.buf_str.capacity() == 0 && self.buf.capacity() == 0 {
+                if self.src_str.is_some() {
+                    self.buf_str.reserve(1024);
+                } else {
+                    self.buf.reserve(1024);
+                }
+            }
+            self.append(a, b);
+        }
+        let len = self.len();
+        self.segs.push((len, start));
+        self.append(start, end);
     }
 
-    /// Ends collection: validates the text once.
-    fn finish(&mut self) {
-        match String::from_utf8(std::mem::take(&mut self.text)) {
-            Ok(s) => {
-                self.valid = s;
-                self.is_str = true;
+    fn append(&mut self, start: usize, end: usize) {
+        match self.src_str.map(|s| s.get(start..end)) {
+            Some(Some(piece)) => self.buf_str.push_str(piece),
+            Some(None) => {
+                // Not at a character boundary (cannot happen for pieces cut as above, but a
+                // wrong guess must not lose text): fall back to bytes for this instruction.
+                self.buf.extend_from_slice(self.buf_str.as_bytes());
+                self.buf_str.clear();
+                self.src_str = None;
+                self.buf.extend_from_slice(&self.src[start..end]);
             }
-            Err(e) => self.text = e.into_bytes(),
+            None => self.buf.extend_from_slice(&self.src[start..end]),
         }
     }
 
     fn bytes(&self) -> &[u8] {
-        if self.is_str { self.valid.as_bytes() } else { &self.text }
+        match self.one {
+            Some((a, b)) => &self.src[a..b],
+            None if self.src_str.is_some() => self.buf_str.as_bytes(),
+            None => &self.buf,
+        }
+    }
+
+    /// The text as `str`, when it is valid UTF-8 as a whole.
+    fn as_str(&self) -> Option<&str> {
+        let s = self.src_str?;
+        match self.one {
+            Some((a, b)) => s.get(a..b),
+            None => Some(&self.buf_str),
+        }
     }
 
     fn len(&self) -> usize {
@@ -167,9 +213,7 @@ impl Joined {
 
     /// Text range `a..b` as a string (invalid UTF-8 as U+FFFD, Go-style).
     fn string(&self, a: usize, b: usize) -> String {
-        if self.is_str
-            && let Some(x) = self.valid.get(a..b)
-        {
+        if let Some(x) = self.as_str().and_then(|s| s.get(a..b)) {
             return x.to_owned();
         }
         lossy(&self.bytes()[a..b])
@@ -297,6 +341,18 @@ fn col(src: &[u8], line_start: usize, off: usize) -> usize {
     lossy(&src[ls..off]).chars().count() + 1
 }
 
+/// Length of the leading run of ASCII bytes of `b` that satisfy `ok`.
+#[inline]
+fn plain_run(b: &[u8], ok: impl Fn(u8) -> bool) -> usize {
+    b.iter().position(|&c| c >= 0x80 || !ok(c)).unwrap_or(b.len())
+}
+
+/// An ASCII run (see [`plain_run`]) as `str`.
+#[inline]
+fn run_str(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap_or_default()
+}
+
 /// A flag word: (value, start, end) in joined-text positions.
 type Word = (String, usize, usize);
 
@@ -342,6 +398,13 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (Vec<Word>, usize) {
             return (words, to);
         }
         if phase == Phase::Word {
+            // A run of plain ASCII bytes is copied at once.
+            let run = plain_run(&t[pos..to], |c| !is_space_byte(c) && c != b'\'' && c != b'"' && c != b'\\');
+            if run > 0 {
+                word.push_str(run_str(&t[pos..pos + run]));
+                pos += run;
+                continue;
+            }
             if is_space_byte(ch) {
                 phase = Phase::Spaces;
                 if word == "--" {
@@ -375,6 +438,12 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (Vec<Word>, usize) {
             continue;
         }
         // In quotes.
+        let run = plain_run(&t[pos..to], |c| c != quote && c != b'\\');
+        if run > 0 {
+            word.push_str(run_str(&t[pos..pos + run]));
+            pos += run;
+            continue;
+        }
         if ch == quote {
             phase = Phase::Word;
             pos += 1;
@@ -406,7 +475,7 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<(usize, usize)> 
         Quote,
     }
     let esc = escape as char;
-    let mut words = Vec::new();
+    let mut words = Vec::with_capacity(8);
     let mut phase = Phase::Spaces;
     // Where the current word starts and ends (end excludes a dropped trailing escape).
     let mut word_start = a;
@@ -506,7 +575,7 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
         ce += 1;
     }
     let cmd = j.string(ts, ce);
-    let mut flags = Vec::new();
+    let mut flags = Vec::<Flag>::new();
     let (mut rs, mut re) = (te, te);
     if ce < te {
         let mut args_start = ce;
@@ -514,6 +583,7 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
             args_start += 1;
         }
         let (fl, rest_start) = extract_flags(t, args_start, te);
+        flags.reserve_exact(fl.len());
         for (text, fs, fe) in fl {
             let body = text.strip_prefix("--").unwrap_or(&text);
             let (name, value) = match body.split_once('=') {
@@ -580,7 +650,9 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
             if rs == re {
                 Vec::new()
             } else {
-                if depth >= MAX_ONBUILD_DEPTH {
+                // Each nesting level copies the rest of the line (its `original` and `args`):
+                // bound the total so that a huge nested line cannot cost depth x size.
+                if depth >= MAX_ONBUILD_DEPTH || (re - rs).saturating_mul(depth) > MAX_NESTED_COPY {
                     return Err(err("ONBUILD nested too deeply".into()));
                 }
                 let mut inner = build(j, rs, re, escape, depth + 1)?;
@@ -725,11 +797,10 @@ impl<'a> Parser<'a> {
 
     fn run(mut self) -> Result<Dockerfile, Error> {
         let src = self.src;
-        // Most files have an instruction every other line or so; growing a vector of
-        // 200-byte instructions one doubling at a time costs more than a good first guess.
-        let lines = memchr::memchr_iter(b'\n', src).count();
-        self.instructions.reserve((lines / 2 + 1).min(1 << 16));
-        let mut j = Joined { text: Vec::with_capacity(src.len().min(4096)), segs: Vec::with_capacity(8), ..Joined::default() };
+        // The corpus averages one instruction per 120 bytes; growing a vector of 200-byte
+        // instructions one doubling at a time costs more than a generous first guess.
+        self.instructions.reserve((src.len() / 64 + 4).min(1 << 16));
+        let mut j = Joined::new(src);
         while let Some(first) = self.lines.next()? {
             let mut start = first.start;
             if first.number == 1 && src[start..first.end].starts_with(BOM) {
@@ -746,26 +817,27 @@ impl<'a> Parser<'a> {
                 continue;
             }
             j.clear();
-            j.push(src, ts, pe);
+            j.push(ts, pe);
             let start_line = first.number;
             let mut last = first;
             let mut has_empty = false;
             while cont {
                 let Some(l) = self.lines.next()? else { break };
                 last = l;
-                if is_comment(src, l.start, l.end) {
-                    continue;
-                }
                 let le = content_end(src, l.start, l.end);
-                if goish::leading_space_len(&src[l.start..le]) == le - l.start {
+                let ls = l.start + goish::leading_space_len(&src[l.start..le]);
+                if ls == le {
                     has_empty = true;
                     continue;
                 }
+                if src[ls] == b'#' {
+                    // A comment line inside a continuation is skipped.
+                    continue;
+                }
                 let (pe, c) = trim_continuation(src, l.start, le, self.dir.escape);
-                j.push(src, l.start, pe);
+                j.push(l.start, pe);
                 cont = c;
             }
-            j.finish();
             let built = build(&j, 0, j.len(), self.dir.escape, 0).map_err(|e| {
                 let at = j.at(e.pos);
                 self.error_at(e.message, start_line, Span::new(at, content_end(src, last.start, last.end).max(at)))
@@ -792,7 +864,8 @@ impl<'a> Parser<'a> {
                 }
                 for m in markers {
                     let body_start = last.end;
-                    let mut content: Vec<u8> = Vec::new();
+                    // The body lines are contiguous in the file: `body_start..body_end`.
+                    let mut body_end = body_start;
                     let mut terminated = false;
                     while let Some(l) = self.lines.next()? {
                         last = l;
@@ -807,7 +880,7 @@ impl<'a> Parser<'a> {
                             terminated = true;
                             break;
                         }
-                        content.extend_from_slice(&src[l.start..l.end]);
+                        body_end = l.end;
                     }
                     if !terminated {
                         return Err(self.error_at(
@@ -816,7 +889,8 @@ impl<'a> Parser<'a> {
                             Span::new(ins_start, src.len()),
                         ));
                     }
-                    let content = lossy(&content);
+                    let content = lossy(&src[body_start..body_end]);
+                    ins.original.reserve(content.len() + m.name.len() + 1);
                     ins.original.push_str(&content);
                     ins.original.push_str(&m.name);
                     ins.original.push('\n');

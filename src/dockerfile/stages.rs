@@ -275,6 +275,9 @@ impl Stages {
             .map(|(n, _)| n)
             .collect();
         let mut stages: Vec<Stage> = Vec::with_capacity(froms.len());
+        // Lower-cased stage name -> first stage with that name (a name lookup must not scan
+        // every earlier stage: files with thousands of stages stay linear).
+        let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
         for (si, &fi) in froms.iter().enumerate() {
             let end = froms.get(si + 1).copied().unwrap_or(df.instructions.len());
             let from = &df.instructions[fi];
@@ -297,11 +300,8 @@ impl Stages {
                 depends_on: Vec::new(),
                 reaches_target: false,
             };
-            let lookup = |r: &str, upto: usize, stages: &[Stage]| -> Option<usize> {
-                let lr = r.to_ascii_lowercase();
-                stages[..upto].iter().position(|s| s.name.as_deref() == Some(lr.as_str()))
-            };
-            if let Some(s) = lookup(&stage.base_expanded, si, &stages) {
+            let lookup = |r: &str| -> Option<usize> { by_name.get(&r.to_ascii_lowercase()).copied() };
+            if let Some(s) = lookup(&stage.base_expanded) {
                 stage.base_stage = Some(s);
                 stage.dependencies.push(Dependency {
                     kind: DependencyKind::From,
@@ -317,7 +317,7 @@ impl Stages {
                     if !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()) {
                         r.parse::<usize>().ok().filter(|&n| n < si)
                     } else {
-                        lookup(r, si, &stages)
+                        lookup(r)
                     }
                 });
             }
@@ -325,6 +325,9 @@ impl Stages {
             deps.sort_unstable();
             deps.dedup();
             stage.depends_on = deps;
+            if let Some(n) = &stage.name {
+                by_name.entry(n.clone()).or_insert(si);
+            }
             stages.push(stage);
         }
         let target = match &opts.target {
@@ -357,7 +360,9 @@ impl Stages {
     /// The stage an instruction index belongs to (`None` for global ARGs).
     #[must_use]
     pub fn stage_of(&self, instruction: usize) -> Option<&Stage> {
-        self.stages.iter().find(|s| s.instructions.contains(&instruction))
+        // Stages cover consecutive instruction ranges in order: a binary search.
+        let i = self.stages.partition_point(|s| s.instructions.end <= instruction);
+        self.stages.get(i).filter(|s| s.instructions.contains(&instruction))
     }
 }
 
@@ -403,6 +408,17 @@ mod tests {
     const MULTI: &str = "ARG GO=1.22\nARG BASE\nFROM golang:${GO}-alpine AS build\nRUN go build\n\
         FROM build AS test\nRUN go test\nFROM alpine AS tools\nRUN --mount=type=cache,target=/c,from=build true\n\
         FROM scratch\nCOPY --from=build /app /app\nCOPY --from=busybox:1 /bin/sh /sh\n";
+
+    #[test]
+    fn stage_of_and_repeated_names() {
+        // Instructions 0-1 are global ARGs; stages start at 2, 4, 6 and 8.
+        let s = stages(MULTI, None, &[]).unwrap();
+        let of: Vec<Option<usize>> = (0..12).map(|i| s.stage_of(i).map(|x| x.index)).collect();
+        assert_eq!(of, [None, None, Some(0), Some(0), Some(1), Some(1), Some(2), Some(2), Some(3), Some(3), Some(3), None]);
+        // A name used twice: references resolve to the first stage of that name before them.
+        let s = stages("FROM a AS x\nFROM b AS x\nFROM c\nCOPY --from=X /a /a\n", None, &[]).unwrap();
+        assert_eq!(s.stages[2].depends_on, [0]);
+    }
 
     #[test]
     fn expands_bases_and_finds_dependencies() {

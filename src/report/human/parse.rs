@@ -122,6 +122,8 @@ pub fn render(r: &ParseReport, verbose: bool, out: &mut dyn Write) -> io::Result
         }
         // One line per (from, to, kind), listing the lines where it happens.
         let mut edges: Vec<(String, String, &str, Vec<usize>)> = Vec::new();
+        // (from, to, kind) -> position in `edges` (first-seen order kept, no quadratic scan).
+        let mut edge_at: std::collections::BTreeMap<(String, String, &str), usize> = std::collections::BTreeMap::new();
         for s in &r.stages {
             for d in &s.dependencies {
                 let from = d
@@ -135,9 +137,13 @@ pub fn render(r: &ParseReport, verbose: bool, out: &mut dyn Write) -> io::Result
                 };
                 let to = stage_label(s);
                 let line = r.instructions.get(d.instruction).map_or(0, |i| i.start_line);
-                match edges.iter_mut().find(|e| e.0 == from && e.1 == to && e.2 == how) {
-                    Some(e) => e.3.push(line),
-                    None => edges.push((from, to, how, vec![line])),
+                match edge_at.entry((from, to, how)) {
+                    std::collections::btree_map::Entry::Occupied(e) => edges[*e.get()].3.push(line),
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        let (from, to, how) = e.key().clone();
+                        e.insert(edges.len());
+                        edges.push((from, to, how, vec![line]));
+                    }
                 }
             }
         }
