@@ -55,7 +55,7 @@ measure() {
     printf '%-34s %8.2f s  %8d MiB\n' "$name" "${SECS[$name]}" $((peak / 1024)) >&2
 }
 
-echo "runs per command: $RUNS" >&2
+echo "runs per command: $RUNS; load before: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores: above 2 means other jobs take CPU time)" >&2
 measure "imgopt archive (verified)" "$IMGOPT" layers "$ARCHIVE" --format json -q
 measure "imgopt archive (--no-verify)" "$IMGOPT" layers "$ARCHIVE" --no-verify --format json -q
 HAVE_DIVE=0
@@ -82,6 +82,7 @@ if [ -n "${IMGOPT_REGISTRY:-}" ]; then
     fi
 fi
 
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo
 echo "ratio                                          measured  target"

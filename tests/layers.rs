@@ -764,7 +764,9 @@ fn progress_reaches_every_layer_and_byte() {
         .layer("ADD small", vec![Entry::file("s", vec![1u8; 10])])
         .build()
         .write_oci_layout(&dir, Some("latest"));
-    let calls: Arc<Mutex<Vec<(usize, usize, u64, u64)>>> = Arc::default();
+    /// (layers done, layers in all, bytes done, bytes in all) per progress call.
+    type Calls = Arc<Mutex<Vec<(usize, usize, u64, u64)>>>;
+    let calls: Calls = Arc::default();
     let c = calls.clone();
     let opts = imgopt::layers::Options {
         progress: Some(Arc::new(move |d, t, b, tb| {
