@@ -93,11 +93,18 @@ if [ "${IMGOPT_SKIP_SETUP:-0}" != 1 ]; then
 fi
 
 cd "$ROOT"
-log "cargo test"
-cargo test --all-targets "$@"
-log "cargo test --doc"
-cargo test --doc
 log "checking that examples and benchmarks compile"
 cargo build --examples
 cargo bench --no-run
-log "done"
+log "cargo test --doc"
+cargo test --doc
+log "cargo test --all-targets"
+LOG=$(mktemp /tmp/imgopt-test.XXXXXX)
+status=0
+cargo test --all-targets "$@" 2>&1 | tee "$LOG" || status=$?
+log "done (exit $status)"
+# One closing line for the whole suite, summed over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1); if ($i ~ /^ignored/) ig += $(i-1) } }
+     END { printf "imgopt: %d passed, %d failed, %d skipped\n", p, f, ig }' "$LOG"
+rm -f "$LOG"
+exit "$status"
