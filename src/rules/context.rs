@@ -289,6 +289,22 @@ impl<'a> RuleContext<'a> {
         out
     }
 
+    /// The `RUN` instructions whose layers make up the target image, oldest first: the
+    /// target's `FROM` chain walked from its first stage, as `(stage, instruction index)`.
+    #[must_use]
+    pub fn target_runs(&self) -> Vec<(usize, usize)> {
+        let mut chain = self.chain(self.target);
+        chain.reverse();
+        chain
+            .into_iter()
+            .flat_map(|s| {
+                self.stage_instructions(s)
+                    .filter(|(_, inst)| inst.keyword == crate::dockerfile::Keyword::Run)
+                    .map(move |(i, _)| (s, i))
+            })
+            .collect()
+    }
+
     /// The external image a stage ultimately builds on (following `FROM stage` links).
     #[must_use]
     pub fn root_base(&self, s: usize) -> &str {

@@ -346,62 +346,57 @@ impl Rule for DeletedInLaterLayer {
         if created.is_empty() {
             return;
         }
-        let mut chain = ctx.chain(ctx.target);
-        chain.reverse();
-        for s in chain {
-            for (i, inst) in ctx.stage_instructions(s) {
-                if inst.keyword != Keyword::Run {
+        for (s, i) in ctx.target_runs() {
+            let wd = pkg::workdir_at(ctx, s, i);
+            let cmds = &ctx.commands[i];
+            // What this RUN itself downloads: removing that is cleanup, not waste.
+            let own: Vec<String> = cmds
+                .iter()
+                .zip(pkg::cwds(cmds, &wd))
+                .flat_map(|(c, cwd)| run_creates(c, &cwd))
+                .map(|(p, _)| p)
+                .collect();
+            for (w, path) in pkg::resolved_rm_paths(cmds, &wd) {
+                let Some(path) = path else { continue };
+                if own.iter().any(|o| pkg::path_overlaps(&path, o)) {
                     continue;
                 }
-                let wd = pkg::workdir_at(ctx, s, i);
-                let cmds = &ctx.commands[i];
-                // What this RUN itself downloads: removing that is cleanup, not waste.
-                let own: Vec<String> = cmds
+                let Some((c, sub)) = created
                     .iter()
-                    .zip(pkg::cwds(cmds, &wd))
-                    .flat_map(|(c, cwd)| run_creates(c, &cwd))
-                    .map(|(p, _)| p)
-                    .collect();
-                for (w, path) in pkg::resolved_rm_paths(cmds, &wd) {
-                    let Some(path) = path else { continue };
-                    if own.iter().any(|o| pkg::path_overlaps(&path, o)) {
-                        continue;
-                    }
-                    let Some((c, sub)) = created
-                        .iter()
-                        .filter(|c| c.instr < i)
-                        .find_map(|c| relation(&path, c).map(|sub| (c, sub)))
-                    else {
-                        continue;
-                    };
-                    let estimate = if let Some(e) = c.cache {
-                        Some(e)
-                    } else if c.archive {
-                        // The extracted size is not known (only the archive's).
-                        None
-                    } else {
-                        c.files
-                            .as_ref()
-                            .map(|f| Estimate::exact(bytes_under(f, &sub)))
-                            .filter(|e| e.high_bytes.0 > 0)
-                    };
-                    let cinst = &ctx.dockerfile.instructions[c.instr];
-                    let line = cinst.start_line;
-                    let mut f = Finding::new(
-                        &Self::META,
-                        ctx,
-                        i,
-                        w.span,
-                        format!("`{}` deletes what {} added in an earlier layer (line {line}); the bytes stay in that layer", w.text, c.what),
-                        if c.cache.is_some() { "delete it in the same RUN that creates it".to_string() } else { "create and delete it in the same RUN, use `RUN --mount=type=bind` for files needed only during the build, or build in another stage and `COPY --from` what the image needs".to_string() },
-                    )
-                    .related(cinst.span, "added here")
-                    .estimate(estimate);
-                    if estimate.is_none() {
-                        f = f.note("no estimate: the size of what was added is not known from the Dockerfile");
-                    }
-                    out.push(f);
+                    .filter(|c| c.instr < i)
+                    .find_map(|c| relation(&path, c).map(|sub| (c, sub)))
+                else {
+                    continue;
+                };
+                let estimate = if let Some(e) = c.cache {
+                    Some(e)
+                } else if c.archive {
+                    // The extracted size is not known (only the archive's).
+                    None
+                } else {
+                    c.files
+                        .as_ref()
+                        .map(|f| Estimate::exact(bytes_under(f, &sub)))
+                        .filter(|e| e.high_bytes.0 > 0)
+                };
+                let cinst = &ctx.dockerfile.instructions[c.instr];
+                let line = cinst.start_line;
+                let mut f = Finding::new(
+                    &Self::META,
+                    ctx,
+                    i,
+                    w.span,
+                    format!("`{}` deletes what {} added in an earlier layer (line {line}); the bytes stay in that layer", w.text, c.what),
+                    if c.cache.is_some() { "delete it in the same RUN that creates it".to_string() } else { "create and delete it in the same RUN, use `RUN --mount=type=bind` for files needed only during the build, or build in another stage and `COPY --from` what the image needs".to_string() },
+                )
+                .related(cinst.span, "added here")
+                .estimate(estimate);
+                if estimate.is_none() {
+                    f = f.note(
+                        "no estimate: the size of what was added is not known from the Dockerfile",
+                    );
                 }
+                out.push(f);
             }
         }
     }
