@@ -126,3 +126,30 @@ fn explain_refuses_sarif() {
         assert!(String::from_utf8_lossy(&o.stderr).contains("sarif"), "{args:?}");
     }
 }
+
+#[test]
+fn passwords_in_an_image_reference_are_not_printed() {
+    for image in [
+        "https://bob:hunter2secret@example.com/app:1",
+        "bob:hunter2secret@localhost:1/app:1",
+    ] {
+        let o = run(&["layers", "--timeout", "2s", image], None);
+        assert_eq!(o.status.code(), Some(2), "{image}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("hunter2secret"), "{image}: {err}");
+        assert!(err.contains("***@"), "{image}: the error still says which reference: {err}");
+    }
+}
+
+#[test]
+fn bad_platform_is_not_called_an_image_reference() {
+    let layout = match support::fixtures_dir() {
+        Some(d) => d.join("oci/static-tiny-multi"),
+        None => return,
+    };
+    let o = run(&["layers", "--platform", "bogus", layout.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("platform `bogus`"), "{err}");
+    assert!(!err.contains("image reference"), "{err}");
+}

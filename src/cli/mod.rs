@@ -101,11 +101,75 @@ pub fn report_fatal(err: &anyhow::Error) -> ExitCode {
         eprint!("{}", rendered.0);
         return ExitCode::from(2);
     }
-    eprintln!("error: {err}");
+    eprintln!("error: {}", redact_userinfo(&err.to_string()));
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        eprintln!("  caused by: {}", redact_userinfo(&cause.to_string()));
     }
     ExitCode::from(2)
+}
+
+/// Replaces the user-info of anything that looks like `[scheme://]user:password@host` with
+/// `***`, so a password pasted into an image reference (which Docker's reference grammar
+/// rejects, and the error then quotes) never reaches the terminal or a CI log. A digest
+/// (`name:tag@sha256:…`) is left alone: what follows its `@` is `algorithm:hex` with no `/`.
+fn redact_userinfo(msg: &str) -> String {
+    let is_digest = |after: &str| {
+        let end = after.find(|c: char| c.is_whitespace() || "`'\"(),".contains(c)).unwrap_or(after.len());
+        let word = &after[..end];
+        word.split_once(':').is_some_and(|(alg, hex)| {
+            !alg.is_empty()
+                && alg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b))
+                && hex.len() >= 32
+                && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+    };
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(at) = rest.find('@') {
+        let before = &rest[..at];
+        let start = before
+            .rfind(|c: char| c.is_whitespace() || "`'\"(),".contains(c))
+            .map_or(0, |i| i + before[i..].chars().next().map_or(1, char::len_utf8));
+        let token = &before[start..];
+        let (scheme, info) = match token.find("://") {
+            Some(i) => (&token[..i + 3], &token[i + 3..]),
+            None => ("", token),
+        };
+        let secret = !info.is_empty()
+            && !info.contains('/')
+            && (!scheme.is_empty() || info.contains(':'))
+            && !is_digest(&rest[at + 1..]);
+        if secret {
+            out.push_str(&before[..start]);
+            out.push_str(scheme);
+            out.push_str("***@");
+        } else {
+            out.push_str(&rest[..=at]);
+        }
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_userinfo;
+
+    #[test]
+    fn userinfo_is_redacted_and_digests_are_not() {
+        assert_eq!(
+            redact_userinfo("invalid image reference `https://bob:hunter2@example.com/x`: bad"),
+            "invalid image reference `https://***@example.com/x`: bad"
+        );
+        assert_eq!(redact_userinfo("opening bob:hunter2@localhost:1/a:1"), "opening ***@localhost:1/a:1");
+        assert_eq!(redact_userinfo("https://tok3n@ghcr.io/a"), "https://***@ghcr.io/a");
+        let digest = format!("alpine:3@sha256:{}", "ab".repeat(32));
+        assert_eq!(redact_userinfo(&format!("`{digest}` is bad")), format!("`{digest}` is bad"));
+        let named = format!("ghcr.io/o/r@sha256:{}", "0".repeat(64));
+        assert_eq!(redact_userinfo(&named), named);
+        assert_eq!(redact_userinfo("mail me@example.com"), "mail me@example.com");
+    }
 }
 
 /// An error whose full human text (snippets included) is already rendered.
