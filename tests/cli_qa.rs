@@ -153,3 +153,18 @@ fn bad_platform_is_not_called_an_image_reference() {
     assert!(err.contains("platform `bogus`"), "{err}");
     assert!(!err.contains("image reference"), "{err}");
 }
+
+#[test]
+fn plan_reads_stdin() {
+    let path = example("plans/gke-gpu-inference.yaml");
+    let yaml = std::fs::read(&path).unwrap();
+    let from_file = run(&["plan", "--format", "json", &path], None);
+    let from_stdin = run(&["plan", "--format", "json", "-"], Some(&yaml));
+    assert_eq!(from_file.status.code(), Some(0), "{}", String::from_utf8_lossy(&from_file.stderr));
+    assert_eq!(from_stdin.status.code(), Some(0), "{}", String::from_utf8_lossy(&from_stdin.stderr));
+    assert_eq!(from_file.stdout, from_stdin.stdout);
+    // A bad plan on stdin is reported at its line under the name <stdin>.
+    let o = run(&["plan", "-"], Some(b"node_types: [\n  - x: 1\n"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("<stdin>:2:"), "{}", String::from_utf8_lossy(&o.stderr));
+}
