@@ -81,6 +81,9 @@ fn closed_stdout_exits_zero_for_every_format() {
         vec!["plan", "--format", "json", plan.as_str()],
         vec!["explain", "--list", "--format", "json"],
         vec!["explain", "--format", "json", "DF201"],
+        vec!["completions", "bash"],
+        vec!["completions", "zsh"],
+        vec!["completions", "fish"],
     ] {
         let o = run_into_closed_pipe(&args);
         assert_eq!(
