@@ -171,3 +171,30 @@ fn plan_reads_stdin() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("<stdin>:2:"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn layers_dockerfile_that_did_not_build_the_image_is_flagged() {
+    let Some(fx) = support::fixtures_dir() else { return };
+    // python-app's Dockerfile (FROM python:3.12, apt, pip) did not build the static-tiny and
+    // py-slim fixture images: none of its RUN/COPY can own one of their layers.
+    let df = example("dockerfiles/python-app/Dockerfile");
+    for image in ["archives/static-tiny.tar", "archives/py-slim.tar"] {
+        let image = fx.join(image);
+        let o = run(&["layers", "--format", "json", image.to_str().unwrap(), "--dockerfile", &df], None);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let owned: usize = v["instructions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["layers"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(owned, 0, "{image:?}: the mismatch itself");
+        let warnings = v["warnings"].as_array().unwrap();
+        assert!(
+            warnings.iter().any(|w| w.as_str().unwrap().contains("built from this Dockerfile")),
+            "{image:?}: {warnings:?}"
+        );
+        assert_eq!(v["base"]["matches_fully"], false, "{image:?}");
+    }
+}
