@@ -198,3 +198,29 @@ fn layers_dockerfile_that_did_not_build_the_image_is_flagged() {
         assert_eq!(v["base"]["matches_fully"], false, "{image:?}");
     }
 }
+
+#[test]
+fn terminal_escapes_in_a_dockerfile_do_not_reach_the_terminal() {
+    // An OSC title sequence and a CSI colour in the file: shown as `?`, never sent raw.
+    let df = b"FROM \x1b]0;pwned\x07alpine\nRUN echo \x1b[31mred\x1b[0m && apt-get update\n";
+    for color in ["always", "never"] {
+        let o = run(&["analyze", "--color", color, "--fail-on", "never", "-"], Some(df));
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("DF101"), "{out}");
+        assert!(!out.contains("\x1b]0;pwned"), "--color {color}: raw OSC in {out:?}");
+        assert!(!out.contains('\x07'), "--color {color}: raw BEL");
+        assert!(!out.contains("\x1b[31mred"), "--color {color}: raw CSI from the file");
+        assert!(out.contains("?]0;pwned?alpine"), "--color {color}: {out:?}");
+        if color == "always" {
+            assert!(out.contains('\x1b'), "imgopt's own colours still go through");
+        }
+    }
+    // A parse error's snippet too.
+    let o = run(&["analyze", "-"], Some(b"FROM alpine\nRUN <<EOF cat \x1b]0;pwned\x07\n"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unterminated heredoc"), "{err:?}");
+    assert!(!err.contains('\x07'), "{err:?}");
+    assert!(err.contains("?]0;pwned?"), "{err:?}");
+}

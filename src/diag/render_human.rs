@@ -118,7 +118,53 @@ pub fn render_human(
         Ok(())
     };
     match color {
-        ColorChoice::Always => emit(&mut Ansi::new(out)),
-        ColorChoice::Never => emit(&mut NoColor::new(out)),
+        ColorChoice::Always => emit(&mut Printable(Ansi::new(out))),
+        ColorChoice::Never => emit(&mut Printable(NoColor::new(out))),
+    }
+}
+
+/// Passes colour changes through and writes text with every control character but `\n` and
+/// `\t` shown as `?`: a Dockerfile (or a file name, or a message quoting either) may hold
+/// terminal escape sequences, which must not reach the user's terminal as commands.
+struct Printable<W>(W);
+
+impl<W: WriteColor> Write for Printable<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let mut clean = Vec::with_capacity(buf.len());
+        let mut i = 0;
+        while i < buf.len() {
+            let b = buf[i];
+            // C1 controls (U+0080..U+009F) are 0xC2 0x80..0x9F in UTF-8.
+            if b == 0xC2 && buf.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)) {
+                clean.push(b'?');
+                i += 2;
+                continue;
+            }
+            clean.push(if (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7F { b'?' } else { b });
+            i += 1;
+        }
+        self.0.write_all(&clean)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<W: WriteColor> WriteColor for Printable<W> {
+    fn supports_color(&self) -> bool {
+        self.0.supports_color()
+    }
+
+    fn set_color(&mut self, spec: &codespan_reporting::term::termcolor::ColorSpec) -> io::Result<()> {
+        self.0.set_color(spec)
+    }
+
+    fn reset(&mut self) -> io::Result<()> {
+        self.0.reset()
     }
 }
