@@ -1,7 +1,5 @@
 //! `imgopt completions SHELL`.
 
-use std::io::Write as _;
-
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
