@@ -63,7 +63,14 @@ fn all_examples() -> Vec<String> {
 fn closed_stdout_exits_zero_for_every_format() {
     let files = all_examples();
     for format in ["human", "json", "sarif", "markdown"] {
-        let mut args = vec!["analyze", "--no-context", "--fail-on", "never", "--format", format];
+        let mut args = vec![
+            "analyze",
+            "--no-context",
+            "--fail-on",
+            "never",
+            "--format",
+            format,
+        ];
         args.extend(files.iter().map(String::as_str));
         let o = run_into_closed_pipe(&args);
         assert_eq!(
@@ -72,7 +79,11 @@ fn closed_stdout_exits_zero_for_every_format() {
             "analyze --format {format} into a closed pipe: stderr {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        assert!(o.stderr.is_empty(), "{format}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.stderr.is_empty(),
+            "{format}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
     let go = example("dockerfiles/go-multistage/Dockerfile");
     let plan = example("plans/eks-web-api-worker.yaml");
@@ -108,13 +119,21 @@ fn explain_json_has_schema_version() {
         assert_eq!(v["schema_version"], 1, "{args:?}: {v}");
     }
     let one: serde_json::Value =
-        serde_json::from_slice(&run(&["explain", "--format", "json", "DF201"], None).stdout).unwrap();
+        serde_json::from_slice(&run(&["explain", "--format", "json", "DF201"], None).stdout)
+            .unwrap();
     assert_eq!(one["code"], "DF201");
     assert_eq!(one["name"], "apt-lists-not-removed");
     // The list has the version once at the top, not on every rule.
     let list: serde_json::Value =
-        serde_json::from_slice(&run(&["explain", "--list", "--format", "json"], None).stdout).unwrap();
-    assert!(list["rules"].as_array().unwrap().iter().all(|r| r.get("schema_version").is_none()));
+        serde_json::from_slice(&run(&["explain", "--list", "--format", "json"], None).stdout)
+            .unwrap();
+    assert!(
+        list["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r.get("schema_version").is_none())
+    );
 }
 
 #[test]
@@ -126,7 +145,10 @@ fn explain_refuses_sarif() {
         let o = run(&args, None);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(o.stdout.is_empty(), "{args:?}");
-        assert!(String::from_utf8_lossy(&o.stderr).contains("sarif"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("sarif"),
+            "{args:?}"
+        );
     }
 }
 
@@ -140,7 +162,10 @@ fn passwords_in_an_image_reference_are_not_printed() {
         assert_eq!(o.status.code(), Some(2), "{image}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!err.contains("hunter2secret"), "{image}: {err}");
-        assert!(err.contains("***@"), "{image}: the error still says which reference: {err}");
+        assert!(
+            err.contains("***@"),
+            "{image}: the error still says which reference: {err}"
+        );
     }
 }
 
@@ -150,7 +175,10 @@ fn bad_platform_is_not_called_an_image_reference() {
         Some(d) => d.join("oci/static-tiny-multi"),
         None => return,
     };
-    let o = run(&["layers", "--platform", "bogus", layout.to_str().unwrap()], None);
+    let o = run(
+        &["layers", "--platform", "bogus", layout.to_str().unwrap()],
+        None,
+    );
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("platform `bogus`"), "{err}");
@@ -163,25 +191,56 @@ fn plan_reads_stdin() {
     let yaml = std::fs::read(&path).unwrap();
     let from_file = run(&["plan", "--format", "json", &path], None);
     let from_stdin = run(&["plan", "--format", "json", "-"], Some(&yaml));
-    assert_eq!(from_file.status.code(), Some(0), "{}", String::from_utf8_lossy(&from_file.stderr));
-    assert_eq!(from_stdin.status.code(), Some(0), "{}", String::from_utf8_lossy(&from_stdin.stderr));
+    assert_eq!(
+        from_file.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&from_file.stderr)
+    );
+    assert_eq!(
+        from_stdin.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&from_stdin.stderr)
+    );
     assert_eq!(from_file.stdout, from_stdin.stdout);
     // A bad plan on stdin is reported at its line under the name <stdin>.
     let o = run(&["plan", "-"], Some(b"node_types: [\n  - x: 1\n"));
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("<stdin>:2:"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("<stdin>:2:"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
 fn layers_dockerfile_that_did_not_build_the_image_is_flagged() {
-    let Some(fx) = support::fixtures_dir() else { return };
+    let Some(fx) = support::fixtures_dir() else {
+        return;
+    };
     // python-app's Dockerfile (FROM python:3.12, apt, pip) did not build the static-tiny and
     // py-slim fixture images: none of its RUN/COPY can own one of their layers.
     let df = example("dockerfiles/python-app/Dockerfile");
     for image in ["archives/static-tiny.tar", "archives/py-slim.tar"] {
         let image = fx.join(image);
-        let o = run(&["layers", "--format", "json", image.to_str().unwrap(), "--dockerfile", &df], None);
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = run(
+            &[
+                "layers",
+                "--format",
+                "json",
+                image.to_str().unwrap(),
+                "--dockerfile",
+                &df,
+            ],
+            None,
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         let owned: usize = v["instructions"]
             .as_array()
@@ -192,7 +251,9 @@ fn layers_dockerfile_that_did_not_build_the_image_is_flagged() {
         assert_eq!(owned, 0, "{image:?}: the mismatch itself");
         let warnings = v["warnings"].as_array().unwrap();
         assert!(
-            warnings.iter().any(|w| w.as_str().unwrap().contains("built from this Dockerfile")),
+            warnings
+                .iter()
+                .any(|w| w.as_str().unwrap().contains("built from this Dockerfile")),
             "{image:?}: {warnings:?}"
         );
         assert_eq!(v["base"]["matches_fully"], false, "{image:?}");
@@ -204,20 +265,40 @@ fn terminal_escapes_in_a_dockerfile_do_not_reach_the_terminal() {
     // An OSC title sequence and a CSI colour in the file: shown as `?`, never sent raw.
     let df = b"FROM \x1b]0;pwned\x07alpine\nRUN echo \x1b[31mred\x1b[0m && apt-get update\n";
     for color in ["always", "never"] {
-        let o = run(&["analyze", "--color", color, "--fail-on", "never", "-"], Some(df));
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = run(
+            &["analyze", "--color", color, "--fail-on", "never", "-"],
+            Some(df),
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(out.contains("DF101"), "{out}");
-        assert!(!out.contains("\x1b]0;pwned"), "--color {color}: raw OSC in {out:?}");
+        assert!(
+            !out.contains("\x1b]0;pwned"),
+            "--color {color}: raw OSC in {out:?}"
+        );
         assert!(!out.contains('\x07'), "--color {color}: raw BEL");
-        assert!(!out.contains("\x1b[31mred"), "--color {color}: raw CSI from the file");
+        assert!(
+            !out.contains("\x1b[31mred"),
+            "--color {color}: raw CSI from the file"
+        );
         assert!(out.contains("?]0;pwned?alpine"), "--color {color}: {out:?}");
         if color == "always" {
-            assert!(out.contains('\x1b'), "imgopt's own colours still go through");
+            assert!(
+                out.contains('\x1b'),
+                "imgopt's own colours still go through"
+            );
         }
     }
     // A parse error's snippet too.
-    let o = run(&["analyze", "-"], Some(b"FROM alpine\nRUN <<EOF cat \x1b]0;pwned\x07\n"));
+    let o = run(
+        &["analyze", "-"],
+        Some(b"FROM alpine\nRUN <<EOF cat \x1b]0;pwned\x07\n"),
+    );
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("unterminated heredoc"), "{err:?}");
