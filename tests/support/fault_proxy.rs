@@ -77,20 +77,11 @@ impl FaultProxy {
 
     /// Like [`FaultProxy::start_on`], listening on `bind_ip` (a non-loopback address makes
     /// the client treat the registry as remote: HTTPS unless `--plain-http`).
-    pub fn start_bound(
-        bind_ip: &str,
-        upstream: &str,
-        target: &str,
-        faults: Vec<(Fault, usize)>,
-    ) -> Self {
+    pub fn start_bound(bind_ip: &str, upstream: &str, target: &str, faults: Vec<(Fault, usize)>) -> Self {
         let listener = TcpListener::bind((bind_ip, 0)).unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let stop = Arc::new(AtomicBool::new(false));
-        let plan = Arc::new(Mutex::new(Plan {
-            target: target.to_string(),
-            faults,
-            log: Vec::new(),
-        }));
+        let plan = Arc::new(Mutex::new(Plan { target: target.to_string(), faults, log: Vec::new() }));
         let (stop2, plan2, upstream) = (Arc::clone(&stop), Arc::clone(&plan), upstream.to_string());
         let accept = thread::spawn(move || {
             for conn in listener.incoming() {
@@ -104,12 +95,7 @@ impl FaultProxy {
                 });
             }
         });
-        Self {
-            addr,
-            stop,
-            plan,
-            accept: Some(accept),
-        }
+        Self { addr, stop, plan, accept: Some(accept) }
     }
 
     /// `127.0.0.1:PORT` of the proxy.
@@ -124,10 +110,7 @@ impl FaultProxy {
 
     /// Blob requests seen so far.
     pub fn blob_requests(&self) -> Vec<Logged> {
-        self.log()
-            .into_iter()
-            .filter(|l| l.path.contains("/blobs/"))
-            .collect()
+        self.log().into_iter().filter(|l| l.path.contains("/blobs/")).collect()
     }
 }
 
@@ -141,12 +124,7 @@ impl Drop for FaultProxy {
     }
 }
 
-fn serve(
-    client: TcpStream,
-    upstream: &str,
-    plan: &Mutex<Plan>,
-    stop: &AtomicBool,
-) -> std::io::Result<()> {
+fn serve(client: TcpStream, upstream: &str, plan: &Mutex<Plan>, stop: &AtomicBool) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(client.try_clone()?);
     let mut client = client;
@@ -165,23 +143,15 @@ fn serve(
         }
         headers.push(line);
     }
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("")
-        .to_string();
+    let path = request_line.split_whitespace().nth(1).unwrap_or("").to_string();
     let header = |name: &str| {
         headers.iter().find_map(|h| {
             let (k, v) = h.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
         })
     };
     let range = header("range");
-    let body_len: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let body_len: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
     let mut body = vec![0u8; body_len];
     reader.read_exact(&mut body)?;
     let fault = {
@@ -193,16 +163,11 @@ fn serve(
                 chosen = Some(f.clone());
             }
         }
-        p.log.push(Logged {
-            path: path.clone(),
-            range: range.clone(),
-            fault: chosen.clone(),
-        });
+        p.log.push(Logged { path: path.clone(), range: range.clone(), fault: chosen.clone() });
         chosen
     };
     if let Some(Fault::Status { code, retry_after }) = &fault {
-        let mut resp =
-            format!("HTTP/1.1 {code} Injected\r\nContent-Length: 0\r\nConnection: close\r\n");
+        let mut resp = format!("HTTP/1.1 {code} Injected\r\nContent-Length: 0\r\nConnection: close\r\n");
         if let Some(s) = retry_after {
             resp.push_str(&format!("Retry-After: {s}\r\n"));
         }
@@ -217,12 +182,7 @@ fn serve(
     let mut up = TcpStream::connect(upstream)?;
     let mut out = format!("{}\r\n", request_line.trim_end());
     for h in &headers {
-        let name = h
-            .split(':')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let name = h.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
         if name == "connection" || (name == "range" && fault == Some(Fault::IgnoreRange)) {
             continue;
         }
@@ -248,10 +208,8 @@ fn serve(
     }
     client.write_all(&head)?;
     let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-    let length: Option<u64> = text.lines().find_map(|l| {
-        l.strip_prefix("content-length:")
-            .map(|v| v.trim().parse().unwrap_or(0))
-    });
+    let length: Option<u64> =
+        text.lines().find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)));
     let limit = match (&fault, length) {
         (Some(Fault::CutBody | Fault::Stall), Some(n)) => n / 2,
         _ => u64::MAX,
@@ -259,9 +217,7 @@ fn serve(
     let mut sent = 0u64;
     let mut buf = vec![0u8; 16 * 1024];
     while sent < limit {
-        let want = buf
-            .len()
-            .min(usize::try_from(limit - sent).unwrap_or(usize::MAX));
+        let want = buf.len().min(usize::try_from(limit - sent).unwrap_or(usize::MAX));
         let n = up_reader.read(&mut buf[..want])?;
         if n == 0 {
             break;
@@ -287,11 +243,7 @@ fn wait_for_hangup(client: &TcpStream, stop: &AtomicBool) -> std::io::Result<()>
         match c.read(&mut probe) {
             Ok(0) => break,
             Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
             Err(_) => break,
         }
     }

@@ -129,68 +129,31 @@ pub enum Entry {
 impl Entry {
     /// A file with mode 0644, root-owned.
     pub fn file(path: &str, content: impl Into<Vec<u8>>) -> Self {
-        Entry::File {
-            path: path.into(),
-            content: content.into(),
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-        }
+        Entry::File { path: path.into(), content: content.into(), mode: 0o644, uid: 0, gid: 0 }
     }
     /// A file with explicit mode and owner.
-    pub fn file_with(
-        path: &str,
-        content: impl Into<Vec<u8>>,
-        mode: u32,
-        uid: u64,
-        gid: u64,
-    ) -> Self {
-        Entry::File {
-            path: path.into(),
-            content: content.into(),
-            mode,
-            uid,
-            gid,
-        }
+    pub fn file_with(path: &str, content: impl Into<Vec<u8>>, mode: u32, uid: u64, gid: u64) -> Self {
+        Entry::File { path: path.into(), content: content.into(), mode, uid, gid }
     }
     /// A file of `size` zero bytes.
     pub fn zeros(path: &str, size: u64) -> Self {
-        Entry::Zeros {
-            path: path.into(),
-            size,
-        }
+        Entry::Zeros { path: path.into(), size }
     }
     /// A directory with mode 0755.
     pub fn dir(path: &str) -> Self {
-        Entry::Dir {
-            path: path.into(),
-            mode: 0o755,
-            uid: 0,
-            gid: 0,
-        }
+        Entry::Dir { path: path.into(), mode: 0o755, uid: 0, gid: 0 }
     }
     /// A directory with explicit mode and owner.
     pub fn dir_with(path: &str, mode: u32, uid: u64, gid: u64) -> Self {
-        Entry::Dir {
-            path: path.into(),
-            mode,
-            uid,
-            gid,
-        }
+        Entry::Dir { path: path.into(), mode, uid, gid }
     }
     /// A symlink.
     pub fn symlink(path: &str, target: &str) -> Self {
-        Entry::Symlink {
-            path: path.into(),
-            target: target.into(),
-        }
+        Entry::Symlink { path: path.into(), target: target.into() }
     }
     /// A hard link.
     pub fn hardlink(path: &str, target: &str) -> Self {
-        Entry::Hardlink {
-            path: path.into(),
-            target: target.into(),
-        }
+        Entry::Hardlink { path: path.into(), target: target.into() }
     }
     /// A whiteout deleting `path`.
     pub fn whiteout(path: &str) -> Self {
@@ -202,10 +165,7 @@ impl Entry {
     }
     /// A file whose header name is written verbatim (may be `../x` or `/abs`).
     pub fn raw_file(name: &str, content: impl Into<Vec<u8>>) -> Self {
-        Entry::RawFile {
-            name: name.into(),
-            content: content.into(),
-        }
+        Entry::RawFile { name: name.into(), content: content.into() }
     }
 }
 
@@ -234,9 +194,7 @@ impl Compression {
         match self {
             Compression::None => tar.to_vec(),
             Compression::Gzip => {
-                let mut e = flate2::GzBuilder::new()
-                    .mtime(0)
-                    .write(Vec::new(), flate2::Compression::new(6));
+                let mut e = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::new(6));
                 e.write_all(tar).unwrap();
                 e.finish().unwrap()
             }
@@ -321,14 +279,8 @@ impl TestPlatform {
 }
 
 enum Step {
-    Layer {
-        created_by: String,
-        entries: Vec<Entry>,
-        compression: Option<Compression>,
-    },
-    Empty {
-        created_by: String,
-    },
+    Layer { created_by: String, entries: Vec<Entry>, compression: Option<Compression> },
+    Empty { created_by: String },
 }
 
 /// Builds one single-platform image.
@@ -388,32 +340,17 @@ impl ImageBuilder {
     }
     /// A layer made by `created_by`.
     pub fn layer(mut self, created_by: &str, entries: Vec<Entry>) -> Self {
-        self.steps.push(Step::Layer {
-            created_by: created_by.into(),
-            entries,
-            compression: None,
-        });
+        self.steps.push(Step::Layer { created_by: created_by.into(), entries, compression: None });
         self
     }
     /// A layer with its own compression.
-    pub fn layer_compressed(
-        mut self,
-        created_by: &str,
-        c: Compression,
-        entries: Vec<Entry>,
-    ) -> Self {
-        self.steps.push(Step::Layer {
-            created_by: created_by.into(),
-            entries,
-            compression: Some(c),
-        });
+    pub fn layer_compressed(mut self, created_by: &str, c: Compression, entries: Vec<Entry>) -> Self {
+        self.steps.push(Step::Layer { created_by: created_by.into(), entries, compression: Some(c) });
         self
     }
     /// A history step without a layer (`empty_layer: true`).
     pub fn empty_step(mut self, created_by: &str) -> Self {
-        self.steps.push(Step::Empty {
-            created_by: created_by.into(),
-        });
+        self.steps.push(Step::Empty { created_by: created_by.into() });
         self
     }
     /// Adds a deliberate defect.
@@ -440,11 +377,7 @@ impl ImageBuilder {
                 Step::Empty { created_by } => history.push(json!({
                     "created": FIXED_CREATED, "created_by": created_by, "empty_layer": true
                 })),
-                Step::Layer {
-                    created_by,
-                    entries,
-                    compression,
-                } => {
+                Step::Layer { created_by, entries, compression } => {
                     let c = force.or(*compression).unwrap_or(self.compression);
                     let tar = layer_tar(entries);
                     let blob = c.compress(&tar);
@@ -469,10 +402,7 @@ impl ImageBuilder {
                 Fault::UnknownMediaType(n) => layers[*n].media_type = MT_LAYER_UNKNOWN.into(),
                 Fault::CorruptCompression(n) => {
                     let l = &mut layers[*n];
-                    assert_ne!(
-                        l.media_type, MT_LAYER_TAR,
-                        "CorruptCompression needs a compressed layer"
-                    );
+                    assert_ne!(l.media_type, MT_LAYER_TAR, "CorruptCompression needs a compressed layer");
                     let len = l.blob.len();
                     let mid = len / 2;
                     for b in &mut l.blob[mid..(mid + 16).min(len - 8)] {
@@ -605,13 +535,8 @@ impl BuiltImage {
 
     /// The manifest descriptor for an index.
     fn manifest_descriptor(&self, ref_name: Option<&str>, with_platform: bool) -> Value {
-        let digest = if self.path_traversal {
-            TRAVERSAL_DIGEST
-        } else {
-            self.manifest_digest.as_str()
-        };
-        let mut d =
-            json!({"mediaType": MT_OCI_MANIFEST, "digest": digest, "size": self.manifest.len()});
+        let digest = if self.path_traversal { TRAVERSAL_DIGEST } else { self.manifest_digest.as_str() };
+        let mut d = json!({"mediaType": MT_OCI_MANIFEST, "digest": digest, "size": self.manifest.len()});
         if with_platform {
             d["platform"] = self.platform.json();
         }
@@ -625,10 +550,7 @@ impl BuiltImage {
     pub fn oci_files(&self, tag: Option<&str>) -> Vec<(String, Vec<u8>)> {
         let index = json!({"schemaVersion": 2, "mediaType": MT_OCI_INDEX,
             "manifests": [self.manifest_descriptor(tag, false)]});
-        oci_files_from(
-            serde_json::to_vec(&index).unwrap(),
-            std::iter::once(&self.blobs),
-        )
+        oci_files_from(serde_json::to_vec(&index).unwrap(), std::iter::once(&self.blobs))
     }
 
     /// Writes an OCI image layout into `dir` (created).
@@ -650,8 +572,7 @@ impl BuiltImage {
     /// The members of a docker-archive.
     pub fn docker_files(&self, layout: DockerLayout) -> Vec<(String, Vec<u8>)> {
         let (repo, tag) = self.tag.rsplit_once(':').unwrap_or((&self.tag, "latest"));
-        let repositories =
-            json!({repo: {tag: self.layers.last().map_or("", |l| hex_of(&l.diff_id))}});
+        let repositories = json!({repo: {tag: self.layers.last().map_or("", |l| hex_of(&l.diff_id))}});
         let mut files = Vec::new();
         match layout {
             DockerLayout::Classic => {
@@ -665,10 +586,7 @@ impl BuiltImage {
                         files.push((path.clone(), b.clone()));
                     }
                     files.push((format!("{id}/VERSION"), b"1.0".to_vec()));
-                    files.push((
-                        format!("{id}/json"),
-                        serde_json::to_vec(&json!({"id": id})).unwrap(),
-                    ));
+                    files.push((format!("{id}/json"), serde_json::to_vec(&json!({"id": id})).unwrap()));
                     layer_paths.push(if self.path_traversal && i == 0 {
                         "../outside.tar".into()
                     } else {
@@ -678,16 +596,9 @@ impl BuiltImage {
                 if let Some(c) = self.blobs.get(&self.config_digest) {
                     files.push((cfg_name.clone(), c.clone()));
                 }
-                let manifest =
-                    json!([{"Config": cfg_name, "RepoTags": [self.tag], "Layers": layer_paths}]);
-                files.push((
-                    "manifest.json".into(),
-                    serde_json::to_vec(&manifest).unwrap(),
-                ));
-                files.push((
-                    "repositories".into(),
-                    serde_json::to_vec(&repositories).unwrap(),
-                ));
+                let manifest = json!([{"Config": cfg_name, "RepoTags": [self.tag], "Layers": layer_paths}]);
+                files.push(("manifest.json".into(), serde_json::to_vec(&manifest).unwrap()));
+                files.push(("repositories".into(), serde_json::to_vec(&repositories).unwrap()));
             }
             DockerLayout::Oci => {
                 let mut desc = self.manifest_descriptor(None, false);
@@ -695,12 +606,8 @@ impl BuiltImage {
                     "io.containerd.image.name": format!("docker.io/{}", self.tag),
                     "org.opencontainers.image.ref.name": tag,
                 });
-                let index =
-                    json!({"schemaVersion": 2, "mediaType": MT_OCI_INDEX, "manifests": [desc]});
-                files = oci_files_from(
-                    serde_json::to_vec(&index).unwrap(),
-                    std::iter::once(&self.blobs),
-                );
+                let index = json!({"schemaVersion": 2, "mediaType": MT_OCI_INDEX, "manifests": [desc]});
+                files = oci_files_from(serde_json::to_vec(&index).unwrap(), std::iter::once(&self.blobs));
                 let layer_paths: Vec<String> = self
                     .layers
                     .iter()
@@ -717,14 +624,8 @@ impl BuiltImage {
                     "Config": format!("blobs/sha256/{}", hex_of(&self.config_digest)),
                     "RepoTags": [self.tag], "Layers": layer_paths
                 }]);
-                files.push((
-                    "manifest.json".into(),
-                    serde_json::to_vec(&manifest).unwrap(),
-                ));
-                files.push((
-                    "repositories".into(),
-                    serde_json::to_vec(&repositories).unwrap(),
-                ));
+                files.push(("manifest.json".into(), serde_json::to_vec(&manifest).unwrap()));
+                files.push(("repositories".into(), serde_json::to_vec(&repositories).unwrap()));
             }
         }
         files
@@ -780,8 +681,7 @@ impl IndexBuilder {
     pub fn oci_files(&self, tag: Option<&str>, nested: bool) -> Vec<(String, Vec<u8>)> {
         let inner = self.index_bytes();
         let top = if nested {
-            let mut d =
-                json!({"mediaType": MT_OCI_INDEX, "digest": sha256(&inner), "size": inner.len()});
+            let mut d = json!({"mediaType": MT_OCI_INDEX, "digest": sha256(&inner), "size": inner.len()});
             if let Some(t) = tag {
                 d["annotations"] = json!({"org.opencontainers.image.ref.name": t});
             }
@@ -796,10 +696,7 @@ impl IndexBuilder {
         }
         oci_files_from(
             serde_json::to_vec(&top).unwrap(),
-            self.images
-                .iter()
-                .map(|i| &i.blobs)
-                .chain(std::iter::once(&extra)),
+            self.images.iter().map(|i| &i.blobs).chain(std::iter::once(&extra)),
         )
     }
     /// Writes the layout into `dir`.
@@ -823,10 +720,7 @@ fn oci_files_from<'a>(
         }
     }
     let mut files = vec![
-        (
-            "oci-layout".to_string(),
-            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
-        ),
+        ("oci-layout".to_string(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
         ("index.json".to_string(), index),
     ];
     files.extend(all);
@@ -881,33 +775,15 @@ pub fn layer_tar(entries: &[Entry]) -> Vec<u8> {
     let mut t = tar::Builder::new(Vec::new());
     for e in entries {
         match e {
-            Entry::File {
-                path,
-                content,
-                mode,
-                uid,
-                gid,
-            } => {
-                let mut h = header(
-                    tar::EntryType::Regular,
-                    *mode,
-                    *uid,
-                    *gid,
-                    content.len() as u64,
-                );
+            Entry::File { path, content, mode, uid, gid } => {
+                let mut h = header(tar::EntryType::Regular, *mode, *uid, *gid, content.len() as u64);
                 t.append_data(&mut h, path, &content[..]).unwrap();
             }
             Entry::Zeros { path, size } => {
                 let mut h = header(tar::EntryType::Regular, 0o644, 0, 0, *size);
-                t.append_data(&mut h, path, std::io::repeat(0).take(*size))
-                    .unwrap();
+                t.append_data(&mut h, path, std::io::repeat(0).take(*size)).unwrap();
             }
-            Entry::Dir {
-                path,
-                mode,
-                uid,
-                gid,
-            } => {
+            Entry::Dir { path, mode, uid, gid } => {
                 let mut h = header(tar::EntryType::Directory, *mode, *uid, *gid, 0);
                 let p = format!("{}/", path.trim_end_matches('/'));
                 t.append_data(&mut h, p, std::io::empty()).unwrap();
@@ -922,21 +798,13 @@ pub fn layer_tar(entries: &[Entry]) -> Vec<u8> {
             }
             Entry::Whiteout { path } => {
                 let (d, n) = split_parent(path);
-                let wh = if d.is_empty() {
-                    format!(".wh.{n}")
-                } else {
-                    format!("{d}/.wh.{n}")
-                };
+                let wh = if d.is_empty() { format!(".wh.{n}") } else { format!("{d}/.wh.{n}") };
                 let mut h = header(tar::EntryType::Regular, 0o644, 0, 0, 0);
                 t.append_data(&mut h, wh, std::io::empty()).unwrap();
             }
             Entry::OpaqueWhiteout { dir } => {
                 let d = dir.trim_end_matches('/');
-                let wh = if d.is_empty() {
-                    ".wh..wh..opq".to_string()
-                } else {
-                    format!("{d}/.wh..wh..opq")
-                };
+                let wh = if d.is_empty() { ".wh..wh..opq".to_string() } else { format!("{d}/.wh..wh..opq") };
                 let mut h = header(tar::EntryType::Regular, 0o644, 0, 0, 0);
                 t.append_data(&mut h, wh, std::io::empty()).unwrap();
             }
