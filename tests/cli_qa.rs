@@ -251,12 +251,45 @@ fn layers_dockerfile_that_did_not_build_the_image_is_flagged() {
         assert_eq!(owned, 0, "{image:?}: the mismatch itself");
         let warnings = v["warnings"].as_array().unwrap();
         assert!(
-            warnings
-                .iter()
-                .any(|w| w.as_str().unwrap().contains("built from this Dockerfile")),
+            warnings.iter().any(|w| w
+                .as_str()
+                .unwrap()
+                .contains("is this the image built from it?")),
             "{image:?}: {warnings:?}"
         );
         assert_eq!(v["base"]["matches_fully"], false, "{image:?}");
+        // analyze --image says it once.
+        let o = run(
+            &[
+                "analyze",
+                &df,
+                "--no-context",
+                "--fail-on",
+                "never",
+                "--format",
+                "json",
+                "--image",
+                image.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let warnings = v["files"][0]["image"]["warnings"].as_array().unwrap();
+        let said = warnings
+            .iter()
+            .filter(|w| {
+                w.as_str()
+                    .unwrap()
+                    .contains("is this the image built from it?")
+            })
+            .count();
+        assert_eq!(said, 1, "{image:?}: {warnings:?}");
     }
 }
 

@@ -179,7 +179,7 @@ pub fn attach_dockerfile(report: &mut LayersReport, df: &Dockerfile, stages: &St
     if makes_layers && !owns_a_layer {
         report.warnings.push(format!(
             "no layer of the image matches a RUN, COPY or ADD of the Dockerfile's target stage (lines {}-{}): \
-             was the image built from this Dockerfile? Per-instruction bytes are 0 and every layer counts as the base",
+             is this the image built from it? Per-instruction bytes are 0 and every layer counts as the base",
             df.instructions[stage.instructions.start].start_line,
             stage.instructions.clone().last().map_or(0, |i| df.instructions[i].start_line),
         ));
