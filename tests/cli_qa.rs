@@ -8,6 +8,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use support::image_builder::{Entry, ImageBuilder};
+
 fn example(rel: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
@@ -337,4 +339,40 @@ fn terminal_escapes_in_a_dockerfile_do_not_reach_the_terminal() {
     assert!(err.contains("unterminated heredoc"), "{err:?}");
     assert!(!err.contains('\x07'), "{err:?}");
     assert!(err.contains("?]0;pwned?"), "{err:?}");
+}
+
+#[test]
+fn terminal_escapes_in_image_paths_and_plans_do_not_reach_the_terminal() {
+    // A layer with a file whose name holds an OSC title sequence, large enough to be listed.
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("evil");
+    ImageBuilder::new()
+        .layer(
+            "RUN printf \x1b]0;cmd\x07 # buildkit",
+            vec![Entry::zeros("evil\x1b]0;pwned\x07name", 4096)],
+        )
+        .build()
+        .write_oci_layout(&layout, Some("latest"));
+    let o = run(&["layers", "--no-verify", layout.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("?]0;pwned?"), "{out}");
+    assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
+    // JSON keeps the exact name (escaped by JSON itself).
+    let o = run(&["layers", "--no-verify", "--format", "json", layout.to_str().unwrap()], None);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("evil\\u001b]0;pwned\\u0007name"));
+
+    // parse's stage list quotes the FROM.
+    let o = run(&["parse", "-"], Some(b"FROM \x1b]0;pwned\x07alpine\n"));
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("?]0;pwned?alpine") && !out.contains('\x07'), "{out:?}");
+
+    // plan's tables quote service names.
+    let yaml = "node_types:\n  - {name: n, cpu: 4, memory: 16Gi, reserved: gke}\nservices:\n  - {name: \"s\\e]0;pwned\\a\", cpu: 1, memory: 1Gi}\n";
+    let o = run(&["plan", "-"], Some(yaml.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("s?]0;pwned?"), "{out}");
+    assert!(!out.contains('\x07'), "{out:?}");
 }

@@ -183,10 +183,6 @@ pub fn attach(
         });
     }
     let mut warnings = image.warnings.clone();
-    let mapped = instructions
-        .iter()
-        .filter(|i| !i.measure.layers.is_empty())
-        .count();
     let own_layers = image
         .base
         .as_ref()

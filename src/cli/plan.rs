@@ -246,7 +246,7 @@ pub fn run(args: &PlanArgs, format: Format, printer: &mut Printer) -> anyhow::Re
     match format {
         Format::Json => json::write(&report, printer.out())?,
         Format::Markdown => markdown::plan::render(&report, printer.out())?,
-        _ => human::plan::render(&report, printer.out())?,
+        _ => human::plan::render(&report, &mut printer.out_text())?,
     }
     if report.unschedulable.is_empty() {
         Ok(ExitStatus::Success)

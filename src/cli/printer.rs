@@ -77,6 +77,13 @@ impl Printer {
         &mut *self.out
     }
 
+    /// The result stream for plain-text reports that quote the user's input (file names,
+    /// instructions, image references) and write no colour codes of their own: control
+    /// characters are shown as `?` (see [`crate::diag::printable`]).
+    pub fn out_text(&mut self) -> PrintableOut<'_> {
+        PrintableOut(&mut *self.out)
+    }
+
     /// Flushes the result stream.
     pub fn finish(mut self) -> anyhow::Result<()> {
         self.out.flush().with_context(|| match &self.output_path {
@@ -103,5 +110,19 @@ impl Printer {
     pub fn diagnostics_to_stderr(&self, diags: &[crate::diag::Diagnostic], files: &crate::diag::Files) {
         let mut err = io::stderr().lock();
         let _ = crate::diag::render_human(diags, files, self.err_color, &mut err);
+    }
+}
+
+/// The result stream with control characters shown as `?` ([`Printer::out_text`]).
+pub struct PrintableOut<'a>(&'a mut dyn Write);
+
+impl Write for PrintableOut<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_all(&crate::diag::printable(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
     }
 }

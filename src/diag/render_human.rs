@@ -123,6 +123,30 @@ pub fn render_human(
     }
 }
 
+/// `buf` with every control character but `\n` and `\t` (C0, DEL, and C1 as UTF-8) replaced
+/// by `?`: text from the user's input (a Dockerfile, a file name inside an image) must not reach
+/// a terminal as escape sequences. Borrowed when there is nothing to replace.
+#[must_use]
+pub fn printable(buf: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let is_control = |b: u8| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7F;
+    let is_c1 = |i: usize| buf[i] == 0xC2 && buf.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n));
+    if !(0..buf.len()).any(|i| is_control(buf[i]) || is_c1(i)) {
+        return std::borrow::Cow::Borrowed(buf);
+    }
+    let mut clean = Vec::with_capacity(buf.len());
+    let mut i = 0;
+    while i < buf.len() {
+        if is_c1(i) {
+            clean.push(b'?');
+            i += 2;
+            continue;
+        }
+        clean.push(if is_control(buf[i]) { b'?' } else { buf[i] });
+        i += 1;
+    }
+    std::borrow::Cow::Owned(clean)
+}
+
 /// Passes colour changes through and writes text with every control character but `\n` and
 /// `\t` shown as `?`: a Dockerfile (or a file name, or a message quoting either) may hold
 /// terminal escape sequences, which must not reach the user's terminal as commands.
@@ -134,20 +158,7 @@ impl<W: WriteColor> Write for Printable<W> {
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        let mut clean = Vec::with_capacity(buf.len());
-        let mut i = 0;
-        while i < buf.len() {
-            let b = buf[i];
-            // C1 controls (U+0080..U+009F) are 0xC2 0x80..0x9F in UTF-8.
-            if b == 0xC2 && buf.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)) {
-                clean.push(b'?');
-                i += 2;
-                continue;
-            }
-            clean.push(if (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7F { b'?' } else { b });
-            i += 1;
-        }
-        self.0.write_all(&clean)
+        self.0.write_all(&printable(buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {
