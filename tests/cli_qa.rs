@@ -376,3 +376,37 @@ fn terminal_escapes_in_image_paths_and_plans_do_not_reach_the_terminal() {
     assert!(out.contains("s?]0;pwned?"), "{out}");
     assert!(!out.contains('\x07'), "{out:?}");
 }
+
+#[test]
+fn output_file_is_left_alone_when_the_run_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("report.json");
+    std::fs::write(&out, "the previous report\n").unwrap();
+    let missing = tmp.path().join("no-such-Dockerfile");
+    let o = run(
+        &["analyze", "--format", "json", "-o", out.to_str().unwrap(), missing.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "the previous report\n");
+    // A run that works replaces it; a failed gate (exit 1) still writes its report.
+    let df = example("dockerfiles/python-app/Dockerfile");
+    let o = run(
+        &["analyze", "--no-context", "--fail-on", "info", "--format", "json", "-o", out.to_str().unwrap(), &df],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    // No temporary file is left behind either way.
+    let names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["report.json"]);
+    // Not a regular file: written in place (never replaced by a regular file).
+    let o = run(&["explain", "-o", "/dev/null", "DF201"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+}
