@@ -27,7 +27,7 @@ pub use args::GlobalArgs;
 pub enum ExitStatus {
     /// 0: success, nothing at or above the failing threshold.
     Success,
-    /// 1: a gate failed (findings at `--fail-on`, a budget exceeded, a service that fits nowhere).
+    /// 1: a gate failed (findings at `--fail-on`, a service that fits nowhere).
     Failure,
 }
 
@@ -42,8 +42,8 @@ impl From<ExitStatus> for ExitCode {
 
 /// imgopt makes container images smaller and plans how densely they pack onto nodes.
 ///
-/// Exit codes: 0 ok; 1 a gate failed (findings at --fail-on, budget exceeded, a service that
-/// fits no node); 2 imgopt could not do its job (bad input, I/O, registry, auth).
+/// Exit codes: 0 ok; 1 a gate failed (a finding at --fail-on, a service that fits no node
+/// type); 2 imgopt could not do its job (bad input, I/O, registry, auth).
 #[derive(Parser, Debug)]
 #[command(name = "imgopt", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
