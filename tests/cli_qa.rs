@@ -426,3 +426,20 @@ fn help_names_only_the_gates_that_exist() {
         assert!(!help.contains("--budget"), "{cmd}: {help}");
     }
 }
+
+#[test]
+fn a_cause_already_in_the_message_is_not_repeated() {
+    let Some(fx) = support::fixtures_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let not_a_dir = tmp.path().join("file");
+    std::fs::write(&not_a_dir, "x").unwrap();
+    let image = fx.join("oci/static-tiny");
+    let o = run(
+        &["layers", "--cache-dir", not_a_dir.to_str().unwrap(), image.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(not_a_dir.to_str().unwrap()), "{err}");
+    assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
+}

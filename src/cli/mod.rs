@@ -101,9 +101,16 @@ pub fn report_fatal(err: &anyhow::Error) -> ExitCode {
         eprint!("{}", rendered.0);
         return ExitCode::from(2);
     }
-    eprintln!("error: {}", redact_userinfo(&err.to_string()));
+    let mut said = err.to_string();
+    eprintln!("error: {}", redact_userinfo(&said));
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {}", redact_userinfo(&cause.to_string()));
+        let text = cause.to_string();
+        // An error whose message already ends with its source's (`cache X: Not a directory`)
+        // does not repeat it as a cause.
+        if !said.ends_with(&text) {
+            eprintln!("  caused by: {}", redact_userinfo(&text));
+        }
+        said = text;
     }
     ExitCode::from(2)
 }
