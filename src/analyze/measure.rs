@@ -183,16 +183,14 @@ pub fn attach(
         });
     }
     let mut warnings = image.warnings.clone();
-    let mapped = instructions
-        .iter()
-        .filter(|i| !i.measure.layers.is_empty())
-        .count();
     let own_layers = image
         .base
         .as_ref()
         .map_or(0, |b| image.layers.len() - b.layers);
     let mapped_layers: usize = instructions.iter().map(|i| i.measure.layers.len()).sum();
-    if mapped == 0 || mapped_layers < own_layers {
+    // A stage whose RUN/COPY/ADD own no layer at all is already warned about by
+    // `attach_dockerfile`; a stage without any makes no layer, which is no mismatch.
+    if mapped_layers < own_layers {
         warnings.push(format!(
             "{} of the image's {} layers above its base were paired with an instruction of {}: is this the image built from it?",
             mapped_layers, own_layers, input.name

@@ -16,6 +16,10 @@ pub struct CompletionsArgs {
 /// Writes the completion script to the result stream.
 pub fn run(args: &CompletionsArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
     let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "imgopt", printer.out());
+    // clap_complete panics when its writer fails (a closed pipe): generate into memory, then
+    // write with an error the caller handles (a broken pipe exits 0).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "imgopt", &mut script);
+    printer.out().write_all(&script)?;
     Ok(ExitStatus::Success)
 }

@@ -23,6 +23,9 @@ pub struct ExplainArgs {
 
 #[derive(Serialize)]
 struct RuleJson {
+    /// Present on a single rule's document (`explain CODE`); the list carries it once at the top.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schema_version: Option<u32>,
     code: &'static str,
     name: &'static str,
     severity: crate::diag::Severity,
@@ -33,6 +36,7 @@ struct RuleJson {
 
 fn json(m: &rules::RuleMeta) -> RuleJson {
     RuleJson {
+        schema_version: None,
         code: m.code,
         name: m.name,
         severity: m.severity,
@@ -48,6 +52,9 @@ pub fn run(
     global: &GlobalArgs,
     printer: &mut Printer,
 ) -> anyhow::Result<ExitStatus> {
+    if global.format == Format::Sarif {
+        bail!("`imgopt explain` has no sarif output (it prints documentation); use --format human, json or markdown");
+    }
     let out = printer.out();
     if args.list {
         match global.format {
@@ -81,7 +88,13 @@ pub fn run(
     };
     let m = rule.meta();
     match global.format {
-        Format::Json => crate::report::json::write(&json(m), out)?,
+        Format::Json => crate::report::json::write(
+            &RuleJson {
+                schema_version: Some(1),
+                ..json(m)
+            },
+            out,
+        )?,
         _ => {
             let opt = if m.default_enabled {
                 ""

@@ -175,8 +175,10 @@ pub fn run(
         (Rendered::Multi(m), Format::Markdown) => {
             report::markdown::layers::render_multi(m, args.top, out)?
         }
-        (Rendered::One(r), _) => report::human::layers::render(r, args.top, out)?,
-        (Rendered::Multi(m), _) => report::human::layers::render_multi(m, args.top, out)?,
+        (Rendered::One(r), _) => report::human::layers::render(r, args.top, &mut printer.out_text())?,
+        (Rendered::Multi(m), _) => {
+            report::human::layers::render_multi(m, args.top, &mut printer.out_text())?
+        }
     }
     Ok(ExitStatus::Success)
 }

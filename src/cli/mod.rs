@@ -27,7 +27,7 @@ pub use args::GlobalArgs;
 pub enum ExitStatus {
     /// 0: success, nothing at or above the failing threshold.
     Success,
-    /// 1: a gate failed (findings at `--fail-on`, a budget exceeded, a service that fits nowhere).
+    /// 1: a gate failed (findings at `--fail-on`, a service that fits nowhere).
     Failure,
 }
 
@@ -42,8 +42,8 @@ impl From<ExitStatus> for ExitCode {
 
 /// imgopt makes container images smaller and plans how densely they pack onto nodes.
 ///
-/// Exit codes: 0 ok; 1 a gate failed (findings at --fail-on, budget exceeded, a service that
-/// fits no node); 2 imgopt could not do its job (bad input, I/O, registry, auth).
+/// Exit codes: 0 ok; 1 a gate failed (a finding at --fail-on, a service that fits no node
+/// type); 2 imgopt could not do its job (bad input, I/O, registry, auth).
 #[derive(Parser, Debug)]
 #[command(name = "imgopt", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
@@ -101,11 +101,82 @@ pub fn report_fatal(err: &anyhow::Error) -> ExitCode {
         eprint!("{}", rendered.0);
         return ExitCode::from(2);
     }
-    eprintln!("error: {err}");
+    let mut said = err.to_string();
+    eprintln!("error: {}", redact_userinfo(&said));
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        let text = cause.to_string();
+        // An error whose message already ends with its source's (`cache X: Not a directory`)
+        // does not repeat it as a cause.
+        if !said.ends_with(&text) {
+            eprintln!("  caused by: {}", redact_userinfo(&text));
+        }
+        said = text;
     }
     ExitCode::from(2)
+}
+
+/// Replaces the user-info of anything that looks like `[scheme://]user:password@host` with
+/// `***`, so a password pasted into an image reference (which Docker's reference grammar
+/// rejects, and the error then quotes) never reaches the terminal or a CI log. A digest
+/// (`name:tag@sha256:…`) is left alone: what follows its `@` is `algorithm:hex` with no `/`.
+fn redact_userinfo(msg: &str) -> String {
+    let is_digest = |after: &str| {
+        let end = after.find(|c: char| c.is_whitespace() || "`'\"(),".contains(c)).unwrap_or(after.len());
+        let word = &after[..end];
+        word.split_once(':').is_some_and(|(alg, hex)| {
+            !alg.is_empty()
+                && alg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b))
+                && hex.len() >= 32
+                && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+    };
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(at) = rest.find('@') {
+        let before = &rest[..at];
+        let start = before
+            .rfind(|c: char| c.is_whitespace() || "`'\"(),".contains(c))
+            .map_or(0, |i| i + before[i..].chars().next().map_or(1, char::len_utf8));
+        let token = &before[start..];
+        let (scheme, info) = match token.find("://") {
+            Some(i) => (&token[..i + 3], &token[i + 3..]),
+            None => ("", token),
+        };
+        let secret = !info.is_empty()
+            && !info.contains('/')
+            && (!scheme.is_empty() || info.contains(':'))
+            && !is_digest(&rest[at + 1..]);
+        if secret {
+            out.push_str(&before[..start]);
+            out.push_str(scheme);
+            out.push_str("***@");
+        } else {
+            out.push_str(&rest[..=at]);
+        }
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_userinfo;
+
+    #[test]
+    fn userinfo_is_redacted_and_digests_are_not() {
+        assert_eq!(
+            redact_userinfo("invalid image reference `https://bob:hunter2@example.com/x`: bad"),
+            "invalid image reference `https://***@example.com/x`: bad"
+        );
+        assert_eq!(redact_userinfo("opening bob:hunter2@localhost:1/a:1"), "opening ***@localhost:1/a:1");
+        assert_eq!(redact_userinfo("https://tok3n@ghcr.io/a"), "https://***@ghcr.io/a");
+        let digest = format!("alpine:3@sha256:{}", "ab".repeat(32));
+        assert_eq!(redact_userinfo(&format!("`{digest}` is bad")), format!("`{digest}` is bad"));
+        let named = format!("ghcr.io/o/r@sha256:{}", "0".repeat(64));
+        assert_eq!(redact_userinfo(&named), named);
+        assert_eq!(redact_userinfo("mail me@example.com"), "mail me@example.com");
+    }
 }
 
 /// An error whose full human text (snippets included) is already rendered.

@@ -112,7 +112,7 @@ pub fn run(args: &ParseArgs, format: Format, printer: &mut Printer) -> anyhow::R
         Format::Json => crate::report::json::write(&report, printer.out())?,
         Format::Human => {
             let verbose = printer.verbosity == super::printer::Verbosity::Verbose;
-            crate::report::human::parse::render(&report, verbose, printer.out())?;
+            crate::report::human::parse::render(&report, verbose, &mut printer.out_text())?;
         }
         other => bail!("`imgopt parse` has no {other} output; use --format human or json"),
     }

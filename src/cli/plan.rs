@@ -5,6 +5,7 @@
 //! [`crate::plan::plan`] and hands the report to a renderer. Exit 1 when a service fits no
 //! node type; exit 2 for an unusable file (every problem shown, each at its line).
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -22,7 +23,8 @@ use crate::report::{Format, human, json, markdown};
 /// Arguments of `imgopt plan`.
 #[derive(Args, Debug, Clone)]
 pub struct PlanArgs {
-    /// The plan file (YAML; see docs/plan.md). Omit it to plan one service from flags.
+    /// The plan file (YAML; see docs/plan.md); `-` reads it from stdin. Omit it to plan one
+    /// service from flags.
     pub file: Option<PathBuf>,
     /// One-service form: a node type, `cpu=4,memory=16Gi,pods=110,reserved=gke` (also
     /// `name=`, `price=`, `disk=`, `vm_overhead=`, `max_nodes=`). Repeat for several types.
@@ -133,10 +135,18 @@ fn render_diags(diags: &[Diagnostic], files: &Files, printer: &Printer) -> anyho
 }
 
 fn from_file(path: &Path, printer: &Printer, reader: &dyn Fn() -> anyhow::Result<ImageReader>) -> anyhow::Result<PlanInput> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading plan file {}", path.display()))?;
+    let stdin = path.as_os_str() == "-";
+    let (name, text, base) = if stdin {
+        let mut text = String::new();
+        std::io::stdin().lock().read_to_string(&mut text).context("reading the plan file from stdin")?;
+        // Files the plan names (Kubernetes manifests) are relative to the working directory.
+        ("<stdin>".to_string(), text, PathBuf::new())
+    } else {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading plan file {}", path.display()))?;
+        (path.display().to_string(), text, path.parent().map(Path::to_path_buf).unwrap_or_default())
+    };
     let mut files = Files::new();
-    let id = files.add(path.display().to_string(), text);
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let id = files.add(name, text);
     let mut load = |rel: &str| -> Result<(String, String), String> {
         let p = base.join(rel);
         std::fs::read_to_string(&p).map(|t| (p.display().to_string(), t)).map_err(|e| e.to_string())
@@ -211,6 +221,9 @@ pub fn run(args: &PlanArgs, format: Format, printer: &mut Printer) -> anyhow::Re
             if !args.nodes.is_empty() || args.cpu.is_some() || args.memory.is_some() || args.image.is_some() {
                 bail!("give either a plan FILE or the one-service flags (--node, --cpu, --memory, --image), not both");
             }
+            if path.as_os_str() == "-" && args.source.password_stdin {
+                bail!("--password-stdin and a plan file on stdin (`-`) cannot share stdin");
+            }
             from_file(path, printer, &reader)?
         }
         None => from_flags(args, &reader)?,
@@ -233,7 +246,7 @@ pub fn run(args: &PlanArgs, format: Format, printer: &mut Printer) -> anyhow::Re
     match format {
         Format::Json => json::write(&report, printer.out())?,
         Format::Markdown => markdown::plan::render(&report, printer.out())?,
-        _ => human::plan::render(&report, printer.out())?,
+        _ => human::plan::render(&report, &mut printer.out_text())?,
     }
     if report.unschedulable.is_empty() {
         Ok(ExitStatus::Success)

@@ -35,14 +35,29 @@ pub struct Printer {
     /// Whether stderr is a terminal (progress bars only then).
     pub stderr_is_terminal: bool,
     output_path: Option<PathBuf>,
+    /// `-o FILE` is written here and renamed over FILE by [`Printer::finish`], so a run that
+    /// fails leaves an earlier FILE as it was (removed on drop when not finished).
+    pending: Option<PathBuf>,
 }
 
 impl Printer {
     /// Opens the result stream (stdout or `-o FILE`).
     pub fn new(args: &GlobalArgs) -> anyhow::Result<Self> {
+        let mut pending = None;
         let (out, to_terminal): (Box<dyn Write>, bool) = match &args.output {
             Some(path) if path.as_os_str() != "-" => {
-                let f = File::create(path).with_context(|| format!("creating output file {}", path.display()))?;
+                // A new or regular file is replaced atomically; anything else (`/dev/null`, a
+                // FIFO) is written in place.
+                let regular = std::fs::metadata(path).map_or(true, |m| m.is_file());
+                let target = if regular {
+                    let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+                    let tmp = path.with_file_name(format!(".{name}.imgopt-{}.tmp", std::process::id()));
+                    pending = Some(tmp.clone());
+                    tmp
+                } else {
+                    path.clone()
+                };
+                let f = File::create(&target).with_context(|| format!("creating output file {}", path.display()))?;
                 (Box::new(BufWriter::new(f)), false)
             }
             _ => (Box::new(BufWriter::new(io::stdout().lock())), io::stdout().is_terminal()),
@@ -69,6 +84,7 @@ impl Printer {
             verbosity,
             stderr_is_terminal,
             output_path: args.output.clone().filter(|p| p.as_os_str() != "-"),
+            pending,
         })
     }
 
@@ -77,12 +93,26 @@ impl Printer {
         &mut *self.out
     }
 
+    /// The result stream for plain-text reports that quote the user's input (file names,
+    /// instructions, image references) and write no colour codes of their own: control
+    /// characters are shown as `?` (see [`crate::diag::printable`]).
+    pub fn out_text(&mut self) -> PrintableOut<'_> {
+        PrintableOut(&mut *self.out)
+    }
+
     /// Flushes the result stream.
     pub fn finish(mut self) -> anyhow::Result<()> {
         self.out.flush().with_context(|| match &self.output_path {
             Some(p) => format!("writing {}", p.display()),
             None => "writing to stdout".to_string(),
-        })
+        })?;
+        if let (Some(tmp), Some(path)) = (self.pending.take(), self.output_path.as_ref()) {
+            if let Err(e) = std::fs::rename(&tmp, path) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e).with_context(|| format!("writing {}", path.display()));
+            }
+        }
+        Ok(())
     }
 
     /// A note on stderr, shown unless `-q`.
@@ -103,5 +133,28 @@ impl Printer {
     pub fn diagnostics_to_stderr(&self, diags: &[crate::diag::Diagnostic], files: &crate::diag::Files) {
         let mut err = io::stderr().lock();
         let _ = crate::diag::render_human(diags, files, self.err_color, &mut err);
+    }
+}
+
+/// The result stream with control characters shown as `?` ([`Printer::out_text`]).
+pub struct PrintableOut<'a>(&'a mut dyn Write);
+
+impl Write for PrintableOut<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_all(&crate::diag::printable(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl Drop for Printer {
+    /// A run that did not finish leaves no temporary file, and `-o FILE` untouched.
+    fn drop(&mut self) {
+        if let Some(tmp) = self.pending.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
     }
 }

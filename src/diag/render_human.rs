@@ -118,7 +118,64 @@ pub fn render_human(
         Ok(())
     };
     match color {
-        ColorChoice::Always => emit(&mut Ansi::new(out)),
-        ColorChoice::Never => emit(&mut NoColor::new(out)),
+        ColorChoice::Always => emit(&mut Printable(Ansi::new(out))),
+        ColorChoice::Never => emit(&mut Printable(NoColor::new(out))),
+    }
+}
+
+/// `buf` with every control character but `\n` and `\t` (C0, DEL, and C1 as UTF-8) replaced
+/// by `?`: text from the user's input (a Dockerfile, a file name inside an image) must not reach
+/// a terminal as escape sequences. Borrowed when there is nothing to replace.
+#[must_use]
+pub fn printable(buf: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let is_control = |b: u8| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7F;
+    let is_c1 = |i: usize| buf[i] == 0xC2 && buf.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n));
+    if !(0..buf.len()).any(|i| is_control(buf[i]) || is_c1(i)) {
+        return std::borrow::Cow::Borrowed(buf);
+    }
+    let mut clean = Vec::with_capacity(buf.len());
+    let mut i = 0;
+    while i < buf.len() {
+        if is_c1(i) {
+            clean.push(b'?');
+            i += 2;
+            continue;
+        }
+        clean.push(if is_control(buf[i]) { b'?' } else { buf[i] });
+        i += 1;
+    }
+    std::borrow::Cow::Owned(clean)
+}
+
+/// Passes colour changes through and writes text with every control character but `\n` and
+/// `\t` shown as `?`: a Dockerfile (or a file name, or a message quoting either) may hold
+/// terminal escape sequences, which must not reach the user's terminal as commands.
+struct Printable<W>(W);
+
+impl<W: WriteColor> Write for Printable<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.write_all(&printable(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<W: WriteColor> WriteColor for Printable<W> {
+    fn supports_color(&self) -> bool {
+        self.0.supports_color()
+    }
+
+    fn set_color(&mut self, spec: &codespan_reporting::term::termcolor::ColorSpec) -> io::Result<()> {
+        self.0.set_color(spec)
+    }
+
+    fn reset(&mut self) -> io::Result<()> {
+        self.0.reset()
     }
 }

@@ -151,10 +151,9 @@ fn unquote(tok: &[u8]) -> String {
                     let r = hex4(&inner[i..]).unwrap_or(0xfffd);
                     i += 6;
                     if (0xd800..0xe000).contains(&r) {
-                        if (0xd800..0xdc00).contains(&r)
-                            && let Some(r2) = hex4(&inner[i..])
-                            && (0xdc00..0xe000).contains(&r2)
-                        {
+                        // (No let chain: they need Rust 1.88 and the crate's MSRV is 1.85.)
+                        let low = hex4(&inner[i..]).filter(|r2| (0xdc00..0xe000).contains(r2));
+                        if let (true, Some(r2)) = ((0xd800..0xdc00).contains(&r), low) {
                             let cp = 0x10000 + ((r - 0xd800) << 10) + (r2 - 0xdc00);
                             out.push(char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER));
                             i += 6;

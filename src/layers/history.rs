@@ -170,6 +170,20 @@ pub fn attach_dockerfile(report: &mut LayersReport, df: &Dockerfile, stages: &St
             layers,
         });
     }
+    // A stage that makes layers but owns none of the image's layers was not what built this
+    // image (or its history was squashed): say so instead of reporting zeros quietly.
+    let makes_layers = stage.instructions.clone().skip(1).any(|i| {
+        matches!(df.instructions[i].keyword, Keyword::Run | Keyword::Copy | Keyword::Add)
+    });
+    let owns_a_layer = measures.iter().any(|m| !m.layers.is_empty());
+    if makes_layers && !owns_a_layer {
+        report.warnings.push(format!(
+            "no layer of the image matches a RUN, COPY or ADD of the Dockerfile's target stage (lines {}-{}): \
+             is this the image built from it? Per-instruction bytes are 0 and every layer counts as the base",
+            df.instructions[stage.instructions.start].start_line,
+            stage.instructions.clone().last().map_or(0, |i| df.instructions[i].start_line),
+        ));
+    }
     if report.base.is_none() {
         let first_own = report
             .layers
@@ -183,7 +197,7 @@ pub fn attach_dockerfile(report: &mut LayersReport, df: &Dockerfile, stages: &St
         report.base = Some(BaseSplit {
             reference: stage.base_expanded.clone(),
             layers: first_own,
-            matches_fully: !map.is_empty(),
+            matches_fully: !map.is_empty() && (owns_a_layer || !makes_layers),
             base_compressed_bytes: sum(base, |l| l.compressed_bytes.0),
             base_content_bytes: sum(base, |l| l.content_bytes.0),
             own_compressed_bytes: sum(own, |l| l.compressed_bytes.0),

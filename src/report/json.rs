@@ -7,6 +7,8 @@ use serde::Serialize;
 
 /// Writes `value` as pretty JSON followed by a newline.
 pub fn write<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
+    // `io::Error::from` keeps an I/O failure's kind (a broken pipe stays `BrokenPipe`, which the
+    // CLI turns into exit 0); serialisation errors become `InvalidData`.
+    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }

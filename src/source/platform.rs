@@ -15,8 +15,8 @@ impl FromStr for Platform {
     /// Parses `os/arch[/variant]` (`linux/arm64/v8`).
     fn from_str(s: &str) -> Result<Self, Error> {
         let parts: Vec<&str> = s.split('/').collect();
-        let bad = || Error::BadReference {
-            reference: s.to_string(),
+        let bad = || Error::Invalid {
+            location: format!("platform `{s}`"),
             message: "a platform is os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8".into(),
         };
         if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty()) {
