@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use imgopt::digest::Digest;
 use imgopt::layers::{
@@ -567,60 +567,12 @@ fn seek_scan_equals_read_scan() {
     assert_eq!(a.content_bytes, 3001);
 }
 
-/// A tar stream of `n` one-byte files generated on the fly, never held in memory.
-pub struct ManyFiles {
-    n: u64,
-    i: u64,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl ManyFiles {
-    pub fn new(n: u64) -> Self {
-        Self {
-            n,
-            i: 0,
-            buf: Vec::new(),
-            pos: 0,
-        }
-    }
-}
-
-impl Read for ManyFiles {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.pos == self.buf.len() {
-            self.buf.clear();
-            self.pos = 0;
-            if self.i < self.n {
-                let mut h = tar::Header::new_gnu();
-                h.set_path(format!("d{:04}/f{:07}", self.i / 1000, self.i))
-                    .unwrap();
-                h.set_size(1);
-                h.set_mode(0o644);
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_cksum();
-                self.buf.extend_from_slice(h.as_bytes());
-                let mut data = [0u8; 512];
-                data[0] = b'x';
-                self.buf.extend_from_slice(&data);
-                self.i += 1;
-            } else if self.i == self.n {
-                self.buf.extend_from_slice(&[0u8; 1024]);
-                self.i += 1;
-            } else {
-                return Ok(0);
-            }
-        }
-        let k = out.len().min(self.buf.len() - self.pos);
-        out[..k].copy_from_slice(&self.buf[self.pos..self.pos + k]);
-        self.pos += k;
-        Ok(k)
-    }
-}
-
 #[test]
 fn generated_stream_is_a_valid_tar() {
-    let s = scan(&mut ManyFiles::new(2500), &ScanOptions::default()).unwrap();
+    let s = scan(
+        &mut support::many_files::ManyFiles::new(2500, |i| format!("d{:04}/f{:07}", i / 1000, i)),
+        &ScanOptions::default(),
+    ).unwrap();
     assert_eq!((s.entries.len(), s.content_bytes), (2500, 2500));
     let _ = support::required();
 }

@@ -3,54 +3,12 @@
 //! The tar stream is generated on the fly and never held in memory.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use std::io::Read;
+mod support;
+
+use support::many_files::ManyFiles;
 
 use imgopt::digest::Digest;
 use imgopt::layers::{Analysis, AnalysisOptions, ImageMeta, LayerMeta, ScanOptions, scan::scan};
-
-/// `n` one-byte files in 1000 directories, as a tar stream produced while it is read.
-struct ManyFiles {
-    n: u64,
-    i: u64,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ManyFiles {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.pos == self.buf.len() {
-            self.buf.clear();
-            self.pos = 0;
-            if self.i < self.n {
-                let mut h = tar::Header::new_gnu();
-                h.set_path(format!(
-                    "srv/data/d{:04}/file-{:07}.txt",
-                    self.i % 1000,
-                    self.i
-                ))
-                .unwrap();
-                h.set_size(1);
-                h.set_mode(0o644);
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_cksum();
-                self.buf.extend_from_slice(h.as_bytes());
-                let mut data = [0u8; 512];
-                data[0] = b'x';
-                self.buf.extend_from_slice(&data);
-                self.i += 1;
-            } else if self.i == self.n {
-                self.buf.extend_from_slice(&[0u8; 1024]);
-                self.i += 1;
-            } else {
-                return Ok(0);
-            }
-        }
-        let k = out.len().min(self.buf.len() - self.pos);
-        out[..k].copy_from_slice(&self.buf[self.pos..self.pos + k]);
-        self.pos += k;
-        Ok(k)
-    }
-}
 
 /// Peak resident set size of this process, from /proc (Linux), in bytes.
 fn peak_rss() -> Option<u64> {
@@ -64,12 +22,8 @@ fn peak_rss() -> Option<u64> {
 fn a_million_files_stay_well_under_a_gibibyte() {
     const N: u64 = 1_000_000;
     let s = scan(
-        &mut ManyFiles {
-            n: N,
-            i: 0,
-            buf: Vec::new(),
-            pos: 0,
-        },
+        // 1,000 files in each of 1,000 directories.
+        &mut ManyFiles::new(N, |i| format!("srv/data/d{:04}/file-{:07}.txt", i % 1000, i)),
         &ScanOptions::default(),
     )
     .unwrap();

@@ -48,6 +48,7 @@ pub fn imgopt_bin() -> PathBuf {
 }
 
 pub mod image_builder;
+pub mod many_files;
 
 /// The path of an external tool on `PATH`, or a loud skip.
 pub fn tool(name: &str) -> Option<PathBuf> {
