@@ -842,6 +842,38 @@ const MAX_LP_PATTERNS: usize = 20_000;
 
 /// Every maximal pattern (node content) of type `ty`, with at most `counts[i]` of item `i`;
 /// `None` when there are more than [`MAX_LP_PATTERNS`].
+/// Rounds a configuration-LP solution down: `floor(z_q)` copies of each pattern q, each trimmed
+/// to the pods still unplaced. Returns those nodes and the problem left for a greedy tail (the
+/// same items with the counts still to place).
+fn round_down(
+    p: &Problem,
+    patterns: &[NodeFill],
+    values: impl Iterator<Item = f64>,
+    counts: &[u64],
+) -> (Vec<NodeFill>, Problem) {
+    let mut remaining = counts.to_vec();
+    let mut nodes = Vec::new();
+    for (q, value) in patterns.iter().zip(values) {
+        let copies = (value + 1e-9).floor() as u64;
+        for _ in 0..copies {
+            let pods: Vec<(usize, u64)> =
+                q.pods.iter().map(|&(i, a)| (i, a.min(remaining[i]))).filter(|&(_, a)| a > 0).collect();
+            if pods.is_empty() {
+                break;
+            }
+            for &(i, a) in &pods {
+                remaining[i] -= a;
+            }
+            nodes.push(NodeFill { ty: q.ty, pods });
+        }
+    }
+    let mut rest = p.clone();
+    for (it, r) in rest.items.iter_mut().zip(&remaining) {
+        it.count = *r;
+    }
+    (nodes, rest)
+}
+
 fn all_patterns(p: &Problem, ty: usize, counts: &[u64]) -> Option<Vec<NodeFill>> {
     fn go(p: &Problem, live: &[usize], pos: usize, counts: &[u64], node: &Open, out: &mut Vec<NodeFill>) -> bool {
         if out.len() > MAX_LP_PATTERNS {
@@ -900,26 +932,7 @@ fn pattern_lp(p: &Problem, ty: usize, counts: &[u64], time: Duration) -> Option<
     let value: f64 = z.iter().map(|v| sol.value(*v)).sum();
     let bound = (value - 1e-6).ceil().max(0.0) as u64;
     // Round down, trimming patterns to what remains, then first-fit the rest.
-    let mut remaining = counts.to_vec();
-    let mut nodes = Vec::new();
-    for (q, v) in patterns.iter().zip(&z) {
-        let copies = (sol.value(*v) + 1e-9).floor() as u64;
-        for _ in 0..copies {
-            let pods: Vec<(usize, u64)> =
-                q.pods.iter().map(|&(i, a)| (i, a.min(remaining[i]))).filter(|&(_, a)| a > 0).collect();
-            if pods.is_empty() {
-                break;
-            }
-            for &(i, a) in &pods {
-                remaining[i] -= a;
-            }
-            nodes.push(NodeFill { ty, pods });
-        }
-    }
-    let mut rest = p.clone();
-    for (it, r) in rest.items.iter_mut().zip(&remaining) {
-        it.count = *r;
-    }
+    let (nodes, rest) = round_down(p, &patterns, z.iter().map(|v| sol.value(*v)), counts);
     let packing = [Order::ClusterAutoscaler, Order::MaxDim]
         .iter()
         .filter_map(|&o| ffd(&rest, ty, o))
@@ -974,27 +987,10 @@ fn pattern_lp_mixed(p: &Problem, types: &[usize], counts: &[u64], time: Duration
     }
     let value: f64 = patterns.iter().zip(&z).map(|(q, v)| p.types[q.ty].price * sol.value(*v)).sum();
     let bound = (value * (1.0 - 1e-7) - 1e-9).max(0.0);
-    let mut remaining = counts.to_vec();
-    let mut nodes = Vec::new();
+    let (nodes, mut rest) = round_down(p, &patterns, z.iter().map(|v| sol.value(*v)), counts);
     let mut used = vec![0u64; p.types.len()];
-    for (q, v) in patterns.iter().zip(&z) {
-        let copies = (sol.value(*v) + 1e-9).floor() as u64;
-        for _ in 0..copies {
-            let pods: Vec<(usize, u64)> =
-                q.pods.iter().map(|&(i, a)| (i, a.min(remaining[i]))).filter(|&(_, a)| a > 0).collect();
-            if pods.is_empty() {
-                break;
-            }
-            for &(i, a) in &pods {
-                remaining[i] -= a;
-            }
-            used[q.ty] += 1;
-            nodes.push(NodeFill { ty: q.ty, pods });
-        }
-    }
-    let mut rest = p.clone();
-    for (it, r) in rest.items.iter_mut().zip(&remaining) {
-        it.count = *r;
+    for n in &nodes {
+        used[n.ty] += 1;
     }
     for (t, bt) in rest.types.iter_mut().enumerate() {
         bt.max_nodes = bt.max_nodes.map(|m| m.saturating_sub(used[t]));
