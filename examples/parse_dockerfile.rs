@@ -18,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Errors carry line, column and the byte span of the offending text.
     let df = dockerfile::parse(&bytes).map_err(|e| format!("{path}:{e}"))?;
     for ins in &df.instructions {
-        let flags: Vec<&str> = ins.flags.iter().map(|f| f.text.as_str()).collect();
+        let flags: Vec<&str> = ins.flags.iter().map(|f| &*f.text).collect();
         println!(
             "{:>3}-{:<3} {:<11} flags={flags:?} args={:?} heredocs={}",
             ins.start_line,

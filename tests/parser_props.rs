@@ -161,9 +161,9 @@ fn check(src: &[u8], df: &Dockerfile) -> Result<(), TestCaseError> {
 /// What the printer promises to keep: words, flags, values, JSON form, heredocs.
 fn essence(df: &Dockerfile) -> Vec<String> {
     fn one(i: &imgopt::dockerfile::Instruction) -> String {
-        let flags: Vec<&str> = i.flags.iter().map(|f| f.text.as_str()).collect();
+        let flags: Vec<&str> = i.flags.iter().map(|f| &*f.text).collect();
         let heredocs: Vec<(&str, u32, &str)> =
-            i.heredocs.iter().map(|h| (h.name.as_str(), h.file_descriptor, h.content.as_str())).collect();
+            i.heredocs.iter().map(|h| (&*h.name, h.file_descriptor, &*h.content)).collect();
         let sub = i.sub.as_deref().map(one).unwrap_or_default();
         format!("{:?} {} {flags:?} {:?} {heredocs:?} [{sub}]", i.cmd, i.json, i.values())
     }

@@ -97,7 +97,7 @@ pub fn run(
             };
             let stages = crate::dockerfile::Stages::build(&df, &sopts)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            Some((df, stages))
+            Some((df.into_owned(), stages))
         }
         None => None,
     };

@@ -5,7 +5,15 @@
 //! Field meanings follow BuildKit's parser (`frontend/dockerfile/parser`, v0.12.5): `value`
 //! is BuildKit's flattened argument list (ENV/LABEL as key, value pairs with quotes kept, ARG
 //! as written, JSON form already decoded), `original` is BuildKit's `Original`.
+//!
+//! The tree borrows from the file it was parsed from (`Dockerfile<'src>`): a string field is a
+//! [`Cow`] that points into the file's bytes wherever BuildKit's value is a piece of the file
+//! as written (almost always), and owns its text only where the value is not (continuation
+//! lines joined, quotes or escapes removed, invalid UTF-8 replaced). Parsing a typical file
+//! thus allocates little more than the instruction list. [`Dockerfile::into_owned`] detaches
+//! a tree from its file.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -74,27 +82,32 @@ impl Keyword {
     /// `WORKDIR`, as in BuildKit); this function itself compares ASCII case-insensitively.
     #[must_use]
     pub fn from_word(word: &str) -> Self {
-        const WORDS: [(&str, Keyword); 18] = [
-            ("RUN", Keyword::Run),
-            ("COPY", Keyword::Copy),
-            ("FROM", Keyword::From),
-            ("ENV", Keyword::Env),
-            ("ARG", Keyword::Arg),
-            ("WORKDIR", Keyword::Workdir),
-            ("ADD", Keyword::Add),
-            ("CMD", Keyword::Cmd),
-            ("LABEL", Keyword::Label),
-            ("EXPOSE", Keyword::Expose),
-            ("USER", Keyword::User),
-            ("ENTRYPOINT", Keyword::Entrypoint),
-            ("VOLUME", Keyword::Volume),
-            ("HEALTHCHECK", Keyword::Healthcheck),
-            ("SHELL", Keyword::Shell),
-            ("ONBUILD", Keyword::Onbuild),
-            ("STOPSIGNAL", Keyword::Stopsignal),
-            ("MAINTAINER", Keyword::Maintainer),
-        ];
-        WORDS.iter().find(|(w, _)| w.eq_ignore_ascii_case(word)).map_or(Self::Unknown, |&(_, k)| k)
+        // Upper-case into a buffer as long as the longest keyword, then one `match`.
+        let mut buf = [0u8; 11];
+        let Some(up) = buf.get_mut(..word.len()) else { return Self::Unknown };
+        up.copy_from_slice(word.as_bytes());
+        up.make_ascii_uppercase();
+        match &*up {
+            b"RUN" => Self::Run,
+            b"COPY" => Self::Copy,
+            b"FROM" => Self::From,
+            b"ENV" => Self::Env,
+            b"ARG" => Self::Arg,
+            b"WORKDIR" => Self::Workdir,
+            b"ADD" => Self::Add,
+            b"CMD" => Self::Cmd,
+            b"LABEL" => Self::Label,
+            b"EXPOSE" => Self::Expose,
+            b"USER" => Self::User,
+            b"ENTRYPOINT" => Self::Entrypoint,
+            b"VOLUME" => Self::Volume,
+            b"HEALTHCHECK" => Self::Healthcheck,
+            b"SHELL" => Self::Shell,
+            b"ONBUILD" => Self::Onbuild,
+            b"STOPSIGNAL" => Self::Stopsignal,
+            b"MAINTAINER" => Self::Maintainer,
+            _ => Self::Unknown,
+        }
     }
 }
 
@@ -114,16 +127,16 @@ pub struct Directive {
 
 /// A `--name=value` (or bare `--name`) flag, with its original text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Flag {
+pub struct Flag<'src> {
     /// The flag as BuildKit passes it on, e.g. `--mount=type=cache,target=/root/.cache`:
     /// the text as written with quotes and backslash escapes removed (BuildKit's flag
     /// splitter also reads non-ASCII bytes one by one, as Latin-1). For ordinary flags this
     /// is the text as written; the exact original is always the file's bytes at `span`.
-    pub text: String,
+    pub text: Cow<'src, str>,
     /// The name without dashes, e.g. `mount`.
-    pub name: String,
+    pub name: Cow<'src, str>,
     /// The value after the first `=`, if any.
-    pub value: Option<String>,
+    pub value: Option<Cow<'src, str>>,
     /// Span of the flag in the file.
     pub span: Span,
 }
@@ -131,9 +144,9 @@ pub struct Flag {
 /// One argument of an instruction with its span. For shell form, RUN/CMD/ENTRYPOINT have a
 /// single argument: the command line with continuations removed (BuildKit's value).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Arg {
+pub struct Arg<'src> {
     /// The value as BuildKit reports it.
-    pub value: String,
+    pub value: Cow<'src, str>,
     /// Span in the file. For values that cross continuation lines this covers from the first
     /// to the last byte of the value in the file.
     pub span: Span,
@@ -141,15 +154,15 @@ pub struct Arg {
 
 /// A heredoc attached to an instruction (`<<EOF`, `<<-EOF`, `<<"EOF"`, `3<<EOF`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Heredoc {
+pub struct Heredoc<'src> {
     /// Delimiter word (without quotes or dash).
-    pub name: String,
+    pub name: Cow<'src, str>,
     /// File descriptor (0 unless written as `N<<`; saturates at `u32::MAX`).
     pub file_descriptor: u32,
     /// The body exactly as BuildKit's parser gives it: the lines between the instruction and
     /// the delimiter line, line breaks included. For `<<-` the leading tabs are still there
     /// (BuildKit strips them later, when it runs the instruction).
-    pub content: String,
+    pub content: Cow<'src, str>,
     /// `<<-`: leading tabs are stripped.
     pub chomp: bool,
     /// Unquoted delimiter: the body is subject to expansion.
@@ -160,29 +173,29 @@ pub struct Heredoc {
 
 /// One instruction: keyword, flags, arguments and heredocs, with spans.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Instruction {
+pub struct Instruction<'src> {
     /// The instruction word as written (BuildKit compares it case-insensitively).
-    pub cmd: String,
+    pub cmd: Cow<'src, str>,
     /// The keyword.
     pub keyword: Keyword,
     /// For ONBUILD: the wrapped instruction (its `cmd`, flags, args). Heredocs stay on the
     /// ONBUILD instruction itself, as in BuildKit; `args` and `json` of the ONBUILD
     /// instruction repeat the wrapped one's (BuildKit's flattened `value`).
-    pub sub: Option<Box<Instruction>>,
+    pub sub: Option<Box<Instruction<'src>>>,
     /// Exec (JSON array) form.
     pub json: bool,
     /// BuildKit's `Original`: the instruction with continuations joined.
-    pub original: String,
+    pub original: Cow<'src, str>,
     /// 1-based first line.
     pub start_line: usize,
     /// 1-based last line (including heredoc bodies).
     pub end_line: usize,
     /// Flags, in order.
-    pub flags: Vec<Flag>,
+    pub flags: Vec<Flag<'src>>,
     /// Arguments (BuildKit's `value` list).
-    pub args: Vec<Arg>,
+    pub args: Vec<Arg<'src>>,
     /// Heredocs, in order.
-    pub heredocs: Vec<Heredoc>,
+    pub heredocs: Vec<Heredoc<'src>>,
     /// Span of the whole instruction through continuation lines and heredoc bodies.
     pub span: Span,
     /// Span of the instruction word.
@@ -192,36 +205,88 @@ pub struct Instruction {
     pub args_span: Span,
 }
 
-impl Instruction {
+impl<'src> Instruction<'src> {
     /// The first flag named `name` (without dashes).
     #[must_use]
-    pub fn flag(&self, name: &str) -> Option<&Flag> {
+    pub fn flag(&self, name: &str) -> Option<&Flag<'src>> {
         self.flags.iter().find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
     /// All flags named `name`.
-    pub fn flags_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Flag> + 'a {
+    pub fn flags_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Flag<'src>> + 'a {
         self.flags.iter().filter(move |f| f.name.eq_ignore_ascii_case(name))
     }
 
     /// BuildKit's `value` strings.
     #[must_use]
     pub fn values(&self) -> Vec<&str> {
-        self.args.iter().map(|a| a.value.as_str()).collect()
+        self.args.iter().map(|a| &*a.value).collect()
     }
+
+    /// The instruction with every string owned (detached from the file).
+    #[must_use]
+    pub fn into_owned(self) -> Instruction<'static> {
+        Instruction {
+            cmd: owned(self.cmd),
+            keyword: self.keyword,
+            sub: self.sub.map(|s| Box::new(s.into_owned())),
+            json: self.json,
+            original: owned(self.original),
+            start_line: self.start_line,
+            end_line: self.end_line,
+            flags: self
+                .flags
+                .into_iter()
+                .map(|f| Flag { text: owned(f.text), name: owned(f.name), value: f.value.map(owned), span: f.span })
+                .collect(),
+            args: self.args.into_iter().map(|a| Arg { value: owned(a.value), span: a.span }).collect(),
+            heredocs: self
+                .heredocs
+                .into_iter()
+                .map(|h| Heredoc {
+                    name: owned(h.name),
+                    file_descriptor: h.file_descriptor,
+                    content: owned(h.content),
+                    chomp: h.chomp,
+                    expand: h.expand,
+                    span: h.span,
+                })
+                .collect(),
+            span: self.span,
+            cmd_span: self.cmd_span,
+            args_span: self.args_span,
+        }
+    }
+}
+
+fn owned(s: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(s.into_owned())
 }
 
 /// A parsed Dockerfile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Dockerfile {
+pub struct Dockerfile<'src> {
     /// Parser directives by lower-cased name (BTreeMap: deterministic output).
     pub directives: BTreeMap<String, Directive>,
     /// The escape character in force (`\` or `` ` ``).
     pub escape: char,
     /// Instructions in file order.
-    pub instructions: Vec<Instruction>,
+    pub instructions: Vec<Instruction<'src>>,
     /// Non-fatal remarks BuildKit also prints (e.g. empty continuation lines).
     pub warnings: Vec<ParseWarning>,
+}
+
+impl Dockerfile<'_> {
+    /// The tree with every string owned, for keeping it after the file's bytes are gone.
+    #[must_use]
+    pub fn into_owned(self) -> Dockerfile<'static> {
+        Dockerfile {
+            directives: self.directives,
+            escape: self.escape,
+            instructions: self.instructions.into_iter().map(Instruction::into_owned).collect(),
+            warnings: self.warnings,
+        }
+    }
 }
 
 /// A non-fatal remark from the parser.

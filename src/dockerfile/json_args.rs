@@ -8,15 +8,23 @@
 //! characters, nesting limit of 10000) and positions for every string element.
 //! Does not: build instructions.
 
+use smallvec::SmallVec;
+
 use super::goish;
+
+/// The string elements of a JSON array: (decoded value or `None`, start, end); see
+/// [`JsonArgs::Strings`]. Arrays of up to four need no allocation.
+pub(crate) type Items = SmallVec<[(Option<String>, usize, usize); 4]>;
 
 /// What the text after the flags turned out to be.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum JsonArgs {
     /// Not a JSON array: use shell form.
     NotJson,
-    /// A JSON array of strings: each decoded value with its byte range in the input.
-    Strings(Vec<(String, usize, usize)>),
+    /// A JSON array of strings: each element's decoded value, `None` when that is the text
+    /// between the quotes as written (no escapes; the caller borrows it), and its byte range
+    /// in the input (quotes included).
+    Strings(Items),
     /// A JSON array with an element that is not a string (BuildKit rejects the file).
     NotStringArray,
 }
@@ -127,11 +135,12 @@ impl Scan<'_> {
     }
 }
 
-/// Decodes a JSON string token (with its quotes) the way Go does.
-fn unquote(tok: &[u8]) -> String {
+/// Decodes a JSON string token (with its quotes) the way Go does. `None` when the token has
+/// no escapes: its value is then the text between the quotes (invalid UTF-8 as U+FFFD).
+fn unquote(tok: &[u8]) -> Option<String> {
     let inner = &tok[1..tok.len() - 1];
     if !inner.contains(&b'\\') {
-        return goish::lossy(inner);
+        return None;
     }
     let mut out = String::with_capacity(inner.len());
     let mut i = 0;
@@ -179,7 +188,7 @@ fn unquote(tok: &[u8]) -> String {
             i += w;
         }
     }
-    out
+    Some(out)
 }
 
 /// Parses `b` (which BuildKit has already left-trimmed) as a JSON array of strings.
@@ -188,8 +197,8 @@ pub(crate) fn parse(b: &[u8]) -> JsonArgs {
         return JsonArgs::NotJson;
     }
     let mut s = Scan { b, i: 0 };
-    let mut stack: Vec<Container> = Vec::new();
-    let mut items: Vec<(String, usize, usize)> = Vec::new();
+    let mut stack: SmallVec<[Container; 16]> = SmallVec::new();
+    let mut items = Items::new();
     let mut non_string = false;
     let mut overflow = false;
     // Scan one value iteratively. `expect_value` is true where a value must come next.
@@ -311,7 +320,9 @@ mod tests {
 
     fn strings(s: &str) -> Vec<String> {
         match parse(s.as_bytes()) {
-            JsonArgs::Strings(v) => v.into_iter().map(|x| x.0).collect(),
+            JsonArgs::Strings(v) => {
+                v.into_iter().map(|(d, a, b)| d.unwrap_or_else(|| goish::lossy(&s.as_bytes()[a + 1..b - 1]))).collect()
+            }
             other => panic!("{s}: {other:?}"),
         }
     }

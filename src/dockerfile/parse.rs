@@ -20,7 +20,10 @@
 //! Owns: all of the above, plus byte spans into the original file for every piece.
 //! Does not: evaluate variables, validate flag names, or know about stages.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+use smallvec::SmallVec;
 
 use super::goish::{self, is_re_whitespace, is_space_byte, lossy};
 use super::heredoc;
@@ -42,7 +45,7 @@ const BOM: &[u8] = b"\xef\xbb\xbf";
 /// Whatever BuildKit's parser rejects: a file with no instructions, `ENV`/`LABEL` without a
 /// value, a JSON array with a non-string element, an unterminated heredoc, a bad or repeated
 /// parser directive, a line longer than 64 KiB. The error carries line, column and span.
-pub fn parse(src: &[u8]) -> Result<Dockerfile, Error> {
+pub fn parse(src: &[u8]) -> Result<Dockerfile<'_>, Error> {
     Parser::new(src).run()
 }
 
@@ -118,7 +121,8 @@ fn trim_continuation(b: &[u8], start: usize, end: usize, escape: u8) -> (usize, 
 /// An instruction on a single line (most of them) is not copied: its text is the file's
 /// bytes. When the whole file is valid UTF-8 (checked once per file), every piece is valid
 /// too (pieces are cut at ASCII bytes or line starts), so the joined text is a `str` without
-/// any per-instruction validation.
+/// any per-instruction validation. A value that lies within one piece is borrowed from the
+/// file ([`Joined::text`]); only values that cross a continuation are copied.
 struct Joined<'a> {
     src: &'a [u8],
     /// The file as `str`, when it is valid UTF-8.
@@ -211,12 +215,27 @@ impl<'a> Joined<'a> {
         self.bytes().len()
     }
 
-    /// Text range `a..b` as a string (invalid UTF-8 as U+FFFD, Go-style).
-    fn string(&self, a: usize, b: usize) -> String {
-        if let Some(x) = self.as_str().and_then(|s| s.get(a..b)) {
-            return x.to_owned();
+    /// Text range `a..b` as a string (invalid UTF-8 as U+FFFD, Go-style): borrowed from the
+    /// file when the range lies within one piece, else a copy of the joined text.
+    fn text(&self, a: usize, b: usize) -> Cow<'a, str> {
+        if let Some((fa, fb)) = self.file_range(a, b) {
+            return file_text(self.src, self.src_str, fa, fb);
         }
-        lossy(&self.bytes()[a..b])
+        match self.as_str().and_then(|s| s.get(a..b)) {
+            Some(x) => Cow::Owned(x.to_owned()),
+            None => Cow::Owned(lossy(&self.bytes()[a..b])),
+        }
+    }
+
+    /// The file range of text range `a..b`, when it lies within one piece.
+    fn file_range(&self, a: usize, b: usize) -> Option<(usize, usize)> {
+        if let Some((s, _)) = self.one {
+            return Some((s + a, s + b));
+        }
+        let i = self.segs.partition_point(|s| s.0 <= a).saturating_sub(1);
+        let (tp, fp) = self.segs[i];
+        let piece_end = self.segs.get(i + 1).map_or_else(|| self.len(), |s| s.0);
+        (b <= piece_end).then(|| (fp + (a - tp), fp + (b - tp)))
     }
 
     /// The file offset of text position `pos`.
@@ -239,8 +258,54 @@ impl<'a> Joined<'a> {
         }
     }
 
-    fn arg(&self, value: String, a: usize, b: usize) -> Arg {
+    fn arg(&self, value: Cow<'a, str>, a: usize, b: usize) -> Arg<'a> {
         Arg { value, span: self.span(a, b) }
+    }
+
+    /// The argument made of text range `a..b`.
+    #[inline]
+    fn text_arg(&self, a: usize, b: usize) -> Arg<'a> {
+        // The common case, one line of a UTF-8 file: a slice of the file and its span.
+        if let (Some((s, _)), Some(file)) = (self.one, self.src_str) {
+            if let Some(v) = file.get(s + a..s + b) {
+                return Arg { value: Cow::Borrowed(v), span: Span::new(s + a, s + b) };
+            }
+        }
+        self.arg(self.text(a, b), a, b)
+    }
+}
+
+/// The file's bytes `a..b` as text (invalid UTF-8 as U+FFFD, Go-style), borrowed when they
+/// are valid UTF-8. `src_str` is the whole file as `str` when it is valid UTF-8.
+fn file_text<'a>(src: &'a [u8], src_str: Option<&'a str>, a: usize, b: usize) -> Cow<'a, str> {
+    let piece = match src_str {
+        Some(s) => s.get(a..b).ok_or(()),
+        None => std::str::from_utf8(&src[a..b]).map_err(|_| ()),
+    };
+    match piece {
+        Ok(p) => Cow::Borrowed(p),
+        Err(()) => Cow::Owned(lossy(&src[a..b])),
+    }
+}
+
+/// A flag's name and value: pieces of its text, borrowed when the text is.
+fn flag_parts<'a>(text: &Cow<'a, str>) -> (Cow<'a, str>, Option<Cow<'a, str>>) {
+    fn split(s: &str) -> (&str, Option<&str>) {
+        let body = s.strip_prefix("--").unwrap_or(s);
+        match body.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (body, None),
+        }
+    }
+    match text {
+        Cow::Borrowed(s) => {
+            let (n, v) = split(s);
+            (Cow::Borrowed(n), v.map(Cow::Borrowed))
+        }
+        Cow::Owned(s) => {
+            let (n, v) = split(s);
+            (Cow::Owned(n.to_owned()), v.map(|v| Cow::Owned(v.to_owned())))
+        }
     }
 }
 
@@ -353,21 +418,41 @@ fn run_str(b: &[u8]) -> &str {
     std::str::from_utf8(b).unwrap_or_default()
 }
 
-/// A flag word: (value, start, end) in joined-text positions.
-type Word = (String, usize, usize);
+/// A flag word in joined-text positions: (unescaped text, start, end). The text is `None`
+/// when it is the joined text `start..end` as written (no quotes, escapes or non-ASCII bytes).
+type Word = (Option<String>, usize, usize);
+
+/// The flag word so far: the text as written from `start` to `pos`, or its unescaped copy.
+fn word_so_far<'t>(t: &'t [u8], start: usize, pos: usize, owned: &'t Option<String>) -> &'t [u8] {
+    owned.as_ref().map_or(&t[start..pos], |w| w.as_bytes())
+}
+
+/// Appends byte `b` read as Latin-1 (BuildKit's flag splitter indexes bytes).
+fn push_latin1(owned: &mut Option<String>, b: u8) {
+    owned.get_or_insert_with(String::new).push(b as char);
+}
 
 /// BuildKit's `extractBuilderFlags`: leading `--flag` words (byte-wise, backslash escapes,
 /// quotes removed). Returns the flags and where the rest of the line starts.
-fn extract_flags(t: &[u8], from: usize, to: usize) -> (Vec<Word>, usize) {
+fn extract_flags(t: &[u8], from: usize, to: usize) -> (SmallVec<[Word; 2]>, usize) {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
         Word,
         Quote,
     }
-    let mut words = Vec::new();
+    let mut words = SmallVec::new();
     let mut phase = Phase::Spaces;
-    let mut word = String::new();
+    // The word is `t[word_start..pos]` until a quote, an escape or a non-ASCII byte makes it
+    // differ from the text as written; from then on it is built in `owned`.
+    let mut owned: Option<String> = None;
+    let materialize = |owned: &mut Option<String>, start: usize, pos: usize| {
+        if owned.is_none() {
+            let mut w = String::with_capacity(pos - start + 16);
+            w.push_str(run_str(&t[start..pos]));
+            *owned = Some(w);
+        }
+    };
     let mut word_start = from;
     let mut quote = 0u8;
     let mut blank_ok = false;
@@ -387,37 +472,40 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (Vec<Word>, usize) {
             }
             phase = Phase::Word;
             word_start = pos;
-            // Room for the word up to the next space (quoted spaces may need more).
-            let est = t[pos..to].iter().position(|&c| is_space_byte(c)).unwrap_or(to - pos);
-            word = String::with_capacity(est + 2);
+            owned = None;
         }
         if pos == to {
-            if word != "--" && (blank_ok || !word.is_empty()) {
-                words.push((word, word_start, pos));
+            let w = word_so_far(t, word_start, pos, &owned);
+            if w != b"--" && (blank_ok || !w.is_empty()) {
+                words.push((owned.take(), word_start, pos));
             }
             return (words, to);
         }
         if phase == Phase::Word {
-            // A run of plain ASCII bytes is copied at once.
+            // A run of plain ASCII bytes is taken at once.
             let run = plain_run(&t[pos..to], |c| !is_space_byte(c) && c != b'\'' && c != b'"' && c != b'\\');
             if run > 0 {
-                word.push_str(run_str(&t[pos..pos + run]));
+                if let Some(w) = owned.as_mut() {
+                    w.push_str(run_str(&t[pos..pos + run]));
+                }
                 pos += run;
                 continue;
             }
             if is_space_byte(ch) {
                 phase = Phase::Spaces;
-                if word == "--" {
+                let w = word_so_far(t, word_start, pos, &owned);
+                if w == b"--" {
                     return (words, pos);
                 }
-                if blank_ok || !word.is_empty() {
-                    words.push((std::mem::take(&mut word), word_start, pos));
+                if blank_ok || !w.is_empty() {
+                    words.push((owned.take(), word_start, pos));
                 }
-                word.clear();
+                owned = None;
                 blank_ok = false;
                 pos += 1;
                 continue;
             }
+            materialize(&mut owned, word_start, pos);
             if ch == b'\'' || ch == b'"' {
                 quote = ch;
                 blank_ok = true;
@@ -433,14 +521,16 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (Vec<Word>, usize) {
                 pos += 1;
                 ch = t[pos];
             }
-            word.push(ch as char);
+            push_latin1(&mut owned, ch);
             pos += 1;
             continue;
         }
-        // In quotes.
+        // In quotes (the word is already `owned`).
         let run = plain_run(&t[pos..to], |c| c != quote && c != b'\\');
         if run > 0 {
-            word.push_str(run_str(&t[pos..pos + run]));
+            if let Some(w) = owned.as_mut() {
+                w.push_str(run_str(&t[pos..pos + run]));
+            }
             pos += run;
             continue;
         }
@@ -458,7 +548,7 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (Vec<Word>, usize) {
             pos += 1;
             ch = t[pos];
         }
-        word.push(ch as char);
+        push_latin1(&mut owned, ch);
         pos += 1;
     }
     (words, to)
@@ -467,7 +557,7 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (Vec<Word>, usize) {
 /// BuildKit's `parseWords`: whitespace-separated words, quotes and escapes kept in the word.
 /// A word is its source text (invalid UTF-8 as U+FFFD), except that an escape character at
 /// the very end of the text is dropped.
-fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<(usize, usize)> {
+fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> SmallVec<[(usize, usize); 8]> {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -475,7 +565,7 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<(usize, usize)> 
         Quote,
     }
     let esc = escape as char;
-    let mut words = Vec::with_capacity(8);
+    let mut words = SmallVec::new();
     let mut phase = Phase::Spaces;
     // Where the current word starts and ends (end excludes a dropped trailing escape).
     let mut word_start = a;
@@ -484,7 +574,7 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<(usize, usize)> 
     let mut blank_ok = false;
     let mut pos = a;
     let (mut ch, mut w) = (' ', 1);
-    let push = |words: &mut Vec<(usize, usize)>, s: usize, e: usize, blank_ok: bool| {
+    let push = |words: &mut SmallVec<[(usize, usize); 8]>, s: usize, e: usize, blank_ok: bool| {
         if blank_ok || e > s {
             words.push((s, e));
         }
@@ -555,8 +645,8 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> Vec<(usize, usize)> 
 }
 
 /// An instruction before heredocs, spans relative to the joined text.
-struct Built {
-    ins: Instruction,
+struct Built<'a> {
+    ins: Instruction<'a>,
     /// Text range of the instruction word (for error locations).
     cmd_pos: usize,
 }
@@ -567,14 +657,14 @@ struct BuildError {
     pos: usize,
 }
 
-fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Built, BuildError> {
+fn build<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, depth: usize) -> Result<Built<'a>, BuildError> {
     let t = j.bytes();
     let (ts, te) = goish::trim_space_range(t, a, b);
     let mut ce = ts;
     while ce < te && !is_re_whitespace(t[ce]) {
         ce += 1;
     }
-    let cmd = j.string(ts, ce);
+    let cmd = j.text(ts, ce);
     let mut flags = Vec::<Flag>::new();
     let (mut rs, mut re) = (te, te);
     if ce < te {
@@ -585,11 +675,8 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
         let (fl, rest_start) = extract_flags(t, args_start, te);
         flags.reserve_exact(fl.len());
         for (text, fs, fe) in fl {
-            let body = text.strip_prefix("--").unwrap_or(&text);
-            let (name, value) = match body.split_once('=') {
-                Some((n, v)) => (n.to_string(), Some(v.to_string())),
-                None => (body.to_string(), None),
-            };
+            let text = text.map_or_else(|| j.text(fs, fe), Cow::Owned);
+            let (name, value) = flag_parts(&text);
             flags.push(Flag { text, name, value, span: j.span(fs, fe) });
         }
         (rs, re) = goish::trim_space_range(t, rest_start, te);
@@ -600,11 +687,11 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
     let mut json = false;
     let mut sub = None;
     let err = |message: String| BuildError { message, pos: ts };
-    let args: Vec<Arg> = match keyword {
+    let args: Vec<Arg<'a>> = match keyword {
         Keyword::Add | Keyword::Copy | Keyword::Volume => match json_args::parse(rest) {
             JsonArgs::Strings(v) => {
                 json = true;
-                v.into_iter().map(|(s, x, y)| j.arg(s, rs + x, rs + y)).collect()
+                v.into_iter().map(|(s, x, y)| json_arg(j, s, rs + x, rs + y)).collect()
             }
             JsonArgs::NotStringArray => return Err(err(NOT_STRING_ARRAY.into())),
             JsonArgs::NotJson => whitespace_delimited(j, rs, re),
@@ -618,13 +705,13 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
             let key = if keyword == Keyword::Env { "ENV" } else { "LABEL" };
             name_val(j, rs, re, escape, key).map_err(err)?
         }
-        Keyword::Arg => parse_words(t, rs, re, escape).into_iter().map(|(x, y)| j.arg(j.string(x, y), x, y)).collect(),
+        Keyword::Arg => parse_words(t, rs, re, escape).into_iter().map(|(x, y)| j.text_arg(x, y)).collect(),
         Keyword::Expose | Keyword::From => whitespace_delimited(j, rs, re),
         Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
             if rs == re {
                 Vec::new()
             } else {
-                vec![j.arg(j.string(rs, re), rs, re)]
+                vec![j.text_arg(rs, re)]
             }
         }
         Keyword::Healthcheck => {
@@ -639,7 +726,7 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
             if sep == rs {
                 Vec::new()
             } else {
-                let mut v = vec![j.arg(j.string(rs, sep), rs, sep)];
+                let mut v = vec![j.text_arg(rs, sep)];
                 let (more, is_json) = maybe_json(j, next, re).map_err(|m| err(m.into()))?;
                 json = is_json;
                 v.extend(more);
@@ -656,7 +743,7 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
                     return Err(err("ONBUILD nested too deeply".into()));
                 }
                 let mut inner = build(j, rs, re, escape, depth + 1)?;
-                inner.ins.original = j.string(rs, re);
+                inner.ins.original = j.text(rs, re);
                 json = inner.ins.json;
                 let args = inner.ins.args.clone();
                 sub = Some(Box::new(inner.ins));
@@ -664,14 +751,14 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
             }
         }
         // BuildKit's parser keeps unknown instructions with one empty value.
-        Keyword::Unknown => vec![j.arg(String::new(), rs, rs)],
+        Keyword::Unknown => vec![j.arg(Cow::Borrowed(""), rs, rs)],
     };
     let ins = Instruction {
         cmd,
         keyword,
         sub,
         json,
-        original: String::new(),
+        original: Cow::Borrowed(""),
         start_line: 0,
         end_line: 0,
         flags,
@@ -687,21 +774,28 @@ fn build(j: &Joined, a: usize, b: usize, escape: u8, depth: usize) -> Result<Bui
 const NOT_STRING_ARRAY: &str = "when using JSON array syntax, arrays must be comprised of strings only";
 
 /// `parseMaybeJSON`: a JSON array of strings, or the whole text as one value.
-fn maybe_json(j: &Joined, a: usize, b: usize) -> Result<(Vec<Arg>, bool), &'static str> {
+fn maybe_json<'a>(j: &Joined<'a>, a: usize, b: usize) -> Result<(Vec<Arg<'a>>, bool), &'static str> {
     if a == b {
         return Ok((Vec::new(), false));
     }
     let t = j.bytes();
     let js = a + goish::leading_space_len(&t[a..b]);
     match json_args::parse(&t[js..b]) {
-        JsonArgs::Strings(v) => Ok((v.into_iter().map(|(s, x, y)| j.arg(s, js + x, js + y)).collect(), true)),
+        JsonArgs::Strings(v) => Ok((v.into_iter().map(|(s, x, y)| json_arg(j, s, js + x, js + y)).collect(), true)),
         JsonArgs::NotStringArray => Err(NOT_STRING_ARRAY),
-        JsonArgs::NotJson => Ok((vec![j.arg(j.string(a, b), a, b)], false)),
+        JsonArgs::NotJson => Ok((vec![j.text_arg(a, b)], false)),
     }
 }
 
+/// A JSON string element at text range `a..b` (quotes included): its decoded value, or the
+/// text between the quotes when it has no escapes.
+fn json_arg<'a>(j: &Joined<'a>, decoded: Option<String>, a: usize, b: usize) -> Arg<'a> {
+    let value = decoded.map_or_else(|| j.text(a + 1, b - 1), Cow::Owned);
+    j.arg(value, a, b)
+}
+
 /// `parseStringsWhitespaceDelimited`: split at runs of `[\t\v\f\r ]`.
-fn whitespace_delimited(j: &Joined, a: usize, b: usize) -> Vec<Arg> {
+fn whitespace_delimited<'a>(j: &Joined<'a>, a: usize, b: usize) -> Vec<Arg<'a>> {
     let t = j.bytes();
     if a == b {
         return Vec::new();
@@ -711,7 +805,7 @@ fn whitespace_delimited(j: &Joined, a: usize, b: usize) -> Vec<Arg> {
     let mut i = a;
     while i < b {
         if is_re_whitespace(t[i]) {
-            out.push(j.arg(j.string(s, i), s, i));
+            out.push(j.text_arg(s, i));
             while i < b && is_re_whitespace(t[i]) {
                 i += 1;
             }
@@ -720,12 +814,12 @@ fn whitespace_delimited(j: &Joined, a: usize, b: usize) -> Vec<Arg> {
             i += 1;
         }
     }
-    out.push(j.arg(j.string(s, b), s, b));
+    out.push(j.text_arg(s, b));
     out
 }
 
 /// `parseNameVal` for ENV and LABEL: `key=value ...`, or the legacy `key value`.
-fn name_val(j: &Joined, a: usize, b: usize, escape: u8, key: &str) -> Result<Vec<Arg>, String> {
+fn name_val<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, key: &str) -> Result<Vec<Arg<'a>>, String> {
     let t = j.bytes();
     let words = parse_words(t, a, b, escape);
     let Some(&(fs, fe)) = words.first() else { return Ok(Vec::new()) };
@@ -737,22 +831,22 @@ fn name_val(j: &Joined, a: usize, b: usize, escape: u8, key: &str) -> Result<Vec
         while vs < b && is_re_whitespace(t[vs]) {
             vs += 1;
         }
-        return Ok(vec![j.arg(j.string(a, ws), a, ws), j.arg(j.string(vs, b), vs, b)]);
+        return Ok(vec![j.text_arg(a, ws), j.text_arg(vs, b)]);
     }
     let mut out = Vec::with_capacity(words.len() * 2);
     for (ws, we) in words {
         let Some(eq) = t[ws..we].iter().position(|&c| c == b'=').map(|i| ws + i) else {
-            let w = j.string(ws, we);
+            let w = j.text(ws, we);
             return Err(format!("Syntax error - can't find = in {w:?}. Must be of the form: name=value"));
         };
-        out.push(j.arg(j.string(ws, eq), ws, eq));
-        out.push(j.arg(j.string(eq + 1, we), eq + 1, we));
+        out.push(j.text_arg(ws, eq));
+        out.push(j.text_arg(eq + 1, we));
     }
     Ok(out)
 }
 
 /// Whether BuildKit looks for heredocs on this instruction.
-fn can_contain_heredoc(ins: &Instruction) -> bool {
+fn can_contain_heredoc(ins: &Instruction<'_>) -> bool {
     let node = match (&ins.keyword, &ins.sub) {
         (Keyword::Onbuild, Some(sub)) => sub,
         _ => ins,
@@ -764,7 +858,7 @@ struct Parser<'a> {
     src: &'a [u8],
     lines: Lines<'a>,
     dir: Directives,
-    instructions: Vec<Instruction>,
+    instructions: Vec<Instruction<'a>>,
     warnings: Vec<ParseWarning>,
 }
 
@@ -795,7 +889,7 @@ impl<'a> Parser<'a> {
         Error { message, line, column: col(self.src, ls, span.start), span: Span::new(span.start, span.end.min(le).max(span.start)) }
     }
 
-    fn run(mut self) -> Result<Dockerfile, Error> {
+    fn run(mut self) -> Result<Dockerfile<'a>, Error> {
         let src = self.src;
         // The corpus averages one instruction per 120 bytes; growing a vector of 200-byte
         // instructions one doubling at a time costs more than a generous first guess.
@@ -847,7 +941,7 @@ impl<'a> Parser<'a> {
             // escape character, that character (so the span covers `start_line`).
             let ins_start = j.at(built.cmd_pos).min(ts);
             ins.start_line = start_line;
-            ins.original = j.string(0, j.len());
+            ins.original = j.text(0, j.len());
             if has_empty {
                 self.warnings.push(ParseWarning {
                     message: format!("Empty continuation line found in: {}", ins.original),
@@ -860,7 +954,7 @@ impl<'a> Parser<'a> {
                     self.error_at(e.0, start_line, Span::new(ins_start, content_end(src, last.start, last.end)))
                 })?;
                 if !markers.is_empty() {
-                    ins.original.push('\n');
+                    ins.original.to_mut().push('\n');
                 }
                 for m in markers {
                     let body_start = last.end;
@@ -889,13 +983,14 @@ impl<'a> Parser<'a> {
                             Span::new(ins_start, src.len()),
                         ));
                     }
-                    let content = lossy(&src[body_start..body_end]);
-                    ins.original.reserve(content.len() + m.name.len() + 1);
-                    ins.original.push_str(&content);
-                    ins.original.push_str(&m.name);
-                    ins.original.push('\n');
+                    let content = file_text(src, j.src_str, body_start, body_end);
+                    let original = ins.original.to_mut();
+                    original.reserve(content.len() + m.name.len() + 1);
+                    original.push_str(&content);
+                    original.push_str(&m.name);
+                    original.push('\n');
                     ins.heredocs.push(Heredoc {
-                        name: m.name,
+                        name: Cow::Owned(m.name),
                         file_descriptor: m.fd,
                         content,
                         chomp: m.chomp,
@@ -937,7 +1032,7 @@ impl<'a> Parser<'a> {
 mod tests {
     use super::*;
 
-    fn one(src: &str) -> Instruction {
+    fn one(src: &str) -> Instruction<'_> {
         let df = parse(src.as_bytes()).unwrap();
         assert_eq!(df.instructions.len(), 1, "{df:#?}");
         df.instructions.into_iter().next().unwrap()

@@ -82,28 +82,28 @@ pub struct InstructionReport {
 }
 
 impl InstructionReport {
-    fn new(i: &Instruction, stage: Option<usize>) -> Self {
+    fn new(i: &Instruction<'_>, stage: Option<usize>) -> Self {
         let sub = i.sub.as_deref();
         Self {
-            cmd: i.cmd.clone(),
-            sub_cmd: sub.map(|s| s.cmd.clone()),
+            cmd: i.cmd.to_string(),
+            sub_cmd: sub.map(|s| s.cmd.to_string()),
             json: i.json,
-            original: i.original.clone(),
+            original: i.original.to_string(),
             start_line: i.start_line,
             end_line: i.end_line,
-            flags: i.flags.iter().map(|f| f.text.clone()).collect(),
+            flags: i.flags.iter().map(|f| f.text.to_string()).collect(),
             flag_spans: i.flags.iter().map(|f| f.span).collect(),
-            sub_flags: sub.map(|s| s.flags.iter().map(|f| f.text.clone()).collect()).unwrap_or_default(),
+            sub_flags: sub.map(|s| s.flags.iter().map(|f| f.text.to_string()).collect()).unwrap_or_default(),
             sub_flag_spans: sub.map(|s| s.flags.iter().map(|f| f.span).collect()).unwrap_or_default(),
-            value: i.args.iter().map(|a| a.value.clone()).collect(),
+            value: i.args.iter().map(|a| a.value.to_string()).collect(),
             value_spans: i.args.iter().map(|a| a.span).collect(),
             heredocs: i
                 .heredocs
                 .iter()
                 .map(|h| HeredocReport {
-                    name: h.name.clone(),
+                    name: h.name.to_string(),
                     file_descriptor: h.file_descriptor,
-                    content: h.content.clone(),
+                    content: h.content.to_string(),
                     expand: h.expand,
                     chomp: h.chomp,
                     span: h.span,

@@ -281,13 +281,13 @@ impl Stages {
         for (si, &fi) in froms.iter().enumerate() {
             let end = froms.get(si + 1).copied().unwrap_or(df.instructions.len());
             let from = &df.instructions[fi];
-            let base = from.args.first().map(|a| a.value.clone()).unwrap_or_default();
+            let base = from.args.first().map(|a| a.value.to_string()).unwrap_or_default();
             let base_expanded = expand(&base, &vars, escape);
             let name = match from.args.get(1..3) {
                 Some([as_kw, n]) if as_kw.value.eq_ignore_ascii_case("as") => Some(n.value.to_ascii_lowercase()),
                 _ => None,
             };
-            let platform = from.flag("platform").and_then(|f| f.value.clone());
+            let platform = from.flag("platform").and_then(|f| f.value.as_deref()).map(str::to_owned);
             let mut stage = Stage {
                 index: si,
                 name,
@@ -366,11 +366,11 @@ impl Stages {
     }
 }
 
-fn collect_deps(ins: &Instruction, idx: usize, out: &mut Vec<Dependency>, resolve: impl Fn(&str) -> Option<usize>) {
+fn collect_deps(ins: &Instruction<'_>, idx: usize, out: &mut Vec<Dependency>, resolve: impl Fn(&str) -> Option<usize>) {
     match ins.keyword {
         Keyword::Copy => {
             for f in ins.flags_named("from") {
-                let r = f.value.clone().unwrap_or_default();
+                let r = f.value.as_deref().unwrap_or_default().to_owned();
                 out.push(Dependency { kind: DependencyKind::CopyFrom, stage: resolve(&r), reference: r, instruction: idx, span: f.span });
             }
         }

@@ -52,8 +52,8 @@ impl Rule for ConsecutivePackageInstalls {
                 if ia.keyword != Keyword::Run || ib.keyword != Keyword::Run {
                     continue;
                 }
-                let fa: Vec<&str> = ia.flags.iter().map(|f| f.text.as_str()).collect();
-                let fb: Vec<&str> = ib.flags.iter().map(|f| f.text.as_str()).collect();
+                let fa: Vec<&str> = ia.flags.iter().map(|f| &*f.text).collect();
+                let fb: Vec<&str> = ib.flags.iter().map(|f| &*f.text).collect();
                 if fa != fb {
                     continue;
                 }

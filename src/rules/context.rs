@@ -47,7 +47,7 @@ pub struct RuleContext<'a> {
     /// The file's text (spans index into it).
     pub src: &'a str,
     /// The parsed file.
-    pub dockerfile: &'a Dockerfile,
+    pub dockerfile: &'a Dockerfile<'a>,
     /// Stages in order.
     pub stages: Vec<StageInfo>,
     /// The target stage index.
@@ -100,7 +100,7 @@ impl<'a> RuleContext<'a> {
     /// Builds the context. `target` names a stage (`--target`); `None` means the last stage.
     pub fn new(
         src: &'a str,
-        dockerfile: &'a Dockerfile,
+        dockerfile: &'a Dockerfile<'a>,
         target: Option<&str>,
         build_args: &BTreeMap<String, String>,
         build_context: Option<&'a BuildContext>,
@@ -197,7 +197,7 @@ impl<'a> RuleContext<'a> {
                     .rev()
                     .find(|&k| ins[k].keyword == Keyword::Shell)
                 {
-                    let prog = ins[sh].args.first().map_or("", |a| a.value.as_str());
+                    let prog = ins[sh].args.first().map_or("", |a| &*a.value);
                     let base = prog
                         .rsplit(['/', '\\'])
                         .next()
@@ -257,7 +257,7 @@ impl<'a> RuleContext<'a> {
     pub fn stage_instructions(
         &self,
         s: usize,
-    ) -> impl Iterator<Item = (usize, &'a Instruction)> + '_ {
+    ) -> impl Iterator<Item = (usize, &'a Instruction<'a>)> + '_ {
         let r = self.stages[s].instructions.clone();
         let ins = &self.dockerfile.instructions;
         r.map(move |i| (i, &ins[i]))
