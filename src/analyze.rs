@@ -4,13 +4,15 @@
 //!
 //! Owns: the report model (its JSON shape is documented in docs/analyze-json.md), inline and
 //! global suppression (`# imgopt ignore=CODES reason`, `# imgopt global ignore=CODES`), and
-//! the summary (findings by severity and rule, total estimated saving).
+//! the summary (findings by severity and rule, total estimated saving), and what a run did for
+//! `--verbose` ([`Trace`], returned beside the report by [`analyze_traced`], never in it).
 //! Does not: read stdin or decide exit codes (the CLI does), or print.
 
 pub mod measure;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -257,6 +259,66 @@ impl AnalyzeReport {
     }
 }
 
+/// What [`analyze_traced`] did, for `--verbose` (timings vary between runs, so none of this is
+/// in the report).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trace {
+    /// Rules selected (`--select`/`--ignore` applied).
+    pub rules: usize,
+    /// One entry per file, in input order.
+    pub files: Vec<FileTrace>,
+}
+
+/// One Dockerfile in a [`Trace`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileTrace {
+    /// The name shown in reports.
+    pub name: String,
+    /// Bytes of the file.
+    pub bytes: usize,
+    /// Instructions parsed.
+    pub instructions: usize,
+    /// Stages.
+    pub stages: usize,
+    /// The target stage: index and `AS` name.
+    pub target: (usize, Option<String>),
+    /// Stages whose filesystem ships in the target image.
+    pub shipping: Vec<usize>,
+    /// The build context read, and why that one.
+    pub context: ContextTrace,
+    /// Findings reported, per rule code.
+    pub findings_by_rule: BTreeMap<&'static str, usize>,
+    /// Findings silenced by `# imgopt ignore=` comments, per rule code.
+    pub suppressed_by_rule: BTreeMap<&'static str, usize>,
+    /// Time to parse the file.
+    pub parse_time: Duration,
+    /// Time to walk the build context.
+    pub context_time: Duration,
+    /// Time to resolve stages and run the rules.
+    pub rules_time: Duration,
+}
+
+/// Which build context a file was analysed with.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ContextTrace {
+    /// `--no-context`.
+    #[default]
+    Disabled,
+    /// Stdin without `--context`: there is no folder to read.
+    Stdin,
+    /// A folder was read.
+    Read {
+        /// The folder, as given or derived.
+        dir: String,
+        /// Whether it came from `--context` (else: the Dockerfile's folder).
+        from_flag: bool,
+        /// `.dockerignore` patterns (exclusions with `!` included).
+        patterns: usize,
+        /// Of those, re-inclusions (`!pattern`).
+        reinclusions: usize,
+    },
+}
+
 /// Suppressions of one file: codes per instruction start line, and file-wide codes.
 #[derive(Debug, Default)]
 struct Suppressions {
@@ -319,6 +381,16 @@ impl Suppressions {
 
 /// Analyses `inputs` and returns the report and the file database its spans index into.
 pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files), Box<Error>> {
+    analyze_traced(inputs, opts).map(|(r, f, _)| (r, f))
+}
+
+/// [`analyze`], and what it did ([`Trace`], for `--verbose`).
+#[allow(clippy::too_many_lines)]
+pub fn analyze_traced(
+    inputs: &[Input],
+    opts: &Options,
+) -> Result<(AnalyzeReport, Files, Trace), Box<Error>> {
+    let mut trace = Trace { rules: opts.selection.codes.len(), files: Vec::new() };
     let mut files = Files::new();
     let mut report = AnalyzeReport {
         schema_version: 1,
@@ -330,6 +402,8 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
     for input in inputs {
         let text = text_same_offsets(&input.bytes);
         let file_id = files.add(input.name.clone(), text.clone());
+        let mut ft = FileTrace { name: input.name.clone(), bytes: input.bytes.len(), ..FileTrace::default() };
+        let t = Instant::now();
         let df = dockerfile::parse(&input.bytes).map_err(|source| {
             Box::new(Error::Parse {
                 file: input.name.clone(),
@@ -337,6 +411,8 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
                 source,
             })
         })?;
+        ft.parse_time = t.elapsed();
+        ft.instructions = df.instructions.len();
         let context_dir: Option<PathBuf> = if opts.no_context {
             None
         } else {
@@ -355,6 +431,7 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
                 })
             })
         };
+        let t = Instant::now();
         let bc = match &context_dir {
             Some(dir) => Some(BuildContext::read(dir, input.path.as_deref()).map_err(
                 |source| {
@@ -366,6 +443,18 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
             )?),
             None => None,
         };
+        ft.context_time = t.elapsed();
+        ft.context = match (&context_dir, &bc) {
+            (Some(dir), Some(bc)) => ContextTrace::Read {
+                dir: dir.display().to_string(),
+                from_flag: opts.context.is_some(),
+                patterns: bc.ignore.patterns.len(),
+                reinclusions: bc.ignore.patterns.iter().filter(|p| p.exclusion).count(),
+            },
+            _ if opts.no_context => ContextTrace::Disabled,
+            _ => ContextTrace::Stdin,
+        };
+        let t = Instant::now();
         let ctx = RuleContext::new(
             &text,
             &df,
@@ -384,8 +473,10 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
             let inst = &df.instructions[f.instruction];
             if sup.suppressed(f.rule.code, inst.start_line) {
                 suppressed += 1;
+                *ft.suppressed_by_rule.entry(f.rule.code).or_default() += 1;
                 continue;
             }
+            *ft.findings_by_rule.entry(f.rule.code).or_default() += 1;
             let (start_line, start_column) = files.line_col(file_id, f.span.start);
             let (end_line, end_column) =
                 files.line_col(file_id, f.span.end.max(f.span.start + 1) - 1);
@@ -426,6 +517,11 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
                 file_id,
             });
         }
+        ft.rules_time = t.elapsed();
+        ft.stages = ctx.stages.len();
+        ft.target = (ctx.target, ctx.stages.get(ctx.target).and_then(|s| s.name.clone()));
+        ft.shipping = ctx.stages.iter().filter(|s| s.ships).map(|s| s.index).collect();
+        trace.files.push(ft);
         let stages = ctx
             .stages
             .iter()
@@ -473,7 +569,7 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
     }
     summary.estimated_saving = (total.count > 0).then_some(total);
     report.summary = summary;
-    Ok((report, files))
+    Ok((report, files, trace))
 }
 
 /// The file as text with every byte offset unchanged: bytes that are not UTF-8 become `?`

@@ -342,6 +342,30 @@ fn terminal_escapes_in_a_dockerfile_do_not_reach_the_terminal() {
 }
 
 #[test]
+fn terminal_escapes_in_context_names_do_not_reach_the_terminal() {
+    // analyze's summary quotes the context folder and the largest files copied: names that
+    // hold an OSC title sequence are shown with `?`, with colour on or off.
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = tmp.path().join("ctx\x1b]0;pwned\x07dir");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("evil\x1b]0;pwned\x07name"), vec![0u8; 5000]).unwrap();
+    let df = tmp.path().join("Dockerfile");
+    std::fs::write(&df, "FROM alpine:3.20\nRUN apt-get update\nCOPY . /app\n").unwrap();
+    for color in ["always", "never"] {
+        let args = ["analyze", "--color", color, "--fail-on", "never", "--context", ctx.to_str().unwrap(), df.to_str().unwrap()];
+        let o = run(&args, None);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("largest files copied into the image: evil?]0;pwned?name (4.9 KiB)"), "{out:?}");
+        assert!(out.contains("ctx?]0;pwned?dir: 1 file, 4.9 KiB"), "{out:?}");
+        assert!(!out.contains("\x1b]0;pwned") && !out.contains('\x07'), "--color {color}: raw escape in {out:?}");
+        if color == "always" {
+            assert!(out.contains("\x1b["), "imgopt's own colours still go through: {out:?}");
+        }
+    }
+}
+
+#[test]
 fn terminal_escapes_in_image_paths_and_plans_do_not_reach_the_terminal() {
     // A layer with a file whose name holds an OSC title sequence, large enough to be listed.
     let tmp = tempfile::tempdir().unwrap();

@@ -312,6 +312,9 @@ fn connection_cut_mid_blob_resumes_with_range() {
     let stats = res.unwrap();
     assert!(stats.iter().all(|s| s.verified));
     assert_eq!(counts.resumes, 1);
+    // Every blob GET the proxy saw is counted (the config's and the resumed one included).
+    assert_eq!(counts.blob_requests, log.len() as u64);
+    assert!(counts.manifest_requests >= 1);
     // The retry asked for the rest of the same blob from where the cut happened.
     assert_eq!(log[0].path, log[1].path);
     let range = log[1].range.as_deref().expect("a Range request");
@@ -564,7 +567,63 @@ fn sources_and_their_futures_are_send() {
         config: desc.clone(),
         layers: vec![],
         platform: None,
+        index: None,
     };
     let c = src.config(&manifest);
     send(&c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// `imgopt layers -v` against the registries: what the network did, where the credentials came
+// from (never what they are).
+
+fn imgopt_with_stdin(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(support::imgopt_bin())
+        .args(args)
+        .env("DOCKER_CONFIG", "/nonexistent")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn verbose_layers_reports_the_network_and_the_credential_source() {
+    let Some(reg) = support::registry() else { return };
+    let r = format!("{reg}/imgopt/static-tiny-multi:latest");
+    let o = imgopt_with_stdin(&["layers", "-v", "--platform", "linux/arm64", &r], b"");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains(&format!("imgopt: source: registry {r} (registry)\n")), "{err}");
+    assert!(err.contains("imgopt: credentials: none (anonymous)\n"), "{err}");
+    assert!(err.contains("imgopt: resolved: image index sha256:"), "{err}");
+    assert!(err.contains("lists 2 image manifests; chose linux/arm64/v8 (wanted linux/arm64)"), "{err}");
+    assert_eq!(err.matches("; from network, verified, ").count(), 2, "{err}");
+    // Index and manifest; one token exchange (anonymous here); the config and two layers.
+    assert!(err.contains("imgopt: network: 6 requests (2 manifest, 1 token, 3 blob), "), "{err}");
+    assert!(err.contains("0 retries, 0 resumed ranges"), "{err}");
+}
+
+#[test]
+fn verbose_layers_with_credentials_never_shows_them() {
+    let Some((reg, user, pass)) = support::auth_registry() else { return };
+    let r = format!("{reg}/imgopt/static-tiny:latest");
+    let o = imgopt_with_stdin(&["layers", "-v", "--username", &user, "--password-stdin", &r], pass.as_bytes());
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("imgopt: credentials: --username and --password-stdin\n"), "{err}");
+    assert!(err.contains("imgopt: network: "), "{err}");
+    assert!(!err.contains(&pass) && !out.contains(&pass), "{err}");
+    // Without credentials the run fails, and -v has still said what it tried.
+    let o = imgopt_with_stdin(&["layers", "-v", &r], b"");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("imgopt: credentials: none (anonymous)\n"), "{err}");
+    assert!(err.contains("imgopt: network: 1 request (1 manifest, 0 token, 0 blob)"), "{err}");
+    assert!(err.contains("authentication required (401)"), "{err}");
 }

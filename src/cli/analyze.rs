@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 
 use super::printer::Printer;
-use super::{ExitStatus, GlobalArgs, Rendered};
+use super::{ExitStatus, GlobalArgs, Rendered, verbose};
 use crate::analyze::{self, Input, Options};
 use crate::diag::{Diagnostic, Severity, render_human};
 use crate::report::Format;
@@ -71,6 +71,7 @@ pub fn run(
     global: &GlobalArgs,
     printer: &mut Printer,
 ) -> anyhow::Result<ExitStatus> {
+    let start = std::time::Instant::now();
     let selection = Selection::new(args.select.as_deref(), args.ignore.as_deref())
         .context("--select/--ignore")?;
     let mut build_args = BTreeMap::new();
@@ -135,7 +136,7 @@ pub fn run(
         no_context: args.no_context,
         selection,
     };
-    let (mut report, files) = match analyze::analyze(&inputs, &opts) {
+    let (mut report, files, trace) = match analyze::analyze_traced(&inputs, &opts) {
         Ok(r) => r,
         Err(e) => {
             if let analyze::Error::Parse {
@@ -161,17 +162,27 @@ pub fn run(
             return Err(anyhow::Error::new(*e));
         }
     };
+    if printer.is_verbose() {
+        verbose::print(printer, &verbose::analyze(&trace, &report));
+    }
     if let Some(image) = &args.image {
         let reader = super::image::ImageReader::new(args.source.to_options(std::io::stdin().lock())?)?;
-        let layers = reader.analyze(image)?;
+        let (layers, image_trace) = reader.analyze_traced(image)?;
+        if printer.is_verbose() {
+            verbose::print(printer, &verbose::image_brief("--image", &image_trace));
+        }
         analyze::measure::attach(&mut report, &inputs[0], &opts, layers)
             .with_context(|| format!("measuring {image} against {}", inputs[0].name))?;
+        if printer.is_verbose() {
+            verbose::print(printer, &verbose::measured(&report));
+        }
         if let Some(im) = report.files[0].image.as_ref() {
             for w in &im.warnings {
                 printer.note(&format!("warning: {w}"));
             }
         }
     }
+    printer.verbose(&format!("{}time: total {}", verbose::PREFIX, verbose::duration(start.elapsed())));
     let out = printer.out();
     match global.format {
         Format::Human => {

@@ -30,7 +30,8 @@ pub struct GlobalArgs {
     /// Print only results and errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Say more on stderr (repeatable).
+    /// Say on stderr what the command did: inputs read, how images were resolved, per-layer
+    /// sources, bounds and search per node type, timings (the report itself is unchanged).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Write the result to FILE instead of stdout.

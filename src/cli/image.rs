@@ -6,7 +6,7 @@
 
 use anyhow::Context as _;
 
-use crate::layers::{self, LayersReport, Options};
+use crate::layers::{self, LayersReport, Options, Trace};
 use crate::source::blob::LayerReadOptions;
 use crate::source::spec::{SourceOptions, SourceSpec, open};
 
@@ -28,6 +28,11 @@ impl ImageReader {
 
     /// Analyses the image `reference` names (one platform); errors name the reference.
     pub fn analyze(&self, reference: &str) -> anyhow::Result<LayersReport> {
+        self.analyze_traced(reference).map(|(r, _)| r)
+    }
+
+    /// [`ImageReader::analyze`], and what it did (for `--verbose`).
+    pub fn analyze_traced(&self, reference: &str) -> anyhow::Result<(LayersReport, Trace)> {
         let spec = SourceSpec::parse(reference).with_context(|| format!("image {reference}"))?;
         let source = open(&spec, &self.sopts).with_context(|| format!("opening {reference}"))?;
         let opts = Options {
@@ -38,7 +43,7 @@ impl ImageReader {
             ..Options::default()
         };
         self.rt
-            .block_on(layers::analyze(&source, &opts))
+            .block_on(layers::analyze_traced(&source, &opts))
             .with_context(|| format!("reading image {reference}"))
     }
 }

@@ -10,9 +10,11 @@ use clap::Args;
 use crate::layers::{self, AnalysisOptions, Options, cache::LayerCache};
 use crate::report::{self, Format};
 use crate::source::blob::LayerReadOptions;
+use crate::source::ImageSource as _;
 use crate::source::spec::{SourceSpec, open};
 
 use super::printer::{Printer, Verbosity};
+use super::verbose;
 use super::source_args::SourceArgs;
 use super::{ExitStatus, GlobalArgs};
 
@@ -88,6 +90,12 @@ pub fn run(
         Some(path) => {
             let bytes =
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            printer.verbose(&format!(
+                "{}read --dockerfile {} ({})",
+                verbose::PREFIX,
+                path.display(),
+                crate::units::ByteSize(bytes.len() as u64)
+            ));
             let df = crate::dockerfile::parse(&bytes).map_err(|e| {
                 anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message)
             })?;
@@ -107,6 +115,9 @@ pub fn run(
         .context("starting the async runtime")?;
     let spec = SourceSpec::parse(&args.image).with_context(|| format!("image {}", args.image))?;
     let source = open(&spec, &sopts).with_context(|| format!("opening {}", args.image))?;
+    if printer.is_verbose() {
+        verbose::print(printer, &verbose::source(&source));
+    }
     let cache = match &args.cache_dir {
         Some(d) => Some(LayerCache::open(d)?),
         None => None,
@@ -132,16 +143,26 @@ pub fn run(
         Some(b) => {
             let bspec = SourceSpec::parse(b).with_context(|| format!("--base {b}"))?;
             let bsrc = open(&bspec, &sopts).with_context(|| format!("opening --base {b}"))?;
-            Some(
-                rt.block_on(layers::diff_ids(&bsrc))
-                    .with_context(|| format!("reading --base {b}"))?,
-            )
+            let start = std::time::Instant::now();
+            let ids = rt
+                .block_on(layers::diff_ids(&bsrc))
+                .with_context(|| format!("reading --base {b}"))?;
+            printer.verbose(&format!(
+                "{}base: {} lists {} diff_ids (read in {})",
+                verbose::PREFIX,
+                bsrc.describe(),
+                ids.len(),
+                verbose::duration(start.elapsed())
+            ));
+            Some(ids)
         }
         None => None,
     };
+    let mut trace = None;
     let result = if args.source.all_platforms {
-        rt.block_on(layers::analyze_all(&source, &opts))
-            .map(|mut m| {
+        rt.block_on(layers::analyze_all_traced(&source, &opts))
+            .map(|(mut m, t)| {
+                trace = Some(t);
                 for r in &mut m.platforms {
                     if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
                         r.base = Some(layers::base::split(b, &r.layers, ids));
@@ -153,7 +174,8 @@ pub fn run(
                 Rendered::Multi(m)
             })
     } else {
-        rt.block_on(layers::analyze(&source, &opts)).map(|mut r| {
+        rt.block_on(layers::analyze_traced(&source, &opts)).map(|(mut r, t)| {
+            trace = Some(t);
             if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
                 r.base = Some(layers::base::split(b, &r.layers, ids));
             }
@@ -166,7 +188,16 @@ pub fn run(
     if let Some((bar, _)) = &bar {
         bar.finish_and_clear();
     }
+    if result.is_err() {
+        // What the network did before the failure (retries, resumes) helps explain it.
+        if let (Some(n), true) = (source.network_counts(), printer.is_verbose()) {
+            verbose::print(printer, &[verbose::network(&n)]);
+        }
+    }
     let result = result.with_context(|| format!("analysing {}", args.image))?;
+    if let (Some(t), true) = (&trace, printer.is_verbose()) {
+        verbose::print(printer, &verbose::layers(t));
+    }
     let out = printer.out();
     match (&result, global.format) {
         (Rendered::One(r), Format::Json) => report::json::write(r, out)?,

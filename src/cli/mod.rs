@@ -14,6 +14,7 @@ mod parse;
 pub mod plan;
 pub mod printer;
 pub mod source_args;
+mod verbose;
 
 use std::io;
 use std::process::ExitCode;

@@ -13,12 +13,13 @@ use clap::Args;
 
 use super::image::ImageReader;
 use super::source_args::SourceArgs;
-use super::{ExitStatus, Rendered, printer::Printer};
+use super::{ExitStatus, Rendered, printer::Printer, verbose};
 use crate::diag::{Diagnostic, Files};
 use crate::plan::file::{self, codes};
 use crate::plan::image::ImageLayers;
 use crate::plan::{self as planner, NodeTypeSpec, PlanInput, PodShape, Quantity, Request, ReservedModel, ServiceSpec};
 use crate::report::{Format, human, json, markdown};
+use crate::units::ByteSize;
 
 /// Arguments of `imgopt plan`.
 #[derive(Args, Debug, Clone)]
@@ -68,11 +69,19 @@ pub struct PlanArgs {
 /// Resolves an image reference (any IMAGE form `imgopt layers` takes) to its layers: chain
 /// ID, unpacked (tar) size and pulled size, see [`ImageLayers::from_layers_report`].
 pub fn resolve_image_ref(reference: &str, reader: &ImageReader) -> anyhow::Result<ImageLayers> {
+    resolve_image_ref_traced(reference, reader).map(|(l, _)| l)
+}
+
+/// [`resolve_image_ref`], and what reading the image did (for `-v`).
+fn resolve_image_ref_traced(
+    reference: &str,
+    reader: &ImageReader,
+) -> anyhow::Result<(ImageLayers, crate::layers::Trace)> {
     if reference.trim().is_empty() {
         bail!("empty image reference");
     }
-    let report = reader.analyze(reference)?;
-    Ok(ImageLayers::from_layers_report(&report))
+    let (report, trace) = reader.analyze_traced(reference)?;
+    Ok((ImageLayers::from_layers_report(&report), trace))
 }
 
 fn fraction(text: &str, what: &str) -> anyhow::Result<Quantity> {
@@ -145,13 +154,21 @@ fn from_file(path: &Path, printer: &Printer, reader: &dyn Fn() -> anyhow::Result
         let text = std::fs::read_to_string(path).with_context(|| format!("reading plan file {}", path.display()))?;
         (path.display().to_string(), text, path.parent().map(Path::to_path_buf).unwrap_or_default())
     };
+    printer.verbose(&format!("{}read plan file {name} ({})", verbose::PREFIX, ByteSize(text.len() as u64)));
     let mut files = Files::new();
     let id = files.add(name, text);
+    let mut read = Vec::new();
     let mut load = |rel: &str| -> Result<(String, String), String> {
         let p = base.join(rel);
-        std::fs::read_to_string(&p).map(|t| (p.display().to_string(), t)).map_err(|e| e.to_string())
+        let loaded = std::fs::read_to_string(&p).map(|t| (p.display().to_string(), t)).map_err(|e| e.to_string());
+        if let Ok((name, text)) = &loaded {
+            read.push(format!("read manifest {name} ({})", ByteSize(text.len() as u64)));
+        }
+        loaded
     };
-    let parsed = match file::parse_plan(&mut files, id, &mut load) {
+    let parsed = file::parse_plan(&mut files, id, &mut load);
+    verbose::print(printer, &read);
+    let parsed = match parsed {
         Ok(p) => p,
         Err(diags) => return Err(render_diags(&diags, &files, printer)),
     };
@@ -160,8 +177,11 @@ fn from_file(path: &Path, printer: &Printer, reader: &dyn Fn() -> anyhow::Result
     let reader = if parsed.image_refs.is_empty() { None } else { Some(reader()?) };
     for r in &parsed.image_refs {
         let Some(reader) = &reader else { break };
-        match resolve_image_ref(&r.reference, reader) {
-            Ok(layers) => {
+        match resolve_image_ref_traced(&r.reference, reader) {
+            Ok((layers, trace)) => {
+                if printer.is_verbose() {
+                    verbose::print(printer, &verbose::image_brief(&format!("image {}", r.key), &trace));
+                }
                 input.images.insert(r.key.clone(), layers);
             }
             Err(e) => diags.push(
@@ -177,7 +197,11 @@ fn from_file(path: &Path, printer: &Printer, reader: &dyn Fn() -> anyhow::Result
     Ok(input)
 }
 
-fn from_flags(args: &PlanArgs, reader: &dyn Fn() -> anyhow::Result<ImageReader>) -> anyhow::Result<PlanInput> {
+fn from_flags(
+    args: &PlanArgs,
+    printer: &Printer,
+    reader: &dyn Fn() -> anyhow::Result<ImageReader>,
+) -> anyhow::Result<PlanInput> {
     if args.nodes.is_empty() {
         bail!("give a plan FILE, or --node SPEC with --cpu/--memory for one service (see `imgopt plan --help`)");
     }
@@ -193,7 +217,10 @@ fn from_flags(args: &PlanArgs, reader: &dyn Fn() -> anyhow::Result<ImageReader>)
     let request = Request { cpu_m: cpu.map_or(0, |q| q.millicores_ceil().0), memory_bytes: mem.map_or(0, Quantity::bytes_ceil) };
     let mut image = None;
     if let Some(r) = &args.image {
-        let layers = resolve_image_ref(r, &reader()?)?;
+        let (layers, trace) = resolve_image_ref_traced(r, &reader()?)?;
+        if printer.is_verbose() {
+            verbose::print(printer, &verbose::image_brief("--image", &trace));
+        }
         input.images.insert(r.clone(), layers);
         image = Some(r.clone());
     }
@@ -215,6 +242,7 @@ pub fn run(args: &PlanArgs, format: Format, printer: &mut Printer) -> anyhow::Re
     if args.source.all_platforms {
         bail!("`imgopt plan` reads one platform of an image: use --platform OS/ARCH instead of --all-platforms");
     }
+    let start = std::time::Instant::now();
     let reader = || ImageReader::new(args.source.to_options(std::io::stdin().lock())?);
     let mut input = match &args.file {
         Some(path) => {
@@ -226,8 +254,9 @@ pub fn run(args: &PlanArgs, format: Format, printer: &mut Printer) -> anyhow::Re
             }
             from_file(path, printer, &reader)?
         }
-        None => from_flags(args, &reader)?,
+        None => from_flags(args, printer, &reader)?,
     };
+    let read_time = start.elapsed();
     if let Some(u) = &args.target_utilization {
         let q = fraction(u, "target-utilization")?;
         if q.is_zero() || !q.at_most_one() {
@@ -242,7 +271,16 @@ pub fn run(args: &PlanArgs, format: Format, printer: &mut Printer) -> anyhow::Re
         input.headroom.spare_nodes = k;
     }
     input.limits.exact_nodes = args.exact_node_limit;
-    let report = planner::plan(&input).context("planning")?;
+    let (report, trace) = planner::plan_traced(&input).context("planning")?;
+    if printer.is_verbose() {
+        verbose::print(printer, &verbose::plan(&trace, &report));
+        printer.verbose(&format!(
+            "{}time: input and images {}, total {}",
+            verbose::PREFIX,
+            verbose::duration(read_time),
+            verbose::duration(start.elapsed())
+        ));
+    }
     match format {
         Format::Json => json::write(&report, printer.out())?,
         Format::Markdown => markdown::plan::render(&report, printer.out())?,

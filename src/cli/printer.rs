@@ -115,18 +115,32 @@ impl Printer {
         Ok(())
     }
 
-    /// A note on stderr, shown unless `-q`.
+    /// A note on stderr, shown unless `-q`. Control characters are shown as `?`
+    /// ([`crate::diag::printable`]): notes quote the user's input.
     pub fn note(&self, msg: &str) {
         if self.verbosity >= Verbosity::Default {
-            eprintln!("{msg}");
+            Self::to_stderr(msg);
         }
     }
 
-    /// A note on stderr, shown only with `-v`.
+    /// A note on stderr, shown only with `-v`; control characters are shown as `?`.
     pub fn verbose(&self, msg: &str) {
-        if self.verbosity >= Verbosity::Verbose {
-            eprintln!("{msg}");
+        if self.is_verbose() {
+            Self::to_stderr(msg);
         }
+    }
+
+    /// Whether `-v` was given (so callers can skip building what [`Printer::verbose`] would
+    /// drop).
+    #[must_use]
+    pub fn is_verbose(&self) -> bool {
+        self.verbosity >= Verbosity::Verbose
+    }
+
+    fn to_stderr(msg: &str) {
+        let mut line = crate::diag::printable(msg.as_bytes()).into_owned();
+        line.push(b'\n');
+        let _ = io::stderr().lock().write_all(&line);
     }
 
     /// Writes diagnostics to stderr (errors in input files), rustc-style.

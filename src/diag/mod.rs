@@ -10,7 +10,7 @@ mod files;
 mod render_human;
 
 pub use files::{FileId, Files};
-pub use render_human::{printable, render_human, ColorChoice};
+pub use render_human::{printable, render_human, ColorChoice, Printable};
 
 use std::fmt;
 use std::ops::Range;

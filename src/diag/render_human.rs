@@ -147,12 +147,14 @@ pub fn printable(buf: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(clean)
 }
 
-/// Passes colour changes through and writes text with every control character but `\n` and
-/// `\t` shown as `?`: a Dockerfile (or a file name, or a message quoting either) may hold
-/// terminal escape sequences, which must not reach the user's terminal as commands.
-struct Printable<W>(W);
+/// Writes text with every control character but `\n` and `\t` shown as `?` (see
+/// [`printable`]), and passes colour changes through when `W` is a colour writer: a Dockerfile
+/// (or a file name, or a message quoting either) may hold terminal escape sequences, which must
+/// not reach the user's terminal as commands. Renderers that mix their own text with the
+/// user's (the summary lines of `imgopt analyze`) write through it.
+pub struct Printable<W>(pub W);
 
-impl<W: WriteColor> Write for Printable<W> {
+impl<W: Write> Write for Printable<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.write_all(buf).map(|()| buf.len())
     }

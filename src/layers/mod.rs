@@ -3,7 +3,8 @@
 //!
 //! Owns: stacking per-layer file trees ([`merge`]), whiteouts ([`whiteout`]), waste
 //! attribution ([`waste`], [`merge`]), dive's score ([`dive`]), packages ([`packages`]),
-//! history alignment ([`history`]), and the report model ([`report`]).
+//! history alignment ([`history`]), the report model ([`report`]), and what a run did for
+//! `--verbose` ([`trace`]: returned beside the report, never in it).
 //! Does not: fetch or verify bytes (see `source`), decide pass/fail (see `policy`), or format
 //! output (see `report`).
 //!
@@ -20,12 +21,14 @@ pub mod merge;
 pub mod packages;
 pub mod report;
 pub mod scan;
+pub mod trace;
 pub mod waste;
 pub mod whiteout;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 
@@ -39,6 +42,7 @@ pub use report::{
     BaseSplit, LayerReport, LayersReport, MultiPlatformReport, PathBytes, Totals, WasteByKind,
 };
 pub use scan::{ScanError, ScanOptions};
+pub use trace::{ImageTrace, LayerOrigin, LayerTrace, Trace};
 pub use waste::{WasteItem, WasteKind};
 
 /// Why an image could not be analysed. Messages name the layer (index and digest).
@@ -211,8 +215,28 @@ impl std::fmt::Debug for Options {
 
 /// Analyses the image the source resolves to (one platform).
 pub async fn analyze<S: ImageSource>(source: &S, opts: &Options) -> Result<LayersReport, Error> {
+    analyze_traced(source, opts).await.map(|(r, _)| r)
+}
+
+/// [`analyze`], and what it did ([`Trace`], for `--verbose`).
+pub async fn analyze_traced<S: ImageSource>(
+    source: &S,
+    opts: &Options,
+) -> Result<(LayersReport, Trace), Error> {
+    let start = Instant::now();
     let manifest = source.manifest().await?;
-    analyze_manifest(source, &manifest, opts).await
+    let resolve_time = start.elapsed();
+    let (report, image) = analyze_manifest_traced(source, &manifest, opts).await?;
+    let trace = Trace {
+        source: source.describe(),
+        local: source.is_local(),
+        resolve_time,
+        images: vec![image],
+        net: source.network_counts(),
+        credentials: source.credential_source(),
+        total_time: start.elapsed(),
+    };
+    Ok((report, trace))
 }
 
 /// Analyses every platform of the image (`--all-platforms`).
@@ -220,14 +244,38 @@ pub async fn analyze_all<S: ImageSource>(
     source: &S,
     opts: &Options,
 ) -> Result<MultiPlatformReport, Error> {
+    analyze_all_traced(source, opts).await.map(|(r, _)| r)
+}
+
+/// [`analyze_all`], and what it did (one [`ImageTrace`] per platform).
+pub async fn analyze_all_traced<S: ImageSource>(
+    source: &S,
+    opts: &Options,
+) -> Result<(MultiPlatformReport, Trace), Error> {
+    let start = Instant::now();
+    let manifests = source.manifests().await?;
+    let resolve_time = start.elapsed();
     let mut platforms = Vec::new();
-    for m in source.manifests().await? {
-        platforms.push(analyze_manifest(source, &m, opts).await?);
+    let mut images = Vec::new();
+    for m in manifests {
+        let (r, t) = analyze_manifest_traced(source, &m, opts).await?;
+        platforms.push(r);
+        images.push(t);
     }
-    Ok(MultiPlatformReport {
+    let report = MultiPlatformReport {
         schema_version: report::SCHEMA_VERSION,
         platforms,
-    })
+    };
+    let trace = Trace {
+        source: source.describe(),
+        local: source.is_local(),
+        resolve_time,
+        images,
+        net: source.network_counts(),
+        credentials: source.credential_source(),
+        total_time: start.elapsed(),
+    };
+    Ok((report, trace))
 }
 
 /// The diff_ids of an image (for `--base`).
@@ -244,7 +292,18 @@ pub async fn analyze_manifest<S: ImageSource>(
     manifest: &Manifest,
     opts: &Options,
 ) -> Result<LayersReport, Error> {
+    analyze_manifest_traced(source, manifest, opts).await.map(|(r, _)| r)
+}
+
+/// [`analyze_manifest`], and what it did.
+pub async fn analyze_manifest_traced<S: ImageSource>(
+    source: &S,
+    manifest: &Manifest,
+    opts: &Options,
+) -> Result<(LayersReport, ImageTrace), Error> {
+    let config_start = Instant::now();
     let config = source.config(manifest).await?;
+    let config_time = config_start.elapsed();
     if config.diff_ids.len() != manifest.layers.len() {
         return Err(Error::LayerCount {
             manifest: manifest.digest.clone(),
@@ -275,25 +334,56 @@ pub async fn analyze_manifest<S: ImageSource>(
             async move { read_layer(source, i, desc, diff_id, opts, rt, tracker).await }
         }))
         .buffered(opts.jobs.max(1));
+    let read_start = Instant::now();
     let mut analysis = Analysis::new(opts.analysis);
+    let mut analysis_time = Duration::ZERO;
+    let mut layer_traces = Vec::with_capacity(total);
     while let Some(r) = results.next().await {
-        let (meta, scan) = r?;
+        let (meta, scan, (origin, elapsed)) = r?;
+        layer_traces.push(LayerTrace {
+            index: layer_traces.len(),
+            digest: meta.digest.clone(),
+            media_type: meta.media_type.clone(),
+            compressed_bytes: meta.compressed_bytes,
+            tar_bytes: meta.tar_bytes,
+            origin,
+            verified: meta.verified,
+            elapsed,
+        });
+        let pushed = Instant::now();
         analysis.push(meta, scan);
+        analysis_time += pushed.elapsed();
         if let Some(t) = &tracker {
             t.layer_done();
         }
     }
+    let read_time = read_start.elapsed().saturating_sub(analysis_time);
     let platform = manifest
         .platform
         .clone()
         .unwrap_or_else(|| config.platform.clone());
-    Ok(analysis.finish(ImageMeta {
+    let finishing = Instant::now();
+    let report = analysis.finish(ImageMeta {
         source: source.describe(),
         platform: Some(platform.to_string()),
         manifest_digest: Some(manifest.digest.clone()),
         config_digest: Some(config.digest.clone()),
         history: config.history.clone(),
-    }))
+    });
+    analysis_time += finishing.elapsed();
+    let trace = ImageTrace {
+        manifest_digest: manifest.digest.clone(),
+        manifest_media_type: manifest.media_type.clone(),
+        index: manifest.index.clone(),
+        platform: platform.to_string(),
+        platform_from_index: manifest.platform.is_some() && manifest.index.is_some(),
+        config_digest: config.digest.clone(),
+        layers: layer_traces,
+        config_time,
+        read_time,
+        analysis_time,
+    };
+    Ok((report, trace))
 }
 
 async fn read_layer<S: ImageSource>(
@@ -304,7 +394,8 @@ async fn read_layer<S: ImageSource>(
     opts: &Options,
     rt: tokio::runtime::Handle,
     tracker: Option<Arc<Tracker>>,
-) -> Result<(LayerMeta, LayerScan), Error> {
+) -> Result<(LayerMeta, LayerScan, (LayerOrigin, Duration)), Error> {
+    let start = Instant::now();
     let want_verify = opts.read.verify || !source.is_local();
     let want_hash = want_verify || opts.analysis.dedupe;
     let meta_of = |stats: &cache::CachedStats| LayerMeta {
@@ -324,7 +415,7 @@ async fn read_layer<S: ImageSource>(
                 if let Some(t) = &tracker {
                     t.add_bytes(desc.size);
                 }
-                return Ok((meta_of(&hit.stats), hit.scan));
+                return Ok((meta_of(&hit.stats), hit.scan, (LayerOrigin::Cache, start.elapsed())));
             }
         }
     }
@@ -364,7 +455,8 @@ async fn read_layer<S: ImageSource>(
         scan.warnings
             .push(format!("could not write the cache entry: {e}"));
     }
-    Ok((meta_of(&stats), scan))
+    let origin = if source.is_local() { LayerOrigin::File } else { LayerOrigin::Network };
+    Ok((meta_of(&stats), scan, (origin, start.elapsed())))
 }
 
 /// One layer to read on a blocking thread.

@@ -3,7 +3,8 @@
 //!
 //! Owns: the plan input model ([`PlanInput`], plain data: quantities already parsed, images as
 //! layer lists), the orchestration ([`plan`]) and the report model ([`PlanReport`], versioned
-//! JSON, documented in docs/plan.md). Pure arithmetic: no I/O, no printing. Submodules:
+//! JSON, documented in docs/plan.md), and what a run did for `--verbose` ([`PlanTrace`],
+//! returned beside the report, never in it). Pure arithmetic: no I/O, no printing. Submodules:
 //! [`quantity`] (Kubernetes quantities), [`node`] (allocatable, presets, image budget),
 //! [`pod`] (KEP-753 effective requests), [`fit`] (one service on one node), [`pack`] (bin
 //! packing, bounds, exact search), [`file`] (the YAML plan file and Kubernetes manifests).
@@ -21,13 +22,14 @@ pub mod quantity;
 mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 pub use fit::{Binding, Fit};
 pub use image::{ImageLayers, Layer};
 pub use node::{NodeModel, NodeTypeSpec, ReservedModel, Resources};
-pub use pack::Limits;
+pub use pack::{ExactOutcome, Limits, MixedTrace, SingleTrace};
 pub use pod::{Effective, PodShape, Request};
 pub use quantity::{Mebibytes, Millicores, Quantity};
 
@@ -259,6 +261,41 @@ pub struct PlanReport {
     pub unschedulable: Vec<Unschedulable>,
 }
 
+/// What [`plan_traced`] did, for `--verbose`: the input's size, the bounds and search per node
+/// type, and the time per phase (timings vary between runs, so none of this is in the report).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanTrace {
+    /// Services.
+    pub services: usize,
+    /// DaemonSets.
+    pub daemonsets: usize,
+    /// Images defined.
+    pub images: usize,
+    /// Distinct layers over every image (by chain ID).
+    pub layers: usize,
+    /// Pods to place (replicas with surge, services that fit somewhere).
+    pub pods: u64,
+    /// One entry per node type, in input order.
+    pub node_types: Vec<TypeTrace>,
+    /// The cheapest mix: the priced types it chose among, and how it was found.
+    pub mixed: Option<(Vec<String>, MixedTrace)>,
+    /// Time to validate the input and fit every service on every node type.
+    pub fit_time: Duration,
+    /// Wall time of the single-type plans (node types run on parallel threads).
+    pub single_time: Duration,
+    /// Time of the cheapest-mix search.
+    pub mixed_time: Duration,
+}
+
+/// One node type in a [`PlanTrace`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeTrace {
+    /// Node type name.
+    pub name: String,
+    /// How its plan was found; `None` when no service fits it.
+    pub search: Option<SingleTrace>,
+}
+
 #[allow(clippy::cast_precision_loss)]
 fn gap(value: f64, bound: f64) -> f64 {
     if bound <= 0.0 {
@@ -288,6 +325,13 @@ fn reason(fit: &Fit, svc: &Effective, free: &fit::Free, img_mib: Option<u64>) ->
 
 /// Runs the planner.
 pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
+    plan_traced(input).map(|(r, _)| r)
+}
+
+/// [`plan`], and what it did ([`PlanTrace`], for `--verbose`).
+#[allow(clippy::too_many_lines)]
+pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> {
+    let start = Instant::now();
     if input.node_types.is_empty() {
         return Err(Error::NoNodeTypes);
     }
@@ -445,8 +489,10 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
             (sub, not_placed)
         })
         .collect();
+    let fit_time = start.elapsed();
+    let single_start = Instant::now();
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(subs.len()).max(1);
-    let mut results: Vec<Option<pack::SinglePlan>> = vec![None; subs.len()];
+    let mut results: Vec<Option<(pack::SinglePlan, SingleTrace)>> = vec![None; subs.len()];
     std::thread::scope(|scope| {
         let chunks: Vec<_> = results.chunks_mut(subs.len().div_ceil(threads)).collect();
         let mut start = 0;
@@ -457,17 +503,21 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
             let limits = input.limits;
             scope.spawn(move || {
                 for (k, slot) in chunk.iter_mut().enumerate() {
-                    *slot = pack::plan_single(&subs[first + k].0, 0, limits);
+                    *slot = pack::plan_single_traced(&subs[first + k].0, 0, limits);
                 }
             });
         }
     });
+    let single_time = single_start.elapsed();
+    let mut type_traces = Vec::with_capacity(models.len());
     for (t, m) in models.iter().enumerate() {
         let not_placed = subs[t].1.clone();
-        let Some(sp) = results[t].take() else {
+        let Some((sp, search)) = results[t].take() else {
             singles.push(None);
+            type_traces.push(TypeTrace { name: m.name.clone(), search: None });
             continue;
         };
+        type_traces.push(TypeTrace { name: m.name.clone(), search: Some(search) });
         let mut pk = sp.packing.clone();
         for n in &mut pk.nodes {
             n.ty = t;
@@ -506,6 +556,8 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
         singles.push(not_placed.is_empty().then_some(pk));
     }
     // Cheapest mix over the priced types.
+    let mixed_start = Instant::now();
+    let mut mixed_trace = None;
     let priced: Vec<usize> =
         (0..models.len()).filter(|&t| models[t].price_per_hour.is_some() && models[t].unusable.is_none()).collect();
     let cheapest = if priced.is_empty() {
@@ -529,7 +581,8 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
                 }
             })
             .collect();
-        pack::plan_mixed(&sub, &priced, &single_refs, input.limits).map(|mp| {
+        pack::plan_mixed_traced(&sub, &priced, &single_refs, input.limits).map(|(mp, mt)| {
+            mixed_trace = Some((priced.iter().map(|&t| models[t].name.clone()).collect(), mt));
             let mut counts: BTreeMap<String, u64> = BTreeMap::new();
             for n in &mp.packing.nodes {
                 *counts.entry(models[n.ty].name.clone()).or_default() += 1;
@@ -586,7 +639,20 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
             }
         })
     };
-    Ok(PlanReport {
+    let mixed_time = mixed_start.elapsed();
+    let trace = PlanTrace {
+        services: input.services.len(),
+        daemonsets: input.daemonsets.len(),
+        images: input.images.len(),
+        layers: table.len(),
+        pods: problem.items.iter().map(|i| i.count).sum(),
+        node_types: type_traces,
+        mixed: mixed_trace,
+        fit_time,
+        single_time,
+        mixed_time,
+    };
+    let report = PlanReport {
         schema_version: SCHEMA_VERSION,
         headroom: HeadroomReport {
             target_utilization: util.map(Quantity::as_f64),
@@ -598,5 +664,6 @@ pub fn plan(input: &PlanInput) -> Result<PlanReport, Error> {
         by_node_type,
         cheapest,
         unschedulable,
-    })
+    };
+    Ok((report, trace))
 }

@@ -542,22 +542,47 @@ fn l2(sizes: &[(u64, u64)], cap: u64) -> u64 {
 /// A lower bound on the nodes of type `ty` that hold `counts` (items that do not fit are ignored).
 #[must_use]
 pub fn lower_bound(p: &Problem, ty: usize, counts: &[u64]) -> u64 {
+    bound_parts(p, ty, counts).max()
+}
+
+/// The parts of [`lower_bound`], each a valid bound on its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BoundParts {
+    /// Volume: total CPU, memory or pod slots over one node's (the largest of the three).
+    pub volume: u64,
+    /// `max_per_node`: replicas over the most per node, for the tightest service.
+    pub max_per_node: u64,
+    /// Martello–Toth L2 over CPU and over memory (the larger); `None` above 4,000 services,
+    /// where it is skipped.
+    pub l2: Option<u64>,
+}
+
+impl BoundParts {
+    /// The bound: the largest part.
+    #[must_use]
+    pub fn max(&self) -> u64 {
+        self.volume.max(self.max_per_node).max(self.l2.unwrap_or(0))
+    }
+}
+
+/// Computes the parts of [`lower_bound`].
+#[must_use]
+pub fn bound_parts(p: &Problem, ty: usize, counts: &[u64]) -> BoundParts {
     let t = &p.types[ty];
     let live = |i: usize| counts[i] > 0;
     let sum = |f: &dyn Fn(&Item) -> u64| -> u128 {
         (0..p.items.len()).filter(|&i| live(i)).map(|i| u128::from(f(&p.items[i])) * u128::from(counts[i])).sum()
     };
     let div = |a: u128, b: u64| if b == 0 { 0 } else { u64::try_from(a.div_ceil(u128::from(b))).unwrap_or(u64::MAX) };
-    let mut lb = div(sum(&|i| i.cpu), t.cpu).max(div(sum(&|i| i.mem), t.mem)).max(div(sum(&|_| 1), t.pods));
+    let volume = div(sum(&|i| i.cpu), t.cpu).max(div(sum(&|i| i.mem), t.mem)).max(div(sum(&|_| 1), t.pods));
+    let mut max_per_node = 0;
     for i in (0..p.items.len()).filter(|&i| live(i)) {
-        lb = lb.max(counts[i].div_ceil(p.items[i].max_per_node.max(1)));
+        max_per_node = max_per_node.max(counts[i].div_ceil(p.items[i].max_per_node.max(1)));
     }
     let cpu: Vec<(u64, u64)> = (0..p.items.len()).filter(|&i| live(i)).map(|i| (p.items[i].cpu, counts[i])).collect();
     let mem: Vec<(u64, u64)> = (0..p.items.len()).filter(|&i| live(i)).map(|i| (p.items[i].mem, counts[i])).collect();
-    if p.items.len() <= 4000 {
-        lb = lb.max(l2(&cpu, t.cpu)).max(l2(&mem, t.mem));
-    }
-    lb
+    let l2 = (p.items.len() <= 4000).then(|| l2(&cpu, t.cpu).max(l2(&mem, t.mem)));
+    BoundParts { volume, max_per_node, l2 }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -577,6 +602,8 @@ struct Bnb<'a> {
     used: Vec<u64>,
     /// A pattern enumeration was cut short: the search is no longer a proof.
     truncated: bool,
+    /// The search stopped at its deadline (else, when aborted, at its node limit).
+    timed_out: bool,
 }
 
 impl Bnb<'_> {
@@ -586,6 +613,7 @@ impl Bnb<'_> {
         }
         if self.nodes_left == 0 || (self.nodes_left % 1024 == 0 && Instant::now() > self.deadline) {
             self.aborted = true;
+            self.timed_out = self.nodes_left > 0;
             return;
         }
         self.nodes_left -= 1;
@@ -729,6 +757,41 @@ const MAX_PATTERNS: usize = 4096;
 struct Exact {
     packing: Option<Packing>,
     proven: bool,
+    outcome: ExactOutcome,
+}
+
+/// How the exact branch and bound went (for `--verbose`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExactOutcome {
+    /// Not needed: the heuristic's result already met the lower bound.
+    NotNeeded,
+    /// Not tried: too many services or pods for the search.
+    TooLarge {
+        /// Services with replicas to place.
+        services: usize,
+        /// Pods to place.
+        pods: u64,
+    },
+    /// The search finished: the result is proven optimal.
+    Proven {
+        /// Search nodes explored.
+        explored: u64,
+    },
+    /// Stopped at `--exact-node-limit` search nodes.
+    NodeLimit {
+        /// Search nodes explored.
+        explored: u64,
+    },
+    /// Stopped at the time budget.
+    TimeLimit {
+        /// Search nodes explored.
+        explored: u64,
+    },
+    /// A node had too many fill patterns to enumerate, so the search is no proof.
+    PatternLimit {
+        /// Search nodes explored.
+        explored: u64,
+    },
 }
 
 fn exact(p: &Problem, types: &[usize], upper: f64, lb: &dyn Fn(&[u64], &[u64]) -> f64, limits: Limits, deadline: Instant) -> Exact {
@@ -745,10 +808,21 @@ fn exact(p: &Problem, types: &[usize], upper: f64, lb: &dyn Fn(&[u64], &[u64]) -
         cost_lb: lb,
         used: vec![0; types.len()],
         truncated: false,
+        timed_out: false,
     };
     let mut remaining: Vec<u64> = p.items.iter().map(|i| i.count).collect();
     b.run(&mut remaining, 0.0);
-    Exact { packing: b.best.map(|nodes| Packing { nodes }), proven: !b.aborted && !b.truncated }
+    let explored = limits.exact_nodes - b.nodes_left;
+    let outcome = if b.timed_out {
+        ExactOutcome::TimeLimit { explored }
+    } else if b.aborted {
+        ExactOutcome::NodeLimit { explored }
+    } else if b.truncated {
+        ExactOutcome::PatternLimit { explored }
+    } else {
+        ExactOutcome::Proven { explored }
+    };
+    Exact { packing: b.best.map(|nodes| Packing { nodes }), proven: !b.aborted && !b.truncated, outcome }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -769,57 +843,122 @@ pub struct SinglePlan {
     pub ffd_karpenter: Packing,
 }
 
+/// How [`plan_single_traced`] found its plan (for `--verbose`; timings vary between runs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SingleTrace {
+    /// The combinatorial bounds before the LP.
+    pub bounds: BoundParts,
+    /// Whether the configuration LP was tried (it is skipped when a heuristic already meets
+    /// the combinatorial bound).
+    pub lp_tried: bool,
+    /// The configuration LP's bound; `None` when it was not tried or not solved (too many
+    /// services or patterns, or not optimal within the time budget).
+    pub lp: Option<u64>,
+    /// Nodes after FFD (the better of the two orderings).
+    pub ffd_nodes: u64,
+    /// Nodes after the constructive heuristics (FFD included), when they ran.
+    pub heuristic_nodes: Option<u64>,
+    /// Nodes after the local search, when it ran.
+    pub local_search_nodes: Option<u64>,
+    /// What produced the final packing: `ffd`, `heuristic`, `local search`, `LP rounding` or
+    /// `exact search`.
+    pub found_by: &'static str,
+    /// How the exact search went.
+    pub exact: ExactOutcome,
+    /// Time in FFD and the constructive heuristics.
+    pub heuristic_time: Duration,
+    /// Time in the local search.
+    pub local_search_time: Duration,
+    /// Time in the configuration LP.
+    pub lp_time: Duration,
+    /// Time in the exact search.
+    pub exact_time: Duration,
+}
+
 /// Plans all items onto nodes of type `ty` (items must each fit an empty node of that type).
 #[must_use]
 pub fn plan_single(p: &Problem, ty: usize, limits: Limits) -> Option<SinglePlan> {
+    plan_single_traced(p, ty, limits).map(|(plan, _)| plan)
+}
+
+/// [`plan_single`], and how the plan was found.
+#[must_use]
+pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(SinglePlan, SingleTrace)> {
     let start = Instant::now();
     let deadline = start + limits.time;
     let ffd_ca = ffd(p, ty, Order::ClusterAutoscaler)?;
     let ffd_karpenter = ffd(p, ty, Order::Karpenter)?;
     let counts: Vec<u64> = p.items.iter().map(|i| i.count).collect();
-    let lb = lower_bound(p, ty, &counts);
+    let bounds = bound_parts(p, ty, &counts);
+    let lb = bounds.max();
     let mut best = if ffd_karpenter.nodes.len() < ffd_ca.nodes.len() { ffd_karpenter.clone() } else { ffd_ca.clone() };
-    let consider = |cand: Option<Packing>, best: &mut Packing| {
+    let mut trace = SingleTrace {
+        bounds,
+        lp_tried: false,
+        lp: None,
+        ffd_nodes: best.nodes.len() as u64,
+        heuristic_nodes: None,
+        local_search_nodes: None,
+        found_by: "ffd",
+        exact: ExactOutcome::NotNeeded,
+        heuristic_time: Duration::ZERO,
+        local_search_time: Duration::ZERO,
+        lp_time: Duration::ZERO,
+        exact_time: Duration::ZERO,
+    };
+    let consider = |cand: Option<Packing>, best: &mut Packing, found_by: &mut &'static str, by: &'static str| {
         if let Some(c) = cand {
             if c.nodes.len() < best.nodes.len() {
                 *best = c;
+                *found_by = by;
             }
         }
     };
     if (best.nodes.len() as u64) > lb {
         for o in [Order::MaxDim, Order::Product, Order::Image] {
-            consider(ffd(p, ty, o), &mut best);
+            consider(ffd(p, ty, o), &mut best, &mut trace.found_by, "heuristic");
         }
         let pods: u64 = counts.iter().sum();
         if pods <= 50_000 {
-            consider(dot_product(p, ty), &mut best);
+            consider(dot_product(p, ty), &mut best, &mut trace.found_by, "heuristic");
         }
         if pods <= 5_000 {
             for o in [Order::ClusterAutoscaler, Order::MaxDim] {
-                consider(bfd(p, ty, o), &mut best);
+                consider(bfd(p, ty, o), &mut best, &mut trace.found_by, "heuristic");
             }
         }
+        trace.heuristic_nodes = Some(best.nodes.len() as u64);
     }
+    trace.heuristic_time = start.elapsed();
     if (best.nodes.len() as u64) > lb {
         // The local search gets its own budget, after the constructive heuristics.
+        let t = Instant::now();
         let improved = empty_nodes(p, &best, Instant::now() + limits.time);
-        consider(Some(improved), &mut best);
+        consider(Some(improved), &mut best, &mut trace.found_by, "local search");
+        trace.local_search_nodes = Some(best.nodes.len() as u64);
+        trace.local_search_time = t.elapsed();
     }
     let mut lb = lb;
     if (best.nodes.len() as u64) > lb {
         // Configuration LP over all maximal node patterns: a much stronger bound when few
         // distinct services have many replicas, and its rounded solution is a good packing.
+        let t = Instant::now();
+        trace.lp_tried = true;
         if let Some((bound, packing)) = pattern_lp(p, ty, &counts, limits.time) {
             lb = lb.max(bound);
+            trace.lp = Some(bound);
             if let Some(pk) = packing {
-                consider(Some(pk), &mut best);
+                consider(Some(pk), &mut best, &mut trace.found_by, "LP rounding");
             }
         }
+        trace.lp_time = t.elapsed();
     }
     let mut optimal = best.nodes.len() as u64 <= lb;
     let live = counts.iter().filter(|&&c| c > 0).count();
-    if !optimal && live <= EXACT_MAX_SERVICES && counts.iter().sum::<u64>() <= EXACT_MAX_PODS {
+    let pods = counts.iter().sum::<u64>();
+    if !optimal && live <= EXACT_MAX_SERVICES && pods <= EXACT_MAX_PODS {
         // The search counts nodes: every node costs 1 here, whatever its price.
+        let t = Instant::now();
         let mut unit = p.clone();
         unit.types[ty].price = 1.0;
         #[allow(clippy::cast_precision_loss)]
@@ -829,12 +968,17 @@ pub fn plan_single(p: &Problem, ty: usize, limits: Limits) -> Option<SinglePlan>
         if let Some(pk) = ex.packing {
             if pk.nodes.len() < best.nodes.len() {
                 best = pk;
+                trace.found_by = "exact search";
             }
         }
         optimal = ex.proven;
+        trace.exact = ex.outcome;
+        trace.exact_time = t.elapsed();
+    } else if !optimal {
+        trace.exact = ExactOutcome::TooLarge { services: live, pods };
     }
     let lower_bound = if optimal { best.nodes.len() as u64 } else { lb };
-    Some(SinglePlan { packing: best, lower_bound, optimal, ffd_ca, ffd_karpenter })
+    Some((SinglePlan { packing: best, lower_bound, optimal, ffd_ca, ffd_karpenter }, trace))
 }
 
 /// Patterns enumerated for the configuration LP before giving up on it.
@@ -1219,64 +1363,120 @@ fn downsize(p: &Problem, types: &[usize], packing: &Packing) -> Packing {
     out
 }
 
+/// How [`plan_mixed_traced`] found its fleet (for `--verbose`; timings vary between runs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MixedTrace {
+    /// The per-resource unit-price bound on the cost.
+    pub unit_price_bound: f64,
+    /// The configuration LP's bound over every type, when solved.
+    pub pattern_lp: Option<f64>,
+    /// The assignment LP's bound, when solved.
+    pub assignment_lp: Option<f64>,
+    /// What produced the final fleet: `single type`, `greedy`, `downsizing`, `local search`,
+    /// `LP rounding` or `exact search`.
+    pub found_by: &'static str,
+    /// How the exact search went.
+    pub exact: ExactOutcome,
+    /// Time in the heuristics and the local search.
+    pub heuristic_time: Duration,
+    /// Time in both LPs.
+    pub lp_time: Duration,
+    /// Time in the exact search.
+    pub exact_time: Duration,
+}
+
 /// The cheapest fleet over `types`, given the single-type plans already computed
 /// (`singles[k]` for `types[k]`, `None` when not every item fits that type).
 #[must_use]
 pub fn plan_mixed(p: &Problem, types: &[usize], singles: &[Option<&Packing>], limits: Limits) -> Option<MixedPlan> {
+    plan_mixed_traced(p, types, singles, limits).map(|(plan, _)| plan)
+}
+
+/// [`plan_mixed`], and how the fleet was found.
+#[must_use]
+pub fn plan_mixed_traced(
+    p: &Problem,
+    types: &[usize],
+    singles: &[Option<&Packing>],
+    limits: Limits,
+) -> Option<(MixedPlan, MixedTrace)> {
     let start = Instant::now();
     let counts: Vec<u64> = p.items.iter().map(|i| i.count).collect();
     let within_quota = |pk: &Packing| {
         types.iter().all(|&t| p.types[t].max_nodes.is_none_or(|m| pk.nodes.iter().filter(|n| n.ty == t).count() as u64 <= m))
     };
     let mut best: Option<Packing> = None;
-    let take = |c: Packing, best: &mut Option<Packing>| {
+    let mut found_by = "single type";
+    let take = |c: Packing, best: &mut Option<Packing>, found_by: &mut &'static str, by: &'static str| {
         if within_quota(&c) && best.as_ref().is_none_or(|b| c.cost(p) < b.cost(p) - 1e-9) {
             *best = Some(c);
+            *found_by = by;
         }
     };
     for s in singles.iter().flatten() {
-        take((*s).clone(), &mut best);
+        take((*s).clone(), &mut best, &mut found_by, "single type");
     }
     if let Some(g) = mixed_greedy(p, types) {
-        take(g, &mut best);
+        take(g, &mut best, &mut found_by, "greedy");
     }
     if let Some(b) = best.clone() {
-        take(downsize(p, types, &b), &mut best);
+        take(downsize(p, types, &b), &mut best, &mut found_by, "downsizing");
     }
     if let Some(b) = best.clone() {
         // Empty the lightest nodes into the others, then move nodes to cheaper types again.
         let emptied = empty_nodes(p, &b, Instant::now() + limits.time);
-        take(downsize(p, types, &emptied), &mut best);
+        take(downsize(p, types, &emptied), &mut best, &mut found_by, "local search");
     }
-    let mut lb = unit_price_bound(p, types, &counts);
+    let heuristic_time = start.elapsed();
+    let lp_start = Instant::now();
+    let unit_price = unit_price_bound(p, types, &counts);
+    let mut lb = unit_price;
+    let mut pattern_bound = None;
     if let Some((bound, packing)) = pattern_lp_mixed(p, types, &counts, limits.time) {
         lb = lb.max(bound);
+        pattern_bound = Some(bound);
         if let Some(pk) = packing {
-            take(pk, &mut best);
+            take(pk, &mut best, &mut found_by, "LP rounding");
         }
     }
     let best = best?;
-    {
-        if let Some(l) = lp_bound(p, types, limits.time.max(Duration::from_millis(500))) {
-            lb = lb.max(l);
-        }
+    let assignment = lp_bound(p, types, limits.time.max(Duration::from_millis(500)));
+    if let Some(l) = assignment {
+        lb = lb.max(l);
     }
+    let lp_time = lp_start.elapsed();
     let mut packing = best;
     let mut optimal = packing.cost(p) <= lb + 1e-9;
     let live = counts.iter().filter(|&&c| c > 0).count();
-    if !optimal && live <= EXACT_MAX_SERVICES && counts.iter().sum::<u64>() <= EXACT_MAX_PODS {
+    let pods = counts.iter().sum::<u64>();
+    let mut outcome = if optimal { ExactOutcome::NotNeeded } else { ExactOutcome::TooLarge { services: live, pods } };
+    let exact_start = Instant::now();
+    if !optimal && live <= EXACT_MAX_SERVICES && pods <= EXACT_MAX_PODS {
         let deadline = start.max(Instant::now()) + limits.time;
         let lbf = |rem: &[u64], _: &[u64]| unit_price_bound(p, types, rem);
         let ex = exact(p, types, packing.cost(p) + 1e-9, &lbf, limits, deadline);
         if let Some(pk) = ex.packing {
             if pk.cost(p) < packing.cost(p) - 1e-9 {
                 packing = pk;
+                found_by = "exact search";
             }
         }
         optimal = ex.proven;
+        outcome = ex.outcome;
     }
+    let exact_time = exact_start.elapsed();
     let lower_bound_cost = if optimal { packing.cost(p) } else { lb.min(packing.cost(p)) };
-    Some(MixedPlan { packing, lower_bound_cost, optimal })
+    let trace = MixedTrace {
+        unit_price_bound: unit_price,
+        pattern_lp: pattern_bound,
+        assignment_lp: assignment,
+        found_by,
+        exact: outcome,
+        heuristic_time,
+        lp_time,
+        exact_time,
+    };
+    Some((MixedPlan { packing, lower_bound_cost, optimal }, trace))
 }
 
 #[cfg(test)]

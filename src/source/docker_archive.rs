@@ -196,6 +196,7 @@ impl ClassicArchive {
             config: config_desc,
             layers,
             platform: Some(config.platform.clone()),
+            index: None,
         };
         Ok(Self { store, label, manifest, config, paths })
     }

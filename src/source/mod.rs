@@ -72,6 +72,24 @@ pub struct Manifest {
     pub layers: Vec<Descriptor>,
     /// The platform this manifest was chosen for (from the index, or the config).
     pub platform: Option<Platform>,
+    /// How the manifest was picked from an image index (`None`: the reference named a
+    /// manifest, or the source has no index). For `--verbose`; not in any report.
+    #[serde(skip)]
+    pub index: Option<IndexChoice>,
+}
+
+/// How a manifest was picked from an image index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexChoice {
+    /// The index's digest: the registry's, or in an OCI layout the one image index
+    /// `index.json` points at; `None` when the choice was made in `index.json` itself (a file,
+    /// not a blob).
+    pub digest: Option<Digest>,
+    /// Runnable manifests the index lists (attestations left out, nested indexes followed).
+    pub entries: usize,
+    /// The platform matched against the entries (`--platform`, or the host's); `None` when
+    /// the index's only entry names no platform, or every platform was read.
+    pub wanted: Option<Platform>,
 }
 
 /// One entry of the config's `history`.
@@ -135,6 +153,15 @@ pub trait ImageSource {
     async fn config(&self, manifest: &Manifest) -> Result<ImageConfig, Error>;
     /// The blob's raw bytes. The reader above the trait verifies size and digest.
     async fn blob(&self, desc: &Descriptor) -> Result<BlobStream, Error>;
+    /// What the network did so far (registries only), for `--verbose`.
+    fn network_counts(&self) -> Option<registry::NetCounts> {
+        None
+    }
+    /// Where the credentials come from (registries only; never the credentials), for
+    /// `--verbose`.
+    fn credential_source(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// Errors from image sources. Messages name the file, reference or digest; never a secret.

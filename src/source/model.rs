@@ -169,7 +169,7 @@ pub(crate) fn manifest_from(
 ) -> Result<Manifest, Error> {
     match doc {
         Doc::Manifest { media_type, config, layers } => {
-            Ok(Manifest { digest, media_type, config, layers, platform })
+            Ok(Manifest { digest, media_type, config, layers, platform, index: None })
         }
         Doc::Index(_) => Err(Error::invalid(
             location,

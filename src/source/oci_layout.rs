@@ -14,7 +14,7 @@ use super::model::{self, Doc, Entry, MAX_JSON};
 use super::platform;
 use super::spec::SourceOptions;
 use super::store::Store;
-use super::{BlobStream, Descriptor, Error, ImageConfig, ImageSource, Manifest, Platform};
+use super::{BlobStream, Descriptor, Error, ImageConfig, ImageSource, IndexChoice, Manifest, Platform};
 
 /// The annotation naming a tag in an OCI layout.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -145,15 +145,38 @@ impl OciLayoutSource {
         model::manifest_from(doc, desc.digest.clone(), plat, &loc)
     }
 
+    /// The platform manifests under the chosen tag, and the digest of the image index they
+    /// came from when `index.json` points at one (as `docker save` and BuildKit write it).
+    fn platform_entries(&self) -> Result<(Vec<Entry>, Option<crate::digest::Digest>), Error> {
+        let top = self.top_entries()?;
+        let nested = match top.as_slice() {
+            [(d, _)] if model::is_index_type(&d.media_type) => Some(d.digest.clone()),
+            _ => None,
+        };
+        Ok((self.flatten(top, 0)?, nested))
+    }
+
     fn manifest_sync(&self) -> Result<Manifest, Error> {
-        let entries = self.flatten(self.top_entries()?, 0)?;
+        let (entries, digest) = self.platform_entries()?;
+        let n = entries.len();
         let (desc, plat) = platform::select(entries, self.platform.as_ref(), &self.label)?;
-        self.load_manifest(&desc, plat)
+        let wanted = platform::wanted(self.platform.as_ref(), plat.as_ref());
+        let mut m = self.load_manifest(&desc, plat)?;
+        m.index = Some(IndexChoice { digest, entries: n, wanted });
+        Ok(m)
     }
 
     fn manifests_sync(&self) -> Result<Vec<Manifest>, Error> {
-        let entries = self.flatten(self.top_entries()?, 0)?;
-        entries.into_iter().map(|(d, p)| self.load_manifest(&d, p)).collect()
+        let (entries, digest) = self.platform_entries()?;
+        let n = entries.len();
+        entries
+            .into_iter()
+            .map(|(d, p)| {
+                let mut m = self.load_manifest(&d, p)?;
+                m.index = Some(IndexChoice { digest: digest.clone(), entries: n, wanted: None });
+                Ok(m)
+            })
+            .collect()
     }
 
     fn config_sync(&self, manifest: &Manifest) -> Result<ImageConfig, Error> {

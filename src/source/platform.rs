@@ -61,6 +61,13 @@ pub fn host() -> Platform {
     Platform { os: "linux".into(), architecture: arch.into(), variant: None }
 }
 
+/// The platform [`select`] matched against, given what it returned: `None` when it took an
+/// index's lone entry that names no platform.
+#[must_use]
+pub fn wanted(want: Option<&Platform>, chosen: Option<&Platform>) -> Option<Platform> {
+    chosen.map(|_| want.cloned().unwrap_or_else(host))
+}
+
 /// Whether `have` satisfies `want` (a `want` without a variant accepts any variant).
 #[must_use]
 pub fn matches(want: &Platform, have: &Platform) -> bool {

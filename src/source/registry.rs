@@ -36,7 +36,7 @@ use super::auth::{self, CredentialOrigin, Credentials};
 use super::model::{self, Doc, MAX_JSON};
 use super::platform;
 use super::spec::SourceOptions;
-use super::{BlobStream, Descriptor, Error, ImageConfig, ImageSource, Manifest};
+use super::{BlobStream, Descriptor, Error, ImageConfig, ImageSource, IndexChoice, Manifest};
 use crate::digest::Digest;
 
 /// Manifest media types asked for (indexes included: imgopt resolves platforms itself).
@@ -45,6 +45,14 @@ const ACCEPT: &[&str] = &[model::OCI_MANIFEST, model::OCI_INDEX, model::DOCKER_M
 /// Counters of what the network did, for tests and `--verbose`.
 #[derive(Debug, Default)]
 pub struct NetStats {
+    /// Manifest and index requests sent (each attempt counts).
+    pub manifest_requests: AtomicU64,
+    /// Token (authentication) requests sent.
+    pub token_requests: AtomicU64,
+    /// Blob GETs sent (configs included; each attempt and each resume counts).
+    pub blob_requests: AtomicU64,
+    /// Bytes received in manifest and blob bodies (re-read bytes included).
+    pub bytes: AtomicU64,
     /// Requests retried (5xx, 429, resets, stalls).
     pub retries: AtomicU64,
     /// Blob downloads resumed with a `Range` request.
@@ -56,6 +64,14 @@ pub struct NetStats {
 /// A snapshot of [`NetStats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NetCounts {
+    /// Manifest and index requests sent.
+    pub manifest_requests: u64,
+    /// Token requests sent (oci-client may add an authentication challenge of its own).
+    pub token_requests: u64,
+    /// Blob GETs sent.
+    pub blob_requests: u64,
+    /// Bytes received in manifest and blob bodies.
+    pub bytes: u64,
     /// Requests retried.
     pub retries: u64,
     /// Downloads resumed with `Range`.
@@ -191,6 +207,10 @@ impl RegistrySource {
     pub fn net_counts(&self) -> NetCounts {
         let s = &self.shared.stats;
         NetCounts {
+            manifest_requests: s.manifest_requests.load(Ordering::Relaxed),
+            token_requests: s.token_requests.load(Ordering::Relaxed),
+            blob_requests: s.blob_requests.load(Ordering::Relaxed),
+            bytes: s.bytes.load(Ordering::Relaxed),
             retries: s.retries.load(Ordering::Relaxed),
             resumes: s.resumes.load(Ordering::Relaxed),
             range_ignored: s.range_ignored.load(Ordering::Relaxed),
@@ -202,6 +222,7 @@ impl RegistrySource {
         let what = reference.whole();
         let (bytes, digest) = sh
             .retrying(&what, || async {
+                sh.stats.manifest_requests.fetch_add(1, Ordering::Relaxed);
                 let pulled = tokio::time::timeout(
                     sh.opts.timeout.saturating_mul(2),
                     sh.client.pull_manifest_raw(reference, &sh.auth, ACCEPT),
@@ -220,6 +241,7 @@ impl RegistrySource {
         if bytes.len() as u64 > MAX_JSON {
             return Err(Error::invalid(&what, "manifest larger than 16 MiB"));
         }
+        sh.stats.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let actual = Digest::sha256_of(&bytes);
         let claimed =
             Digest::parse(&digest).map_err(|e| Error::invalid(&what, format!("registry sent {e}")))?;
@@ -240,11 +262,13 @@ impl RegistrySource {
         Reference::with_digest(r.registry().to_string(), r.repository().to_string(), digest.to_string())
     }
 
-    async fn entries(&self) -> Result<Result<Manifest, Vec<model::Entry>>, Error> {
+    /// The manifest the reference names, or the runnable entries of the index it names (with
+    /// the index's digest).
+    async fn entries(&self) -> Result<Result<Manifest, (Vec<model::Entry>, Digest)>, Error> {
         let (bytes, digest) = self.fetch_doc(&self.shared.reference).await?;
         let what = self.shared.reference.whole();
         match model::parse_doc(&bytes, &what)? {
-            Doc::Index(entries) => Ok(Err(platform::runnable(entries))),
+            Doc::Index(entries) => Ok(Err((platform::runnable(entries), digest))),
             doc => Ok(Ok(model::manifest_from(doc, digest, None, &what)?)),
         }
     }
@@ -418,6 +442,7 @@ impl Shared {
             return Ok(h.clone());
         }
         let what = self.reference.whole();
+        self.stats.token_requests.fetch_add(1, Ordering::Relaxed);
         let token = tokio::time::timeout(
             self.opts.timeout.saturating_mul(2),
             self.client.auth(&self.reference, &self.auth, RegistryOperation::Pull),
@@ -536,6 +561,7 @@ impl BlobFetch {
             let Some(body) = self.body.as_mut() else { continue };
             match tokio::time::timeout(timeout, body.next()).await {
                 Ok(Some(Ok(mut chunk))) => {
+                    self.shared.stats.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     if self.skip > 0 {
                         let k = usize::try_from(self.skip).unwrap_or(usize::MAX).min(chunk.len());
                         let _ = chunk.split_to(k);
@@ -594,6 +620,7 @@ impl BlobFetch {
             (AuthHeader::Basic, Some((u, p))) => req.basic_auth(u, Some(p.expose())),
             _ => req,
         };
+        sh.stats.blob_requests.fetch_add(1, Ordering::Relaxed);
         if self.offset > 0 {
             req = req.header(reqwest::header::RANGE, format!("bytes={}-", self.offset));
             sh.stats.resumes.fetch_add(1, Ordering::Relaxed);
@@ -683,23 +710,40 @@ impl ImageSource for RegistrySource {
     fn is_local(&self) -> bool {
         false
     }
+    fn network_counts(&self) -> Option<NetCounts> {
+        Some(self.net_counts())
+    }
+    fn credential_source(&self) -> Option<&'static str> {
+        Some(match self.origin {
+            None => "none (anonymous)",
+            Some(CredentialOrigin::CommandLine) => "--username and --password-stdin",
+            Some(CredentialOrigin::DockerConfig) => "Docker's config.json",
+            Some(CredentialOrigin::PodmanAuthFile) => "REGISTRY_AUTH_FILE or Podman's auth.json",
+        })
+    }
     async fn manifest(&self) -> Result<Manifest, Error> {
         match self.entries().await? {
             Ok(m) => Ok(m),
-            Err(entries) => {
-                let (desc, plat) =
-                    platform::select(entries, self.shared.opts.platform.as_ref(), &self.shared.label)?;
-                self.load_child(&desc, plat).await
+            Err((entries, index)) => {
+                let (n, want) = (entries.len(), self.shared.opts.platform.as_ref());
+                let (desc, plat) = platform::select(entries, want, &self.shared.label)?;
+                let wanted = platform::wanted(want, plat.as_ref());
+                let mut m = self.load_child(&desc, plat).await?;
+                m.index = Some(IndexChoice { digest: Some(index), entries: n, wanted });
+                Ok(m)
             }
         }
     }
     async fn manifests(&self) -> Result<Vec<Manifest>, Error> {
         match self.entries().await? {
             Ok(m) => Ok(vec![m]),
-            Err(entries) => {
+            Err((entries, index)) => {
+                let n = entries.len();
                 let mut out = Vec::new();
                 for (d, p) in entries {
-                    out.push(self.load_child(&d, p).await?);
+                    let mut m = self.load_child(&d, p).await?;
+                    m.index = Some(IndexChoice { digest: Some(index.clone()), entries: n, wanted: None });
+                    out.push(m);
                 }
                 Ok(out)
             }

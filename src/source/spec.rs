@@ -229,6 +229,20 @@ impl ImageSource for AnySource {
             AnySource::Registry(s) => s.is_local(),
         }
     }
+    fn network_counts(&self) -> Option<super::registry::NetCounts> {
+        match self {
+            AnySource::OciLayout(s) => s.network_counts(),
+            AnySource::DockerArchive(s) => s.network_counts(),
+            AnySource::Registry(s) => ImageSource::network_counts(s.as_ref()),
+        }
+    }
+    fn credential_source(&self) -> Option<&'static str> {
+        match self {
+            AnySource::OciLayout(s) => s.credential_source(),
+            AnySource::DockerArchive(s) => s.credential_source(),
+            AnySource::Registry(s) => s.credential_source(),
+        }
+    }
     async fn manifest(&self) -> Result<Manifest, Error> {
         match self {
             AnySource::OciLayout(s) => s.manifest().await,

@@ -1,11 +1,15 @@
 //! Human output of `imgopt analyze`: rustc-style snippets through [`crate::diag::render_human`]
 //! (the offending flag or command underlined, `help:` with what to write instead, the
 //! estimated saving with its basis), a build-context block per file, and a summary.
+//!
+//! Every line quotes the user's input (file and folder names, image references, instructions),
+//! so all of it goes through [`Printable`]: control characters are shown as `?`, whatever the
+//! colour setting (the snippets get the same treatment inside [`render_human`]).
 
 use std::io::{self, Write};
 
 use crate::analyze::AnalyzeReport;
-use crate::diag::{ColorChoice, Diagnostic, Files, Label, render_human};
+use crate::diag::{ColorChoice, Diagnostic, Files, Label, Printable, render_human};
 
 /// Converts findings to diagnostics.
 #[must_use]
@@ -77,6 +81,8 @@ pub fn render(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     render_human(&diagnostics(report), files, color, out)?;
+    // The summary writes no colour codes of its own; everything it quotes is the user's.
+    let out = &mut Printable(out);
     for file in &report.files {
         if let Some(im) = &file.image {
             image_block(im, out)?;
