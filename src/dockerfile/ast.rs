@@ -82,32 +82,33 @@ impl Keyword {
     /// `WORKDIR`, as in BuildKit); this function itself compares ASCII case-insensitively.
     #[must_use]
     pub fn from_word(word: &str) -> Self {
-        // Upper-case into a buffer as long as the longest keyword, then one `match`.
-        let mut buf = [0u8; 11];
-        let Some(up) = buf.get_mut(..word.len()) else { return Self::Unknown };
-        up.copy_from_slice(word.as_bytes());
-        up.make_ascii_uppercase();
-        match &*up {
-            b"RUN" => Self::Run,
-            b"COPY" => Self::Copy,
-            b"FROM" => Self::From,
-            b"ENV" => Self::Env,
-            b"ARG" => Self::Arg,
-            b"WORKDIR" => Self::Workdir,
-            b"ADD" => Self::Add,
-            b"CMD" => Self::Cmd,
-            b"LABEL" => Self::Label,
-            b"EXPOSE" => Self::Expose,
-            b"USER" => Self::User,
-            b"ENTRYPOINT" => Self::Entrypoint,
-            b"VOLUME" => Self::Volume,
-            b"HEALTHCHECK" => Self::Healthcheck,
-            b"SHELL" => Self::Shell,
-            b"ONBUILD" => Self::Onbuild,
-            b"STOPSIGNAL" => Self::Stopsignal,
-            b"MAINTAINER" => Self::Maintainer,
-            _ => Self::Unknown,
-        }
+        // Length and first letter (second for ARG/ADD) pick the one candidate to compare.
+        let b = word.as_bytes();
+        // Every keyword byte is an ASCII capital, so `x & !0x20 == K` holds exactly for K and
+        // its lower-case form.
+        let up = |i: usize| b.get(i).map_or(0, |&c| c & !0x20);
+        let (kw, k) = match (b.len(), up(0)) {
+            (3, b'R') => ("RUN", Self::Run),
+            (4, b'C') => ("COPY", Self::Copy),
+            (4, b'F') => ("FROM", Self::From),
+            (3, b'E') => ("ENV", Self::Env),
+            (3, b'A') if up(1) == b'R' => ("ARG", Self::Arg),
+            (3, b'A') => ("ADD", Self::Add),
+            (7, b'W') => ("WORKDIR", Self::Workdir),
+            (3, b'C') => ("CMD", Self::Cmd),
+            (5, b'L') => ("LABEL", Self::Label),
+            (6, b'E') => ("EXPOSE", Self::Expose),
+            (4, b'U') => ("USER", Self::User),
+            (10, b'E') => ("ENTRYPOINT", Self::Entrypoint),
+            (6, b'V') => ("VOLUME", Self::Volume),
+            (11, b'H') => ("HEALTHCHECK", Self::Healthcheck),
+            (5, b'S') => ("SHELL", Self::Shell),
+            (7, b'O') => ("ONBUILD", Self::Onbuild),
+            (10, b'S') => ("STOPSIGNAL", Self::Stopsignal),
+            (10, b'M') => ("MAINTAINER", Self::Maintainer),
+            _ => return Self::Unknown,
+        };
+        if b.iter().zip(kw.as_bytes()).all(|(&c, &k)| c & !0x20 == k) { k } else { Self::Unknown }
     }
 }
 

@@ -51,22 +51,41 @@ enum Keep {
     Nothing,
 }
 
+/// With [`Keep::Markers`], how far the current word matches the start of a marker,
+/// `\d*<<` ([`marker`] rejects any other word, so only those are kept).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Prefix {
+    /// Digits so far (or nothing).
+    Digits,
+    /// Digits and one `<`.
+    OneLt,
+    /// Starts with `\d*<<`: kept whole.
+    Marker,
+    /// Cannot be a marker: its text is not kept.
+    Dead,
+}
+
 struct Words {
     word: String,
     words: Vec<String>,
     in_word: bool,
     keep: Keep,
+    prefix: Prefix,
 }
 
 impl Words {
     fn new(keep: Keep) -> Self {
-        Self { word: String::new(), words: Vec::new(), in_word: false, keep }
+        Self { word: String::new(), words: Vec::new(), in_word: false, keep, prefix: Prefix::Digits }
     }
 
     /// Ends the current word.
     fn flush(&mut self) {
-        if self.keep == Keep::Markers && !self.word.contains("<<") {
+        if self.keep == Keep::Markers {
+            if self.prefix == Prefix::Marker {
+                self.words.push(std::mem::take(&mut self.word));
+            }
             self.word.clear();
+            self.prefix = Prefix::Digits;
         } else {
             self.words.push(std::mem::take(&mut self.word));
         }
@@ -74,7 +93,8 @@ impl Words {
 
     fn add_char(&mut self, c: char) {
         if c.is_whitespace() {
-            if self.in_word && !self.word.is_empty() {
+            // (A word that cannot be a marker keeps no text, but it still ends here.)
+            if self.in_word && (self.keep == Keep::Markers || !self.word.is_empty()) {
                 self.flush();
                 self.in_word = false;
             }
@@ -84,11 +104,34 @@ impl Words {
     }
 
     fn add_raw_char(&mut self, c: char) {
-        if self.keep == Keep::Nothing {
-            return;
+        match self.keep {
+            Keep::Nothing => return,
+            Keep::Markers => self.feed(c),
+            Keep::All => self.word.push(c),
         }
-        self.word.push(c);
         self.in_word = true;
+    }
+
+    /// Adds `c` to a word that may become a marker.
+    #[inline]
+    fn feed(&mut self, c: char) {
+        match (self.prefix, c) {
+            (Prefix::Dead, _) => {}
+            (Prefix::Marker, _) => self.word.push(c),
+            (Prefix::Digits, '0'..='9') => self.word.push(c),
+            (Prefix::Digits, '<') => {
+                self.prefix = Prefix::OneLt;
+                self.word.push(c);
+            }
+            (Prefix::OneLt, '<') => {
+                self.prefix = Prefix::Marker;
+                self.word.push(c);
+            }
+            _ => {
+                self.prefix = Prefix::Dead;
+                self.word.clear();
+            }
+        }
     }
 
     fn add_string(&mut self, s: &str) {
@@ -98,10 +141,12 @@ impl Words {
     }
 
     fn add_raw_string(&mut self, s: &str) {
-        if self.keep == Keep::Nothing {
-            return;
+        match self.keep {
+            Keep::Nothing => return,
+            Keep::Markers if self.prefix == Prefix::Marker => self.word.push_str(s),
+            Keep::Markers => s.chars().for_each(|c| self.feed(c)),
+            Keep::All => self.word.push_str(s),
         }
-        self.word.push_str(s);
         self.in_word = true;
     }
 

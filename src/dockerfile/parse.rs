@@ -601,6 +601,15 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> SmallVec<[(usize, us
             break;
         }
         if phase == Phase::Word {
+            // A run of plain ASCII bytes at once.
+            let run = plain_run(&t[pos..b], |c| {
+                !matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | b'\'' | b'"') && c != escape
+            });
+            if run > 0 {
+                pos += run;
+                word_end = pos;
+                continue;
+            }
             if goish::is_space(ch) {
                 phase = Phase::Spaces;
                 push(&mut words, word_start, word_end, blank_ok);
@@ -625,7 +634,14 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> SmallVec<[(usize, us
             word_end = pos;
             continue;
         }
-        // In quotes.
+        // In quotes: a run of plain ASCII bytes at once.
+        let q = quote as u8;
+        let run = plain_run(&t[pos..b], |c| c != q && (c != escape || q == b'\''));
+        if run > 0 {
+            pos += run;
+            word_end = pos;
+            continue;
+        }
         if ch == quote {
             phase = Phase::Word;
         }
@@ -932,14 +948,18 @@ impl<'a> Parser<'a> {
                 j.push(l.start, pe);
                 cont = c;
             }
-            let built = build(&j, 0, j.len(), self.dir.escape, 0).map_err(|e| {
-                let at = j.at(e.pos);
-                self.error_at(e.message, start_line, Span::new(at, content_end(src, last.start, last.end).max(at)))
-            })?;
-            let mut ins = built.ins;
+            // (A `match`, not `map_err`: the instruction is large, and is not copied this way.)
+            let Built { mut ins, cmd_pos } = match build(&j, 0, j.len(), self.dir.escape, 0) {
+                Ok(built) => built,
+                Err(e) => {
+                    let at = j.at(e.pos);
+                    let span = Span::new(at, content_end(src, last.start, last.end).max(at));
+                    return Err(self.error_at(e.message, start_line, span));
+                }
+            };
             // Normally the instruction word; for an instruction whose first line is a bare
             // escape character, that character (so the span covers `start_line`).
-            let ins_start = j.at(built.cmd_pos).min(ts);
+            let ins_start = j.at(cmd_pos).min(ts);
             ins.start_line = start_line;
             ins.original = j.text(0, j.len());
             if has_empty {
@@ -1125,6 +1145,31 @@ mod tests {
         let df = parse(b"\\\nRUN x\n").unwrap();
         assert_eq!(df.instructions[0].cmd, "RUN");
         assert_eq!((df.instructions[0].start_line, df.instructions[0].span.start), (1, 0));
+    }
+
+    #[test]
+    fn values_borrow_from_the_file_unless_they_cannot() {
+        let borrowed = |c: &Cow<'_, str>| matches!(c, Cow::Borrowed(_));
+        let src = "FROM --platform=$P a AS b\nENV k=v \\\n  x=\"y z\"\nRUN a \\\n b\nCOPY [\"s\", \"d\\u0041\"] --chown=\"u\" x\n";
+        let df = parse(src.as_bytes()).unwrap();
+        let [from, env, run, copy] = &df.instructions[..] else { panic!("{df:#?}") };
+        // One line: everything is a slice of the file.
+        assert!(borrowed(&from.cmd) && borrowed(&from.original));
+        assert!(from.args.iter().all(|a| borrowed(&a.value)));
+        let f = &from.flags[0];
+        assert!(borrowed(&f.text) && borrowed(&f.name) && f.value.as_ref().is_some_and(borrowed));
+        // Values within one line of a continued instruction are still borrowed; the joined
+        // `original` and a value that crosses the continuation are not.
+        assert!(env.args.iter().all(|a| borrowed(&a.value)), "{env:#?}");
+        assert_eq!(env.values(), ["k", "v", "x", "\"y z\""]);
+        assert!(!borrowed(&env.original) && !borrowed(&run.args[0].value));
+        assert_eq!(run.values(), ["a  b"]);
+        // A JSON string with an escape is decoded; one without is borrowed.
+        assert_eq!(copy.values(), ["s", "dA"]);
+        assert!(borrowed(&copy.args[0].value) && !borrowed(&copy.args[1].value));
+        // Detached from the file, the tree is the same.
+        let owned = df.clone().into_owned();
+        assert_eq!(owned, df);
     }
 
     #[test]
