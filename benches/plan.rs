@@ -67,7 +67,7 @@ fn instance(services: usize, seed: u64) -> PlanInput {
                 replicas: 1 + rng.next() % 10,
                 shape: PodShape { containers: vec![Request { cpu_m: cpu, memory_bytes: mem * mib }], ..PodShape::default() },
                 image: Some(format!("img{}", rng.next() % 40)),
-                max_per_node: (rng.next() % 5 == 0).then_some(1 + rng.next() % 3),
+                max_per_node: rng.next().is_multiple_of(5).then_some(1 + rng.next() % 3),
             }
         })
         .collect();

@@ -106,12 +106,11 @@ impl Printer {
             Some(p) => format!("writing {}", p.display()),
             None => "writing to stdout".to_string(),
         })?;
-        if let (Some(tmp), Some(path)) = (self.pending.take(), self.output_path.as_ref()) {
-            if let Err(e) = std::fs::rename(&tmp, path) {
+        if let (Some(tmp), Some(path)) = (self.pending.take(), self.output_path.as_ref())
+            && let Err(e) = std::fs::rename(&tmp, path) {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e).with_context(|| format!("writing {}", path.display()));
             }
-        }
         Ok(())
     }
 

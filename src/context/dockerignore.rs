@@ -148,13 +148,12 @@ pub fn glob(pat: &[u8], s: &[u8]) -> bool {
                     continue;
                 }
                 b'[' => {
-                    if let Some((ok, len)) = class(&pat[p..], s[i]) {
-                        if ok {
+                    if let Some((ok, len)) = class(&pat[p..], s[i])
+                        && ok {
                             p += len;
                             i += 1;
                             continue;
                         }
-                    }
                 }
                 b'\\' if p + 1 < pat.len() && pat[p + 1] == s[i] => {
                     p += 2;

@@ -266,11 +266,10 @@ impl<'a> Joined<'a> {
     #[inline]
     fn text_arg(&self, a: usize, b: usize) -> Arg<'a> {
         // The common case, one line of a UTF-8 file: a slice of the file and its span.
-        if let (Some((s, _)), Some(file)) = (self.one, self.src_str) {
-            if let Some(v) = file.get(s + a..s + b) {
+        if let (Some((s, _)), Some(file)) = (self.one, self.src_str)
+            && let Some(v) = file.get(s + a..s + b) {
                 return Arg { value: Cow::Borrowed(v), span: Span::new(s + a, s + b) };
             }
-        }
         self.arg(self.text(a, b), a, b)
     }
 }

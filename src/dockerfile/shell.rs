@@ -515,8 +515,8 @@ impl Lexer<'_> {
                             w.touch(o, 1);
                             break;
                         }
-                        if n == '\\' {
-                            if let Some(&(m, mo)) = self.chars.get(self.pos + 1) {
+                        if n == '\\'
+                            && let Some(&(m, mo)) = self.chars.get(self.pos + 1) {
                                 if matches!(m, '"' | '\\' | '$' | '`') {
                                     w.touch(o, 1);
                                     w.push(m, mo);
@@ -527,7 +527,6 @@ impl Lexer<'_> {
                                 self.pos += 2;
                                 continue;
                             }
-                        }
                         if n == '$' && matches!(self.peek(1), Some('(' | '{')) {
                             self.substitution(&mut w);
                             continue;

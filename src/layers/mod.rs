@@ -407,8 +407,8 @@ async fn read_layer<S: ImageSource>(
         tar_bytes: stats.tar_bytes,
         verified: stats.verified,
     };
-    if let Some(c) = &opts.cache {
-        if let Some(hit) = c.get(&desc.digest) {
+    if let Some(c) = &opts.cache
+        && let Some(hit) = c.get(&desc.digest) {
             // An unverified result never serves a verifying run; a run that needs content
             // hashes needs a hashed scan.
             if (hit.stats.verified || !want_verify) && (hit.scan.hashed || !want_hash) {
@@ -418,7 +418,6 @@ async fn read_layer<S: ImageSource>(
                 return Ok((meta_of(&hit.stats), hit.scan, (LayerOrigin::Cache, start.elapsed())));
             }
         }
-    }
     let layer_err = |source| Error::Layer {
         index,
         digest: desc.digest.clone(),

@@ -94,13 +94,12 @@ fn measure<'a>(
         if p.is_empty() || !seen.insert(p) {
             continue;
         }
-        if let Some(n) = lookup(stack, p) {
-            if n.kind == EntryKind::File {
+        if let Some(n) = lookup(stack, p)
+            && n.kind == EntryKind::File {
                 bytes += n.size;
                 files += 1;
                 *by_layer.entry(n.layer).or_default() += n.size.max(1);
             }
-        }
     }
     let layer = by_layer
         .iter()

@@ -167,13 +167,11 @@ impl Open {
         if n > 0 && it.max_per_node != u64::MAX {
             n = n.min(it.max_per_node.saturating_sub(self.count(item)));
         }
-        if n > 0 {
-            if let Some(budget) = t.disk {
-                if self.disk + self.extra_disk(p, item) > budget {
+        if n > 0
+            && let Some(budget) = t.disk
+                && self.disk + self.extra_disk(p, item) > budget {
                     return 0;
                 }
-            }
-        }
         n
     }
 
@@ -611,7 +609,7 @@ impl Bnb<'_> {
         if self.aborted {
             return;
         }
-        if self.nodes_left == 0 || (self.nodes_left % 1024 == 0 && Instant::now() > self.deadline) {
+        if self.nodes_left == 0 || (self.nodes_left.is_multiple_of(1024) && Instant::now() > self.deadline) {
             self.aborted = true;
             self.timed_out = self.nodes_left > 0;
             return;
@@ -629,11 +627,10 @@ impl Bnb<'_> {
         }
         let mut key = remaining.clone();
         key.extend_from_slice(&self.used);
-        if let Some(&c) = self.seen.get(&key) {
-            if c <= cost + 1e-9 {
+        if let Some(&c) = self.seen.get(&key)
+            && c <= cost + 1e-9 {
                 return;
             }
-        }
         self.seen.insert(key, cost);
         for ti in 0..self.types.len() {
             let ty = self.types[ti];
@@ -907,12 +904,11 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
         exact_time: Duration::ZERO,
     };
     let consider = |cand: Option<Packing>, best: &mut Packing, found_by: &mut &'static str, by: &'static str| {
-        if let Some(c) = cand {
-            if c.nodes.len() < best.nodes.len() {
+        if let Some(c) = cand
+            && c.nodes.len() < best.nodes.len() {
                 *best = c;
                 *found_by = by;
             }
-        }
     };
     if (best.nodes.len() as u64) > lb {
         for o in [Order::MaxDim, Order::Product, Order::Image] {
@@ -965,12 +961,11 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
         let lbf = |rem: &[u64], _: &[u64]| lower_bound(p, ty, rem) as f64;
         #[allow(clippy::cast_precision_loss)]
         let ex = exact(&unit, &[ty], best.nodes.len() as f64, &lbf, limits, deadline.max(Instant::now() + limits.time));
-        if let Some(pk) = ex.packing {
-            if pk.nodes.len() < best.nodes.len() {
+        if let Some(pk) = ex.packing
+            && pk.nodes.len() < best.nodes.len() {
                 best = pk;
                 trace.found_by = "exact search";
             }
-        }
         optimal = ex.proven;
         trace.exact = ex.outcome;
         trace.exact_time = t.elapsed();
@@ -1261,11 +1256,10 @@ fn lp_bound(p: &Problem, types: &[usize], time: Duration) -> Option<f64> {
         model = model.with(col(&|_, m| m as f64).leq(bt.mem as f64 * n[k]));
         model = model.with(col(&|_, _| 1.0).leq(bt.pods as f64 * n[k]));
         for (g, ((_, _, mpn, _), (_, services))) in classes.iter().enumerate() {
-            if let Some(v) = x[g][k] {
-                if *mpn < bt.pods {
+            if let Some(v) = x[g][k]
+                && *mpn < bt.pods {
                     model = model.with((1.0 * v).leq((mpn * services) as f64 * n[k]));
                 }
-            }
         }
     }
     let sol = model.solve().ok()?;
@@ -1455,12 +1449,11 @@ pub fn plan_mixed_traced(
         let deadline = start.max(Instant::now()) + limits.time;
         let lbf = |rem: &[u64], _: &[u64]| unit_price_bound(p, types, rem);
         let ex = exact(p, types, packing.cost(p) + 1e-9, &lbf, limits, deadline);
-        if let Some(pk) = ex.packing {
-            if pk.cost(p) < packing.cost(p) - 1e-9 {
+        if let Some(pk) = ex.packing
+            && pk.cost(p) < packing.cost(p) - 1e-9 {
                 packing = pk;
                 found_by = "exact search";
             }
-        }
         optimal = ex.proven;
         outcome = ex.outcome;
     }

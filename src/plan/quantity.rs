@@ -32,7 +32,7 @@ impl fmt::Display for Millicores {
             let tenths = (self.0 + 50) / 100;
             if tenths == 10 {
                 write!(f, "1 core")
-            } else if tenths % 10 == 0 {
+            } else if tenths.is_multiple_of(10) {
                 write!(f, "{} cores", tenths / 10)
             } else {
                 write!(f, "{}.{} cores", tenths / 10, tenths % 10)
@@ -199,7 +199,7 @@ impl Quantity {
     /// A plain count (`max_pods`, `replicas`), if the quantity is a whole number.
     #[must_use]
     pub fn whole(self) -> Option<u64> {
-        (self.num % self.den == 0).then(|| u64::try_from(self.num / self.den).ok()).flatten()
+        self.num.is_multiple_of(self.den).then(|| u64::try_from(self.num / self.den).ok()).flatten()
     }
 
     /// `ceil(value * mul)` where `self` is a fraction such as `0.075` (exact).

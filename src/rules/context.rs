@@ -333,11 +333,10 @@ impl<'a> RuleContext<'a> {
                     Keyword::Arg => {
                         for a in inst.args.iter().rev() {
                             let (k, v) = split_kv(&a.value);
-                            if k == key {
-                                if let Some(v) = v {
+                            if k == key
+                                && let Some(v) = v {
                                     return Some(unquote(v));
                                 }
-                            }
                         }
                     }
                     _ => {}

@@ -95,8 +95,8 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         let mut files = None;
                         let mut is_dir_src =
                             matches!(*src, "." | "./" | "*" | "./*") || src.ends_with('/');
-                        if from_context && !remote {
-                            if let Some(bc) = ctx.build_context {
+                        if from_context && !remote
+                            && let Some(bc) = ctx.build_context {
                                 let m = bc.matching(src);
                                 let cleaned = crate::context::dockerignore::clean(
                                     src.trim_start_matches('/'),
@@ -126,7 +126,6 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                                         .collect(),
                                 );
                             }
-                        }
                         let (path, dir_contents) = if local_archive || is_dir_src {
                             (dest_abs.trim_end_matches('/').to_string(), true)
                         } else if dest_is_dir {
@@ -225,8 +224,8 @@ fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
                 if o != "-" && !o.is_empty() && !o.contains('$') {
                     out.push((pkg::join(wd, o), format!("`wget -O {o}`")));
                 }
-            } else if let Some(b) = url_base(c).filter(|b| !b.is_empty() && !b.contains('$')) {
-                if !c.args().iter().any(|w| {
+            } else if let Some(b) = url_base(c).filter(|b| !b.is_empty() && !b.contains('$'))
+                && !c.args().iter().any(|w| {
                     w.text == "-P"
                         || w.text.starts_with("--directory-prefix")
                         || w.text == "-qO-"
@@ -234,18 +233,16 @@ fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
                 }) {
                     out.push((pkg::join(wd, &b), format!("`wget` of {b}")));
                 }
-            }
         }
         Some("curl") => {
             if let Some(o) = pkg::option_value(c, Some("-o"), &["--output"]) {
                 if o != "-" && !o.is_empty() && !o.contains('$') {
                     out.push((pkg::join(wd, o), format!("`curl -o {o}`")));
                 }
-            } else if c.has_short_or_long('O', &["--remote-name"]) {
-                if let Some(b) = url_base(c).filter(|b| !b.is_empty() && !b.contains('$')) {
+            } else if c.has_short_or_long('O', &["--remote-name"])
+                && let Some(b) = url_base(c).filter(|b| !b.is_empty() && !b.contains('$')) {
                     out.push((pkg::join(wd, &b), format!("`curl -O` of {b}")));
                 }
-            }
         }
         Some("git") if c.subcommand().is_some_and(|w| w.text == "clone") => {
             let pos: Vec<&str> = c

@@ -388,12 +388,11 @@ pub fn workdir_at(ctx: &RuleContext<'_>, s: usize, at: usize) -> String {
         let end = if *st == s { at.min(r.end) } else { r.end };
         for i in r.start..end {
             let inst = &ctx.dockerfile.instructions[i];
-            if inst.keyword == Keyword::Workdir {
-                if let Some(v) = inst.values().first() {
+            if inst.keyword == Keyword::Workdir
+                && let Some(v) = inst.values().first() {
                     let cur = dirs.last().cloned().unwrap_or_else(|| "/".to_string());
                     dirs.push(join(&cur, v));
                 }
-            }
         }
     }
     dirs.pop().unwrap_or_else(|| "/".to_string())
@@ -412,11 +411,10 @@ pub fn option_value<'a>(cmd: &'a Command, short: Option<&str>, long: &[&str]) ->
                 return Some(v);
             }
         }
-        if let Some(s) = short {
-            if t.len() > s.len() && t.starts_with(s) && !t.starts_with("--") {
+        if let Some(s) = short
+            && t.len() > s.len() && t.starts_with(s) && !t.starts_with("--") {
                 return Some(&t[s.len()..]);
             }
-        }
     }
     None
 }

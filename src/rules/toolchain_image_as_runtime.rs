@@ -103,8 +103,8 @@ impl Rule for ToolchainImageAsRuntime {
                     "build in this image as a named stage, then `COPY --from` only the program into {runtime}"
                 ),
             );
-            if runtime_family != Family::Scratch {
-                if let (Some((fam, var)), Some(to)) = (
+            if runtime_family != Family::Scratch
+                && let (Some((fam, var)), Some(to)) = (
                     catalog::classify(&r),
                     catalog::lookup(runtime_family, Variant::Other),
                 ) {
@@ -121,7 +121,6 @@ impl Rule for ToolchainImageAsRuntime {
                         ));
                     }
                 }
-            }
             out.push(f);
         }
     }

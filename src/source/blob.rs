@@ -1020,8 +1020,8 @@ impl Seek for LayerStream {
         if let Some(e) = &self.failed {
             return Err(wrap(e.duplicate()));
         }
-        if let Decoder::Plain(r) = &mut self.dec {
-            if !self.verify {
+        if let Decoder::Plain(r) = &mut self.dec
+            && !self.verify {
                 let loc = format!("reading blob {}", self.desc.digest);
                 if let Err(e) = r.skip(n) {
                     let typed = Error::from_io(e, &loc);
@@ -1030,7 +1030,6 @@ impl Seek for LayerStream {
                 self.tar_bytes += n;
                 return Ok(self.tar_bytes);
             }
-        }
         // One buffer for every skip (a million small entries must not mean a million
         // allocations).
         let mut scratch = std::mem::take(&mut self.scratch);

@@ -338,8 +338,8 @@ impl Shared {
                 message: format!("{message} (gave up after {attempts} attempts)"),
             });
         }
-        if let Some(a) = after {
-            if a > self.opts.max_retry_after {
+        if let Some(a) = after
+            && a > self.opts.max_retry_after {
                 return Err(Error::Registry {
                     reference: what.to_string(),
                     message: format!(
@@ -349,7 +349,6 @@ impl Shared {
                     ),
                 });
             }
-        }
         self.stats.retries.fetch_add(1, Ordering::Relaxed);
         let backoff = self.opts.backoff.saturating_mul(1u32 << (failures - 1).min(10));
         tokio::time::sleep(after.unwrap_or(backoff)).await;

@@ -63,13 +63,12 @@ impl Store {
             let kind = entry.header().entry_type();
             if kind.is_file() {
                 members.insert(name, (entry.raw_file_position(), entry.size()));
-            } else if kind.is_symlink() || kind.is_hard_link() {
-                if let Some(target) =
+            } else if (kind.is_symlink() || kind.is_hard_link())
+                && let Some(target) =
                     entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned())
                 {
                     links.push((name, target, kind.is_symlink()));
                 }
-            }
         }
         // Resolve links (docker save wrote `<id>/layer.tar -> ../<other>/layer.tar` for shared
         // layers); targets must stay inside the archive.
