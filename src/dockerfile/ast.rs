@@ -153,6 +153,154 @@ pub struct Arg<'src> {
     pub span: Span,
 }
 
+/// An instruction's arguments (BuildKit's `value` list), used as a slice (`Deref<Target =
+/// [Arg]>`). Up to two are stored inline (`RUN cmd`, `FROM image`, `COPY src dst`, `ENV k v`
+/// are most instructions), so most instructions need no allocation for them.
+#[derive(Clone)]
+pub struct Args<'src>(ArgsRepr<'src>);
+
+#[derive(Clone)]
+enum ArgsRepr<'src> {
+    One(Arg<'src>),
+    Two([Arg<'src>; 2]),
+    /// None, or more than two.
+    Heap(Vec<Arg<'src>>),
+}
+
+impl<'src> Args<'src> {
+    /// No arguments.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self(ArgsRepr::Heap(Vec::new()))
+    }
+
+    /// Appends an argument.
+    #[inline]
+    pub fn push(&mut self, arg: Arg<'src>) {
+        match &mut self.0 {
+            ArgsRepr::Heap(v) if !v.is_empty() => v.push(arg),
+            ArgsRepr::Heap(_) => self.0 = ArgsRepr::One(arg),
+            ArgsRepr::One(_) | ArgsRepr::Two(_) => self.spill(arg),
+        }
+    }
+
+    /// `push` onto one or two inline arguments.
+    fn spill(&mut self, arg: Arg<'src>) {
+        self.0 = match std::mem::replace(&mut self.0, ArgsRepr::Heap(Vec::new())) {
+            ArgsRepr::One(a) => ArgsRepr::Two([a, arg]),
+            ArgsRepr::Two([a, b]) => {
+                let mut v = Vec::with_capacity(4);
+                v.extend([a, b, arg]);
+                ArgsRepr::Heap(v)
+            }
+            ArgsRepr::Heap(mut v) => {
+                v.push(arg);
+                ArgsRepr::Heap(v)
+            }
+        };
+    }
+
+    /// The arguments as a vector.
+    #[must_use]
+    pub fn into_vec(self) -> Vec<Arg<'src>> {
+        match self.0 {
+            ArgsRepr::One(a) => vec![a],
+            ArgsRepr::Two(two) => two.into(),
+            ArgsRepr::Heap(v) => v,
+        }
+    }
+}
+
+impl Default for Args<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'src> std::ops::Deref for Args<'src> {
+    type Target = [Arg<'src>];
+
+    fn deref(&self) -> &[Arg<'src>] {
+        match &self.0 {
+            ArgsRepr::One(a) => std::slice::from_ref(a),
+            ArgsRepr::Two(two) => two,
+            ArgsRepr::Heap(v) => v,
+        }
+    }
+}
+
+impl<'src> std::ops::DerefMut for Args<'src> {
+    fn deref_mut(&mut self) -> &mut [Arg<'src>] {
+        match &mut self.0 {
+            ArgsRepr::One(a) => std::slice::from_mut(a),
+            ArgsRepr::Two(two) => two,
+            ArgsRepr::Heap(v) => v,
+        }
+    }
+}
+
+impl<'src> From<Vec<Arg<'src>>> for Args<'src> {
+    fn from(v: Vec<Arg<'src>>) -> Self {
+        let mut it = v.into_iter();
+        match (it.next(), it.next(), it.next()) {
+            (None, _, _) => Self::new(),
+            (Some(a), None, _) => Self(ArgsRepr::One(a)),
+            (Some(a), Some(b), None) => Self(ArgsRepr::Two([a, b])),
+            (Some(a), Some(b), Some(c)) => {
+                let mut v = Vec::with_capacity(3 + it.len());
+                v.extend([a, b, c]);
+                v.extend(it);
+                Self(ArgsRepr::Heap(v))
+            }
+        }
+    }
+}
+
+impl<'src> FromIterator<Arg<'src>> for Args<'src> {
+    fn from_iter<I: IntoIterator<Item = Arg<'src>>>(iter: I) -> Self {
+        let mut args = Self::new();
+        args.extend(iter);
+        args
+    }
+}
+
+impl<'src> Extend<Arg<'src>> for Args<'src> {
+    fn extend<I: IntoIterator<Item = Arg<'src>>>(&mut self, iter: I) {
+        for a in iter {
+            self.push(a);
+        }
+    }
+}
+
+impl<'a, 'src> IntoIterator for &'a Args<'src> {
+    type Item = &'a Arg<'src>;
+    type IntoIter = std::slice::Iter<'a, Arg<'src>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl PartialEq for Args<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Args<'_> {}
+
+impl std::fmt::Debug for Args<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Args<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
 /// A heredoc attached to an instruction (`<<EOF`, `<<-EOF`, `<<"EOF"`, `3<<EOF`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Heredoc<'src> {
@@ -194,7 +342,7 @@ pub struct Instruction<'src> {
     /// Flags, in order.
     pub flags: Vec<Flag<'src>>,
     /// Arguments (BuildKit's `value` list).
-    pub args: Vec<Arg<'src>>,
+    pub args: Args<'src>,
     /// Heredocs, in order.
     pub heredocs: Vec<Heredoc<'src>>,
     /// Span of the whole instruction through continuation lines and heredoc bodies.
@@ -240,7 +388,7 @@ impl<'src> Instruction<'src> {
                 .into_iter()
                 .map(|f| Flag { text: owned(f.text), name: owned(f.name), value: f.value.map(owned), span: f.span })
                 .collect(),
-            args: self.args.into_iter().map(|a| Arg { value: owned(a.value), span: a.span }).collect(),
+            args: self.args.into_vec().into_iter().map(|a| Arg { value: owned(a.value), span: a.span }).collect(),
             heredocs: self
                 .heredocs
                 .into_iter()

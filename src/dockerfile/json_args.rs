@@ -160,7 +160,7 @@ fn unquote(tok: &[u8]) -> Option<String> {
                     let r = hex4(&inner[i..]).unwrap_or(0xfffd);
                     i += 6;
                     if (0xd800..0xe000).contains(&r) {
-                        // (No let chain: they need Rust 1.88 and the crate's MSRV is 1.85.)
+                        // A high surrogate followed by a low one is one character; anything else is U+FFFD.
                         let low = hex4(&inner[i..]).filter(|r2| (0xdc00..0xe000).contains(r2));
                         if let (true, Some(r2)) = ((0xd800..0xdc00).contains(&r), low) {
                             let cp = 0x10000 + ((r - 0xd800) << 10) + (r2 - 0xdc00);

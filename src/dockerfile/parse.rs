@@ -28,7 +28,7 @@ use smallvec::SmallVec;
 use super::goish::{self, is_re_whitespace, is_space_byte, lossy};
 use super::heredoc;
 use super::json_args::{self, JsonArgs};
-use super::{Arg, Directive, Dockerfile, Error, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};
+use super::{Arg, Args, Directive, Dockerfile, Error, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};
 
 /// Go's `bufio.MaxScanTokenSize`: BuildKit cannot read longer lines.
 const MAX_LINE: usize = 64 * 1024;
@@ -702,7 +702,7 @@ fn build<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, depth: usize) -> Re
     let mut json = false;
     let mut sub = None;
     let err = |message: String| BuildError { message, pos: ts };
-    let args: Vec<Arg<'a>> = match keyword {
+    let args: Args<'a> = match keyword {
         Keyword::Add | Keyword::Copy | Keyword::Volume => match json_args::parse(rest) {
             JsonArgs::Strings(v) => {
                 json = true;
@@ -724,9 +724,9 @@ fn build<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, depth: usize) -> Re
         Keyword::Expose | Keyword::From => whitespace_delimited(j, rs, re),
         Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
             if rs == re {
-                Vec::new()
+                Args::new()
             } else {
-                vec![j.text_arg(rs, re)]
+                Args::from_iter([j.text_arg(rs, re)])
             }
         }
         Keyword::Healthcheck => {
@@ -739,18 +739,18 @@ fn build<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, depth: usize) -> Re
                 next += 1;
             }
             if sep == rs {
-                Vec::new()
+                Args::new()
             } else {
-                let mut v = vec![j.text_arg(rs, sep)];
+                let mut v = Args::from_iter([j.text_arg(rs, sep)]);
                 let (more, is_json) = maybe_json(j, next, re).map_err(|m| err(m.into()))?;
                 json = is_json;
-                v.extend(more);
+                v.extend(more.into_vec());
                 v
             }
         }
         Keyword::Onbuild => {
             if rs == re {
-                Vec::new()
+                Args::new()
             } else {
                 // Each nesting level copies the rest of the line (its `original` and `args`):
                 // bound the total so that a huge nested line cannot cost depth x size.
@@ -766,7 +766,7 @@ fn build<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, depth: usize) -> Re
             }
         }
         // BuildKit's parser keeps unknown instructions with one empty value.
-        Keyword::Unknown => vec![j.arg(Cow::Borrowed(""), rs, rs)],
+        Keyword::Unknown => Args::from_iter([j.arg(Cow::Borrowed(""), rs, rs)]),
     };
     let ins = Instruction {
         cmd,
@@ -789,16 +789,16 @@ fn build<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, depth: usize) -> Re
 const NOT_STRING_ARRAY: &str = "when using JSON array syntax, arrays must be comprised of strings only";
 
 /// `parseMaybeJSON`: a JSON array of strings, or the whole text as one value.
-fn maybe_json<'a>(j: &Joined<'a>, a: usize, b: usize) -> Result<(Vec<Arg<'a>>, bool), &'static str> {
+fn maybe_json<'a>(j: &Joined<'a>, a: usize, b: usize) -> Result<(Args<'a>, bool), &'static str> {
     if a == b {
-        return Ok((Vec::new(), false));
+        return Ok((Args::new(), false));
     }
     let t = j.bytes();
     let js = a + goish::leading_space_len(&t[a..b]);
     match json_args::parse(&t[js..b]) {
         JsonArgs::Strings(v) => Ok((v.into_iter().map(|(s, x, y)| json_arg(j, s, js + x, js + y)).collect(), true)),
         JsonArgs::NotStringArray => Err(NOT_STRING_ARRAY),
-        JsonArgs::NotJson => Ok((vec![j.text_arg(a, b)], false)),
+        JsonArgs::NotJson => Ok((Args::from_iter([j.text_arg(a, b)]), false)),
     }
 }
 
@@ -810,12 +810,12 @@ fn json_arg<'a>(j: &Joined<'a>, decoded: Option<String>, a: usize, b: usize) -> 
 }
 
 /// `parseStringsWhitespaceDelimited`: split at runs of `[\t\v\f\r ]`.
-fn whitespace_delimited<'a>(j: &Joined<'a>, a: usize, b: usize) -> Vec<Arg<'a>> {
+fn whitespace_delimited<'a>(j: &Joined<'a>, a: usize, b: usize) -> Args<'a> {
     let t = j.bytes();
+    let mut out = Args::new();
     if a == b {
-        return Vec::new();
+        return out;
     }
-    let mut out = Vec::with_capacity(4);
     let mut s = a;
     let mut i = a;
     while i < b {
@@ -834,10 +834,10 @@ fn whitespace_delimited<'a>(j: &Joined<'a>, a: usize, b: usize) -> Vec<Arg<'a>> 
 }
 
 /// `parseNameVal` for ENV and LABEL: `key=value ...`, or the legacy `key value`.
-fn name_val<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, key: &str) -> Result<Vec<Arg<'a>>, String> {
+fn name_val<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, key: &str) -> Result<Args<'a>, String> {
     let t = j.bytes();
     let words = parse_words(t, a, b, escape);
-    let Some(&(fs, fe)) = words.first() else { return Ok(Vec::new()) };
+    let Some(&(fs, fe)) = words.first() else { return Ok(Args::new()) };
     if !t[fs..fe].contains(&b'=') {
         let Some(ws) = t[a..b].iter().position(|&c| is_re_whitespace(c)).map(|i| a + i) else {
             return Err(format!("{key} must have two arguments"));
@@ -846,9 +846,9 @@ fn name_val<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, key: &str) -> Re
         while vs < b && is_re_whitespace(t[vs]) {
             vs += 1;
         }
-        return Ok(vec![j.text_arg(a, ws), j.text_arg(vs, b)]);
+        return Ok(Args::from_iter([j.text_arg(a, ws), j.text_arg(vs, b)]));
     }
-    let mut out = Vec::with_capacity(words.len() * 2);
+    let mut out = Args::new();
     for (ws, we) in words {
         let Some(eq) = t[ws..we].iter().position(|&c| c == b'=').map(|i| ws + i) else {
             let w = j.text(ws, we);
