@@ -659,12 +659,6 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> SmallVec<[(usize, us
     words
 }
 
-/// An instruction before heredocs, spans relative to the joined text.
-struct Built<'a> {
-    ins: Instruction<'a>,
-    /// Text range of the instruction word (for error locations).
-    cmd_pos: usize,
-}
 
 /// An error message with the joined-text position it concerns.
 struct BuildError {
@@ -672,7 +666,17 @@ struct BuildError {
     pos: usize,
 }
 
-fn build<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, depth: usize) -> Result<Built<'a>, BuildError> {
+/// Builds the instruction in text range `a..b` (before heredocs, `original` and lines) and
+/// pushes it onto `out`, where it is finished in place (an instruction is a few hundred bytes:
+/// built where it stays, it is not copied). Returns the text position of the instruction word.
+fn build<'a>(
+    j: &Joined<'a>,
+    a: usize,
+    b: usize,
+    escape: u8,
+    depth: usize,
+    out: &mut Vec<Instruction<'a>>,
+) -> Result<usize, BuildError> {
     let t = j.bytes();
     let (ts, te) = goish::trim_space_range(t, a, b);
     let mut ce = ts;
@@ -757,18 +761,21 @@ fn build<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, depth: usize) -> Re
                 if depth >= MAX_ONBUILD_DEPTH || (re - rs).saturating_mul(depth) > MAX_NESTED_COPY {
                     return Err(err("ONBUILD nested too deeply".into()));
                 }
-                let mut inner = build(j, rs, re, escape, depth + 1)?;
-                inner.ins.original = j.text(rs, re);
-                json = inner.ins.json;
-                let args = inner.ins.args.clone();
-                sub = Some(Box::new(inner.ins));
+                let mut one = Vec::with_capacity(1);
+                build(j, rs, re, escape, depth + 1, &mut one)?;
+                let Some(mut inner) = one.pop() else { return Err(err("ONBUILD without an instruction".into())) };
+                inner.original = j.text(rs, re);
+                json = inner.json;
+                let args = inner.args.clone();
+                sub = Some(Box::new(inner));
                 args
             }
         }
         // BuildKit's parser keeps unknown instructions with one empty value.
         Keyword::Unknown => Args::from_iter([j.arg(Cow::Borrowed(""), rs, rs)]),
     };
-    let ins = Instruction {
+    let (span, cmd_span, args_span) = (j.span(ts, te), j.span(ts, ce), j.span(rs, re));
+    out.push(Instruction {
         cmd,
         keyword,
         sub,
@@ -779,11 +786,11 @@ fn build<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, depth: usize) -> Re
         flags,
         args,
         heredocs: Vec::new(),
-        span: j.span(ts, te),
-        cmd_span: j.span(ts, ce),
-        args_span: j.span(rs, re),
-    };
-    Ok(Built { ins, cmd_pos: ts })
+        span,
+        cmd_span,
+        args_span,
+    });
+    Ok(ts)
 }
 
 const NOT_STRING_ARRAY: &str = "when using JSON array syntax, arrays must be comprised of strings only";
@@ -869,6 +876,20 @@ fn can_contain_heredoc(ins: &Instruction<'_>) -> bool {
     matches!(node.keyword, Keyword::Run | Keyword::Copy | Keyword::Add) && !node.json
 }
 
+/// The start of the line holding byte `off`.
+fn line_start_of(src: &[u8], off: usize) -> usize {
+    src[..off.min(src.len())].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+}
+
+/// An error at `span`, cut to the line it starts on (a snippet of a 50 MB continuation
+/// helps nobody).
+fn error_at(src: &[u8], message: String, line: usize, span: Span) -> Error {
+    let ls = line_start_of(src, span.start);
+    let le = src[span.start.min(src.len())..].iter().position(|&b| b == b'\n').map_or(src.len(), |i| span.start + i);
+    let le = content_end(src, span.start.min(le), le);
+    Error { message, line, column: col(src, ls, span.start), span: Span::new(span.start, span.end.min(le).max(span.start)) }
+}
+
 struct Parser<'a> {
     src: &'a [u8],
     lines: Lines<'a>,
@@ -888,21 +909,6 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn line_start_of(&self, off: usize) -> usize {
-        self.src[..off.min(self.src.len())].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
-    }
-
-    /// An error at `span`, cut to the line it starts on (a snippet of a 50 MB continuation
-    /// helps nobody).
-    fn error_at(&self, message: String, line: usize, span: Span) -> Error {
-        let ls = self.line_start_of(span.start);
-        let le = self.src[span.start.min(self.src.len())..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(self.src.len(), |i| span.start + i);
-        let le = content_end(self.src, span.start.min(le), le);
-        Error { message, line, column: col(self.src, ls, span.start), span: Span::new(span.start, span.end.min(le).max(span.start)) }
-    }
 
     fn run(mut self) -> Result<Dockerfile<'a>, Error> {
         let src = self.src;
@@ -947,15 +953,15 @@ impl<'a> Parser<'a> {
                 j.push(l.start, pe);
                 cont = c;
             }
-            // (A `match`, not `map_err`: the instruction is large, and is not copied this way.)
-            let Built { mut ins, cmd_pos } = match build(&j, 0, j.len(), self.dir.escape, 0) {
-                Ok(built) => built,
+            let cmd_pos = match build(&j, 0, j.len(), self.dir.escape, 0, &mut self.instructions) {
+                Ok(pos) => pos,
                 Err(e) => {
                     let at = j.at(e.pos);
                     let span = Span::new(at, content_end(src, last.start, last.end).max(at));
-                    return Err(self.error_at(e.message, start_line, span));
+                    return Err(error_at(src, e.message, start_line, span));
                 }
             };
+            let Some(ins) = self.instructions.last_mut() else { continue };
             // Normally the instruction word; for an instruction whose first line is a bare
             // escape character, that character (so the span covers `start_line`).
             let ins_start = j.at(cmd_pos).min(ts);
@@ -968,9 +974,9 @@ impl<'a> Parser<'a> {
                     span: Span::new(last.start, content_end(src, last.start, last.end)),
                 });
             }
-            if can_contain_heredoc(&ins) {
+            if can_contain_heredoc(ins) {
                 let markers = heredoc::markers(j.bytes()).map_err(|e| {
-                    self.error_at(e.0, start_line, Span::new(ins_start, content_end(src, last.start, last.end)))
+                    error_at(src, e.0, start_line, Span::new(ins_start, content_end(src, last.start, last.end)))
                 })?;
                 if !markers.is_empty() {
                     ins.original.to_mut().push('\n');
@@ -996,7 +1002,8 @@ impl<'a> Parser<'a> {
                         body_end = l.end;
                     }
                     if !terminated {
-                        return Err(self.error_at(
+                        return Err(error_at(
+                            src,
                             format!("unterminated heredoc: no line `{}` ends the heredoc started here", m.name),
                             start_line,
                             Span::new(ins_start, src.len()),
@@ -1025,12 +1032,11 @@ impl<'a> Parser<'a> {
                 sub = s.sub.as_deref_mut();
             }
             ins.span = Span::new(ins_start, content_end(src, last.start, last.end).max(ins_start));
-            self.instructions.push(ins);
         }
         if self.instructions.is_empty() {
             // The end of the file: after a final line break that is the (empty) next line.
             let n = memchr::memchr_iter(b'\n', src).count() + 1;
-            let ls = self.line_start_of(src.len());
+            let ls = line_start_of(src, src.len());
             return Err(Error {
                 message: "file with no instructions".into(),
                 line: n,
