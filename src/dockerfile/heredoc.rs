@@ -112,6 +112,11 @@ impl Words {
         self.in_word = true;
     }
 
+    /// The current word (of a [`Keep::Markers`] lexer) cannot be a marker.
+    fn dead(&self) -> bool {
+        self.prefix == Prefix::Dead
+    }
+
     /// Adds `c` to a word that may become a marker.
     #[inline]
     fn feed(&mut self, c: char) {
@@ -189,6 +194,32 @@ impl Lexer<'_> {
                 self.depth -= 1;
                 return Ok((result, words.finish()));
             }
+            if words.dead() {
+                // A word that cannot be a marker: only where it ends, and any lexing error,
+                // matter. Skip plain characters and quoted text without building strings.
+                match c {
+                    '\'' => {
+                        self.skip_single_quote()?;
+                        continue;
+                    }
+                    '"' => {
+                        self.skip_double_quote()?;
+                        continue;
+                    }
+                    '$' => {}
+                    _ => {
+                        self.next();
+                        if c == ESCAPE {
+                            if self.next().is_none() {
+                                break;
+                            }
+                        } else if c.is_whitespace() {
+                            words.add_char(c);
+                        }
+                        continue;
+                    }
+                }
+            }
             match c {
                 '\'' => {
                     let s = self.single_quote()?;
@@ -238,6 +269,48 @@ impl Lexer<'_> {
             return Err(LexError(format!("unexpected end of statement while looking for matching {s}")));
         }
         Ok((result, words.finish()))
+    }
+
+    /// [`Lexer::single_quote`] without the text.
+    fn skip_single_quote(&mut self) -> Result<(), LexError> {
+        self.next();
+        match self.chars[self.pos..].iter().position(|&c| c == '\'') {
+            Some(i) => {
+                self.pos += i + 1;
+                Ok(())
+            }
+            None => {
+                self.pos = self.chars.len();
+                Err(LexError("unexpected end of statement while looking for matching single-quote".into()))
+            }
+        }
+    }
+
+    /// [`Lexer::double_quote`] without the text (substitutions are still read: they can fail).
+    fn skip_double_quote(&mut self) -> Result<(), LexError> {
+        self.next();
+        loop {
+            match self.peek() {
+                None => {
+                    return Err(LexError(
+                        "unexpected end of statement while looking for matching double-quote".into(),
+                    ));
+                }
+                Some('"') => {
+                    self.next();
+                    return Ok(());
+                }
+                Some('$') => {
+                    self.dollar()?;
+                }
+                Some(c) => {
+                    self.next();
+                    if c == ESCAPE && matches!(self.peek(), Some('"' | '$' | ESCAPE)) {
+                        self.next();
+                    }
+                }
+            }
+        }
     }
 
     fn single_quote(&mut self) -> Result<String, LexError> {
@@ -450,6 +523,11 @@ fn marker(word: &str) -> Result<Option<Marker>, LexError> {
         return Ok(None);
     }
     let fd = if digits == 0 { 0 } else { word[..digits].parse::<u64>().unwrap_or(u64::MAX).min(u64::from(u32::MAX)) };
+    let fd = u32::try_from(fd).unwrap_or(u32::MAX);
+    // The usual delimiter (`EOF`, `END_OF_SCRIPT`): nothing to lex, one word, expanded.
+    if rest.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
+        return Ok(Some(Marker { name: rest.to_owned(), fd, chomp, expand: true }));
+    }
     let chars: Vec<char> = rest.chars().collect();
     let plain = words(&chars, false, false, true, Keep::All)?;
     if plain.len() != 1 {
@@ -461,7 +539,7 @@ fn marker(word: &str) -> Result<Option<Marker>, LexError> {
     }
     let quotes = |s: &str| s.bytes().filter(|b| *b == b'\'' || *b == b'"').count();
     let expand = quotes(&plain[0]) == quotes(&raw[0]);
-    Ok(Some(Marker { name: plain[0].clone(), fd: u32::try_from(fd).unwrap_or(u32::MAX), chomp, expand }))
+    Ok(Some(Marker { name: plain[0].clone(), fd, chomp, expand }))
 }
 
 #[cfg(test)]
