@@ -14,14 +14,71 @@ pub(crate) fn is_space(c: char) -> bool {
 /// Go's `unicode.IsSpace(rune(b))` applied to a single byte, as BuildKit's flag and
 /// HEALTHCHECK splitters do (they index bytes, so 0x85 and 0xA0 count as spaces).
 #[inline]
-pub(crate) fn is_space_byte(b: u8) -> bool {
+pub(crate) const fn is_space_byte(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0x85 | 0xa0)
 }
 
 /// The `[\t\v\f\r ]` class of BuildKit's `reWhitespace`.
 #[inline]
-pub(crate) fn is_re_whitespace(b: u8) -> bool {
+pub(crate) const fn is_re_whitespace(b: u8) -> bool {
     matches!(b, b'\t' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+/// Byte classes for the parser's scanning loops: one table lookup per byte instead of a chain
+/// of comparisons. [`is_space_byte`] bytes.
+pub(crate) const SPACE_BYTE: u8 = 1;
+/// [`is_re_whitespace`] bytes.
+pub(crate) const RE_WS: u8 = 2;
+/// `'` and `"`.
+pub(crate) const QUOTE: u8 = 4;
+/// `\`.
+pub(crate) const BACKSLASH: u8 = 8;
+/// Go's `unicode.IsSpace` on an ASCII byte (`\t \n \v \f \r` and space).
+pub(crate) const ASCII_SPACE: u8 = 16;
+/// Bytes of 0x80 and above.
+pub(crate) const NON_ASCII: u8 = 32;
+
+/// The class bits of every byte.
+pub(crate) static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut k = 0;
+        if is_space_byte(c) {
+            k |= SPACE_BYTE;
+        }
+        if is_re_whitespace(c) {
+            k |= RE_WS;
+        }
+        if c == b'\'' || c == b'"' {
+            k |= QUOTE;
+        }
+        if c == b'\\' {
+            k |= BACKSLASH;
+        }
+        if c < 0x80 && is_space_byte(c) {
+            k |= ASCII_SPACE;
+        }
+        if c >= 0x80 {
+            k |= NON_ASCII;
+        }
+        t[b] = k;
+        b += 1;
+    }
+    t
+};
+
+/// Length of the leading run of `b` with none of the class bits in `mask`.
+#[inline]
+pub(crate) fn run_without(b: &[u8], mask: u8) -> usize {
+    b.iter().position(|&c| CLASS[usize::from(c)] & mask != 0).unwrap_or(b.len())
+}
+
+/// Length of the leading run of `b` whose bytes all have a class bit in `mask`.
+#[inline]
+pub(crate) fn run_within(b: &[u8], mask: u8) -> usize {
+    b.iter().position(|&c| CLASS[usize::from(c)] & mask == 0).unwrap_or(b.len())
 }
 
 /// Go's `utf8.DecodeRune`: the character at the start of `b` and its width; an invalid or

@@ -25,7 +25,10 @@ use std::collections::BTreeMap;
 
 use smallvec::SmallVec;
 
-use super::goish::{self, is_re_whitespace, is_space_byte, lossy};
+use super::goish::{
+    self, is_re_whitespace, is_space_byte, lossy, run_within, run_without, ASCII_SPACE, BACKSLASH, NON_ASCII, QUOTE, RE_WS,
+    SPACE_BYTE,
+};
 use super::heredoc;
 use super::json_args::{self, JsonArgs};
 use super::{Arg, Args, Directive, Dockerfile, Error, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};
@@ -482,7 +485,7 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (SmallVec<[Word; 2]>, usiz
         }
         if phase == Phase::Word {
             // A run of plain ASCII bytes is taken at once.
-            let run = plain_run(&t[pos..to], |c| !is_space_byte(c) && c != b'\'' && c != b'"' && c != b'\\');
+            let run = run_without(&t[pos..to], SPACE_BYTE | QUOTE | BACKSLASH | NON_ASCII);
             if run > 0 {
                 if let Some(w) = owned.as_mut() {
                     w.push_str(run_str(&t[pos..pos + run]));
@@ -601,9 +604,11 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> SmallVec<[(usize, us
         }
         if phase == Phase::Word {
             // A run of plain ASCII bytes at once.
-            let run = plain_run(&t[pos..b], |c| {
-                !matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | b'\'' | b'"') && c != escape
-            });
+            let stop = ASCII_SPACE | QUOTE | NON_ASCII | if escape == b'\\' { BACKSLASH } else { 0 };
+            let mut run = run_without(&t[pos..b], stop);
+            if escape != b'\\' {
+                run = t[pos..pos + run].iter().position(|&c| c == escape).unwrap_or(run);
+            }
             if run > 0 {
                 pos += run;
                 word_end = pos;
@@ -679,10 +684,7 @@ fn build<'a>(
 ) -> Result<usize, BuildError> {
     let t = j.bytes();
     let (ts, te) = goish::trim_space_range(t, a, b);
-    let mut ce = ts;
-    while ce < te && !is_re_whitespace(t[ce]) {
-        ce += 1;
-    }
+    let ce = ts + run_without(&t[ts..te], RE_WS);
     let cmd = j.text(ts, ce);
     let mut flags = Vec::<Flag>::new();
     let (mut rs, mut re) = (te, te);
@@ -824,20 +826,14 @@ fn whitespace_delimited<'a>(j: &Joined<'a>, a: usize, b: usize) -> Args<'a> {
         return out;
     }
     let mut s = a;
-    let mut i = a;
-    while i < b {
-        if is_re_whitespace(t[i]) {
-            out.push(j.text_arg(s, i));
-            while i < b && is_re_whitespace(t[i]) {
-                i += 1;
-            }
-            s = i;
-        } else {
-            i += 1;
+    loop {
+        let e = s + run_without(&t[s..b], RE_WS);
+        out.push(j.text_arg(s, e));
+        if e == b {
+            return out;
         }
+        s = e + run_within(&t[e..b], RE_WS);
     }
-    out.push(j.text_arg(s, b));
-    out
 }
 
 /// `parseNameVal` for ENV and LABEL: `key=value ...`, or the legacy `key value`.
