@@ -220,6 +220,7 @@ impl<'a> Joined<'a> {
 
     /// Text range `a..b` as a string (invalid UTF-8 as U+FFFD, Go-style): borrowed from the
     /// file when the range lies within one piece, else a copy of the joined text.
+    #[inline]
     fn text(&self, a: usize, b: usize) -> Cow<'a, str> {
         if let Some((fa, fb)) = self.file_range(a, b) {
             return file_text(self.src, self.src_str, fa, fb);
@@ -231,6 +232,7 @@ impl<'a> Joined<'a> {
     }
 
     /// The file range of text range `a..b`, when it lies within one piece.
+    #[inline]
     fn file_range(&self, a: usize, b: usize) -> Option<(usize, usize)> {
         if let Some((s, _)) = self.one {
             return Some((s + a, s + b));
@@ -252,7 +254,11 @@ impl<'a> Joined<'a> {
     }
 
     /// The file span of text range `a..b`.
+    #[inline]
     fn span(&self, a: usize, b: usize) -> Span {
+        if let Some((s, _)) = self.one {
+            return Span::new(s + a, s + b.max(a));
+        }
         if b <= a {
             let p = self.at(a);
             Span::new(p, p)
@@ -279,6 +285,7 @@ impl<'a> Joined<'a> {
 
 /// The file's bytes `a..b` as text (invalid UTF-8 as U+FFFD, Go-style), borrowed when they
 /// are valid UTF-8. `src_str` is the whole file as `str` when it is valid UTF-8.
+#[inline]
 fn file_text<'a>(src: &'a [u8], src_str: Option<&'a str>, a: usize, b: usize) -> Cow<'a, str> {
     let piece = match src_str {
         Some(s) => s.get(a..b).ok_or(()),
@@ -294,8 +301,9 @@ fn file_text<'a>(src: &'a [u8], src_str: Option<&'a str>, a: usize, b: usize) ->
 fn flag_parts<'a>(text: &Cow<'a, str>) -> (Cow<'a, str>, Option<Cow<'a, str>>) {
     fn split(s: &str) -> (&str, Option<&str>) {
         let body = s.strip_prefix("--").unwrap_or(s);
-        match body.split_once('=') {
-            Some((n, v)) => (n, Some(v)),
+        match memchr::memchr(b'=', body.as_bytes()) {
+            // `=` is ASCII, so both sides are at character boundaries.
+            Some(i) => (&body[..i], Some(&body[i + 1..])),
             None => (body, None),
         }
     }
