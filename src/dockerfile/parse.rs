@@ -701,13 +701,20 @@ fn build<'a>(
         while args_start < te && is_re_whitespace(t[args_start]) {
             args_start += 1;
         }
-        let (fl, rest_start) = extract_flags(t, args_start, te);
-        flags.reserve_exact(fl.len());
-        for (text, fs, fe) in fl {
-            let text = text.map_or_else(|| j.text(fs, fe), Cow::Owned);
-            let (name, value) = flag_parts(&text);
-            flags.push(Flag { text, name, value, span: j.span(fs, fe) });
-        }
+        // Most instructions have no flags: nothing to split when the rest cannot start with one.
+        let rest_start = match t.get(args_start) {
+            Some(&c) if c != b'-' && !is_space_byte(c) => args_start,
+            _ => {
+                let (fl, rest_start) = extract_flags(t, args_start, te);
+                flags.reserve_exact(fl.len());
+                for (text, fs, fe) in fl {
+                    let text = text.map_or_else(|| j.text(fs, fe), Cow::Owned);
+                    let (name, value) = flag_parts(&text);
+                    flags.push(Flag { text, name, value, span: j.span(fs, fe) });
+                }
+                rest_start
+            }
+        };
         (rs, re) = goish::trim_space_range(t, rest_start, te);
     }
     let keyword =
