@@ -137,7 +137,7 @@ struct Joined<'a> {
     /// The joined text of several pieces, for a file that is not UTF-8.
     buf: Vec<u8>,
     /// (offset in the text, offset in the file) for each appended piece.
-    segs: Vec<(usize, usize)>,
+    segs: SmallVec<[(usize, usize); 16]>,
 }
 
 impl<'a> Joined<'a> {
@@ -148,7 +148,7 @@ impl<'a> Joined<'a> {
             one: None,
             buf_str: String::new(),
             buf: Vec::new(),
-            segs: Vec::with_capacity(8),
+            segs: SmallVec::new(),
         }
     }
 
