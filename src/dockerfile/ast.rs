@@ -174,11 +174,18 @@ impl<'src> Args<'src> {
         Self(ArgsRepr::Heap(Vec::new()))
     }
 
+    /// Room for `n` arguments: inline for up to two, else one allocation of the right size.
+    #[must_use]
+    pub fn with_capacity(n: usize) -> Self {
+        if n <= 2 { Self::new() } else { Self(ArgsRepr::Heap(Vec::with_capacity(n))) }
+    }
+
     /// Appends an argument.
     #[inline]
     pub fn push(&mut self, arg: Arg<'src>) {
         match &mut self.0 {
-            ArgsRepr::Heap(v) if !v.is_empty() => v.push(arg),
+            // (A heap list with room reserved stays on the heap.)
+            ArgsRepr::Heap(v) if v.capacity() > 0 => v.push(arg),
             ArgsRepr::Heap(_) => self.0 = ArgsRepr::One(arg),
             ArgsRepr::One(_) | ArgsRepr::Two(_) => self.spill(arg),
         }

@@ -836,10 +836,10 @@ fn json_arg<'a>(j: &Joined<'a>, decoded: Option<String>, a: usize, b: usize) -> 
 /// `parseStringsWhitespaceDelimited`: split at runs of `[\t\v\f\r ]`.
 fn whitespace_delimited<'a>(j: &Joined<'a>, a: usize, b: usize) -> Args<'a> {
     let t = j.bytes();
-    let mut out = Args::new();
     if a == b {
-        return out;
+        return Args::new();
     }
+    let mut out = Args::new();
     let mut s = a;
     loop {
         let e = s + run_without(&t[s..b], RE_WS);
@@ -866,7 +866,7 @@ fn name_val<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, key: &str) -> Re
         }
         return Ok(Args::from_iter([j.text_arg(a, ws), j.text_arg(vs, b)]));
     }
-    let mut out = Args::new();
+    let mut out = Args::with_capacity(words.len() * 2);
     for (ws, we) in words {
         let Some(eq) = t[ws..we].iter().position(|&c| c == b'=').map(|i| ws + i) else {
             let w = j.text(ws, we);
