@@ -244,12 +244,17 @@ impl<'a> Joined<'a> {
     }
 
     /// The file offset of text position `pos`.
+    #[inline]
     fn at(&self, pos: usize) -> usize {
-        if let [(tp, fp)] = self.segs[..] {
-            return fp + (pos - tp);
-        }
-        let i = self.segs.partition_point(|s| s.0 <= pos).saturating_sub(1);
-        let (tp, fp) = self.segs[i];
+        let segs = &self.segs[..];
+        // Spans mostly start in the first piece and end in the last.
+        let i = match segs {
+            [_] => 0,
+            [_, (second, _), ..] if pos < *second => 0,
+            [.., (last, _)] if pos >= *last => segs.len() - 1,
+            _ => segs.partition_point(|s| s.0 <= pos).saturating_sub(1),
+        };
+        let (tp, fp) = segs[i];
         fp + (pos - tp)
     }
 
