@@ -174,6 +174,18 @@ impl<'src> Args<'src> {
         Self(ArgsRepr::Heap(Vec::new()))
     }
 
+    /// One argument.
+    #[must_use]
+    pub const fn one(arg: Arg<'src>) -> Self {
+        Self(ArgsRepr::One(arg))
+    }
+
+    /// Two arguments.
+    #[must_use]
+    pub const fn two(a: Arg<'src>, b: Arg<'src>) -> Self {
+        Self(ArgsRepr::Two([a, b]))
+    }
+
     /// Room for `n` arguments: inline for up to two, else one allocation of the right size.
     #[must_use]
     pub fn with_capacity(n: usize) -> Self {

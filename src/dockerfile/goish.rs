@@ -206,6 +206,10 @@ pub(crate) fn trim_end_space_len(b: &[u8]) -> usize {
 /// Go's `strings.TrimSpace` on `b[start..end]`, returned as a sub-range.
 #[inline]
 pub(crate) fn trim_space_range(b: &[u8], start: usize, end: usize) -> (usize, usize) {
+    // Nothing to trim when both ends are ASCII and not spaces (almost always).
+    if start < end && CLASS[usize::from(b[start])] & (ASCII_SPACE | NON_ASCII) == 0 && CLASS[usize::from(b[end - 1])] & (ASCII_SPACE | NON_ASCII) == 0 {
+        return (start, end);
+    }
     let s = start + leading_space_len(&b[start..end]);
     let e = s + trim_end_space_len(&b[s..end]);
     (s, e)

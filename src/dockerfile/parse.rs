@@ -222,6 +222,12 @@ impl<'a> Joined<'a> {
     /// file when the range lies within one piece, else a copy of the joined text.
     #[inline]
     fn text(&self, a: usize, b: usize) -> Cow<'a, str> {
+        // The common case, one line of a UTF-8 file: a slice of the file.
+        if let (Some((s, _)), Some(file)) = (self.one, self.src_str) {
+            if let Some(v) = file.get(s + a..s + b) {
+                return Cow::Borrowed(v);
+            }
+        }
         if let Some((fa, fb)) = self.file_range(a, b) {
             return file_text(self.src, self.src_str, fa, fb);
         }
@@ -752,7 +758,7 @@ fn build<'a>(
             if rs == re {
                 Args::new()
             } else {
-                Args::from_iter([j.text_arg(rs, re)])
+                Args::one(j.text_arg(rs, re))
             }
         }
         Keyword::Healthcheck => {
@@ -767,7 +773,7 @@ fn build<'a>(
             if sep == rs {
                 Args::new()
             } else {
-                let mut v = Args::from_iter([j.text_arg(rs, sep)]);
+                let mut v = Args::one(j.text_arg(rs, sep));
                 let (more, is_json) = maybe_json(j, next, re).map_err(|m| err(m.into()))?;
                 json = is_json;
                 v.extend(more.into_vec());
@@ -794,7 +800,7 @@ fn build<'a>(
             }
         }
         // BuildKit's parser keeps unknown instructions with one empty value.
-        Keyword::Unknown => Args::from_iter([j.arg(Cow::Borrowed(""), rs, rs)]),
+        Keyword::Unknown => Args::one(j.arg(Cow::Borrowed(""), rs, rs)),
     };
     let (span, cmd_span, args_span) = (j.span(ts, te), j.span(ts, ce), j.span(rs, re));
     out.push(Instruction {
@@ -827,7 +833,7 @@ fn maybe_json<'a>(j: &Joined<'a>, a: usize, b: usize) -> Result<(Args<'a>, bool)
     match json_args::parse(&t[js..b]) {
         JsonArgs::Strings(v) => Ok((v.into_iter().map(|(s, x, y)| json_arg(j, s, js + x, js + y)).collect(), true)),
         JsonArgs::NotStringArray => Err(NOT_STRING_ARRAY),
-        JsonArgs::NotJson => Ok((Args::from_iter([j.text_arg(a, b)]), false)),
+        JsonArgs::NotJson => Ok((Args::one(j.text_arg(a, b)), false)),
     }
 }
 
@@ -869,7 +875,7 @@ fn name_val<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, key: &str) -> Re
         while vs < b && is_re_whitespace(t[vs]) {
             vs += 1;
         }
-        return Ok(Args::from_iter([j.text_arg(a, ws), j.text_arg(vs, b)]));
+        return Ok(Args::two(j.text_arg(a, ws), j.text_arg(vs, b)));
     }
     let mut out = Args::with_capacity(words.len() * 2);
     for (ws, we) in words {
