@@ -204,7 +204,7 @@ pub(crate) fn trim_end_space_len(b: &[u8]) -> usize {
 }
 
 /// Go's `strings.TrimSpace` on `b[start..end]`, returned as a sub-range.
-#[inline]
+#[inline(always)]
 pub(crate) fn trim_space_range(b: &[u8], start: usize, end: usize) -> (usize, usize) {
     // Nothing to trim when both ends are ASCII and not spaces (almost always).
     if start < end && CLASS[usize::from(b[start])] & (ASCII_SPACE | NON_ASCII) == 0 && CLASS[usize::from(b[end - 1])] & (ASCII_SPACE | NON_ASCII) == 0 {

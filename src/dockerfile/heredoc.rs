@@ -494,10 +494,22 @@ fn decode_chars(b: &[u8]) -> Vec<char> {
     out
 }
 
+/// Whether `line` contains `<<` (without which it has no heredoc marker).
+fn has_double_lt(line: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'<', &line[from..]) {
+        if line.get(from + i + 1) == Some(&b'<') {
+            return true;
+        }
+        from += i + 1;
+    }
+    false
+}
+
 /// The heredoc markers on an instruction line, in order. An error here is a parse error
 /// (BuildKit reports it); a line the lexer cannot split simply has no heredocs.
 pub(crate) fn markers(line: &[u8]) -> Result<Vec<Marker>, LexError> {
-    if !memchr::memchr_iter(b'<', line).any(|i| line.get(i + 1) == Some(&b'<')) {
+    if !has_double_lt(line) {
         return Ok(Vec::new());
     }
     let chars = decode_chars(line);
