@@ -223,11 +223,10 @@ impl<'a> Joined<'a> {
     #[inline]
     fn text(&self, a: usize, b: usize) -> Cow<'a, str> {
         // The common case, one line of a UTF-8 file: a slice of the file.
-        if let (Some((s, _)), Some(file)) = (self.one, self.src_str) {
-            if let Some(v) = file.get(s + a..s + b) {
+        if let (Some((s, _)), Some(file)) = (self.one, self.src_str)
+            && let Some(v) = file.get(s + a..s + b) {
                 return Cow::Borrowed(v);
             }
-        }
         if let Some((fa, fb)) = self.file_range(a, b) {
             return file_text(self.src, self.src_str, fa, fb);
         }
