@@ -288,29 +288,7 @@ impl Lexer<'_> {
 
     /// [`Lexer::double_quote`] without the text (substitutions are still read: they can fail).
     fn skip_double_quote(&mut self) -> Result<(), LexError> {
-        self.next();
-        loop {
-            match self.peek() {
-                None => {
-                    return Err(LexError(
-                        "unexpected end of statement while looking for matching double-quote".into(),
-                    ));
-                }
-                Some('"') => {
-                    self.next();
-                    return Ok(());
-                }
-                Some('$') => {
-                    self.dollar()?;
-                }
-                Some(c) => {
-                    self.next();
-                    if c == ESCAPE && matches!(self.peek(), Some('"' | '$' | ESCAPE)) {
-                        self.next();
-                    }
-                }
-            }
-        }
+        self.double_quote_into(None)
     }
 
     fn single_quote(&mut self) -> Result<String, LexError> {
@@ -339,9 +317,22 @@ impl Lexer<'_> {
 
     fn double_quote(&mut self) -> Result<String, LexError> {
         let mut out = String::new();
+        self.double_quote_into(Some(&mut out))?;
+        Ok(out)
+    }
+
+    /// Reads a double-quoted string, appending its text to `out` when there is one.
+    fn double_quote_into(&mut self, mut out: Option<&mut String>) -> Result<(), LexError> {
+        let raw_quotes = self.raw_quotes && out.is_some();
+        let raw_escapes = self.raw_escapes;
+        let push = |out: &mut Option<&mut String>, c: char| {
+            if let Some(o) = out {
+                o.push(c);
+            }
+        };
         let q = self.next().unwrap_or('"');
-        if self.raw_quotes {
-            out.push(q);
+        if raw_quotes {
+            push(&mut out, q);
         }
         loop {
             match self.peek() {
@@ -352,20 +343,22 @@ impl Lexer<'_> {
                 }
                 Some('"') => {
                     self.next();
-                    if self.raw_quotes {
-                        out.push('"');
+                    if raw_quotes {
+                        push(&mut out, '"');
                     }
-                    return Ok(out);
+                    return Ok(());
                 }
                 Some('$') => {
                     let v = self.dollar()?;
-                    out.push_str(&v);
+                    if let Some(o) = out.as_mut() {
+                        o.push_str(&v);
+                    }
                 }
                 Some(_) => {
                     let mut c = self.next().unwrap_or(' ');
                     if c == ESCAPE {
-                        if self.raw_escapes {
-                            out.push(c);
+                        if raw_escapes {
+                            push(&mut out, c);
                         }
                         match self.peek() {
                             None => continue,
@@ -376,7 +369,7 @@ impl Lexer<'_> {
                             Some(_) => {}
                         }
                     }
-                    out.push(c);
+                    push(&mut out, c);
                 }
             }
         }
