@@ -1,6 +1,6 @@
 //! Reading one image for the commands that take an image beside their own input
 //! (`imgopt plan --image REF` and `{ref: ...}` images, `imgopt analyze --image IMAGE`): parse
-//! the reference, open the source with the shared [`SourceArgs`] options and run
+//! the reference, open the source with the shared [`SourceArgs`](super::source_args::SourceArgs) options and run
 //! [`crate::layers::analyze`] on a tokio runtime. Owns no measuring logic (see `layers`,
 //! `plan::image`, `analyze::measure`).
 

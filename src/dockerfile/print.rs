@@ -4,7 +4,7 @@
 //! continuations and the original spacing are not kept (edit through spans to keep them).
 //! A changed field is printed from the field, so `print` also serves to write an edited AST.
 //!
-//! Owns: [`print`]. Does not: format for humans or keep trivia.
+//! Owns: [`print()`]. Does not: format for humans or keep trivia.
 //!
 //! Not printable at all: bytes that are not UTF-8 (the AST holds them as U+FFFD), and an
 //! instruction whose text ends in a bare escape character (possible only at the end of a

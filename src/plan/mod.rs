@@ -7,7 +7,7 @@
 //! returned beside the report, never in it). Pure arithmetic: no I/O, no printing. Submodules:
 //! [`quantity`] (Kubernetes quantities), [`node`] (allocatable, presets, image budget),
 //! [`pod`] (KEP-753 effective requests), [`fit`] (one service on one node), [`pack`] (bin
-//! packing, bounds, exact search), [`file`] (the YAML plan file and Kubernetes manifests).
+//! packing, bounds, exact search), [`file`](mod@file) (the YAML plan file and Kubernetes manifests).
 //! Does not: resolve image references (the CLI does, through the layers module) or render.
 //!
 //! The model is density.md section 6 (normative), ../shared/reference/density.md.

@@ -2,7 +2,7 @@
 //! `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context
 //! and ordering, `DF4xx` layer structure), each documented by its `///` comment.
 //!
-//! Owns: the [`Rule`] trait, the [`declare_rule!`] macro that captures a rule's doc, the
+//! Owns: the [`Rule`] trait, the `declare_rule!` macro that captures a rule's doc, the
 //! [`RULES`] registry, [`Finding`], rule selection by code, name or prefix ([`Selection`]),
 //! and running the rules over one file ([`check`]).
 //! Does not: read files, apply suppression comments or render (see `analyze` and `report`).
