@@ -1,7 +1,6 @@
 //! Rule DF101 base-image-latest-tag: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::{Finding, Rule, RuleContext, RuleMeta};
-use crate::catalog::ImageRef;
 use crate::diag::Severity;
 
 crate::declare_rule! {
@@ -38,18 +37,16 @@ impl Rule for BaseImageLatestTag {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for st in ctx.needed_stages() {
-            if st.from_stage.is_some() || st.base.contains('$') {
+            if st.base.contains('$') {
                 continue;
             }
-            let Some(r) = ImageRef::parse(&st.base_expanded) else {
+            let Some(r) = st.base_image() else {
                 continue;
             };
             if r.is_scratch() || r.digest.is_some() {
                 continue;
             }
-            let i = st.instructions.start;
-            let inst = &ctx.dockerfile.instructions[i];
-            let span = inst.args.first().map_or(inst.span, |a| a.span);
+            let (i, span) = ctx.from_span(st);
             match r.tag.as_deref() {
                 None => out.push(Finding::new(&Self::META, ctx, i, span, format!("`{}` has no tag, so it means `latest`", st.base), "pin a version tag (e.g. `name:1.2-slim`), and a digest for reproducible builds")),
                 Some("latest") => out.push(Finding::new(&Self::META, ctx, i, span, format!("`{}` follows the moving `latest` tag", st.base), "pin a version tag (e.g. `name:1.2-slim`), and a digest for reproducible builds")),

@@ -1,7 +1,6 @@
 //! Rule DF102 base-image-not-pinned: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::{Finding, Rule, RuleContext, RuleMeta};
-use crate::catalog::ImageRef;
 use crate::diag::Severity;
 
 crate::declare_rule! {
@@ -38,18 +37,13 @@ impl Rule for BaseImageNotPinned {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for st in ctx.needed_stages() {
-            if st.from_stage.is_some() {
-                continue;
-            }
-            let Some(r) = ImageRef::parse(&st.base_expanded) else {
+            let Some(r) = st.base_image() else {
                 continue;
             };
             if r.is_scratch() || r.digest.is_some() {
                 continue;
             }
-            let i = st.instructions.start;
-            let inst = &ctx.dockerfile.instructions[i];
-            let span = inst.args.first().map_or(inst.span, |a| a.span);
+            let (i, span) = ctx.from_span(st);
             out.push(Finding::new(&Self::META, ctx, i, span, format!("`{}` is not pinned by digest", st.base), "append `@sha256:...` (the digest of the tag you test with) and let a bot update it"));
         }
     }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::catalog::ImageRef;
 use crate::context::BuildContext;
 use crate::dockerfile::shell::{self, Command};
 use crate::dockerfile::stages::DependencyKind;
@@ -40,6 +41,15 @@ pub struct StageInfo {
     /// Its filesystem is part of the target image (the target and its `FROM` chain, or a
     /// stage copied from wholesale with `COPY --from=x / /`).
     pub ships: bool,
+}
+
+impl StageInfo {
+    /// The image the stage is built from: `None` when its `FROM` names an earlier stage or the
+    /// expanded base is not an image reference.
+    #[must_use]
+    pub fn base_image(&self) -> Option<ImageRef> {
+        if self.from_stage.is_some() { None } else { ImageRef::parse(&self.base_expanded) }
+    }
 }
 
 /// Everything a rule may look at.
@@ -267,6 +277,15 @@ impl<'a> RuleContext<'a> {
     /// (none when the target is a development image, see [`RuleContext::product`]).
     pub fn shipping_stages(&self) -> impl Iterator<Item = &StageInfo> + '_ {
         self.stages.iter().filter(|s| s.ships && self.product)
+    }
+
+    /// The index of stage `st`'s `FROM` and the span of its image word (for findings on the
+    /// base image).
+    #[must_use]
+    pub fn from_span(&self, st: &StageInfo) -> (usize, Span) {
+        let i = st.instructions.start;
+        let inst = &self.dockerfile.instructions[i];
+        (i, inst.args.first().map_or(inst.span, |a| a.span))
     }
 
     /// Stages built for the target.

@@ -1,7 +1,7 @@
 //! Rule DF103 full-base-image: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::{Finding, Rule, RuleContext, RuleMeta};
-use crate::catalog::{self, Family, ImageRef, Variant};
+use crate::catalog::{self, Family, Variant};
 use crate::diag::Severity;
 use crate::dockerfile::Keyword;
 
@@ -96,10 +96,7 @@ impl Rule for FullBaseImage {
             return;
         }
         for st in ctx.shipping_stages() {
-            if st.from_stage.is_some() {
-                continue;
-            }
-            let Some(r) = ImageRef::parse(&st.base_expanded) else {
+            let Some(r) = st.base_image() else {
                 continue;
             };
             let Some((family, variant)) = catalog::classify(&r) else {
@@ -142,9 +139,7 @@ impl Rule for FullBaseImage {
                 continue;
             };
             let suggestion = format!("{}:{new_tag}", r.full_repo());
-            let i = st.instructions.start;
-            let inst = &ctx.dockerfile.instructions[i];
-            let span = inst.args.first().map_or(inst.span, |a| a.span);
+            let (i, span) = ctx.from_span(st);
             let (from, to) = (
                 catalog::lookup(family, variant),
                 catalog::lookup(family, target_variant),

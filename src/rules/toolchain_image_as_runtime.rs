@@ -1,7 +1,7 @@
 //! Rule DF104 toolchain-image-as-runtime: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::{Finding, Rule, RuleContext, RuleMeta};
-use crate::catalog::{self, Family, ImageRef, Variant};
+use crate::catalog::{self, Family, Variant};
 use crate::diag::Severity;
 
 crate::declare_rule! {
@@ -57,10 +57,7 @@ impl Rule for ToolchainImageAsRuntime {
             return;
         }
         for st in ctx.shipping_stages() {
-            if st.from_stage.is_some() {
-                continue;
-            }
-            let Some(r) = ImageRef::parse(&st.base_expanded) else {
+            let Some(r) = st.base_image() else {
                 continue;
             };
             if r.registry.is_some() {
@@ -87,9 +84,7 @@ impl Rule for ToolchainImageAsRuntime {
             if catalog::classify(&r).is_some_and(|(_, v)| v == Variant::Other) {
                 continue;
             }
-            let i = st.instructions.start;
-            let inst = &ctx.dockerfile.instructions[i];
-            let span = inst.args.first().map_or(inst.span, |a| a.span);
+            let (i, span) = ctx.from_span(st);
             let mut f = Finding::new(
                 &Self::META,
                 ctx,
