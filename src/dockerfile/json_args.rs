@@ -85,6 +85,20 @@ impl Scan<'_> {
         }
     }
 
+    /// Scans an object key and its colon (whitespace before the key already skipped).
+    fn key(&mut self) -> Option<()> {
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        self.string()?;
+        self.ws();
+        if self.peek() != Some(b':') {
+            return None;
+        }
+        self.i += 1;
+        Some(())
+    }
+
     /// Scans a number; returns whether it overflows a float64 (Go reports that as an error).
     fn number(&mut self) -> Option<bool> {
         let start = self.i;
@@ -231,16 +245,9 @@ pub(crate) fn parse(b: &[u8]) -> JsonArgs {
                         expect_value = false;
                         continue;
                     }
-                    if kind == Container::Object {
-                        // A key, a colon, then a value.
-                        if s.peek() != Some(b'"') || s.string().is_none() {
-                            return JsonArgs::NotJson;
-                        }
-                        s.ws();
-                        if s.peek() != Some(b':') {
-                            return JsonArgs::NotJson;
-                        }
-                        s.i += 1;
+                    // In an object: a key and a colon, then the value.
+                    if kind == Container::Object && s.key().is_none() {
+                        return JsonArgs::NotJson;
                     }
                     expect_value = true;
                     continue;
@@ -283,14 +290,9 @@ pub(crate) fn parse(b: &[u8]) -> JsonArgs {
                     s.i += 1;
                     if kind == Container::Object {
                         s.ws();
-                        if s.peek() != Some(b'"') || s.string().is_none() {
+                        if s.key().is_none() {
                             return JsonArgs::NotJson;
                         }
-                        s.ws();
-                        if s.peek() != Some(b':') {
-                            return JsonArgs::NotJson;
-                        }
-                        s.i += 1;
                     }
                     expect_value = true;
                 }
