@@ -53,19 +53,22 @@ pub fn pm_of(cmd: &Command) -> Option<(Pm, &str)> {
         "zypper" => Pm::Zypper,
         _ => return None,
     };
+    Some((pm, operands(pm, cmd.args()).next().map_or("", |w| w.text.as_str())))
+}
+
+/// The words of a package-manager command line that are not options or option values.
+fn operands(pm: Pm, args: &[Word]) -> impl Iterator<Item = &Word> {
     let mut skip = false;
-    for w in cmd.args() {
-        if skip {
-            skip = false;
-            continue;
+    args.iter().filter(move |w| {
+        if std::mem::take(&mut skip) {
+            return false;
         }
         if w.text.starts_with('-') {
             skip = !w.text.contains('=') && option_takes_value(pm, &w.text);
-            continue;
+            return false;
         }
-        return Some((pm, w.text.as_str()));
-    }
-    Some((pm, ""))
+        true
+    })
 }
 
 /// Options that take a separate value word (so the value is not a package).
@@ -118,25 +121,8 @@ pub fn installs(cmds: &[Command]) -> Vec<Install<'_>> {
         {
             continue;
         }
-        let args = c.args();
-        let mut packages = Vec::new();
-        let mut seen_sub = false;
-        let mut skip = false;
-        for w in args {
-            if skip {
-                skip = false;
-                continue;
-            }
-            if w.text.starts_with('-') {
-                skip = !w.text.contains('=') && option_takes_value(pm, &w.text);
-                continue;
-            }
-            if !seen_sub {
-                seen_sub = true;
-                continue;
-            }
-            packages.push(w);
-        }
+        // The first operand is the subcommand; the rest are packages.
+        let packages = operands(pm, c.args()).skip(1).collect();
         out.push(Install {
             pm,
             cmd: c,
