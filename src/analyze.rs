@@ -20,6 +20,7 @@ use crate::context::{Accidental, BuildContext};
 use crate::diag::{FileId, Files, Severity};
 use crate::dockerfile;
 use crate::estimate::{Estimate, Total};
+use crate::rules::context::context_sources;
 use crate::rules::{self, RuleContext, Selection};
 use crate::units::ByteSize;
 
@@ -600,20 +601,9 @@ fn context_report(ctx: &RuleContext<'_>, bc: &BuildContext, dir: &Path) -> Conte
     let mut copied: BTreeMap<&str, u64> = BTreeMap::new();
     for st in ctx.shipping_stages() {
         for (_, inst) in ctx.stage_instructions(st.index) {
-            if !matches!(
-                inst.keyword,
-                dockerfile::Keyword::Copy | dockerfile::Keyword::Add
-            ) || inst.flag("from").is_some()
-                || !inst.heredocs.is_empty()
-            {
-                continue;
-            }
-            let v = inst.values();
-            if let Some((_, srcs)) = v.split_last() {
-                for s in srcs.iter().filter(|s| !s.contains("://")) {
-                    for e in bc.matching(s) {
-                        copied.insert(&e.path, e.bytes.0);
-                    }
+            for s in context_sources(inst).into_iter().filter(|s| !s.contains("://")) {
+                for e in bc.matching(s) {
+                    copied.insert(&e.path, e.bytes.0);
                 }
             }
         }

@@ -1,9 +1,9 @@
 //! Rule DF105 build-toolchain-in-final-stage: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::pkg::{self, Pm};
+use super::context::context_sources;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
-use crate::dockerfile::Keyword;
 use crate::estimate::heuristics;
 
 crate::declare_rule! {
@@ -92,17 +92,7 @@ pub(super) fn copies_app_sources(ctx: &RuleContext<'_>) -> bool {
         .filter(|s| s.ships)
         .flat_map(|s| ctx.stage_instructions(s.index))
         .any(|(_, inst)| {
-            if !matches!(inst.keyword, Keyword::Copy | Keyword::Add)
-                || inst.flag("from").is_some()
-                || !inst.heredocs.is_empty()
-            {
-                return false;
-            }
-            let v = inst.values();
-            let Some((_, srcs)) = v.split_last() else {
-                return false;
-            };
-            srcs.iter().any(|s| {
+            context_sources(inst).iter().any(|s| {
                 let base = s.rsplit('/').next().unwrap_or(s);
                 !(s.contains("://")
                     || base.ends_with(".sh")

@@ -52,6 +52,19 @@ impl StageInfo {
     }
 }
 
+/// The sources a `COPY` or `ADD` takes from the build context, as written (URLs included):
+/// none for other instructions, `--from` copies and heredocs.
+#[must_use]
+pub fn context_sources<'i>(inst: &'i Instruction<'_>) -> Vec<&'i str> {
+    if !matches!(inst.keyword, Keyword::Copy | Keyword::Add) || inst.flag("from").is_some() || !inst.heredocs.is_empty()
+    {
+        return Vec::new();
+    }
+    let mut v = inst.values();
+    v.pop(); // the destination
+    v
+}
+
 /// Everything a rule may look at.
 pub struct RuleContext<'a> {
     /// The file's text (spans index into it).

@@ -1,6 +1,7 @@
 //! Rule DF301 copy-all-before-dependency-install: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::pkg;
+use super::context::context_sources;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
 use crate::dockerfile::shell::Command;
@@ -45,18 +46,7 @@ crate::declare_rule! {
 
 /// Whether `inst` copies the whole build context.
 pub(super) fn copies_whole_context(inst: &Instruction) -> bool {
-    if !matches!(inst.keyword, Keyword::Copy | Keyword::Add)
-        || inst.flag("from").is_some()
-        || !inst.heredocs.is_empty()
-    {
-        return false;
-    }
-    let v = inst.values();
-    let Some((_, srcs)) = v.split_last() else {
-        return false;
-    };
-    srcs.iter()
-        .any(|s| matches!(*s, "." | "./" | "*" | "./*" | "./."))
+    context_sources(inst).iter().any(|s| matches!(*s, "." | "./" | "*" | "./*" | "./."))
 }
 
 /// The dependency manifest a command installs from, if it is a dependency install.
