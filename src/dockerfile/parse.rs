@@ -224,9 +224,10 @@ impl<'a> Joined<'a> {
     fn text(&self, a: usize, b: usize) -> Cow<'a, str> {
         // The common case, one line of a UTF-8 file: a slice of the file.
         if let (Some((s, _)), Some(file)) = (self.one, self.src_str)
-            && let Some(v) = file.get(s + a..s + b) {
-                return Cow::Borrowed(v);
-            }
+            && let Some(v) = file.get(s + a..s + b)
+        {
+            return Cow::Borrowed(v);
+        }
         if let Some((fa, fb)) = self.file_range(a, b) {
             return file_text(self.src, self.src_str, fa, fb);
         }
@@ -284,11 +285,14 @@ impl<'a> Joined<'a> {
     /// The argument made of text range `a..b`.
     #[inline]
     fn text_arg(&self, a: usize, b: usize) -> Arg<'a> {
-        // The common case, one line of a UTF-8 file: a slice of the file and its span.
+        // The common case, one line of a UTF-8 file: a slice of the file and its span. (The
+        // same as `arg(text(..), ..)`, but one test instead of two: 2 % of the whole corpus
+        // benchmark's instructions.)
         if let (Some((s, _)), Some(file)) = (self.one, self.src_str)
-            && let Some(v) = file.get(s + a..s + b) {
-                return Arg { value: Cow::Borrowed(v), span: Span::new(s + a, s + b) };
-            }
+            && let Some(v) = file.get(s + a..s + b)
+        {
+            return Arg { value: Cow::Borrowed(v), span: Span::new(s + a, s + b) };
+        }
         self.arg(self.text(a, b), a, b)
     }
 }
