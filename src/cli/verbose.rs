@@ -272,20 +272,10 @@ pub(crate) fn analyze(t: &AnalyzeTrace, report: &AnalyzeReport) -> Vec<String> {
         if f.findings_by_rule.is_empty() {
             line.push_str("no findings");
         } else {
-            let per: Vec<String> = f
-                .findings_by_rule
-                .iter()
-                .map(|(c, n)| format!("{c} {n}"))
-                .collect();
-            let _ = write!(line, "findings per rule: {}", per.join(", "));
+            let _ = write!(line, "findings per rule: {}", per_rule(&f.findings_by_rule));
         }
         if !f.suppressed_by_rule.is_empty() {
-            let per: Vec<String> = f
-                .suppressed_by_rule
-                .iter()
-                .map(|(c, n)| format!("{c} {n}"))
-                .collect();
-            let _ = write!(line, "; suppressed by comments: {}", per.join(", "));
+            let _ = write!(line, "; suppressed by comments: {}", per_rule(&f.suppressed_by_rule));
         }
         out.push(line);
         out.push(format!(
@@ -349,6 +339,11 @@ pub(crate) fn measured(report: &AnalyzeReport) -> Vec<String> {
 /// Whether the exact search ran.
 fn searched(o: &ExactOutcome) -> bool {
     !matches!(o, ExactOutcome::NotNeeded | ExactOutcome::TooLarge { .. })
+}
+
+/// `DF201 2, DF301 1`: a count per rule code.
+fn per_rule<K: std::fmt::Display>(counts: &std::collections::BTreeMap<K, usize>) -> String {
+    counts.iter().map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", ")
 }
 
 fn exact(o: &ExactOutcome) -> String {
