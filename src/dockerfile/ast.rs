@@ -186,6 +186,21 @@ impl<'src> Args<'src> {
         Self(ArgsRepr::Two([a, b]))
     }
 
+    /// The arguments made by `f` from each of `items`, stored inline when there are up to
+    /// two (no growing through `push`).
+    #[inline]
+    pub(crate) fn map_from<T: Copy>(items: &[T], mut f: impl FnMut(T) -> Arg<'src>) -> Self {
+        match *items {
+            [] => Self::new(),
+            [a] => Self::one(f(a)),
+            [a, b] => {
+                let a = f(a);
+                Self::two(a, f(b))
+            }
+            _ => Self(ArgsRepr::Heap(items.iter().map(|&x| f(x)).collect())),
+        }
+    }
+
     /// Room for `n` arguments: inline for up to two, else one allocation of the right size.
     #[must_use]
     pub fn with_capacity(n: usize) -> Self {

@@ -18,7 +18,7 @@ pub mod print;
 pub mod stages;
 
 pub use ast::{Arg, Args, Directive, Dockerfile, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};
-pub use parse::parse;
+pub use parse::{parse, parse_str};
 pub use print::print;
 pub use stages::{Stage, StageOptions, Stages};
 
