@@ -82,35 +82,97 @@ impl Keyword {
     /// `WORKDIR`, as in BuildKit); this function itself compares ASCII case-insensitively.
     #[must_use]
     pub fn from_word(word: &str) -> Self {
-        // Length and first letter (second for ARG/ADD) pick the one candidate to compare.
-        let b = word.as_bytes();
-        // Every keyword byte is an ASCII capital, so `x & !0x20 == K` holds exactly for K and
-        // its lower-case form.
-        let up = |i: usize| b.get(i).map_or(0, |&c| c & !0x20);
-        let (kw, k) = match (b.len(), up(0)) {
-            (3, b'R') => ("RUN", Self::Run),
-            (4, b'C') => ("COPY", Self::Copy),
-            (4, b'F') => ("FROM", Self::From),
-            (3, b'E') => ("ENV", Self::Env),
-            (3, b'A') if up(1) == b'R' => ("ARG", Self::Arg),
-            (3, b'A') => ("ADD", Self::Add),
-            (7, b'W') => ("WORKDIR", Self::Workdir),
-            (3, b'C') => ("CMD", Self::Cmd),
-            (5, b'L') => ("LABEL", Self::Label),
-            (6, b'E') => ("EXPOSE", Self::Expose),
-            (4, b'U') => ("USER", Self::User),
-            (10, b'E') => ("ENTRYPOINT", Self::Entrypoint),
-            (6, b'V') => ("VOLUME", Self::Volume),
-            (11, b'H') => ("HEALTHCHECK", Self::Healthcheck),
-            (5, b'S') => ("SHELL", Self::Shell),
-            (7, b'O') => ("ONBUILD", Self::Onbuild),
-            (10, b'S') => ("STOPSIGNAL", Self::Stopsignal),
-            (10, b'M') => ("MAINTAINER", Self::Maintainer),
-            _ => return Self::Unknown,
-        };
-        if b.iter().zip(kw.as_bytes()).all(|(&c, &k)| c & !0x20 == k) { k } else { Self::Unknown }
+        Self::from_prefix(word.as_bytes(), word.len())
+    }
+
+    /// The keyword for the word `text[..len]`; `text` may go on past the word (reading 16
+    /// bytes at once is then free). One table slot to look at and two 8-byte compares, with
+    /// no branch on which keyword it is: the parser meets a different keyword at almost every
+    /// instruction, so a `match` on the word mispredicts there.
+    #[inline]
+    pub(crate) fn from_prefix(text: &[u8], len: usize) -> Self {
+        if !(3..=11).contains(&len) || text.len() < len {
+            return Self::Unknown;
+        }
+        let mut buf = [0u8; 16];
+        if let Some(head) = text.get(..16) {
+            buf.copy_from_slice(head);
+        } else {
+            for (d, &c) in buf.iter_mut().zip(text) {
+                *d = c;
+            }
+        }
+        let (lo, hi) = (u64::from_le_bytes(first_8(&buf)), u64::from_le_bytes(first_8(&buf[8..])));
+        // Only the word's bytes count; `& !0x20` maps each letter to its capital, and only
+        // letters to capitals (every keyword byte is one).
+        let mask = |n: usize| ((1u128 << (8 * n.min(8))) - 1) as u64;
+        let (lo, hi) = (lo & mask(len) & FOLD, hi & mask(len.saturating_sub(8)) & FOLD);
+        let (klo, khi, kw) = KEYWORD_TABLE[keyword_slot(buf[0], buf[1], len)];
+        if lo == klo && hi == khi { kw } else { Self::Unknown }
     }
 }
+
+/// Clears bit 5 of every byte: ASCII letters to capitals.
+const FOLD: u64 = !0x2020_2020_2020_2020;
+
+fn first_8(b: &[u8]) -> [u8; 8] {
+    let mut w = [0; 8];
+    w.copy_from_slice(&b[..8]);
+    w
+}
+
+/// The table slot of a word by its first two letters and length: a perfect hash of the 18
+/// keywords (found by search), so each slot holds at most one.
+const fn keyword_slot(first: u8, second: u8, len: usize) -> usize {
+    ((first as usize & 31) + (second as usize & 31) * 28 + len * 9) & 31
+}
+
+const KEYWORDS: [(&str, Keyword); 18] = [
+    ("ADD", Keyword::Add),
+    ("ARG", Keyword::Arg),
+    ("CMD", Keyword::Cmd),
+    ("COPY", Keyword::Copy),
+    ("ENTRYPOINT", Keyword::Entrypoint),
+    ("ENV", Keyword::Env),
+    ("EXPOSE", Keyword::Expose),
+    ("FROM", Keyword::From),
+    ("HEALTHCHECK", Keyword::Healthcheck),
+    ("LABEL", Keyword::Label),
+    ("MAINTAINER", Keyword::Maintainer),
+    ("ONBUILD", Keyword::Onbuild),
+    ("RUN", Keyword::Run),
+    ("SHELL", Keyword::Shell),
+    ("STOPSIGNAL", Keyword::Stopsignal),
+    ("USER", Keyword::User),
+    ("VOLUME", Keyword::Volume),
+    ("WORKDIR", Keyword::Workdir),
+];
+
+/// Each keyword's capitals as two little-endian words (zero-padded), at its slot; empty slots
+/// hold zeros, which no word of three or more bytes matches.
+const KEYWORD_TABLE: [(u64, u64, Keyword); 32] = {
+    let mut t = [(0, 0, Keyword::Unknown); 32];
+    let mut k = 0;
+    while k < KEYWORDS.len() {
+        let (word, kw) = KEYWORDS[k];
+        let b = word.as_bytes();
+        let (mut lo, mut hi) = (0u64, 0u64);
+        let mut i = 0;
+        while i < b.len() {
+            if i < 8 {
+                lo |= (b[i] as u64) << (8 * i);
+            } else {
+                hi |= (b[i] as u64) << (8 * (i - 8));
+            }
+            i += 1;
+        }
+        let slot = keyword_slot(b[0], b[1], b.len());
+        assert!(matches!(t[slot].2, Keyword::Unknown), "two keywords in one slot");
+        t[slot] = (lo, hi, kw);
+        k += 1;
+    }
+    t
+};
 
 /// A parser directive (`# syntax=`, `# escape=`, `# check=`, or any other `# key=value` in
 /// the directive block at the top of the file).
@@ -481,4 +543,34 @@ pub struct ParseWarning {
     pub line: usize,
     /// Span.
     pub span: Span,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_in_any_case_and_nothing_else() {
+        for (word, kw) in KEYWORDS {
+            let lower = word.to_ascii_lowercase();
+            let mixed: String =
+                word.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_lowercase() } else { c }).collect();
+            for w in [word.to_owned(), lower, mixed] {
+                assert_eq!(Keyword::from_word(&w), kw, "{w}");
+                // A longer text after the word does not change it (the parser passes one).
+                assert_eq!(Keyword::from_prefix(format!("{w} --from=x y z and more").as_bytes(), w.len()), kw, "{w}");
+                // Nor does one byte more, less, or changed.
+                assert_eq!(Keyword::from_word(&format!("{w}S")), Keyword::Unknown, "{w}S");
+                assert_eq!(Keyword::from_word(&w[..w.len() - 1]), Keyword::Unknown, "{w} cut");
+                let mut changed = w.clone().into_bytes();
+                let last = changed.len() - 1;
+                changed[last] ^= 0x01;
+                assert_eq!(Keyword::from_word(std::str::from_utf8(&changed).expect("ASCII")), Keyword::Unknown, "{w} changed");
+            }
+        }
+        // Bytes that differ from a keyword's only in bit 5 but are not letters.
+        for w in ["RUN\0", "R\u{15}N", "RU\u{e}", "", "R", "ENTRYPOINTS", "HEALTHCHECKS", "\u{0}\u{0}\u{0}"] {
+            assert_eq!(Keyword::from_word(w), Keyword::Unknown, "{w:?}");
+        }
+    }
 }

@@ -759,7 +759,7 @@ fn build<'a>(
         (rs, re) = goish::trim_space_range(t, rest_start, te);
     }
     let keyword =
-        if cmd.is_ascii() { Keyword::from_word(&cmd) } else { Keyword::from_word(&goish::to_lower(&cmd)) };
+        if cmd.is_ascii() { Keyword::from_prefix(&t[ts..], ce - ts) } else { Keyword::from_word(&goish::to_lower(&cmd)) };
     let rest = &t[rs..re];
     let mut json = false;
     let mut sub = None;
