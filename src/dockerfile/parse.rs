@@ -163,7 +163,7 @@ struct Joined<'a> {
     buf_str: String,
     /// The joined text of several pieces, for a file that is not UTF-8.
     buf: Vec<u8>,
-    /// (offset in the text, offset in the file) for each appended piece.
+    /// (offset in the text, offset in the file) for each piece, once there are two or more.
     segs: SmallVec<[(usize, usize); 16]>,
 }
 
@@ -188,12 +188,13 @@ impl<'a> Joined<'a> {
 
     /// Appends the file's bytes `start..end`.
     fn push(&mut self, start: usize, end: usize) {
-        if self.segs.is_empty() {
+        if self.one.is_none() && self.segs.is_empty() {
+            // One piece (most instructions): `segs` stays empty until a second one comes.
             self.one = Some((start, end));
-            self.segs.push((0, start));
             return;
         }
         if let Some((a, b)) = self.one.take() {
+            self.segs.push((0, a));
             // First continuation in this file: room for a typical continued instruction.
             if self.buf_str.capacity() == 0 && self.buf.capacity() == 0 {
                 if self.src_str.is_some() {
@@ -279,6 +280,9 @@ impl<'a> Joined<'a> {
     /// The file offset of text position `pos`.
     #[inline]
     fn at(&self, pos: usize) -> usize {
+        if let Some((s, _)) = self.one {
+            return s + pos;
+        }
         let segs = &self.segs[..];
         // Spans mostly start in the first piece and end in the last.
         let i = match segs {
