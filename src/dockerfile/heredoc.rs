@@ -505,6 +505,21 @@ pub(crate) fn markers(line: &[u8]) -> Result<Vec<Marker>, LexError> {
     if !has_double_lt(line) {
         return Ok(Vec::new());
     }
+    if line.iter().all(|&b| b.is_ascii() && !matches!(b, b'\'' | b'"' | b'\\' | b'$')) {
+        // Nothing the lexer treats specially (no quotes, escapes or expansions, all ASCII):
+        // its words are the runs between whitespace (`RUN <<EOF`, `RUN python3 <<-PY`).
+        let mut out = Vec::new();
+        for w in line.split(|b| b.is_ascii_whitespace() || *b == 0x0b) {
+            let digits = w.iter().take_while(|b| b.is_ascii_digit()).count();
+            if w[digits..].starts_with(b"<<") {
+                // Every byte is ASCII, so the word is UTF-8.
+                if let Some(m) = marker(std::str::from_utf8(w).unwrap_or_default())? {
+                    out.push(m);
+                }
+            }
+        }
+        return Ok(out);
+    }
     let chars = decode_chars(line);
     let Ok(ws) = words(&chars, true, true, true, Keep::Markers) else { return Ok(Vec::new()) };
     let mut out = Vec::new();
@@ -563,6 +578,28 @@ mod tests {
             names("COPY <<a.txt 3<<\"b.txt\" /dst/"),
             [("a.txt".into(), 0, false, true), ("b.txt".into(), 3, false, false)]
         );
+    }
+
+    #[test]
+    fn plain_lines_split_as_the_lexer_does() {
+        // Lines with nothing the lexer treats specially take a shortcut: it must agree with
+        // the lexer, which the same line with a harmless quoted word forces.
+        for line in [
+            "RUN <<EOF",
+            "RUN python3 <<-PY arg 2<<ERR",
+            "COPY <<a.txt <<b.txt /dst/",
+            "RUN cat<<EOF",
+            "RUN x <<<here",
+            "RUN x << EOF",
+            "RUN a\t<<T\x0b<<V\x0c<<F\r<<R",
+            "RUN <<E<F",
+            "RUN <<EOF-x.y_z",
+            "RUN <<a/b",
+            "RUN 12345678901234567890<<X",
+        ] {
+            let lexed = names(&format!("{line} ''"));
+            assert_eq!(names(line), lexed, "{line:?}");
+        }
     }
 
     #[test]

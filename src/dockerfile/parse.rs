@@ -1045,9 +1045,7 @@ impl<'a> Parser<'a> {
                 let markers = heredoc::markers(j.bytes()).map_err(|e| {
                     error_at(src, e.0, start_line, Span::new(ins_start, content_end(src, last.start, last.end)))
                 })?;
-                if !markers.is_empty() {
-                    ins.original.to_mut().push('\n');
-                }
+                ins.heredocs.reserve_exact(markers.len());
                 for m in markers {
                     let body_start = last.end;
                     // The body lines are contiguous in the file: `body_start..body_end`.
@@ -1076,20 +1074,28 @@ impl<'a> Parser<'a> {
                             Span::new(ins_start, src.len()),
                         ));
                     }
-                    let content = file_text(src, j.src_str, body_start, body_end);
-                    let original = ins.original.to_mut();
-                    original.reserve(content.len() + m.name.len() + 1);
-                    original.push_str(&content);
-                    original.push_str(&m.name);
-                    original.push('\n');
                     ins.heredocs.push(Heredoc {
                         name: Cow::Owned(m.name),
                         file_descriptor: m.fd,
-                        content,
+                        content: file_text(src, j.src_str, body_start, body_end),
                         chomp: m.chomp,
                         expand: m.expand,
                         span: Span::new(body_start, content_end(src, last.start, last.end)),
                     });
+                }
+                if !ins.heredocs.is_empty() {
+                    // BuildKit's `original` goes on with each body and its delimiter line: built
+                    // once, at its final size.
+                    let size = ins.heredocs.iter().map(|h| h.content.len() + h.name.len() + 1).sum::<usize>();
+                    let mut original = String::with_capacity(ins.original.len() + 1 + size);
+                    original.push_str(&ins.original);
+                    original.push('\n');
+                    for h in &ins.heredocs {
+                        original.push_str(&h.content);
+                        original.push_str(&h.name);
+                        original.push('\n');
+                    }
+                    ins.original = Cow::Owned(original);
                 }
             }
             ins.end_line = last.number;
