@@ -750,13 +750,8 @@ fn build<'a>(
         let rest_start = match t.get(args_start) {
             Some(&c) if c != b'-' && !is_space_byte(c) => args_start,
             _ => {
-                let (fl, rest_start) = extract_flags(t, args_start, te);
-                flags.reserve_exact(fl.len());
-                for (text, fs, fe) in fl {
-                    let text = text.map_or_else(|| j.text(fs, fe), Cow::Owned);
-                    let (name, value) = flag_parts(&text);
-                    flags.push(Flag { text, name, value, span: j.span(fs, fe) });
-                }
+                let rest_start;
+                (flags, rest_start) = flags_at(j, args_start, te);
                 rest_start
             }
         };
@@ -772,7 +767,7 @@ fn build<'a>(
         Keyword::Add | Keyword::Copy | Keyword::Volume => match json_args::parse(rest) {
             JsonArgs::Strings(v) => {
                 json = true;
-                v.into_iter().map(|(s, x, y)| json_arg(j, s, rs + x, rs + y)).collect()
+                json_strings(j, v, rs)
             }
             JsonArgs::NotStringArray => return Err(err(NOT_STRING_ARRAY.into())),
             JsonArgs::NotJson => whitespace_delimited(j, rs, re),
@@ -796,40 +791,21 @@ fn build<'a>(
             }
         }
         Keyword::Healthcheck => {
-            let mut sep = rs;
-            while sep < re && !is_space_byte(t[sep]) {
-                sep += 1;
-            }
-            let mut next = sep;
-            while next < re && is_space_byte(t[next]) {
-                next += 1;
-            }
-            if sep == rs {
-                Args::new()
-            } else {
-                let mut v = Args::one(j.text_arg(rs, sep));
-                let (more, is_json) = maybe_json(j, next, re).map_err(|m| err(m.into()))?;
-                json = is_json;
-                v.extend(more.into_vec());
-                v
-            }
+            let args;
+            (args, json) = healthcheck(j, rs, re).map_err(|m| err(m.into()))?;
+            args
         }
         Keyword::Onbuild => {
             if rs == re {
                 Args::new()
             } else {
-                // Each nesting level copies the rest of the line (its `original` and `args`):
-                // bound the total so that a huge nested line cannot cost depth x size.
-                if depth >= MAX_ONBUILD_DEPTH || (re - rs).saturating_mul(depth) > MAX_NESTED_COPY {
-                    return Err(err("ONBUILD nested too deeply".into()));
-                }
-                let mut one = Vec::with_capacity(1);
-                build(j, rs, re, escape, depth + 1, &mut one)?;
-                let Some(mut inner) = one.pop() else { return Err(err("ONBUILD without an instruction".into())) };
-                inner.original = j.text(rs, re);
+                let inner = onbuild(j, rs, re, escape, depth).map_err(|e| match e {
+                    Some(e) => e,
+                    None => err("ONBUILD nested too deeply".into()),
+                })?;
                 json = inner.json;
                 let args = inner.args.clone();
-                sub = Some(Box::new(inner));
+                sub = Some(inner);
                 args
             }
         }
@@ -853,6 +829,76 @@ fn build<'a>(
         args_span,
     });
     Ok(ts)
+}
+
+// Below, the rarer arms of `build`, kept out of line: `build` runs for every instruction of
+// every file, and the less code its common path spans, the less it costs on a file the
+// processor has not seen yet (instruction cache and branch predictor).
+
+/// The flags at text range `a..b` (which starts with one) and where the rest begins.
+#[inline(never)]
+fn flags_at<'a>(j: &Joined<'a>, a: usize, b: usize) -> (Vec<Flag<'a>>, usize) {
+    let (fl, rest_start) = extract_flags(j.bytes(), a, b);
+    let mut flags = Vec::with_capacity(fl.len());
+    for (text, fs, fe) in fl {
+        let text = text.map_or_else(|| j.text(fs, fe), Cow::Owned);
+        let (name, value) = flag_parts(&text);
+        flags.push(Flag { text, name, value, span: j.span(fs, fe) });
+    }
+    (flags, rest_start)
+}
+
+/// The decoded strings of a JSON array that starts at text position `at`.
+#[inline(never)]
+fn json_strings<'a>(j: &Joined<'a>, items: json_args::Items, at: usize) -> Args<'a> {
+    items.into_iter().map(|(s, x, y)| json_arg(j, s, at + x, at + y)).collect()
+}
+
+/// HEALTHCHECK's `NONE`, or `CMD` and its command (shell or JSON form).
+#[cold]
+#[inline(never)]
+fn healthcheck<'a>(j: &Joined<'a>, a: usize, b: usize) -> Result<(Args<'a>, bool), &'static str> {
+    let t = j.bytes();
+    let mut sep = a;
+    while sep < b && !is_space_byte(t[sep]) {
+        sep += 1;
+    }
+    let mut next = sep;
+    while next < b && is_space_byte(t[next]) {
+        next += 1;
+    }
+    if sep == a {
+        return Ok((Args::new(), false));
+    }
+    let mut v = Args::one(j.text_arg(a, sep));
+    let (more, is_json) = maybe_json(j, next, b)?;
+    v.extend(more.into_vec());
+    Ok((v, is_json))
+}
+
+/// The instruction ONBUILD wraps (text range `a..b`, not empty); `Err(None)` when nested too
+/// deeply.
+#[cold]
+#[inline(never)]
+fn onbuild<'a>(
+    j: &Joined<'a>,
+    a: usize,
+    b: usize,
+    escape: u8,
+    depth: usize,
+) -> Result<Box<Instruction<'a>>, Option<BuildError>> {
+    // Each nesting level copies the rest of the line (its `original` and `args`): bound the
+    // total so that a huge nested line cannot cost depth x size.
+    if depth >= MAX_ONBUILD_DEPTH || (b - a).saturating_mul(depth) > MAX_NESTED_COPY {
+        return Err(None);
+    }
+    let mut one = Vec::with_capacity(1);
+    build(j, a, b, escape, depth + 1, &mut one).map_err(Some)?;
+    let Some(mut inner) = one.pop() else {
+        return Err(Some(BuildError { message: "ONBUILD without an instruction".into(), pos: a }));
+    };
+    inner.original = j.text(a, b);
+    Ok(Box::new(inner))
 }
 
 const NOT_STRING_ARRAY: &str = "when using JSON array syntax, arrays must be comprised of strings only";
