@@ -70,6 +70,8 @@ struct RawLine {
     end: usize,
     /// 1-based line number.
     number: usize,
+    /// Offset of the end of the line's text: `end` without the trailing `\r` and `\n` bytes.
+    text_end: usize,
 }
 
 struct Lines<'a> {
@@ -85,7 +87,7 @@ impl Lines<'_> {
         }
         let start = self.pos;
         let rest = &self.src[start..];
-        let (end, has_nl) = match find_newline(rest) {
+        let (end, has_nl) = match memchr::memchr(b'\n', rest) {
             Some(i) => (start + i + 1, true),
             None => (self.src.len(), false),
         };
@@ -100,26 +102,8 @@ impl Lines<'_> {
             });
         }
         self.pos = end;
-        Ok(Some(RawLine { start, end, number: self.number }))
+        Ok(Some(RawLine { start, end, number: self.number, text_end: content_end(self.src, start, end) }))
     }
-}
-
-/// The first `\n` in `b`. Lines are short (40 bytes on average in the corpus), too short
-/// for a vectorised search to pay for its set-up: this reads 8 bytes at a time.
-#[inline(always)]
-fn find_newline(b: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
-    while i + 8 <= b.len() {
-        let w = u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8])) ^ (LO * u64::from(b'\n'));
-        let z = w.wrapping_sub(LO) & !w & HI;
-        if z != 0 {
-            return Some(i + (z.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    b[i..].iter().position(|&c| c == b'\n').map(|p| i + p)
 }
 
 /// The end of a line without trailing `\r` and `\n` bytes (Go's `bytes.TrimRight(l, "\r\n")`).
@@ -248,7 +232,7 @@ impl<'a> Joined<'a> {
 
     /// Text range `a..b` as a string (invalid UTF-8 as U+FFFD, Go-style): borrowed from the
     /// file when the range lies within one piece, else a copy of the joined text.
-    #[inline]
+    #[inline(always)]
     fn text(&self, a: usize, b: usize) -> Cow<'a, str> {
         // The common case, one line of a UTF-8 file: a slice of the file.
         if let (Some((s, _)), Some(file)) = (self.one, self.src_str)
@@ -256,6 +240,12 @@ impl<'a> Joined<'a> {
         {
             return Cow::Borrowed(v);
         }
+        self.text_slow(a, b)
+    }
+
+    /// [`Joined::text`] of several pieces, or of a file that is not UTF-8.
+    #[inline(never)]
+    fn text_slow(&self, a: usize, b: usize) -> Cow<'a, str> {
         if let Some((fa, fb)) = self.file_range(a, b) {
             return file_text(self.src, self.src_str, fa, fb);
         }
@@ -296,11 +286,17 @@ impl<'a> Joined<'a> {
     }
 
     /// The file span of text range `a..b`.
-    #[inline]
+    #[inline(always)]
     fn span(&self, a: usize, b: usize) -> Span {
         if let Some((s, _)) = self.one {
             return Span::new(s + a, s + b.max(a));
         }
+        self.span_slow(a, b)
+    }
+
+    /// [`Joined::span`] of several pieces.
+    #[inline(never)]
+    fn span_slow(&self, a: usize, b: usize) -> Span {
         if b <= a {
             let p = self.at(a);
             Span::new(p, p)
@@ -314,7 +310,7 @@ impl<'a> Joined<'a> {
     }
 
     /// The argument made of text range `a..b`.
-    #[inline]
+    #[inline(always)]
     fn text_arg(&self, a: usize, b: usize) -> Arg<'a> {
         // The common case, one line of a UTF-8 file: a slice of the file and its span. (The
         // same as `arg(text(..), ..)`, but one test instead of two: 2 % of the whole corpus
@@ -324,7 +320,12 @@ impl<'a> Joined<'a> {
         {
             return Arg { value: Cow::Borrowed(v), span: Span::new(s + a, s + b) };
         }
-        self.arg(self.text(a, b), a, b)
+        self.text_arg_slow(a, b)
+    }
+
+    #[inline(never)]
+    fn text_arg_slow(&self, a: usize, b: usize) -> Arg<'a> {
+        self.arg(self.text_slow(a, b), a, b)
     }
 }
 
@@ -1034,7 +1035,7 @@ impl<'a> Parser<'a> {
             if first.number == 1 && src[start..first.end].starts_with(BOM) {
                 start += BOM.len();
             }
-            let e = content_end(src, start, first.end);
+            let e = first.text_end.max(start);
             let ts = start + goish::leading_space_len(&src[start..e]);
             self.dir.consider(src, ts, e, first.number)?;
             if ts < e && src[ts] == b'#' {
@@ -1052,7 +1053,7 @@ impl<'a> Parser<'a> {
             while cont {
                 let Some(l) = self.lines.next()? else { break };
                 last = l;
-                let le = content_end(src, l.start, l.end);
+                let le = l.text_end;
                 let ls = l.start + goish::leading_space_len(&src[l.start..le]);
                 if ls == le {
                     has_empty = true;
@@ -1070,7 +1071,7 @@ impl<'a> Parser<'a> {
                 Ok(pos) => pos,
                 Err(e) => {
                     let at = j.at(e.pos);
-                    let span = Span::new(at, content_end(src, last.start, last.end).max(at));
+                    let span = Span::new(at, last.text_end.max(at));
                     return Err(error_at(src, e.message, start_line, span));
                 }
             };
@@ -1084,12 +1085,12 @@ impl<'a> Parser<'a> {
                 self.warnings.push(ParseWarning {
                     message: format!("Empty continuation line found in: {}", ins.original),
                     line: last.number,
-                    span: Span::new(last.start, content_end(src, last.start, last.end)),
+                    span: Span::new(last.start, last.text_end),
                 });
             }
             if can_contain_heredoc(ins) {
                 let markers = heredoc::markers(j.bytes()).map_err(|e| {
-                    error_at(src, e.0, start_line, Span::new(ins_start, content_end(src, last.start, last.end)))
+                    error_at(src, e.0, start_line, Span::new(ins_start, last.text_end))
                 })?;
                 ins.heredocs.reserve_exact(markers.len());
                 for m in markers {
@@ -1099,7 +1100,7 @@ impl<'a> Parser<'a> {
                     let mut terminated = false;
                     while let Some(l) = self.lines.next()? {
                         last = l;
-                        let le = content_end(src, l.start, l.end);
+                        let le = l.text_end;
                         let mut ps = l.start;
                         if m.chomp {
                             while ps < le && src[ps] == b'\t' {
@@ -1126,7 +1127,7 @@ impl<'a> Parser<'a> {
                         content: file_text(src, j.src_str, body_start, body_end),
                         chomp: m.chomp,
                         expand: m.expand,
-                        span: Span::new(body_start, content_end(src, last.start, last.end)),
+                        span: Span::new(body_start, last.text_end),
                     });
                 }
                 if !ins.heredocs.is_empty() {
@@ -1150,7 +1151,7 @@ impl<'a> Parser<'a> {
                 (s.start_line, s.end_line) = (start_line, last.number);
                 sub = s.sub.as_deref_mut();
             }
-            ins.span = Span::new(ins_start, content_end(src, last.start, last.end).max(ins_start));
+            ins.span = Span::new(ins_start, last.text_end.max(ins_start));
         }
         if self.instructions.is_empty() {
             // The end of the file: after a final line break that is the (empty) next line.
@@ -1305,7 +1306,7 @@ mod tests {
 
     #[test]
     fn lines_longer_than_a_word() {
-        // Line ends found 8 bytes at a time: at every offset within a word, and at the end.
+        // A line end at every offset within a machine word, and at the end of the file.
         for pad in 1..20 {
             let src = format!("FROM a\nRUN {}\nUSER u", "x".repeat(pad));
             let df = parse_str(&src).expect("valid");
