@@ -347,7 +347,8 @@ fn file_text<'a>(src: &'a [u8], src_str: Option<&'a str>, a: usize, b: usize) ->
 fn flag_parts<'a>(text: &Cow<'a, str>) -> (Cow<'a, str>, Option<Cow<'a, str>>) {
     fn split(s: &str) -> (&str, Option<&str>) {
         let body = s.strip_prefix("--").unwrap_or(s);
-        match memchr::memchr(b'=', body.as_bytes()) {
+        // (A plain search: flags are short, too short for `memchr` to pay for its set-up.)
+        match body.bytes().position(|c| c == b'=') {
             // `=` is ASCII, so both sides are at character boundaries.
             Some(i) => (&body[..i], Some(&body[i + 1..])),
             None => (body, None),
