@@ -78,43 +78,7 @@ struct Lines<'a> {
     src: &'a [u8],
     pos: usize,
     number: usize,
-    newline: NewlineFinder,
-}
-
-/// The search for the next `\n`. On x86-64 the SSE2 routine is called directly: lines are
-/// short (40 bytes on average in the corpus), and `memchr::memchr`'s choice between its
-/// routines at each call, and its 32-byte vectors, cost more on them than the search itself.
-#[cfg(target_arch = "x86_64")]
-struct NewlineFinder(Option<memchr::arch::x86_64::sse2::memchr::One>);
-
-#[cfg(target_arch = "x86_64")]
-impl NewlineFinder {
-    fn new() -> Self {
-        Self(memchr::arch::x86_64::sse2::memchr::One::new(b'\n'))
-    }
-
-    #[inline(always)]
-    fn find(&self, b: &[u8]) -> Option<usize> {
-        match &self.0 {
-            Some(one) => one.find(b),
-            None => memchr::memchr(b'\n', b),
-        }
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-struct NewlineFinder;
-
-#[cfg(not(target_arch = "x86_64"))]
-impl NewlineFinder {
-    fn new() -> Self {
-        Self
-    }
-
-    #[inline(always)]
-    fn find(&self, b: &[u8]) -> Option<usize> {
-        memchr::memchr(b'\n', b)
-    }
+    newline: goish::IndexByte,
 }
 
 impl Lines<'_> {
@@ -1054,7 +1018,7 @@ impl<'a> Parser<'a> {
         Self {
             src,
             src_str,
-            lines: Lines { src, pos: 0, number: 0, newline: NewlineFinder::new() },
+            lines: Lines { src, pos: 0, number: 0, newline: goish::IndexByte::new(b'\n') },
             dir: Directives { escape: b'\\', done: false, found: BTreeMap::new() },
             instructions: Vec::new(),
             warnings: Vec::new(),
