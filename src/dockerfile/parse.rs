@@ -324,6 +324,7 @@ impl<'a> Joined<'a> {
         self.text_arg_slow(a, b)
     }
 
+    /// [`Joined::text_arg`] of several pieces, or of a file that is not UTF-8.
     #[inline(never)]
     fn text_arg_slow(&self, a: usize, b: usize) -> Arg<'a> {
         self.arg(self.text_slow(a, b), a, b)
