@@ -467,3 +467,25 @@ fn a_cause_already_in_the_message_is_not_repeated() {
     assert!(err.contains(not_a_dir.to_str().unwrap()), "{err}");
     assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
 }
+
+#[test]
+fn markdown_reports_escape_what_the_input_holds() {
+    // Terminal escapes, a reordering control, pipes and backticks in the file and its name:
+    // none may reach the comment raw, break the table or close a code span early.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let name = "Docker|file`x\u{202e}";
+    let path = dir.path().join(name);
+    std::fs::write(&path, b"FROM \x1b]0;pwned\x07alpine\nRUN echo a|b && apt-get update\n").expect("write");
+    let o = run(&["analyze", "--format", "markdown", "--fail-on", "never", path.to_str().expect("UTF-8 path")], None);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).expect("UTF-8 output");
+    assert!(!out.contains('\x1b') && !out.contains('\x07') && !out.contains('\u{202e}'), "{out:?}");
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("| warning") || l.starts_with("| info")).collect();
+    assert!(!rows.is_empty(), "{out}");
+    for row in rows {
+        // Five cells: six unescaped pipes.
+        let pipes = row.char_indices().filter(|&(i, c)| c == '|' && !row[..i].ends_with('\\')).count();
+        assert_eq!(pipes, 6, "{row}");
+        assert!(row.contains("Docker\\|file'x?:"), "the name as a closed code span: {row}");
+    }
+}

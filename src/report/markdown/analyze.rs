@@ -3,16 +3,8 @@
 
 use std::io::{self, Write};
 
+use super::{cell, code};
 use crate::analyze::AnalyzeReport;
-
-/// Escapes table-breaking characters.
-fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('\n', " ")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
 
 /// Writes the report.
 pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
@@ -57,7 +49,7 @@ pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
             f.severity,
             f.code,
             f.name,
-            cell(&f.file),
+            code(&f.file),
             f.start_line,
             cell(&f.message),
             cell(&f.help),
@@ -67,7 +59,7 @@ pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
     for file in &report.files {
         let Some(im) = &file.image else { continue };
         writeln!(out)?;
-        writeln!(out, "Measured on `{}`:", cell(&im.source))?;
+        writeln!(out, "Measured on `{}`:", code(&im.source))?;
         writeln!(out)?;
         writeln!(out, "| Line | Instruction | Layers | Content | Stored | Wasted later | Caches |")?;
         writeln!(out, "| ---: | --- | --- | ---: | ---: | ---: | --- |")?;
@@ -79,7 +71,7 @@ pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
                 out,
                 "| {} | `{}` | {} | {} | {} | {} | {} |",
                 m.line,
-                cell(&m.instruction).replace('`', "'"),
+                code(&m.instruction),
                 layers.join(", "),
                 m.content_bytes,
                 m.compressed_bytes,

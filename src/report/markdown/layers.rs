@@ -4,16 +4,9 @@
 
 use std::io::{self, Write};
 
+use super::{cell, code};
 use crate::layers::{LayersReport, MultiPlatformReport};
 use crate::units::ByteSize;
-
-/// Escapes text for a table cell: pipes, backticks and newlines.
-fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('`', "'")
-        .replace(['\n', '\r'], " ")
-}
 
 fn step(created_by: &str) -> String {
     let s = created_by.trim();
@@ -26,7 +19,7 @@ fn step(created_by: &str) -> String {
     } else {
         s
     };
-    cell(&s)
+    code(&s)
 }
 
 #[allow(clippy::cast_precision_loss)]
@@ -40,7 +33,7 @@ fn pct(part: u64, whole: u64) -> String {
 
 /// Writes one platform's report; `top` bounds every list.
 pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "### Layers of `{}`", cell(&r.source))?;
+    writeln!(out, "### Layers of `{}`", code(&r.source))?;
     writeln!(out)?;
     writeln!(
         out,
@@ -53,7 +46,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
         r.totals.compressed_bytes,
         r.platform
             .as_ref()
-            .map_or_else(String::new, |p| format!(" · `{p}`")),
+            .map_or_else(String::new, |p| format!(" · `{}`", code(p))),
     )?;
     writeln!(out)?;
     writeln!(
@@ -121,7 +114,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
         writeln!(
             out,
             "Base `{}`: {} layer(s), {} stored; own layers {} stored.",
-            cell(&b.reference),
+            code(&b.reference),
             b.layers,
             b.base_compressed_bytes,
             b.own_compressed_bytes
@@ -141,7 +134,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
             writeln!(
                 out,
                 "| `{}` | {} | {} | {} | {} |",
-                cell(&i.path),
+                code(&i.path),
                 kind,
                 i.stored_in,
                 i.made_waste_by.map_or_else(String::new, |b| b.to_string()),
@@ -194,7 +187,6 @@ mod tests {
 
     #[test]
     fn escapes_cells() {
-        assert_eq!(cell("a|b`c\nd"), "a\\|b'c d");
         assert_eq!(
             step("RUN /bin/sh -c echo a | tee b # buildkit"),
             "RUN echo a \\| tee b"

@@ -6,8 +6,10 @@ use std::io::{self, Write};
 
 use crate::plan::{Mebibytes, Millicores, PlanReport};
 
+/// A cell whose text may run over several lines (a fit summary): each line escaped, joined
+/// by `<br>`.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', "<br>")
+    s.lines().map(super::cell).collect::<Vec<_>>().join("<br>")
 }
 
 /// Writes the plan report as Markdown.
