@@ -25,9 +25,10 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
             if p.is_dir() {
                 stack.push(p);
             } else if p.file_name().is_some_and(|n| n == "Dockerfile")
-                && let Ok(b) = std::fs::read(&p) {
-                    out.push((p.display().to_string(), b));
-                }
+                && let Ok(b) = std::fs::read(&p)
+            {
+                out.push((p.display().to_string(), b));
+            }
         }
     }
     out.sort();

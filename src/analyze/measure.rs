@@ -161,9 +161,10 @@ pub fn attach(
         let (mut deleted, mut meta) = (0u64, 0u64);
         for w in &image.waste {
             if m.layers.contains(&w.stored_in) && w.kind != WasteKind::DuplicateContent
-                && let Some(tag) = &w.cache {
-                    cache_bytes.entry(tag.clone()).or_default().0 += w.bytes;
-                }
+                && let Some(tag) = &w.cache
+            {
+                cache_bytes.entry(tag.clone()).or_default().0 += w.bytes;
+            }
             if w.made_waste_by
                 .is_some_and(|l| m.layers.contains(&l) && !m.layers.contains(&w.stored_in))
             {

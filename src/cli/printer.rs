@@ -107,10 +107,11 @@ impl Printer {
             None => "writing to stdout".to_string(),
         })?;
         if let (Some(tmp), Some(path)) = (self.pending.take(), self.output_path.as_ref())
-            && let Err(e) = std::fs::rename(&tmp, path) {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e).with_context(|| format!("writing {}", path.display()));
-            }
+            && let Err(e) = std::fs::rename(&tmp, path)
+        {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e).with_context(|| format!("writing {}", path.display()));
+        }
         Ok(())
     }
 

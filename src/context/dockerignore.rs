@@ -149,11 +149,12 @@ pub fn glob(pat: &[u8], s: &[u8]) -> bool {
                 }
                 b'[' => {
                     if let Some((ok, len)) = class(&pat[p..], s[i])
-                        && ok {
-                            p += len;
-                            i += 1;
-                            continue;
-                        }
+                        && ok
+                    {
+                        p += len;
+                        i += 1;
+                        continue;
+                    }
                 }
                 b'\\' if p + 1 < pat.len() && pat[p + 1] == s[i] => {
                     p += 2;

@@ -516,17 +516,18 @@ impl Lexer<'_> {
                             break;
                         }
                         if n == '\\'
-                            && let Some(&(m, mo)) = self.chars.get(self.pos + 1) {
-                                if matches!(m, '"' | '\\' | '$' | '`') {
-                                    w.touch(o, 1);
-                                    w.push(m, mo);
-                                } else {
-                                    w.push(n, o);
-                                    w.push(m, mo);
-                                }
-                                self.pos += 2;
-                                continue;
+                            && let Some(&(m, mo)) = self.chars.get(self.pos + 1)
+                        {
+                            if matches!(m, '"' | '\\' | '$' | '`') {
+                                w.touch(o, 1);
+                                w.push(m, mo);
+                            } else {
+                                w.push(n, o);
+                                w.push(m, mo);
                             }
+                            self.pos += 2;
+                            continue;
+                        }
                         if n == '$' && matches!(self.peek(1), Some('(' | '{')) {
                             self.substitution(&mut w);
                             continue;

@@ -225,9 +225,10 @@ impl Merger {
     fn unlink(&mut self, path: &Arc<str>, node: &Node) {
         if node.kind == EntryKind::HardLink
             && let Some(t) = &node.link
-                && let Some(v) = self.links.get_mut(&**t) {
-                    v.retain(|l| l != path);
-                }
+            && let Some(v) = self.links.get_mut(&**t)
+        {
+            v.retain(|l| l != path);
+        }
     }
 
     /// Removes `root` (if `with_root`) and everything below it into `pending`.
@@ -312,9 +313,10 @@ impl Merger {
         for k in keys {
             let node = pending[&k].node.clone();
             if self.transfer(&k, &node)
-                && let Some(p) = pending.get_mut(&k) {
-                    p.node.size = 0;
-                }
+                && let Some(p) = pending.get_mut(&k)
+            {
+                p.node.size = 0;
+            }
         }
 
         // 2. Additions, in tar order (a later duplicate of a path wins).
@@ -380,9 +382,10 @@ impl Merger {
                 self.record(&path, false, &p.node, kind, layer, &path);
             }
             if new.kind == EntryKind::HardLink
-                && let Some(t) = new.link.clone() {
-                    self.links.entry(t).or_default().push(path.clone());
-                }
+                && let Some(t) = new.link.clone()
+            {
+                self.links.entry(t).or_default().push(path.clone());
+            }
             self.stack.insert(path, new);
         }
 

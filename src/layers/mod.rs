@@ -408,16 +408,17 @@ async fn read_layer<S: ImageSource>(
         verified: stats.verified,
     };
     if let Some(c) = &opts.cache
-        && let Some(hit) = c.get(&desc.digest) {
-            // An unverified result never serves a verifying run; a run that needs content
-            // hashes needs a hashed scan.
-            if (hit.stats.verified || !want_verify) && (hit.scan.hashed || !want_hash) {
-                if let Some(t) = &tracker {
-                    t.add_bytes(desc.size);
-                }
-                return Ok((meta_of(&hit.stats), hit.scan, (LayerOrigin::Cache, start.elapsed())));
+        && let Some(hit) = c.get(&desc.digest)
+    {
+        // An unverified result never serves a verifying run; a run that needs content
+        // hashes needs a hashed scan.
+        if (hit.stats.verified || !want_verify) && (hit.scan.hashed || !want_hash) {
+            if let Some(t) = &tracker {
+                t.add_bytes(desc.size);
             }
+            return Ok((meta_of(&hit.stats), hit.scan, (LayerOrigin::Cache, start.elapsed())));
         }
+    }
     let layer_err = |source| Error::Layer {
         index,
         digest: desc.digest.clone(),

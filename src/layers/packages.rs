@@ -95,11 +95,12 @@ fn measure<'a>(
             continue;
         }
         if let Some(n) = lookup(stack, p)
-            && n.kind == EntryKind::File {
-                bytes += n.size;
-                files += 1;
-                *by_layer.entry(n.layer).or_default() += n.size.max(1);
-            }
+            && n.kind == EntryKind::File
+        {
+            bytes += n.size;
+            files += 1;
+            *by_layer.entry(n.layer).or_default() += n.size.max(1);
+        }
     }
     let layer = by_layer
         .iter()

@@ -237,18 +237,19 @@ fn shape(cx: &mut Ctx<'_>, f: FileId, m: &MapReader<'_>, y: &Yaml, rcs: &Runtime
         }
     }
     if let Some(rc) = m.get("runtime_class")
-        && let Some(s) = scalar(cx, f, rc, "runtime_class") {
-            match rcs.get(s) {
-                Some(o) => shape.overhead = *o,
-                None => cx.err_help(
-                    f,
-                    rc.span.clone(),
-                    codes::REFERENCE,
-                    format!("runtime class `{s}` is not defined under `runtime_classes`"),
-                    format!("defined: {}", rcs.keys().cloned().collect::<Vec<_>>().join(", ")),
-                ),
-            }
+        && let Some(s) = scalar(cx, f, rc, "runtime_class")
+    {
+        match rcs.get(s) {
+            Some(o) => shape.overhead = *o,
+            None => cx.err_help(
+                f,
+                rc.span.clone(),
+                codes::REFERENCE,
+                format!("runtime class `{s}` is not defined under `runtime_classes`"),
+                format!("defined: {}", rcs.keys().cloned().collect::<Vec<_>>().join(", ")),
+            ),
         }
+    }
     let _ = y;
     shape
 }
@@ -659,11 +660,12 @@ fn read_workloads(cx: &mut Ctx<'_>, f: FileId, d: &Yaml, rcs: &RuntimeClasses, o
     let kind = d.get("kind").and_then(Yaml::scalar).unwrap_or("");
     if kind == "List" {
         if let Some(items) = d.get("items")
-            && let Node::Seq(items) = &items.node {
-                for i in items {
-                    read_workloads(cx, f, i, rcs, out);
-                }
+            && let Node::Seq(items) = &items.node
+        {
+            for i in items {
+                read_workloads(cx, f, i, rcs, out);
             }
+        }
         return;
     }
     let (template, replicas_key): (&[&str], &[&str]) = match kind {

@@ -288,13 +288,14 @@ pub fn model(spec: &NodeTypeSpec, daemonsets: &[DaemonSet], ds_layers: &LayerSet
         i64::try_from(after.div_euclid(1 << 20)).unwrap_or(i64::MIN)
     });
     if let (Some(b), true) = (image_budget_bytes, unusable.is_empty())
-        && ds_bytes > b {
-            unusable.push(format!(
-                "the DaemonSets' image layers ({:.1} MiB) exceed the image budget ({} MiB)",
-                ds_bytes as f64 / 1_048_576.0,
-                b >> 20
-            ));
-        }
+        && ds_bytes > b
+    {
+        unusable.push(format!(
+            "the DaemonSets' image layers ({:.1} MiB) exceed the image budget ({} MiB)",
+            ds_bytes as f64 / 1_048_576.0,
+            b >> 20
+        ));
+    }
     NodeModel {
         name: spec.name.clone(),
         capacity,

@@ -169,9 +169,10 @@ impl Open {
         }
         if n > 0
             && let Some(budget) = t.disk
-                && self.disk + self.extra_disk(p, item) > budget {
-                    return 0;
-                }
+            && self.disk + self.extra_disk(p, item) > budget
+        {
+            return 0;
+        }
         n
     }
 
@@ -628,9 +629,10 @@ impl Bnb<'_> {
         let mut key = remaining.clone();
         key.extend_from_slice(&self.used);
         if let Some(&c) = self.seen.get(&key)
-            && c <= cost + 1e-9 {
-                return;
-            }
+            && c <= cost + 1e-9
+        {
+            return;
+        }
         self.seen.insert(key, cost);
         for ti in 0..self.types.len() {
             let ty = self.types[ti];
@@ -905,10 +907,11 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
     };
     let consider = |cand: Option<Packing>, best: &mut Packing, found_by: &mut &'static str, by: &'static str| {
         if let Some(c) = cand
-            && c.nodes.len() < best.nodes.len() {
-                *best = c;
-                *found_by = by;
-            }
+            && c.nodes.len() < best.nodes.len()
+        {
+            *best = c;
+            *found_by = by;
+        }
     };
     if (best.nodes.len() as u64) > lb {
         for o in [Order::MaxDim, Order::Product, Order::Image] {
@@ -962,10 +965,11 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
         #[allow(clippy::cast_precision_loss)]
         let ex = exact(&unit, &[ty], best.nodes.len() as f64, &lbf, limits, deadline.max(Instant::now() + limits.time));
         if let Some(pk) = ex.packing
-            && pk.nodes.len() < best.nodes.len() {
-                best = pk;
-                trace.found_by = "exact search";
-            }
+            && pk.nodes.len() < best.nodes.len()
+        {
+            best = pk;
+            trace.found_by = "exact search";
+        }
         optimal = ex.proven;
         trace.exact = ex.outcome;
         trace.exact_time = t.elapsed();
@@ -1257,9 +1261,10 @@ fn lp_bound(p: &Problem, types: &[usize], time: Duration) -> Option<f64> {
         model = model.with(col(&|_, _| 1.0).leq(bt.pods as f64 * n[k]));
         for (g, ((_, _, mpn, _), (_, services))) in classes.iter().enumerate() {
             if let Some(v) = x[g][k]
-                && *mpn < bt.pods {
-                    model = model.with((1.0 * v).leq((mpn * services) as f64 * n[k]));
-                }
+                && *mpn < bt.pods
+            {
+                model = model.with((1.0 * v).leq((mpn * services) as f64 * n[k]));
+            }
         }
     }
     let sol = model.solve().ok()?;
@@ -1450,10 +1455,11 @@ pub fn plan_mixed_traced(
         let lbf = |rem: &[u64], _: &[u64]| unit_price_bound(p, types, rem);
         let ex = exact(p, types, packing.cost(p) + 1e-9, &lbf, limits, deadline);
         if let Some(pk) = ex.packing
-            && pk.cost(p) < packing.cost(p) - 1e-9 {
-                packing = pk;
-                found_by = "exact search";
-            }
+            && pk.cost(p) < packing.cost(p) - 1e-9
+        {
+            packing = pk;
+            found_by = "exact search";
+        }
         optimal = ex.proven;
         outcome = ex.outcome;
     }

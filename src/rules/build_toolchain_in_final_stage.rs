@@ -135,9 +135,10 @@ impl Rule for BuildToolchainInFinalStage {
             let removed = pkg::removes_packages(cmds);
             for inst in pkg::installs(cmds) {
                 if let Some(v) = pkg::apk_virtual(inst.cmd)
-                    && removed.iter().any(|r| r == v) {
-                        continue;
-                    }
+                    && removed.iter().any(|r| r == v)
+                {
+                    continue;
+                }
                 if removed.iter().any(|r| r == "*") && inst.pm != Pm::Apk {
                     // apt-get purge / dnf remove in the same RUN: assume the build deps go.
                     continue;

@@ -366,9 +366,10 @@ impl<'a> RuleContext<'a> {
                         for a in inst.args.iter().rev() {
                             let (k, v) = split_kv(&a.value);
                             if k == key
-                                && let Some(v) = v {
-                                    return Some(unquote(v));
-                                }
+                                && let Some(v) = v
+                            {
+                                return Some(unquote(v));
+                            }
                         }
                     }
                     _ => {}

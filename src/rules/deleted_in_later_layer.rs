@@ -96,36 +96,37 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         let mut is_dir_src =
                             matches!(*src, "." | "./" | "*" | "./*") || src.ends_with('/');
                         if from_context && !remote
-                            && let Some(bc) = ctx.build_context {
-                                let m = bc.matching(src);
-                                let cleaned = crate::context::dockerignore::clean(
-                                    src.trim_start_matches('/'),
-                                );
-                                let single_file = m.len() == 1 && m[0].path == cleaned;
-                                is_dir_src = !single_file && !src.contains('*');
-                                let strip = if cleaned == "." {
-                                    String::new()
-                                } else {
-                                    format!("{cleaned}/")
-                                };
-                                files = Some(
-                                    m.iter()
-                                        .map(|e| {
-                                            (
-                                                if single_file {
-                                                    String::new()
-                                                } else {
-                                                    e.path
-                                                        .strip_prefix(&strip)
-                                                        .unwrap_or(&e.path)
-                                                        .to_string()
-                                                },
-                                                e.bytes.0,
-                                            )
-                                        })
-                                        .collect(),
-                                );
-                            }
+                            && let Some(bc) = ctx.build_context
+                        {
+                            let m = bc.matching(src);
+                            let cleaned = crate::context::dockerignore::clean(
+                                src.trim_start_matches('/'),
+                            );
+                            let single_file = m.len() == 1 && m[0].path == cleaned;
+                            is_dir_src = !single_file && !src.contains('*');
+                            let strip = if cleaned == "." {
+                                String::new()
+                            } else {
+                                format!("{cleaned}/")
+                            };
+                            files = Some(
+                                m.iter()
+                                    .map(|e| {
+                                        (
+                                            if single_file {
+                                                String::new()
+                                            } else {
+                                                e.path
+                                                    .strip_prefix(&strip)
+                                                    .unwrap_or(&e.path)
+                                                    .to_string()
+                                            },
+                                            e.bytes.0,
+                                        )
+                                    })
+                                    .collect(),
+                            );
+                        }
                         let (path, dir_contents) = if local_archive || is_dir_src {
                             (dest_abs.trim_end_matches('/').to_string(), true)
                         } else if dest_is_dir {
@@ -230,9 +231,10 @@ fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
                         || w.text.starts_with("--directory-prefix")
                         || w.text == "-qO-"
                         || w.text == "-O-"
-                }) {
-                    out.push((pkg::join(wd, &b), format!("`wget` of {b}")));
-                }
+                })
+            {
+                out.push((pkg::join(wd, &b), format!("`wget` of {b}")));
+            }
         }
         Some("curl") => {
             if let Some(o) = pkg::option_value(c, Some("-o"), &["--output"]) {
@@ -240,9 +242,10 @@ fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
                     out.push((pkg::join(wd, o), format!("`curl -o {o}`")));
                 }
             } else if c.has_short_or_long('O', &["--remote-name"])
-                && let Some(b) = url_base(c).filter(|b| !b.is_empty() && !b.contains('$')) {
-                    out.push((pkg::join(wd, &b), format!("`curl -O` of {b}")));
-                }
+                && let Some(b) = url_base(c).filter(|b| !b.is_empty() && !b.contains('$'))
+            {
+                out.push((pkg::join(wd, &b), format!("`curl -O` of {b}")));
+            }
         }
         Some("git") if c.subcommand().is_some_and(|w| w.text == "clone") => {
             let pos: Vec<&str> = c

@@ -375,10 +375,11 @@ pub fn workdir_at(ctx: &RuleContext<'_>, s: usize, at: usize) -> String {
         for i in r.start..end {
             let inst = &ctx.dockerfile.instructions[i];
             if inst.keyword == Keyword::Workdir
-                && let Some(v) = inst.values().first() {
-                    let cur = dirs.last().cloned().unwrap_or_else(|| "/".to_string());
-                    dirs.push(join(&cur, v));
-                }
+                && let Some(v) = inst.values().first()
+            {
+                let cur = dirs.last().cloned().unwrap_or_else(|| "/".to_string());
+                dirs.push(join(&cur, v));
+            }
         }
     }
     dirs.pop().unwrap_or_else(|| "/".to_string())
@@ -398,9 +399,10 @@ pub fn option_value<'a>(cmd: &'a Command, short: Option<&str>, long: &[&str]) ->
             }
         }
         if let Some(s) = short
-            && t.len() > s.len() && t.starts_with(s) && !t.starts_with("--") {
-                return Some(&t[s.len()..]);
-            }
+            && t.len() > s.len() && t.starts_with(s) && !t.starts_with("--")
+        {
+            return Some(&t[s.len()..]);
+        }
     }
     None
 }

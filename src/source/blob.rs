@@ -1021,15 +1021,16 @@ impl Seek for LayerStream {
             return Err(wrap(e.duplicate()));
         }
         if let Decoder::Plain(r) = &mut self.dec
-            && !self.verify {
-                let loc = format!("reading blob {}", self.desc.digest);
-                if let Err(e) = r.skip(n) {
-                    let typed = Error::from_io(e, &loc);
-                    return Err(self.fail(typed));
-                }
-                self.tar_bytes += n;
-                return Ok(self.tar_bytes);
+            && !self.verify
+        {
+            let loc = format!("reading blob {}", self.desc.digest);
+            if let Err(e) = r.skip(n) {
+                let typed = Error::from_io(e, &loc);
+                return Err(self.fail(typed));
             }
+            self.tar_bytes += n;
+            return Ok(self.tar_bytes);
+        }
         // One buffer for every skip (a million small entries must not mean a million
         // allocations).
         let mut scratch = std::mem::take(&mut self.scratch);

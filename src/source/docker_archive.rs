@@ -132,9 +132,10 @@ impl ClassicArchive {
         // `docker save` names the config by its digest (the image ID): check it.
         let stem = config_rel.rsplit('/').next().unwrap_or("").trim_end_matches(".json");
         if let Ok(named) = Digest::parse(&format!("sha256:{stem}"))
-            && named != config_digest {
-                return Err(Error::DigestMismatch { expected: named, actual: config_digest });
-            }
+            && named != config_digest
+        {
+            return Err(Error::DigestMismatch { expected: named, actual: config_digest });
+        }
         let config = model::parse_config(&config_bytes, config_digest.clone(), &store.location(&config_rel))?;
         if config.diff_ids.len() != entry.layers.len() {
             return Err(Error::invalid(

@@ -339,16 +339,17 @@ impl Shared {
             });
         }
         if let Some(a) = after
-            && a > self.opts.max_retry_after {
-                return Err(Error::Registry {
-                    reference: what.to_string(),
-                    message: format!(
-                        "{message}; the registry asks to wait {}s (Retry-After), more than the {}s allowed",
-                        a.as_secs(),
-                        self.opts.max_retry_after.as_secs()
-                    ),
-                });
-            }
+            && a > self.opts.max_retry_after
+        {
+            return Err(Error::Registry {
+                reference: what.to_string(),
+                message: format!(
+                    "{message}; the registry asks to wait {}s (Retry-After), more than the {}s allowed",
+                    a.as_secs(),
+                    self.opts.max_retry_after.as_secs()
+                ),
+            });
+        }
         self.stats.retries.fetch_add(1, Ordering::Relaxed);
         let backoff = self.opts.backoff.saturating_mul(1u32 << (failures - 1).min(10));
         tokio::time::sleep(after.unwrap_or(backoff)).await;

@@ -158,10 +158,11 @@ fn serve(client: TcpStream, upstream: &str, plan: &Mutex<Plan>, stop: &AtomicBoo
         let mut p = plan.lock().unwrap();
         let mut chosen = None;
         if path.contains(p.target.as_str())
-            && let Some((f, n)) = p.faults.iter_mut().find(|(_, n)| *n > 0) {
-                *n -= 1;
-                chosen = Some(f.clone());
-            }
+            && let Some((f, n)) = p.faults.iter_mut().find(|(_, n)| *n > 0)
+        {
+            *n -= 1;
+            chosen = Some(f.clone());
+        }
         p.log.push(Logged { path: path.clone(), range: range.clone(), fault: chosen.clone() });
         chosen
     };
