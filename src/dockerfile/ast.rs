@@ -568,7 +568,7 @@ mod tests {
                 assert_eq!(Keyword::from_word(std::str::from_utf8(&changed).expect("ASCII")), Keyword::Unknown, "{w} changed");
             }
         }
-        // Bytes that differ from a keyword's only in bit 5 but are not letters.
+        // Control bytes in place of letters, and words too short or too long for any keyword.
         for w in ["RUN\0", "R\u{15}N", "RU\u{e}", "", "R", "ENTRYPOINTS", "HEALTHCHECKS", "\u{0}\u{0}\u{0}"] {
             assert_eq!(Keyword::from_word(w), Keyword::Unknown, "{w:?}");
         }

@@ -512,6 +512,7 @@ pub(crate) fn markers(line: &[u8]) -> Result<Vec<Marker>, LexError> {
         let mut out = Vec::new();
         for w in line.split(|b| b.is_ascii_whitespace() || *b == 0x0b) {
             let digits = w.iter().take_while(|b| b.is_ascii_digit()).count();
+            // (`marker` tests this too; testing it first spares the other words its work.)
             if w[digits..].starts_with(b"<<") {
                 // Every byte is ASCII, so the word is UTF-8.
                 if let Some(m) = marker(std::str::from_utf8(w).unwrap_or_default())? {
