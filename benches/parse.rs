@@ -42,24 +42,37 @@ fn corpus() -> Vec<String> {
     texts
 }
 
-fn imgopt_all(texts: &[String]) -> usize {
+fn imgopt_one(t: &str) -> usize {
     // `parse_str`, as `parse_dockerfile::parse` also takes text already known to be UTF-8.
-    texts.iter().map(|t| imgopt::dockerfile::parse_str(black_box(t)).map_or(0, |d| d.instructions.len())).sum()
+    imgopt::dockerfile::parse_str(black_box(t)).map_or(0, |d| d.instructions.len())
+}
+
+fn other_one(t: &str) -> usize {
+    parse_dockerfile::parse(black_box(t)).map_or(0, |d| d.instructions.len())
+}
+
+fn imgopt_all(texts: &[String]) -> usize {
+    texts.iter().map(|t| imgopt_one(t)).sum()
 }
 
 fn other_all(texts: &[String]) -> usize {
-    texts.iter().map(|t| parse_dockerfile::parse(black_box(t)).map_or(0, |d| d.instructions.len())).sum()
+    texts.iter().map(|t| other_one(t)).sum()
+}
+
+/// The time of one run of `f`, averaged over `reps` runs in a row.
+fn time_of(f: &dyn Fn() -> usize, reps: u32) -> Duration {
+    let s = Instant::now();
+    for _ in 0..reps {
+        black_box(f());
+    }
+    s.elapsed() / reps
 }
 
 /// The ratio of `ours` to `theirs`, robust to a noisy machine: the two run alternately, one
 /// pass each per round, so that load changes hit both alike; the result is the median of the
 /// per-round ratios, with the medians of the two times.
 fn paired_ratio(ours: impl Fn() -> usize, theirs: impl Fn() -> usize, rounds: usize) -> (f64, Duration, Duration) {
-    let time = |f: &dyn Fn() -> usize| {
-        let s = Instant::now();
-        black_box(f());
-        s.elapsed()
-    };
+    let time = |f: &dyn Fn() -> usize| time_of(f, 1);
     let mut ratios = Vec::with_capacity(rounds);
     let (mut a, mut b) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
     for round in 0..rounds {
@@ -150,17 +163,10 @@ fn warm_per_file(texts: &[String]) -> (f64, Duration, Duration) {
     const REPS: u32 = 200;
     let (mut ours, mut theirs) = (Duration::ZERO, Duration::ZERO);
     for t in texts {
-        let once = |f: &dyn Fn() -> usize| {
-            let s = Instant::now();
-            for _ in 0..REPS {
-                black_box(f());
-            }
-            s.elapsed() / REPS
-        };
         let (mut a, mut b) = (Duration::MAX, Duration::MAX);
         for _ in 0..5 {
-            a = a.min(once(&|| imgopt::dockerfile::parse_str(black_box(t)).map_or(0, |d| d.instructions.len())));
-            b = b.min(once(&|| parse_dockerfile::parse(black_box(t)).map_or(0, |d| d.instructions.len())));
+            a = a.min(time_of(&|| imgopt_one(t), REPS));
+            b = b.min(time_of(&|| other_one(t), REPS));
         }
         ours += a;
         theirs += b;
