@@ -43,7 +43,7 @@ fn line_of(src: &[u8], off: usize) -> usize {
 
 /// `original` is informative: differences are counted and listed, not failed.
 fn original_differs(ours: &Instruction, theirs: &Value) -> bool {
-    cut(&ours.original) != cut(theirs["original"].as_str().unwrap_or(""))
+    cut(&ours.original.text()) != cut(theirs["original"].as_str().unwrap_or(""))
 }
 
 fn compare(src: &[u8], ours: &Instruction, theirs: &Value, n: usize, problems: &mut Vec<String>) {

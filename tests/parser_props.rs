@@ -181,7 +181,7 @@ fn printable(input: &[u8], df: &Dockerfile) -> bool {
         s.ends_with(e) && !s.ends_with(&format!("{e}{e}"))
     };
     std::str::from_utf8(input).is_ok()
-        && df.instructions.iter().all(|i| i.original.len() < 60_000 && !bare_escape_at_end(&i.original))
+        && df.instructions.iter().all(|i| i.original.text().len() < 60_000 && !bare_escape_at_end(&i.original.text()))
 }
 
 fn round_trip(input: &[u8], df: &Dockerfile) -> Result<(), TestCaseError> {

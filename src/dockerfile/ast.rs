@@ -189,19 +189,148 @@ pub struct Directive {
 }
 
 /// A `--name=value` (or bare `--name`) flag, with its original text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Flag<'src> {
     /// The flag as BuildKit passes it on, e.g. `--mount=type=cache,target=/root/.cache`:
     /// the text as written with quotes and backslash escapes removed (BuildKit's flag
     /// splitter also reads non-ASCII bytes one by one, as Latin-1). For ordinary flags this
     /// is the text as written; the exact original is always the file's bytes at `span`.
     pub text: Cow<'src, str>,
-    /// The name without dashes, e.g. `mount`.
-    pub name: Cow<'src, str>,
-    /// The value after the first `=`, if any.
-    pub value: Option<Cow<'src, str>>,
     /// Span of the flag in the file.
     pub span: Span,
+}
+
+impl Flag<'_> {
+    /// The text without its leading dashes.
+    fn body(&self) -> &str {
+        self.text.strip_prefix("--").unwrap_or(&self.text)
+    }
+
+    /// The name without dashes, e.g. `mount`: the text up to the first `=`.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        let body = self.body();
+        // (A plain search: flags are short, too short for `memchr` to pay for its set-up.)
+        body.bytes().position(|c| c == b'=').map_or(body, |i| &body[..i])
+    }
+
+    /// The value after the first `=`, if any.
+    #[must_use]
+    pub fn value(&self) -> Option<&str> {
+        let body = self.body();
+        // `=` is ASCII, so both sides are at character boundaries.
+        body.bytes().position(|c| c == b'=').map(|i| &body[i + 1..])
+    }
+}
+
+impl Serialize for Flag<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Flag", 4)?;
+        st.serialize_field("text", &self.text)?;
+        st.serialize_field("name", self.name())?;
+        st.serialize_field("value", &self.value())?;
+        st.serialize_field("span", &self.span)?;
+        st.end()
+    }
+}
+
+/// An instruction's flags, used as a slice (`Deref<Target = [Flag]>`). One is stored inline
+/// (`COPY --from=build`, `RUN --mount=...` are most flagged instructions), so most
+/// instructions need no allocation for them.
+#[derive(Clone)]
+pub struct Flags<'src>(FlagsRepr<'src>);
+
+#[derive(Clone)]
+enum FlagsRepr<'src> {
+    One(Flag<'src>),
+    /// None, or more than one.
+    Heap(Vec<Flag<'src>>),
+}
+
+impl<'src> Flags<'src> {
+    /// No flags.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self(FlagsRepr::Heap(Vec::new()))
+    }
+
+    /// Appends a flag.
+    pub fn push(&mut self, flag: Flag<'src>) {
+        self.0 = match std::mem::replace(&mut self.0, FlagsRepr::Heap(Vec::new())) {
+            FlagsRepr::Heap(v) if v.is_empty() => FlagsRepr::One(flag),
+            FlagsRepr::One(a) => FlagsRepr::Heap(vec![a, flag]),
+            FlagsRepr::Heap(mut v) => {
+                v.push(flag);
+                FlagsRepr::Heap(v)
+            }
+        };
+    }
+}
+
+impl Default for Flags<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'src> std::ops::Deref for Flags<'src> {
+    type Target = [Flag<'src>];
+
+    fn deref(&self) -> &[Flag<'src>] {
+        match &self.0 {
+            FlagsRepr::One(f) => std::slice::from_ref(f),
+            FlagsRepr::Heap(v) => v,
+        }
+    }
+}
+
+impl<'src> std::ops::DerefMut for Flags<'src> {
+    fn deref_mut(&mut self) -> &mut [Flag<'src>] {
+        match &mut self.0 {
+            FlagsRepr::One(f) => std::slice::from_mut(f),
+            FlagsRepr::Heap(v) => v,
+        }
+    }
+}
+
+impl<'src> FromIterator<Flag<'src>> for Flags<'src> {
+    fn from_iter<I: IntoIterator<Item = Flag<'src>>>(iter: I) -> Self {
+        let mut flags = Self::new();
+        for f in iter {
+            flags.push(f);
+        }
+        flags
+    }
+}
+
+impl<'a, 'src> IntoIterator for &'a Flags<'src> {
+    type Item = &'a Flag<'src>;
+    type IntoIter = std::slice::Iter<'a, Flag<'src>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl PartialEq for Flags<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Flags<'_> {}
+
+impl std::fmt::Debug for Flags<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Flags<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 /// One argument of an instruction with its span. For shell form, RUN/CMD/ENTRYPOINT have a
@@ -416,6 +545,98 @@ pub struct Heredoc<'src> {
     pub span: Span,
 }
 
+/// BuildKit's `Original` of an instruction: its text with continuation lines joined (each
+/// line's escape character and line break removed, comment and blank lines inside the
+/// continuation skipped), followed, when it has heredocs, by each body and its delimiter line.
+///
+/// Joining copies the text, and few readers want it, so for an instruction continued over
+/// several lines of a UTF-8 file the parser keeps the file's lines as they are, and
+/// [`Original::text`] joins them when asked (measured: eager joining was 6 % of a corpus
+/// parse). Compares, prints and serializes as the joined text.
+#[derive(Clone)]
+pub struct Original<'src>(OriginalRepr<'src>);
+
+#[derive(Clone)]
+enum OriginalRepr<'src> {
+    /// The text itself.
+    Text(Cow<'src, str>),
+    /// The file's text from the instruction word through its last continuation line, still to
+    /// be joined.
+    Lines(&'src str),
+}
+
+impl<'src> Original<'src> {
+    /// The text itself.
+    pub(crate) const fn new(text: Cow<'src, str>) -> Self {
+        Self(OriginalRepr::Text(text))
+    }
+
+    /// The file's text of an instruction continued over several lines (from the instruction
+    /// word through its last line), to be joined when asked for.
+    pub(crate) const fn lines(raw: &'src str) -> Self {
+        Self(OriginalRepr::Lines(raw))
+    }
+
+    /// The joined text.
+    #[must_use]
+    pub fn text(&self) -> Cow<'_, str> {
+        match &self.0 {
+            OriginalRepr::Text(t) => Cow::Borrowed(t),
+            OriginalRepr::Lines(raw) => Cow::Owned(super::parse::join_lines(raw)),
+        }
+    }
+
+    /// Whether the text is the file's (no copy was made).
+    #[cfg(test)]
+    pub(crate) fn borrows_file(&self) -> bool {
+        matches!(self.0, OriginalRepr::Text(Cow::Borrowed(_)) | OriginalRepr::Lines(_))
+    }
+
+    /// The text, owned (detached from the file).
+    #[must_use]
+    pub fn into_owned(self) -> Original<'static> {
+        Original(OriginalRepr::Text(Cow::Owned(self.text().into_owned())))
+    }
+}
+
+impl std::fmt::Display for Original<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+impl std::fmt::Debug for Original<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.text(), f)
+    }
+}
+
+impl PartialEq for Original<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl Eq for Original<'_> {}
+
+impl PartialEq<str> for Original<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.text() == other
+    }
+}
+
+impl PartialEq<&str> for Original<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.text() == *other
+    }
+}
+
+impl Serialize for Original<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
+    }
+}
+
 /// One instruction: keyword, flags, arguments and heredocs, with spans.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Instruction<'src> {
@@ -429,14 +650,14 @@ pub struct Instruction<'src> {
     pub sub: Option<Box<Instruction<'src>>>,
     /// Exec (JSON array) form.
     pub json: bool,
-    /// BuildKit's `Original`: the instruction with continuations joined.
-    pub original: Cow<'src, str>,
+    /// BuildKit's `Original`: the instruction with continuations joined (see [`Original`]).
+    pub original: Original<'src>,
     /// 1-based first line.
     pub start_line: usize,
     /// 1-based last line (including heredoc bodies).
     pub end_line: usize,
     /// Flags, in order.
-    pub flags: Vec<Flag<'src>>,
+    pub flags: Flags<'src>,
     /// Arguments (BuildKit's `value` list).
     pub args: Args<'src>,
     /// Heredocs, in order.
@@ -454,12 +675,12 @@ impl<'src> Instruction<'src> {
     /// The first flag named `name` (without dashes).
     #[must_use]
     pub fn flag(&self, name: &str) -> Option<&Flag<'src>> {
-        self.flags.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+        self.flags.iter().find(|f| f.name().eq_ignore_ascii_case(name))
     }
 
     /// All flags named `name`.
     pub fn flags_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Flag<'src>> + 'a {
-        self.flags.iter().filter(move |f| f.name.eq_ignore_ascii_case(name))
+        self.flags.iter().filter(move |f| f.name().eq_ignore_ascii_case(name))
     }
 
     /// BuildKit's `value` strings.
@@ -476,14 +697,10 @@ impl<'src> Instruction<'src> {
             keyword: self.keyword,
             sub: self.sub.map(|s| Box::new(s.into_owned())),
             json: self.json,
-            original: owned(self.original),
+            original: self.original.into_owned(),
             start_line: self.start_line,
             end_line: self.end_line,
-            flags: self
-                .flags
-                .into_iter()
-                .map(|f| Flag { text: owned(f.text), name: owned(f.name), value: f.value.map(owned), span: f.span })
-                .collect(),
+            flags: self.flags.iter().map(|f| Flag { text: owned(f.text.clone()), span: f.span }).collect(),
             args: self.args.into_vec().into_iter().map(|a| Arg { value: owned(a.value), span: a.span }).collect(),
             heredocs: self
                 .heredocs

@@ -31,7 +31,7 @@ use super::goish::{
 };
 use super::heredoc;
 use super::json_args::{self, JsonArgs};
-use super::{Arg, Args, Directive, Dockerfile, Error, Flag, Heredoc, Instruction, Keyword, ParseWarning, Span};
+use super::{Arg, Args, Directive, Dockerfile, Error, Flag, Flags, Heredoc, Instruction, Keyword, Original, ParseWarning, Span};
 
 /// Go's `bufio.MaxScanTokenSize`: BuildKit cannot read longer lines.
 const MAX_LINE: usize = 64 * 1024;
@@ -131,6 +131,37 @@ fn trim_continuation(b: &[u8], start: usize, end: usize, escape: u8) -> (usize, 
     }
 }
 
+/// BuildKit's `Original` of an instruction continued over several lines: `raw` is the file's
+/// text from the instruction word through the last line [`Parser::run`] read for it, joined
+/// by the same rule as there (each piece up to its escape character; blank and comment lines
+/// skipped; leading blanks of continuation lines kept).
+pub(crate) fn join_lines(raw: &str) -> String {
+    let b = raw.as_bytes();
+    let line_end = |start: usize| b[start..].iter().position(|&c| c == b'\n').map_or(b.len(), |i| start + i + 1);
+    let first = line_end(0);
+    let te = content_end(b, 0, first);
+    // The first line continues, so the last byte before its trailing blanks is the escape
+    // character (`\` or the file's `# escape=`).
+    let escape = b[..te].iter().rev().copied().find(|&c| c != b' ' && c != b'\t').unwrap_or(b'\\');
+    let mut out = String::with_capacity(raw.len());
+    let (pe, mut cont) = trim_continuation(b, 0, te, escape);
+    out.push_str(raw.get(..pe).unwrap_or_default());
+    let mut start = first;
+    while cont && start < b.len() {
+        let end = line_end(start);
+        let le = content_end(b, start, end);
+        let ls = start + goish::leading_space_len(&b[start..le]);
+        if ls < le && b[ls] != b'#' {
+            let (pe, c) = trim_continuation(b, start, le, escape);
+            // (Pieces end before an ASCII escape or line break: character boundaries.)
+            out.push_str(raw.get(start..pe).unwrap_or_default());
+            cont = c;
+        }
+        start = end;
+    }
+    out
+}
+
 /// The instruction text with continuations joined, and where each piece came from.
 ///
 /// An instruction on a single line (most of them) is not copied: its text is the file's
@@ -162,6 +193,11 @@ impl<'a> Joined<'a> {
             buf: Vec::new(),
             segs: SmallVec::new(),
         }
+    }
+
+    /// Whether the text is a single piece of the file (no continuation joined).
+    fn is_one_piece(&self) -> bool {
+        self.one.is_some()
     }
 
     fn clear(&mut self) {
@@ -345,29 +381,6 @@ fn file_text<'a>(src: &'a [u8], src_str: Option<&'a str>, a: usize, b: usize) ->
     }
 }
 
-/// A flag's name and value: pieces of its text, borrowed when the text is.
-fn flag_parts<'a>(text: &Cow<'a, str>) -> (Cow<'a, str>, Option<Cow<'a, str>>) {
-    fn split(s: &str) -> (&str, Option<&str>) {
-        let body = s.strip_prefix("--").unwrap_or(s);
-        // (A plain search: flags are short, too short for `memchr` to pay for its set-up.)
-        match body.bytes().position(|c| c == b'=') {
-            // `=` is ASCII, so both sides are at character boundaries.
-            Some(i) => (&body[..i], Some(&body[i + 1..])),
-            None => (body, None),
-        }
-    }
-    match text {
-        Cow::Borrowed(s) => {
-            let (n, v) = split(s);
-            (Cow::Borrowed(n), v.map(Cow::Borrowed))
-        }
-        Cow::Owned(s) => {
-            let (n, v) = split(s);
-            (Cow::Owned(n.to_owned()), v.map(|v| Cow::Owned(v.to_owned())))
-        }
-    }
-}
-
 /// Parser directive state.
 struct Directives {
     escape: u8,
@@ -427,7 +440,9 @@ fn match_directive(b: &[u8]) -> Option<(String, usize, usize)> {
 }
 
 impl Directives {
-    /// Looks at a (left-trimmed, newline-trimmed) line before any instruction.
+    /// Looks at a (left-trimmed, newline-trimmed) line before any instruction. (Out of line:
+    /// only the first lines of a file are looked at.)
+    #[inline(never)]
     fn consider(&mut self, src: &[u8], start: usize, end: usize, line: usize) -> Result<(), Error> {
         if self.done {
             return Ok(());
@@ -743,7 +758,7 @@ fn build<'a>(
     let (ts, te) = goish::trim_space_range(t, a, b);
     let ce = ts + run_without(&t[ts..te], RE_WS);
     let cmd = j.text(ts, ce);
-    let mut flags = Vec::<Flag>::new();
+    let mut flags = Flags::new();
     let (mut rs, mut re) = (te, te);
     if ce < te {
         let mut args_start = ce;
@@ -818,7 +833,7 @@ fn build<'a>(
         keyword,
         sub,
         json,
-        original: Cow::Borrowed(""),
+        original: Original::new(Cow::Borrowed("")),
         start_line: 0,
         end_line: 0,
         flags,
@@ -837,14 +852,12 @@ fn build<'a>(
 
 /// The flags at text range `a..b` (which starts with one) and where the rest begins.
 #[inline(never)]
-fn flags_at<'a>(j: &Joined<'a>, a: usize, b: usize) -> (Vec<Flag<'a>>, usize) {
+fn flags_at<'a>(j: &Joined<'a>, a: usize, b: usize) -> (Flags<'a>, usize) {
     let (fl, rest_start) = extract_flags(j.bytes(), a, b);
-    let mut flags = Vec::with_capacity(fl.len());
-    for (text, fs, fe) in fl {
-        let text = text.map_or_else(|| j.text(fs, fe), Cow::Owned);
-        let (name, value) = flag_parts(&text);
-        flags.push(Flag { text, name, value, span: j.span(fs, fe) });
-    }
+    let flags = fl
+        .into_iter()
+        .map(|(text, fs, fe)| Flag { text: text.map_or_else(|| j.text(fs, fe), Cow::Owned), span: j.span(fs, fe) })
+        .collect();
     (flags, rest_start)
 }
 
@@ -899,7 +912,7 @@ fn onbuild<'a>(
     let Some(mut inner) = one.pop() else {
         return Err(BuildError { message: "ONBUILD without an instruction".into(), pos: at });
     };
-    inner.original = j.text(a, b);
+    inner.original = Original::new(j.text(a, b));
     Ok(Box::new(inner))
 }
 
@@ -1002,6 +1015,74 @@ fn error_at(src: &[u8], message: String, line: usize, span: Span) -> Error {
     Error { message, line, column: col(src, ls, span.start), span: Span::new(span.start, span.end.min(le).max(span.start)) }
 }
 
+/// Reads the bodies of `markers` (the heredocs of `ins`, whose last line is `last`) from
+/// `lines`, attaches them, and returns the new last line (the final delimiter's). `at` is the
+/// instruction's first line and offset, for errors. (Out of line: few instructions have
+/// heredocs.)
+#[inline(never)]
+fn heredoc_bodies<'a>(
+    lines: &mut Lines<'a>,
+    src_str: Option<&'a str>,
+    ins: &mut Instruction<'a>,
+    markers: Vec<heredoc::Marker>,
+    mut last: RawLine,
+    (start_line, ins_start): (usize, usize),
+) -> Result<RawLine, Error> {
+    let src = lines.src;
+    ins.heredocs.reserve_exact(markers.len());
+    for m in markers {
+        let body_start = last.end;
+        // The body lines are contiguous in the file: `body_start..body_end`.
+        let mut body_end = body_start;
+        let mut terminated = false;
+        while let Some(l) = lines.next()? {
+            last = l;
+            let le = l.text_end;
+            let mut ps = l.start;
+            if m.chomp {
+                while ps < le && src[ps] == b'\t' {
+                    ps += 1;
+                }
+            }
+            if &src[ps..le] == m.name.as_bytes() {
+                terminated = true;
+                break;
+            }
+            body_end = l.end;
+        }
+        if !terminated {
+            return Err(error_at(
+                src,
+                format!("unterminated heredoc: no line `{}` ends the heredoc started here", m.name),
+                start_line,
+                Span::new(ins_start, src.len()),
+            ));
+        }
+        ins.heredocs.push(Heredoc {
+            name: Cow::Owned(m.name),
+            file_descriptor: m.fd,
+            content: file_text(src, src_str, body_start, body_end),
+            chomp: m.chomp,
+            expand: m.expand,
+            span: Span::new(body_start, last.text_end),
+        });
+    }
+    // BuildKit's `original` goes on with each body and its delimiter line: built once, at its
+    // final size.
+    let size = ins.heredocs.iter().map(|h| h.content.len() + h.name.len() + 1).sum::<usize>();
+    let line = ins.original.text();
+    let mut original = String::with_capacity(line.len() + 1 + size);
+    original.push_str(&line);
+    original.push('\n');
+    for h in &ins.heredocs {
+        original.push_str(&h.content);
+        original.push_str(&h.name);
+        original.push('\n');
+    }
+    ins.original = Original::new(Cow::Owned(original));
+    Ok(last)
+}
+
 struct Parser<'a> {
     src: &'a [u8],
     /// `src` as `str`, when it is valid UTF-8.
@@ -1037,7 +1118,9 @@ impl<'a> Parser<'a> {
             }
             let e = first.text_end.max(start);
             let ts = start + goish::leading_space_len(&src[start..e]);
-            self.dir.consider(src, ts, e, first.number)?;
+            if !self.dir.done {
+                self.dir.consider(src, ts, e, first.number)?;
+            }
             if ts < e && src[ts] == b'#' {
                 continue;
             }
@@ -1080,7 +1163,16 @@ impl<'a> Parser<'a> {
             // escape character, that character (so the span covers `start_line`).
             let ins_start = j.at(cmd_pos).min(ts);
             ins.start_line = start_line;
-            ins.original = j.text(0, j.len());
+            // Continued over several lines of a UTF-8 file: joined only when asked for.
+            ins.original = match self.src_str.and_then(|s| s.get(ts..last.end)) {
+                Some(raw) if !j.is_one_piece() => {
+                    // (Every test, the corpus and the property tests among them, checks that
+                    // joining later gives the text joined here.)
+                    debug_assert_eq!(join_lines(raw), j.text(0, j.len()), "lazy original");
+                    Original::lines(raw)
+                }
+                _ => Original::new(j.text(0, j.len())),
+            };
             if has_empty {
                 self.warnings.push(ParseWarning {
                     message: format!("Empty continuation line found in: {}", ins.original),
@@ -1092,57 +1184,9 @@ impl<'a> Parser<'a> {
                 let markers = heredoc::markers(j.bytes()).map_err(|e| {
                     error_at(src, e.0, start_line, Span::new(ins_start, last.text_end))
                 })?;
-                ins.heredocs.reserve_exact(markers.len());
-                for m in markers {
-                    let body_start = last.end;
-                    // The body lines are contiguous in the file: `body_start..body_end`.
-                    let mut body_end = body_start;
-                    let mut terminated = false;
-                    while let Some(l) = self.lines.next()? {
-                        last = l;
-                        let le = l.text_end;
-                        let mut ps = l.start;
-                        if m.chomp {
-                            while ps < le && src[ps] == b'\t' {
-                                ps += 1;
-                            }
-                        }
-                        if &src[ps..le] == m.name.as_bytes() {
-                            terminated = true;
-                            break;
-                        }
-                        body_end = l.end;
-                    }
-                    if !terminated {
-                        return Err(error_at(
-                            src,
-                            format!("unterminated heredoc: no line `{}` ends the heredoc started here", m.name),
-                            start_line,
-                            Span::new(ins_start, src.len()),
-                        ));
-                    }
-                    ins.heredocs.push(Heredoc {
-                        name: Cow::Owned(m.name),
-                        file_descriptor: m.fd,
-                        content: file_text(src, j.src_str, body_start, body_end),
-                        chomp: m.chomp,
-                        expand: m.expand,
-                        span: Span::new(body_start, last.text_end),
-                    });
-                }
-                if !ins.heredocs.is_empty() {
-                    // BuildKit's `original` goes on with each body and its delimiter line: built
-                    // once, at its final size.
-                    let size = ins.heredocs.iter().map(|h| h.content.len() + h.name.len() + 1).sum::<usize>();
-                    let mut original = String::with_capacity(ins.original.len() + 1 + size);
-                    original.push_str(&ins.original);
-                    original.push('\n');
-                    for h in &ins.heredocs {
-                        original.push_str(&h.content);
-                        original.push_str(&h.name);
-                        original.push('\n');
-                    }
-                    ins.original = Cow::Owned(original);
+                if !markers.is_empty() {
+                    let at = (start_line, ins_start);
+                    last = heredoc_bodies(&mut self.lines, self.src_str, ins, markers, last, at)?;
                 }
             }
             ins.end_line = last.number;
@@ -1197,7 +1241,7 @@ mod tests {
         let i = one(src);
         assert_eq!(i.flags[0].text, "--chown=a b");
         assert_eq!(&src[i.flags[0].span.range()], "--chown=\"a b\"");
-        assert_eq!(i.flags[1].name, "link");
+        assert_eq!(i.flags[1].name(), "link");
         assert_eq!(i.values(), ["src", "dst"]);
         assert_eq!(&src[i.args[1].span.range()], "dst");
     }
@@ -1279,15 +1323,16 @@ mod tests {
         let df = parse(src.as_bytes()).unwrap();
         let [from, env, run, copy] = &df.instructions[..] else { panic!("{df:#?}") };
         // One line: everything is a slice of the file.
-        assert!(borrowed(&from.cmd) && borrowed(&from.original));
+        assert!(borrowed(&from.cmd) && from.original.borrows_file());
         assert!(from.args.iter().all(|a| borrowed(&a.value)));
         let f = &from.flags[0];
-        assert!(borrowed(&f.text) && borrowed(&f.name) && f.value.as_ref().is_some_and(borrowed));
-        // Values within one line of a continued instruction are still borrowed; the joined
-        // `original` and a value that crosses the continuation are not.
+        assert!(borrowed(&f.text) && (f.name(), f.value()) == ("platform", Some("$P")));
+        // Values within one line of a continued instruction are still borrowed; a value that
+        // crosses the continuation is not. `original` keeps the file's lines, joined when asked.
         assert!(env.args.iter().all(|a| borrowed(&a.value)), "{env:#?}");
         assert_eq!(env.values(), ["k", "v", "x", "\"y z\""]);
-        assert!(!borrowed(&env.original) && !borrowed(&run.args[0].value));
+        assert!(env.original.borrows_file() && !borrowed(&run.args[0].value));
+        assert_eq!(env.original, "ENV k=v   x=\"y z\"");
         assert_eq!(run.values(), ["a  b"]);
         // A JSON string with an escape is decoded; one without is borrowed.
         assert_eq!(copy.values(), ["s", "dA"]);
@@ -1311,7 +1356,7 @@ mod tests {
             let src = format!("FROM a\nRUN {}\nUSER u", "x".repeat(pad));
             let df = parse_str(&src).expect("valid");
             assert_eq!(df.instructions[1].args[0].value, "x".repeat(pad).as_str(), "pad {pad}");
-            assert_eq!((df.instructions[2].start_line, &*df.instructions[2].original), (3, "USER u"));
+            assert_eq!((df.instructions[2].start_line, &*df.instructions[2].original.text()), (3, "USER u"));
         }
     }
 

@@ -50,7 +50,7 @@ pub fn print(df: &Dockerfile) -> Vec<u8> {
             text.push(b'\n');
         }
         if !reads_back(&text, ins, df.escape) {
-            text = ins.original.as_bytes().to_vec();
+            text = ins.original.text().as_bytes().to_vec();
             if ins.heredocs.is_empty() {
                 text.push(b'\n');
             }

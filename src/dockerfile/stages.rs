@@ -287,7 +287,7 @@ impl Stages {
                 Some([as_kw, n]) if as_kw.value.eq_ignore_ascii_case("as") => Some(n.value.to_ascii_lowercase()),
                 _ => None,
             };
-            let platform = from.flag("platform").and_then(|f| f.value.as_deref()).map(str::to_owned);
+            let platform = from.flag("platform").and_then(|f| f.value()).map(str::to_owned);
             let mut stage = Stage {
                 index: si,
                 name,
@@ -370,13 +370,13 @@ fn collect_deps(ins: &Instruction<'_>, idx: usize, out: &mut Vec<Dependency>, re
     match ins.keyword {
         Keyword::Copy => {
             for f in ins.flags_named("from") {
-                let r = f.value.as_deref().unwrap_or_default().to_owned();
+                let r = f.value().unwrap_or_default().to_owned();
                 out.push(Dependency { kind: DependencyKind::CopyFrom, stage: resolve(&r), reference: r, instruction: idx, span: f.span });
             }
         }
         Keyword::Run => {
             for f in ins.flags_named("mount") {
-                if let Some((r, _)) = f.value.as_deref().and_then(mount_from) {
+                if let Some((r, _)) = f.value().and_then(mount_from) {
                     out.push(Dependency {
                         kind: DependencyKind::MountFrom,
                         stage: resolve(&r),

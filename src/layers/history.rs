@@ -153,6 +153,7 @@ pub fn attach_dockerfile(report: &mut LayersReport, df: &Dockerfile, stages: &St
         };
         let first_line: String = ins
             .original
+            .text()
             .lines()
             .next()
             .unwrap_or("")

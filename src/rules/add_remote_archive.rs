@@ -63,7 +63,7 @@ impl Rule for AddRemoteArchive {
             for (i, inst) in ctx.stage_instructions(st.index) {
                 let unpacks = inst
                     .flag("unpack")
-                    .is_some_and(|f| f.value.as_deref().is_none_or(|v| v == "true"));
+                    .is_some_and(|f| f.value().is_none_or(|v| v == "true"));
                 if inst.keyword != Keyword::Add || unpacks {
                     continue;
                 }

@@ -386,7 +386,7 @@ impl<'a> RuleContext<'a> {
         self.dockerfile.instructions[at]
             .flags_named("mount")
             .any(|m| {
-                let Some(v) = &m.value else { return false };
+                let Some(v) = m.value() else { return false };
                 let mut ty = "bind";
                 let mut target = None;
                 for kv in v.split(',') {

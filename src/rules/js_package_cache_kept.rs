@@ -106,7 +106,7 @@ impl Rule for JsPackageCacheKept {
                     || ctx.dockerfile.instructions[i]
                         .flags_named("mount")
                         .any(|m| {
-                            m.value.as_deref().is_some_and(|v| {
+                            m.value().is_some_and(|v| {
                                 v.contains("type=cache")
                                     && (v.contains(".npm")
                                         || v.contains("yarn")

@@ -65,7 +65,7 @@ impl Rule for PipCacheKept {
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
             let offline = ctx.dockerfile.instructions[i]
                 .flag("network")
-                .is_some_and(|f| f.value.as_deref() == Some("none"));
+                .is_some_and(|f| f.value() == Some("none"));
             if offline
                 || ctx.env_at(s, i, "PIP_NO_CACHE_DIR").is_some()
                 || ctx.has_cache_mount(i, &["/root/.cache/pip"])
@@ -75,7 +75,7 @@ impl Rule for PipCacheKept {
             let mounted_elsewhere = ctx.dockerfile.instructions[i]
                 .flags_named("mount")
                 .any(|m| {
-                    m.value.as_deref().is_some_and(|v| {
+                    m.value().is_some_and(|v| {
                         v.contains("type=cache")
                             && (v.contains(".cache/pip")
                                 || v.contains(".cache,")
