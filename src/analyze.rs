@@ -602,7 +602,7 @@ fn context_report(ctx: &RuleContext<'_>, bc: &BuildContext, dir: &Path) -> Conte
     for st in ctx.shipping_stages() {
         for (_, inst) in ctx.stage_instructions(st.index) {
             for s in context_sources(inst).into_iter().filter(|s| !s.contains("://")) {
-                for e in bc.matching(s) {
+                for e in bc.matching(&s) {
                     copied.insert(&e.path, e.bytes.0);
                 }
             }

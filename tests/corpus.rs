@@ -62,7 +62,7 @@ fn compare(src: &[u8], ours: &Instruction, theirs: &Value, n: usize, problems: &
     let list = |v: &Value| -> Vec<String> { v.as_array().map(|a| a.iter().map(s).collect()).unwrap_or_default() };
     let flags: Vec<String> = ours.flags.iter().map(|f| cut(&f.text).to_string()).collect();
     diff("flags", format!("{flags:?}"), format!("{:?}", list(&theirs["flags"])));
-    let values: Vec<String> = ours.args.iter().map(|a| cut(&a.value).to_string()).collect();
+    let values: Vec<String> = ours.args.iter().map(|a| cut(&a.value.text()).to_string()).collect();
     diff("value", format!("{values:?}"), format!("{:?}", list(&theirs["value"])));
     let hd: Vec<(String, u64, String)> = ours
         .heredocs

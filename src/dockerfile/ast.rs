@@ -337,8 +337,8 @@ impl Serialize for Flags<'_> {
 /// single argument: the command line with continuations removed (BuildKit's value).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Arg<'src> {
-    /// The value as BuildKit reports it.
-    pub value: Cow<'src, str>,
+    /// The value as BuildKit reports it ([`Text::text`]).
+    pub value: Text<'src>,
     /// Span in the file. For values that cross continuation lines this covers from the first
     /// to the last byte of the value in the file.
     pub span: Span,
@@ -545,93 +545,119 @@ pub struct Heredoc<'src> {
     pub span: Span,
 }
 
-/// BuildKit's `Original` of an instruction: its text with continuation lines joined (each
-/// line's escape character and line break removed, comment and blank lines inside the
-/// continuation skipped), followed, when it has heredocs, by each body and its delimiter line.
+/// Text as BuildKit reports it, for values that may span continuation lines: an argument's
+/// value, an instruction's `original`. BuildKit joins continued lines (each line's escape
+/// character and line break removed, comment and blank lines inside the continuation skipped).
 ///
-/// Joining copies the text, and few readers want it, so for an instruction continued over
-/// several lines of a UTF-8 file the parser keeps the file's lines as they are, and
-/// [`Original::text`] joins them when asked (measured: eager joining was 6 % of a corpus
-/// parse). Compares, prints and serializes as the joined text.
+/// Joining copies the text, and few readers of a parse want every joined value, so where the
+/// text spans several lines of a UTF-8 file the tree keeps the file's lines as they are and
+/// [`Text::text`] joins them when asked (measured: joining `original` eagerly was 6 % of a
+/// corpus parse). Compares, prints and serializes as the joined text.
 #[derive(Clone)]
-pub struct Original<'src>(OriginalRepr<'src>);
+pub struct Text<'src>(TextRepr<'src>);
 
 #[derive(Clone)]
-enum OriginalRepr<'src> {
+enum TextRepr<'src> {
     /// The text itself.
     Text(Cow<'src, str>),
-    /// The file's text from the instruction word through its last continuation line, still to
-    /// be joined.
+    /// The file's text from the first byte of the value through its last, still to be joined;
+    /// its first line is continued.
     Lines(&'src str),
 }
 
-impl<'src> Original<'src> {
+/// BuildKit's `Original` of an instruction: its text with continuation lines joined, followed,
+/// when it has heredocs, by each body and its delimiter line.
+pub type Original<'src> = Text<'src>;
+
+impl<'src> Text<'src> {
     /// The text itself.
-    pub(crate) const fn new(text: Cow<'src, str>) -> Self {
-        Self(OriginalRepr::Text(text))
+    #[must_use]
+    pub const fn new(text: Cow<'src, str>) -> Self {
+        Self(TextRepr::Text(text))
     }
 
-    /// The file's text of an instruction continued over several lines (from the instruction
-    /// word through its last line), to be joined when asked for.
+    /// The file's text of a value continued over several lines (from its first byte through
+    /// its last; the first line ends with the escape character), joined when asked for.
     pub(crate) const fn lines(raw: &'src str) -> Self {
-        Self(OriginalRepr::Lines(raw))
+        Self(TextRepr::Lines(raw))
     }
 
     /// The joined text.
     #[must_use]
     pub fn text(&self) -> Cow<'_, str> {
         match &self.0 {
-            OriginalRepr::Text(t) => Cow::Borrowed(t),
-            OriginalRepr::Lines(raw) => Cow::Owned(super::parse::join_lines(raw)),
+            TextRepr::Text(t) => Cow::Borrowed(t),
+            TextRepr::Lines(raw) => Cow::Owned(super::parse::join_lines(raw)),
+        }
+    }
+
+    /// The joined text, borrowed from the file where it is a piece of it.
+    #[must_use]
+    pub fn into_cow(self) -> Cow<'src, str> {
+        match self.0 {
+            TextRepr::Text(t) => t,
+            TextRepr::Lines(raw) => Cow::Owned(super::parse::join_lines(raw)),
         }
     }
 
     /// Whether the text is the file's (no copy was made).
     #[cfg(test)]
     pub(crate) fn borrows_file(&self) -> bool {
-        matches!(self.0, OriginalRepr::Text(Cow::Borrowed(_)) | OriginalRepr::Lines(_))
+        matches!(self.0, TextRepr::Text(Cow::Borrowed(_)) | TextRepr::Lines(_))
     }
 
     /// The text, owned (detached from the file).
     #[must_use]
-    pub fn into_owned(self) -> Original<'static> {
-        Original(OriginalRepr::Text(Cow::Owned(self.text().into_owned())))
+    pub fn into_owned(self) -> Text<'static> {
+        Text(TextRepr::Text(Cow::Owned(self.into_cow().into_owned())))
     }
 }
 
-impl std::fmt::Display for Original<'_> {
+impl<'src> From<Cow<'src, str>> for Text<'src> {
+    fn from(text: Cow<'src, str>) -> Self {
+        Self::new(text)
+    }
+}
+
+impl<'src> From<&'src str> for Text<'src> {
+    fn from(text: &'src str) -> Self {
+        Self::new(Cow::Borrowed(text))
+    }
+}
+
+impl std::fmt::Display for Text<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text())
     }
 }
 
-impl std::fmt::Debug for Original<'_> {
+impl std::fmt::Debug for Text<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(&*self.text(), f)
     }
 }
 
-impl PartialEq for Original<'_> {
+impl PartialEq for Text<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.text() == other.text()
     }
 }
 
-impl Eq for Original<'_> {}
+impl Eq for Text<'_> {}
 
-impl PartialEq<str> for Original<'_> {
+impl PartialEq<str> for Text<'_> {
     fn eq(&self, other: &str) -> bool {
         self.text() == other
     }
 }
 
-impl PartialEq<&str> for Original<'_> {
+impl PartialEq<&str> for Text<'_> {
     fn eq(&self, other: &&str) -> bool {
         self.text() == *other
     }
 }
 
-impl Serialize for Original<'_> {
+impl Serialize for Text<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.text())
     }
@@ -685,8 +711,8 @@ impl<'src> Instruction<'src> {
 
     /// BuildKit's `value` strings.
     #[must_use]
-    pub fn values(&self) -> Vec<&str> {
-        self.args.iter().map(|a| &*a.value).collect()
+    pub fn values(&self) -> Vec<Cow<'_, str>> {
+        self.args.iter().map(|a| a.value.text()).collect()
     }
 
     /// The instruction with every string owned (detached from the file).
@@ -701,7 +727,7 @@ impl<'src> Instruction<'src> {
             start_line: self.start_line,
             end_line: self.end_line,
             flags: self.flags.iter().map(|f| Flag { text: owned(f.text.clone()), span: f.span }).collect(),
-            args: self.args.into_vec().into_iter().map(|a| Arg { value: owned(a.value), span: a.span }).collect(),
+            args: self.args.into_vec().into_iter().map(|a| Arg { value: a.value.into_owned(), span: a.span }).collect(),
             heredocs: self
                 .heredocs
                 .into_iter()

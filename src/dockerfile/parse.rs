@@ -31,7 +31,7 @@ use super::goish::{
 };
 use super::heredoc;
 use super::json_args::{self, JsonArgs};
-use super::{Arg, Args, Directive, Dockerfile, Error, Flag, Flags, Heredoc, Instruction, Keyword, Original, ParseWarning, Span};
+use super::{Arg, Args, Directive, Dockerfile, Error, Flag, Flags, Heredoc, Instruction, Keyword, Original, ParseWarning, Span, Text};
 
 /// Go's `bufio.MaxScanTokenSize`: BuildKit cannot read longer lines.
 const MAX_LINE: usize = 64 * 1024;
@@ -195,11 +195,6 @@ impl<'a> Joined<'a> {
         }
     }
 
-    /// Whether the text is a single piece of the file (no continuation joined).
-    fn is_one_piece(&self) -> bool {
-        self.one.is_some()
-    }
-
     fn clear(&mut self) {
         self.one = None;
         self.buf_str.clear();
@@ -343,7 +338,7 @@ impl<'a> Joined<'a> {
     }
 
     fn arg(&self, value: Cow<'a, str>, a: usize, b: usize) -> Arg<'a> {
-        Arg { value, span: self.span(a, b) }
+        Arg { value: Text::new(value), span: self.span(a, b) }
     }
 
     /// The argument made of text range `a..b`.
@@ -355,7 +350,7 @@ impl<'a> Joined<'a> {
         if let (Some((s, _)), Some(file)) = (self.one, self.src_str)
             && let Some(v) = file.get(s + a..s + b)
         {
-            return Arg { value: Cow::Borrowed(v), span: Span::new(s + a, s + b) };
+            return Arg { value: Text::new(Cow::Borrowed(v)), span: Span::new(s + a, s + b) };
         }
         self.text_arg_slow(a, b)
     }
@@ -632,6 +627,30 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (SmallVec<[Word; 2]>, usiz
 /// A word is its source text (invalid UTF-8 as U+FFFD), except that an escape character at
 /// the very end of the text is dropped.
 fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> SmallVec<[(usize, usize); 8]> {
+    // Most texts (`VERSION=1.0`, `PATH=/usr/local/bin:$PATH`) have no quote, escape or
+    // non-ASCII byte: their words are the runs between ASCII whitespace, as the lexer below
+    // would find them (a unit test checks the two agree).
+    let stop = QUOTE | NON_ASCII | if escape == b'\\' { BACKSLASH } else { 0 };
+    let text = &t[a..b];
+    if run_without(text, stop) < text.len() || (escape != b'\\' && text.contains(&escape)) {
+        return lex_words(t, a, b, escape);
+    }
+    let mut words = SmallVec::new();
+    let mut s = a;
+    loop {
+        s += run_within(&t[s..b], ASCII_SPACE);
+        if s == b {
+            return words;
+        }
+        let e = s + run_without(&t[s..b], ASCII_SPACE);
+        words.push((s, e));
+        s = e;
+    }
+}
+
+/// [`parse_words`] by BuildKit's lexer: for text with quotes, escapes or non-ASCII bytes.
+#[inline(never)]
+fn lex_words(t: &[u8], a: usize, b: usize, escape: u8) -> SmallVec<[(usize, usize); 8]> {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -1015,6 +1034,59 @@ fn error_at(src: &[u8], message: String, line: usize, span: Span) -> Error {
     Error { message, line, column: col(src, ls, span.start), span: Span::new(span.start, span.end.min(le).max(span.start)) }
 }
 
+/// The instruction continued over `pieces` (two or more; file ranges of `src`, its text
+/// joined) when it needs no joined text to be parsed: a shell-form RUN, CMD or ENTRYPOINT
+/// without flags whose word and the start of whose command are on its first line, and, for
+/// RUN, without a `<` that could start a heredoc. Its command (BuildKit's `value`) is kept as
+/// the file's lines, joined when read ([`Text::lines`]). Most of a Dockerfile's bytes are in
+/// such instructions (long `RUN a \ && b` chains), and joining them copied every byte twice.
+/// Anything else (`None`) goes through [`build`], which gives the same instruction for these.
+fn continued_shell<'a>(src: &'a str, pieces: &[(usize, usize)], escape: u8) -> Option<Instruction<'a>> {
+    let b = src.as_bytes();
+    let &[(ts, pe0), .., (_, last_end)] = pieces else { return None };
+    let ce = ts + run_without(&b[ts..pe0], RE_WS);
+    let keyword = Keyword::from_prefix(&b[ts..], ce - ts);
+    if !matches!(keyword, Keyword::Run | Keyword::Cmd | Keyword::Entrypoint) {
+        return None;
+    }
+    let rs = ce + run_within(&b[ce..pe0], RE_WS);
+    // The command starts on the first line with a plain byte: no flag, no JSON array.
+    let c = *b[..pe0].get(rs)?;
+    if c >= 0x80 || c == b'-' || c == b'[' || is_space_byte(c) {
+        return None;
+    }
+    if keyword == Keyword::Run && memchr::memchr(b'<', &b[ts..last_end]).is_some() {
+        return None;
+    }
+    // The end of the command: the end of the last piece with more than spaces in it.
+    let (m, fe) = pieces.iter().enumerate().rev().find_map(|(i, &(s, e))| {
+        let (s, e) = goish::trim_space_range(b, s, e);
+        (s < e).then_some((i, e))
+    })?;
+    // A value ending in an escape character would read as continued when joined.
+    if fe <= rs || b[fe - 1] == escape {
+        return None;
+    }
+    let raw = src.get(rs..fe)?;
+    let value = if m == 0 { Text::new(Cow::Borrowed(raw)) } else { Text::lines(raw) };
+    let span = Span::new(rs, fe);
+    Some(Instruction {
+        cmd: Cow::Borrowed(src.get(ts..ce)?),
+        keyword,
+        sub: None,
+        json: false,
+        original: Original::new(Cow::Borrowed("")),
+        start_line: 0,
+        end_line: 0,
+        flags: Flags::new(),
+        args: Args::one(Arg { value, span }),
+        heredocs: Vec::new(),
+        span: Span::new(ts, fe),
+        cmd_span: Span::new(ts, ce),
+        args_span: span,
+    })
+}
+
 /// Reads the bodies of `markers` (the heredocs of `ins`, whose last line is `last`) from
 /// `lines`, attaches them, and returns the new last line (the final delimiter's). `at` is the
 /// instruction's first line and offset, for errors. (Out of line: few instructions have
@@ -1128,8 +1200,10 @@ impl<'a> Parser<'a> {
             if !cont && pe == ts {
                 continue;
             }
-            j.clear();
-            j.push(ts, pe);
+            // The pieces of the instruction's text in the file (each line without its escape
+            // character and line break).
+            let mut pieces = SmallVec::<[(usize, usize); 16]>::new();
+            pieces.push((ts, pe));
             let start_line = first.number;
             let mut last = first;
             let mut has_empty = false;
@@ -1147,25 +1221,50 @@ impl<'a> Parser<'a> {
                     continue;
                 }
                 let (pe, c) = trim_continuation(src, l.start, le, self.dir.escape);
-                j.push(l.start, pe);
+                pieces.push((l.start, pe));
                 cont = c;
             }
-            let cmd_pos = match build(&j, 0, j.len(), self.dir.escape, 0, &mut self.instructions) {
-                Ok(pos) => pos,
-                Err(e) => {
-                    let at = j.at(e.pos);
-                    let span = Span::new(at, last.text_end.max(at));
-                    return Err(error_at(src, e.message, start_line, span));
+            let continued = pieces.len() > 1;
+            let fast = match self.src_str {
+                Some(text) if continued => continued_shell(text, &pieces, self.dir.escape),
+                _ => None,
+            };
+            let took_fast = fast.is_some();
+            if cfg!(debug_assertions) || !took_fast {
+                j.clear();
+                for &(a, b) in &pieces {
+                    j.push(a, b);
                 }
+            }
+            let ins_start = if let Some(ins) = fast {
+                // (Every test, the corpus and the property tests among them, checks that the
+                // general path builds the same instruction.)
+                #[cfg(debug_assertions)]
+                {
+                    let mut general = Vec::new();
+                    let built = build(&j, 0, j.len(), self.dir.escape, 0, &mut general);
+                    debug_assert!(built.is_ok() && general.first() == Some(&ins), "{ins:?} vs {general:?}");
+                }
+                self.instructions.push(ins);
+                ts
+            } else {
+                let cmd_pos = match build(&j, 0, j.len(), self.dir.escape, 0, &mut self.instructions) {
+                    Ok(pos) => pos,
+                    Err(e) => {
+                        let at = j.at(e.pos);
+                        let span = Span::new(at, last.text_end.max(at));
+                        return Err(error_at(src, e.message, start_line, span));
+                    }
+                };
+                // Normally the instruction word; for an instruction whose first line is a bare
+                // escape character, that character (so the span covers `start_line`).
+                j.at(cmd_pos).min(ts)
             };
             let Some(ins) = self.instructions.last_mut() else { continue };
-            // Normally the instruction word; for an instruction whose first line is a bare
-            // escape character, that character (so the span covers `start_line`).
-            let ins_start = j.at(cmd_pos).min(ts);
             ins.start_line = start_line;
             // Continued over several lines of a UTF-8 file: joined only when asked for.
             ins.original = match self.src_str.and_then(|s| s.get(ts..last.end)) {
-                Some(raw) if !j.is_one_piece() => {
+                Some(raw) if continued => {
                     // (Every test, the corpus and the property tests among them, checks that
                     // joining later gives the text joined here.)
                     debug_assert_eq!(join_lines(raw), j.text(0, j.len()), "lazy original");
@@ -1180,7 +1279,8 @@ impl<'a> Parser<'a> {
                     span: Span::new(last.start, last.text_end),
                 });
             }
-            if can_contain_heredoc(ins) {
+            // (The fast path took only instructions without `<`.)
+            if !took_fast && can_contain_heredoc(ins) {
                 let markers = heredoc::markers(j.bytes()).map_err(|e| {
                     error_at(src, e.0, start_line, Span::new(ins_start, last.text_end))
                 })?;
@@ -1317,26 +1417,50 @@ mod tests {
     }
 
     #[test]
+    fn plain_words_split_as_the_lexer_splits_them() {
+        let plain = ["", " ", "a", "VERSION=1.0", "  a=b \tc=d\x0b e\x0c\r f  ", "PATH=/usr/bin:$PATH", "x=`y`", "a=b=c  d"];
+        for text in plain {
+            for escape in [b'\\', b'`'] {
+                if text.contains('`') && escape == b'`' {
+                    continue;
+                }
+                let t = text.as_bytes();
+                assert_eq!(parse_words(t, 0, t.len(), escape), lex_words(t, 0, t.len(), escape), "{text:?}");
+            }
+        }
+        // Texts the fast path must leave to the lexer.
+        for text in ["a=\"b c\"", "a='b c'", "a=b\\ c", "a=\u{a0}b", "k=v`"] {
+            let t = text.as_bytes();
+            assert_eq!(parse_words(t, 0, t.len(), b'`'), lex_words(t, 0, t.len(), b'`'), "{text:?}");
+            assert_eq!(parse_words(t, 0, t.len(), b'\\'), lex_words(t, 0, t.len(), b'\\'), "{text:?}");
+        }
+    }
+
+    #[test]
     fn values_borrow_from_the_file_unless_they_cannot() {
         let borrowed = |c: &Cow<'_, str>| matches!(c, Cow::Borrowed(_));
-        let src = "FROM --platform=$P a AS b\nENV k=v \\\n  x=\"y z\"\nRUN a \\\n b\nCOPY [\"s\", \"d\\u0041\"] --chown=\"u\" x\n";
+        let src = "FROM --platform=$P a AS b\nENV k=v \\\n  x=\"y z\"\nRUN a \\\n b\nCOPY [\"s\", \"d\\u0041\"] --chown=\"u\" x\nRUN --network=none c \\\n d\n";
         let df = parse(src.as_bytes()).unwrap();
-        let [from, env, run, copy] = &df.instructions[..] else { panic!("{df:#?}") };
+        let [from, env, run, copy, run_flag] = &df.instructions[..] else { panic!("{df:#?}") };
         // One line: everything is a slice of the file.
         assert!(borrowed(&from.cmd) && from.original.borrows_file());
-        assert!(from.args.iter().all(|a| borrowed(&a.value)));
+        assert!(from.args.iter().all(|a| a.value.borrows_file()));
         let f = &from.flags[0];
         assert!(borrowed(&f.text) && (f.name(), f.value()) == ("platform", Some("$P")));
-        // Values within one line of a continued instruction are still borrowed; a value that
-        // crosses the continuation is not. `original` keeps the file's lines, joined when asked.
-        assert!(env.args.iter().all(|a| borrowed(&a.value)), "{env:#?}");
+        // Values within one line of a continued instruction are still borrowed. `original`,
+        // and the command of a continued shell-form RUN without flags, keep the file's lines,
+        // joined when asked; other values that cross a continuation are copied.
+        assert!(env.args.iter().all(|a| a.value.borrows_file()), "{env:#?}");
         assert_eq!(env.values(), ["k", "v", "x", "\"y z\""]);
-        assert!(env.original.borrows_file() && !borrowed(&run.args[0].value));
+        assert!(env.original.borrows_file() && run.args[0].value.borrows_file());
         assert_eq!(env.original, "ENV k=v   x=\"y z\"");
         assert_eq!(run.values(), ["a  b"]);
+        assert_eq!((run.args[0].span, run.span), (Span::new(src.find("a \\").unwrap(), src.find("b\nCOPY").unwrap() + 1), run.span));
+        assert!(!run_flag.args[0].value.borrows_file());
+        assert_eq!(run_flag.values(), ["c  d"]);
         // A JSON string with an escape is decoded; one without is borrowed.
         assert_eq!(copy.values(), ["s", "dA"]);
-        assert!(borrowed(&copy.args[0].value) && !borrowed(&copy.args[1].value));
+        assert!(copy.args[0].value.borrows_file() && !copy.args[1].value.borrows_file());
         // Detached from the file, the tree is the same.
         let owned = df.clone().into_owned();
         assert_eq!(owned, df);

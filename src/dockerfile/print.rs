@@ -114,7 +114,7 @@ fn flag(text: &str, out: &mut Vec<u8>) {
     }
 }
 
-fn json_array(values: &[&str], out: &mut Vec<u8>) {
+fn json_array(values: &[std::borrow::Cow<'_, str>], out: &mut Vec<u8>) {
     out.extend_from_slice(serde_json::to_string(values).unwrap_or_else(|_| "[]".into()).as_bytes());
 }
 
@@ -145,7 +145,7 @@ fn line(ins: &Instruction, out: &mut Vec<u8>) {
                 rest.extend_from_slice(values[1].as_bytes());
             } else {
                 let pairs: Vec<String> =
-                    values.chunks(2).map(|p| format!("{}={}", p[0], p.get(1).unwrap_or(&""))).collect();
+                    values.chunks(2).map(|p| format!("{}={}", p[0], p.get(1).map_or("", |v| v))).collect();
                 rest.extend_from_slice(pairs.join(" ").as_bytes());
             }
         }

@@ -255,7 +255,7 @@ impl Stages {
             }
             global_args.push(idx);
             for a in &ins.args {
-                let (name, default) = arg_pair(&a.value, &vars, escape);
+                let (name, default) = arg_pair(&a.value.text(), &vars, escape);
                 let value = opts.build_args.get(&name).cloned().or(default);
                 match value {
                     Some(v) => {
@@ -284,7 +284,7 @@ impl Stages {
             let base = from.args.first().map(|a| a.value.to_string()).unwrap_or_default();
             let base_expanded = expand(&base, &vars, escape);
             let name = match from.args.get(1..3) {
-                Some([as_kw, n]) if as_kw.value.eq_ignore_ascii_case("as") => Some(n.value.to_ascii_lowercase()),
+                Some([as_kw, n]) if as_kw.value.text().eq_ignore_ascii_case("as") => Some(n.value.text().to_ascii_lowercase()),
                 _ => None,
             };
             let platform = from.flag("platform").and_then(|f| f.value()).map(str::to_owned);

@@ -69,7 +69,7 @@ impl Rule for AddRemoteArchive {
                 }
                 let n = inst.args.len();
                 for a in inst.args.iter().take(n.saturating_sub(1)) {
-                    if is_remote_archive(&a.value) {
+                    if is_remote_archive(&a.value.text()) {
                         out.push(Finding::new(&Self::META, ctx, i, a.span, "`ADD` of a remote archive keeps the archive in its own layer (remote archives are not extracted)", "download, verify, extract and delete it in one `RUN` (`curl -fsSL URL | tar -xz -C /dest`), or `ADD` it in a builder stage and `COPY --from` the files"));
                     }
                 }

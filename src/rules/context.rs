@@ -6,6 +6,7 @@
 //! imgopt's own notion: a stage whose filesystem ends up in the target image).
 //! Does not: parse (see `dockerfile`) or decide findings (see the rule files).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -55,7 +56,7 @@ impl StageInfo {
 /// The sources a `COPY` or `ADD` takes from the build context, as written (URLs included):
 /// none for other instructions, `--from` copies and heredocs.
 #[must_use]
-pub fn context_sources<'i>(inst: &'i Instruction<'_>) -> Vec<&'i str> {
+pub fn context_sources<'i>(inst: &'i Instruction<'_>) -> Vec<Cow<'i, str>> {
     if !matches!(inst.keyword, Keyword::Copy | Keyword::Add) || inst.flag("from").is_some() || !inst.heredocs.is_empty()
     {
         return Vec::new();
@@ -220,7 +221,8 @@ impl<'a> RuleContext<'a> {
                     .rev()
                     .find(|&k| ins[k].keyword == Keyword::Shell)
                 {
-                    let prog = ins[sh].args.first().map_or("", |a| &*a.value);
+                    let prog = ins[sh].args.first().map(|a| a.value.text());
+                    let prog = prog.as_deref().unwrap_or("");
                     let base = prog
                         .rsplit(['/', '\\'])
                         .next()
@@ -358,13 +360,14 @@ impl<'a> RuleContext<'a> {
                         let v = inst.values();
                         for pair in v.chunks(2).rev() {
                             if pair.len() == 2 && pair[0] == key {
-                                return Some(unquote(pair[1]));
+                                return Some(unquote(&pair[1]));
                             }
                         }
                     }
                     Keyword::Arg => {
                         for a in inst.args.iter().rev() {
-                            let (k, v) = split_kv(&a.value);
+                            let text = a.value.text();
+                            let (k, v) = split_kv(&text);
                             if k == key
                                 && let Some(v) = v
                             {

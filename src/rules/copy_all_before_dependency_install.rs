@@ -46,7 +46,7 @@ crate::declare_rule! {
 
 /// Whether `inst` copies the whole build context.
 pub(super) fn copies_whole_context(inst: &Instruction) -> bool {
-    context_sources(inst).iter().any(|s| matches!(*s, "." | "./" | "*" | "./*" | "./."))
+    context_sources(inst).iter().any(|s| matches!(&**s, "." | "./" | "*" | "./*" | "./."))
 }
 
 /// The dependency manifest a command installs from, if it is a dependency install.

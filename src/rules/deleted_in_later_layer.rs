@@ -94,7 +94,7 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                                 .any(|e| src.ends_with(e));
                         let mut files = None;
                         let mut is_dir_src =
-                            matches!(*src, "." | "./" | "*" | "./*") || src.ends_with('/');
+                            matches!(&**src, "." | "./" | "*" | "./*") || src.ends_with('/');
                         if from_context && !remote
                             && let Some(bc) = ctx.build_context
                         {
