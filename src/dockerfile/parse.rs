@@ -1036,26 +1036,66 @@ fn error_at(src: &[u8], message: String, line: usize, span: Span) -> Error {
 
 /// The instruction continued over `pieces` (two or more; file ranges of `src`, its text
 /// joined) when it needs no joined text to be parsed: a shell-form RUN, CMD or ENTRYPOINT
-/// without flags whose word and the start of whose command are on its first line, and, for
-/// RUN, without a `<` that could start a heredoc. Its command (BuildKit's `value`) is kept as
-/// the file's lines, joined when read ([`Text::lines`]). Most of a Dockerfile's bytes are in
-/// such instructions (long `RUN a \ && b` chains), and joining them copied every byte twice.
-/// Anything else (`None`) goes through [`build`], which gives the same instruction for these.
+/// whose word is on its first line, whose flags are plain words each within a line, and
+/// (RUN) without a `<` that could start a heredoc. Its command (BuildKit's `value`) is kept
+/// as the file's lines, joined when read ([`Text::lines`]). Most of a Dockerfile's bytes are
+/// in such instructions (long `RUN a \ && b` chains), and joining them copied every byte
+/// twice. Anything else (`None`) goes through [`build`], which gives the same instruction for
+/// these.
 fn continued_shell<'a>(src: &'a str, pieces: &[(usize, usize)], escape: u8) -> Option<Instruction<'a>> {
     let b = src.as_bytes();
     let &[(ts, pe0), .., (_, last_end)] = pieces else { return None };
     let ce = ts + run_without(&b[ts..pe0], RE_WS);
     let keyword = Keyword::from_prefix(&b[ts..], ce - ts);
-    if !matches!(keyword, Keyword::Run | Keyword::Cmd | Keyword::Entrypoint) {
-        return None;
-    }
-    let rs = ce + run_within(&b[ce..pe0], RE_WS);
-    // The command starts on the first line with a plain byte: no flag, no JSON array.
-    let c = *b[..pe0].get(rs)?;
-    if c >= 0x80 || c == b'-' || c == b'[' || is_space_byte(c) {
+    // (The word must end within the first line: `RUN\` + `x` joins into one word.)
+    if ce == pe0 || !matches!(keyword, Keyword::Run | Keyword::Cmd | Keyword::Entrypoint) {
         return None;
     }
     if keyword == Keyword::Run && memchr::memchr(b'<', &b[ts..last_end]).is_some() {
+        return None;
+    }
+    // The blanks after the word, across lines.
+    let (mut k, mut p) = (0, ce);
+    loop {
+        p += run_within(&b[p..pieces[k].1], RE_WS);
+        if p < pieces[k].1 {
+            break;
+        }
+        k += 1;
+        p = pieces.get(k)?.0;
+    }
+    let mut flags = Flags::new();
+    let rs = if b[p] == b'-' || is_space_byte(b[p]) {
+        // Flags, line by line (BuildKit splits them out of the joined text: the same when each
+        // flag is a plain word within one line and every line of flags ends with a blank).
+        loop {
+            let end = pieces[k].1;
+            let (words, r) = extract_flags(b, p, end);
+            for (text, fs, fe) in words {
+                if text.is_some() {
+                    return None;
+                }
+                flags.push(Flag { text: Cow::Borrowed(src.get(fs..fe)?), span: Span::new(fs, fe) });
+            }
+            if r < end {
+                // (A `-` that ends the line may start a flag on the next: `-\` + `-x`.)
+                if b[r] == b'-' && r + 1 == end {
+                    return None;
+                }
+                break r;
+            }
+            if end > pieces[k].0 && !is_space_byte(b[end - 1]) {
+                return None;
+            }
+            k += 1;
+            p = pieces.get(k)?.0;
+        }
+    } else {
+        p
+    };
+    // The command starts with a plain byte: not a JSON array.
+    let c = b[rs];
+    if c >= 0x80 || c == b'[' || is_space_byte(c) {
         return None;
     }
     // The end of the command: the end of the last piece with more than spaces in it.
@@ -1068,7 +1108,7 @@ fn continued_shell<'a>(src: &'a str, pieces: &[(usize, usize)], escape: u8) -> O
         return None;
     }
     let raw = src.get(rs..fe)?;
-    let value = if m == 0 { Text::new(Cow::Borrowed(raw)) } else { Text::lines(raw) };
+    let value = if m == k { Text::new(Cow::Borrowed(raw)) } else { Text::lines(raw) };
     let span = Span::new(rs, fe);
     Some(Instruction {
         cmd: Cow::Borrowed(src.get(ts..ce)?),
@@ -1078,7 +1118,7 @@ fn continued_shell<'a>(src: &'a str, pieces: &[(usize, usize)], escape: u8) -> O
         original: Original::new(Cow::Borrowed("")),
         start_line: 0,
         end_line: 0,
-        flags: Flags::new(),
+        flags,
         args: Args::one(Arg { value, span }),
         heredocs: Vec::new(),
         span: Span::new(ts, fe),
@@ -1263,8 +1303,8 @@ impl<'a> Parser<'a> {
             let Some(ins) = self.instructions.last_mut() else { continue };
             ins.start_line = start_line;
             // Continued over several lines of a UTF-8 file: joined only when asked for.
-            ins.original = match self.src_str.and_then(|s| s.get(ts..last.end)) {
-                Some(raw) if continued => {
+            ins.original = match self.src_str.filter(|_| continued).and_then(|s| s.get(ts..last.end)) {
+                Some(raw) => {
                     // (Every test, the corpus and the property tests among them, checks that
                     // joining later gives the text joined here.)
                     debug_assert_eq!(join_lines(raw), j.text(0, j.len()), "lazy original");
@@ -1417,6 +1457,36 @@ mod tests {
     }
 
     #[test]
+    fn continued_commands_read_as_buildkit_joins_them() {
+        // Continued RUN/CMD lines, some for the path that keeps the file's lines and some that
+        // must leave it (in debug builds every parse also compares the two paths).
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            ("RUN a \\\n  b \\\n  c\n", &[], &["a   b   c"]),
+            ("RUN -\\\n-mount=x cmd\n", &["--mount=x"], &["cmd"]),
+            ("RUN\\\n x \\\n y\n", &[], &["x  y"]),
+            ("RUN --a=1\\\n--b=2 c \\\n d\n", &["--a=1--b=2"], &["c  d"]),
+            ("RUN --a=1 \\\n  --b=2 \\\n  c \\\n  d\n", &["--a=1", "--b=2"], &["c   d"]),
+            ("RUN a \\\n b \\ \\\n", &[], &["a  b \\"]),
+            ("RUN --mount=\"x y\" \\\n cmd\n", &["--mount=x y"], &["cmd"]),
+            ("CMD echo \\\n hi\n", &[], &["echo  hi"]),
+            ("RUN a \\\n # comment\n\n b\n", &[], &["a  b"]),
+            ("RUN a \\\n b <<EOF\nbody\nEOF\n", &[], &["a  b <<EOF"]),
+            ("RUN [\"a\", \\\n \"b\"]\n", &[], &["a", "b"]),
+        ];
+        for (body, flags, values) in cases {
+            let src = format!("FROM x\n{body}");
+            let df = parse(src.as_bytes()).unwrap_or_else(|e| panic!("{body:?}: {e:?}"));
+            let ins = &df.instructions[1];
+            let got: Vec<&str> = ins.flags.iter().map(|f| &*f.text).collect();
+            assert_eq!((&got[..], ins.values()), (*flags, values.iter().map(|v| Cow::Borrowed(*v)).collect()), "{body:?}");
+            // The command's span runs from its first byte to its last in the file.
+            let last = ins.args.last().map(|a| &src[a.span.range()]).unwrap_or_default();
+            let want = if ins.json { "\"" } else { values.last().map_or("", |v| &v[v.len() - 1..]) };
+            assert!(last.ends_with(want), "{body:?}");
+        }
+    }
+
+    #[test]
     fn plain_words_split_as_the_lexer_splits_them() {
         let plain = ["", " ", "a", "VERSION=1.0", "  a=b \tc=d\x0b e\x0c\r f  ", "PATH=/usr/bin:$PATH", "x=`y`", "a=b=c  d"];
         for text in plain {
@@ -1439,7 +1509,7 @@ mod tests {
     #[test]
     fn values_borrow_from_the_file_unless_they_cannot() {
         let borrowed = |c: &Cow<'_, str>| matches!(c, Cow::Borrowed(_));
-        let src = "FROM --platform=$P a AS b\nENV k=v \\\n  x=\"y z\"\nRUN a \\\n b\nCOPY [\"s\", \"d\\u0041\"] --chown=\"u\" x\nRUN --network=none c \\\n d\n";
+        let src = "FROM --platform=$P a AS b\nENV k=v \\\n  x=\"y z\"\nRUN a \\\n b\nCOPY [\"s\", \"d\\u0041\"] --chown=\"u\" x\nRUN --network=\"none\" c \\\n d\n";
         let df = parse(src.as_bytes()).unwrap();
         let [from, env, run, copy, run_flag] = &df.instructions[..] else { panic!("{df:#?}") };
         // One line: everything is a slice of the file.
@@ -1448,8 +1518,8 @@ mod tests {
         let f = &from.flags[0];
         assert!(borrowed(&f.text) && (f.name(), f.value()) == ("platform", Some("$P")));
         // Values within one line of a continued instruction are still borrowed. `original`,
-        // and the command of a continued shell-form RUN without flags, keep the file's lines,
-        // joined when asked; other values that cross a continuation are copied.
+        // and the command of a continued shell-form RUN (unless a flag has quotes), keep the
+        // file's lines, joined when asked; other values that cross a continuation are copied.
         assert!(env.args.iter().all(|a| a.value.borrows_file()), "{env:#?}");
         assert_eq!(env.values(), ["k", "v", "x", "\"y z\""]);
         assert!(env.original.borrows_file() && run.args[0].value.borrows_file());
