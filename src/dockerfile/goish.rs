@@ -69,6 +69,8 @@ pub(crate) const BACKSLASH: u8 = 8;
 pub(crate) const ASCII_SPACE: u8 = 16;
 /// Bytes of 0x80 and above.
 pub(crate) const NON_ASCII: u8 = 32;
+/// `=`.
+pub(crate) const EQUALS: u8 = 64;
 
 /// The class bits of every byte.
 pub(crate) static CLASS: [u8; 256] = {
@@ -94,6 +96,9 @@ pub(crate) static CLASS: [u8; 256] = {
         }
         if c >= 0x80 {
             k |= NON_ASCII;
+        }
+        if c == b'=' {
+            k |= EQUALS;
         }
         t[b] = k;
         b += 1;

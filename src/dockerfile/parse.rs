@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use smallvec::SmallVec;
 
 use super::goish::{
-    self, is_re_whitespace, is_space_byte, lossy, run_within, run_without, ASCII_SPACE, BACKSLASH, NON_ASCII, QUOTE, RE_WS,
+    self, is_re_whitespace, is_space_byte, lossy, run_within, run_without, ASCII_SPACE, BACKSLASH, CLASS, EQUALS, NON_ASCII, QUOTE, RE_WS,
     SPACE_BYTE,
 };
 use super::heredoc;
@@ -627,12 +627,7 @@ fn extract_flags(t: &[u8], from: usize, to: usize) -> (SmallVec<[Word; 2]>, usiz
 /// A word is its source text (invalid UTF-8 as U+FFFD), except that an escape character at
 /// the very end of the text is dropped.
 fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> SmallVec<[(usize, usize); 8]> {
-    // Most texts (`VERSION=1.0`, `PATH=/usr/local/bin:$PATH`) have no quote, escape or
-    // non-ASCII byte: their words are the runs between ASCII whitespace, as the lexer below
-    // would find them (a unit test checks the two agree).
-    let stop = QUOTE | NON_ASCII | if escape == b'\\' { BACKSLASH } else { 0 };
-    let text = &t[a..b];
-    if run_without(text, stop) < text.len() || (escape != b'\\' && text.contains(&escape)) {
+    if !is_plain(t, a, b, escape) {
         return lex_words(t, a, b, escape);
     }
     let mut words = SmallVec::new();
@@ -646,6 +641,75 @@ fn parse_words(t: &[u8], a: usize, b: usize, escape: u8) -> SmallVec<[(usize, us
         words.push((s, e));
         s = e;
     }
+}
+
+/// Whether `t[a..b]` has no quote, escape character or non-ASCII byte. Most texts do
+/// (`VERSION=1.0`, `PATH=/usr/local/bin:$PATH`); their words are the runs between ASCII
+/// whitespace, as [`lex_words`] would find them (a unit test checks the two agree).
+#[inline]
+fn is_plain(t: &[u8], a: usize, b: usize, escape: u8) -> bool {
+    let stop = QUOTE | NON_ASCII | if escape == b'\\' { BACKSLASH } else { 0 };
+    let text = &t[a..b];
+    run_without(text, stop) == text.len() && (escape == b'\\' || !text.contains(&escape))
+}
+
+/// Bytes that end a plain word: after them the lexer's rules matter (`\\` is the escape
+/// character where these fast paths are used).
+const NOT_PLAIN: u8 = ASCII_SPACE | QUOTE | BACKSLASH | NON_ASCII;
+
+/// ARG's words when `a..b` is plain ([`is_plain`]; the escape character is `\\`), in one pass;
+/// `None` otherwise.
+fn plain_word_args<'a>(j: &Joined<'a>, a: usize, b: usize) -> Option<Args<'a>> {
+    let t = j.bytes();
+    let mut words = SmallVec::<[(usize, usize); 8]>::new();
+    let mut s = a + run_within(&t[a..b], ASCII_SPACE);
+    while s < b {
+        let e = s + run_without(&t[s..b], NOT_PLAIN);
+        if e < b && CLASS[usize::from(t[e])] & ASCII_SPACE == 0 {
+            return None;
+        }
+        words.push((s, e));
+        s = e + run_within(&t[e..b], ASCII_SPACE);
+    }
+    Some(Args::map_from(&words, |(x, y)| j.text_arg(x, y)))
+}
+
+/// ENV/LABEL pairs when `a..b` is plain ([`is_plain`]; the escape character is `\\`) and in
+/// `key=value` form, in one pass; `None` otherwise (quotes, the legacy form, an error), which
+/// [`name_val`] then sorts out.
+fn plain_pairs<'a>(j: &Joined<'a>, a: usize, b: usize) -> Option<Args<'a>> {
+    let t = j.bytes();
+    // The pair at `s` (a word start): key and value ranges, and where the next word starts.
+    let pair = |s: usize| {
+        let eq = s + run_without(&t[s..b], NOT_PLAIN | EQUALS);
+        if eq == b || t[eq] != b'=' {
+            return None;
+        }
+        let we = eq + 1 + run_without(&t[eq + 1..b], NOT_PLAIN);
+        if we < b && CLASS[usize::from(t[we])] & ASCII_SPACE == 0 {
+            return None;
+        }
+        Some(((s, eq), (eq + 1, we), we + run_within(&t[we..b], ASCII_SPACE)))
+    };
+    let s = a + run_within(&t[a..b], ASCII_SPACE);
+    if s == b {
+        return None;
+    }
+    let (k, v, mut s) = pair(s)?;
+    if s == b {
+        // One pair (most ENV and LABEL lines): stored inline.
+        return Some(Args::two(j.text_arg(k.0, k.1), j.text_arg(v.0, v.1)));
+    }
+    let mut out = Args::with_capacity(8);
+    out.push(j.text_arg(k.0, k.1));
+    out.push(j.text_arg(v.0, v.1));
+    while s < b {
+        let (k, v, next) = pair(s)?;
+        out.push(j.text_arg(k.0, k.1));
+        out.push(j.text_arg(v.0, v.1));
+        s = next;
+    }
+    Some(out)
 }
 
 /// [`parse_words`] by BuildKit's lexer: for text with quotes, escapes or non-ASCII bytes.
@@ -819,7 +883,10 @@ fn build<'a>(
             let key = if keyword == Keyword::Env { "ENV" } else { "LABEL" };
             name_val(j, rs, re, escape, key).map_err(err)?
         }
-        Keyword::Arg => Args::map_from(&parse_words(t, rs, re, escape), |(x, y)| j.text_arg(x, y)),
+        Keyword::Arg => match plain_word_args(j, rs, re).filter(|_| escape == b'\\') {
+            Some(args) => args,
+            None => Args::map_from(&parse_words(t, rs, re, escape), |(x, y)| j.text_arg(x, y)),
+        },
         Keyword::Expose | Keyword::From => whitespace_delimited(j, rs, re),
         Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
             if rs == re {
@@ -979,6 +1046,11 @@ fn whitespace_delimited<'a>(j: &Joined<'a>, a: usize, b: usize) -> Args<'a> {
 /// `parseNameVal` for ENV and LABEL: `key=value ...`, or the legacy `key value`.
 fn name_val<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, key: &str) -> Result<Args<'a>, String> {
     let t = j.bytes();
+    if escape == b'\\'
+        && let Some(pairs) = plain_pairs(j, a, b)
+    {
+        return Ok(pairs);
+    }
     let words = parse_words(t, a, b, escape);
     let Some(&(fs, fe)) = words.first() else { return Ok(Args::new()) };
     if !t[fs..fe].contains(&b'=') {
@@ -1483,6 +1555,44 @@ mod tests {
             let last = ins.args.last().map(|a| &src[a.span.range()]).unwrap_or_default();
             let want = if ins.json { "\"" } else { values.last().map_or("", |v| &v[v.len() - 1..]) };
             assert!(last.ends_with(want), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn plain_pairs_and_words_agree_with_the_lexer() {
+        let texts = [
+            "A=1", "PATH=/usr/local/bin:$PATH", "a=b c=d  e=", "=x", "k=a=b", " \tA=1\x0b B=2 ", "A=1 B", "A 1",
+            "A=\"x y\"", "A='x'", "A=x\\ y", "A=\u{e9}", "V=1.0", "x", "", "  ",
+        ];
+        for text in texts {
+            let mut j = Joined::new(text.as_bytes(), Some(text));
+            j.push(0, text.len());
+            let words = lex_words(text.as_bytes(), 0, text.len(), b'\\');
+            // ARG: the lexer's words, where the fast path takes the text.
+            if let Some(args) = plain_word_args(&j, 0, text.len()) {
+                let want: Vec<Arg> = words.iter().map(|&(x, y)| j.text_arg(x, y)).collect();
+                assert_eq!(&args[..], &want[..], "{text:?}");
+            }
+            // ENV: each word split at its first `=`.
+            if let Some(args) = plain_pairs(&j, 0, text.len()) {
+                let mut want = Vec::new();
+                for &(x, y) in &words {
+                    let eq = x + text[x..y].find('=').expect("every word has `=` on the fast path");
+                    want.extend([j.text_arg(x, eq), j.text_arg(eq + 1, y)]);
+                }
+                assert_eq!(&args[..], &want[..], "{text:?}");
+            }
+        }
+        // Both take the plain texts; neither takes quotes, escapes or non-ASCII bytes.
+        let takes = |t: &str| {
+            let mut j = Joined::new(t.as_bytes(), Some(t));
+            j.push(0, t.len());
+            (plain_word_args(&j, 0, t.len()).is_some(), plain_pairs(&j, 0, t.len()).is_some())
+        };
+        assert_eq!(takes("a=b c=d"), (true, true));
+        assert_eq!(takes("a=b c"), (true, false));
+        for t in ["A=\"x y\"", "A='x'", "A=x\\ y", "A=\u{e9}"] {
+            assert_eq!(takes(t), (false, false), "{t:?}");
         }
     }
 
