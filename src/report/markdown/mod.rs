@@ -2,7 +2,7 @@
 //! and the two escapes they share.
 //!
 //! Every string a renderer takes from its input (file and image names, Dockerfile text,
-//! package names, messages that quote them) goes through [`cell`] or [`code`]: it can hold
+//! package names, messages that quote them) goes through `cell` or `code`: it can hold
 //! anything an image or a repository holds, and a comment is also read in terminals.
 pub mod analyze;
 
