@@ -268,12 +268,6 @@ impl<'src> Flags<'src> {
     }
 }
 
-impl Default for Flags<'_> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl<'src> std::ops::Deref for Flags<'src> {
     type Target = [Flag<'src>];
 
@@ -294,44 +288,64 @@ impl<'src> std::ops::DerefMut for Flags<'src> {
     }
 }
 
-impl<'src> FromIterator<Flag<'src>> for Flags<'src> {
-    fn from_iter<I: IntoIterator<Item = Flag<'src>>>(iter: I) -> Self {
-        let mut flags = Self::new();
-        for f in iter {
-            flags.push(f);
+/// The traits of a list type used as a slice of `$item` (`Args`, `Flags`): empty by default,
+/// built and extended through its `push`, iterated, compared, printed and serialized as the slice.
+macro_rules! slice_like {
+    ($list:ident, $item:ident) => {
+        impl Default for $list<'_> {
+            fn default() -> Self {
+                Self::new()
+            }
         }
-        flags
-    }
+
+        impl<'src> FromIterator<$item<'src>> for $list<'src> {
+            fn from_iter<I: IntoIterator<Item = $item<'src>>>(iter: I) -> Self {
+                let mut list = Self::new();
+                list.extend(iter);
+                list
+            }
+        }
+
+        impl<'src> Extend<$item<'src>> for $list<'src> {
+            fn extend<I: IntoIterator<Item = $item<'src>>>(&mut self, iter: I) {
+                for x in iter {
+                    self.push(x);
+                }
+            }
+        }
+
+        impl<'a, 'src> IntoIterator for &'a $list<'src> {
+            type Item = &'a $item<'src>;
+            type IntoIter = std::slice::Iter<'a, $item<'src>>;
+
+            fn into_iter(self) -> Self::IntoIter {
+                self.iter()
+            }
+        }
+
+        impl PartialEq for $list<'_> {
+            fn eq(&self, other: &Self) -> bool {
+                **self == **other
+            }
+        }
+
+        impl Eq for $list<'_> {}
+
+        impl std::fmt::Debug for $list<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_list().entries(self.iter()).finish()
+            }
+        }
+
+        impl Serialize for $list<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.iter())
+            }
+        }
+    };
 }
 
-impl<'a, 'src> IntoIterator for &'a Flags<'src> {
-    type Item = &'a Flag<'src>;
-    type IntoIter = std::slice::Iter<'a, Flag<'src>>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
-    }
-}
-
-impl PartialEq for Flags<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        **self == **other
-    }
-}
-
-impl Eq for Flags<'_> {}
-
-impl std::fmt::Debug for Flags<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
-impl Serialize for Flags<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
-    }
-}
+slice_like!(Flags, Flag);
 
 /// One argument of an instruction with its span. For shell form, RUN/CMD/ENTRYPOINT have a
 /// single argument: the command line with continuations removed (BuildKit's value).
@@ -436,12 +450,6 @@ impl<'src> Args<'src> {
     }
 }
 
-impl Default for Args<'_> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl<'src> std::ops::Deref for Args<'src> {
     type Target = [Arg<'src>];
 
@@ -481,50 +489,7 @@ impl<'src> From<Vec<Arg<'src>>> for Args<'src> {
     }
 }
 
-impl<'src> FromIterator<Arg<'src>> for Args<'src> {
-    fn from_iter<I: IntoIterator<Item = Arg<'src>>>(iter: I) -> Self {
-        let mut args = Self::new();
-        args.extend(iter);
-        args
-    }
-}
-
-impl<'src> Extend<Arg<'src>> for Args<'src> {
-    fn extend<I: IntoIterator<Item = Arg<'src>>>(&mut self, iter: I) {
-        for a in iter {
-            self.push(a);
-        }
-    }
-}
-
-impl<'a, 'src> IntoIterator for &'a Args<'src> {
-    type Item = &'a Arg<'src>;
-    type IntoIter = std::slice::Iter<'a, Arg<'src>>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
-    }
-}
-
-impl PartialEq for Args<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        **self == **other
-    }
-}
-
-impl Eq for Args<'_> {}
-
-impl std::fmt::Debug for Args<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
-impl Serialize for Args<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
-    }
-}
+slice_like!(Args, Arg);
 
 /// A heredoc attached to an instruction (`<<EOF`, `<<-EOF`, `<<"EOF"`, `3<<EOF`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -1597,6 +1597,17 @@ mod tests {
     }
 
     #[test]
+    fn the_tree_serializes_joined_text_and_flag_parts() {
+        let df = parse(b"FROM a\nRUN --mount=type=cache,target=/c a \\\n  b\n").unwrap();
+        let v = serde_json::to_value(&df.instructions[1]).unwrap();
+        assert_eq!(v["original"], "RUN --mount=type=cache,target=/c a   b");
+        assert_eq!(v["args"][0]["value"], "a   b");
+        assert_eq!((&v["flags"][0]["name"], &v["flags"][0]["value"]), (&"mount".into(), &"type=cache,target=/c".into()));
+        // Detached from the file, it serializes the same.
+        assert_eq!(serde_json::to_value(df.clone().into_owned().instructions[1].clone()).unwrap(), v);
+    }
+
+    #[test]
     fn plain_words_split_as_the_lexer_splits_them() {
         let plain = ["", " ", "a", "VERSION=1.0", "  a=b \tc=d\x0b e\x0c\r f  ", "PATH=/usr/bin:$PATH", "x=`y`", "a=b=c  d"];
         for text in plain {
