@@ -201,25 +201,27 @@ pub struct Flag<'src> {
 }
 
 impl Flag<'_> {
-    /// The text without its leading dashes.
-    fn body(&self) -> &str {
-        self.text.strip_prefix("--").unwrap_or(&self.text)
+    /// The name and the value: the text without its leading dashes, split at the first `=`.
+    fn parts(&self) -> (&str, Option<&str>) {
+        let body = self.text.strip_prefix("--").unwrap_or(&self.text);
+        // (A plain search: flags are short, too short for `memchr` to pay for its set-up. `=`
+        // is ASCII, so both sides are at character boundaries.)
+        match body.bytes().position(|c| c == b'=') {
+            Some(i) => (&body[..i], Some(&body[i + 1..])),
+            None => (body, None),
+        }
     }
 
     /// The name without dashes, e.g. `mount`: the text up to the first `=`.
     #[must_use]
     pub fn name(&self) -> &str {
-        let body = self.body();
-        // (A plain search: flags are short, too short for `memchr` to pay for its set-up.)
-        body.bytes().position(|c| c == b'=').map_or(body, |i| &body[..i])
+        self.parts().0
     }
 
     /// The value after the first `=`, if any.
     #[must_use]
     pub fn value(&self) -> Option<&str> {
-        let body = self.body();
-        // `=` is ASCII, so both sides are at character boundaries.
-        body.bytes().position(|c| c == b'=').map(|i| &body[i + 1..])
+        self.parts().1
     }
 }
 
@@ -530,10 +532,6 @@ enum TextRepr<'src> {
     Lines(&'src str),
 }
 
-/// BuildKit's `Original` of an instruction: its text with continuation lines joined, followed,
-/// when it has heredocs, by each body and its delimiter line.
-pub type Original<'src> = Text<'src>;
-
 impl<'src> Text<'src> {
     /// The text itself.
     #[must_use]
@@ -556,15 +554,6 @@ impl<'src> Text<'src> {
         }
     }
 
-    /// The joined text, borrowed from the file where it is a piece of it.
-    #[must_use]
-    pub fn into_cow(self) -> Cow<'src, str> {
-        match self.0 {
-            TextRepr::Text(t) => t,
-            TextRepr::Lines(raw) => Cow::Owned(super::parse::join_lines(raw)),
-        }
-    }
-
     /// Whether the text is the file's (no copy was made).
     #[cfg(test)]
     pub(crate) fn borrows_file(&self) -> bool {
@@ -574,13 +563,7 @@ impl<'src> Text<'src> {
     /// The text, owned (detached from the file).
     #[must_use]
     pub fn into_owned(self) -> Text<'static> {
-        Text(TextRepr::Text(Cow::Owned(self.into_cow().into_owned())))
-    }
-}
-
-impl<'src> From<Cow<'src, str>> for Text<'src> {
-    fn from(text: Cow<'src, str>) -> Self {
-        Self::new(text)
+        Text(TextRepr::Text(Cow::Owned(self.text().into_owned())))
     }
 }
 
@@ -641,8 +624,9 @@ pub struct Instruction<'src> {
     pub sub: Option<Box<Instruction<'src>>>,
     /// Exec (JSON array) form.
     pub json: bool,
-    /// BuildKit's `Original`: the instruction with continuations joined (see [`Original`]).
-    pub original: Original<'src>,
+    /// BuildKit's `Original`: the instruction with continuations joined, followed, when it has
+    /// heredocs, by each body and its delimiter line (see [`Text`]).
+    pub original: Text<'src>,
     /// 1-based first line.
     pub start_line: usize,
     /// 1-based last line (including heredoc bodies).

@@ -31,7 +31,7 @@ use super::goish::{
 };
 use super::heredoc;
 use super::json_args::{self, JsonArgs};
-use super::{Arg, Args, Directive, Dockerfile, Error, Flag, Flags, Heredoc, Instruction, Keyword, Original, ParseWarning, Span, Text};
+use super::{Arg, Args, Directive, Dockerfile, Error, Flag, Flags, Heredoc, Instruction, Keyword, ParseWarning, Span, Text};
 
 /// Go's `bufio.MaxScanTokenSize`: BuildKit cannot read longer lines.
 const MAX_LINE: usize = 64 * 1024;
@@ -131,6 +131,30 @@ fn trim_continuation(b: &[u8], start: usize, end: usize, escape: u8) -> (usize, 
     }
 }
 
+/// A line read while an instruction continues (BuildKit's rule, shared by [`Parser::run`] and
+/// [`join_lines`]).
+enum ContinuationLine {
+    /// Blanks only: skipped (BuildKit warns of it).
+    Blank,
+    /// A comment: skipped.
+    Comment,
+    /// A piece of the instruction up to `end` (before the escape character, if it continues).
+    Piece { end: usize, continues: bool },
+}
+
+/// What the line `b[start..text_end]` (without its line break) adds to a continued instruction.
+fn continuation_line(b: &[u8], start: usize, text_end: usize, escape: u8) -> ContinuationLine {
+    let ls = start + goish::leading_space_len(&b[start..text_end]);
+    if ls == text_end {
+        ContinuationLine::Blank
+    } else if b[ls] == b'#' {
+        ContinuationLine::Comment
+    } else {
+        let (end, continues) = trim_continuation(b, start, text_end, escape);
+        ContinuationLine::Piece { end, continues }
+    }
+}
+
 /// BuildKit's `Original` of an instruction continued over several lines: `raw` is the file's
 /// text from the instruction word through the last line [`Parser::run`] read for it, joined
 /// by the same rule as there (each piece up to its escape character; blank and comment lines
@@ -149,13 +173,10 @@ pub(crate) fn join_lines(raw: &str) -> String {
     let mut start = first;
     while cont && start < b.len() {
         let end = line_end(start);
-        let le = content_end(b, start, end);
-        let ls = start + goish::leading_space_len(&b[start..le]);
-        if ls < le && b[ls] != b'#' {
-            let (pe, c) = trim_continuation(b, start, le, escape);
+        if let ContinuationLine::Piece { end: pe, continues } = continuation_line(b, start, content_end(b, start, end), escape) {
             // (Pieces end before an ASCII escape or line break: character boundaries.)
             out.push_str(raw.get(start..pe).unwrap_or_default());
-            cont = c;
+            cont = continues;
         }
         start = end;
     }
@@ -653,28 +674,11 @@ fn is_plain(t: &[u8], a: usize, b: usize, escape: u8) -> bool {
     run_without(text, stop) == text.len() && (escape == b'\\' || !text.contains(&escape))
 }
 
-/// Bytes that end a plain word: after them the lexer's rules matter (`\\` is the escape
-/// character where these fast paths are used).
+/// Bytes that end a plain word: after them the lexer's rules matter (`\` is the escape
+/// character where [`plain_pairs`] is used).
 const NOT_PLAIN: u8 = ASCII_SPACE | QUOTE | BACKSLASH | NON_ASCII;
 
-/// ARG's words when `a..b` is plain ([`is_plain`]; the escape character is `\\`), in one pass;
-/// `None` otherwise.
-fn plain_word_args<'a>(j: &Joined<'a>, a: usize, b: usize) -> Option<Args<'a>> {
-    let t = j.bytes();
-    let mut words = SmallVec::<[(usize, usize); 8]>::new();
-    let mut s = a + run_within(&t[a..b], ASCII_SPACE);
-    while s < b {
-        let e = s + run_without(&t[s..b], NOT_PLAIN);
-        if e < b && CLASS[usize::from(t[e])] & ASCII_SPACE == 0 {
-            return None;
-        }
-        words.push((s, e));
-        s = e + run_within(&t[e..b], ASCII_SPACE);
-    }
-    Some(Args::map_from(&words, |(x, y)| j.text_arg(x, y)))
-}
-
-/// ENV/LABEL pairs when `a..b` is plain ([`is_plain`]; the escape character is `\\`) and in
+/// ENV/LABEL pairs when `a..b` is plain ([`is_plain`]; the escape character is `\`) and in
 /// `key=value` form, in one pass; `None` otherwise (quotes, the legacy form, an error), which
 /// [`name_val`] then sorts out.
 fn plain_pairs<'a>(j: &Joined<'a>, a: usize, b: usize) -> Option<Args<'a>> {
@@ -883,10 +887,7 @@ fn build<'a>(
             let key = if keyword == Keyword::Env { "ENV" } else { "LABEL" };
             name_val(j, rs, re, escape, key).map_err(err)?
         }
-        Keyword::Arg => match plain_word_args(j, rs, re).filter(|_| escape == b'\\') {
-            Some(args) => args,
-            None => Args::map_from(&parse_words(t, rs, re, escape), |(x, y)| j.text_arg(x, y)),
-        },
+        Keyword::Arg => Args::map_from(&parse_words(t, rs, re, escape), |(x, y)| j.text_arg(x, y)),
         Keyword::Expose | Keyword::From => whitespace_delimited(j, rs, re),
         Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
             if rs == re {
@@ -919,7 +920,7 @@ fn build<'a>(
         keyword,
         sub,
         json,
-        original: Original::new(Cow::Borrowed("")),
+        original: Text::new(Cow::Borrowed("")),
         start_line: 0,
         end_line: 0,
         flags,
@@ -998,7 +999,7 @@ fn onbuild<'a>(
     let Some(mut inner) = one.pop() else {
         return Err(BuildError { message: "ONBUILD without an instruction".into(), pos: at });
     };
-    inner.original = Original::new(j.text(a, b));
+    inner.original = Text::new(j.text(a, b));
     Ok(Box::new(inner))
 }
 
@@ -1187,7 +1188,7 @@ fn continued_shell<'a>(src: &'a str, pieces: &[(usize, usize)], escape: u8) -> O
         keyword,
         sub: None,
         json: false,
-        original: Original::new(Cow::Borrowed("")),
+        original: Text::new(Cow::Borrowed("")),
         start_line: 0,
         end_line: 0,
         flags,
@@ -1263,7 +1264,7 @@ fn heredoc_bodies<'a>(
         original.push_str(&h.name);
         original.push('\n');
     }
-    ins.original = Original::new(Cow::Owned(original));
+    ins.original = Text::new(Cow::Owned(original));
     Ok(last)
 }
 
@@ -1322,19 +1323,14 @@ impl<'a> Parser<'a> {
             while cont {
                 let Some(l) = self.lines.next()? else { break };
                 last = l;
-                let le = l.text_end;
-                let ls = l.start + goish::leading_space_len(&src[l.start..le]);
-                if ls == le {
-                    has_empty = true;
-                    continue;
+                match continuation_line(src, l.start, l.text_end, self.dir.escape) {
+                    ContinuationLine::Blank => has_empty = true,
+                    ContinuationLine::Comment => {}
+                    ContinuationLine::Piece { end, continues } => {
+                        pieces.push((l.start, end));
+                        cont = continues;
+                    }
                 }
-                if src[ls] == b'#' {
-                    // A comment line inside a continuation is skipped.
-                    continue;
-                }
-                let (pe, c) = trim_continuation(src, l.start, le, self.dir.escape);
-                pieces.push((l.start, pe));
-                cont = c;
             }
             let continued = pieces.len() > 1;
             let fast = match self.src_str {
@@ -1380,9 +1376,9 @@ impl<'a> Parser<'a> {
                     // (Every test, the corpus and the property tests among them, checks that
                     // joining later gives the text joined here.)
                     debug_assert_eq!(join_lines(raw), j.text(0, j.len()), "lazy original");
-                    Original::lines(raw)
+                    Text::lines(raw)
                 }
-                _ => Original::new(j.text(0, j.len())),
+                _ => Text::new(j.text(0, j.len())),
             };
             if has_empty {
                 self.warnings.push(ParseWarning {
@@ -1569,9 +1565,8 @@ mod tests {
             j.push(0, text.len());
             let words = lex_words(text.as_bytes(), 0, text.len(), b'\\');
             // ARG: the lexer's words, where the fast path takes the text.
-            if let Some(args) = plain_word_args(&j, 0, text.len()) {
-                let want: Vec<Arg> = words.iter().map(|&(x, y)| j.text_arg(x, y)).collect();
-                assert_eq!(&args[..], &want[..], "{text:?}");
+            if is_plain(text.as_bytes(), 0, text.len(), b'\\') {
+                assert_eq!(parse_words(text.as_bytes(), 0, text.len(), b'\\'), words, "{text:?}");
             }
             // ENV: each word split at its first `=`.
             if let Some(args) = plain_pairs(&j, 0, text.len()) {
@@ -1587,7 +1582,7 @@ mod tests {
         let takes = |t: &str| {
             let mut j = Joined::new(t.as_bytes(), Some(t));
             j.push(0, t.len());
-            (plain_word_args(&j, 0, t.len()).is_some(), plain_pairs(&j, 0, t.len()).is_some())
+            (is_plain(t.as_bytes(), 0, t.len(), b'\\'), plain_pairs(&j, 0, t.len()).is_some())
         };
         assert_eq!(takes("a=b c=d"), (true, true));
         assert_eq!(takes("a=b c"), (true, false));
