@@ -14,7 +14,6 @@
 //! a tree from its file.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 use serde::Serialize;
@@ -174,18 +173,81 @@ const KEYWORD_TABLE: [(u64, u64, Keyword); 32] = {
     t
 };
 
-/// A parser directive (`# syntax=`, `# escape=`, `# check=`, or any other `# key=value` in
-/// the directive block at the top of the file).
+/// A parser directive: `# syntax=`, `# escape=` or `# check=` in the directive block at the
+/// top of the file (BuildKit ends the block at the first line that is not one of these).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Directive {
-    /// Lower-cased name.
-    pub name: String,
-    /// Value, trimmed.
-    pub value: String,
+pub struct Directive<'src> {
+    /// Lower-cased name: one of [`Directives::NAMES`].
+    pub name: &'static str,
+    /// Value, trimmed (borrowed from the file unless invalid UTF-8 had to be replaced).
+    pub value: Cow<'src, str>,
     /// 1-based line.
     pub line: usize,
     /// Span of the whole comment line (without the line break).
     pub span: Span,
+}
+
+/// The parser directives of a file, at most one of each name, in name order.
+///
+/// A fixed slot per name rather than a map: BuildKit knows three names, so finding and
+/// keeping them costs no allocation. Serializes as an object keyed by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Directives<'src>([Option<Directive<'src>>; 3]);
+
+impl<'src> Directives<'src> {
+    /// The names BuildKit accepts as directives, sorted (`check` arrived after v0.12.5; see
+    /// docs/parse-json.md for the one consequence).
+    pub const NAMES: [&'static str; 3] = ["check", "escape", "syntax"];
+
+    /// The slot of a lower-cased `name`, if it is a directive name.
+    fn slot(name: &str) -> Option<usize> {
+        Self::NAMES.iter().position(|n| *n == name)
+    }
+
+    /// The directive called `name` (lower-cased), if the file has it.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&Directive<'src>> {
+        Self::slot(name).and_then(|i| self.0[i].as_ref())
+    }
+
+    /// Adds `d` unless the file already has one of its name; returns whether it did.
+    pub(crate) fn insert(&mut self, d: Directive<'src>) -> bool {
+        let Some(i) = Self::slot(d.name) else { return false };
+        if self.0[i].is_some() {
+            return false;
+        }
+        self.0[i] = Some(d);
+        true
+    }
+
+    /// The directives in name order.
+    pub fn iter(&self) -> impl Iterator<Item = &Directive<'src>> {
+        self.0.iter().flatten()
+    }
+
+    /// How many directives the file has.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether the file has none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
+    /// The directives with owned values.
+    #[must_use]
+    pub fn into_owned(self) -> Directives<'static> {
+        Directives(self.0.map(|d| d.map(|d| Directive { name: d.name, value: owned(d.value), line: d.line, span: d.span })))
+    }
+}
+
+impl Serialize for Directives<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter().map(|d| (d.name, d)))
+    }
 }
 
 /// A `--name=value` (or bare `--name`) flag, with its original text.
@@ -703,8 +765,8 @@ fn owned(s: Cow<'_, str>) -> Cow<'static, str> {
 /// A parsed Dockerfile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Dockerfile<'src> {
-    /// Parser directives by lower-cased name (BTreeMap: deterministic output).
-    pub directives: BTreeMap<String, Directive>,
+    /// Parser directives, in name order.
+    pub directives: Directives<'src>,
     /// The escape character in force (`\` or `` ` ``).
     pub escape: char,
     /// Instructions in file order.
@@ -718,7 +780,7 @@ impl Dockerfile<'_> {
     #[must_use]
     pub fn into_owned(self) -> Dockerfile<'static> {
         Dockerfile {
-            directives: self.directives,
+            directives: self.directives.into_owned(),
             escape: self.escape,
             instructions: self.instructions.into_iter().map(Instruction::into_owned).collect(),
             warnings: self.warnings,

@@ -21,7 +21,6 @@
 //! Does not: evaluate variables, validate flag names, or know about stages.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use smallvec::SmallVec;
 
@@ -31,7 +30,7 @@ use super::goish::{
 };
 use super::heredoc;
 use super::json_args::{self, JsonArgs};
-use super::{Arg, Args, Directive, Dockerfile, Error, Flag, Flags, Heredoc, Instruction, Keyword, ParseWarning, Span, Text};
+use super::{Arg, Args, Directive, Directives, Dockerfile, Error, Flag, Flags, Heredoc, Instruction, Keyword, ParseWarning, Span, Text};
 
 /// Go's `bufio.MaxScanTokenSize`: BuildKit cannot read longer lines.
 const MAX_LINE: usize = 64 * 1024;
@@ -398,23 +397,19 @@ fn file_text<'a>(src: &'a [u8], src_str: Option<&'a str>, a: usize, b: usize) ->
 }
 
 /// Parser directive state.
-struct Directives {
+struct DirectiveBlock<'a> {
     escape: u8,
     done: bool,
-    found: BTreeMap<String, Directive>,
+    found: Directives<'a>,
 }
-
-/// The names BuildKit accepts as directives (`check` arrived after v0.12.5; see
-/// docs/parse-json.md for the one consequence).
-const VALID_DIRECTIVES: &[&str] = &["syntax", "escape", "check"];
 
 fn is_re_s(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' ')
 }
 
-/// Matches BuildKit's `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`, returning the name and
-/// the value's range.
-fn match_directive(b: &[u8]) -> Option<(String, usize, usize)> {
+/// Matches BuildKit's `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`, returning the ranges
+/// of the name and the value.
+fn match_directive(b: &[u8]) -> Option<((usize, usize), usize, usize)> {
     if b.first() != Some(&b'#') {
         return None;
     }
@@ -429,7 +424,7 @@ fn match_directive(b: &[u8]) -> Option<(String, usize, usize)> {
     while i < b.len() && b[i].is_ascii_alphanumeric() {
         i += 1;
     }
-    let name = String::from_utf8_lossy(&b[ns..i]).to_ascii_lowercase();
+    let name = (ns, i);
     while i < b.len() && is_re_s(b[i]) {
         i += 1;
     }
@@ -455,36 +450,45 @@ fn match_directive(b: &[u8]) -> Option<(String, usize, usize)> {
     }
 }
 
-impl Directives {
+impl<'a> DirectiveBlock<'a> {
     /// Looks at a (left-trimmed, newline-trimmed) line before any instruction. (Out of line:
     /// only the first lines of a file are looked at.)
     #[inline(never)]
-    fn consider(&mut self, src: &[u8], start: usize, end: usize, line: usize) -> Result<(), Error> {
+    fn consider(
+        &mut self,
+        src: &'a [u8],
+        src_str: Option<&'a str>,
+        start: usize,
+        end: usize,
+        line: usize,
+    ) -> Result<(), Error> {
         if self.done {
             return Ok(());
         }
         let b = &src[start..end];
-        let Some((name, vs, ve)) = match_directive(b) else {
+        // (The name is ASCII letters and digits: lower-cased into a small buffer.)
+        let name = match_directive(b).and_then(|((ns, ne), vs, ve)| {
+            let word = &b[ns..ne];
+            let name = Directives::NAMES.into_iter().find(|n| n.as_bytes().eq_ignore_ascii_case(word))?;
+            Some((name, vs, ve))
+        });
+        let Some((name, vs, ve)) = name else {
             self.done = true;
             return Ok(());
         };
-        if !VALID_DIRECTIVES.contains(&name.as_str()) {
-            self.done = true;
-            return Ok(());
-        }
         let err = |message: String| Error { message, line, column: col(src, start, start), span: Span::new(start, end) };
-        if self.found.contains_key(&name) {
+        if self.found.get(name).is_some() {
             return Err(err(format!("only one {name} parser directive can be used")));
         }
-        let value = lossy(&b[vs..ve]);
+        let value = file_text(src, src_str, start + vs, start + ve);
         if name == "escape" {
-            match value.as_str() {
+            match &*value {
                 "\\" => self.escape = b'\\',
                 "`" => self.escape = b'`',
                 _ => return Err(err(format!("invalid escape token '{value}' does not match ` or \\"))),
             }
         }
-        self.found.insert(name.clone(), Directive { name, value, line, span: Span::new(start, end) });
+        self.found.insert(Directive { name, value, line, span: Span::new(start, end) });
         Ok(())
     }
 }
@@ -1273,7 +1277,7 @@ struct Parser<'a> {
     /// `src` as `str`, when it is valid UTF-8.
     src_str: Option<&'a str>,
     lines: Lines<'a>,
-    dir: Directives,
+    dir: DirectiveBlock<'a>,
     instructions: Vec<Instruction<'a>>,
     warnings: Vec<ParseWarning>,
 }
@@ -1284,7 +1288,7 @@ impl<'a> Parser<'a> {
             src,
             src_str,
             lines: Lines { src, pos: 0, number: 0, newline: goish::IndexByte::new(b'\n') },
-            dir: Directives { escape: b'\\', done: false, found: BTreeMap::new() },
+            dir: DirectiveBlock { escape: b'\\', done: false, found: Directives::default() },
             instructions: Vec::new(),
             warnings: Vec::new(),
         }
@@ -1304,7 +1308,7 @@ impl<'a> Parser<'a> {
             let e = first.text_end.max(start);
             let ts = start + goish::leading_space_len(&src[start..e]);
             if !self.dir.done {
-                self.dir.consider(src, ts, e, first.number)?;
+                self.dir.consider(src, self.src_str, ts, e, first.number)?;
             }
             if ts < e && src[ts] == b'#' {
                 continue;
@@ -1478,6 +1482,33 @@ mod tests {
         let df = parse(b"# escape=`\nRUN a `\n b\\\n").unwrap();
         assert_eq!(df.escape, '`');
         assert_eq!(df.instructions[0].values(), ["a  b\\"]);
+    }
+
+    #[test]
+    fn directive_block_as_buildkit_reads_it() {
+        // Names in any case, values trimmed, kept in name order; the block ends at the first
+        // line that is not a known directive, so a later `# syntax=` is a plain comment.
+        let src = "#  SYNTAX = docker/dockerfile:1.7  \n# Check=skip=all\n# other=x\n# escape=`\nFROM a\n";
+        let df = parse(src.as_bytes()).unwrap();
+        let got: Vec<_> = df.directives.iter().map(|d| (d.name, &*d.value, d.line)).collect();
+        assert_eq!(got, [("check", "skip=all", 2), ("syntax", "docker/dockerfile:1.7", 1)]);
+        assert_eq!(df.escape, '\\');
+        assert_eq!(&src[df.directives.get("syntax").unwrap().span.range()], "#  SYNTAX = docker/dockerfile:1.7  ");
+        assert!(matches!(df.directives.get("syntax").unwrap().value, Cow::Borrowed(_)));
+        assert_eq!(df.directives.len(), 2);
+        let json = serde_json::to_value(&df.directives).unwrap();
+        assert_eq!(json["check"]["value"], "skip=all");
+        assert_eq!(json.as_object().unwrap().keys().collect::<Vec<_>>(), ["check", "syntax"]);
+        // Invalid UTF-8 is replaced, as Go's string conversion does.
+        let df = parse(b"# syntax=a\xffb\nFROM a\n").unwrap();
+        assert_eq!(df.directives.get("syntax").unwrap().value, "a\u{fffd}b");
+        assert!(parse(b"FROM a\n").unwrap().directives.is_empty());
+        // A name twice, or an escape other than ` and \, is an error at that line.
+        let err = parse(b"# syntax=a\n# Syntax=b\nFROM a\n").unwrap_err();
+        assert_eq!((err.line, err.message.as_str()), (2, "only one syntax parser directive can be used"));
+        let err = parse(b"# escape=x\nFROM a\n").unwrap_err();
+        assert_eq!(err.line, 1);
+        assert!(err.message.starts_with("invalid escape token 'x'"), "{err}");
     }
 
     #[test]

@@ -29,7 +29,7 @@ use super::{Dockerfile, Instruction, Keyword};
 #[must_use]
 pub fn print(df: &Dockerfile) -> Vec<u8> {
     let mut out = Vec::new();
-    for d in df.directives.values() {
+    for d in df.directives.iter() {
         out.extend_from_slice(format!("# {}={}\n", d.name, d.value).as_bytes());
     }
     let n = df.instructions.len();

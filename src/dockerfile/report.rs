@@ -190,9 +190,7 @@ impl ParseReport {
             directives: df
                 .directives
                 .iter()
-                .map(|(k, d)| {
-                    (k.clone(), DirectiveReport { value: d.value.clone(), line: d.line, span: d.span })
-                })
+                .map(|d| (d.name.to_owned(), DirectiveReport { value: d.value.to_string(), line: d.line, span: d.span }))
                 .collect(),
             instructions: df
                 .instructions
