@@ -478,9 +478,9 @@ pub fn analyze_traced(
                 continue;
             }
             *ft.findings_by_rule.entry(f.rule.code).or_default() += 1;
-            let (start_line, start_column) = files.line_col(file_id, f.span.start);
+            let (start_line, start_column) = files.line_col(file_id, f.span.start());
             let (end_line, end_column) =
-                files.line_col(file_id, f.span.end.max(f.span.start + 1) - 1);
+                files.line_col(file_id, f.span.end().max(f.span.start() + 1) - 1);
             report.findings.push(FindingReport {
                 file: input.name.clone(),
                 code: f.rule.code,
@@ -495,8 +495,8 @@ pub fn analyze_traced(
                 start_line,
                 end_line,
                 span: SpanReport {
-                    start: f.span.start,
-                    end: f.span.end,
+                    start: f.span.start(),
+                    end: f.span.end(),
                 },
                 estimate: f.estimate,
                 measured: None,
@@ -507,10 +507,10 @@ pub fn analyze_traced(
                     .iter()
                     .map(|(sp, m)| Related {
                         span: SpanReport {
-                            start: sp.start,
-                            end: sp.end,
+                            start: sp.start(),
+                            end: sp.end(),
                         },
-                        line: files.line_col(file_id, sp.start).0,
+                        line: files.line_col(file_id, sp.start()).0,
                         message: m.clone(),
                     })
                     .collect(),

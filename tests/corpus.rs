@@ -81,7 +81,7 @@ fn compare(src: &[u8], ours: &Instruction, theirs: &Value, n: usize, problems: &
     if !text.starts_with(ours.cmd.as_bytes()) {
         problems.push(format!("instruction {n}: span text {:?} does not start with {:?}", String::from_utf8_lossy(text), ours.cmd));
     }
-    let (sl, el) = (line_of(src, ours.span.start), line_of(src, ours.span.end));
+    let (sl, el) = (line_of(src, ours.span.start()), line_of(src, ours.span.end()));
     if (sl, el) != (ours.start_line, ours.end_line) {
         problems.push(format!(
             "instruction {n}: span covers lines {sl}-{el} but start_line/end_line are {}-{}",
@@ -89,7 +89,7 @@ fn compare(src: &[u8], ours: &Instruction, theirs: &Value, n: usize, problems: &
         ));
     }
     for a in &ours.args {
-        if a.span.end > src.len() || a.span.start > a.span.end || a.span.start < ours.span.start || a.span.end > ours.span.end {
+        if a.span.end() > src.len() || a.span.start() > a.span.end() || a.span.start() < ours.span.start() || a.span.end() > ours.span.end() {
             problems.push(format!("instruction {n}: arg span {:?} outside the instruction {:?}", a.span, ours.span));
         }
     }

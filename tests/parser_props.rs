@@ -129,30 +129,30 @@ fn line_of(newlines: &[usize], off: usize) -> usize {
 fn check(src: &[u8], df: &Dockerfile) -> Result<(), TestCaseError> {
     let newlines: Vec<usize> = src.iter().enumerate().filter(|(_, c)| **c == b'\n').map(|(i, _)| i).collect();
     for (n, i) in df.instructions.iter().enumerate() {
-        prop_assert!(i.span.start <= i.span.end && i.span.end <= src.len(), "instruction {n} span {:?}", i.span);
+        prop_assert!(i.span.start() <= i.span.end() && i.span.end() <= src.len(), "instruction {n} span {:?}", i.span);
         prop_assert!(i.start_line >= 1 && i.start_line <= i.end_line);
         // The word itself may be split by a continuation (`RU\` + newline + `N`); when it
         // is not, its span holds exactly the word.
         // The span starts at the word, or earlier when the instruction's first line holds no
         // part of it (a bare escape character, or bytes that only become whitespace once the
         // continuation joins them, like E3 + `\` + newline + 80 80 = U+3000).
-        prop_assert!(i.span.start <= i.cmd_span.start, "instruction {n} span starts after its word");
+        prop_assert!(i.span.start() <= i.cmd_span.start(), "instruction {n} span starts after its word");
         let word = &src[i.cmd_span.range()];
         if !word.contains(&b'\n') && !i.cmd.contains('\u{fffd}') {
             prop_assert_eq!(word, i.cmd.as_bytes(), "instruction {} word span", n);
         }
-        prop_assert_eq!(line_of(&newlines, i.span.start), i.start_line, "instruction {} start line", n);
-        prop_assert_eq!(line_of(&newlines, i.span.end), i.end_line, "instruction {} end line", n);
+        prop_assert_eq!(line_of(&newlines, i.span.start()), i.start_line, "instruction {} start line", n);
+        prop_assert_eq!(line_of(&newlines, i.span.end()), i.end_line, "instruction {} end line", n);
         for f in &i.flags {
             // `--` itself may be split by a continuation.
-            prop_assert!(f.span.end <= src.len() && src[f.span.range()].starts_with(b"-"), "flag span {:?}", f.span);
-            prop_assert!(f.span.start >= i.span.start && f.span.end <= i.span.end, "flag span {:?}", f.span);
+            prop_assert!(f.span.end() <= src.len() && src[f.span.range()].starts_with(b"-"), "flag span {:?}", f.span);
+            prop_assert!(f.span.start() >= i.span.start() && f.span.end() <= i.span.end(), "flag span {:?}", f.span);
         }
         for a in &i.args {
-            prop_assert!(a.span.start <= a.span.end && a.span.start >= i.span.start && a.span.end <= i.span.end);
+            prop_assert!(a.span.start() <= a.span.end() && a.span.start() >= i.span.start() && a.span.end() <= i.span.end());
         }
         for h in &i.heredocs {
-            prop_assert!(h.span.start <= h.span.end && h.span.end <= i.span.end);
+            prop_assert!(h.span.start() <= h.span.end() && h.span.end() <= i.span.end());
         }
     }
     Ok(())
@@ -206,7 +206,7 @@ fn run(cases: u32, strategy: impl Strategy<Value = Vec<u8>>) {
             }
             Err(e) => {
                 prop_assert!(e.line >= 1 && e.column >= 1, "error without a location: {e}");
-                prop_assert!(e.span.start <= e.span.end && e.span.end <= input.len(), "error span {:?}", e.span);
+                prop_assert!(e.span.start() <= e.span.end() && e.span.end() <= input.len(), "error span {:?}", e.span);
             }
         }
         Ok(())

@@ -205,7 +205,7 @@ pub fn attach(
         }
         let Some(pos) = idxs.iter().position(|&i| {
             let sp = &df.instructions[i].span;
-            sp.start <= f.span.start && f.span.start < sp.end.max(sp.start + 1)
+            sp.start() <= f.span.start && f.span.start < sp.end().max(sp.start() + 1)
         }) else {
             continue;
         };

@@ -145,7 +145,7 @@ pub fn run(
             {
                 let d = Diagnostic::error(source.message.clone()).with_primary(
                     *file_id,
-                    source.span.start..source.span.end.max(source.span.start),
+                    source.span.start()..source.span.end().max(source.span.start()),
                     "",
                 );
                 let mut files = crate::diag::Files::new();

@@ -95,7 +95,7 @@ pub fn run(args: &ParseArgs, format: Format, printer: &mut Printer) -> anyhow::R
                 .with_primary(
                     id,
                     e.span.range(),
-                    if e.span.start >= bytes.len() { "the file ends here" } else { "BuildKit's parser rejects this" },
+                    if e.span.start() >= bytes.len() { "the file ends here" } else { "BuildKit's parser rejects this" },
                 );
             printer.diagnostics_to_stderr(&[diag], &files);
             return Err(Rendered(String::new()).into());

@@ -19,31 +19,54 @@ use std::ops::Range;
 use serde::Serialize;
 
 /// A byte range into the file as read; `end` is exclusive.
+///
+/// Offsets are kept as `u32` (a span is 8 bytes, so three arguments fit in an instruction
+/// record without an allocation); [`crate::dockerfile::parse`] rejects files of 4 GiB or more,
+/// and [`Span::new`] saturates beyond that.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Span {
-    /// First byte.
-    pub start: usize,
-    /// One past the last byte.
-    pub end: usize,
+    start: u32,
+    end: u32,
+}
+
+/// `x` as a span offset (saturating: no file the parser accepts comes near).
+#[inline]
+fn offset(x: usize) -> u32 {
+    u32::try_from(x).unwrap_or(u32::MAX)
 }
 
 impl Span {
     /// A span from `start` to `end`.
     #[must_use]
+    #[inline]
     pub fn new(start: usize, end: usize) -> Self {
-        Self { start, end }
+        Self { start: offset(start), end: offset(end) }
+    }
+
+    /// First byte.
+    #[must_use]
+    #[inline]
+    pub const fn start(self) -> usize {
+        self.start as usize
+    }
+
+    /// One past the last byte.
+    #[must_use]
+    #[inline]
+    pub const fn end(self) -> usize {
+        self.end as usize
     }
 
     /// The span as a `Range`.
     #[must_use]
     pub fn range(self) -> Range<usize> {
-        self.start..self.end
+        self.start()..self.end()
     }
 }
 
 impl From<Span> for Range<usize> {
     fn from(s: Span) -> Self {
-        s.start..s.end
+        s.range()
     }
 }
 
@@ -423,8 +446,8 @@ pub struct Arg<'src> {
 }
 
 /// An instruction's arguments (BuildKit's `value` list), used as a slice (`Deref<Target =
-/// [Arg]>`). Up to two are stored inline (`RUN cmd`, `FROM image`, `COPY src dst`, `ENV k v`
-/// are most instructions), so most instructions need no allocation for them.
+/// [Arg]>`). Up to three are stored inline (`RUN cmd`, `FROM image AS name`, `COPY src dst`,
+/// `ENV k v` are most instructions), so most instructions need no allocation for them.
 #[derive(Clone)]
 pub struct Args<'src>(ArgsRepr<'src>);
 
@@ -432,7 +455,9 @@ pub struct Args<'src>(ArgsRepr<'src>);
 enum ArgsRepr<'src> {
     One(Arg<'src>),
     Two([Arg<'src>; 2]),
-    /// None, or more than two.
+    /// (`FROM image AS name`.)
+    Three([Arg<'src>; 3]),
+    /// None, or more than three.
     Heap(Vec<Arg<'src>>),
 }
 
@@ -466,14 +491,19 @@ impl<'src> Args<'src> {
                 let a = f(a);
                 Self::two(a, f(b))
             }
+            [a, b, c] => {
+                let a = f(a);
+                let b = f(b);
+                Self(ArgsRepr::Three([a, b, f(c)]))
+            }
             _ => Self(ArgsRepr::Heap(items.iter().map(|&x| f(x)).collect())),
         }
     }
 
-    /// Room for `n` arguments: inline for up to two, else one allocation of the right size.
+    /// Room for `n` arguments: inline for up to three, else one allocation of the right size.
     #[must_use]
     pub fn with_capacity(n: usize) -> Self {
-        if n <= 2 { Self::new() } else { Self(ArgsRepr::Heap(Vec::with_capacity(n))) }
+        if n <= 3 { Self::new() } else { Self(ArgsRepr::Heap(Vec::with_capacity(n))) }
     }
 
     /// Appends an argument.
@@ -483,17 +513,18 @@ impl<'src> Args<'src> {
             // (A heap list with room reserved stays on the heap.)
             ArgsRepr::Heap(v) if v.capacity() > 0 => v.push(arg),
             ArgsRepr::Heap(_) => self.0 = ArgsRepr::One(arg),
-            ArgsRepr::One(_) | ArgsRepr::Two(_) => self.spill(arg),
+            ArgsRepr::One(_) | ArgsRepr::Two(_) | ArgsRepr::Three(_) => self.spill(arg),
         }
     }
 
-    /// `push` onto one or two inline arguments.
+    /// `push` onto inline arguments.
     fn spill(&mut self, arg: Arg<'src>) {
         self.0 = match std::mem::replace(&mut self.0, ArgsRepr::Heap(Vec::new())) {
             ArgsRepr::One(a) => ArgsRepr::Two([a, arg]),
-            ArgsRepr::Two([a, b]) => {
-                let mut v = Vec::with_capacity(4);
-                v.extend([a, b, arg]);
+            ArgsRepr::Two([a, b]) => ArgsRepr::Three([a, b, arg]),
+            ArgsRepr::Three([a, b, c]) => {
+                let mut v = Vec::with_capacity(6);
+                v.extend([a, b, c, arg]);
                 ArgsRepr::Heap(v)
             }
             ArgsRepr::Heap(mut v) => {
@@ -509,6 +540,7 @@ impl<'src> Args<'src> {
         match self.0 {
             ArgsRepr::One(a) => vec![a],
             ArgsRepr::Two(two) => two.into(),
+            ArgsRepr::Three(three) => three.into(),
             ArgsRepr::Heap(v) => v,
         }
     }
@@ -521,6 +553,7 @@ impl<'src> std::ops::Deref for Args<'src> {
         match &self.0 {
             ArgsRepr::One(a) => std::slice::from_ref(a),
             ArgsRepr::Two(two) => two,
+            ArgsRepr::Three(three) => three,
             ArgsRepr::Heap(v) => v,
         }
     }
@@ -531,6 +564,7 @@ impl<'src> std::ops::DerefMut for Args<'src> {
         match &mut self.0 {
             ArgsRepr::One(a) => std::slice::from_mut(a),
             ArgsRepr::Two(two) => two,
+            ArgsRepr::Three(three) => three,
             ArgsRepr::Heap(v) => v,
         }
     }
@@ -538,17 +572,15 @@ impl<'src> std::ops::DerefMut for Args<'src> {
 
 impl<'src> From<Vec<Arg<'src>>> for Args<'src> {
     fn from(v: Vec<Arg<'src>>) -> Self {
+        if v.len() > 3 {
+            return Self(ArgsRepr::Heap(v));
+        }
         let mut it = v.into_iter();
         match (it.next(), it.next(), it.next()) {
             (None, _, _) => Self::new(),
             (Some(a), None, _) => Self(ArgsRepr::One(a)),
             (Some(a), Some(b), None) => Self(ArgsRepr::Two([a, b])),
-            (Some(a), Some(b), Some(c)) => {
-                let mut v = Vec::with_capacity(3 + it.len());
-                v.extend([a, b, c]);
-                v.extend(it);
-                Self(ArgsRepr::Heap(v))
-            }
+            (Some(a), Some(b), Some(c)) => Self(ArgsRepr::Three([a, b, c])),
         }
     }
 }

@@ -46,8 +46,12 @@ const BOM: &[u8] = b"\xef\xbb\xbf";
 /// # Errors
 /// Whatever BuildKit's parser rejects: a file with no instructions, `ENV`/`LABEL` without a
 /// value, a JSON array with a non-string element, an unterminated heredoc, a bad or repeated
-/// parser directive, a line longer than 64 KiB. The error carries line, column and span.
+/// parser directive, a line longer than 64 KiB; and (imgopt's own limit, for its 32-bit
+/// spans) a file of 4 GiB or more. The error carries line, column and span.
 pub fn parse(src: &[u8]) -> Result<Dockerfile<'_>, Error> {
+    if u32::try_from(src.len()).is_err() {
+        return Err(too_large(src.len()));
+    }
     Parser::new(src, std::str::from_utf8(src).ok()).run()
 }
 
@@ -1105,10 +1109,10 @@ fn line_start_of(src: &[u8], off: usize) -> usize {
 /// An error at `span`, cut to the line it starts on (a snippet of a 50 MB continuation
 /// helps nobody).
 fn error_at(src: &[u8], message: String, line: usize, span: Span) -> Error {
-    let ls = line_start_of(src, span.start);
-    let le = src[span.start.min(src.len())..].iter().position(|&b| b == b'\n').map_or(src.len(), |i| span.start + i);
-    let le = content_end(src, span.start.min(le), le);
-    Error { message, line, column: col(src, ls, span.start), span: Span::new(span.start, span.end.min(le).max(span.start)) }
+    let ls = line_start_of(src, span.start());
+    let le = src[span.start().min(src.len())..].iter().position(|&b| b == b'\n').map_or(src.len(), |i| span.start() + i);
+    let le = content_end(src, span.start().min(le), le);
+    Error { message, line, column: col(src, ls, span.start()), span: Span::new(span.start(), span.end().min(le).max(span.start())) }
 }
 
 /// The instruction continued over `pieces` (two or more; file ranges of `src`, its text
@@ -1272,6 +1276,17 @@ fn heredoc_bodies<'a>(
     Ok(last)
 }
 
+/// The error for a file whose offsets do not fit a [`Span`].
+#[cold]
+fn too_large(len: usize) -> Error {
+    Error {
+        message: format!("file of {len} bytes is too large (imgopt reads Dockerfiles under 4 GiB)"),
+        line: 1,
+        column: 1,
+        span: Span::new(0, 0),
+    }
+}
+
 struct Parser<'a> {
     src: &'a [u8],
     /// `src` as `str`, when it is valid UTF-8.
@@ -1296,6 +1311,9 @@ impl<'a> Parser<'a> {
 
     fn run(mut self) -> Result<Dockerfile<'a>, Error> {
         let src = self.src;
+        if u32::try_from(src.len()).is_err() {
+            return Err(too_large(src.len()));
+        }
         // The corpus averages one instruction per 120 bytes; growing a vector of 200-byte
         // instructions one doubling at a time costs more than a generous first guess.
         self.instructions.reserve((src.len() / 64 + 4).min(1 << 16));
@@ -1485,6 +1503,18 @@ mod tests {
     }
 
     #[test]
+    fn files_too_large_for_spans_are_rejected() {
+        // (The zeroed buffer is mapped, not touched: the size is checked first.)
+        let huge = vec![0u8; 1 << 32];
+        let err = parse(&huge).unwrap_err();
+        drop(huge);
+        assert_eq!((err.line, err.column), (1, 1));
+        assert_eq!(err.message, "file of 4294967296 bytes is too large (imgopt reads Dockerfiles under 4 GiB)");
+        assert!(u32::try_from((1usize << 32) - 1).is_ok(), "the largest file accepted still fits");
+        assert_eq!(Span::new(1 << 32, usize::MAX).range(), u32::MAX as usize..u32::MAX as usize);
+    }
+
+    #[test]
     fn directive_block_as_buildkit_reads_it() {
         // Names in any case, values trimmed, kept in name order; the block ends at the first
         // line that is not a known directive, so a later `# syntax=` is a plain comment.
@@ -1552,7 +1582,7 @@ mod tests {
         // An instruction whose first line is a bare escape character starts on that line.
         let df = parse(b"\\\nRUN x\n").unwrap();
         assert_eq!(df.instructions[0].cmd, "RUN");
-        assert_eq!((df.instructions[0].start_line, df.instructions[0].span.start), (1, 0));
+        assert_eq!((df.instructions[0].start_line, df.instructions[0].span.start()), (1, 0));
     }
 
     #[test]

@@ -138,15 +138,15 @@ impl Command {
         let e = self.effective();
         let first = e.first()?;
         let last = e.get(extra_words).or_else(|| e.last())?;
-        Some(Span::new(first.span.start, last.span.end))
+        Some(Span::new(first.span.start(), last.span.end()))
     }
 
     /// The span of the whole command (all words).
     #[must_use]
     pub fn span(&self) -> Option<Span> {
         Some(Span::new(
-            self.words.first()?.span.start,
-            self.words.last()?.span.end,
+            self.words.first()?.span.start(),
+            self.words.last()?.span.end(),
         ))
     }
 }
@@ -184,8 +184,8 @@ pub const MAX_REGION: usize = 1 << 20;
 /// the result are offsets into `src`.
 #[must_use]
 pub fn split(src: &str, span: Span, mode: Mode) -> Vec<Command> {
-    let end = span.end.min(src.len());
-    let start = span.start.min(end);
+    let end = span.end().min(src.len());
+    let start = span.start().min(end);
     // A command of more than 1 MiB is not shell worth linting: it is skipped rather than
     // costing memory in proportion to it.
     if end - start > MAX_REGION {
@@ -244,7 +244,7 @@ pub fn run_commands(src: &str, instr: &Instruction, escape: char) -> Vec<Command
             }
             // The body, without the terminating delimiter line.
             let body_end = body_end(src, h.span, &h.name);
-            let mut cmds = split(src, Span::new(h.span.start, body_end), Mode::Script);
+            let mut cmds = split(src, Span::new(h.span.start(), body_end), Mode::Script);
             if let Some(c) = cmds.first_mut() {
                 c.separator = Separator::Newline;
             }
@@ -256,8 +256,8 @@ pub fn run_commands(src: &str, instr: &Instruction, escape: char) -> Vec<Command
 
 /// End of a heredoc body: the start of the last line of `span` when it is the delimiter.
 fn body_end(src: &str, span: Span, name: &str) -> usize {
-    let end = span.end.min(src.len());
-    let start = span.start.min(end);
+    let end = span.end().min(src.len());
+    let start = span.start().min(end);
     let Some(text) = src.get(start..end) else {
         return end;
     };

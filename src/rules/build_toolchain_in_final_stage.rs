@@ -158,8 +158,8 @@ impl Rule for BuildToolchainInFinalStage {
                 let names: Vec<&str> = tools.iter().map(|w| pkg::package_name(&w.text)).collect();
                 let compiler = names.iter().any(|n| is_compiler(n));
                 let span = crate::dockerfile::Span::new(
-                    tools[0].span.start,
-                    tools[tools.len() - 1].span.end,
+                    tools[0].span.start(),
+                    tools[tools.len() - 1].span.end(),
                 );
                 let estimate = match (compiler && !base_has_compiler, inst.pm) {
                     (true, Pm::Apk) => Some(heuristics::apk_toolchain()),

@@ -327,7 +327,7 @@ pub fn check(ctx: &RuleContext<'_>, selection: &Selection) -> Vec<Finding> {
         }
     }
     out.sort_by(|a, b| {
-        (a.span.start, a.rule.code, a.span.end).cmp(&(b.span.start, b.rule.code, b.span.end))
+        (a.span.start(), a.rule.code, a.span.end()).cmp(&(b.span.start(), b.rule.code, b.span.end()))
     });
     out.dedup_by(|a, b| a.rule.code == b.rule.code && a.span == b.span);
     out

@@ -137,7 +137,7 @@ impl Rule for PipCacheKept {
                 }
                 let span = c.effective()[..=at + 1].last().map_or_else(
                     || c.span().unwrap_or_default(),
-                    |last| crate::dockerfile::Span::new(e[0].span.start, last.span.end),
+                    |last| crate::dockerfile::Span::new(e[0].span.start(), last.span.end()),
                 );
                 out.push(
                     Finding::new(&Self::META, ctx, i, span, "`pip install` keeps its download cache (~/.cache/pip) in this layer", "add `--no-cache-dir`, set `ENV PIP_NO_CACHE_DIR=1`, or use `RUN --mount=type=cache,target=/root/.cache/pip`")

@@ -37,8 +37,8 @@ impl Install<'_> {
     /// Span of `apt-get install` (program through subcommand).
     pub fn head_span(&self) -> Span {
         let e = self.cmd.effective();
-        let sub = self.cmd.subcommand().map_or(e[0].span.end, |w| w.span.end);
-        Span::new(e[0].span.start, sub)
+        let sub = self.cmd.subcommand().map_or(e[0].span.end(), |w| w.span.end());
+        Span::new(e[0].span.start(), sub)
     }
 }
 

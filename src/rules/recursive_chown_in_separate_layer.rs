@@ -116,7 +116,7 @@ impl Rule for RecursiveChownInSeparateLayer {
                     &Self::META,
                     ctx,
                     i,
-                    c.span_through(1).map_or(w.span, |s| crate::dockerfile::Span::new(s.start, w.span.end.max(s.end))),
+                    c.span_through(1).map_or(w.span, |s| crate::dockerfile::Span::new(s.start(), w.span.end().max(s.end()))),
                     format!("`{tool} -R` in its own layer copies every file {} wrote (line {}) a second time", cr.what, cinst.start_line),
                     format!("set ownership or mode while copying: `{} {flag}=...` (create the user before it), and drop this `{tool} -R`", cinst.cmd.to_ascii_uppercase()),
                 )
