@@ -8,11 +8,13 @@
 //! `shell.Lex.ProcessWords` for the options the parser uses) and the delimiter rules.
 //! Does not: read heredoc bodies (parse.rs does) or expand variables in them.
 
+use smallvec::SmallVec;
+
 /// A heredoc marker found on an instruction line (the body is read by the caller).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Marker {
     /// Delimiter with quotes removed.
-    pub name: String,
+    pub name: MarkerName,
     /// `N` of `N<<`, 0 when absent (saturated to `u32::MAX`).
     pub fd: u32,
     /// `<<-`.
@@ -20,6 +22,29 @@ pub(crate) struct Marker {
     /// No quotes in the delimiter word.
     pub expand: bool,
 }
+
+/// A delimiter: where it is in the line, when it is a piece of it as written (the usual
+/// `<<EOF`: no copy), else the lexed text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MarkerName {
+    /// Byte range of the line.
+    At(usize, usize),
+    Lexed(String),
+}
+
+impl MarkerName {
+    /// The delimiter, given the line `markers` read.
+    #[cfg(test)]
+    fn text<'l>(&'l self, line: &'l str) -> &'l str {
+        match self {
+            Self::At(a, b) => &line[*a..*b],
+            Self::Lexed(s) => s,
+        }
+    }
+}
+
+/// The markers of one line: rarely more than two.
+pub(crate) type Markers = SmallVec<[Marker; 2]>;
 
 /// A lexing failure: BuildKit's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -502,39 +527,42 @@ fn has_double_lt(line: &[u8]) -> bool {
 
 /// The heredoc markers on an instruction line, in order. An error here is a parse error
 /// (BuildKit reports it); a line the lexer cannot split simply has no heredocs.
-pub(crate) fn markers(line: &[u8]) -> Result<Vec<Marker>, LexError> {
+pub(crate) fn markers(line: &[u8]) -> Result<Markers, LexError> {
     if !has_double_lt(line) {
-        return Ok(Vec::new());
+        return Ok(Markers::new());
     }
     if line.iter().all(|&b| b.is_ascii() && !matches!(b, b'\'' | b'"' | b'\\' | b'$')) {
         // Nothing the lexer treats specially (no quotes, escapes or expansions, all ASCII):
         // its words are the runs between whitespace (`RUN <<EOF`, `RUN python3 <<-PY`).
-        let mut out = Vec::new();
+        let mut out = Markers::new();
+        let mut at = 0;
         for w in line.split(|b| b.is_ascii_whitespace() || *b == 0x0b) {
             let digits = w.iter().take_while(|b| b.is_ascii_digit()).count();
             // (`marker` tests this too; testing it first spares the other words its work.)
             if w[digits..].starts_with(b"<<") {
                 // Every byte is ASCII, so the word is UTF-8.
-                if let Some(m) = marker(std::str::from_utf8(w).unwrap_or_default())? {
+                if let Some(m) = marker(std::str::from_utf8(w).unwrap_or_default(), Some(at))? {
                     out.push(m);
                 }
             }
+            at += w.len() + 1;
         }
         return Ok(out);
     }
     let chars = decode_chars(line);
-    let Ok(ws) = words(&chars, true, true, true, Keep::Markers) else { return Ok(Vec::new()) };
-    let mut out = Vec::new();
+    let Ok(ws) = words(&chars, true, true, true, Keep::Markers) else { return Ok(Markers::new()) };
+    let mut out = Markers::new();
     for w in ws {
-        if let Some(m) = marker(&w)? {
+        if let Some(m) = marker(&w, None)? {
             out.push(m);
         }
     }
     Ok(out)
 }
 
-/// `^(\d*)<<(-?)([^<]*)$` followed by the delimiter checks.
-fn marker(word: &str) -> Result<Option<Marker>, LexError> {
+/// `^(\d*)<<(-?)([^<]*)$` followed by the delimiter checks. `at` is where the word starts
+/// in the line, when it is the line's text as written.
+fn marker(word: &str, at: Option<usize>) -> Result<Option<Marker>, LexError> {
     let digits = word.bytes().take_while(u8::is_ascii_digit).count();
     let Some(after) = word[digits..].strip_prefix("<<") else { return Ok(None) };
     let (chomp, rest) = match after.strip_prefix('-') {
@@ -548,7 +576,11 @@ fn marker(word: &str) -> Result<Option<Marker>, LexError> {
     let fd = u32::try_from(fd).unwrap_or(u32::MAX);
     // The usual delimiter (`EOF`, `END_OF_SCRIPT`): nothing to lex, one word, expanded.
     if rest.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
-        return Ok(Some(Marker { name: rest.to_owned(), fd, chomp, expand: true }));
+        let name = match at {
+            Some(at) => MarkerName::At(at + word.len() - rest.len(), at + word.len()),
+            None => MarkerName::Lexed(rest.to_owned()),
+        };
+        return Ok(Some(Marker { name, fd, chomp, expand: true }));
     }
     let chars: Vec<char> = rest.chars().collect();
     let plain = words(&chars, false, false, true, Keep::All)?;
@@ -561,7 +593,7 @@ fn marker(word: &str) -> Result<Option<Marker>, LexError> {
     }
     let quotes = |s: &str| s.bytes().filter(|b| *b == b'\'' || *b == b'"').count();
     let expand = quotes(&plain[0]) == quotes(&raw[0]);
-    Ok(Some(Marker { name: plain[0].clone(), fd, chomp, expand }))
+    Ok(Some(Marker { name: MarkerName::Lexed(plain[0].clone()), fd, chomp, expand }))
 }
 
 #[cfg(test)]
@@ -569,7 +601,7 @@ mod tests {
     use super::*;
 
     fn names(line: &str) -> Vec<(String, u32, bool, bool)> {
-        markers(line.as_bytes()).unwrap().into_iter().map(|m| (m.name, m.fd, m.chomp, m.expand)).collect()
+        markers(line.as_bytes()).unwrap().into_iter().map(|m| (m.name.text(line).to_owned(), m.fd, m.chomp, m.expand)).collect()
     }
 
     #[test]

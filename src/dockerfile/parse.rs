@@ -1215,15 +1215,20 @@ fn continued_shell<'a>(src: &'a str, pieces: &[(usize, usize)], escape: u8) -> O
 #[inline(never)]
 fn heredoc_bodies<'a>(
     lines: &mut Lines<'a>,
-    src_str: Option<&'a str>,
+    j: &Joined<'a>,
     ins: &mut Instruction<'a>,
-    markers: Vec<heredoc::Marker>,
+    markers: heredoc::Markers,
     mut last: RawLine,
     (start_line, ins_start): (usize, usize),
 ) -> Result<RawLine, Error> {
     let src = lines.src;
     ins.heredocs.reserve_exact(markers.len());
     for m in markers {
+        // (The markers were read from the instruction's text, `j`.)
+        let name = match m.name {
+            heredoc::MarkerName::At(a, b) => j.text(a, b),
+            heredoc::MarkerName::Lexed(s) => Cow::Owned(s),
+        };
         let body_start = last.end;
         // The body lines are contiguous in the file: `body_start..body_end`.
         let mut body_end = body_start;
@@ -1237,7 +1242,7 @@ fn heredoc_bodies<'a>(
                     ps += 1;
                 }
             }
-            if &src[ps..le] == m.name.as_bytes() {
+            if &src[ps..le] == name.as_bytes() {
                 terminated = true;
                 break;
             }
@@ -1246,15 +1251,15 @@ fn heredoc_bodies<'a>(
         if !terminated {
             return Err(error_at(
                 src,
-                format!("unterminated heredoc: no line `{}` ends the heredoc started here", m.name),
+                format!("unterminated heredoc: no line `{name}` ends the heredoc started here"),
                 start_line,
                 Span::new(ins_start, src.len()),
             ));
         }
         ins.heredocs.push(Heredoc {
-            name: Cow::Owned(m.name),
+            name,
             file_descriptor: m.fd,
-            content: file_text(src, src_str, body_start, body_end),
+            content: file_text(src, j.src_str, body_start, body_end),
             chomp: m.chomp,
             expand: m.expand,
             span: Span::new(body_start, last.text_end),
@@ -1416,7 +1421,7 @@ impl<'a> Parser<'a> {
                 })?;
                 if !markers.is_empty() {
                     let at = (start_line, ins_start);
-                    last = heredoc_bodies(&mut self.lines, self.src_str, ins, markers, last, at)?;
+                    last = heredoc_bodies(&mut self.lines, &j, ins, markers, last, at)?;
                 }
             }
             ins.end_line = last.number;
@@ -1711,6 +1716,11 @@ mod tests {
         // Detached from the file, the tree is the same.
         let owned = df.clone().into_owned();
         assert_eq!(owned, df);
+        // A heredoc delimiter as written is borrowed; one with quotes removed is not.
+        let df = parse(b"FROM a\nRUN 3<<-EOF <<X cat\n\tx\n\tEOF\nX\nRUN <<'Q'\ny\nQ\n").unwrap();
+        let h = df.instructions[1..].iter().flat_map(|i| &i.heredocs);
+        let h = h.map(|h| (&*h.name, borrowed(&h.name), h.file_descriptor, h.chomp));
+        assert_eq!(h.collect::<Vec<_>>(), [("EOF", true, 3, true), ("X", true, 0, false), ("Q", false, 0, false)]);
     }
 
     #[test]
