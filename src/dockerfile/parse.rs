@@ -82,12 +82,17 @@ struct Lines<'a> {
     pos: usize,
     number: usize,
     newline: goish::IndexByte,
+    /// Why reading stopped before the end of the file (a line longer than BuildKit reads).
+    error: Option<Box<Error>>,
 }
 
 impl Lines<'_> {
-    fn next(&mut self) -> Result<Option<RawLine>, Error> {
+    /// The next line, or `None` at the end of the file or at a line BuildKit does not read
+    /// (then [`Lines::check`] gives the error). (Not a `Result`: most lines are short, and an
+    /// `Option` of a line is returned in registers.)
+    fn next(&mut self) -> Option<RawLine> {
         if self.pos >= self.src.len() {
-            return Ok(None);
+            return None;
         }
         let start = self.pos;
         let rest = &self.src[start..];
@@ -98,15 +103,32 @@ impl Lines<'_> {
         self.number += 1;
         let len = end - start;
         if len > MAX_LINE || (!has_nl && len >= MAX_LINE) {
-            return Err(Error {
-                message: format!("dockerfile line greater than max allowed size of {}", MAX_LINE - 1),
-                line: self.number,
-                column: 1,
-                span: Span::new(start, end),
-            });
+            self.too_long(start, end);
+            return None;
         }
         self.pos = end;
-        Ok(Some(RawLine { start, end, number: self.number, text_end: content_end(self.src, start, end) }))
+        Some(RawLine { start, end, number: self.number, text_end: content_end(self.src, start, end) })
+    }
+
+    /// Stops reading at the line `start..end`, longer than BuildKit reads.
+    #[cold]
+    #[inline(never)]
+    fn too_long(&mut self, start: usize, end: usize) {
+        self.pos = self.src.len();
+        self.error = Some(Box::new(Error {
+            message: format!("dockerfile line greater than max allowed size of {}", MAX_LINE - 1),
+            line: self.number,
+            column: 1,
+            span: Span::new(start, end),
+        }));
+    }
+
+    /// The error that stopped reading, if any (after `next` gave `None`).
+    fn check(&mut self) -> Result<(), Error> {
+        match self.error.take() {
+            Some(e) => Err(*e),
+            None => Ok(()),
+        }
     }
 }
 
@@ -1233,7 +1255,7 @@ fn heredoc_bodies<'a>(
         // The body lines are contiguous in the file: `body_start..body_end`.
         let mut body_end = body_start;
         let mut terminated = false;
-        while let Some(l) = lines.next()? {
+        while let Some(l) = lines.next() {
             last = l;
             let le = l.text_end;
             let mut ps = l.start;
@@ -1249,6 +1271,7 @@ fn heredoc_bodies<'a>(
             body_end = l.end;
         }
         if !terminated {
+            lines.check()?;
             return Err(error_at(
                 src,
                 format!("unterminated heredoc: no line `{name}` ends the heredoc started here"),
@@ -1307,7 +1330,7 @@ impl<'a> Parser<'a> {
         Self {
             src,
             src_str,
-            lines: Lines { src, pos: 0, number: 0, newline: goish::IndexByte::new(b'\n') },
+            lines: Lines { src, pos: 0, number: 0, newline: goish::IndexByte::new(b'\n'), error: None },
             dir: DirectiveBlock { escape: b'\\', done: false, found: Directives::default() },
             instructions: Vec::new(),
             warnings: Vec::new(),
@@ -1323,7 +1346,7 @@ impl<'a> Parser<'a> {
         // instructions one doubling at a time costs more than a generous first guess.
         self.instructions.reserve((src.len() / 64 + 4).min(1 << 16));
         let mut j = Joined::new(src, self.src_str);
-        while let Some(first) = self.lines.next()? {
+        while let Some(first) = self.lines.next() {
             let mut start = first.start;
             if first.number == 1 && src[start..first.end].starts_with(BOM) {
                 start += BOM.len();
@@ -1348,7 +1371,10 @@ impl<'a> Parser<'a> {
             let mut last = first;
             let mut has_empty = false;
             while cont {
-                let Some(l) = self.lines.next()? else { break };
+                let Some(l) = self.lines.next() else {
+                    self.lines.check()?;
+                    break;
+                };
                 last = l;
                 match continuation_line(src, l.start, l.text_end, self.dir.escape) {
                     ContinuationLine::Blank => has_empty = true,
@@ -1432,6 +1458,7 @@ impl<'a> Parser<'a> {
             }
             ins.span = Span::new(ins_start, last.text_end.max(ins_start));
         }
+        self.lines.check()?;
         if self.instructions.is_empty() {
             // The end of the file: after a final line break that is the (empty) next line.
             let n = memchr::memchr_iter(b'\n', src).count() + 1;
@@ -1749,6 +1776,17 @@ mod tests {
         let long = [b"RUN ".as_slice(), &vec![b'x'; 65_532], b"\n"].concat();
         let err = parse(&long).unwrap_err();
         assert_eq!(err.message, "dockerfile line greater than max allowed size of 65535");
+        // The same error, at its line, wherever the line is: continuing an instruction, in a
+        // heredoc body, or after the last instruction.
+        let x = vec![b'x'; 65_536];
+        for (src, line) in [
+            ([b"FROM a\nRUN a \\\n".as_slice(), &x, b"\n"].concat(), 3),
+            ([b"FROM a\nRUN <<EOF\nbody\n".as_slice(), &x, b"\nEOF\n"].concat(), 4),
+            ([b"FROM a\n# comment\n".as_slice(), &x].concat(), 3),
+        ] {
+            let err = parse(&src).unwrap_err();
+            assert_eq!((err.message.as_str(), err.line), ("dockerfile line greater than max allowed size of 65535", line));
+        }
     }
 
     #[test]
