@@ -81,7 +81,7 @@ struct Lines<'a> {
     src: &'a [u8],
     pos: usize,
     number: usize,
-    newline: goish::IndexByte,
+    newlines: goish::Newlines,
     /// Why reading stopped before the end of the file (a line longer than BuildKit reads).
     error: Option<Box<Error>>,
 }
@@ -97,9 +97,8 @@ impl Lines<'_> {
             return None;
         }
         let start = self.pos;
-        let rest = &self.src[start..];
-        let (end, has_nl) = match self.newline.find(rest) {
-            Some(i) => (start + i + 1, true),
+        let (end, has_nl) = match self.newlines.next(self.src) {
+            Some(i) => (i + 1, true),
             None => (self.src.len(), false),
         };
         self.number += 1;
@@ -1332,7 +1331,7 @@ impl<'a> Parser<'a> {
         Self {
             src,
             src_str,
-            lines: Lines { src, pos: 0, number: 0, newline: goish::IndexByte::new(b'\n'), error: None },
+            lines: Lines { src, pos: 0, number: 0, newlines: goish::Newlines::new(src), error: None },
             dir: DirectiveBlock { escape: b'\\', done: false, found: Directives::default() },
             instructions: Vec::new(),
             warnings: Vec::new(),
