@@ -21,7 +21,7 @@ use serde::Serialize;
 /// A byte range into the file as read; `end` is exclusive.
 ///
 /// Offsets are kept as `u32` (a span is 8 bytes, so three arguments fit in an instruction
-/// record without an allocation); [`crate::dockerfile::parse`] rejects files of 4 GiB or more,
+/// record without an allocation); [`crate::dockerfile::parse()`] rejects files of 4 GiB or more,
 /// and [`Span::new`] saturates beyond that.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Span {
