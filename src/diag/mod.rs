@@ -3,7 +3,7 @@
 //! plan-file errors alike.
 //!
 //! Owns: [`Diagnostic`], [`Severity`], [`Label`], the [`Files`] database, and the one human
-//! renderer ([`render_human`]), the only code that knows about `codespan-reporting`.
+//! renderer ([`render_human()`]), the only code that knows about `codespan-reporting`.
 //! Does not: decide exit codes or write to a terminal by itself.
 
 mod files;

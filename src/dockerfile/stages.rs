@@ -5,7 +5,7 @@
 //! Owns: [`Stages::build`] and its report model. Base images are expanded the way BuildKit
 //! expands `FROM`: with the global `ARG`s (those before the first `FROM`), their defaults
 //! overridden by `--build-arg` values for declared names.
-//! Does not: parse (see [`super::parse`]), resolve images in a registry, or evaluate
+//! Does not: parse (see [`super::parse()`]), resolve images in a registry, or evaluate
 //! variables inside stages.
 
 use std::collections::BTreeMap;
