@@ -493,7 +493,7 @@ impl<'a> DirectiveBlock<'a> {
             return Ok(());
         }
         let b = &src[start..end];
-        // (The name is ASCII letters and digits: lower-cased into a small buffer.)
+        // (The name is ASCII letters and digits, compared with the known names in any case.)
         let name = match_directive(b).and_then(|((ns, ne), vs, ve)| {
             let word = &b[ns..ne];
             let name = Directives::NAMES.into_iter().find(|n| n.as_bytes().eq_ignore_ascii_case(word))?;
