@@ -235,14 +235,11 @@ impl<'src> Directives<'src> {
         Self::slot(name).and_then(|i| self.0[i].as_ref())
     }
 
-    /// Adds `d` unless the file already has one of its name; returns whether it did.
-    pub(crate) fn insert(&mut self, d: Directive<'src>) -> bool {
-        let Some(i) = Self::slot(d.name) else { return false };
-        if self.0[i].is_some() {
-            return false;
+    /// Keeps `d` in the slot of its name (the parser rejects a name given twice before this).
+    pub(crate) fn set(&mut self, d: Directive<'src>) {
+        if let Some(i) = Self::slot(d.name) {
+            self.0[i] = Some(d);
         }
-        self.0[i] = Some(d);
-        true
     }
 
     /// The directives in name order.

@@ -1,40 +1,9 @@
 //! Byte and character helpers that behave like the Go standard library functions BuildKit's
 //! parser is written with (`unicode.IsSpace`, `utf8.DecodeRune`, `strings.TrimSpace`,
-//! `strings.ToLower`, `bytes.IndexByte`), so that imgopt splits and trims exactly where
+//! `strings.ToLower`), so that imgopt splits and trims exactly where
 //! BuildKit does.
 //!
 //! Owns: those primitives. Does not: know anything about Dockerfile syntax.
-
-/// Go's `bytes.IndexByte` for one byte searched many times (the `<` of heredoc markers in an
-/// instruction). On x86-64 memchr's SSE2 routine is called directly: the texts searched are
-/// short, and `memchr::memchr`'s choice between its routines at each call, and its 32-byte
-/// vectors, cost more on them than the search itself (measured when lines were read this way:
-/// 3 % of a corpus parse; they are now read by [`Newlines`]).
-pub(crate) struct IndexByte {
-    needle: u8,
-    #[cfg(target_arch = "x86_64")]
-    sse2: Option<memchr::arch::x86_64::sse2::memchr::One>,
-}
-
-impl IndexByte {
-    pub(crate) fn new(needle: u8) -> Self {
-        Self {
-            needle,
-            #[cfg(target_arch = "x86_64")]
-            sse2: memchr::arch::x86_64::sse2::memchr::One::new(needle),
-        }
-    }
-
-    /// The offset of the first `needle` in `hay`.
-    #[inline(always)]
-    pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(one) = &self.sse2 {
-            return one.find(hay);
-        }
-        memchr::memchr(self.needle, hay)
-    }
-}
 
 /// The line breaks of a text, found 64 bytes at a time and handed out in order.
 ///

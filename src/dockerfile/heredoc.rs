@@ -514,15 +514,7 @@ fn decode_chars(b: &[u8]) -> Vec<char> {
 
 /// Whether `line` contains `<<` (without which it has no heredoc marker).
 fn has_double_lt(line: &[u8]) -> bool {
-    let lt = super::goish::IndexByte::new(b'<');
-    let mut from = 0;
-    while let Some(i) = lt.find(&line[from..]) {
-        if line.get(from + i + 1) == Some(&b'<') {
-            return true;
-        }
-        from += i + 1;
-    }
-    false
+    memchr::memchr_iter(b'<', line).any(|i| line.get(i + 1) == Some(&b'<'))
 }
 
 /// The heredoc markers on an instruction line, in order. An error here is a parse error

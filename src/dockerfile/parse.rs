@@ -49,9 +49,8 @@ const BOM: &[u8] = b"\xef\xbb\xbf";
 /// parser directive, a line longer than 64 KiB; and (imgopt's own limit, for its 32-bit
 /// spans) a file of 4 GiB or more. The error carries line, column and span.
 pub fn parse(src: &[u8]) -> Result<Dockerfile<'_>, Error> {
-    if u32::try_from(src.len()).is_err() {
-        return Err(too_large(src.len()));
-    }
+    // (Before the UTF-8 check, which would read all of a file it rejects.)
+    check_size(src)?;
     Parser::new(src, std::str::from_utf8(src).ok()).run()
 }
 
@@ -61,6 +60,7 @@ pub fn parse(src: &[u8]) -> Result<Dockerfile<'_>, Error> {
 /// # Errors
 /// As [`parse`].
 pub fn parse_str(src: &str) -> Result<Dockerfile<'_>, Error> {
+    check_size(src.as_bytes())?;
     Parser::new(src.as_bytes(), Some(src)).run()
 }
 
@@ -515,7 +515,7 @@ impl<'a> DirectiveBlock<'a> {
                 _ => return Err(err(format!("invalid escape token '{value}' does not match ` or \\"))),
             }
         }
-        self.found.insert(Directive { name, value, line, span: Span::new(start, end) });
+        self.found.set(Directive { name, value, line, span: Span::new(start, end) });
         Ok(())
     }
 }
@@ -1307,6 +1307,11 @@ fn heredoc_bodies<'a>(
     Ok(last)
 }
 
+/// A file whose offsets fit a [`Span`] (under 4 GiB), or the error for it.
+fn check_size(src: &[u8]) -> Result<(), Error> {
+    if u32::try_from(src.len()).is_ok() { Ok(()) } else { Err(too_large(src.len())) }
+}
+
 /// The error for a file whose offsets do not fit a [`Span`].
 #[cold]
 fn too_large(len: usize) -> Error {
@@ -1342,9 +1347,6 @@ impl<'a> Parser<'a> {
 
     fn run(mut self) -> Result<Dockerfile<'a>, Error> {
         let src = self.src;
-        if u32::try_from(src.len()).is_err() {
-            return Err(too_large(src.len()));
-        }
         // The corpus averages one instruction per 120 bytes; growing a vector of 200-byte
         // instructions one doubling at a time costs more than a generous first guess.
         self.instructions.reserve((src.len() / 64 + 4).min(1 << 16));
