@@ -55,19 +55,27 @@ fn newline_mask(text: &[u8], at: usize) -> u64 {
 }
 
 /// [`newline_mask`] of a full 64-byte block, eight bytes at a time: a `\n` is a zero byte of
-/// `word ^ 0x0a0a..`, found exactly (no false positives from borrows), and the high bits of
-/// the zero bytes are gathered into eight adjacent bits by one multiply.
+/// `word ^ 0x0a0a..`, found exactly (no false positives from borrows) as the byte's high bit.
+/// The eight words' high bits are gathered into one word (byte `j`, bit `k`: byte `j` of word
+/// `k`) and that 8x8 bit matrix is transposed (byte `k`, bit `j`: text byte `8k + j`): shifts
+/// and masks only (a multiply per word, the other way to gather, compiled to slow vector code).
 #[inline]
 fn block_mask(block: &[u8]) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const GATHER: u64 = 0x0102_0408_1020_4080;
-    let mut mask = 0;
+    let mut gathered = 0;
     for (k, chunk) in block.chunks_exact(8).enumerate() {
         let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default()) ^ 0x0a0a_0a0a_0a0a_0a0a;
         let zero = !(((word & LOW7) + LOW7) | word) & !LOW7;
-        mask |= ((zero >> 7).wrapping_mul(GATHER) >> 56) << (8 * k);
+        gathered |= zero >> (7 - k);
     }
-    mask
+    // The transpose in three steps of swapping 1x1, 2x2 and 4x4 bit blocks.
+    let mut x = gathered;
+    let t = (x ^ (x >> 7)) & 0x00aa_00aa_00aa_00aa;
+    x ^= t ^ (t << 7);
+    let t = (x ^ (x >> 14)) & 0x0000_cccc_0000_cccc;
+    x ^= t ^ (t << 14);
+    let t = (x ^ (x >> 28)) & 0x0000_0000_f0f0_f0f0;
+    x ^ t ^ (t << 28)
 }
 
 /// Go's `unicode.IsSpace`: ASCII `\t \n \v \f \r` and space, U+0085, U+00A0 and the Unicode
