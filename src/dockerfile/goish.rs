@@ -149,9 +149,56 @@ pub(crate) static CLASS: [u8; 256] = {
 };
 
 /// Length of the leading run of `b` with none of the class bits in `mask`.
-#[inline]
+///
+/// Eight bytes at a time: [`candidates`] marks the bytes that may be in the classes (a
+/// superset), and only those are looked up. Most runs are words and paths of 5 to 20 bytes,
+/// which byte by byte cost a test and a branch each: measured 2.6-2.9 % faster over a whole
+/// corpus parse (two runs of 6 and 8 code layouts, each against the byte loop in the same
+/// process).
+#[inline(always)]
 pub(crate) fn run_without(b: &[u8], mask: u8) -> usize {
-    b.iter().position(|&c| CLASS[usize::from(c)] & mask != 0).unwrap_or(b.len())
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut c = candidates(u64::from_le_bytes(chunk.try_into().unwrap_or_default()), mask);
+        while c != 0 {
+            let at = i + (c.trailing_zeros() / 8) as usize;
+            if CLASS[usize::from(b[at])] & mask != 0 {
+                return at;
+            }
+            c &= c - 1;
+        }
+        i += 8;
+    }
+    i + b[i..].iter().position(|&c| CLASS[usize::from(c)] & mask != 0).unwrap_or(b.len() - i)
+}
+
+/// The high bit of each byte of the little-endian word `x` that may have a class bit of
+/// `mask`: every byte that has one is marked (others may be, above a marked byte, from borrows
+/// of the subtractions; the caller checks each). The tests per class: below 0x21 (all the
+/// space classes), 0x80 and above (`NON_ASCII`, and 0x85 and 0xA0 of `SPACE_BYTE`), and equal
+/// to a quote, backslash or `=` (a zero byte of `x ^ c`).
+#[inline(always)]
+fn candidates(x: u64, mask: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |y: u64| y.wrapping_sub(ONES) & !y;
+    let mut c = 0;
+    if mask & (SPACE_BYTE | RE_WS | ASCII_SPACE) != 0 {
+        c |= x.wrapping_sub(ONES * 0x21) & !x;
+    }
+    if mask & (SPACE_BYTE | NON_ASCII) != 0 {
+        c |= x;
+    }
+    if mask & QUOTE != 0 {
+        c |= zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\'')));
+    }
+    if mask & BACKSLASH != 0 {
+        c |= zero(x ^ (ONES * u64::from(b'\\')));
+    }
+    if mask & EQUALS != 0 {
+        c |= zero(x ^ (ONES * u64::from(b'=')));
+    }
+    c & HIGH
 }
 
 /// Length of the leading run of `b` whose bytes all have a class bit in `mask`.
@@ -338,6 +385,27 @@ mod tests {
             let want: Vec<usize> = t.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect();
             assert_eq!(got, want, "{t:?}");
             assert_eq!(n.next(&t), None, "stays done");
+        }
+    }
+
+    #[test]
+    fn run_without_matches_a_byte_by_byte_scan() {
+        // Every byte value at every place of texts around the 8-byte steps, for each class
+        // combination the parser uses, and runs of bytes that borrow in the subtractions.
+        let masks = [RE_WS, ASCII_SPACE, SPACE_BYTE | QUOTE | BACKSLASH | NON_ASCII, QUOTE | NON_ASCII | BACKSLASH, ASCII_SPACE | QUOTE | BACKSLASH | NON_ASCII | EQUALS, QUOTE | NON_ASCII];
+        let slow = |b: &[u8], m: u8| b.iter().position(|&c| CLASS[usize::from(c)] & m != 0).unwrap_or(b.len());
+        for len in [0, 1, 7, 8, 9, 15, 16, 17, 24] {
+            for at in 0..len {
+                for v in 0..=255u8 {
+                    for fill in [b'a', 0x00, 0x20, 0x21, 0x7f, 0x80, 0xff, b'"'] {
+                        let mut t = vec![fill; len];
+                        t[at] = v;
+                        for m in masks {
+                            assert_eq!(run_without(&t, m), slow(&t, m), "{t:?} {m:#x}");
+                        }
+                    }
+                }
+            }
         }
     }
 
