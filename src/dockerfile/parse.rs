@@ -903,8 +903,13 @@ fn build<'a>(
         };
         (rs, re) = goish::trim_space_range(t, rest_start, te);
     }
-    let keyword =
-        if cmd.is_ascii() { Keyword::from_prefix(&t[ts..], ce - ts) } else { Keyword::from_word(&goish::to_lower(&cmd)) };
+    // (A word with non-ASCII bytes is no keyword byte for byte; only then is it lower-cased
+    // Go's way, which can make one: checking every word for ASCII first cost a loop whose
+    // exit, at the word's varying length, mispredicted.)
+    let mut keyword = Keyword::from_prefix(&t[ts..], ce - ts);
+    if keyword == Keyword::Unknown && !cmd.is_ascii() {
+        keyword = Keyword::from_word(&goish::to_lower(&cmd));
+    }
     let rest = &t[rs..re];
     let mut json = false;
     let mut sub = None;
