@@ -113,6 +113,8 @@ pub(crate) const ASCII_SPACE: u8 = 16;
 pub(crate) const NON_ASCII: u8 = 32;
 /// `=`.
 pub(crate) const EQUALS: u8 = 64;
+/// `$`.
+pub(crate) const DOLLAR: u8 = 128;
 
 /// The class bits of every byte.
 pub(crate) static CLASS: [u8; 256] = {
@@ -141,6 +143,9 @@ pub(crate) static CLASS: [u8; 256] = {
         }
         if c == b'=' {
             k |= EQUALS;
+        }
+        if c == b'$' {
+            k |= DOLLAR;
         }
         t[b] = k;
         b += 1;
@@ -176,7 +181,7 @@ pub(crate) fn run_without(b: &[u8], mask: u8) -> usize {
 /// `mask`: every byte that has one is marked (others may be, above a marked byte, from borrows
 /// of the subtractions; the caller checks each). The tests per class: below 0x21 (all the
 /// space classes), 0x80 and above (`NON_ASCII`, and 0x85 and 0xA0 of `SPACE_BYTE`), and equal
-/// to a quote, backslash or `=` (a zero byte of `x ^ c`).
+/// to a quote, backslash, `=` or `$` (a zero byte of `x ^ c`).
 #[inline(always)]
 fn candidates(x: u64, mask: u8) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -197,6 +202,9 @@ fn candidates(x: u64, mask: u8) -> u64 {
     }
     if mask & EQUALS != 0 {
         c |= zero(x ^ (ONES * u64::from(b'=')));
+    }
+    if mask & DOLLAR != 0 {
+        c |= zero(x ^ (ONES * u64::from(b'$')));
     }
     c & HIGH
 }
@@ -392,7 +400,7 @@ mod tests {
     fn run_without_matches_a_byte_by_byte_scan() {
         // Every byte value at every place of texts around the 8-byte steps, for each class
         // combination the parser uses, and runs of bytes that borrow in the subtractions.
-        let masks = [RE_WS, ASCII_SPACE, SPACE_BYTE | QUOTE | BACKSLASH | NON_ASCII, QUOTE | NON_ASCII | BACKSLASH, ASCII_SPACE | QUOTE | BACKSLASH | NON_ASCII | EQUALS, QUOTE | NON_ASCII];
+        let masks = [RE_WS, ASCII_SPACE, QUOTE | BACKSLASH | NON_ASCII | DOLLAR, EQUALS | DOLLAR, SPACE_BYTE | QUOTE | BACKSLASH | NON_ASCII, QUOTE | NON_ASCII | BACKSLASH, ASCII_SPACE | QUOTE | BACKSLASH | NON_ASCII | EQUALS, QUOTE | NON_ASCII];
         let slow = |b: &[u8], m: u8| b.iter().position(|&c| CLASS[usize::from(c)] & m != 0).unwrap_or(b.len());
         for len in [0, 1, 7, 8, 9, 15, 16, 17, 24] {
             for at in 0..len {

@@ -10,6 +10,8 @@
 
 use smallvec::SmallVec;
 
+use super::goish;
+
 /// A heredoc marker found on an instruction line (the body is read by the caller).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Marker {
@@ -505,7 +507,7 @@ fn decode_chars(b: &[u8]) -> Vec<char> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let (c, w) = super::goish::decode(&b[i..]);
+        let (c, w) = goish::decode(&b[i..]);
         out.push(c);
         i += w;
     }
@@ -514,7 +516,13 @@ fn decode_chars(b: &[u8]) -> Vec<char> {
 
 /// Whether `line` contains `<<` (without which it has no heredoc marker).
 fn has_double_lt(line: &[u8]) -> bool {
-    memchr::memchr_iter(b'<', line).any(|i| line.get(i + 1) == Some(&b'<'))
+    find_double_lt(line, 0).is_some()
+}
+
+/// Where the first `<<` of `line` at or after `from` starts.
+fn find_double_lt(line: &[u8], from: usize) -> Option<usize> {
+    let rest = line.get(from..)?;
+    memchr::memchr_iter(b'<', rest).find(|&i| rest.get(i + 1) == Some(&b'<')).map(|i| from + i)
 }
 
 /// The heredoc markers on an instruction line, in order. An error here is a parse error
@@ -523,21 +531,25 @@ pub(crate) fn markers(line: &[u8]) -> Result<Markers, LexError> {
     if !has_double_lt(line) {
         return Ok(Markers::new());
     }
-    if line.iter().all(|&b| b.is_ascii() && !matches!(b, b'\'' | b'"' | b'\\' | b'$')) {
+    let special = goish::QUOTE | goish::BACKSLASH | goish::NON_ASCII | goish::DOLLAR;
+    if goish::run_without(line, special) == line.len() {
         // Nothing the lexer treats specially (no quotes, escapes or expansions, all ASCII):
-        // its words are the runs between whitespace (`RUN <<EOF`, `RUN python3 <<-PY`).
+        // its words are the runs between whitespace (`RUN <<EOF`, `RUN python3 <<-PY`), and
+        // only those around a `<<` can be markers.
+        let is_blank = |b: &u8| b.is_ascii_whitespace() || *b == 0x0b;
         let mut out = Markers::new();
-        let mut at = 0;
-        for w in line.split(|b| b.is_ascii_whitespace() || *b == 0x0b) {
-            let digits = w.iter().take_while(|b| b.is_ascii_digit()).count();
-            // (`marker` tests this too; testing it first spares the other words its work.)
-            if w[digits..].starts_with(b"<<") {
+        let mut from = 0;
+        while let Some(lt) = find_double_lt(line, from) {
+            // The word holding the `<<`: a marker when only digits come before it.
+            let ws = line[..lt].iter().rposition(is_blank).map_or(0, |k| k + 1).max(from);
+            let we = line[lt..].iter().position(is_blank).map_or(line.len(), |k| lt + k);
+            if line[ws..lt].iter().all(u8::is_ascii_digit) {
                 // Every byte is ASCII, so the word is UTF-8.
-                if let Some(m) = marker(std::str::from_utf8(w).unwrap_or_default(), Some(at))? {
+                if let Some(m) = marker(std::str::from_utf8(&line[ws..we]).unwrap_or_default(), Some(ws))? {
                     out.push(m);
                 }
             }
-            at += w.len() + 1;
+            from = we;
         }
         return Ok(out);
     }
