@@ -514,12 +514,8 @@ fn decode_chars(b: &[u8]) -> Vec<char> {
     out
 }
 
-/// Whether `line` contains `<<` (without which it has no heredoc marker).
-fn has_double_lt(line: &[u8]) -> bool {
-    find_double_lt(line, 0).is_some()
-}
-
-/// Where the first `<<` of `line` at or after `from` starts.
+/// Where the first `<<` of `line` at or after `from` starts (a line without one has no heredoc
+/// marker).
 fn find_double_lt(line: &[u8], from: usize) -> Option<usize> {
     let rest = line.get(from..)?;
     memchr::memchr_iter(b'<', rest).find(|&i| rest.get(i + 1) == Some(&b'<')).map(|i| from + i)
@@ -528,9 +524,7 @@ fn find_double_lt(line: &[u8], from: usize) -> Option<usize> {
 /// The heredoc markers on an instruction line, in order. An error here is a parse error
 /// (BuildKit reports it); a line the lexer cannot split simply has no heredocs.
 pub(crate) fn markers(line: &[u8]) -> Result<Markers, LexError> {
-    if !has_double_lt(line) {
-        return Ok(Markers::new());
-    }
+    let Some(first) = find_double_lt(line, 0) else { return Ok(Markers::new()) };
     let special = goish::QUOTE | goish::BACKSLASH | goish::NON_ASCII | goish::DOLLAR;
     if goish::run_without(line, special) == line.len() {
         // Nothing the lexer treats specially (no quotes, escapes or expansions, all ASCII):
@@ -538,10 +532,11 @@ pub(crate) fn markers(line: &[u8]) -> Result<Markers, LexError> {
         // only those around a `<<` can be markers.
         let is_blank = |b: &u8| b.is_ascii_whitespace() || *b == 0x0b;
         let mut out = Markers::new();
-        let mut from = 0;
-        while let Some(lt) = find_double_lt(line, from) {
-            // The word holding the `<<`: a marker when only digits come before it.
-            let ws = line[..lt].iter().rposition(is_blank).map_or(0, |k| k + 1).max(from);
+        let (mut from, mut next) = (0, Some(first));
+        while let Some(lt) = next {
+            // The word holding the `<<` (it starts after `from`, where the last one ended): a
+            // marker when only digits come before the `<<`.
+            let ws = line[from..lt].iter().rposition(is_blank).map_or(from, |k| from + k + 1);
             let we = line[lt..].iter().position(is_blank).map_or(line.len(), |k| lt + k);
             if line[ws..lt].iter().all(u8::is_ascii_digit) {
                 // Every byte is ASCII, so the word is UTF-8.
@@ -550,6 +545,7 @@ pub(crate) fn markers(line: &[u8]) -> Result<Markers, LexError> {
                 }
             }
             from = we;
+            next = find_double_lt(line, from);
         }
         return Ok(out);
     }
