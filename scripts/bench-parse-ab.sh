@@ -26,10 +26,8 @@ ROUNDS=${ROUNDS:-301}
 CORPUS=${IMGOPT_CORPUS:-$ROOT/../shared/corpus/dockerfiles}
 FILES="ast goish heredoc json_args parse"
 
-SYSROOT=$(rustc --print sysroot)
-HOST=$(rustc -vV | sed -n 's/^host: //p')
-GCCLD=$SYSROOT/lib/rustlib/$HOST/bin/gcc-ld
-[ -x "$GCCLD/ld.lld" ] || { echo "no lld in the toolchain ($GCCLD/ld.lld)" >&2; exit 2; }
+# shellcheck source=scripts/shuffled-links.sh
+. "$ROOT/scripts/shuffled-links.sh"
 [ -d "$CORPUS" ] || { echo "no corpus at $CORPUS (set IMGOPT_CORPUS)" >&2; exit 2; }
 git -C "$ROOT" rev-parse --verify --quiet "$BASE^{commit}" >/dev/null || { echo "no revision $BASE" >&2; exit 2; }
 
@@ -102,23 +100,12 @@ cat >"$TMP/bench/src/main.rs" <<'EOF'
 use std::hint::black_box;
 use std::time::Instant;
 
+/// Usage: bench FILE-LIST [ROUNDS], FILE-LIST naming one Dockerfile per line.
 fn main() {
     let mut args = std::env::args().skip(1);
-    let corpus = std::path::PathBuf::from(args.next().expect("corpus folder"));
+    let list = std::fs::read_to_string(args.next().expect("file list")).expect("readable file list");
     let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(301);
-    let mut files = Vec::new();
-    let mut todo = vec![corpus];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if p.file_name().is_some_and(|n| n == "Dockerfile") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files: Vec<&str> = list.lines().collect();
     // The files both of imgopt's versions and parse-dockerfile accept, as in benches/parse.rs;
     // the two versions must agree on every one of them.
     let texts: Vec<String> = files
@@ -176,17 +163,14 @@ EOF
 echo "building A ($BASE) and B (working tree)..." >&2
 cd "$TMP"
 cargo build --release --quiet -p bench 2>&1 | grep -E '^(error|warning: unused)' -A5 >&2 || true
-cargo rustc --release --quiet -p bench -- --print link-args -C save-temps >"$TMP/link" 2>/dev/null
-[ -s "$TMP/link" ] || { echo "could not build or read the link command" >&2; exit 2; }
+cargo rustc --release --quiet -p bench -- --print link-args -C save-temps >"$TMP/link" 2>/dev/null || true
+shuffled_links "$TMP/link" "$TMP/ab-" "$LAYOUTS"
+
+# The corpus files, in byte order (as benches/parse.rs sorts them).
+find "$CORPUS" -type f -name Dockerfile | LC_ALL=C sort >"$TMP/files"
 
 for seed in $(seq 1 "$LAYOUTS"); do
-    out=$TMP/ab-$seed
-    cmd=$(grep '"-o"' "$TMP/link" | sed -E "s#\"-o\" \"[^\"]*\"#\"-o\" \"$out\" \"-fuse-ld=lld\" \"-B$GCCLD\" \"-Wl,--shuffle-sections=.text*=$seed\"#")
-    (eval "$cmd") || { echo "relinking with seed $seed failed" >&2; exit 2; }
-done
-
-for seed in $(seq 1 "$LAYOUTS"); do
-    echo "layout $seed: $("$TMP/ab-$seed" "$CORPUS" "$ROUNDS")"
+    echo "layout $seed: $("$TMP/ab-$seed" "$TMP/files" "$ROUNDS")"
 done | tee "$TMP/ratios"
 
 awk '{ r = $4; n++; s += r; q += r * r }

@@ -18,10 +18,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LAYOUTS=${LAYOUTS:-8}
 cd "$ROOT"
 
-SYSROOT=$(rustc --print sysroot)
-HOST=$(rustc -vV | sed -n 's/^host: //p')
-GCCLD=$SYSROOT/lib/rustlib/$HOST/bin/gcc-ld
-[ -x "$GCCLD/ld.lld" ] || { echo "no lld in the toolchain ($GCCLD/ld.lld)" >&2; exit 2; }
+# shellcheck source=scripts/shuffled-links.sh
+. "$ROOT/scripts/shuffled-links.sh"
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -29,15 +27,8 @@ trap 'rm -rf "$TMP"' EXIT
 echo "building the parse benchmark..." >&2
 # `--print link-args` gives the link command; `-C save-temps` keeps the objects it names.
 touch benches/parse.rs
-cargo rustc --release --quiet --bench parse -- --print link-args -C save-temps >"$TMP/link" 2>/dev/null
-[ -s "$TMP/link" ] || { echo "could not read the link command" >&2; exit 2; }
-
-for seed in $(seq 1 "$LAYOUTS"); do
-    out=$TMP/parse-$seed
-    # The same command, writing elsewhere, through lld with the sections shuffled.
-    cmd=$(sed -E "s#\"-o\" \"[^\"]*\"#\"-o\" \"$out\" \"-fuse-ld=lld\" \"-B$GCCLD\" \"-Wl,--shuffle-sections=.text*=$seed\"#" "$TMP/link")
-    (eval "$cmd") || { echo "relinking with seed $seed failed" >&2; exit 2; }
-done
+cargo rustc --release --quiet --bench parse -- --print link-args -C save-temps >"$TMP/link" 2>/dev/null || true
+shuffled_links "$TMP/link" "$TMP/parse-" "$LAYOUTS"
 
 # A filter that matches no criterion benchmark: only the paired ratios are measured.
 for seed in $(seq 1 "$LAYOUTS"); do
