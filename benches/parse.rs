@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn corpus() -> Vec<String> {
     let root = std::env::var_os("IMGOPT_CORPUS").map_or_else(
@@ -37,8 +37,16 @@ fn corpus() -> Vec<String> {
         .filter_map(|b| String::from_utf8(b).ok())
         .filter(|t| imgopt::dockerfile::parse(t.as_bytes()).is_ok() && parse_dockerfile::parse(t).is_ok())
         .collect();
-    assert!(!texts.is_empty(), "no corpus files under {} (set IMGOPT_CORPUS)", root.display());
-    eprintln!("{} of {} corpus files accepted by both parsers", texts.len(), files.len());
+    assert!(
+        !texts.is_empty(),
+        "no corpus files under {} (set IMGOPT_CORPUS)",
+        root.display()
+    );
+    eprintln!(
+        "{} of {} corpus files accepted by both parsers",
+        texts.len(),
+        files.len()
+    );
     texts
 }
 
@@ -99,16 +107,40 @@ fn paired_ratio(ours: impl Fn() -> usize, theirs: impl Fn() -> usize, rounds: us
 /// in the same range as the corpus's (criterion reports the throughput of each).
 fn pathological() -> Vec<(&'static str, Vec<u8>)> {
     vec![
-        ("continuations-200k", [b"FROM a\nRUN ".as_slice(), &b"\\\n".repeat(200_000), b"x\n"].concat()),
-        ("json-brackets-100k", [b"FROM a\nCMD ".as_slice(), &b"[".repeat(100_000)].concat()),
-        ("onbuild-5k", [b"FROM a\n".as_slice(), &b"ONBUILD ".repeat(5_000), b"RUN x\n"].concat()),
-        ("heredoc-substitutions-20k", [b"FROM a\nRUN <<EOF ".as_slice(), &b"${a:-".repeat(20_000), b"\nEOF\n"].concat()),
+        (
+            "continuations-200k",
+            [b"FROM a\nRUN ".as_slice(), &b"\\\n".repeat(200_000), b"x\n"].concat(),
+        ),
+        (
+            "json-brackets-100k",
+            [b"FROM a\nCMD ".as_slice(), &b"[".repeat(100_000)].concat(),
+        ),
+        (
+            "onbuild-5k",
+            [b"FROM a\n".as_slice(), &b"ONBUILD ".repeat(5_000), b"RUN x\n"].concat(),
+        ),
+        (
+            "heredoc-substitutions-20k",
+            [b"FROM a\nRUN <<EOF ".as_slice(), &b"${a:-".repeat(20_000), b"\nEOF\n"].concat(),
+        ),
         (
             "heredocs-10k",
-            [b"FROM a\nRUN ".as_slice(), &b"<<EOF ".repeat(10_000), b"\n", &b"EOF\n".repeat(10_000)].concat(),
+            [
+                b"FROM a\nRUN ".as_slice(),
+                &b"<<EOF ".repeat(10_000),
+                b"\n",
+                &b"EOF\n".repeat(10_000),
+            ]
+            .concat(),
         ),
-        ("env-pairs-100k", [b"FROM a\nENV ".as_slice(), &b"a=b \\\n".repeat(100_000), b"\n"].concat()),
-        ("long-line-70k", [b"FROM a\nRUN x".as_slice(), &b"y".repeat(70_000), b"\n"].concat()),
+        (
+            "env-pairs-100k",
+            [b"FROM a\nENV ".as_slice(), &b"a=b \\\n".repeat(100_000), b"\n"].concat(),
+        ),
+        (
+            "long-line-70k",
+            [b"FROM a\nRUN x".as_slice(), &b"y".repeat(70_000), b"\n"].concat(),
+        ),
         ("nul-100k", vec![0u8; 100_000]),
         ("invalid-utf8-lines-10k", b"\xff\xfe\xfd\n".repeat(10_000)),
     ]
@@ -119,7 +151,9 @@ fn bench_pathological(c: &mut Criterion) {
     g.sample_size(20);
     for (name, input) in pathological() {
         g.throughput(Throughput::Bytes(input.len() as u64));
-        g.bench_function(name, |b| b.iter(|| imgopt::dockerfile::parse(black_box(&input)).map_or(0, |d| d.instructions.len())));
+        g.bench_function(name, |b| {
+            b.iter(|| imgopt::dockerfile::parse(black_box(&input)).map_or(0, |d| d.instructions.len()))
+        });
     }
     // The stage graph of a file with 20 000 stages that copy from an earlier named one
     // (name lookups and `stage_of` were once linear scans, so this was quadratic).

@@ -17,7 +17,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
     fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
@@ -50,8 +53,16 @@ fn instance(services: usize, seed: u64) -> PlanInput {
             format!("img{i}"),
             ImageLayers {
                 layers: vec![
-                    Layer { digest: format!("base{base}"), size: (200 + 150 * base) * mib, compressed_size: (80 + 60 * base) * mib },
-                    Layer { digest: format!("app{i}"), size: (20 + rng.next() % 400) * mib, compressed_size: (10 + rng.next() % 150) * mib },
+                    Layer {
+                        digest: format!("base{base}"),
+                        size: (200 + 150 * base) * mib,
+                        compressed_size: (80 + 60 * base) * mib,
+                    },
+                    Layer {
+                        digest: format!("app{i}"),
+                        size: (20 + rng.next() % 400) * mib,
+                        compressed_size: (10 + rng.next() % 150) * mib,
+                    },
                 ],
             },
         );
@@ -65,7 +76,13 @@ fn instance(services: usize, seed: u64) -> PlanInput {
             ServiceSpec {
                 name: format!("svc{i:04}"),
                 replicas: 1 + rng.next() % 10,
-                shape: PodShape { containers: vec![Request { cpu_m: cpu, memory_bytes: mem * mib }], ..PodShape::default() },
+                shape: PodShape {
+                    containers: vec![Request {
+                        cpu_m: cpu,
+                        memory_bytes: mem * mib,
+                    }],
+                    ..PodShape::default()
+                },
                 image: Some(format!("img{}", rng.next() % 40)),
                 max_per_node: rng.next().is_multiple_of(5).then_some(1 + rng.next() % 3),
             }
@@ -73,12 +90,22 @@ fn instance(services: usize, seed: u64) -> PlanInput {
         .collect();
     let ds = |name: &str, cpu_m, m| DaemonSetSpec {
         name: name.into(),
-        shape: PodShape { containers: vec![Request { cpu_m, memory_bytes: m * mib }], ..PodShape::default() },
+        shape: PodShape {
+            containers: vec![Request {
+                cpu_m,
+                memory_bytes: m * mib,
+            }],
+            ..PodShape::default()
+        },
         image: None,
     };
     PlanInput {
         node_types,
-        daemonsets: vec![ds("aws-node", 25, 0), ds("kube-proxy", 100, 0), ds("node-exporter", 100, 180)],
+        daemonsets: vec![
+            ds("aws-node", 25, 0),
+            ds("kube-proxy", 100, 0),
+            ds("node-exporter", 100, 180),
+        ],
         images,
         services,
         ..PlanInput::default()
@@ -87,13 +114,21 @@ fn instance(services: usize, seed: u64) -> PlanInput {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let n = args.iter().position(|a| a == "--services").and_then(|i| args.get(i + 1)).and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let n = args
+        .iter()
+        .position(|a| a == "--services")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000);
     let input = instance(n, 42);
     let pods: u64 = input.services.iter().map(|s| s.replicas).sum();
     let start = Instant::now();
     let report = plan::plan(&input).unwrap();
     let secs = start.elapsed().as_secs_f64();
-    println!("plan: {n} services, {pods} pods, {} node types in {secs:.3} s (target < 2 s)", input.node_types.len());
+    println!(
+        "plan: {n} services, {pods} pods, {} node types in {secs:.3} s (target < 2 s)",
+        input.node_types.len()
+    );
     for (t, p) in &report.by_node_type {
         println!(
             "  {t:<11} nodes {:>5}  lower bound {:>5}  gap {:>5.2}%  optimal {:<5}  FFD ca {:>5} karpenter {:>5}  not placed {}",

@@ -33,10 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     by_saving.sort_unstable_by(|a, b| b.cmp(a));
     if let Some((bytes, code)) = by_saving.first() {
-        writeln!(
-            std::io::stderr(),
-            "largest possible saving: {code}, up to {bytes}"
-        )?;
+        writeln!(std::io::stderr(), "largest possible saving: {code}, up to {bytes}")?;
     }
     Ok(())
 }

@@ -35,9 +35,7 @@ fn main() -> io::Result<()> {
             .map(|b| std::thread::spawn(move || inflate(&b)))
             .collect();
         for h in handles {
-            total += h
-                .join()
-                .map_err(|_| io::Error::other("inflate thread panicked"))??;
+            total += h.join().map_err(|_| io::Error::other("inflate thread panicked"))??;
         }
     }
     println!("{total}");

@@ -10,18 +10,12 @@ use imgopt::layers::{self, Options};
 use imgopt::source::spec::{SourceOptions, SourceSpec, open};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let image = std::env::args()
-        .nth(1)
-        .ok_or("usage: layer_breakdown IMAGE")?;
+    let image = std::env::args().nth(1).ok_or("usage: layer_breakdown IMAGE")?;
     let source = open(&SourceSpec::parse(&image)?, &SourceOptions::default())?;
     let rt = tokio::runtime::Runtime::new()?;
     let report = rt.block_on(layers::analyze(&source, &Options::default()))?;
 
-    println!(
-        "{} ({})",
-        report.source,
-        report.platform.as_deref().unwrap_or("?")
-    );
+    println!("{} ({})", report.source, report.platform.as_deref().unwrap_or("?"));
     for l in &report.layers {
         println!(
             "layer {:>2}  stored {:>10}  content {:>10}  +{} ~{} -{}  {}",

@@ -12,7 +12,9 @@ use imgopt::dockerfile::{self, StageOptions, Stages};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().unwrap_or_else(|| "examples/dockerfiles/go-multistage/Dockerfile".to_string());
+    let path = args
+        .next()
+        .unwrap_or_else(|| "examples/dockerfiles/go-multistage/Dockerfile".to_string());
     let target = args.next();
     let bytes = std::fs::read(&path)?;
     // Errors carry line, column and the byte span of the offending text.
@@ -28,7 +30,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ins.heredocs.len()
         );
     }
-    let stages = Stages::build(&df, &StageOptions { target, build_args: BTreeMap::new() })?;
+    let stages = Stages::build(
+        &df,
+        &StageOptions {
+            target,
+            build_args: BTreeMap::new(),
+        },
+    )?;
     for s in &stages.stages {
         println!(
             "stage {} {:<8} base {:<45} {} instructions, needs {:?}, {}",

@@ -8,7 +8,10 @@ use imgopt::plan::{self, DaemonSetSpec, NodeTypeSpec, PlanInput, PodShape, Reque
 
 fn main() -> Result<(), imgopt::plan::Error> {
     let pod = |cpu_m: u64, mib: u64| PodShape {
-        containers: vec![Request { cpu_m, memory_bytes: mib << 20 }],
+        containers: vec![Request {
+            cpu_m,
+            memory_bytes: mib << 20,
+        }],
         ..PodShape::default()
     };
     let mut m5 = NodeTypeSpec::new("m5.xlarge", 4000, 16 * 1024, 58, ReservedModel::Eks);
@@ -16,10 +19,24 @@ fn main() -> Result<(), imgopt::plan::Error> {
     let input = PlanInput {
         node_types: vec![m5],
         daemonsets: vec![
-            DaemonSetSpec { name: "aws-node".into(), shape: pod(25, 0), image: None },
-            DaemonSetSpec { name: "kube-proxy".into(), shape: pod(100, 0), image: None },
+            DaemonSetSpec {
+                name: "aws-node".into(),
+                shape: pod(25, 0),
+                image: None,
+            },
+            DaemonSetSpec {
+                name: "kube-proxy".into(),
+                shape: pod(100, 0),
+                image: None,
+            },
         ],
-        services: vec![ServiceSpec { name: "api".into(), replicas: 40, shape: pod(500, 1024), image: None, max_per_node: None }],
+        services: vec![ServiceSpec {
+            name: "api".into(),
+            replicas: 40,
+            shape: pod(500, 1024),
+            image: None,
+            max_per_node: None,
+        }],
         ..PlanInput::default()
     };
     let report = plan::plan(&input)?;

@@ -14,8 +14,9 @@ use imgopt::source::spec::{SourceOptions, SourceSpec, open};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let image =
-        args.next().ok_or_else(|| anyhow::anyhow!("usage: read_blobs IMAGE [--no-verify] [--platform P]"))?;
+    let image = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: read_blobs IMAGE [--no-verify] [--platform P]"))?;
     let mut opts = SourceOptions::default();
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -29,8 +30,16 @@ fn main() -> anyhow::Result<()> {
     let src = open(&SourceSpec::parse(&image)?, &opts)?;
     let manifest = rt.block_on(src.manifest())?;
     let config = rt.block_on(src.config(&manifest))?;
-    println!("{} manifest {} ({} layers)", src.describe(), manifest.digest, manifest.layers.len());
-    let lro = LayerReadOptions { verify: opts.verify, ..LayerReadOptions::default() };
+    println!(
+        "{} manifest {} ({} layers)",
+        src.describe(),
+        manifest.digest,
+        manifest.layers.len()
+    );
+    let lro = LayerReadOptions {
+        verify: opts.verify,
+        ..LayerReadOptions::default()
+    };
     for (i, desc) in manifest.layers.iter().enumerate() {
         let t = Instant::now();
         let blob = rt.block_on(src.blob(desc))?;

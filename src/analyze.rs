@@ -352,8 +352,7 @@ fn suppressions(text: &str) -> Suppressions {
             if let Some(rest) = body.strip_prefix("imgopt") {
                 let rest = rest.trim();
                 if rest.starts_with("global") {
-                    s.global
-                        .extend(codes_after(rest, "ignore=").unwrap_or_default());
+                    s.global.extend(codes_after(rest, "ignore=").unwrap_or_default());
                 } else if let Some(codes) = codes_after(rest, "ignore=") {
                     pending.extend(codes);
                 }
@@ -372,11 +371,7 @@ fn suppressions(text: &str) -> Suppressions {
 
 impl Suppressions {
     fn suppressed(&self, code: &str, instr_line: usize) -> bool {
-        self.global.contains(&code)
-            || self
-                .lines
-                .iter()
-                .any(|(l, c)| *l == instr_line && c.contains(&code))
+        self.global.contains(&code) || self.lines.iter().any(|(l, c)| *l == instr_line && c.contains(&code))
     }
 }
 
@@ -387,11 +382,11 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
 
 /// [`analyze`], and what it did ([`Trace`], for `--verbose`).
 #[allow(clippy::too_many_lines)]
-pub fn analyze_traced(
-    inputs: &[Input],
-    opts: &Options,
-) -> Result<(AnalyzeReport, Files, Trace), Box<Error>> {
-    let mut trace = Trace { rules: opts.selection.codes.len(), files: Vec::new() };
+pub fn analyze_traced(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files, Trace), Box<Error>> {
+    let mut trace = Trace {
+        rules: opts.selection.codes.len(),
+        files: Vec::new(),
+    };
     let mut files = Files::new();
     let mut report = AnalyzeReport {
         schema_version: 1,
@@ -403,7 +398,11 @@ pub fn analyze_traced(
     for input in inputs {
         let text = text_same_offsets(&input.bytes);
         let file_id = files.add(input.name.clone(), text.clone());
-        let mut ft = FileTrace { name: input.name.clone(), bytes: input.bytes.len(), ..FileTrace::default() };
+        let mut ft = FileTrace {
+            name: input.name.clone(),
+            bytes: input.bytes.len(),
+            ..FileTrace::default()
+        };
         let t = Instant::now();
         let df = dockerfile::parse(&input.bytes).map_err(|source| {
             Box::new(Error::Parse {
@@ -434,14 +433,12 @@ pub fn analyze_traced(
         };
         let t = Instant::now();
         let bc = match &context_dir {
-            Some(dir) => Some(BuildContext::read(dir, input.path.as_deref()).map_err(
-                |source| {
-                    Box::new(Error::Context {
-                        file: input.name.clone(),
-                        source,
-                    })
-                },
-            )?),
+            Some(dir) => Some(BuildContext::read(dir, input.path.as_deref()).map_err(|source| {
+                Box::new(Error::Context {
+                    file: input.name.clone(),
+                    source,
+                })
+            })?),
             None => None,
         };
         ft.context_time = t.elapsed();
@@ -456,19 +453,13 @@ pub fn analyze_traced(
             _ => ContextTrace::Stdin,
         };
         let t = Instant::now();
-        let ctx = RuleContext::new(
-            &text,
-            &df,
-            opts.target.as_deref(),
-            &opts.build_args,
-            bc.as_ref(),
-        )
-        .map_err(|message| {
-            Box::new(Error::Stages {
-                file: input.name.clone(),
-                message,
-            })
-        })?;
+        let ctx =
+            RuleContext::new(&text, &df, opts.target.as_deref(), &opts.build_args, bc.as_ref()).map_err(|message| {
+                Box::new(Error::Stages {
+                    file: input.name.clone(),
+                    message,
+                })
+            })?;
         let sup = suppressions(&text);
         for f in rules::check(&ctx, &opts.selection) {
             let inst = &df.instructions[f.instruction];
@@ -479,8 +470,7 @@ pub fn analyze_traced(
             }
             *ft.findings_by_rule.entry(f.rule.code).or_default() += 1;
             let (start_line, start_column) = files.line_col(file_id, f.span.start());
-            let (end_line, end_column) =
-                files.line_col(file_id, f.span.end().max(f.span.start() + 1) - 1);
+            let (end_line, end_column) = files.line_col(file_id, f.span.end().max(f.span.start() + 1) - 1);
             report.findings.push(FindingReport {
                 file: input.name.clone(),
                 code: f.rule.code,

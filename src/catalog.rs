@@ -39,26 +39,18 @@ impl ImageRef {
         };
         let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
         let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => (
-                &rest[..last_slash + i],
-                Some(rest[last_slash + i + 1..].to_string()),
-            ),
+            Some(i) => (&rest[..last_slash + i], Some(rest[last_slash + i + 1..].to_string())),
             None => (rest, None),
         };
         let mut parts: Vec<&str> = name.split('/').collect();
-        let registry = if parts.len() > 1
-            && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
-        {
-            Some(parts.remove(0).to_ascii_lowercase())
-        } else {
-            None
-        };
-        let registry = registry.filter(|r| {
-            !matches!(
-                r.as_str(),
-                "docker.io" | "index.docker.io" | "registry-1.docker.io"
-            )
-        });
+        let registry =
+            if parts.len() > 1 && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost") {
+                Some(parts.remove(0).to_ascii_lowercase())
+            } else {
+                None
+            };
+        let registry =
+            registry.filter(|r| !matches!(r.as_str(), "docker.io" | "index.docker.io" | "registry-1.docker.io"));
         if registry.is_none() && parts.len() == 2 && parts[0] == "library" {
             parts.remove(0);
         }
@@ -542,9 +534,7 @@ pub const CATALOG: &[Entry] = &[
 /// The catalog entry for a family and variant.
 #[must_use]
 pub fn lookup(family: Family, variant: Variant) -> Option<&'static Entry> {
-    CATALOG
-        .iter()
-        .find(|e| e.family == family && e.variant == variant)
+    CATALOG.iter().find(|e| e.family == family && e.variant == variant)
 }
 
 /// The catalog estimate of moving from `from` to `to`: compressed where both are published
@@ -554,8 +544,7 @@ pub fn lookup(family: Family, variant: Variant) -> Option<&'static Entry> {
 pub fn swap_saving(from: &Entry, to: &Entry) -> Option<Estimate> {
     let (fl, fh) = from.uncompressed_or_derived()?;
     let (tl, th) = to.uncompressed_or_derived()?;
-    let mut e =
-        Estimate::uncompressed(fl.saturating_sub(th), fh.saturating_sub(tl), Basis::Catalog);
+    let mut e = Estimate::uncompressed(fl.saturating_sub(th), fh.saturating_sub(tl), Basis::Catalog);
     if let Some((cl, ch)) = from.compressed {
         let to_c = to.compressed.or(to.uncompressed);
         if let Some((tcl, tch)) = to_c {
@@ -589,13 +578,7 @@ pub fn cite(e: &Entry) -> String {
     if parts.is_empty() {
         parts.push("no published size".to_string());
     }
-    format!(
-        "{} {} ({}, {})",
-        e.example,
-        parts.join(", "),
-        e.source,
-        e.date
-    )
+    format!("{} {} ({}, {})", e.example, parts.join(", "), e.source, e.date)
 }
 
 #[cfg(test)]
@@ -606,12 +589,7 @@ mod tests {
     fn parses_references() {
         let r = ImageRef::parse("docker.io/library/python:3.12-slim@sha256:abc").unwrap();
         assert_eq!(
-            (
-                r.registry,
-                r.repo.as_str(),
-                r.tag.as_deref(),
-                r.digest.as_deref()
-            ),
+            (r.registry, r.repo.as_str(), r.tag.as_deref(), r.digest.as_deref()),
             (None, "python", Some("3.12-slim"), Some("sha256:abc"))
         );
         let r = ImageRef::parse("localhost:5000/app").unwrap();
@@ -620,10 +598,7 @@ mod tests {
             (Some("localhost:5000"), "app", None)
         );
         let r = ImageRef::parse("gcr.io/distroless/static-debian12:nonroot").unwrap();
-        assert_eq!(
-            classify(&r),
-            Some((Family::DistrolessStatic, Variant::Other))
-        );
+        assert_eq!(classify(&r), Some((Family::DistrolessStatic, Variant::Other)));
         assert!(ImageRef::parse("python:${V}").is_none());
     }
 
@@ -631,18 +606,9 @@ mod tests {
     fn classifies_tags() {
         let c = |s: &str| classify(&ImageRef::parse(s).unwrap());
         assert_eq!(c("python:3.12"), Some((Family::Python, Variant::Full)));
-        assert_eq!(
-            c("python:3.12-slim-bookworm"),
-            Some((Family::Python, Variant::Slim))
-        );
-        assert_eq!(
-            c("node:22-alpine3.20"),
-            Some((Family::Node, Variant::Alpine))
-        );
-        assert_eq!(
-            c("eclipse-temurin:21"),
-            Some((Family::EclipseTemurin, Variant::Jdk))
-        );
+        assert_eq!(c("python:3.12-slim-bookworm"), Some((Family::Python, Variant::Slim)));
+        assert_eq!(c("node:22-alpine3.20"), Some((Family::Node, Variant::Alpine)));
+        assert_eq!(c("eclipse-temurin:21"), Some((Family::EclipseTemurin, Variant::Jdk)));
         assert_eq!(
             c("eclipse-temurin:21-jre-alpine"),
             Some((Family::EclipseTemurin, Variant::Jre))

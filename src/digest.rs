@@ -27,7 +27,10 @@ pub struct ParseDigestError {
 impl Digest {
     /// Parses and validates `algorithm:hex`.
     pub fn parse(s: &str) -> Result<Self, ParseDigestError> {
-        let err = |reason| ParseDigestError { value: s.chars().take(200).collect(), reason };
+        let err = |reason| ParseDigestError {
+            value: s.chars().take(200).collect(),
+            reason,
+        };
         let (algo, hex) = s.split_once(':').ok_or_else(|| err("missing `algorithm:`"))?;
         let want = match algo {
             "sha256" => 64,
@@ -117,7 +120,11 @@ pub struct HashingReader<R> {
 impl<R: Read> HashingReader<R> {
     /// Wraps `inner`; with `verify == false` it only counts bytes.
     pub fn new(inner: R, verify: bool) -> Self {
-        Self { inner, hasher: verify.then(Sha256::new), count: 0 }
+        Self {
+            inner,
+            hasher: verify.then(Sha256::new),
+            count: 0,
+        }
     }
 
     /// Bytes read so far.
@@ -169,7 +176,10 @@ impl Sha256Writer {
     /// The digest and byte count of everything written.
     #[must_use]
     pub fn finish(self) -> (Digest, u64) {
-        (Digest(format!("sha256:{}", hex::encode(self.hasher.finalize()))), self.count)
+        (
+            Digest(format!("sha256:{}", hex::encode(self.hasher.finalize()))),
+            self.count,
+        )
     }
 }
 

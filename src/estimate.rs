@@ -128,11 +128,8 @@ impl Total {
         self.low_bytes.0 += e.low_bytes.0;
         self.high_bytes.0 += e.high_bytes.0;
         if let (Some(l), Some(h)) = (e.compressed_low_bytes, e.compressed_high_bytes) {
-            self.compressed_low_bytes =
-                Some(ByteSize(self.compressed_low_bytes.map_or(0, |x| x.0) + l.0));
-            self.compressed_high_bytes = Some(ByteSize(
-                self.compressed_high_bytes.map_or(0, |x| x.0) + h.0,
-            ));
+            self.compressed_low_bytes = Some(ByteSize(self.compressed_low_bytes.map_or(0, |x| x.0) + l.0));
+            self.compressed_high_bytes = Some(ByteSize(self.compressed_high_bytes.map_or(0, |x| x.0) + h.0));
         }
         if !self.bases.contains(&e.basis) {
             self.bases.push(e.basis);
@@ -232,12 +229,8 @@ pub mod heuristics {
     /// A heuristic estimate from compressed figures, uncompressed derived at 2.6–2.8×.
     #[must_use]
     pub fn derived(compressed_low: u64, compressed_high: u64) -> Estimate {
-        Estimate::uncompressed(
-            compressed_low * 26 / 10,
-            compressed_high * 28 / 10,
-            Basis::Heuristic,
-        )
-        .with_compressed(compressed_low, compressed_high)
+        Estimate::uncompressed(compressed_low * 26 / 10, compressed_high * 28 / 10, Basis::Heuristic)
+            .with_compressed(compressed_low, compressed_high)
     }
 
     /// `useradd -u UID` without `-l`: lastlog grows to 292 bytes × (UID + 1) (the size of
@@ -246,11 +239,7 @@ pub mod heuristics {
     #[must_use]
     pub fn lastlog(uid: u64) -> Estimate {
         let n = uid.saturating_add(1);
-        Estimate::uncompressed(
-            n.saturating_mul(292),
-            n.saturating_mul(292 + 32),
-            Basis::Heuristic,
-        )
+        Estimate::uncompressed(n.saturating_mul(292), n.saturating_mul(292 + 32), Basis::Heuristic)
     }
 }
 
@@ -263,10 +252,7 @@ mod tests {
         let e = Estimate::uncompressed(10 * MB, 40 * MB, Basis::Heuristic);
         assert_eq!(e.to_string(), "9.5 MiB – 38.1 MiB uncompressed (heuristic)");
         let e = Estimate::exact(2048).with_compressed(1024, 1024);
-        assert_eq!(
-            e.to_string(),
-            "2.0 KiB uncompressed, 1.0 KiB compressed (exact)"
-        );
+        assert_eq!(e.to_string(), "2.0 KiB uncompressed, 1.0 KiB compressed (exact)");
     }
 
     #[test]
@@ -283,9 +269,6 @@ mod tests {
     #[test]
     fn lastlog_grows_with_the_uid() {
         // 292-byte lastlog records: UID 999999 -> 292,000,000 bytes.
-        assert_eq!(
-            heuristics::lastlog(999_999).low_bytes,
-            ByteSize(292_000_000)
-        );
+        assert_eq!(heuristics::lastlog(999_999).low_bytes, ByteSize(292_000_000));
     }
 }

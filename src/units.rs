@@ -74,9 +74,7 @@ impl FromStr for ByteSize {
         if s.is_empty() {
             return Err(ParseSizeError::Empty);
         }
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len());
+        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
         let (num, unit) = s.split_at(split);
         let unit = unit.trim();
         let mult: u64 = match unit.to_ascii_lowercase().as_str() {
@@ -97,9 +95,7 @@ impl FromStr for ByteSize {
         if let Ok(n) = num.parse::<u64>() {
             return n.checked_mul(mult).map(Self).ok_or(ParseSizeError::Range);
         }
-        let f: f64 = num
-            .parse()
-            .map_err(|_| ParseSizeError::Number(num.to_string()))?;
+        let f: f64 = num.parse().map_err(|_| ParseSizeError::Number(num.to_string()))?;
         #[allow(clippy::cast_precision_loss)]
         let v = f * mult as f64;
         if !v.is_finite() || v < 0.0 || v > u64::MAX as f64 {

@@ -27,8 +27,7 @@ fn json_ok(args: &[&str]) -> Value {
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn finding<'a>(v: &'a Value, code: &str) -> &'a Value {
@@ -70,7 +69,10 @@ CMD [\"/usr/bin/curl\"]\n";
 
 fn built() -> ImageBuilder {
     ImageBuilder::new()
-        .layer("ADD rootfs / # buildkit", vec![Entry::dir("etc"), Entry::zeros("usr/lib/libc.so.6", 50_000)])
+        .layer(
+            "ADD rootfs / # buildkit",
+            vec![Entry::dir("etc"), Entry::zeros("usr/lib/libc.so.6", 50_000)],
+        )
         .empty_step("CMD [\"bash\"]")
         .layer(
             "RUN /bin/sh -c apt-get update && apt-get install -y --no-install-recommends curl # buildkit",
@@ -82,9 +84,19 @@ fn built() -> ImageBuilder {
         )
         .layer(
             "RUN /bin/sh -c pip install flask # buildkit",
-            vec![Entry::zeros("root/.cache/pip/http/a/b/c", 20_000), Entry::zeros("usr/lib/python3/flask.py", 900)],
+            vec![
+                Entry::zeros("root/.cache/pip/http/a/b/c", 20_000),
+                Entry::zeros("usr/lib/python3/flask.py", 900),
+            ],
         )
-        .layer("COPY app /app # buildkit", vec![Entry::dir("app"), Entry::zeros("app/big.bin", 40_000), Entry::zeros("app/main.py", 321)])
+        .layer(
+            "COPY app /app # buildkit",
+            vec![
+                Entry::dir("app"),
+                Entry::zeros("app/big.bin", 40_000),
+                Entry::zeros("app/main.py", 321),
+            ],
+        )
         .layer(
             "RUN /bin/sh -c rm /app/big.bin && chown -R 1000:1000 /app # buildkit",
             vec![
@@ -104,8 +116,7 @@ fn setup(dir: &Path) -> (PathBuf, String, String) {
     std::fs::write(dir.join("ctx/app/big.bin"), vec![0u8; 40_000]).unwrap();
     std::fs::write(dir.join("ctx/app/main.py"), vec![0u8; 321]).unwrap();
     let img = built();
-    img.build()
-        .write_oci_layout(&dir.join("oci"), Some("latest"));
+    img.build().write_oci_layout(&dir.join("oci"), Some("latest"));
     img.build_uncompressed()
         .write_docker_archive(&dir.join("img.tar"), DockerLayout::Classic);
     (
@@ -133,10 +144,7 @@ fn builder_image_numbers_known_exactly() {
         assert_eq!(v["schema_version"], 1);
         let im = &v["files"][0]["image"];
         assert_eq!(im["layers"], 5);
-        assert_eq!(
-            im["base"]["layers"], 1,
-            "FROM's image is the layer below the first RUN"
-        );
+        assert_eq!(im["base"]["layers"], 1, "FROM's image is the layer below the first RUN");
         assert_eq!(im["base"]["base_content_bytes"], 50_000);
         // Line 2: the apt RUN, layer 1: 30000 + 1234 of lists, 7000 of curl.
         let i2 = instruction(&v, 2);
@@ -169,18 +177,13 @@ fn builder_image_numbers_known_exactly() {
         assert_eq!(instruction(&v, 4)["wasted_later"], 40_321);
         let f = finding(&v, "DF401");
         assert_eq!(
-            (
-                f["estimate"]["low_bytes"].as_u64(),
-                f["estimate"]["basis"].as_str()
-            ),
+            (f["estimate"]["low_bytes"].as_u64(), f["estimate"]["basis"].as_str()),
             (Some(40_000), Some("measured"))
         );
         // Metadata-only instructions made no layer.
         assert_eq!(instruction(&v, 6)["layers"], serde_json::json!([]));
         assert_eq!(
-            v["summary"]["estimated_saving"]["low_bytes"]
-                .as_u64()
-                .unwrap(),
+            v["summary"]["estimated_saving"]["low_bytes"].as_u64().unwrap(),
             low_sum(&v)
         );
         assert!(
@@ -202,14 +205,7 @@ fn builder_image_numbers_known_exactly() {
     assert!(v["files"][0].get("image").is_none());
     assert_ne!(finding(&v, "DF201")["estimate"]["basis"], "measured");
     // Human output says measured.
-    let out = run(&[
-        "analyze",
-        df.to_str().unwrap(),
-        "--image",
-        &oci,
-        "--fail-on",
-        "never",
-    ]);
+    let out = run(&["analyze", df.to_str().unwrap(), "--image", &oci, "--fail-on", "never"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("(measured)") && text.contains("measured on oci:"),
@@ -230,10 +226,7 @@ fn builder_image_numbers_known_exactly() {
         "markdown",
     ]);
     let md = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        md.contains("| 3 | `RUN pip install flask` | 2 | 20.4 KiB |"),
-        "{md}"
-    );
+    assert!(md.contains("| 3 | `RUN pip install flask` | 2 | 20.4 KiB |"), "{md}");
 }
 
 #[test]
@@ -242,12 +235,18 @@ fn layers_without_the_bytes_keep_the_estimate() {
     // heuristic estimate and says what the layer showed.
     let tmp = tempfile::tempdir().unwrap();
     let df = tmp.path().join("Dockerfile");
-    std::fs::write(&df, "FROM debian:bookworm\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n").unwrap();
+    std::fs::write(
+        &df,
+        "FROM debian:bookworm\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n",
+    )
+    .unwrap();
     let img = ImageBuilder::new()
         .layer("ADD rootfs / # buildkit", vec![Entry::zeros("usr/lib/libc.so.6", 1000)])
-        .layer("RUN /bin/sh -c apt-get update && apt-get install -y --no-install-recommends curl # buildkit", vec![Entry::zeros("usr/bin/curl", 7_000)]);
-    img.build()
-        .write_oci_layout(&tmp.path().join("oci"), Some("latest"));
+        .layer(
+            "RUN /bin/sh -c apt-get update && apt-get install -y --no-install-recommends curl # buildkit",
+            vec![Entry::zeros("usr/bin/curl", 7_000)],
+        );
+    img.build().write_oci_layout(&tmp.path().join("oci"), Some("latest"));
     let image = format!("oci:{}", tmp.path().join("oci").display());
     let v = json_ok(&[
         "analyze",
@@ -275,9 +274,7 @@ fn layers_without_the_bytes_keep_the_estimate() {
         "--fail-on",
         "never",
     ]);
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("hold no bytes under the apt-lists cache")
-    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("hold no bytes under the apt-lists cache"));
     assert_eq!(instruction(&v, 2)["content_bytes"], 7_000);
 }
 
@@ -303,8 +300,7 @@ fn bad_image_and_misuse_exit_2() {
     let img = ImageBuilder::new()
         .layer("ADD rootfs / # buildkit", vec![Entry::zeros("x", 10)])
         .layer("COPY a /a # buildkit", vec![Entry::zeros("a", 5)]);
-    img.build()
-        .write_oci_layout(&tmp.path().join("other"), Some("latest"));
+    img.build().write_oci_layout(&tmp.path().join("other"), Some("latest"));
     let out = run(&[
         "analyze",
         df.to_str().unwrap(),
@@ -340,14 +336,10 @@ fn py_fat_fixture_measured_against_truth_and_layers() {
         return;
     };
     let t = truth(&dir);
-    let df =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images/py-fat/Dockerfile");
+    let df = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images/py-fat/Dockerfile");
     for image in [
         format!("oci:{}", dir.join("oci/py-fat").display()),
-        format!(
-            "docker-archive:{}",
-            dir.join("archives/py-fat.tar").display()
-        ),
+        format!("docker-archive:{}", dir.join("archives/py-fat.tar").display()),
     ] {
         let v = json_ok(&[
             "analyze",
@@ -362,20 +354,14 @@ fn py_fat_fixture_measured_against_truth_and_layers() {
         ]);
         let layers = json_ok(&["layers", &image, "--format", "json"]);
         // Every layer above the base belongs to one instruction, with the bytes `imgopt layers` reports.
-        let instrs = v["files"][0]["image"]["instructions"]
-            .as_array()
-            .unwrap()
-            .clone();
+        let instrs = v["files"][0]["image"]["instructions"].as_array().unwrap().clone();
         let mut seen = Vec::new();
         for i in &instrs {
             for l in i["layers"].as_array().unwrap() {
                 let l = l.as_u64().unwrap() as usize;
                 seen.push(l);
                 assert_eq!(i["content_bytes"], layers["layers"][l]["content_bytes"]);
-                assert_eq!(
-                    i["compressed_bytes"],
-                    layers["layers"][l]["compressed_bytes"]
-                );
+                assert_eq!(i["compressed_bytes"], layers["layers"][l]["compressed_bytes"]);
                 assert_eq!(i["wasted_later"], layers["layers"][l]["wasted_bytes"]);
             }
         }
@@ -385,19 +371,13 @@ fn py_fat_fixture_measured_against_truth_and_layers() {
         let f = finding(&v, "DF201");
         assert_eq!(f["start_line"], 5);
         assert_eq!(f["estimate"]["basis"], "measured");
-        assert_eq!(
-            f["estimate"]["low_bytes"].as_u64(),
-            Some(t["/var/lib/apt/lists/*"])
-        );
+        assert_eq!(f["estimate"]["low_bytes"].as_u64(), Some(t["/var/lib/apt/lists/*"]));
         let i5 = instruction(&v, 5);
         assert_eq!(
             i5["cache_bytes"]["apt-archives"].as_u64(),
             Some(t["/var/cache/apt/archives/*.deb"])
         );
-        assert_eq!(
-            i5["cache_bytes"]["apt-cache"].as_u64(),
-            Some(t["/var/cache/apt/*.bin"])
-        );
+        assert_eq!(i5["cache_bytes"]["apt-cache"].as_u64(), Some(t["/var/cache/apt/*.bin"]));
         // The cleanup RUN (line 7): deletes model.bin and /app/build, re-adds /app by chown -R.
         let i7 = instruction(&v, 7);
         assert_eq!(
@@ -408,10 +388,7 @@ fn py_fat_fixture_measured_against_truth_and_layers() {
         assert_eq!(i7["metadata_only_bytes"].as_u64(), Some(chown));
         let f = finding(&v, "DF402");
         assert_eq!(
-            (
-                f["estimate"]["low_bytes"].as_u64(),
-                f["estimate"]["basis"].as_str()
-            ),
+            (f["estimate"]["low_bytes"].as_u64(), f["estimate"]["basis"].as_str()),
             (Some(chown), Some("measured"))
         );
         // What imgopt layers calls made waste: the truth's cross-layer total (placed).
@@ -419,9 +396,7 @@ fn py_fat_fixture_measured_against_truth_and_layers() {
         // Estimates that cannot be measured keep their basis.
         assert_eq!(finding(&v, "DF202")["estimate"]["basis"], "heuristic");
         assert_eq!(
-            v["summary"]["estimated_saving"]["low_bytes"]
-                .as_u64()
-                .unwrap(),
+            v["summary"]["estimated_saving"]["low_bytes"].as_u64().unwrap(),
             low_sum(&v)
         );
     }
@@ -434,11 +409,40 @@ fn registry_image_measures_like_the_layout() {
     let t = truth(&dir);
     let df = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images/py-fat/Dockerfile");
     let image = format!("{reg}/imgopt/py-fat:latest");
-    let v = json_ok(&["analyze", df.to_str().unwrap(), "--no-context", "--image", &image, "--format", "json", "--fail-on", "never"]);
-    assert_eq!(finding(&v, "DF201")["estimate"]["low_bytes"].as_u64(), Some(t["/var/lib/apt/lists/*"]));
+    let v = json_ok(&[
+        "analyze",
+        df.to_str().unwrap(),
+        "--no-context",
+        "--image",
+        &image,
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(
+        finding(&v, "DF201")["estimate"]["low_bytes"].as_u64(),
+        Some(t["/var/lib/apt/lists/*"])
+    );
     assert_eq!(finding(&v, "DF402")["estimate"]["basis"], "measured");
     let local = format!("oci:{}", dir.join("oci/py-fat").display());
-    let l = json_ok(&["analyze", df.to_str().unwrap(), "--no-context", "--image", &local, "--format", "json", "--fail-on", "never"]);
-    assert_eq!(v["files"][0]["image"]["instructions"], l["files"][0]["image"]["instructions"]);
-    assert_eq!(v["files"][0]["image"]["manifest_digest"], l["files"][0]["image"]["manifest_digest"]);
+    let l = json_ok(&[
+        "analyze",
+        df.to_str().unwrap(),
+        "--no-context",
+        "--image",
+        &local,
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(
+        v["files"][0]["image"]["instructions"],
+        l["files"][0]["image"]["instructions"]
+    );
+    assert_eq!(
+        v["files"][0]["image"]["manifest_digest"],
+        l["files"][0]["image"]["manifest_digest"]
+    );
 }

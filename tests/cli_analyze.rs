@@ -43,15 +43,9 @@ fn exit_codes_follow_fail_on() {
     let warn = fixture("DF203_apk.Dockerfile");
     let err = fixture("DF403_useradd.Dockerfile");
     let p = |p: &Path| p.to_str().unwrap().to_string();
-    assert_eq!(
-        code(&imgopt(&["analyze", "--no-context", &p(&clean)], None)),
-        0
-    );
+    assert_eq!(code(&imgopt(&["analyze", "--no-context", &p(&clean)], None)), 0);
     // Warnings do not fail by default (--fail-on error) ...
-    assert_eq!(
-        code(&imgopt(&["analyze", "--no-context", &p(&warn)], None)),
-        0
-    );
+    assert_eq!(code(&imgopt(&["analyze", "--no-context", &p(&warn)], None)), 0);
     // ... but do with --fail-on warning.
     assert_eq!(
         code(&imgopt(
@@ -61,10 +55,7 @@ fn exit_codes_follow_fail_on() {
         1
     );
     // DF403 is an error.
-    assert_eq!(
-        code(&imgopt(&["analyze", "--no-context", &p(&err)], None)),
-        1
-    );
+    assert_eq!(code(&imgopt(&["analyze", "--no-context", &p(&err)], None)), 1);
     assert_eq!(
         code(&imgopt(
             &["analyze", "--no-context", "--fail-on", "never", &p(&err)],
@@ -89,28 +80,15 @@ fn could_not_analyse_exits_2_with_a_clear_message() {
     let o = imgopt(&["analyze", "-"], Some("RUN echo no from\n"));
     assert_eq!(code(&o), 2, "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("FROM"));
-    let o = imgopt(
-        &["analyze", "--select", "DF999", "-"],
-        Some("FROM alpine:3.20\n"),
-    );
+    let o = imgopt(&["analyze", "--select", "DF999", "-"], Some("FROM alpine:3.20\n"));
     assert_eq!(code(&o), 2);
     assert!(text(&o.stderr).contains("DF999"));
-    let o = imgopt(
-        &["analyze", "--target", "nope", "-"],
-        Some("FROM alpine:3.20 AS a\n"),
-    );
+    let o = imgopt(&["analyze", "--target", "nope", "-"], Some("FROM alpine:3.20 AS a\n"));
     assert_eq!(code(&o), 2);
     assert!(text(&o.stderr).contains("nope"));
     // Unterminated heredoc: BuildKit rejects it; the error points at the file and line.
-    let o = imgopt(
-        &["analyze", "-"],
-        Some("FROM alpine:3.20\nRUN <<EOF\necho hi\n"),
-    );
-    assert!(
-        matches!(code(&o), 0 | 2),
-        "never a panic: {}",
-        text(&o.stderr)
-    );
+    let o = imgopt(&["analyze", "-"], Some("FROM alpine:3.20\nRUN <<EOF\necho hi\n"));
+    assert!(matches!(code(&o), 0 | 2), "never a panic: {}", text(&o.stderr));
     assert!(!text(&o.stderr).contains("panicked"));
 }
 
@@ -135,14 +113,10 @@ fn stdin_and_suppression_comments() {
     assert!(!lines.contains(&("DF203".to_string(), 3)), "{lines:?}");
     assert_eq!(v["summary"]["suppressed"], 1);
     assert_eq!(v["files"][0]["path"], "-");
-    assert!(
-        v["files"][0]["context"].is_null(),
-        "stdin has no build context"
-    );
+    assert!(v["files"][0]["context"].is_null(), "stdin has no build context");
     let global = "# imgopt global ignore=apk-add-cache\nFROM alpine:3.20\nRUN apk add wget\n";
     let v: serde_json::Value =
-        serde_json::from_slice(&imgopt(&["analyze", "--format", "json", "-"], Some(global)).stdout)
-            .unwrap();
+        serde_json::from_slice(&imgopt(&["analyze", "--format", "json", "-"], Some(global)).stdout).unwrap();
     assert_eq!(v["findings"].as_array().unwrap().len(), 0);
 }
 
@@ -233,17 +207,11 @@ fn sarif_markdown_and_human() {
     let r = &results[0];
     assert_eq!(r["ruleId"], "DF201");
     assert_eq!(r["level"], "warning");
-    assert_eq!(
-        r["locations"][0]["physicalLocation"]["region"]["startLine"],
-        3
-    );
+    assert_eq!(r["locations"][0]["physicalLocation"]["region"]["startLine"], 3);
     let idx = r["ruleIndex"].as_u64().unwrap() as usize;
     assert_eq!(run["tool"]["driver"]["rules"][idx]["id"], "DF201");
 
-    let o = imgopt(
-        &["analyze", "--no-context", "--format", "markdown", p],
-        None,
-    );
+    let o = imgopt(&["analyze", "--no-context", "--format", "markdown", p], None);
     let md = text(&o.stdout);
     assert!(
         md.contains("| Severity | Rule | Location | Finding | Estimated saving |"),
@@ -267,11 +235,7 @@ fn explain_prints_docs_and_lists_rules() {
     let o = imgopt(&["explain", "DF201"], None);
     assert_eq!(code(&o), 0);
     let t = text(&o.stdout);
-    assert!(
-        t.contains("## What it does")
-            && t.contains("## Why is this bad?")
-            && t.contains("Use instead:")
-    );
+    assert!(t.contains("## What it does") && t.contains("## Why is this bad?") && t.contains("Use instead:"));
     let by_name = imgopt(&["explain", "apt-lists-not-removed"], None);
     assert_eq!(text(&by_name.stdout), t);
     let o = imgopt(&["explain", "--list"], None);
@@ -282,8 +246,7 @@ fn explain_prints_docs_and_lists_rules() {
 
 #[test]
 fn example_dockerfile_finds_the_documented_problems() {
-    let p =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dockerfiles/bloated-node/Dockerfile");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dockerfiles/bloated-node/Dockerfile");
     let o = imgopt(&["analyze", "--format", "json", p.to_str().unwrap()], None);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let codes: std::collections::BTreeSet<&str> = v["findings"]
@@ -292,24 +255,13 @@ fn example_dockerfile_finds_the_documented_problems() {
         .iter()
         .map(|f| f["code"].as_str().unwrap())
         .collect();
-    for c in [
-        "DF103", "DF201", "DF202", "DF205", "DF207", "DF208", "DF301", "DF402",
-    ] {
+    for c in ["DF103", "DF201", "DF202", "DF205", "DF207", "DF208", "DF301", "DF402"] {
         assert!(codes.contains(c), "{c} missing from {codes:?}");
     }
-    let fixed =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dockerfiles/slim-node/Dockerfile");
-    let o = imgopt(
-        &["analyze", "--format", "json", fixed.to_str().unwrap()],
-        None,
-    );
+    let fixed = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dockerfiles/slim-node/Dockerfile");
+    let o = imgopt(&["analyze", "--format", "json", fixed.to_str().unwrap()], None);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(
-        v["findings"].as_array().unwrap().len(),
-        0,
-        "{}",
-        v["findings"]
-    );
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{}", v["findings"]);
 }
 
 #[test]
@@ -335,10 +287,7 @@ fn build_args_target_and_context_for_stdin() {
     // --target app with the slim default: nothing to report.
     let v = json(&["analyze", "--format", "json", "--target", "app", "-"]);
     assert!(codes(&v).is_empty(), "{:?}", codes(&v));
-    assert_eq!(
-        v["files"][0]["stages"][0]["base_expanded"],
-        "python:3.12-slim"
-    );
+    assert_eq!(v["files"][0]["stages"][0]["base_expanded"], "python:3.12-slim");
     // --build-arg switches the base to the full image.
     let v = json(&[
         "analyze",

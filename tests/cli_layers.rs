@@ -107,10 +107,7 @@ fn human_and_markdown_show_the_same_numbers() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let h = text(&out.stdout);
     assert!(h.contains("Reclaimable by squashing   87.9 KiB"), "{h}");
-    assert!(
-        h.contains("metadata_only") && h.contains("apt-lists"),
-        "{h}"
-    );
+    assert!(h.contains("metadata_only") && h.contains("apt-lists"), "{h}");
     assert!(h.contains("RUN apt-get update && apt-get"), "{h}");
     let out = imgopt(&["layers", &spec, "--format", "markdown"]);
     assert!(out.status.success());
@@ -168,19 +165,9 @@ fn all_platforms_side_by_side() {
         .collect();
     assert_eq!(
         got,
-        [
-            ("linux/amd64".to_string(), 100),
-            ("linux/arm64/v8".to_string(), 300)
-        ]
+        [("linux/amd64".to_string(), 100), ("linux/arm64/v8".to_string(), 300)]
     );
-    let out = imgopt(&[
-        "layers",
-        &spec,
-        "--platform",
-        "linux/arm64/v8",
-        "--format",
-        "json",
-    ]);
+    let out = imgopt(&["layers", &spec, "--platform", "linux/arm64/v8", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["totals"]["content_bytes"], 300);
     let out = imgopt(&["layers", &spec, "--all-platforms"]);
@@ -220,9 +207,7 @@ fn cache_dir_serves_a_second_run_without_the_blobs() {
     // Empty the layer blobs (keeping manifest and config): only the cache can answer now.
     let built = wasteful().build();
     for l in &built.layers {
-        let p = dir
-            .join("blobs/sha256")
-            .join(support::image_builder::hex_of(&l.digest));
+        let p = dir.join("blobs/sha256").join(support::image_builder::hex_of(&l.digest));
         std::fs::write(&p, b"").unwrap();
     }
     let second = imgopt(&["layers", &spec, "--cache-dir", c, "--format", "json"]);
@@ -254,9 +239,7 @@ fn broken_images_exit_2_naming_the_layer() {
     ];
     for (i, (fault, words)) in cases.into_iter().enumerate() {
         let dir = tmp.path().join(format!("broken-{i}"));
-        let img = wasteful()
-            .compression(Compression::Gzip)
-            .fault(fault.clone());
+        let img = wasteful().compression(Compression::Gzip).fault(fault.clone());
         let spec = write_layout(&dir, &img);
         let out = imgopt(&["layers", &spec, "--format", "json"]);
         let e = text(&out.stderr);
@@ -273,9 +256,7 @@ fn docker_archives_of_both_layouts_read_the_same() {
     let mut outs = Vec::new();
     for layout in [DockerLayout::Classic, DockerLayout::Oci] {
         let f = tmp.path().join(format!("{layout:?}.tar"));
-        wasteful()
-            .build_uncompressed()
-            .write_docker_archive(&f, layout);
+        wasteful().build_uncompressed().write_docker_archive(&f, layout);
         let out = imgopt(&["layers", f.to_str().unwrap(), "--format", "json"]);
         assert!(out.status.success(), "{layout:?}: {}", text(&out.stderr));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -351,10 +332,7 @@ fn header_larger_than_data_is_caught_when_seeking_too() {
     let tmp = tempfile::tempdir().unwrap();
     let img = ImageBuilder::new().layer("ADD x", vec![Entry::file("etc/big", vec![5u8; 10])]);
     let mut files = img.build_uncompressed().docker_files(DockerLayout::Classic);
-    let (_, tar) = files
-        .iter_mut()
-        .find(|(n, _)| n.ends_with("layer.tar"))
-        .unwrap();
+    let (_, tar) = files.iter_mut().find(|(n, _)| n.ends_with("layer.tar")).unwrap();
     // Find the entry's header, claim 100 000 bytes, and cut the tar right after the real data.
     let at = (0..tar.len())
         .step_by(512)

@@ -65,14 +65,7 @@ fn all_examples() -> Vec<String> {
 fn closed_stdout_exits_zero_for_every_format() {
     let files = all_examples();
     for format in ["human", "json", "sarif", "markdown"] {
-        let mut args = vec![
-            "analyze",
-            "--no-context",
-            "--fail-on",
-            "never",
-            "--format",
-            format,
-        ];
+        let mut args = vec!["analyze", "--no-context", "--fail-on", "never", "--format", format];
         args.extend(files.iter().map(String::as_str));
         let o = run_into_closed_pipe(&args);
         assert_eq!(
@@ -81,11 +74,7 @@ fn closed_stdout_exits_zero_for_every_format() {
             "analyze --format {format} into a closed pipe: stderr {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        assert!(
-            o.stderr.is_empty(),
-            "{format}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(o.stderr.is_empty(), "{format}: {}", String::from_utf8_lossy(&o.stderr));
     }
     let go = example("dockerfiles/go-multistage/Dockerfile");
     let plan = example("plans/eks-web-api-worker.yaml");
@@ -121,14 +110,12 @@ fn explain_json_has_schema_version() {
         assert_eq!(v["schema_version"], 1, "{args:?}: {v}");
     }
     let one: serde_json::Value =
-        serde_json::from_slice(&run(&["explain", "--format", "json", "DF201"], None).stdout)
-            .unwrap();
+        serde_json::from_slice(&run(&["explain", "--format", "json", "DF201"], None).stdout).unwrap();
     assert_eq!(one["code"], "DF201");
     assert_eq!(one["name"], "apt-lists-not-removed");
     // The list has the version once at the top, not on every rule.
     let list: serde_json::Value =
-        serde_json::from_slice(&run(&["explain", "--list", "--format", "json"], None).stdout)
-            .unwrap();
+        serde_json::from_slice(&run(&["explain", "--list", "--format", "json"], None).stdout).unwrap();
     assert!(
         list["rules"]
             .as_array()
@@ -147,10 +134,7 @@ fn explain_refuses_sarif() {
         let o = run(&args, None);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(o.stdout.is_empty(), "{args:?}");
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains("sarif"),
-            "{args:?}"
-        );
+        assert!(String::from_utf8_lossy(&o.stderr).contains("sarif"), "{args:?}");
     }
 }
 
@@ -177,10 +161,7 @@ fn bad_platform_is_not_called_an_image_reference() {
         Some(d) => d.join("oci/static-tiny-multi"),
         None => return,
     };
-    let o = run(
-        &["layers", "--platform", "bogus", layout.to_str().unwrap()],
-        None,
-    );
+    let o = run(&["layers", "--platform", "bogus", layout.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("platform `bogus`"), "{err}");
@@ -237,12 +218,7 @@ fn layers_dockerfile_that_did_not_build_the_image_is_flagged() {
             ],
             None,
         );
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         let owned: usize = v["instructions"]
             .as_array()
@@ -253,10 +229,9 @@ fn layers_dockerfile_that_did_not_build_the_image_is_flagged() {
         assert_eq!(owned, 0, "{image:?}: the mismatch itself");
         let warnings = v["warnings"].as_array().unwrap();
         assert!(
-            warnings.iter().any(|w| w
-                .as_str()
-                .unwrap()
-                .contains("is this the image built from it?")),
+            warnings
+                .iter()
+                .any(|w| w.as_str().unwrap().contains("is this the image built from it?")),
             "{image:?}: {warnings:?}"
         );
         assert_eq!(v["base"]["matches_fully"], false, "{image:?}");
@@ -275,21 +250,12 @@ fn layers_dockerfile_that_did_not_build_the_image_is_flagged() {
             ],
             None,
         );
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         let warnings = v["files"][0]["image"]["warnings"].as_array().unwrap();
         let said = warnings
             .iter()
-            .filter(|w| {
-                w.as_str()
-                    .unwrap()
-                    .contains("is this the image built from it?")
-            })
+            .filter(|w| w.as_str().unwrap().contains("is this the image built from it?"))
             .count();
         assert_eq!(said, 1, "{image:?}: {warnings:?}");
     }
@@ -300,33 +266,16 @@ fn terminal_escapes_in_a_dockerfile_do_not_reach_the_terminal() {
     // An OSC title sequence and a CSI colour in the file: shown as `?`, never sent raw.
     let df = b"FROM \x1b]0;pwned\x07alpine\nRUN echo \x1b[31mred\x1b[0m && apt-get update\n";
     for color in ["always", "never"] {
-        let o = run(
-            &["analyze", "--color", color, "--fail-on", "never", "-"],
-            Some(df),
-        );
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        let o = run(&["analyze", "--color", color, "--fail-on", "never", "-"], Some(df));
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(out.contains("DF101"), "{out}");
-        assert!(
-            !out.contains("\x1b]0;pwned"),
-            "--color {color}: raw OSC in {out:?}"
-        );
+        assert!(!out.contains("\x1b]0;pwned"), "--color {color}: raw OSC in {out:?}");
         assert!(!out.contains('\x07'), "--color {color}: raw BEL");
-        assert!(
-            !out.contains("\x1b[31mred"),
-            "--color {color}: raw CSI from the file"
-        );
+        assert!(!out.contains("\x1b[31mred"), "--color {color}: raw CSI from the file");
         assert!(out.contains("?]0;pwned?alpine"), "--color {color}: {out:?}");
         if color == "always" {
-            assert!(
-                out.contains('\x1b'),
-                "imgopt's own colours still go through"
-            );
+            assert!(out.contains('\x1b'), "imgopt's own colours still go through");
         }
     }
     // A parse error's snippet too.
@@ -352,13 +301,28 @@ fn terminal_escapes_in_context_names_do_not_reach_the_terminal() {
     let df = tmp.path().join("Dockerfile");
     std::fs::write(&df, "FROM alpine:3.20\nRUN apt-get update\nCOPY . /app\n").unwrap();
     for color in ["always", "never"] {
-        let args = ["analyze", "--color", color, "--fail-on", "never", "--context", ctx.to_str().unwrap(), df.to_str().unwrap()];
+        let args = [
+            "analyze",
+            "--color",
+            color,
+            "--fail-on",
+            "never",
+            "--context",
+            ctx.to_str().unwrap(),
+            df.to_str().unwrap(),
+        ];
         let o = run(&args, None);
         assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
         let out = String::from_utf8_lossy(&o.stdout);
-        assert!(out.contains("largest files copied into the image: evil?]0;pwned?name (4.9 KiB)"), "{out:?}");
+        assert!(
+            out.contains("largest files copied into the image: evil?]0;pwned?name (4.9 KiB)"),
+            "{out:?}"
+        );
         assert!(out.contains("ctx?]0;pwned?dir: 1 file, 4.9 KiB"), "{out:?}");
-        assert!(!out.contains("\x1b]0;pwned") && !out.contains('\x07'), "--color {color}: raw escape in {out:?}");
+        assert!(
+            !out.contains("\x1b]0;pwned") && !out.contains('\x07'),
+            "--color {color}: raw escape in {out:?}"
+        );
         if color == "always" {
             assert!(out.contains("\x1b["), "imgopt's own colours still go through: {out:?}");
         }
@@ -383,7 +347,10 @@ fn terminal_escapes_in_image_paths_and_plans_do_not_reach_the_terminal() {
     assert!(out.contains("?]0;pwned?"), "{out}");
     assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
     // JSON keeps the exact name (escaped by JSON itself).
-    let o = run(&["layers", "--no-verify", "--format", "json", layout.to_str().unwrap()], None);
+    let o = run(
+        &["layers", "--no-verify", "--format", "json", layout.to_str().unwrap()],
+        None,
+    );
     assert!(String::from_utf8_lossy(&o.stdout).contains("evil\\u001b]0;pwned\\u0007name"));
 
     // parse's stage list quotes the FROM.
@@ -408,7 +375,14 @@ fn output_file_is_left_alone_when_the_run_fails() {
     std::fs::write(&out, "the previous report\n").unwrap();
     let missing = tmp.path().join("no-such-Dockerfile");
     let o = run(
-        &["analyze", "--format", "json", "-o", out.to_str().unwrap(), missing.to_str().unwrap()],
+        &[
+            "analyze",
+            "--format",
+            "json",
+            "-o",
+            out.to_str().unwrap(),
+            missing.to_str().unwrap(),
+        ],
         None,
     );
     assert_eq!(o.status.code(), Some(2));
@@ -416,7 +390,17 @@ fn output_file_is_left_alone_when_the_run_fails() {
     // A run that works replaces it; a failed gate (exit 1) still writes its report.
     let df = example("dockerfiles/python-app/Dockerfile");
     let o = run(
-        &["analyze", "--no-context", "--fail-on", "info", "--format", "json", "-o", out.to_str().unwrap(), &df],
+        &[
+            "analyze",
+            "--no-context",
+            "--fail-on",
+            "info",
+            "--format",
+            "json",
+            "-o",
+            out.to_str().unwrap(),
+            &df,
+        ],
         None,
     );
     assert_eq!(o.status.code(), Some(1));
@@ -459,7 +443,12 @@ fn a_cause_already_in_the_message_is_not_repeated() {
     std::fs::write(&not_a_dir, "x").unwrap();
     let image = fx.join("oci/static-tiny");
     let o = run(
-        &["layers", "--cache-dir", not_a_dir.to_str().unwrap(), image.to_str().unwrap()],
+        &[
+            "layers",
+            "--cache-dir",
+            not_a_dir.to_str().unwrap(),
+            image.to_str().unwrap(),
+        ],
         None,
     );
     assert_eq!(o.status.code(), Some(2));
@@ -476,16 +465,38 @@ fn markdown_reports_escape_what_the_input_holds() {
     let name = "Docker|file`x\u{202e}";
     let path = dir.path().join(name);
     std::fs::write(&path, b"FROM \x1b]0;pwned\x07alpine\nRUN echo a|b && apt-get update\n").expect("write");
-    let o = run(&["analyze", "--format", "markdown", "--fail-on", "never", path.to_str().expect("UTF-8 path")], None);
+    let o = run(
+        &[
+            "analyze",
+            "--format",
+            "markdown",
+            "--fail-on",
+            "never",
+            path.to_str().expect("UTF-8 path"),
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8(o.stdout).expect("UTF-8 output");
-    assert!(!out.contains('\x1b') && !out.contains('\x07') && !out.contains('\u{202e}'), "{out:?}");
-    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("| warning") || l.starts_with("| info")).collect();
+    assert!(
+        !out.contains('\x1b') && !out.contains('\x07') && !out.contains('\u{202e}'),
+        "{out:?}"
+    );
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("| warning") || l.starts_with("| info"))
+        .collect();
     assert!(!rows.is_empty(), "{out}");
     for row in rows {
         // Five cells: six unescaped pipes.
-        let pipes = row.char_indices().filter(|&(i, c)| c == '|' && !row[..i].ends_with('\\')).count();
+        let pipes = row
+            .char_indices()
+            .filter(|&(i, c)| c == '|' && !row[..i].ends_with('\\'))
+            .count();
         assert_eq!(pipes, 6, "{row}");
-        assert!(row.contains("Docker\\|file'x?:"), "the name as a closed code span: {row}");
+        assert!(
+            row.contains("Docker\\|file'x?:"),
+            "the name as a closed code span: {row}"
+        );
     }
 }

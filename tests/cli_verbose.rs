@@ -63,18 +63,11 @@ fn verbose_run(args: &[&str], stdin: Option<&[u8]>) -> (String, String) {
     );
     assert!(plain.stdout == quiet.stdout, "{args:?}: -q changed stdout");
     assert_eq!(text(&plain.stderr), "", "{args:?}: stderr without -v");
-    assert_eq!(
-        text(&quiet.stderr),
-        "",
-        "{args:?}: -q must keep stderr silent"
-    );
+    assert_eq!(text(&quiet.stderr), "", "{args:?}: -q must keep stderr silent");
     let err = text(&verbose.stderr);
     assert!(!err.is_empty(), "{args:?}: -v said nothing");
     for line in err.lines() {
-        assert!(
-            line.starts_with("imgopt: "),
-            "{args:?}: unprefixed -v line {line:?}"
-        );
+        assert!(line.starts_with("imgopt: "), "{args:?}: unprefixed -v line {line:?}");
     }
     (text(&verbose.stdout), err)
 }
@@ -96,11 +89,7 @@ fn analyze_project(dir: &Path) -> std::path::PathBuf {
          COPY --from=build /out/app /app\nCOPY . /srv\n",
     )
     .unwrap();
-    std::fs::write(
-        dir.join(".dockerignore"),
-        "# comment\n*.log\nbuild/\n!build/keep\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join(".dockerignore"), "# comment\n*.log\nbuild/\n!build/keep\n").unwrap();
     std::fs::write(dir.join("main.go"), "package main\n").unwrap();
     std::fs::write(dir.join("debug.log"), "x".repeat(100)).unwrap();
     df
@@ -130,29 +119,19 @@ fn analyze_verbose_names_files_context_stages_and_rules() {
         has(&err, &format!("imgopt: read {df} ({size} B)\n"));
         has(
             &err,
-            &format!(
-                "imgopt: {df}: 7 instructions, 2 stages; target stage 1 `runtime`; stages that ship: 1\n"
-            ),
+            &format!("imgopt: {df}: 7 instructions, 2 stages; target stage 1 `runtime`; stages that ship: 1\n"),
         );
         // The context: the folder, the ignore file and its three patterns (one `!`), what is sent.
         has(
             &err,
-            &format!(
-                "{df}: context {} (the Dockerfile's folder), ",
-                tmp.path().display()
-            ),
+            &format!("{df}: context {} (the Dockerfile's folder), ", tmp.path().display()),
         );
-        has(
-            &err,
-            ".dockerignore with 3 patterns (1 re-including); 3 files sent",
-        );
+        has(&err, ".dockerignore with 3 patterns (1 re-including); 3 files sent");
         has(&err, "1 entry ignored");
         // Two rules ran; DF201 reported once, DF202 silenced by its comment.
         has(
             &err,
-            &format!(
-                "imgopt: {df}: 2 rules run; findings per rule: DF201 1; suppressed by comments: DF202 1\n"
-            ),
+            &format!("imgopt: {df}: 2 rules run; findings per rule: DF201 1; suppressed by comments: DF202 1\n"),
         );
         has(&err, &format!("imgopt: {df}: time: parse "));
         has(&err, "imgopt: time: total ");
@@ -181,13 +160,7 @@ fn analyze_verbose_says_when_there_is_no_context() {
     std::fs::write(tmp.path().join("Dockerfile"), df).unwrap();
     let path = tmp.path().join("Dockerfile");
     let (_, err) = verbose_run(
-        &[
-            "analyze",
-            "--fail-on",
-            "never",
-            "--no-context",
-            path.to_str().unwrap(),
-        ],
+        &["analyze", "--fail-on", "never", "--no-context", path.to_str().unwrap()],
         None,
     );
     has(&err, "no build context (--no-context)");
@@ -197,11 +170,7 @@ fn analyze_verbose_says_when_there_is_no_context() {
 fn analyze_verbose_with_image_says_what_was_measured() {
     let tmp = tempfile::tempdir().unwrap();
     let df = tmp.path().join("Dockerfile");
-    std::fs::write(
-        &df,
-        "FROM scratch\nRUN apt-get update && apt-get install -y curl\n",
-    )
-    .unwrap();
+    std::fs::write(&df, "FROM scratch\nRUN apt-get update && apt-get install -y curl\n").unwrap();
     let layout = tmp.path().join("img");
     ImageBuilder::new()
         .layer(
@@ -273,10 +242,7 @@ fn verbose_lines_do_not_pass_escapes_from_names() {
     );
     has(&err, "ctx?]0;pwned?dir (--context)");
     has(&err, "Dockerfile?[31m (");
-    assert!(
-        !err.contains('\x1b') && !err.contains('\x07'),
-        "raw escape in {err:?}"
-    );
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "raw escape in {err:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,10 +252,7 @@ fn two_layers() -> ImageBuilder {
     ImageBuilder::new()
         .layer(
             "RUN make base",
-            vec![
-                Entry::dir("app"),
-                Entry::file("app/a.bin", vec![1u8; 30_000]),
-            ],
+            vec![Entry::dir("app"), Entry::file("app/a.bin", vec![1u8; 30_000])],
         )
         .layer_compressed(
             "RUN make more",
@@ -327,10 +290,7 @@ fn layers_verbose_on_an_oci_layout_names_every_layer() {
         );
         has(
             &err,
-            &format!(
-                "imgopt: config: {} (read in ",
-                v["config_digest"].as_str().unwrap()
-            ),
+            &format!("imgopt: config: {} (read in ", v["config_digest"].as_str().unwrap()),
         );
         for (i, media) in [
             (0, "application/vnd.oci.image.layer.v1.tar+gzip"),
@@ -355,10 +315,7 @@ fn layers_verbose_on_an_oci_layout_names_every_layer() {
         has(&err, ", fetch+verify+scan ");
         has(&err, "imgopt: time: resolve ");
         // No registry, no network line.
-        assert!(
-            !err.contains("network:") && !err.contains("credentials:"),
-            "{err}"
-        );
+        assert!(!err.contains("network:") && !err.contains("credentials:"), "{err}");
     }
     // --no-verify says so.
     let (_, err) = verbose_run(&["layers", "--no-verify", &spec], None);
@@ -397,11 +354,7 @@ fn layers_verbose_says_which_layers_came_from_the_cache() {
         &err,
         "imgopt: layers: 2 (2 from the cache, 0 from files, 0 from the network)",
     );
-    assert_eq!(
-        err.matches("; from cache, verified when cached, ").count(),
-        2,
-        "{err}"
-    );
+    assert_eq!(err.matches("; from cache, verified when cached, ").count(), 2, "{err}");
 }
 
 #[test]
@@ -441,14 +394,7 @@ fn layers_verbose_never_shows_a_password() {
     two_layers().build().write_oci_layout(&dir, Some("latest"));
     let spec = format!("oci:{}", dir.display());
     let o = run_with(
-        &[
-            "layers",
-            "-v",
-            "--username",
-            "bob",
-            "--password-stdin",
-            &spec,
-        ],
+        &["layers", "-v", "--username", "bob", "--password-stdin", &spec],
         Some(b"hunter2-secret\n"),
     );
     assert!(o.status.success(), "{}", text(&o.stderr));
@@ -479,11 +425,7 @@ fn plan_verbose_gives_bounds_and_search_per_node_type() {
             &err,
             &format!(
                 "imgopt: read manifest {}",
-                Path::new(&file)
-                    .parent()
-                    .unwrap()
-                    .join("k8s/worker.yaml")
-                    .display()
+                Path::new(&file).parent().unwrap().join("k8s/worker.yaml").display()
             ),
         );
         let services = v["services"].as_array().unwrap().len();
@@ -493,10 +435,7 @@ fn plan_verbose_gives_bounds_and_search_per_node_type() {
         for t in types {
             let name = t["name"].as_str().unwrap();
             let plan = &v["by_node_type"][name];
-            has(
-                &err,
-                &format!("imgopt: node type {name}: lower bounds: volume "),
-            );
+            has(&err, &format!("imgopt: node type {name}: lower bounds: volume "));
             has(&err, &format!("; reported bound {}\n", plan["lower_bound"]));
             let optimal = if plan["optimal"] == true {
                 "optimal"
@@ -510,10 +449,7 @@ fn plan_verbose_gives_bounds_and_search_per_node_type() {
                     plan["nodes"]
                 ),
             );
-            has(
-                &err,
-                &format!("imgopt: node type {name}: time: heuristics "),
-            );
+            has(&err, &format!("imgopt: node type {name}: time: heuristics "));
         }
         assert_eq!(err.matches(", L2 ").count(), types.len(), "{err}");
         has(
@@ -577,8 +513,5 @@ fn plan_verbose_from_stdin_and_flags() {
         "imgopt: input: 1 service, 0 DaemonSets, 0 images (0 distinct layers), 1 node type; 20 pods to place\n",
     );
     has(&err, "imgopt: node type node: ");
-    has(
-        &err,
-        "imgopt: cheapest mix: not planned (no node type has a price)\n",
-    );
+    has(&err, "imgopt: cheapest mix: not planned (no node type has a price)\n");
 }

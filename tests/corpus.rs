@@ -49,15 +49,26 @@ fn original_differs(ours: &Instruction, theirs: &Value) -> bool {
 fn compare(src: &[u8], ours: &Instruction, theirs: &Value, n: usize, problems: &mut Vec<String>) {
     let mut diff = |what: &str, a: String, b: String| {
         if a != b {
-            problems.push(format!("instruction {n} ({}): {what}: ours {a} reference {b}", ours.cmd));
+            problems.push(format!(
+                "instruction {n} ({}): {what}: ours {a} reference {b}",
+                ours.cmd
+            ));
         }
     };
     let s = |v: &Value| v.as_str().map(|x| cut(x).to_string()).unwrap_or_default();
     diff("cmd", ours.cmd.to_lowercase(), s(&theirs["cmd"]).to_lowercase());
     let sub = ours.sub.as_ref().map(|x| x.cmd.to_lowercase()).unwrap_or_default();
     diff("sub_cmd", sub, s(&theirs["sub_cmd"]).to_lowercase());
-    diff("json", ours.json.to_string(), theirs["json"].as_bool().unwrap_or(false).to_string());
-    diff("start_line", ours.start_line.to_string(), theirs["start_line"].to_string());
+    diff(
+        "json",
+        ours.json.to_string(),
+        theirs["json"].as_bool().unwrap_or(false).to_string(),
+    );
+    diff(
+        "start_line",
+        ours.start_line.to_string(),
+        theirs["start_line"].to_string(),
+    );
     diff("end_line", ours.end_line.to_string(), theirs["end_line"].to_string());
     let list = |v: &Value| -> Vec<String> { v.as_array().map(|a| a.iter().map(s).collect()).unwrap_or_default() };
     let flags: Vec<String> = ours.flags.iter().map(|f| cut(&f.text).to_string()).collect();
@@ -67,19 +78,37 @@ fn compare(src: &[u8], ours: &Instruction, theirs: &Value, n: usize, problems: &
     let hd: Vec<(String, u64, String)> = ours
         .heredocs
         .iter()
-        .map(|h| (cut(&h.name).to_string(), u64::from(h.file_descriptor), cut(&h.content).to_string()))
+        .map(|h| {
+            (
+                cut(&h.name).to_string(),
+                u64::from(h.file_descriptor),
+                cut(&h.content).to_string(),
+            )
+        })
         .collect();
     let theirs_hd: Vec<(String, u64, String)> = theirs["heredocs"]
         .as_array()
         .map(|a| {
-            a.iter().map(|h| (s(&h["name"]), h["file_descriptor"].as_u64().unwrap_or(0), s(&h["content"]))).collect()
+            a.iter()
+                .map(|h| {
+                    (
+                        s(&h["name"]),
+                        h["file_descriptor"].as_u64().unwrap_or(0),
+                        s(&h["content"]),
+                    )
+                })
+                .collect()
         })
         .unwrap_or_default();
     diff("heredocs", format!("{hd:?}"), format!("{theirs_hd:?}"));
     // Spans.
     let text = &src[ours.span.range()];
     if !text.starts_with(ours.cmd.as_bytes()) {
-        problems.push(format!("instruction {n}: span text {:?} does not start with {:?}", String::from_utf8_lossy(text), ours.cmd));
+        problems.push(format!(
+            "instruction {n}: span text {:?} does not start with {:?}",
+            String::from_utf8_lossy(text),
+            ours.cmd
+        ));
     }
     let (sl, el) = (line_of(src, ours.span.start()), line_of(src, ours.span.end()));
     if (sl, el) != (ours.start_line, ours.end_line) {
@@ -89,13 +118,23 @@ fn compare(src: &[u8], ours: &Instruction, theirs: &Value, n: usize, problems: &
         ));
     }
     for a in &ours.args {
-        if a.span.end() > src.len() || a.span.start() > a.span.end() || a.span.start() < ours.span.start() || a.span.end() > ours.span.end() {
-            problems.push(format!("instruction {n}: arg span {:?} outside the instruction {:?}", a.span, ours.span));
+        if a.span.end() > src.len()
+            || a.span.start() > a.span.end()
+            || a.span.start() < ours.span.start()
+            || a.span.end() > ours.span.end()
+        {
+            problems.push(format!(
+                "instruction {n}: arg span {:?} outside the instruction {:?}",
+                a.span, ours.span
+            ));
         }
     }
     for f in &ours.flags {
         if !src[f.span.range()].starts_with(b"--") {
-            problems.push(format!("instruction {n}: flag span {:?} does not start with --", f.span));
+            problems.push(format!(
+                "instruction {n}: flag span {:?} does not start with --",
+                f.span
+            ));
         }
     }
 }
@@ -115,7 +154,10 @@ fn corpus_matches_buildkit() {
         let mut problems = Vec::new();
         if dir.join("reference-error.txt").is_file() {
             match result {
-                Ok(df) => problems.push(format!("accepted ({} instructions) but BuildKit rejects it", df.instructions.len())),
+                Ok(df) => problems.push(format!(
+                    "accepted ({} instructions) but BuildKit rejects it",
+                    df.instructions.len()
+                )),
                 Err(_) => rejected += 1,
             }
         } else {
@@ -129,7 +171,11 @@ fn corpus_matches_buildkit() {
                 Err(e) => problems.push(format!("rejected ({e}) but BuildKit accepts it")),
                 Ok(df) => {
                     if df.instructions.len() != theirs.len() {
-                        problems.push(format!("{} instructions, reference has {}", df.instructions.len(), theirs.len()));
+                        problems.push(format!(
+                            "{} instructions, reference has {}",
+                            df.instructions.len(),
+                            theirs.len()
+                        ));
                     }
                     for (n, (o, t)) in df.instructions.iter().zip(&theirs).enumerate() {
                         compare(&src, o, t, n, &mut problems);

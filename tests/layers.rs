@@ -9,8 +9,7 @@ use std::io::Cursor;
 
 use imgopt::digest::Digest;
 use imgopt::layers::{
-    Analysis, AnalysisOptions, ImageMeta, LayerMeta, LayersReport, ScanError, ScanOptions,
-    WasteKind,
+    Analysis, AnalysisOptions, ImageMeta, LayerMeta, LayersReport, ScanError, ScanOptions, WasteKind,
     scan::{scan, scan_seek},
 };
 
@@ -36,13 +35,7 @@ impl Tar {
         h
     }
     fn file_full(mut self, path: &str, data: &[u8], uid: u64, mtime: u64) -> Self {
-        let mut h = Self::header(
-            tar::EntryType::Regular,
-            data.len() as u64,
-            0o644,
-            uid,
-            mtime,
-        );
+        let mut h = Self::header(tar::EntryType::Regular, data.len() as u64, 0o644, uid, mtime);
         self.b.append_data(&mut h, path, data).unwrap();
         self
     }
@@ -81,9 +74,7 @@ impl Tar {
 }
 
 fn bytes(n: usize, seed: u8) -> Vec<u8> {
-    (0..n)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
+    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
 }
 
 fn analyze_with(layers: &[Vec<u8>], opts: ScanOptions, aopts: AnalysisOptions) -> LayersReport {
@@ -164,14 +155,8 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn overwrite_counts_the_replaced_copy_once() {
-    let l0 = Tar::new()
-        .dir("etc")
-        .file("etc/app.conf", &bytes(100, 1))
-        .done();
-    let l1 = Tar::new()
-        .dir("etc")
-        .file("etc/app.conf", &bytes(50, 2))
-        .done();
+    let l0 = Tar::new().dir("etc").file("etc/app.conf", &bytes(100, 1)).done();
+    let l1 = Tar::new().dir("etc").file("etc/app.conf", &bytes(50, 2)).done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.reclaimable_bytes.0, 100);
     assert_eq!(r.waste_by_kind.overwritten.0, 100);
@@ -222,10 +207,7 @@ fn directory_whiteout_counts_every_file_below_it() {
     let r = analyze(&[l0, l1]);
     assert_eq!(r.reclaimable_bytes.0, 5000);
     let i = item(&r, "/app/build/", WasteKind::Deleted);
-    assert_eq!(
-        (i.bytes, i.files, i.stored_in, i.made_waste_by),
-        (5000, 2, 0, Some(1))
-    );
+    assert_eq!((i.bytes, i.files, i.stored_in, i.made_waste_by), (5000, 2, 0, Some(1)));
     assert_eq!(r.layers[1].files_deleted, 2);
     // dive adds the subtree size to both m and C of /app/build: the delete is invisible.
     assert!(close(r.efficiency, 1.0));
@@ -239,11 +221,7 @@ fn opaque_directory_hides_the_lower_contents() {
         .file("etc/x", &bytes(100, 1))
         .file("etc/y", &bytes(200, 2))
         .done();
-    let l1 = Tar::new()
-        .dir("etc")
-        .opaque("etc")
-        .file("etc/z", &bytes(7, 3))
-        .done();
+    let l1 = Tar::new().dir("etc").opaque("etc").file("etc/z", &bytes(7, 3)).done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.waste_by_kind.deleted.0, 300);
     let i = item(&r, "/etc/", WasteKind::Deleted);
@@ -257,20 +235,10 @@ fn opaque_directory_hides_the_lower_contents() {
 #[test]
 fn opaque_then_rewrite_of_same_path_is_an_overwrite() {
     let l0 = Tar::new().dir("etc").file("etc/x", &bytes(100, 1)).done();
-    let l1 = Tar::new()
-        .dir("etc")
-        .opaque("etc")
-        .file("etc/x", &bytes(100, 9))
-        .done();
+    let l1 = Tar::new().dir("etc").opaque("etc").file("etc/x", &bytes(100, 9)).done();
     let r = analyze(&[l0, l1]);
-    assert_eq!(
-        (r.waste_by_kind.overwritten.0, r.waste_by_kind.deleted.0),
-        (100, 0)
-    );
-    assert_eq!(
-        (r.layers[1].files_modified, r.layers[1].files_deleted),
-        (1, 0)
-    );
+    assert_eq!((r.waste_by_kind.overwritten.0, r.waste_by_kind.deleted.0), (100, 0));
+    assert_eq!((r.layers[1].files_modified, r.layers[1].files_deleted), (1, 0));
 }
 
 #[test]
@@ -289,10 +257,7 @@ fn chown_rewrite_is_metadata_only_and_new_content_is_not() {
     let r = analyze(&[l0.clone(), l1.clone()]);
     assert_eq!(r.waste_by_kind.metadata_only.0, 4096);
     assert_eq!(r.waste_by_kind.overwritten.0, 800);
-    assert_eq!(
-        item(&r, "/app/s.js", WasteKind::MetadataOnly).made_waste_by,
-        Some(1)
-    );
+    assert_eq!(item(&r, "/app/s.js", WasteKind::MetadataOnly).made_waste_by, Some(1));
     assert_eq!(r.content_compared_by, "content_hash");
     // dive: both paths twice: m = 4096 + 800, C = 8192 + 1600.
     assert!(close(r.efficiency, 4896.0 / 9792.0));
@@ -323,11 +288,7 @@ fn hard_link_keeps_content_alive_after_its_first_name_goes() {
     assert_eq!(r.totals.final_content_bytes.0, 500);
     assert_eq!(r.layers[1].files_deleted, 1);
     // Deleting both names frees the content.
-    let l1 = Tar::new()
-        .dir("bin")
-        .whiteout("bin", "a")
-        .whiteout("bin", "b")
-        .done();
+    let l1 = Tar::new().dir("bin").whiteout("bin", "a").whiteout("bin", "b").done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.waste_by_kind.deleted.0, 500);
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
@@ -335,10 +296,7 @@ fn hard_link_keeps_content_alive_after_its_first_name_goes() {
 
 #[test]
 fn hard_link_to_a_missing_target_is_a_warning_not_a_panic() {
-    let l0 = Tar::new()
-        .dir("bin")
-        .hardlink("bin/b", "bin/nowhere")
-        .done();
+    let l0 = Tar::new().dir("bin").hardlink("bin/b", "bin/nowhere").done();
     let r = analyze(&[l0]);
     assert!(
         r.warnings
@@ -356,10 +314,7 @@ fn symlinks_carry_no_content_and_can_be_replaced() {
     let l1 = Tar::new().file("x", &bytes(10, 2)).done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.reclaimable_bytes.0, 0);
-    assert_eq!(
-        (r.layers[0].files_added, r.layers[1].files_modified),
-        (2, 1)
-    );
+    assert_eq!((r.layers[0].files_added, r.layers[1].files_modified), (2, 1));
     assert_eq!(r.totals.final_content_bytes.0, 40);
 }
 
@@ -370,10 +325,7 @@ fn same_path_as_file_then_directory_and_back() {
     let l1 = Tar::new().dir("p").file("p/q", &bytes(20, 2)).done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.waste_by_kind.overwritten.0, 300);
-    assert_eq!(
-        item(&r, "/p", WasteKind::Overwritten).made_waste_by,
-        Some(1)
-    );
+    assert_eq!(item(&r, "/p", WasteKind::Overwritten).made_waste_by, Some(1));
     assert_eq!(r.totals.final_content_bytes.0, 20);
     // A directory becomes a file: everything below it is gone.
     let l0 = Tar::new()
@@ -416,10 +368,7 @@ fn per_layer_counts_and_a_dive_score_worked_by_hand() {
     assert_eq!(counts, [(3, 0, 0), (1, 1, 1), (1, 1, 1)]);
     // Stored 600 + 150 + 50 = 800; final /a 40, /c 300, /e 10 = 350.
     assert_eq!(r.reclaimable_bytes.0, 450);
-    assert_eq!(
-        (r.waste_by_kind.overwritten.0, r.waste_by_kind.deleted.0),
-        (200, 250)
-    );
+    assert_eq!((r.waste_by_kind.overwritten.0, r.waste_by_kind.deleted.0), (200, 250));
     // dive: /a C = 240 m = 40; /b C = 200 m = 0; /c 300/300; /d C = 50 m = 0; /e 10/10.
     let eff = (40.0 + 0.0 + 300.0 + 0.0 + 10.0) / (240.0 + 200.0 + 300.0 + 50.0 + 10.0);
     assert!(close(r.efficiency, eff), "{} vs {eff}", r.efficiency);
@@ -434,10 +383,7 @@ fn per_layer_counts_and_a_dive_score_worked_by_hand() {
 fn whiteout_of_a_missing_path_stops_dives_walk_like_dive() {
     // dive enters the missing path with a minimum of -1 and stops visiting that layer.
     let l0 = Tar::new().file("a", &bytes(100, 1)).done();
-    let l1 = Tar::new()
-        .whiteout("", "ghost")
-        .file("z", &bytes(10, 2))
-        .done();
+    let l1 = Tar::new().whiteout("", "ghost").file("z", &bytes(10, 2)).done();
     let r = analyze(&[l0, l1]);
     assert_eq!(r.dive.errors.len(), 1);
     // Visited: /a (100/100) and /ghost (min -1, C 0); /z comes after /.wh.ghost and is skipped.
@@ -455,16 +401,11 @@ fn package_caches_and_duplicates_are_reported_beside_reclaimable() {
         .file("opt/a/lib.so", &bytes(64, 4))
         .file("opt/b/lib.so", &bytes(64, 4))
         .done();
-    let l1 = Tar::new()
-        .whiteout("var/lib/apt/lists", "deb_Packages")
-        .done();
+    let l1 = Tar::new().whiteout("var/lib/apt/lists", "deb_Packages").done();
     let r = analyze_with(
         &[l0, l1],
         ScanOptions::default(),
-        AnalysisOptions {
-            top: 5,
-            dedupe: true,
-        },
+        AnalysisOptions { top: 5, dedupe: true },
     );
     assert_eq!(r.waste_by_kind.package_cache.0, 790);
     assert_eq!(
@@ -473,10 +414,7 @@ fn package_caches_and_duplicates_are_reported_beside_reclaimable() {
             .as_deref(),
         Some("apt-archives")
     );
-    assert_eq!(
-        item(&r, "/var/cache/apt/", WasteKind::PackageCache).bytes,
-        90
-    );
+    assert_eq!(item(&r, "/var/cache/apt/", WasteKind::PackageCache).bytes, 90);
     let lists = item(&r, "/var/lib/apt/lists/deb_Packages", WasteKind::Deleted);
     assert_eq!(lists.cache.as_deref(), Some("apt-lists"));
     assert_eq!(r.reclaimable_bytes.0, 400);
@@ -504,11 +442,7 @@ fn unsafe_names_are_read_inside_the_root_with_a_warning() {
     patch(&mut t, 0, "../../etc/evil");
     patch(&mut t, 1024, "/abs/path");
     let r = analyze(&[t]);
-    let paths: Vec<&str> = r.layers[0]
-        .top_files
-        .iter()
-        .map(|p| p.path.as_str())
-        .collect();
+    let paths: Vec<&str> = r.layers[0].top_files.iter().map(|p| p.path.as_str()).collect();
     assert_eq!(paths, ["/abs/path", "/etc/evil"]);
     assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
 }
@@ -534,10 +468,7 @@ fn header_size_larger_than_the_data_is_a_clear_error() {
             "{err}"
         );
         let err = scan_seek(&mut Cursor::new(&t), &opts).unwrap_err();
-        assert!(
-            matches!(&err, ScanError::Truncated { expected: 1000, .. }),
-            "{err}"
-        );
+        assert!(matches!(&err, ScanError::Truncated { expected: 1000, .. }), "{err}");
         assert!(err.to_string().contains("/big"), "{err}");
     }
 }
@@ -572,7 +503,8 @@ fn generated_stream_is_a_valid_tar() {
     let s = scan(
         &mut support::many_files::ManyFiles::new(2500, |i| format!("d{:04}/f{:07}", i / 1000, i)),
         &ScanOptions::default(),
-    ).unwrap();
+    )
+    .unwrap();
     assert_eq!((s.entries.len(), s.content_bytes), (2500, 2500));
     let _ = support::required();
 }
@@ -634,8 +566,7 @@ mod through_sources {
     fn read(spec: &str) -> LayersReport {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let src = open(&SourceSpec::parse(spec).unwrap(), &SourceOptions::default()).unwrap();
-        rt.block_on(layers::analyze(&src, &Options::default()))
-            .unwrap()
+        rt.block_on(layers::analyze(&src, &Options::default())).unwrap()
     }
 
     fn check(r: &LayersReport) {
@@ -644,10 +575,7 @@ mod through_sources {
         // overwritten: app.conf 100 + file p replaced by a directory 300.
         // deleted: d/f 1000 + app/build 5000 + opt/x, opt/y under the opaque dir 300; bin/a's
         // 500 bytes live on through the hard link bin/b.  metadata_only: s.js re-stored by chown.
-        assert_eq!(
-            (w.overwritten.0, w.deleted.0, w.metadata_only.0),
-            (400, 6300, 4096)
-        );
+        assert_eq!((w.overwritten.0, w.deleted.0, w.metadata_only.0), (400, 6300, 4096));
         assert_eq!(r.reclaimable_bytes.0, 10_796);
         // final: app.conf 50 + d/g 10 + s.js 4096 + bin/b 500 + opt/z 7 + p/q 20.
         assert_eq!(r.totals.final_content_bytes.0, 4683);
@@ -660,16 +588,9 @@ mod through_sources {
         assert_eq!(r.layers[1].created_by, "RUN rewrite, delete, chown");
         assert_eq!(r.layers[1].history_index, Some(2));
         let build = r.waste.iter().find(|i| i.path == "/app/build/").unwrap();
-        assert_eq!(
-            (build.kind, build.files, build.bytes),
-            (WasteKind::Deleted, 2, 5000)
-        );
+        assert_eq!((build.kind, build.files, build.bytes), (WasteKind::Deleted, 2, 5000));
         // dive, leaf by leaf (see the comment above): minimum 14 783 of 20 479 discovered.
-        assert!(
-            (r.efficiency - 14_783.0 / 20_479.0).abs() < 1e-12,
-            "{}",
-            r.efficiency
-        );
+        assert!((r.efficiency - 14_783.0 / 20_479.0).abs() < 1e-12, "{}", r.efficiency);
         assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     }
 
@@ -721,14 +642,11 @@ fn progress_reaches_every_layer_and_byte() {
     let calls: Calls = Arc::default();
     let c = calls.clone();
     let opts = imgopt::layers::Options {
-        progress: Some(Arc::new(move |d, t, b, tb| {
-            c.lock().unwrap().push((d, t, b, tb))
-        })),
+        progress: Some(Arc::new(move |d, t, b, tb| c.lock().unwrap().push((d, t, b, tb)))),
         ..imgopt::layers::Options::default()
     };
     let spec = imgopt::source::spec::SourceSpec::parse(&format!("oci:{}", dir.display())).unwrap();
-    let src =
-        imgopt::source::spec::open(&spec, &imgopt::source::spec::SourceOptions::default()).unwrap();
+    let src = imgopt::source::spec::open(&spec, &imgopt::source::spec::SourceOptions::default()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let r = rt.block_on(imgopt::layers::analyze(&src, &opts)).unwrap();
     let calls = calls.lock().unwrap().clone();
@@ -736,14 +654,9 @@ fn progress_reaches_every_layer_and_byte() {
     assert_eq!(calls.first(), Some(&(0, 2, 0, total_bytes)));
     assert_eq!(calls.last(), Some(&(2, 2, total_bytes, total_bytes)));
     // Bytes were reported before the big layer finished, and never went backwards.
+    assert!(calls.iter().any(|&(d, _, b, _)| d == 0 && b > 0), "{calls:?}");
     assert!(
-        calls.iter().any(|&(d, _, b, _)| d == 0 && b > 0),
-        "{calls:?}"
-    );
-    assert!(
-        calls
-            .windows(2)
-            .all(|w| w[1].2 >= w[0].2 && w[1].0 >= w[0].0),
+        calls.windows(2).all(|w| w[1].2 >= w[0].2 && w[1].0 >= w[0].0),
         "{calls:?}"
     );
 }
@@ -774,14 +687,10 @@ fn alpine_packages_are_measured_from_the_apk_database() {
         .build()
         .write_oci_layout(&dir, Some("latest"));
     let spec = imgopt::source::spec::SourceSpec::parse(&format!("oci:{}", dir.display())).unwrap();
-    let src =
-        imgopt::source::spec::open(&spec, &imgopt::source::spec::SourceOptions::default()).unwrap();
+    let src = imgopt::source::spec::open(&spec, &imgopt::source::spec::SourceOptions::default()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let r = rt
-        .block_on(imgopt::layers::analyze(
-            &src,
-            &imgopt::layers::Options::default(),
-        ))
+        .block_on(imgopt::layers::analyze(&src, &imgopt::layers::Options::default()))
         .unwrap();
     let got: Vec<(&str, &str, u64, Option<usize>)> = r
         .packages

@@ -22,10 +22,7 @@ fn analyze(spec: &str, verify: bool) -> LayersReport {
     };
     let src = open(&SourceSpec::parse(spec).unwrap(), &sopts).unwrap();
     let mut opts = Options {
-        analysis: AnalysisOptions {
-            top: 10,
-            dedupe: false,
-        },
+        analysis: AnalysisOptions { top: 10, dedupe: false },
         ..Options::default()
     };
     opts.read.verify = verify;
@@ -34,10 +31,7 @@ fn analyze(spec: &str, verify: bool) -> LayersReport {
 
 fn check_invariants(r: &LayersReport) {
     let w = &r.waste_by_kind;
-    assert_eq!(
-        w.overwritten.0 + w.deleted.0 + w.metadata_only.0,
-        r.reclaimable_bytes.0
-    );
+    assert_eq!(w.overwritten.0 + w.deleted.0 + w.metadata_only.0, r.reclaimable_bytes.0);
     assert_eq!(
         r.totals.content_bytes.0 - r.totals.final_content_bytes.0,
         r.reclaimable_bytes.0
@@ -53,12 +47,7 @@ fn truth_rows(path: &Path) -> Vec<(String, usize, Option<usize>, u64)> {
             let f: Vec<&str> = l.split('\t').collect();
             let bytes = f.get(3)?.parse().ok()?;
             let added = f.get(1)?.parse().ok()?;
-            Some((
-                f[0].to_string(),
-                added,
-                f.get(2).and_then(|c| c.parse().ok()),
-                bytes,
-            ))
+            Some((f[0].to_string(), added, f.get(2).and_then(|c| c.parse().ok()), bytes))
         })
         .collect()
 }
@@ -80,11 +69,7 @@ fn check_py_fat_truth(r: &LayersReport, truth: &Path) {
         let by = changed.map(|c| c - 1);
         let got = match path.as_str() {
             "/var/lib/apt/lists/*" => {
-                for i in r
-                    .waste
-                    .iter()
-                    .filter(|i| i.path.starts_with("/var/lib/apt/lists/"))
-                {
+                for i in r.waste.iter().filter(|i| i.path.starts_with("/var/lib/apt/lists/")) {
                     assert_eq!(
                         (i.kind, i.cache.as_deref()),
                         (WasteKind::Deleted, Some("apt-lists")),
@@ -92,9 +77,7 @@ fn check_py_fat_truth(r: &LayersReport, truth: &Path) {
                     );
                     assert_eq!((i.stored_in, i.made_waste_by), (stored, by), "{i:?}");
                 }
-                sum_items(r, WasteKind::Deleted, |p| {
-                    p.starts_with("/var/lib/apt/lists/")
-                })
+                sum_items(r, WasteKind::Deleted, |p| p.starts_with("/var/lib/apt/lists/"))
             }
             "/app/assets/model.bin" => sum_items(r, WasteKind::Deleted, |p| p == path),
             "/app/build/" => sum_items(r, WasteKind::Deleted, |p| p == "/app/build/"),
@@ -103,12 +86,10 @@ fn check_py_fat_truth(r: &LayersReport, truth: &Path) {
             "/app (other files)" => sum_items(r, WasteKind::MetadataOnly, |p| {
                 p.starts_with("/app/") && p != "/app/static/app.bundle.js"
             }),
-            "/var/cache/apt/archives/*.deb" => sum_items(r, WasteKind::PackageCache, |p| {
-                p == "/var/cache/apt/archives/"
-            }),
-            "/var/cache/apt/*.bin" => {
-                sum_items(r, WasteKind::PackageCache, |p| p == "/var/cache/apt/")
+            "/var/cache/apt/archives/*.deb" => {
+                sum_items(r, WasteKind::PackageCache, |p| p == "/var/cache/apt/archives/")
             }
+            "/var/cache/apt/*.bin" => sum_items(r, WasteKind::PackageCache, |p| p == "/var/cache/apt/"),
             other => panic!("truth row {other} is not known to this test"),
         };
         assert_eq!(got, bytes, "{path}: imgopt found {got}, truth says {bytes}");
@@ -117,11 +98,7 @@ fn check_py_fat_truth(r: &LayersReport, truth: &Path) {
             let items: Vec<_> = r
                 .waste
                 .iter()
-                .filter(|i| {
-                    i.bytes > 0
-                        && truth_matches(&path, &i.path)
-                        && i.kind != WasteKind::PackageCache
-                })
+                .filter(|i| i.bytes > 0 && truth_matches(&path, &i.path) && i.kind != WasteKind::PackageCache)
                 .collect();
             assert!(!items.is_empty(), "{path}");
             for i in items {
@@ -168,10 +145,7 @@ fn py_fat_waste_matches_the_truth_file_in_every_format() {
     };
     let truth = fx.join("truth/py-fat.tsv");
     for spec in [
-        format!(
-            "docker-archive:{}",
-            fx.join("archives/py-fat.tar").display()
-        ),
+        format!("docker-archive:{}", fx.join("archives/py-fat.tar").display()),
         format!("oci:{}", fx.join("oci/py-fat").display()),
     ] {
         let r = analyze(&spec, true);
@@ -184,11 +158,7 @@ fn py_fat_waste_matches_the_truth_file_in_every_format() {
             "{}",
             r.layers[1].created_by
         );
-        assert!(
-            r.packages
-                .iter()
-                .any(|p| p.name == "python3" && p.layer == Some(1))
-        );
+        assert!(r.packages.iter().any(|p| p.name == "python3" && p.layer == Some(1)));
     }
 }
 
@@ -197,10 +167,7 @@ fn no_verify_reads_the_same_numbers() {
     let Some(fx) = support::fixtures_dir() else {
         return;
     };
-    let spec = format!(
-        "docker-archive:{}",
-        fx.join("archives/py-fat.tar").display()
-    );
+    let spec = format!("docker-archive:{}", fx.join("archives/py-fat.tar").display());
     let a = analyze(&spec, true);
     let b = analyze(&spec, false);
     assert!(b.layers.iter().all(|l| !l.verified));
@@ -360,10 +327,7 @@ fn efficiency_equals_dives_on_the_docker_archives() {
         );
         assert_eq!(r.dive.wasted_bytes, wasted, "{name}: dive's wasted bytes");
         assert_eq!(r.totals.content_bytes.0, size, "{name}: dive's image size");
-        eprintln!(
-            "{name}: efficiency imgopt {:.6} dive {eff:.6}",
-            r.efficiency
-        );
+        eprintln!("{name}: efficiency imgopt {:.6} dive {eff:.6}", r.efficiency);
     }
 }
 
@@ -375,29 +339,19 @@ fn registry_analysis_equals_the_layout_analysis() {
         return;
     };
     let Some(reg) = std::env::var("IMGOPT_REGISTRY").ok().or_else(|| {
-        support::missing(
-            "a registry with the fixtures pushed (IMGOPT_REGISTRY, started by scripts/test.sh)",
-        )
+        support::missing("a registry with the fixtures pushed (IMGOPT_REGISTRY, started by scripts/test.sh)")
     }) else {
         return;
     };
     for name in ["py-slim", "static-tiny"] {
         let from_registry = analyze(&format!("{reg}/imgopt/{name}:latest"), true);
-        let from_layout = analyze(
-            &format!("oci:{}", fx.join(format!("oci/{name}")).display()),
-            true,
-        );
+        let from_layout = analyze(&format!("oci:{}", fx.join(format!("oci/{name}")).display()), true);
         assert!(from_registry.layers.iter().all(|l| l.verified));
         assert_eq!(from_registry.totals, from_layout.totals, "{name}");
         assert_eq!(from_registry.efficiency, from_layout.efficiency, "{name}");
         assert_eq!(from_registry.waste, from_layout.waste, "{name}");
         assert_eq!(from_registry.packages, from_layout.packages, "{name}");
-        let digests = |r: &LayersReport| {
-            r.layers
-                .iter()
-                .map(|l| l.digest.clone())
-                .collect::<Vec<_>>()
-        };
+        let digests = |r: &LayersReport| r.layers.iter().map(|l| l.digest.clone()).collect::<Vec<_>>();
         assert_eq!(digests(&from_registry), digests(&from_layout));
     }
 }

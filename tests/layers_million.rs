@@ -28,10 +28,7 @@ fn a_million_files_stay_well_under_a_gibibyte() {
     )
     .unwrap();
     assert_eq!(s.entries.len() as u64, N);
-    let mut a = Analysis::new(AnalysisOptions {
-        top: 10,
-        dedupe: true,
-    });
+    let mut a = Analysis::new(AnalysisOptions { top: 10, dedupe: true });
     let d = Digest::sha256_of(b"million");
     let meta = LayerMeta {
         digest: d.clone(),

@@ -51,25 +51,85 @@ fn inputs() -> &'static Vec<Vec<u8>> {
 }
 
 fn total_cases() -> u32 {
-    std::env::var("IMGOPT_PROP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
+    std::env::var("IMGOPT_PROP_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
 }
 
 #[derive(Clone, Debug)]
 enum Mutation {
     Truncate(usize),
-    Splice { at: usize, file: usize, from: usize, len: usize },
-    Flip { at: usize, mask: u8 },
-    Insert { at: usize, text: &'static [u8] },
-    Delete { at: usize, len: usize },
+    Splice {
+        at: usize,
+        file: usize,
+        from: usize,
+        len: usize,
+    },
+    Flip {
+        at: usize,
+        mask: u8,
+    },
+    Insert {
+        at: usize,
+        text: &'static [u8],
+    },
+    Delete {
+        at: usize,
+        len: usize,
+    },
 }
 
 const SNIPPETS: &[&[u8]] = &[
-    b"\\\n", b"\\", b"`\n", b"\\  \t\n", b"\n", b"\r\n", b"\r", b"\0", b"\xff", b"\xc3", b"\xe2\x80",
-    b"<<EOF", b"<<-EOF", b"<<'EOF'", b"<<\"E F\"", b"3<<EOF", b"EOF\n", b"\tEOF\n", b"\nEOF\n", b"<<",
-    b"#", b"# escape=`\n", b"# escape=\\\n", b"# syntax=x\n", b"[", b"]", b"[\"a\", 1]", b"[\"a\"]",
-    b"\"", b"'", b"${", b"${a:-", b"}", b"$", b"--", b"--mount=type=cache,from=x", b"--from=0 ",
-    b" ", b"\t", b"=", b"ONBUILD ", b"RUN ", b"COPY ", b"ENV ", b"HEALTHCHECK ", b"FROM ", b"\xef\xbb\xbf",
-    b"\xc2\xa0", b"\xe3\x80\x80",
+    b"\\\n",
+    b"\\",
+    b"`\n",
+    b"\\  \t\n",
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b"\0",
+    b"\xff",
+    b"\xc3",
+    b"\xe2\x80",
+    b"<<EOF",
+    b"<<-EOF",
+    b"<<'EOF'",
+    b"<<\"E F\"",
+    b"3<<EOF",
+    b"EOF\n",
+    b"\tEOF\n",
+    b"\nEOF\n",
+    b"<<",
+    b"#",
+    b"# escape=`\n",
+    b"# escape=\\\n",
+    b"# syntax=x\n",
+    b"[",
+    b"]",
+    b"[\"a\", 1]",
+    b"[\"a\"]",
+    b"\"",
+    b"'",
+    b"${",
+    b"${a:-",
+    b"}",
+    b"$",
+    b"--",
+    b"--mount=type=cache,from=x",
+    b"--from=0 ",
+    b" ",
+    b"\t",
+    b"=",
+    b"ONBUILD ",
+    b"RUN ",
+    b"COPY ",
+    b"ENV ",
+    b"HEALTHCHECK ",
+    b"FROM ",
+    b"\xef\xbb\xbf",
+    b"\xc2\xa0",
+    b"\xe3\x80\x80",
 ];
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -127,29 +187,61 @@ fn line_of(newlines: &[usize], off: usize) -> usize {
 
 /// Checks what a parse promises about spans and lines.
 fn check(src: &[u8], df: &Dockerfile) -> Result<(), TestCaseError> {
-    let newlines: Vec<usize> = src.iter().enumerate().filter(|(_, c)| **c == b'\n').map(|(i, _)| i).collect();
+    let newlines: Vec<usize> = src
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == b'\n')
+        .map(|(i, _)| i)
+        .collect();
     for (n, i) in df.instructions.iter().enumerate() {
-        prop_assert!(i.span.start() <= i.span.end() && i.span.end() <= src.len(), "instruction {n} span {:?}", i.span);
+        prop_assert!(
+            i.span.start() <= i.span.end() && i.span.end() <= src.len(),
+            "instruction {n} span {:?}",
+            i.span
+        );
         prop_assert!(i.start_line >= 1 && i.start_line <= i.end_line);
         // The word itself may be split by a continuation (`RU\` + newline + `N`); when it
         // is not, its span holds exactly the word.
         // The span starts at the word, or earlier when the instruction's first line holds no
         // part of it (a bare escape character, or bytes that only become whitespace once the
         // continuation joins them, like E3 + `\` + newline + 80 80 = U+3000).
-        prop_assert!(i.span.start() <= i.cmd_span.start(), "instruction {n} span starts after its word");
+        prop_assert!(
+            i.span.start() <= i.cmd_span.start(),
+            "instruction {n} span starts after its word"
+        );
         let word = &src[i.cmd_span.range()];
         if !word.contains(&b'\n') && !i.cmd.contains('\u{fffd}') {
             prop_assert_eq!(word, i.cmd.as_bytes(), "instruction {} word span", n);
         }
-        prop_assert_eq!(line_of(&newlines, i.span.start()), i.start_line, "instruction {} start line", n);
-        prop_assert_eq!(line_of(&newlines, i.span.end()), i.end_line, "instruction {} end line", n);
+        prop_assert_eq!(
+            line_of(&newlines, i.span.start()),
+            i.start_line,
+            "instruction {} start line",
+            n
+        );
+        prop_assert_eq!(
+            line_of(&newlines, i.span.end()),
+            i.end_line,
+            "instruction {} end line",
+            n
+        );
         for f in &i.flags {
             // `--` itself may be split by a continuation.
-            prop_assert!(f.span.end() <= src.len() && src[f.span.range()].starts_with(b"-"), "flag span {:?}", f.span);
-            prop_assert!(f.span.start() >= i.span.start() && f.span.end() <= i.span.end(), "flag span {:?}", f.span);
+            prop_assert!(
+                f.span.end() <= src.len() && src[f.span.range()].starts_with(b"-"),
+                "flag span {:?}",
+                f.span
+            );
+            prop_assert!(
+                f.span.start() >= i.span.start() && f.span.end() <= i.span.end(),
+                "flag span {:?}",
+                f.span
+            );
         }
         for a in &i.args {
-            prop_assert!(a.span.start() <= a.span.end() && a.span.start() >= i.span.start() && a.span.end() <= i.span.end());
+            prop_assert!(
+                a.span.start() <= a.span.end() && a.span.start() >= i.span.start() && a.span.end() <= i.span.end()
+            );
         }
         for h in &i.heredocs {
             prop_assert!(h.span.start() <= h.span.end() && h.span.end() <= i.span.end());
@@ -162,8 +254,11 @@ fn check(src: &[u8], df: &Dockerfile) -> Result<(), TestCaseError> {
 fn essence(df: &Dockerfile) -> Vec<String> {
     fn one(i: &imgopt::dockerfile::Instruction) -> String {
         let flags: Vec<&str> = i.flags.iter().map(|f| &*f.text).collect();
-        let heredocs: Vec<(&str, u32, &str)> =
-            i.heredocs.iter().map(|h| (&*h.name, h.file_descriptor, &*h.content)).collect();
+        let heredocs: Vec<(&str, u32, &str)> = i
+            .heredocs
+            .iter()
+            .map(|h| (&*h.name, h.file_descriptor, &*h.content))
+            .collect();
         let sub = i.sub.as_deref().map(one).unwrap_or_default();
         format!("{:?} {} {flags:?} {:?} {heredocs:?} [{sub}]", i.cmd, i.json, i.values())
     }
@@ -181,7 +276,10 @@ fn printable(input: &[u8], df: &Dockerfile) -> bool {
         s.ends_with(e) && !s.ends_with(&format!("{e}{e}"))
     };
     std::str::from_utf8(input).is_ok()
-        && df.instructions.iter().all(|i| i.original.text().len() < 60_000 && !bare_escape_at_end(&i.original.text()))
+        && df
+            .instructions
+            .iter()
+            .all(|i| i.original.text().len() < 60_000 && !bare_escape_at_end(&i.original.text()))
 }
 
 fn round_trip(input: &[u8], df: &Dockerfile) -> Result<(), TestCaseError> {
@@ -190,14 +288,27 @@ fn round_trip(input: &[u8], df: &Dockerfile) -> Result<(), TestCaseError> {
     }
     let printed = dockerfile::print(df);
     match dockerfile::parse(&printed) {
-        Ok(again) => prop_assert_eq!(essence(df), essence(&again), "printed:\n{}", String::from_utf8_lossy(&printed)),
-        Err(e) => prop_assert!(false, "printed text does not parse ({e}):\n{}", String::from_utf8_lossy(&printed)),
+        Ok(again) => prop_assert_eq!(
+            essence(df),
+            essence(&again),
+            "printed:\n{}",
+            String::from_utf8_lossy(&printed)
+        ),
+        Err(e) => prop_assert!(
+            false,
+            "printed text does not parse ({e}):\n{}",
+            String::from_utf8_lossy(&printed)
+        ),
     }
     Ok(())
 }
 
 fn run(cases: u32, strategy: impl Strategy<Value = Vec<u8>>) {
-    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
     let result = runner.run(&strategy, |input| {
         match dockerfile::parse(&input) {
             Ok(df) => {
@@ -206,7 +317,11 @@ fn run(cases: u32, strategy: impl Strategy<Value = Vec<u8>>) {
             }
             Err(e) => {
                 prop_assert!(e.line >= 1 && e.column >= 1, "error without a location: {e}");
-                prop_assert!(e.span.start() <= e.span.end() && e.span.end() <= input.len(), "error span {:?}", e.span);
+                prop_assert!(
+                    e.span.start() <= e.span.end() && e.span.end() <= input.len(),
+                    "error span {:?}",
+                    e.span
+                );
             }
         }
         Ok(())
@@ -238,8 +353,7 @@ fn mutated_corpus_files_never_panic() {
 
 #[test]
 fn arbitrary_snippet_soup_never_panics() {
-    let soup = proptest::collection::vec(proptest::sample::select(SNIPPETS), 0..60)
-        .prop_map(|parts| parts.concat());
+    let soup = proptest::collection::vec(proptest::sample::select(SNIPPETS), 0..60).prop_map(|parts| parts.concat());
     run(total_cases() / 10, soup);
 }
 
@@ -252,7 +366,13 @@ fn pathological_inputs_finish() {
         [b"FROM a\nCMD ".as_slice(), &b"[".repeat(100_000)].concat(),
         [b"FROM a\n".as_slice(), &b"ONBUILD ".repeat(5_000), b"RUN x\n"].concat(),
         [b"FROM a\nRUN <<EOF ".as_slice(), &b"${a:-".repeat(20_000), b"\nEOF\n"].concat(),
-        [b"FROM a\nRUN ".as_slice(), &b"<<EOF ".repeat(10_000), b"\n", &b"EOF\n".repeat(10_000)].concat(),
+        [
+            b"FROM a\nRUN ".as_slice(),
+            &b"<<EOF ".repeat(10_000),
+            b"\n",
+            &b"EOF\n".repeat(10_000),
+        ]
+        .concat(),
         [b"FROM a\nENV ".as_slice(), &b"a=b \\\n".repeat(100_000), b"\n"].concat(),
         [b"FROM a\nRUN x".as_slice(), &b"y".repeat(70_000), b"\n"].concat(),
         vec![0u8; 100_000],

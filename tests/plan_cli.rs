@@ -7,11 +7,19 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn run(args: &[&str]) -> Output {
-    Command::new(support::imgopt_bin()).args(args).env("NO_COLOR", "1").output().unwrap()
+    Command::new(support::imgopt_bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
 }
 
 fn example(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/plans").join(name).display().to_string()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/plans")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 fn json(out: &Output) -> serde_json::Value {
@@ -22,7 +30,17 @@ fn json(out: &Output) -> serde_json::Value {
 fn single_service_form_human_and_json() {
     // e2-standard-4 on GKE: 3920m / 13622 MiB / 110 pods. 500m / 1Gi: cpu 7, memory 13 -> 7,
     // cpu-bound, 13622 - 7168 = 6454 MiB (6.3 GiB) idle. 20 replicas -> ceil(20/7) = 3 nodes.
-    let args = ["plan", "--node", "cpu=4,memory=16Gi,pods=110,reserved=gke,name=e2-standard-4", "--cpu", "500m", "--memory", "1Gi", "--replicas", "20"];
+    let args = [
+        "plan",
+        "--node",
+        "cpu=4,memory=16Gi,pods=110,reserved=gke,name=e2-standard-4",
+        "--cpu",
+        "500m",
+        "--memory",
+        "1Gi",
+        "--replicas",
+        "20",
+    ];
     let out = run(&args);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
@@ -47,7 +65,12 @@ fn single_service_form_human_and_json() {
     assert_eq!(p["optimal"], true);
     assert_eq!(p["gap"], 0.0);
     assert!(p["ffd"]["cluster_autoscaler"].is_u64() && p["ffd"]["karpenter"].is_u64());
-    let placed: u64 = p["placement"].as_array().unwrap().iter().map(|n| n["pods"]["service"].as_u64().unwrap()).sum();
+    let placed: u64 = p["placement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["pods"]["service"].as_u64().unwrap())
+        .sum();
     assert_eq!(placed, 20);
     assert_eq!(p["placement"][0]["type"], "e2-standard-4");
 }
@@ -57,8 +80,23 @@ fn headroom_flags() {
     // m5.large on EKS, no DaemonSets: 1930m, 80% of it = 1544m. 400m pods: 4 per node at 100%,
     // 3 at 80%. 10 replicas + 25% surge = 13 -> ceil(13/3) = 5 nodes, + 1 spare = 6.
     let out = run(&[
-        "plan", "--node", "cpu=2,memory=8Gi,pods=29,reserved=eks", "--cpu", "400m", "--memory", "256Mi", "--replicas", "10",
-        "--target-utilization", "80%", "--surge", "25%", "--spare-nodes", "1", "--format", "json",
+        "plan",
+        "--node",
+        "cpu=2,memory=8Gi,pods=29,reserved=eks",
+        "--cpu",
+        "400m",
+        "--memory",
+        "256Mi",
+        "--replicas",
+        "10",
+        "--target-utilization",
+        "80%",
+        "--surge",
+        "25%",
+        "--spare-nodes",
+        "1",
+        "--format",
+        "json",
     ]);
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
@@ -70,10 +108,23 @@ fn headroom_flags() {
 
 #[test]
 fn a_service_that_fits_nowhere_exits_1_and_is_named() {
-    let out = run(&["plan", "--node", "cpu=2,memory=8Gi,pods=29,reserved=eks", "--cpu", "3", "--memory", "1Gi", "--name", "big"]);
+    let out = run(&[
+        "plan",
+        "--node",
+        "cpu=2,memory=8Gi,pods=29,reserved=eks",
+        "--cpu",
+        "3",
+        "--memory",
+        "1Gi",
+        "--name",
+        "big",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("service `big` fits no node type") && err.contains("needs 3000m CPU, 1930m free"), "{err}");
+    assert!(
+        err.contains("service `big` fits no node type") && err.contains("needs 3000m CPU, 1930m free"),
+        "{err}"
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("error: service `big` fits no node type"), "{text}");
 }
@@ -90,16 +141,45 @@ fn bad_input_exits_2_with_the_line() {
     // Missing file, bad flag, SARIF: exit 2, no panic.
     assert_eq!(run(&["plan", "/nonexistent/plan.yaml"]).status.code(), Some(2));
     assert_eq!(run(&["plan", "--node", "cpu=4", "--cpu", "1"]).status.code(), Some(2));
-    assert_eq!(run(&["plan", "--node", "cpu=4,memory=1Gi", "--cpu", "1", "--target-utilization", "1.5"]).status.code(), Some(2));
-    assert_eq!(run(&["plan", &example("eks-web-api-worker.yaml"), "--format", "sarif"]).status.code(), Some(2));
+    assert_eq!(
+        run(&[
+            "plan",
+            "--node",
+            "cpu=4,memory=1Gi",
+            "--cpu",
+            "1",
+            "--target-utilization",
+            "1.5"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["plan", &example("eks-web-api-worker.yaml"), "--format", "sarif"])
+            .status
+            .code(),
+        Some(2)
+    );
     // An image reference that cannot be read: a clear error at its line, exit 2 (no network:
     // a missing OCI layout; tests/plan_images.rs has the rest).
     std::fs::write(&f, "node_types:\n  - {name: a, cpu: 4, memory: 16Gi, reserved: eks}\nimages:\n  app: {ref: \"oci:/nonexistent/app\"}\nservices:\n  - {name: s, cpu: 1, image: app}\n").unwrap();
     let out = run(&["plan", f.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("PL009") && err.contains("/nonexistent/app") && err.contains("plan.yaml:4:"), "{err}");
-    let out = run(&["plan", "--node", "cpu=4,memory=16Gi", "--cpu", "1", "--image", "oci:/nonexistent/app"]);
+    assert!(
+        err.contains("PL009") && err.contains("/nonexistent/app") && err.contains("plan.yaml:4:"),
+        "{err}"
+    );
+    let out = run(&[
+        "plan",
+        "--node",
+        "cpu=4,memory=16Gi",
+        "--cpu",
+        "1",
+        "--image",
+        "oci:/nonexistent/app",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/app"));
 }
@@ -112,19 +192,42 @@ fn examples_run_and_report_the_shape_the_issue_names() {
     for key in ["schema_version", "node_types", "services", "by_node_type", "cheapest"] {
         assert!(v.get(key).is_some(), "{key}");
     }
-    for key in ["name", "capacity", "reserved", "allocatable", "free_after_daemonsets", "image_budget_mib"] {
+    for key in [
+        "name",
+        "capacity",
+        "reserved",
+        "allocatable",
+        "free_after_daemonsets",
+        "image_budget_mib",
+    ] {
         assert!(v["node_types"][0].get(key).is_some(), "node_types[].{key}");
     }
     let c = &v["cheapest"];
-    for key in ["cost_per_hour", "node_counts", "lower_bound_cost", "gap", "optimal", "placement"] {
+    for key in [
+        "cost_per_hour",
+        "node_counts",
+        "lower_bound_cost",
+        "gap",
+        "optimal",
+        "placement",
+    ] {
         assert!(c.get(key).is_some(), "cheapest.{key}");
     }
     // The cheapest fleet is never dearer than the cheapest single-type FFD fleet.
     assert!(c["cost_per_hour"].as_f64().unwrap() <= c["ffd_cost_per_hour"].as_f64().unwrap() + 1e-9);
     // worker (1.55 cores + sidecar) does not fit an m5.large after the DaemonSets (1505m free).
-    assert_eq!(v["by_node_type"]["m5.large"]["not_placed"], serde_json::json!(["worker"]));
+    assert_eq!(
+        v["by_node_type"]["m5.large"]["not_placed"],
+        serde_json::json!(["worker"])
+    );
     // r5.large has max_nodes: 6: the cheapest fleet respects it.
-    assert!(c["node_counts"].get("r5.large").and_then(serde_json::Value::as_u64).unwrap_or(0) <= 6);
+    assert!(
+        c["node_counts"]
+            .get("r5.large")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+            <= 6
+    );
 
     // ubuntu vs alpine: the same instances per node; pod slots bind on m5.large.
     let v = json(&run(&["plan", &example("ubuntu-vs-alpine.yaml"), "--format", "json"]));
@@ -140,11 +243,23 @@ fn examples_run_and_report_the_shape_the_issue_names() {
     // GPU pair: llm and vision share nodes thanks to the shared base; legacy-ocr never does.
     let v = json(&run(&["plan", &example("gke-gpu-inference.yaml"), "--format", "json"]));
     let placement = v["by_node_type"]["g2-standard-24"]["placement"].as_array().unwrap();
-    assert!(placement.iter().any(|n| n["pods"].get("llm").is_some() && n["pods"].get("vision").is_some()));
-    assert!(placement.iter().all(|n| n["pods"].get("legacy-ocr").is_none() || n["pods"].as_object().unwrap().len() == 1));
+    assert!(
+        placement
+            .iter()
+            .any(|n| n["pods"].get("llm").is_some() && n["pods"].get("vision").is_some())
+    );
+    assert!(
+        placement
+            .iter()
+            .all(|n| n["pods"].get("legacy-ocr").is_none() || n["pods"].as_object().unwrap().len() == 1)
+    );
 
     // Markdown renders.
     let out = run(&["plan", &example("gke-gpu-inference.yaml"), "--format", "markdown"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8(out.stdout).unwrap().contains("| node type | nodes | lower bound |"));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("| node type | nodes | lower bound |")
+    );
 }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use imgopt::diag::{Files, render_human, ColorChoice};
+use imgopt::diag::{ColorChoice, Files, render_human};
 use imgopt::plan::file::parse_plan;
 
 fn fixtures() -> PathBuf {
@@ -17,7 +17,9 @@ fn parse_text(text: &str) -> (Files, Result<imgopt::plan::file::Parsed, Vec<imgo
     let base = fixtures();
     let r = parse_plan(&mut files, id, &mut |p: &str| {
         let path = base.join(p);
-        std::fs::read_to_string(&path).map(|t| (p.to_string(), t)).map_err(|e| e.to_string())
+        std::fs::read_to_string(&path)
+            .map(|t| (p.to_string(), t))
+            .map_err(|e| e.to_string())
     });
     (files, r)
 }
@@ -28,7 +30,11 @@ fn lines(files: &Files, diags: &[imgopt::diag::Diagnostic]) -> Vec<(String, usiz
         .iter()
         .map(|d| {
             let l = &d.labels[0];
-            (files.name(l.file).to_string(), files.line_col(l.file, l.span.start).0, d.code.clone().unwrap())
+            (
+                files.name(l.file).to_string(),
+                files.line_col(l.file, l.span.start).0,
+                d.code.clone().unwrap(),
+            )
         })
         .collect()
 }
@@ -99,7 +105,10 @@ services:
     .map(|(l, c)| ("plan.yaml".to_string(), *l, c.to_string()))
     .collect();
     // The duplicate node type is reported too (both places labelled).
-    let dup = diags.iter().find(|d| d.code.as_deref() == Some("PL007")).expect("duplicate reported");
+    let dup = diags
+        .iter()
+        .find(|d| d.code.as_deref() == Some("PL007"))
+        .expect("duplicate reported");
     assert_eq!(files.line_col(dup.labels[0].file, dup.labels[0].span.start).0, 6);
     assert_eq!(files.line_col(dup.labels[1].file, dup.labels[1].span.start).0, 2);
     let without_dup: Vec<_> = got.into_iter().filter(|(_, _, c)| c != "PL007").collect();
@@ -128,7 +137,9 @@ fn syntax_errors_and_manifest_errors_point_into_the_right_file() {
     );
     let base = dir.path().to_path_buf();
     let r = parse_plan(&mut files, id, &mut |p: &str| {
-        std::fs::read_to_string(base.join(p)).map(|t| (p.to_string(), t)).map_err(|e| e.to_string())
+        std::fs::read_to_string(base.join(p))
+            .map(|t| (p.to_string(), t))
+            .map_err(|e| e.to_string())
     });
     let d = r.unwrap_err();
     let l = &d[0].labels[0];
@@ -147,7 +158,9 @@ fn example_plans_parse() {
             let id = files.add(path.display().to_string(), std::fs::read_to_string(&path).unwrap());
             let base = dir.clone();
             let r = parse_plan(&mut files, id, &mut |p: &str| {
-                std::fs::read_to_string(base.join(p)).map(|t| (p.to_string(), t)).map_err(|e| e.to_string())
+                std::fs::read_to_string(base.join(p))
+                    .map(|t| (p.to_string(), t))
+                    .map_err(|e| e.to_string())
             });
             let parsed = r.unwrap_or_else(|d| panic!("{}: {d:#?}", path.display()));
             let report = imgopt::plan::plan(&parsed.input).unwrap();

@@ -26,8 +26,7 @@ fn json(out: &Output) -> serde_json::Value {
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 const MIB: f64 = 1_048_576.0;
@@ -48,18 +47,11 @@ fn images_tsv(dir: &Path) -> BTreeMap<String, (u64, u64)> {
     let mut lines = text.lines();
     let head: Vec<&str> = lines.next().unwrap().split('\t').collect();
     let col = |n: &str| head.iter().position(|h| *h == n).unwrap();
-    let (name, c, u) = (
-        col("name"),
-        col("compressed_bytes"),
-        col("uncompressed_bytes"),
-    );
+    let (name, c, u) = (col("name"), col("compressed_bytes"), col("uncompressed_bytes"));
     lines
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            (
-                f[name].to_string(),
-                (f[c].parse().unwrap(), f[u].parse().unwrap()),
-            )
+            (f[name].to_string(), (f[c].parse().unwrap(), f[u].parse().unwrap()))
         })
         .collect()
 }
@@ -93,10 +85,7 @@ fn builder_images_oci_and_docker_archive_share_the_base_layer() {
         .layer("ADD rootfs / # buildkit", base_layer())
         .layer(
             "COPY app /app # buildkit",
-            vec![
-                Entry::dir("app"),
-                Entry::file("app/run.sh", "#!/bin/sh\necho a\n"),
-            ],
+            vec![Entry::dir("app"), Entry::file("app/run.sh", "#!/bin/sh\necho a\n")],
         )
         .build();
     let b = ImageBuilder::new()
@@ -104,10 +93,7 @@ fn builder_images_oci_and_docker_archive_share_the_base_layer() {
         .layer("ADD rootfs / # buildkit", base_layer())
         .layer(
             "RUN make # buildkit",
-            vec![
-                Entry::dir("srv"),
-                Entry::file("srv/data.bin", noise(1 << 20)),
-            ],
+            vec![Entry::dir("srv"), Entry::file("srv/data.bin", noise(1 << 20))],
         )
         .build();
     assert_eq!(
@@ -131,17 +117,11 @@ fn builder_images_oci_and_docker_archive_share_the_base_layer() {
     let v = json(&run(&["plan", plan.to_str().unwrap(), "--format", "json"]));
     // Budget: floor(10240 MiB * 85%) = 8704 MiB, minus the DaemonSet image's tars (rounded up).
     let a_tar: u64 = a.layers.iter().map(|l| l.tar.len() as u64).sum();
-    assert_eq!(
-        v["node_types"][0]["image_budget_mib"],
-        8704 - mib_ceil(a_tar)
-    );
+    assert_eq!(v["node_types"][0]["image_budget_mib"], 8704 - mib_ceil(a_tar));
     let svc = &v["services"][0];
     // The cache holds b's layers; b's base is a's base (same tar on no parent).
     let b_tar_bytes: u64 = b.layers.iter().map(|l| l.tar.len() as u64).sum();
-    assert_eq!(
-        svc["per_node"]["n"]["image_cache_mib"],
-        mib_ceil(b_tar_bytes)
-    );
+    assert_eq!(svc["per_node"]["n"]["image_cache_mib"], mib_ceil(b_tar_bytes));
     assert_eq!(
         b.layers[1].tar.len() as u64,
         512 + 512 + (1 << 20) + 1024,
@@ -190,15 +170,11 @@ fn bad_references_are_named_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("PL009")
-            && err.contains(&missing.display().to_string())
-            && err.contains("plan.yaml:4"),
+        err.contains("PL009") && err.contains(&missing.display().to_string()) && err.contains("plan.yaml:4"),
         "{err}"
     );
     // A corrupt layer: the blob is cut short.
-    let a = ImageBuilder::new()
-        .layer("ADD rootfs /", base_layer())
-        .build();
+    let a = ImageBuilder::new().layer("ADD rootfs /", base_layer()).build();
     let dir = tmp.path().join("cut");
     a.write_oci_layout(&dir, Some("latest"));
     let blob = dir
@@ -207,15 +183,7 @@ fn bad_references_are_named_and_exit_2() {
     let bytes = std::fs::read(&blob).unwrap();
     std::fs::write(&blob, &bytes[..bytes.len() / 2]).unwrap();
     let r = format!("oci:{}", dir.display());
-    let out = run(&[
-        "plan",
-        "--node",
-        "cpu=4,memory=8Gi",
-        "--cpu",
-        "1",
-        "--image",
-        &r,
-    ]);
+    let out = run(&["plan", "--node", "cpu=4,memory=8Gi", "--cpu", "1", "--image", &r]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&r), "{err}");
@@ -246,10 +214,7 @@ fn fixture_images_share_debian_base_once_per_node() {
     )
     .unwrap();
     let v = json(&run(&["plan", plan.to_str().unwrap(), "--format", "json"]));
-    assert_eq!(
-        v["node_types"][0]["image_budget_mib"],
-        87040 - mib_ceil(base_u)
-    );
+    assert_eq!(v["node_types"][0]["image_budget_mib"], 87040 - mib_ceil(base_u));
     let svc = |name: &str| {
         v["services"]
             .as_array()
@@ -260,16 +225,10 @@ fn fixture_images_share_debian_base_once_per_node() {
             .clone()
     };
     assert_eq!(svc("fat")["pull_mib"]["n"], mib1(fat_c - base_c));
-    assert_eq!(
-        svc("fat")["per_node"]["n"]["image_cache_mib"],
-        mib_ceil(fat_u)
-    );
+    assert_eq!(svc("fat")["per_node"]["n"]["image_cache_mib"], mib_ceil(fat_u));
     // The docker-archive stores py-slim's layers uncompressed: its pull is its own tars.
     assert_eq!(svc("slim")["pull_mib"]["n"], mib1(slim_u - base_u));
-    assert_eq!(
-        svc("slim")["per_node"]["n"]["image_cache_mib"],
-        mib_ceil(slim_u)
-    );
+    assert_eq!(svc("slim")["per_node"]["n"]["image_cache_mib"], mib_ceil(slim_u));
 
     // The disk budget: py-fat and py-slim together need their union (debian-base once).
     let union = fat_u + slim_u - base_u;

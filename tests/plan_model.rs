@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use imgopt::plan::{
-    self, DaemonSetSpec, Headroom, ImageLayers, Layer, NodeTypeSpec, PlanInput, PlanReport, PodShape, Quantity, Request,
-    ReservedModel, ServiceSpec,
+    self, DaemonSetSpec, Headroom, ImageLayers, Layer, NodeTypeSpec, PlanInput, PlanReport, PodShape, Quantity,
+    Request, ReservedModel, ServiceSpec,
 };
 
 const MI: u64 = 1 << 20;
@@ -16,7 +16,13 @@ fn svc(name: &str, replicas: u64, cpu_m: u64, mib: u64) -> ServiceSpec {
     ServiceSpec {
         name: name.into(),
         replicas,
-        shape: PodShape { containers: vec![Request { cpu_m, memory_bytes: mib * MI }], ..PodShape::default() },
+        shape: PodShape {
+            containers: vec![Request {
+                cpu_m,
+                memory_bytes: mib * MI,
+            }],
+            ..PodShape::default()
+        },
         image: None,
         max_per_node: None,
     }
@@ -25,7 +31,13 @@ fn svc(name: &str, replicas: u64, cpu_m: u64, mib: u64) -> ServiceSpec {
 fn ds(name: &str, cpu_m: u64, mib: u64) -> DaemonSetSpec {
     DaemonSetSpec {
         name: name.into(),
-        shape: PodShape { containers: vec![Request { cpu_m, memory_bytes: mib * MI }], ..PodShape::default() },
+        shape: PodShape {
+            containers: vec![Request {
+                cpu_m,
+                memory_bytes: mib * MI,
+            }],
+            ..PodShape::default()
+        },
         image: None,
     }
 }
@@ -66,13 +78,19 @@ fn check_placement(
             cpu += r.cpu_m * c;
             mem += r.memory_bytes.div_ceil(MI) * c;
             pods += c;
-            assert!(c <= s.max_per_node.unwrap_or(u64::MAX), "node {k}: {name} x{c} over max_per_node");
+            assert!(
+                c <= s.max_per_node.unwrap_or(u64::MAX),
+                "node {k}: {name} x{c} over max_per_node"
+            );
             if let Some(img) = &s.image {
                 layers.extend(input.images[img].layers.iter().map(|l| (l.digest.clone(), l.size)));
             }
             *placed.entry(name.clone()).or_default() += c;
         }
-        assert!(cpu <= t.cpu && mem <= t.mem && pods <= t.pods, "node {k} over capacity: {cpu}m {mem}Mi {pods}");
+        assert!(
+            cpu <= t.cpu && mem <= t.mem && pods <= t.pods,
+            "node {k} over capacity: {cpu}m {mem}Mi {pods}"
+        );
         if let Some(b) = t.disk_budget {
             let used: u64 = layers.iter().map(|(_, s)| s).sum();
             assert!(used <= b, "node {k}: image cache {used} over {b}");
@@ -82,7 +100,10 @@ fn check_placement(
 }
 
 fn all_replicas(r: &PlanReport) -> BTreeMap<String, u64> {
-    r.services.iter().map(|s| (s.name.clone(), s.planned_replicas)).collect()
+    r.services
+        .iter()
+        .map(|s| (s.name.clone(), s.planned_replicas))
+        .collect()
 }
 
 #[test]
@@ -105,22 +126,50 @@ fn m5_large_and_xlarge_on_eks() {
     let r = plan::plan(&input).unwrap();
     let nt = &r.node_types;
     assert_eq!((nt[0].allocatable.cpu_m, nt[0].allocatable.memory_mib), (1930, 7518));
-    assert_eq!((nt[0].free_after_daemonsets.cpu_m, nt[0].free_after_daemonsets.pods), (1805, 27));
+    assert_eq!(
+        (nt[0].free_after_daemonsets.cpu_m, nt[0].free_after_daemonsets.pods),
+        (1805, 27)
+    );
     assert_eq!((nt[1].allocatable.cpu_m, nt[1].allocatable.memory_mib), (3920, 15391));
     let api = &r.services[0];
     assert_eq!(api.per_node["m5.large"].instances, 7);
-    assert_eq!(api.per_node["m5.large"].binding, vec![plan::Binding::Cpu, plan::Binding::Memory]);
+    assert_eq!(
+        api.per_node["m5.large"].binding,
+        vec![plan::Binding::Cpu, plan::Binding::Memory]
+    );
     assert_eq!(api.per_node["m5.xlarge"].instances, 15);
     // tiny: 10m / 16Mi -> m5.large cpu 180, memory 469, pods 27 -> pod-bound 27.
     let tiny = &r.services[1];
-    assert_eq!((tiny.per_node["m5.large"].instances, tiny.per_node["m5.large"].binding.clone()), (27, vec![plan::Binding::Pods]));
+    assert_eq!(
+        (
+            tiny.per_node["m5.large"].instances,
+            tiny.per_node["m5.large"].binding.clone()
+        ),
+        (27, vec![plan::Binding::Pods])
+    );
     // Lower bound by hand for m5.xlarge: cpu 30*250 + 100*10 = 8500m / 3795 -> 3; memory
     // 30*1024 + 1600 = 32320 / 15391 -> 3; pods 130 / 56 -> 3. So 3 nodes can be enough.
     let x = &r.by_node_type["m5.xlarge"];
     assert!(x.lower_bound >= 3 && x.nodes >= x.lower_bound);
     let truth = BTreeMap::from([
-        ("m5.large", Truth { cpu: 1805, mem: 7518, pods: 27, disk_budget: None }),
-        ("m5.xlarge", Truth { cpu: 3795, mem: 15391, pods: 56, disk_budget: None }),
+        (
+            "m5.large",
+            Truth {
+                cpu: 1805,
+                mem: 7518,
+                pods: 27,
+                disk_budget: None,
+            },
+        ),
+        (
+            "m5.xlarge",
+            Truth {
+                cpu: 3795,
+                mem: 15391,
+                pods: 56,
+                disk_budget: None,
+            },
+        ),
     ]);
     for p in r.by_node_type.values() {
         assert!(p.nodes <= p.ffd.cluster_autoscaler.min(p.ffd.karpenter));
@@ -148,7 +197,11 @@ fn gke_and_aks_numbers() {
         ..PlanInput::default()
     };
     let r = plan::plan(&input).unwrap();
-    let got: Vec<(u64, u64)> = r.node_types.iter().map(|n| (n.allocatable.cpu_m, n.allocatable.memory_mib)).collect();
+    let got: Vec<(u64, u64)> = r
+        .node_types
+        .iter()
+        .map(|n| (n.allocatable.cpu_m, n.allocatable.memory_mib))
+        .collect();
     assert_eq!(got, vec![(3920, 13622), (7910, 29023), (3860, 15634), (3860, 12188)]);
     let per: Vec<u64> = ["e2-standard-4", "n2-standard-8", "D4s_v5-30", "D4s_v5-250"]
         .iter()
@@ -156,8 +209,10 @@ fn gke_and_aks_numbers() {
         .collect();
     assert_eq!(per, vec![6, 14, 7, 5]);
     // 20 replicas: ceil(20/6) = 4, ceil(20/14) = 2, ceil(20/7) = 3, ceil(20/5) = 4, all proven.
-    let nodes: Vec<(u64, bool)> =
-        ["e2-standard-4", "n2-standard-8", "D4s_v5-30", "D4s_v5-250"].iter().map(|t| (r.by_node_type[*t].nodes, r.by_node_type[*t].optimal)).collect();
+    let nodes: Vec<(u64, bool)> = ["e2-standard-4", "n2-standard-8", "D4s_v5-30", "D4s_v5-250"]
+        .iter()
+        .map(|t| (r.by_node_type[*t].nodes, r.by_node_type[*t].optimal))
+        .collect();
     assert_eq!(nodes, vec![(4, true), (2, true), (3, true), (4, true)]);
 }
 
@@ -171,7 +226,10 @@ fn ffd_example_from_density_md() {
             svc("cpu-heavy", 14, 1800, 1536),
             ServiceSpec {
                 shape: PodShape {
-                    containers: vec![Request { cpu_m: 500, memory_bytes: Quantity::parse("6.2Gi").unwrap().bytes_ceil() }],
+                    containers: vec![Request {
+                        cpu_m: 500,
+                        memory_bytes: Quantity::parse("6.2Gi").unwrap().bytes_ceil(),
+                    }],
                     ..PodShape::default()
                 },
                 ..svc("memory-heavy", 14, 0, 0)
@@ -185,7 +243,15 @@ fn ffd_example_from_density_md() {
     assert_eq!(p.ffd.cluster_autoscaler, 18);
     assert_eq!(p.nodes, 13);
     assert!(p.optimal);
-    let truth = BTreeMap::from([("m5.xlarge", Truth { cpu: 3920, mem: 15391, pods: 58, disk_budget: None })]);
+    let truth = BTreeMap::from([(
+        "m5.xlarge",
+        Truth {
+            cpu: 3920,
+            mem: 15391,
+            pods: 58,
+            disk_budget: None,
+        },
+    )]);
     check_placement(&p.placement, &truth, &input, &all_replicas(&r));
 }
 
@@ -196,7 +262,11 @@ fn ffd_example_at_ten_times_the_replicas() {
     // Ten copies of the 13-node optimum hold everything, so 130 nodes are enough.
     let input = PlanInput {
         node_types: vec![NodeTypeSpec::new("m5.xlarge", 4000, 16384, 58, ReservedModel::Eks)],
-        services: vec![svc("cpu-heavy", 140, 1800, 1536), svc("memory-heavy", 140, 500, 6349), svc("balanced", 100, 1100, 3584)],
+        services: vec![
+            svc("cpu-heavy", 140, 1800, 1536),
+            svc("memory-heavy", 140, 500, 6349),
+            svc("balanced", 100, 1100, 3584),
+        ],
         ..PlanInput::default()
     };
     let r = plan::plan(&input).unwrap();
@@ -204,7 +274,15 @@ fn ffd_example_at_ten_times_the_replicas() {
     assert_eq!(p.ffd.cluster_autoscaler, 174);
     assert!(p.nodes <= 130, "{}", p.nodes);
     assert!(p.lower_bound <= p.nodes);
-    let truth = BTreeMap::from([("m5.xlarge", Truth { cpu: 3920, mem: 15391, pods: 58, disk_budget: None })]);
+    let truth = BTreeMap::from([(
+        "m5.xlarge",
+        Truth {
+            cpu: 3920,
+            mem: 15391,
+            pods: 58,
+            disk_budget: None,
+        },
+    )]);
     check_placement(&p.placement, &truth, &input, &all_replicas(&r));
 }
 
@@ -212,13 +290,21 @@ fn ffd_example_at_ten_times_the_replicas() {
 fn shared_layers_and_disk() {
     // Budget: floor(20480 * 85 / 100) - 4096 = 13312 MiB. Base 6 GiB shared by a and b;
     // c has its own 8 GiB. a + b = 6144 + 500 + 500 = 7144 MiB fits; c with either does not.
-    let base = Layer { digest: "base".into(), size: 6144 * MI, compressed_size: 3000 * MI };
+    let base = Layer {
+        digest: "base".into(),
+        size: 6144 * MI,
+        compressed_size: 3000 * MI,
+    };
     let img = |name: &str, extra: u64, with_base: bool| {
         let mut layers = Vec::new();
         if with_base {
             layers.push(base.clone());
         }
-        layers.push(Layer { digest: name.into(), size: extra * MI, compressed_size: extra * MI / 2 });
+        layers.push(Layer {
+            digest: name.into(),
+            size: extra * MI,
+            compressed_size: extra * MI / 2,
+        });
         ImageLayers { layers }
     };
     let mut t = NodeTypeSpec::new("g", 16000, 65536, 110, ReservedModel::Gke);
@@ -236,7 +322,11 @@ fn shared_layers_and_disk() {
             ("b".to_string(), img("b", 500, true)),
             ("c".to_string(), img("c", 8192, false)),
         ]),
-        services: vec![with_image(svc("a", 3, 100, 100), "a"), with_image(svc("b", 3, 100, 100), "b"), with_image(svc("c", 2, 100, 100), "c")],
+        services: vec![
+            with_image(svc("a", 3, 100, 100), "a"),
+            with_image(svc("b", 3, 100, 100), "b"),
+            with_image(svc("c", 2, 100, 100), "c"),
+        ],
         ..PlanInput::default()
     };
     let r = plan::plan(&input).unwrap();
@@ -245,7 +335,15 @@ fn shared_layers_and_disk() {
     // a and b pair up on 3 nodes, c needs 2 nodes of its own: 5.
     let p = &r.by_node_type["g"];
     assert_eq!(p.nodes, 5);
-    let truth = BTreeMap::from([("g", Truth { cpu: 15890, mem: 59825, pods: 110, disk_budget: Some(13312 * MI) })]);
+    let truth = BTreeMap::from([(
+        "g",
+        Truth {
+            cpu: 15890,
+            mem: 59825,
+            pods: 110,
+            disk_budget: Some(13312 * MI),
+        },
+    )]);
     check_placement(&p.placement, &truth, &input, &all_replicas(&r));
     // A fresh node pulls the compressed layers: a = 3000 + 250 MiB.
     assert!((r.services[0].pull_mib["g"] - 3250.0).abs() < 1e-9);

@@ -25,7 +25,9 @@ fn node_ok(p: &Problem, ty: usize, pods: &[(usize, u64)]) -> bool {
             layers.extend(it.layers.iter().copied());
         }
     }
-    let disk_ok = t.disk.is_none_or(|b| layers.iter().map(|&l| p.layer_size[l]).sum::<u64>() <= b);
+    let disk_ok = t
+        .disk
+        .is_none_or(|b| layers.iter().map(|&l| p.layer_size[l]).sum::<u64>() <= b);
     cpu <= t.cpu && mem <= t.mem && n <= t.pods && disk_ok
 }
 
@@ -45,7 +47,12 @@ fn valid(p: &Problem, pk: &Packing) -> bool {
 /// Brute force: the cheapest partition of all pods into feasible nodes (each node takes the
 /// cheapest type that holds it). Pods are assigned one by one to an open group or a new one.
 fn brute_opt(p: &Problem, types: &[usize]) -> Option<f64> {
-    let pods: Vec<usize> = p.items.iter().enumerate().flat_map(|(i, it)| std::iter::repeat_n(i, it.count as usize)).collect();
+    let pods: Vec<usize> = p
+        .items
+        .iter()
+        .enumerate()
+        .flat_map(|(i, it)| std::iter::repeat_n(i, it.count as usize))
+        .collect();
     let cheapest = |g: &Vec<usize>| -> Option<f64> {
         let mut counts: Vec<(usize, u64)> = Vec::new();
         for &i in g {
@@ -54,9 +61,19 @@ fn brute_opt(p: &Problem, types: &[usize]) -> Option<f64> {
                 None => counts.push((i, 1)),
             }
         }
-        types.iter().filter(|&&t| node_ok(p, t, &counts)).map(|&t| p.types[t].price).min_by(f64::total_cmp)
+        types
+            .iter()
+            .filter(|&&t| node_ok(p, t, &counts))
+            .map(|&t| p.types[t].price)
+            .min_by(f64::total_cmp)
     };
-    fn go(k: usize, pods: &[usize], groups: &mut Vec<Vec<usize>>, best: &mut Option<f64>, cost_of: &dyn Fn(&Vec<usize>) -> Option<f64>) {
+    fn go(
+        k: usize,
+        pods: &[usize],
+        groups: &mut Vec<Vec<usize>>,
+        best: &mut Option<f64>,
+        cost_of: &dyn Fn(&Vec<usize>) -> Option<f64>,
+    ) {
         if k == pods.len() {
             let mut total = 0.0;
             for g in groups.iter() {
@@ -89,8 +106,20 @@ fn brute_opt(p: &Problem, types: &[usize]) -> Option<f64> {
 }
 
 fn problem() -> impl Strategy<Value = Problem> {
-    let item = (100u64..2500, 100u64..6000, prop::option::of(1u64..3), prop::option::of(0usize..3), 1u64..3);
-    let ty = (2000u64..5000, 4000u64..12000, 2u64..7, prop::option::of(1000u64..2500), 1u32..4);
+    let item = (
+        100u64..2500,
+        100u64..6000,
+        prop::option::of(1u64..3),
+        prop::option::of(0usize..3),
+        1u64..3,
+    );
+    let ty = (
+        2000u64..5000,
+        4000u64..12000,
+        2u64..7,
+        prop::option::of(1000u64..2500),
+        1u32..4,
+    );
     (prop::collection::vec(item, 1..5), prop::collection::vec(ty, 1..4)).prop_map(|(items, types)| {
         // Three images over four layers: 0 and 1 share layer 0.
         let images = [vec![0usize, 1], vec![0, 2], vec![3]];
@@ -107,7 +136,14 @@ fn problem() -> impl Strategy<Value = Problem> {
                 .collect(),
             types: types
                 .into_iter()
-                .map(|(cpu, mem, pods, disk, price)| BinType { cpu, mem, pods, disk, price: f64::from(price), max_nodes: None })
+                .map(|(cpu, mem, pods, disk, price)| BinType {
+                    cpu,
+                    mem,
+                    pods,
+                    disk,
+                    price: f64::from(price),
+                    max_nodes: None,
+                })
                 .collect(),
             layer_size: vec![800, 300, 400, 900],
             base_layers: vec![],
@@ -176,10 +212,29 @@ fn ffd_orderings_differ_where_documented() {
     // for the cluster-autoscaler score. Both orders must still produce valid packings.
     let p = Problem {
         items: vec![
-            Item { cpu: 100, mem: 7000, max_per_node: u64::MAX, layers: vec![], count: 3 },
-            Item { cpu: 1500, mem: 500, max_per_node: u64::MAX, layers: vec![], count: 3 },
+            Item {
+                cpu: 100,
+                mem: 7000,
+                max_per_node: u64::MAX,
+                layers: vec![],
+                count: 3,
+            },
+            Item {
+                cpu: 1500,
+                mem: 500,
+                max_per_node: u64::MAX,
+                layers: vec![],
+                count: 3,
+            },
         ],
-        types: vec![BinType { cpu: 2000, mem: 8000, pods: 10, disk: None, price: 1.0, max_nodes: None }],
+        types: vec![BinType {
+            cpu: 2000,
+            mem: 8000,
+            pods: 10,
+            disk: None,
+            price: 1.0,
+            max_nodes: None,
+        }],
         layer_size: vec![],
         base_layers: vec![],
     };
@@ -197,10 +252,30 @@ fn ffd_orderings_differ_where_documented() {
 fn quotas_are_respected() {
     // Two types; the cheap one is capped at 1 node.
     let p = Problem {
-        items: vec![Item { cpu: 1000, mem: 1000, max_per_node: u64::MAX, layers: vec![], count: 6 }],
+        items: vec![Item {
+            cpu: 1000,
+            mem: 1000,
+            max_per_node: u64::MAX,
+            layers: vec![],
+            count: 6,
+        }],
         types: vec![
-            BinType { cpu: 2000, mem: 4000, pods: 10, disk: None, price: 1.0, max_nodes: Some(1) },
-            BinType { cpu: 2000, mem: 4000, pods: 10, disk: None, price: 1.5, max_nodes: None },
+            BinType {
+                cpu: 2000,
+                mem: 4000,
+                pods: 10,
+                disk: None,
+                price: 1.0,
+                max_nodes: Some(1),
+            },
+            BinType {
+                cpu: 2000,
+                mem: 4000,
+                pods: 10,
+                disk: None,
+                price: 1.5,
+                max_nodes: None,
+            },
         ],
         layer_size: vec![],
         base_layers: vec![],

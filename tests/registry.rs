@@ -17,7 +17,11 @@ use imgopt::source::{Error, ImageSource, Manifest};
 use support::fault_proxy::{Fault, FaultProxy};
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Fast, bounded options: short stall timeout and backoff, no credential files.
@@ -32,17 +36,12 @@ fn quick() -> SourceOptions {
 }
 
 /// Reads every layer of `m` through `open_layer`, returning the stats (verification included).
-fn read_layers(
-    rt: &tokio::runtime::Runtime,
-    src: &impl ImageSource,
-    m: &Manifest,
-) -> Result<Vec<LayerStats>, Error> {
+fn read_layers(rt: &tokio::runtime::Runtime, src: &impl ImageSource, m: &Manifest) -> Result<Vec<LayerStats>, Error> {
     let cfg = rt.block_on(src.config(m))?;
     let mut out = Vec::new();
     for (i, desc) in m.layers.iter().enumerate() {
         let b = rt.block_on(src.blob(desc))?;
-        let mut s =
-            blob::open_layer(b, desc, cfg.diff_ids.get(i), &LayerReadOptions::default(), rt.handle())?;
+        let mut s = blob::open_layer(b, desc, cfg.diff_ids.get(i), &LayerReadOptions::default(), rt.handle())?;
         std::io::copy(&mut s, &mut std::io::sink()).map_err(|e| Error::from_io(e, "layer"))?;
         out.push(s.finish()?);
     }
@@ -58,14 +57,15 @@ fn local_manifests(rt: &tokio::runtime::Runtime, name: &str) -> Option<Vec<Manif
 
 #[test]
 fn anonymous_pull_of_every_fixture_matches_the_oci_layout() {
-    let (Some(reg), Some(fx)) = (support::registry(), support::fixtures_dir()) else { return };
+    let (Some(reg), Some(fx)) = (support::registry(), support::fixtures_dir()) else {
+        return;
+    };
     let rt = rt();
     let tsv = std::fs::read_to_string(fx.join("images.tsv")).unwrap();
     let mut lines = tsv.lines();
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     for line in lines {
-        let row: std::collections::BTreeMap<&str, &str> =
-            header.iter().copied().zip(line.split('\t')).collect();
+        let row: std::collections::BTreeMap<&str, &str> = header.iter().copied().zip(line.split('\t')).collect();
         let name = row["name"];
         let src = RegistrySource::new(&format!("{reg}/imgopt/{name}:latest"), &quick()).unwrap();
         assert!(!src.is_local());
@@ -85,7 +85,11 @@ fn anonymous_pull_of_every_fixture_matches_the_oci_layout() {
         }
         assert_eq!(compressed.to_string(), row["compressed_bytes"], "{name}");
         assert_eq!(tar.to_string(), row["uncompressed_bytes"], "{name}");
-        assert_eq!(src.net_counts().retries, 0, "{name}: a healthy registry needs no retries");
+        assert_eq!(
+            src.net_counts().retries,
+            0,
+            "{name}: a healthy registry needs no retries"
+        );
     }
 }
 
@@ -96,7 +100,10 @@ fn no_verify_does_not_apply_to_network_bytes() {
     let src = RegistrySource::new(&format!("{reg}/imgopt/static-tiny:latest"), &quick()).unwrap();
     let m = rt.block_on(src.manifest()).unwrap();
     let cfg = rt.block_on(src.config(&m)).unwrap();
-    let lro = LayerReadOptions { verify: false, ..LayerReadOptions::default() };
+    let lro = LayerReadOptions {
+        verify: false,
+        ..LayerReadOptions::default()
+    };
     let b = rt.block_on(src.blob(&m.layers[0])).unwrap();
     let mut s = blob::open_layer(b, &m.layers[0], cfg.diff_ids.first(), &lro, rt.handle()).unwrap();
     std::io::copy(&mut s, &mut std::io::sink()).unwrap();
@@ -107,18 +114,28 @@ fn no_verify_does_not_apply_to_network_bytes() {
 fn multi_platform_selection() {
     let Some(reg) = support::registry() else { return };
     let rt = rt();
-    let Some(local) = local_manifests(&rt, "static-tiny-multi") else { return };
+    let Some(local) = local_manifests(&rt, "static-tiny-multi") else {
+        return;
+    };
     for (want, idx) in [("linux/amd64", 0), ("linux/arm64", 1), ("linux/arm64/v8", 1)] {
-        let opts = SourceOptions { platform: Some(want.parse().unwrap()), ..quick() };
-        let src =
-            spec::open(&SourceSpec::parse(&format!("{reg}/imgopt/static-tiny-multi:latest")).unwrap(), &opts)
-                .unwrap();
+        let opts = SourceOptions {
+            platform: Some(want.parse().unwrap()),
+            ..quick()
+        };
+        let src = spec::open(
+            &SourceSpec::parse(&format!("{reg}/imgopt/static-tiny-multi:latest")).unwrap(),
+            &opts,
+        )
+        .unwrap();
         let m = rt.block_on(src.manifest()).unwrap();
         assert_eq!(m.digest, local[idx].digest, "{want}");
         let cfg = rt.block_on(src.config(&m)).unwrap();
         assert_eq!(cfg.platform.architecture, want.split('/').nth(1).unwrap());
     }
-    let opts = SourceOptions { platform: Some("linux/riscv64".parse().unwrap()), ..quick() };
+    let opts = SourceOptions {
+        platform: Some("linux/riscv64".parse().unwrap()),
+        ..quick()
+    };
     let src = RegistrySource::new(&format!("{reg}/imgopt/static-tiny-multi:latest"), &opts).unwrap();
     let err = rt.block_on(src.manifest()).unwrap_err();
     assert!(matches!(err, Error::NoMatchingPlatform { .. }), "{err}");
@@ -126,9 +143,17 @@ fn multi_platform_selection() {
     // By digest: the index digest from images.tsv resolves the same way.
     let fx = support::fixtures_dir().unwrap();
     let tsv = std::fs::read_to_string(fx.join("images.tsv")).unwrap();
-    let digest =
-        tsv.lines().find(|l| l.starts_with("static-tiny-multi\t")).unwrap().rsplit('\t').next().unwrap();
-    let opts = SourceOptions { platform: Some("linux/arm64".parse().unwrap()), ..quick() };
+    let digest = tsv
+        .lines()
+        .find(|l| l.starts_with("static-tiny-multi\t"))
+        .unwrap()
+        .rsplit('\t')
+        .next()
+        .unwrap();
+    let opts = SourceOptions {
+        platform: Some("linux/arm64".parse().unwrap()),
+        ..quick()
+    };
     let src = RegistrySource::new(&format!("{reg}/imgopt/static-tiny-multi@{digest}"), &opts).unwrap();
     assert_eq!(rt.block_on(src.manifest()).unwrap().digest, local[1].digest);
 }
@@ -137,8 +162,10 @@ fn multi_platform_selection() {
 fn not_found_names_the_reference() {
     let Some(reg) = support::registry() else { return };
     let rt = rt();
-    for r in [format!("{reg}/imgopt/does-not-exist:latest"), format!("{reg}/imgopt/static-tiny:no-such-tag")]
-    {
+    for r in [
+        format!("{reg}/imgopt/does-not-exist:latest"),
+        format!("{reg}/imgopt/static-tiny:no-such-tag"),
+    ] {
         let src = RegistrySource::new(&r, &quick()).unwrap();
         let err = rt.block_on(src.manifest()).unwrap_err();
         assert!(matches!(err, Error::NotFound { .. }), "{r}: {err:?}");
@@ -149,19 +176,25 @@ fn not_found_names_the_reference() {
     let mut m = rt.block_on(src.manifest()).unwrap();
     m.layers[0].digest = Digest::sha256_of(b"no such blob");
     let b = rt.block_on(src.blob(&m.layers[0])).unwrap();
-    let err =
-        blob::open_layer(b, &m.layers[0], None, &LayerReadOptions::default(), rt.handle()).err().unwrap();
+    let err = blob::open_layer(b, &m.layers[0], None, &LayerReadOptions::default(), rt.handle())
+        .err()
+        .unwrap();
     assert!(matches!(err, Error::BlobMissing { .. }), "{err:?}");
 }
 
 #[test]
 fn htpasswd_auth() {
-    let Some((reg, user, pass)) = support::auth_registry() else { return };
+    let Some((reg, user, pass)) = support::auth_registry() else {
+        return;
+    };
     let rt = rt();
     let r = format!("{reg}/imgopt/static-tiny:latest");
     // The right password.
     let good = SourceOptions {
-        credentials: Some(Credentials::Basic { username: user.clone(), password: Secret::new(pass.clone()) }),
+        credentials: Some(Credentials::Basic {
+            username: user.clone(),
+            password: Secret::new(pass.clone()),
+        }),
         ..quick()
     };
     let src = RegistrySource::new(&r, &good).unwrap();
@@ -191,9 +224,15 @@ fn htpasswd_auth() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = serde_json::json!({"auths": {reg.clone(): {"username": user, "password": pass}}});
     std::fs::write(dir.path().join("config.json"), cfg.to_string()).unwrap();
-    let from_file = SourceOptions { auth_files: AuthFiles::docker_config_dir(dir.path()), ..quick() };
+    let from_file = SourceOptions {
+        auth_files: AuthFiles::docker_config_dir(dir.path()),
+        ..quick()
+    };
     let src = RegistrySource::new(&r, &from_file).unwrap();
-    assert_eq!(src.credential_origin(), Some(&imgopt::source::auth::CredentialOrigin::DockerConfig));
+    assert_eq!(
+        src.credential_origin(),
+        Some(&imgopt::source::auth::CredentialOrigin::DockerConfig)
+    );
     let m2 = rt.block_on(src.manifest()).unwrap();
     assert_eq!(m2.digest, m.digest);
     read_layers(&rt, &src, &m2).unwrap();
@@ -204,8 +243,11 @@ fn htpasswd_auth() {
 // returned), never on durations.
 
 /// What a read through the proxy gave: the result, the source's counters, the blob requests.
-type ProxyRun =
-    (Result<Vec<LayerStats>, Error>, imgopt::source::registry::NetCounts, Vec<support::fault_proxy::Logged>);
+type ProxyRun = (
+    Result<Vec<LayerStats>, Error>,
+    imgopt::source::registry::NetCounts,
+    Vec<support::fault_proxy::Logged>,
+);
 
 /// Reads static-tiny through a proxy with `faults`; returns the result, the source's counters
 /// and the proxy's blob requests.
@@ -220,9 +262,16 @@ fn through_proxy(faults: Vec<(Fault, usize)>, opts: SourceOptions) -> Option<Pro
 
 #[test]
 fn server_errors_are_retried() {
-    let Some((res, counts, log)) =
-        through_proxy(vec![(Fault::Status { code: 503, retry_after: None }, 2)], quick())
-    else {
+    let Some((res, counts, log)) = through_proxy(
+        vec![(
+            Fault::Status {
+                code: 503,
+                retry_after: None,
+            },
+            2,
+        )],
+        quick(),
+    ) else {
         return;
     };
     res.unwrap();
@@ -235,13 +284,26 @@ fn server_errors_are_retried() {
 #[test]
 fn manifest_requests_are_retried_too() {
     let Some(reg) = support::registry() else { return };
-    let proxy =
-        FaultProxy::start_on(&reg, "/manifests/", vec![(Fault::Status { code: 502, retry_after: None }, 2)]);
+    let proxy = FaultProxy::start_on(
+        &reg,
+        "/manifests/",
+        vec![(
+            Fault::Status {
+                code: 502,
+                retry_after: None,
+            },
+            2,
+        )],
+    );
     let rt = rt();
     let src = RegistrySource::new(&format!("{}/imgopt/static-tiny:latest", proxy.addr()), &quick()).unwrap();
     rt.block_on(src.manifest()).unwrap();
     assert_eq!(src.net_counts().retries, 2);
-    let manifests: Vec<_> = proxy.log().into_iter().filter(|l| l.path.contains("/manifests/")).collect();
+    let manifests: Vec<_> = proxy
+        .log()
+        .into_iter()
+        .filter(|l| l.path.contains("/manifests/"))
+        .collect();
     assert_eq!(manifests.len(), 3);
     // A 404 is not retried.
     let src = RegistrySource::new(&format!("{}/imgopt/nope:latest", proxy.addr()), &quick()).unwrap();
@@ -251,28 +313,57 @@ fn manifest_requests_are_retried_too() {
 
 #[test]
 fn too_many_requests_honours_retry_after() {
-    let Some((res, counts, log)) =
-        through_proxy(vec![(Fault::Status { code: 429, retry_after: Some(1) }, 1)], quick())
-    else {
+    let Some((res, counts, log)) = through_proxy(
+        vec![(
+            Fault::Status {
+                code: 429,
+                retry_after: Some(1),
+            },
+            1,
+        )],
+        quick(),
+    ) else {
         return;
     };
     res.unwrap();
     assert_eq!(counts.retries, 1);
     assert_eq!(log[0].path, log[1].path);
     // A Retry-After beyond the limit is not waited out: a clear error instead.
-    let opts = SourceOptions { max_retry_after: Duration::from_secs(5), ..quick() };
-    let (res, _, _) =
-        through_proxy(vec![(Fault::Status { code: 429, retry_after: Some(3600) }, 1)], opts).unwrap();
+    let opts = SourceOptions {
+        max_retry_after: Duration::from_secs(5),
+        ..quick()
+    };
+    let (res, _, _) = through_proxy(
+        vec![(
+            Fault::Status {
+                code: 429,
+                retry_after: Some(3600),
+            },
+            1,
+        )],
+        opts,
+    )
+    .unwrap();
     let err = res.unwrap_err();
-    assert!(matches!(err, Error::Registry { .. }) && err.to_string().contains("Retry-After"), "{err}");
+    assert!(
+        matches!(err, Error::Registry { .. }) && err.to_string().contains("Retry-After"),
+        "{err}"
+    );
 }
 
 #[test]
 fn persistent_server_errors_give_up() {
     let opts = SourceOptions { attempts: 3, ..quick() };
-    let Some((res, counts, log)) =
-        through_proxy(vec![(Fault::Status { code: 500, retry_after: None }, 100)], opts)
-    else {
+    let Some((res, counts, log)) = through_proxy(
+        vec![(
+            Fault::Status {
+                code: 500,
+                retry_after: None,
+            },
+            100,
+        )],
+        opts,
+    ) else {
         return;
     };
     let err = res.unwrap_err();
@@ -287,28 +378,58 @@ fn persistent_server_errors_give_up() {
 
 #[test]
 fn forbidden_and_unauthorized_blobs_are_clear_errors() {
-    let Some((res, counts, log)) =
-        through_proxy(vec![(Fault::Status { code: 403, retry_after: None }, 1)], quick())
-    else {
+    let Some((res, counts, log)) = through_proxy(
+        vec![(
+            Fault::Status {
+                code: 403,
+                retry_after: None,
+            },
+            1,
+        )],
+        quick(),
+    ) else {
         return;
     };
     let err = res.unwrap_err();
     assert!(matches!(err, Error::Unauthorized { status: 403, .. }), "{err:?}");
-    assert!(err.to_string().contains("403") && err.to_string().contains("imgopt/static-tiny"), "{err}");
+    assert!(
+        err.to_string().contains("403") && err.to_string().contains("imgopt/static-tiny"),
+        "{err}"
+    );
     assert_eq!((counts.retries, log.len()), (0, 1), "a 403 is not retried");
     // A 401 mid-pull (an expired token) gets one fresh token and one more try.
-    let (res, counts, log) =
-        through_proxy(vec![(Fault::Status { code: 401, retry_after: None }, 1)], quick()).unwrap();
+    let (res, counts, log) = through_proxy(
+        vec![(
+            Fault::Status {
+                code: 401,
+                retry_after: None,
+            },
+            1,
+        )],
+        quick(),
+    )
+    .unwrap();
     res.unwrap();
     assert_eq!((counts.retries, log.len() > 1), (1, true));
-    let (res, _, _) =
-        through_proxy(vec![(Fault::Status { code: 401, retry_after: None }, 2)], quick()).unwrap();
+    let (res, _, _) = through_proxy(
+        vec![(
+            Fault::Status {
+                code: 401,
+                retry_after: None,
+            },
+            2,
+        )],
+        quick(),
+    )
+    .unwrap();
     assert!(matches!(res.unwrap_err(), Error::Unauthorized { status: 401, .. }));
 }
 
 #[test]
 fn connection_cut_mid_blob_resumes_with_range() {
-    let Some((res, counts, log)) = through_proxy(vec![(Fault::CutBody, 1)], quick()) else { return };
+    let Some((res, counts, log)) = through_proxy(vec![(Fault::CutBody, 1)], quick()) else {
+        return;
+    };
     let stats = res.unwrap();
     assert!(stats.iter().all(|s| s.verified));
     assert_eq!(counts.resumes, 1);
@@ -318,14 +439,17 @@ fn connection_cut_mid_blob_resumes_with_range() {
     // The retry asked for the rest of the same blob from where the cut happened.
     assert_eq!(log[0].path, log[1].path);
     let range = log[1].range.as_deref().expect("a Range request");
-    let from: u64 = range.trim_start_matches("bytes=").trim_end_matches('-').parse().unwrap();
+    let from: u64 = range
+        .trim_start_matches("bytes=")
+        .trim_end_matches('-')
+        .parse()
+        .unwrap();
     assert!(from > 0, "{range}");
 }
 
 #[test]
 fn registry_ignoring_range_is_reread_from_the_start() {
-    let Some((res, counts, log)) = through_proxy(vec![(Fault::CutBody, 1), (Fault::IgnoreRange, 1)], quick())
-    else {
+    let Some((res, counts, log)) = through_proxy(vec![(Fault::CutBody, 1), (Fault::IgnoreRange, 1)], quick()) else {
         return;
     };
     res.unwrap();
@@ -335,14 +459,23 @@ fn registry_ignoring_range_is_reread_from_the_start() {
 
 #[test]
 fn stalled_connection_times_out_and_resumes() {
-    let opts = SourceOptions { timeout: Duration::from_secs(1), ..quick() };
-    let Some((res, counts, log)) = through_proxy(vec![(Fault::Stall, 1)], opts) else { return };
+    let opts = SourceOptions {
+        timeout: Duration::from_secs(1),
+        ..quick()
+    };
+    let Some((res, counts, log)) = through_proxy(vec![(Fault::Stall, 1)], opts) else {
+        return;
+    };
     res.unwrap();
     assert!(counts.resumes >= 1, "{counts:?}");
     assert_eq!(log[0].path, log[1].path);
     assert!(log[1].range.is_some());
     // Stalls every time: gives up with a stall message, not a hang.
-    let opts = SourceOptions { timeout: Duration::from_secs(1), attempts: 2, ..quick() };
+    let opts = SourceOptions {
+        timeout: Duration::from_secs(1),
+        attempts: 2,
+        ..quick()
+    };
     let (res, _, _) = through_proxy(vec![(Fault::Stall, 100)], opts).unwrap();
     let err = res.unwrap_err();
     assert!(err.to_string().contains("gave up after 2 attempts"), "{err}");
@@ -350,13 +483,22 @@ fn stalled_connection_times_out_and_resumes() {
 
 #[test]
 fn silent_registry_times_out() {
-    let opts = SourceOptions { timeout: Duration::from_secs(1), ..quick() };
-    let Some((res, counts, log)) = through_proxy(vec![(Fault::Silent, 1)], opts) else { return };
+    let opts = SourceOptions {
+        timeout: Duration::from_secs(1),
+        ..quick()
+    };
+    let Some((res, counts, log)) = through_proxy(vec![(Fault::Silent, 1)], opts) else {
+        return;
+    };
     res.unwrap();
     assert_eq!(counts.retries, 1);
     assert_eq!(log[0].path, log[1].path);
     assert!(log[1].range.is_none(), "nothing was received, so nothing to resume");
-    let opts = SourceOptions { timeout: Duration::from_secs(1), attempts: 2, ..quick() };
+    let opts = SourceOptions {
+        timeout: Duration::from_secs(1),
+        attempts: 2,
+        ..quick()
+    };
     let (res, _, _) = through_proxy(vec![(Fault::Silent, 100)], opts).unwrap();
     let err = res.unwrap_err();
     assert!(err.to_string().contains("gave up after 2 attempts"), "{err}");
@@ -365,7 +507,11 @@ fn silent_registry_times_out() {
 #[test]
 fn unreachable_registry_fails_fast() {
     // A port nobody listens on (bound, then released).
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let rt = rt();
     let opts = SourceOptions { attempts: 2, ..quick() };
     let src = RegistrySource::new(&format!("127.0.0.1:{port}/imgopt/x:latest"), &opts).unwrap();
@@ -381,7 +527,9 @@ fn unreachable_registry_fails_fast() {
 fn outward_ip() -> Option<String> {
     let sock = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
     // connect() on UDP sends nothing; it only picks the outgoing interface.
-    sock.connect("192.0.2.1:9").or_else(|_| sock.connect("10.255.255.1:9")).ok()?;
+    sock.connect("192.0.2.1:9")
+        .or_else(|_| sock.connect("10.255.255.1:9"))
+        .ok()?;
     let ip = sock.local_addr().ok()?.ip();
     (!ip.is_loopback() && !ip.is_unspecified()).then(|| ip.to_string())
 }
@@ -397,17 +545,24 @@ fn no_outward_ip() -> Option<String> {
 #[test]
 fn plain_http_is_needed_for_a_non_loopback_http_registry() {
     let Some(reg) = support::registry() else { return };
-    let Some(ip) = outward_ip().or_else(no_outward_ip) else { return };
+    let Some(ip) = outward_ip().or_else(no_outward_ip) else {
+        return;
+    };
     let proxy = FaultProxy::start_bound(&ip, &reg, "/nothing/", vec![]);
     let r = format!("{}/imgopt/static-tiny:latest", proxy.addr());
     let rt = rt();
     // Without --plain-http imgopt speaks TLS to it, which fails cleanly.
     let opts = SourceOptions { attempts: 1, ..quick() };
-    let err = rt.block_on(RegistrySource::new(&r, &opts).unwrap().manifest()).unwrap_err();
+    let err = rt
+        .block_on(RegistrySource::new(&r, &opts).unwrap().manifest())
+        .unwrap_err();
     assert!(matches!(err, Error::Registry { .. }), "{err:?}");
     assert!(err.to_string().contains("--plain-http"), "{err}");
     // With it, the pull works.
-    let opts = SourceOptions { plain_http: true, ..quick() };
+    let opts = SourceOptions {
+        plain_http: true,
+        ..quick()
+    };
     let src = RegistrySource::new(&r, &opts).unwrap();
     let m = rt.block_on(src.manifest()).unwrap();
     read_layers(&rt, &src, &m).unwrap();
@@ -433,7 +588,17 @@ fn tls_registry(ip: &str) -> Option<TlsRegistry> {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let ok = std::process::Command::new(openssl)
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=imgopt-test"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=imgopt-test",
+        ])
         .arg("-addext")
         .arg(format!("subjectAltName=IP:{ip}"))
         .arg("-keyout")
@@ -445,7 +610,11 @@ fn tls_registry(ip: &str) -> Option<TlsRegistry> {
         .status
         .success();
     assert!(ok, "openssl could not make a certificate");
-    let port = std::net::TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let addr = format!("{ip}:{port}");
     let config = format!(
         "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n  tls:\n    certificate: {}\n    key: {}\n",
@@ -472,18 +641,27 @@ fn tls_registry(ip: &str) -> Option<TlsRegistry> {
 
 #[test]
 fn insecure_accepts_a_self_signed_registry() {
-    let Some(ip) = outward_ip().or_else(no_outward_ip) else { return };
+    let Some(ip) = outward_ip().or_else(no_outward_ip) else {
+        return;
+    };
     let Some(reg) = tls_registry(&ip) else { return };
     let r = format!("{}/imgopt/nothing:latest", reg.addr);
     let rt = rt();
     // The certificate is not trusted: a clear failure, not a hang.
     let opts = SourceOptions { attempts: 1, ..quick() };
-    let err = rt.block_on(RegistrySource::new(&r, &opts).unwrap().manifest()).unwrap_err();
+    let err = rt
+        .block_on(RegistrySource::new(&r, &opts).unwrap().manifest())
+        .unwrap_err();
     assert!(matches!(err, Error::Registry { .. }), "{err:?}");
     assert!(err.to_string().contains("--insecure"), "{err}");
     // --insecure: the TLS connection works and the (empty) registry answers 404.
-    let opts = SourceOptions { insecure: true, ..quick() };
-    let err = rt.block_on(RegistrySource::new(&r, &opts).unwrap().manifest()).unwrap_err();
+    let opts = SourceOptions {
+        insecure: true,
+        ..quick()
+    };
+    let err = rt
+        .block_on(RegistrySource::new(&r, &opts).unwrap().manifest())
+        .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
 
@@ -496,7 +674,9 @@ const HELPER_CHILD: &str = "IMGOPT_TEST_HELPER_CHILD";
 
 #[test]
 fn credential_helper_supplies_the_password() {
-    let Some((reg, user, pass)) = support::auth_registry() else { return };
+    let Some((reg, user, pass)) = support::auth_registry() else {
+        return;
+    };
     if std::env::var_os(HELPER_CHILD).is_some() {
         return; // the child runs helper_child_pull instead
     }
@@ -512,7 +692,11 @@ fn credential_helper_supplies_the_password() {
     );
     let helper = bin.join("docker-credential-imgopttest");
     std::fs::write(&helper, script).unwrap();
-    std::process::Command::new("chmod").arg("+x").arg(&helper).status().unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&helper)
+        .status()
+        .unwrap();
     let conf = dir.path().join("docker");
     std::fs::create_dir(&conf).unwrap();
     let cfg = serde_json::json!({"credHelpers": {reg.clone(): "imgopttest"}});
@@ -524,23 +708,38 @@ fn credential_helper_supplies_the_password() {
         .env("PATH", path)
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success() && text.contains("1 passed"), "{text}");
     assert!(!text.contains(&pass), "the password must not be printed");
-    assert_eq!(std::fs::read_to_string(&log).unwrap(), reg, "the helper was asked for this registry");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        reg,
+        "the helper was asked for this registry"
+    );
 }
 
 /// Runs only as the child of `credential_helper_supplies_the_password` (it returns at once
 /// otherwise): pulls from the htpasswd registry with the Docker config the parent wrote.
 #[test]
 fn helper_child_pull() {
-    let Some(conf) = std::env::var_os(HELPER_CHILD) else { return };
+    let Some(conf) = std::env::var_os(HELPER_CHILD) else {
+        return;
+    };
     let (reg, _, _) = support::auth_registry().unwrap();
     let rt = rt();
-    let opts =
-        SourceOptions { auth_files: AuthFiles::docker_config_dir(std::path::Path::new(&conf)), ..quick() };
+    let opts = SourceOptions {
+        auth_files: AuthFiles::docker_config_dir(std::path::Path::new(&conf)),
+        ..quick()
+    };
     let src = RegistrySource::new(&format!("{reg}/imgopt/static-tiny:latest"), &opts).unwrap();
-    assert_eq!(src.credential_origin(), Some(&imgopt::source::auth::CredentialOrigin::DockerConfig));
+    assert_eq!(
+        src.credential_origin(),
+        Some(&imgopt::source::auth::CredentialOrigin::DockerConfig)
+    );
     let m = rt.block_on(src.manifest()).unwrap();
     read_layers(&rt, &src, &m).unwrap();
 }
@@ -599,24 +798,41 @@ fn verbose_layers_reports_the_network_and_the_credential_source() {
     let o = imgopt_with_stdin(&["layers", "-v", "--platform", "linux/arm64", &r], b"");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains(&format!("imgopt: source: registry {r} (registry)\n")), "{err}");
+    assert!(
+        err.contains(&format!("imgopt: source: registry {r} (registry)\n")),
+        "{err}"
+    );
     assert!(err.contains("imgopt: credentials: none (anonymous)\n"), "{err}");
     assert!(err.contains("imgopt: resolved: image index sha256:"), "{err}");
-    assert!(err.contains("lists 2 image manifests; chose linux/arm64/v8 (wanted linux/arm64)"), "{err}");
+    assert!(
+        err.contains("lists 2 image manifests; chose linux/arm64/v8 (wanted linux/arm64)"),
+        "{err}"
+    );
     assert_eq!(err.matches("; from network, verified, ").count(), 2, "{err}");
     // Index and manifest; one token exchange (anonymous here); the config and two layers.
-    assert!(err.contains("imgopt: network: 6 requests (2 manifest, 1 token, 3 blob), "), "{err}");
+    assert!(
+        err.contains("imgopt: network: 6 requests (2 manifest, 1 token, 3 blob), "),
+        "{err}"
+    );
     assert!(err.contains("0 retries, 0 resumed ranges"), "{err}");
 }
 
 #[test]
 fn verbose_layers_with_credentials_never_shows_them() {
-    let Some((reg, user, pass)) = support::auth_registry() else { return };
+    let Some((reg, user, pass)) = support::auth_registry() else {
+        return;
+    };
     let r = format!("{reg}/imgopt/static-tiny:latest");
-    let o = imgopt_with_stdin(&["layers", "-v", "--username", &user, "--password-stdin", &r], pass.as_bytes());
+    let o = imgopt_with_stdin(
+        &["layers", "-v", "--username", &user, "--password-stdin", &r],
+        pass.as_bytes(),
+    );
     let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("imgopt: credentials: --username and --password-stdin\n"), "{err}");
+    assert!(
+        err.contains("imgopt: credentials: --username and --password-stdin\n"),
+        "{err}"
+    );
     assert!(err.contains("imgopt: network: "), "{err}");
     assert!(!err.contains(&pass) && !out.contains(&pass), "{err}");
     // Without credentials the run fails, and -v has still said what it tried.
@@ -624,6 +840,9 @@ fn verbose_layers_with_credentials_never_shows_them() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("imgopt: credentials: none (anonymous)\n"), "{err}");
-    assert!(err.contains("imgopt: network: 1 request (1 manifest, 0 token, 0 blob)"), "{err}");
+    assert!(
+        err.contains("imgopt: network: 1 request (1 manifest, 0 token, 0 blob)"),
+        "{err}"
+    );
     assert!(err.contains("authentication required (401)"), "{err}");
 }

@@ -24,16 +24,11 @@ fn fixtures() -> Vec<PathBuf> {
 }
 
 fn header(text: &str, key: &str) -> Option<String> {
-    text.lines().find_map(|l| {
-        l.strip_prefix(&format!("# {key}:"))
-            .map(|v| v.trim().to_string())
-    })
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("# {key}:")).map(|v| v.trim().to_string()))
 }
 
-fn run(
-    path: &Path,
-    context: Option<&Path>,
-) -> (imgopt::analyze::AnalyzeReport, imgopt::diag::Files) {
+fn run(path: &Path, context: Option<&Path>) -> (imgopt::analyze::AnalyzeReport, imgopt::diag::Files) {
     let text = std::fs::read_to_string(path).unwrap();
     let selection = Selection::new(header(&text, "select").as_deref(), None).unwrap();
     let opts = Options {
@@ -59,8 +54,7 @@ fn fixtures_produce_exactly_the_expected_findings() {
     let mut failures = Vec::new();
     for path in fixtures() {
         let text = std::fs::read_to_string(&path).unwrap();
-        let expect = header(&text, "expect")
-            .unwrap_or_else(|| panic!("{} has no `# expect:` header", path.display()));
+        let expect = header(&text, "expect").unwrap_or_else(|| panic!("{} has no `# expect:` header", path.display()));
         let want: BTreeSet<String> = expect
             .split(',')
             .map(str::trim)
@@ -126,8 +120,7 @@ fn rendered_output_snapshots() {
     for path in fixtures() {
         let (report, files) = run(&path, None);
         let mut human = Vec::new();
-        imgopt::report::human::analyze::render(&report, &files, ColorChoice::Never, &mut human)
-            .unwrap();
+        imgopt::report::human::analyze::render(&report, &files, ColorChoice::Never, &mut human).unwrap();
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         insta::assert_snapshot!(name, String::from_utf8(human).unwrap());
     }
@@ -149,11 +142,7 @@ fn docs_are_current() {
 
 /// A context folder built in the test: DF303 and the exact estimates of DF401/DF402 need real
 /// files (a `.git` folder cannot live in the repository).
-fn context_with(
-    files: &[(&str, usize)],
-    dockerfile: &str,
-    dockerignore: Option<&str>,
-) -> tempfile::TempDir {
+fn context_with(files: &[(&str, usize)], dockerfile: &str, dockerignore: Option<&str>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (p, n) in files {
         let full = dir.path().join(p);
@@ -182,11 +171,7 @@ fn dockerignore_missing_measures_accidental_entries() {
         None,
     );
     let (report, _) = run(&dir.path().join("Dockerfile"), Some(dir.path()));
-    let f: Vec<_> = report
-        .findings
-        .iter()
-        .filter(|f| f.code == "DF303")
-        .collect();
+    let f: Vec<_> = report.findings.iter().filter(|f| f.code == "DF303").collect();
     assert_eq!(f.len(), 1, "{:?}", report.findings);
     // 4000 + 23 (.git) + 500 (log) + 77 (pyc): the bytes the wholesale COPY puts in the image.
     assert_eq!(f[0].estimate.unwrap().low_bytes.0, 4600);
@@ -211,11 +196,7 @@ fn dockerignore_missing_measures_accidental_entries() {
 
     // A weak one is reported with what it lets through.
     let dir = context_with(
-        &[
-            ("app.py", 10),
-            (".git/HEAD", 23),
-            ("node_modules/x/index.js", 900),
-        ],
+        &[("app.py", 10), (".git/HEAD", 23), ("node_modules/x/index.js", 900)],
         df,
         Some(".git\n"),
     );
@@ -233,33 +214,17 @@ fn dockerignore_missing_measures_accidental_entries() {
 fn exact_estimates_from_the_context() {
     let df = "FROM alpine:3.20\nCOPY vendor.tar.gz /tmp/\nCOPY app /app\nRUN tar -xzf /tmp/vendor.tar.gz -C /opt\nRUN rm /tmp/vendor.tar.gz\nRUN chown -R nobody /app\n";
     let dir = context_with(
-        &[
-            ("vendor.tar.gz", 12_345),
-            ("app/main", 700),
-            ("app/lib/a.so", 300),
-        ],
+        &[("vendor.tar.gz", 12_345), ("app/main", 700), ("app/lib/a.so", 300)],
         df,
         None,
     );
     let (report, _) = run(&dir.path().join("Dockerfile"), Some(dir.path()));
-    let del = report
-        .findings
-        .iter()
-        .find(|f| f.code == "DF401")
-        .expect("DF401");
+    let del = report.findings.iter().find(|f| f.code == "DF401").expect("DF401");
     assert_eq!(del.start_line, 5);
     assert_eq!(del.estimate.unwrap().low_bytes.0, 12_345);
     assert_eq!(del.estimate.unwrap().basis, imgopt::estimate::Basis::Exact);
-    let chown = report
-        .findings
-        .iter()
-        .find(|f| f.code == "DF402")
-        .expect("DF402");
-    assert_eq!(
-        chown.estimate.unwrap().low_bytes.0,
-        1000,
-        "app/ is 700 + 300 bytes"
-    );
+    let chown = report.findings.iter().find(|f| f.code == "DF402").expect("DF402");
+    assert_eq!(chown.estimate.unwrap().low_bytes.0, 1000, "app/ is 700 + 300 bytes");
 }
 
 /// Every real-world Dockerfile of the corpus (apps, docker-library, buildkit-repo) produces
@@ -272,8 +237,7 @@ fn corpus_findings_match_the_reviewed_list() {
     let Some(corpus) = support::corpus_dir() else {
         return;
     };
-    let truth_path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus-findings.txt");
+    let truth_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus-findings.txt");
     let want: BTreeSet<String> = std::fs::read_to_string(truth_path)
         .unwrap()
         .lines()
@@ -294,11 +258,7 @@ fn corpus_findings_match_the_reviewed_list() {
                 continue;
             }
             files += 1;
-            let rel = p
-                .strip_prefix(&corpus)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
+            let rel = p.strip_prefix(&corpus).unwrap().to_string_lossy().replace('\\', "/");
             let bytes = std::fs::read(&p).unwrap();
             let opts = Options {
                 no_context: true,
@@ -329,8 +289,7 @@ fn corpus_findings_match_the_reviewed_list() {
                     rejected
                         || matches!(
                             *e,
-                            imgopt::analyze::Error::Stages { .. }
-                                | imgopt::analyze::Error::Parse { .. }
+                            imgopt::analyze::Error::Stages { .. } | imgopt::analyze::Error::Parse { .. }
                         ),
                     "{rel}: {e}"
                 ),

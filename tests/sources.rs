@@ -43,7 +43,11 @@ fn builder_output_is_valid_for_skopeo() {
             .args(["copy", "--quiet", &src, &format!("oci:{}", out.display())])
             .output()
             .unwrap();
-        assert!(o.status.success(), "skopeo copy {src}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "skopeo copy {src}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     };
     for c in [Compression::Gzip, Compression::Zstd, Compression::None] {
         let dir = tmp.path().join(format!("oci-{c:?}"));
@@ -55,7 +59,9 @@ fn builder_output_is_valid_for_skopeo() {
     run(format!("oci-archive:{}", arch.display()));
     for l in [DockerLayout::Classic, DockerLayout::Oci] {
         let f = tmp.path().join(format!("docker-{l:?}.tar"));
-        sample(Compression::Gzip).build_uncompressed().write_docker_archive(&f, l);
+        sample(Compression::Gzip)
+            .build_uncompressed()
+            .write_docker_archive(&f, l);
         run(format!("docker-archive:{}", f.display()));
     }
     let multi = tmp.path().join("multi");
@@ -94,7 +100,11 @@ use imgopt::source::{Error, ImageConfig, ImageSource, Manifest};
 use support::image_builder::BuiltImage;
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// What reading one image measured: manifest, config, and per layer the stats and the entry
@@ -137,12 +147,19 @@ fn read_manifest(
         }
         layers.push((archive.into_inner().finish()?, names));
     }
-    Ok(ReadBack { manifest, config, layers })
+    Ok(ReadBack {
+        manifest,
+        config,
+        layers,
+    })
 }
 
 fn names_of(tar_bytes: &[u8]) -> Vec<String> {
     let mut a = tar::Archive::new(tar_bytes);
-    a.entries().unwrap().map(|e| String::from_utf8_lossy(&e.unwrap().path_bytes()).into_owned()).collect()
+    a.entries()
+        .unwrap()
+        .map(|e| String::from_utf8_lossy(&e.unwrap().path_bytes()).into_owned())
+        .collect()
 }
 
 fn d(s: &str) -> Digest {
@@ -155,7 +172,10 @@ fn check_against(img: &BuiltImage, rb: &ReadBack, same_manifest: bool) {
         assert_eq!(rb.manifest.digest, d(&img.manifest_digest));
     }
     assert_eq!(rb.config.digest, d(&img.config_digest));
-    assert_eq!(rb.config.diff_ids, img.layers.iter().map(|l| d(&l.diff_id)).collect::<Vec<_>>());
+    assert_eq!(
+        rb.config.diff_ids,
+        img.layers.iter().map(|l| d(&l.diff_id)).collect::<Vec<_>>()
+    );
     assert_eq!(rb.layers.len(), img.layers.len());
     for (i, ((stats, names), truth)) in rb.layers.iter().zip(&img.layers).enumerate() {
         assert_eq!(stats.tar_bytes, truth.tar.len() as u64, "layer {i}");
@@ -177,9 +197,11 @@ fn every_format_reads_back() {
         let img = sample(c).build();
         let dir = tmp.path().join(format!("oci-{c:?}"));
         img.write_oci_layout(&dir, Some("v1"));
-        for spec in
-            [format!("oci:{}:v1", dir.display()), format!("oci:{}", dir.display()), dir.display().to_string()]
-        {
+        for spec in [
+            format!("oci:{}:v1", dir.display()),
+            format!("oci:{}", dir.display()),
+            dir.display().to_string(),
+        ] {
             let rb = read_image(&spec, &opts, &lro).unwrap_or_else(|e| panic!("{spec}: {e}"));
             check_against(&img, &rb, true);
             let want = match c {
@@ -231,7 +253,10 @@ fn multi_platform_selection() {
             ("linux/arm64/v8", &idx.images()[1]),
             ("linux/amd64", &idx.images()[0]),
         ] {
-            let opts = SourceOptions { platform: Some(want.parse().unwrap()), ..SourceOptions::default() };
+            let opts = SourceOptions {
+                platform: Some(want.parse().unwrap()),
+                ..SourceOptions::default()
+            };
             let src = spec::open(&spec, &opts).unwrap();
             let m = rt.block_on(src.manifest()).unwrap();
             assert_eq!(m.digest, d(&image.manifest_digest), "{want}");
@@ -246,8 +271,10 @@ fn multi_platform_selection() {
             all.iter().map(|m| m.digest.clone()).collect::<Vec<_>>(),
             vec![d(&idx.images()[0].manifest_digest), d(&idx.images()[1].manifest_digest)]
         );
-        let opts =
-            SourceOptions { platform: Some("linux/s390x".parse().unwrap()), ..SourceOptions::default() };
+        let opts = SourceOptions {
+            platform: Some("linux/s390x".parse().unwrap()),
+            ..SourceOptions::default()
+        };
         let err = rt.block_on(spec::open(&spec, &opts).unwrap().manifest()).unwrap_err();
         assert!(matches!(err, Error::NoMatchingPlatform { .. }), "{err}");
         let text = err.to_string();
@@ -276,7 +303,11 @@ fn truncated_blob_is_a_size_mismatch() {
     for c in [Compression::Gzip, Compression::Zstd, Compression::None] {
         let img = faulty(c, Fault::TruncatedBlob(0));
         match read_oci(&img, &LayerReadOptions::default()) {
-            Err(Error::SizeMismatch { digest, expected, actual }) => {
+            Err(Error::SizeMismatch {
+                digest,
+                expected,
+                actual,
+            }) => {
                 assert_eq!(digest, d(&img.layers[0].digest));
                 assert_eq!(expected, img.layers[0].size);
                 assert_eq!(actual, img.layers[0].size / 2);
@@ -307,7 +338,11 @@ fn wrong_diff_id_is_reported() {
     for c in [Compression::Gzip, Compression::Zstd, Compression::None] {
         let img = faulty(c, Fault::WrongDiffId(0));
         match read_oci(&img, &LayerReadOptions::default()) {
-            Err(Error::DiffIdMismatch { layer, expected, actual }) => {
+            Err(Error::DiffIdMismatch {
+                layer,
+                expected,
+                actual,
+            }) => {
                 assert_eq!(layer, d(&img.layers[0].digest));
                 assert_eq!(actual, d(&img.layers[0].diff_id));
                 assert_ne!(expected, actual);
@@ -337,7 +372,9 @@ fn corrupt_streams_are_corrupt_not_mismatched() {
     for (c, name) in [(Compression::Gzip, "gzip"), (Compression::Zstd, "zstd")] {
         let img = faulty(c, Fault::CorruptCompression(0));
         match read_oci(&img, &LayerReadOptions::default()) {
-            Err(Error::Corrupt { digest, compression, .. }) => {
+            Err(Error::Corrupt {
+                digest, compression, ..
+            }) => {
                 assert_eq!(digest, d(&img.layers[0].digest));
                 assert_eq!(compression, name);
             }
@@ -366,7 +403,11 @@ fn mislabelled_compression_is_read_by_magic_bytes() {
         let found = rb.layers[0].0.compression;
         assert_eq!(
             found,
-            if c == Compression::Gzip { blob::Compression::Zstd } else { blob::Compression::Gzip }
+            if c == Compression::Gzip {
+                blob::Compression::Zstd
+            } else {
+                blob::Compression::Gzip
+            }
         );
     }
 }
@@ -437,13 +478,21 @@ fn path_traversal_is_rejected() {
 #[test]
 fn compression_bomb_stops_at_the_limits() {
     // 8 MiB of zeros gzip to about 8 KiB: a ratio near 1000:1.
-    let img = ImageBuilder::new().layer("RUN dd", vec![Entry::zeros("bomb", 8 << 20)]).build();
-    let lro = LayerReadOptions { ratio_floor: 1 << 20, ..LayerReadOptions::default() };
+    let img = ImageBuilder::new()
+        .layer("RUN dd", vec![Entry::zeros("bomb", 8 << 20)])
+        .build();
+    let lro = LayerReadOptions {
+        ratio_floor: 1 << 20,
+        ..LayerReadOptions::default()
+    };
     match read_oci(&img, &lro) {
         Err(e @ Error::TooLarge { .. }) => assert!(e.to_string().contains("100:1"), "{e}"),
         other => panic!("{:?}", other.err()),
     }
-    let lro = LayerReadOptions { max_tar_bytes: 1 << 20, ..LayerReadOptions::default() };
+    let lro = LayerReadOptions {
+        max_tar_bytes: 1 << 20,
+        ..LayerReadOptions::default()
+    };
     assert!(matches!(read_oci(&img, &lro), Err(Error::TooLarge { .. })));
     // Under the default limits (64 MiB floor) the same layer is fine.
     read_oci(&img, &LayerReadOptions::default()).unwrap();
@@ -456,7 +505,10 @@ fn default_limits_stop_a_real_bomb() {
         .compression(Compression::Zstd)
         .layer("RUN dd", vec![Entry::zeros("bomb", 80 << 20)])
         .build();
-    assert!(matches!(read_oci(&img, &LayerReadOptions::default()), Err(Error::TooLarge { .. })));
+    assert!(matches!(
+        read_oci(&img, &LayerReadOptions::default()),
+        Err(Error::TooLarge { .. })
+    ));
 }
 
 #[test]
@@ -464,15 +516,24 @@ fn no_verify_skips_hashing_for_local_sources() {
     // A byte flipped inside a file's data: only hashing can notice.
     let img = ImageBuilder::new()
         .compression(Compression::None)
-        .layer("ADD x", vec![Entry::file("x", vec![1u8; 100_000]), Entry::file("y", "tail")])
+        .layer(
+            "ADD x",
+            vec![Entry::file("x", vec![1u8; 100_000]), Entry::file("y", "tail")],
+        )
         .fault(Fault::WrongDigest(0))
         .build();
-    let lro = LayerReadOptions { verify: false, ..LayerReadOptions::default() };
+    let lro = LayerReadOptions {
+        verify: false,
+        ..LayerReadOptions::default()
+    };
     let rb = read_oci(&img, &lro).unwrap();
     assert!(!rb.layers[0].0.verified);
     assert_eq!(rb.layers[0].0.tar_bytes, img.layers[0].tar.len() as u64);
     assert_eq!(rb.layers[0].1, vec!["x", "y"]);
-    assert!(matches!(read_oci(&img, &LayerReadOptions::default()), Err(Error::DigestMismatch { .. })));
+    assert!(matches!(
+        read_oci(&img, &LayerReadOptions::default()),
+        Err(Error::DigestMismatch { .. })
+    ));
 }
 
 #[test]
@@ -480,14 +541,19 @@ fn not_an_image_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("x.txt");
     std::fs::write(&f, "hello").unwrap();
-    let err = spec::open(&SourceSpec::parse(f.to_str().unwrap()).unwrap(), &SourceOptions::default())
-        .err()
-        .unwrap();
+    let err = spec::open(
+        &SourceSpec::parse(f.to_str().unwrap()).unwrap(),
+        &SourceOptions::default(),
+    )
+    .err()
+    .unwrap();
     assert!(err.to_string().contains("not an image"), "{err}");
-    let err =
-        spec::open(&SourceSpec::parse(tmp.path().to_str().unwrap()).unwrap(), &SourceOptions::default())
-            .err()
-            .unwrap();
+    let err = spec::open(
+        &SourceSpec::parse(tmp.path().to_str().unwrap()).unwrap(),
+        &SourceOptions::default(),
+    )
+    .err()
+    .unwrap();
     assert!(err.to_string().contains("not an OCI image layout"), "{err}");
     let err = spec::open(
         &SourceSpec::parse(&format!("oci:{}/nope", tmp.path().display())).unwrap(),
@@ -509,8 +575,7 @@ fn fixture_images_match_images_tsv() {
     let mut lines = tsv.lines();
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     for line in lines {
-        let row: std::collections::BTreeMap<&str, &str> =
-            header.iter().copied().zip(line.split('\t')).collect();
+        let row: std::collections::BTreeMap<&str, &str> = header.iter().copied().zip(line.split('\t')).collect();
         let name = row["name"];
         let layout = fx.join("oci").join(name);
         let src = spec::open(
@@ -521,13 +586,17 @@ fn fixture_images_match_images_tsv() {
         let manifests = rt.block_on(src.manifests()).unwrap();
         let platforms: Vec<String> = manifests
             .iter()
-            .map(|m| m.platform.as_ref().map_or_else(|| "linux/amd64".into(), ToString::to_string))
+            .map(|m| {
+                m.platform
+                    .as_ref()
+                    .map_or_else(|| "linux/amd64".into(), ToString::to_string)
+            })
             .collect();
         assert_eq!(platforms.join(","), row["platforms"], "{name}");
         let (mut layers, mut compressed, mut tar) = (0u64, 0u64, 0u64);
         for m in manifests.clone() {
-            let rb = read_manifest(&rt, &src, m, &LayerReadOptions::default())
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let rb =
+                read_manifest(&rt, &src, m, &LayerReadOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
             layers += rb.layers.len() as u64;
             compressed += rb.layers.iter().map(|l| l.0.compressed_bytes).sum::<u64>();
             tar += rb.layers.iter().map(|l| l.0.tar_bytes).sum::<u64>();
@@ -569,8 +638,14 @@ mod mutations {
 
     fn read_both(spec: &str) {
         for verify in [true, false] {
-            let opts = SourceOptions { verify, ..SourceOptions::default() };
-            let lro = LayerReadOptions { verify, ..LayerReadOptions::default() };
+            let opts = SourceOptions {
+                verify,
+                ..SourceOptions::default()
+            };
+            let lro = LayerReadOptions {
+                verify,
+                ..LayerReadOptions::default()
+            };
             let _ = read_image(spec, &opts, &lro);
         }
     }
@@ -614,7 +689,10 @@ mod mutations {
 fn no_verify_reads_compressed_layers_by_skipping_forward() {
     for c in [Compression::Gzip, Compression::Zstd, Compression::None] {
         let img = sample(c).build();
-        let lro = LayerReadOptions { verify: false, ..LayerReadOptions::default() };
+        let lro = LayerReadOptions {
+            verify: false,
+            ..LayerReadOptions::default()
+        };
         let rb = read_oci(&img, &lro).unwrap();
         for ((stats, names), truth) in rb.layers.iter().zip(&img.layers) {
             assert!(!stats.verified);
@@ -636,14 +714,19 @@ fn docker_archive_image_selection_by_repo_tag() {
             let spec = format!("docker-archive:{}:{want}", f.display());
             assert_eq!(
                 SourceSpec::parse(&spec).unwrap(),
-                SourceSpec::DockerArchive { file: f.clone(), image: Some(want.into()) }
+                SourceSpec::DockerArchive {
+                    file: f.clone(),
+                    image: Some(want.into())
+                }
             );
             let rb = read_image(&spec, &SourceOptions::default(), &LayerReadOptions::default())
                 .unwrap_or_else(|e| panic!("{layout:?} {want}: {e}"));
             check_against(&img, &rb, layout == DockerLayout::Oci);
         }
         let spec = format!("docker-archive:{}:example/other:1.0", f.display());
-        let err = read_image(&spec, &SourceOptions::default(), &LayerReadOptions::default()).err().unwrap();
+        let err = read_image(&spec, &SourceOptions::default(), &LayerReadOptions::default())
+            .err()
+            .unwrap();
         assert!(matches!(err, Error::NotFound { .. }), "{layout:?}: {err}");
     }
 }

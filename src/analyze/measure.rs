@@ -130,12 +130,7 @@ fn cache_tags(code: &str) -> Option<&'static [&'static str]> {
 /// Measures the image against the file `input` (already analysed into `report` with `opts`)
 /// and rewrites the estimates of that file's findings where the layers show the bytes; the
 /// summary is recomputed.
-pub fn attach(
-    report: &mut AnalyzeReport,
-    input: &Input,
-    opts: &Options,
-    mut image: LayersReport,
-) -> Result<(), Error> {
+pub fn attach(report: &mut AnalyzeReport, input: &Input, opts: &Options, mut image: LayersReport) -> Result<(), Error> {
     let df = dockerfile::parse(&input.bytes).map_err(|e| Error::Parse {
         file: input.name.clone(),
         line: e.line,
@@ -160,7 +155,8 @@ pub fn attach(
         let mut cache_bytes: BTreeMap<String, ByteSize> = BTreeMap::new();
         let (mut deleted, mut meta) = (0u64, 0u64);
         for w in &image.waste {
-            if m.layers.contains(&w.stored_in) && w.kind != WasteKind::DuplicateContent
+            if m.layers.contains(&w.stored_in)
+                && w.kind != WasteKind::DuplicateContent
                 && let Some(tag) = &w.cache
             {
                 cache_bytes.entry(tag.clone()).or_default().0 += w.bytes;
@@ -183,10 +179,7 @@ pub fn attach(
         });
     }
     let mut warnings = image.warnings.clone();
-    let own_layers = image
-        .base
-        .as_ref()
-        .map_or(0, |b| image.layers.len() - b.layers);
+    let own_layers = image.base.as_ref().map_or(0, |b| image.layers.len() - b.layers);
     let mapped_layers: usize = instructions.iter().map(|i| i.measure.layers.len()).sum();
     // A stage whose RUN/COPY/ADD own no layer at all is already warned about by
     // `attach_dockerfile`; a stage without any makes no layer, which is no mismatch.
@@ -214,11 +207,7 @@ pub fn attach(
             continue;
         }
         let (bytes, what, counted) = if let Some(tags) = cache_tags(f.code) {
-            let b: u64 = tags
-                .iter()
-                .filter_map(|t| ib.cache_bytes.get(*t))
-                .map(|b| b.0)
-                .sum();
+            let b: u64 = tags.iter().filter_map(|t| ib.cache_bytes.get(*t)).map(|b| b.0).sum();
             (
                 b,
                 format!("under the {} cache", tags.join("/")),

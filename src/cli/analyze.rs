@@ -66,14 +66,9 @@ pub struct AnalyzeArgs {
 }
 
 /// Runs `imgopt analyze`.
-pub fn run(
-    args: &AnalyzeArgs,
-    global: &GlobalArgs,
-    printer: &mut Printer,
-) -> anyhow::Result<ExitStatus> {
+pub fn run(args: &AnalyzeArgs, global: &GlobalArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
     let start = std::time::Instant::now();
-    let selection = Selection::new(args.select.as_deref(), args.ignore.as_deref())
-        .context("--select/--ignore")?;
+    let selection = Selection::new(args.select.as_deref(), args.ignore.as_deref()).context("--select/--ignore")?;
     let mut build_args = BTreeMap::new();
     for kv in &args.build_args {
         match kv.split_once('=') {
@@ -90,7 +85,10 @@ pub fn run(
         }
     }
     if args.image.is_some() && args.files.len() != 1 {
-        bail!("--image measures one Dockerfile: give exactly one (got {})", args.files.len());
+        bail!(
+            "--image measures one Dockerfile: give exactly one (got {})",
+            args.files.len()
+        );
     }
     if args.source.all_platforms {
         bail!("`imgopt analyze --image` reads one platform: use --platform OS/ARCH instead of --all-platforms");
@@ -139,10 +137,7 @@ pub fn run(
     let (mut report, files, trace) = match analyze::analyze_traced(&inputs, &opts) {
         Ok(r) => r,
         Err(e) => {
-            if let analyze::Error::Parse {
-                file_id, source, ..
-            } = e.as_ref()
-            {
+            if let analyze::Error::Parse { file_id, source, .. } = e.as_ref() {
                 let d = Diagnostic::error(source.message.clone()).with_primary(
                     *file_id,
                     source.span.start()..source.span.end().max(source.span.start()),
@@ -155,9 +150,7 @@ pub fn run(
                 }
                 let mut buf = Vec::new();
                 render_human(&[d], &files, printer.err_color, &mut buf)?;
-                return Err(anyhow::Error::new(Rendered(
-                    String::from_utf8_lossy(&buf).into_owned(),
-                )));
+                return Err(anyhow::Error::new(Rendered(String::from_utf8_lossy(&buf).into_owned())));
             }
             return Err(anyhow::Error::new(*e));
         }
@@ -182,12 +175,14 @@ pub fn run(
             }
         }
     }
-    printer.verbose(&format!("{}time: total {}", verbose::PREFIX, verbose::duration(start.elapsed())));
+    printer.verbose(&format!(
+        "{}time: total {}",
+        verbose::PREFIX,
+        verbose::duration(start.elapsed())
+    ));
     let out = printer.out();
     match global.format {
-        Format::Human => {
-            crate::report::human::analyze::render(&report, &files, printer.color, printer.out())?
-        }
+        Format::Human => crate::report::human::analyze::render(&report, &files, printer.color, printer.out())?,
         Format::Json => crate::report::json::write(&report, out)?,
         Format::Sarif => crate::report::sarif::analyze::render(&report, out)?,
         Format::Markdown => crate::report::markdown::analyze::render(&report, out)?,

@@ -3,7 +3,7 @@
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
-use super::{printer::Printer, Cli, ExitStatus};
+use super::{Cli, ExitStatus, printer::Printer};
 
 /// Arguments of `imgopt completions`.
 #[derive(Args, Debug)]

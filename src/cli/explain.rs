@@ -47,11 +47,7 @@ fn json(m: &rules::RuleMeta) -> RuleJson {
 }
 
 /// Runs `imgopt explain`.
-pub fn run(
-    args: &ExplainArgs,
-    global: &GlobalArgs,
-    printer: &mut Printer,
-) -> anyhow::Result<ExitStatus> {
+pub fn run(args: &ExplainArgs, global: &GlobalArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
     if global.format == Format::Sarif {
         bail!("`imgopt explain` has no sarif output (it prints documentation); use --format human, json or markdown");
     }
@@ -60,10 +56,7 @@ pub fn run(
         match global.format {
             Format::Json => {
                 let v: Vec<RuleJson> = RULES.iter().map(|r| json(r.meta())).collect();
-                crate::report::json::write(
-                    &serde_json::json!({ "schema_version": 1, "rules": v }),
-                    out,
-                )?;
+                crate::report::json::write(&serde_json::json!({ "schema_version": 1, "rules": v }), out)?;
             }
             _ => {
                 for r in RULES {

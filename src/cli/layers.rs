@@ -9,13 +9,13 @@ use clap::Args;
 
 use crate::layers::{self, AnalysisOptions, Options, cache::LayerCache};
 use crate::report::{self, Format};
-use crate::source::blob::LayerReadOptions;
 use crate::source::ImageSource as _;
+use crate::source::blob::LayerReadOptions;
 use crate::source::spec::{SourceSpec, open};
 
 use super::printer::{Printer, Verbosity};
-use super::verbose;
 use super::source_args::SourceArgs;
+use super::verbose;
 use super::{ExitStatus, GlobalArgs};
 
 /// Arguments of `imgopt layers`.
@@ -57,11 +57,10 @@ fn progress_bar(printer: &Printer) -> Option<(indicatif::ProgressBar, layers::Pr
     if !printer.stderr_is_terminal || printer.verbosity == Verbosity::Quiet {
         return None;
     }
-    let bar =
-        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({elapsed})",
-    ) {
+    let bar = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({elapsed})")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -75,30 +74,22 @@ fn progress_bar(printer: &Printer) -> Option<(indicatif::ProgressBar, layers::Pr
 }
 
 /// Runs `imgopt layers`.
-pub fn run(
-    args: &LayersArgs,
-    global: &GlobalArgs,
-    printer: &mut Printer,
-) -> anyhow::Result<ExitStatus> {
+pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
     if global.format == Format::Sarif {
-        anyhow::bail!(
-            "--format sarif is not available for `layers` (it reports sizes, not findings); use json"
-        );
+        anyhow::bail!("--format sarif is not available for `layers` (it reports sizes, not findings); use json");
     }
     let sopts = args.source.to_options(std::io::stdin().lock())?;
     let dockerfile = match &args.dockerfile {
         Some(path) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             printer.verbose(&format!(
                 "{}read --dockerfile {} ({})",
                 verbose::PREFIX,
                 path.display(),
                 crate::units::ByteSize(bytes.len() as u64)
             ));
-            let df = crate::dockerfile::parse(&bytes).map_err(|e| {
-                anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message)
-            })?;
+            let df = crate::dockerfile::parse(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))?;
             let sopts = crate::dockerfile::StageOptions {
                 target: args.target.clone(),
                 ..Default::default()
@@ -203,13 +194,9 @@ pub fn run(
         (Rendered::One(r), Format::Json) => report::json::write(r, out)?,
         (Rendered::Multi(m), Format::Json) => report::json::write(m, out)?,
         (Rendered::One(r), Format::Markdown) => report::markdown::layers::render(r, args.top, out)?,
-        (Rendered::Multi(m), Format::Markdown) => {
-            report::markdown::layers::render_multi(m, args.top, out)?
-        }
+        (Rendered::Multi(m), Format::Markdown) => report::markdown::layers::render_multi(m, args.top, out)?,
         (Rendered::One(r), _) => report::human::layers::render(r, args.top, &mut printer.out_text())?,
-        (Rendered::Multi(m), _) => {
-            report::human::layers::render_multi(m, args.top, &mut printer.out_text())?
-        }
+        (Rendered::Multi(m), _) => report::human::layers::render_multi(m, args.top, &mut printer.out_text())?,
     }
     Ok(ExitStatus::Success)
 }

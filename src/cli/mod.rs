@@ -94,7 +94,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
 /// ripgrep does: `imgopt layers x | head` is not a failure).
 #[must_use]
 pub fn report_fatal(err: &anyhow::Error) -> ExitCode {
-    if err.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)) {
+    if err.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    }) {
         return ExitCode::from(0);
     }
     // A rendered diagnostic (e.g. a parse error with its snippet) is already complete.
@@ -122,11 +125,15 @@ pub fn report_fatal(err: &anyhow::Error) -> ExitCode {
 /// (`name:tag@sha256:…`) is left alone: what follows its `@` is `algorithm:hex` with no `/`.
 fn redact_userinfo(msg: &str) -> String {
     let is_digest = |after: &str| {
-        let end = after.find(|c: char| c.is_whitespace() || "`'\"(),".contains(c)).unwrap_or(after.len());
+        let end = after
+            .find(|c: char| c.is_whitespace() || "`'\"(),".contains(c))
+            .unwrap_or(after.len());
         let word = &after[..end];
         word.split_once(':').is_some_and(|(alg, hex)| {
             !alg.is_empty()
-                && alg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b))
+                && alg
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b))
                 && hex.len() >= 32
                 && hex.bytes().all(|b| b.is_ascii_hexdigit())
         })
@@ -170,10 +177,16 @@ mod tests {
             redact_userinfo("invalid image reference `https://bob:hunter2@example.com/x`: bad"),
             "invalid image reference `https://***@example.com/x`: bad"
         );
-        assert_eq!(redact_userinfo("opening bob:hunter2@localhost:1/a:1"), "opening ***@localhost:1/a:1");
+        assert_eq!(
+            redact_userinfo("opening bob:hunter2@localhost:1/a:1"),
+            "opening ***@localhost:1/a:1"
+        );
         assert_eq!(redact_userinfo("https://tok3n@ghcr.io/a"), "https://***@ghcr.io/a");
         let digest = format!("alpine:3@sha256:{}", "ab".repeat(32));
-        assert_eq!(redact_userinfo(&format!("`{digest}` is bad")), format!("`{digest}` is bad"));
+        assert_eq!(
+            redact_userinfo(&format!("`{digest}` is bad")),
+            format!("`{digest}` is bad")
+        );
         let named = format!("ghcr.io/o/r@sha256:{}", "0".repeat(64));
         assert_eq!(redact_userinfo(&named), named);
         assert_eq!(redact_userinfo("mail me@example.com"), "mail me@example.com");

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use clap::Args;
 
-use super::{printer::Printer, ExitStatus, Rendered};
+use super::{ExitStatus, Rendered, printer::Printer};
 use crate::diag::{Diagnostic, Files};
 use crate::dockerfile::report::ParseReport;
 use crate::dockerfile::stages::{self, StageOptions, Stages};
@@ -79,7 +79,10 @@ fn build_args(raw: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
 pub fn run(args: &ParseArgs, format: Format, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
     let (name, bytes) = if args.file.as_os_str() == "-" {
         let mut buf = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut buf).context("reading the Dockerfile from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut buf)
+            .context("reading the Dockerfile from stdin")?;
         ("<stdin>".to_string(), buf)
     } else {
         let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
@@ -95,13 +98,20 @@ pub fn run(args: &ParseArgs, format: Format, printer: &mut Printer) -> anyhow::R
                 .with_primary(
                     id,
                     e.span.range(),
-                    if e.span.start() >= bytes.len() { "the file ends here" } else { "BuildKit's parser rejects this" },
+                    if e.span.start() >= bytes.len() {
+                        "the file ends here"
+                    } else {
+                        "BuildKit's parser rejects this"
+                    },
                 );
             printer.diagnostics_to_stderr(&[diag], &files);
             return Err(Rendered(String::new()).into());
         }
     };
-    let opts = StageOptions { target: args.target.clone(), build_args: build_args(&args.build_args)? };
+    let opts = StageOptions {
+        target: args.target.clone(),
+        build_args: build_args(&args.build_args)?,
+    };
     let stages = match Stages::build(&df, &opts) {
         Ok(s) => Some(s),
         Err(stages::Error::NoStages) if opts.target.is_none() => None,

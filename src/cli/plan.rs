@@ -94,17 +94,32 @@ fn fraction(text: &str, what: &str) -> anyhow::Result<Quantity> {
 }
 
 fn node_from_flag(spec: &str, index: usize) -> anyhow::Result<NodeTypeSpec> {
-    let mut t = NodeTypeSpec::new(&format!("node{}", if index == 0 { String::new() } else { (index + 1).to_string() }), 0, 0, 110, ReservedModel::Explicit {
-        kube_cpu_m: 0,
-        kube_memory_mib: 0,
-        system_cpu_m: 0,
-        system_memory_mib: 0,
-        eviction_memory_mib: 100,
-    });
+    let mut t = NodeTypeSpec::new(
+        &format!(
+            "node{}",
+            if index == 0 {
+                String::new()
+            } else {
+                (index + 1).to_string()
+            }
+        ),
+        0,
+        0,
+        110,
+        ReservedModel::Explicit {
+            kube_cpu_m: 0,
+            kube_memory_mib: 0,
+            system_cpu_m: 0,
+            system_memory_mib: 0,
+            eviction_memory_mib: 100,
+        },
+    );
     let (mut cpu, mut mem) = (false, false);
     let q = |k: &str, v: &str| Quantity::parse(v).with_context(|| format!("--node {spec}: `{k}`"));
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').with_context(|| format!("--node {spec}: `{part}` is not key=value"))?;
+        let (k, v) = part
+            .split_once('=')
+            .with_context(|| format!("--node {spec}: `{part}` is not key=value"))?;
         match k.trim() {
             "name" => t.name = v.to_string(),
             "cpu" => {
@@ -115,18 +130,32 @@ fn node_from_flag(spec: &str, index: usize) -> anyhow::Result<NodeTypeSpec> {
                 t.memory_mib = q(k, v)?.mib_floor().0;
                 mem = true;
             }
-            "pods" | "max_pods" => t.max_pods = v.trim().parse().with_context(|| format!("--node {spec}: pods `{v}`"))?,
+            "pods" | "max_pods" => {
+                t.max_pods = v.trim().parse().with_context(|| format!("--node {spec}: pods `{v}`"))?
+            }
             "reserved" => {
                 t.reserved = ReservedModel::preset(v.trim())
                     .with_context(|| format!("--node {spec}: reserved `{v}` (use eks, gke, aks or aks-legacy)"))?;
             }
             "price" | "price_per_hour" => {
-                t.price_per_hour = Some(v.trim().parse().with_context(|| format!("--node {spec}: price `{v}`"))?);
+                t.price_per_hour = Some(
+                    v.trim()
+                        .parse()
+                        .with_context(|| format!("--node {spec}: price `{v}`"))?,
+                );
             }
             "disk" => t.disk_mib = Some(q(k, v)?.mib_floor().0),
             "vm_overhead" | "vm_memory_overhead" => t.vm_memory_overhead = Some(fraction(v, "node vm_overhead")?),
-            "max_nodes" => t.max_nodes = Some(v.trim().parse().with_context(|| format!("--node {spec}: max_nodes `{v}`"))?),
-            other => bail!("--node {spec}: unknown key `{other}` (cpu, memory, pods, reserved, name, price, disk, vm_overhead, max_nodes)"),
+            "max_nodes" => {
+                t.max_nodes = Some(
+                    v.trim()
+                        .parse()
+                        .with_context(|| format!("--node {spec}: max_nodes `{v}`"))?,
+                )
+            }
+            other => bail!(
+                "--node {spec}: unknown key `{other}` (cpu, memory, pods, reserved, name, price, disk, vm_overhead, max_nodes)"
+            ),
         }
     }
     if !cpu || !mem {
@@ -143,24 +172,41 @@ fn render_diags(diags: &[Diagnostic], files: &Files, printer: &Printer) -> anyho
     anyhow::Error::new(Rendered(String::from_utf8_lossy(&buf).into_owned() + &summary))
 }
 
-fn from_file(path: &Path, printer: &Printer, reader: &dyn Fn() -> anyhow::Result<ImageReader>) -> anyhow::Result<PlanInput> {
+fn from_file(
+    path: &Path,
+    printer: &Printer,
+    reader: &dyn Fn() -> anyhow::Result<ImageReader>,
+) -> anyhow::Result<PlanInput> {
     let stdin = path.as_os_str() == "-";
     let (name, text, base) = if stdin {
         let mut text = String::new();
-        std::io::stdin().lock().read_to_string(&mut text).context("reading the plan file from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_to_string(&mut text)
+            .context("reading the plan file from stdin")?;
         // Files the plan names (Kubernetes manifests) are relative to the working directory.
         ("<stdin>".to_string(), text, PathBuf::new())
     } else {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading plan file {}", path.display()))?;
-        (path.display().to_string(), text, path.parent().map(Path::to_path_buf).unwrap_or_default())
+        (
+            path.display().to_string(),
+            text,
+            path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        )
     };
-    printer.verbose(&format!("{}read plan file {name} ({})", verbose::PREFIX, ByteSize(text.len() as u64)));
+    printer.verbose(&format!(
+        "{}read plan file {name} ({})",
+        verbose::PREFIX,
+        ByteSize(text.len() as u64)
+    ));
     let mut files = Files::new();
     let id = files.add(name, text);
     let mut read = Vec::new();
     let mut load = |rel: &str| -> Result<(String, String), String> {
         let p = base.join(rel);
-        let loaded = std::fs::read_to_string(&p).map(|t| (p.display().to_string(), t)).map_err(|e| e.to_string());
+        let loaded = std::fs::read_to_string(&p)
+            .map(|t| (p.display().to_string(), t))
+            .map_err(|e| e.to_string());
         if let Ok((name, text)) = &loaded {
             read.push(format!("read manifest {name} ({})", ByteSize(text.len() as u64)));
         }
@@ -174,7 +220,11 @@ fn from_file(path: &Path, printer: &Printer, reader: &dyn Fn() -> anyhow::Result
     };
     let mut input = parsed.input;
     let mut diags = Vec::new();
-    let reader = if parsed.image_refs.is_empty() { None } else { Some(reader()?) };
+    let reader = if parsed.image_refs.is_empty() {
+        None
+    } else {
+        Some(reader()?)
+    };
     for r in &parsed.image_refs {
         let Some(reader) = &reader else { break };
         match resolve_image_ref_traced(&r.reference, reader) {
@@ -210,11 +260,19 @@ fn from_flags(
         input.node_types.push(node_from_flag(n, i)?);
     }
     let cpu = args.cpu.as_deref().map(Quantity::parse).transpose().context("--cpu")?;
-    let mem = args.memory.as_deref().map(Quantity::parse).transpose().context("--memory")?;
+    let mem = args
+        .memory
+        .as_deref()
+        .map(Quantity::parse)
+        .transpose()
+        .context("--memory")?;
     if cpu.is_none() && mem.is_none() {
         bail!("the one-service form needs --cpu and/or --memory");
     }
-    let request = Request { cpu_m: cpu.map_or(0, |q| q.millicores_ceil().0), memory_bytes: mem.map_or(0, Quantity::bytes_ceil) };
+    let request = Request {
+        cpu_m: cpu.map_or(0, |q| q.millicores_ceil().0),
+        memory_bytes: mem.map_or(0, Quantity::bytes_ceil),
+    };
     let mut image = None;
     if let Some(r) = &args.image {
         let (layers, trace) = resolve_image_ref_traced(r, &reader()?)?;
@@ -227,7 +285,10 @@ fn from_flags(
     input.services.push(ServiceSpec {
         name: args.name.clone(),
         replicas: args.replicas,
-        shape: PodShape { containers: vec![request], ..PodShape::default() },
+        shape: PodShape {
+            containers: vec![request],
+            ..PodShape::default()
+        },
         image,
         max_per_node: args.max_per_node,
     });
@@ -291,7 +352,11 @@ pub fn run(args: &PlanArgs, format: Format, printer: &mut Printer) -> anyhow::Re
     } else {
         for u in &report.unschedulable {
             let why: Vec<String> = u.reasons.iter().map(|(t, r)| format!("{t}: {r}")).collect();
-            printer.note(&format!("error: service `{}` fits no node type ({})", u.service, why.join("; ")));
+            printer.note(&format!(
+                "error: service `{}` fits no node type ({})",
+                u.service,
+                why.join("; ")
+            ));
         }
         Ok(ExitStatus::Failure)
     }
@@ -304,7 +369,10 @@ mod tests {
     #[test]
     fn node_flag() {
         let t = node_from_flag("cpu=4,memory=16Gi,pods=110,reserved=gke,price=0.134", 0).unwrap();
-        assert_eq!((t.cpu_m, t.memory_mib, t.max_pods, t.reserved.name()), (4000, 16384, 110, "gke"));
+        assert_eq!(
+            (t.cpu_m, t.memory_mib, t.max_pods, t.reserved.name()),
+            (4000, 16384, 110, "gke")
+        );
         assert!(node_from_flag("cpu=4", 0).is_err());
         assert!(node_from_flag("cpu=4,memory=1Gi,reserved=nope", 0).is_err());
         assert!(node_from_flag("cpu=4,memory=1Gi,colour=red", 0).is_err());

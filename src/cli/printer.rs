@@ -50,7 +50,9 @@ impl Printer {
                 // FIFO) is written in place.
                 let regular = std::fs::metadata(path).map_or(true, |m| m.is_file());
                 let target = if regular {
-                    let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+                    let name = path
+                        .file_name()
+                        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
                     let tmp = path.with_file_name(format!(".{name}.imgopt-{}.tmp", std::process::id()));
                     pending = Some(tmp.clone());
                     tmp
@@ -60,7 +62,10 @@ impl Printer {
                 let f = File::create(&target).with_context(|| format!("creating output file {}", path.display()))?;
                 (Box::new(BufWriter::new(f)), false)
             }
-            _ => (Box::new(BufWriter::new(io::stdout().lock())), io::stdout().is_terminal()),
+            _ => (
+                Box::new(BufWriter::new(io::stdout().lock())),
+                io::stdout().is_terminal(),
+            ),
         };
         let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let decide = |terminal: bool| match args.color {

@@ -59,8 +59,12 @@ impl Default for SourceArgs {
 /// Parses `30`, `30s`, `1500ms` or `2m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, "s"), |i| s.split_at(i));
-    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 2m, 500ms)"))?;
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 2m, 500ms)"))?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" | "" => n,
@@ -84,12 +88,18 @@ impl SourceArgs {
         let credentials = match (&self.username, self.password_stdin) {
             (Some(user), true) => {
                 let mut text = String::new();
-                stdin.take(64 * 1024).read_to_string(&mut text).context("reading the password from stdin")?;
+                stdin
+                    .take(64 * 1024)
+                    .read_to_string(&mut text)
+                    .context("reading the password from stdin")?;
                 let password = text.lines().next().unwrap_or("").to_string();
                 if password.is_empty() {
                     bail!("--password-stdin: stdin held no password");
                 }
-                Some(Credentials::Basic { username: user.clone(), password: Secret::new(password) })
+                Some(Credentials::Basic {
+                    username: user.clone(),
+                    password: Secret::new(password),
+                })
             }
             _ => None,
         };
@@ -136,11 +146,17 @@ mod tests {
         assert_eq!(o.platform.unwrap().to_string(), "linux/arm64/v8");
         assert_eq!(
             o.credentials,
-            Some(Credentials::Basic { username: "bob".into(), password: Secret::new("pa ss") })
+            Some(Credentials::Basic {
+                username: "bob".into(),
+                password: Secret::new("pa ss")
+            })
         );
         assert!(!o.verify);
         assert_eq!(o.timeout, Duration::from_millis(1500));
-        assert!(T::try_parse_from(["t", "--username", "bob"]).is_err(), "--username needs --password-stdin");
+        assert!(
+            T::try_parse_from(["t", "--username", "bob"]).is_err(),
+            "--username needs --password-stdin"
+        );
         assert!(T::try_parse_from(["t", "--platform", "linux/amd64", "--all-platforms"]).is_err());
         assert!(T::try_parse_from(["t", "--timeout", "0"]).is_err());
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));

@@ -57,11 +57,7 @@ pub(crate) fn source(s: &impl ImageSource) -> Vec<String> {
     let mut out = vec![format!(
         "source: {} ({})",
         s.describe(),
-        if s.is_local() {
-            "local files"
-        } else {
-            "registry"
-        }
+        if s.is_local() { "local files" } else { "registry" }
     )];
     if let Some(c) = s.credential_source() {
         out.push(format!("credentials: {c}"));
@@ -73,10 +69,7 @@ pub(crate) fn source(s: &impl ImageSource) -> Vec<String> {
 pub(crate) fn network(n: &NetCounts) -> String {
     format!(
         "network: {} ({} manifest, {} token, {} blob), {} received; {}, {} ({} answered from the start)",
-        plural(
-            n.manifest_requests + n.token_requests + n.blob_requests,
-            "request"
-        ),
+        plural(n.manifest_requests + n.token_requests + n.blob_requests, "request"),
         n.manifest_requests,
         n.token_requests,
         n.blob_requests,
@@ -121,11 +114,7 @@ pub(crate) fn layers(t: &LayersTrace) -> Vec<String> {
             im.manifest_digest,
             im.manifest_media_type,
             im.platform,
-            if im.platform_from_index {
-                "index"
-            } else {
-                "config"
-            }
+            if im.platform_from_index { "index" } else { "config" }
         ));
         out.push(format!(
             "{tag}config: {} (read in {})",
@@ -191,7 +180,11 @@ pub(crate) fn image_brief(what: &str, t: &LayersTrace) -> Vec<String> {
             count(im.layers.len(), "layer"),
             file,
             net,
-            if im.layers.iter().all(|l| l.verified) { "all verified" } else { "not all verified" },
+            if im.layers.iter().all(|l| l.verified) {
+                "all verified"
+            } else {
+                "not all verified"
+            },
             duration(t.total_time)
         ));
     }
@@ -263,9 +256,7 @@ pub(crate) fn analyze(t: &AnalyzeTrace, report: &AnalyzeReport) -> Vec<String> {
             (ContextTrace::Read { dir, .. }, None) => format!("{name}: context {dir}"),
             (ContextTrace::Disabled, _) => format!("{name}: no build context (--no-context)"),
             (ContextTrace::Stdin, _) => {
-                format!(
-                    "{name}: no build context (read from stdin; give --context DIR to read one)"
-                )
+                format!("{name}: no build context (read from stdin; give --context DIR to read one)")
             }
         });
         let mut line = format!("{name}: {} run; ", count(t.rules, "rule"));
@@ -293,11 +284,7 @@ pub(crate) fn measured(report: &AnalyzeReport) -> Vec<String> {
     let mut out = Vec::new();
     for file in &report.files {
         let Some(im) = &file.image else { continue };
-        let with_layers = im
-            .instructions
-            .iter()
-            .filter(|i| !i.measure.layers.is_empty())
-            .count();
+        let with_layers = im.instructions.iter().filter(|i| !i.measure.layers.is_empty()).count();
         let mut line = format!(
             "measured {} against {}: {}; {} of {} instructions of the target stage made layers",
             file.path,
@@ -343,24 +330,23 @@ fn searched(o: &ExactOutcome) -> bool {
 
 /// `DF201 2, DF301 1`: a count per rule code.
 fn per_rule<K: std::fmt::Display>(counts: &std::collections::BTreeMap<K, usize>) -> String {
-    counts.iter().map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", ")
+    counts
+        .iter()
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn exact(o: &ExactOutcome) -> String {
     match o {
-        ExactOutcome::NotNeeded => {
-            "not needed: the plan meets the lower bound (optimal)".to_string()
-        }
+        ExactOutcome::NotNeeded => "not needed: the plan meets the lower bound (optimal)".to_string(),
         ExactOutcome::TooLarge { services, pods } => format!(
             "not tried: {} and {} are too many to search (the plan is heuristic)",
             count(*services, "service"),
             plural(*pods, "pod")
         ),
         ExactOutcome::Proven { explored } => {
-            format!(
-                "finished after {}: proven optimal",
-                plural(*explored, "search node")
-            )
+            format!("finished after {}: proven optimal", plural(*explored, "search node"))
         }
         ExactOutcome::NodeLimit { explored } => format!(
             "stopped at --exact-node-limit ({}): not proven",
@@ -392,9 +378,7 @@ pub(crate) fn plan(t: &PlanTrace, report: &PlanReport) -> Vec<String> {
     for tt in &t.node_types {
         let name = &tt.name;
         let Some(s) = &tt.search else {
-            out.push(format!(
-                "node type {name}: no service fits it; nothing to plan"
-            ));
+            out.push(format!("node type {name}: no service fits it; nothing to plan"));
             continue;
         };
         let lp = match (s.lp_tried, s.lp) {
@@ -402,10 +386,10 @@ pub(crate) fn plan(t: &PlanTrace, report: &PlanReport) -> Vec<String> {
             (false, None) => "not needed".to_string(),
             (true, None) => "not solved".to_string(),
         };
-        let l2 = s.bounds.l2.map_or_else(
-            || "skipped (over 4,000 services)".to_string(),
-            |b| b.to_string(),
-        );
+        let l2 = s
+            .bounds
+            .l2
+            .map_or_else(|| "skipped (over 4,000 services)".to_string(), |b| b.to_string());
         let chosen = report.by_node_type.get(name);
         let mut line = format!(
             "node type {name}: lower bounds: volume {}, max_per_node {}, L2 {l2}, LP {lp}",
@@ -430,11 +414,7 @@ pub(crate) fn plan(t: &PlanTrace, report: &PlanReport) -> Vec<String> {
             format!(
                 "{} ({}), ",
                 plural(c.nodes, "node"),
-                if c.optimal {
-                    "optimal"
-                } else {
-                    "not proven optimal"
-                }
+                if c.optimal { "optimal" } else { "not proven optimal" }
             )
         });
         out.push(format!(
@@ -443,11 +423,7 @@ pub(crate) fn plan(t: &PlanTrace, report: &PlanReport) -> Vec<String> {
             exact(&s.exact)
         ));
         let ran = |yes: bool, d: Duration| {
-            if yes {
-                duration(d)
-            } else {
-                "not run".to_string()
-            }
+            if yes { duration(d) } else { "not run".to_string() }
         };
         out.push(format!(
             "node type {name}: time: heuristics {}, local search {}, LP {}, exact search {}",
@@ -458,8 +434,7 @@ pub(crate) fn plan(t: &PlanTrace, report: &PlanReport) -> Vec<String> {
         ));
     }
     if let Some((types, m)) = &t.mixed {
-        let lp =
-            |b: Option<f64>| b.map_or_else(|| "not solved".to_string(), |v| format!("${v:.4}/h"));
+        let lp = |b: Option<f64>| b.map_or_else(|| "not solved".to_string(), |v| format!("${v:.4}/h"));
         out.push(format!(
             "cheapest mix over {}: lower bounds: unit price ${:.4}/h, configuration LP {}, assignment LP {}",
             types.join(", "),
@@ -471,11 +446,7 @@ pub(crate) fn plan(t: &PlanTrace, report: &PlanReport) -> Vec<String> {
             format!(
                 "${:.4}/h ({}), ",
                 c.cost_per_hour,
-                if c.optimal {
-                    "optimal"
-                } else {
-                    "not proven optimal"
-                }
+                if c.optimal { "optimal" } else { "not proven optimal" }
             )
         });
         out.push(format!(
@@ -521,8 +492,7 @@ mod tests {
     fn exact_outcomes_say_whether_the_plan_is_proven() {
         assert!(exact(&ExactOutcome::Proven { explored: 12 }).contains("proven optimal"));
         assert!(
-            exact(&ExactOutcome::NodeLimit { explored: 5 })
-                .contains("--exact-node-limit (5 search nodes): not proven")
+            exact(&ExactOutcome::NodeLimit { explored: 5 }).contains("--exact-node-limit (5 search nodes): not proven")
         );
         assert!(exact(&ExactOutcome::TimeLimit { explored: 5 }).contains("time budget"));
         assert!(

@@ -117,9 +117,7 @@ impl IgnoreFile {
 fn match_segments(pat: &[String], path: &[&str]) -> bool {
     match pat.split_first() {
         None => path.is_empty(),
-        Some((first, rest)) if first == "**" => {
-            (0..=path.len()).any(|k| match_segments(rest, &path[k..]))
-        }
+        Some((first, rest)) if first == "**" => (0..=path.len()).any(|k| match_segments(rest, &path[k..])),
         Some((first, rest)) => match path.split_first() {
             Some((p, prest)) => glob(first.as_bytes(), p.as_bytes()) && match_segments(rest, prest),
             None => false,
@@ -226,32 +224,18 @@ mod tests {
 
     #[test]
     fn buildkit_semantics() {
-        let f = IgnoreFile::parse(
-            "# comment\n/node_modules\n*.log\n**/__pycache__\n!keep.log\n.git\n  target/  \n",
-        );
-        assert!(
-            f.is_excluded("node_modules/a/b.js"),
-            "a parent match excludes children"
-        );
+        let f = IgnoreFile::parse("# comment\n/node_modules\n*.log\n**/__pycache__\n!keep.log\n.git\n  target/  \n");
+        assert!(f.is_excluded("node_modules/a/b.js"), "a parent match excludes children");
         assert!(f.is_excluded("app.log"));
         assert!(
             !f.is_excluded("sub/app.log"),
             "`*` does not cross `/` (unlike .gitignore)"
         );
         assert!(!f.is_excluded("keep.log"), "`!` re-includes");
-        assert!(
-            f.is_excluded("a/b/__pycache__/x.pyc"),
-            "`**` spans directories"
-        );
-        assert!(
-            f.is_excluded("__pycache__/x.pyc"),
-            "`**` matches zero directories"
-        );
+        assert!(f.is_excluded("a/b/__pycache__/x.pyc"), "`**` spans directories");
+        assert!(f.is_excluded("__pycache__/x.pyc"), "`**` matches zero directories");
         assert!(f.is_excluded(".git/HEAD"));
-        assert!(
-            f.is_excluded("target/debug/x"),
-            "trailing slash is cleaned away"
-        );
+        assert!(f.is_excluded("target/debug/x"), "trailing slash is cleaned away");
         assert!(!f.is_excluded("src/main.rs"));
     }
 

@@ -99,9 +99,7 @@ impl BuildContext {
             let name = d.file_name()?.to_string_lossy().to_string();
             Some(d.with_file_name(format!("{name}.dockerignore")))
         });
-        let candidates = specific
-            .into_iter()
-            .chain(std::iter::once(root.join(".dockerignore")));
+        let candidates = specific.into_iter().chain(std::iter::once(root.join(".dockerignore")));
         let mut ignore_file = None;
         let mut ignore = IgnoreFile::default();
         for c in candidates {
@@ -213,8 +211,7 @@ impl BuildContext {
     /// Entries that look accidental, largest first.
     #[must_use]
     pub fn accidental(&self) -> Vec<Accidental> {
-        let mut found: std::collections::BTreeMap<String, Accidental> =
-            std::collections::BTreeMap::new();
+        let mut found: std::collections::BTreeMap<String, Accidental> = std::collections::BTreeMap::new();
         for e in &self.entries {
             let parts: Vec<&str> = e.path.split('/').collect();
             let mut hit: Option<(String, &'static str)> = None;
@@ -292,10 +289,7 @@ mod tests {
         let paths: Vec<&str> = ctx.entries.iter().map(|e| e.path.as_str()).collect();
         assert!(paths.contains(&"src/main.py"));
         assert!(!paths.iter().any(|p| p.starts_with("node_modules")));
-        assert!(
-            ctx.total_bytes().0 < 100_000,
-            "the symlinked parent was not followed"
-        );
+        assert!(ctx.total_bytes().0 < 100_000, "the symlinked parent was not followed");
         assert_eq!(ctx.ignored_entries, 1);
         let acc = ctx.accidental();
         assert_eq!(acc[0].path, ".git");

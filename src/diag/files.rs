@@ -30,8 +30,17 @@ impl Files {
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
         let text = text.into();
         let mut line_starts = vec![0];
-        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
-        self.files.push(File { name: name.into(), text, line_starts });
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        self.files.push(File {
+            name: name.into(),
+            text,
+            line_starts,
+        });
         FileId(self.files.len() - 1)
     }
 

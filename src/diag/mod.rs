@@ -10,7 +10,7 @@ mod files;
 mod render_human;
 
 pub use files::{FileId, Files};
-pub use render_human::{printable, render_human, ColorChoice, Printable};
+pub use render_human::{ColorChoice, Printable, printable, render_human};
 
 use std::fmt;
 use std::ops::Range;
@@ -81,7 +81,14 @@ impl Diagnostic {
     /// A new diagnostic with no labels.
     #[must_use]
     pub fn new(severity: Severity, message: impl Into<String>) -> Self {
-        Self { severity, code: None, message: message.into(), labels: Vec::new(), notes: Vec::new(), help: None }
+        Self {
+            severity,
+            code: None,
+            message: message.into(),
+            labels: Vec::new(),
+            notes: Vec::new(),
+            help: None,
+        }
     }
 
     /// An error diagnostic.
@@ -100,14 +107,24 @@ impl Diagnostic {
     /// Adds a primary label.
     #[must_use]
     pub fn with_primary(mut self, file: FileId, span: Range<usize>, message: impl Into<String>) -> Self {
-        self.labels.push(Label { file, span, message: message.into(), primary: true });
+        self.labels.push(Label {
+            file,
+            span,
+            message: message.into(),
+            primary: true,
+        });
         self
     }
 
     /// Adds a secondary label.
     #[must_use]
     pub fn with_secondary(mut self, file: FileId, span: Range<usize>, message: impl Into<String>) -> Self {
-        self.labels.push(Label { file, span, message: message.into(), primary: false });
+        self.labels.push(Label {
+            file,
+            span,
+            message: message.into(),
+            primary: false,
+        });
         self
     }
 

@@ -4,8 +4,8 @@ use std::io::{self, Write};
 
 use codespan_reporting::diagnostic as cs;
 use codespan_reporting::files::{Error as CsError, Files as CsFiles};
-use codespan_reporting::term::{self, Config};
 use codespan_reporting::term::termcolor::{Ansi, NoColor, WriteColor};
+use codespan_reporting::term::{self, Config};
 
 use super::{Diagnostic, Files, Severity};
 
@@ -24,11 +24,15 @@ impl<'a> CsFiles<'a> for Files {
     type Source = &'a str;
 
     fn name(&'a self, id: usize) -> Result<&'a str, CsError> {
-        (id < self.len()).then(|| Files::name(self, super::FileId(id))).ok_or(CsError::FileMissing)
+        (id < self.len())
+            .then(|| Files::name(self, super::FileId(id)))
+            .ok_or(CsError::FileMissing)
     }
 
     fn source(&'a self, id: usize) -> Result<&'a str, CsError> {
-        (id < self.len()).then(|| Files::text(self, super::FileId(id))).ok_or(CsError::FileMissing)
+        (id < self.len())
+            .then(|| Files::text(self, super::FileId(id)))
+            .ok_or(CsError::FileMissing)
     }
 
     fn line_index(&'a self, id: usize, byte_index: usize) -> Result<usize, CsError> {
@@ -109,11 +113,10 @@ pub fn render_human(
     let config = Config::default();
     let emit = |w: &mut dyn WriteColor| -> io::Result<()> {
         for d in diagnostics {
-            term::emit_to_write_style(w, &config, files, &to_codespan(d, files))
-                .map_err(|e| match e {
-                    CsError::Io(io) => io,
-                    other => io::Error::other(other.to_string()),
-                })?;
+            term::emit_to_write_style(w, &config, files, &to_codespan(d, files)).map_err(|e| match e {
+                CsError::Io(io) => io,
+                other => io::Error::other(other.to_string()),
+            })?;
         }
         Ok(())
     };

@@ -42,7 +42,10 @@ impl Span {
     #[must_use]
     #[inline]
     pub const fn new(start: usize, end: usize) -> Self {
-        Self { start: offset(start), end: offset(end) }
+        Self {
+            start: offset(start),
+            end: offset(end),
+        }
     }
 
     /// First byte.
@@ -121,13 +124,19 @@ impl Keyword {
         let (lo, hi) = match text.get(..16) {
             // (Read straight from the text: copying 16 bytes to a buffer and reading it back
             // as two words cost 1.7 % of a corpus parse, measured.)
-            Some(head) => (u64::from_le_bytes(first_8(head)), u64::from_le_bytes(first_8(&head[8..]))),
+            Some(head) => (
+                u64::from_le_bytes(first_8(head)),
+                u64::from_le_bytes(first_8(&head[8..])),
+            ),
             None => {
                 let mut buf = [0u8; 16];
                 for (d, &c) in buf.iter_mut().zip(text) {
                     *d = c;
                 }
-                (u64::from_le_bytes(first_8(&buf)), u64::from_le_bytes(first_8(&buf[8..])))
+                (
+                    u64::from_le_bytes(first_8(&buf)),
+                    u64::from_le_bytes(first_8(&buf[8..])),
+                )
             }
         };
         // Only the word's bytes count; `& !0x20` maps each letter to its capital, and only
@@ -266,7 +275,14 @@ impl<'src> Directives<'src> {
     /// The directives with owned values.
     #[must_use]
     pub fn into_owned(self) -> Directives<'static> {
-        Directives(self.0.map(|d| d.map(|d| Directive { name: d.name, value: owned(d.value), line: d.line, span: d.span })))
+        Directives(self.0.map(|d| {
+            d.map(|d| Directive {
+                name: d.name,
+                value: owned(d.value),
+                line: d.line,
+                span: d.span,
+            })
+        }))
     }
 }
 
@@ -506,7 +522,11 @@ impl<'src> Args<'src> {
     /// Room for `n` arguments: inline for up to three, else one allocation of the right size.
     #[must_use]
     pub fn with_capacity(n: usize) -> Self {
-        if n <= 3 { Self::new() } else { Self(ArgsRepr::Heap(Vec::with_capacity(n))) }
+        if n <= 3 {
+            Self::new()
+        } else {
+            Self(ArgsRepr::Heap(Vec::with_capacity(n)))
+        }
     }
 
     /// Appends an argument.
@@ -772,8 +792,23 @@ impl<'src> Instruction<'src> {
             original: self.original.into_owned(),
             start_line: self.start_line,
             end_line: self.end_line,
-            flags: self.flags.iter().map(|f| Flag { text: owned(f.text.clone()), span: f.span }).collect(),
-            args: self.args.into_vec().into_iter().map(|a| Arg { value: a.value.into_owned(), span: a.span }).collect(),
+            flags: self
+                .flags
+                .iter()
+                .map(|f| Flag {
+                    text: owned(f.text.clone()),
+                    span: f.span,
+                })
+                .collect(),
+            args: self
+                .args
+                .into_vec()
+                .into_iter()
+                .map(|a| Arg {
+                    value: a.value.into_owned(),
+                    span: a.span,
+                })
+                .collect(),
             heredocs: self
                 .heredocs
                 .into_iter()
@@ -842,23 +877,43 @@ mod tests {
     fn keywords_in_any_case_and_nothing_else() {
         for (word, kw) in KEYWORDS {
             let lower = word.to_ascii_lowercase();
-            let mixed: String =
-                word.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_lowercase() } else { c }).collect();
+            let mixed: String = word
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if i % 2 == 0 { c.to_ascii_lowercase() } else { c })
+                .collect();
             for w in [word.to_owned(), lower, mixed] {
                 assert_eq!(Keyword::from_word(&w), kw, "{w}");
                 // A longer text after the word does not change it (the parser passes one).
-                assert_eq!(Keyword::from_prefix(format!("{w} --from=x y z and more").as_bytes(), w.len()), kw, "{w}");
+                assert_eq!(
+                    Keyword::from_prefix(format!("{w} --from=x y z and more").as_bytes(), w.len()),
+                    kw,
+                    "{w}"
+                );
                 // Nor does one byte more, less, or changed.
                 assert_eq!(Keyword::from_word(&format!("{w}S")), Keyword::Unknown, "{w}S");
                 assert_eq!(Keyword::from_word(&w[..w.len() - 1]), Keyword::Unknown, "{w} cut");
                 let mut changed = w.clone().into_bytes();
                 let last = changed.len() - 1;
                 changed[last] ^= 0x01;
-                assert_eq!(Keyword::from_word(std::str::from_utf8(&changed).expect("ASCII")), Keyword::Unknown, "{w} changed");
+                assert_eq!(
+                    Keyword::from_word(std::str::from_utf8(&changed).expect("ASCII")),
+                    Keyword::Unknown,
+                    "{w} changed"
+                );
             }
         }
         // Control bytes in place of letters, and words too short or too long for any keyword.
-        for w in ["RUN\0", "R\u{15}N", "RU\u{e}", "", "R", "ENTRYPOINTS", "HEALTHCHECKS", "\u{0}\u{0}\u{0}"] {
+        for w in [
+            "RUN\0",
+            "R\u{15}N",
+            "RU\u{e}",
+            "",
+            "R",
+            "ENTRYPOINTS",
+            "HEALTHCHECKS",
+            "\u{0}\u{0}\u{0}",
+        ] {
             assert_eq!(Keyword::from_word(w), Keyword::Unknown, "{w:?}");
         }
     }

@@ -21,7 +21,10 @@ pub(crate) struct Newlines {
 
 impl Newlines {
     pub(crate) fn new(text: &[u8]) -> Self {
-        Self { block: 0, mask: newline_mask(text, 0) }
+        Self {
+            block: 0,
+            mask: newline_mask(text, 0),
+        }
     }
 
     /// The offset of the next `\n` of `text` (the text given to `new`), taking it.
@@ -174,7 +177,10 @@ pub(crate) fn run_without(b: &[u8], mask: u8) -> usize {
         }
         i += 8;
     }
-    i + b[i..].iter().position(|&c| CLASS[usize::from(c)] & mask != 0).unwrap_or(b.len() - i)
+    i + b[i..]
+        .iter()
+        .position(|&c| CLASS[usize::from(c)] & mask != 0)
+        .unwrap_or(b.len() - i)
 }
 
 /// The high bit of each byte of the little-endian word `x` that may have a class bit of
@@ -212,7 +218,9 @@ fn candidates(x: u64, mask: u8) -> u64 {
 /// Length of the leading run of `b` whose bytes all have a class bit in `mask`.
 #[inline]
 pub(crate) fn run_within(b: &[u8], mask: u8) -> usize {
-    b.iter().position(|&c| CLASS[usize::from(c)] & mask == 0).unwrap_or(b.len())
+    b.iter()
+        .position(|&c| CLASS[usize::from(c)] & mask == 0)
+        .unwrap_or(b.len())
 }
 
 /// Go's `utf8.DecodeRune`: the character at the start of `b` and its width; an invalid or
@@ -253,7 +261,11 @@ pub(crate) fn decode_last(b: &[u8]) -> (char, usize) {
         start -= 1;
     }
     let (c, w) = decode(&b[start..]);
-    if start + w == n { (c, w) } else { (char::REPLACEMENT_CHARACTER, 1) }
+    if start + w == n {
+        (c, w)
+    } else {
+        (char::REPLACEMENT_CHARACTER, 1)
+    }
 }
 
 /// Bytes to a `String` the way Go hands strings to JSON: valid UTF-8 is kept, each invalid
@@ -341,7 +353,10 @@ pub(crate) fn trim_end_space_len(b: &[u8]) -> usize {
 #[inline(always)]
 pub(crate) fn trim_space_range(b: &[u8], start: usize, end: usize) -> (usize, usize) {
     // Nothing to trim when both ends are ASCII and not spaces (almost always).
-    if start < end && CLASS[usize::from(b[start])] & (ASCII_SPACE | NON_ASCII) == 0 && CLASS[usize::from(b[end - 1])] & (ASCII_SPACE | NON_ASCII) == 0 {
+    if start < end
+        && CLASS[usize::from(b[start])] & (ASCII_SPACE | NON_ASCII) == 0
+        && CLASS[usize::from(b[end - 1])] & (ASCII_SPACE | NON_ASCII) == 0
+    {
         return (start, end);
     }
     let s = start + leading_space_len(&b[start..end]);
@@ -384,13 +399,22 @@ mod tests {
             texts.push(vec![b'x'; len]);
             for step in [2, 3, 7, 40, 64] {
                 let pattern = [b'\t', 0x0b, 0x8a, 0xff, b'a'];
-                texts.push((0..len).map(|i| if i % step == step - 1 { b'\n' } else { pattern[i % 5] }).collect());
+                texts.push(
+                    (0..len)
+                        .map(|i| if i % step == step - 1 { b'\n' } else { pattern[i % 5] })
+                        .collect(),
+                );
             }
         }
         for t in texts {
             let mut n = Newlines::new(&t);
             let got: Vec<usize> = std::iter::from_fn(|| n.next(&t)).collect();
-            let want: Vec<usize> = t.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect();
+            let want: Vec<usize> = t
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i)
+                .collect();
             assert_eq!(got, want, "{t:?}");
             assert_eq!(n.next(&t), None, "stays done");
         }
@@ -400,8 +424,21 @@ mod tests {
     fn run_without_matches_a_byte_by_byte_scan() {
         // Every byte value at every place of texts around the 8-byte steps, for each class
         // combination the parser uses, and runs of bytes that borrow in the subtractions.
-        let masks = [RE_WS, ASCII_SPACE, QUOTE | BACKSLASH | NON_ASCII | DOLLAR, EQUALS | DOLLAR, SPACE_BYTE | QUOTE | BACKSLASH | NON_ASCII, QUOTE | NON_ASCII | BACKSLASH, ASCII_SPACE | QUOTE | BACKSLASH | NON_ASCII | EQUALS, QUOTE | NON_ASCII];
-        let slow = |b: &[u8], m: u8| b.iter().position(|&c| CLASS[usize::from(c)] & m != 0).unwrap_or(b.len());
+        let masks = [
+            RE_WS,
+            ASCII_SPACE,
+            QUOTE | BACKSLASH | NON_ASCII | DOLLAR,
+            EQUALS | DOLLAR,
+            SPACE_BYTE | QUOTE | BACKSLASH | NON_ASCII,
+            QUOTE | NON_ASCII | BACKSLASH,
+            ASCII_SPACE | QUOTE | BACKSLASH | NON_ASCII | EQUALS,
+            QUOTE | NON_ASCII,
+        ];
+        let slow = |b: &[u8], m: u8| {
+            b.iter()
+                .position(|&c| CLASS[usize::from(c)] & m != 0)
+                .unwrap_or(b.len())
+        };
         for len in [0, 1, 7, 8, 9, 15, 16, 17, 24] {
             for at in 0..len {
                 for v in 0..=255u8 {
@@ -430,7 +467,11 @@ mod tests {
         let b = "\u{a0} x \u{3000}".as_bytes();
         let (s, e) = trim_space_range(b, 0, b.len());
         assert_eq!(&b[s..e], b"x");
-        assert_eq!(trim_end_space_len(b"x\xa0"), 2, "a lone 0xA0 byte is invalid UTF-8, not a space");
+        assert_eq!(
+            trim_end_space_len(b"x\xa0"),
+            2,
+            "a lone 0xA0 byte is invalid UTF-8, not a space"
+        );
     }
 
     #[test]

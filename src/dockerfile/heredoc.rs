@@ -102,7 +102,13 @@ struct Words {
 
 impl Words {
     fn new(keep: Keep) -> Self {
-        Self { word: String::new(), words: Vec::new(), in_word: false, keep, prefix: Prefix::Digits }
+        Self {
+            word: String::new(),
+            words: Vec::new(),
+            in_word: false,
+            keep,
+            prefix: Prefix::Digits,
+        }
     }
 
     /// Ends the current word.
@@ -293,7 +299,9 @@ impl Lexer<'_> {
         }
         self.depth -= 1;
         if let Some(s) = stop {
-            return Err(LexError(format!("unexpected end of statement while looking for matching {s}")));
+            return Err(LexError(format!(
+                "unexpected end of statement while looking for matching {s}"
+            )));
         }
         Ok((result, words.finish()))
     }
@@ -308,7 +316,9 @@ impl Lexer<'_> {
             }
             None => {
                 self.pos = self.chars.len();
-                Err(LexError("unexpected end of statement while looking for matching single-quote".into()))
+                Err(LexError(
+                    "unexpected end of statement while looking for matching single-quote".into(),
+                ))
             }
         }
     }
@@ -429,7 +439,11 @@ impl Lexer<'_> {
             if name.is_empty() {
                 return Ok("$".into());
             }
-            return Ok(if self.skip_unset_env { format!("${name}") } else { String::new() });
+            return Ok(if self.skip_unset_env {
+                format!("${name}")
+            } else {
+                String::new()
+            });
         }
         self.next();
         match self.peek() {
@@ -439,13 +453,21 @@ impl Lexer<'_> {
         }
         let name = self.name();
         match self.next() {
-            Some('}') => Ok(if self.skip_unset_env { format!("${{{name}}}") } else { String::new() }),
+            Some('}') => Ok(if self.skip_unset_env {
+                format!("${{{name}}}")
+            } else {
+                String::new()
+            }),
             Some('?') => {
                 let (word, _) = self.nested()?;
                 if self.skip_unset_env {
                     Ok(format!("${{{name}?{word}}}"))
                 } else {
-                    let msg = if word.is_empty() { "is not allowed to be unset".to_string() } else { word };
+                    let msg = if word.is_empty() {
+                        "is not allowed to be unset".to_string()
+                    } else {
+                        word
+                    };
                     Err(LexError(format!("{name}: {msg}")))
                 }
             }
@@ -467,7 +489,11 @@ impl Lexer<'_> {
                         if self.skip_unset_env {
                             Ok(format!("${{{name}:{m}{word}}}"))
                         } else {
-                            let msg = if word.is_empty() { "is not allowed to be unset".to_string() } else { word };
+                            let msg = if word.is_empty() {
+                                "is not allowed to be unset".to_string()
+                            } else {
+                                word
+                            };
                             Err(LexError(format!("{name}: {msg}")))
                         }
                     }
@@ -499,7 +525,15 @@ fn words(
     skip_unset_env: bool,
     keep: Keep,
 ) -> Result<Vec<String>, LexError> {
-    let mut lx = Lexer { chars, pos: 0, raw_quotes, raw_escapes, skip_unset_env, depth: 0, keep };
+    let mut lx = Lexer {
+        chars,
+        pos: 0,
+        raw_quotes,
+        raw_escapes,
+        skip_unset_env,
+        depth: 0,
+        keep,
+    };
     lx.process_until(None).map(|(_, w)| w)
 }
 
@@ -518,13 +552,17 @@ fn decode_chars(b: &[u8]) -> Vec<char> {
 /// marker).
 fn find_double_lt(line: &[u8], from: usize) -> Option<usize> {
     let rest = line.get(from..)?;
-    memchr::memchr_iter(b'<', rest).find(|&i| rest.get(i + 1) == Some(&b'<')).map(|i| from + i)
+    memchr::memchr_iter(b'<', rest)
+        .find(|&i| rest.get(i + 1) == Some(&b'<'))
+        .map(|i| from + i)
 }
 
 /// The heredoc markers on an instruction line, in order. An error here is a parse error
 /// (BuildKit reports it); a line the lexer cannot split simply has no heredocs.
 pub(crate) fn markers(line: &[u8]) -> Result<Markers, LexError> {
-    let Some(first) = find_double_lt(line, 0) else { return Ok(Markers::new()) };
+    let Some(first) = find_double_lt(line, 0) else {
+        return Ok(Markers::new());
+    };
     let special = goish::QUOTE | goish::BACKSLASH | goish::NON_ASCII | goish::DOLLAR;
     if goish::run_without(line, special) == line.len() {
         // Nothing the lexer treats specially (no quotes, escapes or expansions, all ASCII):
@@ -550,7 +588,9 @@ pub(crate) fn markers(line: &[u8]) -> Result<Markers, LexError> {
         return Ok(out);
     }
     let chars = decode_chars(line);
-    let Ok(ws) = words(&chars, true, true, true, Keep::Markers) else { return Ok(Markers::new()) };
+    let Ok(ws) = words(&chars, true, true, true, Keep::Markers) else {
+        return Ok(Markers::new());
+    };
     let mut out = Markers::new();
     for w in ws {
         if let Some(m) = marker(&w, None)? {
@@ -564,7 +604,9 @@ pub(crate) fn markers(line: &[u8]) -> Result<Markers, LexError> {
 /// in the line, when it is the line's text as written.
 fn marker(word: &str, at: Option<usize>) -> Result<Option<Marker>, LexError> {
     let digits = word.bytes().take_while(u8::is_ascii_digit).count();
-    let Some(after) = word[digits..].strip_prefix("<<") else { return Ok(None) };
+    let Some(after) = word[digits..].strip_prefix("<<") else {
+        return Ok(None);
+    };
     let (chomp, rest) = match after.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, after),
@@ -572,15 +614,30 @@ fn marker(word: &str, at: Option<usize>) -> Result<Option<Marker>, LexError> {
     if rest.contains('<') || rest.is_empty() {
         return Ok(None);
     }
-    let fd = if digits == 0 { 0 } else { word[..digits].parse::<u64>().unwrap_or(u64::MAX).min(u64::from(u32::MAX)) };
+    let fd = if digits == 0 {
+        0
+    } else {
+        word[..digits]
+            .parse::<u64>()
+            .unwrap_or(u64::MAX)
+            .min(u64::from(u32::MAX))
+    };
     let fd = u32::try_from(fd).unwrap_or(u32::MAX);
     // The usual delimiter (`EOF`, `END_OF_SCRIPT`): nothing to lex, one word, expanded.
-    if rest.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
+    if rest
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    {
         let name = match at {
             Some(at) => MarkerName::At(at + word.len() - rest.len(), at + word.len()),
             None => MarkerName::Lexed(rest.to_owned()),
         };
-        return Ok(Some(Marker { name, fd, chomp, expand: true }));
+        return Ok(Some(Marker {
+            name,
+            fd,
+            chomp,
+            expand: true,
+        }));
     }
     let chars: Vec<char> = rest.chars().collect();
     let plain = words(&chars, false, false, true, Keep::All)?;
@@ -589,11 +646,18 @@ fn marker(word: &str, at: Option<usize>) -> Result<Option<Marker>, LexError> {
     }
     let raw = words(&chars, true, false, true, Keep::All)?;
     if raw.len() != plain.len() {
-        return Err(LexError(format!("internal lexing of heredoc produced inconsistent results: {rest}")));
+        return Err(LexError(format!(
+            "internal lexing of heredoc produced inconsistent results: {rest}"
+        )));
     }
     let quotes = |s: &str| s.bytes().filter(|b| *b == b'\'' || *b == b'"').count();
     let expand = quotes(&plain[0]) == quotes(&raw[0]);
-    Ok(Some(Marker { name: MarkerName::Lexed(plain[0].clone()), fd, chomp, expand }))
+    Ok(Some(Marker {
+        name: MarkerName::Lexed(plain[0].clone()),
+        fd,
+        chomp,
+        expand,
+    }))
 }
 
 #[cfg(test)]
@@ -601,7 +665,11 @@ mod tests {
     use super::*;
 
     fn names(line: &str) -> Vec<(String, u32, bool, bool)> {
-        markers(line.as_bytes()).unwrap().into_iter().map(|m| (m.name.text(line).to_owned(), m.fd, m.chomp, m.expand)).collect()
+        markers(line.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.name.text(line).to_owned(), m.fd, m.chomp, m.expand))
+            .collect()
     }
 
     #[test]

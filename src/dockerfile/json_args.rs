@@ -330,9 +330,10 @@ mod tests {
 
     fn strings(s: &str) -> Vec<String> {
         match parse(s.as_bytes()) {
-            JsonArgs::Strings(v) => {
-                v.into_iter().map(|(d, a, b)| d.unwrap_or_else(|| goish::lossy(&s.as_bytes()[a + 1..b - 1]))).collect()
-            }
+            JsonArgs::Strings(v) => v
+                .into_iter()
+                .map(|(d, a, b)| d.unwrap_or_else(|| goish::lossy(&s.as_bytes()[a + 1..b - 1])))
+                .collect(),
             other => panic!("{s}: {other:?}"),
         }
     }
@@ -350,8 +351,16 @@ mod tests {
         assert_eq!(parse(b"['a']"), JsonArgs::NotJson);
         assert_eq!(parse(b"[\"a\",]"), JsonArgs::NotJson);
         assert_eq!(parse(b"[\"a\""), JsonArgs::NotJson);
-        assert_eq!(parse(b"[\"a\tb\"]"), JsonArgs::NotJson, "control characters are not allowed");
-        assert_eq!(parse(b"[1e999]"), JsonArgs::NotJson, "float64 overflow is a decode error");
+        assert_eq!(
+            parse(b"[\"a\tb\"]"),
+            JsonArgs::NotJson,
+            "control characters are not allowed"
+        );
+        assert_eq!(
+            parse(b"[1e999]"),
+            JsonArgs::NotJson,
+            "float64 overflow is a decode error"
+        );
         assert_eq!(parse(b"[\"a\", 1]"), JsonArgs::NotStringArray);
         assert_eq!(parse(b"[[\"a\"]]"), JsonArgs::NotStringArray);
         assert_eq!(parse(br#"[{"k": [1, {"x": null}]}]"#), JsonArgs::NotStringArray);

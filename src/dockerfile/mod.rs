@@ -12,12 +12,14 @@ mod goish;
 mod heredoc;
 mod json_args;
 mod parse;
+pub mod print;
 pub mod report;
 pub mod shell;
-pub mod print;
 pub mod stages;
 
-pub use ast::{Arg, Args, Directive, Directives, Dockerfile, Flag, Flags, Heredoc, Instruction, Keyword, ParseWarning, Span, Text};
+pub use ast::{
+    Arg, Args, Directive, Directives, Dockerfile, Flag, Flags, Heredoc, Instruction, Keyword, ParseWarning, Span, Text,
+};
 pub use parse::{parse, parse_str};
 pub use print::print;
 pub use stages::{Stage, StageOptions, Stages};

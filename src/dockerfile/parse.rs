@@ -25,12 +25,15 @@ use std::borrow::Cow;
 use smallvec::SmallVec;
 
 use super::goish::{
-    self, is_re_whitespace, is_space_byte, lossy, run_within, run_without, ASCII_SPACE, BACKSLASH, CLASS, EQUALS, NON_ASCII, QUOTE, RE_WS,
-    SPACE_BYTE,
+    self, ASCII_SPACE, BACKSLASH, CLASS, EQUALS, NON_ASCII, QUOTE, RE_WS, SPACE_BYTE, is_re_whitespace, is_space_byte,
+    lossy, run_within, run_without,
 };
 use super::heredoc;
 use super::json_args::{self, JsonArgs};
-use super::{Arg, Args, Directive, Directives, Dockerfile, Error, Flag, Flags, Heredoc, Instruction, Keyword, ParseWarning, Span, Text};
+use super::{
+    Arg, Args, Directive, Directives, Dockerfile, Error, Flag, Flags, Heredoc, Instruction, Keyword, ParseWarning,
+    Span, Text,
+};
 
 /// Go's `bufio.MaxScanTokenSize`: BuildKit cannot read longer lines.
 const MAX_LINE: usize = 64 * 1024;
@@ -114,8 +117,17 @@ impl Lines<'_> {
         // (The byte before `e`, or for an empty line its `\n`, which is not `\r`: an index
         // without a branch.)
         let before = self.src[e.saturating_sub(1).max(start)];
-        let text_end = if before == b'\r' { content_end(self.src, start, e) } else { e };
-        Some(RawLine { start, end, number: self.number, text_end })
+        let text_end = if before == b'\r' {
+            content_end(self.src, start, e)
+        } else {
+            e
+        };
+        Some(RawLine {
+            start,
+            end,
+            number: self.number,
+            text_end,
+        })
     }
 
     /// Stops reading at the line `start..end`, longer than BuildKit reads.
@@ -194,19 +206,31 @@ fn continuation_line(b: &[u8], start: usize, text_end: usize, escape: u8) -> Con
 /// skipped; leading blanks of continuation lines kept).
 pub(crate) fn join_lines(raw: &str) -> String {
     let b = raw.as_bytes();
-    let line_end = |start: usize| b[start..].iter().position(|&c| c == b'\n').map_or(b.len(), |i| start + i + 1);
+    let line_end = |start: usize| {
+        b[start..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |i| start + i + 1)
+    };
     let first = line_end(0);
     let te = content_end(b, 0, first);
     // The first line continues, so the last byte before its trailing blanks is the escape
     // character (`\` or the file's `# escape=`).
-    let escape = b[..te].iter().rev().copied().find(|&c| c != b' ' && c != b'\t').unwrap_or(b'\\');
+    let escape = b[..te]
+        .iter()
+        .rev()
+        .copied()
+        .find(|&c| c != b' ' && c != b'\t')
+        .unwrap_or(b'\\');
     let mut out = String::with_capacity(raw.len());
     let (pe, mut cont) = trim_continuation(b, 0, te, escape);
     out.push_str(raw.get(..pe).unwrap_or_default());
     let mut start = first;
     while cont && start < b.len() {
         let end = line_end(start);
-        if let ContinuationLine::Piece { end: pe, continues } = continuation_line(b, start, content_end(b, start, end), escape) {
+        if let ContinuationLine::Piece { end: pe, continues } =
+            continuation_line(b, start, content_end(b, start, end), escape)
+        {
             // (Pieces end before an ASCII escape or line break: character boundaries.)
             out.push_str(raw.get(start..pe).unwrap_or_default());
             cont = continues;
@@ -392,7 +416,10 @@ impl<'a> Joined<'a> {
     }
 
     fn arg(&self, value: Cow<'a, str>, a: usize, b: usize) -> Arg<'a> {
-        Arg { value: Text::new(value), span: self.span(a, b) }
+        Arg {
+            value: Text::new(value),
+            span: self.span(a, b),
+        }
     }
 
     /// The argument made of text range `a..b`.
@@ -404,7 +431,10 @@ impl<'a> Joined<'a> {
         if let (Some((s, _)), Some(file)) = (self.one, self.src_str)
             && let Some(v) = file.get(s + a..s + b)
         {
-            return Arg { value: Text::new(Cow::Borrowed(v)), span: Span::new(s + a, s + b) };
+            return Arg {
+                value: Text::new(Cow::Borrowed(v)),
+                span: Span::new(s + a, s + b),
+            };
         }
         self.text_arg_slow(a, b)
     }
@@ -503,14 +533,21 @@ impl<'a> DirectiveBlock<'a> {
         // (The name is ASCII letters and digits, compared with the known names in any case.)
         let name = match_directive(b).and_then(|((ns, ne), vs, ve)| {
             let word = &b[ns..ne];
-            let name = Directives::NAMES.into_iter().find(|n| n.as_bytes().eq_ignore_ascii_case(word))?;
+            let name = Directives::NAMES
+                .into_iter()
+                .find(|n| n.as_bytes().eq_ignore_ascii_case(word))?;
             Some((name, vs, ve))
         });
         let Some((name, vs, ve)) = name else {
             self.done = true;
             return Ok(());
         };
-        let err = |message: String| Error { message, line, column: col(src, start, start), span: Span::new(start, end) };
+        let err = |message: String| Error {
+            message,
+            line,
+            column: col(src, start, start),
+            span: Span::new(start, end),
+        };
         if self.found.get(name).is_some() {
             return Err(err(format!("only one {name} parser directive can be used")));
         }
@@ -522,7 +559,12 @@ impl<'a> DirectiveBlock<'a> {
                 _ => return Err(err(format!("invalid escape token '{value}' does not match ` or \\"))),
             }
         }
-        self.found.set(Directive { name, value, line, span: Span::new(start, end) });
+        self.found.set(Directive {
+            name,
+            value,
+            line,
+            span: Span::new(start, end),
+        });
         Ok(())
     }
 }
@@ -781,7 +823,11 @@ fn lex_words(t: &[u8], a: usize, b: usize, escape: u8) -> SmallVec<[(usize, usiz
     while pos <= b {
         if pos < b {
             let c = t[pos];
-            (ch, w) = if c < 0x80 { (c as char, 1) } else { goish::decode(&t[pos..b]) };
+            (ch, w) = if c < 0x80 {
+                (c as char, 1)
+            } else {
+                goish::decode(&t[pos..b])
+            };
         }
         if phase == Phase::Spaces {
             if pos == b {
@@ -988,7 +1034,10 @@ fn flags_at<'a>(j: &Joined<'a>, a: usize, b: usize) -> (Flags<'a>, usize) {
     let (fl, rest_start) = extract_flags(j.bytes(), a, b);
     let flags = fl
         .into_iter()
-        .map(|(text, fs, fe)| Flag { text: text.map_or_else(|| j.text(fs, fe), Cow::Owned), span: j.span(fs, fe) })
+        .map(|(text, fs, fe)| Flag {
+            text: text.map_or_else(|| j.text(fs, fe), Cow::Owned),
+            span: j.span(fs, fe),
+        })
         .collect();
     (flags, rest_start)
 }
@@ -996,7 +1045,10 @@ fn flags_at<'a>(j: &Joined<'a>, a: usize, b: usize) -> (Flags<'a>, usize) {
 /// The decoded strings of a JSON array that starts at text position `at`.
 #[inline(never)]
 fn json_strings<'a>(j: &Joined<'a>, items: json_args::Items, at: usize) -> Args<'a> {
-    items.into_iter().map(|(s, x, y)| json_arg(j, s, at + x, at + y)).collect()
+    items
+        .into_iter()
+        .map(|(s, x, y)| json_arg(j, s, at + x, at + y))
+        .collect()
 }
 
 /// HEALTHCHECK's `NONE`, or `CMD` and its command (shell or JSON form).
@@ -1036,13 +1088,19 @@ fn onbuild<'a>(
     // Each nesting level copies the rest of the line (its `original` and `args`): bound the
     // total so that a huge nested line cannot cost depth x size.
     if depth >= MAX_ONBUILD_DEPTH || (b - a).saturating_mul(depth) > MAX_NESTED_COPY {
-        return Err(BuildError { message: "ONBUILD nested too deeply".into(), pos: at });
+        return Err(BuildError {
+            message: "ONBUILD nested too deeply".into(),
+            pos: at,
+        });
     }
     let mut one = Vec::with_capacity(1);
     build(j, a, b, escape, depth + 1, &mut one)?;
     // (`build` pushes one instruction whenever it succeeds.)
     let Some(mut inner) = one.pop() else {
-        return Err(BuildError { message: "ONBUILD without an instruction".into(), pos: at });
+        return Err(BuildError {
+            message: "ONBUILD without an instruction".into(),
+            pos: at,
+        });
     };
     inner.original = Text::new(j.text(a, b));
     Ok(Box::new(inner))
@@ -1098,7 +1156,9 @@ fn name_val<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, key: &str) -> Re
         return Ok(pairs);
     }
     let words = parse_words(t, a, b, escape);
-    let Some(&(fs, fe)) = words.first() else { return Ok(Args::new()) };
+    let Some(&(fs, fe)) = words.first() else {
+        return Ok(Args::new());
+    };
     if !t[fs..fe].contains(&b'=') {
         let Some(ws) = t[a..b].iter().position(|&c| is_re_whitespace(c)).map(|i| a + i) else {
             return Err(format!("{key} must have two arguments"));
@@ -1110,10 +1170,14 @@ fn name_val<'a>(j: &Joined<'a>, a: usize, b: usize, escape: u8, key: &str) -> Re
         return Ok(Args::two(j.text_arg(a, ws), j.text_arg(vs, b)));
     }
     let eq_of = |ws: usize, we: usize| {
-        t[ws..we].iter().position(|&c| c == b'=').map(|i| ws + i).ok_or_else(|| {
-            let w = j.text(ws, we);
-            format!("Syntax error - can't find = in {w:?}. Must be of the form: name=value")
-        })
+        t[ws..we]
+            .iter()
+            .position(|&c| c == b'=')
+            .map(|i| ws + i)
+            .ok_or_else(|| {
+                let w = j.text(ws, we);
+                format!("Syntax error - can't find = in {w:?}. Must be of the form: name=value")
+            })
     };
     if let [(ws, we)] = words[..] {
         // One pair (most ENV and LABEL lines): stored inline.
@@ -1140,16 +1204,27 @@ fn can_contain_heredoc(ins: &Instruction<'_>) -> bool {
 
 /// The start of the line holding byte `off`.
 fn line_start_of(src: &[u8], off: usize) -> usize {
-    src[..off.min(src.len())].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+    src[..off.min(src.len())]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1)
 }
 
 /// An error at `span`, cut to the line it starts on (a snippet of a 50 MB continuation
 /// helps nobody).
 fn error_at(src: &[u8], message: String, line: usize, span: Span) -> Error {
     let ls = line_start_of(src, span.start());
-    let le = src[span.start().min(src.len())..].iter().position(|&b| b == b'\n').map_or(src.len(), |i| span.start() + i);
+    let le = src[span.start().min(src.len())..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(src.len(), |i| span.start() + i);
     let le = content_end(src, span.start().min(le), le);
-    Error { message, line, column: col(src, ls, span.start()), span: Span::new(span.start(), span.end().min(le).max(span.start())) }
+    Error {
+        message,
+        line,
+        column: col(src, ls, span.start()),
+        span: Span::new(span.start(), span.end().min(le).max(span.start())),
+    }
 }
 
 /// The instruction continued over `pieces` (two or more; file ranges of `src`, its text
@@ -1162,7 +1237,9 @@ fn error_at(src: &[u8], message: String, line: usize, span: Span) -> Error {
 /// these.
 fn continued_shell<'a>(src: &'a str, pieces: &[(usize, usize)], escape: u8) -> Option<Instruction<'a>> {
     let b = src.as_bytes();
-    let &[(ts, pe0), .., (_, last_end)] = pieces else { return None };
+    let &[(ts, pe0), .., (_, last_end)] = pieces else {
+        return None;
+    };
     let ce = ts + run_without(&b[ts..pe0], RE_WS);
     let keyword = Keyword::from_prefix(&b[ts..], ce - ts);
     // (The word must end within the first line: `RUN\` + `x` joins into one word.)
@@ -1193,7 +1270,10 @@ fn continued_shell<'a>(src: &'a str, pieces: &[(usize, usize)], escape: u8) -> O
                 if text.is_some() {
                     return None;
                 }
-                flags.push(Flag { text: Cow::Borrowed(src.get(fs..fe)?), span: Span::new(fs, fe) });
+                flags.push(Flag {
+                    text: Cow::Borrowed(src.get(fs..fe)?),
+                    span: Span::new(fs, fe),
+                });
             }
             if r < end {
                 // (A `-` that ends the line may start a flag on the next: `-\` + `-x`.)
@@ -1226,7 +1306,11 @@ fn continued_shell<'a>(src: &'a str, pieces: &[(usize, usize)], escape: u8) -> O
         return None;
     }
     let raw = src.get(rs..fe)?;
-    let value = if m == k { Text::new(Cow::Borrowed(raw)) } else { Text::lines(raw) };
+    let value = if m == k {
+        Text::new(Cow::Borrowed(raw))
+    } else {
+        Text::lines(raw)
+    };
     let span = Span::new(rs, fe);
     Some(Instruction {
         cmd: Cow::Borrowed(src.get(ts..ce)?),
@@ -1305,7 +1389,11 @@ fn heredoc_bodies<'a>(
     }
     // BuildKit's `original` goes on with each body and its delimiter line: built once, at its
     // final size.
-    let size = ins.heredocs.iter().map(|h| h.content.len() + h.name.len() + 1).sum::<usize>();
+    let size = ins
+        .heredocs
+        .iter()
+        .map(|h| h.content.len() + h.name.len() + 1)
+        .sum::<usize>();
     let line = ins.original.text();
     let mut original = String::with_capacity(line.len() + 1 + size);
     original.push_str(&line);
@@ -1321,7 +1409,11 @@ fn heredoc_bodies<'a>(
 
 /// A file whose offsets fit a [`Span`] (under 4 GiB), or the error for it.
 fn check_size(src: &[u8]) -> Result<(), Error> {
-    if u32::try_from(src.len()).is_ok() { Ok(()) } else { Err(too_large(src.len())) }
+    if u32::try_from(src.len()).is_ok() {
+        Ok(())
+    } else {
+        Err(too_large(src.len()))
+    }
 }
 
 /// The error for a file whose offsets do not fit a [`Span`].
@@ -1350,8 +1442,18 @@ impl<'a> Parser<'a> {
         Self {
             src,
             src_str,
-            lines: Lines { src, pos: 0, number: 0, newlines: goish::Newlines::new(src), error: None },
-            dir: DirectiveBlock { escape: b'\\', done: false, found: Directives::default() },
+            lines: Lines {
+                src,
+                pos: 0,
+                number: 0,
+                newlines: goish::Newlines::new(src),
+                error: None,
+            },
+            dir: DirectiveBlock {
+                escape: b'\\',
+                done: false,
+                found: Directives::default(),
+            },
             instructions: Vec::new(),
             warnings: Vec::new(),
         }
@@ -1438,7 +1540,9 @@ impl<'a> Parser<'a> {
                 // escape character, that character (so the span covers `start_line`).
                 j.at(cmd_pos).min(ts)
             };
-            let Some(ins) = self.instructions.last_mut() else { continue };
+            let Some(ins) = self.instructions.last_mut() else {
+                continue;
+            };
             ins.start_line = start_line;
             // Continued over several lines of a UTF-8 file: joined only when asked for.
             ins.original = match self.src_str.filter(|_| continued).and_then(|s| s.get(ts..last.end)) {
@@ -1459,9 +1563,8 @@ impl<'a> Parser<'a> {
             }
             // (The fast path took only instructions without `<`.)
             if !took_fast && can_contain_heredoc(ins) {
-                let markers = heredoc::markers(j.bytes()).map_err(|e| {
-                    error_at(src, e.0, start_line, Span::new(ins_start, last.text_end))
-                })?;
+                let markers = heredoc::markers(j.bytes())
+                    .map_err(|e| error_at(src, e.0, start_line, Span::new(ins_start, last.text_end)))?;
                 if !markers.is_empty() {
                     let at = (start_line, ins_start);
                     last = heredoc_bodies(&mut self.lines, &j, ins, markers, last, at)?;
@@ -1558,9 +1661,18 @@ mod tests {
         let err = parse(&huge).unwrap_err();
         drop(huge);
         assert_eq!((err.line, err.column), (1, 1));
-        assert_eq!(err.message, "file of 4294967296 bytes is too large (imgopt reads Dockerfiles under 4 GiB)");
-        assert!(u32::try_from((1usize << 32) - 1).is_ok(), "the largest file accepted still fits");
-        assert_eq!(Span::new(1 << 32, usize::MAX).range(), u32::MAX as usize..u32::MAX as usize);
+        assert_eq!(
+            err.message,
+            "file of 4294967296 bytes is too large (imgopt reads Dockerfiles under 4 GiB)"
+        );
+        assert!(
+            u32::try_from((1usize << 32) - 1).is_ok(),
+            "the largest file accepted still fits"
+        );
+        assert_eq!(
+            Span::new(1 << 32, usize::MAX).range(),
+            u32::MAX as usize..u32::MAX as usize
+        );
     }
 
     #[test]
@@ -1572,19 +1684,28 @@ mod tests {
         let got: Vec<_> = df.directives.iter().map(|d| (d.name, &*d.value, d.line)).collect();
         assert_eq!(got, [("check", "skip=all", 2), ("syntax", "docker/dockerfile:1.7", 1)]);
         assert_eq!(df.escape, '\\');
-        assert_eq!(&src[df.directives.get("syntax").unwrap().span.range()], "#  SYNTAX = docker/dockerfile:1.7  ");
+        assert_eq!(
+            &src[df.directives.get("syntax").unwrap().span.range()],
+            "#  SYNTAX = docker/dockerfile:1.7  "
+        );
         assert!(matches!(df.directives.get("syntax").unwrap().value, Cow::Borrowed(_)));
         assert_eq!(df.directives.len(), 2);
         let json = serde_json::to_value(&df.directives).unwrap();
         assert_eq!(json["check"]["value"], "skip=all");
-        assert_eq!(json.as_object().unwrap().keys().collect::<Vec<_>>(), ["check", "syntax"]);
+        assert_eq!(
+            json.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["check", "syntax"]
+        );
         // Invalid UTF-8 is replaced, as Go's string conversion does.
         let df = parse(b"# syntax=a\xffb\nFROM a\n").unwrap();
         assert_eq!(df.directives.get("syntax").unwrap().value, "a\u{fffd}b");
         assert!(parse(b"FROM a\n").unwrap().directives.is_empty());
         // A name twice, or an escape other than ` and \, is an error at that line.
         let err = parse(b"# syntax=a\n# Syntax=b\nFROM a\n").unwrap_err();
-        assert_eq!((err.line, err.message.as_str()), (2, "only one syntax parser directive can be used"));
+        assert_eq!(
+            (err.line, err.message.as_str()),
+            (2, "only one syntax parser directive can be used")
+        );
         let err = parse(b"# escape=x\nFROM a\n").unwrap_err();
         assert_eq!(err.line, 1);
         assert!(err.message.starts_with("invalid escape token 'x'"), "{err}");
@@ -1643,7 +1764,11 @@ mod tests {
             ("RUN -\\\n-mount=x cmd\n", &["--mount=x"], &["cmd"]),
             ("RUN\\\n x \\\n y\n", &[], &["x  y"]),
             ("RUN --a=1\\\n--b=2 c \\\n d\n", &["--a=1--b=2"], &["c  d"]),
-            ("RUN --a=1 \\\n  --b=2 \\\n  c \\\n  d\n", &["--a=1", "--b=2"], &["c   d"]),
+            (
+                "RUN --a=1 \\\n  --b=2 \\\n  c \\\n  d\n",
+                &["--a=1", "--b=2"],
+                &["c   d"],
+            ),
             ("RUN a \\\n b \\ \\\n", &[], &["a  b \\"]),
             ("RUN --mount=\"x y\" \\\n cmd\n", &["--mount=x y"], &["cmd"]),
             ("CMD echo \\\n hi\n", &[], &["echo  hi"]),
@@ -1656,10 +1781,18 @@ mod tests {
             let df = parse(src.as_bytes()).unwrap_or_else(|e| panic!("{body:?}: {e:?}"));
             let ins = &df.instructions[1];
             let got: Vec<&str> = ins.flags.iter().map(|f| &*f.text).collect();
-            assert_eq!((&got[..], ins.values()), (*flags, values.iter().map(|v| Cow::Borrowed(*v)).collect()), "{body:?}");
+            assert_eq!(
+                (&got[..], ins.values()),
+                (*flags, values.iter().map(|v| Cow::Borrowed(*v)).collect()),
+                "{body:?}"
+            );
             // The command's span runs from its first byte to its last in the file.
             let last = ins.args.last().map(|a| &src[a.span.range()]).unwrap_or_default();
-            let want = if ins.json { "\"" } else { values.last().map_or("", |v| &v[v.len() - 1..]) };
+            let want = if ins.json {
+                "\""
+            } else {
+                values.last().map_or("", |v| &v[v.len() - 1..])
+            };
             assert!(last.ends_with(want), "{body:?}");
         }
     }
@@ -1667,8 +1800,22 @@ mod tests {
     #[test]
     fn plain_pairs_and_words_agree_with_the_lexer() {
         let texts = [
-            "A=1", "PATH=/usr/local/bin:$PATH", "a=b c=d  e=", "=x", "k=a=b", " \tA=1\x0b B=2 ", "A=1 B", "A 1",
-            "A=\"x y\"", "A='x'", "A=x\\ y", "A=\u{e9}", "V=1.0", "x", "", "  ",
+            "A=1",
+            "PATH=/usr/local/bin:$PATH",
+            "a=b c=d  e=",
+            "=x",
+            "k=a=b",
+            " \tA=1\x0b B=2 ",
+            "A=1 B",
+            "A 1",
+            "A=\"x y\"",
+            "A='x'",
+            "A=x\\ y",
+            "A=\u{e9}",
+            "V=1.0",
+            "x",
+            "",
+            "  ",
         ];
         for text in texts {
             let mut j = Joined::new(text.as_bytes(), Some(text));
@@ -1692,7 +1839,10 @@ mod tests {
         let takes = |t: &str| {
             let mut j = Joined::new(t.as_bytes(), Some(t));
             j.push(0, t.len());
-            (is_plain(t.as_bytes(), 0, t.len(), b'\\'), plain_pairs(&j, 0, t.len()).is_some())
+            (
+                is_plain(t.as_bytes(), 0, t.len(), b'\\'),
+                plain_pairs(&j, 0, t.len()).is_some(),
+            )
         };
         assert_eq!(takes("a=b c=d"), (true, true));
         assert_eq!(takes("a=b c"), (true, false));
@@ -1707,28 +1857,55 @@ mod tests {
         let v = serde_json::to_value(&df.instructions[1]).unwrap();
         assert_eq!(v["original"], "RUN --mount=type=cache,target=/c a   b");
         assert_eq!(v["args"][0]["value"], "a   b");
-        assert_eq!((&v["flags"][0]["name"], &v["flags"][0]["value"]), (&"mount".into(), &"type=cache,target=/c".into()));
+        assert_eq!(
+            (&v["flags"][0]["name"], &v["flags"][0]["value"]),
+            (&"mount".into(), &"type=cache,target=/c".into())
+        );
         // Detached from the file, it serializes the same.
-        assert_eq!(serde_json::to_value(df.clone().into_owned().instructions[1].clone()).unwrap(), v);
+        assert_eq!(
+            serde_json::to_value(df.clone().into_owned().instructions[1].clone()).unwrap(),
+            v
+        );
     }
 
     #[test]
     fn plain_words_split_as_the_lexer_splits_them() {
-        let plain = ["", " ", "a", "VERSION=1.0", "  a=b \tc=d\x0b e\x0c\r f  ", "PATH=/usr/bin:$PATH", "x=`y`", "a=b=c  d"];
+        let plain = [
+            "",
+            " ",
+            "a",
+            "VERSION=1.0",
+            "  a=b \tc=d\x0b e\x0c\r f  ",
+            "PATH=/usr/bin:$PATH",
+            "x=`y`",
+            "a=b=c  d",
+        ];
         for text in plain {
             for escape in [b'\\', b'`'] {
                 if text.contains('`') && escape == b'`' {
                     continue;
                 }
                 let t = text.as_bytes();
-                assert_eq!(parse_words(t, 0, t.len(), escape), lex_words(t, 0, t.len(), escape), "{text:?}");
+                assert_eq!(
+                    parse_words(t, 0, t.len(), escape),
+                    lex_words(t, 0, t.len(), escape),
+                    "{text:?}"
+                );
             }
         }
         // Texts the fast path must leave to the lexer.
         for text in ["a=\"b c\"", "a='b c'", "a=b\\ c", "a=\u{a0}b", "k=v`"] {
             let t = text.as_bytes();
-            assert_eq!(parse_words(t, 0, t.len(), b'`'), lex_words(t, 0, t.len(), b'`'), "{text:?}");
-            assert_eq!(parse_words(t, 0, t.len(), b'\\'), lex_words(t, 0, t.len(), b'\\'), "{text:?}");
+            assert_eq!(
+                parse_words(t, 0, t.len(), b'`'),
+                lex_words(t, 0, t.len(), b'`'),
+                "{text:?}"
+            );
+            assert_eq!(
+                parse_words(t, 0, t.len(), b'\\'),
+                lex_words(t, 0, t.len(), b'\\'),
+                "{text:?}"
+            );
         }
     }
 
@@ -1737,7 +1914,9 @@ mod tests {
         let borrowed = |c: &Cow<'_, str>| matches!(c, Cow::Borrowed(_));
         let src = "FROM --platform=$P a AS b\nENV k=v \\\n  x=\"y z\"\nRUN a \\\n b\nCOPY [\"s\", \"d\\u0041\"] --chown=\"u\" x\nRUN --network=\"none\" c \\\n d\n";
         let df = parse(src.as_bytes()).unwrap();
-        let [from, env, run, copy, run_flag] = &df.instructions[..] else { panic!("{df:#?}") };
+        let [from, env, run, copy, run_flag] = &df.instructions[..] else {
+            panic!("{df:#?}")
+        };
         // One line: everything is a slice of the file.
         assert!(borrowed(&from.cmd) && from.original.borrows_file());
         assert!(from.args.iter().all(|a| a.value.borrows_file()));
@@ -1751,7 +1930,13 @@ mod tests {
         assert!(env.original.borrows_file() && run.args[0].value.borrows_file());
         assert_eq!(env.original, "ENV k=v   x=\"y z\"");
         assert_eq!(run.values(), ["a  b"]);
-        assert_eq!((run.args[0].span, run.span), (Span::new(src.find("a \\").unwrap(), src.find("b\nCOPY").unwrap() + 1), run.span));
+        assert_eq!(
+            (run.args[0].span, run.span),
+            (
+                Span::new(src.find("a \\").unwrap(), src.find("b\nCOPY").unwrap() + 1),
+                run.span
+            )
+        );
         assert!(!run_flag.args[0].value.borrows_file());
         assert_eq!(run_flag.values(), ["c  d"]);
         // A JSON string with an escape is decoded; one without is borrowed.
@@ -1764,12 +1949,19 @@ mod tests {
         let df = parse(b"FROM a\nRUN 3<<-EOF <<X cat\n\tx\n\tEOF\nX\nRUN <<'Q'\ny\nQ\n").unwrap();
         let h = df.instructions[1..].iter().flat_map(|i| &i.heredocs);
         let h = h.map(|h| (&*h.name, borrowed(&h.name), h.file_descriptor, h.chomp));
-        assert_eq!(h.collect::<Vec<_>>(), [("EOF", true, 3, true), ("X", true, 0, false), ("Q", false, 0, false)]);
+        assert_eq!(
+            h.collect::<Vec<_>>(),
+            [("EOF", true, 3, true), ("X", true, 0, false), ("Q", false, 0, false)]
+        );
     }
 
     #[test]
     fn text_and_bytes_entries_agree() {
-        for src in ["FROM a\nRUN x \\\n  y\n", "\u{feff}FROM a\nRUN <<EOF\nbody\nEOF\n", "FROM é\n"] {
+        for src in [
+            "FROM a\nRUN x \\\n  y\n",
+            "\u{feff}FROM a\nRUN <<EOF\nbody\nEOF\n",
+            "FROM é\n",
+        ] {
             assert_eq!(parse(src.as_bytes()), parse_str(src));
         }
     }
@@ -1781,7 +1973,10 @@ mod tests {
             let src = format!("FROM a\nRUN {}\nUSER u", "x".repeat(pad));
             let df = parse_str(&src).expect("valid");
             assert_eq!(df.instructions[1].args[0].value, "x".repeat(pad).as_str(), "pad {pad}");
-            assert_eq!((df.instructions[2].start_line, &*df.instructions[2].original.text()), (3, "USER u"));
+            assert_eq!(
+                (df.instructions[2].start_line, &*df.instructions[2].original.text()),
+                (3, "USER u")
+            );
         }
     }
 
@@ -1802,7 +1997,10 @@ mod tests {
             ([b"FROM a\n# comment\n".as_slice(), &x].concat(), 3),
         ] {
             let err = parse(&src).unwrap_err();
-            assert_eq!((err.message.as_str(), err.line), ("dockerfile line greater than max allowed size of 65535", line));
+            assert_eq!(
+                (err.message.as_str(), err.line),
+                ("dockerfile line greater than max allowed size of 65535", line)
+            );
         }
     }
 

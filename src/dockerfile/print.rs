@@ -80,10 +80,10 @@ fn same(a: &Instruction, b: &Instruction) -> bool {
         && a.json == b.json
         && a.flags.iter().map(|f| &f.text).eq(b.flags.iter().map(|f| &f.text))
         && a.args.iter().map(|x| &x.value).eq(b.args.iter().map(|x| &x.value))
-        && a.heredocs.iter().map(|h| (&h.name, h.file_descriptor, &h.content)).eq(b
-            .heredocs
+        && a.heredocs
             .iter()
-            .map(|h| (&h.name, h.file_descriptor, &h.content)))
+            .map(|h| (&h.name, h.file_descriptor, &h.content))
+            .eq(b.heredocs.iter().map(|h| (&h.name, h.file_descriptor, &h.content)))
         && match (&a.sub, &b.sub) {
             (None, None) => true,
             (Some(x), Some(y)) => same(x, y),
@@ -95,10 +95,15 @@ fn same(a: &Instruction, b: &Instruction) -> bool {
 /// in double quotes when it holds anything the reader treats specially.
 fn flag(text: &str, out: &mut Vec<u8>) {
     // The flag text holds one char per original byte (Latin-1); write the bytes back.
-    let bytes: Vec<u8> = text.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect();
+    let bytes: Vec<u8> = text
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect();
     let body = bytes.strip_prefix(b"--").unwrap_or(&bytes);
     let plain = !body.is_empty()
-        && body.iter().all(|&b| !super::goish::is_space_byte(b) && !matches!(b, b'"' | b'\'' | b'\\'));
+        && body
+            .iter()
+            .all(|&b| !super::goish::is_space_byte(b) && !matches!(b, b'"' | b'\'' | b'\\'));
     out.extend_from_slice(b"--");
     if plain {
         out.extend_from_slice(body);
@@ -144,8 +149,10 @@ fn line(ins: &Instruction, out: &mut Vec<u8>) {
                 rest.push(b' ');
                 rest.extend_from_slice(values[1].as_bytes());
             } else {
-                let pairs: Vec<String> =
-                    values.chunks(2).map(|p| format!("{}={}", p[0], p.get(1).map_or("", |v| v))).collect();
+                let pairs: Vec<String> = values
+                    .chunks(2)
+                    .map(|p| format!("{}={}", p[0], p.get(1).map_or("", |v| v)))
+                    .collect();
                 rest.extend_from_slice(pairs.join(" ").as_bytes());
             }
         }
@@ -204,7 +211,10 @@ mod tests {
     fn prints_edits_from_the_fields() {
         let mut df = parse(b"FROM a\nRUN apt-get install -y curl\n").unwrap();
         df.instructions[1].args[0].value = "apt-get install -y --no-install-recommends curl".into();
-        assert_eq!(print(&df), b"FROM a\nRUN apt-get install -y --no-install-recommends curl\n");
+        assert_eq!(
+            print(&df),
+            b"FROM a\nRUN apt-get install -y --no-install-recommends curl\n"
+        );
     }
 
     #[test]

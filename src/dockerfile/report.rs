@@ -93,8 +93,12 @@ impl InstructionReport {
             end_line: i.end_line,
             flags: i.flags.iter().map(|f| f.text.to_string()).collect(),
             flag_spans: i.flags.iter().map(|f| f.span).collect(),
-            sub_flags: sub.map(|s| s.flags.iter().map(|f| f.text.to_string()).collect()).unwrap_or_default(),
-            sub_flag_spans: sub.map(|s| s.flags.iter().map(|f| f.span).collect()).unwrap_or_default(),
+            sub_flags: sub
+                .map(|s| s.flags.iter().map(|f| f.text.to_string()).collect())
+                .unwrap_or_default(),
+            sub_flag_spans: sub
+                .map(|s| s.flags.iter().map(|f| f.span).collect())
+                .unwrap_or_default(),
             value: i.args.iter().map(|a| a.value.to_string()).collect(),
             value_spans: i.args.iter().map(|a| a.span).collect(),
             heredocs: i
@@ -190,7 +194,16 @@ impl ParseReport {
             directives: df
                 .directives
                 .iter()
-                .map(|d| (d.name.to_owned(), DirectiveReport { value: d.value.to_string(), line: d.line, span: d.span }))
+                .map(|d| {
+                    (
+                        d.name.to_owned(),
+                        DirectiveReport {
+                            value: d.value.to_string(),
+                            line: d.line,
+                            span: d.span,
+                        },
+                    )
+                })
                 .collect(),
             instructions: df
                 .instructions
@@ -224,7 +237,11 @@ impl ParseReport {
             warnings: df
                 .warnings
                 .iter()
-                .map(|w| WarningReport { message: w.message.clone(), line: w.line, span: w.span })
+                .map(|w| WarningReport {
+                    message: w.message.clone(),
+                    line: w.line,
+                    span: w.span,
+                })
                 .collect(),
         }
     }

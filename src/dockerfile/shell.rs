@@ -50,8 +50,8 @@ pub struct Command {
 }
 
 const KEYWORDS: &[&str] = &[
-    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "time",
-    "exec", "nohup", "command", "builtin",
+    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "time", "exec", "nohup",
+    "command", "builtin",
 ];
 
 impl Command {
@@ -69,8 +69,7 @@ impl Command {
                 w = &w[1..];
                 while let Some(f) = w.first() {
                     if f.text.starts_with('-') || is_assignment(&f.text) {
-                        let takes_value =
-                            t == "sudo" && matches!(f.text.as_str(), "-u" | "-g" | "-U" | "-C");
+                        let takes_value = t == "sudo" && matches!(f.text.as_str(), "-u" | "-g" | "-U" | "-C");
                         w = &w[1..];
                         if takes_value && !w.is_empty() {
                             w = &w[1..];
@@ -111,9 +110,7 @@ impl Command {
     pub fn has_flag(&self, flag: &str) -> bool {
         self.args().iter().any(|w| {
             w.text == flag
-                || (w.text.len() > flag.len()
-                    && w.text.starts_with(flag)
-                    && w.text.as_bytes()[flag.len()] == b'=')
+                || (w.text.len() > flag.len() && w.text.starts_with(flag) && w.text.as_bytes()[flag.len()] == b'=')
         })
     }
 
@@ -155,9 +152,7 @@ fn is_assignment(t: &str) -> bool {
     match t.find('=') {
         Some(i) if i > 0 => {
             let name = &t[..i];
-            name.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         }
         _ => false,
@@ -225,9 +220,7 @@ pub fn run_commands(src: &str, instr: &Instruction, escape: char) -> Vec<Command
         None => true,
         Some(n) => {
             matches!(n, "sh" | "bash" | "ash" | "dash")
-                && c.args()
-                    .iter()
-                    .all(|w| w.text.starts_with('-') && w.text != "-c")
+                && c.args().iter().all(|w| w.text.starts_with('-') && w.text != "-c")
         }
     });
     if shell_reads {
@@ -463,11 +456,7 @@ impl Lexer<'_> {
         while matches!(self.peek(0), Some(' ' | '\t')) {
             self.pos += 1;
         }
-        if self.pos < self.chars.len()
-            && !matches!(
-                self.peek(0),
-                Some('\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>')
-            )
+        if self.pos < self.chars.len() && !matches!(self.peek(0), Some('\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>'))
         {
             let _ = self.word();
         }
@@ -606,14 +595,10 @@ mod tests {
     use super::*;
 
     fn words(src: &str) -> Vec<Vec<String>> {
-        split(
-            src,
-            Span::new(0, src.len()),
-            Mode::Dockerfile { escape: '\\' },
-        )
-        .iter()
-        .map(|c| c.words.iter().map(|w| w.text.clone()).collect())
-        .collect()
+        split(src, Span::new(0, src.len()), Mode::Dockerfile { escape: '\\' })
+            .iter()
+            .map(|c| c.words.iter().map(|w| w.text.clone()).collect())
+            .collect()
     }
 
     #[test]
@@ -659,11 +644,7 @@ mod tests {
     #[test]
     fn continuations_and_comment_lines_are_dropped_with_spans_kept() {
         let src = "apt-get install \\\n  # a comment\n\n  -y \\\n  curl";
-        let cmds = split(
-            src,
-            Span::new(0, src.len()),
-            Mode::Dockerfile { escape: '\\' },
-        );
+        let cmds = split(src, Span::new(0, src.len()), Mode::Dockerfile { escape: '\\' });
         assert_eq!(cmds.len(), 1);
         let w = &cmds[0].words;
         assert_eq!(
@@ -679,17 +660,9 @@ mod tests {
     #[test]
     fn backtick_escape_continuation() {
         let src = "dir `\n  c:\\";
-        let cmds = split(
-            src,
-            Span::new(0, src.len()),
-            Mode::Dockerfile { escape: '`' },
-        );
+        let cmds = split(src, Span::new(0, src.len()), Mode::Dockerfile { escape: '`' });
         assert_eq!(
-            cmds[0]
-                .words
-                .iter()
-                .map(|w| w.text.as_str())
-                .collect::<Vec<_>>(),
+            cmds[0].words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(),
             ["dir", "c:\\"]
         );
     }
@@ -698,10 +671,7 @@ mod tests {
     fn script_mode_splits_lines_and_skips_comments() {
         let src = "set -e\n# install\napk add --no-cache a \\\n  b\nif true; then rm -rf /x; fi\n";
         let cmds = split(src, Span::new(0, src.len()), Mode::Script);
-        let names: Vec<_> = cmds
-            .iter()
-            .map(|c| c.name().unwrap_or("").to_string())
-            .collect();
+        let names: Vec<_> = cmds.iter().map(|c| c.name().unwrap_or("").to_string()).collect();
         assert_eq!(names, ["set", "apk", "true", "rm", ""]);
         assert_eq!(cmds[1].args().len(), 4);
         assert_eq!(cmds[1].separator, Separator::Newline);
@@ -715,15 +685,8 @@ mod tests {
             Mode::Script,
         );
         assert_eq!(cmds[0].name(), Some("apt-get"));
-        assert_eq!(
-            cmds[0].subcommand().map(|w| w.text.as_str()),
-            Some("install")
-        );
-        let cmds = split(
-            "/usr/bin/pip3 install -r r.txt",
-            Span::new(0, 30),
-            Mode::Script,
-        );
+        assert_eq!(cmds[0].subcommand().map(|w| w.text.as_str()), Some("install"));
+        let cmds = split("/usr/bin/pip3 install -r r.txt", Span::new(0, 30), Mode::Script);
         assert_eq!(cmds[0].name(), Some("pip3"));
     }
 

@@ -246,7 +246,11 @@ impl Stages {
     /// `opts.target` names no stage.
     pub fn build(df: &Dockerfile, opts: &StageOptions) -> Result<Self, Error> {
         let escape = df.escape;
-        let first_from = df.instructions.iter().position(|i| i.keyword == Keyword::From).ok_or(Error::NoStages)?;
+        let first_from = df
+            .instructions
+            .iter()
+            .position(|i| i.keyword == Keyword::From)
+            .ok_or(Error::NoStages)?;
         let mut global_args = Vec::new();
         let mut vars: BTreeMap<String, String> = BTreeMap::new();
         for (idx, ins) in df.instructions[..first_from].iter().enumerate() {
@@ -284,7 +288,9 @@ impl Stages {
             let base = from.args.first().map(|a| a.value.to_string()).unwrap_or_default();
             let base_expanded = expand(&base, &vars, escape);
             let name = match from.args.get(1..3) {
-                Some([as_kw, n]) if as_kw.value.text().eq_ignore_ascii_case("as") => Some(n.value.text().to_ascii_lowercase()),
+                Some([as_kw, n]) if as_kw.value.text().eq_ignore_ascii_case("as") => {
+                    Some(n.value.text().to_ascii_lowercase())
+                }
                 _ => None,
             };
             let platform = from.flag("platform").and_then(|f| f.value()).map(str::to_owned);
@@ -334,16 +340,17 @@ impl Stages {
             None => stages.len() - 1,
             Some(t) => {
                 let lt = t.to_ascii_lowercase();
-                stages.iter().position(|s| s.name.as_deref() == Some(lt.as_str())).ok_or_else(|| {
-                    Error::UnknownTarget {
+                stages
+                    .iter()
+                    .position(|s| s.name.as_deref() == Some(lt.as_str()))
+                    .ok_or_else(|| Error::UnknownTarget {
                         name: t.clone(),
                         available: stages
                             .iter()
                             .map(|s| s.name.clone().unwrap_or_else(|| s.index.to_string()))
                             .collect::<Vec<_>>()
                             .join(", "),
-                    }
-                })?
+                    })?
             }
         };
         let mut todo = vec![target];
@@ -354,7 +361,12 @@ impl Stages {
             stages[s].reaches_target = true;
             todo.extend(stages[s].depends_on.iter().copied());
         }
-        Ok(Self { global_args, global_arg_values: vars, stages, target })
+        Ok(Self {
+            global_args,
+            global_arg_values: vars,
+            stages,
+            target,
+        })
     }
 
     /// The stage an instruction index belongs to (`None` for global ARGs).
@@ -371,7 +383,13 @@ fn collect_deps(ins: &Instruction<'_>, idx: usize, out: &mut Vec<Dependency>, re
         Keyword::Copy => {
             for f in ins.flags_named("from") {
                 let r = f.value().unwrap_or_default().to_owned();
-                out.push(Dependency { kind: DependencyKind::CopyFrom, stage: resolve(&r), reference: r, instruction: idx, span: f.span });
+                out.push(Dependency {
+                    kind: DependencyKind::CopyFrom,
+                    stage: resolve(&r),
+                    reference: r,
+                    instruction: idx,
+                    span: f.span,
+                });
             }
         }
         Keyword::Run => {
@@ -414,7 +432,23 @@ mod tests {
         // Instructions 0-1 are global ARGs; stages start at 2, 4, 6 and 8.
         let s = stages(MULTI, None, &[]).unwrap();
         let of: Vec<Option<usize>> = (0..12).map(|i| s.stage_of(i).map(|x| x.index)).collect();
-        assert_eq!(of, [None, None, Some(0), Some(0), Some(1), Some(1), Some(2), Some(2), Some(3), Some(3), Some(3), None]);
+        assert_eq!(
+            of,
+            [
+                None,
+                None,
+                Some(0),
+                Some(0),
+                Some(1),
+                Some(1),
+                Some(2),
+                Some(2),
+                Some(3),
+                Some(3),
+                Some(3),
+                None
+            ]
+        );
         // A name used twice: references resolve to the first stage of that name before them.
         let s = stages("FROM a AS x\nFROM b AS x\nFROM c\nCOPY --from=X /a /a\n", None, &[]).unwrap();
         assert_eq!(s.stages[2].depends_on, [0]);
@@ -443,14 +477,21 @@ mod tests {
         assert!(!s.global_arg_values.contains_key("UNDECLARED"));
         let reach: Vec<bool> = s.stages.iter().map(|x| x.reaches_target).collect();
         assert_eq!(reach, [true, true, false, false]);
-        assert!(matches!(stages(MULTI, Some("nope"), &[]), Err(Error::UnknownTarget { .. })));
+        assert!(matches!(
+            stages(MULTI, Some("nope"), &[]),
+            Err(Error::UnknownTarget { .. })
+        ));
     }
 
     #[test]
     fn expansion_forms() {
-        let vars: BTreeMap<String, String> =
-            [("A".to_string(), "a".to_string()), ("E".to_string(), String::new())].into_iter().collect();
-        assert_eq!(expand("${A}-$A-${B:-d}-${E:-d}-${E-d}-${A:+p}-${B:+p}", &vars, '\\'), "a-a-d-d--p-");
+        let vars: BTreeMap<String, String> = [("A".to_string(), "a".to_string()), ("E".to_string(), String::new())]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            expand("${A}-$A-${B:-d}-${E:-d}-${E-d}-${A:+p}-${B:+p}", &vars, '\\'),
+            "a-a-d-d--p-"
+        );
         assert_eq!(expand("\"x y\"", &vars, '\\'), "x y");
     }
 }

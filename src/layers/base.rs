@@ -71,10 +71,7 @@ mod tests {
         ];
         let s = split("debian:bookworm", &layers, &d[..2]);
         assert_eq!((s.layers, s.matches_fully), (2, true));
-        assert_eq!(
-            (s.base_compressed_bytes.0, s.base_content_bytes.0),
-            (30, 300)
-        );
+        assert_eq!((s.base_compressed_bytes.0, s.base_content_bytes.0), (30, 300));
         assert_eq!((s.own_compressed_bytes.0, s.own_content_bytes.0), (40, 400));
         let s = split("other", &layers, &[d[0].clone(), d[3].clone()]);
         assert_eq!((s.layers, s.matches_fully), (1, false));

@@ -81,8 +81,7 @@ impl LayerCache {
 
     fn path_for(&self, digest: &Digest) -> PathBuf {
         // `Digest` guarantees `sha256|sha512` and lower-case hex: no separators, no `..`.
-        self.dir
-            .join(format!("{}-{}.layer", digest.algorithm(), digest.hex()))
+        self.dir.join(format!("{}-{}.layer", digest.algorithm(), digest.hex()))
     }
 
     /// The cached layer for `digest`, if present and intact.
@@ -193,8 +192,7 @@ impl<'a> Reader<'a> {
         self.take(1).map(|b| b[0])
     }
     fn u64(&mut self) -> Option<u64> {
-        self.take(8)
-            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+        self.take(8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
     }
     fn bytes(&mut self) -> Option<&'a [u8]> {
         let n = usize::try_from(self.u64()?).ok()?;

@@ -82,9 +82,7 @@ impl DiveEmulator {
 
     fn visit(&mut self, index: usize, tree: &[(Arc<str>, Option<Payload>)]) {
         for (i, (path, payload)) in tree.iter().enumerate() {
-            let is_leaf = tree
-                .get(i + 1)
-                .is_none_or(|(next, _)| !is_below(next, path));
+            let is_leaf = tree.get(i + 1).is_none_or(|(next, _)| !is_below(next, path));
             if !is_leaf {
                 continue;
             }
@@ -106,11 +104,7 @@ impl DiveEmulator {
                     ));
                     return;
                 };
-                if prev.is_dir {
-                    self.subtree_size(&key)
-                } else {
-                    0
-                }
+                if prev.is_dir { self.subtree_size(&key) } else { 0 }
             } else {
                 payload.unwrap_or_default().size
             };

@@ -79,11 +79,7 @@ fn known(word: &str) -> Option<Keyword> {
 /// Instructions that leave no history step (`ARG` in some builders) are skipped. Returns
 /// history index to instruction index.
 #[must_use]
-pub fn map_dockerfile(
-    df: &Dockerfile,
-    stages: &Stages,
-    history: &[History],
-) -> BTreeMap<usize, usize> {
+pub fn map_dockerfile(df: &Dockerfile, stages: &Stages, history: &[History]) -> BTreeMap<usize, usize> {
     let mut out = BTreeMap::new();
     let Some(stage) = stages.stages.get(stages.target) else {
         return out;
@@ -148,9 +144,7 @@ pub fn attach_dockerfile(report: &mut LayersReport, df: &Dockerfile, stages: &St
             .filter(|l| l.history_index.is_some_and(|h| map.get(&h) == Some(&idx)))
             .map(|l| l.index)
             .collect();
-        let sum = |f: fn(&super::LayerReport) -> u64| {
-            ByteSize(layers.iter().map(|&i| f(&report.layers[i])).sum())
-        };
+        let sum = |f: fn(&super::LayerReport) -> u64| ByteSize(layers.iter().map(|&i| f(&report.layers[i])).sum());
         let first_line: String = ins
             .original
             .text()
@@ -173,16 +167,22 @@ pub fn attach_dockerfile(report: &mut LayersReport, df: &Dockerfile, stages: &St
     }
     // A stage that makes layers but owns none of the image's layers was not what built this
     // image (or its history was squashed): say so instead of reporting zeros quietly.
-    let makes_layers = stage.instructions.clone().skip(1).any(|i| {
-        matches!(df.instructions[i].keyword, Keyword::Run | Keyword::Copy | Keyword::Add)
-    });
+    let makes_layers = stage
+        .instructions
+        .clone()
+        .skip(1)
+        .any(|i| matches!(df.instructions[i].keyword, Keyword::Run | Keyword::Copy | Keyword::Add));
     let owns_a_layer = measures.iter().any(|m| !m.layers.is_empty());
     if makes_layers && !owns_a_layer {
         report.warnings.push(format!(
             "no layer of the image matches a RUN, COPY or ADD of the Dockerfile's target stage (lines {}-{}): \
              is this the image built from it? Per-instruction bytes are 0 and every layer counts as the base",
             df.instructions[stage.instructions.start].start_line,
-            stage.instructions.clone().last().map_or(0, |i| df.instructions[i].start_line),
+            stage
+                .instructions
+                .clone()
+                .last()
+                .map_or(0, |i| df.instructions[i].start_line),
         ));
     }
     if report.base.is_none() {
@@ -192,9 +192,7 @@ pub fn attach_dockerfile(report: &mut LayersReport, df: &Dockerfile, stages: &St
             .find(|l| l.history_index.is_some_and(|h| map.contains_key(&h)))
             .map_or(report.layers.len(), |l| l.index);
         let (base, own) = report.layers.split_at(first_own);
-        let sum = |ls: &[super::LayerReport], f: fn(&super::LayerReport) -> u64| {
-            ByteSize(ls.iter().map(f).sum())
-        };
+        let sum = |ls: &[super::LayerReport], f: fn(&super::LayerReport) -> u64| ByteSize(ls.iter().map(f).sum());
         report.base = Some(BaseSplit {
             reference: stage.base_expanded.clone(),
             layers: first_own,
@@ -218,28 +216,13 @@ mod tests {
             step_keyword("RUN /bin/sh -c apt-get update # buildkit"),
             Some(Keyword::Run)
         );
-        assert_eq!(
-            step_keyword("COPY app/ /app/ # buildkit"),
-            Some(Keyword::Copy)
-        );
+        assert_eq!(step_keyword("COPY app/ /app/ # buildkit"), Some(Keyword::Copy));
         assert_eq!(step_keyword("ENV PYTHONUNBUFFERED=1"), Some(Keyword::Env));
-        assert_eq!(
-            step_keyword("/bin/sh -c #(nop)  CMD [\"bash\"]"),
-            Some(Keyword::Cmd)
-        );
-        assert_eq!(
-            step_keyword("/bin/sh -c #(nop) ADD file:abc in / "),
-            Some(Keyword::Add)
-        );
-        assert_eq!(
-            step_keyword("/bin/sh -c apt-get install -y x"),
-            Some(Keyword::Run)
-        );
+        assert_eq!(step_keyword("/bin/sh -c #(nop)  CMD [\"bash\"]"), Some(Keyword::Cmd));
+        assert_eq!(step_keyword("/bin/sh -c #(nop) ADD file:abc in / "), Some(Keyword::Add));
+        assert_eq!(step_keyword("/bin/sh -c apt-get install -y x"), Some(Keyword::Run));
         assert_eq!(step_keyword("|1 V=2 /bin/sh -c make"), Some(Keyword::Run));
-        assert_eq!(
-            step_keyword("EXPOSE map[8080/tcp:{}]"),
-            Some(Keyword::Expose)
-        );
+        assert_eq!(step_keyword("EXPOSE map[8080/tcp:{}]"), Some(Keyword::Expose));
         assert_eq!(step_keyword("debootstrap"), None);
     }
 
@@ -257,10 +240,7 @@ mod tests {
             h("CMD [\"x\"]", true),
         ];
         let map = map_dockerfile(&df, &stages, &hist);
-        let lines: Vec<(usize, usize)> = map
-            .iter()
-            .map(|(h, i)| (*h, df.instructions[*i].start_line))
-            .collect();
+        let lines: Vec<(usize, usize)> = map.iter().map(|(h, i)| (*h, df.instructions[*i].start_line)).collect();
         assert_eq!(lines, [(2, 6), (3, 7), (4, 8), (5, 9)]);
     }
 
@@ -287,11 +267,7 @@ mod tests {
         assert!(warn.is_none());
         let got: Vec<(usize, &str)> = steps
             .iter()
-            .map(|s| {
-                s.as_ref()
-                    .map(|s| (s.index, s.created_by.as_str()))
-                    .unwrap()
-            })
+            .map(|s| s.as_ref().map(|s| (s.index, s.created_by.as_str())).unwrap())
             .collect();
         assert_eq!(got, [(0, "ADD rootfs"), (2, "RUN apt"), (4, "COPY app")]);
     }

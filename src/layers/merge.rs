@@ -106,11 +106,7 @@ pub struct Merger {
 }
 
 fn subtree_keys(stack: &BTreeMap<Arc<str>, Node>, dir: &str) -> Vec<Arc<str>> {
-    let lo = if dir == "/" {
-        "/".to_string()
-    } else {
-        format!("{dir}/")
-    };
+    let lo = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
     stack
         .range::<str, _>((Bound::Included(lo.as_str()), Bound::Unbounded))
         .take_while(|(k, _)| k.starts_with(lo.as_str()))
@@ -137,15 +133,7 @@ impl Merger {
         Self::default()
     }
 
-    fn record(
-        &mut self,
-        path: &Arc<str>,
-        dir_root: bool,
-        node: &Node,
-        kind: WasteKind,
-        by: u32,
-        file_path: &str,
-    ) {
+    fn record(&mut self, path: &Arc<str>, dir_root: bool, node: &Node, kind: WasteKind, by: u32, file_path: &str) {
         if node.size == 0 {
             return;
         }
@@ -172,9 +160,9 @@ impl Merger {
         linkers
             .iter()
             .find(|l| {
-                self.stack.get(&***l).is_some_and(|n| {
-                    n.kind == EntryKind::HardLink && n.link.as_deref() == Some(path)
-                })
+                self.stack
+                    .get(&***l)
+                    .is_some_and(|n| n.kind == EntryKind::HardLink && n.link.as_deref() == Some(path))
             })
             .cloned()
     }
@@ -275,10 +263,7 @@ impl Merger {
                 }
                 EntryKind::Whiteout => {
                     let target: Arc<str> = Arc::from(e.target_owned());
-                    let is_dir = self
-                        .stack
-                        .get(&*target)
-                        .is_some_and(|n| n.kind == EntryKind::Dir);
+                    let is_dir = self.stack.get(&*target).is_some_and(|n| n.kind == EntryKind::Dir);
                     self.remove_into(&target, true, &mut pending, is_dir);
                 }
                 _ => {}
@@ -297,14 +282,7 @@ impl Merger {
                     link: None,
                     implicit: false,
                 };
-                self.record(
-                    &e.path.clone(),
-                    false,
-                    &n,
-                    WasteKind::Deleted,
-                    layer,
-                    &e.path,
-                );
+                self.record(&e.path.clone(), false, &n, WasteKind::Deleted, layer, &e.path);
             }
         }
         // Content of removed files stays if a hard link to it survives.
@@ -327,9 +305,7 @@ impl Merger {
             let path = e.path.clone();
             self.ensure_parents(&path, layer);
             let link: Option<Arc<str>> = match e.kind {
-                EntryKind::HardLink => {
-                    self.resolve_hardlink(&path, e.link.as_deref().unwrap_or(""))
-                }
+                EntryKind::HardLink => self.resolve_hardlink(&path, e.link.as_deref().unwrap_or("")),
                 _ => e.link.as_deref().map(Arc::from),
             };
             let mut new = Node {
@@ -396,11 +372,7 @@ impl Merger {
             if p.node.kind != EntryKind::Dir && p.node.layer < layer {
                 changes.files_deleted += 1;
             }
-            let root = if p.dir_root {
-                p.root.clone()
-            } else {
-                path.clone()
-            };
+            let root = if p.dir_root { p.root.clone() } else { path.clone() };
             self.record(&root, p.dir_root, &p.node, WasteKind::Deleted, layer, &path);
         }
         self.changes.push(changes);

@@ -38,9 +38,7 @@ use crate::source::{Descriptor, History, ImageSource, Manifest};
 use crate::units::ByteSize;
 
 pub use filetree::{Entry, EntryKind, LayerScan};
-pub use report::{
-    BaseSplit, LayerReport, LayersReport, MultiPlatformReport, PathBytes, Totals, WasteByKind,
-};
+pub use report::{BaseSplit, LayerReport, LayersReport, MultiPlatformReport, PathBytes, Totals, WasteByKind};
 pub use scan::{ScanError, ScanOptions};
 pub use trace::{ImageTrace, LayerOrigin, LayerTrace, Trace};
 pub use waste::{WasteItem, WasteKind};
@@ -219,10 +217,7 @@ pub async fn analyze<S: ImageSource>(source: &S, opts: &Options) -> Result<Layer
 }
 
 /// [`analyze`], and what it did ([`Trace`], for `--verbose`).
-pub async fn analyze_traced<S: ImageSource>(
-    source: &S,
-    opts: &Options,
-) -> Result<(LayersReport, Trace), Error> {
+pub async fn analyze_traced<S: ImageSource>(source: &S, opts: &Options) -> Result<(LayersReport, Trace), Error> {
     let start = Instant::now();
     let manifest = source.manifest().await?;
     let resolve_time = start.elapsed();
@@ -240,10 +235,7 @@ pub async fn analyze_traced<S: ImageSource>(
 }
 
 /// Analyses every platform of the image (`--all-platforms`).
-pub async fn analyze_all<S: ImageSource>(
-    source: &S,
-    opts: &Options,
-) -> Result<MultiPlatformReport, Error> {
+pub async fn analyze_all<S: ImageSource>(source: &S, opts: &Options) -> Result<MultiPlatformReport, Error> {
     analyze_all_traced(source, opts).await.map(|(r, _)| r)
 }
 
@@ -326,14 +318,13 @@ pub async fn analyze_manifest_traced<S: ImageSource>(
     if let Some(t) = &tracker {
         t.report();
     }
-    let mut results =
-        futures_util::stream::iter(manifest.layers.iter().enumerate().map(|(i, desc)| {
-            let diff_id = config.diff_ids.get(i).cloned();
-            let rt = rt.clone();
-            let tracker = tracker.clone();
-            async move { read_layer(source, i, desc, diff_id, opts, rt, tracker).await }
-        }))
-        .buffered(opts.jobs.max(1));
+    let mut results = futures_util::stream::iter(manifest.layers.iter().enumerate().map(|(i, desc)| {
+        let diff_id = config.diff_ids.get(i).cloned();
+        let rt = rt.clone();
+        let tracker = tracker.clone();
+        async move { read_layer(source, i, desc, diff_id, opts, rt, tracker).await }
+    }))
+    .buffered(opts.jobs.max(1));
     let read_start = Instant::now();
     let mut analysis = Analysis::new(opts.analysis);
     let mut analysis_time = Duration::ZERO;
@@ -358,10 +349,7 @@ pub async fn analyze_manifest_traced<S: ImageSource>(
         }
     }
     let read_time = read_start.elapsed().saturating_sub(analysis_time);
-    let platform = manifest
-        .platform
-        .clone()
-        .unwrap_or_else(|| config.platform.clone());
+    let platform = manifest.platform.clone().unwrap_or_else(|| config.platform.clone());
     let finishing = Instant::now();
     let report = analysis.finish(ImageMeta {
         source: source.describe(),
@@ -446,16 +434,16 @@ async fn read_layer<S: ImageSource>(
         },
         scan,
     };
-    let failed_put = opts
-        .cache
-        .as_ref()
-        .and_then(|c| c.put(&desc.digest, &cached).err());
+    let failed_put = opts.cache.as_ref().and_then(|c| c.put(&desc.digest, &cached).err());
     let cache::CachedLayer { stats, mut scan } = cached;
     if let Some(e) = failed_put {
-        scan.warnings
-            .push(format!("could not write the cache entry: {e}"));
+        scan.warnings.push(format!("could not write the cache entry: {e}"));
     }
-    let origin = if source.is_local() { LayerOrigin::File } else { LayerOrigin::Network };
+    let origin = if source.is_local() {
+        LayerOrigin::File
+    } else {
+        LayerOrigin::Network
+    };
     Ok((meta_of(&stats), scan, (origin, start.elapsed())))
 }
 
@@ -553,10 +541,7 @@ pub struct AnalysisOptions {
 
 impl Default for AnalysisOptions {
     fn default() -> Self {
-        Self {
-            top: 10,
-            dedupe: false,
-        }
+        Self { top: 10, dedupe: false }
     }
 }
 

@@ -24,9 +24,7 @@ const APK_DBS: [&str; 2] = ["/lib/apk/db/installed", "/usr/lib/apk/db/installed"
 /// Whether the tar walk should keep this file's bytes for package attribution.
 #[must_use]
 pub fn wants_capture(path: &str) -> bool {
-    path == DPKG_STATUS
-        || (path.starts_with(DPKG_INFO) && path.ends_with(".list"))
-        || APK_DBS.contains(&path)
+    path == DPKG_STATUS || (path.starts_with(DPKG_INFO) && path.ends_with(".list")) || APK_DBS.contains(&path)
 }
 
 /// One installed package.
@@ -81,10 +79,7 @@ fn lookup<'a>(stack: &'a BTreeMap<Arc<str>, Node>, path: &str) -> Option<&'a Nod
     stack.get(cur.as_str())
 }
 
-fn measure<'a>(
-    stack: &BTreeMap<Arc<str>, Node>,
-    paths: impl Iterator<Item = &'a str>,
-) -> (u64, u64, Option<usize>) {
+fn measure<'a>(stack: &BTreeMap<Arc<str>, Node>, paths: impl Iterator<Item = &'a str>) -> (u64, u64, Option<usize>) {
     let mut seen = BTreeSet::new();
     let mut bytes = 0;
     let mut files = 0;
@@ -117,10 +112,7 @@ fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
 /// The packages of the final filesystem, largest first. `captured` holds the final versions of
 /// the captured database files with the layer that stored them.
 #[must_use]
-pub fn attribute(
-    captured: &BTreeMap<String, (usize, Vec<u8>)>,
-    stack: &BTreeMap<Arc<str>, Node>,
-) -> Vec<Package> {
+pub fn attribute(captured: &BTreeMap<String, (usize, Vec<u8>)>, stack: &BTreeMap<Arc<str>, Node>) -> Vec<Package> {
     let mut out = Vec::new();
     if let Some((status_layer, status)) = captured.get(DPKG_STATUS) {
         let text = String::from_utf8_lossy(status);
@@ -233,28 +225,16 @@ mod tests {
     #[test]
     fn attributes_dpkg_and_apk_files() {
         let mut stack = BTreeMap::new();
-        stack.insert(
-            Arc::from("/bin"),
-            node(0, EntryKind::Symlink, 0, Some("usr/bin")),
-        );
+        stack.insert(Arc::from("/bin"), node(0, EntryKind::Symlink, 0, Some("usr/bin")));
         stack.insert(Arc::from("/usr"), node(0, EntryKind::Dir, 0, None));
         stack.insert(Arc::from("/usr/bin"), node(0, EntryKind::Dir, 0, None));
-        stack.insert(
-            Arc::from("/usr/bin/dash"),
-            node(0, EntryKind::File, 100, None),
-        );
+        stack.insert(Arc::from("/usr/bin/dash"), node(0, EntryKind::File, 100, None));
         stack.insert(
             Arc::from("/usr/share/doc/dash/copyright"),
             node(1, EntryKind::File, 7, None),
         );
-        stack.insert(
-            Arc::from("/usr/bin/python3"),
-            node(2, EntryKind::File, 1000, None),
-        );
-        stack.insert(
-            Arc::from("/usr/lib/libz.so"),
-            node(3, EntryKind::File, 50, None),
-        );
+        stack.insert(Arc::from("/usr/bin/python3"), node(2, EntryKind::File, 1000, None));
+        stack.insert(Arc::from("/usr/lib/libz.so"), node(3, EntryKind::File, 50, None));
         let mut captured = BTreeMap::new();
         captured.insert(
             DPKG_STATUS.to_string(),

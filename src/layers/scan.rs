@@ -40,9 +40,7 @@ impl Default for ScanOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
     /// The stream ended inside an entry's data (a header size larger than the data).
-    #[error(
-        "the tar stream ends inside the data of {path}: its header says {expected} bytes, only {actual} follow"
-    )]
+    #[error("the tar stream ends inside the data of {path}: its header says {expected} bytes, only {actual} follow")]
     Truncated {
         /// The entry.
         path: String,
@@ -92,22 +90,17 @@ pub fn scan<R: Read>(reader: &mut R, opts: &ScanOptions) -> Result<LayerScan, Sc
 ///
 /// A stream that cannot tell its end (a forward-only layer stream) skips the final check that
 /// the last seek stayed inside the data; its caller compares positions instead.
-pub fn scan_seek<R: Read + Seek>(
-    reader: &mut R,
-    opts: &ScanOptions,
-) -> Result<LayerScan, ScanError> {
+pub fn scan_seek<R: Read + Seek>(reader: &mut R, opts: &ScanOptions) -> Result<LayerScan, ScanError> {
     let mut archive = tar::Archive::new(reader);
     let mut out = LayerScan {
         hashed: opts.hash_content,
         ..LayerScan::default()
     };
     let mut last = LastEntry::default();
-    let entries = archive
-        .entries_with_seek()
-        .map_err(|e| ScanError::Corrupt {
-            after: "the start".into(),
-            source: e,
-        })?;
+    let entries = archive.entries_with_seek().map_err(|e| ScanError::Corrupt {
+        after: "the start".into(),
+        source: e,
+    })?;
     walk(entries, opts, &mut out, &mut last)?;
     let inner = archive.into_inner();
     // A seek past the end succeeds and the next header read sees a clean end, so a header
@@ -174,10 +167,7 @@ fn walk<R: Read>(
         };
         let header = entry.header();
         let et = header.entry_type();
-        if et.is_pax_global_extensions()
-            || et.is_pax_local_extensions()
-            || et.is_gnu_longname()
-            || et.is_gnu_longlink()
+        if et.is_pax_global_extensions() || et.is_pax_local_extensions() || et.is_gnu_longname() || et.is_gnu_longlink()
         {
             continue;
         }
@@ -216,9 +206,7 @@ fn walk<R: Read>(
             }
         };
         let link: Option<Box<str>> = match kind {
-            EntryKind::Symlink => entry
-                .link_name_bytes()
-                .map(|b| String::from_utf8_lossy(&b).into()),
+            EntryKind::Symlink => entry.link_name_bytes().map(|b| String::from_utf8_lossy(&b).into()),
             EntryKind::HardLink => entry
                 .link_name_bytes()
                 .map(|b| normalize(&String::from_utf8_lossy(&b)).0.into()),

@@ -74,11 +74,24 @@ struct Ctx<'f> {
 
 impl Ctx<'_> {
     fn err(&mut self, file: FileId, span: Range<usize>, code: &str, msg: impl Into<String>, label: impl Into<String>) {
-        self.diags.push(Diagnostic::error(msg).with_code(code).with_primary(file, span, label));
+        self.diags
+            .push(Diagnostic::error(msg).with_code(code).with_primary(file, span, label));
     }
 
-    fn err_help(&mut self, file: FileId, span: Range<usize>, code: &str, msg: impl Into<String>, help: impl Into<String>) {
-        self.diags.push(Diagnostic::error(msg).with_code(code).with_primary(file, span, "").with_help(help));
+    fn err_help(
+        &mut self,
+        file: FileId,
+        span: Range<usize>,
+        code: &str,
+        msg: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diags.push(
+            Diagnostic::error(msg)
+                .with_code(code)
+                .with_primary(file, span, "")
+                .with_help(help),
+        );
     }
 }
 
@@ -89,7 +102,13 @@ struct MapReader<'y> {
 
 fn map<'y>(cx: &mut Ctx<'_>, f: FileId, y: &'y Yaml, what: &str, allowed: &[&str]) -> Option<MapReader<'y>> {
     let Node::Map(entries) = &y.node else {
-        cx.err(f, y.span.clone(), codes::TYPE, format!("{what} must be a mapping, found {}", y.kind()), "expected a mapping");
+        cx.err(
+            f,
+            y.span.clone(),
+            codes::TYPE,
+            format!("{what} must be a mapping, found {}", y.kind()),
+            "expected a mapping",
+        );
         return None;
     };
     let mut seen = BTreeSet::new();
@@ -101,11 +120,23 @@ fn map<'y>(cx: &mut Ctx<'_>, f: FileId, y: &'y Yaml, what: &str, allowed: &[&str
         };
         if !allowed.contains(&key) {
             let help = format!("allowed keys in {what}: {}", allowed.join(", "));
-            cx.err_help(f, k.span.clone(), codes::UNKNOWN_KEY, format!("unknown key `{key}` in {what}"), help);
+            cx.err_help(
+                f,
+                k.span.clone(),
+                codes::UNKNOWN_KEY,
+                format!("unknown key `{key}` in {what}"),
+                help,
+            );
             continue;
         }
         if !seen.insert(key) {
-            cx.err(f, k.span.clone(), codes::DUPLICATE, format!("`{key}` is given twice in {what}"), "again here");
+            cx.err(
+                f,
+                k.span.clone(),
+                codes::DUPLICATE,
+                format!("`{key}` is given twice in {what}"),
+                "again here",
+            );
             continue;
         }
         out.push((k, v));
@@ -115,7 +146,11 @@ fn map<'y>(cx: &mut Ctx<'_>, f: FileId, y: &'y Yaml, what: &str, allowed: &[&str
 
 impl<'y> MapReader<'y> {
     fn get(&self, key: &str) -> Option<&'y Yaml> {
-        self.entries.iter().find(|(k, _)| k.scalar() == Some(key)).map(|(_, v)| *v).filter(|v| !v.is_null())
+        self.entries
+            .iter()
+            .find(|(k, _)| k.scalar() == Some(key))
+            .map(|(_, v)| *v)
+            .filter(|v| !v.is_null())
     }
 }
 
@@ -123,7 +158,13 @@ fn scalar<'y>(cx: &mut Ctx<'_>, f: FileId, y: &'y Yaml, what: &str) -> Option<&'
     match &y.node {
         Node::Scalar { text, .. } => Some(text),
         _ => {
-            cx.err(f, y.span.clone(), codes::TYPE, format!("{what} must be a single value, found {}", y.kind()), "");
+            cx.err(
+                f,
+                y.span.clone(),
+                codes::TYPE,
+                format!("{what} must be a single value, found {}", y.kind()),
+                "",
+            );
             None
         }
     }
@@ -134,7 +175,13 @@ fn quantity(cx: &mut Ctx<'_>, f: FileId, y: &Yaml, what: &str) -> Option<Quantit
     match Quantity::parse(s) {
         Ok(q) => Some(q),
         Err(e) => {
-            cx.err(f, y.span.clone(), codes::VALUE, format!("invalid {what}: {e}"), "not a quantity");
+            cx.err(
+                f,
+                y.span.clone(),
+                codes::VALUE,
+                format!("invalid {what}: {e}"),
+                "not a quantity",
+            );
             None
         }
     }
@@ -145,7 +192,13 @@ fn count(cx: &mut Ctx<'_>, f: FileId, y: &Yaml, what: &str) -> Option<u64> {
     match s.trim().parse::<u64>() {
         Ok(n) => Some(n),
         Err(_) => {
-            cx.err(f, y.span.clone(), codes::VALUE, format!("{what} must be a whole number, found `{s}`"), "not a count");
+            cx.err(
+                f,
+                y.span.clone(),
+                codes::VALUE,
+                format!("{what} must be a whole number, found `{s}`"),
+                "not a count",
+            );
             None
         }
     }
@@ -155,7 +208,13 @@ fn count(cx: &mut Ctx<'_>, f: FileId, y: &Yaml, what: &str) -> Option<u64> {
 fn count_max(cx: &mut Ctx<'_>, f: FileId, y: &Yaml, what: &str, max: u64) -> Option<u64> {
     let n = count(cx, f, y, what)?;
     if n > max {
-        cx.err(f, y.span.clone(), codes::VALUE, format!("{what} must be at most {max}, found {n}"), "too large");
+        cx.err(
+            f,
+            y.span.clone(),
+            codes::VALUE,
+            format!("{what} must be at most {max}, found {n}"),
+            "too large",
+        );
         return None;
     }
     Some(n)
@@ -164,12 +223,23 @@ fn count_max(cx: &mut Ctx<'_>, f: FileId, y: &Yaml, what: &str, max: u64) -> Opt
 fn fraction(cx: &mut Ctx<'_>, f: FileId, y: &Yaml, what: &str, allow_percent: bool) -> Option<Quantity> {
     let s = scalar(cx, f, y, what)?.trim();
     let q = if let (true, Some(p)) = (allow_percent, s.strip_suffix('%')) {
-        Quantity::parse(p).ok().map(|q| Quantity::parse(&format!("{}e-2", p.trim())).unwrap_or(q))
+        Quantity::parse(p)
+            .ok()
+            .map(|q| Quantity::parse(&format!("{}e-2", p.trim())).unwrap_or(q))
     } else {
         Quantity::parse(s).ok()
     };
     if q.is_none() {
-        cx.err(f, y.span.clone(), codes::VALUE, format!("{what} must be a fraction such as 0.25{}", if allow_percent { " or 25%" } else { "" }), "");
+        cx.err(
+            f,
+            y.span.clone(),
+            codes::VALUE,
+            format!(
+                "{what} must be a fraction such as 0.25{}",
+                if allow_percent { " or 25%" } else { "" }
+            ),
+            "",
+        );
     }
     q
 }
@@ -178,7 +248,13 @@ fn list<'y>(cx: &mut Ctx<'_>, f: FileId, y: &'y Yaml, what: &str) -> &'y [Yaml] 
     match &y.node {
         Node::Seq(items) => items,
         _ => {
-            cx.err(f, y.span.clone(), codes::TYPE, format!("{what} must be a list, found {}", y.kind()), "expected a list");
+            cx.err(
+                f,
+                y.span.clone(),
+                codes::TYPE,
+                format!("{what} must be a list, found {}", y.kind()),
+                "expected a list",
+            );
             &[]
         }
     }
@@ -188,16 +264,31 @@ fn name(cx: &mut Ctx<'_>, f: FileId, m: &MapReader<'_>, y: &Yaml, what: &str) ->
     match m.get("name") {
         Some(n) => scalar(cx, f, n, "name").map(str::to_string),
         None => {
-            cx.err(f, y.span.clone(), codes::MISSING, format!("{what} needs a `name`"), "no name");
+            cx.err(
+                f,
+                y.span.clone(),
+                codes::MISSING,
+                format!("{what} needs a `name`"),
+                "no name",
+            );
             None
         }
     }
 }
 
 fn request(cx: &mut Ctx<'_>, f: FileId, m: &MapReader<'_>) -> Request {
-    let cpu = m.get("cpu").and_then(|y| quantity(cx, f, y, "cpu")).map_or(0, |q| q.millicores_ceil().0);
-    let mem = m.get("memory").and_then(|y| quantity(cx, f, y, "memory")).map_or(0, Quantity::bytes_ceil);
-    Request { cpu_m: cpu, memory_bytes: mem }
+    let cpu = m
+        .get("cpu")
+        .and_then(|y| quantity(cx, f, y, "cpu"))
+        .map_or(0, |q| q.millicores_ceil().0);
+    let mem = m
+        .get("memory")
+        .and_then(|y| quantity(cx, f, y, "memory"))
+        .map_or(0, Quantity::bytes_ceil);
+    Request {
+        cpu_m: cpu,
+        memory_bytes: mem,
+    }
 }
 
 type RuntimeClasses = BTreeMap<String, Request>;
@@ -207,7 +298,13 @@ fn shape(cx: &mut Ctx<'_>, f: FileId, m: &MapReader<'_>, y: &Yaml, rcs: &Runtime
     let mut shape = PodShape::default();
     if let Some(cs) = m.get("containers") {
         if m.get("cpu").is_some() || m.get("memory").is_some() {
-            cx.err(f, cs.span.clone(), codes::VALUE, "give either `cpu`/`memory` or `containers`, not both", "");
+            cx.err(
+                f,
+                cs.span.clone(),
+                codes::VALUE,
+                "give either `cpu`/`memory` or `containers`, not both",
+                "",
+            );
         }
         for c in list(cx, f, cs, "containers") {
             if let Some(cm) = map(cx, f, c, "a container", &["name", "cpu", "memory"]) {
@@ -219,20 +316,36 @@ fn shape(cx: &mut Ctx<'_>, f: FileId, m: &MapReader<'_>, y: &Yaml, rcs: &Runtime
     }
     if let Some(ics) = m.get("init_containers") {
         for c in list(cx, f, ics, "init_containers") {
-            if let Some(cm) = map(cx, f, c, "an init container", &["name", "cpu", "memory", "restart_policy"]) {
+            if let Some(cm) = map(
+                cx,
+                f,
+                c,
+                "an init container",
+                &["name", "cpu", "memory", "restart_policy"],
+            ) {
                 let sidecar = match cm.get("restart_policy") {
                     None => false,
                     Some(v) => match scalar(cx, f, v, "restart_policy") {
                         Some("Always") => true,
                         Some(other) => {
-                            cx.err(f, v.span.clone(), codes::VALUE, format!("restart_policy `{other}` is not allowed on an init container"), "only `Always` (a sidecar) is");
+                            cx.err(
+                                f,
+                                v.span.clone(),
+                                codes::VALUE,
+                                format!("restart_policy `{other}` is not allowed on an init container"),
+                                "only `Always` (a sidecar) is",
+                            );
                             false
                         }
                         None => false,
                     },
                 };
                 let n = cm.get("name").and_then(|n| n.scalar()).unwrap_or("").to_string();
-                shape.init_containers.push(InitContainer { name: n, request: request(cx, f, &cm), sidecar });
+                shape.init_containers.push(InitContainer {
+                    name: n,
+                    request: request(cx, f, &cm),
+                    sidecar,
+                });
             }
         }
     }
@@ -271,22 +384,34 @@ fn image_key(cx: &mut Ctx<'_>, f: FileId, m: &MapReader<'_>, images: &BTreeSet<S
 }
 
 fn node_type(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Option<NodeTypeSpec> {
-    let m = map(cx, f, y, "a node type", &[
-        "name",
-        "cpu",
-        "memory",
-        "max_pods",
-        "price_per_hour",
-        "reserved",
-        "vm_memory_overhead",
-        "disk",
-        "image_gc_high_threshold_percent",
-        "disk_reserved",
-        "max_nodes",
-    ])?;
+    let m = map(
+        cx,
+        f,
+        y,
+        "a node type",
+        &[
+            "name",
+            "cpu",
+            "memory",
+            "max_pods",
+            "price_per_hour",
+            "reserved",
+            "vm_memory_overhead",
+            "disk",
+            "image_gc_high_threshold_percent",
+            "disk_reserved",
+            "max_nodes",
+        ],
+    )?;
     let name = name(cx, f, &m, y, "a node type");
     let missing = |key: &str, cx: &mut Ctx<'_>| {
-        cx.err(f, y.span.clone(), codes::MISSING, format!("node type needs `{key}`"), format!("no `{key}` here"));
+        cx.err(
+            f,
+            y.span.clone(),
+            codes::MISSING,
+            format!("node type needs `{key}`"),
+            format!("no `{key}` here"),
+        );
     };
     let cpu = match m.get("cpu") {
         Some(v) => quantity(cx, f, v, "cpu").map(|q| q.millicores_floor().0),
@@ -302,7 +427,9 @@ fn node_type(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Option<NodeTypeSpec> {
             None
         }
     };
-    let max_pods = m.get("max_pods").map_or(Some(110), |v| count_max(cx, f, v, "max_pods", super::MAX_PODS));
+    let max_pods = m
+        .get("max_pods")
+        .map_or(Some(110), |v| count_max(cx, f, v, "max_pods", super::MAX_PODS));
     let reserved = match m.get("reserved") {
         None => {
             cx.err_help(f, y.span.clone(), codes::MISSING, "node type needs `reserved`", "reserved: eks | gke | aks | aks-legacy | {kube: {cpu, memory}, system: {cpu, memory}, eviction_memory}");
@@ -312,7 +439,13 @@ fn node_type(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Option<NodeTypeSpec> {
             let s = v.scalar().unwrap_or("");
             let r = ReservedModel::preset(s);
             if r.is_none() {
-                cx.err_help(f, v.span.clone(), codes::VALUE, format!("unknown reservation preset `{s}`"), "use eks, gke, aks, aks-legacy, or {kube: {cpu, memory}, system: {cpu, memory}, eviction_memory}");
+                cx.err_help(
+                    f,
+                    v.span.clone(),
+                    codes::VALUE,
+                    format!("unknown reservation preset `{s}`"),
+                    "use eks, gke, aks, aks-legacy, or {kube: {cpu, memory}, system: {cpu, memory}, eviction_memory}",
+                );
             }
             r
         }
@@ -320,15 +453,32 @@ fn node_type(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Option<NodeTypeSpec> {
             let rm = map(cx, f, v, "reserved", &["kube", "system", "eviction_memory"])?;
             let part = |key: &str, cx: &mut Ctx<'_>| -> (u64, u64) {
                 let Some(p) = rm.get(key) else { return (0, 0) };
-                let Some(pm) = map(cx, f, p, key, &["cpu", "memory"]) else { return (0, 0) };
-                let c = pm.get("cpu").and_then(|q| quantity(cx, f, q, "cpu")).map_or(0, |q| q.millicores_ceil().0);
-                let mm = pm.get("memory").and_then(|q| quantity(cx, f, q, "memory")).map_or(0, |q| q.mib_ceil().0);
+                let Some(pm) = map(cx, f, p, key, &["cpu", "memory"]) else {
+                    return (0, 0);
+                };
+                let c = pm
+                    .get("cpu")
+                    .and_then(|q| quantity(cx, f, q, "cpu"))
+                    .map_or(0, |q| q.millicores_ceil().0);
+                let mm = pm
+                    .get("memory")
+                    .and_then(|q| quantity(cx, f, q, "memory"))
+                    .map_or(0, |q| q.mib_ceil().0);
                 (c, mm)
             };
             let (kc, km) = part("kube", cx);
             let (sc, sm) = part("system", cx);
-            let ev = rm.get("eviction_memory").and_then(|q| quantity(cx, f, q, "eviction_memory")).map_or(100, |q| q.mib_ceil().0);
-            Some(ReservedModel::Explicit { kube_cpu_m: kc, kube_memory_mib: km, system_cpu_m: sc, system_memory_mib: sm, eviction_memory_mib: ev })
+            let ev = rm
+                .get("eviction_memory")
+                .and_then(|q| quantity(cx, f, q, "eviction_memory"))
+                .map_or(100, |q| q.mib_ceil().0);
+            Some(ReservedModel::Explicit {
+                kube_cpu_m: kc,
+                kube_memory_mib: km,
+                system_cpu_m: sc,
+                system_memory_mib: sm,
+                eviction_memory_mib: ev,
+            })
         }
     };
     let price = m.get("price_per_hour").and_then(|v| {
@@ -336,7 +486,13 @@ fn node_type(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Option<NodeTypeSpec> {
         match s.trim().parse::<f64>() {
             Ok(p) if p.is_finite() && p > 0.0 => Some(p),
             _ => {
-                cx.err(f, v.span.clone(), codes::VALUE, format!("price_per_hour must be a positive number, found `{s}`"), "");
+                cx.err(
+                    f,
+                    v.span.clone(),
+                    codes::VALUE,
+                    format!("price_per_hour must be a positive number, found `{s}`"),
+                    "",
+                );
                 None
             }
         }
@@ -346,21 +502,39 @@ fn node_type(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Option<NodeTypeSpec> {
         if q.at_most_one() && q.as_f64() < 1.0 {
             Some(q)
         } else {
-            cx.err(f, v.span.clone(), codes::VALUE, "vm_memory_overhead must be a fraction below 1 (Karpenter uses 0.075)", "");
+            cx.err(
+                f,
+                v.span.clone(),
+                codes::VALUE,
+                "vm_memory_overhead must be a fraction below 1 (Karpenter uses 0.075)",
+                "",
+            );
             None
         }
     });
-    let disk = m.get("disk").and_then(|v| quantity(cx, f, v, "disk")).map(|q| q.mib_floor().0);
+    let disk = m
+        .get("disk")
+        .and_then(|v| quantity(cx, f, v, "disk"))
+        .map(|q| q.mib_floor().0);
     let gc = m.get("image_gc_high_threshold_percent").map_or(Some(85), |v| {
         let n = count(cx, f, v, "image_gc_high_threshold_percent")?;
         if (1..=100).contains(&n) {
             Some(n)
         } else {
-            cx.err(f, v.span.clone(), codes::VALUE, "image_gc_high_threshold_percent must be between 1 and 100", "");
+            cx.err(
+                f,
+                v.span.clone(),
+                codes::VALUE,
+                "image_gc_high_threshold_percent must be between 1 and 100",
+                "",
+            );
             None
         }
     });
-    let disk_reserved = m.get("disk_reserved").and_then(|v| quantity(cx, f, v, "disk_reserved")).map_or(0, |q| q.mib_ceil().0);
+    let disk_reserved = m
+        .get("disk_reserved")
+        .and_then(|v| quantity(cx, f, v, "disk_reserved"))
+        .map_or(0, |q| q.mib_ceil().0);
     let max_nodes = m.get("max_nodes").and_then(|v| count(cx, f, v, "max_nodes"));
     Some(NodeTypeSpec {
         name: name?,
@@ -381,16 +555,33 @@ fn image(cx: &mut Ctx<'_>, f: FileId, key: &str, y: &Yaml, refs: &mut Vec<ImageR
     let m = map(cx, f, y, "an image", &["layers", "ref"])?;
     match (m.get("layers"), m.get("ref")) {
         (Some(_), Some(r)) => {
-            cx.err(f, r.span.clone(), codes::VALUE, "give either `layers` or `ref`, not both", "");
+            cx.err(
+                f,
+                r.span.clone(),
+                codes::VALUE,
+                "give either `layers` or `ref`, not both",
+                "",
+            );
             None
         }
         (None, Some(r)) => {
             let s = scalar(cx, f, r, "ref")?;
-            refs.push(ImageRef { key: key.to_string(), reference: s.to_string(), file: f, span: r.span.clone() });
+            refs.push(ImageRef {
+                key: key.to_string(),
+                reference: s.to_string(),
+                file: f,
+                span: r.span.clone(),
+            });
             None
         }
         (None, None) => {
-            cx.err(f, y.span.clone(), codes::MISSING, format!("image `{key}` needs `layers` or `ref`"), "");
+            cx.err(
+                f,
+                y.span.clone(),
+                codes::MISSING,
+                format!("image `{key}` needs `layers` or `ref`"),
+                "",
+            );
             None
         }
         (Some(ls), None) => {
@@ -411,14 +602,30 @@ fn image(cx: &mut Ctx<'_>, f: FileId, key: &str, y: &Yaml, refs: &mut Vec<ImageR
                 let size = match lm.get("size") {
                     Some(v) => quantity(cx, f, v, "size").map(Quantity::bytes_ceil),
                     None => {
-                        cx.err(f, l.span.clone(), codes::MISSING, "a layer needs a `size` (bytes once unpacked)", "");
+                        cx.err(
+                            f,
+                            l.span.clone(),
+                            codes::MISSING,
+                            "a layer needs a `size` (bytes once unpacked)",
+                            "",
+                        );
                         None
                     }
                 };
-                let comp = lm.get("compressed_size").map(|v| quantity(cx, f, v, "compressed_size").map(Quantity::bytes_ceil));
+                let comp = lm
+                    .get("compressed_size")
+                    .map(|v| quantity(cx, f, v, "compressed_size").map(Quantity::bytes_ceil));
                 match (digest, size, comp) {
-                    (Some(digest), Some(size), None) => out.layers.push(Layer { digest, size, compressed_size: size }),
-                    (Some(digest), Some(size), Some(Some(c))) => out.layers.push(Layer { digest, size, compressed_size: c }),
+                    (Some(digest), Some(size), None) => out.layers.push(Layer {
+                        digest,
+                        size,
+                        compressed_size: size,
+                    }),
+                    (Some(digest), Some(size), Some(Some(c))) => out.layers.push(Layer {
+                        digest,
+                        size,
+                        compressed_size: c,
+                    }),
                     _ => ok = false,
                 }
             }
@@ -429,11 +636,19 @@ fn image(cx: &mut Ctx<'_>, f: FileId, key: &str, y: &Yaml, refs: &mut Vec<ImageR
 
 fn headroom(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Headroom {
     let mut h = Headroom::default();
-    let Some(m) = map(cx, f, y, "headroom", &["target_utilization", "surge", "spare_nodes"]) else { return h };
+    let Some(m) = map(cx, f, y, "headroom", &["target_utilization", "surge", "spare_nodes"]) else {
+        return h;
+    };
     if let Some(v) = m.get("target_utilization") {
         h.target_utilization = fraction(cx, f, v, "target_utilization", true);
         if h.target_utilization.is_some_and(|q| q.is_zero() || !q.at_most_one()) {
-            cx.err(f, v.span.clone(), codes::VALUE, "target_utilization must be above 0 and at most 1", "");
+            cx.err(
+                f,
+                v.span.clone(),
+                codes::VALUE,
+                "target_utilization must be above 0 and at most 1",
+                "",
+            );
             h.target_utilization = None;
         }
     }
@@ -453,12 +668,17 @@ pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Resul
     let docs = match yaml::parse(&text) {
         Ok(d) => d,
         Err(e) => {
-            return Err(vec![Diagnostic::error(format!("invalid YAML: {}", e.message))
-                .with_code(codes::SYNTAX)
-                .with_primary(id, e.offset..e.offset, "here")]);
+            return Err(vec![
+                Diagnostic::error(format!("invalid YAML: {}", e.message))
+                    .with_code(codes::SYNTAX)
+                    .with_primary(id, e.offset..e.offset, "here"),
+            ]);
         }
     };
-    let mut cx = Ctx { files, diags: Vec::new() };
+    let mut cx = Ctx {
+        files,
+        diags: Vec::new(),
+    };
     let mut input = PlanInput::default();
     let mut refs = Vec::new();
     let root = match docs.as_slice() {
@@ -468,12 +688,31 @@ pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Resul
             return Err(cx.diags);
         }
         [_, second, ..] => {
-            cx.err(id, second.span.clone(), codes::SYNTAX, "a plan file holds one YAML document", "second document");
+            cx.err(
+                id,
+                second.span.clone(),
+                codes::SYNTAX,
+                "a plan file holds one YAML document",
+                "second document",
+            );
             return Err(cx.diags);
         }
     };
     let f = id;
-    let Some(top) = map(&mut cx, f, root, "the plan file", &["node_types", "daemonsets", "runtime_classes", "images", "services", "headroom"]) else {
+    let Some(top) = map(
+        &mut cx,
+        f,
+        root,
+        "the plan file",
+        &[
+            "node_types",
+            "daemonsets",
+            "runtime_classes",
+            "images",
+            "services",
+            "headroom",
+        ],
+    ) else {
         return Err(cx.diags);
     };
     // runtime classes and images first: the rest refers to them.
@@ -487,7 +726,13 @@ pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Resul
                 }
             }
         } else {
-            cx.err(f, r.span.clone(), codes::TYPE, "runtime_classes must be a mapping of name to {cpu, memory}", "");
+            cx.err(
+                f,
+                r.span.clone(),
+                codes::TYPE,
+                "runtime_classes must be a mapping of name to {cpu, memory}",
+                "",
+            );
         }
     }
     let mut image_keys = BTreeSet::new();
@@ -501,13 +746,25 @@ pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Resul
                 }
             }
         } else {
-            cx.err(f, im.span.clone(), codes::TYPE, "images must be a mapping of name to {layers: [...]} or {ref: ...}", "");
+            cx.err(
+                f,
+                im.span.clone(),
+                codes::TYPE,
+                "images must be a mapping of name to {layers: [...]} or {ref: ...}",
+                "",
+            );
         }
     }
     // Node types.
     let mut type_names: BTreeMap<String, Range<usize>> = BTreeMap::new();
     match top.get("node_types") {
-        None => cx.err(f, root.span.start..root.span.start, codes::MISSING, "the plan needs `node_types`", ""),
+        None => cx.err(
+            f,
+            root.span.start..root.span.start,
+            codes::MISSING,
+            "the plan needs `node_types`",
+            "",
+        ),
         Some(nt) => {
             for y in list(&mut cx, f, nt, "node_types") {
                 // Duplicates are checked on the raw name, so they show even when other fields are bad.
@@ -539,20 +796,50 @@ pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Resul
                     let img = image_key(&mut cx, f, &m, &image_keys);
                     for w in manifest_entry(&mut cx, f, &m, load, &rcs) {
                         if w.daemonset {
-                            input.daemonsets.push(DaemonSetSpec { name: w.name, shape: w.shape, image: img.clone() });
+                            input.daemonsets.push(DaemonSetSpec {
+                                name: w.name,
+                                shape: w.shape,
+                                image: img.clone(),
+                            });
                         } else {
-                            cx.err(f, y.span.clone(), codes::MANIFEST, format!("`{}` is a {}, not a DaemonSet; list it under services", w.name, w.kind), "");
+                            cx.err(
+                                f,
+                                y.span.clone(),
+                                codes::MANIFEST,
+                                format!("`{}` is a {}, not a DaemonSet; list it under services", w.name, w.kind),
+                                "",
+                            );
                         }
                     }
                 }
                 continue;
             }
-            let Some(m) = map(&mut cx, f, y, "a DaemonSet", &["name", "cpu", "memory", "containers", "init_containers", "runtime_class", "image"]) else { continue };
+            let Some(m) = map(
+                &mut cx,
+                f,
+                y,
+                "a DaemonSet",
+                &[
+                    "name",
+                    "cpu",
+                    "memory",
+                    "containers",
+                    "init_containers",
+                    "runtime_class",
+                    "image",
+                ],
+            ) else {
+                continue;
+            };
             let n = name(&mut cx, f, &m, y, "a DaemonSet");
             let s = shape(&mut cx, f, &m, y, &rcs);
             let img = image_key(&mut cx, f, &m, &image_keys);
             if let Some(n) = n {
-                input.daemonsets.push(DaemonSetSpec { name: n, shape: s, image: img });
+                input.daemonsets.push(DaemonSetSpec {
+                    name: n,
+                    shape: s,
+                    image: img,
+                });
             }
         }
     }
@@ -570,17 +857,37 @@ pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Resul
         input.services.push(s);
     };
     match top.get("services") {
-        None => cx.err(f, root.span.start..root.span.start, codes::MISSING, "the plan needs `services`", ""),
+        None => cx.err(
+            f,
+            root.span.start..root.span.start,
+            codes::MISSING,
+            "the plan needs `services`",
+            "",
+        ),
         Some(sv) => {
             for y in list(&mut cx, f, sv, "services") {
                 if y.get("manifest").is_some() {
-                    let Some(m) = map(&mut cx, f, y, "a manifest entry", &["manifest", "replicas", "image", "max_per_node"]) else { continue };
+                    let Some(m) = map(
+                        &mut cx,
+                        f,
+                        y,
+                        "a manifest entry",
+                        &["manifest", "replicas", "image", "max_per_node"],
+                    ) else {
+                        continue;
+                    };
                     let img = image_key(&mut cx, f, &m, &image_keys);
-                    let replicas = m.get("replicas").and_then(|v| count_max(&mut cx, f, v, "replicas", super::MAX_REPLICAS));
+                    let replicas = m
+                        .get("replicas")
+                        .and_then(|v| count_max(&mut cx, f, v, "replicas", super::MAX_REPLICAS));
                     let mpn = m.get("max_per_node").and_then(|v| count(&mut cx, f, v, "max_per_node"));
                     for w in manifest_entry(&mut cx, f, &m, load, &rcs) {
                         if w.daemonset {
-                            input.daemonsets.push(DaemonSetSpec { name: w.name, shape: w.shape, image: img.clone() });
+                            input.daemonsets.push(DaemonSetSpec {
+                                name: w.name,
+                                shape: w.shape,
+                                image: img.clone(),
+                            });
                         } else {
                             let s = ServiceSpec {
                                 name: w.name,
@@ -594,23 +901,58 @@ pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Resul
                     }
                     continue;
                 }
-                let Some(m) = map(&mut cx, f, y, "a service", &["name", "replicas", "cpu", "memory", "containers", "init_containers", "runtime_class", "image", "max_per_node"]) else { continue };
+                let Some(m) = map(
+                    &mut cx,
+                    f,
+                    y,
+                    "a service",
+                    &[
+                        "name",
+                        "replicas",
+                        "cpu",
+                        "memory",
+                        "containers",
+                        "init_containers",
+                        "runtime_class",
+                        "image",
+                        "max_per_node",
+                    ],
+                ) else {
+                    continue;
+                };
                 let n = name(&mut cx, f, &m, y, "a service");
-                let replicas = m.get("replicas").map_or(Some(1), |v| count_max(&mut cx, f, v, "replicas", super::MAX_REPLICAS));
+                let replicas = m
+                    .get("replicas")
+                    .map_or(Some(1), |v| count_max(&mut cx, f, v, "replicas", super::MAX_REPLICAS));
                 let s = shape(&mut cx, f, &m, y, &rcs);
                 let img = image_key(&mut cx, f, &m, &image_keys);
                 let mpn = m.get("max_per_node").and_then(|v| count(&mut cx, f, v, "max_per_node"));
                 if let (Some(n), Some(r)) = (n, replicas) {
-                    add_service(&mut cx, ServiceSpec { name: n, replicas: r, shape: s, image: img, max_per_node: mpn }, y.span.clone(), &mut input);
+                    add_service(
+                        &mut cx,
+                        ServiceSpec {
+                            name: n,
+                            replicas: r,
+                            shape: s,
+                            image: img,
+                            max_per_node: mpn,
+                        },
+                        y.span.clone(),
+                        &mut input,
+                    );
                 }
             }
         }
     }
     if cx.diags.is_empty() {
-        Ok(Parsed { input, image_refs: refs })
+        Ok(Parsed {
+            input,
+            image_refs: refs,
+        })
     } else {
         // In file order, as a reader goes through the file.
-        cx.diags.sort_by_key(|d| d.labels.first().map(|l| (l.file, l.span.start)));
+        cx.diags
+            .sort_by_key(|d| d.labels.first().map(|l| (l.file, l.span.start)));
         Err(cx.diags)
     }
 }
@@ -625,13 +967,27 @@ struct Workload {
     daemonset: bool,
 }
 
-fn manifest_entry(cx: &mut Ctx<'_>, f: FileId, m: &MapReader<'_>, load: &mut Loader<'_>, rcs: &RuntimeClasses) -> Vec<Workload> {
+fn manifest_entry(
+    cx: &mut Ctx<'_>,
+    f: FileId,
+    m: &MapReader<'_>,
+    load: &mut Loader<'_>,
+    rcs: &RuntimeClasses,
+) -> Vec<Workload> {
     let Some(pv) = m.get("manifest") else { return Vec::new() };
-    let Some(path) = scalar(cx, f, pv, "manifest") else { return Vec::new() };
+    let Some(path) = scalar(cx, f, pv, "manifest") else {
+        return Vec::new();
+    };
     let (display, text) = match load(path) {
         Ok(x) => x,
         Err(e) => {
-            cx.err(f, pv.span.clone(), codes::MANIFEST, format!("cannot read manifest `{path}`: {e}"), "named here");
+            cx.err(
+                f,
+                pv.span.clone(),
+                codes::MANIFEST,
+                format!("cannot read manifest `{path}`: {e}"),
+                "named here",
+            );
             return Vec::new();
         }
     };
@@ -639,7 +995,13 @@ fn manifest_entry(cx: &mut Ctx<'_>, f: FileId, m: &MapReader<'_>, load: &mut Loa
     let docs = match yaml::parse(&text) {
         Ok(d) => d,
         Err(e) => {
-            cx.err(mid, e.offset..e.offset, codes::SYNTAX, format!("invalid YAML: {}", e.message), "here");
+            cx.err(
+                mid,
+                e.offset..e.offset,
+                codes::SYNTAX,
+                format!("invalid YAML: {}", e.message),
+                "here",
+            );
             return Vec::new();
         }
     };
@@ -648,7 +1010,13 @@ fn manifest_entry(cx: &mut Ctx<'_>, f: FileId, m: &MapReader<'_>, load: &mut Loa
         read_workloads(cx, mid, d, rcs, &mut out);
     }
     if out.is_empty() {
-        cx.err(f, pv.span.clone(), codes::MANIFEST, format!("manifest `{path}` holds no Deployment, StatefulSet, ReplicaSet, Job, CronJob, Pod or DaemonSet"), "");
+        cx.err(
+            f,
+            pv.span.clone(),
+            codes::MANIFEST,
+            format!("manifest `{path}` holds no Deployment, StatefulSet, ReplicaSet, Job, CronJob, Pod or DaemonSet"),
+            "",
+        );
     }
     out
 }
@@ -671,27 +1039,50 @@ fn read_workloads(cx: &mut Ctx<'_>, f: FileId, d: &Yaml, rcs: &RuntimeClasses, o
     let (template, replicas_key): (&[&str], &[&str]) = match kind {
         "Deployment" | "StatefulSet" | "ReplicaSet" | "DaemonSet" => (&["spec", "template"], &["spec", "replicas"]),
         "Job" => (&["spec", "template"], &["spec", "parallelism"]),
-        "CronJob" => (&["spec", "jobTemplate", "spec", "template"], &["spec", "jobTemplate", "spec", "parallelism"]),
+        "CronJob" => (
+            &["spec", "jobTemplate", "spec", "template"],
+            &["spec", "jobTemplate", "spec", "parallelism"],
+        ),
         "Pod" => (&[], &[]),
         _ => return,
     };
     let Some(name) = d.path(&["metadata", "name"]).and_then(Yaml::scalar) else {
-        cx.err(f, d.span.clone(), codes::MANIFEST, format!("{kind} without metadata.name"), "");
+        cx.err(
+            f,
+            d.span.clone(),
+            codes::MANIFEST,
+            format!("{kind} without metadata.name"),
+            "",
+        );
         return;
     };
     let tpl = if template.is_empty() { Some(d) } else { d.path(template) };
     let Some(tpl) = tpl else {
-        cx.err(f, d.span.clone(), codes::MANIFEST, format!("{kind} `{name}` has no pod template"), "");
+        cx.err(
+            f,
+            d.span.clone(),
+            codes::MANIFEST,
+            format!("{kind} `{name}` has no pod template"),
+            "",
+        );
         return;
     };
     let Some(spec) = tpl.get("spec") else {
-        cx.err(f, tpl.span.clone(), codes::MANIFEST, format!("{kind} `{name}` has no pod spec"), "");
+        cx.err(
+            f,
+            tpl.span.clone(),
+            codes::MANIFEST,
+            format!("{kind} `{name}` has no pod spec"),
+            "",
+        );
         return;
     };
     let replicas = if replicas_key.is_empty() || kind == "DaemonSet" {
         1
     } else {
-        d.path(replicas_key).map_or(Some(1), |v| count_max(cx, f, v, "replicas", super::MAX_REPLICAS)).unwrap_or(1)
+        d.path(replicas_key)
+            .map_or(Some(1), |v| count_max(cx, f, v, "replicas", super::MAX_REPLICAS))
+            .unwrap_or(1)
     };
     let labels: BTreeMap<&str, &str> = match tpl.path(&["metadata", "labels"]).map(|l| &l.node) {
         Some(Node::Map(e)) => e.iter().filter_map(|(k, v)| Some((k.scalar()?, v.scalar()?))).collect(),
@@ -700,24 +1091,42 @@ fn read_workloads(cx: &mut Ctx<'_>, f: FileId, d: &Yaml, rcs: &RuntimeClasses, o
     let mut shape = PodShape::default();
     let req = |cx: &mut Ctx<'_>, c: &Yaml| -> Request {
         let pick = |key: &str| {
-            c.path(&["resources", "requests", key]).or_else(|| c.path(&["resources", "limits", key]))
+            c.path(&["resources", "requests", key])
+                .or_else(|| c.path(&["resources", "limits", key]))
         };
-        let cpu = pick("cpu").and_then(|v| quantity(cx, f, v, "cpu")).map_or(0, |q| q.millicores_ceil().0);
-        let mem = pick("memory").and_then(|v| quantity(cx, f, v, "memory")).map_or(0, Quantity::bytes_ceil);
-        Request { cpu_m: cpu, memory_bytes: mem }
+        let cpu = pick("cpu")
+            .and_then(|v| quantity(cx, f, v, "cpu"))
+            .map_or(0, |q| q.millicores_ceil().0);
+        let mem = pick("memory")
+            .and_then(|v| quantity(cx, f, v, "memory"))
+            .map_or(0, Quantity::bytes_ceil);
+        Request {
+            cpu_m: cpu,
+            memory_bytes: mem,
+        }
     };
     if let Some(Node::Seq(cs)) = spec.get("containers").map(|c| &c.node) {
         for c in cs {
             shape.containers.push(req(cx, c));
         }
     } else {
-        cx.err(f, spec.span.clone(), codes::MANIFEST, format!("{kind} `{name}` has no containers"), "");
+        cx.err(
+            f,
+            spec.span.clone(),
+            codes::MANIFEST,
+            format!("{kind} `{name}` has no containers"),
+            "",
+        );
     }
     if let Some(Node::Seq(cs)) = spec.get("initContainers").map(|c| &c.node) {
         for c in cs {
             let sidecar = c.get("restartPolicy").and_then(Yaml::scalar) == Some("Always");
             let n = c.get("name").and_then(Yaml::scalar).unwrap_or("").to_string();
-            shape.init_containers.push(InitContainer { name: n, request: req(cx, c), sidecar });
+            shape.init_containers.push(InitContainer {
+                name: n,
+                request: req(cx, c),
+                sidecar,
+            });
         }
     }
     if spec.path(&["resources", "requests"]).is_some() || spec.path(&["resources", "limits"]).is_some() {
@@ -737,23 +1146,42 @@ fn read_workloads(cx: &mut Ctx<'_>, f: FileId, d: &Yaml, rcs: &RuntimeClasses, o
         }
     } else if let Some(ov) = spec.get("overhead") {
         // Set by RuntimeClass admission in dumped pods: {cpu, memory} directly.
-        let cpu = ov.get("cpu").and_then(|v| quantity(cx, f, v, "cpu")).map_or(0, |q| q.millicores_ceil().0);
-        let mem = ov.get("memory").and_then(|v| quantity(cx, f, v, "memory")).map_or(0, Quantity::bytes_ceil);
-        shape.overhead = Request { cpu_m: cpu, memory_bytes: mem };
+        let cpu = ov
+            .get("cpu")
+            .and_then(|v| quantity(cx, f, v, "cpu"))
+            .map_or(0, |q| q.millicores_ceil().0);
+        let mem = ov
+            .get("memory")
+            .and_then(|v| quantity(cx, f, v, "memory"))
+            .map_or(0, Quantity::bytes_ceil);
+        shape.overhead = Request {
+            cpu_m: cpu,
+            memory_bytes: mem,
+        };
     }
     let matches_self = |sel: Option<&Yaml>| -> bool {
-        let Some(Node::Map(ml)) = sel.and_then(|s| s.get("matchLabels")).map(|m| &m.node) else { return false };
-        !ml.is_empty() && ml.iter().all(|(k, v)| match (k.scalar(), v.scalar()) {
-            (Some(k), Some(v)) => labels.get(k) == Some(&v),
-            _ => false,
-        })
+        let Some(Node::Map(ml)) = sel.and_then(|s| s.get("matchLabels")).map(|m| &m.node) else {
+            return false;
+        };
+        !ml.is_empty()
+            && ml.iter().all(|(k, v)| match (k.scalar(), v.scalar()) {
+                (Some(k), Some(v)) => labels.get(k) == Some(&v),
+                _ => false,
+            })
     };
     let mut max_per_node: Option<u64> = None;
-    if let Some(Node::Seq(terms)) =
-        spec.path(&["affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution"]).map(|t| &t.node)
+    if let Some(Node::Seq(terms)) = spec
+        .path(&[
+            "affinity",
+            "podAntiAffinity",
+            "requiredDuringSchedulingIgnoredDuringExecution",
+        ])
+        .map(|t| &t.node)
     {
         for t in terms {
-            if t.get("topologyKey").and_then(Yaml::scalar) == Some("kubernetes.io/hostname") && matches_self(t.get("labelSelector")) {
+            if t.get("topologyKey").and_then(Yaml::scalar) == Some("kubernetes.io/hostname")
+                && matches_self(t.get("labelSelector"))
+            {
                 max_per_node = Some(1);
             }
         }
@@ -761,9 +1189,16 @@ fn read_workloads(cx: &mut Ctx<'_>, f: FileId, d: &Yaml, rcs: &RuntimeClasses, o
     if let Some(Node::Seq(tscs)) = spec.get("topologySpreadConstraints").map(|t| &t.node) {
         for t in tscs {
             let host = t.get("topologyKey").and_then(Yaml::scalar) == Some("kubernetes.io/hostname");
-            let hard = t.get("whenUnsatisfiable").and_then(Yaml::scalar).is_none_or(|w| w == "DoNotSchedule");
+            let hard = t
+                .get("whenUnsatisfiable")
+                .and_then(Yaml::scalar)
+                .is_none_or(|w| w == "DoNotSchedule");
             if host && hard && matches_self(t.get("labelSelector")) {
-                let skew = t.get("maxSkew").and_then(|v| count(cx, f, v, "maxSkew")).unwrap_or(1).max(1);
+                let skew = t
+                    .get("maxSkew")
+                    .and_then(|v| count(cx, f, v, "maxSkew"))
+                    .unwrap_or(1)
+                    .max(1);
                 max_per_node = Some(max_per_node.map_or(skew, |m| m.min(skew)));
             }
         }

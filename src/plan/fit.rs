@@ -136,13 +136,22 @@ pub fn fit(
         }
     }
     let instances = limits.iter().map(|(_, n)| *n).min().unwrap_or(0);
-    let binding = limits.iter().filter(|(_, n)| *n == instances).map(|(b, _)| *b).collect();
+    let binding = limits
+        .iter()
+        .filter(|(_, n)| *n == instances)
+        .map(|(b, _)| *b)
+        .collect();
     let stranded = Stranded {
         cpu_m: free.cpu_m - cpu_m * instances,
         memory_mib: free.memory_mib - memory_mib * instances,
         pods: free.pods - instances,
     };
-    Fit { instances, binding, stranded, image_cache_mib: cache }
+    Fit {
+        instances,
+        binding,
+        stranded,
+        image_cache_mib: cache,
+    }
 }
 
 /// MiB a fresh node pulls for an image: the compressed size of its layers that the DaemonSets'
@@ -150,7 +159,11 @@ pub fn fit(
 #[must_use]
 #[allow(clippy::cast_precision_loss)]
 pub fn pull_mib(image_layers: &[usize], table: &LayerTable, ds_layers: &LayerSet) -> f64 {
-    let bytes: u64 = image_layers.iter().filter(|&&l| !ds_layers.contains(l)).map(|&l| table.compressed(l)).sum();
+    let bytes: u64 = image_layers
+        .iter()
+        .filter(|&&l| !ds_layers.contains(l))
+        .map(|&l| table.compressed(l))
+        .sum();
     (bytes as f64 / 1_048_576.0 * 10.0).round() / 10.0
 }
 
@@ -160,7 +173,12 @@ mod tests {
     use crate::plan::image::{ImageLayers, Layer};
 
     fn free(cpu_m: u64, memory_mib: u64, pods: u64) -> Free {
-        Free { cpu_m, memory_mib, pods, image_budget_bytes: None }
+        Free {
+            cpu_m,
+            memory_mib,
+            pods,
+            image_budget_bytes: None,
+        }
     }
 
     #[test]
@@ -171,7 +189,14 @@ mod tests {
         let f = fit(free(1805, 7518, 27), 50, 1024, None, &[], &t, &LayerSet::default());
         assert_eq!(f.instances, 7);
         assert_eq!(f.binding, vec![Binding::Memory]);
-        assert_eq!(f.stranded, Stranded { cpu_m: 1455, memory_mib: 350, pods: 20 });
+        assert_eq!(
+            f.stranded,
+            Stranded {
+                cpu_m: 1455,
+                memory_mib: 350,
+                pods: 20
+            }
+        );
         assert_eq!(f.summary(), "memory-bound: 7 pods, 1.5 cores idle");
     }
 
@@ -179,7 +204,15 @@ mod tests {
     fn ties_are_listed_in_order() {
         // 4 pods by cpu (1000m each of 4000m), memory (4 x 1000 of 4000) and max_per_node 4.
         let t = LayerTable::new();
-        let f = fit(free(4000, 4000, 110), 1000, 1000, Some(4), &[], &t, &LayerSet::default());
+        let f = fit(
+            free(4000, 4000, 110),
+            1000,
+            1000,
+            Some(4),
+            &[],
+            &t,
+            &LayerSet::default(),
+        );
         assert_eq!(f.binding, vec![Binding::Cpu, Binding::Memory, Binding::MaxPerNode]);
         // A pod with no requests is bounded by pod slots only.
         let f = fit(free(4000, 4000, 58), 0, 0, None, &[], &t, &LayerSet::default());
@@ -190,21 +223,56 @@ mod tests {
     fn disk_and_pull() {
         let mut t = LayerTable::new();
         let mib = 1 << 20;
-        let base = Layer { digest: "base".into(), size: 800 * mib, compressed_size: 300 * mib };
-        let ds = t.intern(&ImageLayers { layers: vec![base.clone()] });
+        let base = Layer {
+            digest: "base".into(),
+            size: 800 * mib,
+            compressed_size: 300 * mib,
+        };
+        let ds = t.intern(&ImageLayers {
+            layers: vec![base.clone()],
+        });
         let app = t.intern(&ImageLayers {
-            layers: vec![base, Layer { digest: "app".into(), size: 300 * mib, compressed_size: 100 * mib }],
+            layers: vec![
+                base,
+                Layer {
+                    digest: "app".into(),
+                    size: 300 * mib,
+                    compressed_size: 100 * mib,
+                },
+            ],
         });
         let mut ds_set = LayerSet::default();
         for l in ds {
             ds_set.insert(l, t.size(l));
         }
         // Budget 1000 MiB: 800 (shared base, once) + 300 = 1100 > 1000 -> disk-bound, 0 instances.
-        let f = fit(Free { image_budget_bytes: Some(1000 * mib), ..free(4000, 16000, 58) }, 100, 100, None, &app, &t, &ds_set);
+        let f = fit(
+            Free {
+                image_budget_bytes: Some(1000 * mib),
+                ..free(4000, 16000, 58)
+            },
+            100,
+            100,
+            None,
+            &app,
+            &t,
+            &ds_set,
+        );
         assert_eq!((f.instances, f.binding.clone()), (0, vec![Binding::Disk]));
         assert_eq!(f.image_cache_mib, Some(1100));
         // Budget 1100 MiB fits exactly; only the app layer is pulled (100 MiB compressed).
-        let f = fit(Free { image_budget_bytes: Some(1100 * mib), ..free(4000, 16000, 58) }, 100, 100, None, &app, &t, &ds_set);
+        let f = fit(
+            Free {
+                image_budget_bytes: Some(1100 * mib),
+                ..free(4000, 16000, 58)
+            },
+            100,
+            100,
+            None,
+            &app,
+            &t,
+            &ds_set,
+        );
         assert_eq!(f.instances, 40);
         assert!((pull_mib(&app, &t, &ds_set) - 100.0).abs() < 1e-9);
     }

@@ -54,7 +54,11 @@ impl ImageLayers {
                 (None, _) => l.digest.to_string(),
             };
             chain = l.diff_id.as_ref().map(|_| digest.clone());
-            layers.push(Layer { digest, size: l.tar_bytes.0, compressed_size: l.compressed_bytes.0 });
+            layers.push(Layer {
+                digest,
+                size: l.tar_bytes.0,
+                compressed_size: l.compressed_bytes.0,
+            });
         }
         Self { layers }
     }

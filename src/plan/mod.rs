@@ -338,28 +338,49 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
     let mut names = BTreeSet::new();
     for s in &input.services {
         if !names.insert(s.name.as_str()) {
-            return Err(Error::Duplicate { kind: "service", name: s.name.clone() });
+            return Err(Error::Duplicate {
+                kind: "service",
+                name: s.name.clone(),
+            });
         }
     }
     let mut tnames = BTreeSet::new();
     for t in &input.node_types {
         if !tnames.insert(t.name.as_str()) {
-            return Err(Error::Duplicate { kind: "node type", name: t.name.clone() });
+            return Err(Error::Duplicate {
+                kind: "node type",
+                name: t.name.clone(),
+            });
         }
     }
     for t in &input.node_types {
         if t.max_pods > MAX_PODS {
-            return Err(Error::TooLarge { what: "max_pods", owner: t.name.clone(), value: t.max_pods, max: MAX_PODS });
+            return Err(Error::TooLarge {
+                what: "max_pods",
+                owner: t.name.clone(),
+                value: t.max_pods,
+                max: MAX_PODS,
+            });
         }
     }
     let surge_ok = input.headroom.surge.is_none_or(|q| q.as_f64() <= 100.0);
     for s in &input.services {
         if s.replicas > MAX_REPLICAS || !surge_ok {
-            return Err(Error::TooLarge { what: "replicas (with surge)", owner: s.name.clone(), value: s.replicas, max: MAX_REPLICAS });
+            return Err(Error::TooLarge {
+                what: "replicas (with surge)",
+                owner: s.name.clone(),
+                value: s.replicas,
+                max: MAX_REPLICAS,
+            });
         }
     }
     if input.headroom.spare_nodes > MAX_REPLICAS {
-        return Err(Error::TooLarge { what: "spare_nodes", owner: "the plan".into(), value: input.headroom.spare_nodes, max: MAX_REPLICAS });
+        return Err(Error::TooLarge {
+            what: "spare_nodes",
+            owner: "the plan".into(),
+            value: input.headroom.spare_nodes,
+            max: MAX_REPLICAS,
+        });
     }
     let util = input.headroom.target_utilization;
     if util.is_some_and(|u| u.is_zero() || !u.at_most_one()) {
@@ -374,10 +395,10 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
     let lookup = |owner: &str, image: &Option<String>| -> Result<Vec<usize>, Error> {
         match image {
             None => Ok(Vec::new()),
-            Some(k) => image_ids
-                .get(k.as_str())
-                .cloned()
-                .ok_or_else(|| Error::UnknownImage { owner: owner.to_string(), image: k.clone() }),
+            Some(k) => image_ids.get(k.as_str()).cloned().ok_or_else(|| Error::UnknownImage {
+                owner: owner.to_string(),
+                image: k.clone(),
+            }),
         }
     };
     let mut ds_layers = LayerSet::default();
@@ -387,10 +408,18 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             ds_layers.insert(l, table.size(l));
         }
         let e = d.shape.effective();
-        daemonsets.push(node::DaemonSet { name: d.name.clone(), cpu_m: e.cpu_m, memory_mib: e.memory_mib, image: None });
+        daemonsets.push(node::DaemonSet {
+            name: d.name.clone(),
+            cpu_m: e.cpu_m,
+            memory_mib: e.memory_mib,
+            image: None,
+        });
     }
-    let models: Vec<NodeModel> =
-        input.node_types.iter().map(|t| node::model(t, &daemonsets, &ds_layers)).collect();
+    let models: Vec<NodeModel> = input
+        .node_types
+        .iter()
+        .map(|t| node::model(t, &daemonsets, &ds_layers))
+        .collect();
     let frees: Vec<fit::Free> = models
         .iter()
         .map(|m| {
@@ -400,7 +429,12 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
                 None => (f.cpu_m, f.memory_mib),
             };
             let pods = if m.unusable.is_some() { 0 } else { f.pods };
-            fit::Free { cpu_m, memory_mib, pods, image_budget_bytes: m.image_budget_bytes }
+            fit::Free {
+                cpu_m,
+                memory_mib,
+                pods,
+                image_budget_bytes: m.image_budget_bytes,
+            }
         })
         .collect();
     // Services.
@@ -415,9 +449,20 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
         let mut pull = BTreeMap::new();
         let mut reasons = BTreeMap::new();
         for (m, f) in models.iter().zip(&frees) {
-            let ft = fit::fit(*f, eff.cpu_m, eff.memory_mib, s.max_per_node, &layers, &table, &ds_layers);
+            let ft = fit::fit(
+                *f,
+                eff.cpu_m,
+                eff.memory_mib,
+                s.max_per_node,
+                &layers,
+                &table,
+                &ds_layers,
+            );
             if ft.instances == 0 {
-                let why = m.unusable.clone().unwrap_or_else(|| reason(&ft, &eff, f, ft.image_cache_mib));
+                let why = m
+                    .unusable
+                    .clone()
+                    .unwrap_or_else(|| reason(&ft, &eff, f, ft.image_cache_mib));
                 reasons.insert(m.name.clone(), why);
             }
             pull.insert(m.name.clone(), fit::pull_mib(&layers, &table, &ds_layers));
@@ -425,7 +470,10 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
         }
         let fits_somewhere = reasons.len() < models.len();
         if !fits_somewhere && planned > 0 {
-            unschedulable.push(Unschedulable { service: s.name.clone(), reasons });
+            unschedulable.push(Unschedulable {
+                service: s.name.clone(),
+                reasons,
+            });
         }
         items.push(pack::Item {
             cpu: eff.cpu_m,
@@ -457,14 +505,23 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             max_nodes: m.max_nodes,
         })
         .collect();
-    let problem = pack::Problem { items, types, layer_size: (0..table.len()).map(|l| table.size(l)).collect(), base_layers: ds_layers.ids().collect() };
+    let problem = pack::Problem {
+        items,
+        types,
+        layer_size: (0..table.len()).map(|l| table.size(l)).collect(),
+        base_layers: ds_layers.ids().collect(),
+    };
     let spare = input.headroom.spare_nodes;
     let placement = |pk: &pack::Packing| -> Vec<NodePlacement> {
         pk.nodes
             .iter()
             .map(|n| NodePlacement {
                 node_type: models[n.ty].name.clone(),
-                pods: n.pods.iter().map(|&(i, c)| (input.services[i].name.clone(), c)).collect(),
+                pods: n
+                    .pods
+                    .iter()
+                    .map(|&(i, c)| (input.services[i].name.clone(), c))
+                    .collect(),
             })
             .collect()
     };
@@ -491,7 +548,10 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
         .collect();
     let fit_time = start.elapsed();
     let single_start = Instant::now();
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(subs.len()).max(1);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(subs.len())
+        .max(1);
     let mut results: Vec<Option<(pack::SinglePlan, SingleTrace)>> = vec![None; subs.len()];
     std::thread::scope(|scope| {
         let chunks: Vec<_> = results.chunks_mut(subs.len().div_ceil(threads)).collect();
@@ -514,10 +574,16 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
         let not_placed = subs[t].1.clone();
         let Some((sp, search)) = results[t].take() else {
             singles.push(None);
-            type_traces.push(TypeTrace { name: m.name.clone(), search: None });
+            type_traces.push(TypeTrace {
+                name: m.name.clone(),
+                search: None,
+            });
             continue;
         };
-        type_traces.push(TypeTrace { name: m.name.clone(), search: Some(search) });
+        type_traces.push(TypeTrace {
+            name: m.name.clone(),
+            search: Some(search),
+        });
         let mut pk = sp.packing.clone();
         for n in &mut pk.nodes {
             n.ty = t;
@@ -525,7 +591,10 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
         let nodes = pk.nodes.len() as u64 + spare;
         let mut place = placement(&pk);
         for _ in 0..spare {
-            place.push(NodePlacement { node_type: m.name.clone(), pods: BTreeMap::new() });
+            place.push(NodePlacement {
+                node_type: m.name.clone(),
+                pods: BTreeMap::new(),
+            });
         }
         let ffd = Ffd {
             cluster_autoscaler: sp.ffd_ca.nodes.len() as u64 + spare,
@@ -534,7 +603,11 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
         let lb = sp.lower_bound + spare;
         #[allow(clippy::cast_precision_loss)]
         let cost = m.price_per_hour.map(|p| round6(p * nodes as f64));
-        if not_placed.is_empty() && m.price_per_hour.is_some() && m.max_nodes.is_none_or(|q| ffd.cluster_autoscaler.min(ffd.karpenter) <= q) {
+        if not_placed.is_empty()
+            && m.price_per_hour.is_some()
+            && m.max_nodes
+                .is_none_or(|q| ffd.cluster_autoscaler.min(ffd.karpenter) <= q)
+        {
             #[allow(clippy::cast_precision_loss)]
             let c = round6(m.price_per_hour.unwrap_or(0.0) * ffd.cluster_autoscaler.min(ffd.karpenter) as f64);
             ffd_cost = Some(ffd_cost.map_or(c, |x: f64| x.min(c)));
@@ -558,8 +631,9 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
     // Cheapest mix over the priced types.
     let mixed_start = Instant::now();
     let mut mixed_trace = None;
-    let priced: Vec<usize> =
-        (0..models.len()).filter(|&t| models[t].price_per_hour.is_some() && models[t].unusable.is_none()).collect();
+    let priced: Vec<usize> = (0..models.len())
+        .filter(|&t| models[t].price_per_hour.is_some() && models[t].unusable.is_none())
+        .collect();
     let cheapest = if priced.is_empty() {
         None
     } else {
@@ -595,7 +669,12 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
                 // holds every node's pods, else one spare of the most expensive type in use.
                 let holds_all = |t: usize| {
                     mp.packing.nodes.iter().all(|n| {
-                        let one = pack::Packing { nodes: vec![pack::NodeFill { ty: t, pods: n.pods.clone() }] };
+                        let one = pack::Packing {
+                            nodes: vec![pack::NodeFill {
+                                ty: t,
+                                pods: n.pods.clone(),
+                            }],
+                        };
                         let mut pr = problem.clone();
                         for it in &mut pr.items {
                             it.count = 0;
@@ -610,17 +689,27 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
                 let mut cands: Vec<usize> = priced.clone();
                 cands.sort_by(|&a, &b| problem.types[a].price.total_cmp(&problem.types[b].price));
                 let spare_ty = cands.iter().copied().find(|&t| holds_all(t)).or_else(|| {
-                    mp.packing.nodes.iter().map(|n| n.ty).max_by(|&a, &b| problem.types[a].price.total_cmp(&problem.types[b].price))
+                    mp.packing
+                        .nodes
+                        .iter()
+                        .map(|n| n.ty)
+                        .max_by(|&a, &b| problem.types[a].price.total_cmp(&problem.types[b].price))
                 });
                 if let Some(t) = spare_ty {
                     for _ in 0..spare {
-                        place.push(NodePlacement { node_type: models[t].name.clone(), pods: BTreeMap::new() });
+                        place.push(NodePlacement {
+                            node_type: models[t].name.clone(),
+                            pods: BTreeMap::new(),
+                        });
                         *counts.entry(models[t].name.clone()).or_default() += 1;
                         cost += problem.types[t].price;
                     }
                 }
                 #[allow(clippy::cast_precision_loss)]
-                let cheapest_price = priced.iter().map(|&t| problem.types[t].price).fold(f64::INFINITY, f64::min);
+                let cheapest_price = priced
+                    .iter()
+                    .map(|&t| problem.types[t].price)
+                    .fold(f64::INFINITY, f64::min);
                 #[allow(clippy::cast_precision_loss)]
                 {
                     lb += cheapest_price * spare as f64;

@@ -180,10 +180,16 @@ pub fn gke_memory_reserved(memory_mib: u64, small_rule: bool) -> u64 {
 pub fn reserved(spec: &NodeTypeSpec) -> Reserved {
     let (c, m, p) = (spec.cpu_m, spec.memory_mib, spec.max_pods);
     match &spec.reserved {
-        ReservedModel::Eks => Reserved { cpu_m: gke_cpu_reserved(c), memory_mib: 11 * p + 255, eviction_memory_mib: 100 },
-        ReservedModel::Gke => {
-            Reserved { cpu_m: gke_cpu_reserved(c), memory_mib: gke_memory_reserved(m, true), eviction_memory_mib: 100 }
-        }
+        ReservedModel::Eks => Reserved {
+            cpu_m: gke_cpu_reserved(c),
+            memory_mib: 11 * p + 255,
+            eviction_memory_mib: 100,
+        },
+        ReservedModel::Gke => Reserved {
+            cpu_m: gke_cpu_reserved(c),
+            memory_mib: gke_memory_reserved(m, true),
+            eviction_memory_mib: 100,
+        },
         ReservedModel::Aks => Reserved {
             cpu_m: aks_cpu_reserved(c),
             memory_mib: (20 * p + 50).min(m / 4),
@@ -194,13 +200,17 @@ pub fn reserved(spec: &NodeTypeSpec) -> Reserved {
             memory_mib: gke_memory_reserved(m, false),
             eviction_memory_mib: 750,
         },
-        ReservedModel::Explicit { kube_cpu_m, kube_memory_mib, system_cpu_m, system_memory_mib, eviction_memory_mib } => {
-            Reserved {
-                cpu_m: kube_cpu_m + system_cpu_m,
-                memory_mib: kube_memory_mib + system_memory_mib,
-                eviction_memory_mib: *eviction_memory_mib,
-            }
-        }
+        ReservedModel::Explicit {
+            kube_cpu_m,
+            kube_memory_mib,
+            system_cpu_m,
+            system_memory_mib,
+            eviction_memory_mib,
+        } => Reserved {
+            cpu_m: kube_cpu_m + system_cpu_m,
+            memory_mib: kube_memory_mib + system_memory_mib,
+            eviction_memory_mib: *eviction_memory_mib,
+        },
     }
 }
 
@@ -251,22 +261,33 @@ pub struct NodeModel {
 /// `ds_layers` is the union of the DaemonSets' image layers (stored once on every node).
 #[must_use]
 pub fn model(spec: &NodeTypeSpec, daemonsets: &[DaemonSet], ds_layers: &LayerSet) -> NodeModel {
-    let overhead = spec.vm_memory_overhead.map_or(0, |f| f.fraction_of_ceil(spec.memory_mib));
-    let capacity =
-        Resources { cpu_m: spec.cpu_m, memory_mib: spec.memory_mib.saturating_sub(overhead), pods: spec.max_pods };
+    let overhead = spec
+        .vm_memory_overhead
+        .map_or(0, |f| f.fraction_of_ceil(spec.memory_mib));
+    let capacity = Resources {
+        cpu_m: spec.cpu_m,
+        memory_mib: spec.memory_mib.saturating_sub(overhead),
+        pods: spec.max_pods,
+    };
     let reserved = reserved(spec);
     let mut unusable = Vec::new();
-    let alloc_mem = capacity.memory_mib.checked_sub(reserved.memory_mib + reserved.eviction_memory_mib);
+    let alloc_mem = capacity
+        .memory_mib
+        .checked_sub(reserved.memory_mib + reserved.eviction_memory_mib);
     let alloc_cpu = capacity.cpu_m.checked_sub(reserved.cpu_m);
     if alloc_mem.is_none() || alloc_cpu.is_none() {
         unusable.push("the reservation is larger than the node".to_string());
     }
-    let allocatable =
-        Resources { cpu_m: alloc_cpu.unwrap_or(0), memory_mib: alloc_mem.unwrap_or(0), pods: spec.max_pods };
+    let allocatable = Resources {
+        cpu_m: alloc_cpu.unwrap_or(0),
+        memory_mib: alloc_mem.unwrap_or(0),
+        pods: spec.max_pods,
+    };
     let ds_cpu: u64 = daemonsets.iter().map(|d| d.cpu_m).sum();
     let ds_mem: u64 = daemonsets.iter().map(|d| d.memory_mib).sum();
     let ds_pods = daemonsets.len() as u64;
-    if unusable.is_empty() && (ds_cpu > allocatable.cpu_m || ds_mem > allocatable.memory_mib || ds_pods > allocatable.pods)
+    if unusable.is_empty()
+        && (ds_cpu > allocatable.cpu_m || ds_mem > allocatable.memory_mib || ds_pods > allocatable.pods)
     {
         unusable.push(format!(
             "the DaemonSets ({ds_cpu}m, {ds_mem} MiB, {ds_pods} pods) do not fit its allocatable ({}m, {} MiB, {} pods)",
@@ -278,9 +299,10 @@ pub fn model(spec: &NodeTypeSpec, daemonsets: &[DaemonSet], ds_layers: &LayerSet
         memory_mib: allocatable.memory_mib.saturating_sub(ds_mem),
         pods: allocatable.pods.saturating_sub(ds_pods),
     };
-    let budget_mib = spec
-        .disk_mib
-        .map(|d| i64::try_from(d * spec.image_gc_high_threshold_percent / 100).unwrap_or(i64::MAX) - i64::try_from(spec.disk_reserved_mib).unwrap_or(i64::MAX));
+    let budget_mib = spec.disk_mib.map(|d| {
+        i64::try_from(d * spec.image_gc_high_threshold_percent / 100).unwrap_or(i64::MAX)
+            - i64::try_from(spec.disk_reserved_mib).unwrap_or(i64::MAX)
+    });
     let image_budget_bytes = budget_mib.map(|b| u64::try_from(b.max(0)).unwrap_or(0) * (1 << 20));
     let ds_bytes = ds_layers.bytes();
     let image_budget_mib = budget_mib.map(|b| {
@@ -327,27 +349,146 @@ mod tests {
             ("t3.medium", 2, 4096, 17, ReservedModel::Eks, 70, 442, 100, 1930, 3554),
             ("m5.large", 2, 8192, 29, ReservedModel::Eks, 70, 574, 100, 1930, 7518),
             ("m5.xlarge", 4, 16384, 58, ReservedModel::Eks, 80, 893, 100, 3920, 15391),
-            ("m5.4xlarge", 16, 65536, 234, ReservedModel::Eks, 110, 2829, 100, 15890, 62607),
-            ("m5.large-pd", 2, 8192, 110, ReservedModel::Eks, 70, 1465, 100, 1930, 6627),
-            ("e2-standard-2", 2, 8192, 110, ReservedModel::Gke, 70, 1843, 100, 1930, 6249),
-            ("e2-standard-4", 4, 16384, 110, ReservedModel::Gke, 80, 2662, 100, 3920, 13622),
-            ("n2-standard-8", 8, 32768, 110, ReservedModel::Gke, 90, 3645, 100, 7910, 29023),
-            ("D4s_v5-30", 4, 16384, 30, ReservedModel::Aks, 140, 650, 100, 3860, 15634),
-            ("D4s_v5-110", 4, 16384, 110, ReservedModel::Aks, 140, 2250, 100, 3860, 14034),
-            ("D4s_v5-250", 4, 16384, 250, ReservedModel::Aks, 140, 4096, 100, 3860, 12188),
-            ("D4s_v5-legacy", 4, 16384, 110, ReservedModel::AksLegacy, 140, 2662, 750, 3860, 12972),
+            (
+                "m5.4xlarge",
+                16,
+                65536,
+                234,
+                ReservedModel::Eks,
+                110,
+                2829,
+                100,
+                15890,
+                62607,
+            ),
+            (
+                "m5.large-pd",
+                2,
+                8192,
+                110,
+                ReservedModel::Eks,
+                70,
+                1465,
+                100,
+                1930,
+                6627,
+            ),
+            (
+                "e2-standard-2",
+                2,
+                8192,
+                110,
+                ReservedModel::Gke,
+                70,
+                1843,
+                100,
+                1930,
+                6249,
+            ),
+            (
+                "e2-standard-4",
+                4,
+                16384,
+                110,
+                ReservedModel::Gke,
+                80,
+                2662,
+                100,
+                3920,
+                13622,
+            ),
+            (
+                "n2-standard-8",
+                8,
+                32768,
+                110,
+                ReservedModel::Gke,
+                90,
+                3645,
+                100,
+                7910,
+                29023,
+            ),
+            (
+                "D4s_v5-30",
+                4,
+                16384,
+                30,
+                ReservedModel::Aks,
+                140,
+                650,
+                100,
+                3860,
+                15634,
+            ),
+            (
+                "D4s_v5-110",
+                4,
+                16384,
+                110,
+                ReservedModel::Aks,
+                140,
+                2250,
+                100,
+                3860,
+                14034,
+            ),
+            (
+                "D4s_v5-250",
+                4,
+                16384,
+                250,
+                ReservedModel::Aks,
+                140,
+                4096,
+                100,
+                3860,
+                12188,
+            ),
+            (
+                "D4s_v5-legacy",
+                4,
+                16384,
+                110,
+                ReservedModel::AksLegacy,
+                140,
+                2662,
+                750,
+                3860,
+                12972,
+            ),
         ];
         for (name, vcpu, mem, pods, model, rc, rm, ev, ac, am) in rows {
             let n = alloc(name, vcpu, mem, pods, model);
-            assert_eq!(n.reserved, Reserved { cpu_m: rc, memory_mib: rm, eviction_memory_mib: ev }, "{name}");
-            assert_eq!((n.allocatable.cpu_m, n.allocatable.memory_mib, n.allocatable.pods), (ac, am, pods), "{name}");
+            assert_eq!(
+                n.reserved,
+                Reserved {
+                    cpu_m: rc,
+                    memory_mib: rm,
+                    eviction_memory_mib: ev
+                },
+                "{name}"
+            );
+            assert_eq!(
+                (n.allocatable.cpu_m, n.allocatable.memory_mib, n.allocatable.pods),
+                (ac, am, pods),
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn cpu_tiers_at_every_size() {
         // density.md 2.1 (EKS/GKE) and 2.3 (AKS table).
-        for (v, eks, aks) in [(1, 60, 60), (2, 70, 100), (4, 80, 140), (8, 90, 180), (16, 110, 260), (32, 150, 420), (64, 230, 740)] {
+        for (v, eks, aks) in [
+            (1, 60, 60),
+            (2, 70, 100),
+            (4, 80, 140),
+            (8, 90, 180),
+            (16, 110, 260),
+            (32, 150, 420),
+            (64, 230, 740),
+        ] {
             assert_eq!(gke_cpu_reserved(v * 1000), eks, "{v} vCPU eks");
             assert_eq!(aks_cpu_reserved(v * 1000), aks, "{v} vCPU aks");
         }
@@ -360,8 +501,18 @@ mod tests {
         let mut spec = NodeTypeSpec::new("m5.large", 2000, 8192, 29, ReservedModel::Eks);
         spec.vm_memory_overhead = Some(Quantity::parse("0.075").unwrap());
         let ds = [
-            DaemonSet { name: "aws-node".into(), cpu_m: 25, memory_mib: 0, image: None },
-            DaemonSet { name: "kube-proxy".into(), cpu_m: 100, memory_mib: 0, image: None },
+            DaemonSet {
+                name: "aws-node".into(),
+                cpu_m: 25,
+                memory_mib: 0,
+                image: None,
+            },
+            DaemonSet {
+                name: "kube-proxy".into(),
+                cpu_m: 100,
+                memory_mib: 0,
+                image: None,
+            },
         ];
         let n = model(&spec, &ds, &LayerSet::default());
         assert_eq!(n.allocatable.memory_mib, 6903);
@@ -378,11 +529,22 @@ mod tests {
             1000,
             1024,
             10,
-            ReservedModel::Explicit { kube_cpu_m: 100, kube_memory_mib: 200, system_cpu_m: 50, system_memory_mib: 100, eviction_memory_mib: 100 },
+            ReservedModel::Explicit {
+                kube_cpu_m: 100,
+                kube_memory_mib: 200,
+                system_cpu_m: 50,
+                system_memory_mib: 100,
+                eviction_memory_mib: 100,
+            },
         );
         let n = model(&spec, &[], &LayerSet::default());
         assert_eq!((n.allocatable.cpu_m, n.allocatable.memory_mib), (850, 624));
-        let ds = [DaemonSet { name: "big".into(), cpu_m: 900, memory_mib: 0, image: None }];
+        let ds = [DaemonSet {
+            name: "big".into(),
+            cpu_m: 900,
+            memory_mib: 0,
+            image: None,
+        }];
         assert!(model(&spec, &ds, &LayerSet::default()).unusable.is_some());
     }
 

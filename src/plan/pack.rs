@@ -103,7 +103,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { exact_nodes: 200_000, time: Duration::from_millis(500) }
+        Self {
+            exact_nodes: 200_000,
+            time: Duration::from_millis(500),
+        }
     }
 }
 
@@ -123,7 +126,15 @@ struct Open {
 
 impl Open {
     fn new(p: &Problem, ty: usize) -> Self {
-        let mut o = Self { ty, cpu: 0, mem: 0, pods: 0, disk: 0, counts: Vec::new(), layers: Vec::new() };
+        let mut o = Self {
+            ty,
+            cpu: 0,
+            mem: 0,
+            pods: 0,
+            disk: 0,
+            counts: Vec::new(),
+            layers: Vec::new(),
+        };
         if p.types[ty].disk.is_some() {
             o.layers = vec![0; p.layer_size.len().div_ceil(64)];
             for &l in &p.base_layers {
@@ -292,14 +303,23 @@ fn sorted_items(p: &Problem, ty: usize, order: Order) -> Vec<usize> {
     match order {
         Order::ClusterAutoscaler => idx.sort_by(|&a, &b| (nc(b) + nm(b)).total_cmp(&(nc(a) + nm(a))).then(a.cmp(&b))),
         Order::Karpenter => {
-            idx.sort_by(|&a, &b| (p.items[b].cpu, p.items[b].mem).cmp(&(p.items[a].cpu, p.items[a].mem)).then(a.cmp(&b)));
+            idx.sort_by(|&a, &b| {
+                (p.items[b].cpu, p.items[b].mem)
+                    .cmp(&(p.items[a].cpu, p.items[a].mem))
+                    .then(a.cmp(&b))
+            });
         }
         Order::MaxDim => idx.sort_by(|&a, &b| nc(b).max(nm(b)).total_cmp(&nc(a).max(nm(a))).then(a.cmp(&b))),
         Order::Product => idx.sort_by(|&a, &b| {
-            ((nc(b) + 0.01) * (nm(b) + 0.01)).total_cmp(&((nc(a) + 0.01) * (nm(a) + 0.01))).then(a.cmp(&b))
+            ((nc(b) + 0.01) * (nm(b) + 0.01))
+                .total_cmp(&((nc(a) + 0.01) * (nm(a) + 0.01)))
+                .then(a.cmp(&b))
         }),
         Order::Image => idx.sort_by(|&a, &b| {
-            img(b).cmp(&img(a)).then((nc(b) + nm(b)).total_cmp(&(nc(a) + nm(a)))).then(a.cmp(&b))
+            img(b)
+                .cmp(&img(a))
+                .then((nc(b) + nm(b)).total_cmp(&(nc(a) + nm(a))))
+                .then(a.cmp(&b))
         }),
     }
     idx
@@ -341,7 +361,9 @@ pub fn ffd(p: &Problem, ty: usize, order: Order) -> Option<Packing> {
             }
         }
     }
-    Some(Packing { nodes: nodes.iter().map(Open::fill).collect() })
+    Some(Packing {
+        nodes: nodes.iter().map(Open::fill).collect(),
+    })
 }
 
 /// Best-fit decreasing: each pod goes to the fullest node that still holds it.
@@ -374,7 +396,9 @@ fn bfd(p: &Problem, ty: usize, order: Order) -> Option<Packing> {
             left -= 1;
         }
     }
-    Some(Packing { nodes: nodes.iter().map(Open::fill).collect() })
+    Some(Packing {
+        nodes: nodes.iter().map(Open::fill).collect(),
+    })
 }
 
 /// Largest remaining services a node-centric fill considers.
@@ -392,7 +416,11 @@ fn dot_fill(p: &Problem, ty: usize, remaining: &[u64], candidates: &[usize]) -> 
     // each step cheap on inputs with thousands of services.
     let live: Vec<usize> = candidates.iter().copied().filter(|&i| remaining[i] > 0).collect();
     let mut cand: Vec<usize> = if live.len() > WINDOW + TAIL {
-        live[..WINDOW].iter().chain(&live[live.len() - TAIL..]).copied().collect()
+        live[..WINDOW]
+            .iter()
+            .chain(&live[live.len() - TAIL..])
+            .copied()
+            .collect()
     } else {
         live
     };
@@ -503,7 +531,9 @@ fn empty_nodes(p: &Problem, packing: &Packing, deadline: Instant) -> Packing {
             break;
         }
     }
-    Packing { nodes: nodes.iter().map(Open::fill).collect() }
+    Packing {
+        nodes: nodes.iter().map(Open::fill).collect(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,18 +600,39 @@ pub fn bound_parts(p: &Problem, ty: usize, counts: &[u64]) -> BoundParts {
     let t = &p.types[ty];
     let live = |i: usize| counts[i] > 0;
     let sum = |f: &dyn Fn(&Item) -> u64| -> u128 {
-        (0..p.items.len()).filter(|&i| live(i)).map(|i| u128::from(f(&p.items[i])) * u128::from(counts[i])).sum()
+        (0..p.items.len())
+            .filter(|&i| live(i))
+            .map(|i| u128::from(f(&p.items[i])) * u128::from(counts[i]))
+            .sum()
     };
-    let div = |a: u128, b: u64| if b == 0 { 0 } else { u64::try_from(a.div_ceil(u128::from(b))).unwrap_or(u64::MAX) };
-    let volume = div(sum(&|i| i.cpu), t.cpu).max(div(sum(&|i| i.mem), t.mem)).max(div(sum(&|_| 1), t.pods));
+    let div = |a: u128, b: u64| {
+        if b == 0 {
+            0
+        } else {
+            u64::try_from(a.div_ceil(u128::from(b))).unwrap_or(u64::MAX)
+        }
+    };
+    let volume = div(sum(&|i| i.cpu), t.cpu)
+        .max(div(sum(&|i| i.mem), t.mem))
+        .max(div(sum(&|_| 1), t.pods));
     let mut max_per_node = 0;
     for i in (0..p.items.len()).filter(|&i| live(i)) {
         max_per_node = max_per_node.max(counts[i].div_ceil(p.items[i].max_per_node.max(1)));
     }
-    let cpu: Vec<(u64, u64)> = (0..p.items.len()).filter(|&i| live(i)).map(|i| (p.items[i].cpu, counts[i])).collect();
-    let mem: Vec<(u64, u64)> = (0..p.items.len()).filter(|&i| live(i)).map(|i| (p.items[i].mem, counts[i])).collect();
+    let cpu: Vec<(u64, u64)> = (0..p.items.len())
+        .filter(|&i| live(i))
+        .map(|i| (p.items[i].cpu, counts[i]))
+        .collect();
+    let mem: Vec<(u64, u64)> = (0..p.items.len())
+        .filter(|&i| live(i))
+        .map(|i| (p.items[i].mem, counts[i]))
+        .collect();
     let l2 = (p.items.len() <= 4000).then(|| l2(&cpu, t.cpu).max(l2(&mem, t.mem)));
-    BoundParts { volume, max_per_node, l2 }
+    BoundParts {
+        volume,
+        max_per_node,
+        l2,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -793,7 +844,14 @@ pub enum ExactOutcome {
     },
 }
 
-fn exact(p: &Problem, types: &[usize], upper: f64, lb: &dyn Fn(&[u64], &[u64]) -> f64, limits: Limits, deadline: Instant) -> Exact {
+fn exact(
+    p: &Problem,
+    types: &[usize],
+    upper: f64,
+    lb: &dyn Fn(&[u64], &[u64]) -> f64,
+    limits: Limits,
+    deadline: Instant,
+) -> Exact {
     let mut b = Bnb {
         p,
         types: types.to_vec(),
@@ -821,7 +879,11 @@ fn exact(p: &Problem, types: &[usize], upper: f64, lb: &dyn Fn(&[u64], &[u64]) -
     } else {
         ExactOutcome::Proven { explored }
     };
-    Exact { packing: b.best.map(|nodes| Packing { nodes }), proven: !b.aborted && !b.truncated, outcome }
+    Exact {
+        packing: b.best.map(|nodes| Packing { nodes }),
+        proven: !b.aborted && !b.truncated,
+        outcome,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -890,7 +952,11 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
     let counts: Vec<u64> = p.items.iter().map(|i| i.count).collect();
     let bounds = bound_parts(p, ty, &counts);
     let lb = bounds.max();
-    let mut best = if ffd_karpenter.nodes.len() < ffd_ca.nodes.len() { ffd_karpenter.clone() } else { ffd_ca.clone() };
+    let mut best = if ffd_karpenter.nodes.len() < ffd_ca.nodes.len() {
+        ffd_karpenter.clone()
+    } else {
+        ffd_ca.clone()
+    };
     let mut trace = SingleTrace {
         bounds,
         lp_tried: false,
@@ -963,7 +1029,14 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
         #[allow(clippy::cast_precision_loss)]
         let lbf = |rem: &[u64], _: &[u64]| lower_bound(p, ty, rem) as f64;
         #[allow(clippy::cast_precision_loss)]
-        let ex = exact(&unit, &[ty], best.nodes.len() as f64, &lbf, limits, deadline.max(Instant::now() + limits.time));
+        let ex = exact(
+            &unit,
+            &[ty],
+            best.nodes.len() as f64,
+            &lbf,
+            limits,
+            deadline.max(Instant::now() + limits.time),
+        );
         if let Some(pk) = ex.packing
             && pk.nodes.len() < best.nodes.len()
         {
@@ -977,7 +1050,16 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
         trace.exact = ExactOutcome::TooLarge { services: live, pods };
     }
     let lower_bound = if optimal { best.nodes.len() as u64 } else { lb };
-    Some((SinglePlan { packing: best, lower_bound, optimal, ffd_ca, ffd_karpenter }, trace))
+    Some((
+        SinglePlan {
+            packing: best,
+            lower_bound,
+            optimal,
+            ffd_ca,
+            ffd_karpenter,
+        },
+        trace,
+    ))
 }
 
 /// Patterns enumerated for the configuration LP before giving up on it.
@@ -999,8 +1081,12 @@ fn round_down(
     for (q, value) in patterns.iter().zip(values) {
         let copies = (value + 1e-9).floor() as u64;
         for _ in 0..copies {
-            let pods: Vec<(usize, u64)> =
-                q.pods.iter().map(|&(i, a)| (i, a.min(remaining[i]))).filter(|&(_, a)| a > 0).collect();
+            let pods: Vec<(usize, u64)> = q
+                .pods
+                .iter()
+                .map(|&(i, a)| (i, a.min(remaining[i])))
+                .filter(|&(_, a)| a > 0)
+                .collect();
             if pods.is_empty() {
                 break;
             }
@@ -1023,7 +1109,9 @@ fn all_patterns(p: &Problem, ty: usize, counts: &[u64]) -> Option<Vec<NodeFill>>
             return false;
         }
         if pos == live.len() {
-            let maximal = live.iter().all(|&i| node.count(i) >= counts[i] || node.room(p, i, 1) == 0);
+            let maximal = live
+                .iter()
+                .all(|&i| node.count(i) >= counts[i] || node.room(p, i, 1) == 0);
             if maximal && node.pods > 0 {
                 out.push(node.fill());
             }
@@ -1048,7 +1136,11 @@ fn all_patterns(p: &Problem, ty: usize, counts: &[u64]) -> Option<Vec<NodeFill>>
 /// The configuration LP `min Σ z_q  s.t.  Σ_q a_qi z_q >= counts_i, z >= 0` over all maximal
 /// patterns q. Every packing's nodes are dominated by maximal patterns, so `ceil(LP)` is a
 /// lower bound. The rounded-down solution plus a first-fit of the rest is returned as a packing.
-#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#[allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 fn pattern_lp(p: &Problem, ty: usize, counts: &[u64], time: Duration) -> Option<(u64, Option<Packing>)> {
     use good_lp::{Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, WithTimeLimit, variable};
     let live = counts.iter().filter(|&&c| c > 0).count();
@@ -1059,13 +1151,19 @@ fn pattern_lp(p: &Problem, ty: usize, counts: &[u64], time: Duration) -> Option<
     let mut vars = ProblemVariables::new();
     let z: Vec<_> = patterns.iter().map(|_| vars.add(variable().min(0.0))).collect();
     let objective: Expression = z.iter().map(|v| 1.0 * *v).sum();
-    let mut model = vars.minimise(objective).using(good_lp::microlp).with_time_limit(time.as_secs_f64());
+    let mut model = vars
+        .minimise(objective)
+        .using(good_lp::microlp)
+        .with_time_limit(time.as_secs_f64());
     for (i, &c) in counts.iter().enumerate() {
         if c == 0 {
             continue;
         }
-        let row: Expression =
-            patterns.iter().zip(&z).filter_map(|(q, v)| q.pods.iter().find(|(j, _)| *j == i).map(|(_, a)| *a as f64 * *v)).sum();
+        let row: Expression = patterns
+            .iter()
+            .zip(&z)
+            .filter_map(|(q, v)| q.pods.iter().find(|(j, _)| *j == i).map(|(_, a)| *a as f64 * *v))
+            .sum();
         model = model.with(row.geq(c as f64));
     }
     let sol = model.solve().ok()?;
@@ -1092,7 +1190,11 @@ fn pattern_lp(p: &Problem, ty: usize, counts: &[u64], time: Duration) -> Option<
 /// of every type t, covering every service, with `Σ_q z_tq <= max_nodes_t`. Its optimum is a
 /// lower bound on the cost; its rounded-down solution plus a greedy fill of the rest (within
 /// the quotas left) is returned as a packing.
-#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#[allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 fn pattern_lp_mixed(p: &Problem, types: &[usize], counts: &[u64], time: Duration) -> Option<(f64, Option<Packing>)> {
     use good_lp::{Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, WithTimeLimit, variable};
     let live = counts.iter().filter(|&&c| c > 0).count();
@@ -1109,18 +1211,29 @@ fn pattern_lp_mixed(p: &Problem, types: &[usize], counts: &[u64], time: Duration
     let mut vars = ProblemVariables::new();
     let z: Vec<_> = patterns.iter().map(|_| vars.add(variable().min(0.0))).collect();
     let objective: Expression = patterns.iter().zip(&z).map(|(q, v)| p.types[q.ty].price * *v).sum();
-    let mut model = vars.minimise(objective).using(good_lp::microlp).with_time_limit(time.as_secs_f64());
+    let mut model = vars
+        .minimise(objective)
+        .using(good_lp::microlp)
+        .with_time_limit(time.as_secs_f64());
     for (i, &c) in counts.iter().enumerate() {
         if c == 0 {
             continue;
         }
-        let row: Expression =
-            patterns.iter().zip(&z).filter_map(|(q, v)| q.pods.iter().find(|(j, _)| *j == i).map(|(_, a)| *a as f64 * *v)).sum();
+        let row: Expression = patterns
+            .iter()
+            .zip(&z)
+            .filter_map(|(q, v)| q.pods.iter().find(|(j, _)| *j == i).map(|(_, a)| *a as f64 * *v))
+            .sum();
         model = model.with(row.geq(c as f64));
     }
     for &t in types {
         if let Some(m) = p.types[t].max_nodes {
-            let row: Expression = patterns.iter().zip(&z).filter(|(q, _)| q.ty == t).map(|(_, v)| 1.0 * *v).sum();
+            let row: Expression = patterns
+                .iter()
+                .zip(&z)
+                .filter(|(q, _)| q.ty == t)
+                .map(|(_, v)| 1.0 * *v)
+                .sum();
             model = model.with(row.leq(m as f64));
         }
     }
@@ -1128,7 +1241,11 @@ fn pattern_lp_mixed(p: &Problem, types: &[usize], counts: &[u64], time: Duration
     if !matches!(sol.status(), SolutionStatus::Optimal) {
         return None;
     }
-    let value: f64 = patterns.iter().zip(&z).map(|(q, v)| p.types[q.ty].price * sol.value(*v)).sum();
+    let value: f64 = patterns
+        .iter()
+        .zip(&z)
+        .map(|(q, v)| p.types[q.ty].price * sol.value(*v))
+        .sum();
     let bound = (value * (1.0 - 1e-7) - 1e-9).max(0.0);
     let (nodes, mut rest) = round_down(p, &patterns, z.iter().map(|v| sol.value(*v)), counts);
     let mut used = vec![0u64; p.types.len()];
@@ -1194,7 +1311,11 @@ fn unit_price_bound(p: &Problem, types: &[usize], counts: &[u64]) -> f64 {
             continue;
         }
         let eligible: Vec<usize> = types.iter().copied().filter(|&t| fits_empty(p, t, i)).collect();
-        let per = eligible.iter().map(|&t| it.max_per_node.min(p.types[t].pods)).max().unwrap_or(0);
+        let per = eligible
+            .iter()
+            .map(|&t| it.max_per_node.min(p.types[t].pods))
+            .max()
+            .unwrap_or(0);
         let price = eligible.iter().map(|&t| p.types[t].price).fold(f64::INFINITY, f64::min);
         if per > 0 && price.is_finite() {
             best = best.max(counts[i].div_ceil(per) as f64 * price);
@@ -1243,10 +1364,17 @@ fn lp_bound(p: &Problem, types: &[usize], time: Duration) -> Option<f64> {
     let classes: Vec<_> = classes.into_iter().collect();
     let x: Vec<Vec<Option<good_lp::Variable>>> = classes
         .iter()
-        .map(|((_, _, _, elig), _)| elig.iter().map(|&ok| ok.then(|| vars.add(variable().min(0.0)))).collect())
+        .map(|((_, _, _, elig), _)| {
+            elig.iter()
+                .map(|&ok| ok.then(|| vars.add(variable().min(0.0))))
+                .collect()
+        })
         .collect();
     let objective: Expression = types.iter().zip(&n).map(|(&t, v)| p.types[t].price * *v).sum();
-    let mut model = vars.minimise(objective).using(good_lp::microlp).with_time_limit(time.as_secs_f64());
+    let mut model = vars
+        .minimise(objective)
+        .using(good_lp::microlp)
+        .with_time_limit(time.as_secs_f64());
     for (g, (_, (count, _))) in classes.iter().enumerate() {
         let row: Expression = x[g].iter().flatten().map(|v| 1.0 * *v).sum();
         model = model.with(row.eq(*count as f64));
@@ -1254,7 +1382,11 @@ fn lp_bound(p: &Problem, types: &[usize], time: Duration) -> Option<f64> {
     for (k, &t) in types.iter().enumerate() {
         let bt = &p.types[t];
         let col = |f: &dyn Fn(u64, u64) -> f64| -> Expression {
-            classes.iter().enumerate().filter_map(|(g, ((c, m, _, _), _))| x[g][k].map(|v| f(*c, *m) * v)).sum()
+            classes
+                .iter()
+                .enumerate()
+                .filter_map(|(g, ((c, m, _, _), _))| x[g][k].map(|v| f(*c, *m) * v))
+                .sum()
         };
         model = model.with(col(&|c, _| c as f64).leq(bt.cpu as f64 * n[k]));
         model = model.with(col(&|_, m| m as f64).leq(bt.mem as f64 * n[k]));
@@ -1271,7 +1403,11 @@ fn lp_bound(p: &Problem, types: &[usize], time: Duration) -> Option<f64> {
     if !matches!(sol.status(), SolutionStatus::Optimal) {
         return None;
     }
-    let obj: f64 = types.iter().zip(&n).map(|(&t, v)| p.types[t].price * sol.value(*v)).sum();
+    let obj: f64 = types
+        .iter()
+        .zip(&n)
+        .map(|(&t, v)| p.types[t].price * sol.value(*v))
+        .sum();
     // Guard against floating-point error in the bound's favour.
     Some((obj * (1.0 - 1e-7) - 1e-9).max(0.0))
 }
@@ -1303,7 +1439,10 @@ fn mixed_greedy(p: &Problem, types: &[usize]) -> Option<Packing> {
     let mut remaining: Vec<u64> = p.items.iter().map(|i| i.count).collect();
     let mut used = vec![0u64; types.len()];
     let mut nodes = Vec::new();
-    let cands: Vec<Vec<usize>> = types.iter().map(|&t| sorted_items(p, t, Order::ClusterAutoscaler)).collect();
+    let cands: Vec<Vec<usize>> = types
+        .iter()
+        .map(|&t| sorted_items(p, t, Order::ClusterAutoscaler))
+        .collect();
     while remaining.iter().any(|&r| r > 0) {
         let mut best: Option<(f64, Open, usize)> = None;
         for (k, &t) in types.iter().enumerate() {
@@ -1314,7 +1453,8 @@ fn mixed_greedy(p: &Problem, types: &[usize]) -> Option<Packing> {
             if node.pods == 0 {
                 continue;
             }
-            let value: f64 = node.counts.iter().map(|&(i, c)| w[i] * c as f64).sum::<f64>() / p.types[t].price.max(1e-12);
+            let value: f64 =
+                node.counts.iter().map(|&(i, c)| w[i] * c as f64).sum::<f64>() / p.types[t].price.max(1e-12);
             if best.as_ref().is_none_or(|(b, _, _)| value > *b) {
                 best = Some((value, node, k));
             }
@@ -1339,9 +1479,7 @@ fn downsize(p: &Problem, types: &[usize], packing: &Packing) -> Packing {
     for n in &mut out.nodes {
         let mut best = n.ty;
         for &t in types {
-            if p.types[t].price < p.types[best].price - 1e-12
-                && p.types[t].max_nodes.is_none_or(|m| used[t] < m)
-            {
+            if p.types[t].price < p.types[best].price - 1e-12 && p.types[t].max_nodes.is_none_or(|m| used[t] < m) {
                 let mut o = Open::new(p, t);
                 let ok = n.pods.iter().all(|&(i, c)| {
                     let r = o.room(p, i, c);
@@ -1402,7 +1540,11 @@ pub fn plan_mixed_traced(
     let start = Instant::now();
     let counts: Vec<u64> = p.items.iter().map(|i| i.count).collect();
     let within_quota = |pk: &Packing| {
-        types.iter().all(|&t| p.types[t].max_nodes.is_none_or(|m| pk.nodes.iter().filter(|n| n.ty == t).count() as u64 <= m))
+        types.iter().all(|&t| {
+            p.types[t]
+                .max_nodes
+                .is_none_or(|m| pk.nodes.iter().filter(|n| n.ty == t).count() as u64 <= m)
+        })
     };
     let mut best: Option<Packing> = None;
     let mut found_by = "single type";
@@ -1448,7 +1590,11 @@ pub fn plan_mixed_traced(
     let mut optimal = packing.cost(p) <= lb + 1e-9;
     let live = counts.iter().filter(|&&c| c > 0).count();
     let pods = counts.iter().sum::<u64>();
-    let mut outcome = if optimal { ExactOutcome::NotNeeded } else { ExactOutcome::TooLarge { services: live, pods } };
+    let mut outcome = if optimal {
+        ExactOutcome::NotNeeded
+    } else {
+        ExactOutcome::TooLarge { services: live, pods }
+    };
     let exact_start = Instant::now();
     if !optimal && live <= EXACT_MAX_SERVICES && pods <= EXACT_MAX_PODS {
         let deadline = start.max(Instant::now()) + limits.time;
@@ -1464,7 +1610,11 @@ pub fn plan_mixed_traced(
         outcome = ex.outcome;
     }
     let exact_time = exact_start.elapsed();
-    let lower_bound_cost = if optimal { packing.cost(p) } else { lb.min(packing.cost(p)) };
+    let lower_bound_cost = if optimal {
+        packing.cost(p)
+    } else {
+        lb.min(packing.cost(p))
+    };
     let trace = MixedTrace {
         unit_price_bound: unit_price,
         pattern_lp: pattern_bound,
@@ -1475,7 +1625,14 @@ pub fn plan_mixed_traced(
         lp_time,
         exact_time,
     };
-    Some((MixedPlan { packing, lower_bound_cost, optimal }, trace))
+    Some((
+        MixedPlan {
+            packing,
+            lower_bound_cost,
+            optimal,
+        },
+        trace,
+    ))
 }
 
 #[cfg(test)]
@@ -1483,11 +1640,24 @@ mod tests {
     use super::*;
 
     fn item(cpu: u64, mem: u64, count: u64) -> Item {
-        Item { cpu, mem, max_per_node: u64::MAX, layers: vec![], count }
+        Item {
+            cpu,
+            mem,
+            max_per_node: u64::MAX,
+            layers: vec![],
+            count,
+        }
     }
 
     fn bin(cpu: u64, mem: u64, pods: u64) -> BinType {
-        BinType { cpu, mem, pods, disk: None, price: 1.0, max_nodes: None }
+        BinType {
+            cpu,
+            mem,
+            pods,
+            disk: None,
+            price: 1.0,
+            max_nodes: None,
+        }
     }
 
     #[test]

@@ -21,10 +21,16 @@ pub struct Request {
 
 impl Request {
     fn add(self, o: Self) -> Self {
-        Self { cpu_m: self.cpu_m + o.cpu_m, memory_bytes: self.memory_bytes + o.memory_bytes }
+        Self {
+            cpu_m: self.cpu_m + o.cpu_m,
+            memory_bytes: self.memory_bytes + o.memory_bytes,
+        }
     }
     fn max(self, o: Self) -> Self {
-        Self { cpu_m: self.cpu_m.max(o.cpu_m), memory_bytes: self.memory_bytes.max(o.memory_bytes) }
+        Self {
+            cpu_m: self.cpu_m.max(o.cpu_m),
+            memory_bytes: self.memory_bytes.max(o.memory_bytes),
+        }
     }
 }
 
@@ -78,7 +84,11 @@ impl PodShape {
                     init_max = init_max.max(ic.request.add(sidecars));
                 }
             }
-            let regular = self.containers.iter().fold(Request::default(), |a, c| a.add(*c)).add(sidecars);
+            let regular = self
+                .containers
+                .iter()
+                .fold(Request::default(), |a, c| a.add(*c))
+                .add(sidecars);
             regular.max(init_max)
         };
         base.add(self.overhead)
@@ -88,7 +98,10 @@ impl PodShape {
     #[must_use]
     pub fn effective(&self) -> Effective {
         let r = self.request();
-        Effective { cpu_m: r.cpu_m, memory_mib: r.memory_bytes.div_ceil(1 << 20) }
+        Effective {
+            cpu_m: r.cpu_m,
+            memory_mib: r.memory_bytes.div_ceil(1 << 20),
+        }
     }
 }
 
@@ -99,7 +112,10 @@ mod tests {
     const MI: u64 = 1 << 20;
 
     fn req(cpu_m: u64, mib: u64) -> Request {
-        Request { cpu_m, memory_bytes: mib * MI }
+        Request {
+            cpu_m,
+            memory_bytes: mib * MI,
+        }
     }
 
     #[test]
@@ -110,12 +126,26 @@ mod tests {
         let pod = PodShape {
             containers: vec![req(400, 700)],
             init_containers: vec![
-                InitContainer { name: "envoy".into(), request: req(100, 128), sidecar: true },
-                InitContainer { name: "migrate".into(), request: req(2000, 256), sidecar: false },
+                InitContainer {
+                    name: "envoy".into(),
+                    request: req(100, 128),
+                    sidecar: true,
+                },
+                InitContainer {
+                    name: "migrate".into(),
+                    request: req(2000, 256),
+                    sidecar: false,
+                },
             ],
             ..PodShape::default()
         };
-        assert_eq!(pod.effective(), Effective { cpu_m: 2100, memory_mib: 828 });
+        assert_eq!(
+            pod.effective(),
+            Effective {
+                cpu_m: 2100,
+                memory_mib: 828
+            }
+        );
     }
 
     #[test]
@@ -124,24 +154,60 @@ mod tests {
         let pod = PodShape {
             containers: vec![req(200, 10)],
             init_containers: vec![
-                InitContainer { name: "init".into(), request: req(1000, 5), sidecar: false },
-                InitContainer { name: "side".into(), request: req(300, 20), sidecar: true },
+                InitContainer {
+                    name: "init".into(),
+                    request: req(1000, 5),
+                    sidecar: false,
+                },
+                InitContainer {
+                    name: "side".into(),
+                    request: req(300, 20),
+                    sidecar: true,
+                },
             ],
             ..PodShape::default()
         };
-        assert_eq!(pod.effective(), Effective { cpu_m: 1000, memory_mib: 30 });
+        assert_eq!(
+            pod.effective(),
+            Effective {
+                cpu_m: 1000,
+                memory_mib: 30
+            }
+        );
     }
 
     #[test]
     fn overhead_and_pod_level() {
         // api in the issue: 250m/512Mi plus kata 250m/160Mi = 500m/672Mi.
-        let mut pod = PodShape { containers: vec![req(250, 512)], overhead: req(250, 160), ..PodShape::default() };
-        assert_eq!(pod.effective(), Effective { cpu_m: 500, memory_mib: 672 });
+        let mut pod = PodShape {
+            containers: vec![req(250, 512)],
+            overhead: req(250, 160),
+            ..PodShape::default()
+        };
+        assert_eq!(
+            pod.effective(),
+            Effective {
+                cpu_m: 500,
+                memory_mib: 672
+            }
+        );
         pod.pod_level = Some(req(1000, 1024));
-        assert_eq!(pod.effective(), Effective { cpu_m: 1250, memory_mib: 1184 });
+        assert_eq!(
+            pod.effective(),
+            Effective {
+                cpu_m: 1250,
+                memory_mib: 1184
+            }
+        );
         // Memory rounds up once, after summing: 2 x 100M = 200 000 000 B = 190.73 MiB -> 191.
         let p = PodShape {
-            containers: vec![Request { cpu_m: 0, memory_bytes: 100_000_000 }; 2],
+            containers: vec![
+                Request {
+                    cpu_m: 0,
+                    memory_bytes: 100_000_000
+                };
+                2
+            ],
             ..PodShape::default()
         };
         assert_eq!(p.effective().memory_mib, 191);

@@ -97,7 +97,9 @@ impl Quantity {
             _ => (false, s),
         };
         // Mantissa: digits with at most one '.'.
-        let mant_end = body.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(body.len());
+        let mant_end = body
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(body.len());
         let (mant, suffix) = body.split_at(mant_end);
         if mant.is_empty() || mant == "." || mant.matches('.').count() > 1 {
             return Err(syntax());
@@ -141,9 +143,17 @@ impl Quantity {
             return Err(QuantityError::Negative(s.to_string()));
         }
         if scale10 >= 0 {
-            num = num.checked_mul(10u128.checked_pow(u32::try_from(scale10).map_err(|_| range())?).ok_or_else(range)?).ok_or_else(range)?;
+            num = num
+                .checked_mul(
+                    10u128
+                        .checked_pow(u32::try_from(scale10).map_err(|_| range())?)
+                        .ok_or_else(range)?,
+                )
+                .ok_or_else(range)?;
         } else {
-            den = 10u128.checked_pow(u32::try_from(-scale10).map_err(|_| range())?).ok_or_else(range)?;
+            den = 10u128
+                .checked_pow(u32::try_from(-scale10).map_err(|_| range())?)
+                .ok_or_else(range)?;
         }
         num = num.checked_mul(1u128 << pow2).ok_or_else(range)?;
         if num > u128::from(u64::MAX) * den {
@@ -199,7 +209,10 @@ impl Quantity {
     /// A plain count (`max_pods`, `replicas`), if the quantity is a whole number.
     #[must_use]
     pub fn whole(self) -> Option<u64> {
-        self.num.is_multiple_of(self.den).then(|| u64::try_from(self.num / self.den).ok()).flatten()
+        self.num
+            .is_multiple_of(self.den)
+            .then(|| u64::try_from(self.num / self.den).ok())
+            .flatten()
     }
 
     /// `ceil(value * mul)` where `self` is a fraction such as `0.075` (exact).
@@ -236,7 +249,10 @@ impl Quantity {
     /// An exact quantity from a fraction in parts per million.
     #[must_use]
     pub fn from_ppm(ppm: u64) -> Self {
-        Self { num: u128::from(ppm), den: 1_000_000 }
+        Self {
+            num: u128::from(ppm),
+            den: 1_000_000,
+        }
     }
 }
 

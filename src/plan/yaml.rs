@@ -109,9 +109,17 @@ impl Builder<'_> {
 
 /// Parses every document of a YAML stream.
 pub(crate) fn parse(text: &str) -> Result<Vec<Yaml>, SyntaxError> {
-    let char_to_byte =
-        (!text.is_ascii()).then(|| text.char_indices().map(|(b, _)| b).chain(std::iter::once(text.len())).collect());
-    let mut b = Builder { char_to_byte, text, anchors: HashMap::new() };
+    let char_to_byte = (!text.is_ascii()).then(|| {
+        text.char_indices()
+            .map(|(b, _)| b)
+            .chain(std::iter::once(text.len()))
+            .collect()
+    });
+    let mut b = Builder {
+        char_to_byte,
+        text,
+        anchors: HashMap::new(),
+    };
     let mut parser = Parser::new_from_str(text);
     // Stack of open containers: (start, kind, items).
     enum Open {
@@ -144,14 +152,26 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Yaml>, SyntaxError> {
                 })?;
                 expanded += size(&y);
                 if expanded > MAX_EXPANDED {
-                    return Err(SyntaxError { message: "aliases expand to too many nodes".to_string(), offset: r.start });
+                    return Err(SyntaxError {
+                        message: "aliases expand to too many nodes".to_string(),
+                        offset: r.start,
+                    });
                 }
                 y.span = r;
                 done = Some((y, 0));
             }
             Event::Scalar(text, style, anchor, _tag) => {
                 let quoted = !matches!(style, ScalarStyle::Plain);
-                done = Some((Yaml { node: Node::Scalar { text: text.into_owned(), quoted }, span: b.range(span) }, anchor));
+                done = Some((
+                    Yaml {
+                        node: Node::Scalar {
+                            text: text.into_owned(),
+                            quoted,
+                        },
+                        span: b.range(span),
+                    },
+                    anchor,
+                ));
             }
             Event::SequenceStart(anchor, _) => stack.push(Open::Seq(b.byte(span.start.index()), anchor, Vec::new())),
             Event::MappingStart(anchor, _) => stack.push(Open::Map(b.byte(span.start.index()), anchor, Vec::new())),
@@ -160,7 +180,13 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Yaml>, SyntaxError> {
                 match stack.pop() {
                     Some(Open::Seq(start, anchor, items)) => {
                         let end = items.last().map_or(end, |l| l.span.end.max(end));
-                        done = Some((Yaml { node: Node::Seq(items), span: start..end.max(start) }, anchor));
+                        done = Some((
+                            Yaml {
+                                node: Node::Seq(items),
+                                span: start..end.max(start),
+                            },
+                            anchor,
+                        ));
                     }
                     Some(Open::Map(start, anchor, items)) => {
                         let end = items.last().map_or(end, |l| l.span.end.max(end));
@@ -169,7 +195,13 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Yaml>, SyntaxError> {
                         while let (Some(k), Some(v)) = (it.next(), it.next()) {
                             pairs.push((k, v));
                         }
-                        done = Some((Yaml { node: Node::Map(pairs), span: start..end.max(start) }, anchor));
+                        done = Some((
+                            Yaml {
+                                node: Node::Map(pairs),
+                                span: start..end.max(start),
+                            },
+                            anchor,
+                        ));
                     }
                     None => {}
                 }

@@ -39,8 +39,7 @@ crate::declare_rule! {
 }
 
 const ARCHIVES: &[&str] = &[
-    ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar.zst", ".zip", ".gz",
-    ".xz", ".bz2",
+    ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar.zst", ".zip", ".gz", ".xz", ".bz2",
 ];
 
 /// Whether a source is a remote archive URL.

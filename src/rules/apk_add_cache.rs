@@ -40,9 +40,7 @@ impl Rule for ApkAddCache {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (_, i, cmds) in pkg::shipping_runs(ctx) {
-            if pkg::removes(cmds, "/var/cache/apk")
-                || ctx.has_cache_mount(i, &["/var/cache/apk", "/etc/apk/cache"])
-            {
+            if pkg::removes(cmds, "/var/cache/apk") || ctx.has_cache_mount(i, &["/var/cache/apk", "/etc/apk/cache"]) {
                 continue;
             }
             let offending = cmds.iter().find(|c| match pkg::pm_of(c) {
@@ -52,13 +50,17 @@ impl Rule for ApkAddCache {
                 _ => false,
             });
             if let Some(c) = offending {
-                let sub = c
-                    .subcommand()
-                    .map_or("add", |w| w.text.as_str())
-                    .to_string();
+                let sub = c.subcommand().map_or("add", |w| w.text.as_str()).to_string();
                 out.push(
-                    Finding::new(&Self::META, ctx, i, c.span_through(1).unwrap_or_default(), format!("`apk {sub}` without `--no-cache` keeps the package index in /var/cache/apk"), "use `apk add --no-cache ...` (it needs no `apk update`)")
-                        .estimate(Some(heuristics::apk_cache())),
+                    Finding::new(
+                        &Self::META,
+                        ctx,
+                        i,
+                        c.span_through(1).unwrap_or_default(),
+                        format!("`apk {sub}` without `--no-cache` keeps the package index in /var/cache/apk"),
+                        "use `apk add --no-cache ...` (it needs no `apk update`)",
+                    )
+                    .estimate(Some(heuristics::apk_cache())),
                 );
             }
         }

@@ -45,15 +45,19 @@ impl Rule for AptInstallRecommends {
         }
         for (_, i, cmds) in pkg::shipping_runs(ctx) {
             for inst in pkg::installs(cmds) {
-                if inst.pm != Pm::Apt
-                    || inst.packages.is_empty()
-                    || inst.cmd.has_flag("--no-install-recommends")
-                {
+                if inst.pm != Pm::Apt || inst.packages.is_empty() || inst.cmd.has_flag("--no-install-recommends") {
                     continue;
                 }
                 out.push(
-                    Finding::new(&Self::META, ctx, i, inst.head_span(), "`apt-get install` without `--no-install-recommends` also installs recommended packages", "add `--no-install-recommends` and list any recommended package you really need")
-                        .estimate(Some(heuristics::apt_recommends())),
+                    Finding::new(
+                        &Self::META,
+                        ctx,
+                        i,
+                        inst.head_span(),
+                        "`apt-get install` without `--no-install-recommends` also installs recommended packages",
+                        "add `--no-install-recommends` and list any recommended package you really need",
+                    )
+                    .estimate(Some(heuristics::apt_recommends())),
                 );
             }
         }

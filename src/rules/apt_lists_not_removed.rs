@@ -50,10 +50,7 @@ impl Rule for AptListsNotRemoved {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (_, i, cmds) in pkg::shipping_runs(ctx) {
-            let Some(update) = cmds
-                .iter()
-                .find(|c| matches!(pkg::pm_of(c), Some((Pm::Apt, "update"))))
-            else {
+            let Some(update) = cmds.iter().find(|c| matches!(pkg::pm_of(c), Some((Pm::Apt, "update")))) else {
                 continue;
             };
             if pkg::removes(cmds, "/var/lib/apt/lists")
@@ -64,9 +61,7 @@ impl Rule for AptListsNotRemoved {
             {
                 continue;
             }
-            let span = update
-                .span_through(1)
-                .unwrap_or(ctx.dockerfile.instructions[i].span);
+            let span = update.span_through(1).unwrap_or(ctx.dockerfile.instructions[i].span);
             let installs = !pkg::installs(cmds).is_empty();
             let (msg, help) = if installs {
                 (
@@ -79,10 +74,7 @@ impl Rule for AptListsNotRemoved {
                     "run `apt-get update`, the install and `rm -rf /var/lib/apt/lists/*` in one RUN",
                 )
             };
-            out.push(
-                Finding::new(&Self::META, ctx, i, span, msg, help)
-                    .estimate(Some(heuristics::apt_lists())),
-            );
+            out.push(Finding::new(&Self::META, ctx, i, span, msg, help).estimate(Some(heuristics::apt_lists())));
         }
     }
 }

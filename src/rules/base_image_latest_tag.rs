@@ -48,8 +48,22 @@ impl Rule for BaseImageLatestTag {
             }
             let (i, span) = ctx.from_span(st);
             match r.tag.as_deref() {
-                None => out.push(Finding::new(&Self::META, ctx, i, span, format!("`{}` has no tag, so it means `latest`", st.base), "pin a version tag (e.g. `name:1.2-slim`), and a digest for reproducible builds")),
-                Some("latest") => out.push(Finding::new(&Self::META, ctx, i, span, format!("`{}` follows the moving `latest` tag", st.base), "pin a version tag (e.g. `name:1.2-slim`), and a digest for reproducible builds")),
+                None => out.push(Finding::new(
+                    &Self::META,
+                    ctx,
+                    i,
+                    span,
+                    format!("`{}` has no tag, so it means `latest`", st.base),
+                    "pin a version tag (e.g. `name:1.2-slim`), and a digest for reproducible builds",
+                )),
+                Some("latest") => out.push(Finding::new(
+                    &Self::META,
+                    ctx,
+                    i,
+                    span,
+                    format!("`{}` follows the moving `latest` tag", st.base),
+                    "pin a version tag (e.g. `name:1.2-slim`), and a digest for reproducible builds",
+                )),
                 _ => {}
             }
         }

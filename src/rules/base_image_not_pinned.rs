@@ -44,7 +44,14 @@ impl Rule for BaseImageNotPinned {
                 continue;
             }
             let (i, span) = ctx.from_span(st);
-            out.push(Finding::new(&Self::META, ctx, i, span, format!("`{}` is not pinned by digest", st.base), "append `@sha256:...` (the digest of the tag you test with) and let a bot update it"));
+            out.push(Finding::new(
+                &Self::META,
+                ctx,
+                i,
+                span,
+                format!("`{}` is not pinned by digest", st.base),
+                "append `@sha256:...` (the digest of the tag you test with) and let a bot update it",
+            ));
         }
     }
 }

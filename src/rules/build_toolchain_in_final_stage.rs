@@ -1,7 +1,7 @@
 //! Rule DF105 build-toolchain-in-final-stage: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
-use super::pkg::{self, Pm};
 use super::context::context_sources;
+use super::pkg::{self, Pm};
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
@@ -157,20 +157,13 @@ impl Rule for BuildToolchainInFinalStage {
                 }
                 let names: Vec<&str> = tools.iter().map(|w| pkg::package_name(&w.text)).collect();
                 let compiler = names.iter().any(|n| is_compiler(n));
-                let span = crate::dockerfile::Span::new(
-                    tools[0].span.start(),
-                    tools[tools.len() - 1].span.end(),
-                );
+                let span = crate::dockerfile::Span::new(tools[0].span.start(), tools[tools.len() - 1].span.end());
                 let estimate = match (compiler && !base_has_compiler, inst.pm) {
                     (true, Pm::Apk) => Some(heuristics::apk_toolchain()),
                     (true, _) => Some(heuristics::apt_toolchain()),
                     _ => None,
                 };
-                let list = names
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
                 let mut f = Finding::new(
                     &Self::META,
                     ctx,

@@ -45,8 +45,7 @@ impl Rule for ConsecutivePackageInstalls {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for st in ctx.shipping_stages() {
-            let ins: Vec<(usize, &crate::dockerfile::Instruction)> =
-                ctx.stage_instructions(st.index).collect();
+            let ins: Vec<(usize, &crate::dockerfile::Instruction)> = ctx.stage_instructions(st.index).collect();
             for pair in ins.windows(2) {
                 let ((a, ia), (b, ib)) = (pair[0], pair[1]);
                 if ia.keyword != Keyword::Run || ib.keyword != Keyword::Run {

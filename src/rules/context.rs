@@ -49,7 +49,11 @@ impl StageInfo {
     /// expanded base is not an image reference.
     #[must_use]
     pub fn base_image(&self) -> Option<ImageRef> {
-        if self.from_stage.is_some() { None } else { ImageRef::parse(&self.base_expanded) }
+        if self.from_stage.is_some() {
+            None
+        } else {
+            ImageRef::parse(&self.base_expanded)
+        }
     }
 }
 
@@ -170,18 +174,10 @@ impl<'a> RuleContext<'a> {
         // Stages copied from wholesale (`COPY --from=x / /`) ship too.
         let mut wholesale: Vec<(usize, usize)> = Vec::new();
         for s in &graph.stages {
-            for d in s
-                .dependencies
-                .iter()
-                .filter(|d| d.kind == DependencyKind::CopyFrom)
-            {
+            for d in s.dependencies.iter().filter(|d| d.kind == DependencyKind::CopyFrom) {
                 let Some(from) = d.stage else { continue };
                 let vals = ins[d.instruction].values();
-                if vals.len() >= 2
-                    && vals[..vals.len() - 1]
-                        .iter()
-                        .any(|v| *v == "/" || *v == "/.")
-                {
+                if vals.len() >= 2 && vals[..vals.len() - 1].iter().any(|v| *v == "/" || *v == "/.") {
                     wholesale.push((s.index, from));
                 }
             }
@@ -195,12 +191,7 @@ impl<'a> RuleContext<'a> {
             }
             stages[s].ships = true;
             stack.extend(stages[s].from_stage);
-            stack.extend(
-                wholesale
-                    .iter()
-                    .filter(|(into, _)| *into == s)
-                    .map(|(_, from)| *from),
-            );
+            stack.extend(wholesale.iter().filter(|(into, _)| *into == s).map(|(_, from)| *from));
         }
         // RUNs of a non-POSIX shell (`SHELL ["powershell", ...]`, `cmd`, or a file using the
         // backtick escape, which Windows Dockerfiles do) are not split: rules say nothing.
@@ -217,17 +208,10 @@ impl<'a> RuleContext<'a> {
                 seen.push(st);
                 let r = stages[st].instructions.clone();
                 let end = if st == s { at } else { r.end };
-                if let Some(sh) = (r.start..end)
-                    .rev()
-                    .find(|&k| ins[k].keyword == Keyword::Shell)
-                {
+                if let Some(sh) = (r.start..end).rev().find(|&k| ins[k].keyword == Keyword::Shell) {
                     let prog = ins[sh].args.first().map(|a| a.value.text());
                     let prog = prog.as_deref().unwrap_or("");
-                    let base = prog
-                        .rsplit(['/', '\\'])
-                        .next()
-                        .unwrap_or(prog)
-                        .to_ascii_lowercase();
+                    let base = prog.rsplit(['/', '\\']).next().unwrap_or(prog).to_ascii_lowercase();
                     return matches!(
                         base.as_str(),
                         "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh" | "busybox"
@@ -279,10 +263,7 @@ impl<'a> RuleContext<'a> {
     }
 
     /// The instructions of stage `s` with their indices (the `FROM` included).
-    pub fn stage_instructions(
-        &self,
-        s: usize,
-    ) -> impl Iterator<Item = (usize, &'a Instruction<'a>)> + '_ {
+    pub fn stage_instructions(&self, s: usize) -> impl Iterator<Item = (usize, &'a Instruction<'a>)> + '_ {
         let r = self.stages[s].instructions.clone();
         let ins = &self.dockerfile.instructions;
         r.map(move |i| (i, &ins[i]))
@@ -386,25 +367,21 @@ impl<'a> RuleContext<'a> {
     /// or a parent of it. `dir` may be a suffix pattern starting with `*/` (e.g. `*/.cache/pip`).
     #[must_use]
     pub fn has_cache_mount(&self, at: usize, dirs: &[&str]) -> bool {
-        self.dockerfile.instructions[at]
-            .flags_named("mount")
-            .any(|m| {
-                let Some(v) = m.value() else { return false };
-                let mut ty = "bind";
-                let mut target = None;
-                for kv in v.split(',') {
-                    let (k, val) = kv.split_once('=').unwrap_or((kv, ""));
-                    match k {
-                        "type" => ty = val,
-                        "target" | "dst" | "destination" => {
-                            target = Some(val.trim_end_matches('/'))
-                        }
-                        _ => {}
-                    }
+        self.dockerfile.instructions[at].flags_named("mount").any(|m| {
+            let Some(v) = m.value() else { return false };
+            let mut ty = "bind";
+            let mut target = None;
+            for kv in v.split(',') {
+                let (k, val) = kv.split_once('=').unwrap_or((kv, ""));
+                match k {
+                    "type" => ty = val,
+                    "target" | "dst" | "destination" => target = Some(val.trim_end_matches('/')),
+                    _ => {}
                 }
-                let Some(t) = target else { return false };
-                (ty == "cache" || ty == "tmpfs") && dirs.iter().any(|d| covers(t, d))
-            })
+            }
+            let Some(t) = target else { return false };
+            (ty == "cache" || ty == "tmpfs") && dirs.iter().any(|d| covers(t, d))
+        })
     }
 
     /// The text of a span.
@@ -509,10 +486,7 @@ pub fn expand(s: &str, vars: &BTreeMap<String, String>) -> String {
                 (_, None) => {}
             }
             i += close + 3;
-        } else if b[i] == '$'
-            && i + 1 < b.len()
-            && (b[i + 1].is_ascii_alphabetic() || b[i + 1] == '_')
-        {
+        } else if b[i] == '$' && i + 1 < b.len() && (b[i + 1].is_ascii_alphabetic() || b[i + 1] == '_') {
             let mut j = i + 1;
             while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == '_') {
                 j += 1;

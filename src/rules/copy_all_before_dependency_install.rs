@@ -1,7 +1,7 @@
 //! Rule DF301 copy-all-before-dependency-install: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
-use super::pkg;
 use super::context::context_sources;
+use super::pkg;
 use super::{Finding, Rule, RuleContext, RuleMeta};
 use crate::diag::Severity;
 use crate::dockerfile::shell::Command;
@@ -46,7 +46,9 @@ crate::declare_rule! {
 
 /// Whether `inst` copies the whole build context.
 pub(super) fn copies_whole_context(inst: &Instruction) -> bool {
-    context_sources(inst).iter().any(|s| matches!(&**s, "." | "./" | "*" | "./*" | "./."))
+    context_sources(inst)
+        .iter()
+        .any(|s| matches!(&**s, "." | "./" | "*" | "./*" | "./."))
 }
 
 /// The dependency manifest a command installs from, if it is a dependency install.
@@ -56,14 +58,10 @@ fn dependency_install(c: &Command) -> Option<&'static str> {
     let pkg_args = c.args().iter().filter(|w| !w.text.starts_with('-')).count();
     Some(match (name, sub) {
         ("npm", Some("ci")) => "package.json and package-lock.json",
-        ("npm", Some("install" | "i"))
-            if pkg_args == 1 && !c.has_short_or_long('g', &["--global"]) =>
-        {
+        ("npm", Some("install" | "i")) if pkg_args == 1 && !c.has_short_or_long('g', &["--global"]) => {
             "package.json and package-lock.json"
         }
-        ("yarn", _) if crate::rules::pkg::yarn_command(c) == Some("install") => {
-            "package.json and yarn.lock"
-        }
+        ("yarn", _) if crate::rules::pkg::yarn_command(c) == Some("install") => "package.json and yarn.lock",
         ("pnpm", Some("install" | "i")) if pkg_args == 1 => "package.json and pnpm-lock.yaml",
         (n, Some("install"))
             if n.starts_with("pip")
@@ -80,11 +78,7 @@ fn dependency_install(c: &Command) -> Option<&'static str> {
         ("cargo", Some("fetch")) => "Cargo.toml and Cargo.lock",
         ("bundle", Some("install")) => "Gemfile and Gemfile.lock",
         ("composer", Some("install")) => "composer.json and composer.lock",
-        ("mvn" | "mvnw" | "./mvnw", _)
-            if c.args().iter().any(|w| w.text.starts_with("dependency:")) =>
-        {
-            "pom.xml"
-        }
+        ("mvn" | "mvnw" | "./mvnw", _) if c.args().iter().any(|w| w.text.starts_with("dependency:")) => "pom.xml",
         _ => return None,
     })
 }
@@ -105,9 +99,7 @@ impl Rule for CopyAllBeforeDependencyInstall {
                 }
                 // Dependencies copied in from another stage: the install here only prunes or
                 // links them (say less).
-                if matches!(inst.keyword, Keyword::Copy | Keyword::Add)
-                    && inst.flag("from").is_some()
-                {
+                if matches!(inst.keyword, Keyword::Copy | Keyword::Add) && inst.flag("from").is_some() {
                     installed_before = true;
                 }
                 if inst.keyword != Keyword::Run {
@@ -121,19 +113,17 @@ impl Rule for CopyAllBeforeDependencyInstall {
                         None => installed_before = true,
                         Some(ci) if !installed_before => {
                             let cinst = &ctx.dockerfile.instructions[ci];
-                            let what = pkg::is(c, "go", &[])
-                                .then_some("go mod download")
-                                .map_or_else(
-                                    || {
-                                        c.effective()
-                                            .iter()
-                                            .take(2)
-                                            .map(|w| w.text.as_str())
-                                            .collect::<Vec<_>>()
-                                            .join(" ")
-                                    },
-                                    str::to_string,
-                                );
+                            let what = pkg::is(c, "go", &[]).then_some("go mod download").map_or_else(
+                                || {
+                                    c.effective()
+                                        .iter()
+                                        .take(2)
+                                        .map(|w| w.text.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(" ")
+                                },
+                                str::to_string,
+                            );
                             out.push(
                                 Finding::new(&Self::META, ctx, i, c.span_through(1).unwrap_or_default(), format!("`{what}` runs after the whole context was copied, so any file change re-runs it"), format!("copy only {manifests} first, run `{what}`, then copy the rest of the source"))
                                     .related(cinst.span, "the whole build context is copied here"),

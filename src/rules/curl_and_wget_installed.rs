@@ -49,9 +49,7 @@ impl Rule for CurlAndWgetInstalled {
                         "wget" => "wget",
                         _ => continue,
                     };
-                    if removed.iter().any(|r| r == tool || r == "*")
-                        || seen.iter().any(|(t, _, _)| *t == tool)
-                    {
+                    if removed.iter().any(|r| r == tool || r == "*") || seen.iter().any(|(t, _, _)| *t == tool) {
                         continue;
                     }
                     seen.push((tool, i, w.span));

@@ -75,33 +75,25 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                     let Some((dest, srcs)) = v.split_last() else {
                         continue;
                     };
-                    let dest_abs =
-                        pkg::join(&wd, &crate::rules::context::expand(dest, &ctx.global_args));
+                    let dest_abs = pkg::join(&wd, &crate::rules::context::expand(dest, &ctx.global_args));
                     let dest_is_dir = dest.ends_with('/') || srcs.len() > 1;
                     let from_context = inst.flag("from").is_none();
                     for src in srcs {
                         let remote = src.contains("://");
-                        let base = src
-                            .trim_end_matches('/')
-                            .rsplit('/')
-                            .next()
-                            .unwrap_or(src)
-                            .to_string();
+                        let base = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src).to_string();
                         let local_archive = inst.keyword == Keyword::Add
                             && !remote
                             && [".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.bz2"]
                                 .iter()
                                 .any(|e| src.ends_with(e));
                         let mut files = None;
-                        let mut is_dir_src =
-                            matches!(&**src, "." | "./" | "*" | "./*") || src.ends_with('/');
-                        if from_context && !remote
+                        let mut is_dir_src = matches!(&**src, "." | "./" | "*" | "./*") || src.ends_with('/');
+                        if from_context
+                            && !remote
                             && let Some(bc) = ctx.build_context
                         {
                             let m = bc.matching(src);
-                            let cleaned = crate::context::dockerignore::clean(
-                                src.trim_start_matches('/'),
-                            );
+                            let cleaned = crate::context::dockerignore::clean(src.trim_start_matches('/'));
                             let single_file = m.len() == 1 && m[0].path == cleaned;
                             is_dir_src = !single_file && !src.contains('*');
                             let strip = if cleaned == "." {
@@ -116,10 +108,7 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                                             if single_file {
                                                 String::new()
                                             } else {
-                                                e.path
-                                                    .strip_prefix(&strip)
-                                                    .unwrap_or(&e.path)
-                                                    .to_string()
+                                                e.path.strip_prefix(&strip).unwrap_or(&e.path).to_string()
                                             },
                                             e.bytes.0,
                                         )
@@ -227,10 +216,7 @@ fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
                 }
             } else if let Some(b) = url_base(c).filter(|b| !b.is_empty() && !b.contains('$'))
                 && !c.args().iter().any(|w| {
-                    w.text == "-P"
-                        || w.text.starts_with("--directory-prefix")
-                        || w.text == "-qO-"
-                        || w.text == "-O-"
+                    w.text == "-P" || w.text.starts_with("--directory-prefix") || w.text == "-qO-" || w.text == "-O-"
                 })
             {
                 out.push((pkg::join(wd, &b), format!("`wget` of {b}")));
@@ -256,10 +242,7 @@ fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
                 .collect();
             // clone URL [DIR]; options with values (-b x, --depth 1) make positional parsing
             // unreliable, so take the word after the URL only when it is not a number.
-            if let Some(ui) = pos
-                .iter()
-                .position(|p| p.contains("://") || p.contains('@'))
-            {
+            if let Some(ui) = pos.iter().position(|p| p.contains("://") || p.contains('@')) {
                 let dir = pos
                     .get(ui + 1)
                     .filter(|d| !d.chars().all(|ch| ch.is_ascii_digit()))
@@ -323,9 +306,7 @@ pub(super) fn relation(path: &str, c: &Created) -> Option<String> {
         if c.dir_contents {
             let files = c.files.as_ref()?;
             return (bytes_under(files, sub) > 0
-                || files
-                    .iter()
-                    .any(|(f, _)| f == sub || f.starts_with(&format!("{sub}/"))))
+                || files.iter().any(|(f, _)| f == sub || f.starts_with(&format!("{sub}/"))))
             .then(|| sub.to_string());
         }
         return None;
@@ -392,9 +373,7 @@ impl Rule for DeletedInLaterLayer {
                 .related(cinst.span, "added here")
                 .estimate(estimate);
                 if estimate.is_none() {
-                    f = f.note(
-                        "no estimate: the size of what was added is not known from the Dockerfile",
-                    );
+                    f = f.note("no estimate: the size of what was added is not known from the Dockerfile");
                 }
                 out.push(f);
             }

@@ -76,17 +76,26 @@ impl Rule for DockerignoreMissing {
                     "the whole build context is copied and there is no .dockerignore; it includes {}",
                     listed.join(", ")
                 );
-                let mut f = Finding::new(&Self::META, ctx, i, inst.span, msg, "add a .dockerignore that leaves out .git, dependency folders, build output, logs and .env").estimate(estimate);
+                let mut f = Finding::new(
+                    &Self::META,
+                    ctx,
+                    i,
+                    inst.span,
+                    msg,
+                    "add a .dockerignore that leaves out .git, dependency folders, build output, logs and .env",
+                )
+                .estimate(estimate);
                 if !ships {
-                    f = f.note("this stage does not ship, so the entries cost build time and cache hits, not image size");
+                    f = f.note(
+                        "this stage does not ship, so the entries cost build time and cache hits, not image size",
+                    );
                 }
                 out.push(f);
             }
             (Some(path), false) => {
-                let name = path.file_name().map_or_else(
-                    || ".dockerignore".to_string(),
-                    |n| n.to_string_lossy().to_string(),
-                );
+                let name = path
+                    .file_name()
+                    .map_or_else(|| ".dockerignore".to_string(), |n| n.to_string_lossy().to_string());
                 let mut f = Finding::new(
                     &Self::META,
                     ctx,
@@ -100,7 +109,9 @@ impl Rule for DockerignoreMissing {
                 )
                 .estimate(estimate);
                 if !ships {
-                    f = f.note("this stage does not ship, so the entries cost build time and cache hits, not image size");
+                    f = f.note(
+                        "this stage does not ship, so the entries cost build time and cache hits, not image size",
+                    );
                 }
                 out.push(f);
             }

@@ -83,8 +83,7 @@ impl Rule for DocsKept {
                     let inst = pkg::installs(cmds)
                         .into_iter()
                         .find(|x| x.pm == Pm::Apt && !x.packages.is_empty())?;
-                    let cleaned = pkg::removes(cmds, "/usr/share/doc")
-                        || pkg::removes(cmds, "/usr/share/man");
+                    let cleaned = pkg::removes(cmds, "/usr/share/doc") || pkg::removes(cmds, "/usr/share/man");
                     (!cleaned).then(|| (i, inst.head_span()))
                 });
             if let Some((i, span)) = first {

@@ -119,14 +119,7 @@ impl Rule for FullBaseImage {
                             matches!(
                                 c.name(),
                                 Some(
-                                    "javac"
-                                        | "mvn"
-                                        | "mvnw"
-                                        | "gradle"
-                                        | "gradlew"
-                                        | "jlink"
-                                        | "jar"
-                                        | "native-image"
+                                    "javac" | "mvn" | "mvnw" | "gradle" | "gradlew" | "jlink" | "jar" | "native-image"
                                 )
                             )
                         })
@@ -156,9 +149,7 @@ impl Rule for FullBaseImage {
                 if family == Family::EclipseTemurin {
                     format!("run on `{suggestion}` (a JRE); compile in a builder stage")
                 } else {
-                    format!(
-                        "use `{suggestion}`; build native extensions in a builder stage and copy the result"
-                    )
+                    format!("use `{suggestion}`; build native extensions in a builder stage and copy the result")
                 },
             );
             if let (Some(from), Some(to)) = (from, to) {

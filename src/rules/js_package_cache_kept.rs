@@ -45,11 +45,7 @@ impl Rule for JsPackageCacheKept {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
             let removed = pkg::removed_paths(cmds);
-            let rm_has = |needle: &str| {
-                removed
-                    .iter()
-                    .any(|w| pkg::normalize_home(&w.text).contains(needle))
-            };
+            let rm_has = |needle: &str| removed.iter().any(|w| pkg::normalize_home(&w.text).contains(needle));
             for c in cmds {
                 let (tool, cache_dirs, cleaned): (&str, &[&str], bool) =
                     if pkg::is(c, "npm", &["install", "ci", "i", "add"]) {
@@ -91,28 +87,18 @@ impl Rule for JsPackageCacheKept {
                         }
                         (
                             "pnpm",
-                            &[
-                                "/root/.local/share/pnpm",
-                                "/root/.pnpm-store",
-                                "/pnpm/store",
-                                "/pnpm",
-                            ],
+                            &["/root/.local/share/pnpm", "/root/.pnpm-store", "/pnpm/store", "/pnpm"],
                             cmds.iter().any(|x| pkg::is(x, "pnpm", &["store"])) || rm_has("pnpm"),
                         )
                     } else {
                         continue;
                     };
                 let mounted = ctx.has_cache_mount(i, cache_dirs)
-                    || ctx.dockerfile.instructions[i]
-                        .flags_named("mount")
-                        .any(|m| {
-                            m.value().is_some_and(|v| {
-                                v.contains("type=cache")
-                                    && (v.contains(".npm")
-                                        || v.contains("yarn")
-                                        || v.contains("pnpm"))
-                            })
-                        });
+                    || ctx.dockerfile.instructions[i].flags_named("mount").any(|m| {
+                        m.value().is_some_and(|v| {
+                            v.contains("type=cache") && (v.contains(".npm") || v.contains("yarn") || v.contains("pnpm"))
+                        })
+                    });
                 if cleaned || mounted {
                     continue;
                 }
@@ -122,8 +108,15 @@ impl Rule for JsPackageCacheKept {
                     _ => "pnpm store prune",
                 };
                 out.push(
-                    Finding::new(&Self::META, ctx, i, c.span_through(1).unwrap_or_default(), format!("`{tool}` keeps its package cache in this layer"), format!("append `&& {clean}` to this RUN, or mount a cache on the {tool} cache directory"))
-                        .estimate(Some(heuristics::js_cache())),
+                    Finding::new(
+                        &Self::META,
+                        ctx,
+                        i,
+                        c.span_through(1).unwrap_or_default(),
+                        format!("`{tool}` keeps its package cache in this layer"),
+                        format!("append `&& {clean}` to this RUN, or mount a cache on the {tool} cache directory"),
+                    )
+                    .estimate(Some(heuristics::js_cache())),
                 );
                 break;
             }

@@ -84,10 +84,7 @@ impl RuleMeta {
         for i in 0..b.len() {
             match b[i] {
                 b'`' => in_code = !in_code,
-                b'.' if !in_code
-                    && b.get(i + 1) == Some(&b' ')
-                    && b.get(i + 2).is_some_and(u8::is_ascii_uppercase) =>
-                {
+                b'.' if !in_code && b.get(i + 1) == Some(&b' ') && b.get(i + 2).is_some_and(u8::is_ascii_uppercase) => {
                     return text[..=i].to_string();
                 }
                 _ => {}
@@ -158,10 +155,10 @@ pub static RULES: &[&dyn Rule] = &[
 /// The rule with this code or name (case-insensitive).
 #[must_use]
 pub fn find(code_or_name: &str) -> Option<&'static dyn Rule> {
-    RULES.iter().copied().find(|r| {
-        r.meta().code.eq_ignore_ascii_case(code_or_name)
-            || r.meta().name.eq_ignore_ascii_case(code_or_name)
-    })
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.meta().code.eq_ignore_ascii_case(code_or_name) || r.meta().name.eq_ignore_ascii_case(code_or_name))
 }
 
 /// One finding of one rule.
@@ -260,9 +257,7 @@ pub fn resolve(list: &str) -> Result<Vec<&'static str>, Error> {
             .map(|r| r.meta())
             .filter(|m| {
                 m.name.eq_ignore_ascii_case(item)
-                    || m.code
-                        .to_ascii_uppercase()
-                        .starts_with(&item.to_ascii_uppercase())
+                    || m.code.to_ascii_uppercase().starts_with(&item.to_ascii_uppercase())
                     || item.eq_ignore_ascii_case("all")
             })
             .map(|m| m.code)
@@ -326,9 +321,7 @@ pub fn check(ctx: &RuleContext<'_>, selection: &Selection) -> Vec<Finding> {
             r.check(ctx, &mut out);
         }
     }
-    out.sort_by(|a, b| {
-        (a.span.start(), a.rule.code, a.span.end()).cmp(&(b.span.start(), b.rule.code, b.span.end()))
-    });
+    out.sort_by(|a, b| (a.span.start(), a.rule.code, a.span.end()).cmp(&(b.span.start(), b.rule.code, b.span.end())));
     out.dedup_by(|a, b| a.rule.code == b.rule.code && a.span == b.span);
     out
 }
@@ -341,9 +334,7 @@ pub fn docs_markdown() -> String {
         "# imgopt rules\n\n<!-- Generated from the rule docs in src/rules/ by `imgopt::rules::docs_markdown`; do not edit.\n     Regenerate with: IMGOPT_UPDATE_DOCS=1 cargo test --test rules docs_are_current -->\n\n",
     );
     out.push_str("`imgopt analyze` runs these rules; `imgopt explain CODE` prints one of them. Codes never change: `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context and ordering, `DF4xx` layer structure. Size rules fire only in stages whose filesystem reaches the target image, and not at all when the target is a development stage (named `dev`, `build`, `test`, `lint`, `validate`, ...).\n\n");
-    out.push_str(
-        "| Code | Name | Severity | Default | What it does |\n| --- | --- | --- | --- | --- |\n",
-    );
+    out.push_str("| Code | Name | Severity | Default | What it does |\n| --- | --- | --- | --- | --- |\n");
     for r in RULES {
         let m = r.meta();
         let anchor = format!("{}-{}", m.code.to_ascii_lowercase(), m.name);
@@ -393,9 +384,7 @@ mod tests {
             assert!(codes.insert(m.code), "duplicate code {}", m.code);
             assert!(names.insert(m.name), "duplicate name {}", m.name);
             assert!(
-                m.code.len() == 5
-                    && m.code.starts_with("DF")
-                    && m.code[2..].chars().all(|c| c.is_ascii_digit()),
+                m.code.len() == 5 && m.code.starts_with("DF") && m.code[2..].chars().all(|c| c.is_ascii_digit()),
                 "{}",
                 m.code
             );
@@ -404,11 +393,7 @@ mod tests {
                 "{}: group digit",
                 m.code
             );
-            assert!(
-                m.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
-                "{}",
-                m.name
-            );
+            assert!(m.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}", m.name);
         }
         let sorted: Vec<_> = RULES.iter().map(|r| r.meta().code).collect();
         let mut s2 = sorted.clone();
@@ -439,11 +424,7 @@ mod tests {
         assert!(s.enabled("DF201") && !s.enabled("DF203") && !s.enabled("DF101"));
         let s = Selection::new(None, None).unwrap();
         assert!(!s.enabled("DF102"), "digest pinning is opt-in");
-        assert!(
-            Selection::new(Some("DF102"), None)
-                .unwrap()
-                .enabled("DF102")
-        );
+        assert!(Selection::new(Some("DF102"), None).unwrap().enabled("DF102"));
         assert_eq!(
             Selection::new(Some("DF999"), None),
             Err(Error::UnknownRule("DF999".into()))

@@ -43,9 +43,7 @@ crate::declare_rule! {
 fn is_pip_install(c: &Command) -> Option<usize> {
     let e = c.effective();
     let name = c.name()?;
-    let pip_at = if name.starts_with("pip")
-        && name[3..].chars().all(|ch| ch.is_ascii_digit() || ch == '.')
-    {
+    let pip_at = if name.starts_with("pip") && name[3..].chars().all(|ch| ch.is_ascii_digit() || ch == '.') {
         0
     } else if name.starts_with("python") && e.len() > 2 && e[1].text == "-m" && e[2].text == "pip" {
         2
@@ -72,19 +70,15 @@ impl Rule for PipCacheKept {
             {
                 continue;
             }
-            let mounted_elsewhere = ctx.dockerfile.instructions[i]
-                .flags_named("mount")
-                .any(|m| {
-                    m.value().is_some_and(|v| {
-                        v.contains("type=cache")
-                            && (v.contains(".cache/pip")
-                                || v.contains(".cache,")
-                                || v.ends_with(".cache")
-                                || ctx
-                                    .env_at(s, i, "PIP_CACHE_DIR")
-                                    .is_some_and(|d| v.contains(&d)))
-                    })
-                });
+            let mounted_elsewhere = ctx.dockerfile.instructions[i].flags_named("mount").any(|m| {
+                m.value().is_some_and(|v| {
+                    v.contains("type=cache")
+                        && (v.contains(".cache/pip")
+                            || v.contains(".cache,")
+                            || v.ends_with(".cache")
+                            || ctx.env_at(s, i, "PIP_CACHE_DIR").is_some_and(|d| v.contains(&d)))
+                })
+            });
             if mounted_elsewhere {
                 continue;
             }
@@ -105,10 +99,7 @@ impl Rule for PipCacheKept {
                 let Some(at) = is_pip_install(c) else {
                     continue;
                 };
-                if c.has_flag("--no-cache-dir")
-                    || c.has_flag("--no-cache")
-                    || c.has_flag("--no-index")
-                {
+                if c.has_flag("--no-cache-dir") || c.has_flag("--no-cache") || c.has_flag("--no-index") {
                     continue;
                 }
                 let e = c.effective();

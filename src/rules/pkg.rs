@@ -108,26 +108,14 @@ pub fn installs(cmds: &[Command]) -> Vec<Install<'_>> {
             Pm::Zypper => matches!(sub, "install" | "in"),
         };
         if !is_install
-            || c.has_short_or_long(
-                's',
-                &[
-                    "--simulate",
-                    "--dry-run",
-                    "--just-print",
-                    "--no-act",
-                    "--recon",
-                ],
-            ) && pm == Pm::Apt
+            || c.has_short_or_long('s', &["--simulate", "--dry-run", "--just-print", "--no-act", "--recon"])
+                && pm == Pm::Apt
         {
             continue;
         }
         // The first operand is the subcommand; the rest are packages.
         let packages = operands(pm, c.args()).skip(1).collect();
-        out.push(Install {
-            pm,
-            cmd: c,
-            packages,
-        });
+        out.push(Install { pm, cmd: c, packages });
     }
     out
 }
@@ -149,9 +137,7 @@ pub fn cwds(cmds: &[Command], wd: &str) -> Vec<String> {
         out.push(cur.clone());
         if c.name() == Some("cd") {
             match c.args().iter().find(|w| !w.text.starts_with('-')) {
-                Some(d) if !d.text.contains('$') && !d.text.contains('`') => {
-                    cur = join(&cur, &d.text)
-                }
+                Some(d) if !d.text.contains('$') && !d.text.contains('`') => cur = join(&cur, &d.text),
                 Some(_) => cur = "\u{0}unknown".to_string(),
                 None => cur = "/root".to_string(),
             }
@@ -173,10 +159,7 @@ pub fn resolved_rm_paths<'c>(cmds: &'c [Command], wd: &str) -> Vec<(&'c Word, Op
             let t = &w.text;
             let path = if t.starts_with('~') || t.starts_with("$HOME") || t.starts_with("${HOME}") {
                 Some(normalize_home(t))
-            } else if t.contains('$')
-                || t.contains('`')
-                || (!t.starts_with('/') && cwd.starts_with('\u{0}'))
-            {
+            } else if t.contains('$') || t.contains('`') || (!t.starts_with('/') && cwd.starts_with('\u{0}')) {
                 None
             } else {
                 Some(join(cwd, t))
@@ -193,9 +176,7 @@ pub fn removed_paths(cmds: &[Command]) -> Vec<&Word> {
     let mut out = Vec::new();
     for c in cmds {
         match c.name() {
-            Some("rm" | "rmdir" | "unlink") => {
-                out.extend(c.args().iter().filter(|w| !w.text.starts_with('-')))
-            }
+            Some("rm" | "rmdir" | "unlink") => out.extend(c.args().iter().filter(|w| !w.text.starts_with('-'))),
             Some("find")
                 if c.args().iter().any(|w| w.text == "-delete")
                     || c.args()
@@ -213,9 +194,7 @@ pub fn removed_paths(cmds: &[Command]) -> Vec<&Word> {
 /// Whether any `rm`/`find -delete` in `cmds` removes `dir` or something directly inside it
 /// (`dir/*`), or a parent of it.
 pub fn removes(cmds: &[Command], dir: &str) -> bool {
-    removed_paths(cmds)
-        .iter()
-        .any(|w| path_overlaps(&w.text, dir))
+    removed_paths(cmds).iter().any(|w| path_overlaps(&w.text, dir))
 }
 
 /// Whether path (maybe with globs or `~`/`$HOME`) names `dir`, a parent of it, or `dir/*`.
@@ -228,10 +207,7 @@ pub fn path_overlaps(path: &str, dir: &str) -> bool {
     if p.is_empty() {
         return false;
     }
-    p == dir
-        || dir.starts_with(&format!("{p}/"))
-        || p.starts_with(&format!("{dir}/"))
-        || glob_prefix_match(p, dir)
+    p == dir || dir.starts_with(&format!("{p}/")) || p.starts_with(&format!("{dir}/")) || glob_prefix_match(p, dir)
 }
 
 fn glob_prefix_match(p: &str, dir: &str) -> bool {
@@ -307,11 +283,7 @@ pub fn apk_virtual(cmd: &Command) -> Option<&str> {
 
 /// Whether a command is `NAME SUB...` (e.g. `npm ci`).
 pub fn is(cmd: &Command, name: &str, subs: &[&str]) -> bool {
-    cmd.name() == Some(name)
-        && (subs.is_empty()
-            || cmd
-                .subcommand()
-                .is_some_and(|w| subs.contains(&w.text.as_str())))
+    cmd.name() == Some(name) && (subs.is_empty() || cmd.subcommand().is_some_and(|w| subs.contains(&w.text.as_str())))
 }
 
 /// The yarn command a `yarn ...` line runs: `install` for bare `yarn` (with only options),
@@ -399,7 +371,9 @@ pub fn option_value<'a>(cmd: &'a Command, short: Option<&str>, long: &[&str]) ->
             }
         }
         if let Some(s) = short
-            && t.len() > s.len() && t.starts_with(s) && !t.starts_with("--")
+            && t.len() > s.len()
+            && t.starts_with(s)
+            && !t.starts_with("--")
         {
             return Some(&t[s.len()..]);
         }
@@ -424,17 +398,11 @@ mod tests {
         let i = installs(&c);
         assert_eq!(i.len(), 2);
         assert_eq!(
-            i[0].packages
-                .iter()
-                .map(|w| package_name(&w.text))
-                .collect::<Vec<_>>(),
+            i[0].packages.iter().map(|w| package_name(&w.text)).collect::<Vec<_>>(),
             ["gcc", "curl"]
         );
         assert_eq!(
-            i[1].packages
-                .iter()
-                .map(|w| w.text.as_str())
-                .collect::<Vec<_>>(),
+            i[1].packages.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(),
             ["musl-dev"]
         );
         assert_eq!(apk_virtual(i[1].cmd), Some(".b"));

@@ -61,28 +61,15 @@ impl Rule for RecursiveChownInSeparateLayer {
                 if !c.has_short_or_long('R', &["--recursive"]) {
                     continue;
                 }
-                let targets: Vec<_> = c
-                    .args()
-                    .iter()
-                    .filter(|w| !w.text.starts_with('-'))
-                    .skip(1)
-                    .collect();
+                let targets: Vec<_> = c.args().iter().filter(|w| !w.text.starts_with('-')).skip(1).collect();
                 let mut total: Option<u64> = Some(0);
-                let mut hit: Option<(
-                    &super::deleted_in_later_layer::Created,
-                    &crate::dockerfile::shell::Word,
-                )> = None;
+                let mut hit: Option<(&super::deleted_in_later_layer::Created, &crate::dockerfile::shell::Word)> = None;
                 for w in &targets {
-                    if w.text.contains('$')
-                        || (cwd.starts_with('\u{0}') && !w.text.starts_with('/'))
-                    {
+                    if w.text.contains('$') || (cwd.starts_with('\u{0}') && !w.text.starts_with('/')) {
                         continue;
                     }
                     let path = pkg::join(&cwd, &w.text);
-                    for cr in created
-                        .iter()
-                        .filter(|cr| cr.instr < i && cr.cache.is_none())
-                    {
+                    for cr in created.iter().filter(|cr| cr.instr < i && cr.cache.is_none()) {
                         if let Some(sub) = relation(&path, cr) {
                             hit.get_or_insert((cr, *w));
                             total = match (&cr.files, total) {
@@ -107,11 +94,7 @@ impl Rule for RecursiveChownInSeparateLayer {
                     total = None;
                 }
                 let cinst = &ctx.dockerfile.instructions[cr.instr];
-                let flag = if tool == "chmod" {
-                    "--chmod"
-                } else {
-                    "--chown"
-                };
+                let flag = if tool == "chmod" { "--chmod" } else { "--chown" };
                 let mut f = Finding::new(
                     &Self::META,
                     ctx,
@@ -123,9 +106,14 @@ impl Rule for RecursiveChownInSeparateLayer {
                 .related(cinst.span, "files written here")
                 .estimate(total.filter(|t| *t > 0).map(Estimate::exact));
                 if let Some(k) = grown {
-                    f = f.note(format!("no estimate: the RUN on line {} may add files under {target_path} that are copied too", ctx.dockerfile.instructions[k].start_line));
+                    f = f.note(format!(
+                        "no estimate: the RUN on line {} may add files under {target_path} that are copied too",
+                        ctx.dockerfile.instructions[k].start_line
+                    ));
                 } else if total.is_none_or(|t| t == 0) {
-                    f = f.note("no estimate: the size of the copied files is not known (give --context to measure them)");
+                    f = f.note(
+                        "no estimate: the size of the copied files is not known (give --context to measure them)",
+                    );
                 }
                 out.push(f);
             }

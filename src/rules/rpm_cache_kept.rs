@@ -43,10 +43,7 @@ impl Rule for RpmCacheKept {
             let cleaned = cmds.iter().any(|c| {
                 matches!(
                     pkg::pm_of(c),
-                    Some((
-                        Pm::Yum | Pm::Dnf | Pm::Microdnf | Pm::Zypper,
-                        "clean" | "cc"
-                    ))
+                    Some((Pm::Yum | Pm::Dnf | Pm::Microdnf | Pm::Zypper, "clean" | "cc"))
                 )
             }) || [
                 "/var/cache/yum",
@@ -70,10 +67,8 @@ impl Rule for RpmCacheKept {
             }
             let offending = cmds.iter().find(|c| match pkg::pm_of(c) {
                 Some((Pm::Yum | Pm::Dnf | Pm::Microdnf, sub)) => {
-                    matches!(
-                        sub,
-                        "install" | "groupinstall" | "reinstall" | "update" | "upgrade"
-                    ) && !c.has_flag("--installroot")
+                    matches!(sub, "install" | "groupinstall" | "reinstall" | "update" | "upgrade")
+                        && !c.has_flag("--installroot")
                 }
                 Some((Pm::Zypper, sub)) => matches!(
                     sub,

@@ -94,28 +94,25 @@ impl Rule for ToolchainImageAsRuntime {
                     "the final image runs on the {lang} build toolchain image `{}`",
                     st.base_expanded
                 ),
-                format!(
-                    "build in this image as a named stage, then `COPY --from` only the program into {runtime}"
-                ),
+                format!("build in this image as a named stage, then `COPY --from` only the program into {runtime}"),
             );
             if runtime_family != Family::Scratch
-                && let (Some((fam, var)), Some(to)) = (
-                    catalog::classify(&r),
-                    catalog::lookup(runtime_family, Variant::Other),
-                ) {
-                    let var = if var == Variant::Slim && fam == Family::Golang {
-                        Variant::Full
-                    } else {
-                        var
-                    };
-                    if let Some(from) = catalog::lookup(fam, var) {
-                        f = f.estimate(catalog::swap_saving(from, to)).note(format!(
-                            "catalog: {}; {}",
-                            catalog::cite(from),
-                            catalog::cite(to)
-                        ));
-                    }
+                && let (Some((fam, var)), Some(to)) =
+                    (catalog::classify(&r), catalog::lookup(runtime_family, Variant::Other))
+            {
+                let var = if var == Variant::Slim && fam == Family::Golang {
+                    Variant::Full
+                } else {
+                    var
+                };
+                if let Some(from) = catalog::lookup(fam, var) {
+                    f = f.estimate(catalog::swap_saving(from, to)).note(format!(
+                        "catalog: {}; {}",
+                        catalog::cite(from),
+                        catalog::cite(to)
+                    ));
                 }
+            }
             out.push(f);
         }
     }

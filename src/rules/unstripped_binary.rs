@@ -90,13 +90,10 @@ fn stripped(c: &Command) -> Option<bool> {
 
 /// A C/C++ compile with `-g` (not `-g0`) and without `-s`.
 fn c_debug_build(c: &Command) -> bool {
-    matches!(
-        c.name(),
-        Some("gcc" | "g++" | "cc" | "c++" | "clang" | "clang++")
-    ) && c
-        .args()
-        .iter()
-        .any(|w| w.text.starts_with("-g") && w.text != "-g0" && !w.text.starts_with("-gno"))
+    matches!(c.name(), Some("gcc" | "g++" | "cc" | "c++" | "clang" | "clang++"))
+        && c.args()
+            .iter()
+            .any(|w| w.text.starts_with("-g") && w.text != "-g0" && !w.text.starts_with("-gno"))
         && !c
             .args()
             .iter()
@@ -138,12 +135,7 @@ impl Rule for UnstrippedBinary {
         if !ctx.runtime {
             return;
         }
-        let shipping: Vec<usize> = ctx
-            .stages
-            .iter()
-            .filter(|s| s.ships)
-            .map(|s| s.index)
-            .collect();
+        let shipping: Vec<usize> = ctx.stages.iter().filter(|s| s.ships).map(|s| s.index).collect();
         for st in ctx.stages.iter().filter(|s| s.reaches_target) {
             let feeds = st.ships
                 || ctx
@@ -158,9 +150,8 @@ impl Rule for UnstrippedBinary {
             let strips_from = |i: usize| {
                 instrs.iter().filter(|&&k| k >= i).any(|&k| {
                     ctx.commands[k].iter().any(|c| {
-                        c.name().is_some_and(|n| {
-                            n == "strip" || n.ends_with("-strip") || n == "llvm-strip"
-                        })
+                        c.name()
+                            .is_some_and(|n| n == "strip" || n.ends_with("-strip") || n == "llvm-strip")
                     })
                 })
             };
@@ -179,20 +170,26 @@ impl Rule for UnstrippedBinary {
                         }
                     } else if c_debug_build(c) && !strips_from(i) {
                         out.push(
-                            Finding::new(&Self::META, ctx, i, c.span().unwrap_or_default(), format!("`{}` with `-g` builds debug information into the binary and nothing strips it", c.name().unwrap_or("cc")), "drop `-g` (or add `-s`), or run `strip --strip-unneeded` on the output in this RUN")
-                                .note("no byte estimate: the binary's size is not known from the Dockerfile"),
+                            Finding::new(
+                                &Self::META,
+                                ctx,
+                                i,
+                                c.span().unwrap_or_default(),
+                                format!(
+                                    "`{}` with `-g` builds debug information into the binary and nothing strips it",
+                                    c.name().unwrap_or("cc")
+                                ),
+                                "drop `-g` (or add `-s`), or run `strip --strip-unneeded` on the output in this RUN",
+                            )
+                            .note("no byte estimate: the binary's size is not known from the Dockerfile"),
                         );
                     } else if pkg::is(c, "cargo", &["build", "install"])
-                        && (c.has_flag("--release")
-                            || c.subcommand().is_some_and(|w| w.text == "install"))
+                        && (c.has_flag("--release") || c.subcommand().is_some_and(|w| w.text == "install"))
                     {
-                        let env_strip = ctx
-                            .env_at(st.index, i, "CARGO_PROFILE_RELEASE_STRIP")
-                            .is_some()
+                        let env_strip = ctx.env_at(st.index, i, "CARGO_PROFILE_RELEASE_STRIP").is_some()
                             || c.words.iter().any(|w| {
                                 w.text.starts_with("CARGO_PROFILE_RELEASE_STRIP=")
-                                    || (w.text.starts_with("RUSTFLAGS=")
-                                        && w.text.contains("strip"))
+                                    || (w.text.starts_with("RUSTFLAGS=") && w.text.contains("strip"))
                             })
                             || ctx
                                 .env_at(st.index, i, "RUSTFLAGS")

@@ -70,8 +70,18 @@ impl Rule for UseraddWithoutNoLogInit {
                     continue;
                 }
                 out.push(
-                    Finding::new(&Self::META, ctx, i, c.span_through(0).unwrap_or_else(|| c.span().unwrap_or_default()), format!("`useradd` with UID {uid} and no `-l` writes about {} of lastlog/faillog into the layer", crate::units::ByteSize(uid.saturating_mul(292))), "add `-l` (`--no-log-init`)")
-                        .estimate(Some(heuristics::lastlog(uid))),
+                    Finding::new(
+                        &Self::META,
+                        ctx,
+                        i,
+                        c.span_through(0).unwrap_or_else(|| c.span().unwrap_or_default()),
+                        format!(
+                            "`useradd` with UID {uid} and no `-l` writes about {} of lastlog/faillog into the layer",
+                            crate::units::ByteSize(uid.saturating_mul(292))
+                        ),
+                        "add `-l` (`--no-log-init`)",
+                    )
+                    .estimate(Some(heuristics::lastlog(uid))),
                 );
             }
         }

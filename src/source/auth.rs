@@ -73,14 +73,19 @@ fn keys_for(registry: &str) -> Vec<String> {
             "registry-1.docker.io".into(),
         ];
     }
-    vec![registry.to_string(), format!("https://{registry}"), format!("http://{registry}")]
+    vec![
+        registry.to_string(),
+        format!("https://{registry}"),
+        format!("http://{registry}"),
+    ]
 }
 
 fn convert(c: docker_credential::DockerCredential) -> Credentials {
     match c {
-        docker_credential::DockerCredential::UsernamePassword(u, p) => {
-            Credentials::Basic { username: u, password: Secret::new(p) }
-        }
+        docker_credential::DockerCredential::UsernamePassword(u, p) => Credentials::Basic {
+            username: u,
+            password: Secret::new(p),
+        },
         docker_credential::DockerCredential::IdentityToken(t) => Credentials::IdentityToken(Secret::new(t)),
     }
 }
@@ -112,7 +117,10 @@ impl AuthFiles {
             files.push((run.join("containers/auth.json"), CredentialOrigin::PodmanAuthFile));
         }
         if let Some(home) = env("HOME") {
-            files.push((home.join(".config/containers/auth.json"), CredentialOrigin::PodmanAuthFile));
+            files.push((
+                home.join(".config/containers/auth.json"),
+                CredentialOrigin::PodmanAuthFile,
+            ));
         }
         Self { files }
     }
@@ -120,7 +128,9 @@ impl AuthFiles {
     /// Only Docker's config in `dir` (what `DOCKER_CONFIG=dir` means).
     #[must_use]
     pub fn docker_config_dir(dir: &Path) -> Self {
-        Self { files: vec![(dir.join("config.json"), CredentialOrigin::DockerConfig)] }
+        Self {
+            files: vec![(dir.join("config.json"), CredentialOrigin::DockerConfig)],
+        }
     }
 }
 
@@ -130,10 +140,7 @@ impl AuthFiles {
 ///
 /// A helper that fails (for example "credentials not found") means anonymous, as in Docker;
 /// a store that cannot be decoded is an error. Helper output is never put in a message.
-pub fn lookup(
-    registry: &str,
-    files: &AuthFiles,
-) -> Result<Option<(Credentials, CredentialOrigin)>, super::Error> {
+pub fn lookup(registry: &str, files: &AuthFiles) -> Result<Option<(Credentials, CredentialOrigin)>, super::Error> {
     use docker_credential::CredentialRetrievalError as E;
     for (path, origin) in &files.files {
         let Ok(bytes) = std::fs::read(path) else { continue };
@@ -167,7 +174,10 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let c = Credentials::Basic { username: "u".into(), password: Secret::new("hunter2") };
+        let c = Credentials::Basic {
+            username: "u".into(),
+            password: Secret::new("hunter2"),
+        };
         assert!(!format!("{c:?}").contains("hunter2"));
         assert_eq!(Secret::new("x").to_string(), "***");
         assert_eq!(Secret::new("x").expose(), "x");
@@ -186,7 +196,13 @@ mod tests {
         let files = AuthFiles::docker_config_dir(&dir);
         let (c, origin) = lookup("127.0.0.1:5001", &files).unwrap().unwrap();
         assert_eq!(origin, CredentialOrigin::DockerConfig);
-        assert_eq!(c, Credentials::Basic { username: "alice".into(), password: Secret::new("s3cret") });
+        assert_eq!(
+            c,
+            Credentials::Basic {
+                username: "alice".into(),
+                password: Secret::new("s3cret")
+            }
+        );
         assert!(lookup("127.0.0.1:5002", &files).unwrap().is_none());
         std::fs::write(dir.join("config.json"), "{not json").unwrap();
         assert!(lookup("127.0.0.1:5001", &files).is_err());

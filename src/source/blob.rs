@@ -63,7 +63,9 @@ impl Compression {
         } else if mt.ends_with(".tar") || mt.ends_with("/tar") || mt.ends_with("layer.v1.tar") {
             Ok(Compression::None)
         } else {
-            Err(Error::UnsupportedCompression { media_type: media_type.to_string() })
+            Err(Error::UnsupportedCompression {
+                media_type: media_type.to_string(),
+            })
         }
     }
 
@@ -106,11 +108,21 @@ impl std::fmt::Display for Compression {
 /// read as spaces.
 fn tar_checksum_ok(h: &[u8]) -> bool {
     let field = &h[148..156];
-    let text: String =
-        field.iter().take_while(|&&b| b != 0).map(|&b| b as char).collect::<String>().trim().to_string();
-    let Ok(want) = u32::from_str_radix(&text, 8) else { return false };
-    let sum: u32 =
-        h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) }).sum();
+    let text: String = field
+        .iter()
+        .take_while(|&&b| b != 0)
+        .map(|&b| b as char)
+        .collect::<String>()
+        .trim()
+        .to_string();
+    let Ok(want) = u32::from_str_radix(&text, 8) else {
+        return false;
+    };
+    let sum: u32 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) })
+        .sum();
     sum == want
 }
 
@@ -205,7 +217,12 @@ impl Hasher {
             h
         });
         match spawned {
-            Ok(handle) => Hasher::Background { buf: Vec::with_capacity(HASH_BLOCK), tx, spent, handle },
+            Ok(handle) => Hasher::Background {
+                buf: Vec::with_capacity(HASH_BLOCK),
+                tx,
+                spent,
+                handle,
+            },
             Err(_) => Hasher::Inline(Sha256::new()),
         }
     }
@@ -489,7 +506,13 @@ fn gz_err(msg: impl Into<String>) -> io::Error {
 
 impl<R: BufRead> GzipMembers<R> {
     fn new(r: R) -> Self {
-        Self { r, z: flate2::Decompress::new(false), in_member: false, done: false, size: 0 }
+        Self {
+            r,
+            z: flate2::Decompress::new(false),
+            in_member: false,
+            done: false,
+            size: 0,
+        }
     }
 
     fn get_ref(&self) -> &R {
@@ -510,7 +533,10 @@ impl<R: BufRead> GzipMembers<R> {
         while n > 0 {
             let avail = self.r.fill_buf()?;
             if avail.is_empty() {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the gzip stream ends inside a header"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the gzip stream ends inside a header",
+                ));
             }
             let k = avail.len().min(n);
             self.r.consume(k);
@@ -531,12 +557,16 @@ impl<R: BufRead> GzipMembers<R> {
             return Ok(false);
         }
         if head[0] != 0x1f || head.get(1).is_some_and(|&b| b != 0x8b) {
-            return Err(gz_err("invalid gzip header (bytes after a member are not another member)"));
+            return Err(gz_err(
+                "invalid gzip header (bytes after a member are not another member)",
+            ));
         }
         let mut h = [0u8; 10];
         self.r.read_exact(&mut h).map_err(|e| truncated(e, "a gzip header"))?;
         if h[0] != 0x1f || h[1] != 0x8b {
-            return Err(gz_err("invalid gzip header (bytes after a member are not another member)"));
+            return Err(gz_err(
+                "invalid gzip header (bytes after a member are not another member)",
+            ));
         }
         if h[2] != 8 {
             return Err(gz_err(format!("unsupported gzip compression method {}", h[2])));
@@ -581,7 +611,10 @@ impl<R: BufRead> GzipMembers<R> {
 
 fn truncated(e: io::Error, what: &str) -> io::Error {
     if e.kind() == io::ErrorKind::UnexpectedEof {
-        io::Error::new(io::ErrorKind::UnexpectedEof, format!("the gzip stream ends inside {what}"))
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("the gzip stream ends inside {what}"),
+        )
     } else {
         e
     }
@@ -756,7 +789,10 @@ pub fn open_layer(
                 if verify && stream.eof {
                     let actual = digest_of(stream.take_hasher());
                     if stream.count == stream.expected && actual != desc.digest {
-                        return Err(Error::DigestMismatch { expected: desc.digest.clone(), actual });
+                        return Err(Error::DigestMismatch {
+                            expected: desc.digest.clone(),
+                            actual,
+                        });
                     }
                 }
                 return Err(Error::Corrupt {
@@ -786,8 +822,7 @@ pub fn open_layer(
         desc: desc.clone(),
         diff_id: diff_id.cloned(),
         // A plain tar's diff_id is its blob digest: hash once.
-        tar_hasher: (verify && compression != Compression::None && diff_id.is_some())
-            .then(|| Hasher::new(desc.size)),
+        tar_hasher: (verify && compression != Compression::None && diff_id.is_some()).then(|| Hasher::new(desc.size)),
         tar_bytes: 0,
         verify,
         opts: opts.clone(),
@@ -838,9 +873,10 @@ impl LayerStream {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    return Err(self.failed.take().unwrap_or_else(|| {
-                        Error::from_io(e, &format!("reading layer {}", self.desc.digest))
-                    }));
+                    return Err(self
+                        .failed
+                        .take()
+                        .unwrap_or_else(|| Error::from_io(e, &format!("reading layer {}", self.desc.digest))));
                 }
             }
         }
@@ -906,7 +942,10 @@ impl LayerStream {
                     actual: blob_digest,
                 });
             }
-            return Err(Error::DigestMismatch { expected: self.desc.digest.clone(), actual: blob_digest });
+            return Err(Error::DigestMismatch {
+                expected: self.desc.digest.clone(),
+                actual: blob_digest,
+            });
         }
         if let Some(want) = &self.diff_id {
             let actual = if self.compression == Compression::None {
@@ -938,25 +977,38 @@ impl LayerStream {
         let c = self.dec.compressed();
         if c.drain().is_ok() {
             if c.count < c.expected {
-                return Error::SizeMismatch { digest, expected: c.expected, actual: c.count };
+                return Error::SizeMismatch {
+                    digest,
+                    expected: c.expected,
+                    actual: c.count,
+                };
             }
             if self.verify {
                 let actual = digest_of(c.take_hasher());
                 if actual != digest {
-                    return Error::DigestMismatch { expected: digest, actual };
+                    return Error::DigestMismatch {
+                        expected: digest,
+                        actual,
+                    };
                 }
             }
         }
-        Error::Corrupt { digest, compression: self.compression.name().to_string(), message: e.to_string() }
+        Error::Corrupt {
+            digest,
+            compression: self.compression.name().to_string(),
+            message: e.to_string(),
+        }
     }
 
     fn check_limits(&self) -> Result<(), Error> {
         let compressed = self.dec.compressed_ref().count.max(1);
         let limit = if self.tar_bytes > self.opts.max_tar_bytes {
             format!("more than {} bytes", self.opts.max_tar_bytes)
-        } else if self.tar_bytes > self.opts.ratio_floor && self.tar_bytes / compressed > self.opts.max_ratio
-        {
-            format!("ratio above {}:1 past {} bytes", self.opts.max_ratio, self.opts.ratio_floor)
+        } else if self.tar_bytes > self.opts.ratio_floor && self.tar_bytes / compressed > self.opts.max_ratio {
+            format!(
+                "ratio above {}:1 past {} bytes",
+                self.opts.max_ratio, self.opts.ratio_floor
+            )
         } else {
             return Ok(());
         };
@@ -1011,7 +1063,10 @@ impl Seek for LayerStream {
             SeekFrom::Current(d) if d >= 0 => d.unsigned_abs(),
             SeekFrom::Start(x) if x >= self.tar_bytes => x - self.tar_bytes,
             _ => {
-                return Err(io::Error::new(io::ErrorKind::Unsupported, "layer streams only seek forward"));
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "layer streams only seek forward",
+                ));
             }
         };
         if n == 0 {
@@ -1050,7 +1105,10 @@ impl LayerStream {
             let want = scratch.len().min(usize::try_from(left).unwrap_or(usize::MAX));
             let got = self.read(&mut scratch[..want])?;
             if got == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "layer ended inside a seek"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "layer ended inside a seek",
+                ));
             }
             left -= got as u64;
         }
@@ -1082,7 +1140,14 @@ fn channel_reader(
             }
         }
     });
-    (ChannelReader { rx, cur: bytes::Bytes::new(), done: false }, handle)
+    (
+        ChannelReader {
+            rx,
+            cur: bytes::Bytes::new(),
+            done: false,
+        },
+        handle,
+    )
 }
 
 impl Read for ChannelReader {
@@ -1116,11 +1181,17 @@ pub fn read_small(mut r: impl Read, desc: &Descriptor, max: u64, location: &str)
     if desc.size > max {
         return Err(Error::invalid(
             location,
-            format!("{} is {} bytes, more than the {max} bytes allowed for JSON", desc.digest, desc.size),
+            format!(
+                "{} is {} bytes, more than the {max} bytes allowed for JSON",
+                desc.digest, desc.size
+            ),
         ));
     }
     let mut buf = Vec::with_capacity(usize::try_from(desc.size).unwrap_or(0));
-    (&mut r).take(desc.size + 1).read_to_end(&mut buf).map_err(|e| Error::from_io(e, location))?;
+    (&mut r)
+        .take(desc.size + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::from_io(e, location))?;
     if buf.len() as u64 != desc.size {
         return Err(Error::SizeMismatch {
             digest: desc.digest.clone(),
@@ -1130,7 +1201,10 @@ pub fn read_small(mut r: impl Read, desc: &Descriptor, max: u64, location: &str)
     }
     let actual = Digest::sha256_of(&buf);
     if desc.digest.algorithm() == "sha256" && actual != desc.digest {
-        return Err(Error::DigestMismatch { expected: desc.digest.clone(), actual });
+        return Err(Error::DigestMismatch {
+            expected: desc.digest.clone(),
+            actual,
+        });
     }
     Ok(buf)
 }
@@ -1171,8 +1245,14 @@ mod tests {
     #[test]
     fn sniffs_magic() {
         assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8, 0]), Some(Compression::Gzip));
-        assert_eq!(Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Some(Compression::Zstd));
-        assert_eq!(Compression::sniff(&[0x5e, 0x2a, 0x4d, 0x18, 0]), Some(Compression::Zstd));
+        assert_eq!(
+            Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
+            Some(Compression::Zstd)
+        );
+        assert_eq!(
+            Compression::sniff(&[0x5e, 0x2a, 0x4d, 0x18, 0]),
+            Some(Compression::Zstd)
+        );
         assert_eq!(Compression::sniff(&[0u8; 1024]), Some(Compression::None));
         assert_eq!(Compression::sniff(b"PK\x03\x04 not a layer"), None);
         // A real ustar header from the tar crate.
@@ -1239,15 +1319,25 @@ mod tests {
 
     #[test]
     fn gzip_members_match_flate2_and_the_input() {
-        let parts = [sample_bytes(300_000, 1), Vec::new(), sample_bytes(70_000, 2), sample_bytes(5, 3)];
+        let parts = [
+            sample_bytes(300_000, 1),
+            Vec::new(),
+            sample_bytes(70_000, 2),
+            sample_bytes(5, 3),
+        ];
         let mut stream = gzip_member(&parts[0], flate2::GzBuilder::new().filename("a.tar").comment("c"));
-        stream.extend(gzip_member(&parts[1], flate2::GzBuilder::new().extra(b"SG\x04\0abcd".to_vec())));
+        stream.extend(gzip_member(
+            &parts[1],
+            flate2::GzBuilder::new().extra(b"SG\x04\0abcd".to_vec()),
+        ));
         stream.extend(with_header_crc(&gzip_member(&parts[2], flate2::GzBuilder::new())));
         stream.extend(gzip_member(&parts[3], flate2::GzBuilder::new()));
         let want: Vec<u8> = parts.concat();
         // The reference decoder agrees on the test stream (it checks CRCs and the header CRC).
         let mut reference = Vec::new();
-        flate2::read::MultiGzDecoder::new(&stream[..]).read_to_end(&mut reference).unwrap();
+        flate2::read::MultiGzDecoder::new(&stream[..])
+            .read_to_end(&mut reference)
+            .unwrap();
         assert_eq!(reference, want);
         for chunk in [1, 7, 512, 128 * 1024] {
             let mut g = GzipMembers::new(BufReader::with_capacity(4096, &stream[..]));
@@ -1296,5 +1386,4 @@ mod tests {
             assert_ne!(out, data);
         }
     }
-
 }

@@ -58,10 +58,16 @@ struct Entry {
 
 /// Opens a docker-archive; `image` picks one of several images by a `RepoTags` entry.
 pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<DockerArchiveSource, Error> {
-    let label =
-        format!("docker-archive:{}{}", file.display(), image.map(|t| format!(":{t}")).unwrap_or_default());
+    let label = format!(
+        "docker-archive:{}{}",
+        file.display(),
+        image.map(|t| format!(":{t}")).unwrap_or_default()
+    );
     if !file.is_file() {
-        return Err(Error::NotFound { reference: label, message: "no such file".into() });
+        return Err(Error::NotFound {
+            reference: label,
+            message: "no such file".into(),
+        });
     }
     let store = Store::tar(file)?;
     let loc = store.location("manifest.json");
@@ -75,9 +81,14 @@ pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<Do
     let oci = store.exists("index.json") && store.exists("oci-layout");
     let Some(entries) = entries else {
         if oci {
-            return Ok(DockerArchiveSource::Oci(OciLayoutSource::from_store(store, image, label, opts)?));
+            return Ok(DockerArchiveSource::Oci(OciLayoutSource::from_store(
+                store, image, label, opts,
+            )?));
         }
-        return Err(Error::invalid(file.display().to_string(), "not a docker-archive (no manifest.json)"));
+        return Err(Error::invalid(
+            file.display().to_string(),
+            "not a docker-archive (no manifest.json)",
+        ));
     };
     let entry = choose(entries, image, &loc)?;
     if oci && entry.config.starts_with("blobs/") {
@@ -86,23 +97,37 @@ pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<Do
         for p in entry.layers.iter().chain(std::iter::once(&entry.config)) {
             safe_rel(p, &loc)?;
         }
-        return Ok(DockerArchiveSource::Oci(OciLayoutSource::from_store(store, image, label, opts)?));
+        return Ok(DockerArchiveSource::Oci(OciLayoutSource::from_store(
+            store, image, label, opts,
+        )?));
     }
-    Ok(DockerArchiveSource::Classic(Box::new(ClassicArchive::new(store, entry, label)?)))
+    Ok(DockerArchiveSource::Classic(Box::new(ClassicArchive::new(
+        store, entry, label,
+    )?)))
 }
 
 fn choose(entries: Vec<Entry>, image: Option<&str>, loc: &str) -> Result<Entry, Error> {
     let all_tags = |es: &[Entry]| {
-        es.iter().flat_map(|e| e.repo_tags.clone().unwrap_or_default()).collect::<Vec<_>>().join(", ")
+        es.iter()
+            .flat_map(|e| e.repo_tags.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     match image {
         Some(want) => {
             let tags = all_tags(&entries);
-            let norm =
-                |t: &str| t.trim_start_matches("docker.io/").trim_start_matches("library/").to_string();
+            let norm = |t: &str| {
+                t.trim_start_matches("docker.io/")
+                    .trim_start_matches("library/")
+                    .to_string()
+            };
             entries
                 .into_iter()
-                .find(|e| e.repo_tags.as_ref().is_some_and(|ts| ts.iter().any(|t| norm(t) == norm(want))))
+                .find(|e| {
+                    e.repo_tags
+                        .as_ref()
+                        .is_some_and(|ts| ts.iter().any(|t| norm(t) == norm(want)))
+                })
                 .ok_or_else(|| Error::NotFound {
                     reference: loc.to_string(),
                     message: format!("no image tagged `{want}` (tags: {tags})"),
@@ -126,7 +151,10 @@ impl ClassicArchive {
         let loc = store.location("manifest.json");
         let config_rel = safe_rel(&entry.config, &loc)?;
         let config_bytes = store.read(&config_rel, MAX_JSON)?.ok_or_else(|| {
-            Error::invalid(&loc, format!("the config `{}` it names is not in the archive", entry.config))
+            Error::invalid(
+                &loc,
+                format!("the config `{}` it names is not in the archive", entry.config),
+            )
         })?;
         let config_digest = Digest::sha256_of(&config_bytes);
         // `docker save` names the config by its digest (the image ID): check it.
@@ -134,7 +162,10 @@ impl ClassicArchive {
         if let Ok(named) = Digest::parse(&format!("sha256:{stem}"))
             && named != config_digest
         {
-            return Err(Error::DigestMismatch { expected: named, actual: config_digest });
+            return Err(Error::DigestMismatch {
+                expected: named,
+                actual: config_digest,
+            });
         }
         let config = model::parse_config(&config_bytes, config_digest.clone(), &store.location(&config_rel))?;
         if config.diff_ids.len() != entry.layers.len() {
@@ -159,13 +190,18 @@ impl ClassicArchive {
                 });
             };
             let mut head = Vec::with_capacity(512);
-            (&mut r).take(512).read_to_end(&mut head).map_err(|e| Error::io(store.location(&rel), e))?;
+            (&mut r)
+                .take(512)
+                .read_to_end(&mut head)
+                .map_err(|e| Error::io(store.location(&rel), e))?;
             let compression = Compression::sniff(&head).unwrap_or(Compression::None);
             let (digest, media_type) = match compression {
                 // The same bytes: the blob digest is the diff_id (verified when read).
                 Compression::None => (diff_id.clone(), model::DOCKER_LAYER_TAR),
                 c => {
-                    let (r, _) = store.open(&rel)?.ok_or_else(|| Error::invalid(&loc, "member vanished"))?;
+                    let (r, _) = store
+                        .open(&rel)?
+                        .ok_or_else(|| Error::invalid(&loc, "member vanished"))?;
                     let mut w = Sha256Writer::new();
                     std::io::copy(&mut { r }, &mut w).map_err(|e| Error::io(store.location(&rel), e))?;
                     let mt = if c == Compression::Gzip {
@@ -179,7 +215,8 @@ impl ClassicArchive {
             paths.insert(digest.clone(), rel);
             let mut desc = Descriptor::new(media_type, digest, size);
             if compression == Compression::None {
-                desc.annotations.insert(super::blob::DIGEST_IS_DIFF_ID.into(), "true".into());
+                desc.annotations
+                    .insert(super::blob::DIGEST_IS_DIFF_ID.into(), "true".into());
             }
             layers.push(desc);
         }
@@ -198,7 +235,13 @@ impl ClassicArchive {
             platform: Some(config.platform.clone()),
             index: None,
         };
-        Ok(Self { store, label, manifest, config, paths })
+        Ok(Self {
+            store,
+            label,
+            manifest,
+            config,
+            paths,
+        })
     }
 }
 
@@ -234,7 +277,10 @@ impl ImageSource for DockerArchiveSource {
         match self {
             DockerArchiveSource::Oci(s) => s.blob(desc).await,
             DockerArchiveSource::Classic(c) => {
-                let missing = || Error::BlobMissing { digest: desc.digest.clone(), location: c.store.root() };
+                let missing = || Error::BlobMissing {
+                    digest: desc.digest.clone(),
+                    location: c.store.root(),
+                };
                 let rel = c.paths.get(&desc.digest).ok_or_else(missing)?;
                 let (r, _) = c.store.open(rel)?.ok_or_else(missing)?;
                 Ok(BlobStream::Local(r))

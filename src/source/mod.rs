@@ -44,7 +44,12 @@ impl Descriptor {
     /// A descriptor without annotations.
     #[must_use]
     pub fn new(media_type: impl Into<String>, digest: Digest, size: u64) -> Self {
-        Self { media_type: media_type.into(), digest, size, annotations: BTreeMap::new() }
+        Self {
+            media_type: media_type.into(),
+            digest,
+            size,
+            annotations: BTreeMap::new(),
+        }
     }
 }
 
@@ -312,7 +317,10 @@ impl Error {
             }
             return Error::io(location, std::io::Error::new(kind, msg));
         }
-        Error::Io { location: location.to_string(), source: err }
+        Error::Io {
+            location: location.to_string(),
+            source: err,
+        }
     }
 
     /// A copy of this error (the I/O source is copied by kind and message).
@@ -323,65 +331,104 @@ impl Error {
                 location: location.clone(),
                 source: std::io::Error::new(source.kind(), source.to_string()),
             },
-            Error::DigestMismatch { expected, actual } => {
-                Error::DigestMismatch { expected: expected.clone(), actual: actual.clone() }
-            }
-            Error::DiffIdMismatch { layer, expected, actual } => Error::DiffIdMismatch {
+            Error::DigestMismatch { expected, actual } => Error::DigestMismatch {
+                expected: expected.clone(),
+                actual: actual.clone(),
+            },
+            Error::DiffIdMismatch {
+                layer,
+                expected,
+                actual,
+            } => Error::DiffIdMismatch {
                 layer: layer.clone(),
                 expected: expected.clone(),
                 actual: actual.clone(),
             },
-            Error::SizeMismatch { digest, expected, actual } => {
-                Error::SizeMismatch { digest: digest.clone(), expected: *expected, actual: *actual }
-            }
-            Error::BlobMissing { digest, location } => {
-                Error::BlobMissing { digest: digest.clone(), location: location.clone() }
-            }
-            Error::UnsupportedCompression { media_type } => {
-                Error::UnsupportedCompression { media_type: media_type.clone() }
-            }
-            Error::Invalid { location, message } => {
-                Error::Invalid { location: location.clone(), message: message.clone() }
-            }
-            Error::Corrupt { digest, compression, message } => Error::Corrupt {
+            Error::SizeMismatch {
+                digest,
+                expected,
+                actual,
+            } => Error::SizeMismatch {
+                digest: digest.clone(),
+                expected: *expected,
+                actual: *actual,
+            },
+            Error::BlobMissing { digest, location } => Error::BlobMissing {
+                digest: digest.clone(),
+                location: location.clone(),
+            },
+            Error::UnsupportedCompression { media_type } => Error::UnsupportedCompression {
+                media_type: media_type.clone(),
+            },
+            Error::Invalid { location, message } => Error::Invalid {
+                location: location.clone(),
+                message: message.clone(),
+            },
+            Error::Corrupt {
+                digest,
+                compression,
+                message,
+            } => Error::Corrupt {
                 digest: digest.clone(),
                 compression: compression.clone(),
                 message: message.clone(),
             },
-            Error::TooLarge { digest, tar_bytes, compressed_bytes, limit } => Error::TooLarge {
+            Error::TooLarge {
+                digest,
+                tar_bytes,
+                compressed_bytes,
+                limit,
+            } => Error::TooLarge {
                 digest: digest.clone(),
                 tar_bytes: *tar_bytes,
                 compressed_bytes: *compressed_bytes,
                 limit: limit.clone(),
             },
-            Error::NoMatchingPlatform { location, wanted, available } => Error::NoMatchingPlatform {
+            Error::NoMatchingPlatform {
+                location,
+                wanted,
+                available,
+            } => Error::NoMatchingPlatform {
                 location: location.clone(),
                 wanted: wanted.clone(),
                 available: available.clone(),
             },
-            Error::BadReference { reference, message } => {
-                Error::BadReference { reference: reference.clone(), message: message.clone() }
-            }
-            Error::NotFound { reference, message } => {
-                Error::NotFound { reference: reference.clone(), message: message.clone() }
-            }
-            Error::Unauthorized { reference, status, message } => Error::Unauthorized {
+            Error::BadReference { reference, message } => Error::BadReference {
+                reference: reference.clone(),
+                message: message.clone(),
+            },
+            Error::NotFound { reference, message } => Error::NotFound {
+                reference: reference.clone(),
+                message: message.clone(),
+            },
+            Error::Unauthorized {
+                reference,
+                status,
+                message,
+            } => Error::Unauthorized {
                 reference: reference.clone(),
                 status: *status,
                 message: message.clone(),
             },
-            Error::Registry { reference, message } => {
-                Error::Registry { reference: reference.clone(), message: message.clone() }
-            }
+            Error::Registry { reference, message } => Error::Registry {
+                reference: reference.clone(),
+                message: message.clone(),
+            },
         }
     }
 
     pub(crate) fn invalid(location: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Invalid { location: location.into(), message: message.into() }
+        Error::Invalid {
+            location: location.into(),
+            message: message.into(),
+        }
     }
 
     pub(crate) fn io(location: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { location: location.into(), source }
+        Error::Io {
+            location: location.into(),
+            source,
+        }
     }
 }
 

@@ -81,7 +81,11 @@ pub(crate) enum Doc {
     /// An index or manifest list.
     Index(Vec<Entry>),
     /// A single image manifest (digest and platform are the caller's).
-    Manifest { media_type: String, config: Descriptor, layers: Vec<Descriptor> },
+    Manifest {
+        media_type: String,
+        config: Descriptor,
+        layers: Vec<Descriptor>,
+    },
 }
 
 impl RawPlatform {
@@ -95,8 +99,7 @@ impl RawPlatform {
 }
 
 pub(crate) fn descriptor(raw: RawDescriptor, default_mt: &str, location: &str) -> Result<Entry, Error> {
-    let digest = Digest::parse(&raw.digest)
-        .map_err(|e| Error::invalid(location, format!("a descriptor names {e}")))?;
+    let digest = Digest::parse(&raw.digest).map_err(|e| Error::invalid(location, format!("a descriptor names {e}")))?;
     let size = u64::try_from(raw.size)
         .map_err(|_| Error::invalid(location, format!("descriptor {digest} has a negative size")))?;
     Ok((
@@ -132,12 +135,19 @@ pub(crate) fn parse_doc(bytes: &[u8], location: &str) -> Result<Doc, Error> {
         return Ok(Doc::Index(entries));
     }
     let Some(config) = raw.config else {
-        return Err(Error::invalid(location, format!("manifest without a config (media type `{mt}`)")));
+        return Err(Error::invalid(
+            location,
+            format!("manifest without a config (media type `{mt}`)"),
+        ));
     };
     let docker = mt == DOCKER_MANIFEST;
     let (config, _) = descriptor(
         config,
-        if docker { DOCKER_CONFIG } else { "application/vnd.oci.image.config.v1+json" },
+        if docker {
+            DOCKER_CONFIG
+        } else {
+            "application/vnd.oci.image.config.v1+json"
+        },
         location,
     )?;
     let layers = raw
@@ -147,7 +157,11 @@ pub(crate) fn parse_doc(bytes: &[u8], location: &str) -> Result<Doc, Error> {
         .map(|d| {
             descriptor(
                 d,
-                if docker { DOCKER_LAYER_GZIP } else { "application/vnd.oci.image.layer.v1.tar+gzip" },
+                if docker {
+                    DOCKER_LAYER_GZIP
+                } else {
+                    "application/vnd.oci.image.layer.v1.tar+gzip"
+                },
                 location,
             )
             .map(|e| e.0)
@@ -168,9 +182,18 @@ pub(crate) fn manifest_from(
     location: &str,
 ) -> Result<Manifest, Error> {
     match doc {
-        Doc::Manifest { media_type, config, layers } => {
-            Ok(Manifest { digest, media_type, config, layers, platform, index: None })
-        }
+        Doc::Manifest {
+            media_type,
+            config,
+            layers,
+        } => Ok(Manifest {
+            digest,
+            media_type,
+            config,
+            layers,
+            platform,
+            index: None,
+        }),
         Doc::Index(_) => Err(Error::invalid(
             location,
             format!("{digest} is an index where an image manifest was expected"),
@@ -230,8 +253,7 @@ pub(crate) fn parse_config(bytes: &[u8], digest: Digest, location: &str) -> Resu
         .unwrap_or_default()
         .iter()
         .map(|d| {
-            Digest::parse(d)
-                .map_err(|e| Error::invalid(location, format!("config {digest}: rootfs.diff_ids has {e}")))
+            Digest::parse(d).map_err(|e| Error::invalid(location, format!("config {digest}: rootfs.diff_ids has {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let history = raw
@@ -245,9 +267,9 @@ pub(crate) fn parse_config(bytes: &[u8], digest: Digest, location: &str) -> Resu
             comment: h.comment,
         })
         .collect();
-    let (user, env) = raw
-        .config
-        .map_or((None, Vec::new()), |c| (c.user.filter(|u| !u.is_empty()), c.env.unwrap_or_default()));
+    let (user, env) = raw.config.map_or((None, Vec::new()), |c| {
+        (c.user.filter(|u| !u.is_empty()), c.env.unwrap_or_default())
+    });
     Ok(ImageConfig {
         digest,
         diff_ids,

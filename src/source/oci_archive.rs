@@ -14,9 +14,16 @@ use super::store::Store;
 
 /// Opens an oci-archive.
 pub fn open(file: &Path, tag: Option<&str>, opts: &SourceOptions) -> Result<OciLayoutSource, Error> {
-    let label = format!("oci-archive:{}{}", file.display(), tag.map(|t| format!(":{t}")).unwrap_or_default());
+    let label = format!(
+        "oci-archive:{}{}",
+        file.display(),
+        tag.map(|t| format!(":{t}")).unwrap_or_default()
+    );
     if !file.is_file() {
-        return Err(Error::NotFound { reference: label, message: "no such file".into() });
+        return Err(Error::NotFound {
+            reference: label,
+            message: "no such file".into(),
+        });
     }
     OciLayoutSource::from_store(Store::tar(file)?, tag, label, opts)
 }

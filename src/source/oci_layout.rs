@@ -35,9 +35,16 @@ pub struct OciLayoutSource {
 impl OciLayoutSource {
     /// Opens the layout folder `dir`, optionally choosing the image tagged `tag`.
     pub fn open(dir: &Path, tag: Option<&str>, opts: &SourceOptions) -> Result<Self, Error> {
-        let label = format!("oci:{}{}", dir.display(), tag.map(|t| format!(":{t}")).unwrap_or_default());
+        let label = format!(
+            "oci:{}{}",
+            dir.display(),
+            tag.map(|t| format!(":{t}")).unwrap_or_default()
+        );
         if !dir.is_dir() {
-            return Err(Error::NotFound { reference: label, message: "no such folder".into() });
+            return Err(Error::NotFound {
+                reference: label,
+                message: "no such folder".into(),
+            });
         }
         Self::from_store(Store::dir(dir), tag, label, opts)
     }
@@ -54,14 +61,22 @@ impl OciLayoutSource {
                 "not an OCI image layout (no index.json; `oci-layout` and `index.json` are required)",
             ));
         }
-        Ok(Self { store, tag: tag.map(str::to_string), label, platform: opts.platform.clone() })
+        Ok(Self {
+            store,
+            tag: tag.map(str::to_string),
+            label,
+            platform: opts.platform.clone(),
+        })
     }
 
     fn read_blob_json(&self, desc: &Descriptor) -> Result<Vec<u8>, Error> {
         let rel = blob_path(&desc.digest);
         let loc = self.store.location(&rel);
         let Some((r, _)) = self.store.open(&rel)? else {
-            return Err(Error::BlobMissing { digest: desc.digest.clone(), location: self.store.root() });
+            return Err(Error::BlobMissing {
+                digest: desc.digest.clone(),
+                location: self.store.root(),
+            });
         };
         read_small(r, desc, MAX_JSON, &loc)
     }
@@ -126,9 +141,7 @@ impl OciLayoutSource {
                 let bytes = self.read_blob_json(&desc)?;
                 let loc = self.store.location(&blob_path(&desc.digest));
                 match model::parse_doc(&bytes, &loc)? {
-                    Doc::Index(children) => {
-                        out.extend(self.flatten(platform::runnable(children), depth + 1)?)
-                    }
+                    Doc::Index(children) => out.extend(self.flatten(platform::runnable(children), depth + 1)?),
                     Doc::Manifest { .. } => out.push((desc, plat)),
                 }
             } else {
@@ -162,7 +175,11 @@ impl OciLayoutSource {
         let (desc, plat) = platform::select(entries, self.platform.as_ref(), &self.label)?;
         let wanted = platform::wanted(self.platform.as_ref(), plat.as_ref());
         let mut m = self.load_manifest(&desc, plat)?;
-        m.index = Some(IndexChoice { digest, entries: n, wanted });
+        m.index = Some(IndexChoice {
+            digest,
+            entries: n,
+            wanted,
+        });
         Ok(m)
     }
 
@@ -173,7 +190,11 @@ impl OciLayoutSource {
             .into_iter()
             .map(|(d, p)| {
                 let mut m = self.load_manifest(&d, p)?;
-                m.index = Some(IndexChoice { digest: digest.clone(), entries: n, wanted: None });
+                m.index = Some(IndexChoice {
+                    digest: digest.clone(),
+                    entries: n,
+                    wanted: None,
+                });
                 Ok(m)
             })
             .collect()
@@ -191,7 +212,10 @@ impl OciLayoutSource {
     fn blob_sync(&self, desc: &Descriptor) -> Result<BlobStream, Error> {
         match self.store.open(&blob_path(&desc.digest))? {
             Some((r, _)) => Ok(BlobStream::Local(r)),
-            None => Err(Error::BlobMissing { digest: desc.digest.clone(), location: self.store.root() }),
+            None => Err(Error::BlobMissing {
+                digest: desc.digest.clone(),
+                location: self.store.root(),
+            }),
         }
     }
 }
@@ -203,13 +227,14 @@ fn name_matches(name: &str, want: &str) -> bool {
         let s = s.strip_prefix("docker.io/").unwrap_or(s);
         s.strip_prefix("library/").unwrap_or(s).to_string()
     };
-    norm(name) == norm(want)
-        || (!want.contains(['/', ':']) && name.rsplit_once(':').is_some_and(|(_, t)| t == want))
+    norm(name) == norm(want) || (!want.contains(['/', ':']) && name.rsplit_once(':').is_some_and(|(_, t)| t == want))
 }
 
 fn tags(entries: &[Entry]) -> String {
-    let mut t: Vec<String> =
-        entries.iter().filter_map(|(d, _)| d.annotations.get(REF_NAME).cloned()).collect();
+    let mut t: Vec<String> = entries
+        .iter()
+        .filter_map(|(d, _)| d.annotations.get(REF_NAME).cloned())
+        .collect();
     t.sort();
     t.dedup();
     if t.is_empty() { "none".into() } else { t.join(", ") }

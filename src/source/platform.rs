@@ -58,7 +58,11 @@ pub fn host() -> Platform {
         "powerpc64" => "ppc64le",
         other => other,
     };
-    Platform { os: "linux".into(), architecture: arch.into(), variant: None }
+    Platform {
+        os: "linux".into(),
+        architecture: arch.into(),
+        variant: None,
+    }
 }
 
 /// The platform [`select`] matched against, given what it returned: `None` when it took an
@@ -86,14 +90,19 @@ pub fn matches(want: &Platform, have: &Platform) -> bool {
 /// Whether an index entry is an attestation (or otherwise not a runnable image).
 #[must_use]
 pub fn is_attestation(desc: &Descriptor, platform: Option<&Platform>) -> bool {
-    desc.annotations.get("vnd.docker.reference.type").is_some_and(|t| t == "attestation-manifest")
+    desc.annotations
+        .get("vnd.docker.reference.type")
+        .is_some_and(|t| t == "attestation-manifest")
         || platform.is_some_and(|p| p.os == "unknown" || p.architecture == "unknown")
 }
 
 /// The runnable entries of an index (attestations removed), in index order.
 #[must_use]
 pub fn runnable(entries: Vec<(Descriptor, Option<Platform>)>) -> Vec<(Descriptor, Option<Platform>)> {
-    entries.into_iter().filter(|(d, p)| !is_attestation(d, p.as_ref())).collect()
+    entries
+        .into_iter()
+        .filter(|(d, p)| !is_attestation(d, p.as_ref()))
+        .collect()
 }
 
 /// Picks the entry for `want` (the host's platform when `None`). A lone entry without a
@@ -110,15 +119,23 @@ pub fn select(
     let wanted = want.cloned().unwrap_or_else(host);
     let available: Vec<String> = entries
         .iter()
-        .map(|(_, p)| p.as_ref().map_or_else(|| "unspecified".to_string(), ToString::to_string))
+        .map(|(_, p)| {
+            p.as_ref()
+                .map_or_else(|| "unspecified".to_string(), ToString::to_string)
+        })
         .collect();
-    entries.into_iter().find(|(_, p)| p.as_ref().is_some_and(|p| matches(&wanted, p))).ok_or_else(|| {
-        Error::NoMatchingPlatform {
+    entries
+        .into_iter()
+        .find(|(_, p)| p.as_ref().is_some_and(|p| matches(&wanted, p)))
+        .ok_or_else(|| Error::NoMatchingPlatform {
             location: location.to_string(),
             wanted: wanted.to_string(),
-            available: if available.is_empty() { "none".into() } else { available.join(", ") },
-        }
-    })
+            available: if available.is_empty() {
+                "none".into()
+            } else {
+                available.join(", ")
+            },
+        })
 }
 
 #[cfg(test)]
@@ -135,7 +152,11 @@ mod tests {
         assert!(matches(&p("linux/arm64"), &p("linux/arm64/v8")));
         assert!(matches(
             &p("linux/arm64/v8"),
-            &Platform { os: "linux".into(), architecture: "arm64".into(), variant: None }
+            &Platform {
+                os: "linux".into(),
+                architecture: "arm64".into(),
+                variant: None
+            }
         ));
         assert!(!matches(&p("linux/arm/v6"), &p("linux/arm/v7")));
         assert!(!matches(&p("linux/amd64"), &p("windows/amd64")));
@@ -149,10 +170,20 @@ mod tests {
         let e = vec![
             (d(1), Some(p("linux/amd64"))),
             (d(2), Some(p("linux/arm64/v8"))),
-            (d(3), Some(Platform { os: "unknown".into(), architecture: "unknown".into(), variant: None })),
+            (
+                d(3),
+                Some(Platform {
+                    os: "unknown".into(),
+                    architecture: "unknown".into(),
+                    variant: None,
+                }),
+            ),
         ];
         assert_eq!(select(e.clone(), Some(&p("linux/arm64")), "x").unwrap().0, d(2));
         let err = select(e, Some(&p("linux/s390x")), "img").unwrap_err().to_string();
-        assert!(err.contains("linux/amd64, linux/arm64/v8") && !err.contains("unknown"), "{err}");
+        assert!(
+            err.contains("linux/amd64, linux/arm64/v8") && !err.contains("unknown"),
+            "{err}"
+        );
     }
 }

@@ -40,7 +40,12 @@ use super::{BlobStream, Descriptor, Error, ImageConfig, ImageSource, IndexChoice
 use crate::digest::Digest;
 
 /// Manifest media types asked for (indexes included: imgopt resolves platforms itself).
-const ACCEPT: &[&str] = &[model::OCI_MANIFEST, model::OCI_INDEX, model::DOCKER_MANIFEST, model::DOCKER_LIST];
+const ACCEPT: &[&str] = &[
+    model::OCI_MANIFEST,
+    model::OCI_INDEX,
+    model::DOCKER_MANIFEST,
+    model::DOCKER_LIST,
+];
 
 /// Counters of what the network did, for tests and `--verbose`.
 #[derive(Debug, Default)]
@@ -86,17 +91,23 @@ pub fn is_loopback(registry: &str) -> bool {
     let host = if let Some(rest) = registry.strip_prefix('[') {
         rest.split(']').next().unwrap_or("")
     } else {
-        registry
-            .rsplit_once(':')
-            .map_or(registry, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { registry })
+        registry.rsplit_once(':').map_or(registry, |(h, p)| {
+            if p.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                registry
+            }
+        })
     };
     host == "localhost" || host == "::1" || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.octets()[0] == 127)
 }
 
 /// Parses a reference as Docker writes it.
 pub fn parse_reference(s: &str) -> Result<Reference, Error> {
-    s.parse::<Reference>()
-        .map_err(|e| Error::BadReference { reference: s.to_string(), message: e.to_string() })
+    s.parse::<Reference>().map_err(|e| Error::BadReference {
+        reference: s.to_string(),
+        message: e.to_string(),
+    })
 }
 
 struct Shared {
@@ -154,7 +165,11 @@ impl RegistrySource {
             None => (RegistryAuth::Anonymous, None),
         };
         let config = ClientConfig {
-            protocol: if plain { ClientProtocol::Http } else { ClientProtocol::Https },
+            protocol: if plain {
+                ClientProtocol::Http
+            } else {
+                ClientProtocol::Https
+            },
             accept_invalid_certificates: opts.insecure,
             read_timeout: Some(opts.timeout),
             connect_timeout: Some(opts.timeout),
@@ -243,10 +258,12 @@ impl RegistrySource {
         }
         sh.stats.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let actual = Digest::sha256_of(&bytes);
-        let claimed =
-            Digest::parse(&digest).map_err(|e| Error::invalid(&what, format!("registry sent {e}")))?;
+        let claimed = Digest::parse(&digest).map_err(|e| Error::invalid(&what, format!("registry sent {e}")))?;
         if claimed.algorithm() == "sha256" && claimed != actual {
-            return Err(Error::DigestMismatch { expected: claimed, actual });
+            return Err(Error::DigestMismatch {
+                expected: claimed,
+                actual,
+            });
         }
         if let Some(want) = reference.digest() {
             let want = Digest::parse(want).map_err(|e| Error::invalid(&what, e.to_string()))?;
@@ -277,7 +294,10 @@ impl RegistrySource {
         let child = self.child(&desc.digest);
         let (bytes, digest) = self.fetch_doc(&child).await?;
         if digest != desc.digest {
-            return Err(Error::DigestMismatch { expected: desc.digest.clone(), actual: digest });
+            return Err(Error::DigestMismatch {
+                expected: desc.digest.clone(),
+                actual: digest,
+            });
         }
         let what = child.whole();
         model::manifest_from(model::parse_doc(&bytes, &what)?, digest, plat, &what)
@@ -324,13 +344,7 @@ impl Shared {
     }
 
     /// Waits before retry number `failures`, or gives up with the last message.
-    async fn pause(
-        &self,
-        what: &str,
-        message: &str,
-        after: Option<Duration>,
-        failures: u32,
-    ) -> Result<(), Error> {
+    async fn pause(&self, what: &str, message: &str, after: Option<Duration>, failures: u32) -> Result<(), Error> {
         let attempts = self.opts.attempts.max(1);
         if failures >= attempts {
             return Err(Error::Registry {
@@ -365,11 +379,17 @@ impl Shared {
             })
         };
         match e {
-            OciDistributionError::UnauthorizedError { .. }
-            | OciDistributionError::AuthenticationFailure(_) => unauthorized(401),
+            OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
+                unauthorized(401)
+            }
             OciDistributionError::RegistryError { envelope, .. } => {
                 let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-                let text = envelope.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
+                let text = envelope
+                    .errors
+                    .iter()
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 if codes.iter().any(|c| matches!(c, OciErrorCode::Unauthorized)) {
                     unauthorized(401)
                 } else if codes.iter().any(|c| matches!(c, OciErrorCode::Denied)) {
@@ -383,12 +403,21 @@ impl Shared {
                             | OciErrorCode::BlobUnknown
                     )
                 }) {
-                    Attempt::Fatal(Error::NotFound { reference: what.to_string(), message: text })
+                    Attempt::Fatal(Error::NotFound {
+                        reference: what.to_string(),
+                        message: text,
+                    })
                 } else if codes.iter().any(|c| matches!(c, OciErrorCode::Toomanyrequests)) {
                     // Docker Hub's pull rate limit says so here; keep its words.
-                    Attempt::Retry { message: format!("too many requests (429): {text}"), after: None }
+                    Attempt::Retry {
+                        message: format!("too many requests (429): {text}"),
+                        after: None,
+                    }
                 } else {
-                    Attempt::Fatal(Error::Registry { reference: what.to_string(), message: text })
+                    Attempt::Fatal(Error::Registry {
+                        reference: what.to_string(),
+                        message: text,
+                    })
                 }
             }
             OciDistributionError::ServerError { code, message, .. } => match code {
@@ -398,23 +427,32 @@ impl Shared {
                     reference: what.to_string(),
                     message: "HTTP 404".into(),
                 }),
-                429 => Attempt::Retry { message: "too many requests (429)".into(), after: None },
-                c if c >= 500 => {
-                    Attempt::Retry { message: format!("HTTP {c}: {}", message.trim()), after: None }
-                }
+                429 => Attempt::Retry {
+                    message: "too many requests (429)".into(),
+                    after: None,
+                },
+                c if c >= 500 => Attempt::Retry {
+                    message: format!("HTTP {c}: {}", message.trim()),
+                    after: None,
+                },
                 c => Attempt::Fatal(Error::Registry {
                     reference: what.to_string(),
                     message: format!("HTTP {c}: {}", message.trim()),
                 }),
             },
-            OciDistributionError::ImageManifestNotFoundError(m) => {
-                Attempt::Fatal(Error::NotFound { reference: what.to_string(), message: m })
-            }
+            OciDistributionError::ImageManifestNotFoundError(m) => Attempt::Fatal(Error::NotFound {
+                reference: what.to_string(),
+                message: m,
+            }),
             OciDistributionError::RequestError(e) => request_failure(&e, what),
-            OciDistributionError::IoError(e) => Attempt::Retry { message: e.to_string(), after: None },
-            other => {
-                Attempt::Fatal(Error::Registry { reference: what.to_string(), message: other.to_string() })
-            }
+            OciDistributionError::IoError(e) => Attempt::Retry {
+                message: e.to_string(),
+                after: None,
+            },
+            other => Attempt::Fatal(Error::Registry {
+                reference: what.to_string(),
+                message: other.to_string(),
+            }),
         }
     }
 
@@ -424,12 +462,10 @@ impl Shared {
             (401, RegistryAuth::Anonymous) => format!(
                 "authentication required (401); log in with `docker login {host}` or pass --username and --password-stdin"
             ),
-            (401, _) => {
-                "the registry refused the credentials (401); check the user name and password".to_string()
+            (401, _) => "the registry refused the credentials (401); check the user name and password".to_string(),
+            (_, RegistryAuth::Anonymous) => {
+                format!("access denied (403); the repository may be private: log in with `docker login {host}`")
             }
-            (_, RegistryAuth::Anonymous) => format!(
-                "access denied (403); the repository may be private: log in with `docker login {host}`"
-            ),
             _ => "access denied (403) for these credentials".to_string(),
         }
     }
@@ -448,7 +484,10 @@ impl Shared {
             self.client.auth(&self.reference, &self.auth, RegistryOperation::Pull),
         )
         .await
-        .map_err(|_| Attempt::Retry { message: "authentication timed out".into(), after: None })?
+        .map_err(|_| Attempt::Retry {
+            message: "authentication timed out".into(),
+            after: None,
+        })?
         .map_err(|e| self.classify_oci(e, &what))?;
         let header = match (token, &self.basic) {
             (Some(t), _) => AuthHeader::Bearer(auth::Secret::new(t)),
@@ -500,7 +539,13 @@ fn request_failure(e: &reqwest::Error, what: &str) -> Attempt {
 }
 
 fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
-    h.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok().map(Duration::from_secs)
+    h.get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
 }
 
 /// One blob download, resumable.
@@ -613,7 +658,12 @@ impl BlobFetch {
     async fn open(&mut self) -> Result<(), Attempt> {
         let sh = Arc::clone(&self.shared);
         let header = sh.auth_header(false).await?;
-        let url = format!("{}/v2/{}/blobs/{}", sh.base_url, sh.reference.repository(), self.desc.digest);
+        let url = format!(
+            "{}/v2/{}/blobs/{}",
+            sh.base_url,
+            sh.reference.repository(),
+            self.desc.digest
+        );
         let mut req = sh.http.get(&url);
         req = match (&header, &sh.basic) {
             (AuthHeader::Bearer(t), _) => req.bearer_auth(t.expose()),
@@ -729,7 +779,11 @@ impl ImageSource for RegistrySource {
                 let (desc, plat) = platform::select(entries, want, &self.shared.label)?;
                 let wanted = platform::wanted(want, plat.as_ref());
                 let mut m = self.load_child(&desc, plat).await?;
-                m.index = Some(IndexChoice { digest: Some(index), entries: n, wanted });
+                m.index = Some(IndexChoice {
+                    digest: Some(index),
+                    entries: n,
+                    wanted,
+                });
                 Ok(m)
             }
         }
@@ -742,7 +796,11 @@ impl ImageSource for RegistrySource {
                 let mut out = Vec::new();
                 for (d, p) in entries {
                     let mut m = self.load_child(&d, p).await?;
-                    m.index = Some(IndexChoice { digest: Some(index.clone()), entries: n, wanted: None });
+                    m.index = Some(IndexChoice {
+                        digest: Some(index.clone()),
+                        entries: n,
+                        wanted: None,
+                    });
                     out.push(m);
                 }
                 Ok(out)
@@ -775,7 +833,10 @@ impl ImageSource for RegistrySource {
         }
         let actual = Digest::sha256_of(&bytes);
         if actual != desc.digest {
-            return Err(Error::DigestMismatch { expected: desc.digest.clone(), actual });
+            return Err(Error::DigestMismatch {
+                expected: desc.digest.clone(),
+                actual,
+            });
         }
         model::parse_config(&bytes, actual, &self.shared.label)
     }
@@ -792,21 +853,33 @@ mod tests {
     fn normalises_like_docker() {
         let r = parse_reference("alpine").unwrap();
         assert_eq!(r.whole(), "docker.io/library/alpine:latest");
-        assert_eq!(parse_reference("library/alpine:3.20").unwrap().whole(), "docker.io/library/alpine:3.20");
+        assert_eq!(
+            parse_reference("library/alpine:3.20").unwrap().whole(),
+            "docker.io/library/alpine:3.20"
+        );
         let d = format!("ghcr.io/o/r@sha256:{}", "a".repeat(64));
         assert_eq!(
             parse_reference(&d).unwrap().digest(),
             Some(format!("sha256:{}", "a".repeat(64)).as_str())
         );
         let local = parse_reference("127.0.0.1:5000/app:1").unwrap();
-        assert_eq!((local.registry(), local.repository(), local.tag()), ("127.0.0.1:5000", "app", Some("1")));
+        assert_eq!(
+            (local.registry(), local.repository(), local.tag()),
+            ("127.0.0.1:5000", "app", Some("1"))
+        );
         assert!(parse_reference("alpine@sha256:xyz").is_err());
         assert!(parse_reference("alpine:bad tag").is_err());
     }
 
     #[test]
     fn loopback_speaks_http() {
-        for h in ["localhost", "localhost:5000", "127.0.0.1:5000", "127.1.2.3", "[::1]:5000"] {
+        for h in [
+            "localhost",
+            "localhost:5000",
+            "127.0.0.1:5000",
+            "127.1.2.3",
+            "[::1]:5000",
+        ] {
             assert!(is_loopback(h), "{h}");
         }
         for h in ["docker.io", "ghcr.io", "10.0.0.1:5000", "128.0.0.1"] {

@@ -104,7 +104,10 @@ fn split_tag(rest: &str) -> (PathBuf, Option<String>) {
 impl SourceSpec {
     /// Parses IMAGE as the user typed it.
     pub fn parse(s: &str) -> Result<Self, Error> {
-        let bad = |m: &str| Error::BadReference { reference: s.to_string(), message: m.to_string() };
+        let bad = |m: &str| Error::BadReference {
+            reference: s.to_string(),
+            message: m.to_string(),
+        };
         if s.trim().is_empty() {
             return Err(bad("empty image reference"));
         }
@@ -118,7 +121,10 @@ impl SourceSpec {
         }
         if let Some(rest) = s.strip_prefix("docker-archive:") {
             if Path::new(rest).exists() {
-                return Ok(SourceSpec::DockerArchive { file: rest.into(), image: None });
+                return Ok(SourceSpec::DockerArchive {
+                    file: rest.into(),
+                    image: None,
+                });
             }
             // FILE:REPO:TAG: the longest existing file prefix before a colon.
             for (i, _) in rest.match_indices(':') {
@@ -129,7 +135,10 @@ impl SourceSpec {
                     });
                 }
             }
-            return Ok(SourceSpec::DockerArchive { file: rest.into(), image: None });
+            return Ok(SourceSpec::DockerArchive {
+                file: rest.into(),
+                image: None,
+            });
         }
         if let Some(rest) = s.strip_prefix("docker://") {
             return Ok(SourceSpec::Registry(rest.to_string()));
@@ -172,9 +181,11 @@ pub fn open(spec: &SourceSpec, opts: &SourceOptions) -> Result<AnySource, Error>
         SourceSpec::OciArchive { file, tag } => {
             Ok(AnySource::OciLayout(oci_archive::open(file, tag.as_deref(), opts)?))
         }
-        SourceSpec::DockerArchive { file, image } => {
-            Ok(AnySource::DockerArchive(docker_archive::open(file, image.as_deref(), opts)?))
-        }
+        SourceSpec::DockerArchive { file, image } => Ok(AnySource::DockerArchive(docker_archive::open(
+            file,
+            image.as_deref(),
+            opts,
+        )?)),
         SourceSpec::Path(p) => open_path(p, opts),
         SourceSpec::Registry(r) => Ok(AnySource::Registry(Box::new(RegistrySource::new(r, opts)?))),
     }
@@ -281,19 +292,34 @@ mod tests {
     fn parses_prefixes() {
         assert_eq!(
             SourceSpec::parse("oci:/nonexistent/dir:v1").unwrap(),
-            SourceSpec::OciLayout { dir: "/nonexistent/dir".into(), tag: Some("v1".into()) }
+            SourceSpec::OciLayout {
+                dir: "/nonexistent/dir".into(),
+                tag: Some("v1".into())
+            }
         );
         assert_eq!(
             SourceSpec::parse("oci:/nonexistent/dir").unwrap(),
-            SourceSpec::OciLayout { dir: "/nonexistent/dir".into(), tag: None }
+            SourceSpec::OciLayout {
+                dir: "/nonexistent/dir".into(),
+                tag: None
+            }
         );
-        assert_eq!(SourceSpec::parse("alpine").unwrap(), SourceSpec::Registry("alpine".into()));
+        assert_eq!(
+            SourceSpec::parse("alpine").unwrap(),
+            SourceSpec::Registry("alpine".into())
+        );
         assert_eq!(
             SourceSpec::parse("127.0.0.1:5000/app:1").unwrap(),
             SourceSpec::Registry("127.0.0.1:5000/app:1".into())
         );
-        assert_eq!(SourceSpec::parse("docker://alpine").unwrap(), SourceSpec::Registry("alpine".into()));
-        assert!(matches!(SourceSpec::parse("./missing.tar"), Err(Error::NotFound { .. })));
+        assert_eq!(
+            SourceSpec::parse("docker://alpine").unwrap(),
+            SourceSpec::Registry("alpine".into())
+        );
+        assert!(matches!(
+            SourceSpec::parse("./missing.tar"),
+            Err(Error::NotFound { .. })
+        ));
         assert!(SourceSpec::parse("").is_err());
     }
 }

@@ -20,7 +20,10 @@ pub(crate) enum Store {
     /// Files under a folder.
     Dir(PathBuf),
     /// Members of a tar file: name -> (data offset, size).
-    Tar { path: PathBuf, members: BTreeMap<String, (u64, u64)> },
+    Tar {
+        path: PathBuf,
+        members: BTreeMap<String, (u64, u64)>,
+    },
 }
 
 /// Checks that `rel` stays inside the store and returns it normalised (no `./`).
@@ -37,7 +40,11 @@ pub(crate) fn safe_rel(rel: &str, location: &str) -> Result<String, Error> {
             format!("`{rel}` is not a path inside the image (it would escape it)"),
         ));
     }
-    Ok(trimmed.split('/').filter(|c| !c.is_empty() && *c != ".").collect::<Vec<_>>().join("/"))
+    Ok(trimmed
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/"))
 }
 
 impl Store {
@@ -56,19 +63,21 @@ impl Store {
         let mut links = Vec::new();
         let entries = archive.entries_with_seek().map_err(|e| Error::io(loc.clone(), e))?;
         for entry in entries {
-            let entry = entry
-                .map_err(|e| Error::invalid(&loc, format!("not a readable tar file: {}", first_line(&e.to_string()))))?;
+            let entry = entry.map_err(|e| {
+                Error::invalid(&loc, format!("not a readable tar file: {}", first_line(&e.to_string())))
+            })?;
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let Ok(name) = safe_rel(&name, &loc) else { continue };
             let kind = entry.header().entry_type();
             if kind.is_file() {
                 members.insert(name, (entry.raw_file_position(), entry.size()));
             } else if (kind.is_symlink() || kind.is_hard_link())
-                && let Some(target) =
-                    entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned())
-                {
-                    links.push((name, target, kind.is_symlink()));
-                }
+                && let Some(target) = entry
+                    .link_name_bytes()
+                    .map(|t| String::from_utf8_lossy(&t).into_owned())
+            {
+                links.push((name, target, kind.is_symlink()));
+            }
         }
         // Resolve links (docker save wrote `<id>/layer.tar -> ../<other>/layer.tar` for shared
         // layers); targets must stay inside the archive.
@@ -98,7 +107,10 @@ impl Store {
                 members.insert(name, m);
             }
         }
-        Ok(Store::Tar { path: path.to_path_buf(), members })
+        Ok(Store::Tar {
+            path: path.to_path_buf(),
+            members,
+        })
     }
 
     /// `path` or `archive!member` for messages.
@@ -132,7 +144,10 @@ impl Store {
                 let path = root.join(&rel);
                 match File::open(&path) {
                     Ok(f) => {
-                        let len = f.metadata().map_err(|e| Error::io(path.display().to_string(), e))?.len();
+                        let len = f
+                            .metadata()
+                            .map_err(|e| Error::io(path.display().to_string(), e))?
+                            .len();
                         Ok(Some((Box::new(f), len)))
                     }
                     Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -140,17 +155,30 @@ impl Store {
                 }
             }
             Store::Tar { path, members } => {
-                let Some(&(start, len)) = members.get(&rel) else { return Ok(None) };
+                let Some(&(start, len)) = members.get(&rel) else {
+                    return Ok(None);
+                };
                 let mut f = File::open(path).map_err(|e| Error::io(path.display().to_string(), e))?;
-                f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(path.display().to_string(), e))?;
-                Ok(Some((Box::new(Section { file: f, start, len, pos: 0 }), len)))
+                f.seek(SeekFrom::Start(start))
+                    .map_err(|e| Error::io(path.display().to_string(), e))?;
+                Ok(Some((
+                    Box::new(Section {
+                        file: f,
+                        start,
+                        len,
+                        pos: 0,
+                    }),
+                    len,
+                )))
             }
         }
     }
 
     /// Reads a whole (small) file, or `None` when absent; more than `max` bytes is an error.
     pub fn read(&self, rel: &str, max: u64) -> Result<Option<Vec<u8>>, Error> {
-        let Some((r, len)) = self.open(rel)? else { return Ok(None) };
+        let Some((r, len)) = self.open(rel)? else {
+            return Ok(None);
+        };
         let loc = self.location(rel);
         if len > max {
             return Err(Error::invalid(

@@ -81,7 +81,11 @@ impl FaultProxy {
         let listener = TcpListener::bind((bind_ip, 0)).unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let stop = Arc::new(AtomicBool::new(false));
-        let plan = Arc::new(Mutex::new(Plan { target: target.to_string(), faults, log: Vec::new() }));
+        let plan = Arc::new(Mutex::new(Plan {
+            target: target.to_string(),
+            faults,
+            log: Vec::new(),
+        }));
         let (stop2, plan2, upstream) = (Arc::clone(&stop), Arc::clone(&plan), upstream.to_string());
         let accept = thread::spawn(move || {
             for conn in listener.incoming() {
@@ -95,7 +99,12 @@ impl FaultProxy {
                 });
             }
         });
-        Self { addr, stop, plan, accept: Some(accept) }
+        Self {
+            addr,
+            stop,
+            plan,
+            accept: Some(accept),
+        }
     }
 
     /// `127.0.0.1:PORT` of the proxy.
@@ -163,7 +172,11 @@ fn serve(client: TcpStream, upstream: &str, plan: &Mutex<Plan>, stop: &AtomicBoo
             *n -= 1;
             chosen = Some(f.clone());
         }
-        p.log.push(Logged { path: path.clone(), range: range.clone(), fault: chosen.clone() });
+        p.log.push(Logged {
+            path: path.clone(),
+            range: range.clone(),
+            fault: chosen.clone(),
+        });
         chosen
     };
     if let Some(Fault::Status { code, retry_after }) = &fault {
@@ -208,8 +221,9 @@ fn serve(client: TcpStream, upstream: &str, plan: &Mutex<Plan>, stop: &AtomicBoo
     }
     client.write_all(&head)?;
     let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-    let length: Option<u64> =
-        text.lines().find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)));
+    let length: Option<u64> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)));
     let limit = match (&fault, length) {
         (Some(Fault::CutBody | Fault::Stall), Some(n)) => n / 2,
         _ => u64::MAX,

@@ -129,31 +129,62 @@ pub enum Entry {
 impl Entry {
     /// A file with mode 0644, root-owned.
     pub fn file(path: &str, content: impl Into<Vec<u8>>) -> Self {
-        Entry::File { path: path.into(), content: content.into(), mode: 0o644, uid: 0, gid: 0 }
+        Entry::File {
+            path: path.into(),
+            content: content.into(),
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+        }
     }
     /// A file with explicit mode and owner.
     pub fn file_with(path: &str, content: impl Into<Vec<u8>>, mode: u32, uid: u64, gid: u64) -> Self {
-        Entry::File { path: path.into(), content: content.into(), mode, uid, gid }
+        Entry::File {
+            path: path.into(),
+            content: content.into(),
+            mode,
+            uid,
+            gid,
+        }
     }
     /// A file of `size` zero bytes.
     pub fn zeros(path: &str, size: u64) -> Self {
-        Entry::Zeros { path: path.into(), size }
+        Entry::Zeros {
+            path: path.into(),
+            size,
+        }
     }
     /// A directory with mode 0755.
     pub fn dir(path: &str) -> Self {
-        Entry::Dir { path: path.into(), mode: 0o755, uid: 0, gid: 0 }
+        Entry::Dir {
+            path: path.into(),
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+        }
     }
     /// A directory with explicit mode and owner.
     pub fn dir_with(path: &str, mode: u32, uid: u64, gid: u64) -> Self {
-        Entry::Dir { path: path.into(), mode, uid, gid }
+        Entry::Dir {
+            path: path.into(),
+            mode,
+            uid,
+            gid,
+        }
     }
     /// A symlink.
     pub fn symlink(path: &str, target: &str) -> Self {
-        Entry::Symlink { path: path.into(), target: target.into() }
+        Entry::Symlink {
+            path: path.into(),
+            target: target.into(),
+        }
     }
     /// A hard link.
     pub fn hardlink(path: &str, target: &str) -> Self {
-        Entry::Hardlink { path: path.into(), target: target.into() }
+        Entry::Hardlink {
+            path: path.into(),
+            target: target.into(),
+        }
     }
     /// A whiteout deleting `path`.
     pub fn whiteout(path: &str) -> Self {
@@ -165,7 +196,10 @@ impl Entry {
     }
     /// A file whose header name is written verbatim (may be `../x` or `/abs`).
     pub fn raw_file(name: &str, content: impl Into<Vec<u8>>) -> Self {
-        Entry::RawFile { name: name.into(), content: content.into() }
+        Entry::RawFile {
+            name: name.into(),
+            content: content.into(),
+        }
     }
 }
 
@@ -194,7 +228,9 @@ impl Compression {
         match self {
             Compression::None => tar.to_vec(),
             Compression::Gzip => {
-                let mut e = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::new(6));
+                let mut e = flate2::GzBuilder::new()
+                    .mtime(0)
+                    .write(Vec::new(), flate2::Compression::new(6));
                 e.write_all(tar).unwrap();
                 e.finish().unwrap()
             }
@@ -279,8 +315,14 @@ impl TestPlatform {
 }
 
 enum Step {
-    Layer { created_by: String, entries: Vec<Entry>, compression: Option<Compression> },
-    Empty { created_by: String },
+    Layer {
+        created_by: String,
+        entries: Vec<Entry>,
+        compression: Option<Compression>,
+    },
+    Empty {
+        created_by: String,
+    },
 }
 
 /// Builds one single-platform image.
@@ -340,17 +382,27 @@ impl ImageBuilder {
     }
     /// A layer made by `created_by`.
     pub fn layer(mut self, created_by: &str, entries: Vec<Entry>) -> Self {
-        self.steps.push(Step::Layer { created_by: created_by.into(), entries, compression: None });
+        self.steps.push(Step::Layer {
+            created_by: created_by.into(),
+            entries,
+            compression: None,
+        });
         self
     }
     /// A layer with its own compression.
     pub fn layer_compressed(mut self, created_by: &str, c: Compression, entries: Vec<Entry>) -> Self {
-        self.steps.push(Step::Layer { created_by: created_by.into(), entries, compression: Some(c) });
+        self.steps.push(Step::Layer {
+            created_by: created_by.into(),
+            entries,
+            compression: Some(c),
+        });
         self
     }
     /// A history step without a layer (`empty_layer: true`).
     pub fn empty_step(mut self, created_by: &str) -> Self {
-        self.steps.push(Step::Empty { created_by: created_by.into() });
+        self.steps.push(Step::Empty {
+            created_by: created_by.into(),
+        });
         self
     }
     /// Adds a deliberate defect.
@@ -377,7 +429,11 @@ impl ImageBuilder {
                 Step::Empty { created_by } => history.push(json!({
                     "created": FIXED_CREATED, "created_by": created_by, "empty_layer": true
                 })),
-                Step::Layer { created_by, entries, compression } => {
+                Step::Layer {
+                    created_by,
+                    entries,
+                    compression,
+                } => {
                     let c = force.or(*compression).unwrap_or(self.compression);
                     let tar = layer_tar(entries);
                     let blob = c.compress(&tar);
@@ -402,7 +458,10 @@ impl ImageBuilder {
                 Fault::UnknownMediaType(n) => layers[*n].media_type = MT_LAYER_UNKNOWN.into(),
                 Fault::CorruptCompression(n) => {
                     let l = &mut layers[*n];
-                    assert_ne!(l.media_type, MT_LAYER_TAR, "CorruptCompression needs a compressed layer");
+                    assert_ne!(
+                        l.media_type, MT_LAYER_TAR,
+                        "CorruptCompression needs a compressed layer"
+                    );
                     let len = l.blob.len();
                     let mid = len / 2;
                     for b in &mut l.blob[mid..(mid + 16).min(len - 8)] {
@@ -535,7 +594,11 @@ impl BuiltImage {
 
     /// The manifest descriptor for an index.
     fn manifest_descriptor(&self, ref_name: Option<&str>, with_platform: bool) -> Value {
-        let digest = if self.path_traversal { TRAVERSAL_DIGEST } else { self.manifest_digest.as_str() };
+        let digest = if self.path_traversal {
+            TRAVERSAL_DIGEST
+        } else {
+            self.manifest_digest.as_str()
+        };
         let mut d = json!({"mediaType": MT_OCI_MANIFEST, "digest": digest, "size": self.manifest.len()});
         if with_platform {
             d["platform"] = self.platform.json();
@@ -775,7 +838,13 @@ pub fn layer_tar(entries: &[Entry]) -> Vec<u8> {
     let mut t = tar::Builder::new(Vec::new());
     for e in entries {
         match e {
-            Entry::File { path, content, mode, uid, gid } => {
+            Entry::File {
+                path,
+                content,
+                mode,
+                uid,
+                gid,
+            } => {
                 let mut h = header(tar::EntryType::Regular, *mode, *uid, *gid, content.len() as u64);
                 t.append_data(&mut h, path, &content[..]).unwrap();
             }
@@ -798,13 +867,21 @@ pub fn layer_tar(entries: &[Entry]) -> Vec<u8> {
             }
             Entry::Whiteout { path } => {
                 let (d, n) = split_parent(path);
-                let wh = if d.is_empty() { format!(".wh.{n}") } else { format!("{d}/.wh.{n}") };
+                let wh = if d.is_empty() {
+                    format!(".wh.{n}")
+                } else {
+                    format!("{d}/.wh.{n}")
+                };
                 let mut h = header(tar::EntryType::Regular, 0o644, 0, 0, 0);
                 t.append_data(&mut h, wh, std::io::empty()).unwrap();
             }
             Entry::OpaqueWhiteout { dir } => {
                 let d = dir.trim_end_matches('/');
-                let wh = if d.is_empty() { ".wh..wh..opq".to_string() } else { format!("{d}/.wh..wh..opq") };
+                let wh = if d.is_empty() {
+                    ".wh..wh..opq".to_string()
+                } else {
+                    format!("{d}/.wh..wh..opq")
+                };
                 let mut h = header(tar::EntryType::Regular, 0o644, 0, 0, 0);
                 t.append_data(&mut h, wh, std::io::empty()).unwrap();
             }

@@ -15,7 +15,13 @@ pub struct ManyFiles {
 impl ManyFiles {
     /// A stream of `n` files named by `path`.
     pub fn new(n: u64, path: fn(u64) -> String) -> Self {
-        Self { n, i: 0, path, buf: Vec::new(), pos: 0 }
+        Self {
+            n,
+            i: 0,
+            path,
+            buf: Vec::new(),
+            pos: 0,
+        }
     }
 }
 

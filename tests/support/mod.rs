@@ -17,9 +17,15 @@ pub fn missing<T>(what: &str) -> Option<T> {
 
 /// The shared folder beside the repo (`../shared`, or `IMGOPT_SHARED`).
 pub fn shared_dir() -> Option<PathBuf> {
-    let p = std::env::var_os("IMGOPT_SHARED")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"), PathBuf::from);
-    if p.is_dir() { Some(p) } else { missing("../shared (IMGOPT_SHARED)") }
+    let p = std::env::var_os("IMGOPT_SHARED").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
+        PathBuf::from,
+    );
+    if p.is_dir() {
+        Some(p)
+    } else {
+        missing("../shared (IMGOPT_SHARED)")
+    }
 }
 
 /// The Dockerfile corpus (`IMGOPT_CORPUS`, default `../shared/corpus/dockerfiles`).
@@ -28,14 +34,18 @@ pub fn corpus_dir() -> Option<PathBuf> {
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/dockerfiles"),
         PathBuf::from,
     );
-    if p.is_dir() { Some(p) } else { missing(&format!("the Dockerfile corpus at {}", p.display())) }
+    if p.is_dir() {
+        Some(p)
+    } else {
+        missing(&format!("the Dockerfile corpus at {}", p.display()))
+    }
 }
 
 /// The fixture images built by `make-images.sh` (`IMGOPT_FIXTURES`).
 pub fn fixtures_dir() -> Option<PathBuf> {
-    let p = std::env::var_os("IMGOPT_FIXTURES").map(PathBuf::from).or_else(|| {
-        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/imgopt-fixtures"))
-    });
+    let p = std::env::var_os("IMGOPT_FIXTURES")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/imgopt-fixtures")));
     match p {
         Some(p) if p.join("images.tsv").is_file() => Some(p),
         _ => missing("the fixture images (IMGOPT_FIXTURES, built by make-images.sh)"),
@@ -74,10 +84,12 @@ pub fn registry() -> Option<String> {
 /// skip.
 pub fn auth_registry() -> Option<(String, String, String)> {
     let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    match (get("IMGOPT_REGISTRY_AUTH"), get("IMGOPT_REGISTRY_USER"), get("IMGOPT_REGISTRY_PASS")) {
+    match (
+        get("IMGOPT_REGISTRY_AUTH"),
+        get("IMGOPT_REGISTRY_USER"),
+        get("IMGOPT_REGISTRY_PASS"),
+    ) {
         (Some(r), Some(u), Some(p)) => Some((r, u, p)),
-        _ => missing(
-            "the htpasswd test registry (IMGOPT_REGISTRY_AUTH/_USER/_PASS; scripts/test.sh starts it)",
-        ),
+        _ => missing("the htpasswd test registry (IMGOPT_REGISTRY_AUTH/_USER/_PASS; scripts/test.sh starts it)"),
     }
 }

@@ -47,7 +47,11 @@ pub fn diagnostics(report: &AnalyzeReport) -> Vec<Diagnostic> {
 fn image_block(im: &crate::analyze::measure::ImageMeasure, out: &mut dyn Write) -> io::Result<()> {
     write!(out, "measured on {} ({} layers", im.source, im.layers)?;
     if let Some(b) = &im.base {
-        write!(out, "; base {}: {} layers, {}", b.reference, b.layers, b.base_content_bytes)?;
+        write!(
+            out,
+            "; base {}: {} layers, {}",
+            b.reference, b.layers, b.base_content_bytes
+        )?;
     }
     writeln!(out, "):")?;
     for i in im.instructions.iter().filter(|i| !i.measure.layers.is_empty()) {
@@ -63,8 +67,7 @@ fn image_block(im: &crate::analyze::measure::ImageMeasure, out: &mut dyn Write) 
         if m.made_waste.0 > 0 {
             write!(out, ", made {} of earlier layers waste", m.made_waste)?;
         }
-        let caches: Vec<String> =
-            i.cache_bytes.iter().map(|(t, b)| format!("{t} {b}")).collect();
+        let caches: Vec<String> = i.cache_bytes.iter().map(|(t, b)| format!("{t} {b}")).collect();
         if !caches.is_empty() {
             write!(out, "; caches: {}", caches.join(", "))?;
         }
@@ -74,12 +77,7 @@ fn image_block(im: &crate::analyze::measure::ImageMeasure, out: &mut dyn Write) 
 }
 
 /// Writes the report.
-pub fn render(
-    report: &AnalyzeReport,
-    files: &Files,
-    color: ColorChoice,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+pub fn render(report: &AnalyzeReport, files: &Files, color: ColorChoice, out: &mut dyn Write) -> io::Result<()> {
     render_human(&diagnostics(report), files, color, out)?;
     // The summary writes no colour codes of its own; everything it quotes is the user's.
     let out = &mut Printable(out);
@@ -88,10 +86,10 @@ pub fn render(
             image_block(im, out)?;
         }
         let Some(c) = &file.context else { continue };
-        let ignore = c.dockerignore.as_deref().map_or_else(
-            || "(no .dockerignore)".to_string(),
-            |p| format!("after {p}"),
-        );
+        let ignore = c
+            .dockerignore
+            .as_deref()
+            .map_or_else(|| "(no .dockerignore)".to_string(), |p| format!("after {p}"));
         writeln!(
             out,
             "context {}: {} {}, {} {ignore}{}",
@@ -112,11 +110,7 @@ pub fn render(
                 .take(3)
                 .map(|e| format!("{} ({})", e.path, e.bytes))
                 .collect();
-            writeln!(
-                out,
-                "  largest files copied into the image: {}",
-                top.join(", ")
-            )?;
+            writeln!(out, "  largest files copied into the image: {}", top.join(", "))?;
         }
         if !c.accidental.is_empty() {
             let acc: Vec<String> = c

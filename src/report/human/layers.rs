@@ -30,9 +30,7 @@ fn table(header: &[&str], right: &[usize]) -> Table {
 fn step(created_by: &str, max: usize) -> String {
     let s = created_by.trim();
     let s = s.strip_suffix("# buildkit").unwrap_or(s).trim_end();
-    let s = s
-        .replacen("/bin/sh -c #(nop) ", "", 1)
-        .replacen("/bin/sh -c ", "", 1);
+    let s = s.replacen("/bin/sh -c #(nop) ", "", 1).replacen("/bin/sh -c ", "", 1);
     if s.is_empty() {
         return "(no history)".to_string();
     }
@@ -82,12 +80,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
     }
     writeln!(out)?;
 
-    let max = r
-        .layers
-        .iter()
-        .map(|l| l.content_bytes.0)
-        .max()
-        .unwrap_or(0);
+    let max = r.layers.iter().map(|l| l.content_bytes.0).max().unwrap_or(0);
     let mut t = table(
         &[
             "#",
@@ -108,10 +101,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
             l.compressed_bytes.to_string(),
             l.content_bytes.to_string(),
             bar(l.content_bytes.0, max),
-            format!(
-                "{} / {} / {}",
-                l.files_added, l.files_modified, l.files_deleted
-            ),
+            format!("{} / {} / {}", l.files_added, l.files_modified, l.files_deleted),
             if l.wasted_bytes.0 == 0 {
                 "-".to_string()
             } else {
@@ -135,11 +125,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
 
     let w = &r.waste_by_kind;
     let content = r.totals.content_bytes.0;
-    writeln!(
-        out,
-        "Efficiency (dive's score)  {:.2} %",
-        r.efficiency * 100.0
-    )?;
+    writeln!(out, "Efficiency (dive's score)  {:.2} %", r.efficiency * 100.0)?;
     writeln!(
         out,
         "Reclaimable by squashing   {} ({} of the content stored; final filesystem {})",
@@ -153,11 +139,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
         ("deleted", w.deleted),
         ("metadata_only", w.metadata_only),
     ] {
-        t.add_row(vec![
-            name.to_string(),
-            b.to_string(),
-            pct(b.0, r.reclaimable_bytes.0),
-        ]);
+        t.add_row(vec![name.to_string(), b.to_string(), pct(b.0, r.reclaimable_bytes.0)]);
     }
     t.add_row(vec![
         "still in the final filesystem:".to_string(),
@@ -180,15 +162,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
     if !r.waste.is_empty() {
         writeln!(out)?;
         let mut t = table(
-            &[
-                "Largest waste",
-                "Kind",
-                "Cache",
-                "Stored in",
-                "By",
-                "Files",
-                "Bytes",
-            ],
+            &["Largest waste", "Kind", "Cache", "Stored in", "By", "Files", "Bytes"],
             &[3, 4, 5, 6],
         );
         for i in r.waste.iter().take(top) {
@@ -205,32 +179,21 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
         writeln!(out, "{t}")?;
         let more = r.waste.len().saturating_sub(top);
         if more > 0 {
-            writeln!(
-                out,
-                "… {more} more items (--top N, or --format json for all)"
-            )?;
+            writeln!(out, "… {more} more items (--top N, or --format json for all)")?;
         }
     }
 
     let mut files: Vec<(usize, &str, u64)> = r
         .layers
         .iter()
-        .flat_map(|l| {
-            l.top_files
-                .iter()
-                .map(move |f| (l.index, f.path.as_str(), f.bytes.0))
-        })
+        .flat_map(|l| l.top_files.iter().map(move |f| (l.index, f.path.as_str(), f.bytes.0)))
         .collect();
     files.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(b.1)));
     if !files.is_empty() {
         writeln!(out)?;
         let mut t = table(&["Largest files", "Layer", "Bytes"], &[1, 2]);
         for (layer, p, b) in files.into_iter().take(top) {
-            t.add_row(vec![
-                p.to_string(),
-                layer.to_string(),
-                ByteSize(b).to_string(),
-            ]);
+            t.add_row(vec![p.to_string(), layer.to_string(), ByteSize(b).to_string()]);
         }
         writeln!(out, "{t}")?;
     }
@@ -239,14 +202,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
         writeln!(out)?;
         let total: u64 = r.packages.iter().map(|p| p.bytes).sum();
         let mut t = table(
-            &[
-                "Largest packages",
-                "Version",
-                "Manager",
-                "Layer",
-                "Files",
-                "Bytes",
-            ],
+            &["Largest packages", "Version", "Manager", "Layer", "Files", "Bytes"],
             &[3, 4, 5],
         );
         for p in r.packages.iter().take(top) {
@@ -260,12 +216,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
             ]);
         }
         writeln!(out, "{t}")?;
-        writeln!(
-            out,
-            "{} packages, {} of files",
-            r.packages.len(),
-            ByteSize(total)
-        )?;
+        writeln!(out, "{} packages, {} of files", r.packages.len(), ByteSize(total))?;
     }
 
     if let Some(ins) = &r.instructions {
@@ -312,11 +263,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
             "Base {}: {} layer(s){}, {} stored / {} content; own layers {} stored / {} content",
             b.reference,
             b.layers,
-            if b.matches_fully {
-                ""
-            } else {
-                " (partial match)"
-            },
+            if b.matches_fully { "" } else { " (partial match)" },
             b.base_compressed_bytes,
             b.base_content_bytes,
             b.own_compressed_bytes,
@@ -335,10 +282,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
     }
     let unverified = r.layers.iter().filter(|l| !l.verified).count();
     if unverified > 0 {
-        writeln!(
-            out,
-            "note: {unverified} layer(s) were not verified (--no-verify)"
-        )?;
+        writeln!(out, "note: {unverified} layer(s) were not verified (--no-verify)")?;
     }
     Ok(())
 }
@@ -346,14 +290,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
 /// Writes several platforms: a side-by-side summary, then each report.
 pub fn render_multi(m: &MultiPlatformReport, top: usize, out: &mut dyn Write) -> io::Result<()> {
     let mut t = table(
-        &[
-            "Platform",
-            "Layers",
-            "Stored",
-            "Content",
-            "Reclaimable",
-            "Efficiency",
-        ],
+        &["Platform", "Layers", "Stored", "Content", "Reclaimable", "Efficiency"],
         &[1, 2, 3, 4, 5],
     );
     for r in &m.platforms {
@@ -385,10 +322,7 @@ mod tests {
             step("RUN /bin/sh -c apt-get update # buildkit", 60),
             "RUN apt-get update"
         );
-        assert_eq!(
-            step("/bin/sh -c #(nop) ADD file:abc in / ", 60),
-            "ADD file:abc in /"
-        );
+        assert_eq!(step("/bin/sh -c #(nop) ADD file:abc in / ", 60), "ADD file:abc in /");
         assert_eq!(step("", 60), "(no history)");
         assert_eq!(step("COPY abcdef", 6), "COPY …");
         assert_eq!(bar(0, 10), "░".repeat(BAR_WIDTH));

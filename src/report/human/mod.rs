@@ -1,6 +1,6 @@
 //! Human renderers: one file per report kind.
 
-pub mod parse;
 pub mod analyze;
 pub mod layers;
+pub mod parse;
 pub mod plan;

@@ -29,7 +29,11 @@ fn instruction_line(i: &crate::dockerfile::report::InstructionReport) -> String 
         text.push(' ');
         text.push_str(f);
     }
-    let values = if i.json { format!("{:?}", i.value) } else { i.value.join(" ") };
+    let values = if i.json {
+        format!("{:?}", i.value)
+    } else {
+        i.value.join(" ")
+    };
     if !values.is_empty() {
         text.push(' ');
         text.push_str(&values);
@@ -91,7 +95,10 @@ pub fn render(r: &ParseReport, verbose: bool, out: &mut dyn Write) -> io::Result
                 format!("lines {first}-{last}")
             };
             let mut base = if let Some(b) = s.base_stage {
-                format!("FROM stage {}", r.stages.get(b).map_or_else(|| b.to_string(), stage_label))
+                format!(
+                    "FROM stage {}",
+                    r.stages.get(b).map_or_else(|| b.to_string(), stage_label)
+                )
             } else {
                 s.base_expanded.clone()
             };
@@ -115,7 +122,12 @@ pub fn render(r: &ParseReport, verbose: bool, out: &mut dyn Write) -> io::Result
                 plural(s.instruction_count, "instruction", "instructions"),
             )?;
             if verbose {
-                for i in r.instructions.iter().skip(s.first_instruction).take(s.instruction_count) {
+                for i in r
+                    .instructions
+                    .iter()
+                    .skip(s.first_instruction)
+                    .take(s.instruction_count)
+                {
                     writeln!(out, "{}", instruction_line(i))?;
                 }
             }

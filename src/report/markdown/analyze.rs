@@ -33,16 +33,10 @@ pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
         return Ok(());
     }
     writeln!(out)?;
-    writeln!(
-        out,
-        "| Severity | Rule | Location | Finding | Estimated saving |"
-    )?;
+    writeln!(out, "| Severity | Rule | Location | Finding | Estimated saving |")?;
     writeln!(out, "| --- | --- | --- | --- | --- |")?;
     for f in &report.findings {
-        let est = f
-            .estimate
-            .as_ref()
-            .map_or_else(|| "—".to_string(), ToString::to_string);
+        let est = f.estimate.as_ref().map_or_else(|| "—".to_string(), ToString::to_string);
         writeln!(
             out,
             "| {} | `{}` {} | `{}:{}` | {}<br>**help:** {} | {} |",
@@ -61,7 +55,10 @@ pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(out, "Measured on `{}`:", code(&im.source))?;
         writeln!(out)?;
-        writeln!(out, "| Line | Instruction | Layers | Content | Stored | Wasted later | Caches |")?;
+        writeln!(
+            out,
+            "| Line | Instruction | Layers | Content | Stored | Wasted later | Caches |"
+        )?;
         writeln!(out, "| ---: | --- | --- | ---: | ---: | ---: | --- |")?;
         for i in im.instructions.iter().filter(|i| !i.measure.layers.is_empty()) {
             let m = &i.measure;

@@ -11,9 +11,7 @@ use crate::units::ByteSize;
 fn step(created_by: &str) -> String {
     let s = created_by.trim();
     let s = s.strip_suffix("# buildkit").unwrap_or(s).trim_end();
-    let s = s
-        .replacen("/bin/sh -c #(nop) ", "", 1)
-        .replacen("/bin/sh -c ", "", 1);
+    let s = s.replacen("/bin/sh -c #(nop) ", "", 1).replacen("/bin/sh -c ", "", 1);
     let s: String = if s.chars().count() > 80 {
         format!("{}…", s.chars().take(79).collect::<String>())
     } else {
@@ -49,10 +47,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
             .map_or_else(String::new, |p| format!(" · `{}`", code(p))),
     )?;
     writeln!(out)?;
-    writeln!(
-        out,
-        "| # | Created by | Stored | Content | + / ~ / - | Wasted later |"
-    )?;
+    writeln!(out, "| # | Created by | Stored | Content | + / ~ / - | Wasted later |")?;
     writeln!(out, "|--:|---|--:|--:|:-:|--:|")?;
     for l in &r.layers {
         writeln!(
@@ -80,11 +75,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
     writeln!(out, "| deleted | {} |", w.deleted)?;
     writeln!(out, "| metadata_only | {} |", w.metadata_only)?;
     writeln!(out, "| **reclaimable** | **{}** |", r.reclaimable_bytes)?;
-    writeln!(
-        out,
-        "| package_cache (in the final filesystem) | {} |",
-        w.package_cache
-    )?;
+    writeln!(out, "| package_cache (in the final filesystem) | {} |", w.package_cache)?;
     if let Some(d) = w.duplicate_content {
         writeln!(out, "| duplicate_content (in the final filesystem) | {d} |")?;
     }
@@ -187,9 +178,6 @@ mod tests {
 
     #[test]
     fn escapes_cells() {
-        assert_eq!(
-            step("RUN /bin/sh -c echo a | tee b # buildkit"),
-            "RUN echo a \\| tee b"
-        );
+        assert_eq!(step("RUN /bin/sh -c echo a | tee b # buildkit"), "RUN echo a \\| tee b");
     }
 }

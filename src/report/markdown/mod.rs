@@ -13,7 +13,8 @@ pub mod plan;
 /// drive a terminal that shows the comment), and the Unicode controls that reorder the text
 /// around them (so that a name cannot display as something it is not).
 fn hidden(c: char) -> bool {
-    (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `s` as text in a table cell or a line: line breaks and tabs as spaces, hidden characters

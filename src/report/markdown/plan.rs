@@ -15,7 +15,10 @@ fn cell(s: &str) -> String {
 /// Writes the plan report as Markdown.
 pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "### Density plan\n")?;
-    writeln!(out, "| node type | allocatable | free after DaemonSets | image budget | $/h |")?;
+    writeln!(
+        out,
+        "| node type | allocatable | free after DaemonSets | image budget | $/h |"
+    )?;
     writeln!(out, "|---|---|---|---|---|")?;
     for n in &r.node_types {
         writeln!(
@@ -32,7 +35,15 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             n.price_per_hour.map_or("-".to_string(), |p| p.to_string()),
         )?;
     }
-    writeln!(out, "\n| service | replicas | request | {} |", r.node_types.iter().map(|n| cell(&n.name)).collect::<Vec<_>>().join(" | "))?;
+    writeln!(
+        out,
+        "\n| service | replicas | request | {} |",
+        r.node_types
+            .iter()
+            .map(|n| cell(&n.name))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    )?;
     writeln!(out, "|---|---|---|{}", "---|".repeat(r.node_types.len()))?;
     for s in &r.services {
         let fits: Vec<String> = r
@@ -40,7 +51,11 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             .iter()
             .map(|n| {
                 let f = &s.per_node[&n.name];
-                if f.instances == 0 { "does not fit".to_string() } else { cell(&f.summary()) }
+                if f.instances == 0 {
+                    "does not fit".to_string()
+                } else {
+                    cell(&f.summary())
+                }
             })
             .collect();
         writeln!(
@@ -53,7 +68,10 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             fits.join(" | ")
         )?;
     }
-    writeln!(out, "\n| node type | nodes | lower bound | gap | optimal | FFD (CA) | FFD (Karpenter) | $/h |")?;
+    writeln!(
+        out,
+        "\n| node type | nodes | lower bound | gap | optimal | FFD (CA) | FFD (Karpenter) | $/h |"
+    )?;
     writeln!(out, "|---|---:|---:|---:|---|---:|---:|---:|")?;
     for (name, p) in &r.by_node_type {
         writeln!(
@@ -70,7 +88,11 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     if let Some(c) = &r.cheapest {
-        let counts: Vec<String> = c.node_counts.iter().map(|(t, n)| format!("{n} × {}", cell(t))).collect();
+        let counts: Vec<String> = c
+            .node_counts
+            .iter()
+            .map(|(t, n)| format!("{n} × {}", cell(t)))
+            .collect();
         writeln!(
             out,
             "\n**Cheapest fleet:** ${:.3}/h ({}), lower bound ${:.3}/h, gap {:.1}%, {}",
@@ -78,15 +100,28 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             counts.join(" + "),
             c.lower_bound_cost,
             c.gap * 100.0,
-            if c.optimal { "proven optimal" } else { "not proven optimal" }
+            if c.optimal {
+                "proven optimal"
+            } else {
+                "not proven optimal"
+            }
         )?;
         if let Some(f) = c.ffd_cost_per_hour {
             writeln!(out, "Cheapest single-type FFD fleet: ${f:.3}/h.")?;
         }
     }
     for u in &r.unschedulable {
-        let why: Vec<String> = u.reasons.iter().map(|(t, w)| format!("{}: {}", cell(t), cell(w))).collect();
-        writeln!(out, "\n:x: **{}** fits no node type ({})", cell(&u.service), why.join("; "))?;
+        let why: Vec<String> = u
+            .reasons
+            .iter()
+            .map(|(t, w)| format!("{}: {}", cell(t), cell(w)))
+            .collect();
+        writeln!(
+            out,
+            "\n:x: **{}** fits no node type ({})",
+            cell(&u.service),
+            why.join("; ")
+        )?;
     }
     Ok(())
 }

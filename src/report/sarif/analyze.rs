@@ -170,10 +170,7 @@ pub fn render(report: &AnalyzeReport, out: &mut dyn Write) -> io::Result<()> {
         .zip(&uris)
         .map(|(f, u)| SarifResult {
             rule_id: f.code,
-            rule_index: RULES
-                .iter()
-                .position(|r| r.meta().code == f.code)
-                .unwrap_or(0),
+            rule_index: RULES.iter().position(|r| r.meta().code == f.code).unwrap_or(0),
             level: level(f.severity),
             message: Message {
                 text: match &f.estimate {
