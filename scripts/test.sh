@@ -5,7 +5,8 @@
 # with ../shared/fixtures/make-images.sh into $IMGOPT_FIXTURES (default
 # ~/.cache/imgopt-fixtures, outside the repo), starts two real CNCF distribution registries
 # on free loopback ports (one anonymous, one with htpasswd auth), pushes the fixture images,
-# runs `cargo test`, checks that benchmarks still compile, and stops what it started.
+# checks formatting and lints, runs `cargo test` (examples and benchmarks included), and stops
+# what it started.
 #
 # Env: IMGOPT_FIXTURES, IMGOPT_CORPUS (default ../shared/corpus/dockerfiles),
 #      IMGOPT_REQUIRE_CORPUS=1 (CI: a missing corpus or fixture fails instead of skipping),
@@ -93,9 +94,12 @@ if [ "${IMGOPT_SKIP_SETUP:-0}" != 1 ]; then
 fi
 
 cd "$ROOT"
-log "checking that examples and benchmarks compile"
-cargo build --examples
-cargo bench --no-run
+# Everything below builds in one profile (test): `--all-targets` compiles the examples and the
+# benchmarks too, and runs each benchmark once as a test, so nothing is compiled twice.
+log "cargo fmt --check"
+cargo fmt --check
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
 log "cargo test --doc"
 cargo test --doc
 log "cargo test --all-targets"

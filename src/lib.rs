@@ -24,7 +24,6 @@ pub mod context;
 pub mod diag;
 pub mod digest;
 pub mod dockerfile;
-pub mod error;
 pub mod estimate;
 pub mod layers;
 pub mod plan;

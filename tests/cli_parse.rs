@@ -217,7 +217,7 @@ fn unterminated_heredoc_and_missing_file_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("<stdin>:2:1: unterminated heredoc"));
     let out = imgopt(&["parse", "/definitely/not/here/Dockerfile"], None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("reading /definitely/not/here/Dockerfile"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reading the Dockerfile /definitely/not/here/Dockerfile"));
 }
 
 #[test]

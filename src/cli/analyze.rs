@@ -2,18 +2,17 @@
 //! [`crate::analyze::analyze`] and renders the report; exit 1 when a finding is at or above
 //! `--fail-on`.
 
-use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 
+use super::input::{self, read_text};
 use super::printer::Printer;
-use super::{ExitStatus, GlobalArgs, Rendered, verbose};
+use super::{ExitStatus, verbose};
 use crate::analyze::{self, Input, Options};
-use crate::diag::{Diagnostic, Severity, render_human};
-use crate::report::Format;
+use crate::diag::Severity;
+use crate::report::{Format, Kind, Report};
 use crate::rules::Selection;
 
 /// The severity that fails the run.
@@ -23,8 +22,9 @@ pub enum FailOn {
     Error,
     /// Any warning or error.
     Warning,
-    /// Any finding.
-    Info,
+    /// Any finding, notes included (`info` is the same: the severity's name in JSON).
+    #[value(alias = "info")]
+    Note,
     /// Never fail (exit 0 unless imgopt itself fails).
     Never,
 }
@@ -63,27 +63,16 @@ pub struct AnalyzeArgs {
     /// Where and how to read `--image`.
     #[command(flatten)]
     pub source: super::source_args::SourceArgs,
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = super::args::format_parser(Kind::Analyze))]
+    pub format: Format,
 }
 
 /// Runs `imgopt analyze`.
-pub fn run(args: &AnalyzeArgs, global: &GlobalArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
+pub fn run(args: &AnalyzeArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
     let start = std::time::Instant::now();
     let selection = Selection::new(args.select.as_deref(), args.ignore.as_deref()).context("--select/--ignore")?;
-    let mut build_args = BTreeMap::new();
-    for kv in &args.build_args {
-        match kv.split_once('=') {
-            Some((k, v)) if !k.is_empty() => {
-                build_args.insert(k.to_string(), v.to_string());
-            }
-            _ => match std::env::var(kv) {
-                // `--build-arg K` takes K from the environment, as docker does.
-                Ok(v) if !kv.is_empty() => {
-                    build_args.insert(kv.clone(), v);
-                }
-                _ => bail!("--build-arg `{kv}`: expected K=V"),
-            },
-        }
-    }
+    let build_args = input::build_args(&args.build_args)?;
     if args.image.is_some() && args.files.len() != 1 {
         bail!(
             "--image measures one Dockerfile: give exactly one (got {})",
@@ -96,37 +85,22 @@ pub fn run(args: &AnalyzeArgs, global: &GlobalArgs, printer: &mut Printer) -> an
     if args.source.password_stdin && args.files.iter().any(|p| p.as_os_str() == "-") {
         bail!("--password-stdin and a Dockerfile on stdin (`-`) cannot share stdin");
     }
-    let mut inputs = Vec::new();
-    let mut stdin_used = false;
-    for p in &args.files {
-        if p.as_os_str() == "-" {
-            if stdin_used {
-                bail!("`-` (stdin) given more than once");
-            }
-            stdin_used = true;
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut bytes)
-                .context("reading the Dockerfile from stdin")?;
-            inputs.push(Input {
-                name: "-".to_string(),
-                bytes,
-                path: None,
-            });
-        } else {
-            let meta = std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?;
-            if meta.is_dir() {
-                bail!("{} is a directory; give the Dockerfile's path", p.display());
-            }
-            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-            inputs.push(Input {
-                name: p.display().to_string(),
-                bytes,
-                path: Some(p.clone()),
-            });
-        }
+    if args.files.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        bail!("`-` (stdin) given more than once");
     }
+    let texts = args
+        .files
+        .iter()
+        .map(|p| read_text(p, "the Dockerfile"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let inputs: Vec<Input> = texts
+        .iter()
+        .map(|t| Input {
+            name: t.name.clone(),
+            bytes: t.bytes.clone(),
+            path: t.path.clone(),
+        })
+        .collect();
     let opts = Options {
         target: args.target.clone(),
         build_args,
@@ -138,19 +112,7 @@ pub fn run(args: &AnalyzeArgs, global: &GlobalArgs, printer: &mut Printer) -> an
         Ok(r) => r,
         Err(e) => {
             if let analyze::Error::Parse { file_id, source, .. } = e.as_ref() {
-                let d = Diagnostic::error(source.message.clone()).with_primary(
-                    *file_id,
-                    source.span.start()..source.span.end().max(source.span.start()),
-                    "",
-                );
-                let mut files = crate::diag::Files::new();
-                // Re-create the file database the parse error points into.
-                for i in &inputs {
-                    files.add(i.name.clone(), analyze::text_same_offsets(&i.bytes));
-                }
-                let mut buf = Vec::new();
-                render_human(&[d], &files, printer.err_color, &mut buf)?;
-                return Err(anyhow::Error::new(Rendered(String::from_utf8_lossy(&buf).into_owned())));
+                return Err(input::parse_error(&texts[file_id.0], source, printer));
             }
             return Err(anyhow::Error::new(*e));
         }
@@ -180,17 +142,11 @@ pub fn run(args: &AnalyzeArgs, global: &GlobalArgs, printer: &mut Printer) -> an
         verbose::PREFIX,
         verbose::duration(start.elapsed())
     ));
-    let out = printer.out();
-    match global.format {
-        Format::Human => crate::report::human::analyze::render(&report, &files, printer.color, printer.out())?,
-        Format::Json => crate::report::json::write(&report, out)?,
-        Format::Sarif => crate::report::sarif::analyze::render(&report, out)?,
-        Format::Markdown => crate::report::markdown::analyze::render(&report, out)?,
-    }
+    printer.render(&Report::Analyze(&report, &files), args.format)?;
     let threshold = match args.fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
-        FailOn::Info => Some(Severity::Info),
+        FailOn::Note => Some(Severity::Info),
         FailOn::Never => None,
     };
     Ok(match (threshold, report.max_severity()) {

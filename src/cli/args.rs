@@ -2,9 +2,29 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 
-use crate::report::Format;
+use crate::report::{Format, Kind};
+
+/// The `--format` parser of one command: only the formats its report has are offered (in
+/// `--help` and completions) and accepted; any other is refused by clap with exit 2.
+pub fn format_parser(kind: Kind) -> impl TypedValueParser<Value = Format> {
+    let values = kind
+        .formats()
+        .iter()
+        .map(|f| PossibleValue::new(f.as_str()).help(format_help(*f)));
+    PossibleValuesParser::new(values).map(|name| Format::from_str(&name, false).unwrap_or(Format::Human))
+}
+
+fn format_help(f: Format) -> &'static str {
+    match f {
+        Format::Human => "for people: tables and rustc-style diagnostics (colour on a terminal)",
+        Format::Json => "versioned JSON (schema_version 1), documented in docs/",
+        Format::Sarif => "SARIF 2.1.0 for code scanning",
+        Format::Markdown => "GitHub-flavoured Markdown for pull-request comments",
+    }
+}
 
 /// When to use colour.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -21,9 +41,6 @@ pub enum Color {
 /// Global options, accepted before or after the subcommand.
 #[derive(Args, Clone, Debug)]
 pub struct GlobalArgs {
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,

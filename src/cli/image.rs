@@ -1,14 +1,14 @@
-//! Reading one image for the commands that take an image beside their own input
-//! (`imgopt plan --image REF` and `{ref: ...}` images, `imgopt analyze --image IMAGE`): parse
-//! the reference, open the source with the shared [`SourceArgs`](super::source_args::SourceArgs) options and run
-//! [`crate::layers::analyze`] on a tokio runtime. Owns no measuring logic (see `layers`,
-//! `plan::image`, `analyze::measure`).
+//! Reading images, for every command that reads one (`imgopt layers IMAGE`, `--base`,
+//! `imgopt analyze --image`, `imgopt plan --image` and `{ref: ...}` images): parse the
+//! reference, open the source with the shared [`SourceArgs`](super::source_args::SourceArgs)
+//! options, and run [`crate::layers`] on the one tokio runtime built here. Owns no measuring
+//! logic (see `layers`, `plan::image`, `analyze::measure`).
 
 use anyhow::Context as _;
 
 use crate::layers::{self, LayersReport, Options, Trace};
 use crate::source::blob::LayerReadOptions;
-use crate::source::spec::{SourceOptions, SourceSpec, open};
+use crate::source::spec::{AnySource, SourceOptions, SourceSpec, open};
 
 /// Reads images with one runtime and one set of source options.
 pub struct ImageReader {
@@ -26,6 +26,27 @@ impl ImageReader {
         Ok(Self { rt, sopts })
     }
 
+    /// Opens the image `reference` names; `what` says where it came from in errors
+    /// (`image`, `--base`).
+    pub fn open(&self, reference: &str, what: &str) -> anyhow::Result<AnySource> {
+        let spec = SourceSpec::parse(reference).with_context(|| format!("{what} {reference}"))?;
+        open(&spec, &self.sopts).with_context(|| format!("opening {what} {reference}"))
+    }
+
+    /// Runs `fut` on the reader's runtime.
+    pub fn block_on<F: std::future::Future>(&self, fut: F) -> F::Output {
+        self.rt.block_on(fut)
+    }
+
+    /// Layer-read options that follow the source options (`--no-verify`).
+    #[must_use]
+    pub fn read_options(&self) -> LayerReadOptions {
+        LayerReadOptions {
+            verify: self.sopts.verify,
+            ..LayerReadOptions::default()
+        }
+    }
+
     /// Analyses the image `reference` names (one platform); errors name the reference.
     pub fn analyze(&self, reference: &str) -> anyhow::Result<LayersReport> {
         self.analyze_traced(reference).map(|(r, _)| r)
@@ -33,17 +54,12 @@ impl ImageReader {
 
     /// [`ImageReader::analyze`], and what it did (for `--verbose`).
     pub fn analyze_traced(&self, reference: &str) -> anyhow::Result<(LayersReport, Trace)> {
-        let spec = SourceSpec::parse(reference).with_context(|| format!("image {reference}"))?;
-        let source = open(&spec, &self.sopts).with_context(|| format!("opening {reference}"))?;
+        let source = self.open(reference, "image")?;
         let opts = Options {
-            read: LayerReadOptions {
-                verify: self.sopts.verify,
-                ..LayerReadOptions::default()
-            },
+            read: self.read_options(),
             ..Options::default()
         };
-        self.rt
-            .block_on(layers::analyze_traced(&source, &opts))
+        self.block_on(layers::analyze_traced(&source, &opts))
             .with_context(|| format!("reading image {reference}"))
     }
 }

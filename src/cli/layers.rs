@@ -8,15 +8,15 @@ use anyhow::Context as _;
 use clap::Args;
 
 use crate::layers::{self, AnalysisOptions, Options, cache::LayerCache};
-use crate::report::{self, Format};
+use crate::report::{Format, Kind, Report};
 use crate::source::ImageSource as _;
-use crate::source::blob::LayerReadOptions;
-use crate::source::spec::{SourceSpec, open};
 
+use super::ExitStatus;
+use super::image::ImageReader;
+use super::input::{self, read_text};
 use super::printer::{Printer, Verbosity};
 use super::source_args::SourceArgs;
 use super::verbose;
-use super::{ExitStatus, GlobalArgs};
 
 /// Arguments of `imgopt layers`.
 #[derive(Args, Debug)]
@@ -51,6 +51,9 @@ pub struct LayersArgs {
     /// Layers read at once (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = super::args::format_parser(Kind::Layers))]
+    pub format: Format,
 }
 
 fn progress_bar(printer: &Printer) -> Option<(indicatif::ProgressBar, layers::Progress)> {
@@ -74,38 +77,29 @@ fn progress_bar(printer: &Printer) -> Option<(indicatif::ProgressBar, layers::Pr
 }
 
 /// Runs `imgopt layers`.
-pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
-    if global.format == Format::Sarif {
-        anyhow::bail!("--format sarif is not available for `layers` (it reports sizes, not findings); use json");
-    }
-    let sopts = args.source.to_options(std::io::stdin().lock())?;
+pub fn run(args: &LayersArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
+    let reader = ImageReader::new(args.source.to_options(std::io::stdin().lock())?)?;
     let dockerfile = match &args.dockerfile {
         Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = read_text(path, "the Dockerfile")?;
             printer.verbose(&format!(
                 "{}read --dockerfile {} ({})",
                 verbose::PREFIX,
-                path.display(),
-                crate::units::ByteSize(bytes.len() as u64)
+                text.name,
+                crate::units::ByteSize(text.bytes.len() as u64)
             ));
-            let df = crate::dockerfile::parse(&bytes)
-                .map_err(|e| anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))?;
+            let df = crate::dockerfile::parse(&text.bytes).map_err(|e| input::parse_error(&text, &e, printer))?;
             let sopts = crate::dockerfile::StageOptions {
                 target: args.target.clone(),
                 ..Default::default()
             };
-            let stages = crate::dockerfile::Stages::build(&df, &sopts)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let stages =
+                crate::dockerfile::Stages::build(&df, &sopts).map_err(|e| anyhow::anyhow!("{}: {e}", text.name))?;
             Some((df.into_owned(), stages))
         }
         None => None,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let spec = SourceSpec::parse(&args.image).with_context(|| format!("image {}", args.image))?;
-    let source = open(&spec, &sopts).with_context(|| format!("opening {}", args.image))?;
+    let source = reader.open(&args.image, "image")?;
     if printer.is_verbose() {
         verbose::print(printer, &verbose::source(&source));
     }
@@ -119,10 +113,7 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
             top: args.top,
             dedupe: args.dedupe,
         },
-        read: LayerReadOptions {
-            verify: !args.source.no_verify,
-            ..LayerReadOptions::default()
-        },
+        read: reader.read_options(),
         cache,
         progress: bar.as_ref().map(|(_, cb)| cb.clone()),
         ..Options::default()
@@ -132,10 +123,9 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
     }
     let base_ids = match &args.base {
         Some(b) => {
-            let bspec = SourceSpec::parse(b).with_context(|| format!("--base {b}"))?;
-            let bsrc = open(&bspec, &sopts).with_context(|| format!("opening --base {b}"))?;
+            let bsrc = reader.open(b, "--base")?;
             let start = std::time::Instant::now();
-            let ids = rt
+            let ids = reader
                 .block_on(layers::diff_ids(&bsrc))
                 .with_context(|| format!("reading --base {b}"))?;
             printer.verbose(&format!(
@@ -149,32 +139,28 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
         }
         None => None,
     };
-    let mut trace = None;
+    let attach = |r: &mut layers::LayersReport| {
+        if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
+            r.base = Some(layers::base::split(b, &r.layers, ids));
+        }
+        if let Some((df, stages)) = &dockerfile {
+            layers::history::attach_dockerfile(r, df, stages);
+        }
+    };
     let result = if args.source.all_platforms {
-        rt.block_on(layers::analyze_all_traced(&source, &opts))
+        reader
+            .block_on(layers::analyze_all_traced(&source, &opts))
             .map(|(mut m, t)| {
-                trace = Some(t);
-                for r in &mut m.platforms {
-                    if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
-                        r.base = Some(layers::base::split(b, &r.layers, ids));
-                    }
-                    if let Some((df, stages)) = &dockerfile {
-                        layers::history::attach_dockerfile(r, df, stages);
-                    }
-                }
-                Rendered::Multi(m)
+                m.platforms.iter_mut().for_each(&attach);
+                (Analysed::Multi(m), t)
             })
     } else {
-        rt.block_on(layers::analyze_traced(&source, &opts)).map(|(mut r, t)| {
-            trace = Some(t);
-            if let (Some(b), Some(ids)) = (&args.base, &base_ids) {
-                r.base = Some(layers::base::split(b, &r.layers, ids));
-            }
-            if let Some((df, stages)) = &dockerfile {
-                layers::history::attach_dockerfile(&mut r, df, stages);
-            }
-            Rendered::One(Box::new(r))
-        })
+        reader
+            .block_on(layers::analyze_traced(&source, &opts))
+            .map(|(mut r, t)| {
+                attach(&mut r);
+                (Analysed::One(Box::new(r)), t)
+            })
     };
     if let Some((bar, _)) = &bar {
         bar.finish_and_clear();
@@ -185,23 +171,19 @@ pub fn run(args: &LayersArgs, global: &GlobalArgs, printer: &mut Printer) -> any
             verbose::print(printer, &[verbose::network(&n)]);
         }
     }
-    let result = result.with_context(|| format!("analysing {}", args.image))?;
-    if let (Some(t), true) = (&trace, printer.is_verbose()) {
-        verbose::print(printer, &verbose::layers(t));
+    let (result, trace) = result.with_context(|| format!("analysing {}", args.image))?;
+    if printer.is_verbose() {
+        verbose::print(printer, &verbose::layers(&trace));
     }
-    let out = printer.out();
-    match (&result, global.format) {
-        (Rendered::One(r), Format::Json) => report::json::write(r, out)?,
-        (Rendered::Multi(m), Format::Json) => report::json::write(m, out)?,
-        (Rendered::One(r), Format::Markdown) => report::markdown::layers::render(r, args.top, out)?,
-        (Rendered::Multi(m), Format::Markdown) => report::markdown::layers::render_multi(m, args.top, out)?,
-        (Rendered::One(r), _) => report::human::layers::render(r, args.top, &mut printer.out_text())?,
-        (Rendered::Multi(m), _) => report::human::layers::render_multi(m, args.top, &mut printer.out_text())?,
-    }
+    let report = match &result {
+        Analysed::One(r) => Report::Layers(r, args.top),
+        Analysed::Multi(m) => Report::LayersMulti(m, args.top),
+    };
+    printer.render(&report, args.format)?;
     Ok(ExitStatus::Success)
 }
 
-enum Rendered {
+enum Analysed {
     One(Box<layers::LayersReport>),
     Multi(layers::MultiPlatformReport),
 }

@@ -9,6 +9,7 @@ pub mod args;
 mod completions;
 pub mod explain;
 pub mod image;
+pub mod input;
 pub mod layers;
 mod parse;
 pub mod plan;
@@ -80,11 +81,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let mut printer = printer::Printer::new(&cli.global)?;
     let status = match cli.command {
         Command::Completions(a) => completions::run(&a, &mut printer)?,
-        Command::Parse(a) => parse::run(&a, cli.global.format, &mut printer)?,
-        Command::Analyze(a) => analyze::run(&a, &cli.global, &mut printer)?,
-        Command::Explain(a) => explain::run(&a, &cli.global, &mut printer)?,
-        Command::Layers(a) => layers::run(&a, &cli.global, &mut printer)?,
-        Command::Plan(a) => plan::run(&a, cli.global.format, &mut printer)?,
+        Command::Parse(a) => parse::run(&a, &mut printer)?,
+        Command::Analyze(a) => analyze::run(&a, &mut printer)?,
+        Command::Explain(a) => explain::run(&a, &mut printer)?,
+        Command::Layers(a) => layers::run(&a, &mut printer)?,
+        Command::Plan(a) => plan::run(&a, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)
@@ -106,16 +107,19 @@ pub fn report_fatal(err: &anyhow::Error) -> ExitCode {
         return ExitCode::from(2);
     }
     let mut said = err.to_string();
-    eprintln!("error: {}", redact_userinfo(&said));
+    let mut text = format!("error: {}\n", redact_userinfo(&said));
     for cause in err.chain().skip(1) {
-        let text = cause.to_string();
+        let cause = cause.to_string();
         // An error whose message already ends with its source's (`cache X: Not a directory`)
         // does not repeat it as a cause.
-        if !said.ends_with(&text) {
-            eprintln!("  caused by: {}", redact_userinfo(&text));
+        if !said.ends_with(&cause) {
+            text.push_str(&format!("  caused by: {}\n", redact_userinfo(&cause)));
         }
-        said = text;
+        said = cause;
     }
+    // Errors quote what the user typed and what images say about themselves (tags, platform
+    // names): control characters show as `?`, so an escape sequence cannot drive the terminal.
+    let _ = io::Write::write_all(&mut io::stderr().lock(), &crate::diag::printable(text.as_bytes()));
     ExitCode::from(2)
 }
 

@@ -18,7 +18,7 @@ use crate::diag::{Diagnostic, Files};
 use crate::plan::file::{self, codes};
 use crate::plan::image::ImageLayers;
 use crate::plan::{self as planner, NodeTypeSpec, PlanInput, PodShape, Quantity, Request, ReservedModel, ServiceSpec};
-use crate::report::{Format, human, json, markdown};
+use crate::report::{Format, Kind, Report};
 use crate::units::ByteSize;
 
 /// Arguments of `imgopt plan`.
@@ -64,6 +64,9 @@ pub struct PlanArgs {
     /// Where and how to read image references (`--image REF`, `{ref: ...}` in the file).
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = super::args::format_parser(Kind::Plan))]
+    pub format: Format,
 }
 
 /// Resolves an image reference (any IMAGE form `imgopt layers` takes) to its layers: chain
@@ -296,10 +299,7 @@ fn from_flags(
 }
 
 /// Runs `imgopt plan`.
-pub fn run(args: &PlanArgs, format: Format, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
-    if format == Format::Sarif {
-        bail!("`imgopt plan` has no SARIF output (use human, json or markdown)");
-    }
+pub fn run(args: &PlanArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
     if args.source.all_platforms {
         bail!("`imgopt plan` reads one platform of an image: use --platform OS/ARCH instead of --all-platforms");
     }
@@ -342,11 +342,7 @@ pub fn run(args: &PlanArgs, format: Format, printer: &mut Printer) -> anyhow::Re
             verbose::duration(start.elapsed())
         ));
     }
-    match format {
-        Format::Json => json::write(&report, printer.out())?,
-        Format::Markdown => markdown::plan::render(&report, printer.out())?,
-        _ => human::plan::render(&report, &mut printer.out_text())?,
-    }
+    printer.render(&Report::Plan(&report), args.format)?;
     if report.unschedulable.is_empty() {
         Ok(ExitStatus::Success)
     } else {

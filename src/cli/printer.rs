@@ -23,6 +23,12 @@ pub enum Verbosity {
     Verbose,
 }
 
+/// The width of the terminal on stdout, kept between 60 and 200 columns.
+fn terminal_width() -> Option<usize> {
+    let (terminal_size::Width(w), _) = terminal_size::terminal_size_of(io::stdout())?;
+    Some(usize::from(w).clamp(60, 200))
+}
+
 /// Owns the output writers.
 pub struct Printer {
     out: Box<dyn Write>,
@@ -34,6 +40,8 @@ pub struct Printer {
     pub verbosity: Verbosity,
     /// Whether stderr is a terminal (progress bars only then).
     pub stderr_is_terminal: bool,
+    /// Columns human output fits in: the terminal's width, or 100 when not a terminal.
+    pub width: usize,
     output_path: Option<PathBuf>,
     /// `-o FILE` is written here and renamed over FILE by [`Printer::finish`], so a run that
     /// fails leaves an earlier FILE as it was (removed on drop when not finished).
@@ -88,6 +96,11 @@ impl Printer {
             err_color: decide(stderr_is_terminal),
             verbosity,
             stderr_is_terminal,
+            width: if to_terminal {
+                terminal_width().unwrap_or(100)
+            } else {
+                100
+            },
             output_path: args.output.clone().filter(|p| p.as_os_str() != "-"),
             pending,
         })
@@ -98,11 +111,18 @@ impl Printer {
         &mut *self.out
     }
 
-    /// The result stream for plain-text reports that quote the user's input (file names,
-    /// instructions, image references) and write no colour codes of their own: control
-    /// characters are shown as `?` (see [`crate::diag::printable`]).
-    pub fn out_text(&mut self) -> PrintableOut<'_> {
-        PrintableOut(&mut *self.out)
+    /// Renders `report` in `format` to the result stream: the one call every command makes.
+    pub fn render(&mut self, report: &crate::report::Report<'_>, format: crate::report::Format) -> anyhow::Result<()> {
+        let style = crate::report::Style {
+            color: self.color,
+            width: self.width,
+            verbose: self.verbosity >= Verbosity::Verbose,
+        };
+        crate::report::render(report, format, &style, &mut *self.out).map_err(|e| match e {
+            // A broken pipe stays an `io::Error` so that it exits 0.
+            crate::report::RenderError::Io(io) => anyhow::Error::new(io),
+            other => anyhow::Error::new(other),
+        })
     }
 
     /// Flushes the result stream.
@@ -152,20 +172,6 @@ impl Printer {
     pub fn diagnostics_to_stderr(&self, diags: &[crate::diag::Diagnostic], files: &crate::diag::Files) {
         let mut err = io::stderr().lock();
         let _ = crate::diag::render_human(diags, files, self.err_color, &mut err);
-    }
-}
-
-/// The result stream with control characters shown as `?` ([`Printer::out_text`]).
-pub struct PrintableOut<'a>(&'a mut dyn Write);
-
-impl Write for PrintableOut<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write_all(&crate::diag::printable(buf))?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
     }
 }
 

@@ -8,6 +8,8 @@
 
 use std::io::{self, Write};
 
+use crate::report::text::plural;
+
 use crate::analyze::AnalyzeReport;
 use crate::diag::{ColorChoice, Diagnostic, Files, Label, Printable, render_human};
 
@@ -45,12 +47,19 @@ pub fn diagnostics(report: &AnalyzeReport) -> Vec<Diagnostic> {
 
 /// `--image`: one line per instruction that made layers.
 fn image_block(im: &crate::analyze::measure::ImageMeasure, out: &mut dyn Write) -> io::Result<()> {
-    write!(out, "measured on {} ({} layers", im.source, im.layers)?;
+    write!(
+        out,
+        "measured on {} ({}",
+        im.source,
+        plural(im.layers as u64, "layer", "layers")
+    )?;
     if let Some(b) = &im.base {
         write!(
             out,
-            "; base {}: {} layers, {}",
-            b.reference, b.layers, b.base_content_bytes
+            "; base {}: {}, {}",
+            b.reference,
+            plural(b.layers as u64, "layer", "layers"),
+            b.base_content_bytes
         )?;
     }
     writeln!(out, "):")?;
@@ -124,13 +133,7 @@ pub fn render(report: &AnalyzeReport, files: &Files, color: ColorChoice, out: &m
     }
     let s = &report.summary;
     let count = |k: &str| s.by_severity.get(k).copied().unwrap_or(0);
-    let plural = |n: usize, w: &str| {
-        if n == 1 {
-            format!("{n} {w}")
-        } else {
-            format!("{n} {w}s")
-        }
-    };
+    let plural = |n: usize, w: &str| plural(n as u64, w, &format!("{w}s"));
     if s.findings == 0 {
         write!(out, "no findings in {}", plural(s.files, "file"))?;
     } else {
@@ -141,7 +144,8 @@ pub fn render(report: &AnalyzeReport, files: &Files, color: ColorChoice, out: &m
             plural(s.files, "file"),
             plural(count("error"), "error"),
             plural(count("warning"), "warning"),
-            count("info").to_string() + " info"
+            // Info findings are headed `note[...]`, as rustc and ruff head theirs.
+            plural(count("info"), "note")
         )?;
     }
     if s.suppressed > 0 {

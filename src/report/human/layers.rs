@@ -112,7 +112,7 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
     }
     t.add_row(vec![
         "Σ".to_string(),
-        format!("{} layers", r.totals.layers),
+        crate::report::text::plural(r.totals.layers as u64, "layer", "layers"),
         r.totals.compressed_bytes.to_string(),
         r.totals.content_bytes.to_string(),
         String::new(),

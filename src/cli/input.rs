@@ -1,0 +1,163 @@
+//! What every command that reads a Dockerfile shares: reading it (a path or `-` for stdin, a
+//! regular file only, at most [`MAX_TEXT_BYTES`]), `--build-arg` parsing, and the one way a
+//! parse error is shown (`file:line:col: message` with a snippet, exit 2).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+use super::Rendered;
+use super::printer::Printer;
+use crate::diag::{Diagnostic, Files};
+
+/// The largest Dockerfile (or other text input) imgopt reads: far above any real file, and a
+/// bound on what `/dev/zero` or an endless pipe can make it hold (docs/limits.md).
+pub const MAX_TEXT_BYTES: u64 = 64 << 20;
+
+/// The name stdin has in messages.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// A text file as read: its name, its bytes, and its path (`None` for stdin).
+#[derive(Debug)]
+pub struct TextInput {
+    /// The path as given on the command line (`-` for stdin).
+    pub name: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// Where it is on disk.
+    pub path: Option<PathBuf>,
+}
+
+/// Reads `what` (e.g. "the Dockerfile") from `path`, or from stdin for `-`. A folder, a FIFO,
+/// a device or anything larger than [`MAX_TEXT_BYTES`] is refused with a message naming it.
+pub fn read_text(path: &Path, what: &str) -> anyhow::Result<TextInput> {
+    if path.as_os_str() == "-" {
+        let bytes = read_capped(std::io::stdin().lock(), STDIN_NAME, what)?;
+        return Ok(TextInput {
+            name: "-".to_string(),
+            bytes,
+            path: None,
+        });
+    }
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {what} {shown}"))?;
+    if meta.is_dir() {
+        bail!("{shown} is a directory; give the path of {what} inside it");
+    }
+    if !meta.is_file() {
+        bail!("{shown} is not a regular file (a pipe, socket or device); give {what} as a file, or `-` for stdin");
+    }
+    if meta.len() > MAX_TEXT_BYTES {
+        bail!(
+            "{shown} is {} bytes; {what} may be at most {MAX_TEXT_BYTES} bytes",
+            meta.len()
+        );
+    }
+    let file = std::fs::File::open(path).with_context(|| format!("reading {what} {shown}"))?;
+    let bytes = read_capped(file, &shown, what)?;
+    Ok(TextInput {
+        name: shown,
+        bytes,
+        path: Some(path.to_path_buf()),
+    })
+}
+
+fn read_capped(r: impl Read, name: &str, what: &str) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    r.take(MAX_TEXT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {what} {name}"))?;
+    if bytes.len() as u64 > MAX_TEXT_BYTES {
+        bail!("{name}: {what} is larger than {MAX_TEXT_BYTES} bytes; stopped reading");
+    }
+    Ok(bytes)
+}
+
+impl TextInput {
+    /// The name for messages: the path, or [`STDIN_NAME`].
+    #[must_use]
+    pub fn shown(&self) -> &str {
+        if self.path.is_some() { &self.name } else { STDIN_NAME }
+    }
+}
+
+/// `--build-arg` values as `docker build` takes them: `K=V`, or `K` alone for the value of the
+/// environment variable `K` (left out when `K` is not set, so the ARG keeps its default, as
+/// docker does).
+pub fn build_args(raw: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for a in raw {
+        match a.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            Some(_) => bail!("--build-arg `{a}`: the name before `=` is empty"),
+            None if a.is_empty() => bail!("--build-arg: empty; expected NAME=VALUE or NAME"),
+            None => {
+                if let Ok(v) = std::env::var(a) {
+                    out.insert(a.clone(), v);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The error for a Dockerfile BuildKit's parser rejects: a rendered diagnostic with the line,
+/// column and a snippet, already complete (the caller returns it; exit 2).
+#[must_use]
+pub fn parse_error(input: &TextInput, err: &crate::dockerfile::Error, printer: &Printer) -> anyhow::Error {
+    let mut files = Files::new();
+    let id = files.add(
+        input.shown().to_string(),
+        crate::analyze::text_same_offsets(&input.bytes),
+    );
+    let label = if err.span.start() >= input.bytes.len() {
+        "the file ends here"
+    } else {
+        "BuildKit's parser rejects this"
+    };
+    let diag = Diagnostic::error(format!(
+        "{}:{}:{}: {}",
+        input.shown(),
+        err.line,
+        err.column,
+        err.message
+    ))
+    .with_code("parse")
+    .with_primary(id, err.span.range(), label);
+    let mut buf = Vec::new();
+    let _ = crate::diag::render_human(&[diag], &files, printer.err_color, &mut buf);
+    anyhow::Error::new(Rendered(String::from_utf8_lossy(&buf).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_args_as_docker_takes_them() {
+        let raw = [
+            "A=1".to_string(),
+            "B=".to_string(),
+            "IMGOPT_SURELY_UNSET_VAR".to_string(),
+        ];
+        let m = build_args(&raw).expect("valid");
+        assert_eq!(m.get("A").map(String::as_str), Some("1"));
+        assert_eq!(m.get("B").map(String::as_str), Some(""));
+        assert!(!m.contains_key("IMGOPT_SURELY_UNSET_VAR"));
+        assert!(build_args(&["=x".to_string()]).is_err());
+        assert!(build_args(&[String::new()]).is_err());
+    }
+
+    #[test]
+    fn folders_and_devices_are_refused_by_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = read_text(dir.path(), "the Dockerfile").expect_err("a folder");
+        assert!(e.to_string().contains("is a directory"), "{e}");
+        let e = read_text(Path::new("/dev/zero"), "the Dockerfile").expect_err("a device");
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
+}
