@@ -1,4 +1,4 @@
-//! Markdown rendering of `imgopt explain`: a rule's doc is Markdown already; the list is a table.
+//! Markdown rendering of `imgopt explain`: a rule's doc as it is (Markdown already); the list as a table.
 
 use std::io::{self, Write};
 
@@ -8,21 +8,8 @@ use crate::report::explain::ExplainReport;
 /// Writes the rule's doc, or a table of every rule.
 pub fn render(r: &ExplainReport, out: &mut dyn Write) -> io::Result<()> {
     match r {
-        ExplainReport::One(m) => {
-            let opt = if m.default_enabled {
-                ""
-            } else {
-                "; opt-in: enable with `--select`"
-            };
-            writeln!(
-                out,
-                "# {} {}\n\nDefault severity: {}{opt}\n",
-                m.code,
-                m.name,
-                m.severity.as_str()
-            )?;
-            write!(out, "{}", m.doc())
-        }
+        // A rule's doc is Markdown already: the human form is the Markdown form.
+        ExplainReport::One(_) => crate::report::human::explain::render(r, usize::MAX, out),
         ExplainReport::List(all) => {
             writeln!(
                 out,
