@@ -12,6 +12,7 @@
 //! | [`digest`] | content digests |
 //! | [`source`] | image sources (registry, OCI layout, oci-archive, docker-archive), layer reading and verification |
 //! | [`layers`] | layer analysis: per-layer sizes, merged filesystem, waste, dive's score, packages |
+//! | [`diff`] | `imgopt diff`: what changed between two images (layers, files, packages) |
 //! | [`plan`] | the image-aware density planner: allocatable, fit, packing, bounds |
 //! | [`report`] | output formats |
 //! | [`cli`] | argument parsing, I/O, exit codes (nothing else uses it) |
@@ -22,6 +23,7 @@ pub mod catalog;
 pub mod cli;
 pub mod context;
 pub mod diag;
+pub mod diff;
 pub mod digest;
 pub mod dockerfile;
 pub mod estimate;

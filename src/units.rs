@@ -124,9 +124,28 @@ impl fmt::Display for ByteSize {
     }
 }
 
+/// A signed byte difference as people read it: `+1.5 MiB`, `-512 B`, `0 B`.
+#[must_use]
+pub fn signed_bytes(delta: i128) -> String {
+    let size = ByteSize(u64::try_from(delta.unsigned_abs()).unwrap_or(u64::MAX));
+    match delta.signum() {
+        1 => format!("+{size}"),
+        -1 => format!("-{size}"),
+        _ => size.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_differences() {
+        assert_eq!(signed_bytes(1536 * 1024), "+1.5 MiB");
+        assert_eq!(signed_bytes(-512), "-512 B");
+        assert_eq!(signed_bytes(0), "0 B");
+        assert_eq!(signed_bytes(i128::MIN), "-16384.0 PiB");
+    }
 
     #[test]
     fn parses_units() {

@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod args;
 mod completions;
+pub mod diff;
 pub mod explain;
 pub mod image;
 pub mod input;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Per-layer sizes, the merged filesystem, waste by kind and dive's score, read straight
     /// from a registry, an OCI layout or an archive.
     Layers(layers::LayersArgs),
+    /// What changed between two images: layers, files and packages that grew, and the total
+    /// growth compressed and uncompressed.
+    Diff(diff::DiffArgs),
     /// Plan node density: instances per node, nodes and cost for every replica, with bounds.
     Plan(plan::PlanArgs),
     /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
@@ -86,6 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Explain(a) => explain::run(&a, &mut printer)?,
         Command::Layers(a) => layers::run(&a, &mut printer)?,
         Command::Plan(a) => plan::run(&a, &mut printer)?,
+        Command::Diff(a) => diff::run(&a, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

@@ -186,6 +186,9 @@ pub struct Options {
     pub cache: Option<cache::LayerCache>,
     /// Called as layers finish.
     pub progress: Option<Progress>,
+    /// Keep every regular file of the final filesystem with its size in
+    /// [`LayersReport::final_files`] (`imgopt diff` compares two images by it).
+    pub final_files: bool,
 }
 
 impl Default for Options {
@@ -196,6 +199,7 @@ impl Default for Options {
             jobs: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             cache: None,
             progress: None,
+            final_files: false,
         }
     }
 }
@@ -327,6 +331,7 @@ pub async fn analyze_manifest_traced<S: ImageSource>(
     .buffered(opts.jobs.max(1));
     let read_start = Instant::now();
     let mut analysis = Analysis::new(opts.analysis);
+    analysis.final_files = opts.final_files;
     let mut analysis_time = Duration::ZERO;
     let mut layer_traces = Vec::with_capacity(total);
     while let Some(r) = results.next().await {
@@ -582,6 +587,8 @@ pub struct ImageMeta {
 /// Builds a [`LayersReport`] from layers pushed bottom first.
 pub struct Analysis {
     opts: AnalysisOptions,
+    /// [`Options::final_files`].
+    final_files: bool,
     merger: merge::Merger,
     dive: dive::DiveEmulator,
     layers: Vec<LayerReport>,
@@ -626,6 +633,7 @@ impl Analysis {
         Self {
             opts,
             merger: merge::Merger::new(),
+            final_files: false,
             dive: dive::DiveEmulator::new(),
             layers: Vec::new(),
             captured: BTreeMap::new(),
@@ -737,6 +745,18 @@ impl Analysis {
         });
         let packages = packages::attribute(&self.captured, stack);
 
+        let final_file_list = if self.final_files {
+            stack
+                .iter()
+                .filter(|(_, n)| n.kind == EntryKind::File)
+                .map(|(p, n)| PathBytes {
+                    path: p.to_string(),
+                    bytes: ByteSize(n.size),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let final_bytes = self.merger.final_bytes();
         let final_files = stack.values().filter(|n| n.kind == EntryKind::File).count() as u64;
         let reclaimable = self.merger.shipped.saturating_sub(final_bytes);
@@ -783,6 +803,7 @@ impl Analysis {
             instructions: None,
             warnings: self.warnings,
             history: image.history,
+            final_files: final_file_list,
         }
     }
 }

@@ -62,6 +62,10 @@ pub struct LayersReport {
     /// of the JSON.
     #[serde(skip)]
     pub history: Vec<crate::source::History>,
+    /// Every regular file of the final filesystem, sorted by path (only with
+    /// [`super::AnalysisOptions::final_files`]); not part of the JSON.
+    #[serde(skip)]
+    pub final_files: Vec<PathBytes>,
 }
 
 /// One layer.

@@ -22,6 +22,7 @@ use std::io::{self, Write};
 
 use crate::analyze::AnalyzeReport;
 use crate::diag::{ColorChoice, Files, Printable};
+use crate::diff::DiffReport;
 use crate::dockerfile::report::ParseReport;
 use crate::layers::{LayersReport, MultiPlatformReport};
 use crate::plan::PlanReport;
@@ -76,6 +77,8 @@ pub enum Kind {
     Explain,
     /// `imgopt completions` (a shell script).
     Completions,
+    /// `imgopt diff`.
+    Diff,
 }
 
 impl Kind {
@@ -94,7 +97,7 @@ impl Kind {
     pub fn formats(self) -> &'static [Format] {
         match self {
             Kind::Analyze => &[Format::Human, Format::Json, Format::Sarif, Format::Markdown],
-            Kind::Layers | Kind::Plan | Kind::Explain => &[Format::Human, Format::Json, Format::Markdown],
+            Kind::Layers | Kind::Plan | Kind::Explain | Kind::Diff => &[Format::Human, Format::Json, Format::Markdown],
             Kind::Parse => &[Format::Human, Format::Json],
             Kind::Completions => &[Format::Human],
         }
@@ -110,6 +113,7 @@ impl Kind {
             Kind::Plan => "plan",
             Kind::Explain => "explain",
             Kind::Completions => "completions",
+            Kind::Diff => "diff",
         }
     }
 }
@@ -152,6 +156,8 @@ pub enum Report<'a> {
     Explain(&'a explain::ExplainReport),
     /// `imgopt completions SHELL`: the script, as generated.
     Completions(&'a [u8]),
+    /// `imgopt diff OLD NEW`.
+    Diff(&'a DiffReport),
 }
 
 impl Report<'_> {
@@ -165,6 +171,7 @@ impl Report<'_> {
             Report::Plan(_) => Kind::Plan,
             Report::Explain(_) => Kind::Explain,
             Report::Completions(_) => Kind::Completions,
+            Report::Diff(_) => Kind::Diff,
         }
     }
 }
@@ -236,6 +243,12 @@ pub fn render(report: &Report<'_>, format: Format, style: &Style, out: &mut dyn 
             Format::Human => human::explain::render(r, style.width, &mut Printable(out))?,
             Format::Json => json::write(&r.json(), out)?,
             Format::Markdown => markdown::explain::render(r, out)?,
+            Format::Sarif => return unsupported,
+        },
+        Report::Diff(r) => match format {
+            Format::Human => human::diff::render(r, style.width, &mut Printable(out))?,
+            Format::Json => json::write(r, out)?,
+            Format::Markdown => markdown::diff::render(r, out)?,
             Format::Sarif => return unsupported,
         },
         Report::Completions(script) => match format {

@@ -6,6 +6,7 @@
 //! anything an image or a repository holds, and a comment is also read in terminals.
 pub mod analyze;
 
+pub mod diff;
 pub mod explain;
 pub mod layers;
 pub mod plan;
