@@ -28,7 +28,12 @@ impl Digest {
     /// Parses and validates `algorithm:hex`.
     pub fn parse(s: &str) -> Result<Self, ParseDigestError> {
         let err = |reason| ParseDigestError {
-            value: s.chars().take(200).collect(),
+            // Digests come from images: keep the message one safe line (no terminal escapes).
+            value: s
+                .chars()
+                .take(200)
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect(),
             reason,
         };
         let (algo, hex) = s.split_once(':').ok_or_else(|| err("missing `algorithm:`"))?;

@@ -1,6 +1,8 @@
 //! Image sources: test images from the builder in every format, read back through
 //! `source::open`; each bad input gives its typed error. The fixture images are read too.
 
+#[path = "support/hostile.rs"]
+mod hostile;
 mod support;
 
 use std::process::Command;
@@ -728,5 +730,152 @@ fn docker_archive_image_selection_by_repo_tag() {
             .err()
             .unwrap();
         assert!(matches!(err, Error::NotFound { .. }), "{layout:?}: {err}");
+    }
+}
+
+// ---- Hostile inputs (issue 18): no leaks, no raw escapes, bounded messages ----
+
+fn imgopt_limited(args: &[&str]) -> hostile::Run {
+    let run = hostile::run_limited(&support::imgopt_bin(), args, std::time::Duration::from_secs(60));
+    assert!(!run.timed_out, "imgopt {args:?} passed its deadline");
+    run
+}
+
+#[test]
+fn a_file_that_is_not_a_tar_is_named_by_offset_never_quoted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shadow = tmp.path().join("shadow");
+    hostile::secret_file(&shadow, "SeCrEtMaRk");
+    let random = tmp.path().join("random.tar");
+    std::fs::write(&random, hostile::random_bytes(8192, 7)).unwrap();
+    for (spec, offset) in [
+        (format!("docker-archive:{}", shadow.display()), true),
+        (format!("oci-archive:{}", shadow.display()), true),
+        (format!("docker-archive:{}", random.display()), true),
+        (format!("oci-archive:{}", random.display()), true),
+        (random.display().to_string(), false),
+    ] {
+        let run = imgopt_limited(&["layers", &spec]);
+        let err = run.err();
+        assert_eq!(run.code, Some(2), "{spec}: {err}");
+        assert!(
+            !err.contains("SeCrEt") && !err.contains("hashhash"),
+            "{spec} quotes the file: {err}"
+        );
+        assert!(!hostile::has_control(&run.stderr), "{spec} prints raw bytes: {err:?}");
+        assert!(!offset || err.contains("byte 0"), "{spec} names no offset: {err}");
+    }
+}
+
+#[test]
+fn fifos_and_devices_are_refused_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("pipe.tar");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    for spec in [
+        format!("docker-archive:{}", fifo.display()),
+        format!("oci-archive:{}", fifo.display()),
+        fifo.display().to_string(),
+        "docker-archive:/dev/zero".to_string(),
+    ] {
+        let run = imgopt_limited(&["layers", &spec]);
+        assert_eq!(run.code, Some(2), "{spec}: {}", run.err());
+        assert!(run.err().contains("not a regular file"), "{spec}: {}", run.err());
+    }
+    // A FIFO in place of a layer blob of an OCI layout: refused, not a hang.
+    let img = sample(Compression::Gzip).build();
+    let dir = tmp.path().join("layout");
+    img.write_oci_layout(&dir, None);
+    let blob = dir
+        .join("blobs/sha256")
+        .join(support::image_builder::hex_of(&img.layers[0].digest));
+    std::fs::remove_file(&blob).unwrap();
+    assert!(Command::new("mkfifo").arg(&blob).status().unwrap().success());
+    let spec = format!("oci:{}", dir.display());
+    let run = imgopt_limited(&["layers", &spec]);
+    assert_eq!(run.code, Some(2), "{}", run.err());
+    assert!(run.err().contains("FIFO"), "{}", run.err());
+}
+
+/// A docker-archive holding the image twice: once with hostile tags (escapes, BEL) and once
+/// with 100 000 tags.
+fn archive_with_tags(path: &std::path::Path) {
+    let img = sample(Compression::None).build_uncompressed();
+    let mut files = img.docker_files(DockerLayout::Classic);
+    let manifest = hostile::member_json(&files, "manifest.json");
+    let mut evil = manifest[0].clone();
+    evil["RepoTags"] = serde_json::json!(["evil\u{1b}]0;owned\u{7}:1", "red\u{1b}[31m:2\u{9b}"]);
+    let mut many = manifest[0].clone();
+    many["RepoTags"] = serde_json::json!((0..100_000).map(|i| format!("many/tag:{i}")).collect::<Vec<_>>());
+    hostile::replace_member(
+        &mut files,
+        "manifest.json",
+        serde_json::to_vec(&serde_json::json!([evil, many])).unwrap(),
+    );
+    support::image_builder::write_tar_file(path, &files);
+}
+
+#[test]
+fn image_names_reach_the_terminal_as_safe_bounded_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("tags.tar");
+    archive_with_tags(&archive);
+    for spec in [
+        format!("docker-archive:{}", archive.display()),
+        format!("docker-archive:{}:nope/none:1", archive.display()),
+    ] {
+        let run = imgopt_limited(&["layers", &spec]);
+        let err = run.err();
+        assert_eq!(run.code, Some(2), "{err}");
+        assert!(!hostile::has_control(&run.stderr), "raw escapes: {err:?}");
+        assert!(err.contains("evil?]0;owned?:1"), "{err}");
+        assert!(err.contains("and 99982 more"), "{err}");
+        assert!(run.stderr.len() < 4096, "{} bytes of error", run.stderr.len());
+    }
+
+    // OCI: two images under hostile `org.opencontainers.image.ref.name`s.
+    let img = sample(Compression::Gzip).build();
+    let mut files = img.oci_files(Some("a\u{1b}[2Jb"));
+    let mut index = hostile::member_json(&files, "index.json");
+    let mut second = index["manifests"][0].clone();
+    second["annotations"]["org.opencontainers.image.ref.name"] = serde_json::json!("bell\u{7}");
+    index["manifests"].as_array_mut().unwrap().push(second);
+    hostile::replace_member(&mut files, "index.json", serde_json::to_vec(&index).unwrap());
+    let dir = tmp.path().join("oci");
+    support::image_builder::write_tree(&dir, &files);
+    for spec in [format!("oci:{}", dir.display()), format!("oci:{}:other", dir.display())] {
+        let run = imgopt_limited(&["layers", &spec]);
+        assert_eq!(run.code, Some(2), "{}", run.err());
+        assert!(!hostile::has_control(&run.stderr), "raw escapes: {:?}", run.err());
+        assert!(run.err().contains("a?[2Jb"), "{}", run.err());
+    }
+
+    // Platforms from an index.
+    let idx = IndexBuilder::new()
+        .image(&sample(Compression::Gzip).platform("linux/amd\u{1b}[31m64"))
+        .image(&sample(Compression::Gzip).platform("linux/arm64"));
+    let dir = tmp.path().join("multi");
+    idx.write_oci_layout(&dir, None, false);
+    let spec = format!("oci:{}", dir.display());
+    let run = imgopt_limited(&["layers", &spec, "--platform", "linux/s390x"]);
+    assert_eq!(run.code, Some(2), "{}", run.err());
+    assert!(!hostile::has_control(&run.stderr), "raw escapes: {:?}", run.err());
+    assert!(run.err().contains("linux/amd?[31m64"), "{}", run.err());
+}
+
+#[test]
+fn references_typed_by_the_user_are_shown_without_escapes() {
+    for typed in [
+        "docker-archive:/nonexistent/\u{1b}[31mred.tar",
+        "oci:/nonexistent/\u{7}bell",
+        "/nonexistent/\u{1b}]0;title\u{7}.tar",
+        "alpine:\u{1b}[2J",
+    ] {
+        let err = SourceSpec::parse(typed)
+            .and_then(|s| spec::open(&s, &SourceOptions::default()).map(|_| ()))
+            .expect_err(typed)
+            .to_string();
+        assert!(!err.chars().any(char::is_control), "{typed:?} -> {err:?}");
+        assert!(err.contains('?'), "{err}");
     }
 }

@@ -63,19 +63,16 @@ pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<Do
         file.display(),
         image.map(|t| format!(":{t}")).unwrap_or_default()
     );
-    if !file.is_file() {
-        return Err(Error::NotFound {
-            reference: label,
-            message: "no such file".into(),
-        });
-    }
+    super::store::regular_file(file, &label)?;
     let store = Store::tar(file)?;
     let loc = store.location("manifest.json");
     let entries: Option<Vec<Entry>> = match store.read("manifest.json", MAX_JSON)? {
-        Some(b) => Some(
-            serde_json::from_slice(&b)
-                .map_err(|e| Error::invalid(&loc, format!("not a docker-archive manifest.json: {e}")))?,
-        ),
+        Some(b) => Some(serde_json::from_slice(&b).map_err(|e| {
+            Error::invalid(
+                &loc,
+                format!("not a docker-archive manifest.json: it {}", super::json_error(&e)),
+            )
+        })?),
         None => None,
     };
     let oci = store.exists("index.json") && store.exists("oci-layout");
@@ -107,12 +104,7 @@ pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<Do
 }
 
 fn choose(entries: Vec<Entry>, image: Option<&str>, loc: &str) -> Result<Entry, Error> {
-    let all_tags = |es: &[Entry]| {
-        es.iter()
-            .flat_map(|e| e.repo_tags.clone().unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let all_tags = |es: &[Entry]| super::capped_list(es.iter().flat_map(|e| e.repo_tags.iter().flatten().cloned()));
     match image {
         Some(want) => {
             let tags = all_tags(&entries);

@@ -202,7 +202,7 @@ pub enum Error {
         actual: u64,
     },
     /// A blob listed by a manifest is not in the store.
-    #[error("blob {digest} is listed by the manifest but missing from {location}")]
+    #[error("blob {digest} is listed by the manifest but missing from {}", shown(.location))]
     BlobMissing {
         /// The missing blob.
         digest: Digest,
@@ -210,13 +210,13 @@ pub enum Error {
         location: String,
     },
     /// The layer's compression is not one imgopt reads.
-    #[error("{media_type} layers are not supported (known: gzip, zstd, uncompressed tar)")]
+    #[error("{} layers are not supported (known: gzip, zstd, uncompressed tar)", shown(.media_type))]
     UnsupportedCompression {
         /// Media type as stored.
         media_type: String,
     },
     /// Anything else wrong with the source's contents.
-    #[error("{location}: {message}")]
+    #[error("{}: {}", shown(.location), shown(.message))]
     Invalid {
         /// File, reference or digest.
         location: String,
@@ -224,7 +224,7 @@ pub enum Error {
         message: String,
     },
     /// The layer's compressed stream is damaged (its digest matched, or was not checked).
-    #[error("layer {digest} is not valid {compression}: {message}")]
+    #[error("layer {digest} is not valid {compression}: {}", shown(.message))]
     Corrupt {
         /// The layer blob.
         digest: Digest,
@@ -237,7 +237,7 @@ pub enum Error {
     /// too low; see [`blob::LayerReadOptions`]).
     #[error(
         "layer {digest} expands past the limit: {tar_bytes} bytes from {compressed_bytes} \
-         compressed ({limit}); raise it with the layer-read limits if the image is genuine"
+         compressed ({limit}); a layer this expansive is treated as a compression bomb"
     )]
     TooLarge {
         /// The layer blob.
@@ -250,7 +250,7 @@ pub enum Error {
         limit: String,
     },
     /// No manifest in the index matches the wanted platform.
-    #[error("{location} has no image for platform {wanted} (available: {available})")]
+    #[error("{} has no image for platform {} (available: {})", shown(.location), shown(.wanted), shown(.available))]
     NoMatchingPlatform {
         /// The image.
         location: String,
@@ -260,7 +260,7 @@ pub enum Error {
         available: String,
     },
     /// The image reference or source spec cannot be understood.
-    #[error("invalid image reference `{reference}`: {message}")]
+    #[error("invalid image reference `{}`: {}", shown(.reference), shown(.message))]
     BadReference {
         /// The text given.
         reference: String,
@@ -268,7 +268,7 @@ pub enum Error {
         message: String,
     },
     /// The registry or store does not have the image, tag or blob.
-    #[error("{reference}: not found ({message})")]
+    #[error("{}: not found ({})", shown(.reference), shown(.message))]
     NotFound {
         /// The reference.
         reference: String,
@@ -276,7 +276,7 @@ pub enum Error {
         message: String,
     },
     /// The registry refused the credentials (401) or access (403).
-    #[error("{reference}: {message}")]
+    #[error("{}: {}", shown(.reference), shown(.message))]
     Unauthorized {
         /// The reference (never a credential).
         reference: String,
@@ -286,7 +286,7 @@ pub enum Error {
         message: String,
     },
     /// A registry request failed after all retries (5xx, connection resets, timeouts).
-    #[error("{reference}: {message}")]
+    #[error("{}: {}", shown(.reference), shown(.message))]
     Registry {
         /// The reference or blob.
         reference: String,
@@ -294,7 +294,7 @@ pub enum Error {
         message: String,
     },
     /// I/O error with the path or reference it concerns.
-    #[error("{location}")]
+    #[error("{}", shown(.location))]
     Io {
         /// File or reference.
         location: String,
@@ -428,6 +428,84 @@ impl Error {
         Error::Io {
             location: location.into(),
             source,
+        }
+    }
+}
+
+/// Text from an image, a registry or the command line, made safe for one line of a terminal:
+/// every control character (C0, DEL, C1: `\x1b`, BEL, newlines, ...) and every bidirectional
+/// override becomes `?`, and text longer than [`SHOWN_MAX`] characters is cut with `…`.
+/// Every string field of [`Error`] goes through it in `Display`.
+#[must_use]
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let long = text.len() > SHOWN_MAX && text.chars().nth(SHOWN_MAX).is_some();
+    if !long && !text.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out: String = text
+        .chars()
+        .take(SHOWN_MAX)
+        .map(|c| if bad(c) { '?' } else { c })
+        .collect();
+    if long {
+        out.push('…');
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The longest text [`shown`] prints from one field.
+pub const SHOWN_MAX: usize = 1000;
+
+/// At most [`LIST_MAX`] names, comma-separated, then `… and N more`: an archive with 100k tags
+/// must not become one enormous error line. The names are shown by [`Error`]'s `Display`.
+#[must_use]
+pub fn capped_list<I: IntoIterator<Item = String>>(names: I) -> String {
+    let mut out = String::new();
+    let mut more = 0usize;
+    for (i, n) in names.into_iter().enumerate() {
+        if i < LIST_MAX {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&n.chars().take(100).collect::<String>());
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        out.push_str(&format!(" … and {more} more"));
+    }
+    out
+}
+
+/// Names listed in one error message at most (tags, platforms).
+pub const LIST_MAX: usize = 20;
+
+/// A JSON error without the document's bytes: serde_json quotes the values it rejects
+/// (`invalid type: string "…"`), and the document came from an image, not from the user.
+/// Keeps the position and what was expected.
+#[must_use]
+pub(crate) fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("line {}, column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Io => format!("could not be read: {e}"),
+        Category::Eof => format!("ends early ({at})"),
+        Category::Syntax => format!("is not valid JSON ({at})"),
+        Category::Data => {
+            let msg = e.to_string();
+            let what = if let Some(f) = msg.strip_prefix("missing field ") {
+                format!("missing field {}", f.split(" at line").next().unwrap_or(""))
+            } else if let Some((_, exp)) = msg.split_once(", expected ") {
+                format!(
+                    "a value has the wrong type (expected {})",
+                    exp.split(" at line").next().unwrap_or("")
+                )
+            } else {
+                "a value has the wrong type or shape".to_string()
+            };
+            format!("has the wrong shape: {what} ({at})")
         }
     }
 }

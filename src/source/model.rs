@@ -115,8 +115,12 @@ pub(crate) fn descriptor(raw: RawDescriptor, default_mt: &str, location: &str) -
 
 /// Parses an index, a manifest list or an image manifest.
 pub(crate) fn parse_doc(bytes: &[u8], location: &str) -> Result<Doc, Error> {
-    let raw: RawDoc = serde_json::from_slice(bytes)
-        .map_err(|e| Error::invalid(location, format!("not a valid image index or manifest: {e}")))?;
+    let raw: RawDoc = serde_json::from_slice(bytes).map_err(|e| {
+        Error::invalid(
+            location,
+            format!("not a valid image index or manifest: it {}", super::json_error(&e)),
+        )
+    })?;
     if raw.schema_version == Some(1) {
         return Err(Error::invalid(
             location,
@@ -245,8 +249,15 @@ struct RawHistory {
 
 /// Parses a config blob whose bytes were already verified against `digest`.
 pub(crate) fn parse_config(bytes: &[u8], digest: Digest, location: &str) -> Result<ImageConfig, Error> {
-    let raw: RawConfig = serde_json::from_slice(bytes)
-        .map_err(|e| Error::invalid(location, format!("config {digest} is not a valid image config: {e}")))?;
+    let raw: RawConfig = serde_json::from_slice(bytes).map_err(|e| {
+        Error::invalid(
+            location,
+            format!(
+                "config {digest} is not a valid image config: it {}",
+                super::json_error(&e)
+            ),
+        )
+    })?;
     let diff_ids = raw
         .rootfs
         .map(|r| r.diff_ids)

@@ -237,7 +237,11 @@ fn tags(entries: &[Entry]) -> String {
         .collect();
     t.sort();
     t.dedup();
-    if t.is_empty() { "none".into() } else { t.join(", ") }
+    if t.is_empty() {
+        "none".into()
+    } else {
+        super::capped_list(t)
+    }
 }
 
 /// `blobs/<alg>/<hex>` for a (validated) digest.

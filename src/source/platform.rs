@@ -133,7 +133,7 @@ pub fn select(
             available: if available.is_empty() {
                 "none".into()
             } else {
-                available.join(", ")
+                super::capped_list(available)
             },
         })
 }

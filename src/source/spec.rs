@@ -203,6 +203,7 @@ fn open_path(p: &Path, opts: &SourceOptions) -> Result<AnySource, Error> {
             "folder is not an OCI image layout (no index.json)",
         ));
     }
+    super::store::regular_file(p, &p.display().to_string())?;
     let mut head = [0u8; 512];
     let mut f = std::fs::File::open(p).map_err(|e| Error::io(p.display().to_string(), e))?;
     let n = f.read(&mut head).map_err(|e| Error::io(p.display().to_string(), e))?;
