@@ -879,3 +879,78 @@ fn references_typed_by_the_user_are_shown_without_escapes() {
         assert!(err.contains('?'), "{err}");
     }
 }
+
+// ---- False "verified" (issue 18, #3 and #4) ----
+
+#[test]
+fn repeated_diff_id_in_a_docker_archive_reads_and_verifies_each_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = ImageBuilder::new()
+        .layer(
+            "ADD a /",
+            vec![Entry::file("a", "first layer, not what the config says")],
+        )
+        .layer("ADD b /", vec![Entry::file("b", "second layer")])
+        .build_uncompressed();
+    let mut files = img.docker_files(DockerLayout::Classic);
+    let mut manifest = hostile::member_json(&files, "manifest.json");
+    let old_name = manifest[0]["Config"].as_str().unwrap().to_string();
+    let mut config = hostile::member_json(&files, &old_name);
+    // The config claims the second layer's diff_id for both layers.
+    config["rootfs"]["diff_ids"][0] = config["rootfs"]["diff_ids"][1].clone();
+    let config_bytes = serde_json::to_vec(&config).unwrap();
+    let new_name = format!(
+        "{}.json",
+        support::image_builder::hex_of(&support::image_builder::sha256(&config_bytes))
+    );
+    files.retain(|(n, _)| n != &old_name);
+    files.push((new_name.clone(), config_bytes));
+    manifest[0]["Config"] = serde_json::json!(new_name);
+    hostile::replace_member(&mut files, "manifest.json", serde_json::to_vec(&manifest).unwrap());
+    let archive = tmp.path().join("repeated.tar");
+    support::image_builder::write_tar_file(&archive, &files);
+    let spec = format!("docker-archive:{}", archive.display());
+    let err = read_image(&spec, &SourceOptions::default(), &LayerReadOptions::default())
+        .err()
+        .expect("a first layer that is not its diff_id must not read as verified");
+    assert!(matches!(err, Error::DiffIdMismatch { .. }), "{err}");
+    let run = imgopt_limited(&["layers", &spec]);
+    assert_eq!(run.code, Some(2), "{}", run.err());
+}
+
+#[test]
+fn cache_never_serves_a_blob_under_another_diff_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let good = sample(Compression::Gzip).build();
+    let good_dir = tmp.path().join("good");
+    good.write_oci_layout(&good_dir, None);
+    // The same blobs, with a config whose first diff_id is wrong.
+    let bad = sample(Compression::Gzip).fault(Fault::WrongDiffId(0)).build();
+    assert_eq!(bad.layers[0].digest, good.layers[0].digest);
+    let bad_dir = tmp.path().join("bad");
+    bad.write_oci_layout(&bad_dir, None);
+    let cache_arg = cache.display().to_string();
+    let first = imgopt_limited(&[
+        "layers",
+        &format!("oci:{}", good_dir.display()),
+        "--cache-dir",
+        &cache_arg,
+    ]);
+    assert_eq!(first.code, Some(0), "{}", first.err());
+    let second = imgopt_limited(&[
+        "layers",
+        &format!("oci:{}", bad_dir.display()),
+        "--cache-dir",
+        &cache_arg,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        second.code,
+        Some(2),
+        "served from the cache: {}",
+        String::from_utf8_lossy(&second.stdout)
+    );
+    assert!(second.err().contains("diff_id"), "{}", second.err());
+}

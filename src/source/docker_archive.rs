@@ -13,7 +13,6 @@
 //! layer's digest is its diff_id (the same bytes), a compressed one is hashed once when the
 //! archive is opened. Does not: decompress or verify layers (see [`super::blob`]).
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -42,9 +41,15 @@ pub struct ClassicArchive {
     label: String,
     manifest: Manifest,
     config: ImageConfig,
-    /// Blob digest -> member path.
-    paths: BTreeMap<Digest, String>,
+    /// The layers' member paths, bottom first. A layer descriptor names its member in the
+    /// [`MEMBER`] annotation: two layers may share a digest (`Layers` may list the same
+    /// diff_id twice, for different files), and each file must be read and verified itself.
+    paths: Vec<String>,
 }
+
+/// Annotation on a classic docker-archive's layer descriptor: the index of its member in
+/// `Layers` (never shown; descriptors of other sources do not have it).
+const MEMBER: &str = "dev.imgopt.docker-archive.layer-index";
 
 #[derive(Deserialize)]
 struct Entry {
@@ -171,7 +176,7 @@ impl ClassicArchive {
             ));
         }
         let mut layers = Vec::new();
-        let mut paths = BTreeMap::new();
+        let mut paths = Vec::new();
         for (i, raw) in entry.layers.iter().enumerate() {
             let rel = safe_rel(raw, &loc)?;
             let diff_id = &config.diff_ids[i];
@@ -204,8 +209,9 @@ impl ClassicArchive {
                     (w.finish().0, mt)
                 }
             };
-            paths.insert(digest.clone(), rel);
+            paths.push(rel);
             let mut desc = Descriptor::new(media_type, digest, size);
+            desc.annotations.insert(MEMBER.into(), i.to_string());
             if compression == Compression::None {
                 desc.annotations
                     .insert(super::blob::DIGEST_IS_DIFF_ID.into(), "true".into());
@@ -273,7 +279,12 @@ impl ImageSource for DockerArchiveSource {
                     digest: desc.digest.clone(),
                     location: c.store.root(),
                 };
-                let rel = c.paths.get(&desc.digest).ok_or_else(missing)?;
+                let rel = desc
+                    .annotations
+                    .get(MEMBER)
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| c.paths.get(i))
+                    .ok_or_else(missing)?;
                 let (r, _) = c.store.open(rel)?.ok_or_else(missing)?;
                 Ok(BlobStream::Local(r))
             }
