@@ -954,3 +954,64 @@ fn cache_never_serves_a_blob_under_another_diff_id() {
     );
     assert!(second.err().contains("diff_id"), "{}", second.err());
 }
+
+// ---- Bounds (issue 18, #7; issue 14's single-platform --platform) ----
+
+#[test]
+fn index_fan_out_is_bounded_in_depth_and_breadth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = sample(Compression::Gzip).build();
+    // Four levels, each listing the next 30 times: read once per level, and resolved.
+    let repeated = tmp.path().join("repeated");
+    hostile::nested_index_layout(&repeated, &img, 4, 30, false);
+    let spec = format!("oci:{}", repeated.display());
+    let opts = SourceOptions {
+        platform: Some("linux/amd64".parse().unwrap()),
+        ..SourceOptions::default()
+    };
+    let rb = hostile::within(std::time::Duration::from_secs(60), {
+        let (spec, opts) = (spec.clone(), opts.clone());
+        move || read_image(&spec, &opts, &LayerReadOptions::default()).map(|rb| rb.manifest.digest.to_string())
+    })
+    .unwrap();
+    assert_eq!(rb, img.manifest_digest);
+    let src = spec::open(&SourceSpec::parse(&spec).unwrap(), &opts).unwrap();
+    assert_eq!(rt().block_on(src.manifests()).unwrap().len(), 1, "repeats are merged");
+    // Too deep.
+    let deep = tmp.path().join("deep");
+    hostile::nested_index_layout(&deep, &img, 6, 1, false);
+    let err = read_image(&format!("oci:{}", deep.display()), &opts, &LayerReadOptions::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("nested more than 4 deep"), "{err}");
+    // Too broad: a hundred different indexes.
+    let broad = tmp.path().join("broad");
+    hostile::nested_index_layout(&broad, &img, 1, 100, true);
+    let err = read_image(&format!("oci:{}", broad.display()), &opts, &LayerReadOptions::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("more than 64 image indexes"), "{err}");
+}
+
+#[test]
+fn a_platform_the_single_platform_image_is_not_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = sample(Compression::Gzip).build();
+    let dir = tmp.path().join("amd64");
+    img.write_oci_layout(&dir, None);
+    let archive = tmp.path().join("amd64.tar");
+    sample(Compression::None)
+        .build_uncompressed()
+        .write_docker_archive(&archive, DockerLayout::Classic);
+    for spec in [
+        format!("oci:{}", dir.display()),
+        format!("docker-archive:{}", archive.display()),
+    ] {
+        let run = imgopt_limited(&["layers", &spec, "--platform", "linux/arm64"]);
+        assert_eq!(run.code, Some(2), "{spec}: {}", run.err());
+        assert!(run.err().contains("no image for platform linux/arm64"), "{}", run.err());
+        assert!(run.err().contains("available: linux/amd64"), "{}", run.err());
+        let ok = imgopt_limited(&["layers", &spec, "--platform", "linux/amd64"]);
+        assert_eq!(ok.code, Some(0), "{spec}: {}", ok.err());
+    }
+}

@@ -103,9 +103,12 @@ pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<Do
             store, image, label, opts,
         )?));
     }
-    Ok(DockerArchiveSource::Classic(Box::new(ClassicArchive::new(
-        store, entry, label,
-    )?)))
+    let archive = ClassicArchive::new(store, entry, label)?;
+    if let Some(want) = &opts.platform {
+        // One image, one platform: `--platform` must match it.
+        super::platform::check_single(want, &archive.config.platform, &archive.label)?;
+    }
+    Ok(DockerArchiveSource::Classic(Box::new(archive)))
 }
 
 fn choose(entries: Vec<Entry>, image: Option<&str>, loc: &str) -> Result<Entry, Error> {

@@ -129,3 +129,53 @@ pub fn member_json(files: &[(String, Vec<u8>)], name: &str) -> serde_json::Value
     let (_, b) = files.iter().find(|(n, _)| n == name).expect("member");
     serde_json::from_slice(b).unwrap()
 }
+
+/// An OCI layout whose `index.json` reaches `img`'s manifest through nested image indexes:
+/// `levels` indexes deep, each listing the next one `repeat` times; with `distinct`, the top
+/// index lists `repeat` different indexes instead (each listing the manifest).
+pub fn nested_index_layout(
+    dir: &Path,
+    img: &super::support::image_builder::BuiltImage,
+    levels: usize,
+    repeat: usize,
+    distinct: bool,
+) {
+    use super::support::image_builder::{MT_OCI_INDEX, MT_OCI_MANIFEST, sha256, write_tree};
+    use serde_json::json;
+    let mut files: Vec<(String, Vec<u8>)> = img
+        .blobs
+        .iter()
+        .map(|(d, b)| (format!("blobs/sha256/{}", &d[7..]), b.clone()))
+        .collect();
+    let mut add = |bytes: Vec<u8>| {
+        let d = sha256(&bytes);
+        files.push((format!("blobs/sha256/{}", &d[7..]), bytes.clone()));
+        json!({"mediaType": MT_OCI_INDEX, "digest": d, "size": bytes.len()})
+    };
+    let manifest = json!({"mediaType": MT_OCI_MANIFEST, "digest": img.manifest_digest,
+        "size": img.manifest.len(), "platform": {"os": "linux", "architecture": "amd64"}});
+    let mut child = if distinct {
+        let kids: Vec<_> = (0..repeat)
+            .map(|i| {
+                let idx = json!({"schemaVersion": 2, "mediaType": MT_OCI_INDEX, "manifests": [manifest],
+                    "annotations": {"n": i.to_string()}});
+                add(serde_json::to_vec(&idx).unwrap())
+            })
+            .collect();
+        add(serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": MT_OCI_INDEX, "manifests": kids})).unwrap())
+    } else {
+        add(
+            serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": MT_OCI_INDEX, "manifests": [manifest]}))
+                .unwrap(),
+        )
+    };
+    for _ in 1..levels {
+        let idx = json!({"schemaVersion": 2, "mediaType": MT_OCI_INDEX,
+            "manifests": vec![child.clone(); repeat]});
+        child = add(serde_json::to_vec(&idx).unwrap());
+    }
+    files.push(("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
+    let top = json!({"schemaVersion": 2, "manifests": [child]});
+    files.push(("index.json".into(), serde_json::to_vec(&top).unwrap()));
+    write_tree(dir, &files);
+}
