@@ -170,7 +170,9 @@ pub trait ImageSource {
 }
 
 /// Errors from image sources. Messages name the file, reference or digest; never a secret.
-#[derive(Debug, thiserror::Error)]
+/// Cheap to clone (the I/O source is shared), so a layer stream can return the error it met
+/// both from `Read` and again from `finish`.
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A blob's bytes do not hash to its descriptor's digest.
@@ -298,9 +300,9 @@ pub enum Error {
     Io {
         /// File or reference.
         location: String,
-        /// The I/O error.
+        /// The I/O error (shared, so the error can be cloned).
         #[source]
-        source: std::io::Error,
+        source: std::sync::Arc<std::io::Error>,
     },
 }
 
@@ -317,104 +319,7 @@ impl Error {
             }
             return Error::io(location, std::io::Error::new(kind, msg));
         }
-        Error::Io {
-            location: location.to_string(),
-            source: err,
-        }
-    }
-
-    /// A copy of this error (the I/O source is copied by kind and message).
-    #[must_use]
-    pub fn duplicate(&self) -> Self {
-        match self {
-            Error::Io { location, source } => Error::Io {
-                location: location.clone(),
-                source: std::io::Error::new(source.kind(), source.to_string()),
-            },
-            Error::DigestMismatch { expected, actual } => Error::DigestMismatch {
-                expected: expected.clone(),
-                actual: actual.clone(),
-            },
-            Error::DiffIdMismatch {
-                layer,
-                expected,
-                actual,
-            } => Error::DiffIdMismatch {
-                layer: layer.clone(),
-                expected: expected.clone(),
-                actual: actual.clone(),
-            },
-            Error::SizeMismatch {
-                digest,
-                expected,
-                actual,
-            } => Error::SizeMismatch {
-                digest: digest.clone(),
-                expected: *expected,
-                actual: *actual,
-            },
-            Error::BlobMissing { digest, location } => Error::BlobMissing {
-                digest: digest.clone(),
-                location: location.clone(),
-            },
-            Error::UnsupportedCompression { media_type } => Error::UnsupportedCompression {
-                media_type: media_type.clone(),
-            },
-            Error::Invalid { location, message } => Error::Invalid {
-                location: location.clone(),
-                message: message.clone(),
-            },
-            Error::Corrupt {
-                digest,
-                compression,
-                message,
-            } => Error::Corrupt {
-                digest: digest.clone(),
-                compression: compression.clone(),
-                message: message.clone(),
-            },
-            Error::TooLarge {
-                digest,
-                tar_bytes,
-                compressed_bytes,
-                limit,
-            } => Error::TooLarge {
-                digest: digest.clone(),
-                tar_bytes: *tar_bytes,
-                compressed_bytes: *compressed_bytes,
-                limit: limit.clone(),
-            },
-            Error::NoMatchingPlatform {
-                location,
-                wanted,
-                available,
-            } => Error::NoMatchingPlatform {
-                location: location.clone(),
-                wanted: wanted.clone(),
-                available: available.clone(),
-            },
-            Error::BadReference { reference, message } => Error::BadReference {
-                reference: reference.clone(),
-                message: message.clone(),
-            },
-            Error::NotFound { reference, message } => Error::NotFound {
-                reference: reference.clone(),
-                message: message.clone(),
-            },
-            Error::Unauthorized {
-                reference,
-                status,
-                message,
-            } => Error::Unauthorized {
-                reference: reference.clone(),
-                status: *status,
-                message: message.clone(),
-            },
-            Error::Registry { reference, message } => Error::Registry {
-                reference: reference.clone(),
-                message: message.clone(),
-            },
-        }
+        Error::io(location, err)
     }
 
     pub(crate) fn invalid(location: impl Into<String>, message: impl Into<String>) -> Self {
@@ -427,7 +332,7 @@ impl Error {
     pub(crate) fn io(location: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             location: location.into(),
-            source,
+            source: std::sync::Arc::new(source),
         }
     }
 }
