@@ -1,9 +1,7 @@
 //! SHA-256 of a blob's bytes, inline for small blobs and on a helper thread for big ones, so
 //! hashing overlaps decompression and the tar walk instead of adding to them.
 
-use sha2::{Digest as _, Sha256};
-
-use crate::digest::Digest;
+use crate::digest::{Digest, Sha256};
 
 /// Blobs at least this big are hashed on a helper thread, so SHA-256 overlaps decompression
 /// and the tar walk instead of adding to them (on two cores the second one hashes while the
@@ -104,21 +102,21 @@ impl Hasher {
         }
     }
 
-    pub(super) fn finalize(self) -> sha2::digest::Output<Sha256> {
+    pub(super) fn finalize(self) -> [u8; 32] {
         match self {
-            Hasher::Inline(h) => h.finalize(),
+            Hasher::Inline(h) => h.finish(),
             Hasher::Background { buf, tx, handle, .. } => {
                 let _ = tx.send(buf);
                 drop(tx);
                 // The thread only hashes; if it died, hash nothing rather than panic: the
                 // digest then mismatches and the layer fails with a clear error.
-                handle.join().unwrap_or_default().finalize()
+                handle.join().unwrap_or_default().finish()
             }
         }
     }
 }
 
 pub(super) fn digest_of(h: Option<Hasher>) -> Digest {
-    let hex = hex::encode(h.map_or_else(|| Sha256::new().finalize(), Hasher::finalize));
+    let hex = hex::encode(h.map_or_else(|| Sha256::new().finish(), Hasher::finalize));
     Digest::parse(&format!("sha256:{hex}")).unwrap_or_else(|_| Digest::sha256_of(b""))
 }
