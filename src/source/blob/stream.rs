@@ -226,9 +226,20 @@ impl LayerStream {
             return Error::from_io(err, "");
         }
         let digest = self.desc.digest.clone();
+        let at = self.tar_bytes;
         match self.finish() {
             Err(e) => e,
-            Ok(_) => Error::invalid(format!("layer {digest}"), format!("not a valid tar stream: {err}")),
+            Ok(_) => {
+                // The tar reader's messages go on to quote the header's bytes after a colon
+                // (`numeric field was not a number: <bytes> when getting cksum for <name>`):
+                // keep only what went wrong, and say where.
+                let text = err.to_string();
+                let what = text.split(':').next().unwrap_or("damaged header");
+                Error::invalid(
+                    format!("layer {digest}"),
+                    format!("not a valid tar stream: {what} (in the first {at} bytes of the tar)"),
+                )
+            }
         }
     }
 
