@@ -4,6 +4,8 @@
 //! The expected digests come from the OCI layouts the fixtures were pushed from (an
 //! independent reader: skopeo pushed them), and sizes from images.tsv.
 
+#[path = "support/hostile.rs"]
+mod hostile;
 mod support;
 
 use std::time::Duration;
@@ -477,8 +479,13 @@ fn stalled_connection_times_out_and_resumes() {
         ..quick()
     };
     let (res, _, _) = through_proxy(vec![(Fault::Stall, 100)], opts).unwrap();
-    let err = res.unwrap_err();
-    assert!(err.to_string().contains("gave up after 2 attempts"), "{err}");
+    let err = res.unwrap_err().to_string();
+    // Each resume gets half of what is left: progress, so the attempts start over, and the
+    // blob's deadline (or, once no byte comes at all, the attempts) ends it.
+    assert!(
+        err.contains("gave up after 2 attempts") || err.contains("longer than its deadline"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -841,8 +848,166 @@ fn verbose_layers_with_credentials_never_shows_them() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("imgopt: credentials: none (anonymous)\n"), "{err}");
     assert!(
-        err.contains("imgopt: network: 1 request (1 manifest, 0 token, 0 blob)"),
+        err.contains("imgopt: network: 2 requests (1 manifest, 1 token, 0 blob)"),
         "{err}"
     );
     assert!(err.contains("authentication required (401)"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile registries (issue 18): capped bodies, deadlines, errors that say what happened. The
+// misbehaving server is the fault proxy answering every request itself (its upstream is never
+// contacted) or slowing the real registry down; each read runs under a deadline.
+
+/// A port nobody listens on (bound, then released).
+fn dead_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn scripted(faults: Vec<(Fault, usize)>) -> FaultProxy {
+    FaultProxy::start_on(&format!("127.0.0.1:{}", dead_port()), "/", faults)
+}
+
+fn manifest_error(proxy: &FaultProxy, opts: SourceOptions) -> Error {
+    let r = format!("{}/imgopt/x:latest", proxy.addr());
+    hostile::within(Duration::from_secs(60), move || {
+        let rt = rt();
+        let src = RegistrySource::new(&r, &opts).unwrap();
+        rt.block_on(src.manifest()).expect_err("a hostile registry must fail")
+    })
+}
+
+fn challenge(realm: &str) -> Fault {
+    Fault::Respond {
+        code: 401,
+        headers: vec![(
+            "WWW-Authenticate".into(),
+            format!("Bearer realm=\"{realm}\",service=\"test\""),
+        )],
+        body: Vec::new(),
+    }
+}
+
+#[test]
+fn endless_manifest_and_token_bodies_end_at_their_caps() {
+    // An endless manifest.
+    let proxy = scripted(vec![
+        (
+            Fault::Respond {
+                code: 200,
+                headers: Vec::new(),
+                body: Vec::new(),
+            },
+            1,
+        ),
+        (Fault::Endless, 1),
+    ]);
+    let err = manifest_error(&proxy, quick()).to_string();
+    assert!(
+        err.contains("manifest is larger than the 4194304 bytes allowed"),
+        "{err}"
+    );
+    // An endless token answer.
+    let proxy = scripted(vec![(challenge("http://{self}/token"), 1), (Fault::Endless, 1)]);
+    let err = manifest_error(&proxy, quick()).to_string();
+    assert!(err.contains("token is larger than the 1048576 bytes allowed"), "{err}");
+    // The same through the binary, under an address-space limit: exit 2.
+    let proxy = scripted(vec![
+        (
+            Fault::Respond {
+                code: 200,
+                headers: Vec::new(),
+                body: Vec::new(),
+            },
+            1,
+        ),
+        (Fault::Endless, 1),
+    ]);
+    let r = format!("{}/imgopt/x:latest", proxy.addr());
+    let run = hostile::run_limited(&support::imgopt_bin(), &["layers", &r], Duration::from_secs(60));
+    assert!(!run.timed_out);
+    assert_eq!(run.code, Some(2), "{}", run.err());
+}
+
+#[test]
+fn token_realms_that_sent_nothing_do_not_blame_the_credentials() {
+    let opts = SourceOptions {
+        attempts: 2,
+        credentials: Some(Credentials::Basic {
+            username: "u".into(),
+            password: Secret::new("p"),
+        }),
+        ..quick()
+    };
+    let proxy = scripted(vec![(challenge("file:///etc/passwd"), 10)]);
+    let err = manifest_error(&proxy, opts.clone()).to_string();
+    assert!(
+        err.contains("not http(s)") && err.contains("no credentials were sent"),
+        "{err}"
+    );
+    assert!(!err.contains("refused the credentials"), "{err}");
+    let proxy = scripted(vec![(
+        challenge(&format!("http://127.0.0.1:{}/token", dead_port())),
+        10,
+    )]);
+    let err = manifest_error(&proxy, opts).to_string();
+    assert!(
+        err.contains("token service") && err.contains("could not connect"),
+        "{err}"
+    );
+    assert!(!err.contains("refused the credentials"), "{err}");
+}
+
+#[test]
+fn redirect_loops_and_bad_ports_say_so() {
+    let redirect = Fault::Respond {
+        code: 302,
+        headers: vec![("Location".into(), "http://{self}/v2/imgopt/x/manifests/latest".into())],
+        body: Vec::new(),
+    };
+    let proxy = scripted(vec![
+        (
+            Fault::Respond {
+                code: 200,
+                headers: Vec::new(),
+                body: Vec::new(),
+            },
+            1,
+        ),
+        (redirect, 100),
+    ]);
+    let err = manifest_error(&proxy, quick()).to_string();
+    assert!(err.contains("redirects in a loop"), "{err}");
+    assert!(!err.contains("missing from"), "{err}");
+    let err = RegistrySource::new("127.0.0.1:99999/app:1", &quick())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("port `99999` is not a TCP port"), "{err}");
+    assert!(!err.contains("Generic error"), "{err}");
+}
+
+#[test]
+fn a_trickling_blob_ends_at_its_deadline() {
+    let Some(reg) = support::registry() else { return };
+    let proxy = FaultProxy::start(&reg, vec![(Fault::Trickle { every_ms: 20 }, 100)]);
+    let r = format!("{}/imgopt/static-tiny:latest", proxy.addr());
+    let opts = SourceOptions {
+        timeout: Duration::from_secs(1),
+        min_rate: 1 << 20,
+        attempts: 1,
+        ..quick()
+    };
+    let err = hostile::within(Duration::from_secs(60), move || {
+        let rt = rt();
+        let src = RegistrySource::new(&r, &opts).unwrap();
+        let m = rt.block_on(src.manifest()).unwrap();
+        read_layers(&rt, &src, &m).expect_err("a trickle must end")
+    })
+    .to_string();
+    assert!(err.contains("longer than its deadline"), "{err}");
 }

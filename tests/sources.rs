@@ -1,6 +1,8 @@
 //! Image sources: test images from the builder in every format, read back through
 //! `source::open`; each bad input gives its typed error. The fixture images are read too.
 
+#[path = "support/hostile.rs"]
+mod hostile;
 mod support;
 
 use std::process::Command;
@@ -486,7 +488,12 @@ fn compression_bomb_stops_at_the_limits() {
         ..LayerReadOptions::default()
     };
     match read_oci(&img, &lro) {
-        Err(e @ Error::TooLarge { .. }) => assert!(e.to_string().contains("100:1"), "{e}"),
+        Err(e @ Error::TooLarge { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("100:1"), "{msg}");
+            // No hint at a flag that does not exist (issue 18, #16).
+            assert!(!msg.contains("raise") && !msg.contains("--"), "{msg}");
+        }
         other => panic!("{:?}", other.err()),
     }
     let lro = LayerReadOptions {
@@ -728,5 +735,288 @@ fn docker_archive_image_selection_by_repo_tag() {
             .err()
             .unwrap();
         assert!(matches!(err, Error::NotFound { .. }), "{layout:?}: {err}");
+    }
+}
+
+// ---- Hostile inputs (issue 18): no leaks, no raw escapes, bounded messages ----
+
+fn imgopt_limited(args: &[&str]) -> hostile::Run {
+    let run = hostile::run_limited(&support::imgopt_bin(), args, std::time::Duration::from_secs(60));
+    assert!(!run.timed_out, "imgopt {args:?} passed its deadline");
+    run
+}
+
+#[test]
+fn a_file_that_is_not_a_tar_is_named_by_offset_never_quoted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shadow = tmp.path().join("shadow");
+    hostile::secret_file(&shadow, "SeCrEtMaRk");
+    let random = tmp.path().join("random.tar");
+    std::fs::write(&random, hostile::random_bytes(8192, 7)).unwrap();
+    for (spec, offset) in [
+        (format!("docker-archive:{}", shadow.display()), true),
+        (format!("oci-archive:{}", shadow.display()), true),
+        (format!("docker-archive:{}", random.display()), true),
+        (format!("oci-archive:{}", random.display()), true),
+        (random.display().to_string(), false),
+    ] {
+        let run = imgopt_limited(&["layers", &spec]);
+        let err = run.err();
+        assert_eq!(run.code, Some(2), "{spec}: {err}");
+        assert!(
+            !err.contains("SeCrEt") && !err.contains("hashhash"),
+            "{spec} quotes the file: {err}"
+        );
+        assert!(!hostile::has_control(&run.stderr), "{spec} prints raw bytes: {err:?}");
+        assert!(!offset || err.contains("byte 0"), "{spec} names no offset: {err}");
+    }
+}
+
+#[test]
+fn fifos_and_devices_are_refused_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("pipe.tar");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    for spec in [
+        format!("docker-archive:{}", fifo.display()),
+        format!("oci-archive:{}", fifo.display()),
+        fifo.display().to_string(),
+        "docker-archive:/dev/zero".to_string(),
+    ] {
+        let run = imgopt_limited(&["layers", &spec]);
+        assert_eq!(run.code, Some(2), "{spec}: {}", run.err());
+        assert!(run.err().contains("not a regular file"), "{spec}: {}", run.err());
+    }
+    // A FIFO in place of a layer blob of an OCI layout: refused, not a hang.
+    let img = sample(Compression::Gzip).build();
+    let dir = tmp.path().join("layout");
+    img.write_oci_layout(&dir, None);
+    let blob = dir
+        .join("blobs/sha256")
+        .join(support::image_builder::hex_of(&img.layers[0].digest));
+    std::fs::remove_file(&blob).unwrap();
+    assert!(Command::new("mkfifo").arg(&blob).status().unwrap().success());
+    let spec = format!("oci:{}", dir.display());
+    let run = imgopt_limited(&["layers", &spec]);
+    assert_eq!(run.code, Some(2), "{}", run.err());
+    assert!(run.err().contains("FIFO"), "{}", run.err());
+}
+
+/// A docker-archive holding the image twice: once with hostile tags (escapes, BEL) and once
+/// with 100 000 tags.
+fn archive_with_tags(path: &std::path::Path) {
+    let img = sample(Compression::None).build_uncompressed();
+    let mut files = img.docker_files(DockerLayout::Classic);
+    let manifest = hostile::member_json(&files, "manifest.json");
+    let mut evil = manifest[0].clone();
+    evil["RepoTags"] = serde_json::json!(["evil\u{1b}]0;owned\u{7}:1", "red\u{1b}[31m:2\u{9b}"]);
+    let mut many = manifest[0].clone();
+    many["RepoTags"] = serde_json::json!((0..100_000).map(|i| format!("many/tag:{i}")).collect::<Vec<_>>());
+    hostile::replace_member(
+        &mut files,
+        "manifest.json",
+        serde_json::to_vec(&serde_json::json!([evil, many])).unwrap(),
+    );
+    support::image_builder::write_tar_file(path, &files);
+}
+
+#[test]
+fn image_names_reach_the_terminal_as_safe_bounded_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("tags.tar");
+    archive_with_tags(&archive);
+    for spec in [
+        format!("docker-archive:{}", archive.display()),
+        format!("docker-archive:{}:nope/none:1", archive.display()),
+    ] {
+        let run = imgopt_limited(&["layers", &spec]);
+        let err = run.err();
+        assert_eq!(run.code, Some(2), "{err}");
+        assert!(!hostile::has_control(&run.stderr), "raw escapes: {err:?}");
+        assert!(err.contains("evil?]0;owned?:1"), "{err}");
+        assert!(err.contains("and 99982 more"), "{err}");
+        assert!(run.stderr.len() < 4096, "{} bytes of error", run.stderr.len());
+    }
+
+    // OCI: two images under hostile `org.opencontainers.image.ref.name`s.
+    let img = sample(Compression::Gzip).build();
+    let mut files = img.oci_files(Some("a\u{1b}[2Jb"));
+    let mut index = hostile::member_json(&files, "index.json");
+    let mut second = index["manifests"][0].clone();
+    second["annotations"]["org.opencontainers.image.ref.name"] = serde_json::json!("bell\u{7}");
+    index["manifests"].as_array_mut().unwrap().push(second);
+    hostile::replace_member(&mut files, "index.json", serde_json::to_vec(&index).unwrap());
+    let dir = tmp.path().join("oci");
+    support::image_builder::write_tree(&dir, &files);
+    for spec in [format!("oci:{}", dir.display()), format!("oci:{}:other", dir.display())] {
+        let run = imgopt_limited(&["layers", &spec]);
+        assert_eq!(run.code, Some(2), "{}", run.err());
+        assert!(!hostile::has_control(&run.stderr), "raw escapes: {:?}", run.err());
+        assert!(run.err().contains("a?[2Jb"), "{}", run.err());
+    }
+
+    // Platforms from an index.
+    let idx = IndexBuilder::new()
+        .image(&sample(Compression::Gzip).platform("linux/amd\u{1b}[31m64"))
+        .image(&sample(Compression::Gzip).platform("linux/arm64"));
+    let dir = tmp.path().join("multi");
+    idx.write_oci_layout(&dir, None, false);
+    let spec = format!("oci:{}", dir.display());
+    let run = imgopt_limited(&["layers", &spec, "--platform", "linux/s390x"]);
+    assert_eq!(run.code, Some(2), "{}", run.err());
+    assert!(!hostile::has_control(&run.stderr), "raw escapes: {:?}", run.err());
+    assert!(run.err().contains("linux/amd?[31m64"), "{}", run.err());
+}
+
+#[test]
+fn references_typed_by_the_user_are_shown_without_escapes() {
+    for typed in [
+        "docker-archive:/nonexistent/\u{1b}[31mred.tar",
+        "oci:/nonexistent/\u{7}bell",
+        "/nonexistent/\u{1b}]0;title\u{7}.tar",
+        "alpine:\u{1b}[2J",
+    ] {
+        let err = SourceSpec::parse(typed)
+            .and_then(|s| spec::open(&s, &SourceOptions::default()).map(|_| ()))
+            .expect_err(typed)
+            .to_string();
+        assert!(!err.chars().any(char::is_control), "{typed:?} -> {err:?}");
+        assert!(err.contains('?'), "{err}");
+    }
+}
+
+// ---- False "verified" (issue 18, #3 and #4) ----
+
+#[test]
+fn repeated_diff_id_in_a_docker_archive_reads_and_verifies_each_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = ImageBuilder::new()
+        .layer(
+            "ADD a /",
+            vec![Entry::file("a", "first layer, not what the config says")],
+        )
+        .layer("ADD b /", vec![Entry::file("b", "second layer")])
+        .build_uncompressed();
+    let mut files = img.docker_files(DockerLayout::Classic);
+    let mut manifest = hostile::member_json(&files, "manifest.json");
+    let old_name = manifest[0]["Config"].as_str().unwrap().to_string();
+    let mut config = hostile::member_json(&files, &old_name);
+    // The config claims the second layer's diff_id for both layers.
+    config["rootfs"]["diff_ids"][0] = config["rootfs"]["diff_ids"][1].clone();
+    let config_bytes = serde_json::to_vec(&config).unwrap();
+    let new_name = format!(
+        "{}.json",
+        support::image_builder::hex_of(&support::image_builder::sha256(&config_bytes))
+    );
+    files.retain(|(n, _)| n != &old_name);
+    files.push((new_name.clone(), config_bytes));
+    manifest[0]["Config"] = serde_json::json!(new_name);
+    hostile::replace_member(&mut files, "manifest.json", serde_json::to_vec(&manifest).unwrap());
+    let archive = tmp.path().join("repeated.tar");
+    support::image_builder::write_tar_file(&archive, &files);
+    let spec = format!("docker-archive:{}", archive.display());
+    let err = read_image(&spec, &SourceOptions::default(), &LayerReadOptions::default())
+        .err()
+        .expect("a first layer that is not its diff_id must not read as verified");
+    assert!(matches!(err, Error::DiffIdMismatch { .. }), "{err}");
+    let run = imgopt_limited(&["layers", &spec]);
+    assert_eq!(run.code, Some(2), "{}", run.err());
+}
+
+#[test]
+fn cache_never_serves_a_blob_under_another_diff_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let good = sample(Compression::Gzip).build();
+    let good_dir = tmp.path().join("good");
+    good.write_oci_layout(&good_dir, None);
+    // The same blobs, with a config whose first diff_id is wrong.
+    let bad = sample(Compression::Gzip).fault(Fault::WrongDiffId(0)).build();
+    assert_eq!(bad.layers[0].digest, good.layers[0].digest);
+    let bad_dir = tmp.path().join("bad");
+    bad.write_oci_layout(&bad_dir, None);
+    let cache_arg = cache.display().to_string();
+    let first = imgopt_limited(&[
+        "layers",
+        &format!("oci:{}", good_dir.display()),
+        "--cache-dir",
+        &cache_arg,
+    ]);
+    assert_eq!(first.code, Some(0), "{}", first.err());
+    let second = imgopt_limited(&[
+        "layers",
+        &format!("oci:{}", bad_dir.display()),
+        "--cache-dir",
+        &cache_arg,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        second.code,
+        Some(2),
+        "served from the cache: {}",
+        String::from_utf8_lossy(&second.stdout)
+    );
+    assert!(second.err().contains("diff_id"), "{}", second.err());
+}
+
+// ---- Bounds (issue 18, #7; issue 14's single-platform --platform) ----
+
+#[test]
+fn index_fan_out_is_bounded_in_depth_and_breadth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = sample(Compression::Gzip).build();
+    // Four levels, each listing the next 30 times: read once per level, and resolved.
+    let repeated = tmp.path().join("repeated");
+    hostile::nested_index_layout(&repeated, &img, 4, 30, false);
+    let spec = format!("oci:{}", repeated.display());
+    let opts = SourceOptions {
+        platform: Some("linux/amd64".parse().unwrap()),
+        ..SourceOptions::default()
+    };
+    let rb = hostile::within(std::time::Duration::from_secs(60), {
+        let (spec, opts) = (spec.clone(), opts.clone());
+        move || read_image(&spec, &opts, &LayerReadOptions::default()).map(|rb| rb.manifest.digest.to_string())
+    })
+    .unwrap();
+    assert_eq!(rb, img.manifest_digest);
+    let src = spec::open(&SourceSpec::parse(&spec).unwrap(), &opts).unwrap();
+    assert_eq!(rt().block_on(src.manifests()).unwrap().len(), 1, "repeats are merged");
+    // Too deep.
+    let deep = tmp.path().join("deep");
+    hostile::nested_index_layout(&deep, &img, 6, 1, false);
+    let err = read_image(&format!("oci:{}", deep.display()), &opts, &LayerReadOptions::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("nested more than 4 deep"), "{err}");
+    // Too broad: a hundred different indexes.
+    let broad = tmp.path().join("broad");
+    hostile::nested_index_layout(&broad, &img, 1, 100, true);
+    let err = read_image(&format!("oci:{}", broad.display()), &opts, &LayerReadOptions::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("more than 64 image indexes"), "{err}");
+}
+
+#[test]
+fn a_platform_the_single_platform_image_is_not_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = sample(Compression::Gzip).build();
+    let dir = tmp.path().join("amd64");
+    img.write_oci_layout(&dir, None);
+    let archive = tmp.path().join("amd64.tar");
+    sample(Compression::None)
+        .build_uncompressed()
+        .write_docker_archive(&archive, DockerLayout::Classic);
+    for spec in [
+        format!("oci:{}", dir.display()),
+        format!("docker-archive:{}", archive.display()),
+    ] {
+        let run = imgopt_limited(&["layers", &spec, "--platform", "linux/arm64"]);
+        assert_eq!(run.code, Some(2), "{spec}: {}", run.err());
+        assert!(run.err().contains("no image for platform linux/arm64"), "{}", run.err());
+        assert!(run.err().contains("available: linux/amd64"), "{}", run.err());
+        let ok = imgopt_limited(&["layers", &spec, "--platform", "linux/amd64"]);
+        assert_eq!(ok.code, Some(0), "{spec}: {}", ok.err());
     }
 }

@@ -39,6 +39,13 @@ pub struct SourceArgs {
     /// Network timeout: connecting, and a stalled download (e.g. 30, 30s, 2m).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Slowest registry download accepted, in bytes per second (e.g. 64k, 1M): a blob must
+    /// arrive within its size at this rate plus --timeout per attempt.
+    #[arg(long, value_name = "RATE", default_value = "64k", value_parser = parse_rate)]
+    pub min_rate: u64,
+    /// Longest a whole run may spend talking to a registry (e.g. 30m, 2h).
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
+    pub max_time: Duration,
 }
 
 impl Default for SourceArgs {
@@ -52,6 +59,8 @@ impl Default for SourceArgs {
             password_stdin: false,
             no_verify: false,
             timeout: SourceOptions::default().timeout,
+            min_rate: SourceOptions::DEFAULT_MIN_RATE,
+            max_time: SourceOptions::DEFAULT_MAX_TIME,
         }
     }
 }
@@ -69,12 +78,28 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "ms" => n / 1000.0,
         "s" | "" => n,
         "m" => n * 60.0,
-        _ => return Err(format!("`{s}`: unknown unit `{unit}` (ms, s or m)")),
+        "h" => n * 3600.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (ms, s, m or h)")),
     };
-    if !(secs.is_finite() && secs > 0.0 && secs < 86_400.0) {
-        return Err(format!("`{s}` must be more than zero and less than a day"));
+    if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!("`{s}` must be more than zero and at most a day"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses a rate in bytes per second: `65536`, `64k` (KiB), `1M` (MiB), `1G` (GiB).
+pub fn parse_rate(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    match num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)) {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{s}` is not a rate in bytes per second (e.g. 65536, 64k, 1M)")),
+    }
 }
 
 impl SourceArgs {
@@ -112,6 +137,8 @@ impl SourceArgs {
             auth_files: AuthFiles::from_env(),
             verify: !self.no_verify,
             timeout: self.timeout,
+            min_rate: self.min_rate,
+            max_time: self.max_time,
             ..SourceOptions::default()
         })
     }
@@ -160,6 +187,19 @@ mod tests {
         assert!(T::try_parse_from(["t", "--platform", "linux/amd64", "--all-platforms"]).is_err());
         assert!(T::try_parse_from(["t", "--timeout", "0"]).is_err());
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(parse_rate("64k").unwrap(), 65536);
+        assert_eq!(parse_rate("1M").unwrap(), 1 << 20);
+        assert_eq!(parse_rate("100").unwrap(), 100);
+        assert!(parse_rate("0").is_err() && parse_rate("fast").is_err());
+        let t = T::try_parse_from(["t", "--min-rate", "1M", "--max-time", "10m"]).unwrap();
+        let o = t.s.to_options(&b""[..]).unwrap();
+        assert_eq!((o.min_rate, o.max_time), (1 << 20, Duration::from_secs(600)));
+        let d = T::try_parse_from(["t"]).unwrap().s.to_options(&b""[..]).unwrap();
+        assert_eq!(
+            (d.min_rate, d.max_time),
+            (SourceOptions::DEFAULT_MIN_RATE, SourceOptions::DEFAULT_MAX_TIME)
+        );
         let t = T::try_parse_from(["t", "--platform", "linux"]).unwrap();
         assert!(t.s.to_options(&b""[..]).is_err());
         let t = T::try_parse_from(["t", "--username", "bob", "--password-stdin"]).unwrap();

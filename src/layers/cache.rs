@@ -1,9 +1,13 @@
-//! `--cache-dir`: per-layer scan results kept on disk by layer digest, so a base layer shared by
-//! many images is read once.
+//! `--cache-dir`: per-layer scan results kept on disk by layer digest and diff_id, so a base
+//! layer shared by many images is read once.
 //!
 //! Owns: the cache file format and its safety. Each entry is one file,
-//! `<dir>/layers-v1/<algorithm>-<hex>.layer`, whose name comes only from a validated digest
-//! (lower-case hex), so nothing is ever written outside the folder. Writes go to a temporary
+//! `<dir>/layers-v1/<algorithm>-<hex>-<diff_id hex, 32 digits>.layer`, whose name comes only from
+//! validated digests (lower-case hex), so nothing is ever written outside the folder. The key
+//! holds the diff_id as well as the blob digest: a verified scan proves that the blob
+//! decompresses to that diff_id, and says nothing about another config's diff_id for the same
+//! blob (which must be read and fail, not be served as verified). The entry repeats both
+//! digests, and a read checks them. Writes go to a temporary
 //! file in the same folder that is flushed to disk and then renamed over the final name, so a
 //! crash mid-write leaves either the old entry or none, never half of one; a checksum over the
 //! whole file catches anything else (a truncated or edited file reads as a miss).
@@ -24,7 +28,7 @@ use super::filetree::{Entry, EntryKind, LayerScan};
 
 const MAGIC: &[u8; 8] = b"IMGOPTLC";
 /// Bumped whenever the scan's meaning or the encoding changes.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const SUBDIR: &str = "layers-v1";
 
 /// Why the cache folder could not be used.
@@ -79,21 +83,25 @@ impl LayerCache {
         Ok(Self { dir: d })
     }
 
-    fn path_for(&self, digest: &Digest) -> PathBuf {
+    fn path_for(&self, digest: &Digest, diff_id: Option<&Digest>) -> PathBuf {
         // `Digest` guarantees `sha256|sha512` and lower-case hex: no separators, no `..`.
-        self.dir.join(format!("{}-{}.layer", digest.algorithm(), digest.hex()))
+        // The diff_id's first 32 hex digits keep names short (two sha512s would pass 255
+        // bytes); the entry holds both digests in full and a read checks them.
+        let diff = diff_id.map_or("none", |d| &d.hex()[..32]);
+        self.dir
+            .join(format!("{}-{}-{diff}.layer", digest.algorithm(), digest.hex()))
     }
 
-    /// The cached layer for `digest`, if present and intact.
+    /// The cached layer for blob `digest` with the config's `diff_id`, if present and intact.
     #[must_use]
-    pub fn get(&self, digest: &Digest) -> Option<CachedLayer> {
-        let bytes = fs::read(self.path_for(digest)).ok()?;
-        decode(&bytes)
+    pub fn get(&self, digest: &Digest, diff_id: Option<&Digest>) -> Option<CachedLayer> {
+        let bytes = fs::read(self.path_for(digest, diff_id)).ok()?;
+        decode(&bytes, &key(digest, diff_id))
     }
 
-    /// Stores a layer atomically.
-    pub fn put(&self, digest: &Digest, layer: &CachedLayer) -> Result<(), CacheError> {
-        let final_path = self.path_for(digest);
+    /// Stores a layer atomically under blob `digest` and `diff_id`.
+    pub fn put(&self, digest: &Digest, diff_id: Option<&Digest>, layer: &CachedLayer) -> Result<(), CacheError> {
+        let final_path = self.path_for(digest, diff_id);
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = self
             .dir
@@ -102,7 +110,7 @@ impl LayerCache {
             let p = p.display().to_string();
             move |e| CacheError { path: p, source: e }
         };
-        let data = encode(layer);
+        let data = encode(layer, &key(digest, diff_id));
         let result = (|| {
             let mut f = File::options().write(true).create_new(true).open(&tmp)?;
             f.write_all(&data)?;
@@ -126,11 +134,17 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-fn encode(layer: &CachedLayer) -> Vec<u8> {
+/// The key written into an entry: `digest` and `diff_id` (or nothing), one line.
+fn key(digest: &Digest, diff_id: Option<&Digest>) -> String {
+    format!("{digest} {}", diff_id.map_or("", Digest::as_str))
+}
+
+fn encode(layer: &CachedLayer, key: &str) -> Vec<u8> {
     let s = &layer.scan;
     let mut out = Vec::with_capacity(64 + s.entries.len() * 80);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
+    put_bytes(&mut out, key.as_bytes());
     put_u64(&mut out, layer.stats.compressed_bytes);
     put_u64(&mut out, layer.stats.tar_bytes);
     put_bytes(&mut out, layer.stats.compression.as_bytes());
@@ -203,7 +217,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn decode(all: &[u8]) -> Option<CachedLayer> {
+fn decode(all: &[u8], key: &str) -> Option<CachedLayer> {
     if all.len() < MAGIC.len() + 4 + 8 {
         return None;
     }
@@ -212,7 +226,7 @@ fn decode(all: &[u8]) -> Option<CachedLayer> {
         return None;
     }
     let mut r = Reader { b: body };
-    if r.take(8)? != MAGIC || r.take(4)? != VERSION.to_le_bytes() {
+    if r.take(8)? != MAGIC || r.take(4)? != VERSION.to_le_bytes() || r.bytes()? != key.as_bytes() {
         return None;
     }
     let compressed_bytes = r.u64()?;
@@ -327,28 +341,36 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = LayerCache::open(dir.path()).unwrap();
         let d = Digest::sha256_of(b"layer");
-        assert!(cache.get(&d).is_none());
-        cache.put(&d, &sample()).unwrap();
-        assert_eq!(cache.get(&d), Some(sample()));
+        let diff = Digest::sha256_of(b"tar");
+        assert!(cache.get(&d, Some(&diff)).is_none());
+        cache.put(&d, Some(&diff), &sample()).unwrap();
+        assert_eq!(cache.get(&d, Some(&diff)), Some(sample()));
+        // The same blob under another config's diff_id (or none) is not this entry.
+        assert!(cache.get(&d, Some(&Digest::sha256_of(b"other tar"))).is_none());
+        assert!(cache.get(&d, None).is_none());
         // Only the entry is left behind: no temporary files.
         let names: Vec<String> = fs::read_dir(dir.path().join(SUBDIR))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert_eq!(names, [format!("sha256-{}.layer", d.hex())]);
+        assert_eq!(names, [format!("sha256-{}-{}.layer", d.hex(), &diff.hex()[..32])]);
         // A torn write (what a crash without the rename would leave) reads as a miss.
-        let p = cache.path_for(&d);
+        let p = cache.path_for(&d, Some(&diff));
         let full = fs::read(&p).unwrap();
         for cut in [0, 5, full.len() / 2, full.len() - 1] {
             fs::write(&p, &full[..cut]).unwrap();
-            assert!(cache.get(&d).is_none(), "cut at {cut}");
+            assert!(cache.get(&d, Some(&diff)).is_none(), "cut at {cut}");
         }
         let mut flipped = full.clone();
         flipped[20] ^= 1;
         fs::write(&p, &flipped).unwrap();
-        assert!(cache.get(&d).is_none());
+        assert!(cache.get(&d, Some(&diff)).is_none());
         // Writing again repairs it.
-        cache.put(&d, &sample()).unwrap();
-        assert_eq!(cache.get(&d), Some(sample()));
+        cache.put(&d, Some(&diff), &sample()).unwrap();
+        assert_eq!(cache.get(&d, Some(&diff)), Some(sample()));
+        // An entry renamed to another key (or copied there) is not served under that key.
+        let other = Digest::sha256_of(b"other tar");
+        fs::copy(&p, cache.path_for(&d, Some(&other))).unwrap();
+        assert!(cache.get(&d, Some(&other)).is_none());
     }
 }

@@ -401,7 +401,7 @@ async fn read_layer<S: ImageSource>(
         verified: stats.verified,
     };
     if let Some(c) = &opts.cache
-        && let Some(hit) = c.get(&desc.digest)
+        && let Some(hit) = c.get(&desc.digest, diff_id.as_ref())
     {
         // An unverified result never serves a verifying run; a run that needs content
         // hashes needs a hashed scan.
@@ -439,7 +439,10 @@ async fn read_layer<S: ImageSource>(
         },
         scan,
     };
-    let failed_put = opts.cache.as_ref().and_then(|c| c.put(&desc.digest, &cached).err());
+    let failed_put = opts
+        .cache
+        .as_ref()
+        .and_then(|c| c.put(&desc.digest, diff_id.as_ref(), &cached).err());
     let cache::CachedLayer { stats, mut scan } = cached;
     if let Some(e) = failed_put {
         scan.warnings.push(format!("could not write the cache entry: {e}"));

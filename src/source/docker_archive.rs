@@ -13,7 +13,6 @@
 //! layer's digest is its diff_id (the same bytes), a compressed one is hashed once when the
 //! archive is opened. Does not: decompress or verify layers (see [`super::blob`]).
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -42,9 +41,15 @@ pub struct ClassicArchive {
     label: String,
     manifest: Manifest,
     config: ImageConfig,
-    /// Blob digest -> member path.
-    paths: BTreeMap<Digest, String>,
+    /// The layers' member paths, bottom first. A layer descriptor names its member in the
+    /// [`MEMBER`] annotation: two layers may share a digest (`Layers` may list the same
+    /// diff_id twice, for different files), and each file must be read and verified itself.
+    paths: Vec<String>,
 }
+
+/// Annotation on a classic docker-archive's layer descriptor: the index of its member in
+/// `Layers` (never shown; descriptors of other sources do not have it).
+const MEMBER: &str = "dev.imgopt.docker-archive.layer-index";
 
 #[derive(Deserialize)]
 struct Entry {
@@ -63,19 +68,16 @@ pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<Do
         file.display(),
         image.map(|t| format!(":{t}")).unwrap_or_default()
     );
-    if !file.is_file() {
-        return Err(Error::NotFound {
-            reference: label,
-            message: "no such file".into(),
-        });
-    }
+    super::store::regular_file(file, &label)?;
     let store = Store::tar(file)?;
     let loc = store.location("manifest.json");
     let entries: Option<Vec<Entry>> = match store.read("manifest.json", MAX_JSON)? {
-        Some(b) => Some(
-            serde_json::from_slice(&b)
-                .map_err(|e| Error::invalid(&loc, format!("not a docker-archive manifest.json: {e}")))?,
-        ),
+        Some(b) => Some(serde_json::from_slice(&b).map_err(|e| {
+            Error::invalid(
+                &loc,
+                format!("not a docker-archive manifest.json: it {}", super::json_error(&e)),
+            )
+        })?),
         None => None,
     };
     let oci = store.exists("index.json") && store.exists("oci-layout");
@@ -101,18 +103,16 @@ pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<Do
             store, image, label, opts,
         )?));
     }
-    Ok(DockerArchiveSource::Classic(Box::new(ClassicArchive::new(
-        store, entry, label,
-    )?)))
+    let archive = ClassicArchive::new(store, entry, label)?;
+    if let Some(want) = &opts.platform {
+        // One image, one platform: `--platform` must match it.
+        super::platform::check_single(want, &archive.config.platform, &archive.label)?;
+    }
+    Ok(DockerArchiveSource::Classic(Box::new(archive)))
 }
 
 fn choose(entries: Vec<Entry>, image: Option<&str>, loc: &str) -> Result<Entry, Error> {
-    let all_tags = |es: &[Entry]| {
-        es.iter()
-            .flat_map(|e| e.repo_tags.clone().unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let all_tags = |es: &[Entry]| super::capped_list(es.iter().flat_map(|e| e.repo_tags.iter().flatten().cloned()));
     match image {
         Some(want) => {
             let tags = all_tags(&entries);
@@ -179,7 +179,7 @@ impl ClassicArchive {
             ));
         }
         let mut layers = Vec::new();
-        let mut paths = BTreeMap::new();
+        let mut paths = Vec::new();
         for (i, raw) in entry.layers.iter().enumerate() {
             let rel = safe_rel(raw, &loc)?;
             let diff_id = &config.diff_ids[i];
@@ -212,8 +212,9 @@ impl ClassicArchive {
                     (w.finish().0, mt)
                 }
             };
-            paths.insert(digest.clone(), rel);
+            paths.push(rel);
             let mut desc = Descriptor::new(media_type, digest, size);
+            desc.annotations.insert(MEMBER.into(), i.to_string());
             if compression == Compression::None {
                 desc.annotations
                     .insert(super::blob::DIGEST_IS_DIFF_ID.into(), "true".into());
@@ -281,7 +282,12 @@ impl ImageSource for DockerArchiveSource {
                     digest: desc.digest.clone(),
                     location: c.store.root(),
                 };
-                let rel = c.paths.get(&desc.digest).ok_or_else(missing)?;
+                let rel = desc
+                    .annotations
+                    .get(MEMBER)
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| c.paths.get(i))
+                    .ok_or_else(missing)?;
                 let (r, _) = c.store.open(rel)?.ok_or_else(missing)?;
                 Ok(BlobStream::Local(r))
             }

@@ -170,7 +170,9 @@ pub trait ImageSource {
 }
 
 /// Errors from image sources. Messages name the file, reference or digest; never a secret.
-#[derive(Debug, thiserror::Error)]
+/// Cheap to clone (the I/O source is shared), so a layer stream can return the error it met
+/// both from `Read` and again from `finish`.
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A blob's bytes do not hash to its descriptor's digest.
@@ -202,7 +204,7 @@ pub enum Error {
         actual: u64,
     },
     /// A blob listed by a manifest is not in the store.
-    #[error("blob {digest} is listed by the manifest but missing from {location}")]
+    #[error("blob {digest} is listed by the manifest but missing from {}", shown(.location))]
     BlobMissing {
         /// The missing blob.
         digest: Digest,
@@ -210,13 +212,13 @@ pub enum Error {
         location: String,
     },
     /// The layer's compression is not one imgopt reads.
-    #[error("{media_type} layers are not supported (known: gzip, zstd, uncompressed tar)")]
+    #[error("{} layers are not supported (known: gzip, zstd, uncompressed tar)", shown(.media_type))]
     UnsupportedCompression {
         /// Media type as stored.
         media_type: String,
     },
     /// Anything else wrong with the source's contents.
-    #[error("{location}: {message}")]
+    #[error("{}: {}", shown(.location), shown(.message))]
     Invalid {
         /// File, reference or digest.
         location: String,
@@ -224,7 +226,7 @@ pub enum Error {
         message: String,
     },
     /// The layer's compressed stream is damaged (its digest matched, or was not checked).
-    #[error("layer {digest} is not valid {compression}: {message}")]
+    #[error("layer {digest} is not valid {compression}: {}", shown(.message))]
     Corrupt {
         /// The layer blob.
         digest: Digest,
@@ -237,7 +239,7 @@ pub enum Error {
     /// too low; see [`blob::LayerReadOptions`]).
     #[error(
         "layer {digest} expands past the limit: {tar_bytes} bytes from {compressed_bytes} \
-         compressed ({limit}); raise it with the layer-read limits if the image is genuine"
+         compressed ({limit}); a layer this expansive is treated as a compression bomb"
     )]
     TooLarge {
         /// The layer blob.
@@ -250,7 +252,7 @@ pub enum Error {
         limit: String,
     },
     /// No manifest in the index matches the wanted platform.
-    #[error("{location} has no image for platform {wanted} (available: {available})")]
+    #[error("{} has no image for platform {} (available: {})", shown(.location), shown(.wanted), shown(.available))]
     NoMatchingPlatform {
         /// The image.
         location: String,
@@ -260,7 +262,7 @@ pub enum Error {
         available: String,
     },
     /// The image reference or source spec cannot be understood.
-    #[error("invalid image reference `{reference}`: {message}")]
+    #[error("invalid image reference `{}`: {}", shown(.reference), shown(.message))]
     BadReference {
         /// The text given.
         reference: String,
@@ -268,7 +270,7 @@ pub enum Error {
         message: String,
     },
     /// The registry or store does not have the image, tag or blob.
-    #[error("{reference}: not found ({message})")]
+    #[error("{}: not found ({})", shown(.reference), shown(.message))]
     NotFound {
         /// The reference.
         reference: String,
@@ -276,7 +278,7 @@ pub enum Error {
         message: String,
     },
     /// The registry refused the credentials (401) or access (403).
-    #[error("{reference}: {message}")]
+    #[error("{}: {}", shown(.reference), shown(.message))]
     Unauthorized {
         /// The reference (never a credential).
         reference: String,
@@ -286,7 +288,7 @@ pub enum Error {
         message: String,
     },
     /// A registry request failed after all retries (5xx, connection resets, timeouts).
-    #[error("{reference}: {message}")]
+    #[error("{}: {}", shown(.reference), shown(.message))]
     Registry {
         /// The reference or blob.
         reference: String,
@@ -294,13 +296,13 @@ pub enum Error {
         message: String,
     },
     /// I/O error with the path or reference it concerns.
-    #[error("{location}")]
+    #[error("{}", shown(.location))]
     Io {
         /// File or reference.
         location: String,
-        /// The I/O error.
+        /// The I/O error (shared, so the error can be cloned).
         #[source]
-        source: std::io::Error,
+        source: std::sync::Arc<std::io::Error>,
     },
 }
 
@@ -317,104 +319,7 @@ impl Error {
             }
             return Error::io(location, std::io::Error::new(kind, msg));
         }
-        Error::Io {
-            location: location.to_string(),
-            source: err,
-        }
-    }
-
-    /// A copy of this error (the I/O source is copied by kind and message).
-    #[must_use]
-    pub fn duplicate(&self) -> Self {
-        match self {
-            Error::Io { location, source } => Error::Io {
-                location: location.clone(),
-                source: std::io::Error::new(source.kind(), source.to_string()),
-            },
-            Error::DigestMismatch { expected, actual } => Error::DigestMismatch {
-                expected: expected.clone(),
-                actual: actual.clone(),
-            },
-            Error::DiffIdMismatch {
-                layer,
-                expected,
-                actual,
-            } => Error::DiffIdMismatch {
-                layer: layer.clone(),
-                expected: expected.clone(),
-                actual: actual.clone(),
-            },
-            Error::SizeMismatch {
-                digest,
-                expected,
-                actual,
-            } => Error::SizeMismatch {
-                digest: digest.clone(),
-                expected: *expected,
-                actual: *actual,
-            },
-            Error::BlobMissing { digest, location } => Error::BlobMissing {
-                digest: digest.clone(),
-                location: location.clone(),
-            },
-            Error::UnsupportedCompression { media_type } => Error::UnsupportedCompression {
-                media_type: media_type.clone(),
-            },
-            Error::Invalid { location, message } => Error::Invalid {
-                location: location.clone(),
-                message: message.clone(),
-            },
-            Error::Corrupt {
-                digest,
-                compression,
-                message,
-            } => Error::Corrupt {
-                digest: digest.clone(),
-                compression: compression.clone(),
-                message: message.clone(),
-            },
-            Error::TooLarge {
-                digest,
-                tar_bytes,
-                compressed_bytes,
-                limit,
-            } => Error::TooLarge {
-                digest: digest.clone(),
-                tar_bytes: *tar_bytes,
-                compressed_bytes: *compressed_bytes,
-                limit: limit.clone(),
-            },
-            Error::NoMatchingPlatform {
-                location,
-                wanted,
-                available,
-            } => Error::NoMatchingPlatform {
-                location: location.clone(),
-                wanted: wanted.clone(),
-                available: available.clone(),
-            },
-            Error::BadReference { reference, message } => Error::BadReference {
-                reference: reference.clone(),
-                message: message.clone(),
-            },
-            Error::NotFound { reference, message } => Error::NotFound {
-                reference: reference.clone(),
-                message: message.clone(),
-            },
-            Error::Unauthorized {
-                reference,
-                status,
-                message,
-            } => Error::Unauthorized {
-                reference: reference.clone(),
-                status: *status,
-                message: message.clone(),
-            },
-            Error::Registry { reference, message } => Error::Registry {
-                reference: reference.clone(),
-                message: message.clone(),
-            },
-        }
+        Error::io(location, err)
     }
 
     pub(crate) fn invalid(location: impl Into<String>, message: impl Into<String>) -> Self {
@@ -427,7 +332,85 @@ impl Error {
     pub(crate) fn io(location: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             location: location.into(),
-            source,
+            source: std::sync::Arc::new(source),
+        }
+    }
+}
+
+/// Text from an image, a registry or the command line, made safe for one line of a terminal:
+/// every control character (C0, DEL, C1: `\x1b`, BEL, newlines, ...) and every bidirectional
+/// override becomes `?`, and text longer than [`SHOWN_MAX`] characters is cut with `…`.
+/// Every string field of [`Error`] goes through it in `Display`.
+#[must_use]
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let long = text.len() > SHOWN_MAX && text.chars().nth(SHOWN_MAX).is_some();
+    if !long && !text.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out: String = text
+        .chars()
+        .take(SHOWN_MAX)
+        .map(|c| if bad(c) { '?' } else { c })
+        .collect();
+    if long {
+        out.push('…');
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The longest text [`shown`] prints from one field.
+pub const SHOWN_MAX: usize = 1000;
+
+/// At most [`LIST_MAX`] names, comma-separated, then `… and N more`: an archive with 100k tags
+/// must not become one enormous error line. The names are shown by [`Error`]'s `Display`.
+#[must_use]
+pub fn capped_list<I: IntoIterator<Item = String>>(names: I) -> String {
+    let mut out = String::new();
+    let mut more = 0usize;
+    for (i, n) in names.into_iter().enumerate() {
+        if i < LIST_MAX {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&n.chars().take(100).collect::<String>());
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        out.push_str(&format!(" … and {more} more"));
+    }
+    out
+}
+
+/// Names listed in one error message at most (tags, platforms).
+pub const LIST_MAX: usize = 20;
+
+/// A JSON error without the document's bytes: serde_json quotes the values it rejects
+/// (`invalid type: string "…"`), and the document came from an image, not from the user.
+/// Keeps the position and what was expected.
+#[must_use]
+pub(crate) fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("line {}, column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Io => format!("could not be read: {e}"),
+        Category::Eof => format!("ends early ({at})"),
+        Category::Syntax => format!("is not valid JSON ({at})"),
+        Category::Data => {
+            let msg = e.to_string();
+            let what = if let Some(f) = msg.strip_prefix("missing field ") {
+                format!("missing field {}", f.split(" at line").next().unwrap_or(""))
+            } else if let Some((_, exp)) = msg.split_once(", expected ") {
+                format!(
+                    "a value has the wrong type (expected {})",
+                    exp.split(" at line").next().unwrap_or("")
+                )
+            } else {
+                "a value has the wrong type or shape".to_string()
+            };
+            format!("has the wrong shape: {what} ({at})")
         }
     }
 }

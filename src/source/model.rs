@@ -35,6 +35,33 @@ pub const DOCKER_LAYER_ZSTD: &str = "application/vnd.docker.image.rootfs.diff.ta
 /// The largest JSON document (index, manifest, config) read into memory.
 pub const MAX_JSON: u64 = 16 << 20;
 
+/// Platform manifests an image index may list, in all (nested indexes included, after
+/// attestations are dropped and repeated digests merged). Real indexes list a few dozen.
+pub const MAX_INDEX_ENTRIES: usize = 1024;
+
+/// Image indexes read to resolve one image (nested indexes included).
+pub const MAX_INDEX_DOCS: usize = 64;
+
+/// The entries of an index with repeated digests merged (the first one stays), or an error
+/// past [`MAX_INDEX_ENTRIES`].
+pub(crate) fn bounded_entries(entries: Vec<Entry>, location: &str) -> Result<Vec<Entry>, Error> {
+    let mut seen = std::collections::BTreeSet::new();
+    let out: Vec<Entry> = entries
+        .into_iter()
+        .filter(|(d, _)| seen.insert(d.digest.clone()))
+        .collect();
+    if out.len() > MAX_INDEX_ENTRIES {
+        return Err(Error::invalid(
+            location,
+            format!(
+                "the image index lists {} manifests, more than the {MAX_INDEX_ENTRIES} allowed",
+                out.len()
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RawDescriptor {
@@ -115,8 +142,12 @@ pub(crate) fn descriptor(raw: RawDescriptor, default_mt: &str, location: &str) -
 
 /// Parses an index, a manifest list or an image manifest.
 pub(crate) fn parse_doc(bytes: &[u8], location: &str) -> Result<Doc, Error> {
-    let raw: RawDoc = serde_json::from_slice(bytes)
-        .map_err(|e| Error::invalid(location, format!("not a valid image index or manifest: {e}")))?;
+    let raw: RawDoc = serde_json::from_slice(bytes).map_err(|e| {
+        Error::invalid(
+            location,
+            format!("not a valid image index or manifest: it {}", super::json_error(&e)),
+        )
+    })?;
     if raw.schema_version == Some(1) {
         return Err(Error::invalid(
             location,
@@ -245,8 +276,15 @@ struct RawHistory {
 
 /// Parses a config blob whose bytes were already verified against `digest`.
 pub(crate) fn parse_config(bytes: &[u8], digest: Digest, location: &str) -> Result<ImageConfig, Error> {
-    let raw: RawConfig = serde_json::from_slice(bytes)
-        .map_err(|e| Error::invalid(location, format!("config {digest} is not a valid image config: {e}")))?;
+    let raw: RawConfig = serde_json::from_slice(bytes).map_err(|e| {
+        Error::invalid(
+            location,
+            format!(
+                "config {digest} is not a valid image config: it {}",
+                super::json_error(&e)
+            ),
+        )
+    })?;
     let diff_ids = raw
         .rootfs
         .map(|r| r.diff_ids)
@@ -287,4 +325,84 @@ pub(crate) fn parse_config(bytes: &[u8], digest: Digest, location: &str) -> Resu
 /// Whether a media type names an index or manifest list.
 pub(crate) fn is_index_type(mt: &str) -> bool {
     mt == OCI_INDEX || mt == DOCKER_LIST
+}
+
+#[cfg(test)]
+mod proptests {
+    //! The manifest/index reader on arbitrary and mutated documents: never a panic, errors are
+    //! one safe line, and generated indexes read back exactly (repeats merged, bounded).
+    use super::*;
+    use proptest::prelude::*;
+
+    const MANIFEST: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","size":2},
+"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":3}]}"#;
+
+    fn one_safe_line(e: &Error) -> bool {
+        !e.to_string().chars().any(char::is_control)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            if let Err(e) = parse_doc(&bytes, "doc") {
+                prop_assert!(one_safe_line(&e));
+            }
+            if let Err(e) = parse_config(&bytes, Digest::sha256_of(&bytes), "cfg") {
+                prop_assert!(one_safe_line(&e));
+            }
+        }
+
+        #[test]
+        fn mutated_manifests_never_panic(edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+            let mut b = MANIFEST.as_bytes().to_vec();
+            for (at, v) in edits {
+                let i = at % b.len();
+                b[i] = v;
+            }
+            match parse_doc(&b, "doc") {
+                Ok(Doc::Manifest { layers, .. }) => prop_assert!(layers.len() <= 1),
+                Ok(Doc::Index(_)) => {}
+                Err(e) => prop_assert!(one_safe_line(&e)),
+            }
+        }
+
+        #[test]
+        fn generated_indexes_read_back(
+            entries in proptest::collection::vec((0u8..20, 0i64..1_000_000, "[a-z\u{1b}]{1,8}", "[a-z0-9]{1,8}"), 0..60)
+        ) {
+            let manifests: Vec<serde_json::Value> = entries.iter().map(|(n, size, os, arch)| serde_json::json!({
+                "mediaType": OCI_MANIFEST, "digest": Digest::sha256_of(&[*n]).to_string(), "size": size,
+                "platform": {"os": os, "architecture": arch}
+            })).collect();
+            let doc = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests})).unwrap();
+            let Doc::Index(read) = parse_doc(&doc, "idx").unwrap() else { panic!("not an index") };
+            prop_assert_eq!(read.len(), entries.len());
+            for ((d, p), (n, size, os, arch)) in read.iter().zip(&entries) {
+                prop_assert_eq!(&d.digest, &Digest::sha256_of(&[*n]));
+                prop_assert_eq!(d.size, u64::try_from(*size).unwrap());
+                let p = p.as_ref().unwrap();
+                prop_assert_eq!((&p.os, &p.architecture), (os, arch));
+            }
+            let unique: std::collections::BTreeSet<u8> = entries.iter().map(|e| e.0).collect();
+            let merged = bounded_entries(read, "idx").unwrap();
+            prop_assert_eq!(merged.len(), unique.len());
+        }
+    }
+
+    #[test]
+    fn too_many_entries_is_an_error() {
+        let many: Vec<Entry> = (0..=MAX_INDEX_ENTRIES)
+            .map(|i| {
+                (
+                    Descriptor::new(OCI_MANIFEST, Digest::sha256_of(&i.to_le_bytes()), 1),
+                    None,
+                )
+            })
+            .collect();
+        let err = bounded_entries(many, "idx").unwrap_err().to_string();
+        assert!(err.contains("more than the 1024 allowed"), "{err}");
+    }
 }

@@ -19,11 +19,6 @@ pub fn open(file: &Path, tag: Option<&str>, opts: &SourceOptions) -> Result<OciL
         file.display(),
         tag.map(|t| format!(":{t}")).unwrap_or_default()
     );
-    if !file.is_file() {
-        return Err(Error::NotFound {
-            reference: label,
-            message: "no such file".into(),
-        });
-    }
+    super::store::regular_file(file, &label)?;
     OciLayoutSource::from_store(Store::tar(file)?, tag, label, opts)
 }

@@ -130,25 +130,54 @@ impl OciLayoutSource {
         }
     }
 
-    /// Every platform manifest entry under the chosen tag (nested indexes followed).
-    fn flatten(&self, entries: Vec<Entry>, depth: usize) -> Result<Vec<Entry>, Error> {
+    /// Every platform manifest entry under the chosen tag (nested indexes followed, at most
+    /// [`MAX_DEPTH`] deep and [`model::MAX_INDEX_DOCS`] indexes in all, each read once;
+    /// repeated manifests merged; at most [`model::MAX_INDEX_ENTRIES`] manifests).
+    fn flatten(&self, entries: Vec<Entry>) -> Result<Vec<Entry>, Error> {
         let mut out = Vec::new();
+        let mut visited = std::collections::BTreeSet::new();
+        self.flatten_into(entries, 0, &mut visited, &mut out)?;
+        model::bounded_entries(out, &self.store.root())
+    }
+
+    fn flatten_into(
+        &self,
+        entries: Vec<Entry>,
+        depth: usize,
+        visited: &mut std::collections::BTreeSet<crate::digest::Digest>,
+        out: &mut Vec<Entry>,
+    ) -> Result<(), Error> {
         for (desc, plat) in entries {
-            if model::is_index_type(&desc.media_type) {
-                if depth >= MAX_DEPTH {
-                    return Err(Error::invalid(self.store.root(), "indexes nested too deeply"));
-                }
-                let bytes = self.read_blob_json(&desc)?;
-                let loc = self.store.location(&blob_path(&desc.digest));
-                match model::parse_doc(&bytes, &loc)? {
-                    Doc::Index(children) => out.extend(self.flatten(platform::runnable(children), depth + 1)?),
-                    Doc::Manifest { .. } => out.push((desc, plat)),
-                }
-            } else {
+            if out.len() > model::MAX_INDEX_ENTRIES {
+                break; // bounded_entries reports it
+            }
+            if !model::is_index_type(&desc.media_type) {
                 out.push((desc, plat));
+                continue;
+            }
+            if depth >= MAX_DEPTH {
+                return Err(Error::invalid(
+                    self.store.root(),
+                    format!("image indexes nested more than {MAX_DEPTH} deep"),
+                ));
+            }
+            if !visited.insert(desc.digest.clone()) {
+                continue; // read once (a cycle, or an index listed twice)
+            }
+            if visited.len() > model::MAX_INDEX_DOCS {
+                return Err(Error::invalid(
+                    self.store.root(),
+                    format!("more than {} image indexes to resolve one image", model::MAX_INDEX_DOCS),
+                ));
+            }
+            let bytes = self.read_blob_json(&desc)?;
+            let loc = self.store.location(&blob_path(&desc.digest));
+            match model::parse_doc(&bytes, &loc)? {
+                Doc::Index(children) => self.flatten_into(platform::runnable(children), depth + 1, visited, out)?,
+                Doc::Manifest { .. } => out.push((desc, plat)),
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     fn load_manifest(&self, desc: &Descriptor, plat: Option<Platform>) -> Result<Manifest, Error> {
@@ -166,7 +195,7 @@ impl OciLayoutSource {
             [(d, _)] if model::is_index_type(&d.media_type) => Some(d.digest.clone()),
             _ => None,
         };
-        Ok((self.flatten(top, 0)?, nested))
+        Ok((self.flatten(top)?, nested))
     }
 
     fn manifest_sync(&self) -> Result<Manifest, Error> {
@@ -174,7 +203,12 @@ impl OciLayoutSource {
         let n = entries.len();
         let (desc, plat) = platform::select(entries, self.platform.as_ref(), &self.label)?;
         let wanted = platform::wanted(self.platform.as_ref(), plat.as_ref());
+        let single = plat.is_none();
         let mut m = self.load_manifest(&desc, plat)?;
+        if let (true, Some(want)) = (single, &self.platform) {
+            // No platform in the index: `--platform` must match the config's.
+            platform::check_single(want, &self.config_sync(&m)?.platform, &self.label)?;
+        }
         m.index = Some(IndexChoice {
             digest,
             entries: n,
@@ -237,7 +271,11 @@ fn tags(entries: &[Entry]) -> String {
         .collect();
     t.sort();
     t.dedup();
-    if t.is_empty() { "none".into() } else { t.join(", ") }
+    if t.is_empty() {
+        "none".into()
+    } else {
+        super::capped_list(t)
+    }
 }
 
 /// `blobs/<alg>/<hex>` for a (validated) digest.

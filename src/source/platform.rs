@@ -133,9 +133,23 @@ pub fn select(
             available: if available.is_empty() {
                 "none".into()
             } else {
-                available.join(", ")
+                super::capped_list(available)
             },
         })
+}
+
+/// For an image without an index (or an index entry without a platform): `--platform` must
+/// match the platform its config states, or it is [`Error::NoMatchingPlatform`], as for an
+/// index.
+pub fn check_single(want: &Platform, have: &Platform, location: &str) -> Result<(), Error> {
+    if matches(want, have) {
+        return Ok(());
+    }
+    Err(Error::NoMatchingPlatform {
+        location: location.to_string(),
+        wanted: want.to_string(),
+        available: have.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -27,10 +27,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Reference, RegistryOperation};
+use oci_client::Reference;
 
 use super::auth::{self, CredentialOrigin, Credentials};
 use super::model::{self, Doc, MAX_JSON};
@@ -47,12 +44,24 @@ const ACCEPT: &[&str] = &[
     model::DOCKER_LIST,
 ];
 
+/// The largest manifest or index body read from a registry: the distribution registry
+/// refuses to store bigger ones (`defaultMaxManifestBodySize`, 4 MiB,
+/// <https://github.com/distribution/distribution/blob/main/registry/handlers/manifests.go>).
+pub const MAX_MANIFEST_BODY: u64 = 4 << 20;
+/// The largest token-service answer read (a JSON object with one token; real ones are a few
+/// KiB).
+pub const MAX_TOKEN_BODY: u64 = 1 << 20;
+/// The largest error body read (the distribution API's JSON error envelope).
+const MAX_ERROR_BODY: u64 = 64 << 10;
+/// Entries an image index may list (after attestations are dropped and duplicates merged).
+pub const MAX_INDEX_ENTRIES: usize = super::model::MAX_INDEX_ENTRIES;
+
 /// Counters of what the network did, for tests and `--verbose`.
 #[derive(Debug, Default)]
 pub struct NetStats {
     /// Manifest and index requests sent (each attempt counts).
     pub manifest_requests: AtomicU64,
-    /// Token (authentication) requests sent.
+    /// Token exchanges (the `/v2/` challenge and the token request it leads to count once).
     pub token_requests: AtomicU64,
     /// Blob GETs sent (configs included; each attempt and each resume counts).
     pub blob_requests: AtomicU64,
@@ -113,14 +122,16 @@ pub fn parse_reference(s: &str) -> Result<Reference, Error> {
 struct Shared {
     reference: Reference,
     label: String,
-    client: oci_client::Client,
     http: reqwest::Client,
-    auth: RegistryAuth,
+    /// An identity token from the credential store, sent as the bearer token itself.
+    identity: Option<auth::Secret>,
     basic: Option<(String, auth::Secret)>,
     base_url: String,
     header: tokio::sync::Mutex<Option<AuthHeader>>,
     opts: SourceOptions,
     stats: NetStats,
+    /// When the source was made: `--max-time` counts from here.
+    started: std::time::Instant,
 }
 
 /// An image in a registry.
@@ -148,6 +159,7 @@ impl RegistrySource {
     pub fn new(reference: &str, opts: &SourceOptions) -> Result<Self, Error> {
         let parsed = parse_reference(reference)?;
         let registry = parsed.resolve_registry().to_string();
+        check_port(&registry, reference)?;
         let plain = opts.plain_http || is_loopback(&registry);
         let (creds, origin) = match &opts.credentials {
             Some(c) => (Some(c.clone()), Some(CredentialOrigin::CommandLine)),
@@ -156,26 +168,10 @@ impl RegistrySource {
                 None => (None, None),
             },
         };
-        let (auth, basic) = match &creds {
-            Some(Credentials::Basic { username, password }) => (
-                RegistryAuth::Basic(username.clone(), password.expose().to_string()),
-                Some((username.clone(), password.clone())),
-            ),
-            Some(Credentials::IdentityToken(t)) => (RegistryAuth::Bearer(t.expose().to_string()), None),
-            None => (RegistryAuth::Anonymous, None),
-        };
-        let config = ClientConfig {
-            protocol: if plain {
-                ClientProtocol::Http
-            } else {
-                ClientProtocol::Https
-            },
-            accept_invalid_certificates: opts.insecure,
-            read_timeout: Some(opts.timeout),
-            connect_timeout: Some(opts.timeout),
-            platform_resolver: None,
-            user_agent: concat!("imgopt/", env!("CARGO_PKG_VERSION")),
-            ..ClientConfig::default()
+        let (identity, basic) = match &creds {
+            Some(Credentials::Basic { username, password }) => (None, Some((username.clone(), password.clone()))),
+            Some(Credentials::IdentityToken(t)) => (Some(t.clone()), None),
+            None => (None, None),
         };
         let http = reqwest::Client::builder()
             .connect_timeout(opts.timeout)
@@ -192,14 +188,14 @@ impl RegistrySource {
             shared: Arc::new(Shared {
                 base_url: format!("{}://{registry}", if plain { "http" } else { "https" }),
                 label,
-                client: oci_client::Client::new(config),
                 http,
-                auth,
+                identity,
                 basic,
                 reference: parsed,
                 header: tokio::sync::Mutex::new(None),
                 opts: opts.clone(),
                 stats: NetStats::default(),
+                started: std::time::Instant::now(),
             }),
             origin,
         })
@@ -235,35 +231,31 @@ impl RegistrySource {
     async fn fetch_doc(&self, reference: &Reference) -> Result<(Vec<u8>, Digest), Error> {
         let sh = &self.shared;
         let what = reference.whole();
-        let (bytes, digest) = sh
-            .retrying(&what, || async {
-                sh.stats.manifest_requests.fetch_add(1, Ordering::Relaxed);
-                let pulled = tokio::time::timeout(
-                    sh.opts.timeout.saturating_mul(2),
-                    sh.client.pull_manifest_raw(reference, &sh.auth, ACCEPT),
-                )
-                .await;
-                match pulled {
-                    Err(_) => Err(Attempt::Retry {
-                        message: format!("no answer within {:?}", sh.opts.timeout * 2),
-                        after: None,
-                    }),
-                    Ok(Ok(v)) => Ok(v),
-                    Ok(Err(e)) => Err(sh.classify_oci(e, &what)),
+        let name = reference.digest().or(reference.tag()).unwrap_or("latest");
+        let url = format!("{}/v2/{}/manifests/{name}", sh.base_url, reference.repository());
+        let mut reauthed = false;
+        let mut failures = 0u32;
+        let (bytes, claimed) = loop {
+            sh.check_run_deadline(&what)?;
+            sh.stats.manifest_requests.fetch_add(1, Ordering::Relaxed);
+            match sh.get_small(&url, BodyKind::Manifest, &mut reauthed, &what).await {
+                Ok(v) => break v,
+                Err(Attempt::Fatal(e)) => return Err(e),
+                Err(Attempt::Retry { message, after }) => {
+                    failures += 1;
+                    sh.pause(&what, &message, after, failures).await?;
                 }
-            })
-            .await?;
-        if bytes.len() as u64 > MAX_JSON {
-            return Err(Error::invalid(&what, "manifest larger than 16 MiB"));
-        }
-        sh.stats.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            }
+        };
         let actual = Digest::sha256_of(&bytes);
-        let claimed = Digest::parse(&digest).map_err(|e| Error::invalid(&what, format!("registry sent {e}")))?;
-        if claimed.algorithm() == "sha256" && claimed != actual {
-            return Err(Error::DigestMismatch {
-                expected: claimed,
-                actual,
-            });
+        if let Some(claimed) = claimed {
+            let claimed = Digest::parse(&claimed).map_err(|e| Error::invalid(&what, format!("registry sent {e}")))?;
+            if claimed.algorithm() == "sha256" && claimed != actual {
+                return Err(Error::DigestMismatch {
+                    expected: claimed,
+                    actual,
+                });
+            }
         }
         if let Some(want) = reference.digest() {
             let want = Digest::parse(want).map_err(|e| Error::invalid(&what, e.to_string()))?;
@@ -271,7 +263,7 @@ impl RegistrySource {
                 return Err(Error::DigestMismatch { expected: want, actual });
             }
         }
-        Ok((bytes.to_vec(), actual))
+        Ok((bytes, actual))
     }
 
     fn child(&self, digest: &Digest) -> Reference {
@@ -285,7 +277,10 @@ impl RegistrySource {
         let (bytes, digest) = self.fetch_doc(&self.shared.reference).await?;
         let what = self.shared.reference.whole();
         match model::parse_doc(&bytes, &what)? {
-            Doc::Index(entries) => Ok(Err((platform::runnable(entries), digest))),
+            Doc::Index(entries) => Ok(Err((
+                model::bounded_entries(platform::runnable(entries), &what)?,
+                digest,
+            ))),
             doc => Ok(Ok(model::manifest_from(doc, digest, None, &what)?)),
         }
     }
@@ -314,6 +309,7 @@ impl RegistrySource {
             failures: 0,
             reauthed: false,
             done: false,
+            deadline: std::time::Instant::now() + self.shared.opts.blob_deadline(desc.size),
         };
         futures_util::stream::unfold(fetch, |mut f| async move {
             let item = f.next_chunk().await?;
@@ -324,25 +320,6 @@ impl RegistrySource {
 }
 
 impl Shared {
-    /// Runs `attempt` until it succeeds, fails fatally, or the attempts are used up.
-    async fn retrying<T, F, Fut>(&self, what: &str, mut attempt: F) -> Result<T, Error>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, Attempt>>,
-    {
-        let mut failures = 0u32;
-        loop {
-            match attempt().await {
-                Ok(v) => return Ok(v),
-                Err(Attempt::Fatal(e)) => return Err(e),
-                Err(Attempt::Retry { message, after }) => {
-                    failures += 1;
-                    self.pause(what, &message, after, failures).await?;
-                }
-            }
-        }
-    }
-
     /// Waits before retry number `failures`, or gives up with the last message.
     async fn pause(&self, what: &str, message: &str, after: Option<Duration>, failures: u32) -> Result<(), Error> {
         let attempts = self.opts.attempts.max(1);
@@ -370,138 +347,419 @@ impl Shared {
         Ok(())
     }
 
-    fn classify_oci(&self, e: OciDistributionError, what: &str) -> Attempt {
-        let unauthorized = |status: u16| {
-            Attempt::Fatal(Error::Unauthorized {
-                reference: what.to_string(),
-                status,
-                message: self.auth_hint(status),
-            })
-        };
-        match e {
-            OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
-                unauthorized(401)
-            }
-            OciDistributionError::RegistryError { envelope, .. } => {
-                let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-                let text = envelope
-                    .errors
-                    .iter()
-                    .map(|e| e.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                if codes.iter().any(|c| matches!(c, OciErrorCode::Unauthorized)) {
-                    unauthorized(401)
-                } else if codes.iter().any(|c| matches!(c, OciErrorCode::Denied)) {
-                    unauthorized(403)
-                } else if codes.iter().any(|c| {
-                    matches!(
-                        c,
-                        OciErrorCode::ManifestUnknown
-                            | OciErrorCode::NameUnknown
-                            | OciErrorCode::NotFound
-                            | OciErrorCode::BlobUnknown
-                    )
-                }) {
-                    Attempt::Fatal(Error::NotFound {
-                        reference: what.to_string(),
-                        message: text,
-                    })
-                } else if codes.iter().any(|c| matches!(c, OciErrorCode::Toomanyrequests)) {
-                    // Docker Hub's pull rate limit says so here; keep its words.
-                    Attempt::Retry {
-                        message: format!("too many requests (429): {text}"),
-                        after: None,
-                    }
-                } else {
-                    Attempt::Fatal(Error::Registry {
-                        reference: what.to_string(),
-                        message: text,
-                    })
-                }
-            }
-            OciDistributionError::ServerError { code, message, .. } => match code {
-                401 => unauthorized(401),
-                403 => unauthorized(403),
-                404 => Attempt::Fatal(Error::NotFound {
-                    reference: what.to_string(),
-                    message: "HTTP 404".into(),
-                }),
-                429 => Attempt::Retry {
-                    message: "too many requests (429)".into(),
-                    after: None,
-                },
-                c if c >= 500 => Attempt::Retry {
-                    message: format!("HTTP {c}: {}", message.trim()),
-                    after: None,
-                },
-                c => Attempt::Fatal(Error::Registry {
-                    reference: what.to_string(),
-                    message: format!("HTTP {c}: {}", message.trim()),
-                }),
-            },
-            OciDistributionError::ImageManifestNotFoundError(m) => Attempt::Fatal(Error::NotFound {
-                reference: what.to_string(),
-                message: m,
-            }),
-            OciDistributionError::RequestError(e) => request_failure(&e, what),
-            OciDistributionError::IoError(e) => Attempt::Retry {
-                message: e.to_string(),
-                after: None,
-            },
-            other => Attempt::Fatal(Error::Registry {
-                reference: what.to_string(),
-                message: other.to_string(),
-            }),
-        }
-    }
-
     fn auth_hint(&self, status: u16) -> String {
         let host = self.reference.registry();
-        match (status, &self.auth) {
-            (401, RegistryAuth::Anonymous) => format!(
+        let anonymous = self.basic.is_none() && self.identity.is_none();
+        match (status, anonymous) {
+            (401, true) => format!(
                 "authentication required (401); log in with `docker login {host}` or pass --username and --password-stdin"
             ),
-            (401, _) => "the registry refused the credentials (401); check the user name and password".to_string(),
-            (_, RegistryAuth::Anonymous) => {
+            (401, false) => "the registry refused the credentials (401); check the user name and password".to_string(),
+            (_, true) => {
                 format!("access denied (403); the repository may be private: log in with `docker login {host}`")
             }
             _ => "access denied (403) for these credentials".to_string(),
         }
     }
 
-    /// The `Authorization` header for blob GETs: a bearer token from oci-client's exchange
-    /// (anonymous ones included), or basic credentials, or none.
+    /// The `Authorization` header for registry requests: a bearer token from the registry's
+    /// token service (anonymous ones included; the Docker token protocol,
+    /// <https://distribution.github.io/distribution/spec/auth/token/>), basic credentials when
+    /// the registry asks for those, an identity token as is, or none.
     async fn auth_header(&self, refresh: bool) -> Result<AuthHeader, Attempt> {
         let mut cached = self.header.lock().await;
         if let (Some(h), false) = (&*cached, refresh) {
             return Ok(h.clone());
         }
-        let what = self.reference.whole();
-        self.stats.token_requests.fetch_add(1, Ordering::Relaxed);
-        let token = tokio::time::timeout(
-            self.opts.timeout.saturating_mul(2),
-            self.client.auth(&self.reference, &self.auth, RegistryOperation::Pull),
-        )
-        .await
-        .map_err(|_| Attempt::Retry {
-            message: "authentication timed out".into(),
-            after: None,
-        })?
-        .map_err(|e| self.classify_oci(e, &what))?;
-        let header = match (token, &self.basic) {
-            (Some(t), _) => AuthHeader::Bearer(auth::Secret::new(t)),
-            (None, Some(_)) => AuthHeader::Basic,
-            (None, None) => AuthHeader::None,
+        let header = match &self.identity {
+            Some(t) => AuthHeader::Bearer(t.clone()),
+            None => self.challenge().await?,
         };
         *cached = Some(header.clone());
         Ok(header)
+    }
+
+    /// Asks `/v2/` how to authenticate, and fetches a token when told to.
+    async fn challenge(&self) -> Result<AuthHeader, Attempt> {
+        let what = self.reference.whole();
+        let url = format!("{}/v2/", self.base_url);
+        // One exchange counts once: the `/v2/` challenge and the token it leads to.
+        self.stats.token_requests.fetch_add(1, Ordering::Relaxed);
+        let resp = self.send(self.http.get(&url), &what).await?;
+        let status = resp.status().as_u16();
+        let Some(value) = resp
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+        else {
+            return Ok(match (status, &self.basic) {
+                (401, Some(_)) => AuthHeader::Basic,
+                _ => AuthHeader::None,
+            });
+        };
+        let Some(challenge) = parse_bearer_challenge(&value) else {
+            // `Basic realm=...` (htpasswd registries), or a scheme imgopt does not speak.
+            return Ok(if self.basic.is_some() {
+                AuthHeader::Basic
+            } else {
+                AuthHeader::None
+            });
+        };
+        self.fetch_token(&challenge, &what).await.map(AuthHeader::Bearer)
+    }
+
+    /// The token from the challenge's realm (`GET realm?scope=repository:R:pull&service=S`,
+    /// with basic credentials when there are some).
+    async fn fetch_token(&self, challenge: &BearerChallenge, what: &str) -> Result<auth::Secret, Attempt> {
+        let realm = &challenge.realm;
+        let fatal = |message: String| {
+            Attempt::Fatal(Error::Registry {
+                reference: what.to_string(),
+                message,
+            })
+        };
+        let url = match reqwest::Url::parse(realm) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            Ok(u) => {
+                return Err(fatal(format!(
+                    "the registry's token service `{realm}` is a {}: URL, not http(s); no credentials were sent",
+                    u.scheme()
+                )));
+            }
+            Err(e) => {
+                return Err(fatal(format!(
+                    "the registry's token service `{realm}` is not a URL ({e}); no credentials were sent"
+                )));
+            }
+        };
+        let scope = format!("repository:{}:pull", self.reference.repository());
+        let mut query = vec![("scope", scope.as_str())];
+        if let Some(s) = &challenge.service {
+            query.push(("service", s.as_str()));
+        }
+        let mut req = self.http.get(url).query(&query);
+        if let Some((u, p)) = &self.basic {
+            req = req.basic_auth(u, Some(p.expose()));
+        }
+        let resp = match self.send(req, what).await {
+            Ok(r) => r,
+            Err(Attempt::Retry { message, after }) => {
+                return Err(Attempt::Retry {
+                    message: format!("token service {realm}: {message} (no answer, so no credentials were checked)"),
+                    after,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let status = resp.status().as_u16();
+        match status {
+            200 => {}
+            401 | 403 => {
+                return Err(Attempt::Fatal(Error::Unauthorized {
+                    reference: what.to_string(),
+                    status,
+                    message: self.auth_hint(status),
+                }));
+            }
+            429 => {
+                return Err(Attempt::Retry {
+                    message: "token service: too many requests (429)".into(),
+                    after: retry_after(resp.headers()),
+                });
+            }
+            s if s >= 500 => {
+                return Err(Attempt::Retry {
+                    message: format!("token service {realm}: HTTP {s}"),
+                    after: retry_after(resp.headers()),
+                });
+            }
+            s => return Err(fatal(format!("token service {realm} answered HTTP {s}"))),
+        }
+        let body = self.read_capped(resp, MAX_TOKEN_BODY, "token", what).await?;
+        #[derive(serde::Deserialize)]
+        struct Token {
+            #[serde(default)]
+            token: Option<String>,
+            #[serde(default)]
+            access_token: Option<String>,
+        }
+        let t: Token = serde_json::from_slice(&body)
+            .map_err(|e| fatal(format!("the token service's answer {}", super::json_error(&e))))?;
+        match t.token.or(t.access_token).filter(|t| !t.is_empty()) {
+            Some(t) => Ok(auth::Secret::new(t)),
+            None => Err(fatal("the token service's answer holds no token".into())),
+        }
+    }
+
+    /// Sends a request within `--timeout`, mapping transport failures.
+    async fn send(&self, req: reqwest::RequestBuilder, what: &str) -> Result<reqwest::Response, Attempt> {
+        match tokio::time::timeout(self.opts.timeout, req.send()).await {
+            Err(_) => Err(Attempt::Retry {
+                message: format!("no response within {}s", self.opts.timeout.as_secs_f32()),
+                after: None,
+            }),
+            Ok(Err(e)) => Err(request_failure(&e, what)),
+            Ok(Ok(r)) => Ok(r),
+        }
+    }
+
+    /// Reads a whole body of at most `max` bytes (more is an error: an endless or oversized
+    /// answer ends here, not in memory), each chunk within `--timeout`.
+    async fn read_capped(&self, resp: reqwest::Response, max: u64, kind: &str, what: &str) -> Result<Vec<u8>, Attempt> {
+        if resp.content_length().is_some_and(|n| n > max) {
+            return Err(too_big(kind, max, what));
+        }
+        let mut body = resp.bytes_stream();
+        let mut out = Vec::new();
+        loop {
+            match tokio::time::timeout(self.opts.timeout, body.next()).await {
+                Err(_) => {
+                    return Err(Attempt::Retry {
+                        message: format!("the {kind} stalled after {} bytes", out.len()),
+                        after: None,
+                    });
+                }
+                Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    return Err(Attempt::Retry {
+                        message: format!(
+                            "the {kind} broke off after {} bytes: {}",
+                            out.len(),
+                            describe_reqwest(&e)
+                        ),
+                        after: None,
+                    });
+                }
+                Ok(Some(Ok(chunk))) => {
+                    self.stats.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    if (out.len() + chunk.len()) as u64 > max {
+                        return Err(too_big(kind, max, what));
+                    }
+                    out.extend_from_slice(&chunk);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// GET of a small document (manifest, index): the body (capped) and the digest the
+    /// registry claims for it.
+    async fn get_small(
+        &self,
+        url: &str,
+        kind: BodyKind,
+        reauthed: &mut bool,
+        what: &str,
+    ) -> Result<(Vec<u8>, Option<String>), Attempt> {
+        let header = self.auth_header(false).await?;
+        let mut req = self.authorize(self.http.get(url), &header);
+        if kind == BodyKind::Manifest {
+            req = req.header(reqwest::header::ACCEPT, ACCEPT.join(", "));
+        }
+        let resp = self.send(req, what).await?;
+        let status = resp.status().as_u16();
+        match status {
+            200 => {
+                let claimed = resp
+                    .headers()
+                    .get("docker-content-digest")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let body = self.read_capped(resp, kind.max(), kind.name(), what).await?;
+                Ok((body, claimed))
+            }
+            // A bearer token may have expired: fetch a new one, once.
+            401 if !*reauthed && matches!(header, AuthHeader::Bearer(_)) => {
+                *reauthed = true;
+                self.auth_header(true).await?;
+                Err(Attempt::Retry {
+                    message: "token expired (401)".into(),
+                    after: Some(Duration::ZERO),
+                })
+            }
+            401 | 403 => Err(Attempt::Fatal(Error::Unauthorized {
+                reference: what.to_string(),
+                status,
+                message: self.auth_hint(status),
+            })),
+            404 => {
+                let detail = self.error_text(resp, what).await;
+                Err(Attempt::Fatal(Error::NotFound {
+                    reference: what.to_string(),
+                    message: detail.unwrap_or_else(|| "HTTP 404".into()),
+                }))
+            }
+            429 => Err(Attempt::Retry {
+                message: "too many requests (429)".into(),
+                after: retry_after(resp.headers()),
+            }),
+            s if s >= 500 => Err(Attempt::Retry {
+                message: format!("HTTP {s}"),
+                after: retry_after(resp.headers()),
+            }),
+            s if (300..400).contains(&s) => Err(Attempt::Fatal(Error::Registry {
+                reference: what.to_string(),
+                message: format!("the registry answered a redirect (HTTP {s}) that could not be followed"),
+            })),
+            s => {
+                let detail = self.error_text(resp, what).await;
+                Err(Attempt::Fatal(Error::Registry {
+                    reference: what.to_string(),
+                    message: match detail {
+                        Some(d) => format!("HTTP {s}: {d}"),
+                        None => format!("unexpected HTTP {s}"),
+                    },
+                }))
+            }
+        }
+    }
+
+    /// The messages of a distribution-API error body (`{"errors":[{"code","message"}]}`),
+    /// read up to 64 KiB.
+    async fn error_text(&self, resp: reqwest::Response, what: &str) -> Option<String> {
+        let body = self.read_capped(resp, MAX_ERROR_BODY, "error body", what).await.ok()?;
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            errors: Vec<ErrorItem>,
+        }
+        #[derive(serde::Deserialize)]
+        struct ErrorItem {
+            #[serde(default)]
+            message: String,
+        }
+        let e: Envelope = serde_json::from_slice(&body).ok()?;
+        let text = e
+            .errors
+            .into_iter()
+            .map(|i| i.message)
+            .filter(|m| !m.is_empty())
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("; ");
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// Adds the `Authorization` header.
+    fn authorize(&self, req: reqwest::RequestBuilder, header: &AuthHeader) -> reqwest::RequestBuilder {
+        match (header, &self.basic) {
+            (AuthHeader::Bearer(t), _) => req.bearer_auth(t.expose()),
+            (AuthHeader::Basic, Some((u, p))) => req.basic_auth(u, Some(p.expose())),
+            _ => req,
+        }
+    }
+
+    /// Fails once the whole run has taken longer than `--max-time`.
+    fn check_run_deadline(&self, what: &str) -> Result<(), Error> {
+        if self.started.elapsed() > self.opts.max_time {
+            return Err(Error::Registry {
+                reference: what.to_string(),
+                message: format!(
+                    "the run took longer than --max-time ({}s)",
+                    self.opts.max_time.as_secs()
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What a small GET fetches, and its cap.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    Manifest,
+}
+
+impl BodyKind {
+    fn max(self) -> u64 {
+        match self {
+            BodyKind::Manifest => MAX_MANIFEST_BODY,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            BodyKind::Manifest => "manifest",
+        }
+    }
+}
+
+fn too_big(kind: &str, max: u64, what: &str) -> Attempt {
+    Attempt::Fatal(Error::Registry {
+        reference: what.to_string(),
+        message: format!("the registry's {kind} is larger than the {max} bytes allowed (see docs/limits.md)"),
+    })
+}
+
+/// A `WWW-Authenticate: Bearer realm="…",service="…"` challenge.
+struct BearerChallenge {
+    realm: String,
+    service: Option<String>,
+}
+
+/// Parses a Bearer challenge (RFC 6750 section 3: `auth-param`s, values quoted or tokens);
+/// `None` for another scheme or no realm.
+fn parse_bearer_challenge(value: &str) -> Option<BearerChallenge> {
+    let value = value.trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let mut params = std::collections::BTreeMap::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
+        if key.is_empty() {
+            break;
+        }
+        if chars.next() != Some('=') {
+            break;
+        }
+        let mut val = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => val.extend(chars.next()),
+                    '"' => break,
+                    c => val.push(c),
+                }
+            }
+        } else {
+            val = std::iter::from_fn(|| chars.next_if(|c| *c != ',')).collect();
+        }
+        params.insert(key.trim().to_ascii_lowercase(), val.trim().to_string());
+    }
+    Some(BearerChallenge {
+        realm: params.remove("realm").filter(|r| !r.is_empty())?,
+        service: params.remove("service").filter(|s| !s.is_empty()),
+    })
+}
+
+/// A port outside 1..=65535 is the user's mistake, said plainly (the HTTP client would fail
+/// with an unhelpful message).
+fn check_port(registry: &str, reference: &str) -> Result<(), Error> {
+    let port = if registry.starts_with('[') {
+        registry.rsplit_once("]:").map(|(_, p)| p)
+    } else {
+        registry.rsplit_once(':').map(|(_, p)| p)
+    };
+    match port {
+        Some(p) if !matches!(p.parse::<u32>(), Ok(1..=65535)) => Err(Error::BadReference {
+            reference: reference.to_string(),
+            message: format!("port `{p}` is not a TCP port (1 to 65535)"),
+        }),
+        _ => Ok(()),
     }
 }
 
 fn describe_reqwest(e: &reqwest::Error) -> String {
     // reqwest's Display names the URL (never a credential: none is put in URLs); add the cause.
-    let mut s = if e.is_timeout() {
+    let mut s = if e.is_redirect() {
+        "the registry redirects in a loop (or more than 10 times)".to_string()
+    } else if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
         "could not connect".to_string()
@@ -521,6 +779,12 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
 /// helps; anything else (refused, reset, timed out) is retried.
 fn request_failure(e: &reqwest::Error, what: &str) -> Attempt {
     let message = describe_reqwest(e);
+    if e.is_redirect() || e.is_builder() {
+        return Attempt::Fatal(Error::Registry {
+            reference: what.to_string(),
+            message,
+        });
+    }
     let lower = message.to_ascii_lowercase();
     let hint = if lower.contains("certificate") {
         Some("the registry's TLS certificate is not trusted; if you trust this registry, use --insecure")
@@ -558,6 +822,8 @@ struct BlobFetch {
     failures: u32,
     reauthed: bool,
     done: bool,
+    /// When this download must be done: `--timeout` plus the blob's size at `--min-rate`.
+    deadline: std::time::Instant,
 }
 
 impl BlobFetch {
@@ -586,6 +852,25 @@ impl BlobFetch {
             return None;
         }
         loop {
+            let what = self.what();
+            if let Err(e) = self.shared.check_run_deadline(&what) {
+                return self.fail(e);
+            }
+            let now = std::time::Instant::now();
+            if now >= self.deadline {
+                let opts = &self.shared.opts;
+                let e = Error::Registry {
+                    reference: what,
+                    message: format!(
+                        "the download took longer than its deadline ({}s: --timeout per attempt plus {} bytes at --min-rate {} bytes/s), with {} bytes received",
+                        opts.blob_deadline(self.desc.size).as_secs(),
+                        self.desc.size,
+                        opts.min_rate,
+                        self.offset
+                    ),
+                };
+                return self.fail(e);
+            }
             if self.body.is_none() {
                 if self.offset >= self.desc.size && self.offset > 0 {
                     self.done = true;
@@ -604,7 +889,12 @@ impl BlobFetch {
             }
             let timeout = self.shared.opts.timeout;
             let Some(body) = self.body.as_mut() else { continue };
-            match tokio::time::timeout(timeout, body.next()).await {
+            let wait = timeout.min(self.deadline.saturating_duration_since(now));
+            let waited = tokio::time::timeout(wait, body.next()).await;
+            if waited.is_err() && std::time::Instant::now() >= self.deadline {
+                continue; // the deadline check above says so
+            }
+            match waited {
                 Ok(Some(Ok(mut chunk))) => {
                     self.shared.stats.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     if self.skip > 0 {
@@ -664,27 +954,13 @@ impl BlobFetch {
             sh.reference.repository(),
             self.desc.digest
         );
-        let mut req = sh.http.get(&url);
-        req = match (&header, &sh.basic) {
-            (AuthHeader::Bearer(t), _) => req.bearer_auth(t.expose()),
-            (AuthHeader::Basic, Some((u, p))) => req.basic_auth(u, Some(p.expose())),
-            _ => req,
-        };
+        let mut req = sh.authorize(sh.http.get(&url), &header);
         sh.stats.blob_requests.fetch_add(1, Ordering::Relaxed);
         if self.offset > 0 {
             req = req.header(reqwest::header::RANGE, format!("bytes={}-", self.offset));
             sh.stats.resumes.fetch_add(1, Ordering::Relaxed);
         }
-        let resp = match tokio::time::timeout(sh.opts.timeout, req.send()).await {
-            Err(_) => {
-                return Err(Attempt::Retry {
-                    message: format!("no response within {}s", sh.opts.timeout.as_secs_f32()),
-                    after: None,
-                });
-            }
-            Ok(Err(e)) => return Err(request_failure(&e, &self.what())),
-            Ok(Ok(r)) => r,
-        };
+        let resp = sh.send(req, &self.what()).await?;
         let status = resp.status().as_u16();
         let what = self.what();
         match status {
@@ -741,6 +1017,12 @@ impl BlobFetch {
                     after: retry_after(resp.headers()),
                 });
             }
+            s if (300..400).contains(&s) => {
+                return Err(Attempt::Fatal(Error::Registry {
+                    reference: what,
+                    message: format!("the registry answered a redirect (HTTP {s}) that could not be followed"),
+                }));
+            }
             s => {
                 return Err(Attempt::Fatal(Error::Registry {
                     reference: what,
@@ -773,7 +1055,14 @@ impl ImageSource for RegistrySource {
     }
     async fn manifest(&self) -> Result<Manifest, Error> {
         match self.entries().await? {
-            Ok(m) => Ok(m),
+            Ok(m) => {
+                // A single-platform image: `--platform` must still match what it is.
+                if let Some(want) = &self.shared.opts.platform {
+                    let config = self.config(&m).await?;
+                    platform::check_single(want, &config.platform, &self.shared.label)?;
+                }
+                Ok(m)
+            }
             Err((entries, index)) => {
                 let (n, want) = (entries.len(), self.shared.opts.platform.as_ref());
                 let (desc, plat) = platform::select(entries, want, &self.shared.label)?;

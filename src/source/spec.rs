@@ -71,6 +71,29 @@ pub struct SourceOptions {
     pub backoff: Duration,
     /// The longest `Retry-After` honoured before giving up.
     pub max_retry_after: Duration,
+    /// `--min-rate`: the slowest download accepted, in bytes per second. A blob's download
+    /// deadline is `timeout` plus its size at this rate, retries and resumes included.
+    pub min_rate: u64,
+    /// `--max-time`: the longest a whole run may talk to a registry.
+    pub max_time: Duration,
+}
+
+impl SourceOptions {
+    /// The default `--min-rate`: 64 KiB/s.
+    pub const DEFAULT_MIN_RATE: u64 = 64 << 10;
+    /// The default `--max-time`: 2 hours.
+    pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(2 * 3600);
+
+    /// How long the download of a `size`-byte blob may take in all, retries and resumes
+    /// included: `timeout` twice for each attempt (the answer, then a stall) and once more,
+    /// plus the size at `min_rate`. A stalling registry thus gives up on its stall timeout
+    /// first, and a trickling one (never quite stalled) on this deadline.
+    #[must_use]
+    pub fn blob_deadline(&self, size: u64) -> Duration {
+        self.timeout
+            .saturating_mul(self.attempts.saturating_mul(2).saturating_add(1))
+            .saturating_add(Duration::from_secs(size / self.min_rate.max(1)))
+    }
 }
 
 impl Default for SourceOptions {
@@ -87,6 +110,8 @@ impl Default for SourceOptions {
             attempts: 4,
             backoff: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(60),
+            min_rate: Self::DEFAULT_MIN_RATE,
+            max_time: Self::DEFAULT_MAX_TIME,
         }
     }
 }
@@ -203,6 +228,7 @@ fn open_path(p: &Path, opts: &SourceOptions) -> Result<AnySource, Error> {
             "folder is not an OCI image layout (no index.json)",
         ));
     }
+    super::store::regular_file(p, &p.display().to_string())?;
     let mut head = [0u8; 512];
     let mut f = std::fs::File::open(p).map_err(|e| Error::io(p.display().to_string(), e))?;
     let n = f.read(&mut head).map_err(|e| Error::io(p.display().to_string(), e))?;

@@ -47,6 +47,52 @@ pub(crate) fn safe_rel(rel: &str, location: &str) -> Result<String, Error> {
         .join("/"))
 }
 
+/// Checks that `path` is a regular file (symlinks followed) before anything opens it: a FIFO
+/// would block the open or the read forever, and a device (`/dev/zero`) never ends. `label` is
+/// what the user typed, for the message.
+pub(crate) fn regular_file(path: &Path, label: &str) -> Result<(), Error> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(Error::NotFound {
+                reference: label.to_string(),
+                message: "no such file".into(),
+            });
+        }
+        Err(e) => return Err(Error::io(label, e)),
+    };
+    if meta.is_file() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        label,
+        format!("is {}, not a regular file", kind_of(&meta)),
+    ))
+}
+
+/// What a non-regular file is, for messages.
+pub(crate) fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
+}
+
 impl Store {
     /// A folder store.
     pub fn dir(path: &Path) -> Self {
@@ -57,15 +103,31 @@ impl Store {
     /// targets' data).
     pub fn tar(path: &Path) -> Result<Self, Error> {
         let loc = path.display().to_string();
+        regular_file(path, &loc)?;
         let file = File::open(path).map_err(|e| Error::io(loc.clone(), e))?;
         let mut archive = tar::Archive::new(file);
         let mut members = BTreeMap::new();
         let mut links = Vec::new();
         let entries = archive.entries_with_seek().map_err(|e| Error::io(loc.clone(), e))?;
+        // Where the next header should start, for errors: the tar reader's own messages quote
+        // the header's bytes, and this file may not be a tar at all (`/etc/shadow`), so an error
+        // names the byte offset instead.
+        let mut next_header = 0u64;
         for entry in entries {
             let entry = entry.map_err(|e| {
-                Error::invalid(&loc, format!("not a readable tar file: {}", first_line(&e.to_string())))
+                let what = if e.kind() == io::ErrorKind::UnexpectedEof {
+                    "the file ends inside the tar header"
+                } else {
+                    "the tar header is damaged"
+                };
+                Error::invalid(
+                    &loc,
+                    format!("not a readable tar file: {what} at or after byte {next_header}"),
+                )
             })?;
+            next_header = entry
+                .raw_file_position()
+                .saturating_add(entry.size().div_ceil(512).saturating_mul(512));
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let Ok(name) = safe_rel(&name, &loc) else { continue };
             let kind = entry.header().entry_type();
@@ -131,7 +193,7 @@ impl Store {
     /// Whether `rel` exists.
     pub fn exists(&self, rel: &str) -> bool {
         match self {
-            Store::Dir(p) => p.join(rel).is_file(),
+            Store::Dir(p) => std::fs::metadata(p.join(rel)).is_ok_and(|m| m.is_file()),
             Store::Tar { members, .. } => members.contains_key(rel),
         }
     }
@@ -142,16 +204,29 @@ impl Store {
         match self {
             Store::Dir(root) => {
                 let path = root.join(&rel);
+                let shown = path.display().to_string();
+                // Checked before opening (opening a FIFO blocks) and again on the open file.
+                match std::fs::metadata(&path) {
+                    Ok(m) if !m.is_file() => {
+                        return Err(Error::invalid(shown, format!("is {}, not a regular file", kind_of(&m))));
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(Error::io(shown, e)),
+                }
                 match File::open(&path) {
                     Ok(f) => {
-                        let len = f
-                            .metadata()
-                            .map_err(|e| Error::io(path.display().to_string(), e))?
-                            .len();
-                        Ok(Some((Box::new(f), len)))
+                        let meta = f.metadata().map_err(|e| Error::io(shown.clone(), e))?;
+                        if !meta.is_file() {
+                            return Err(Error::invalid(
+                                shown,
+                                format!("is {}, not a regular file", kind_of(&meta)),
+                            ));
+                        }
+                        Ok(Some((Box::new(f), meta.len())))
                     }
                     Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(Error::io(path.display().to_string(), e)),
+                    Err(e) => Err(Error::io(shown, e)),
                 }
             }
             Store::Tar { path, members } => {
@@ -238,30 +313,5 @@ mod tests {
             assert!(safe_rel(bad, "t").is_err(), "{bad}");
         }
         assert_eq!(safe_rel("./blobs//sha256/ab", "t").unwrap(), "blobs/sha256/ab");
-    }
-}
-
-/// The first line of an error text, at most 120 characters: the tar reader quotes raw header
-/// bytes in its errors, and a file that is not a tar (or a hostile one) must not pour its
-/// contents onto the terminal.
-fn first_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("");
-    let mut out: String = line.chars().filter(|c| !c.is_control()).take(120).collect();
-    if line.chars().count() > 120 || text.lines().nth(1).is_some() {
-        out.push('…');
-    }
-    out
-}
-
-#[cfg(test)]
-mod first_line_tests {
-    use super::first_line;
-
-    #[test]
-    fn cuts_raw_bytes_out_of_tar_errors() {
-        let raw = "numeric field was not a number: login\nsy when getting cksum for root:x:0:0";
-        assert_eq!(first_line(raw), "numeric field was not a number: login…");
-        assert_eq!(first_line("short"), "short");
-        assert_eq!(first_line(&"x".repeat(200)).chars().count(), 121);
     }
 }

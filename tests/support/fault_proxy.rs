@@ -12,6 +12,11 @@
 //!   stall timeout must fire);
 //! - [`Fault::IgnoreRange`]: drop the `Range` header (a registry without range support);
 //! - [`Fault::Silent`]: accept the request and never answer.
+//! - [`Fault::Respond`]: answer with a status, headers and body of the test's choosing
+//!   (`{self}` in a header value is replaced by the proxy's own `host:port`): token
+//!   challenges with odd realms, redirect loops;
+//! - [`Fault::Endless`]: answer 200 with a body that never ends (no `Content-Length`);
+//! - [`Fault::Trickle`]: relay the registry's answer one byte per `every_ms`.
 #![allow(dead_code, clippy::print_stderr)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -34,6 +39,16 @@ pub enum Fault {
     IgnoreRange,
     /// Answer nothing at all (not even headers) until the client gives up.
     Silent,
+    /// Answer with this status, these headers and this body (no registry involved).
+    Respond {
+        code: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Answer 200 with an endless body (until the client hangs up, or 16 GiB).
+    Endless,
+    /// Relay the registry's answer, the body one byte per `every_ms` milliseconds.
+    Trickle { every_ms: u64 },
 }
 
 /// One request the proxy saw.
@@ -87,15 +102,16 @@ impl FaultProxy {
             log: Vec::new(),
         }));
         let (stop2, plan2, upstream) = (Arc::clone(&stop), Arc::clone(&plan), upstream.to_string());
+        let me = addr.clone();
         let accept = thread::spawn(move || {
             for conn in listener.incoming() {
                 if stop2.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let (stop3, plan3, up) = (Arc::clone(&stop2), Arc::clone(&plan2), upstream.clone());
+                let (stop3, plan3, up, me) = (Arc::clone(&stop2), Arc::clone(&plan2), upstream.clone(), me.clone());
                 thread::spawn(move || {
-                    let _ = serve(conn, &up, &plan3, &stop3);
+                    let _ = serve(conn, &up, &me, &plan3, &stop3);
                 });
             }
         });
@@ -133,7 +149,7 @@ impl Drop for FaultProxy {
     }
 }
 
-fn serve(client: TcpStream, upstream: &str, plan: &Mutex<Plan>, stop: &AtomicBool) -> std::io::Result<()> {
+fn serve(client: TcpStream, upstream: &str, me: &str, plan: &Mutex<Plan>, stop: &AtomicBool) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(client.try_clone()?);
     let mut client = client;
@@ -188,6 +204,33 @@ fn serve(client: TcpStream, upstream: &str, plan: &Mutex<Plan>, stop: &AtomicBoo
         client.write_all(resp.as_bytes())?;
         return client.shutdown(Shutdown::Both);
     }
+    if let Some(Fault::Respond { code, headers, body }) = &fault {
+        let mut resp = format!(
+            "HTTP/1.1 {code} Scripted\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            resp.push_str(&format!("{k}: {}\r\n", v.replace("{self}", me)));
+        }
+        resp.push_str("\r\n");
+        client.write_all(resp.as_bytes())?;
+        client.write_all(body)?;
+        return client.shutdown(Shutdown::Both);
+    }
+    if fault == Some(Fault::Endless) {
+        client.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nConnection: close\r\n\r\n",
+        )?;
+        let chunk = vec![b' '; 64 * 1024];
+        let mut sent = 0u64;
+        while !stop.load(Ordering::SeqCst) && sent < (16 << 30) {
+            if client.write_all(&chunk).is_err() {
+                return Ok(()); // the client hung up: what it should do
+            }
+            sent += chunk.len() as u64;
+        }
+        return client.shutdown(Shutdown::Both);
+    }
     if fault == Some(Fault::Silent) {
         wait_for_hangup(&client, stop)?;
         return client.shutdown(Shutdown::Both);
@@ -229,6 +272,16 @@ fn serve(client: TcpStream, upstream: &str, plan: &Mutex<Plan>, stop: &AtomicBoo
         _ => u64::MAX,
     };
     let mut sent = 0u64;
+    if let Some(Fault::Trickle { every_ms }) = &fault {
+        let mut byte = [0u8; 1];
+        while !stop.load(Ordering::SeqCst) && up_reader.read(&mut byte)? == 1 {
+            if client.write_all(&byte).is_err() {
+                return Ok(());
+            }
+            thread::sleep(Duration::from_millis(*every_ms));
+        }
+        return client.shutdown(Shutdown::Both);
+    }
     let mut buf = vec![0u8; 16 * 1024];
     while sent < limit {
         let want = buf.len().min(usize::try_from(limit - sent).unwrap_or(usize::MAX));
