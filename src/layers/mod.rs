@@ -21,6 +21,7 @@ pub mod merge;
 pub mod packages;
 pub mod report;
 pub mod scan;
+pub mod tarstream;
 pub mod trace;
 pub mod waste;
 pub mod whiteout;
@@ -70,6 +71,18 @@ pub enum Error {
         /// The layer's blob digest.
         digest: Digest,
         /// What the tar walk found.
+        #[source]
+        source: ScanError,
+    },
+    /// A layer's tar reached a limit that keeps the walk bounded (path length, implied
+    /// parents, extension record size, sparse holes).
+    #[error("layer {index} ({digest}) was refused by a tar walk limit")]
+    Limit {
+        /// 0-based layer index.
+        index: usize,
+        /// The layer's blob digest.
+        digest: Digest,
+        /// Which limit.
         #[source]
         source: ScanError,
     },
@@ -474,6 +487,7 @@ fn scan_blob(
     let hash = stream.verifies() || dedupe;
     let sopts = ScanOptions {
         hash_content: hash,
+        max_hole_bytes: read.max_tar_bytes,
         ..ScanOptions::default()
     };
     let mut counting = Counting {
@@ -483,13 +497,20 @@ fn scan_blob(
         pos: 0,
     };
     let walked = if hash {
-        scan::scan(&mut counting, &sopts)
+        scan::scan_counted(&mut counting, &sopts)
     } else {
-        scan::scan_seek(&mut counting, &sopts)
+        scan::scan_seek_counted(&mut counting, &sopts)
     };
     let (reported, reached) = (counting.reported, counting.pos);
-    let scan = match walked {
+    let (scan, walk_stats) = match walked {
         Ok(s) => s,
+        Err(e @ ScanError::Limit { .. }) => {
+            return Err(Error::Limit {
+                index,
+                digest: desc.digest.clone(),
+                source: e,
+            });
+        }
         Err(ScanError::Read { source, .. } | ScanError::Corrupt { source, .. }) => {
             return Err(layer_err(stream.explain(source)));
         }
@@ -504,6 +525,30 @@ fn scan_blob(
         }
     };
     let stats = stream.finish().map_err(layer_err)?;
+    // Sparse holes are never read, but they are content a runtime writes out: they count
+    // against the same compression-bomb limits as the tar bytes.
+    let expanded = stats.tar_bytes.saturating_add(walk_stats.hole_bytes);
+    if walk_stats.hole_bytes > 0 {
+        let compressed = stats.compressed_bytes.max(1);
+        let limit = if expanded > read.max_tar_bytes {
+            Some(format!("more than {} bytes, sparse holes included", read.max_tar_bytes))
+        } else if expanded > read.ratio_floor && expanded / compressed > read.max_ratio {
+            Some(format!(
+                "ratio above {}:1 past {} bytes, sparse holes included",
+                read.max_ratio, read.ratio_floor
+            ))
+        } else {
+            None
+        };
+        if let Some(limit) = limit {
+            return Err(layer_err(crate::source::Error::TooLarge {
+                digest: desc.digest.clone(),
+                tar_bytes: expanded,
+                compressed_bytes: stats.compressed_bytes,
+                limit,
+            }));
+        }
+    }
     if let Some(t) = tracker {
         t.add_bytes(desc.size.saturating_sub(reported));
     }
