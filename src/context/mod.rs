@@ -184,7 +184,7 @@ impl BuildContext {
     /// Total bytes sent.
     #[must_use]
     pub fn total_bytes(&self) -> ByteSize {
-        ByteSize(self.entries.iter().map(|e| e.bytes.0).sum())
+        ByteSize(self.entries.iter().map(|e| e.bytes.0).fold(0, u64::saturating_add))
     }
 
     /// Files a `COPY`/`ADD` source (relative to the context, may contain globs) selects.
@@ -245,7 +245,7 @@ impl BuildContext {
                     bytes: ByteSize(0),
                     files: 0,
                 });
-                a.bytes.0 += e.bytes.0;
+                a.bytes.0 = a.bytes.0.saturating_add(e.bytes.0);
                 a.files += 1;
             }
         }

@@ -156,7 +156,7 @@ impl Counting<'_> {
     fn tick(&mut self) {
         if let Some(t) = self.tracker {
             let c = self.inner.compressed_bytes();
-            if c >= self.reported + (1 << 20) {
+            if c >= self.reported.saturating_add(1 << 20) {
                 t.add_bytes(c - self.reported);
                 self.reported = c;
             }
@@ -167,7 +167,7 @@ impl Counting<'_> {
 impl std::io::Read for Counting<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.pos += n as u64;
+        self.pos = self.pos.saturating_add(n as u64);
         self.tick();
         Ok(n)
     }
@@ -318,7 +318,7 @@ pub async fn analyze_manifest_traced<S: ImageSource>(
     }
     let rt = tokio::runtime::Handle::current();
     let total = manifest.layers.len();
-    let total_bytes: u64 = manifest.layers.iter().map(|d| d.size).sum();
+    let total_bytes: u64 = filetree::saturating_sum(manifest.layers.iter().map(|d| d.size));
     let tracker = opts.progress.clone().map(|cb| {
         Arc::new(Tracker {
             cb,
@@ -642,22 +642,44 @@ fn top_lists(scan: &LayerScan, top: usize) -> (Vec<PathBytes>, Vec<PathBytes>) {
         .filter(|e| e.kind == EntryKind::File && e.size > 0)
         .map(|e| (&*e.path, e.size))
         .collect();
+    // Each file adds to its parent only; directories then pass their totals up, deepest
+    // first, so every directory is hashed once (adding each file to all its ancestors costs
+    // the square of the path depth).
     let mut dirs: HashMap<&str, u64> = HashMap::new();
+    let mut by_depth: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    let depth = |p: &str| p.bytes().filter(|&b| b == b'/').count();
     for (p, s) in &files {
-        for anc in filetree::ancestors(p) {
-            *dirs.entry(anc).or_default() += s;
+        if let Some(parent) = filetree::ancestors(p).next() {
+            let d = dirs.entry(parent).or_insert_with(|| {
+                by_depth.entry(depth(parent)).or_default().push(parent);
+                0
+            });
+            *d = d.saturating_add(*s);
+        }
+    }
+    while let Some((_, level)) = by_depth.pop_last() {
+        for dir in level {
+            let total = dirs.get(dir).copied().unwrap_or(0);
+            if let Some(parent) = filetree::ancestors(dir).next() {
+                let d = dirs.entry(parent).or_insert_with(|| {
+                    by_depth.entry(depth(parent)).or_default().push(parent);
+                    0
+                });
+                *d = d.saturating_add(total);
+            }
         }
     }
     let by_size = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
     files.sort_by(by_size);
     let mut dirs: Vec<(&str, u64)> = dirs.into_iter().collect();
     dirs.sort_by(by_size);
-    let conv = |v: Vec<(&str, u64)>| {
+    let conv = |v: Vec<(&str, u64)>| -> Vec<PathBytes> {
         v.into_iter()
             .take(top)
             .map(|(p, b)| PathBytes {
                 path: p.to_string(),
                 bytes: ByteSize(b),
+                in_final: None,
             })
             .collect()
     };
@@ -732,15 +754,22 @@ impl Analysis {
         }
         self.warnings.append(&mut self.merger.warnings);
         let stack = &self.merger.stack;
+        for layer in &mut self.layers {
+            for f in &mut layer.top_files {
+                f.in_final = Some(stack.get(f.path.as_str()).is_some_and(|n| {
+                    n.kind == EntryKind::File && n.layer as usize == layer.index && n.size == f.bytes.0
+                }));
+            }
+        }
 
         // Cross-layer waste from the ledger.
         let mut waste: Vec<WasteItem> = Vec::with_capacity(self.merger.ledger.len());
         for (k, v) in &self.merger.ledger {
             if let Some(l) = self.layers.get_mut(k.stored_in as usize) {
-                l.wasted_bytes.0 += v.bytes;
+                l.wasted_bytes.0 = l.wasted_bytes.0.saturating_add(v.bytes);
             }
             if let Some(l) = self.layers.get_mut(k.made_waste_by as usize) {
-                l.made_waste_bytes.0 += v.bytes;
+                l.made_waste_bytes.0 = l.made_waste_bytes.0.saturating_add(v.bytes);
             }
             waste.push(WasteItem {
                 path: k.path.to_string(),
@@ -757,11 +786,11 @@ impl Analysis {
 
         // Final-filesystem findings.
         let caches = waste::package_caches(stack);
-        let package_cache: u64 = caches.iter().map(|w| w.bytes).sum();
+        let package_cache: u64 = filetree::saturating_sum(caches.iter().map(|w| w.bytes));
         waste.extend(caches);
         let duplicate_content = if self.opts.dedupe {
             let d = waste::duplicates(stack);
-            let sum = d.iter().map(|w| w.bytes).sum();
+            let sum = filetree::saturating_sum(d.iter().map(|w| w.bytes));
             waste.extend(d);
             Some(ByteSize(sum))
         } else {
@@ -785,15 +814,18 @@ impl Analysis {
         let final_bytes = self.merger.final_bytes();
         let final_files = stack.values().filter(|n| n.kind == EntryKind::File).count() as u64;
         let reclaimable = self.merger.shipped.saturating_sub(final_bytes);
-        debug_assert_eq!(
-            reclaimable,
-            overwritten + deleted + metadata_only,
+        // Exact unless the sizes from the image passed u64::MAX (then every sum stays there).
+        debug_assert!(
+            self.merger.shipped == u64::MAX
+                || reclaimable == overwritten.saturating_add(deleted).saturating_add(metadata_only),
             "waste kinds must sum to reclaimable"
         );
         let totals = Totals {
             layers: self.layers.len(),
-            compressed_bytes: ByteSize(self.layers.iter().map(|l| l.compressed_bytes.0).sum()),
-            tar_bytes: ByteSize(self.layers.iter().map(|l| l.tar_bytes.0).sum()),
+            compressed_bytes: ByteSize(filetree::saturating_sum(
+                self.layers.iter().map(|l| l.compressed_bytes.0),
+            )),
+            tar_bytes: ByteSize(filetree::saturating_sum(self.layers.iter().map(|l| l.tar_bytes.0))),
             content_bytes: ByteSize(self.merger.shipped),
             final_content_bytes: ByteSize(final_bytes),
             final_files,
