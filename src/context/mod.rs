@@ -22,6 +22,9 @@ pub use dockerignore::IgnoreFile;
 /// At most this many files are walked; beyond it the context report says `truncated`.
 pub const MAX_FILES: usize = 200_000;
 
+/// Largest `.dockerignore` read, in bytes (1 MiB; real ones are a few hundred bytes).
+pub const MAX_IGNORE_FILE_BYTES: u64 = 1 << 20;
+
 /// Reading the build context failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -40,6 +43,88 @@ pub enum Error {
         /// The path given.
         path: PathBuf,
     },
+    /// The ignore file exists but cannot be read (permissions, I/O).
+    #[error("reading the ignore file {path}")]
+    IgnoreFile {
+        /// The ignore file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The ignore file is a symbolic link, which is never followed.
+    #[error(
+        "the ignore file {path} is a symbolic link; imgopt never follows symlinks in a build context, \
+         so it is not read (replace the link with the file it points to)"
+    )]
+    IgnoreFileSymlink {
+        /// The ignore file.
+        path: PathBuf,
+    },
+    /// The ignore file is not a regular file (a FIFO, a device, a directory).
+    #[error("the ignore file {path} is not a regular file (a FIFO, device or directory), so it is not read")]
+    IgnoreFileNotRegular {
+        /// The ignore file.
+        path: PathBuf,
+    },
+    /// The ignore file is larger than [`MAX_IGNORE_FILE_BYTES`].
+    #[error("the ignore file {path} is larger than {limit} bytes")]
+    IgnoreFileTooLarge {
+        /// The ignore file.
+        path: PathBuf,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+/// Reads an ignore file: `Ok(None)` when there is none; an error when it exists but is not a
+/// regular file, is a symlink, is too large or cannot be read (it is never silently treated
+/// as absent, since that would send everything it excludes).
+fn read_ignore_file(path: &Path) -> Result<Option<String>, Error> {
+    use std::io::Read as _;
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::IgnoreFile {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if meta.file_type().is_symlink() {
+        return Err(Error::IgnoreFileSymlink {
+            path: path.to_path_buf(),
+        });
+    }
+    if !meta.is_file() {
+        // Checked before opening: opening a FIFO for reading blocks until a writer comes.
+        return Err(Error::IgnoreFileNotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    let io_err = |source| Error::IgnoreFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = fs::File::open(path).map_err(io_err)?;
+    // The file may have been swapped since the check: look at what was opened.
+    if !file.metadata().map_err(io_err)?.is_file() {
+        return Err(Error::IgnoreFileNotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_IGNORE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_IGNORE_FILE_BYTES {
+        return Err(Error::IgnoreFileTooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_IGNORE_FILE_BYTES,
+        });
+    }
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// A file in the context (after ignores).
@@ -103,7 +188,7 @@ impl BuildContext {
         let mut ignore_file = None;
         let mut ignore = IgnoreFile::default();
         for c in candidates {
-            if let Ok(text) = fs::read_to_string(&c) {
+            if let Some(text) = read_ignore_file(&c)? {
                 ignore = IgnoreFile::parse(&text);
                 ignore_file = Some(c);
                 break;
