@@ -285,4 +285,23 @@ mod tests {
         assert_eq!(clean("./a//b/../c/"), "a/c");
         assert_eq!(clean("/"), "/");
     }
+
+    #[test]
+    fn many_double_stars_on_a_deep_path_are_not_exponential() {
+        let pat = format!("{}c", "**/".repeat(40));
+        let f = IgnoreFile::parse(&pat);
+        let deep = vec!["d"; 200].join("/") + "/x";
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send((f.is_excluded(&deep), f.is_excluded(&format!("{deep}/c"))));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("matching finished within 20 s");
+        assert_eq!(got, (false, true));
+        let g = IgnoreFile::parse("a/**/b/**/c");
+        assert!(g.is_excluded("a/b/c"));
+        assert!(g.is_excluded("a/x/y/b/z/c/file"));
+        assert!(!g.is_excluded("a/c/b"));
+    }
 }

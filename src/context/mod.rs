@@ -384,4 +384,53 @@ mod tests {
         assert_eq!(ctx.matching("*.log").len(), 1);
         assert_eq!(ctx.matching(".").len(), ctx.entries.len());
     }
+
+    fn context_with_ignore(make: impl FnOnce(&Path)) -> (tempfile::TempDir, Result<BuildContext, Error>) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("ctx");
+        fs::create_dir_all(&root).unwrap();
+        fs::write(root.join("secret.key"), "k").unwrap();
+        make(&root);
+        let r = BuildContext::read(&root, None);
+        (dir, r)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_ignore_file_that_is_a_symlink_is_an_error_and_is_not_read() {
+        let (_d, r) = context_with_ignore(|root| {
+            fs::write(root.join("../outside"), "secret.key\n").unwrap();
+            std::os::unix::fs::symlink("../outside", root.join(".dockerignore")).unwrap();
+        });
+        let err = r.unwrap_err();
+        assert!(matches!(err, Error::IgnoreFileSymlink { .. }), "{err}");
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_ignore_file_that_is_a_fifo_is_an_error_not_a_hang() {
+        let (_d, r) = context_with_ignore(|root| {
+            let ok = std::process::Command::new("mkfifo")
+                .arg(root.join(".dockerignore"))
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "mkfifo");
+        });
+        assert!(matches!(r, Err(Error::IgnoreFileNotRegular { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn an_ignore_file_that_cannot_be_read_as_a_file_is_an_error_not_absent() {
+        let (_d, r) = context_with_ignore(|root| fs::create_dir(root.join(".dockerignore")).unwrap());
+        assert!(matches!(r, Err(Error::IgnoreFileNotRegular { .. })), "{r:?}");
+        let (_d, r) = context_with_ignore(|root| {
+            fs::write(root.join(".dockerignore"), vec![b'#'; (MAX_IGNORE_FILE_BYTES + 1) as usize]).unwrap();
+        });
+        assert!(matches!(r, Err(Error::IgnoreFileTooLarge { .. })), "{r:?}");
+        // Not UTF-8 is still read (it used to count as no ignore file at all).
+        let (_d, r) = context_with_ignore(|root| fs::write(root.join(".dockerignore"), b"\xff\nsecret.key\n").unwrap());
+        let ctx = r.unwrap();
+        assert!(ctx.entries.iter().all(|e| e.path != "secret.key"));
+    }
 }
