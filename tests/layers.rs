@@ -891,3 +891,54 @@ mod hostile {
         assert!(s.warnings.iter().any(|w| w.contains("1000 bytes")), "{:?}", s.warnings);
     }
 }
+
+#[test]
+fn largest_files_mark_what_a_later_layer_removed_in_json_human_and_markdown() {
+    let long = format!("keep/{}", "n".repeat(300));
+    let l0 = Tar::new()
+        .file("var/lib/apt/lists/big_Packages", &bytes(5000, 1))
+        .file(&long, &bytes(3000, 2))
+        .file("app/model.bin", &bytes(4000, 3))
+        .done();
+    let l1 = Tar::new()
+        .whiteout("var/lib/apt", "lists")
+        .file("app/model.bin", &bytes(4000, 4))
+        .done();
+    let r = analyze(&[l0, l1]);
+    let top = |layer: usize, p: &str| r.layers[layer].top_files.iter().find(|f| f.path == p).unwrap().in_final;
+    assert_eq!(top(0, "/var/lib/apt/lists/big_Packages"), Some(false), "deleted later");
+    assert_eq!(top(0, "/app/model.bin"), Some(false), "written again later");
+    assert_eq!(top(1, "/app/model.bin"), Some(true));
+    assert_eq!(top(0, &format!("/{long}")), Some(true));
+    assert!(r.layers[0].top_dirs.iter().all(|d| d.in_final.is_none()));
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["layers"][0]["top_files"][0]["in_final"], false);
+    assert!(json["layers"][0]["top_dirs"][0].get("in_final").is_none());
+
+    for width in [100u16, 80, 160] {
+        let mut out = Vec::new();
+        imgopt::report::human::layers::render_width(&r, 10, width, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for line in text.lines() {
+            assert!(line.chars().count() <= usize::from(width), "wider than {width}: {line}");
+        }
+        let big = text.lines().find(|l| l.contains("big_Packages")).unwrap();
+        assert!(big.contains("no ✗"), "{big}");
+        assert!(text.contains("✗ not in the final image"), "{text}");
+        let cut = text.lines().find(|l| l.contains("/keep/nnn")).unwrap();
+        assert!(cut.contains("n…"), "a cut path ends with an ellipsis: {cut}");
+        assert_eq!(
+            text.contains('█') || text.contains('░'),
+            width >= 120,
+            "the bar needs room"
+        );
+    }
+    let mut md = Vec::new();
+    imgopt::report::markdown::layers::render(&r, 10, &mut md).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    let row = md
+        .lines()
+        .find(|l| l.contains("big_Packages") && l.contains("| 0 |"))
+        .unwrap();
+    assert!(row.contains("**no**"), "{row}");
+}

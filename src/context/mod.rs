@@ -425,7 +425,11 @@ mod tests {
         let (_d, r) = context_with_ignore(|root| fs::create_dir(root.join(".dockerignore")).unwrap());
         assert!(matches!(r, Err(Error::IgnoreFileNotRegular { .. })), "{r:?}");
         let (_d, r) = context_with_ignore(|root| {
-            fs::write(root.join(".dockerignore"), vec![b'#'; (MAX_IGNORE_FILE_BYTES + 1) as usize]).unwrap();
+            fs::write(
+                root.join(".dockerignore"),
+                vec![b'#'; (MAX_IGNORE_FILE_BYTES + 1) as usize],
+            )
+            .unwrap();
         });
         assert!(matches!(r, Err(Error::IgnoreFileTooLarge { .. })), "{r:?}");
         // Not UTF-8 is still read (it used to count as no ignore file at all).
