@@ -942,3 +942,105 @@ fn largest_files_mark_what_a_later_layer_removed_in_json_human_and_markdown() {
         .unwrap();
     assert!(row.contains("**no**"), "{row}");
 }
+
+mod props {
+    //! The tar/whiteout walk on random small tars, and on random damage to them: it never
+    //! panics, its work is bounded by the stream, and an accepted image keeps the invariants.
+    use std::io::Cursor;
+
+    use proptest::prelude::*;
+
+    use super::{ScanOptions, Tar, analyze_with, scan, scan_seek};
+    use imgopt::layers::AnalysisOptions;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        File(String, usize, u8),
+        Dir(String),
+        Symlink(String, String),
+        Hardlink(String, String),
+        Whiteout(String),
+        Opaque(String),
+    }
+
+    fn path() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(vec!["a", "b", "c", ".wh.a", ".wh..wh..opq"]), 1..4)
+            .prop_map(|v| v.join("/"))
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (path(), 0usize..700, any::<u8>()).prop_map(|(p, n, s)| Op::File(p, n, s)),
+            2 => path().prop_map(Op::Dir),
+            1 => (path(), path()).prop_map(|(a, b)| Op::Symlink(a, b)),
+            1 => (path(), path()).prop_map(|(a, b)| Op::Hardlink(a, b)),
+            2 => path().prop_map(Op::Whiteout),
+            1 => path().prop_map(Op::Opaque),
+        ]
+    }
+
+    fn build(ops: &[Op]) -> Vec<u8> {
+        let mut t = Tar::new();
+        for o in ops {
+            t = match o {
+                Op::File(p, n, s) => t.file(p, &super::bytes(*n, *s)),
+                Op::Dir(p) => t.dir(p),
+                Op::Symlink(p, to) => t.symlink(p, to),
+                Op::Hardlink(p, to) => t.hardlink(p, to),
+                Op::Whiteout(p) => {
+                    let (d, n) = p.rsplit_once('/').unwrap_or(("", p));
+                    t.whiteout(d, n)
+                }
+                Op::Opaque(p) => t.opaque(p),
+            };
+        }
+        t.done()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_layers_walk_and_stack_without_panics(
+            layers in prop::collection::vec(prop::collection::vec(op(), 0..12), 1..4),
+            hash in any::<bool>(),
+        ) {
+            let tars: Vec<Vec<u8>> = layers.iter().map(|l| build(l)).collect();
+            let opts = ScanOptions { hash_content: hash, ..ScanOptions::default() };
+            for t in &tars {
+                let a = scan(&mut Cursor::new(t), &opts).unwrap();
+                let b = scan_seek(&mut Cursor::new(t), &ScanOptions { hash_content: false, ..opts }).unwrap();
+                prop_assert_eq!(a.content_bytes, b.content_bytes);
+                prop_assert!(a.entries.len() <= t.len() / 512);
+            }
+            // analyze_with checks that the waste kinds sum to the reclaimable bytes.
+            let r = analyze_with(&tars, opts, AnalysisOptions::default());
+            prop_assert!(r.totals.final_content_bytes.0 <= r.totals.content_bytes.0);
+        }
+
+        #[test]
+        fn damaged_tars_are_errors_or_results_never_panics(
+            ops in prop::collection::vec(op(), 1..8),
+            flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+            cut in any::<prop::sample::Index>(),
+            truncate in any::<bool>(),
+        ) {
+            let mut t = build(&ops);
+            for (i, b) in &flips {
+                let at = i.index(t.len());
+                t[at] ^= b | 1;
+            }
+            if truncate {
+                let n = cut.index(t.len());
+                t.truncate(n);
+            }
+            for hash in [true, false] {
+                let opts = ScanOptions { hash_content: hash, ..ScanOptions::default() };
+                if let Ok(s) = scan(&mut Cursor::new(&t), &opts) {
+                    prop_assert!(s.entries.len() <= t.len() / 512 + 1);
+                }
+                let _ = scan_seek(&mut Cursor::new(&t), &opts);
+            }
+        }
+    }
+}
