@@ -772,7 +772,7 @@ mod hostile {
         let mut p = String::new();
         for _ in 0..1000 {
             p.push_str("a/");
-            t = t.long_name_file(format!("{p}").as_bytes(), b"");
+            t = t.long_name_file(p.as_bytes(), b"");
         }
         let r = analyze_with(&[t.done()], ScanOptions::default(), AnalysisOptions::default());
         assert_eq!(r.layers[0].entries, 1000);

@@ -8,7 +8,7 @@
 //! Does not: fetch or verify bytes (see `source`), decide pass/fail (see `policy`), or format
 //! output (see `report`).
 //!
-//! The tar walk ([`scan`]) is synchronous and runs on a blocking thread per layer; only the
+//! The tar walk ([`scan`], over the bounded reader [`tarstream`]) is synchronous and runs on a blocking thread per layer; only the
 //! source is async. [`Analysis`] takes the per-layer [`LayerScan`]s bottom first and builds the
 //! report; it never sees tar bytes, so it is unit-tested on in-memory scans.
 
@@ -624,6 +624,11 @@ pub struct ImageMeta {
     pub history: Vec<History>,
 }
 
+/// Largest total of package database bytes held for the whole image (256 MiB); each layer is
+/// also held to [`scan::DEFAULT_CAPTURE_TOTAL_LIMIT`] and each file to
+/// [`scan::DEFAULT_CAPTURE_LIMIT`].
+pub const MAX_CAPTURED_IMAGE_BYTES: usize = 256 << 20;
+
 /// Builds a [`LayersReport`] from layers pushed bottom first.
 pub struct Analysis {
     opts: AnalysisOptions,
@@ -631,6 +636,8 @@ pub struct Analysis {
     dive: dive::DiveEmulator,
     layers: Vec<LayerReport>,
     captured: BTreeMap<String, (usize, Vec<u8>)>,
+    /// Bytes held in `captured`.
+    captured_bytes: usize,
     warnings: Vec<String>,
     all_hashed: bool,
 }
@@ -696,6 +703,7 @@ impl Analysis {
             dive: dive::DiveEmulator::new(),
             layers: Vec::new(),
             captured: BTreeMap::new(),
+            captured_bytes: 0,
             warnings: Vec::new(),
             all_hashed: true,
         }
@@ -709,6 +717,16 @@ impl Analysis {
         self.merger.push_layer(&scan);
         let ch = self.merger.changes.last().copied().unwrap_or_default();
         for (p, bytes) in std::mem::take(&mut scan.captured) {
+            let old = self.captured.get(&p).map_or(0, |(_, b)| b.len());
+            let held = self.captured_bytes.saturating_sub(old).saturating_add(bytes.len());
+            if held > MAX_CAPTURED_IMAGE_BYTES {
+                self.warnings.push(format!(
+                    "layer {index} ({}): package databases of the image pass {MAX_CAPTURED_IMAGE_BYTES} bytes at {p}; packages from it are not listed",
+                    meta.digest.short()
+                ));
+                continue;
+            }
+            self.captured_bytes = held;
             self.captured.insert(p, (index, bytes));
         }
         for w in scan.warnings.drain(..) {
