@@ -3,6 +3,8 @@
 //! dive's formula in ../shared/reference/anchors.md section 2), not taken from imgopt.
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
 
+#[path = "support/hostile_tar.rs"]
+mod hostile_tar;
 mod support;
 
 use std::io::Cursor;
@@ -110,6 +112,10 @@ fn analyze(layers: &[Vec<u8>]) -> LayersReport {
 /// What holds for every report: the cross-layer kinds sum to reclaimable, which is stored
 /// minus final; per-layer content sums to the total.
 fn check_invariants(r: &LayersReport) {
+    if r.totals.content_bytes.0 == u64::MAX {
+        // Sizes that passed u64::MAX saturate: the sums are no longer exact.
+        return;
+    }
     let w = &r.waste_by_kind;
     assert_eq!(
         w.overwritten.0 + w.deleted.0 + w.metadata_only.0,
@@ -707,4 +713,334 @@ fn alpine_packages_are_measured_from_the_apk_database() {
     );
     // The first database was replaced: its bytes are overwritten waste.
     assert_eq!(r.waste_by_kind.overwritten.0, db1.len() as u64);
+}
+
+mod hostile {
+    //! Hostile tars (built by `support/hostile_tar.rs`): each must end with a result or a
+    //! clear exit 2 within a deadline and an address-space limit.
+    use std::io::Cursor;
+    use std::time::Duration;
+
+    use super::hostile_tar::{RawTar, deep_path, run_imgopt_limited, within, write_oci_layout};
+    use super::support::image_builder::Compression;
+    use super::{ScanError, ScanOptions, analyze_with, scan};
+    use imgopt::layers::AnalysisOptions;
+
+    /// Address space for a hostile run: far below what the unbounded walk needed (8 GB for a
+    /// deep path), well above what imgopt needs for these small images.
+    const AS_LIMIT: u64 = 3 << 30;
+    const DEADLINE: Duration = Duration::from_secs(60);
+
+    fn layout(tars: &[Vec<u8>], c: Compression) -> (tempfile::TempDir, String, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let digests = write_oci_layout(&dir.path().join("img"), tars, c);
+        let spec = format!("oci:{}", dir.path().join("img").display());
+        (dir, spec, digests)
+    }
+
+    #[test]
+    fn a_path_of_100k_components_is_refused_naming_the_layer() {
+        let tar = RawTar::new().long_name_file(&deep_path(100_000), b"x").done();
+        let err = scan(&mut Cursor::new(&tar), &ScanOptions::default()).unwrap_err();
+        assert!(matches!(err, ScanError::Limit { .. }), "{err}");
+        assert!(err.to_string().contains("4096"), "{err}");
+        let (_d, spec, digests) = layout(&[tar], Compression::Gzip);
+        let r = run_imgopt_limited(&["layers", &spec], AS_LIMIT, DEADLINE);
+        assert_eq!(r.code, Some(2), "{r:?}");
+        assert!(r.stderr.contains(&digests[0]), "names the layer digest: {}", r.stderr);
+        assert!(r.stderr.contains("4096-byte limit"), "{}", r.stderr);
+    }
+
+    #[test]
+    fn deep_paths_within_path_max_without_parent_entries_stay_bounded() {
+        // 2000 components under a distinct top directory per entry, no directory entries:
+        // the merge would create ~2000 parents of ~2 KiB each per entry.
+        let mut t = RawTar::new();
+        for i in 0..40 {
+            let mut p = format!("t{i:03}/").into_bytes();
+            p.extend_from_slice(&deep_path(2000));
+            t = t.long_name_file(&p, b"x");
+        }
+        let tar = t.done();
+        let err = within(DEADLINE, move || {
+            scan(&mut Cursor::new(&tar), &ScanOptions::default()).unwrap_err()
+        });
+        assert!(matches!(err, ScanError::Limit { .. }), "{err}");
+        assert!(err.to_string().contains("parent directory"), "{err}");
+        // The same depth with its directories listed is fine (and linear).
+        let mut t = RawTar::new();
+        let mut p = String::new();
+        for _ in 0..1000 {
+            p.push_str("a/");
+            t = t.long_name_file(p.as_bytes(), b"");
+        }
+        let r = analyze_with(&[t.done()], ScanOptions::default(), AnalysisOptions::default());
+        assert_eq!(r.layers[0].entries, 1000);
+    }
+
+    #[test]
+    fn long_name_and_pax_records_claiming_hundreds_of_mib_are_refused_unread() {
+        for (flag, claimed, kind) in [(b'L', 512u64 << 20, "GNU long name"), (b'x', 256 << 20, "PAX")] {
+            let tar = RawTar::new().oversized_record(flag, claimed).done();
+            let err = scan(&mut Cursor::new(&tar), &ScanOptions::default()).unwrap_err();
+            assert!(matches!(err, ScanError::Limit { .. }), "{err}");
+            assert!(err.to_string().contains(kind), "{err}");
+            let (_d, spec, digests) = layout(&[tar], Compression::Gzip);
+            let r = run_imgopt_limited(&["layers", &spec], AS_LIMIT, DEADLINE);
+            assert_eq!(r.code, Some(2), "{r:?}");
+            assert!(r.stderr.contains(&digests[0]), "{}", r.stderr);
+        }
+    }
+
+    #[test]
+    fn a_sparse_file_of_2_pow_55_bytes_ends_quickly_against_the_bomb_limits() {
+        let tar = RawTar::new().sparse("huge", 1 << 55, b"hello").done();
+        let (_d, spec, digests) = layout(&[tar], Compression::Gzip);
+        for extra in [&[][..], &["--no-verify"][..]] {
+            let mut args = vec!["layers", spec.as_str()];
+            args.extend_from_slice(extra);
+            let r = run_imgopt_limited(&args, AS_LIMIT, DEADLINE);
+            assert_eq!(r.code, Some(2), "{r:?}");
+            assert!(r.stderr.contains(&digests[0]), "{}", r.stderr);
+            assert!(r.stderr.contains("sparse"), "{}", r.stderr);
+        }
+        // A 1 GiB hole in a tiny blob passes the absolute limit but not the ratio.
+        let tar = RawTar::new().sparse("gig", 1 << 30, b"hello").done();
+        let (_d, spec, _) = layout(&[tar], Compression::Gzip);
+        let r = run_imgopt_limited(&["layers", &spec], AS_LIMIT, DEADLINE);
+        assert_eq!(r.code, Some(2), "{r:?}");
+        assert!(r.stderr.contains("sparse holes included"), "{}", r.stderr);
+    }
+
+    #[test]
+    fn a_small_sparse_file_is_content_without_reading_its_holes() {
+        let tar = RawTar::new().sparse("s", 1 << 20, b"hello").file("f", b"abc").done();
+        let r = analyze_with(&[tar], ScanOptions::default(), AnalysisOptions::default());
+        assert_eq!(r.layers[0].content_bytes.0, (1 << 20) + 3);
+        assert_eq!(r.totals.final_files, 2);
+    }
+
+    #[test]
+    fn sizes_from_the_image_saturate_instead_of_wrapping() {
+        // Two sparse files of 2^63 bytes: a wrapping sum says 5 content bytes.
+        let tar = RawTar::new()
+            .sparse("a", 1 << 63, b"he")
+            .sparse("b", 1 << 63, b"llo")
+            .done();
+        let opts = ScanOptions {
+            max_hole_bytes: u64::MAX,
+            ..ScanOptions::default()
+        };
+        let s = scan(&mut Cursor::new(&tar), &opts).unwrap();
+        assert_eq!(s.content_bytes, u64::MAX);
+        let r = analyze_with(&[tar.clone(), tar], opts, AnalysisOptions::default());
+        assert_eq!(r.totals.content_bytes.0, u64::MAX);
+        assert_eq!(r.layers[0].content_bytes.0, u64::MAX);
+        // The default limits refuse it, naming the holes.
+        let err = scan(
+            &mut Cursor::new(&RawTar::new().sparse("a", 1 << 63, b"he").done()),
+            &ScanOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("holes"), "{err}");
+    }
+
+    #[test]
+    fn package_attribution_stays_linear_on_repeated_stanzas_and_long_lists() {
+        // 20,000 stanzas naming one package whose list has 20,000 lines, plus a list line of
+        // 500k components: quadratic attribution took minutes.
+        let mut status = String::new();
+        for _ in 0..20_000 {
+            status.push_str("Package: p\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n");
+        }
+        let mut list = String::new();
+        for i in 0..20_000 {
+            list.push_str(&format!("/usr/share/p/f{i}\n"));
+        }
+        list.push_str(&"/a".repeat(500_000));
+        list.push('\n');
+        let mut t = RawTar::new()
+            .dir("usr/")
+            .dir("usr/share/")
+            .dir("usr/share/p/")
+            .file("var/lib/dpkg/status", status.as_bytes());
+        t = t.file("var/lib/dpkg/info/p.list", list.as_bytes());
+        for i in 0..2_000 {
+            t = t.file(&format!("usr/share/p/f{i}"), b"12345");
+        }
+        let tar = t.done();
+        let r = within(DEADLINE, move || {
+            analyze_with(&[tar], ScanOptions::default(), AnalysisOptions::default())
+        });
+        assert_eq!(r.packages.len(), 1, "a repeated stanza is one package");
+        assert_eq!((r.packages[0].files, r.packages[0].bytes), (2_000, 10_000));
+    }
+
+    #[test]
+    fn package_databases_past_the_layer_capture_total_are_skipped_with_a_warning() {
+        let opts = ScanOptions {
+            capture_total_limit: 1000,
+            ..ScanOptions::default()
+        };
+        let tar = RawTar::new()
+            .file("var/lib/dpkg/info/a.list", &[b'a'; 600])
+            .file("var/lib/dpkg/info/b.list", &[b'b'; 600])
+            .done();
+        let s = scan(&mut Cursor::new(&tar), &opts).unwrap();
+        assert_eq!(s.captured.len(), 1);
+        assert!(s.warnings.iter().any(|w| w.contains("1000 bytes")), "{:?}", s.warnings);
+    }
+}
+
+#[test]
+fn largest_files_mark_what_a_later_layer_removed_in_json_human_and_markdown() {
+    let long = format!("keep/{}", "n".repeat(300));
+    let l0 = Tar::new()
+        .file("var/lib/apt/lists/big_Packages", &bytes(5000, 1))
+        .file(&long, &bytes(3000, 2))
+        .file("app/model.bin", &bytes(4000, 3))
+        .done();
+    let l1 = Tar::new()
+        .whiteout("var/lib/apt", "lists")
+        .file("app/model.bin", &bytes(4000, 4))
+        .done();
+    let r = analyze(&[l0, l1]);
+    let top = |layer: usize, p: &str| r.layers[layer].top_files.iter().find(|f| f.path == p).unwrap().in_final;
+    assert_eq!(top(0, "/var/lib/apt/lists/big_Packages"), Some(false), "deleted later");
+    assert_eq!(top(0, "/app/model.bin"), Some(false), "written again later");
+    assert_eq!(top(1, "/app/model.bin"), Some(true));
+    assert_eq!(top(0, &format!("/{long}")), Some(true));
+    assert!(r.layers[0].top_dirs.iter().all(|d| d.in_final.is_none()));
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["layers"][0]["top_files"][0]["in_final"], false);
+    assert!(json["layers"][0]["top_dirs"][0].get("in_final").is_none());
+
+    for width in [100u16, 80, 160] {
+        let mut out = Vec::new();
+        imgopt::report::human::layers::render_width(&r, 10, width, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for line in text.lines() {
+            assert!(line.chars().count() <= usize::from(width), "wider than {width}: {line}");
+        }
+        let big = text.lines().find(|l| l.contains("big_Packages")).unwrap();
+        assert!(big.contains("no ✗"), "{big}");
+        assert!(text.contains("✗ not in the final image"), "{text}");
+        let cut = text.lines().find(|l| l.contains("/keep/nnn")).unwrap();
+        assert!(cut.contains("n…"), "a cut path ends with an ellipsis: {cut}");
+        assert_eq!(
+            text.contains('█') || text.contains('░'),
+            width >= 120,
+            "the bar needs room"
+        );
+    }
+    let mut md = Vec::new();
+    imgopt::report::markdown::layers::render(&r, 10, &mut md).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    let row = md
+        .lines()
+        .find(|l| l.contains("big_Packages") && l.contains("| 0 |"))
+        .unwrap();
+    assert!(row.contains("**no**"), "{row}");
+}
+
+mod props {
+    //! The tar/whiteout walk on random small tars, and on random damage to them: it never
+    //! panics, its work is bounded by the stream, and an accepted image keeps the invariants.
+    use std::io::Cursor;
+
+    use proptest::prelude::*;
+
+    use super::{ScanOptions, Tar, analyze_with, scan, scan_seek};
+    use imgopt::layers::AnalysisOptions;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        File(String, usize, u8),
+        Dir(String),
+        Symlink(String, String),
+        Hardlink(String, String),
+        Whiteout(String),
+        Opaque(String),
+    }
+
+    fn path() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(vec!["a", "b", "c", ".wh.a", ".wh..wh..opq"]), 1..4)
+            .prop_map(|v| v.join("/"))
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (path(), 0usize..700, any::<u8>()).prop_map(|(p, n, s)| Op::File(p, n, s)),
+            2 => path().prop_map(Op::Dir),
+            1 => (path(), path()).prop_map(|(a, b)| Op::Symlink(a, b)),
+            1 => (path(), path()).prop_map(|(a, b)| Op::Hardlink(a, b)),
+            2 => path().prop_map(Op::Whiteout),
+            1 => path().prop_map(Op::Opaque),
+        ]
+    }
+
+    fn build(ops: &[Op]) -> Vec<u8> {
+        let mut t = Tar::new();
+        for o in ops {
+            t = match o {
+                Op::File(p, n, s) => t.file(p, &super::bytes(*n, *s)),
+                Op::Dir(p) => t.dir(p),
+                Op::Symlink(p, to) => t.symlink(p, to),
+                Op::Hardlink(p, to) => t.hardlink(p, to),
+                Op::Whiteout(p) => {
+                    let (d, n) = p.rsplit_once('/').unwrap_or(("", p));
+                    t.whiteout(d, n)
+                }
+                Op::Opaque(p) => t.opaque(p),
+            };
+        }
+        t.done()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_layers_walk_and_stack_without_panics(
+            layers in prop::collection::vec(prop::collection::vec(op(), 0..12), 1..4),
+            hash in any::<bool>(),
+        ) {
+            let tars: Vec<Vec<u8>> = layers.iter().map(|l| build(l)).collect();
+            let opts = ScanOptions { hash_content: hash, ..ScanOptions::default() };
+            for t in &tars {
+                let a = scan(&mut Cursor::new(t), &opts).unwrap();
+                let b = scan_seek(&mut Cursor::new(t), &ScanOptions { hash_content: false, ..opts }).unwrap();
+                prop_assert_eq!(a.content_bytes, b.content_bytes);
+                prop_assert!(a.entries.len() <= t.len() / 512);
+            }
+            // analyze_with checks that the waste kinds sum to the reclaimable bytes.
+            let r = analyze_with(&tars, opts, AnalysisOptions::default());
+            prop_assert!(r.totals.final_content_bytes.0 <= r.totals.content_bytes.0);
+        }
+
+        #[test]
+        fn damaged_tars_are_errors_or_results_never_panics(
+            ops in prop::collection::vec(op(), 1..8),
+            flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+            cut in any::<prop::sample::Index>(),
+            truncate in any::<bool>(),
+        ) {
+            let mut t = build(&ops);
+            for (i, b) in &flips {
+                let at = i.index(t.len());
+                t[at] ^= b | 1;
+            }
+            if truncate {
+                let n = cut.index(t.len());
+                t.truncate(n);
+            }
+            for hash in [true, false] {
+                let opts = ScanOptions { hash_content: hash, ..ScanOptions::default() };
+                if let Ok(s) = scan(&mut Cursor::new(&t), &opts) {
+                    prop_assert!(s.entries.len() <= t.len() / 512 + 1);
+                }
+                let _ = scan_seek(&mut Cursor::new(&t), &opts);
+            }
+        }
+    }
 }

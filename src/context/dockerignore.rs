@@ -90,7 +90,8 @@ impl IgnoreFile {
             if p.exclusion != matched {
                 continue;
             }
-            let hit = (1..=parts.len()).any(|n| match_segments(&p.segments, &parts[..n]));
+            // The pattern matches the path or one of its parent directories.
+            let hit = match_prefixes(&p.segments, &parts).iter().skip(1).any(|&m| m);
             if hit {
                 matched = !p.exclusion;
             }
@@ -115,14 +116,37 @@ impl IgnoreFile {
 
 /// Matches pattern segments against path segments; `**` spans any number of segments.
 fn match_segments(pat: &[String], path: &[&str]) -> bool {
-    match pat.split_first() {
-        None => path.is_empty(),
-        Some((first, rest)) if first == "**" => (0..=path.len()).any(|k| match_segments(rest, &path[k..])),
-        Some((first, rest)) => match path.split_first() {
-            Some((p, prest)) => glob(first.as_bytes(), p.as_bytes()) && match_segments(rest, prest),
-            None => false,
-        },
+    match_prefixes(pat, path).last().copied().unwrap_or(false)
+}
+
+/// For each `j` in `0..=path.len()`, whether the whole pattern matches `path[..j]`.
+///
+/// One pass of dynamic programming over the pattern's segments, so a pattern with many `**`
+/// costs (segments × path depth) segment matches, never the exponential number of ways the
+/// `**`s could split the path (`**/**/**/…/*.c` on a deep tree). BuildKit's matcher compiles
+/// patterns to regular expressions, which are matched without backtracking either
+/// (<https://github.com/moby/patternmatcher>).
+fn match_prefixes(pat: &[String], path: &[&str]) -> Vec<bool> {
+    // reach[j]: the segments seen so far match path[..j].
+    let mut reach = vec![false; path.len() + 1];
+    reach[0] = true;
+    let mut next = vec![false; path.len() + 1];
+    for seg in pat {
+        if seg == "**" {
+            let mut any = false;
+            for (n, r) in next.iter_mut().zip(&reach) {
+                any |= *r;
+                *n = any;
+            }
+        } else {
+            next[0] = false;
+            for j in 1..=path.len() {
+                next[j] = reach[j - 1] && glob(seg.as_bytes(), path[j - 1].as_bytes());
+            }
+        }
+        std::mem::swap(&mut reach, &mut next);
     }
+    reach
 }
 
 /// Go's `filepath.Match` within one segment: `*`, `?`, `[...]` (with `^`/`!` negation and
@@ -260,5 +284,24 @@ mod tests {
         assert!(!glob(b"\\*", b"x"));
         assert_eq!(clean("./a//b/../c/"), "a/c");
         assert_eq!(clean("/"), "/");
+    }
+
+    #[test]
+    fn many_double_stars_on_a_deep_path_are_not_exponential() {
+        let pat = format!("{}c", "**/".repeat(40));
+        let f = IgnoreFile::parse(&pat);
+        let deep = vec!["d"; 200].join("/") + "/x";
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send((f.is_excluded(&deep), f.is_excluded(&format!("{deep}/c"))));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("matching finished within 20 s");
+        assert_eq!(got, (false, true));
+        let g = IgnoreFile::parse("a/**/b/**/c");
+        assert!(g.is_excluded("a/b/c"));
+        assert!(g.is_excluded("a/x/y/b/z/c/file"));
+        assert!(!g.is_excluded("a/c/b"));
     }
 }

@@ -22,6 +22,9 @@ pub use dockerignore::IgnoreFile;
 /// At most this many files are walked; beyond it the context report says `truncated`.
 pub const MAX_FILES: usize = 200_000;
 
+/// Largest `.dockerignore` read, in bytes (1 MiB; real ones are a few hundred bytes).
+pub const MAX_IGNORE_FILE_BYTES: u64 = 1 << 20;
+
 /// Reading the build context failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -40,6 +43,88 @@ pub enum Error {
         /// The path given.
         path: PathBuf,
     },
+    /// The ignore file exists but cannot be read (permissions, I/O).
+    #[error("reading the ignore file {path}")]
+    IgnoreFile {
+        /// The ignore file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The ignore file is a symbolic link, which is never followed.
+    #[error(
+        "the ignore file {path} is a symbolic link; imgopt never follows symlinks in a build context, \
+         so it is not read (replace the link with the file it points to)"
+    )]
+    IgnoreFileSymlink {
+        /// The ignore file.
+        path: PathBuf,
+    },
+    /// The ignore file is not a regular file (a FIFO, a device, a directory).
+    #[error("the ignore file {path} is not a regular file (a FIFO, device or directory), so it is not read")]
+    IgnoreFileNotRegular {
+        /// The ignore file.
+        path: PathBuf,
+    },
+    /// The ignore file is larger than [`MAX_IGNORE_FILE_BYTES`].
+    #[error("the ignore file {path} is larger than {limit} bytes")]
+    IgnoreFileTooLarge {
+        /// The ignore file.
+        path: PathBuf,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+/// Reads an ignore file: `Ok(None)` when there is none; an error when it exists but is not a
+/// regular file, is a symlink, is too large or cannot be read (it is never silently treated
+/// as absent, since that would send everything it excludes).
+fn read_ignore_file(path: &Path) -> Result<Option<String>, Error> {
+    use std::io::Read as _;
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::IgnoreFile {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if meta.file_type().is_symlink() {
+        return Err(Error::IgnoreFileSymlink {
+            path: path.to_path_buf(),
+        });
+    }
+    if !meta.is_file() {
+        // Checked before opening: opening a FIFO for reading blocks until a writer comes.
+        return Err(Error::IgnoreFileNotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    let io_err = |source| Error::IgnoreFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = fs::File::open(path).map_err(io_err)?;
+    // The file may have been swapped since the check: look at what was opened.
+    if !file.metadata().map_err(io_err)?.is_file() {
+        return Err(Error::IgnoreFileNotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_IGNORE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_IGNORE_FILE_BYTES {
+        return Err(Error::IgnoreFileTooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_IGNORE_FILE_BYTES,
+        });
+    }
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// A file in the context (after ignores).
@@ -103,7 +188,7 @@ impl BuildContext {
         let mut ignore_file = None;
         let mut ignore = IgnoreFile::default();
         for c in candidates {
-            if let Ok(text) = fs::read_to_string(&c) {
+            if let Some(text) = read_ignore_file(&c)? {
                 ignore = IgnoreFile::parse(&text);
                 ignore_file = Some(c);
                 break;
@@ -184,7 +269,7 @@ impl BuildContext {
     /// Total bytes sent.
     #[must_use]
     pub fn total_bytes(&self) -> ByteSize {
-        ByteSize(self.entries.iter().map(|e| e.bytes.0).sum())
+        ByteSize(self.entries.iter().map(|e| e.bytes.0).fold(0, u64::saturating_add))
     }
 
     /// Files a `COPY`/`ADD` source (relative to the context, may contain globs) selects.
@@ -245,7 +330,7 @@ impl BuildContext {
                     bytes: ByteSize(0),
                     files: 0,
                 });
-                a.bytes.0 += e.bytes.0;
+                a.bytes.0 = a.bytes.0.saturating_add(e.bytes.0);
                 a.files += 1;
             }
         }
@@ -298,5 +383,58 @@ mod tests {
         assert_eq!(ctx.matching("src").len(), 1);
         assert_eq!(ctx.matching("*.log").len(), 1);
         assert_eq!(ctx.matching(".").len(), ctx.entries.len());
+    }
+
+    fn context_with_ignore(make: impl FnOnce(&Path)) -> (tempfile::TempDir, Result<BuildContext, Error>) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("ctx");
+        fs::create_dir_all(&root).unwrap();
+        fs::write(root.join("secret.key"), "k").unwrap();
+        make(&root);
+        let r = BuildContext::read(&root, None);
+        (dir, r)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_ignore_file_that_is_a_symlink_is_an_error_and_is_not_read() {
+        let (_d, r) = context_with_ignore(|root| {
+            fs::write(root.join("../outside"), "secret.key\n").unwrap();
+            std::os::unix::fs::symlink("../outside", root.join(".dockerignore")).unwrap();
+        });
+        let err = r.unwrap_err();
+        assert!(matches!(err, Error::IgnoreFileSymlink { .. }), "{err}");
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_ignore_file_that_is_a_fifo_is_an_error_not_a_hang() {
+        let (_d, r) = context_with_ignore(|root| {
+            let ok = std::process::Command::new("mkfifo")
+                .arg(root.join(".dockerignore"))
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "mkfifo");
+        });
+        assert!(matches!(r, Err(Error::IgnoreFileNotRegular { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn an_ignore_file_that_cannot_be_read_as_a_file_is_an_error_not_absent() {
+        let (_d, r) = context_with_ignore(|root| fs::create_dir(root.join(".dockerignore")).unwrap());
+        assert!(matches!(r, Err(Error::IgnoreFileNotRegular { .. })), "{r:?}");
+        let (_d, r) = context_with_ignore(|root| {
+            fs::write(
+                root.join(".dockerignore"),
+                vec![b'#'; (MAX_IGNORE_FILE_BYTES + 1) as usize],
+            )
+            .unwrap();
+        });
+        assert!(matches!(r, Err(Error::IgnoreFileTooLarge { .. })), "{r:?}");
+        // Not UTF-8 is still read (it used to count as no ignore file at all).
+        let (_d, r) = context_with_ignore(|root| fs::write(root.join(".dockerignore"), b"\xff\nsecret.key\n").unwrap());
+        let ctx = r.unwrap();
+        assert!(ctx.entries.iter().all(|e| e.path != "secret.key"));
     }
 }

@@ -20,7 +20,8 @@ pub fn split(reference: &str, layers: &[LayerReport], base_diff_ids: &[Digest]) 
         .zip(base_diff_ids)
         .take_while(|(l, b)| l.diff_id.as_ref() == Some(*b))
         .count();
-    let sum = |ls: &[LayerReport], f: fn(&LayerReport) -> u64| ByteSize(ls.iter().map(f).sum());
+    let sum =
+        |ls: &[LayerReport], f: fn(&LayerReport) -> u64| ByteSize(super::filetree::saturating_sum(ls.iter().map(f)));
     let (base, own) = layers.split_at(n);
     BaseSplit {
         reference: reference.to_string(),
@@ -45,7 +46,7 @@ mod tests {
             media_type: String::new(),
             compression: "gzip".into(),
             compressed_bytes: ByteSize(stored),
-            tar_bytes: ByteSize(content + 1024),
+            tar_bytes: ByteSize(content.saturating_add(1024)),
             content_bytes: ByteSize(content),
             entries: 1,
             files_added: 1,

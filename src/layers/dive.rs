@@ -113,7 +113,7 @@ impl DiveEmulator {
                 cum: 0,
                 min: -1,
             });
-            e.cum += size;
+            e.cum = e.cum.saturating_add(size);
             if e.min < 0 || size < e.min {
                 e.min = size;
             }
@@ -128,8 +128,8 @@ impl DiveEmulator {
             .range::<str, _>((Bound::Included(lo.as_str()), Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(lo.as_str()))
             .map(|(_, p)| p.size)
-            .sum();
-        below + self.stack.get(dir).map_or(0, |p| p.size)
+            .fold(0, i64::saturating_add);
+        below.saturating_add(self.stack.get(dir).map_or(0, |p| p.size))
     }
 
     fn stack_layer(&mut self, tree: &[(Arc<str>, Option<Payload>)]) {
@@ -191,10 +191,10 @@ impl DiveEmulator {
         // Sums only: the order does not matter.
         #[allow(clippy::iter_over_hash_type)]
         for e in self.eff.values() {
-            minimum += e.min;
-            discovered += e.cum;
+            minimum = minimum.saturating_add(e.min);
+            discovered = discovered.saturating_add(e.cum);
             if e.count >= 2 {
-                wasted += e.cum;
+                wasted = wasted.saturating_add(e.cum);
                 inefficient += 1;
             }
         }
@@ -204,7 +204,7 @@ impl DiveEmulator {
         } else {
             minimum as f64 / discovered as f64
         };
-        let user: u64 = self.layer_sizes.iter().skip(1).sum();
+        let user: u64 = super::filetree::saturating_sum(self.layer_sizes.iter().skip(1).copied());
         let wasted = u64::try_from(wasted).unwrap_or(0);
         #[allow(clippy::cast_precision_loss)]
         let user_wasted_percent = (user > 0).then(|| wasted as f64 / user as f64);
@@ -249,9 +249,9 @@ fn layer_tree(scan: &LayerScan) -> Vec<(Arc<str>, Option<Payload>)> {
         if truncated {
             nodes.entry(Arc::from(kept)).or_insert(None);
         } else {
-            #[allow(clippy::cast_possible_wrap)]
             let payload = Payload {
-                size: e.size as i64,
+                // dive keeps sizes as int64; a larger size from the image stays at the top.
+                size: i64::try_from(e.size).unwrap_or(i64::MAX),
                 is_dir: e.kind == EntryKind::Dir,
             };
             nodes.insert(e.path.clone(), Some(payload));

@@ -180,6 +180,12 @@ pub fn join(dir: &str, name: &str) -> String {
     s
 }
 
+/// Sums sizes read from an image without wrapping: a sum that would pass `u64::MAX` stays
+/// there (two sparse entries of 2^63 bytes must not add up to a small number).
+pub fn saturating_sum(it: impl IntoIterator<Item = u64>) -> u64 {
+    it.into_iter().fold(0, u64::saturating_add)
+}
+
 /// Orders paths component by component (`/a/b` before `/a/b/c` before `/a/b-c`), which is the
 /// order of a depth-first walk that visits children sorted by name, as dive's tree does.
 #[must_use]

@@ -144,7 +144,11 @@ pub fn attach_dockerfile(report: &mut LayersReport, df: &Dockerfile, stages: &St
             .filter(|l| l.history_index.is_some_and(|h| map.get(&h) == Some(&idx)))
             .map(|l| l.index)
             .collect();
-        let sum = |f: fn(&super::LayerReport) -> u64| ByteSize(layers.iter().map(|&i| f(&report.layers[i])).sum());
+        let sum = |f: fn(&super::LayerReport) -> u64| {
+            ByteSize(super::filetree::saturating_sum(
+                layers.iter().map(|&i| f(&report.layers[i])),
+            ))
+        };
         let first_line: String = ins
             .original
             .text()
@@ -192,7 +196,9 @@ pub fn attach_dockerfile(report: &mut LayersReport, df: &Dockerfile, stages: &St
             .find(|l| l.history_index.is_some_and(|h| map.contains_key(&h)))
             .map_or(report.layers.len(), |l| l.index);
         let (base, own) = report.layers.split_at(first_own);
-        let sum = |ls: &[super::LayerReport], f: fn(&super::LayerReport) -> u64| ByteSize(ls.iter().map(f).sum());
+        let sum = |ls: &[super::LayerReport], f: fn(&super::LayerReport) -> u64| {
+            ByteSize(super::filetree::saturating_sum(ls.iter().map(f)))
+        };
         report.base = Some(BaseSplit {
             reference: stage.base_expanded.clone(),
             layers: first_own,

@@ -150,7 +150,7 @@ impl Merger {
             cache: cache_tag(file_path).map(|(t, _)| t),
         };
         let v = self.ledger.entry(key).or_default();
-        v.bytes += node.size;
+        v.bytes = v.bytes.saturating_add(node.size);
         v.files += 1;
     }
 
@@ -250,7 +250,7 @@ impl Merger {
     #[allow(clippy::too_many_lines)]
     pub fn push_layer(&mut self, scan: &LayerScan) {
         let layer = u32::try_from(self.changes.len()).unwrap_or(u32::MAX);
-        self.shipped += scan.content_bytes;
+        self.shipped = self.shipped.saturating_add(scan.content_bytes);
         let mut changes = LayerChanges::default();
         let mut pending: HashMap<Arc<str>, Pending> = HashMap::new();
 
@@ -438,7 +438,7 @@ impl Merger {
     /// Content bytes of the merged filesystem.
     #[must_use]
     pub fn final_bytes(&self) -> u64 {
-        self.stack.values().map(|n| n.size).sum()
+        super::filetree::saturating_sum(self.stack.values().map(|n| n.size))
     }
 
     /// Bytes in the ledger by kind: (overwritten, deleted, metadata_only).
@@ -447,9 +447,9 @@ impl Merger {
         let mut t = (0, 0, 0);
         for (k, v) in &self.ledger {
             match k.kind {
-                WasteKind::Overwritten => t.0 += v.bytes,
-                WasteKind::Deleted => t.1 += v.bytes,
-                WasteKind::MetadataOnly => t.2 += v.bytes,
+                WasteKind::Overwritten => t.0 = v.bytes.saturating_add(t.0),
+                WasteKind::Deleted => t.1 = v.bytes.saturating_add(t.1),
+                WasteKind::MetadataOnly => t.2 = v.bytes.saturating_add(t.2),
                 _ => {}
             }
         }

@@ -8,7 +8,7 @@
 //! Does not: fetch or verify bytes (see `source`), decide pass/fail (see `policy`), or format
 //! output (see `report`).
 //!
-//! The tar walk ([`scan`]) is synchronous and runs on a blocking thread per layer; only the
+//! The tar walk ([`scan`], over the bounded reader [`tarstream`]) is synchronous and runs on a blocking thread per layer; only the
 //! source is async. [`Analysis`] takes the per-layer [`LayerScan`]s bottom first and builds the
 //! report; it never sees tar bytes, so it is unit-tested on in-memory scans.
 
@@ -21,6 +21,7 @@ pub mod merge;
 pub mod packages;
 pub mod report;
 pub mod scan;
+pub mod tarstream;
 pub mod trace;
 pub mod waste;
 pub mod whiteout;
@@ -70,6 +71,18 @@ pub enum Error {
         /// The layer's blob digest.
         digest: Digest,
         /// What the tar walk found.
+        #[source]
+        source: ScanError,
+    },
+    /// A layer's tar reached a limit that keeps the walk bounded (path length, implied
+    /// parents, extension record size, sparse holes).
+    #[error("layer {index} ({digest}) was refused by a tar walk limit")]
+    Limit {
+        /// 0-based layer index.
+        index: usize,
+        /// The layer's blob digest.
+        digest: Digest,
+        /// Which limit.
         #[source]
         source: ScanError,
     },
@@ -143,7 +156,7 @@ impl Counting<'_> {
     fn tick(&mut self) {
         if let Some(t) = self.tracker {
             let c = self.inner.compressed_bytes();
-            if c >= self.reported + (1 << 20) {
+            if c >= self.reported.saturating_add(1 << 20) {
                 t.add_bytes(c - self.reported);
                 self.reported = c;
             }
@@ -154,7 +167,7 @@ impl Counting<'_> {
 impl std::io::Read for Counting<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.pos += n as u64;
+        self.pos = self.pos.saturating_add(n as u64);
         self.tick();
         Ok(n)
     }
@@ -309,7 +322,7 @@ pub async fn analyze_manifest_traced<S: ImageSource>(
     }
     let rt = tokio::runtime::Handle::current();
     let total = manifest.layers.len();
-    let total_bytes: u64 = manifest.layers.iter().map(|d| d.size).sum();
+    let total_bytes: u64 = filetree::saturating_sum(manifest.layers.iter().map(|d| d.size));
     let tracker = opts.progress.clone().map(|cb| {
         Arc::new(Tracker {
             cb,
@@ -482,6 +495,7 @@ fn scan_blob(
     let hash = stream.verifies() || dedupe;
     let sopts = ScanOptions {
         hash_content: hash,
+        max_hole_bytes: read.max_tar_bytes,
         ..ScanOptions::default()
     };
     let mut counting = Counting {
@@ -491,13 +505,20 @@ fn scan_blob(
         pos: 0,
     };
     let walked = if hash {
-        scan::scan(&mut counting, &sopts)
+        scan::scan_counted(&mut counting, &sopts)
     } else {
-        scan::scan_seek(&mut counting, &sopts)
+        scan::scan_seek_counted(&mut counting, &sopts)
     };
     let (reported, reached) = (counting.reported, counting.pos);
-    let scan = match walked {
+    let (scan, walk_stats) = match walked {
         Ok(s) => s,
+        Err(e @ ScanError::Limit { .. }) => {
+            return Err(Error::Limit {
+                index,
+                digest: desc.digest.clone(),
+                source: e,
+            });
+        }
         Err(ScanError::Read { source, .. } | ScanError::Corrupt { source, .. }) => {
             return Err(layer_err(stream.explain(source)));
         }
@@ -512,6 +533,30 @@ fn scan_blob(
         }
     };
     let stats = stream.finish().map_err(layer_err)?;
+    // Sparse holes are never read, but they are content a runtime writes out: they count
+    // against the same compression-bomb limits as the tar bytes.
+    let expanded = stats.tar_bytes.saturating_add(walk_stats.hole_bytes);
+    if walk_stats.hole_bytes > 0 {
+        let compressed = stats.compressed_bytes.max(1);
+        let limit = if expanded > read.max_tar_bytes {
+            Some(format!("more than {} bytes, sparse holes included", read.max_tar_bytes))
+        } else if expanded > read.ratio_floor && expanded / compressed > read.max_ratio {
+            Some(format!(
+                "ratio above {}:1 past {} bytes, sparse holes included",
+                read.max_ratio, read.ratio_floor
+            ))
+        } else {
+            None
+        };
+        if let Some(limit) = limit {
+            return Err(layer_err(crate::source::Error::TooLarge {
+                digest: desc.digest.clone(),
+                tar_bytes: expanded,
+                compressed_bytes: stats.compressed_bytes,
+                limit,
+            }));
+        }
+    }
     if let Some(t) = tracker {
         t.add_bytes(desc.size.saturating_sub(reported));
     }
@@ -587,6 +632,11 @@ pub struct ImageMeta {
     pub history: Vec<History>,
 }
 
+/// Largest total of package database bytes held for the whole image (256 MiB); each layer is
+/// also held to [`scan::DEFAULT_CAPTURE_TOTAL_LIMIT`] and each file to
+/// [`scan::DEFAULT_CAPTURE_LIMIT`].
+pub const MAX_CAPTURED_IMAGE_BYTES: usize = 256 << 20;
+
 /// Builds a [`LayersReport`] from layers pushed bottom first.
 pub struct Analysis {
     opts: AnalysisOptions,
@@ -596,6 +646,8 @@ pub struct Analysis {
     dive: dive::DiveEmulator,
     layers: Vec<LayerReport>,
     captured: BTreeMap<String, (usize, Vec<u8>)>,
+    /// Bytes held in `captured`.
+    captured_bytes: usize,
     warnings: Vec<String>,
     all_hashed: bool,
 }
@@ -607,22 +659,44 @@ fn top_lists(scan: &LayerScan, top: usize) -> (Vec<PathBytes>, Vec<PathBytes>) {
         .filter(|e| e.kind == EntryKind::File && e.size > 0)
         .map(|e| (&*e.path, e.size))
         .collect();
+    // Each file adds to its parent only; directories then pass their totals up, deepest
+    // first, so every directory is hashed once (adding each file to all its ancestors costs
+    // the square of the path depth).
     let mut dirs: HashMap<&str, u64> = HashMap::new();
+    let mut by_depth: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    let depth = |p: &str| p.bytes().filter(|&b| b == b'/').count();
     for (p, s) in &files {
-        for anc in filetree::ancestors(p) {
-            *dirs.entry(anc).or_default() += s;
+        if let Some(parent) = filetree::ancestors(p).next() {
+            let d = dirs.entry(parent).or_insert_with(|| {
+                by_depth.entry(depth(parent)).or_default().push(parent);
+                0
+            });
+            *d = d.saturating_add(*s);
+        }
+    }
+    while let Some((_, level)) = by_depth.pop_last() {
+        for dir in level {
+            let total = dirs.get(dir).copied().unwrap_or(0);
+            if let Some(parent) = filetree::ancestors(dir).next() {
+                let d = dirs.entry(parent).or_insert_with(|| {
+                    by_depth.entry(depth(parent)).or_default().push(parent);
+                    0
+                });
+                *d = d.saturating_add(total);
+            }
         }
     }
     let by_size = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
     files.sort_by(by_size);
     let mut dirs: Vec<(&str, u64)> = dirs.into_iter().collect();
     dirs.sort_by(by_size);
-    let conv = |v: Vec<(&str, u64)>| {
+    let conv = |v: Vec<(&str, u64)>| -> Vec<PathBytes> {
         v.into_iter()
             .take(top)
             .map(|(p, b)| PathBytes {
                 path: p.to_string(),
                 bytes: ByteSize(b),
+                in_final: None,
             })
             .collect()
     };
@@ -640,6 +714,7 @@ impl Analysis {
             dive: dive::DiveEmulator::new(),
             layers: Vec::new(),
             captured: BTreeMap::new(),
+            captured_bytes: 0,
             warnings: Vec::new(),
             all_hashed: true,
         }
@@ -653,6 +728,16 @@ impl Analysis {
         self.merger.push_layer(&scan);
         let ch = self.merger.changes.last().copied().unwrap_or_default();
         for (p, bytes) in std::mem::take(&mut scan.captured) {
+            let old = self.captured.get(&p).map_or(0, |(_, b)| b.len());
+            let held = self.captured_bytes.saturating_sub(old).saturating_add(bytes.len());
+            if held > MAX_CAPTURED_IMAGE_BYTES {
+                self.warnings.push(format!(
+                    "layer {index} ({}): package databases of the image pass {MAX_CAPTURED_IMAGE_BYTES} bytes at {p}; packages from it are not listed",
+                    meta.digest.short()
+                ));
+                continue;
+            }
+            self.captured_bytes = held;
             self.captured.insert(p, (index, bytes));
         }
         for w in scan.warnings.drain(..) {
@@ -698,15 +783,22 @@ impl Analysis {
         }
         self.warnings.append(&mut self.merger.warnings);
         let stack = &self.merger.stack;
+        for layer in &mut self.layers {
+            for f in &mut layer.top_files {
+                f.in_final = Some(stack.get(f.path.as_str()).is_some_and(|n| {
+                    n.kind == EntryKind::File && n.layer as usize == layer.index && n.size == f.bytes.0
+                }));
+            }
+        }
 
         // Cross-layer waste from the ledger.
         let mut waste: Vec<WasteItem> = Vec::with_capacity(self.merger.ledger.len());
         for (k, v) in &self.merger.ledger {
             if let Some(l) = self.layers.get_mut(k.stored_in as usize) {
-                l.wasted_bytes.0 += v.bytes;
+                l.wasted_bytes.0 = l.wasted_bytes.0.saturating_add(v.bytes);
             }
             if let Some(l) = self.layers.get_mut(k.made_waste_by as usize) {
-                l.made_waste_bytes.0 += v.bytes;
+                l.made_waste_bytes.0 = l.made_waste_bytes.0.saturating_add(v.bytes);
             }
             waste.push(WasteItem {
                 path: k.path.to_string(),
@@ -723,11 +815,11 @@ impl Analysis {
 
         // Final-filesystem findings.
         let caches = waste::package_caches(stack);
-        let package_cache: u64 = caches.iter().map(|w| w.bytes).sum();
+        let package_cache: u64 = filetree::saturating_sum(caches.iter().map(|w| w.bytes));
         waste.extend(caches);
         let duplicate_content = if self.opts.dedupe {
             let d = waste::duplicates(stack);
-            let sum = d.iter().map(|w| w.bytes).sum();
+            let sum = filetree::saturating_sum(d.iter().map(|w| w.bytes));
             waste.extend(d);
             Some(ByteSize(sum))
         } else {
@@ -755,6 +847,7 @@ impl Analysis {
                 .map(|(p, n)| PathBytes {
                     path: p.to_string(),
                     bytes: ByteSize(n.size),
+                    in_final: Some(true),
                 })
                 .collect()
         } else {
@@ -763,15 +856,18 @@ impl Analysis {
         let final_bytes = self.merger.final_bytes();
         let final_files = stack.values().filter(|n| n.kind == EntryKind::File).count() as u64;
         let reclaimable = self.merger.shipped.saturating_sub(final_bytes);
-        debug_assert_eq!(
-            reclaimable,
-            overwritten + deleted + metadata_only,
+        // Exact unless the sizes from the image passed u64::MAX (then every sum stays there).
+        debug_assert!(
+            self.merger.shipped == u64::MAX
+                || reclaimable == overwritten.saturating_add(deleted).saturating_add(metadata_only),
             "waste kinds must sum to reclaimable"
         );
         let totals = Totals {
             layers: self.layers.len(),
-            compressed_bytes: ByteSize(self.layers.iter().map(|l| l.compressed_bytes.0).sum()),
-            tar_bytes: ByteSize(self.layers.iter().map(|l| l.tar_bytes.0).sum()),
+            compressed_bytes: ByteSize(filetree::saturating_sum(
+                self.layers.iter().map(|l| l.compressed_bytes.0),
+            )),
+            tar_bytes: ByteSize(filetree::saturating_sum(self.layers.iter().map(|l| l.tar_bytes.0))),
             content_bytes: ByteSize(self.merger.shipped),
             final_content_bytes: ByteSize(final_bytes),
             final_files,

@@ -9,10 +9,11 @@
 //! Sizes are measured from the image (the files' tar sizes in the final filesystem), not taken
 //! from `Installed-Size`, which dpkg estimates in KiB.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
+use xxhash_rust::xxh3::xxh3_64;
 
 use super::filetree::{EntryKind, normalize};
 use super::merge::Node;
@@ -45,56 +46,119 @@ pub struct Package {
     pub layer: Option<usize>,
 }
 
-/// Looks a path up in the merged tree, following symlinks in its directories (`/bin/sh` in a
-/// dpkg list is `/usr/bin/sh` on a merged-/usr system).
-fn lookup<'a>(stack: &'a BTreeMap<Arc<str>, Node>, path: &str) -> Option<&'a Node> {
-    if let Some(n) = stack.get(path) {
-        return Some(n);
-    }
-    let mut cur = String::new();
-    let mut hops = 0;
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    for (i, part) in parts.iter().enumerate() {
-        let candidate = format!("{cur}/{part}");
-        let last = i + 1 == parts.len();
-        match stack.get(candidate.as_str()) {
-            Some(n) if n.kind == EntryKind::Symlink && !last => {
-                hops += 1;
-                if hops > 40 {
-                    return None;
-                }
-                let target = n.link.as_deref().unwrap_or("");
-                cur = if target.starts_with('/') {
-                    normalize(target).0
-                } else {
-                    normalize(&format!("{cur}/{target}")).0
-                };
-                if cur == "/" {
-                    cur.clear();
-                }
-            }
-            _ => cur = candidate,
-        }
-    }
-    stack.get(cur.as_str())
+/// Longest line of a package database that is looked up (longer ones cannot be paths of the
+/// merged tree, whose paths the tar walk caps at [`super::scan::MAX_PATH_BYTES`]).
+const MAX_LINE_BYTES: usize = super::scan::MAX_PATH_BYTES;
+
+/// Symlinks followed while resolving one path (as Linux's `MAXSYMLINKS`, 40).
+const MAX_HOPS: usize = 40;
+
+/// The hash of a path extended by one component: paths are hashed component by component so
+/// every prefix of a path is hashed in one pass over it.
+fn extend_hash(h: u64, component: &str) -> u64 {
+    (h ^ xxh3_64(component.as_bytes()))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .rotate_left(29)
 }
 
-fn measure<'a>(stack: &BTreeMap<Arc<str>, Node>, paths: impl Iterator<Item = &'a str>) -> (u64, u64, Option<usize>) {
-    let mut seen = BTreeSet::new();
-    let mut bytes = 0;
+/// Looks paths up in the merged tree, following symlinks in their directories (`/bin/sh` in a
+/// dpkg list is `/usr/bin/sh` on a merged-/usr system). Each lookup costs time linear in the
+/// path's length per symlink followed: every prefix is checked against the tree's symlinks by
+/// a hash built component by component, not by building and looking up each prefix.
+struct Resolver<'a> {
+    stack: &'a BTreeMap<Arc<str>, Node>,
+    /// Prefix hash of every symlink path of the tree.
+    links: HashMap<u64, Vec<(&'a str, &'a Node)>>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(stack: &'a BTreeMap<Arc<str>, Node>) -> Self {
+        let mut links: HashMap<u64, Vec<(&'a str, &'a Node)>> = HashMap::new();
+        for (k, n) in stack {
+            if n.kind == EntryKind::Symlink {
+                let h = k.split('/').filter(|c| !c.is_empty()).fold(0, extend_hash);
+                links.entry(h).or_default().push((k, n));
+            }
+        }
+        Self { stack, links }
+    }
+
+    fn lookup(&self, path: &str) -> Option<&'a Node> {
+        if let Some(n) = self.stack.get(path) {
+            return Some(n);
+        }
+        if self.links.is_empty() {
+            return None;
+        }
+        let mut cur = normalize(path).0;
+        'hop: for _ in 0..=MAX_HOPS {
+            let mut h = 0;
+            let comps: Vec<(usize, usize)> = component_spans(&cur);
+            // The last component is the file itself: a symlink there is not followed.
+            for &(s, end) in comps.iter().take(comps.len().saturating_sub(1)) {
+                h = extend_hash(h, &cur[s..end]);
+                let Some(cands) = self.links.get(&h) else { continue };
+                let prefix = &cur[..end];
+                let Some((_, n)) = cands.iter().find(|(p, _)| *p == prefix) else {
+                    continue;
+                };
+                let target = n.link.as_deref().unwrap_or("");
+                let rest = &cur[end..];
+                let dir = split_dir(prefix);
+                let joined = if target.starts_with('/') {
+                    format!("{target}{rest}")
+                } else {
+                    format!("{dir}/{target}{rest}")
+                };
+                cur = normalize(&joined).0;
+                continue 'hop;
+            }
+            return self.stack.get(cur.as_str());
+        }
+        None
+    }
+}
+
+/// The (start, end) byte spans of the components of a normalised absolute path.
+fn component_spans(path: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, b) in path.bytes().enumerate() {
+        if b == b'/' {
+            if i > start {
+                out.push((start, i));
+            }
+            start = i + 1;
+        }
+    }
+    if path.len() > start {
+        out.push((start, path.len()));
+    }
+    out
+}
+
+/// `/a/b` gives `/a`; `/a` gives ``.
+fn split_dir(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+fn measure<'a>(resolver: &Resolver<'_>, paths: impl Iterator<Item = &'a str>) -> (u64, u64, Option<usize>) {
+    let mut seen = HashSet::new();
+    let mut bytes: u64 = 0;
     let mut files = 0;
     let mut by_layer: BTreeMap<u32, u64> = BTreeMap::new();
     for p in paths {
         let p = p.trim();
-        if p.is_empty() || !seen.insert(p) {
+        if p.is_empty() || p.len() > MAX_LINE_BYTES || !seen.insert(p) {
             continue;
         }
-        if let Some(n) = lookup(stack, p)
+        if let Some(n) = resolver.lookup(p)
             && n.kind == EntryKind::File
         {
-            bytes += n.size;
+            bytes = bytes.saturating_add(n.size);
             files += 1;
-            *by_layer.entry(n.layer).or_default() += n.size.max(1);
+            let l = by_layer.entry(n.layer).or_default();
+            *l = l.saturating_add(n.size.max(1));
         }
     }
     let layer = by_layer
@@ -114,7 +178,13 @@ fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
 #[must_use]
 pub fn attribute(captured: &BTreeMap<String, (usize, Vec<u8>)>, stack: &BTreeMap<Arc<str>, Node>) -> Vec<Package> {
     let mut out = Vec::new();
+    let resolver = Resolver::new(stack);
     if let Some((status_layer, status)) = captured.get(DPKG_STATUS) {
+        // Each list is measured once however many stanzas name it, and a repeated stanza
+        // (same name and architecture) is listed once: the work stays linear in the bytes of
+        // the databases.
+        let mut measured: HashMap<&str, (u64, u64, Option<usize>)> = HashMap::new();
+        let mut listed: HashSet<(&str, &str)> = HashSet::new();
         let text = String::from_utf8_lossy(status);
         let lists: HashMap<&str, &(usize, Vec<u8>)> = captured
             .iter()
@@ -140,15 +210,19 @@ pub fn attribute(captured: &BTreeMap<String, (usize, Vec<u8>)>, stack: &BTreeMap
                     installed = v.trim().ends_with(" installed");
                 }
             }
-            if name.is_empty() || !installed {
+            if name.is_empty() || !installed || !listed.insert((name, arch)) {
                 continue;
             }
             let with_arch = format!("{name}:{arch}");
-            let list = lists.get(name).or_else(|| lists.get(with_arch.as_str()));
+            let list = lists
+                .get_key_value(name)
+                .or_else(|| lists.get_key_value(with_arch.as_str()));
             let (bytes, files, layer) = match list {
-                Some((list_layer, data)) => {
-                    let t = String::from_utf8_lossy(data);
-                    let (b, f, l) = measure(stack, t.lines());
+                Some((key, (list_layer, data))) => {
+                    let (b, f, l) = *measured.entry(key).or_insert_with(|| {
+                        let t = String::from_utf8_lossy(data);
+                        measure(&resolver, t.lines())
+                    });
                     (b, f, l.or(Some(*list_layer)))
                 }
                 None => (0, 0, Some(*status_layer)),
@@ -188,7 +262,7 @@ pub fn attribute(captured: &BTreeMap<String, (usize, Vec<u8>)>, stack: &BTreeMap
             if name.is_empty() {
                 continue;
             }
-            let (bytes, files, layer) = measure(stack, paths.iter().map(String::as_str));
+            let (bytes, files, layer) = measure(&resolver, paths.iter().map(String::as_str));
             out.push(Package {
                 name: name.to_string(),
                 version: version.to_string(),

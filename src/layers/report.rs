@@ -118,6 +118,10 @@ pub struct PathBytes {
     pub path: String,
     /// Bytes.
     pub bytes: ByteSize,
+    /// For a file (`top_files`): whether these bytes are in the final filesystem; `false`
+    /// when a later layer deleted the file or wrote its path again. Absent for directories.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_final: Option<bool>,
 }
 
 /// Sums over the layers.

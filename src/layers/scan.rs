@@ -1,21 +1,43 @@
 //! The tar walk: one layer's decompressed tar stream in, a [`LayerScan`] out.
 //!
-//! Owns: reading tar headers (the `tar` crate handles ustar, GNU long names and PAX), turning
-//! them into [`Entry`] values, hashing file contents (xxh3-128) when asked, capturing the
-//! package databases, and telling a truncated or corrupt tar apart from a good one.
+//! Owns: turning the headers [`super::tarstream`] reads into [`Entry`] values, hashing file
+//! contents (xxh3-128) when asked, capturing the package databases, the per-entry limits
+//! ([`MAX_PATH_BYTES`], [`MAX_IMPLICIT_PARENT_BYTES`], the capture limits, sparse holes), and
+//! telling a truncated or corrupt tar apart from a good one.
 //! Does not: decompress or verify digests (see `source::blob`), or look at other layers.
 //!
-//! Memory grows with the number of entries, never with file sizes: file data is streamed
-//! through a fixed buffer (or skipped by seeking when nothing needs it).
+//! Memory grows with the number of entries and the length of their names (each capped),
+//! never with file sizes: file data is streamed through a fixed buffer (or skipped by seeking
+//! when nothing needs it), and sparse holes are counted, never read.
 
+use std::collections::HashSet;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
-use xxhash_rust::xxh3::Xxh3Default;
+use xxhash_rust::xxh3::{Xxh3Default, xxh3_64};
 
-use super::filetree::{Entry, EntryKind, LayerScan, normalize, split_parent};
+use super::filetree::{Entry, EntryKind, LayerScan, ancestors, normalize, split_parent};
 use super::packages;
+use super::tarstream::{self, Forward, Next, Seeking, Skip, TarError, TarReader};
 use super::whiteout::{self, Whiteout};
+
+/// Longest entry path or link target accepted, in bytes: Linux's `PATH_MAX` (4096,
+/// <https://man7.org/linux/man-pages/man3/realpath.3.html>). A runtime extracts a layer with
+/// path-based system calls, which refuse longer names (`ENAMETOOLONG`), so no image that runs
+/// holds one; refusing them keeps the per-entry work of the walk and the merge bounded.
+pub const MAX_PATH_BYTES: usize = 4096;
+
+/// Largest total of the path text of parent directories a layer implies without listing them
+/// (16 MiB). Layers written by Docker and BuildKit list every directory; a tar that lists
+/// only deep files makes the merge create each missing parent, whose paths would otherwise
+/// grow with the square of the path depth.
+pub const MAX_IMPLICIT_PARENT_BYTES: u64 = 16 << 20;
+
+/// Largest package database file kept in memory by default (64 MiB).
+pub const DEFAULT_CAPTURE_LIMIT: u64 = 64 << 20;
+
+/// Largest total of package database bytes one layer keeps in memory by default (128 MiB).
+pub const DEFAULT_CAPTURE_TOTAL_LIMIT: u64 = 128 << 20;
 
 /// What to do with file data while walking.
 #[derive(Clone, Copy, Debug)]
@@ -25,15 +47,34 @@ pub struct ScanOptions {
     pub hash_content: bool,
     /// Largest package database file kept in memory (bigger ones are skipped with a warning).
     pub capture_limit: u64,
+    /// Largest total of package database bytes kept for one layer (the rest is skipped with a
+    /// warning).
+    pub capture_total_limit: u64,
+    /// Largest total of sparse-file holes (bytes a GNU sparse entry declares but does not
+    /// store) accepted in one layer; holes are never read, but they count as content.
+    pub max_hole_bytes: u64,
+    /// Limits of the tar reader (extension record sizes).
+    pub tar: tarstream::Limits,
 }
 
 impl Default for ScanOptions {
     fn default() -> Self {
         Self {
             hash_content: true,
-            capture_limit: 64 * 1024 * 1024,
+            capture_limit: DEFAULT_CAPTURE_LIMIT,
+            capture_total_limit: DEFAULT_CAPTURE_TOTAL_LIMIT,
+            max_hole_bytes: crate::source::blob::LayerReadOptions::DEFAULT_MAX_TAR_BYTES,
+            tar: tarstream::Limits::default(),
         }
     }
+}
+
+/// What the walk measured beside the entries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WalkStats {
+    /// Bytes of sparse-file holes (declared, not stored): the caller holds the tar bytes plus
+    /// these against the compression-bomb limits.
+    pub hole_bytes: u64,
 }
 
 /// Why a layer's tar could not be read.
@@ -67,22 +108,32 @@ pub enum ScanError {
         #[source]
         source: io::Error,
     },
+    /// A limit that keeps the walk's memory and time bounded was reached. The offending
+    /// entry's name is not quoted (it may be megabytes long); the last good entry is.
+    #[error("the tar entry after {after}: {what}")]
+    Limit {
+        /// The last good entry (`the start` when none).
+        after: String,
+        /// Which limit, with the figures.
+        what: String,
+    },
 }
 
 /// Walks a tar stream, reading (and discarding) file data that is not hashed.
 pub fn scan<R: Read>(reader: &mut R, opts: &ScanOptions) -> Result<LayerScan, ScanError> {
-    let mut archive = tar::Archive::new(reader);
+    scan_counted(reader, opts).map(|(s, _)| s)
+}
+
+/// [`scan`], and what it measured beside the entries ([`WalkStats`]).
+pub fn scan_counted<R: Read>(reader: &mut R, opts: &ScanOptions) -> Result<(LayerScan, WalkStats), ScanError> {
+    let mut tar = TarReader::new(Forward(reader), opts.tar);
     let mut out = LayerScan {
         hashed: opts.hash_content,
         ..LayerScan::default()
     };
     let mut last = LastEntry::default();
-    let entries = archive.entries().map_err(|e| ScanError::Corrupt {
-        after: "the start".into(),
-        source: e,
-    })?;
-    walk(entries, opts, &mut out, &mut last)?;
-    Ok(out)
+    let stats = walk(&mut tar, opts, &mut out, &mut last)?;
+    Ok((out, stats))
 }
 
 /// Walks a seekable tar stream: file data that is not needed is skipped with a seek (the
@@ -91,18 +142,22 @@ pub fn scan<R: Read>(reader: &mut R, opts: &ScanOptions) -> Result<LayerScan, Sc
 /// A stream that cannot tell its end (a forward-only layer stream) skips the final check that
 /// the last seek stayed inside the data; its caller compares positions instead.
 pub fn scan_seek<R: Read + Seek>(reader: &mut R, opts: &ScanOptions) -> Result<LayerScan, ScanError> {
-    let mut archive = tar::Archive::new(reader);
+    scan_seek_counted(reader, opts).map(|(s, _)| s)
+}
+
+/// [`scan_seek`], and what it measured beside the entries ([`WalkStats`]).
+pub fn scan_seek_counted<R: Read + Seek>(
+    reader: &mut R,
+    opts: &ScanOptions,
+) -> Result<(LayerScan, WalkStats), ScanError> {
+    let mut tar = TarReader::new(Seeking(reader), opts.tar);
     let mut out = LayerScan {
         hashed: opts.hash_content,
         ..LayerScan::default()
     };
     let mut last = LastEntry::default();
-    let entries = archive.entries_with_seek().map_err(|e| ScanError::Corrupt {
-        after: "the start".into(),
-        source: e,
-    })?;
-    walk(entries, opts, &mut out, &mut last)?;
-    let inner = archive.into_inner();
+    let stats = walk(&mut tar, opts, &mut out, &mut last)?;
+    let inner = tar.into_inner().0;
     // A seek past the end succeeds and the next header read sees a clean end, so a header
     // size larger than the data is only visible here.
     let pos = inner.stream_position().map_err(|e| ScanError::Read {
@@ -110,7 +165,7 @@ pub fn scan_seek<R: Read + Seek>(reader: &mut R, opts: &ScanOptions) -> Result<L
         source: e,
     })?;
     let Ok(end) = inner.seek(SeekFrom::End(0)) else {
-        return Ok(out);
+        return Ok((out, stats));
     };
     if pos > end && !last.path.is_empty() {
         let missing = pos - end;
@@ -120,12 +175,13 @@ pub fn scan_seek<R: Read + Seek>(reader: &mut R, opts: &ScanOptions) -> Result<L
             actual: last.size.saturating_sub(missing),
         });
     }
-    Ok(out)
+    Ok((out, stats))
 }
 
 #[derive(Default)]
 struct LastEntry {
     path: String,
+    /// Data bytes stored for it.
     size: u64,
 }
 
@@ -139,40 +195,78 @@ impl LastEntry {
     }
 }
 
-fn walk<R: Read>(
-    entries: tar::Entries<'_, R>,
+fn tar_error(e: TarError, last: &LastEntry) -> ScanError {
+    match e {
+        TarError::Io(source) => ScanError::Read {
+            at: last.describe(),
+            source,
+        },
+        TarError::ExtensionTooLarge { .. } => ScanError::Limit {
+            after: last.describe(),
+            what: e.to_string(),
+        },
+        TarError::Malformed(_) | TarError::Eof(_) => ScanError::Corrupt {
+            after: last.describe(),
+            source: io::Error::other(e.to_string()),
+        },
+    }
+}
+
+/// Counts the parent directories of `path` that this layer has not listed or implied yet
+/// (their hashes are kept in `seen`), and adds their path bytes to `implicit`.
+fn imply_parents(path: &str, seen: &mut HashSet<u64>, implicit: &mut u64) {
+    for anc in ancestors(path) {
+        if !seen.insert(xxh3_64(anc.as_bytes())) {
+            break;
+        }
+        *implicit = implicit.saturating_add(anc.len() as u64);
+    }
+    seen.insert(xxh3_64(path.as_bytes()));
+}
+
+#[allow(clippy::too_many_lines)]
+fn walk<S: Skip>(
+    tar: &mut TarReader<S>,
     opts: &ScanOptions,
     out: &mut LayerScan,
     last: &mut LastEntry,
-) -> Result<(), ScanError> {
+) -> Result<WalkStats, ScanError> {
     let mut buf = vec![0u8; 128 * 1024];
-    for item in entries {
-        let mut entry = match item {
-            Ok(e) => e,
-            Err(e) => {
-                // The tar crate skips unread data itself; running out there means the last
-                // entry's header promised more bytes than the stream holds.
-                if e.to_string().contains("unexpected EOF") && !last.path.is_empty() {
-                    return Err(ScanError::Truncated {
-                        path: last.path.clone(),
-                        expected: last.size,
-                        actual: 0,
-                    });
-                }
-                return Err(ScanError::Corrupt {
-                    after: last.describe(),
-                    source: e,
+    let mut stats = WalkStats::default();
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut implicit: u64 = 0;
+    let mut captured_total: u64 = 0;
+    loop {
+        let header = match tar.next_header().map_err(|e| tar_error(e, last))? {
+            Next::End => break,
+            Next::Truncated { missing } => {
+                return Err(ScanError::Truncated {
+                    path: last.path.clone(),
+                    expected: last.size,
+                    actual: last.size.saturating_sub(missing),
                 });
             }
+            Next::Entry(h) => h,
         };
-        let header = entry.header();
-        let et = header.entry_type();
-        if et.is_pax_global_extensions() || et.is_pax_local_extensions() || et.is_gnu_longname() || et.is_gnu_longlink()
-        {
+        if matches!(header.typeflag, b'g' | b'x' | b'L' | b'K') {
+            // Extension records a reader did not recognise (an old-style header): no file.
             continue;
         }
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let limit = |what: String| ScanError::Limit {
+            after: last.describe(),
+            what,
+        };
+        if header.path.len() > opts.tar.max_extension_bytes as usize {
+            return Err(limit(format!("its name is {} bytes long", header.path.len())));
+        }
+        let raw = String::from_utf8_lossy(&header.path).into_owned();
         let (path, unsafe_name) = normalize(&raw);
+        if path.len() > MAX_PATH_BYTES {
+            return Err(limit(format!(
+                "its path is {} bytes long, over the {MAX_PATH_BYTES}-byte limit (Linux PATH_MAX: no runtime can extract it)",
+                path.len()
+            )));
+        }
         if path == "/" {
             continue;
         }
@@ -181,45 +275,72 @@ fn walk<R: Read>(
                 "tar entry {raw:?} is absolute or climbs out of the layer root; read as {path}"
             ));
         }
-        let size = entry.size();
-        let mode = header.mode().unwrap_or(0);
-        let uid = header.uid().unwrap_or(0);
-        let gid = header.gid().unwrap_or(0);
-        let mtime = header.mtime().unwrap_or(0);
+        imply_parents(&path, &mut seen, &mut implicit);
+        if implicit > MAX_IMPLICIT_PARENT_BYTES {
+            return Err(limit(format!(
+                "the layer implies more than {MAX_IMPLICIT_PARENT_BYTES} bytes of unlisted parent directory paths"
+            )));
+        }
+        let hole = header.hole_bytes();
+        stats.hole_bytes = stats.hole_bytes.saturating_add(hole);
+        if stats.hole_bytes > opts.max_hole_bytes {
+            return Err(limit(format!(
+                "sparse files declare more than {} bytes of holes (counted against the layer size limit)",
+                opts.max_hole_bytes
+            )));
+        }
+        let size = header.size;
         let (_, name) = split_parent(&path);
+        let et = header.typeflag;
         let kind = match whiteout::classify(name) {
             Whiteout::Delete(_) => EntryKind::Whiteout,
             Whiteout::Opaque => EntryKind::Opaque,
             Whiteout::Meta => EntryKind::WhiteoutMeta,
-            Whiteout::None => {
-                if et.is_dir() {
-                    EntryKind::Dir
-                } else if et.is_symlink() {
-                    EntryKind::Symlink
-                } else if et.is_hard_link() {
-                    EntryKind::HardLink
-                } else if et.is_file() || et.is_contiguous() || et.is_gnu_sparse() {
-                    EntryKind::File
-                } else {
-                    EntryKind::Other
-                }
-            }
+            Whiteout::None => match et {
+                b'5' => EntryKind::Dir,
+                b'2' => EntryKind::Symlink,
+                b'1' => EntryKind::HardLink,
+                b'0' | b'\0' | b'7' | b'S' => EntryKind::File,
+                _ => EntryKind::Other,
+            },
         };
-        let link: Option<Box<str>> = match kind {
-            EntryKind::Symlink => entry.link_name_bytes().map(|b| String::from_utf8_lossy(&b).into()),
-            EntryKind::HardLink => entry
-                .link_name_bytes()
-                .map(|b| normalize(&String::from_utf8_lossy(&b)).0.into()),
+        let link_text = match kind {
+            EntryKind::Symlink | EntryKind::HardLink => header.link.as_deref(),
             _ => None,
         };
-        let capture = kind == EntryKind::File && packages::wants_capture(&path);
+        if let Some(l) = link_text
+            && l.len() > MAX_PATH_BYTES
+        {
+            return Err(limit(format!(
+                "its link target is {} bytes long, over the {MAX_PATH_BYTES}-byte limit (Linux PATH_MAX)",
+                l.len()
+            )));
+        }
+        let link: Option<Box<str>> = match kind {
+            EntryKind::Symlink => link_text.map(|b| String::from_utf8_lossy(b).into()),
+            EntryKind::HardLink => link_text.map(|b| normalize(&String::from_utf8_lossy(b)).0.into()),
+            _ => None,
+        };
+        let sparse = header.sparse.is_some();
+        let wanted = kind == EntryKind::File && packages::wants_capture(&path);
+        let mut capture = wanted && !sparse;
         if capture && size > opts.capture_limit {
             out.warnings.push(format!(
                 "package database {path} is {size} bytes, over the {} byte limit; packages from it are not listed",
                 opts.capture_limit
             ));
+            capture = false;
+        } else if capture && captured_total.saturating_add(size) > opts.capture_total_limit {
+            out.warnings.push(format!(
+                "package databases of this layer pass {} bytes at {path}; packages from it are not listed",
+                opts.capture_total_limit
+            ));
+            capture = false;
+        } else if wanted && sparse {
+            out.warnings.push(format!(
+                "package database {path} is a sparse file; packages from it are not listed"
+            ));
         }
-        let capture = capture && size <= opts.capture_limit;
         let mut hash = None;
         if kind == EntryKind::File && (opts.hash_content || capture) {
             let mut hasher = Xxh3Default::new();
@@ -230,7 +351,7 @@ fn walk<R: Read>(
             };
             let mut got: u64 = 0;
             loop {
-                let n = match entry.read(&mut buf) {
+                let n = match tar.read_data(&mut buf) {
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => {
@@ -249,34 +370,44 @@ fn walk<R: Read>(
                 }
                 got += n as u64;
             }
-            if got != size {
+            if got != header.stored {
                 return Err(ScanError::Truncated {
                     path,
-                    expected: size,
+                    expected: header.stored,
                     actual: got,
                 });
+            }
+            if let Some(map) = &header.sparse {
+                // Holes are not read: the map and the real size stand for them in the hash.
+                hasher.update(b"\0imgopt sparse map\0");
+                for (off, len) in map {
+                    hasher.update(&off.to_le_bytes());
+                    hasher.update(&len.to_le_bytes());
+                }
+                hasher.update(&size.to_le_bytes());
             }
             if opts.hash_content {
                 hash = Some(hasher.digest128());
             }
             if capture {
+                captured_total = captured_total.saturating_add(size);
                 out.captured.insert(path.clone(), kept);
             }
         }
-        out.content_bytes += size;
+        out.content_bytes = out.content_bytes.saturating_add(size);
         last.path.clone_from(&path);
-        last.size = size;
+        last.size = header.stored;
         out.entries.push(Entry {
             path: Arc::from(path),
             kind,
             size,
-            mode,
-            uid,
-            gid,
-            mtime,
+            mode: header.mode,
+            uid: header.uid,
+            gid: header.gid,
+            mtime: header.mtime,
             link,
             hash,
         });
     }
-    Ok(())
+    Ok(stats)
 }

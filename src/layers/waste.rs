@@ -142,7 +142,7 @@ pub fn package_caches(stack: &BTreeMap<Arc<str>, Node>) -> Vec<WasteItem> {
         }
         if let Some((tag, root)) = cache_tag(path) {
             let g = groups.entry((root, tag, node.layer)).or_default();
-            g.0 += node.size;
+            g.0 = g.0.saturating_add(node.size);
             g.1 += 1;
         }
     }
@@ -199,7 +199,7 @@ pub fn duplicates(stack: &BTreeMap<Arc<str>, Node>) -> Vec<WasteItem> {
                 out.len() - 1
             }
         };
-        out[slot].bytes += node.size;
+        out[slot].bytes = out[slot].bytes.saturating_add(node.size);
         out[slot].files += 1;
     }
     out

@@ -129,6 +129,14 @@ pub struct Style {
     pub verbose: bool,
 }
 
+impl Style {
+    /// [`Style::width`] for renderers that count columns in `u16` (comfy-table's unit).
+    #[must_use]
+    pub fn width_u16(&self) -> u16 {
+        u16::try_from(self.width).unwrap_or(u16::MAX)
+    }
+}
+
 impl Default for Style {
     fn default() -> Self {
         Self {
@@ -222,13 +230,13 @@ pub fn render(report: &Report<'_>, format: Format, style: &Style, out: &mut dyn 
             Format::Sarif | Format::Markdown => return unsupported,
         },
         Report::Layers(r, top) => match format {
-            Format::Human => human::layers::render(r, top, &mut Printable(out))?,
+            Format::Human => human::layers::render_width(r, top, style.width_u16(), &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
             Format::Markdown => markdown::layers::render(r, top, out)?,
             Format::Sarif => return unsupported,
         },
         Report::LayersMulti(m, top) => match format {
-            Format::Human => human::layers::render_multi(m, top, &mut Printable(out))?,
+            Format::Human => human::layers::render_multi_width(m, top, style.width_u16(), &mut Printable(out))?,
             Format::Json => json::write(m, out)?,
             Format::Markdown => markdown::layers::render_multi(m, top, out)?,
             Format::Sarif => return unsupported,

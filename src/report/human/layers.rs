@@ -2,28 +2,99 @@
 //! largest waste items and files, packages, dive's efficiency and the reclaimable bytes.
 //!
 //! Owns: layout only; every number comes from the [`LayersReport`].
+//!
+//! Width: tables fit the width the printer chose (the terminal's, or 100 columns when piped
+//! or written to a file). The one long column of each table (the step, the path, the package name) is cut
+//! to what is left, ending with `…`; the size bar is only drawn when there is room for it.
+//! Full detail stays in the JSON and Markdown output.
 
 use std::io::{self, Write};
 
-use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use comfy_table::{CellAlignment, ContentArrangement, Row, Table, presets};
 
 use crate::layers::{LayersReport, MultiPlatformReport};
 use crate::units::ByteSize;
 
 const BAR_WIDTH: usize = 16;
 
-fn table(header: &[&str], right: &[usize]) -> Table {
+/// Narrowest output laid out (a narrower terminal gets this width and wraps).
+const MIN_WIDTH: u16 = 60;
+
+/// Width at which the size bar column is drawn.
+const BAR_MIN_WIDTH: u16 = 120;
+
+/// Characters shown (a cell's display width for the text imgopt writes).
+fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// `s` cut to `max` characters, ending with `…` when cut.
+fn cut(s: &str, max: usize) -> String {
+    if chars(s) <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// A table of `rows` that fits `width`: column `flex` is cut to the room the others leave.
+fn fitted(header: &[&str], right: &[usize], mut rows: Vec<Vec<String>>, flex: usize, width: u16) -> Table {
+    let n = header.len();
+    let col = |c: usize, rows: &[Vec<String>]| {
+        rows.iter()
+            .map(|r| chars(&r[c]))
+            .chain(std::iter::once(chars(header[c])))
+            .max()
+            .unwrap_or(0)
+    };
+    let others: usize = (0..n).filter(|&c| c != flex).map(|c| col(c, &rows)).sum();
+    // Each column has one space of padding either side and one border.
+    let room = usize::from(width)
+        .saturating_sub(others + 3 * n + 1)
+        .max(chars(header[flex]).max(8));
+    for r in &mut rows {
+        r[flex] = cut(&r[flex], room);
+    }
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
     t.set_content_arrangement(ContentArrangement::Dynamic);
-    t.set_width(120);
+    t.set_width(width);
+    t.set_truncation_indicator("…");
     t.set_header(header.to_vec());
+    for r in rows {
+        let mut row = Row::from(r);
+        row.max_height(1);
+        t.add_row(row);
+    }
     for &i in right {
         if let Some(c) = t.column_mut(i) {
             c.set_cell_alignment(CellAlignment::Right);
         }
     }
     t
+}
+
+/// Writes `text` wrapped at `width`, continuation lines indented by `indent` spaces.
+fn wrapped(out: &mut dyn Write, text: &str, width: u16, indent: usize) -> io::Result<()> {
+    let width = usize::from(width);
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let fits = chars(&line) + 1 + chars(word) <= width;
+        if !line.is_empty() && !fits {
+            writeln!(out, "{line}")?;
+            line = " ".repeat(indent);
+        }
+        if !line.trim().is_empty() {
+            line.push(' ');
+        }
+        // A word longer than the line is cut (paths in warnings can be kilobytes long).
+        line.push_str(&cut(word, width.saturating_sub(indent).max(8)));
+    }
+    if !line.trim().is_empty() {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
 }
 
 /// `RUN /bin/sh -c apt-get ... # buildkit` as `RUN apt-get ...`, cut to `max` characters.
@@ -65,10 +136,11 @@ fn pct(part: u64, whole: u64) -> String {
     }
 }
 
-/// Writes one platform's report; `top` bounds every list.
+/// Writes one platform's report laid out for `width` columns; `top` bounds every list.
 #[allow(clippy::too_many_lines)]
-pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "Image     {}", r.source)?;
+pub fn render_width(r: &LayersReport, top: usize, width: u16, out: &mut dyn Write) -> io::Result<()> {
+    let width = width.max(MIN_WIDTH);
+    writeln!(out, "Image     {}", cut(&r.source, usize::from(width) - 10))?;
     if let Some(p) = &r.platform {
         writeln!(out, "Platform  {p}")?;
     }
@@ -81,21 +153,10 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
     writeln!(out)?;
 
     let max = r.layers.iter().map(|l| l.content_bytes.0).max().unwrap_or(0);
-    let mut t = table(
-        &[
-            "#",
-            "Created by",
-            "Stored",
-            "Content",
-            "Size",
-            "+ / ~ / -",
-            "Wasted later",
-            "Verified",
-        ],
-        &[0, 2, 3, 6],
-    );
+    let with_bar = width >= BAR_MIN_WIDTH;
+    let mut rows: Vec<Vec<String>> = Vec::new();
     for l in &r.layers {
-        t.add_row(vec![
+        rows.push(vec![
             l.index.to_string(),
             step(&l.created_by, 60),
             l.compressed_bytes.to_string(),
@@ -110,9 +171,9 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
             if l.verified { "yes" } else { "no" }.to_string(),
         ]);
     }
-    t.add_row(vec![
+    rows.push(vec![
         "Σ".to_string(),
-        crate::report::text::plural(r.totals.layers as u64, "layer", "layers"),
+        plural(r.totals.layers, "layer"),
         r.totals.compressed_bytes.to_string(),
         r.totals.content_bytes.to_string(),
         String::new(),
@@ -120,53 +181,71 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
         r.reclaimable_bytes.to_string(),
         String::new(),
     ]);
-    writeln!(out, "{t}")?;
+    let mut header = vec![
+        "#",
+        "Created by",
+        "Stored",
+        "Content",
+        "Size",
+        "+ / ~ / -",
+        "Wasted later",
+        "Verified",
+    ];
+    if !with_bar {
+        header.remove(4);
+        for row in &mut rows {
+            row.remove(4);
+        }
+    }
+    let right: &[usize] = if with_bar { &[0, 2, 3, 6] } else { &[0, 2, 3, 5] };
+    writeln!(out, "{}", fitted(&header, right, rows, 1, width))?;
     writeln!(out)?;
 
     let w = &r.waste_by_kind;
     let content = r.totals.content_bytes.0;
     writeln!(out, "Efficiency (dive's score)  {:.2} %", r.efficiency * 100.0)?;
-    writeln!(
-        out,
+    let text = format!(
         "Reclaimable by squashing   {} ({} of the content stored; final filesystem {})",
         r.reclaimable_bytes,
         pct(r.reclaimable_bytes.0, content),
         r.totals.final_content_bytes
-    )?;
-    let mut t = table(&["Waste by kind", "Bytes", "Share"], &[1, 2]);
+    );
+    wrapped(out, &text, width, 27)?;
+    let mut rows: Vec<Vec<String>> = Vec::new();
     for (name, b) in [
         ("overwritten", w.overwritten),
         ("deleted", w.deleted),
         ("metadata_only", w.metadata_only),
     ] {
-        t.add_row(vec![name.to_string(), b.to_string(), pct(b.0, r.reclaimable_bytes.0)]);
+        rows.push(vec![name.to_string(), b.to_string(), pct(b.0, r.reclaimable_bytes.0)]);
     }
-    t.add_row(vec![
+    rows.push(vec![
         "still in the final filesystem:".to_string(),
         String::new(),
         String::new(),
     ]);
-    t.add_row(vec![
+    rows.push(vec![
         "package_cache".to_string(),
         w.package_cache.to_string(),
         String::new(),
     ]);
-    t.add_row(vec![
+    rows.push(vec![
         "duplicate_content".to_string(),
         w.duplicate_content
             .map_or_else(|| "(--dedupe)".to_string(), |b| b.to_string()),
         String::new(),
     ]);
-    writeln!(out, "{t}")?;
+    writeln!(
+        out,
+        "{}",
+        fitted(&["Waste by kind", "Bytes", "Share"], &[1, 2], rows, 0, width)
+    )?;
 
     if !r.waste.is_empty() {
         writeln!(out)?;
-        let mut t = table(
-            &["Largest waste", "Kind", "Cache", "Stored in", "By", "Files", "Bytes"],
-            &[3, 4, 5, 6],
-        );
+        let mut rows: Vec<Vec<String>> = Vec::new();
         for i in r.waste.iter().take(top) {
-            t.add_row(vec![
+            rows.push(vec![
                 i.path.clone(),
                 i.kind.as_str().to_string(),
                 i.cache.clone().unwrap_or_default(),
@@ -176,66 +255,87 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
                 ByteSize(i.bytes).to_string(),
             ]);
         }
-        writeln!(out, "{t}")?;
+        let header = ["Largest waste", "Kind", "Cache", "Stored in", "By", "Files", "Bytes"];
+        writeln!(out, "{}", fitted(&header, &[3, 4, 5, 6], rows, 0, width))?;
         let more = r.waste.len().saturating_sub(top);
         if more > 0 {
             writeln!(out, "… {more} more items (--top N, or --format json for all)")?;
         }
     }
 
-    let mut files: Vec<(usize, &str, u64)> = r
+    let mut files: Vec<(usize, &str, u64, Option<bool>)> = r
         .layers
         .iter()
-        .flat_map(|l| l.top_files.iter().map(move |f| (l.index, f.path.as_str(), f.bytes.0)))
+        .flat_map(|l| {
+            l.top_files
+                .iter()
+                .map(move |f| (l.index, f.path.as_str(), f.bytes.0, f.in_final))
+        })
         .collect();
     files.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(b.1)));
     if !files.is_empty() {
         writeln!(out)?;
-        let mut t = table(&["Largest files", "Layer", "Bytes"], &[1, 2]);
-        for (layer, p, b) in files.into_iter().take(top) {
-            t.add_row(vec![p.to_string(), layer.to_string(), ByteSize(b).to_string()]);
+        let mut gone = false;
+        let rows: Vec<Vec<String>> = files
+            .into_iter()
+            .take(top)
+            .map(|(layer, p, b, in_final)| {
+                gone |= in_final == Some(false);
+                vec![
+                    p.to_string(),
+                    layer.to_string(),
+                    ByteSize(b).to_string(),
+                    match in_final {
+                        Some(true) => "yes",
+                        Some(false) => "no ✗",
+                        None => "",
+                    }
+                    .to_string(),
+                ]
+            })
+            .collect();
+        let header = ["Largest files", "Layer", "Bytes", "In final image"];
+        writeln!(out, "{}", fitted(&header, &[1, 2], rows, 0, width))?;
+        if gone {
+            wrapped(
+                out,
+                "✗ not in the final image: a later layer deleted the file or wrote its path again (these bytes are waste)",
+                width,
+                2,
+            )?;
         }
-        writeln!(out, "{t}")?;
     }
 
     if !r.packages.is_empty() {
         writeln!(out)?;
         let total: u64 = r.packages.iter().map(|p| p.bytes).sum();
-        let mut t = table(
-            &["Largest packages", "Version", "Manager", "Layer", "Files", "Bytes"],
-            &[3, 4, 5],
-        );
+        let mut rows: Vec<Vec<String>> = Vec::new();
         for p in r.packages.iter().take(top) {
-            t.add_row(vec![
+            rows.push(vec![
                 p.name.clone(),
-                p.version.clone(),
+                cut(&p.version, 24),
                 p.manager.to_string(),
                 p.layer.map_or_else(String::new, |l| l.to_string()),
                 p.files.to_string(),
                 ByteSize(p.bytes).to_string(),
             ]);
         }
-        writeln!(out, "{t}")?;
-        writeln!(out, "{} packages, {} of files", r.packages.len(), ByteSize(total))?;
+        let header = ["Largest packages", "Version", "Manager", "Layer", "Files", "Bytes"];
+        writeln!(out, "{}", fitted(&header, &[3, 4, 5], rows, 0, width))?;
+        writeln!(
+            out,
+            "{}, {} of files",
+            plural(r.packages.len(), "package"),
+            ByteSize(total)
+        )?;
     }
 
     if let Some(ins) = &r.instructions {
         writeln!(out)?;
-        let mut t = table(
-            &[
-                "Line",
-                "Instruction",
-                "Layers",
-                "Stored",
-                "Content",
-                "Wasted later",
-                "Made waste",
-            ],
-            &[0, 3, 4, 5, 6],
-        );
+        let mut rows: Vec<Vec<String>> = Vec::new();
         for m in ins {
             let layers: Vec<String> = m.layers.iter().map(ToString::to_string).collect();
-            t.add_row(vec![
+            rows.push(vec![
                 m.line.to_string(),
                 step(&m.instruction, 60),
                 layers.join(", "),
@@ -253,48 +353,71 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
                 },
             ]);
         }
-        writeln!(out, "{t}")?;
+        let header = [
+            "Line",
+            "Instruction",
+            "Layers",
+            "Stored",
+            "Content",
+            "Wasted later",
+            "Made waste",
+        ];
+        writeln!(out, "{}", fitted(&header, &[0, 3, 4, 5, 6], rows, 1, width))?;
     }
 
     if let Some(b) = &r.base {
         writeln!(out)?;
-        writeln!(
-            out,
-            "Base {}: {} layer(s){}, {} stored / {} content; own layers {} stored / {} content",
+        let text = format!(
+            "Base {}: {}{}, {} stored / {} content; own layers {} stored / {} content",
             b.reference,
-            b.layers,
+            plural(b.layers, "layer"),
             if b.matches_fully { "" } else { " (partial match)" },
             b.base_compressed_bytes,
             b.base_content_bytes,
             b.own_compressed_bytes,
             b.own_content_bytes
-        )?;
+        );
+        wrapped(out, &text, width, 2)?;
     }
     if r.content_compared_by != "content_hash" {
         writeln!(out)?;
-        writeln!(
+        wrapped(
             out,
-            "note: file data was skipped (--no-verify), so metadata_only compares size and mtime, not content"
+            "note: file data was skipped (--no-verify), so metadata_only compares size and mtime, not content",
+            width,
+            6,
         )?;
     }
     for w in &r.warnings {
-        writeln!(out, "warning: {w}")?;
+        wrapped(out, &format!("warning: {w}"), width, 9)?;
     }
     let unverified = r.layers.iter().filter(|l| !l.verified).count();
     if unverified > 0 {
-        writeln!(out, "note: {unverified} layer(s) were not verified (--no-verify)")?;
+        let text = format!(
+            "note: {} {} not verified (--no-verify)",
+            plural(unverified, "layer"),
+            if unverified == 1 { "was" } else { "were" }
+        );
+        wrapped(out, &text, width, 6)?;
     }
     Ok(())
 }
 
-/// Writes several platforms: a side-by-side summary, then each report.
-pub fn render_multi(m: &MultiPlatformReport, top: usize, out: &mut dyn Write) -> io::Result<()> {
-    let mut t = table(
-        &["Platform", "Layers", "Stored", "Content", "Reclaimable", "Efficiency"],
-        &[1, 2, 3, 4, 5],
-    );
+/// `1 layer`, `2 layers`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Writes several platforms laid out for `width` columns: a side-by-side summary, then each
+/// report.
+pub fn render_multi_width(m: &MultiPlatformReport, top: usize, width: u16, out: &mut dyn Write) -> io::Result<()> {
+    let mut rows: Vec<Vec<String>> = Vec::new();
     for r in &m.platforms {
-        t.add_row(vec![
+        rows.push(vec![
             r.platform.clone().unwrap_or_default(),
             r.totals.layers.to_string(),
             r.totals.compressed_bytes.to_string(),
@@ -303,11 +426,12 @@ pub fn render_multi(m: &MultiPlatformReport, top: usize, out: &mut dyn Write) ->
             format!("{:.2} %", r.efficiency * 100.0),
         ]);
     }
-    writeln!(out, "{t}")?;
+    let header = ["Platform", "Layers", "Stored", "Content", "Reclaimable", "Efficiency"];
+    writeln!(out, "{}", fitted(&header, &[1, 2, 3, 4, 5], rows, 0, width))?;
     for r in &m.platforms {
         writeln!(out)?;
         writeln!(out, "── {} ──", r.platform.as_deref().unwrap_or("?"))?;
-        render(r, top, out)?;
+        render_width(r, top, width, out)?;
     }
     Ok(())
 }

@@ -135,6 +135,33 @@ pub fn render(r: &LayersReport, top: usize, out: &mut dyn Write) -> io::Result<(
         writeln!(out)?;
         writeln!(out, "</details>")?;
     }
+    let mut files: Vec<(usize, &str, u64, Option<bool>)> = r
+        .layers
+        .iter()
+        .flat_map(|l| {
+            l.top_files
+                .iter()
+                .map(move |f| (l.index, f.path.as_str(), f.bytes.0, f.in_final))
+        })
+        .collect();
+    files.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(b.1)));
+    if !files.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "<details><summary>Largest files</summary>")?;
+        writeln!(out)?;
+        writeln!(out, "| Path | Layer | Bytes | In final image |")?;
+        writeln!(out, "|---|--:|--:|---|")?;
+        for (layer, path, bytes, in_final) in files.into_iter().take(top) {
+            let mark = match in_final {
+                Some(true) => "yes",
+                Some(false) => "**no** (deleted or replaced by a later layer)",
+                None => "",
+            };
+            writeln!(out, "| `{}` | {layer} | {} | {mark} |", code(path), ByteSize(bytes))?;
+        }
+        writeln!(out)?;
+        writeln!(out, "</details>")?;
+    }
     if !r.packages.is_empty() {
         writeln!(out)?;
         writeln!(out, "<details><summary>Largest packages</summary>")?;
