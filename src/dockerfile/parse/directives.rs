@@ -59,9 +59,7 @@ pub(super) fn match_directive(b: &[u8]) -> Option<((usize, usize), usize, usize)
 }
 
 impl<'a> DirectiveBlock<'a> {
-    /// Looks at a (left-trimmed, newline-trimmed) line before any instruction. (Out of line:
-    /// only the first lines of a file are looked at.)
-    #[inline(never)]
+    /// Looks at a (left-trimmed, newline-trimmed) line before any instruction.
     pub(super) fn consider(
         &mut self,
         src: &'a [u8],

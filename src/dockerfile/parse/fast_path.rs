@@ -20,7 +20,7 @@ pub(super) fn continued_shell<'a>(src: &'a str, pieces: &[(usize, usize)], escap
         return None;
     };
     let ce = ts + run_without(&b[ts..pe0], RE_WS);
-    let keyword = Keyword::from_prefix(&b[ts..], ce - ts);
+    let keyword = Keyword::from_bytes(&b[ts..ce]);
     // (The word must end within the first line: `RUN\` + `x` joins into one word.)
     if ce == pe0 || !matches!(keyword, Keyword::Run | Keyword::Cmd | Keyword::Entrypoint) {
         return None;

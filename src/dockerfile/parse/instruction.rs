@@ -22,20 +22,15 @@ pub(super) struct BuildError {
     pub(super) pos: usize,
 }
 
-/// Builds the instruction in text range `a..b` (before heredocs, `original` and lines) and
-/// pushes it onto `out`, where the caller finishes it. Returns the text position of the
-/// instruction word. (Returning the instruction instead, a few hundred bytes, costs one more
-/// copy of it: 2 % of a corpus parse, measured. Inlined into [`Parser::run`], its one caller
-/// but for ONBUILD's, as the call itself measured 2-3 % over 8 code layouts.)
-#[inline(always)]
+/// Builds the instruction in text range `a..b`, without what the caller finishes: heredocs,
+/// `original` and lines. Its `cmd_span` starts at the instruction word.
 pub(super) fn build<'a>(
     j: &Joined<'a>,
     a: usize,
     b: usize,
     escape: u8,
     depth: usize,
-    out: &mut Vec<Instruction<'a>>,
-) -> Result<usize, BuildError> {
+) -> Result<Instruction<'a>, BuildError> {
     let t = j.bytes();
     let (ts, te) = goish::trim_space_range(t, a, b);
     let ce = ts + run_without(&t[ts..te], RE_WS);
@@ -58,13 +53,12 @@ pub(super) fn build<'a>(
         };
         (rs, re) = goish::trim_space_range(t, rest_start, te);
     }
-    // (A word with non-ASCII bytes is no keyword byte for byte; only then is it lower-cased
-    // Go's way, which can make one: checking every word for ASCII first cost a loop whose
-    // exit, at the word's varying length, mispredicted.)
-    let mut keyword = Keyword::from_prefix(&t[ts..], ce - ts);
-    if keyword == Keyword::Unknown && !cmd.is_ascii() {
-        keyword = Keyword::from_word(&goish::to_lower(&cmd));
-    }
+    // (A word with non-ASCII bytes is lower-cased Go's way first, which can make a keyword.)
+    let keyword = if cmd.is_ascii() {
+        Keyword::from_bytes(&t[ts..ce])
+    } else {
+        Keyword::from_word(&goish::to_lower(&cmd))
+    };
     let rest = &t[rs..re];
     let mut json = false;
     let mut sub = None;
@@ -115,7 +109,7 @@ pub(super) fn build<'a>(
         // BuildKit's parser keeps unknown instructions with one empty value.
         Keyword::Unknown => Args::one(j.arg(Cow::Borrowed(""), rs, rs)),
     };
-    out.push(Instruction {
+    Ok(Instruction {
         cmd,
         keyword,
         sub,
@@ -129,16 +123,10 @@ pub(super) fn build<'a>(
         span: j.span(ts, te),
         cmd_span: j.span(ts, ce),
         args_span: j.span(rs, re),
-    });
-    Ok(ts)
+    })
 }
 
-// Below, the rarer arms of `build`, kept out of line: `build` runs for every instruction of
-// every file, and the less code its common path spans, the less it costs on a file the
-// processor has not seen yet (instruction cache and branch predictor).
-
 /// The flags at text range `a..b` (which starts with one) and where the rest begins.
-#[inline(never)]
 pub(super) fn flags_at<'a>(j: &Joined<'a>, a: usize, b: usize) -> (Flags<'a>, usize) {
     let (fl, rest_start) = extract_flags(j.bytes(), a, b);
     let flags = fl
@@ -152,7 +140,6 @@ pub(super) fn flags_at<'a>(j: &Joined<'a>, a: usize, b: usize) -> (Flags<'a>, us
 }
 
 /// The decoded strings of a JSON array that starts at text position `at`.
-#[inline(never)]
 pub(super) fn json_strings<'a>(j: &Joined<'a>, items: json_args::Items, at: usize) -> Args<'a> {
     items
         .into_iter()
@@ -161,8 +148,6 @@ pub(super) fn json_strings<'a>(j: &Joined<'a>, items: json_args::Items, at: usiz
 }
 
 /// HEALTHCHECK's `NONE`, or `CMD` and its command (shell or JSON form).
-#[cold]
-#[inline(never)]
 pub(super) fn healthcheck<'a>(j: &Joined<'a>, a: usize, b: usize) -> Result<(Args<'a>, bool), &'static str> {
     let t = j.bytes();
     let mut sep = a;
@@ -184,8 +169,6 @@ pub(super) fn healthcheck<'a>(j: &Joined<'a>, a: usize, b: usize) -> Result<(Arg
 
 /// The instruction ONBUILD wraps (text range `a..b`, not empty); the ONBUILD word is at text
 /// position `at`.
-#[cold]
-#[inline(never)]
 pub(super) fn onbuild<'a>(
     j: &Joined<'a>,
     a: usize,
@@ -202,15 +185,7 @@ pub(super) fn onbuild<'a>(
             pos: at,
         });
     }
-    let mut one = Vec::with_capacity(1);
-    build(j, a, b, escape, depth + 1, &mut one)?;
-    // (`build` pushes one instruction whenever it succeeds.)
-    let Some(mut inner) = one.pop() else {
-        return Err(BuildError {
-            message: "ONBUILD without an instruction".into(),
-            pos: at,
-        });
-    };
+    let mut inner = build(j, a, b, escape, depth + 1)?;
     inner.original = Text::new(j.text(a, b));
     Ok(Box::new(inner))
 }

@@ -23,7 +23,7 @@ pub(super) fn trim_continuation(b: &[u8], start: usize, end: usize, escape: u8) 
     }
 }
 
-/// A line read while an instruction continues (BuildKit's rule, shared by [`Parser::run`] and
+/// A line read while an instruction continues (BuildKit's rule, shared by `Parser::run` and
 /// [`join_lines`]).
 pub(super) enum ContinuationLine {
     /// Blanks only: skipped (BuildKit warns of it).
@@ -48,7 +48,7 @@ pub(super) fn continuation_line(b: &[u8], start: usize, text_end: usize, escape:
 }
 
 /// BuildKit's `Original` of an instruction continued over several lines: `raw` is the file's
-/// text from the instruction word through the last line [`Parser::run`] read for it, joined
+/// text from the instruction word through the last line `Parser::run` read for it, joined
 /// by the same rule as there (each piece up to its escape character; blank and comment lines
 /// skipped; leading blanks of continuation lines kept).
 pub(crate) fn join_lines(raw: &str) -> String {
@@ -136,14 +136,6 @@ impl<'a> Joined<'a> {
         }
         if let Some((a, b)) = self.one.take() {
             self.segs.push((0, a));
-            // First continuation in this file: room for a typical continued instruction.
-            if self.buf_str.capacity() == 0 && self.buf.capacity() == 0 {
-                if self.src_str.is_some() {
-                    self.buf_str.reserve(1024);
-                } else {
-                    self.buf.reserve(1024);
-                }
-            }
             self.append(a, b);
         }
         let len = self.len();
@@ -151,7 +143,7 @@ impl<'a> Joined<'a> {
         self.append(start, end);
     }
 
-    pub(super) fn append(&mut self, start: usize, end: usize) {
+    fn append(&mut self, start: usize, end: usize) {
         match self.src_str.map(|s| s.get(start..end)) {
             Some(Some(piece)) => self.buf_str.push_str(piece),
             Some(None) => {
@@ -189,20 +181,7 @@ impl<'a> Joined<'a> {
 
     /// Text range `a..b` as a string (invalid UTF-8 as U+FFFD, Go-style): borrowed from the
     /// file when the range lies within one piece, else a copy of the joined text.
-    #[inline(always)]
     pub(super) fn text(&self, a: usize, b: usize) -> Cow<'a, str> {
-        // The common case, one line of a UTF-8 file: a slice of the file.
-        if let (Some((s, _)), Some(file)) = (self.one, self.src_str)
-            && let Some(v) = file.get(s + a..s + b)
-        {
-            return Cow::Borrowed(v);
-        }
-        self.text_slow(a, b)
-    }
-
-    /// [`Joined::text`] of several pieces, or of a file that is not UTF-8.
-    #[inline(never)]
-    pub(super) fn text_slow(&self, a: usize, b: usize) -> Cow<'a, str> {
         if let Some((fa, fb)) = self.file_range(a, b) {
             return file_text(self.src, self.src_str, fa, fb);
         }
@@ -213,8 +192,7 @@ impl<'a> Joined<'a> {
     }
 
     /// The file range of text range `a..b`, when it lies within one piece.
-    #[inline]
-    pub(super) fn file_range(&self, a: usize, b: usize) -> Option<(usize, usize)> {
+    fn file_range(&self, a: usize, b: usize) -> Option<(usize, usize)> {
         if let Some((s, _)) = self.one {
             return Some((s + a, s + b));
         }
@@ -225,35 +203,17 @@ impl<'a> Joined<'a> {
     }
 
     /// The file offset of text position `pos`.
-    #[inline]
     pub(super) fn at(&self, pos: usize) -> usize {
         if let Some((s, _)) = self.one {
             return s + pos;
         }
-        let segs = &self.segs[..];
-        // Spans mostly start in the first piece and end in the last.
-        let i = match segs {
-            [_] => 0,
-            [_, (second, _), ..] if pos < *second => 0,
-            [.., (last, _)] if pos >= *last => segs.len() - 1,
-            _ => segs.partition_point(|s| s.0 <= pos).saturating_sub(1),
-        };
-        let (tp, fp) = segs[i];
+        let i = self.segs.partition_point(|s| s.0 <= pos).saturating_sub(1);
+        let (tp, fp) = self.segs[i];
         fp + (pos - tp)
     }
 
     /// The file span of text range `a..b`.
-    #[inline(always)]
     pub(super) fn span(&self, a: usize, b: usize) -> Span {
-        if let Some((s, _)) = self.one {
-            return Span::new(s + a, s + b.max(a));
-        }
-        self.span_slow(a, b)
-    }
-
-    /// [`Joined::span`] of several pieces.
-    #[inline(never)]
-    pub(super) fn span_slow(&self, a: usize, b: usize) -> Span {
         if b <= a {
             let p = self.at(a);
             Span::new(p, p)
@@ -270,32 +230,13 @@ impl<'a> Joined<'a> {
     }
 
     /// The argument made of text range `a..b`.
-    #[inline(always)]
     pub(super) fn text_arg(&self, a: usize, b: usize) -> Arg<'a> {
-        // The common case, one line of a UTF-8 file: a slice of the file and its span. (The
-        // same as `arg(text(..), ..)`, but one test instead of two: 2 % of the whole corpus
-        // benchmark's instructions.)
-        if let (Some((s, _)), Some(file)) = (self.one, self.src_str)
-            && let Some(v) = file.get(s + a..s + b)
-        {
-            return Arg {
-                value: Text::new(Cow::Borrowed(v)),
-                span: Span::new(s + a, s + b),
-            };
-        }
-        self.text_arg_slow(a, b)
-    }
-
-    /// [`Joined::text_arg`] of several pieces, or of a file that is not UTF-8.
-    #[inline(never)]
-    pub(super) fn text_arg_slow(&self, a: usize, b: usize) -> Arg<'a> {
-        self.arg(self.text_slow(a, b), a, b)
+        self.arg(self.text(a, b), a, b)
     }
 }
 
 /// The file's bytes `a..b` as text (invalid UTF-8 as U+FFFD, Go-style), borrowed when they
 /// are valid UTF-8. `src_str` is the whole file as `str` when it is valid UTF-8.
-#[inline]
 pub(super) fn file_text<'a>(src: &'a [u8], src_str: Option<&'a str>, a: usize, b: usize) -> Cow<'a, str> {
     let piece = match src_str {
         Some(s) => s.get(a..b).ok_or(()),

@@ -1,6 +1,5 @@
 //! Lines of the file as BuildKit reads them (Go's `bufio.Scanner`).
 
-use super::super::goish;
 use super::super::{Error, Span};
 
 /// Go's `bufio.MaxScanTokenSize`: BuildKit cannot read longer lines.
@@ -19,75 +18,49 @@ pub(super) struct RawLine {
     pub(super) text_end: usize,
 }
 
+/// The lines of a file, in order.
 pub(super) struct Lines<'a> {
     pub(super) src: &'a [u8],
-    pub(super) pos: usize,
-    pub(super) number: usize,
-    pub(super) newlines: goish::Newlines,
-    /// Why reading stopped before the end of the file (a line longer than BuildKit reads).
-    pub(super) error: Option<Box<Error>>,
+    pos: usize,
+    number: usize,
 }
 
-impl Lines<'_> {
-    /// The next line, or `None` at the end of the file or at a line BuildKit does not read
-    /// (then [`Lines::check`] gives the error). (Not a `Result`, and inlined into the loops
-    /// that read lines: most lines are short, and the call and the error's room in the result
-    /// cost as much as finding the line end, measured.)
-    #[inline(always)]
-    pub(super) fn next(&mut self) -> Option<RawLine> {
+impl<'a> Lines<'a> {
+    pub(super) fn new(src: &'a [u8]) -> Self {
+        Self { src, pos: 0, number: 0 }
+    }
+
+    /// The next line, `None` at the end of the file.
+    ///
+    /// # Errors
+    /// A line longer than BuildKit reads.
+    pub(super) fn next(&mut self) -> Result<Option<RawLine>, Error> {
         if self.pos >= self.src.len() {
-            return None;
+            return Ok(None);
         }
         let start = self.pos;
-        let (end, has_nl) = match self.newlines.next(self.src) {
-            Some(i) => (i + 1, true),
+        let (end, has_nl) = match memchr::memchr(b'\n', &self.src[start..]) {
+            Some(i) => (start + i + 1, true),
             None => (self.src.len(), false),
         };
         self.number += 1;
         let len = end - start;
         if len > MAX_LINE || (!has_nl && len >= MAX_LINE) {
-            self.too_long(start, end);
-            return None;
+            self.pos = self.src.len();
+            return Err(Error {
+                message: format!("dockerfile line greater than max allowed size of {}", MAX_LINE - 1),
+                line: self.number,
+                column: 1,
+                span: Span::new(start, end),
+            });
         }
         self.pos = end;
-        // Without the `\n`, then without any `\r` (as `content_end`, but without a loop in the
-        // common case, no `\r`: blank lines among others made the loop's exit mispredict).
-        let e = end - usize::from(has_nl);
-        // (The byte before `e`, or for an empty line its `\n`, which is not `\r`: an index
-        // without a branch.)
-        let before = self.src[e.saturating_sub(1).max(start)];
-        let text_end = if before == b'\r' {
-            content_end(self.src, start, e)
-        } else {
-            e
-        };
-        Some(RawLine {
+        Ok(Some(RawLine {
             start,
             end,
             number: self.number,
-            text_end,
-        })
-    }
-
-    /// Stops reading at the line `start..end`, longer than BuildKit reads.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn too_long(&mut self, start: usize, end: usize) {
-        self.pos = self.src.len();
-        self.error = Some(Box::new(Error {
-            message: format!("dockerfile line greater than max allowed size of {}", MAX_LINE - 1),
-            line: self.number,
-            column: 1,
-            span: Span::new(start, end),
-        }));
-    }
-
-    /// The error that stopped reading, if any (after `next` gave `None`).
-    pub(super) fn check(&mut self) -> Result<(), Error> {
-        match self.error.take() {
-            Some(e) => Err(*e),
-            None => Ok(()),
-        }
+            text_end: content_end(self.src, start, end),
+        }))
     }
 }
 

@@ -57,7 +57,7 @@ pub fn parse(src: &[u8]) -> Result<Dockerfile<'_>, Error> {
 }
 
 /// [`parse`] for a file already known to be UTF-8 text: the same tree, without checking the
-/// bytes again (the check is about 2 % of the parse).
+/// bytes again.
 ///
 /// # Errors
 /// As [`parse`].
@@ -109,9 +109,7 @@ fn error_at(src: &[u8], message: String, line: usize, span: Span) -> Error {
 
 /// Reads the bodies of `markers` (the heredocs of `ins`, whose last line is `last`) from
 /// `lines`, attaches them, and returns the new last line (the final delimiter's). `at` is the
-/// instruction's first line and offset, for errors. (Out of line: few instructions have
-/// heredocs.)
-#[inline(never)]
+/// instruction's first line and offset, for errors.
 fn heredoc_bodies<'a>(
     lines: &mut Lines<'a>,
     j: &Joined<'a>,
@@ -132,7 +130,7 @@ fn heredoc_bodies<'a>(
         // The body lines are contiguous in the file: `body_start..body_end`.
         let mut body_end = body_start;
         let mut terminated = false;
-        while let Some(l) = lines.next() {
+        while let Some(l) = lines.next()? {
             last = l;
             let le = l.text_end;
             let mut ps = l.start;
@@ -148,7 +146,6 @@ fn heredoc_bodies<'a>(
             body_end = l.end;
         }
         if !terminated {
-            lines.check()?;
             return Err(error_at(
                 src,
                 format!("unterminated heredoc: no line `{name}` ends the heredoc started here"),
@@ -195,7 +192,6 @@ fn check_size(src: &[u8]) -> Result<(), Error> {
 }
 
 /// The error for a file whose offsets do not fit a [`Span`].
-#[cold]
 fn too_large(len: usize) -> Error {
     Error {
         message: format!("file of {len} bytes is too large (imgopt reads Dockerfiles under 4 GiB)"),
@@ -220,13 +216,7 @@ impl<'a> Parser<'a> {
         Self {
             src,
             src_str,
-            lines: Lines {
-                src,
-                pos: 0,
-                number: 0,
-                newlines: goish::Newlines::new(src),
-                error: None,
-            },
+            lines: Lines::new(src),
             dir: DirectiveBlock {
                 escape: b'\\',
                 done: false,
@@ -239,11 +229,8 @@ impl<'a> Parser<'a> {
 
     fn run(mut self) -> Result<Dockerfile<'a>, Error> {
         let src = self.src;
-        // The corpus averages one instruction per 120 bytes; growing a vector of 200-byte
-        // instructions one doubling at a time costs more than a generous first guess.
-        self.instructions.reserve((src.len() / 64 + 4).min(1 << 16));
         let mut j = Joined::new(src, self.src_str);
-        while let Some(first) = self.lines.next() {
+        while let Some(first) = self.lines.next()? {
             let mut start = first.start;
             if first.number == 1 && src[start..first.end].starts_with(BOM) {
                 start += BOM.len();
@@ -268,8 +255,7 @@ impl<'a> Parser<'a> {
             let mut last = first;
             let mut has_empty = false;
             while cont {
-                let Some(l) = self.lines.next() else {
-                    self.lines.check()?;
+                let Some(l) = self.lines.next()? else {
                     break;
                 };
                 last = l;
@@ -294,20 +280,18 @@ impl<'a> Parser<'a> {
                     j.push(a, b);
                 }
             }
-            let ins_start = if let Some(ins) = fast {
+            let (mut ins, ins_start) = if let Some(ins) = fast {
                 // (Every test, the corpus and the property tests among them, checks that the
                 // general path builds the same instruction.)
                 #[cfg(debug_assertions)]
                 {
-                    let mut general = Vec::new();
-                    let built = build(&j, 0, j.len(), self.dir.escape, 0, &mut general);
-                    debug_assert!(built.is_ok() && general.first() == Some(&ins), "{ins:?} vs {general:?}");
+                    let general = build(&j, 0, j.len(), self.dir.escape, 0).ok();
+                    debug_assert!(general.as_ref() == Some(&ins), "{ins:?} vs {general:?}");
                 }
-                self.instructions.push(ins);
-                ts
+                (ins, ts)
             } else {
-                let cmd_pos = match build(&j, 0, j.len(), self.dir.escape, 0, &mut self.instructions) {
-                    Ok(pos) => pos,
+                let ins = match build(&j, 0, j.len(), self.dir.escape, 0) {
+                    Ok(ins) => ins,
                     Err(e) => {
                         let at = j.at(e.pos);
                         let span = Span::new(at, last.text_end.max(at));
@@ -316,10 +300,8 @@ impl<'a> Parser<'a> {
                 };
                 // Normally the instruction word; for an instruction whose first line is a bare
                 // escape character, that character (so the span covers `start_line`).
-                j.at(cmd_pos).min(ts)
-            };
-            let Some(ins) = self.instructions.last_mut() else {
-                continue;
+                let at = ins.cmd_span.start().min(ts);
+                (ins, at)
             };
             ins.start_line = start_line;
             // Continued over several lines of a UTF-8 file: joined only when asked for.
@@ -340,12 +322,12 @@ impl<'a> Parser<'a> {
                 });
             }
             // (The fast path took only instructions without `<`.)
-            if !took_fast && can_contain_heredoc(ins) {
+            if !took_fast && can_contain_heredoc(&ins) {
                 let markers = heredoc::markers(j.bytes())
                     .map_err(|e| error_at(src, e.0, start_line, Span::new(ins_start, last.text_end)))?;
                 if !markers.is_empty() {
                     let at = (start_line, ins_start);
-                    last = heredoc_bodies(&mut self.lines, &j, ins, markers, last, at)?;
+                    last = heredoc_bodies(&mut self.lines, &j, &mut ins, markers, last, at)?;
                 }
             }
             ins.end_line = last.number;
@@ -355,8 +337,8 @@ impl<'a> Parser<'a> {
                 sub = s.sub.as_deref_mut();
             }
             ins.span = Span::new(ins_start, last.text_end.max(ins_start));
+            self.instructions.push(ins);
         }
-        self.lines.check()?;
         if self.instructions.is_empty() {
             // The end of the file: after a final line break that is the (empty) next line.
             let n = memchr::memchr_iter(b'\n', src).count() + 1;

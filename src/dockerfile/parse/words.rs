@@ -229,7 +229,6 @@ pub(super) fn plain_pairs<'a>(j: &Joined<'a>, a: usize, b: usize) -> Option<Args
 }
 
 /// [`parse_words`] by BuildKit's lexer: for text with quotes, escapes or non-ASCII bytes.
-#[inline(never)]
 pub(super) fn lex_words(t: &[u8], a: usize, b: usize, escape: u8) -> SmallVec<[(usize, usize); 8]> {
     #[derive(PartialEq)]
     enum Phase {
