@@ -33,7 +33,7 @@ pub struct Span {
 #[inline]
 #[allow(clippy::cast_possible_truncation)]
 const fn offset(x: usize) -> u32 {
-    // (`min` and a cast: a compare and a move, where `try_from` is a branch.)
+    // (A compare and a cast: `u32::try_from` is not `const`.)
     if x > u32::MAX as usize { u32::MAX } else { x as u32 }
 }
 
