@@ -158,6 +158,7 @@ impl<'a> Joined<'a> {
         }
     }
 
+    #[inline]
     pub(super) fn bytes(&self) -> &[u8] {
         match self.one {
             Some((a, b)) => &self.src[a..b],
@@ -175,12 +176,14 @@ impl<'a> Joined<'a> {
         }
     }
 
+    #[inline]
     pub(super) fn len(&self) -> usize {
         self.bytes().len()
     }
 
     /// Text range `a..b` as a string (invalid UTF-8 as U+FFFD, Go-style): borrowed from the
     /// file when the range lies within one piece, else a copy of the joined text.
+    #[inline]
     pub(super) fn text(&self, a: usize, b: usize) -> Cow<'a, str> {
         if let Some((fa, fb)) = self.file_range(a, b) {
             return file_text(self.src, self.src_str, fa, fb);
@@ -192,6 +195,7 @@ impl<'a> Joined<'a> {
     }
 
     /// The file range of text range `a..b`, when it lies within one piece.
+    #[inline]
     fn file_range(&self, a: usize, b: usize) -> Option<(usize, usize)> {
         if let Some((s, _)) = self.one {
             return Some((s + a, s + b));
@@ -203,6 +207,7 @@ impl<'a> Joined<'a> {
     }
 
     /// The file offset of text position `pos`.
+    #[inline]
     pub(super) fn at(&self, pos: usize) -> usize {
         if let Some((s, _)) = self.one {
             return s + pos;
@@ -213,6 +218,7 @@ impl<'a> Joined<'a> {
     }
 
     /// The file span of text range `a..b`.
+    #[inline]
     pub(super) fn span(&self, a: usize, b: usize) -> Span {
         if b <= a {
             let p = self.at(a);
@@ -222,6 +228,7 @@ impl<'a> Joined<'a> {
         }
     }
 
+    #[inline]
     pub(super) fn arg(&self, value: Cow<'a, str>, a: usize, b: usize) -> Arg<'a> {
         Arg {
             value: Text::new(value),
@@ -230,6 +237,7 @@ impl<'a> Joined<'a> {
     }
 
     /// The argument made of text range `a..b`.
+    #[inline]
     pub(super) fn text_arg(&self, a: usize, b: usize) -> Arg<'a> {
         self.arg(self.text(a, b), a, b)
     }
