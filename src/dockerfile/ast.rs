@@ -114,13 +114,38 @@ impl Keyword {
 
     /// [`Keyword::from_word`] of the word's bytes.
     pub(crate) fn from_bytes(word: &[u8]) -> Self {
-        KEYWORDS
-            .iter()
-            .find(|(k, _)| k.as_bytes().eq_ignore_ascii_case(word))
-            .map_or(Self::Unknown, |&(_, kw)| kw)
+        let mut upper = [0u8; 11];
+        let Some(buf) = upper.get_mut(..word.len()) else {
+            return Self::Unknown;
+        };
+        for (d, c) in buf.iter_mut().zip(word) {
+            *d = c.to_ascii_uppercase();
+        }
+        match &*buf {
+            b"ADD" => Self::Add,
+            b"ARG" => Self::Arg,
+            b"CMD" => Self::Cmd,
+            b"COPY" => Self::Copy,
+            b"ENTRYPOINT" => Self::Entrypoint,
+            b"ENV" => Self::Env,
+            b"EXPOSE" => Self::Expose,
+            b"FROM" => Self::From,
+            b"HEALTHCHECK" => Self::Healthcheck,
+            b"LABEL" => Self::Label,
+            b"MAINTAINER" => Self::Maintainer,
+            b"ONBUILD" => Self::Onbuild,
+            b"RUN" => Self::Run,
+            b"SHELL" => Self::Shell,
+            b"STOPSIGNAL" => Self::Stopsignal,
+            b"USER" => Self::User,
+            b"VOLUME" => Self::Volume,
+            b"WORKDIR" => Self::Workdir,
+            _ => Self::Unknown,
+        }
     }
 }
 
+#[cfg(test)]
 const KEYWORDS: [(&str, Keyword); 18] = [
     ("ADD", Keyword::Add),
     ("ARG", Keyword::Arg),

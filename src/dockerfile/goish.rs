@@ -161,6 +161,7 @@ pub(crate) fn lossy(b: &[u8]) -> String {
 }
 
 /// Length of the leading run of `unicode.IsSpace` characters (Go's `TrimLeftFunc`).
+#[inline]
 pub(crate) fn leading_space_len(b: &[u8]) -> usize {
     let mut i = 0;
     while i < b.len() {
@@ -206,7 +207,15 @@ pub(crate) fn trim_end_space_len(b: &[u8]) -> usize {
 }
 
 /// Go's `strings.TrimSpace` on `b[start..end]`, returned as a sub-range.
+#[inline]
 pub(crate) fn trim_space_range(b: &[u8], start: usize, end: usize) -> (usize, usize) {
+    // Nothing to trim when both ends are ASCII and not spaces (almost every text).
+    if start < end
+        && CLASS[usize::from(b[start])] & (ASCII_SPACE | NON_ASCII) == 0
+        && CLASS[usize::from(b[end - 1])] & (ASCII_SPACE | NON_ASCII) == 0
+    {
+        return (start, end);
+    }
     let s = start + leading_space_len(&b[start..end]);
     let e = s + trim_end_space_len(&b[s..end]);
     (s, e)

@@ -24,6 +24,7 @@ pub(super) struct BuildError {
 
 /// Builds the instruction in text range `a..b`, without what the caller finishes: heredocs,
 /// `original` and lines. Its `cmd_span` starts at the instruction word.
+#[inline]
 pub(super) fn build<'a>(
     j: &Joined<'a>,
     a: usize,

@@ -34,6 +34,7 @@ impl<'a> Lines<'a> {
     ///
     /// # Errors
     /// A line longer than BuildKit reads.
+    #[inline]
     pub(super) fn next(&mut self) -> Result<Option<RawLine>, Error> {
         if self.pos >= self.src.len() {
             return Ok(None);
