@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# scripts/bench-parse-layouts.sh - the parser ratio (imgopt / parse-dockerfile, issue 2) over
-# several code layouts of the same benchmark binary.
+# scripts/bench-parse-layouts.sh - the parser ratio (imgopt / parse-dockerfile) over several
+# code layouts of the same benchmark binary.
 #
 # Why: in one build, the paired corpus ratio of `cargo bench --bench parse` also measures
-# where the linker happened to place each parser's functions. A change to one parser moves
-# the other's code too, and parse-dockerfile's own time was seen to move by 10-15 % between
-# builds in which none of its code changed. This script builds the benchmark once, links it
-# LAYOUTS times (default 8) with the functions in a different random order each time (lld's
-# --shuffle-sections, seeds 1..LAYOUTS), runs the paired measurement of each, and reports
-# every ratio and their mean: a figure that belongs to the parsers, not to one layout.
+# where the linker happened to place each parser's functions; parse-dockerfile's own time was
+# seen to move by 10-15 % between builds in which none of its code changed. This script builds
+# the benchmark once, links it LAYOUTS times (default 8) with the functions in a different
+# random order each time (lld's --shuffle-sections, seeds 1..LAYOUTS), runs the paired
+# measurement of each, and reports every ratio and their mean: a figure that belongs to the
+# parsers, not to one layout. It knows nothing of the parser's files: it relinks whatever
+# `cargo rustc --bench parse` links.
 #
 # Needs: the rust toolchain's own lld (rustup ships it as gcc-ld/ld.lld) and the corpus
 # (IMGOPT_CORPUS, default ../shared/corpus/dockerfiles). Env: LAYOUTS.
@@ -18,8 +19,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LAYOUTS=${LAYOUTS:-8}
 cd "$ROOT"
 
-# shellcheck source=scripts/shuffled-links.sh
-. "$ROOT/scripts/shuffled-links.sh"
+GCCLD=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/gcc-ld
+[ -x "$GCCLD/ld.lld" ] || { echo "no lld in the toolchain ($GCCLD/ld.lld)" >&2; exit 2; }
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -28,7 +29,13 @@ echo "building the parse benchmark..." >&2
 # `--print link-args` gives the link command; `-C save-temps` keeps the objects it names.
 touch benches/parse.rs
 cargo rustc --release --quiet --bench parse -- --print link-args -C save-temps >"$TMP/link" 2>/dev/null || true
-shuffled_links "$TMP/link" "$TMP/parse-" "$LAYOUTS"
+grep -q '"-o"' "$TMP/link" || { echo "could not read the link command" >&2; exit 2; }
+
+# The same link command, LAYOUTS times, through lld with the sections in a shuffled order.
+for seed in $(seq 1 "$LAYOUTS"); do
+    cmd=$(grep '"-o"' "$TMP/link" | sed -E "s#\"-o\" \"[^\"]*\"#\"-o\" \"$TMP/parse-$seed\" \"-fuse-ld=lld\" \"-B$GCCLD\" \"-Wl,--shuffle-sections=.text*=$seed\"#")
+    (eval "$cmd") || { echo "relinking with seed $seed failed" >&2; exit 2; }
+done
 
 # A filter that matches no criterion benchmark: only the paired ratios are measured.
 for seed in $(seq 1 "$LAYOUTS"); do

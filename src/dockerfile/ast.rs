@@ -33,7 +33,7 @@ pub struct Span {
 #[inline]
 #[allow(clippy::cast_possible_truncation)]
 const fn offset(x: usize) -> u32 {
-    // (`min` and a cast: a compare and a move, where `try_from` is a branch.)
+    // (A compare and a cast: `u32::try_from` is not `const`.)
     if x > u32::MAX as usize { u32::MAX } else { x as u32 }
 }
 
@@ -109,61 +109,43 @@ impl Keyword {
     /// `WORKDIR`, as in BuildKit); this function itself compares ASCII case-insensitively.
     #[must_use]
     pub fn from_word(word: &str) -> Self {
-        Self::from_prefix(word.as_bytes(), word.len())
+        Self::from_bytes(word.as_bytes())
     }
 
-    /// The keyword for the word `text[..len]`; `text` may go on past the word (reading 16
-    /// bytes at once is then free). One table slot to look at and two 8-byte compares, with
-    /// no branch on which keyword it is: the parser meets a different keyword at almost every
-    /// instruction, so a `match` on the word mispredicts there.
-    #[inline]
-    pub(crate) fn from_prefix(text: &[u8], len: usize) -> Self {
-        if !(3..=11).contains(&len) || text.len() < len {
+    /// [`Keyword::from_word`] of the word's bytes.
+    pub(crate) fn from_bytes(word: &[u8]) -> Self {
+        let mut upper = [0u8; 11];
+        let Some(buf) = upper.get_mut(..word.len()) else {
             return Self::Unknown;
-        }
-        let (lo, hi) = match text.get(..16) {
-            // (Read straight from the text: copying 16 bytes to a buffer and reading it back
-            // as two words cost 1.7 % of a corpus parse, measured.)
-            Some(head) => (
-                u64::from_le_bytes(first_8(head)),
-                u64::from_le_bytes(first_8(&head[8..])),
-            ),
-            None => {
-                let mut buf = [0u8; 16];
-                for (d, &c) in buf.iter_mut().zip(text) {
-                    *d = c;
-                }
-                (
-                    u64::from_le_bytes(first_8(&buf)),
-                    u64::from_le_bytes(first_8(&buf[8..])),
-                )
-            }
         };
-        // Only the word's bytes count; `& !0x20` maps each letter to its capital, and only
-        // letters to capitals (every keyword byte is one).
-        let mask = |n: usize| ((1u128 << (8 * n.min(8))) - 1) as u64;
-        let (lo, hi) = (lo & mask(len) & FOLD, hi & mask(len.saturating_sub(8)) & FOLD);
-        // (The slot takes the low five bits of the first two bytes, which folding keeps.)
-        let (klo, khi, kw) = KEYWORD_TABLE[keyword_slot(lo as u8, (lo >> 8) as u8, len)];
-        if lo == klo && hi == khi { kw } else { Self::Unknown }
+        for (d, c) in buf.iter_mut().zip(word) {
+            *d = c.to_ascii_uppercase();
+        }
+        match &*buf {
+            b"ADD" => Self::Add,
+            b"ARG" => Self::Arg,
+            b"CMD" => Self::Cmd,
+            b"COPY" => Self::Copy,
+            b"ENTRYPOINT" => Self::Entrypoint,
+            b"ENV" => Self::Env,
+            b"EXPOSE" => Self::Expose,
+            b"FROM" => Self::From,
+            b"HEALTHCHECK" => Self::Healthcheck,
+            b"LABEL" => Self::Label,
+            b"MAINTAINER" => Self::Maintainer,
+            b"ONBUILD" => Self::Onbuild,
+            b"RUN" => Self::Run,
+            b"SHELL" => Self::Shell,
+            b"STOPSIGNAL" => Self::Stopsignal,
+            b"USER" => Self::User,
+            b"VOLUME" => Self::Volume,
+            b"WORKDIR" => Self::Workdir,
+            _ => Self::Unknown,
+        }
     }
 }
 
-/// Clears bit 5 of every byte: ASCII letters to capitals.
-const FOLD: u64 = !0x2020_2020_2020_2020;
-
-fn first_8(b: &[u8]) -> [u8; 8] {
-    let mut w = [0; 8];
-    w.copy_from_slice(&b[..8]);
-    w
-}
-
-/// The table slot of a word by its first two letters and length: a perfect hash of the 18
-/// keywords (found by search), so each slot holds at most one.
-const fn keyword_slot(first: u8, second: u8, len: usize) -> usize {
-    ((first as usize & 31) + (second as usize & 31) * 28 + len * 9) & 31
-}
-
+#[cfg(test)]
 const KEYWORDS: [(&str, Keyword); 18] = [
     ("ADD", Keyword::Add),
     ("ARG", Keyword::Arg),
@@ -184,32 +166,6 @@ const KEYWORDS: [(&str, Keyword); 18] = [
     ("VOLUME", Keyword::Volume),
     ("WORKDIR", Keyword::Workdir),
 ];
-
-/// Each keyword's capitals as two little-endian words (zero-padded), at its slot; empty slots
-/// hold zeros, which no word of three or more bytes matches.
-const KEYWORD_TABLE: [(u64, u64, Keyword); 32] = {
-    let mut t = [(0, 0, Keyword::Unknown); 32];
-    let mut k = 0;
-    while k < KEYWORDS.len() {
-        let (word, kw) = KEYWORDS[k];
-        let b = word.as_bytes();
-        let (mut lo, mut hi) = (0u64, 0u64);
-        let mut i = 0;
-        while i < b.len() {
-            if i < 8 {
-                lo |= (b[i] as u64) << (8 * i);
-            } else {
-                hi |= (b[i] as u64) << (8 * (i - 8));
-            }
-            i += 1;
-        }
-        let slot = keyword_slot(b[0], b[1], b.len());
-        assert!(matches!(t[slot].2, Keyword::Unknown), "two keywords in one slot");
-        t[slot] = (lo, hi, kw);
-        k += 1;
-    }
-    t
-};
 
 /// A parser directive: `# syntax=`, `# escape=` or `# check=` in the directive block at the
 /// top of the file (BuildKit ends the block at the first line that is not one of these).
@@ -635,8 +591,9 @@ pub struct Heredoc<'src> {
 ///
 /// Joining copies the text, and few readers of a parse want every joined value, so where the
 /// text spans several lines of a UTF-8 file the tree keeps the file's lines as they are and
-/// [`Text::text`] joins them when asked (measured: joining `original` eagerly was 6 % of a
-/// corpus parse). Compares, prints and serializes as the joined text.
+/// [`Text::text`] joins them when asked: most of a Dockerfile's bytes are in long continued
+/// `RUN` commands, which would otherwise be copied once more for every parse. Compares, prints
+/// and serializes as the joined text.
 #[derive(Clone)]
 pub struct Text<'src>(TextRepr<'src>);
 
@@ -884,12 +841,6 @@ mod tests {
                 .collect();
             for w in [word.to_owned(), lower, mixed] {
                 assert_eq!(Keyword::from_word(&w), kw, "{w}");
-                // A longer text after the word does not change it (the parser passes one).
-                assert_eq!(
-                    Keyword::from_prefix(format!("{w} --from=x y z and more").as_bytes(), w.len()),
-                    kw,
-                    "{w}"
-                );
                 // Nor does one byte more, less, or changed.
                 assert_eq!(Keyword::from_word(&format!("{w}S")), Keyword::Unknown, "{w}S");
                 assert_eq!(Keyword::from_word(&w[..w.len() - 1]), Keyword::Unknown, "{w} cut");

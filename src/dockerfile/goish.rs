@@ -5,82 +5,6 @@
 //!
 //! Owns: those primitives. Does not: know anything about Dockerfile syntax.
 
-/// The line breaks of a text, found 64 bytes at a time and handed out in order.
-///
-/// Most lines are short (40 bytes on average in the corpus), and searching for each line's
-/// end on its own (memchr) takes a few branches per line that depend on the line's length.
-/// Here each 64-byte block becomes a bit mask of its `\n` bytes at once (eight 8-byte words,
-/// no branches), and the next line end is the mask's lowest bit: measured 2 % faster over a
-/// corpus parse (8 code layouts, alternating runs).
-pub(crate) struct Newlines {
-    /// Start of the block `mask` describes.
-    block: usize,
-    /// The block's `\n` bytes not yet handed out, bit `i` for byte `block + i`.
-    mask: u64,
-}
-
-impl Newlines {
-    pub(crate) fn new(text: &[u8]) -> Self {
-        Self {
-            block: 0,
-            mask: newline_mask(text, 0),
-        }
-    }
-
-    /// The offset of the next `\n` of `text` (the text given to `new`), taking it.
-    #[inline(always)]
-    pub(crate) fn next(&mut self, text: &[u8]) -> Option<usize> {
-        while self.mask == 0 {
-            if self.block + 64 >= text.len() {
-                return None;
-            }
-            self.block += 64;
-            self.mask = newline_mask(text, self.block);
-        }
-        let at = self.block + self.mask.trailing_zeros() as usize;
-        self.mask &= self.mask - 1;
-        Some(at)
-    }
-}
-
-/// Bit `i` set where `text[at + i]` is `\n`, for the (up to) 64 bytes from `at`.
-#[inline]
-fn newline_mask(text: &[u8], at: usize) -> u64 {
-    match text.get(at..at + 64) {
-        Some(block) => block_mask(block),
-        None => {
-            let mut block = [0u8; 64];
-            let rest = text.get(at..).unwrap_or_default();
-            block[..rest.len()].copy_from_slice(rest);
-            block_mask(&block)
-        }
-    }
-}
-
-/// [`newline_mask`] of a full 64-byte block, eight bytes at a time: a `\n` is a zero byte of
-/// `word ^ 0x0a0a..`, found exactly (no false positives from borrows) as the byte's high bit.
-/// The eight words' high bits are gathered into one word (byte `j`, bit `k`: byte `j` of word
-/// `k`) and that 8x8 bit matrix is transposed (byte `k`, bit `j`: text byte `8k + j`): shifts
-/// and masks only (a multiply per word, the other way to gather, compiled to slow vector code).
-#[inline]
-fn block_mask(block: &[u8]) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let mut gathered = 0;
-    for (k, chunk) in block.chunks_exact(8).enumerate() {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default()) ^ 0x0a0a_0a0a_0a0a_0a0a;
-        let zero = !(((word & LOW7) + LOW7) | word) & !LOW7;
-        gathered |= zero >> (7 - k);
-    }
-    // The transpose in three steps of swapping 1x1, 2x2 and 4x4 bit blocks.
-    let mut x = gathered;
-    let t = (x ^ (x >> 7)) & 0x00aa_00aa_00aa_00aa;
-    x ^= t ^ (t << 7);
-    let t = (x ^ (x >> 14)) & 0x0000_cccc_0000_cccc;
-    x ^= t ^ (t << 14);
-    let t = (x ^ (x >> 28)) & 0x0000_0000_f0f0_f0f0;
-    x ^ t ^ (t << 28)
-}
-
 /// Go's `unicode.IsSpace`: ASCII `\t \n \v \f \r` and space, U+0085, U+00A0 and the Unicode
 /// `White_Space` characters above Latin-1 (Rust's `char::is_whitespace` is the same set).
 #[inline]
@@ -101,8 +25,8 @@ pub(crate) const fn is_re_whitespace(b: u8) -> bool {
     matches!(b, b'\t' | 0x0b | 0x0c | b'\r' | b' ')
 }
 
-/// Byte classes for the parser's scanning loops: one table lookup per byte instead of a chain
-/// of comparisons. [`is_space_byte`] bytes.
+/// Byte classes for the parser's scanning loops (one table holds every class a loop may stop
+/// at). [`is_space_byte`] bytes.
 pub(crate) const SPACE_BYTE: u8 = 1;
 /// [`is_re_whitespace`] bytes.
 pub(crate) const RE_WS: u8 = 2;
@@ -157,62 +81,11 @@ pub(crate) static CLASS: [u8; 256] = {
 };
 
 /// Length of the leading run of `b` with none of the class bits in `mask`.
-///
-/// Eight bytes at a time: [`candidates`] marks the bytes that may be in the classes (a
-/// superset), and only those are looked up. Most runs are words and paths of 5 to 20 bytes,
-/// which byte by byte cost a test and a branch each: measured 2.6-2.9 % faster over a whole
-/// corpus parse (two runs of 6 and 8 code layouts, each against the byte loop in the same
-/// process).
-#[inline(always)]
+#[inline]
 pub(crate) fn run_without(b: &[u8], mask: u8) -> usize {
-    let mut i = 0;
-    while let Some(chunk) = b.get(i..i + 8) {
-        let mut c = candidates(u64::from_le_bytes(chunk.try_into().unwrap_or_default()), mask);
-        while c != 0 {
-            let at = i + (c.trailing_zeros() / 8) as usize;
-            if CLASS[usize::from(b[at])] & mask != 0 {
-                return at;
-            }
-            c &= c - 1;
-        }
-        i += 8;
-    }
-    i + b[i..]
-        .iter()
+    b.iter()
         .position(|&c| CLASS[usize::from(c)] & mask != 0)
-        .unwrap_or(b.len() - i)
-}
-
-/// The high bit of each byte of the little-endian word `x` that may have a class bit of
-/// `mask`: every byte that has one is marked (others may be, above a marked byte, from borrows
-/// of the subtractions; the caller checks each). The tests per class: below 0x21 (all the
-/// space classes), 0x80 and above (`NON_ASCII`, and 0x85 and 0xA0 of `SPACE_BYTE`), and equal
-/// to a quote, backslash, `=` or `$` (a zero byte of `x ^ c`).
-#[inline(always)]
-fn candidates(x: u64, mask: u8) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero = |y: u64| y.wrapping_sub(ONES) & !y;
-    let mut c = 0;
-    if mask & (SPACE_BYTE | RE_WS | ASCII_SPACE) != 0 {
-        c |= x.wrapping_sub(ONES * 0x21) & !x;
-    }
-    if mask & (SPACE_BYTE | NON_ASCII) != 0 {
-        c |= x;
-    }
-    if mask & QUOTE != 0 {
-        c |= zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\'')));
-    }
-    if mask & BACKSLASH != 0 {
-        c |= zero(x ^ (ONES * u64::from(b'\\')));
-    }
-    if mask & EQUALS != 0 {
-        c |= zero(x ^ (ONES * u64::from(b'=')));
-    }
-    if mask & DOLLAR != 0 {
-        c |= zero(x ^ (ONES * u64::from(b'$')));
-    }
-    c & HIGH
+        .unwrap_or(b.len())
 }
 
 /// Length of the leading run of `b` whose bytes all have a class bit in `mask`.
@@ -288,24 +161,8 @@ pub(crate) fn lossy(b: &[u8]) -> String {
 }
 
 /// Length of the leading run of `unicode.IsSpace` characters (Go's `TrimLeftFunc`).
-#[inline(always)]
+#[inline]
 pub(crate) fn leading_space_len(b: &[u8]) -> usize {
-    // Fast path: ASCII spaces followed by an ASCII byte (almost every line).
-    let mut i = 0;
-    while i < b.len() && matches!(b[i], b' ' | b'\t') {
-        i += 1;
-    }
-    match b.get(i) {
-        None => i,
-        Some(&c) if c < 0x80 && !is_space_byte(c) => i,
-        Some(_) => i + leading_space_len_slow(&b[i..]),
-    }
-}
-
-/// [`leading_space_len`] for the rare lines with other spaces or non-ASCII bytes up front.
-#[cold]
-#[inline(never)]
-fn leading_space_len_slow(b: &[u8]) -> usize {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -350,9 +207,9 @@ pub(crate) fn trim_end_space_len(b: &[u8]) -> usize {
 }
 
 /// Go's `strings.TrimSpace` on `b[start..end]`, returned as a sub-range.
-#[inline(always)]
+#[inline]
 pub(crate) fn trim_space_range(b: &[u8], start: usize, end: usize) -> (usize, usize) {
-    // Nothing to trim when both ends are ASCII and not spaces (almost always).
+    // Nothing to trim when both ends are ASCII and not spaces (almost every text).
     if start < end
         && CLASS[usize::from(b[start])] & (ASCII_SPACE | NON_ASCII) == 0
         && CLASS[usize::from(b[end - 1])] & (ASCII_SPACE | NON_ASCII) == 0
@@ -388,71 +245,6 @@ pub(crate) fn to_lower(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn newlines_are_every_line_break_in_order() {
-        // Every length around the 8- and 64-byte steps, line breaks at every place, bytes next
-        // to `\n` in value (`\x0b`, `\t`, 0x8a) and the all-ones byte.
-        let mut texts: Vec<Vec<u8>> = Vec::new();
-        for len in [0, 1, 7, 8, 9, 63, 64, 65, 127, 128, 129, 200] {
-            texts.push(vec![b'\n'; len]);
-            texts.push(vec![b'x'; len]);
-            for step in [2, 3, 7, 40, 64] {
-                let pattern = [b'\t', 0x0b, 0x8a, 0xff, b'a'];
-                texts.push(
-                    (0..len)
-                        .map(|i| if i % step == step - 1 { b'\n' } else { pattern[i % 5] })
-                        .collect(),
-                );
-            }
-        }
-        for t in texts {
-            let mut n = Newlines::new(&t);
-            let got: Vec<usize> = std::iter::from_fn(|| n.next(&t)).collect();
-            let want: Vec<usize> = t
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| i)
-                .collect();
-            assert_eq!(got, want, "{t:?}");
-            assert_eq!(n.next(&t), None, "stays done");
-        }
-    }
-
-    #[test]
-    fn run_without_matches_a_byte_by_byte_scan() {
-        // Every byte value at every place of texts around the 8-byte steps, for each class
-        // combination the parser uses, and runs of bytes that borrow in the subtractions.
-        let masks = [
-            RE_WS,
-            ASCII_SPACE,
-            QUOTE | BACKSLASH | NON_ASCII | DOLLAR,
-            EQUALS | DOLLAR,
-            SPACE_BYTE | QUOTE | BACKSLASH | NON_ASCII,
-            QUOTE | NON_ASCII | BACKSLASH,
-            ASCII_SPACE | QUOTE | BACKSLASH | NON_ASCII | EQUALS,
-            QUOTE | NON_ASCII,
-        ];
-        let slow = |b: &[u8], m: u8| {
-            b.iter()
-                .position(|&c| CLASS[usize::from(c)] & m != 0)
-                .unwrap_or(b.len())
-        };
-        for len in [0, 1, 7, 8, 9, 15, 16, 17, 24] {
-            for at in 0..len {
-                for v in 0..=255u8 {
-                    for fill in [b'a', 0x00, 0x20, 0x21, 0x7f, 0x80, 0xff, b'"'] {
-                        let mut t = vec![fill; len];
-                        t[at] = v;
-                        for m in masks {
-                            assert_eq!(run_without(&t, m), slow(&t, m), "{t:?} {m:#x}");
-                        }
-                    }
-                }
-            }
-        }
-    }
 
     #[test]
     fn decode_matches_go_on_invalid_bytes() {

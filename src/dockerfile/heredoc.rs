@@ -6,7 +6,7 @@
 //!
 //! Owns: that word lexer (a port of the behaviour, not the code, of BuildKit's
 //! `shell.Lex.ProcessWords` for the options the parser uses) and the delimiter rules.
-//! Does not: read heredoc bodies (parse.rs does) or expand variables in them.
+//! Does not: read heredoc bodies (`parse` does) or expand variables in them.
 
 use smallvec::SmallVec;
 

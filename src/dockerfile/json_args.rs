@@ -206,18 +206,10 @@ fn unquote(tok: &[u8]) -> Option<String> {
 }
 
 /// Parses `b` (which BuildKit has already left-trimmed) as a JSON array of strings.
-#[inline(always)]
 pub(crate) fn parse(b: &[u8]) -> JsonArgs {
-    // Inlined, so that the caller of the common case (shell form) neither calls nor moves
-    // the few hundred bytes of an `Items` result.
     if b.first() != Some(&b'[') {
         return JsonArgs::NotJson;
     }
-    parse_array(b)
-}
-
-#[inline(never)]
-fn parse_array(b: &[u8]) -> JsonArgs {
     let mut s = Scan { b, i: 0 };
     let mut stack: SmallVec<[Container; 16]> = SmallVec::new();
     let mut items = Items::new();
