@@ -6,6 +6,7 @@
 
 pub mod analyze;
 pub mod args;
+pub mod check;
 mod completions;
 pub mod explain;
 pub mod image;
@@ -74,11 +75,19 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::CompletionsArgs),
+    /// Check images and Dockerfiles against size budgets in a policy file (CI gate: exit 1
+    /// when a budget is exceeded).
+    Check(check::CheckArgs),
 }
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
-    let mut printer = printer::Printer::new(&cli.global)?;
+    let mut global = cli.global.clone();
+    let extra_outputs = match &cli.command {
+        Command::Check(_) => check::split_outputs(&mut global.output),
+        _ => Vec::new(),
+    };
+    let mut printer = printer::Printer::new(&global)?;
     let status = match cli.command {
         Command::Completions(a) => completions::run(&a, &mut printer)?,
         Command::Parse(a) => parse::run(&a, &mut printer)?,
@@ -86,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Explain(a) => explain::run(&a, &mut printer)?,
         Command::Layers(a) => layers::run(&a, &mut printer)?,
         Command::Plan(a) => plan::run(&a, &mut printer)?,
+        Command::Check(a) => check::run(&a, &extra_outputs, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)
