@@ -300,7 +300,13 @@ pub struct Invalid(pub Vec<Diagnostic>);
 pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        let d = edit_distance(&name.to_ascii_lowercase(), &c.to_ascii_lowercase());
+        let (n, lc) = (name.to_ascii_lowercase(), c.to_ascii_lowercase());
+        // A prefix of three letters or more (`warn` for `warning`) counts as one edit.
+        let d = if n.len() >= 3 && lc.starts_with(&n) {
+            1
+        } else {
+            edit_distance(&n, &lc)
+        };
         if d <= (c.len() / 3).max(2) && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
