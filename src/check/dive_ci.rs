@@ -3,7 +3,9 @@
 //!
 //! dive reads three rules under `rules:` (`cmd/dive/cli/internal/command/ci/rules.go` and
 //! `options/ci_rules.go` in <https://github.com/wagoodman/dive>), each a string that may be
-//! `disabled` (or empty, `off`, `false`), with these defaults when absent:
+//! `disabled`, with these defaults when absent. dive 0.13.1, the release this is tested
+//! against, disables a rule only for the exact word `disabled` and calls any other value it
+//! cannot parse (`off`, an empty string) a misconfiguration, so imgopt rejects those too:
 //!
 //! | dive rule | default | fails when | policy key |
 //! | --- | --- | --- | --- |
@@ -27,10 +29,7 @@ const RULES: [(&str, &str, &str); 3] = [
 ];
 
 fn disabled(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "" | "disabled" | "off" | "false"
-    )
+    v == "disabled"
 }
 
 /// Reads a `.dive-ci` file (already in `files`, shown as `name`) into the settings it stands for;
