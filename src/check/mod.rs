@@ -199,7 +199,12 @@ impl CheckResult {
     /// The limit as people read it (`150.0 MiB`, `10 %`, `warning`).
     #[must_use]
     pub fn shown_limit(&self) -> String {
-        show(self.unit, &self.limit)
+        let unit = if self.unit == Unit::SignedBytes {
+            Unit::Bytes
+        } else {
+            self.unit
+        };
+        show(unit, &self.limit)
     }
 
     /// What was measured, as people read it (`-` when nothing was).

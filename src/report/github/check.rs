@@ -35,11 +35,8 @@ pub fn render(r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     }
     let (all, failed) = r.counts();
     let verdict = if r.passed { "passed" } else { "failed" };
-    let mut summary = format!(
-        "{failed} of {all} checks failed over {} targets (policy {})",
-        r.targets.len(),
-        r.policy
-    );
+    let targets = crate::report::text::plural(r.targets.len() as u64, "target", "targets");
+    let mut summary = format!("{failed} of {all} checks failed over {targets} (policy {})", r.policy);
     if let Some((t, c)) = r.first_failure() {
         summary.push_str(&format!("; first: {} on {}", c.id, t.target));
     }
