@@ -535,3 +535,40 @@ fn fixture_images_against_the_presets() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     }
 }
+
+#[test]
+fn image_joins_a_dockerfile_to_its_built_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("Dockerfile"), DOCKERFILE).unwrap();
+    let spec = layout(tmp.path(), "img", &wasteful(None));
+    std::fs::write(
+        tmp.path().join("p.toml"),
+        "[image]\nmax_layers = 5\n[dockerfile]\nfail_on = \"error\"\n",
+    )
+    .unwrap();
+    let out = imgopt_in(
+        tmp.path(),
+        &[
+            "check",
+            "--policy",
+            "p.toml",
+            "--format",
+            "json",
+            "--image",
+            &spec,
+            "Dockerfile",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v = json(&out);
+    let kinds: Vec<(&str, &str)> = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["target"].as_str().unwrap(), t["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("Dockerfile", "dockerfile"), (spec.as_str(), "image")]);
+    assert_eq!(v["targets"][1]["checks"][0]["actual"], 2);
+    let out = imgopt_in(tmp.path(), &["check", "--image", &spec, &spec]);
+    assert_eq!(out.status.code(), Some(2), "--image needs one Dockerfile target");
+}

@@ -210,7 +210,8 @@ pub fn check_image(policy: &Policy, target: &str, f: &ImageFacts, baseline: Opti
                 result(s, Unit::Count, json!(l), json!(f.layers), passed, msg)
             }
             ("min_efficiency", Value::Fraction(l)) => {
-                let passed = !(*l > f.efficiency);
+                let failed = *l > f.efficiency;
+                let passed = !failed;
                 let msg = format!(
                     "efficiency {:.4} is {} the minimum {l}",
                     f.efficiency,
@@ -220,7 +221,8 @@ pub fn check_image(policy: &Policy, target: &str, f: &ImageFacts, baseline: Opti
             }
             ("max_user_wasted_percent", Value::Percent(l)) => match f.user_wasted_fraction {
                 Some(frac) => {
-                    let passed = !(frac > l.fraction);
+                    let failed = frac > l.fraction;
+                    let passed = !failed;
                     let msg = format!(
                         "dive's wasted bytes are {:.2} % of the bytes above the first layer; the limit is {} %",
                         frac * 100.0,
@@ -514,5 +516,97 @@ pub fn check_dockerfile(policy: &Policy, target: &str, f: &DockerfileFacts<'_>) 
         passed: checks.iter().all(|c| c.passed),
         checks,
         growth: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Files;
+
+    fn policy(text: &str) -> Policy {
+        let mut files = Files::new();
+        let id = files.add("p.toml", text);
+        super::super::policy::parse(&files, id, "p.toml", true).expect("valid")
+    }
+
+    fn facts() -> ImageFacts {
+        ImageFacts {
+            compressed_bytes: 1_000,
+            tar_bytes: 3_000,
+            layers: 2,
+            largest_layer: Some((1, 2_000)),
+            efficiency: 0.9,
+            wasted_bytes: 100,
+            user_wasted_fraction: None,
+            reclaimable_bytes: 30,
+            content_bytes: 2_900,
+            package_cache_bytes: 0,
+            user: Some("root:root".into()),
+        }
+    }
+
+    #[test]
+    fn limits_compare_as_documented() {
+        let p = policy(
+            "[image]\nmax_layer_bytes = 2000\nmin_efficiency = 0.9\nmax_user_wasted_percent = 50.0\nnon_root = true\n\
+             [baseline]\nmax_growth_bytes = 0\nmax_growth_percent = 0.0\n",
+        );
+        let base = Baseline {
+            name: "old".into(),
+            compressed_bytes: 1_000,
+        };
+        let t = check_image(&p, "img", &facts(), Some(&base));
+        let passed: Vec<(&str, bool)> = t.checks.iter().map(|c| (c.id.as_str(), c.passed)).collect();
+        assert_eq!(
+            passed,
+            [
+                ("image.max_layer_bytes", true),
+                ("image.min_efficiency", true),
+                // No bytes above layer 0 but 100 wasted: dive divides by zero and fails.
+                ("image.max_user_wasted_percent", false),
+                ("image.non_root", false),
+                ("baseline.max_growth_bytes", true),
+                ("baseline.max_growth_percent", true),
+            ]
+        );
+        let empty = Baseline {
+            name: "empty".into(),
+            compressed_bytes: 0,
+        };
+        let t = check_image(&p, "img", &facts(), Some(&empty));
+        let g = t
+            .checks
+            .iter()
+            .find(|c| c.id == "baseline.max_growth_percent")
+            .expect("set");
+        assert_eq!((g.passed, &g.actual), (false, &Json::Null));
+    }
+
+    #[test]
+    fn the_more_specific_of_deny_and_allow_wins() {
+        let r = |sel: &str| (sel.to_string(), crate::rules::resolve(sel).expect("rule"));
+        let deny = vec![r("DF2")];
+        let allow = vec![r("DF201")];
+        assert_eq!(verdict(&deny, &allow, "DF201"), Verdict::Allowed);
+        assert_eq!(verdict(&deny, &allow, "DF202"), Verdict::Denied);
+        assert_eq!(verdict(&allow, &deny, "DF201"), Verdict::Denied);
+        assert_eq!(
+            verdict(&[r("DF201")], &[r("apt-lists-not-removed")], "DF201"),
+            Verdict::Denied
+        );
+        assert_eq!(verdict(&[], &[], "DF201"), Verdict::Neutral);
+    }
+
+    #[test]
+    fn the_final_base_follows_stages_to_an_image() {
+        let b = final_base(b"ARG V=3.12\nFROM python:${V}-slim AS base\nFROM base\nRUN true\n").expect("base");
+        assert_eq!(
+            b,
+            FinalBase {
+                image: "python:3.12-slim".into(),
+                line: 3
+            }
+        );
     }
 }

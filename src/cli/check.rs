@@ -209,27 +209,24 @@ fn load_baseline(spec: &str, reader: &ImageReader, target: &str) -> anyhow::Resu
     })
 }
 
-/// Reads one image: the layers report and the config's `User`.
-fn read_image(reader: &ImageReader, reference: &str) -> anyhow::Result<layers::LayersReport> {
+/// Reads one image: the layers report and the config's `User` (one source, opened once).
+fn read_image(reader: &ImageReader, reference: &str) -> anyhow::Result<(layers::LayersReport, Option<String>)> {
     let source = reader.open(reference, "image")?;
     let opts = Options {
         read: reader.read_options(),
         ..Options::default()
     };
-    reader
+    let report = reader
         .block_on(layers::analyze(&source, &opts))
-        .with_context(|| format!("reading image {reference}"))
-}
-
-fn read_user(reader: &ImageReader, reference: &str) -> anyhow::Result<Option<String>> {
-    let source = reader.open(reference, "image")?;
+        .with_context(|| format!("reading image {reference}"))?;
     let config = reader.block_on(async {
         let m = source.manifest().await?;
         source.config(&m).await
     });
-    Ok(config
+    let user = config
         .with_context(|| format!("reading the config of image {reference}"))?
-        .user)
+        .user;
+    Ok((report, user))
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
@@ -275,18 +272,17 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
     let mut results = Vec::new();
     let mut baseline: Option<Baseline> = None;
     let check_image = |reference: &str,
-                       report: &layers::LayersReport,
+                       (report, user): &(layers::LayersReport, Option<String>),
                        reader: &ImageReader,
                        baseline: &mut Option<Baseline>|
      -> anyhow::Result<check::TargetResult> {
-        let user = read_user(reader, reference)?;
-        let facts = ImageFacts::new(report, user);
+        let facts = ImageFacts::new(report, user.clone());
         if let (Some(spec), None) = (&args.baseline, &baseline) {
             *baseline = Some(load_baseline(spec, reader, reference)?);
         }
         Ok(check::eval::check_image(&policy, reference, &facts, baseline.as_ref()))
     };
-    let mut joined: Option<(String, layers::LayersReport)> = None;
+    let mut joined: Option<(String, (layers::LayersReport, Option<String>))> = None;
     for (name, target) in &targets {
         match target {
             Target::Image(reference) => {
@@ -311,10 +307,10 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
                     }
                 };
                 if let (Some(image), Some(reader)) = (&args.image, reader.as_ref()) {
-                    let layers_report = read_image(reader, image)?;
-                    crate::analyze::measure::attach(&mut report, &inputs[0], &opts, layers_report.clone())
+                    let measured = read_image(reader, image)?;
+                    crate::analyze::measure::attach(&mut report, &inputs[0], &opts, measured.0.clone())
                         .with_context(|| format!("measuring {image} against {name}"))?;
-                    joined = Some((image.clone(), layers_report));
+                    joined = Some((image.clone(), measured));
                 }
                 let facts = DockerfileFacts {
                     report: &report,
