@@ -46,7 +46,8 @@ impl From<ExitStatus> for ExitCode {
 /// imgopt makes container images smaller and plans how densely they pack onto nodes.
 ///
 /// Exit codes: 0 ok; 1 a gate failed (a finding at --fail-on, a service that fits no node
-/// type); 2 imgopt could not do its job (bad input, I/O, registry, auth).
+/// type, a size budget of `imgopt check`); 2 imgopt could not do its job (bad input, I/O,
+/// registry, auth, a bad policy).
 #[derive(Parser, Debug)]
 #[command(name = "imgopt", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
@@ -69,15 +70,15 @@ pub enum Command {
     Layers(layers::LayersArgs),
     /// Plan node density: instances per node, nodes and cost for every replica, with bounds.
     Plan(plan::PlanArgs),
+    /// Check images and Dockerfiles against size budgets in a policy file (CI gate: exit 1
+    /// when a budget is exceeded).
+    Check(check::CheckArgs),
     /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
     Parse(parse::ParseArgs),
     /// Print a rule's documentation (`imgopt explain DF201`), or list rules (`--list`).
     Explain(explain::ExplainArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::CompletionsArgs),
-    /// Check images and Dockerfiles against size budgets in a policy file (CI gate: exit 1
-    /// when a budget is exceeded).
-    Check(check::CheckArgs),
 }
 
 /// Runs a parsed command line.
