@@ -20,6 +20,7 @@
 
 pub mod analyze;
 pub mod catalog;
+pub mod check;
 pub mod cli;
 pub mod context;
 pub mod diag;

@@ -23,6 +23,8 @@ fn format_help(f: Format) -> &'static str {
         Format::Json => "versioned JSON (schema_version 1), documented in docs/",
         Format::Sarif => "SARIF 2.1.0 for code scanning",
         Format::Markdown => "GitHub-flavoured Markdown for pull-request comments",
+        Format::Junit => "JUnit XML for CI test reports",
+        Format::Github => "GitHub Actions annotations (::error file=...,line=...::) and a summary",
     }
 }
 
@@ -51,7 +53,8 @@ pub struct GlobalArgs {
     /// sources, bounds and search per node type, timings (the report itself is unchanged).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Write the result to FILE instead of stdout.
-    #[arg(short, long, global = true, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Write the result to FILE instead of stdout. `imgopt check` also takes FORMAT=PATH,
+    /// repeatable, to write several formats in one run.
+    #[arg(short, long, global = true, value_name = "FILE", action = clap::ArgAction::Append)]
+    pub output: Vec<PathBuf>,
 }

@@ -6,6 +6,7 @@
 
 pub mod analyze;
 pub mod args;
+pub mod check;
 mod completions;
 pub mod diff;
 pub mod explain;
@@ -46,7 +47,8 @@ impl From<ExitStatus> for ExitCode {
 /// imgopt makes container images smaller and plans how densely they pack onto nodes.
 ///
 /// Exit codes: 0 ok; 1 a gate failed (a finding at --fail-on, a service that fits no node
-/// type); 2 imgopt could not do its job (bad input, I/O, registry, auth).
+/// type, a size budget of `imgopt check`); 2 imgopt could not do its job (bad input, I/O,
+/// registry, auth, a bad policy).
 #[derive(Parser, Debug)]
 #[command(name = "imgopt", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
@@ -72,6 +74,9 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Plan node density: instances per node, nodes and cost for every replica, with bounds.
     Plan(plan::PlanArgs),
+    /// Check images and Dockerfiles against size budgets in a policy file (CI gate: exit 1
+    /// when a budget is exceeded).
+    Check(check::CheckArgs),
     /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
     Parse(parse::ParseArgs),
     /// Print a rule's documentation (`imgopt explain DF201`), or list rules (`--list`).
@@ -82,7 +87,12 @@ pub enum Command {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
-    let mut printer = printer::Printer::new(&cli.global)?;
+    let mut global = cli.global.clone();
+    let extra_outputs = match &cli.command {
+        Command::Check(_) => check::split_outputs(&mut global.output),
+        _ => Vec::new(),
+    };
+    let mut printer = printer::Printer::new(&global)?;
     let status = match cli.command {
         Command::Completions(a) => completions::run(&a, &mut printer)?,
         Command::Parse(a) => parse::run(&a, &mut printer)?,
@@ -91,6 +101,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Layers(a) => layers::run(&a, &mut printer)?,
         Command::Plan(a) => plan::run(&a, &mut printer)?,
         Command::Diff(a) => diff::run(&a, &mut printer)?,
+        Command::Check(a) => check::run(&a, &extra_outputs, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

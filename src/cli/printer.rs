@@ -52,7 +52,15 @@ impl Printer {
     /// Opens the result stream (stdout or `-o FILE`).
     pub fn new(args: &GlobalArgs) -> anyhow::Result<Self> {
         let mut pending = None;
-        let (out, to_terminal): (Box<dyn Write>, bool) = match &args.output {
+        let output = match args.output.as_slice() {
+            [] => None,
+            [one] => Some(one.clone()),
+            many => anyhow::bail!(
+                "-o/--output given {} times; this command writes one result (`imgopt check` takes -o FORMAT=PATH several times)",
+                many.len()
+            ),
+        };
+        let (out, to_terminal): (Box<dyn Write>, bool) = match &output {
             Some(path) if path.as_os_str() != "-" => {
                 // A new or regular file is replaced atomically; anything else (`/dev/null`, a
                 // FIFO) is written in place.
@@ -101,7 +109,7 @@ impl Printer {
             } else {
                 100
             },
-            output_path: args.output.clone().filter(|p| p.as_os_str() != "-"),
+            output_path: output.filter(|p| p.as_os_str() != "-"),
             pending,
         })
     }

@@ -19,7 +19,7 @@ pub mod node;
 pub mod pack;
 pub mod pod;
 pub mod quantity;
-mod yaml;
+pub(crate) mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! Output formats and the one render seam. Core modules produce report models (plain data,
 //! `Serialize`); [`render`] turns a [`Report`] into bytes in one [`Format`]. One folder per
-//! format, one file per report kind: `human/`, `json.rs`, `markdown/`, `sarif/`.
+//! format, one file per report kind: `human/`, `json.rs`, `markdown/`, `sarif/`, `junit/`,
+//! `github/`.
 //!
 //! Adding a format is one new renderer file per report kind plus one arm in each kind's
 //! `match format` below: the matches have no wildcard arms, so the compiler lists every pair
@@ -11,8 +12,10 @@
 //! Owns: every byte imgopt prints as a result. Does not: compute anything.
 
 pub mod explain;
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod markdown;
 pub mod sarif;
 pub mod text;
@@ -21,6 +24,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use crate::analyze::AnalyzeReport;
+use crate::check::CheckReport;
 use crate::diag::{ColorChoice, Files, Printable};
 use crate::diff::DiffReport;
 use crate::dockerfile::report::ParseReport;
@@ -38,11 +42,22 @@ pub enum Format {
     Sarif,
     /// GitHub-flavoured Markdown for pull-request comments.
     Markdown,
+    /// JUnit XML for CI test-report views (`imgopt check`).
+    Junit,
+    /// GitHub Actions workflow commands: annotations on the lines that failed (`imgopt check`).
+    Github,
 }
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 4] = [Format::Human, Format::Json, Format::Sarif, Format::Markdown];
+    pub const ALL: [Format; 6] = [
+        Format::Human,
+        Format::Json,
+        Format::Sarif,
+        Format::Markdown,
+        Format::Junit,
+        Format::Github,
+    ];
 
     /// The name `--format` takes.
     #[must_use]
@@ -52,6 +67,8 @@ impl Format {
             Self::Json => "json",
             Self::Sarif => "sarif",
             Self::Markdown => "markdown",
+            Self::Junit => "junit",
+            Self::Github => "github",
         }
     }
 }
@@ -79,17 +96,21 @@ pub enum Kind {
     Completions,
     /// `imgopt diff`.
     Diff,
+    /// `imgopt check`.
+    Check,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Analyze,
         Kind::Parse,
         Kind::Layers,
         Kind::Plan,
         Kind::Explain,
         Kind::Completions,
+        Kind::Diff,
+        Kind::Check,
     ];
 
     /// The formats this kind of report has, for `--format` and its `--help`.
@@ -100,6 +121,14 @@ impl Kind {
             Kind::Layers | Kind::Plan | Kind::Explain | Kind::Diff => &[Format::Human, Format::Json, Format::Markdown],
             Kind::Parse => &[Format::Human, Format::Json],
             Kind::Completions => &[Format::Human],
+            Kind::Check => &[
+                Format::Human,
+                Format::Json,
+                Format::Sarif,
+                Format::Junit,
+                Format::Markdown,
+                Format::Github,
+            ],
         }
     }
 
@@ -114,6 +143,7 @@ impl Kind {
             Kind::Explain => "explain",
             Kind::Completions => "completions",
             Kind::Diff => "diff",
+            Kind::Check => "check",
         }
     }
 }
@@ -166,6 +196,8 @@ pub enum Report<'a> {
     Completions(&'a [u8]),
     /// `imgopt diff OLD NEW`.
     Diff(&'a DiffReport),
+    /// `imgopt check`.
+    Check(&'a CheckReport),
 }
 
 impl Report<'_> {
@@ -180,6 +212,7 @@ impl Report<'_> {
             Report::Explain(_) => Kind::Explain,
             Report::Completions(_) => Kind::Completions,
             Report::Diff(_) => Kind::Diff,
+            Report::Check(_) => Kind::Check,
         }
     }
 }
@@ -223,45 +256,54 @@ pub fn render(report: &Report<'_>, format: Format, style: &Style, out: &mut dyn 
             Format::Json => json::write(r, out)?,
             Format::Sarif => sarif::analyze::render(r, out)?,
             Format::Markdown => markdown::analyze::render(r, out)?,
+            Format::Junit | Format::Github => return unsupported,
         },
         Report::Parse(r) => match format {
             Format::Human => human::parse::render(r, style.verbose, &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
-            Format::Sarif | Format::Markdown => return unsupported,
+            Format::Sarif | Format::Markdown | Format::Junit | Format::Github => return unsupported,
         },
         Report::Layers(r, top) => match format {
             Format::Human => human::layers::render_width(r, top, style.width_u16(), &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
             Format::Markdown => markdown::layers::render(r, top, out)?,
-            Format::Sarif => return unsupported,
+            Format::Sarif | Format::Junit | Format::Github => return unsupported,
         },
         Report::LayersMulti(m, top) => match format {
             Format::Human => human::layers::render_multi_width(m, top, style.width_u16(), &mut Printable(out))?,
             Format::Json => json::write(m, out)?,
             Format::Markdown => markdown::layers::render_multi(m, top, out)?,
-            Format::Sarif => return unsupported,
+            Format::Sarif | Format::Junit | Format::Github => return unsupported,
         },
         Report::Plan(r) => match format {
             Format::Human => human::plan::render(r, &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
             Format::Markdown => markdown::plan::render(r, out)?,
-            Format::Sarif => return unsupported,
+            Format::Sarif | Format::Junit | Format::Github => return unsupported,
         },
         Report::Explain(r) => match format {
             Format::Human => human::explain::render(r, style.width, &mut Printable(out))?,
             Format::Json => json::write(&r.json(), out)?,
             Format::Markdown => markdown::explain::render(r, out)?,
-            Format::Sarif => return unsupported,
+            Format::Sarif | Format::Junit | Format::Github => return unsupported,
         },
         Report::Diff(r) => match format {
             Format::Human => human::diff::render(r, style.width, &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
             Format::Markdown => markdown::diff::render(r, out)?,
-            Format::Sarif => return unsupported,
+            Format::Sarif | Format::Junit | Format::Github => return unsupported,
         },
         Report::Completions(script) => match format {
             Format::Human => out.write_all(script)?,
-            Format::Json | Format::Sarif | Format::Markdown => return unsupported,
+            Format::Json | Format::Sarif | Format::Markdown | Format::Junit | Format::Github => return unsupported,
+        },
+        Report::Check(r) => match format {
+            Format::Human => human::check::render(r, &mut Printable(out))?,
+            Format::Json => json::write(r, out)?,
+            Format::Sarif => sarif::check::render(r, out)?,
+            Format::Junit => junit::check::render(r, out)?,
+            Format::Markdown => markdown::check::render(r, out)?,
+            Format::Github => github::check::render(r, out)?,
         },
     }
     Ok(())
@@ -279,10 +321,12 @@ mod tests {
         let df = crate::dockerfile::parse(b"FROM alpine:3.20\nRUN true\n").expect("parses");
         let stages = crate::dockerfile::Stages::build(&df, &crate::dockerfile::StageOptions::default()).ok();
         let parse = ParseReport::new("Dockerfile", &df, stages.as_ref());
+        let check = crate::check::CheckReport::new("built-in:default", Vec::new());
         let samples = [
             Report::Explain(&explain),
             Report::Parse(&parse),
             Report::Completions(b"complete\n"),
+            Report::Check(&check),
         ];
         for sample in samples {
             for format in Format::ALL {
