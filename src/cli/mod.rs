@@ -14,6 +14,7 @@ pub mod layers;
 mod parse;
 pub mod plan;
 pub mod printer;
+pub mod rewrite;
 pub mod source_args;
 mod verbose;
 
@@ -68,6 +69,9 @@ pub enum Command {
     Layers(layers::LayersArgs),
     /// Plan node density: instances per node, nodes and cost for every replica, with bounds.
     Plan(plan::PlanArgs),
+    /// Rewrite a Dockerfile into a build stage and a small runtime stage, with the reason,
+    /// risk and predicted saving of every change.
+    Rewrite(rewrite::RewriteArgs),
     /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
     Parse(parse::ParseArgs),
     /// Print a rule's documentation (`imgopt explain DF201`), or list rules (`--list`).
@@ -86,6 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Explain(a) => explain::run(&a, &mut printer)?,
         Command::Layers(a) => layers::run(&a, &mut printer)?,
         Command::Plan(a) => plan::run(&a, &mut printer)?,
+        Command::Rewrite(a) => rewrite::run(&a, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

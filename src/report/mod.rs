@@ -25,6 +25,7 @@ use crate::diag::{ColorChoice, Files, Printable};
 use crate::dockerfile::report::ParseReport;
 use crate::layers::{LayersReport, MultiPlatformReport};
 use crate::plan::PlanReport;
+use crate::rewrite::RewriteReport;
 
 /// An output format, chosen with `--format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
@@ -76,17 +77,20 @@ pub enum Kind {
     Explain,
     /// `imgopt completions` (a shell script).
     Completions,
+    /// `imgopt rewrite`.
+    Rewrite,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Analyze,
         Kind::Parse,
         Kind::Layers,
         Kind::Plan,
         Kind::Explain,
         Kind::Completions,
+        Kind::Rewrite,
     ];
 
     /// The formats this kind of report has, for `--format` and its `--help`.
@@ -95,7 +99,7 @@ impl Kind {
         match self {
             Kind::Analyze => &[Format::Human, Format::Json, Format::Sarif, Format::Markdown],
             Kind::Layers | Kind::Plan | Kind::Explain => &[Format::Human, Format::Json, Format::Markdown],
-            Kind::Parse => &[Format::Human, Format::Json],
+            Kind::Parse | Kind::Rewrite => &[Format::Human, Format::Json],
             Kind::Completions => &[Format::Human],
         }
     }
@@ -110,6 +114,7 @@ impl Kind {
             Kind::Plan => "plan",
             Kind::Explain => "explain",
             Kind::Completions => "completions",
+            Kind::Rewrite => "rewrite",
         }
     }
 }
@@ -152,6 +157,8 @@ pub enum Report<'a> {
     Explain(&'a explain::ExplainReport),
     /// `imgopt completions SHELL`: the script, as generated.
     Completions(&'a [u8]),
+    /// `imgopt rewrite`.
+    Rewrite(&'a RewriteReport),
 }
 
 impl Report<'_> {
@@ -165,6 +172,7 @@ impl Report<'_> {
             Report::Plan(_) => Kind::Plan,
             Report::Explain(_) => Kind::Explain,
             Report::Completions(_) => Kind::Completions,
+            Report::Rewrite(_) => Kind::Rewrite,
         }
     }
 }
@@ -242,6 +250,11 @@ pub fn render(report: &Report<'_>, format: Format, style: &Style, out: &mut dyn 
             Format::Human => out.write_all(script)?,
             Format::Json | Format::Sarif | Format::Markdown => return unsupported,
         },
+        Report::Rewrite(r) => match format {
+            Format::Human => human::rewrite::render(r, style.width, &mut Printable(out))?,
+            Format::Json => json::write(r, out)?,
+            Format::Sarif | Format::Markdown => return unsupported,
+        },
     }
     Ok(())
 }
@@ -258,10 +271,13 @@ mod tests {
         let df = crate::dockerfile::parse(b"FROM alpine:3.20\nRUN true\n").expect("parses");
         let stages = crate::dockerfile::Stages::build(&df, &crate::dockerfile::StageOptions::default()).ok();
         let parse = ParseReport::new("Dockerfile", &df, stages.as_ref());
+        let rewrite = crate::rewrite::rewrite_str("Dockerfile", "FROM alpine:3.20\nRUN true\n", &Default::default())
+            .expect("rewrites");
         let samples = [
             Report::Explain(&explain),
             Report::Parse(&parse),
             Report::Completions(b"complete\n"),
+            Report::Rewrite(&rewrite),
         ];
         for sample in samples {
             for format in Format::ALL {
