@@ -184,6 +184,9 @@ pub struct StageFacts {
     pub context_copies: Vec<usize>,
     /// The stage installs `ca-certificates` or its base ships them.
     pub has_ca_certs: bool,
+    /// A `make install` (or `cmake --install`, `ninja install`) spreads files over the
+    /// filesystem.
+    pub make_install: bool,
 }
 
 const MOVED: &[Keyword] = &[
@@ -403,6 +406,9 @@ impl StageFacts {
                 _ => {}
             }
             let Some(tool) = tool_of(&c) else { continue };
+            if tool == Tool::Make && c.args().iter().any(|w| w.text == "install" || w.text == "--install") {
+                self.make_install = true;
+            }
             let output = match tool {
                 Tool::GoBuild | Tool::Cc | Tool::Cxx => flag_value(&c, "-o", "-o"),
                 Tool::Dotnet => flag_value(&c, "-o", "--output"),

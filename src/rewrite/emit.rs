@@ -569,6 +569,12 @@ pub fn plan(src: &str, df: &Dockerfile<'_>, stages: &Stages, ctx: &ContextFacts,
     let app_dir = wd.as_deref().filter(|d| *d != "/");
     match eco {
         Ecosystem::Go | Ecosystem::Rust | Ecosystem::C | Ecosystem::Cpp => {
+            if f.make_install {
+                return Err(skip(
+                    e,
+                    "`make install` spreads files over the filesystem, so the files to copy cannot be told apart from the toolchain",
+                ));
+            }
             let (from_path, to_path) = binary(&f, eco, ctx).map_err(|why| skip(e, why))?;
             copies.push((from_path, to_path));
             if f.context_copies.iter().any(|&i| {

@@ -178,11 +178,61 @@ fn os_base(base: &ImageRef, raw: &str) -> Option<Runtime> {
     })
 }
 
+/// Images whose OS and package names the rewrite knows (Debian-based official images, Alpine,
+/// Ubuntu); any other base is kept as the runtime base, so its packages stay installable.
+fn known_os(base: &ImageRef) -> bool {
+    if base.registry.as_deref() == Some("mcr.microsoft.com") {
+        return base.repo.starts_with("dotnet/");
+    }
+    base.registry.is_none()
+        && matches!(
+            base.repo.as_str(),
+            "debian"
+                | "ubuntu"
+                | "alpine"
+                | "golang"
+                | "rust"
+                | "gcc"
+                | "buildpack-deps"
+                | "node"
+                | "python"
+                | "eclipse-temurin"
+                | "maven"
+                | "gradle"
+                | "openjdk"
+                | "amazoncorretto"
+        )
+}
+
+/// `-bookworm` when the tag names a Debian release, so the runtime keeps the builder's glibc.
+fn release_suffix(base: &ImageRef) -> String {
+    let tag = base.tag.as_deref().unwrap_or("");
+    ["trixie", "bookworm", "bullseye"]
+        .iter()
+        .find(|r| tag.contains(*r))
+        .map_or(String::new(), |r| format!("-{r}"))
+}
+
 /// Chooses the runtime base for `eco` built on `base` (written `raw`), or says why `target`
 /// cannot be offered. `cxx`: C++ (needs libstdc++).
 pub fn choose(eco: Ecosystem, target: Target, base: &ImageRef, raw: &str, needs: Needs) -> Result<Runtime, String> {
     let alpine_in = is_alpine(base);
     let conservative = matches!(target, Target::MultiStage | Target::Slim);
+    if !known_os(base) && (eco.is_native() || needs.packages || needs.shell) {
+        if !matches!(target, Target::Auto | Target::MultiStage | Target::Slim) {
+            return Err(format!(
+                "{raw} is not an image whose OS the rewrite knows, so it cannot tell what the app needs from it"
+            ));
+        }
+        return Ok(Runtime {
+            image: raw.to_string(),
+            pm: if alpine_in { Pm::Apk } else { Pm::Apt },
+            shell: true,
+            libc: if alpine_in { "musl" } else { "glibc" },
+            user: None,
+            why: format!("{raw}: the original base, kept because its OS and packages are not known to the rewrite"),
+        });
+    }
     if target == Target::MultiStage
         && let Some(r) = os_base(base, raw)
     {
@@ -274,14 +324,17 @@ pub fn choose(eco: Ecosystem, target: Target, base: &ImageRef, raw: &str, needs:
                     user,
                     why: format!("node:{major}-alpine: the same Node major and C library as the build"),
                 }),
-                _ => Ok(Runtime {
-                    image: format!("node:{major}-slim"),
-                    pm: Pm::Apt,
-                    shell: true,
-                    libc: "glibc",
-                    user,
-                    why: format!("node:{major}-slim: the same Node major without compilers and -dev libraries"),
-                }),
+                _ => {
+                    let rel = release_suffix(base);
+                    Ok(Runtime {
+                        image: format!("node:{major}{rel}-slim"),
+                        pm: Pm::Apt,
+                        shell: true,
+                        libc: "glibc",
+                        user,
+                        why: format!("node:{major}{rel}-slim: the same Node major without compilers and -dev libraries"),
+                    })
+                }
             }
         }
         Ecosystem::Python => {
@@ -317,14 +370,19 @@ pub fn choose(eco: Ecosystem, target: Target, base: &ImageRef, raw: &str, needs:
                     user: None,
                     why: format!("python:{minor}-alpine: the same Python minor and C library as the build"),
                 }),
-                _ => Ok(Runtime {
-                    image: format!("python:{minor}-slim"),
-                    pm: Pm::Apt,
-                    shell: true,
-                    libc: "glibc",
-                    user: None,
-                    why: format!("python:{minor}-slim: the same Python minor and installation layout, without compilers"),
-                }),
+                _ => {
+                    let rel = release_suffix(base);
+                    Ok(Runtime {
+                        image: format!("python:{minor}-slim{rel}"),
+                        pm: Pm::Apt,
+                        shell: true,
+                        libc: "glibc",
+                        user: None,
+                        why: format!(
+                            "python:{minor}-slim{rel}: the same Python minor and installation layout, without compilers"
+                        ),
+                    })
+                }
             }
         }
         Ecosystem::Java => {
