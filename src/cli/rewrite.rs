@@ -43,6 +43,12 @@ pub fn run(args: &RewriteArgs, printer: &mut Printer) -> anyhow::Result<ExitStat
     if args.write && text.path.is_none() {
         bail!("--write needs a Dockerfile path, not stdin");
     }
+    if args.write && std::str::from_utf8(&text.bytes).is_err() {
+        bail!(
+            "{} is not UTF-8; --write would change bytes it does not mean to",
+            text.shown()
+        );
+    }
     let src = crate::analyze::text_same_offsets(&text.bytes);
     let df = crate::dockerfile::parse_str(&src).map_err(|e| input::parse_error(&text, &e, printer))?;
     let context = match &args.context {
