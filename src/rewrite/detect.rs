@@ -349,11 +349,7 @@ impl StageFacts {
                         }
                     }
                 }
-                Keyword::Copy | Keyword::Add => {
-                    if instr.flag("from").is_none() {
-                        f.context_copies.push(i);
-                    }
-                }
+                Keyword::Copy | Keyword::Add if instr.flag("from").is_none() => f.context_copies.push(i),
                 Keyword::Run => f.read_run(src, df, instr, i, &wd),
                 _ => {}
             }
@@ -366,7 +362,7 @@ impl StageFacts {
         // CMD is the ENTRYPOINT's arguments when both are present; with a shell-form
         // ENTRYPOINT it is ignored (Docker runs `sh -c ENTRYPOINT` only).
         if let Some(c) = cmd
-            && !(entry.is_some_and(|e| !e.json))
+            && entry.is_none_or(|e| e.json)
         {
             start_of(src, c, &mut start);
         }
