@@ -13,6 +13,7 @@
 //! | [`source`] | image sources (registry, OCI layout, oci-archive, docker-archive), layer reading and verification |
 //! | [`layers`] | layer analysis: per-layer sizes, merged filesystem, waste, dive's score, packages |
 //! | [`diff`] | `imgopt diff`: what changed between two images (layers, files, packages) |
+//! | [`rewrite`] | `imgopt rewrite`: a single-stage Dockerfile into a build stage and a small runtime stage |
 //! | [`plan`] | the image-aware density planner: allocatable, fit, packing, bounds |
 //! | [`report`] | output formats |
 //! | [`cli`] | argument parsing, I/O, exit codes (nothing else uses it) |
@@ -31,6 +32,7 @@ pub mod estimate;
 pub mod layers;
 pub mod plan;
 pub mod report;
+pub mod rewrite;
 pub mod rules;
 pub mod source;
 pub mod units;

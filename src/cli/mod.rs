@@ -16,6 +16,7 @@ pub mod layers;
 mod parse;
 pub mod plan;
 pub mod printer;
+pub mod rewrite;
 pub mod source_args;
 mod verbose;
 
@@ -77,6 +78,9 @@ pub enum Command {
     /// Check images and Dockerfiles against size budgets in a policy file (CI gate: exit 1
     /// when a budget is exceeded).
     Check(check::CheckArgs),
+    /// Rewrite a Dockerfile into a build stage and a small runtime stage, with the reason,
+    /// risk and predicted saving of every change.
+    Rewrite(rewrite::RewriteArgs),
     /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
     Parse(parse::ParseArgs),
     /// Print a rule's documentation (`imgopt explain DF201`), or list rules (`--list`).
@@ -102,6 +106,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Plan(a) => plan::run(&a, &mut printer)?,
         Command::Diff(a) => diff::run(&a, &mut printer)?,
         Command::Check(a) => check::run(&a, &extra_outputs, &mut printer)?,
+        Command::Rewrite(a) => rewrite::run(&a, &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

@@ -30,6 +30,7 @@ use crate::diff::DiffReport;
 use crate::dockerfile::report::ParseReport;
 use crate::layers::{LayersReport, MultiPlatformReport};
 use crate::plan::PlanReport;
+use crate::rewrite::RewriteReport;
 
 /// An output format, chosen with `--format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
@@ -98,11 +99,13 @@ pub enum Kind {
     Diff,
     /// `imgopt check`.
     Check,
+    /// `imgopt rewrite`.
+    Rewrite,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Analyze,
         Kind::Parse,
         Kind::Layers,
@@ -111,6 +114,7 @@ impl Kind {
         Kind::Completions,
         Kind::Diff,
         Kind::Check,
+        Kind::Rewrite,
     ];
 
     /// The formats this kind of report has, for `--format` and its `--help`.
@@ -119,7 +123,7 @@ impl Kind {
         match self {
             Kind::Analyze => &[Format::Human, Format::Json, Format::Sarif, Format::Markdown],
             Kind::Layers | Kind::Plan | Kind::Explain | Kind::Diff => &[Format::Human, Format::Json, Format::Markdown],
-            Kind::Parse => &[Format::Human, Format::Json],
+            Kind::Parse | Kind::Rewrite => &[Format::Human, Format::Json],
             Kind::Completions => &[Format::Human],
             Kind::Check => &[
                 Format::Human,
@@ -144,6 +148,7 @@ impl Kind {
             Kind::Completions => "completions",
             Kind::Diff => "diff",
             Kind::Check => "check",
+            Kind::Rewrite => "rewrite",
         }
     }
 }
@@ -198,6 +203,8 @@ pub enum Report<'a> {
     Diff(&'a DiffReport),
     /// `imgopt check`.
     Check(&'a CheckReport),
+    /// `imgopt rewrite`.
+    Rewrite(&'a RewriteReport),
 }
 
 impl Report<'_> {
@@ -213,6 +220,7 @@ impl Report<'_> {
             Report::Completions(_) => Kind::Completions,
             Report::Diff(_) => Kind::Diff,
             Report::Check(_) => Kind::Check,
+            Report::Rewrite(_) => Kind::Rewrite,
         }
     }
 }
@@ -305,6 +313,11 @@ pub fn render(report: &Report<'_>, format: Format, style: &Style, out: &mut dyn 
             Format::Markdown => markdown::check::render(r, out)?,
             Format::Github => github::check::render(r, out)?,
         },
+        Report::Rewrite(r) => match format {
+            Format::Human => human::rewrite::render(r, style.width, &mut Printable(out))?,
+            Format::Json => json::write(r, out)?,
+            Format::Sarif | Format::Markdown | Format::Junit | Format::Github => return unsupported,
+        },
     }
     Ok(())
 }
@@ -322,11 +335,14 @@ mod tests {
         let stages = crate::dockerfile::Stages::build(&df, &crate::dockerfile::StageOptions::default()).ok();
         let parse = ParseReport::new("Dockerfile", &df, stages.as_ref());
         let check = crate::check::CheckReport::new("built-in:default", Vec::new());
+        let rewrite = crate::rewrite::rewrite_str("Dockerfile", "FROM alpine:3.20\nRUN true\n", &Default::default())
+            .expect("rewrites");
         let samples = [
             Report::Explain(&explain),
             Report::Parse(&parse),
             Report::Completions(b"complete\n"),
             Report::Check(&check),
+            Report::Rewrite(&rewrite),
         ];
         for sample in samples {
             for format in Format::ALL {

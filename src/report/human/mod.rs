@@ -7,3 +7,4 @@ pub mod explain;
 pub mod layers;
 pub mod parse;
 pub mod plan;
+pub mod rewrite;
