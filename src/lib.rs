@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod analyze;
+pub mod capacity;
 pub mod catalog;
 pub mod cli;
 pub mod context;

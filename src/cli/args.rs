@@ -23,6 +23,7 @@ fn format_help(f: Format) -> &'static str {
         Format::Json => "versioned JSON (schema_version 1), documented in docs/",
         Format::Sarif => "SARIF 2.1.0 for code scanning",
         Format::Markdown => "GitHub-flavoured Markdown for pull-request comments",
+        Format::Html => "one self-contained HTML page (inline CSS and SVG charts, no network)",
     }
 }
 

@@ -15,6 +15,7 @@ pub mod layers;
 mod parse;
 pub mod plan;
 pub mod printer;
+pub mod report;
 pub mod source_args;
 mod verbose;
 
@@ -72,6 +73,9 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Plan node density: instances per node, nodes and cost for every replica, with bounds.
     Plan(plan::PlanArgs),
+    /// A capacity-planning report: one self-contained HTML page (or Markdown, or JSON) with
+    /// node types, services, nodes and cost beside FFD, images and Dockerfile findings.
+    Report(report::ReportArgs),
     /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
     Parse(parse::ParseArgs),
     /// Print a rule's documentation (`imgopt explain DF201`), or list rules (`--list`).
@@ -91,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Layers(a) => layers::run(&a, &mut printer)?,
         Command::Plan(a) => plan::run(&a, &mut printer)?,
         Command::Diff(a) => diff::run(&a, &mut printer)?,
+        Command::Report(a) => report::run(&a, cli.global.output.as_deref(), &mut printer)?,
     };
     printer.finish()?;
     Ok(status)

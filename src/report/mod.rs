@@ -11,6 +11,7 @@
 //! Owns: every byte imgopt prints as a result. Does not: compute anything.
 
 pub mod explain;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod markdown;
@@ -21,6 +22,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use crate::analyze::AnalyzeReport;
+use crate::capacity::CapacityReport;
 use crate::diag::{ColorChoice, Files, Printable};
 use crate::diff::DiffReport;
 use crate::dockerfile::report::ParseReport;
@@ -38,11 +40,19 @@ pub enum Format {
     Sarif,
     /// GitHub-flavoured Markdown for pull-request comments.
     Markdown,
+    /// One self-contained HTML page (inline CSS and SVG, no scripts, no network).
+    Html,
 }
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 4] = [Format::Human, Format::Json, Format::Sarif, Format::Markdown];
+    pub const ALL: [Format; 5] = [
+        Format::Human,
+        Format::Json,
+        Format::Sarif,
+        Format::Markdown,
+        Format::Html,
+    ];
 
     /// The name `--format` takes.
     #[must_use]
@@ -52,6 +62,7 @@ impl Format {
             Self::Json => "json",
             Self::Sarif => "sarif",
             Self::Markdown => "markdown",
+            Self::Html => "html",
         }
     }
 }
@@ -79,17 +90,21 @@ pub enum Kind {
     Completions,
     /// `imgopt diff`.
     Diff,
+    /// `imgopt report` (the capacity-planning report).
+    Report,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Analyze,
         Kind::Parse,
         Kind::Layers,
         Kind::Plan,
         Kind::Explain,
         Kind::Completions,
+        Kind::Diff,
+        Kind::Report,
     ];
 
     /// The formats this kind of report has, for `--format` and its `--help`.
@@ -100,6 +115,7 @@ impl Kind {
             Kind::Layers | Kind::Plan | Kind::Explain | Kind::Diff => &[Format::Human, Format::Json, Format::Markdown],
             Kind::Parse => &[Format::Human, Format::Json],
             Kind::Completions => &[Format::Human],
+            Kind::Report => &[Format::Html, Format::Markdown, Format::Json],
         }
     }
 
@@ -114,6 +130,7 @@ impl Kind {
             Kind::Explain => "explain",
             Kind::Completions => "completions",
             Kind::Diff => "diff",
+            Kind::Report => "report",
         }
     }
 }
@@ -158,6 +175,8 @@ pub enum Report<'a> {
     Completions(&'a [u8]),
     /// `imgopt diff OLD NEW`.
     Diff(&'a DiffReport),
+    /// `imgopt report PLAN_FILE`.
+    CapacityReport(&'a CapacityReport),
 }
 
 impl Report<'_> {
@@ -172,6 +191,7 @@ impl Report<'_> {
             Report::Explain(_) => Kind::Explain,
             Report::Completions(_) => Kind::Completions,
             Report::Diff(_) => Kind::Diff,
+            Report::CapacityReport(_) => Kind::Report,
         }
     }
 }
@@ -215,45 +235,52 @@ pub fn render(report: &Report<'_>, format: Format, style: &Style, out: &mut dyn 
             Format::Json => json::write(r, out)?,
             Format::Sarif => sarif::analyze::render(r, out)?,
             Format::Markdown => markdown::analyze::render(r, out)?,
+            Format::Html => return unsupported,
         },
         Report::Parse(r) => match format {
             Format::Human => human::parse::render(r, style.verbose, &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
-            Format::Sarif | Format::Markdown => return unsupported,
+            Format::Sarif | Format::Markdown | Format::Html => return unsupported,
         },
         Report::Layers(r, top) => match format {
             Format::Human => human::layers::render(r, top, &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
             Format::Markdown => markdown::layers::render(r, top, out)?,
-            Format::Sarif => return unsupported,
+            Format::Sarif | Format::Html => return unsupported,
         },
         Report::LayersMulti(m, top) => match format {
             Format::Human => human::layers::render_multi(m, top, &mut Printable(out))?,
             Format::Json => json::write(m, out)?,
             Format::Markdown => markdown::layers::render_multi(m, top, out)?,
-            Format::Sarif => return unsupported,
+            Format::Sarif | Format::Html => return unsupported,
         },
         Report::Plan(r) => match format {
             Format::Human => human::plan::render(r, &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
             Format::Markdown => markdown::plan::render(r, out)?,
-            Format::Sarif => return unsupported,
+            Format::Sarif | Format::Html => return unsupported,
         },
         Report::Explain(r) => match format {
             Format::Human => human::explain::render(r, style.width, &mut Printable(out))?,
             Format::Json => json::write(&r.json(), out)?,
             Format::Markdown => markdown::explain::render(r, out)?,
-            Format::Sarif => return unsupported,
+            Format::Sarif | Format::Html => return unsupported,
         },
         Report::Diff(r) => match format {
             Format::Human => human::diff::render(r, style.width, &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
             Format::Markdown => markdown::diff::render(r, out)?,
-            Format::Sarif => return unsupported,
+            Format::Sarif | Format::Html => return unsupported,
+        },
+        Report::CapacityReport(r) => match format {
+            Format::Html => html::capacity::render(r, out)?,
+            Format::Markdown => markdown::capacity::render(r, out)?,
+            Format::Json => json::write(r, out)?,
+            Format::Human | Format::Sarif => return unsupported,
         },
         Report::Completions(script) => match format {
             Format::Human => out.write_all(script)?,
-            Format::Json | Format::Sarif | Format::Markdown => return unsupported,
+            Format::Json | Format::Sarif | Format::Markdown | Format::Html => return unsupported,
         },
     }
     Ok(())
