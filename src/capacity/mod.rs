@@ -93,6 +93,9 @@ pub struct CapacityReport {
     pub dockerfiles: Option<AnalyzeReport>,
     /// Images that could not be read (the run exits 1).
     pub missing: Vec<MissingImage>,
+    /// The plan in a few sentences: which resource binds for which services, and what image
+    /// size changes.
+    pub key_points: Vec<String>,
 }
 
 impl CapacityReport {
@@ -135,6 +138,7 @@ impl CapacityReport {
             .map(|(d, o)| (d.to_string(), o.into_iter().map(str::to_string).collect()))
             .collect();
         missing.sort_by(|a, b| a.name.cmp(&b.name));
+        let key_points = key_points(&plan);
         Self {
             schema_version: SCHEMA_VERSION,
             title: title.to_string(),
@@ -143,6 +147,7 @@ impl CapacityReport {
             shared_layers,
             dockerfiles,
             missing,
+            key_points,
         }
     }
 
@@ -151,6 +156,68 @@ impl CapacityReport {
     pub fn is_complete(&self) -> bool {
         self.missing.is_empty()
     }
+}
+
+/// Which resource binds, grouped (on the types of the cheapest mix, else every type), and
+/// whether image size changes the count or only the disk and the pull.
+fn key_points(plan: &PlanReport) -> Vec<String> {
+    let types: Vec<&str> = match &plan.cheapest {
+        Some(c) if !c.node_counts.is_empty() => c.node_counts.keys().map(String::as_str).collect(),
+        _ => plan.node_types.iter().map(|n| n.name.as_str()).collect(),
+    };
+    let mut points = Vec::new();
+    for t in types {
+        let mut groups: BTreeMap<(u64, String), Vec<&str>> = BTreeMap::new();
+        for s in &plan.services {
+            if let Some(f) = s.per_node.get(t) {
+                let bind: Vec<&str> = f.binding.iter().map(|b| b.word()).collect();
+                groups.entry((f.instances, bind.join(" + "))).or_default().push(&s.name);
+            }
+        }
+        for ((n, bind), names) in groups.into_iter().rev() {
+            let who = if names.len() > 4 {
+                format!("{} and {} more services", names[..3].join(", "), names.len() - 3)
+            } else {
+                names.join(", ")
+            };
+            let why = if bind.is_empty() {
+                String::new()
+            } else {
+                format!(" ({bind} binds)")
+            };
+            points.push(format!("On {t}: {who}: {n} per node{why}."));
+        }
+    }
+    let with_image: Vec<&crate::plan::ServiceReport> = plan.services.iter().filter(|s| s.image.is_some()).collect();
+    let disk_binds = with_image.iter().any(|s| {
+        s.per_node
+            .values()
+            .any(|f| f.binding.contains(&crate::plan::Binding::Disk))
+    });
+    if let Some(first) = plan.node_types.first()
+        && with_image.len() > 1
+    {
+        let pulls: Vec<(f64, &str)> = with_image
+            .iter()
+            .filter_map(|s| s.pull_mib.get(&first.name).map(|m| (*m, s.name.as_str())))
+            .collect();
+        let lo = pulls.iter().copied().min_by(|a, b| a.0.total_cmp(&b.0));
+        let hi = pulls.iter().copied().max_by(|a, b| a.0.total_cmp(&b.0));
+        if let (Some(lo), Some(hi)) = (lo, hi)
+            && hi.0 > lo.0
+        {
+            let what = if disk_binds {
+                "Disk binds for some services, so image size changes how many fit."
+            } else {
+                "Disk binds for no service: image size changes the disk a node uses and what it pulls, not how many instances fit."
+            };
+            points.push(format!(
+                "{what} A fresh {} pulls {} MiB for {} and {} MiB for {}.",
+                first.name, lo.0, lo.1, hi.0, hi.1
+            ));
+        }
+    }
+    points
 }
 
 fn image_row(

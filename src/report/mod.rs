@@ -298,7 +298,18 @@ mod tests {
         let df = crate::dockerfile::parse(b"FROM alpine:3.20\nRUN true\n").expect("parses");
         let stages = crate::dockerfile::Stages::build(&df, &crate::dockerfile::StageOptions::default()).ok();
         let parse = ParseReport::new("Dockerfile", &df, stages.as_ref());
+        let mut input = crate::plan::PlanInput::default();
+        input.node_types.push(crate::plan::NodeTypeSpec::new(
+            "n",
+            4000,
+            16384,
+            110,
+            crate::plan::ReservedModel::preset("gke").expect("preset"),
+        ));
+        let plan = crate::plan::plan(&input).expect("plans");
+        let capacity = CapacityReport::new("t", &input, plan, None, Vec::new());
         let samples = [
+            Report::CapacityReport(&capacity),
             Report::Explain(&explain),
             Report::Parse(&parse),
             Report::Completions(b"complete\n"),

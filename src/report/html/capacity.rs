@@ -35,7 +35,8 @@ figure{margin:0}
 figcaption{font-size:13px;color:var(--muted);margin-top:4px}
 svg.chart{width:100%;height:auto;display:block}
 svg text{font-family:inherit;fill:var(--ink)}
-.t{font-size:11px}.tb{font-size:11px;font-weight:700}.tm{font-size:10px;fill:#52606d}
+.t{font-size:12px}.tb{font-size:12px;font-weight:700}.tm{font-size:11px;fill:#52606d}
+.points li{margin:2px 0}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top}
@@ -84,6 +85,13 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
     );
     header(&mut h, r);
     missing(&mut h, r);
+    if !r.key_points.is_empty() {
+        h.push_str(r#"<section id="key-points"><h2>In short</h2><ul class="points">"#);
+        for k in &r.key_points {
+            let _ = write!(h, "<li>{}</li>", esc(k));
+        }
+        h.push_str("</ul></section>");
+    }
     node_types(&mut h, p);
     services(&mut h, p);
     nodes_and_cost(&mut h, p);
@@ -349,7 +357,7 @@ fn services(h: &mut String, p: &PlanReport) {
             continue;
         }
         let _ = write!(h, "<h3>On {}</h3><div class=\"pair\"><figure>", esc(&n.name));
-        let row = 22.0;
+        let row = 30.0;
         let height = row * p.services.len() as f64 + 24.0;
         let _ = write!(
             h,
@@ -383,7 +391,7 @@ fn services(h: &mut String, p: &PlanReport) {
                         let mark = if fit.binding.contains(&binding) { " binds" } else { "" };
                         text(h, x + 45.0, y + 21.0, "middle", "tm", &format!("{}{mark}", pct(u)));
                     }
-                    None => text(h, x + 45.0, y + 12.0, "middle", "tm", "no disk data"),
+                    None => text(h, x + 45.0, y + 12.0, "middle", "tm", "disk: n/a"),
                 }
             }
             y += row;
@@ -409,7 +417,10 @@ fn services(h: &mut String, p: &PlanReport) {
                 thousands(fit.stranded.cpu_m),
                 thousands(fit.stranded.memory_mib),
                 fit.stranded.pods,
-                s.pull_mib.get(&n.name).map_or("-".to_string(), |m| json_num(*m)),
+                s.pull_mib
+                    .get(&n.name)
+                    .filter(|_| s.image.is_some())
+                    .map_or("-".to_string(), |m| json_num(*m)),
             );
         }
         h.push_str("</tbody></table></div></div>");

@@ -68,6 +68,12 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
 
+    for k in &r.key_points {
+        writeln!(out, "- {}", cell(k))?;
+    }
+    if !r.key_points.is_empty() {
+        writeln!(out)?;
+    }
     writeln!(out, "### {}\n", section::NODE_TYPES)?;
     writeln!(
         out,
@@ -145,7 +151,10 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
                 show("memory", Some(share(i * s.effective_request.memory_mib, f.memory_mib))),
                 show("pods", Some(share(i, f.pods))),
                 show("disk", disk),
-                s.pull_mib.get(&n.name).map_or("-".to_string(), |m| json_num(*m)),
+                s.pull_mib
+                    .get(&n.name)
+                    .filter(|_| s.image.is_some())
+                    .map_or("-".to_string(), |m| json_num(*m)),
             )?;
         }
         writeln!(out)?;
