@@ -78,7 +78,7 @@ fn chromium(bin: &Path, page: &Path, extra: &[String]) -> (Output, usize) {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
-    while let Ok(_) = trap.accept() {
+    while trap.accept().is_ok() {
         hits += 1;
     }
     let out = Output {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::analyze::AnalyzeReport;
-use crate::plan::{ImageLayers, PlanInput, PlanReport};
+use crate::plan::{ImageLayers, NodePlacement, PlanInput, PlanReport};
 
 /// The JSON schema version of [`CapacityReport`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -218,6 +218,49 @@ fn key_points(plan: &PlanReport) -> Vec<String> {
         }
     }
     points
+}
+
+/// Identical nodes of a placement (same type, same pods), for showing a placement briefly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlacementGroup<'a> {
+    /// How many nodes look like this.
+    pub count: u64,
+    /// Node type.
+    pub node_type: &'a str,
+    /// Pods by service on each of them.
+    pub pods: Vec<(&'a str, u64)>,
+}
+
+/// A node's type and pods by service.
+type NodeKey<'a> = (&'a str, Vec<(&'a str, u64)>);
+
+/// A placement as groups of identical nodes, most frequent first (then by type and pods).
+#[must_use]
+pub fn group_placement(nodes: &[NodePlacement]) -> Vec<PlacementGroup<'_>> {
+    let mut groups: Vec<PlacementGroup<'_>> = Vec::new();
+    let mut index: BTreeMap<NodeKey<'_>, usize> = BTreeMap::new();
+    for n in nodes {
+        let pods: Vec<(&str, u64)> = n.pods.iter().map(|(s, c)| (s.as_str(), *c)).collect();
+        let key = (n.node_type.as_str(), pods);
+        match index.get(&key) {
+            Some(&i) => groups[i].count += 1,
+            None => {
+                index.insert(key.clone(), groups.len());
+                groups.push(PlacementGroup {
+                    count: 1,
+                    node_type: key.0,
+                    pods: key.1,
+                });
+            }
+        }
+    }
+    groups.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.node_type.cmp(b.node_type))
+            .then_with(|| a.pods.cmp(&b.pods))
+    });
+    groups
 }
 
 fn image_row(

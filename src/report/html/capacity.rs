@@ -97,10 +97,10 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
     nodes_and_cost(&mut h, p);
     images(&mut h, r);
     findings(&mut h, r);
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<footer>Made by <code>imgopt report</code> from {}. Node counts, costs and instances per node are those of \
-<code>imgopt plan --format json</code> for the same file. The page loads nothing from the network.</footer></main></body></html>\n",
+<code>imgopt plan --format json</code> for the same file. The page loads nothing from the network.</footer></main></body></html>",
         esc(&r.title)
     );
     out.write_all(h.as_bytes())
@@ -630,24 +630,18 @@ fn cheapest(h: &mut String, p: &PlanReport) {
 
 /// Identical nodes (same type, same pods) grouped, most frequent first.
 fn placement(h: &mut String, nodes: &[NodePlacement]) {
-    let mut groups: BTreeMap<(&str, Vec<(&str, u64)>), u64> = BTreeMap::new();
-    for n in nodes {
-        let pods = n.pods.iter().map(|(s, c)| (s.as_str(), *c)).collect();
-        *groups.entry((n.node_type.as_str(), pods)).or_default() += 1;
-    }
-    let mut rows: Vec<_> = groups.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let _ = write!(
         h,
         r#"<details open><summary>Placement: {} nodes, identical nodes grouped</summary><div class="scroll"><table><thead><tr><th class="n">nodes</th><th>type</th><th>pods on each node</th></tr></thead><tbody>"#,
         nodes.len()
     );
-    for ((t, pods), count) in rows {
-        let pods: Vec<String> = pods.iter().map(|(s, c)| format!("{c} × {s}")).collect();
+    for g in crate::capacity::group_placement(nodes) {
+        let pods: Vec<String> = g.pods.iter().map(|(s, c)| format!("{c} × {s}")).collect();
         let _ = write!(
             h,
-            r#"<tr><td class="n">{count}</td><td>{}</td><td>{}</td></tr>"#,
-            esc(t),
+            r#"<tr><td class="n">{}</td><td>{}</td><td>{}</td></tr>"#,
+            g.count,
+            esc(g.node_type),
             esc(&pods.join(", "))
         );
     }

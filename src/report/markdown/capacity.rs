@@ -215,21 +215,20 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
                 json_num(f)
             )),
         )?;
-        let mut groups: BTreeMap<(&str, Vec<(&str, u64)>), u64> = BTreeMap::new();
-        for n in &c.placement {
-            let pods = n.pods.iter().map(|(s, k)| (s.as_str(), *k)).collect();
-            *groups.entry((n.node_type.as_str(), pods)).or_default() += 1;
-        }
-        let mut rows: Vec<_> = groups.into_iter().collect();
-        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         writeln!(
             out,
             "<details><summary>Placement ({} nodes)</summary>\n\n| nodes | type | pods on each node |\n|--:|---|---|",
             c.placement.len()
         )?;
-        for ((t, pods), count) in rows {
-            let pods: Vec<String> = pods.iter().map(|(s, k)| format!("{k} × {s}")).collect();
-            writeln!(out, "| {count} | {} | {} |", cell(t), cell(&pods.join(", ")))?;
+        for g in crate::capacity::group_placement(&c.placement) {
+            let pods: Vec<String> = g.pods.iter().map(|(s, k)| format!("{k} × {s}")).collect();
+            writeln!(
+                out,
+                "| {} | {} | {} |",
+                g.count,
+                cell(g.node_type),
+                cell(&pods.join(", "))
+            )?;
         }
         writeln!(out, "\n</details>")?;
     }
