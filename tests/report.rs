@@ -235,3 +235,58 @@ fn dockerfile_findings_join_the_report() {
         assert!(html.contains(c), "{c}");
     }
 }
+
+/// Real images through `--image NAME=REF`: sizes per image are the measured layer sizes
+/// (images.tsv of the fixtures), and the same layers compressed two ways (gzip and zstd) are
+/// shared, since a node stores and pulls a layer once by its chain ID.
+#[test]
+fn real_images_and_their_shared_layers() {
+    let Some(fix) = support::fixtures_dir() else { return };
+    let tsv = std::fs::read_to_string(fix.join("images.tsv")).unwrap();
+    let row = |name: &str| -> (u64, u64, u64) {
+        let cols: Vec<&str> = tsv
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}\t")))
+            .unwrap()
+            .split('\t')
+            .collect();
+        (
+            cols[3].parse().unwrap(),
+            cols[4].parse().unwrap(),
+            cols[5].parse().unwrap(),
+        )
+    };
+    let a = format!("app-on-ubuntu=oci:{}", fix.join("oci/py-slim").display());
+    let b = format!("app-on-alpine=oci:{}", fix.join("oci/py-slim-zstd").display());
+    let out = run(&[
+        "report",
+        "examples/plans/ubuntu-vs-alpine.yaml",
+        "--image",
+        &a,
+        "--image",
+        &b,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let images = v["images"].as_array().unwrap();
+    for (key, fixture) in [("app-on-ubuntu", "py-slim"), ("app-on-alpine", "py-slim-zstd")] {
+        let img = images.iter().find(|i| i["name"] == key).unwrap();
+        let (layers, compressed, _) = row(fixture);
+        assert_eq!(img["layers"].as_array().unwrap().len() as u64, layers, "{key}");
+        assert_eq!(img["compressed_size"].as_u64().unwrap(), compressed, "{key}");
+    }
+    let (layers, _, _) = row("py-slim");
+    assert_eq!(v["shared_layers"].as_object().unwrap().len() as u64, layers);
+    let html = run(&[
+        "report",
+        "examples/plans/ubuntu-vs-alpine.yaml",
+        "--image",
+        &a,
+        "--image",
+        &b,
+    ]);
+    let html = String::from_utf8(html.stdout).unwrap();
+    assert!(html.contains("layer shared with another image"));
+}
