@@ -21,6 +21,10 @@ fn share(part: u64, whole: u64) -> f64 {
     if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
 }
 
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 fn gap(g: f64) -> String {
     format!("{}%", json_num((g * 1e4).round() / 1e2))
 }
@@ -33,10 +37,13 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
     let replicas: u64 = p.services.iter().map(|s| s.planned_replicas).sum();
     write!(
         out,
-        "{} services, {} replicas, {} node types",
+        "{} service{}, {} replica{}, {} node type{}",
         p.services.len(),
+        plural(p.services.len() as u64),
         thousands(replicas),
-        p.node_types.len()
+        plural(replicas),
+        p.node_types.len(),
+        plural(p.node_types.len() as u64),
     )?;
     if let Some(c) = &p.cheapest {
         let nodes: u64 = c.node_counts.values().sum();
