@@ -19,7 +19,7 @@ body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica
 main{max-width:1180px;margin:0 auto;padding:24px 20px 48px}
 header h1{margin:0 0 4px;font-size:28px}
 .sub{color:var(--muted);margin:0 0 16px;word-break:break-all}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px;margin:16px 0}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:12px;margin:16px 0}
 .card{border:1px solid var(--line);border-radius:8px;padding:12px 14px;background:var(--soft)}
 .card b{display:block;font-size:24px;line-height:1.2}
 .card span{color:var(--muted);font-size:13px}
@@ -31,9 +31,9 @@ h3{font-size:16px;margin:18px 0 6px}
 p.lead{color:var(--muted);margin:4px 0 12px;max-width:80ch}
 .pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:20px;align-items:start}
 @media (max-width:820px){.pair{grid-template-columns:1fr}}
-figure{margin:0}
+figure{margin:0;overflow-x:auto}
 figcaption{font-size:13px;color:var(--muted);margin-top:4px}
-svg.chart{width:100%;height:auto;display:block}
+svg.chart{width:100%;min-width:500px;height:auto;display:block}
 svg text{font-family:inherit;fill:var(--ink)}
 .t{font-size:12px}.tb{font-size:12px;font-weight:700}.tm{font-size:11px;fill:#52606d}
 .points li{margin:2px 0}
@@ -58,6 +58,7 @@ footer{margin-top:40px;color:var(--muted);font-size:12px}
  section{break-inside:auto;border-top:1px solid #999}
  figure,table,.card{break-inside:avoid}
  .pair{grid-template-columns:1fr 1fr}
+ svg.chart{min-width:0}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
  a{color:inherit;text-decoration:none}
 }
