@@ -33,7 +33,8 @@ trap cleanup EXIT
 install_missing() {
     local missing=() t
     for t in registry:docker-registry docker-registry:docker-registry skopeo:skopeo umoci:umoci \
-             debootstrap:debootstrap jq:jq zstd:zstd htpasswd:apache2-utils curl:curl gzip:gzip; do
+             debootstrap:debootstrap jq:jq zstd:zstd htpasswd:apache2-utils curl:curl gzip:gzip \
+             chromium-headless-shell:chromium-headless-shell; do
         command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
     done
     # `registry` or `docker-registry`: either binary will do.

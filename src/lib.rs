@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod analyze;
+pub mod capacity;
 pub mod catalog;
 pub mod check;
 pub mod cli;

@@ -25,6 +25,7 @@ fn format_help(f: Format) -> &'static str {
         Format::Markdown => "GitHub-flavoured Markdown for pull-request comments",
         Format::Junit => "JUnit XML for CI test reports",
         Format::Github => "GitHub Actions annotations (::error file=...,line=...::) and a summary",
+        Format::Html => "one self-contained HTML page (inline CSS and SVG charts, no network)",
     }
 }
 

@@ -16,6 +16,7 @@ pub mod layers;
 mod parse;
 pub mod plan;
 pub mod printer;
+pub mod report;
 pub mod rewrite;
 pub mod source_args;
 mod verbose;
@@ -81,6 +82,9 @@ pub enum Command {
     /// Rewrite a Dockerfile into a build stage and a small runtime stage, with the reason,
     /// risk and predicted saving of every change.
     Rewrite(rewrite::RewriteArgs),
+    /// A capacity-planning report: one self-contained HTML page (or Markdown, or JSON) with
+    /// node types, services, nodes and cost beside FFD, images and Dockerfile findings.
+    Report(report::ReportArgs),
     /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
     Parse(parse::ParseArgs),
     /// Print a rule's documentation (`imgopt explain DF201`), or list rules (`--list`).
@@ -107,6 +111,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Diff(a) => diff::run(&a, &mut printer)?,
         Command::Check(a) => check::run(&a, &extra_outputs, &mut printer)?,
         Command::Rewrite(a) => rewrite::run(&a, &mut printer)?,
+        Command::Report(a) => report::run(
+            &a,
+            cli.global.output.first().map(std::path::PathBuf::as_path),
+            &mut printer,
+        )?,
     };
     printer.finish()?;
     Ok(status)

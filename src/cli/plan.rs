@@ -175,11 +175,17 @@ fn render_diags(diags: &[Diagnostic], files: &Files, printer: &Printer) -> anyho
     anyhow::Error::new(Rendered(String::from_utf8_lossy(&buf).into_owned() + &summary))
 }
 
-fn from_file(
-    path: &Path,
-    printer: &Printer,
-    reader: &dyn Fn() -> anyhow::Result<ImageReader>,
-) -> anyhow::Result<PlanInput> {
+/// A plan file read and parsed, its images not yet resolved.
+pub struct PlanFile {
+    /// The parsed file: the input (minus referenced images) and the references to resolve.
+    pub parsed: file::Parsed,
+    /// The plan file and the manifests it named, for diagnostics.
+    pub files: Files,
+}
+
+/// Reads and parses the plan file at `path` (`-`: stdin) and the manifests it names. A file
+/// that cannot be used is an error with every problem rendered at its line (exit 2).
+pub fn read_plan_file(path: &Path, printer: &Printer) -> anyhow::Result<PlanFile> {
     let stdin = path.as_os_str() == "-";
     let (name, text, base) = if stdin {
         let mut text = String::new();
@@ -217,10 +223,27 @@ fn from_file(
     };
     let parsed = file::parse_plan(&mut files, id, &mut load);
     verbose::print(printer, &read);
-    let parsed = match parsed {
-        Ok(p) => p,
-        Err(diags) => return Err(render_diags(&diags, &files, printer)),
-    };
+    match parsed {
+        Ok(parsed) => Ok(PlanFile { parsed, files }),
+        Err(diags) => Err(render_diags(&diags, &files, printer)),
+    }
+}
+
+/// Resolves one image reference of a plan file, saying what it did with `-v`.
+pub fn resolve_plan_image(r: &file::ImageRef, reader: &ImageReader, printer: &Printer) -> anyhow::Result<ImageLayers> {
+    let (layers, trace) = resolve_image_ref_traced(&r.reference, reader)?;
+    if printer.is_verbose() {
+        verbose::print(printer, &verbose::image_brief(&format!("image {}", r.key), &trace));
+    }
+    Ok(layers)
+}
+
+fn from_file(
+    path: &Path,
+    printer: &Printer,
+    reader: &dyn Fn() -> anyhow::Result<ImageReader>,
+) -> anyhow::Result<PlanInput> {
+    let PlanFile { parsed, files } = read_plan_file(path, printer)?;
     let mut input = parsed.input;
     let mut diags = Vec::new();
     let reader = if parsed.image_refs.is_empty() {
@@ -230,11 +253,8 @@ fn from_file(
     };
     for r in &parsed.image_refs {
         let Some(reader) = &reader else { break };
-        match resolve_image_ref_traced(&r.reference, reader) {
-            Ok((layers, trace)) => {
-                if printer.is_verbose() {
-                    verbose::print(printer, &verbose::image_brief(&format!("image {}", r.key), &trace));
-                }
+        match resolve_plan_image(r, reader, printer) {
+            Ok(layers) => {
                 input.images.insert(r.key.clone(), layers);
             }
             Err(e) => diags.push(

@@ -13,6 +13,7 @@
 
 pub mod explain;
 pub mod github;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -24,6 +25,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use crate::analyze::AnalyzeReport;
+use crate::capacity::CapacityReport;
 use crate::check::CheckReport;
 use crate::diag::{ColorChoice, Files, Printable};
 use crate::diff::DiffReport;
@@ -47,17 +49,20 @@ pub enum Format {
     Junit,
     /// GitHub Actions workflow commands: annotations on the lines that failed (`imgopt check`).
     Github,
+    /// One self-contained HTML page (inline CSS and SVG, no scripts, no network).
+    Html,
 }
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Human,
         Format::Json,
         Format::Sarif,
         Format::Markdown,
         Format::Junit,
         Format::Github,
+        Format::Html,
     ];
 
     /// The name `--format` takes.
@@ -70,6 +75,7 @@ impl Format {
             Self::Markdown => "markdown",
             Self::Junit => "junit",
             Self::Github => "github",
+            Self::Html => "html",
         }
     }
 }
@@ -101,11 +107,13 @@ pub enum Kind {
     Check,
     /// `imgopt rewrite`.
     Rewrite,
+    /// `imgopt report` (the capacity-planning report).
+    Report,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Analyze,
         Kind::Parse,
         Kind::Layers,
@@ -115,6 +123,7 @@ impl Kind {
         Kind::Diff,
         Kind::Check,
         Kind::Rewrite,
+        Kind::Report,
     ];
 
     /// The formats this kind of report has, for `--format` and its `--help`.
@@ -133,6 +142,7 @@ impl Kind {
                 Format::Markdown,
                 Format::Github,
             ],
+            Kind::Report => &[Format::Html, Format::Markdown, Format::Json],
         }
     }
 
@@ -149,6 +159,7 @@ impl Kind {
             Kind::Diff => "diff",
             Kind::Check => "check",
             Kind::Rewrite => "rewrite",
+            Kind::Report => "report",
         }
     }
 }
@@ -205,6 +216,8 @@ pub enum Report<'a> {
     Check(&'a CheckReport),
     /// `imgopt rewrite`.
     Rewrite(&'a RewriteReport),
+    /// `imgopt report PLAN_FILE`.
+    CapacityReport(&'a CapacityReport),
 }
 
 impl Report<'_> {
@@ -221,6 +234,7 @@ impl Report<'_> {
             Report::Diff(_) => Kind::Diff,
             Report::Check(_) => Kind::Check,
             Report::Rewrite(_) => Kind::Rewrite,
+            Report::CapacityReport(_) => Kind::Report,
         }
     }
 }
@@ -264,46 +278,42 @@ pub fn render(report: &Report<'_>, format: Format, style: &Style, out: &mut dyn 
             Format::Json => json::write(r, out)?,
             Format::Sarif => sarif::analyze::render(r, out)?,
             Format::Markdown => markdown::analyze::render(r, out)?,
-            Format::Junit | Format::Github => return unsupported,
+            Format::Junit | Format::Github | Format::Html => return unsupported,
         },
         Report::Parse(r) => match format {
             Format::Human => human::parse::render(r, style.verbose, &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
-            Format::Sarif | Format::Markdown | Format::Junit | Format::Github => return unsupported,
+            Format::Sarif | Format::Markdown | Format::Junit | Format::Github | Format::Html => return unsupported,
         },
         Report::Layers(r, top) => match format {
             Format::Human => human::layers::render_width(r, top, style.width_u16(), &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
             Format::Markdown => markdown::layers::render(r, top, out)?,
-            Format::Sarif | Format::Junit | Format::Github => return unsupported,
+            Format::Sarif | Format::Junit | Format::Github | Format::Html => return unsupported,
         },
         Report::LayersMulti(m, top) => match format {
             Format::Human => human::layers::render_multi_width(m, top, style.width_u16(), &mut Printable(out))?,
             Format::Json => json::write(m, out)?,
             Format::Markdown => markdown::layers::render_multi(m, top, out)?,
-            Format::Sarif | Format::Junit | Format::Github => return unsupported,
+            Format::Sarif | Format::Junit | Format::Github | Format::Html => return unsupported,
         },
         Report::Plan(r) => match format {
             Format::Human => human::plan::render(r, &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
             Format::Markdown => markdown::plan::render(r, out)?,
-            Format::Sarif | Format::Junit | Format::Github => return unsupported,
+            Format::Sarif | Format::Junit | Format::Github | Format::Html => return unsupported,
         },
         Report::Explain(r) => match format {
             Format::Human => human::explain::render(r, style.width, &mut Printable(out))?,
             Format::Json => json::write(&r.json(), out)?,
             Format::Markdown => markdown::explain::render(r, out)?,
-            Format::Sarif | Format::Junit | Format::Github => return unsupported,
+            Format::Sarif | Format::Junit | Format::Github | Format::Html => return unsupported,
         },
         Report::Diff(r) => match format {
             Format::Human => human::diff::render(r, style.width, &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
             Format::Markdown => markdown::diff::render(r, out)?,
-            Format::Sarif | Format::Junit | Format::Github => return unsupported,
-        },
-        Report::Completions(script) => match format {
-            Format::Human => out.write_all(script)?,
-            Format::Json | Format::Sarif | Format::Markdown | Format::Junit | Format::Github => return unsupported,
+            Format::Sarif | Format::Junit | Format::Github | Format::Html => return unsupported,
         },
         Report::Check(r) => match format {
             Format::Human => human::check::render(r, &mut Printable(out))?,
@@ -312,11 +322,24 @@ pub fn render(report: &Report<'_>, format: Format, style: &Style, out: &mut dyn 
             Format::Junit => junit::check::render(r, out)?,
             Format::Markdown => markdown::check::render(r, out)?,
             Format::Github => github::check::render(r, out)?,
+            Format::Html => return unsupported,
         },
         Report::Rewrite(r) => match format {
             Format::Human => human::rewrite::render(r, style.width, &mut Printable(out))?,
             Format::Json => json::write(r, out)?,
-            Format::Sarif | Format::Markdown | Format::Junit | Format::Github => return unsupported,
+            Format::Sarif | Format::Markdown | Format::Junit | Format::Github | Format::Html => return unsupported,
+        },
+        Report::CapacityReport(r) => match format {
+            Format::Html => html::capacity::render(r, out)?,
+            Format::Markdown => markdown::capacity::render(r, out)?,
+            Format::Json => json::write(r, out)?,
+            Format::Human | Format::Sarif | Format::Junit | Format::Github => return unsupported,
+        },
+        Report::Completions(script) => match format {
+            Format::Human => out.write_all(script)?,
+            Format::Json | Format::Sarif | Format::Markdown | Format::Junit | Format::Github | Format::Html => {
+                return unsupported;
+            }
         },
     }
     Ok(())
@@ -337,7 +360,18 @@ mod tests {
         let check = crate::check::CheckReport::new("built-in:default", Vec::new());
         let rewrite = crate::rewrite::rewrite_str("Dockerfile", "FROM alpine:3.20\nRUN true\n", &Default::default())
             .expect("rewrites");
+        let mut input = crate::plan::PlanInput::default();
+        input.node_types.push(crate::plan::NodeTypeSpec::new(
+            "n",
+            4000,
+            16384,
+            110,
+            crate::plan::ReservedModel::preset("gke").expect("preset"),
+        ));
+        let plan = crate::plan::plan(&input).expect("plans");
+        let capacity = CapacityReport::new("t", &input, plan, None, Vec::new());
         let samples = [
+            Report::CapacityReport(&capacity),
             Report::Explain(&explain),
             Report::Parse(&parse),
             Report::Completions(b"complete\n"),

@@ -5,6 +5,7 @@
 //! package names, messages that quote them) goes through `cell` or `code`: it can hold
 //! anything an image or a repository holds, and a comment is also read in terminals.
 pub mod analyze;
+pub mod capacity;
 pub mod check;
 
 pub mod diff;

@@ -1,0 +1,313 @@
+//! The capacity-planning report as GitHub-flavoured Markdown (a pull-request comment or wiki
+//! page): the same sections and figures as the HTML page, as tables, with text bars (`█░`)
+//! where the page has charts.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use super::{cell, code};
+use crate::capacity::{CapacityReport, section};
+use crate::report::html::{json_num, mib, pct, thousands};
+
+/// `███░░░░░░░` for a share (0..=1) in ten steps.
+fn bar(share: f64) -> String {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let full = (share.clamp(0.0, 1.0) * 10.0).round() as usize;
+    "█".repeat(full) + &"░".repeat(10 - full)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn gap(g: f64) -> String {
+    format!("{}%", json_num((g * 1e4).round() / 1e2))
+}
+
+/// Writes the report as Markdown.
+#[allow(clippy::too_many_lines)]
+pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
+    let p = &r.plan;
+    writeln!(out, "## Capacity plan: {}\n", cell(&r.title))?;
+    let replicas: u64 = p.services.iter().map(|s| s.planned_replicas).sum();
+    write!(
+        out,
+        "{} service{}, {} replica{}, {} node type{}",
+        p.services.len(),
+        plural(p.services.len() as u64),
+        thousands(replicas),
+        plural(replicas),
+        p.node_types.len(),
+        plural(p.node_types.len() as u64),
+    )?;
+    if let Some(c) = &p.cheapest {
+        let nodes: u64 = c.node_counts.values().sum();
+        write!(
+            out,
+            ". **Cheapest fleet: ${}/h for {nodes} nodes**{}",
+            json_num(c.cost_per_hour),
+            if c.optimal { " (proven optimal)" } else { "" }
+        )?;
+    }
+    writeln!(out, ".\n")?;
+    for m in &r.missing {
+        writeln!(
+            out,
+            "> **Incomplete:** image `{}` (`{}`) could not be read: {}. Missing because of it: {}.\n",
+            code(&m.name),
+            code(&m.reference),
+            cell(&m.error),
+            m.sections.join(", ")
+        )?;
+    }
+    for u in &p.unschedulable {
+        let why: Vec<String> = u.reasons.iter().map(|(t, w)| format!("{t}: {w}")).collect();
+        writeln!(
+            out,
+            "> **{}** fits no node type: {}.\n",
+            cell(&u.service),
+            cell(&why.join("; "))
+        )?;
+    }
+
+    for k in &r.key_points {
+        writeln!(out, "- {}", cell(k))?;
+    }
+    if !r.key_points.is_empty() {
+        writeln!(out)?;
+    }
+    writeln!(out, "### {}\n", section::NODE_TYPES)?;
+    writeln!(
+        out,
+        "| node type | capacity | reserved | DaemonSets | free for services | image budget | $/h |"
+    )?;
+    writeln!(out, "|---|--:|--:|--:|--:|--:|--:|")?;
+    for n in &p.node_types {
+        let c = &n.capacity;
+        let a = &n.allocatable;
+        let f = &n.free_after_daemonsets;
+        writeln!(
+            out,
+            "| {} | {}m<br>{} MiB<br>{} pods | {}m<br>{} MiB<br>{} pods | {}m<br>{} MiB<br>{} pods | {}m `{}`<br>{} MiB `{}`<br>{} pods `{}` | {} | {} |",
+            cell(&n.name),
+            thousands(c.cpu_m),
+            thousands(c.memory_mib),
+            c.pods,
+            thousands(c.cpu_m.saturating_sub(a.cpu_m)),
+            thousands(c.memory_mib.saturating_sub(a.memory_mib)),
+            c.pods.saturating_sub(a.pods),
+            thousands(a.cpu_m.saturating_sub(f.cpu_m)),
+            thousands(a.memory_mib.saturating_sub(f.memory_mib)),
+            a.pods.saturating_sub(f.pods),
+            thousands(f.cpu_m),
+            bar(share(f.cpu_m, c.cpu_m)),
+            thousands(f.memory_mib),
+            bar(share(f.memory_mib, c.memory_mib)),
+            f.pods,
+            bar(share(f.pods, c.pods)),
+            n.image_budget_mib.map_or("-".to_string(), |b| format!("{b} MiB")),
+            n.price_per_hour
+                .map_or("-".to_string(), |x| format!("${}", json_num(x))),
+        )?;
+    }
+
+    writeln!(out, "\n### {}\n", section::SERVICES)?;
+    writeln!(
+        out,
+        "Instances of each service on one empty node, the resource that binds (**bold**), and the share of the node a full node uses.\n"
+    )?;
+    for n in &p.node_types {
+        writeln!(out, "**On {}**\n", cell(&n.name))?;
+        writeln!(
+            out,
+            "| service | per node | binds | cpu | memory | pods | disk | pull MiB |"
+        )?;
+        writeln!(out, "|---|--:|---|---|---|---|---|--:|")?;
+        for s in &p.services {
+            let Some(fit) = s.per_node.get(&n.name) else { continue };
+            let i = fit.instances;
+            let f = &n.free_after_daemonsets;
+            let disk = match (fit.image_cache_mib, n.image_budget_mib) {
+                (Some(c), Some(b)) if b > 0 && i > 0 => Some(share(c, b.unsigned_abs())),
+                _ => None,
+            };
+            let show = |word: &str, u: Option<f64>| match u {
+                None => "-".to_string(),
+                Some(u) => {
+                    let binds = fit.binding.iter().any(|b| b.word() == word);
+                    if binds {
+                        format!("`{}` **{} binds**", bar(u), pct(u))
+                    } else {
+                        format!("`{}` {}", bar(u), pct(u))
+                    }
+                }
+            };
+            let binds: Vec<&str> = fit.binding.iter().map(|b| b.word()).collect();
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                cell(&s.name),
+                i,
+                binds.join(" + "),
+                show("cpu", Some(share(i * s.effective_request.cpu_m, f.cpu_m))),
+                show("memory", Some(share(i * s.effective_request.memory_mib, f.memory_mib))),
+                show("pods", Some(share(i, f.pods))),
+                show("disk", disk),
+                s.pull_mib
+                    .get(&n.name)
+                    .filter(|_| s.image.is_some())
+                    .map_or("-".to_string(), |m| json_num(*m)),
+            )?;
+        }
+        writeln!(out)?;
+    }
+
+    writeln!(out, "### {}\n", section::NODES_AND_COST)?;
+    writeln!(
+        out,
+        "| node type | nodes | lower bound | gap | FFD cluster-autoscaler | FFD Karpenter | $/h |"
+    )?;
+    writeln!(out, "|---|--:|--:|--:|--:|--:|--:|")?;
+    let quota: BTreeMap<&str, Option<u64>> = p.node_types.iter().map(|n| (n.name.as_str(), n.max_nodes)).collect();
+    for (name, t) in &p.by_node_type {
+        let mut marks = Vec::new();
+        if !t.not_placed.is_empty() {
+            marks.push(format!("partial: cannot hold {}", t.not_placed.join(", ")));
+        }
+        if let Some(Some(q)) = quota.get(name.as_str())
+            && t.nodes > *q
+        {
+            marks.push(format!("over max_nodes {q}"));
+        }
+        writeln!(
+            out,
+            "| {}{} | {} | {} | {}{} | {} | {} | {} |",
+            cell(name),
+            if marks.is_empty() {
+                String::new()
+            } else {
+                format!(" ⚠ {}", cell(&marks.join("; ")))
+            },
+            t.nodes,
+            t.lower_bound,
+            gap(t.gap),
+            if t.optimal { " (optimal)" } else { "" },
+            t.ffd.cluster_autoscaler,
+            t.ffd.karpenter,
+            t.cost_per_hour.map_or("-".to_string(), |c| format!("${}", json_num(c))),
+        )?;
+    }
+    if let Some(c) = &p.cheapest {
+        let nodes: u64 = c.node_counts.values().sum();
+        let mix: Vec<String> = c
+            .node_counts
+            .iter()
+            .map(|(t, n)| format!("{n} × {}", cell(t)))
+            .collect();
+        writeln!(
+            out,
+            "\n**Cheapest mixed fleet:** ${}/h for {nodes} nodes ({}); lower bound ${}/h, gap {}{}{}.\n",
+            json_num(c.cost_per_hour),
+            mix.join(", "),
+            json_num(c.lower_bound_cost),
+            gap(c.gap),
+            if c.optimal { ", proven optimal" } else { "" },
+            c.ffd_cost_per_hour.map_or(String::new(), |f| format!(
+                "; the cheapest single type with autoscaler-style FFD costs ${}/h",
+                json_num(f)
+            )),
+        )?;
+        writeln!(
+            out,
+            "<details><summary>Placement ({} nodes)</summary>\n\n| nodes | type | pods on each node |\n|--:|---|---|",
+            c.placement.len()
+        )?;
+        for g in crate::capacity::group_placement(&c.placement) {
+            let pods: Vec<String> = g.pods.iter().map(|(s, k)| format!("{k} × {s}")).collect();
+            writeln!(
+                out,
+                "| {} | {} | {} |",
+                g.count,
+                cell(g.node_type),
+                cell(&pods.join(", "))
+            )?;
+        }
+        writeln!(out, "\n</details>")?;
+    }
+
+    if !r.images.is_empty() {
+        writeln!(out, "\n### {}\n", section::IMAGES)?;
+        writeln!(out, "| image | used by | layers | pulled | on disk | shared layers |")?;
+        writeln!(out, "|---|---|--:|--:|--:|--:|")?;
+        for i in &r.images {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                cell(&i.name),
+                cell(&i.used_by.join(", ")),
+                i.layers.len(),
+                mib(i.compressed_size),
+                mib(i.size),
+                i.layers.iter().filter(|l| !l.shared_with.is_empty()).count(),
+            )?;
+        }
+        writeln!(
+            out,
+            "\n<details><summary>Every layer</summary>\n\n| image | layer | pulled | on disk | shared with |\n|---|---|--:|--:|---|"
+        )?;
+        for i in &r.images {
+            for l in &i.layers {
+                writeln!(
+                    out,
+                    "| {} | `{}` | {} | {} | {} |",
+                    cell(&i.name),
+                    code(&l.digest),
+                    mib(l.compressed_size),
+                    mib(l.size),
+                    cell(&l.shared_with.join(", "))
+                )?;
+            }
+        }
+        writeln!(out, "\n</details>")?;
+    }
+
+    if let Some(a) = &r.dockerfiles {
+        writeln!(out, "\n### {}\n", section::FINDINGS)?;
+        if let Some(t) = &a.summary.estimated_saving {
+            writeln!(
+                out,
+                "Predicted saving: **{} to {}** on disk over {} findings (findings may overlap).\n",
+                mib(t.low_bytes.0),
+                mib(t.high_bytes.0),
+                t.count
+            )?;
+        }
+        if a.findings.is_empty() {
+            writeln!(out, "No findings.")?;
+        } else {
+            writeln!(out, "| where | rule | finding | saves |\n|---|---|---|--:|")?;
+            for f in &a.findings {
+                writeln!(
+                    out,
+                    "| `{}:{}` | {} {} | {} | {} |",
+                    code(&f.file),
+                    f.start_line,
+                    f.code,
+                    f.name,
+                    cell(&f.message),
+                    f.estimate.as_ref().map_or("-".to_string(), |e| format!(
+                        "{} to {}",
+                        mib(e.low_bytes.0),
+                        mib(e.high_bytes.0)
+                    )),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
