@@ -40,6 +40,9 @@ pub const MAX_PODS: u64 = 100_000;
 /// Largest replica count (and spare-node count) accepted per service.
 pub const MAX_REPLICAS: u64 = 1_000_000;
 
+/// Largest surge accepted: 100 times the replicas (10,000 %).
+pub const MAX_SURGE: u64 = 100;
+
 /// The JSON schema version of [`PlanReport`].
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -118,6 +121,12 @@ pub enum Error {
         kind: &'static str,
         /// The name.
         name: String,
+    },
+    /// A surge above [`MAX_SURGE`].
+    #[error("a surge of {percent}% is above the limit of {}% ({} extra pods per replica)", MAX_SURGE * 100, MAX_SURGE)]
+    Surge {
+        /// The surge given, in per cent.
+        percent: String,
     },
     /// `target_utilization` must be in (0, 1].
     #[error("target_utilization must be above 0 and at most 1")]
@@ -363,13 +372,26 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             });
         }
     }
-    let surge_ok = input.headroom.surge.is_none_or(|q| q.as_f64() <= 100.0);
+    if let Some(q) = input.headroom.surge
+        && !q.at_most(MAX_SURGE)
+    {
+        return Err(Error::Surge {
+            percent: format!("{}", q.as_f64() * 100.0),
+        });
+    }
     for s in &input.services {
-        if s.replicas > MAX_REPLICAS || !surge_ok {
+        let planned = s
+            .replicas
+            .saturating_add(input.headroom.surge.map_or(0, |q| q.fraction_of_ceil(s.replicas)));
+        if s.replicas > MAX_REPLICAS || planned > MAX_REPLICAS {
             return Err(Error::TooLarge {
-                what: "replicas (with surge)",
+                what: if s.replicas > MAX_REPLICAS {
+                    "replicas"
+                } else {
+                    "replicas with surge"
+                },
                 owner: s.name.clone(),
-                value: s.replicas,
+                value: planned.max(s.replicas),
                 max: MAX_REPLICAS,
             });
         }
@@ -444,7 +466,9 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
     for s in &input.services {
         let layers = lookup(&s.name, &s.image)?;
         let eff = s.shape.effective();
-        let planned = s.replicas + input.headroom.surge.map_or(0, |q| q.fraction_of_ceil(s.replicas));
+        let planned = s
+            .replicas
+            .saturating_add(input.headroom.surge.map_or(0, |q| q.fraction_of_ceil(s.replicas)));
         let mut per_node = BTreeMap::new();
         let mut pull = BTreeMap::new();
         let mut reasons = BTreeMap::new();

@@ -140,7 +140,7 @@ impl Open {
             for &l in &p.base_layers {
                 if o.layers[l / 64] & (1 << (l % 64)) == 0 {
                     o.layers[l / 64] |= 1 << (l % 64);
-                    o.disk += p.layer_size[l];
+                    o.disk = o.disk.saturating_add(p.layer_size[l]);
                 }
             }
         }
@@ -160,7 +160,7 @@ impl Open {
             .iter()
             .filter(|&&l| self.layers[l / 64] & (1 << (l % 64)) == 0)
             .map(|&l| p.layer_size[l])
-            .sum()
+            .fold(0, u64::saturating_add)
     }
 
     /// How many more copies of `item` fit (capped at `want`).
@@ -180,7 +180,7 @@ impl Open {
         }
         if n > 0
             && let Some(budget) = t.disk
-            && self.disk + self.extra_disk(p, item) > budget
+            && self.disk.saturating_add(self.extra_disk(p, item)) > budget
         {
             return 0;
         }
@@ -199,7 +199,7 @@ impl Open {
             for &l in &it.layers {
                 if self.layers[l / 64] & (1 << (l % 64)) == 0 {
                     self.layers[l / 64] |= 1 << (l % 64);
-                    self.disk += p.layer_size[l];
+                    self.disk = self.disk.saturating_add(p.layer_size[l]);
                 }
             }
         }
@@ -243,9 +243,9 @@ pub fn check(p: &Problem, packing: &Packing) -> Result<(), String> {
         let mut layers: std::collections::BTreeSet<usize> = p.base_layers.iter().copied().collect();
         for &(i, c) in &n.pods {
             let it = p.items.get(i).ok_or(format!("node {k}: unknown item"))?;
-            cpu += it.cpu * c;
-            mem += it.mem * c;
-            pods += c;
+            cpu = cpu.saturating_add(it.cpu.saturating_mul(c));
+            mem = mem.saturating_add(it.mem.saturating_mul(c));
+            pods = pods.saturating_add(c);
             placed[i] += c;
             if c > it.max_per_node {
                 return Err(format!("node {k}: {c} pods of item {i} exceed max_per_node"));
@@ -256,7 +256,7 @@ pub fn check(p: &Problem, packing: &Packing) -> Result<(), String> {
             return Err(format!("node {k}: over capacity"));
         }
         if let Some(b) = t.disk {
-            let used: u64 = layers.iter().map(|&l| p.layer_size[l]).sum();
+            let used: u64 = layers.iter().map(|&l| p.layer_size[l]).fold(0, u64::saturating_add);
             if used > b {
                 return Err(format!("node {k}: image cache over budget"));
             }
