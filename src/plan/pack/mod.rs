@@ -19,6 +19,7 @@
 //! Does not: decide what a service's request is (see `pod`) or read files.
 
 mod bounds;
+mod colgen;
 mod exact;
 mod heuristics;
 mod lp;
@@ -51,11 +52,24 @@ pub struct SinglePlan {
     pub ffd_karpenter: Packing,
 }
 
+/// How column generation went (for `--verbose`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColGenTrace {
+    /// Iterations (restricted LP solved, then every node type priced).
+    pub iterations: usize,
+    /// Node patterns generated.
+    pub columns: usize,
+    /// Pricing proved the LP optimal (else the bound is the Lagrangian bound when time ran out).
+    pub converged: bool,
+}
+
 /// How [`plan_single_traced`] found its plan (for `--verbose`; timings vary between runs).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SingleTrace {
     /// The combinatorial bounds before the LP.
     pub bounds: BoundParts,
+    /// Column generation, when the LP was too large to enumerate.
+    pub column_generation: Option<ColGenTrace>,
     /// Whether the configuration LP was tried (it is skipped when a heuristic already meets
     /// the combinatorial bound).
     pub lp_tried: bool,
@@ -106,6 +120,7 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
     };
     let mut trace = SingleTrace {
         bounds,
+        column_generation: None,
         lp_tried: false,
         lp: None,
         ffd_nodes: best.nodes.len() as u64,
@@ -161,6 +176,26 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
             trace.lp = Some(bound);
             if let Some(pk) = packing {
                 consider(Some(pk), &mut best, &mut trace.found_by, "LP rounding");
+            }
+        } else {
+            // Too many patterns to list: generate the useful ones. Every node costs 1 here.
+            let mut unit = p.clone();
+            unit.types[ty].price = 1.0;
+            unit.types[ty].max_nodes = None;
+            if let Some(cg) = colgen::column_generation(&unit, &[ty], &counts, Instant::now() + limits.time) {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let bound = (cg.bound - 1e-6).ceil().max(0.0) as u64;
+                lb = lb.max(bound);
+                trace.lp = Some(bound);
+                trace.column_generation = Some(ColGenTrace {
+                    iterations: cg.iterations,
+                    columns: cg.columns.len(),
+                    converged: cg.converged,
+                });
+                if (best.nodes.len() as u64) > lb {
+                    let pk = colgen::dive(&unit, &[ty], &counts, &cg, Instant::now() + limits.time);
+                    consider(pk, &mut best, &mut trace.found_by, "LP rounding");
+                }
             }
         }
         trace.lp_time = t.elapsed();
@@ -225,6 +260,10 @@ pub struct MixedPlan {
 pub struct MixedTrace {
     /// The per-resource unit-price bound on the cost.
     pub unit_price_bound: f64,
+    /// Column generation, when the configuration LP was too large to enumerate.
+    pub column_generation: Option<ColGenTrace>,
+    /// Its bound on the cost (valid also when it did not converge).
+    pub column_generation_bound: Option<f64>,
     /// The configuration LP's bound over every type, when solved.
     pub pattern_lp: Option<f64>,
     /// The assignment LP's bound, when solved.
@@ -293,11 +332,28 @@ pub fn plan_mixed_traced(
     let unit_price = unit_price_bound(p, types, &counts);
     let mut lb = unit_price;
     let mut pattern_bound = None;
+    let mut cg_trace = None;
+    let mut cg_bound = None;
     if let Some((bound, packing)) = pattern_lp_mixed(p, types, &counts, limits.time) {
         lb = lb.max(bound);
         pattern_bound = Some(bound);
         if let Some(pk) = packing {
             take(pk, &mut best, &mut found_by, "LP rounding");
+        }
+    } else if let Some(cg) = colgen::column_generation(p, types, &counts, Instant::now() + limits.time) {
+        // Too many patterns to list: generate the useful ones.
+        lb = lb.max(cg.bound);
+        cg_bound = Some(cg.bound);
+        cg_trace = Some(ColGenTrace {
+            iterations: cg.iterations,
+            columns: cg.columns.len(),
+            converged: cg.converged,
+        });
+        let cost = best.as_ref().map_or(f64::INFINITY, |b| b.cost(p));
+        if cost > colgen::round_up_to_prices(p, types, lb) + 1e-9
+            && let Some(pk) = colgen::dive(p, types, &counts, &cg, Instant::now() + limits.time)
+        {
+            take(downsize(p, types, &pk), &mut best, &mut found_by, "LP rounding");
         }
     }
     let best = best?;
@@ -305,6 +361,8 @@ pub fn plan_mixed_traced(
     if let Some(l) = assignment {
         lb = lb.max(l);
     }
+    // A fleet's cost is a sum of node prices: the bound rises to the next such sum.
+    lb = colgen::round_up_to_prices(p, types, lb);
     let lp_time = lp_start.elapsed();
     let mut packing = best;
     let mut optimal = packing.cost(p) <= lb + 1e-9;
@@ -337,6 +395,8 @@ pub fn plan_mixed_traced(
     };
     let trace = MixedTrace {
         unit_price_bound: unit_price,
+        column_generation: cg_trace,
+        column_generation_bound: cg_bound,
         pattern_lp: pattern_bound,
         assignment_lp: assignment,
         found_by,
