@@ -214,8 +214,13 @@ pub struct TypePlan {
     /// `nodes * price_per_hour`, if priced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_per_hour: Option<f64>,
-    /// Services that fit no node of this type (not in the placement).
+    /// Services that fit no node of this type (not in the placement), including services
+    /// that fit no node type at all.
     pub not_placed: Vec<String>,
+    /// The node count is above the type's `max_nodes`.
+    pub max_nodes_exceeded: bool,
+    /// Every service is placed within `max_nodes`: only complete plans are compared on cost.
+    pub complete: bool,
     /// Which pods go on which node.
     pub placement: Vec<NodePlacement>,
 }
@@ -561,7 +566,8 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             let mut sub = problem.clone();
             let mut not_placed = Vec::new();
             for (i, it) in sub.items.iter_mut().enumerate() {
-                if it.count > 0 && services[i].per_node[&m.name].instances == 0 {
+                // Services that fit nowhere (count already 0) are not placed here either.
+                if services[i].planned_replicas > 0 && services[i].per_node[&m.name].instances == 0 {
                     not_placed.push(services[i].name.clone());
                     it.count = 0;
                 }
@@ -636,10 +642,13 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             let c = round6(m.price_per_hour.unwrap_or(0.0) * ffd.cluster_autoscaler.min(ffd.karpenter) as f64);
             ffd_cost = Some(ffd_cost.map_or(c, |x: f64| x.min(c)));
         }
+        let max_nodes_exceeded = m.max_nodes.is_some_and(|q| nodes > q);
         #[allow(clippy::cast_precision_loss)]
         by_node_type.insert(
             m.name.clone(),
             TypePlan {
+                complete: not_placed.is_empty() && !max_nodes_exceeded,
+                max_nodes_exceeded,
                 nodes,
                 lower_bound: lb,
                 gap: gap(nodes as f64, lb as f64),
@@ -664,7 +673,7 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
         let mut sub = problem.clone();
         let mut not_placed = Vec::new();
         for (i, it) in sub.items.iter_mut().enumerate() {
-            if it.count > 0 && !priced.iter().any(|&t| pack::fits_empty(&problem, t, i)) {
+            if services[i].planned_replicas > 0 && !priced.iter().any(|&t| pack::fits_empty(&problem, t, i)) {
                 not_placed.push(services[i].name.clone());
                 it.count = 0;
             }

@@ -242,6 +242,11 @@ pub struct NodeModel {
     pub free_after_daemonsets: Resources,
     /// Image-cache budget after the DaemonSets' layers, in MiB (only with a disk).
     pub image_budget_mib: Option<i64>,
+    /// The whole image-cache budget, `floor(disk * gc_high% / 100) - disk_reserved`, in MiB
+    /// (only with a disk): what the union of every image on a node, the DaemonSets' included,
+    /// must fit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_cache_budget_mib: Option<u64>,
     /// Price per node-hour.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_per_hour: Option<f64>,
@@ -325,6 +330,7 @@ pub fn model(spec: &NodeTypeSpec, daemonsets: &[DaemonSet], ds_layers: &LayerSet
         allocatable,
         free_after_daemonsets: free,
         image_budget_mib,
+        image_cache_budget_mib: image_budget_bytes.map(|b| b >> 20),
         price_per_hour: spec.price_per_hour,
         max_nodes: spec.max_nodes,
         unusable: (!unusable.is_empty()).then(|| unusable.join("; ")),
