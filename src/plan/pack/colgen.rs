@@ -22,8 +22,12 @@ use std::time::Instant;
 use super::heuristics::{Order, ffd, mixed_greedy};
 use super::model::{NodeFill, Open, Packing, Problem, fits_empty};
 
+/// Column generation is used up to this many services with replicas ...
+pub(super) const MAX_SERVICES: usize = 80;
+/// ... and this many pods (beyond, one LP round costs more than the whole time budget).
+pub(super) const MAX_PODS: u64 = 2_000;
 /// Search nodes one pricing call may explore before returning its bound instead of a proof.
-const PRICING_NODES: u64 = 200_000;
+const PRICING_NODES: u64 = 50_000;
 /// Patterns added per node type and iteration.
 const COLUMNS_PER_TYPE: usize = 4;
 /// Column-generation iterations at most.

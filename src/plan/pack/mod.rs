@@ -177,12 +177,14 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
             if let Some(pk) = packing {
                 consider(Some(pk), &mut best, &mut trace.found_by, "LP rounding");
             }
-        } else {
+        } else if counts.iter().filter(|&&c| c > 0).count() <= colgen::MAX_SERVICES
+            && counts.iter().sum::<u64>() <= colgen::MAX_PODS
+        {
             // Too many patterns to list: generate the useful ones. Every node costs 1 here.
             let mut unit = p.clone();
             unit.types[ty].price = 1.0;
             unit.types[ty].max_nodes = None;
-            if let Some(cg) = colgen::column_generation(&unit, &[ty], &counts, Instant::now() + limits.time) {
+            if let Some(cg) = colgen::column_generation(&unit, &[ty], &counts, Instant::now() + limits.time / 2) {
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let bound = (cg.bound - 1e-6).ceil().max(0.0) as u64;
                 lb = lb.max(bound);
@@ -193,7 +195,7 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
                     converged: cg.converged,
                 });
                 if (best.nodes.len() as u64) > lb {
-                    let pk = colgen::dive(&unit, &[ty], &counts, &cg, Instant::now() + limits.time);
+                    let pk = colgen::dive(&unit, &[ty], &counts, &cg, Instant::now() + limits.time / 2);
                     consider(pk, &mut best, &mut trace.found_by, "LP rounding");
                 }
             }
@@ -340,7 +342,11 @@ pub fn plan_mixed_traced(
         if let Some(pk) = packing {
             take(pk, &mut best, &mut found_by, "LP rounding");
         }
-    } else if let Some(cg) = colgen::column_generation(p, types, &counts, Instant::now() + limits.time) {
+    } else if let Some(cg) = (counts.iter().filter(|&&c| c > 0).count() <= colgen::MAX_SERVICES
+        && counts.iter().sum::<u64>() <= colgen::MAX_PODS)
+        .then(|| colgen::column_generation(p, types, &counts, Instant::now() + limits.time))
+        .flatten()
+    {
         // Too many patterns to list: generate the useful ones.
         lb = lb.max(cg.bound);
         cg_bound = Some(cg.bound);
