@@ -470,8 +470,23 @@ fn plan_verbose_gives_bounds_and_search_per_node_type() {
 
 #[test]
 fn plan_verbose_says_when_the_exact_search_hit_its_limit() {
-    let file = example("eks-web-api-worker.yaml");
-    // The cheapest mix needs the exact search to prove its cost; one search node is not enough.
+    // The cheapest mix of this fleet needs the exact search to prove its cost (its LP bounds
+    // stay below it); one search node is not enough.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.yaml");
+    std::fs::write(
+        &path,
+        "node_types:\n\
+  - {name: m5.xlarge, cpu: \"4\", memory: 16Gi, max_pods: 58, reserved: eks, price_per_hour: 0.192}\n\
+  - {name: c5.xlarge, cpu: \"4\", memory: 8Gi, max_pods: 58, reserved: eks, price_per_hour: 0.17}\n\
+  - {name: r5.large, cpu: \"2\", memory: 16Gi, max_pods: 29, reserved: eks, price_per_hour: 0.126}\n\
+services:\n\
+  - {name: a, replicas: 5, cpu: 1700m, memory: 3Gi}\n\
+  - {name: b, replicas: 5, cpu: 900m, memory: 6Gi}\n\
+  - {name: c, replicas: 4, cpu: 1300m, memory: 2Gi}\n",
+    )
+    .unwrap();
+    let file = path.display().to_string();
     let (_, err) = verbose_run(&["plan", &file, "--exact-node-limit", "1"], None);
     has(&err, "imgopt: cheapest mix: ");
     has(

@@ -213,7 +213,12 @@ fn fixture_images_share_debian_base_once_per_node() {
         ),
     )
     .unwrap();
-    let v = json(&run(&["plan", plan.to_str().unwrap(), "--format", "json"]));
+    // The fixtures live outside the plan's folder: the plan may read them only with the flag.
+    let refused = run(&["plan", plan.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--allow-paths-outside-plan"));
+    let outside = "--allow-paths-outside-plan";
+    let v = json(&run(&["plan", plan.to_str().unwrap(), "--format", "json", outside]));
     assert_eq!(v["node_types"][0]["image_budget_mib"], 87040 - mib_ceil(base_u));
     let svc = |name: &str| {
         v["services"]
@@ -244,7 +249,7 @@ fn fixture_images_share_debian_base_once_per_node() {
     };
     let nodes = |budget_mib: u64| {
         std::fs::write(&plan, budget_plan(budget_mib)).unwrap();
-        let v = json(&run(&["plan", plan.to_str().unwrap(), "--format", "json"]));
+        let v = json(&run(&["plan", plan.to_str().unwrap(), "--format", "json", outside]));
         v["by_node_type"]["n"]["nodes"].as_u64().unwrap()
     };
     // 20 MiB above the union: one node. Between py-fat alone and the sum of both: two nodes,

@@ -14,7 +14,7 @@ use clap::Args;
 use super::image::ImageReader;
 use super::source_args::SourceArgs;
 use super::{ExitStatus, Rendered, printer::Printer, verbose};
-use crate::diag::{Diagnostic, Files};
+use crate::diag::{Diagnostic, FileId, Files};
 use crate::plan::file::{self, codes};
 use crate::plan::image::ImageLayers;
 use crate::plan::{self as planner, NodeTypeSpec, PlanInput, PodShape, Quantity, Request, ReservedModel, ServiceSpec};
@@ -58,6 +58,11 @@ pub struct PlanArgs {
     /// N+k: the fleet must still hold every replica with any k nodes gone.
     #[arg(long, value_name = "K")]
     pub spare_nodes: Option<u64>,
+    /// Let the plan file name files outside its own folder (`manifest:` paths and file
+    /// references such as `oci:DIR` or `docker-archive:FILE` under `images`). Off by default:
+    /// a plan written by someone else must not read other files on this machine.
+    #[arg(long)]
+    pub allow_paths_outside_plan: bool,
     /// Branch-and-bound nodes the exact search may explore before giving up on a proof.
     #[arg(long, default_value_t = 200_000, value_name = "N")]
     pub exact_node_limit: u64,
@@ -88,12 +93,7 @@ fn resolve_image_ref_traced(
 }
 
 fn fraction(text: &str, what: &str) -> anyhow::Result<Quantity> {
-    let t = text.trim();
-    let q = match t.strip_suffix('%') {
-        Some(p) => Quantity::parse(&format!("{}e-2", p.trim())),
-        None => Quantity::parse(t),
-    };
-    q.map_err(|e| anyhow::anyhow!("invalid --{what} `{text}`: {e}"))
+    Quantity::parse_fraction(text).map_err(|e| anyhow::anyhow!("invalid --{what} `{text}`: {e}"))
 }
 
 fn node_from_flag(spec: &str, index: usize) -> anyhow::Result<NodeTypeSpec> {
@@ -167,9 +167,135 @@ fn node_from_flag(spec: &str, index: usize) -> anyhow::Result<NodeTypeSpec> {
     Ok(t)
 }
 
-fn render_diags(diags: &[Diagnostic], files: &Files, printer: &Printer) -> anyhow::Error {
+/// Largest plan file, manifest or stdin text read (a `/dev/zero` must not fill the memory).
+pub const MAX_TEXT_BYTES: u64 = 32 << 20;
+
+/// Reads `path` as text: a regular file (a FIFO would block, a device never ends) of at most
+/// [`MAX_TEXT_BYTES`], in UTF-8. Errors name the file and never quote its bytes.
+pub fn read_text_file(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    read_text(file)
+}
+
+/// Reads at most [`MAX_TEXT_BYTES`] of UTF-8 text from `r`; the error gives a byte offset, never bytes.
+pub fn read_text(r: impl std::io::Read) -> Result<String, String> {
     let mut buf = Vec::new();
-    let _ = crate::diag::render_human(diags, files, printer.err_color, &mut buf);
+    r.take(MAX_TEXT_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| e.to_string())?;
+    if buf.len() as u64 > MAX_TEXT_BYTES {
+        return Err(format!(
+            "larger than the {} MiB limit for text input",
+            MAX_TEXT_BYTES >> 20
+        ));
+    }
+    String::from_utf8(buf).map_err(|e| {
+        format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Where a path the plan names may point: anywhere (`--allow-paths-outside-plan`), or only
+/// under the plan file's folder (the working directory for a plan on stdin).
+#[derive(Clone, Debug)]
+/// Where paths a plan file names may point: under its folder, unless the user allowed more.
+pub struct PathPolicy {
+    base: PathBuf,
+    allow_outside: bool,
+}
+
+impl PathPolicy {
+    /// `rel` resolved against the plan's folder, refused when it leaves it (`..`, an absolute
+    /// path elsewhere, a symlink pointing out).
+    fn resolve(&self, rel: &str) -> Result<PathBuf, String> {
+        let joined = self.base.join(rel);
+        if self.allow_outside {
+            return Ok(joined);
+        }
+        let outside = || {
+            format!("`{rel}` is outside the plan file's folder; pass --allow-paths-outside-plan to read files anywhere")
+        };
+        let root = if self.base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            self.base.as_path()
+        };
+        let root = std::fs::canonicalize(root).map_err(|e| format!("the plan file's folder: {e}"))?;
+        match std::fs::canonicalize(&joined) {
+            Ok(real) if real.starts_with(&root) => Ok(joined),
+            Ok(_) => Err(outside()),
+            // Not there (yet): judge the words. Reading it will fail with "not found".
+            Err(_) => {
+                let lexical_ok = !joined
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+                    && (Path::new(rel).is_relative() || joined.starts_with(&root));
+                if lexical_ok { Ok(joined) } else { Err(outside()) }
+            }
+        }
+    }
+
+    /// An image reference as written in the plan, with a file path in it resolved against the
+    /// plan's folder (and refused outside it); registry references unchanged.
+    fn image_ref(&self, reference: &str) -> Result<String, String> {
+        let (prefix, rest) = ["oci:", "oci-archive:", "docker-archive:"]
+            .iter()
+            .find_map(|p| reference.strip_prefix(p).map(|r| (*p, r)))
+            .unwrap_or(("", reference));
+        let is_path = !prefix.is_empty()
+            || rest.starts_with('/')
+            || rest.starts_with("./")
+            || rest.starts_with("../")
+            || rest.ends_with(".tar")
+            || (!rest.is_empty() && self.base.join(rest).exists());
+        if !is_path || reference.starts_with("docker://") {
+            return Ok(reference.to_string());
+        }
+        // `DIR:TAG` and `FILE:REPO:TAG`: every prefix before a colon that exists is checked too.
+        let joined = self.resolve(rest)?;
+        for (i, _) in rest.match_indices(':') {
+            if self.base.join(&rest[..i]).exists() {
+                self.resolve(&rest[..i])?;
+            }
+        }
+        Ok(format!("{prefix}{}", joined.display()))
+    }
+}
+
+/// Diagnostics with every label that points into a file the user did not write themselves (a
+/// manifest the plan names) turned into a `file:line:col` note: its bytes are never quoted.
+fn redact(diags: &[Diagnostic], files: &Files, quotable: &dyn Fn(FileId) -> bool) -> Vec<Diagnostic> {
+    diags
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            let (keep, moved): (Vec<_>, Vec<_>) = d.labels.drain(..).partition(|l| quotable(l.file));
+            d.labels = keep;
+            for l in moved {
+                let (line, col) = files.line_col(l.file, l.span.start);
+                let at = format!("in {}:{line}:{col}", files.name(l.file));
+                d.notes.push(if l.message.is_empty() {
+                    at
+                } else {
+                    format!("{at}: {}", l.message)
+                });
+            }
+            d
+        })
+        .collect()
+}
+
+/// Renders the plan's diagnostics; only the plan file itself (`plan`) is quoted.
+fn render_diags(diags: &[Diagnostic], files: &Files, plan: FileId, printer: &Printer) -> anyhow::Error {
+    let diags = redact(diags, files, &|f| f == plan);
+    let mut buf = Vec::new();
+    let _ = crate::diag::render_human(&diags, files, printer.err_color, &mut buf);
     let n = diags.len();
     let summary = format!("error: the plan has {n} problem{}\n", if n == 1 { "" } else { "s" });
     anyhow::Error::new(Rendered(String::from_utf8_lossy(&buf).into_owned() + &summary))
@@ -181,22 +307,24 @@ pub struct PlanFile {
     pub parsed: file::Parsed,
     /// The plan file and the manifests it named, for diagnostics.
     pub files: Files,
+    /// The plan file's id in `files` (the one file whose text errors may quote).
+    pub plan: FileId,
+    /// Where paths the plan names may point.
+    pub policy: PathPolicy,
 }
 
-/// Reads and parses the plan file at `path` (`-`: stdin) and the manifests it names. A file
-/// that cannot be used is an error with every problem rendered at its line (exit 2).
-pub fn read_plan_file(path: &Path, printer: &Printer) -> anyhow::Result<PlanFile> {
+/// Reads and parses the plan file at `path` (`-`: stdin) and the manifests it names, keeping
+/// every path it names under its folder unless `allow_outside`. A file that cannot be used is
+/// an error with every problem rendered at its line (exit 2).
+pub fn read_plan_file(path: &Path, allow_outside: bool, printer: &Printer) -> anyhow::Result<PlanFile> {
     let stdin = path.as_os_str() == "-";
     let (name, text, base) = if stdin {
-        let mut text = String::new();
-        std::io::stdin()
-            .lock()
-            .read_to_string(&mut text)
-            .context("reading the plan file from stdin")?;
+        let text =
+            read_text(std::io::stdin().lock()).map_err(|e| anyhow::anyhow!("reading the plan file from stdin: {e}"))?;
         // Files the plan names (Kubernetes manifests) are relative to the working directory.
         ("<stdin>".to_string(), text, PathBuf::new())
     } else {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading plan file {}", path.display()))?;
+        let text = read_text_file(path).map_err(|e| anyhow::anyhow!("reading plan file {}: {e}", path.display()))?;
         (
             path.display().to_string(),
             text,
@@ -211,11 +339,13 @@ pub fn read_plan_file(path: &Path, printer: &Printer) -> anyhow::Result<PlanFile
     let mut files = Files::new();
     let id = files.add(name, text);
     let mut read = Vec::new();
+    let policy = PathPolicy {
+        base: base.clone(),
+        allow_outside,
+    };
     let mut load = |rel: &str| -> Result<(String, String), String> {
-        let p = base.join(rel);
-        let loaded = std::fs::read_to_string(&p)
-            .map(|t| (p.display().to_string(), t))
-            .map_err(|e| e.to_string());
+        let p = policy.resolve(rel)?;
+        let loaded = read_text_file(&p).map(|t| (p.display().to_string(), t));
         if let Ok((name, text)) = &loaded {
             read.push(format!("read manifest {name} ({})", ByteSize(text.len() as u64)));
         }
@@ -224,14 +354,26 @@ pub fn read_plan_file(path: &Path, printer: &Printer) -> anyhow::Result<PlanFile
     let parsed = file::parse_plan(&mut files, id, &mut load);
     verbose::print(printer, &read);
     match parsed {
-        Ok(parsed) => Ok(PlanFile { parsed, files }),
-        Err(diags) => Err(render_diags(&diags, &files, printer)),
+        Ok(parsed) => Ok(PlanFile {
+            parsed,
+            files,
+            plan: id,
+            policy,
+        }),
+        Err(diags) => Err(render_diags(&diags, &files, id, printer)),
     }
 }
 
-/// Resolves one image reference of a plan file, saying what it did with `-v`.
-pub fn resolve_plan_image(r: &file::ImageRef, reader: &ImageReader, printer: &Printer) -> anyhow::Result<ImageLayers> {
-    let (layers, trace) = resolve_image_ref_traced(&r.reference, reader)?;
+/// Resolves one image reference of a plan file (a path in it must pass `policy`), saying
+/// what it did with `-v`. The error is the label text for the reference's diagnostic.
+pub fn resolve_plan_image(
+    r: &file::ImageRef,
+    policy: &PathPolicy,
+    reader: &ImageReader,
+    printer: &Printer,
+) -> Result<ImageLayers, String> {
+    let reference = policy.image_ref(&r.reference)?;
+    let (layers, trace) = resolve_image_ref_traced(&reference, reader).map_err(|e| format!("{e:#}"))?;
     if printer.is_verbose() {
         verbose::print(printer, &verbose::image_brief(&format!("image {}", r.key), &trace));
     }
@@ -240,10 +382,16 @@ pub fn resolve_plan_image(r: &file::ImageRef, reader: &ImageReader, printer: &Pr
 
 fn from_file(
     path: &Path,
+    allow_outside: bool,
     printer: &Printer,
     reader: &dyn Fn() -> anyhow::Result<ImageReader>,
 ) -> anyhow::Result<PlanInput> {
-    let PlanFile { parsed, files } = read_plan_file(path, printer)?;
+    let PlanFile {
+        parsed,
+        files,
+        plan,
+        policy,
+    } = read_plan_file(path, allow_outside, printer)?;
     let mut input = parsed.input;
     let mut diags = Vec::new();
     let reader = if parsed.image_refs.is_empty() {
@@ -253,19 +401,19 @@ fn from_file(
     };
     for r in &parsed.image_refs {
         let Some(reader) = &reader else { break };
-        match resolve_plan_image(r, reader, printer) {
+        match resolve_plan_image(r, &policy, reader, printer) {
             Ok(layers) => {
                 input.images.insert(r.key.clone(), layers);
             }
             Err(e) => diags.push(
                 Diagnostic::error(format!("cannot resolve image `{}`", r.reference))
                     .with_code(codes::IMAGE_REF)
-                    .with_primary(r.file, r.span.clone(), format!("{e:#}")),
+                    .with_primary(r.file, r.span.clone(), e),
             ),
         }
     }
     if !diags.is_empty() {
-        return Err(render_diags(&diags, &files, printer));
+        return Err(render_diags(&diags, &files, plan, printer));
     }
     Ok(input)
 }
@@ -333,7 +481,7 @@ pub fn run(args: &PlanArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus>
             if path.as_os_str() == "-" && args.source.password_stdin {
                 bail!("--password-stdin and a plan file on stdin (`-`) cannot share stdin");
             }
-            from_file(path, printer, &reader)?
+            from_file(path, args.allow_paths_outside_plan, printer, &reader)?
         }
         None => from_flags(args, printer, &reader)?,
     };

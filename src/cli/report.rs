@@ -33,6 +33,9 @@ pub struct ReportArgs {
     /// A Dockerfile to analyse: its findings and predicted savings join the report. Repeatable.
     #[arg(long = "dockerfile", value_name = "FILE")]
     pub dockerfiles: Vec<PathBuf>,
+    /// Let the plan file name files outside its own folder (as for `imgopt plan`).
+    #[arg(long)]
+    pub allow_paths_outside_plan: bool,
     /// Where and how to read image references.
     #[command(flatten)]
     pub source: SourceArgs,
@@ -76,7 +79,7 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
         .map(|s| image_arg(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let dockerfiles = analyze_dockerfiles(&args.dockerfiles, printer)?;
-    let PlanFile { parsed, .. } = read_plan_file(&args.file, printer)?;
+    let PlanFile { parsed, policy, .. } = read_plan_file(&args.file, args.allow_paths_outside_plan, printer)?;
     let mut input = parsed.input;
     let mut missing: Vec<MissingImage> = Vec::new();
     let refs: Vec<_> = parsed
@@ -87,11 +90,11 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
     if !refs.is_empty() || !overrides.is_empty() {
         let reader = ImageReader::new(args.source.to_options(std::io::stdin().lock())?)?;
         for r in refs {
-            match resolve_plan_image(r, &reader, printer) {
+            match resolve_plan_image(r, &policy, &reader, printer) {
                 Ok(layers) => {
                     input.images.insert(r.key.clone(), layers);
                 }
-                Err(e) => missing.push(drop_image(&mut input, &r.key, &r.reference, &format!("{e:#}"))),
+                Err(e) => missing.push(drop_image(&mut input, &r.key, &r.reference, &e)),
             }
         }
         for (name, reference) in &overrides {
@@ -182,6 +185,7 @@ mod tests {
             file: "p.yaml".into(),
             images: Vec::new(),
             dockerfiles: Vec::new(),
+            allow_paths_outside_plan: false,
             source: SourceArgs::default(),
             format: None,
         };

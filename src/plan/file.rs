@@ -222,10 +222,8 @@ fn count_max(cx: &mut Ctx<'_>, f: FileId, y: &Yaml, what: &str, max: u64) -> Opt
 
 fn fraction(cx: &mut Ctx<'_>, f: FileId, y: &Yaml, what: &str, allow_percent: bool) -> Option<Quantity> {
     let s = scalar(cx, f, y, what)?.trim();
-    let q = if let (true, Some(p)) = (allow_percent, s.strip_suffix('%')) {
-        Quantity::parse(p)
-            .ok()
-            .map(|q| Quantity::parse(&format!("{}e-2", p.trim())).unwrap_or(q))
+    let q = if allow_percent {
+        Quantity::parse_fraction(s).ok()
     } else {
         Quantity::parse(s).ok()
     };
@@ -992,7 +990,34 @@ fn manifest_entry(
         }
     };
     let mid = cx.files.add(display, text.clone());
-    let docs = match yaml::parse(&text) {
+    let first_diag = cx.diags.len();
+    let out = manifest_workloads(cx, mid, &text, rcs);
+    // Every problem inside the manifest also points at the line of the plan that named it.
+    for d in &mut cx.diags[first_diag..] {
+        if d.labels.iter().any(|l| l.file == mid) {
+            d.labels.push(crate::diag::Label {
+                file: f,
+                span: pv.span.clone(),
+                message: "in the manifest named here".into(),
+                primary: false,
+            });
+        }
+    }
+    if out.is_empty() && cx.diags.len() == first_diag {
+        cx.err(
+            f,
+            pv.span.clone(),
+            codes::MANIFEST,
+            format!("manifest `{path}` holds no Deployment, StatefulSet, ReplicaSet, Job, CronJob, Pod or DaemonSet"),
+            "",
+        );
+    }
+    out
+}
+
+/// The workloads of one manifest file (already added to `files` as `mid`).
+fn manifest_workloads(cx: &mut Ctx<'_>, mid: FileId, text: &str, rcs: &RuntimeClasses) -> Vec<Workload> {
+    let docs = match yaml::parse(text) {
         Ok(d) => d,
         Err(e) => {
             cx.err(
@@ -1008,15 +1033,6 @@ fn manifest_entry(
     let mut out = Vec::new();
     for d in &docs {
         read_workloads(cx, mid, d, rcs, &mut out);
-    }
-    if out.is_empty() {
-        cx.err(
-            f,
-            pv.span.clone(),
-            codes::MANIFEST,
-            format!("manifest `{path}` holds no Deployment, StatefulSet, ReplicaSet, Job, CronJob, Pod or DaemonSet"),
-            "",
-        );
     }
     out
 }

@@ -163,7 +163,7 @@ pub fn pull_mib(image_layers: &[usize], table: &LayerTable, ds_layers: &LayerSet
         .iter()
         .filter(|&&l| !ds_layers.contains(l))
         .map(|&l| table.compressed(l))
-        .sum();
+        .fold(0, u64::saturating_add);
     (bytes as f64 / 1_048_576.0 * 10.0).round() / 10.0
 }
 

@@ -141,7 +141,8 @@ impl LayerSet {
     /// Total unpacked bytes of the set.
     #[must_use]
     pub fn bytes(&self) -> u64 {
-        self.layers.values().sum()
+        // Saturating: sizes come from input (two 8 EiB layers must not wrap to a tiny cache).
+        self.layers.values().fold(0, |a: u64, &b| a.saturating_add(b))
     }
 
     /// The layer ids.

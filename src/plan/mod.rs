@@ -40,6 +40,9 @@ pub const MAX_PODS: u64 = 100_000;
 /// Largest replica count (and spare-node count) accepted per service.
 pub const MAX_REPLICAS: u64 = 1_000_000;
 
+/// Largest surge accepted: 100 times the replicas (10,000 %).
+pub const MAX_SURGE: u64 = 100;
+
 /// The JSON schema version of [`PlanReport`].
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -118,6 +121,12 @@ pub enum Error {
         kind: &'static str,
         /// The name.
         name: String,
+    },
+    /// A surge above [`MAX_SURGE`].
+    #[error("a surge of {percent}% is above the limit of {}% ({} extra pods per replica)", MAX_SURGE * 100, MAX_SURGE)]
+    Surge {
+        /// The surge given, in per cent.
+        percent: String,
     },
     /// `target_utilization` must be in (0, 1].
     #[error("target_utilization must be above 0 and at most 1")]
@@ -205,8 +214,13 @@ pub struct TypePlan {
     /// `nodes * price_per_hour`, if priced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_per_hour: Option<f64>,
-    /// Services that fit no node of this type (not in the placement).
+    /// Services that fit no node of this type (not in the placement), including services
+    /// that fit no node type at all.
     pub not_placed: Vec<String>,
+    /// The node count is above the type's `max_nodes`.
+    pub max_nodes_exceeded: bool,
+    /// Every service is placed within `max_nodes`: only complete plans are compared on cost.
+    pub complete: bool,
     /// Which pods go on which node.
     pub placement: Vec<NodePlacement>,
 }
@@ -363,13 +377,26 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             });
         }
     }
-    let surge_ok = input.headroom.surge.is_none_or(|q| q.as_f64() <= 100.0);
+    if let Some(q) = input.headroom.surge
+        && !q.at_most(MAX_SURGE)
+    {
+        return Err(Error::Surge {
+            percent: format!("{}", q.as_f64() * 100.0),
+        });
+    }
     for s in &input.services {
-        if s.replicas > MAX_REPLICAS || !surge_ok {
+        let planned = s
+            .replicas
+            .saturating_add(input.headroom.surge.map_or(0, |q| q.fraction_of_ceil(s.replicas)));
+        if s.replicas > MAX_REPLICAS || planned > MAX_REPLICAS {
             return Err(Error::TooLarge {
-                what: "replicas (with surge)",
+                what: if s.replicas > MAX_REPLICAS {
+                    "replicas"
+                } else {
+                    "replicas with surge"
+                },
                 owner: s.name.clone(),
-                value: s.replicas,
+                value: planned.max(s.replicas),
                 max: MAX_REPLICAS,
             });
         }
@@ -444,7 +471,9 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
     for s in &input.services {
         let layers = lookup(&s.name, &s.image)?;
         let eff = s.shape.effective();
-        let planned = s.replicas + input.headroom.surge.map_or(0, |q| q.fraction_of_ceil(s.replicas));
+        let planned = s
+            .replicas
+            .saturating_add(input.headroom.surge.map_or(0, |q| q.fraction_of_ceil(s.replicas)));
         let mut per_node = BTreeMap::new();
         let mut pull = BTreeMap::new();
         let mut reasons = BTreeMap::new();
@@ -537,7 +566,8 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             let mut sub = problem.clone();
             let mut not_placed = Vec::new();
             for (i, it) in sub.items.iter_mut().enumerate() {
-                if it.count > 0 && services[i].per_node[&m.name].instances == 0 {
+                // Services that fit nowhere (count already 0) are not placed here either.
+                if services[i].planned_replicas > 0 && services[i].per_node[&m.name].instances == 0 {
                     not_placed.push(services[i].name.clone());
                     it.count = 0;
                 }
@@ -612,10 +642,13 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             let c = round6(m.price_per_hour.unwrap_or(0.0) * ffd.cluster_autoscaler.min(ffd.karpenter) as f64);
             ffd_cost = Some(ffd_cost.map_or(c, |x: f64| x.min(c)));
         }
+        let max_nodes_exceeded = m.max_nodes.is_some_and(|q| nodes > q);
         #[allow(clippy::cast_precision_loss)]
         by_node_type.insert(
             m.name.clone(),
             TypePlan {
+                complete: not_placed.is_empty() && !max_nodes_exceeded,
+                max_nodes_exceeded,
                 nodes,
                 lower_bound: lb,
                 gap: gap(nodes as f64, lb as f64),
@@ -640,7 +673,7 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
         let mut sub = problem.clone();
         let mut not_placed = Vec::new();
         for (i, it) in sub.items.iter_mut().enumerate() {
-            if it.count > 0 && !priced.iter().any(|&t| pack::fits_empty(&problem, t, i)) {
+            if services[i].planned_replicas > 0 && !priced.iter().any(|&t| pack::fits_empty(&problem, t, i)) {
                 not_placed.push(services[i].name.clone());
                 it.count = 0;
             }

@@ -207,8 +207,8 @@ pub fn reserved(spec: &NodeTypeSpec) -> Reserved {
             system_memory_mib,
             eviction_memory_mib,
         } => Reserved {
-            cpu_m: kube_cpu_m + system_cpu_m,
-            memory_mib: kube_memory_mib + system_memory_mib,
+            cpu_m: kube_cpu_m.saturating_add(*system_cpu_m),
+            memory_mib: kube_memory_mib.saturating_add(*system_memory_mib),
             eviction_memory_mib: *eviction_memory_mib,
         },
     }
@@ -242,6 +242,11 @@ pub struct NodeModel {
     pub free_after_daemonsets: Resources,
     /// Image-cache budget after the DaemonSets' layers, in MiB (only with a disk).
     pub image_budget_mib: Option<i64>,
+    /// The whole image-cache budget, `floor(disk * gc_high% / 100) - disk_reserved`, in MiB
+    /// (only with a disk): what the union of every image on a node, the DaemonSets' included,
+    /// must fit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_cache_budget_mib: Option<u64>,
     /// Price per node-hour.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_per_hour: Option<f64>,
@@ -273,7 +278,7 @@ pub fn model(spec: &NodeTypeSpec, daemonsets: &[DaemonSet], ds_layers: &LayerSet
     let mut unusable = Vec::new();
     let alloc_mem = capacity
         .memory_mib
-        .checked_sub(reserved.memory_mib + reserved.eviction_memory_mib);
+        .checked_sub(reserved.memory_mib.saturating_add(reserved.eviction_memory_mib));
     let alloc_cpu = capacity.cpu_m.checked_sub(reserved.cpu_m);
     if alloc_mem.is_none() || alloc_cpu.is_none() {
         unusable.push("the reservation is larger than the node".to_string());
@@ -283,8 +288,8 @@ pub fn model(spec: &NodeTypeSpec, daemonsets: &[DaemonSet], ds_layers: &LayerSet
         memory_mib: alloc_mem.unwrap_or(0),
         pods: spec.max_pods,
     };
-    let ds_cpu: u64 = daemonsets.iter().map(|d| d.cpu_m).sum();
-    let ds_mem: u64 = daemonsets.iter().map(|d| d.memory_mib).sum();
+    let ds_cpu: u64 = daemonsets.iter().map(|d| d.cpu_m).fold(0, u64::saturating_add);
+    let ds_mem: u64 = daemonsets.iter().map(|d| d.memory_mib).fold(0, u64::saturating_add);
     let ds_pods = daemonsets.len() as u64;
     if unusable.is_empty()
         && (ds_cpu > allocatable.cpu_m || ds_mem > allocatable.memory_mib || ds_pods > allocatable.pods)
@@ -300,10 +305,10 @@ pub fn model(spec: &NodeTypeSpec, daemonsets: &[DaemonSet], ds_layers: &LayerSet
         pods: allocatable.pods.saturating_sub(ds_pods),
     };
     let budget_mib = spec.disk_mib.map(|d| {
-        i64::try_from(d * spec.image_gc_high_threshold_percent / 100).unwrap_or(i64::MAX)
+        i64::try_from(u128::from(d) * u128::from(spec.image_gc_high_threshold_percent) / 100).unwrap_or(i64::MAX)
             - i64::try_from(spec.disk_reserved_mib).unwrap_or(i64::MAX)
     });
-    let image_budget_bytes = budget_mib.map(|b| u64::try_from(b.max(0)).unwrap_or(0) * (1 << 20));
+    let image_budget_bytes = budget_mib.map(|b| u64::try_from(b.max(0)).unwrap_or(0).saturating_mul(1 << 20));
     let ds_bytes = ds_layers.bytes();
     let image_budget_mib = budget_mib.map(|b| {
         let after = i128::from(b) * (1 << 20) - i128::from(ds_bytes);
@@ -325,6 +330,7 @@ pub fn model(spec: &NodeTypeSpec, daemonsets: &[DaemonSet], ds_layers: &LayerSet
         allocatable,
         free_after_daemonsets: free,
         image_budget_mib,
+        image_cache_budget_mib: image_budget_bytes.map(|b| b >> 20),
         price_per_hour: spec.price_per_hour,
         max_nodes: spec.max_nodes,
         unusable: (!unusable.is_empty()).then(|| unusable.join("; ")),

@@ -22,8 +22,8 @@ pub struct Request {
 impl Request {
     fn add(self, o: Self) -> Self {
         Self {
-            cpu_m: self.cpu_m + o.cpu_m,
-            memory_bytes: self.memory_bytes + o.memory_bytes,
+            cpu_m: self.cpu_m.saturating_add(o.cpu_m),
+            memory_bytes: self.memory_bytes.saturating_add(o.memory_bytes),
         }
     }
     fn max(self, o: Self) -> Self {

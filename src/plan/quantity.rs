@@ -162,6 +162,24 @@ impl Quantity {
         Ok(Self { num, den })
     }
 
+    /// A fraction: a quantity (`0.25`, `1e-1`) or a percentage (`25%`, `2.5e1%`), exact.
+    pub fn parse_fraction(text: &str) -> Result<Self, QuantityError> {
+        let t = text.trim();
+        match t.strip_suffix('%') {
+            None => Self::parse(t),
+            Some(p) => {
+                let q = Self::parse(p)?;
+                Ok(Self {
+                    num: q.num,
+                    den: q
+                        .den
+                        .checked_mul(100)
+                        .ok_or_else(|| QuantityError::Range(t.to_string()))?,
+                })
+            }
+        }
+    }
+
     /// `ceil(self * mul / div)`, saturating at `u64::MAX`.
     fn ceil_scaled(self, mul: u128, div: u128) -> u64 {
         let n = self.num.saturating_mul(mul);
@@ -231,6 +249,12 @@ impl Quantity {
     #[must_use]
     pub fn at_most_one(self) -> bool {
         self.num <= self.den
+    }
+
+    /// Whether the value is at most `n`.
+    #[must_use]
+    pub fn at_most(self, n: u64) -> bool {
+        self.num <= u128::from(n).saturating_mul(self.den)
     }
 
     /// Whether the value is zero.
@@ -308,6 +332,19 @@ mod tests {
         assert_eq!(q("0.8").fraction_of_floor(3920), 3136);
         assert!(q("0.8").at_most_one());
         assert!(!q("1.01").at_most_one());
+    }
+
+    #[test]
+    fn percentages_are_exact() {
+        let f = |s: &str| Quantity::parse_fraction(s).unwrap();
+        assert_eq!(f("25%"), Quantity { num: 25, den: 100 });
+        assert_eq!(f("0.25").fraction_of_ceil(8), 2);
+        assert_eq!(f("12.5%").fraction_of_ceil(8), 1);
+        // 1e8 % is a million, not 1e8 (the exponent applies before the percent).
+        assert_eq!(f("1e8%").fraction_of_ceil(1), 1_000_000);
+        assert_eq!(f("100000000%").fraction_of_ceil(3), 3_000_000);
+        assert!(Quantity::parse_fraction("x%").is_err());
+        assert!(Quantity::parse_fraction("%").is_err());
     }
 
     #[test]

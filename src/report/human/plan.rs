@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{CellAlignment, ContentArrangement, Table};
+use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
 
 use crate::plan::{Mebibytes, Millicores, NodePlacement, PlanReport};
 
@@ -14,8 +14,8 @@ use crate::plan::{Mebibytes, Millicores, NodePlacement, PlanReport};
 const MAX_SERVICES: usize = 40;
 /// Distinct node shapes shown per placement.
 const MAX_SHAPES: usize = 15;
-/// Table width when stdout is not a terminal.
-const WIDTH: u16 = 150;
+/// Table width when stdout is not a terminal (on a terminal, its width).
+const WIDTH: u16 = 100;
 
 fn table<T: Into<comfy_table::Row>>(header: T) -> Table {
     let mut t = Table::new();
@@ -26,6 +26,38 @@ fn table<T: Into<comfy_table::Row>>(header: T) -> Table {
         t.set_width(WIDTH);
     }
     t
+}
+
+/// Keeps every column at least as wide as its longest word, so cells wrap between words only;
+/// when every line fits the table's width as it is, nothing wraps at all.
+fn words_whole(t: &mut Table) {
+    let width = |s: &str| u16::try_from(s.chars().count()).unwrap_or(u16::MAX);
+    let (mut word, mut line): (Vec<u16>, Vec<u16>) = (Vec::new(), Vec::new());
+    let rows = t.header().into_iter().chain(t.row_iter());
+    for row in rows {
+        for (k, cell) in row.cell_iter().enumerate() {
+            let c = cell.content();
+            if word.len() <= k {
+                word.resize(k + 1, 0);
+                line.resize(k + 1, 0);
+            }
+            word[k] = word[k].max(c.split_whitespace().map(width).max().unwrap_or(0));
+            line[k] = line[k].max(c.lines().map(width).max().unwrap_or(0));
+        }
+    }
+    // Each column adds its padding (one space each side) and a border.
+    let natural: u32 = line.iter().map(|&w| u32::from(w) + 3).sum::<u32>() + 1;
+    let min = if natural <= u32::from(t.width().unwrap_or(WIDTH)) {
+        line
+    } else {
+        word
+    };
+    for (k, col) in t.column_iter_mut().enumerate() {
+        if let Some(&w) = min.get(k) {
+            // The constraint counts the cell's padding.
+            col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(w.saturating_add(2))));
+        }
+    }
 }
 
 fn res(cpu_m: u64, mem: u64, pods: u64) -> String {
@@ -108,11 +140,18 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
         "reserved (+eviction)",
         "allocatable",
         "free after DaemonSets",
-        "image budget",
+        "image cache",
         "$/h",
     ]);
     for n in &r.node_types {
-        let budget = n.image_budget_mib.map_or("-".to_string(), |b| format!("{b} MiB"));
+        // One budget: the whole cache, and what the DaemonSets' images already take of it.
+        let budget = match (n.image_cache_budget_mib, n.image_budget_mib) {
+            (Some(whole), Some(after)) => {
+                let ds = i128::from(whole) - i128::from(after);
+                format!("{whole} MiB ({ds} MiB DaemonSets)")
+            }
+            _ => "-".to_string(),
+        };
         t.add_row(vec![
             n.name.clone(),
             res(n.capacity.cpu_m, n.capacity.memory_mib, n.capacity.pods),
@@ -132,6 +171,7 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             n.price_per_hour.map_or("-".to_string(), |p| format!("{p}")),
         ]);
     }
+    words_whole(&mut t);
     writeln!(out, "{t}")?;
     for n in r.node_types.iter().filter(|n| n.unusable.is_some()) {
         writeln!(
@@ -143,20 +183,20 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
     }
 
     writeln!(out, "\nInstances per empty node")?;
-    let mut t = table(vec![
-        "service",
-        "replicas",
-        "request",
-        "node type",
-        "fit",
-        "pull (fresh node)\nimage cache",
-    ]);
+    // Four columns, so the fit phrase keeps its line in 100 columns.
+    let mut t = table(vec!["service", "node type", "fit", "image (pull, cache)"]);
     for s in r.services.iter().take(MAX_SERVICES) {
         let reps = if s.planned_replicas == s.replicas {
-            s.replicas.to_string()
+            format!("× {}", s.replicas)
         } else {
-            format!("{} (+{} surge)", s.replicas, s.planned_replicas - s.replicas)
+            format!("× {} (+{} surge)", s.replicas, s.planned_replicas - s.replicas)
         };
+        let head = format!(
+            "{}\n{reps}\n{} / {}",
+            s.name,
+            Millicores(s.effective_request.cpu_m),
+            Mebibytes(s.effective_request.memory_mib)
+        );
         for (k, n) in r.node_types.iter().enumerate() {
             let f = &s.per_node[&n.name];
             let fit = if f.instances == 0 {
@@ -167,34 +207,25 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             } else {
                 f.summary()
             };
-            let mut pull = s
+            let mut image = s
                 .pull_mib
                 .get(&n.name)
                 .filter(|p| **p > 0.0)
-                .map_or("-".to_string(), |p| format!("{p:.1} MiB"));
-            if let (Some(c), Some(b)) = (f.image_cache_mib, n.image_budget_bytes) {
-                // The union of layers on the node (DaemonSet images included) against the whole budget.
-                pull.push_str(&format!("\ncache {c} of {} MiB", b >> 20));
+                .map_or("-".to_string(), |p| format!("pull {p:.1} MiB"));
+            if let (Some(c), Some(b)) = (f.image_cache_mib, n.image_cache_budget_mib) {
+                // The union of layers on the node (DaemonSet images included) against the whole
+                // budget, as in the node-type table.
+                image.push_str(&format!("\ncache {c} MiB\nof {b} MiB"));
             }
-            let first = k == 0;
             t.add_row(vec![
-                if first { s.name.clone() } else { String::new() },
-                if first { reps.clone() } else { String::new() },
-                if first {
-                    format!(
-                        "{} / {}",
-                        Millicores(s.effective_request.cpu_m),
-                        Mebibytes(s.effective_request.memory_mib)
-                    )
-                } else {
-                    String::new()
-                },
+                if k == 0 { head.clone() } else { String::new() },
                 n.name.clone(),
                 fit,
-                pull,
+                image,
             ]);
         }
     }
+    words_whole(&mut t);
     writeln!(out, "{t}")?;
     if r.services.len() > MAX_SERVICES {
         writeln!(
@@ -211,12 +242,38 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
         "lower bound",
         "gap",
         "proof",
-        "FFD (cluster-autoscaler)",
-        "FFD (Karpenter)",
+        "FFD cluster- autoscaler",
+        "FFD Karpenter",
         "$/h",
         "not placed",
     ]);
-    for (name, p) in &r.by_node_type {
+    // File order, as every other table.
+    for (name, p) in r
+        .node_types
+        .iter()
+        .filter_map(|n| r.by_node_type.get(&n.name).map(|p| (&n.name, p)))
+    {
+        let mut missing: Vec<String> = p
+            .not_placed
+            .iter()
+            .map(|svc| {
+                let why = r
+                    .services
+                    .iter()
+                    .find(|s| &s.name == svc)
+                    .and_then(|s| s.per_node.get(name))
+                    .map(|f| f.binding.iter().map(|b| b.word()).collect::<Vec<_>>().join("+"))
+                    .filter(|w| !w.is_empty());
+                match why {
+                    Some(w) => format!("{svc} ({w} bound)"),
+                    None => svc.clone(),
+                }
+            })
+            .collect();
+        if p.max_nodes_exceeded {
+            let q = r.node_types.iter().find(|n| &n.name == name).and_then(|n| n.max_nodes);
+            missing.push(format!("over max_nodes {}", q.unwrap_or(0)));
+        }
         let row = vec![
             name.clone(),
             p.nodes.to_string(),
@@ -229,11 +286,16 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             },
             p.ffd.cluster_autoscaler.to_string(),
             p.ffd.karpenter.to_string(),
-            p.cost_per_hour.map_or("-".to_string(), |c| format!("{c:.3}")),
-            if p.not_placed.is_empty() {
+            match p.cost_per_hour {
+                None => "-".to_string(),
+                Some(c) if p.complete => format!("{c:.3}"),
+                // Not comparable: the fleet leaves pods out or breaks its quota.
+                Some(c) => format!("({c:.3}) partial"),
+            },
+            if missing.is_empty() {
                 "-".to_string()
             } else {
-                p.not_placed.join(", ")
+                missing.join(", ")
             },
         ];
         t.add_row(row);
@@ -243,12 +305,18 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             c.set_cell_alignment(CellAlignment::Right);
         }
     }
+    words_whole(&mut t);
     writeln!(out, "{t}")?;
 
     if let Some(c) = &r.cheapest {
         writeln!(
             out,
-            "\nCheapest fleet: ${:.3}/h ({})",
+            "\nCheapest fleet{}: ${:.3}/h ({})",
+            if c.not_placed.is_empty() {
+                ""
+            } else {
+                " for the services that fit (partial)"
+            },
             c.cost_per_hour,
             proof(c.optimal, c.gap)
         )?;
@@ -273,9 +341,10 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "  placement:")?;
         write_placement(out, &c.placement)?;
     } else if let Some((name, p)) = r
-        .by_node_type
+        .node_types
         .iter()
-        .filter(|(_, p)| p.not_placed.is_empty())
+        .filter_map(|n| r.by_node_type.get(&n.name).map(|p| (&n.name, p)))
+        .filter(|(_, p)| p.complete)
         .min_by_key(|(_, p)| p.nodes)
     {
         writeln!(

@@ -17,7 +17,7 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "### Density plan\n")?;
     writeln!(
         out,
-        "| node type | allocatable | free after DaemonSets | image budget | $/h |"
+        "| node type | allocatable | free after DaemonSets | image cache (DaemonSets) | $/h |"
     )?;
     writeln!(out, "|---|---|---|---|---|")?;
     for n in &r.node_types {
@@ -31,7 +31,10 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             Millicores(n.free_after_daemonsets.cpu_m),
             Mebibytes(n.free_after_daemonsets.memory_mib),
             n.free_after_daemonsets.pods,
-            n.image_budget_mib.map_or("-".to_string(), |b| format!("{b} MiB")),
+            match (n.image_cache_budget_mib, n.image_budget_mib) {
+                (Some(whole), Some(after)) => format!("{whole} MiB ({} MiB)", i128::from(whole) - i128::from(after)),
+                _ => "-".to_string(),
+            },
             n.price_per_hour.map_or("-".to_string(), |p| p.to_string()),
         )?;
     }
@@ -70,13 +73,22 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "\n| node type | nodes | lower bound | gap | optimal | FFD (CA) | FFD (Karpenter) | $/h |"
+        "\n| node type | nodes | lower bound | gap | optimal | FFD (CA) | FFD (Karpenter) | $/h | not placed |"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---|---:|---:|---:|")?;
-    for (name, p) in &r.by_node_type {
+    writeln!(out, "|---|---:|---:|---:|---|---:|---:|---:|---|")?;
+    // File order, as every other table.
+    for (name, p) in r
+        .node_types
+        .iter()
+        .filter_map(|n| r.by_node_type.get(&n.name).map(|p| (&n.name, p)))
+    {
+        let mut missing: Vec<String> = p.not_placed.iter().map(|s| cell(s)).collect();
+        if p.max_nodes_exceeded {
+            missing.push("over max_nodes".to_string());
+        }
         writeln!(
             out,
-            "| {} | {} | {} | {:.1}% | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.1}% | {} | {} | {} | {} | {} |",
             cell(name),
             p.nodes,
             p.lower_bound,
@@ -84,7 +96,16 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             if p.optimal { "yes" } else { "no (bound)" },
             p.ffd.cluster_autoscaler,
             p.ffd.karpenter,
-            p.cost_per_hour.map_or("-".to_string(), |c| format!("{c:.3}"))
+            match p.cost_per_hour {
+                None => "-".to_string(),
+                Some(c) if p.complete => format!("{c:.3}"),
+                Some(c) => format!("({c:.3}) partial"),
+            },
+            if missing.is_empty() {
+                "-".to_string()
+            } else {
+                missing.join(", ")
+            }
         )?;
     }
     if let Some(c) = &r.cheapest {
