@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::context::{Accidental, BuildContext};
 use crate::diag::{FileId, Files, Severity};
 use crate::dockerfile;
+use crate::dockerfile::report::StageReport;
 use crate::estimate::{Estimate, Total};
 use crate::rules::context::context_sources;
 use crate::rules::{self, RuleContext, Selection};
@@ -80,27 +81,6 @@ pub enum Error {
         #[source]
         source: crate::context::Error,
     },
-}
-
-/// A stage in the report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct StageReport {
-    /// 0-based index.
-    pub index: usize,
-    /// `AS` name.
-    pub name: Option<String>,
-    /// Base as written.
-    pub base: String,
-    /// Base with ARGs expanded.
-    pub base_expanded: String,
-    /// `--platform`.
-    pub platform: Option<String>,
-    /// Indices of stages it copies or mounts from.
-    pub copies_from: Vec<usize>,
-    /// Built for the target.
-    pub reaches_target: bool,
-    /// Its filesystem is in the target image.
-    pub ships: bool,
 }
 
 /// A file of the context with its size.
@@ -513,20 +493,7 @@ pub fn analyze_traced(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport
         ft.target = (ctx.target, ctx.stages.get(ctx.target).and_then(|s| s.name.clone()));
         ft.shipping = ctx.stages.iter().filter(|s| s.ships).map(|s| s.index).collect();
         trace.files.push(ft);
-        let stages = ctx
-            .stages
-            .iter()
-            .map(|s| StageReport {
-                index: s.index,
-                name: s.name.clone(),
-                base: s.base.clone(),
-                base_expanded: s.base_expanded.clone(),
-                platform: s.platform.clone(),
-                copies_from: s.copies_from.clone(),
-                reaches_target: s.reaches_target,
-                ships: s.ships,
-            })
-            .collect();
+        let stages = ctx.stages.iter().map(|s| StageReport::new(s, ctx.target)).collect();
         let context = bc
             .as_ref()
             .zip(context_dir.as_deref())

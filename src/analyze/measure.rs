@@ -6,15 +6,10 @@
 //! --dockerfile`), the per-instruction figures in the report ([`ImageMeasure`]), and turning
 //! a finding's estimate into a measured one where the instruction's layers show the bytes:
 //!
-//! | rule | measured saving |
-//! |---|---|
-//! | DF201 apt-lists-not-removed | bytes under `/var/lib/apt/lists/` stored by the instruction's layers |
-//! | DF203 apk-add-cache | bytes under `/var/cache/apk/`, `/etc/apk/cache/` |
-//! | DF204 pip-cache-kept | bytes under `*/.cache/pip/` |
-//! | DF205 js-package-cache-kept | bytes under `*/.npm/_cacache/`, `*/.cache/yarn/`, `*/.yarn/cache/` |
-//! | DF206 rpm-cache-kept | bytes under `/var/cache/{yum,dnf,zypp}/` |
-//! | DF401 deleted-in-later-layer | bytes of earlier layers the instruction deleted (caches excluded: their own rules report them) |
-//! | DF402 recursive-chown-in-separate-layer | bytes the instruction stored again with only new metadata |
+//! Each rule says what confirms it ([`crate::rules::RuleMeta::measured`]): bytes its
+//! instruction's layers stored under named package-manager caches ([`Measured::Caches`]), or
+//! bytes of earlier layers they deleted or stored again with only new metadata
+//! ([`Measured::Waste`]; caches excluded: their own rules report them).
 //!
 //! "Stored by the layer" counts every file the layer holds under the cache directory, whether
 //! it survives to the final filesystem (`package_cache`) or a later layer deletes or replaces
@@ -34,6 +29,7 @@ use crate::dockerfile::{self, Stages};
 use crate::estimate::{Basis, Estimate, Total};
 use crate::layers::history::{InstructionMeasure, attach_dockerfile};
 use crate::layers::{BaseSplit, LayersReport, WasteKind};
+use crate::rules::{self, Measured};
 use crate::units::ByteSize;
 
 /// Why the measurements could not be attached.
@@ -115,18 +111,6 @@ pub struct FindingMeasure {
     pub replaced: Option<Estimate>,
 }
 
-/// Cache tags whose bytes measure a rule's saving.
-fn cache_tags(code: &str) -> Option<&'static [&'static str]> {
-    Some(match code {
-        "DF201" => &["apt-lists"],
-        "DF203" => &["apk"],
-        "DF204" => &["pip"],
-        "DF205" => &["npm", "yarn"],
-        "DF206" => &["yum", "dnf", "zypper"],
-        _ => return None,
-    })
-}
-
 /// Measures the image against the file `input` (already analysed into `report` with `opts`)
 /// and rewrites the estimates of that file's findings where the layers show the bytes; the
 /// summary is recomputed.
@@ -206,27 +190,33 @@ pub fn attach(report: &mut AnalyzeReport, input: &Input, opts: &Options, mut ima
         if ib.measure.layers.is_empty() {
             continue;
         }
-        let (bytes, what, counted) = if let Some(tags) = cache_tags(f.code) {
-            let b: u64 = tags.iter().filter_map(|t| ib.cache_bytes.get(*t)).map(|b| b.0).sum();
-            (
-                b,
-                format!("under the {} cache", tags.join("/")),
-                format!("cache:{}", tags.join("+")),
-            )
-        } else if f.code == "DF401" {
-            (
-                ib.deleted_bytes.0,
-                "of earlier layers deleted by it".to_string(),
-                "deleted".to_string(),
-            )
-        } else if f.code == "DF402" {
-            (
+        let Some(how) = rules::find(f.code).and_then(|r| r.meta().measured) else {
+            continue;
+        };
+        let (bytes, what, counted) = match how {
+            Measured::Caches(kinds) => {
+                let tags: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+                let b: u64 = kinds
+                    .iter()
+                    .filter_map(|k| ib.cache_bytes.get(k.as_str()))
+                    .map(|b| b.0)
+                    .sum();
+                (
+                    b,
+                    format!("under the {} cache", tags.join("/")),
+                    format!("cache:{}", tags.join("+")),
+                )
+            }
+            Measured::Waste(WasteKind::MetadataOnly) => (
                 ib.metadata_only_bytes.0,
                 "stored again with only new owner or mode".to_string(),
                 "metadata_only".to_string(),
-            )
-        } else {
-            continue;
+            ),
+            Measured::Waste(_) => (
+                ib.deleted_bytes.0,
+                "of earlier layers deleted by it".to_string(),
+                "deleted".to_string(),
+            ),
         };
         let mut fm = FindingMeasure {
             layers: ib.measure.layers.clone(),

@@ -1,9 +1,11 @@
 //! Rule DF203 apk-add-cache: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
+use super::Measured;
 use super::pkg::{self, Pm};
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
+use crate::layers::waste::CacheKind;
 
 crate::declare_rule! {
     /// ## What it does
@@ -28,16 +30,12 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - hadolint DL3019; Trivy DS-0025; Dockle DKL-DI-0004
-    /// - `../shared/reference/rewrites.md` section 3, row 3
-    pub ApkAddCache, "DF203", "apk-add-cache", Severity::Warning
+    /// - hadolint DL3019 (<https://github.com/hadolint/hadolint/wiki/DL3019>); Trivy DS-0025; Dockle DKL-DI-0004
+    /// - Alpine wiki, "Alpine Package Keeper" (<https://wiki.alpinelinux.org/wiki/Alpine_Package_Keeper>)
+    pub ApkAddCache, DF203, "apk-add-cache", Severity::Warning, measured = Measured::Caches(&[CacheKind::Apk])
 }
 
 impl Rule for ApkAddCache {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (_, i, cmds) in pkg::shipping_runs(ctx) {
             if pkg::removes(cmds, "/var/cache/apk") || ctx.has_cache_mount(i, &["/var/cache/apk", "/etc/apk/cache"]) {

@@ -2,7 +2,7 @@
 
 use super::context::context_sources;
 use super::pkg::{self, Pm};
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
 
@@ -52,8 +52,9 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - `../shared/reference/rewrites.md` section 3, row 11
-    pub BuildToolchainInFinalStage, "DF105", "build-toolchain-in-final-stage", Severity::Warning
+    /// - Docker docs, "Multi-stage builds" (<https://docs.docker.com/build/building/multi-stage/>)
+    /// - docker-library/repo-info, golang and node image layers (<https://github.com/docker-library/repo-info>)
+    pub BuildToolchainInFinalStage, DF105, "build-toolchain-in-final-stage", Severity::Warning
 }
 
 fn is_toolchain(name: &str) -> bool {
@@ -106,10 +107,6 @@ pub(super) fn copies_app_sources(ctx: &RuleContext<'_>) -> bool {
 }
 
 impl Rule for BuildToolchainInFinalStage {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         if !ctx.runtime {
             return;

@@ -2,58 +2,28 @@
 //! which ones ship in the final image), ARG/ENV scope, the shell commands of every `RUN`, and
 //! the build context when there is one.
 //!
-//! Owns: [`RuleContext`], [`StageInfo`] and the stage computation rules rely on (`ships` is
-//! imgopt's own notion: a stage whose filesystem ends up in the target image).
+//! Owns: [`RuleContext`] and what rules derive from the stage model
+//! ([`crate::dockerfile::stages::Stage`]): development targets, the shell of each `RUN`, ARG
+//! and ENV scope.
 //! Does not: parse (see `dockerfile`) or decide findings (see the rule files).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use crate::catalog::ImageRef;
 use crate::context::BuildContext;
 use crate::dockerfile::shell::{self, Command};
-use crate::dockerfile::stages::DependencyKind;
+use crate::dockerfile::stages::Stage;
 use crate::dockerfile::{Dockerfile, Instruction, Keyword, Span, StageOptions, Stages};
 
-/// One build stage as rules see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct StageInfo {
-    /// 0-based index.
-    pub index: usize,
-    /// `AS name`, lower-cased as BuildKit does.
-    pub name: Option<String>,
-    /// The base as written in `FROM`.
-    pub base: String,
-    /// The base with ARG defaults (and `--build-arg`s) expanded.
-    pub base_expanded: String,
-    /// `--platform`, as written.
-    pub platform: Option<String>,
-    /// The stage this one is built `FROM`, when the base names an earlier stage.
-    pub from_stage: Option<usize>,
-    /// Stages this one copies or mounts from (`COPY --from`, `RUN --mount=from=`).
-    pub copies_from: Vec<usize>,
-    /// Instruction indices `[first, end)`; the first is the `FROM`.
-    #[serde(skip)]
-    pub instructions: std::ops::Range<usize>,
-    /// Built when building the target (the target and everything it needs).
-    pub reaches_target: bool,
-    /// Its filesystem is part of the target image (the target and its `FROM` chain, or a
-    /// stage copied from wholesale with `COPY --from=x / /`).
-    pub ships: bool,
-}
-
-impl StageInfo {
-    /// The image the stage is built from: `None` when its `FROM` names an earlier stage or the
-    /// expanded base is not an image reference.
-    #[must_use]
-    pub fn base_image(&self) -> Option<ImageRef> {
-        if self.from_stage.is_some() {
-            None
-        } else {
-            ImageRef::parse(&self.base_expanded)
-        }
+/// The image a stage is built from: `None` when its `FROM` names an earlier stage or the
+/// expanded base is not an image reference.
+#[must_use]
+pub fn base_image(st: &Stage) -> Option<ImageRef> {
+    if st.base_stage.is_some() {
+        None
+    } else {
+        ImageRef::parse(&st.base_expanded)
     }
 }
 
@@ -77,7 +47,7 @@ pub struct RuleContext<'a> {
     /// The parsed file.
     pub dockerfile: &'a Dockerfile<'a>,
     /// Stages in order.
-    pub stages: Vec<StageInfo>,
+    pub stages: Vec<Stage>,
     /// The target stage index.
     pub target: usize,
     /// Stage index of each instruction (`None` before the first `FROM`).
@@ -143,55 +113,17 @@ impl<'a> RuleContext<'a> {
             },
         )
         .map_err(|e| e.to_string())?;
-        let global_args = graph.global_arg_values.clone();
-        let mut stages: Vec<StageInfo> = graph
-            .stages
-            .iter()
-            .map(|s| StageInfo {
-                index: s.index,
-                name: s.name.clone(),
-                base: s.base.clone(),
-                base_expanded: s.base_expanded.clone(),
-                platform: s.platform.clone(),
-                from_stage: s.base_stage,
-                copies_from: s
-                    .depends_on
-                    .iter()
-                    .copied()
-                    .filter(|d| Some(*d) != s.base_stage)
-                    .collect(),
-                instructions: s.instructions.clone(),
-                reaches_target: s.reaches_target,
-                ships: false,
-            })
-            .collect();
+        let Stages {
+            global_arg_values: global_args,
+            stages,
+            target,
+            ..
+        } = graph;
         let mut stage_of = vec![None; ins.len()];
         for s in &stages {
             for i in s.instructions.clone() {
                 stage_of[i] = Some(s.index);
             }
-        }
-        // Stages copied from wholesale (`COPY --from=x / /`) ship too.
-        let mut wholesale: Vec<(usize, usize)> = Vec::new();
-        for s in &graph.stages {
-            for d in s.dependencies.iter().filter(|d| d.kind == DependencyKind::CopyFrom) {
-                let Some(from) = d.stage else { continue };
-                let vals = ins[d.instruction].values();
-                if vals.len() >= 2 && vals[..vals.len() - 1].iter().any(|v| *v == "/" || *v == "/.") {
-                    wholesale.push((s.index, from));
-                }
-            }
-        }
-        let target = graph.target;
-        // ships: FROM chain of the target, plus wholesale copies into shipping stages.
-        let mut stack = vec![target];
-        while let Some(s) = stack.pop() {
-            if stages[s].ships {
-                continue;
-            }
-            stages[s].ships = true;
-            stack.extend(stages[s].from_stage);
-            stack.extend(wholesale.iter().filter(|(into, _)| *into == s).map(|(_, from)| *from));
         }
         // RUNs of a non-POSIX shell (`SHELL ["powershell", ...]`, `cmd`, or a file using the
         // backtick escape, which Windows Dockerfiles do) are not split: rules say nothing.
@@ -217,7 +149,7 @@ impl<'a> RuleContext<'a> {
                         "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh" | "busybox"
                     );
                 }
-                cur = stages[st].from_stage;
+                cur = stages[st].base_stage;
             }
             true
         };
@@ -236,7 +168,7 @@ impl<'a> RuleContext<'a> {
             .as_deref()
             .is_none_or(|n| !n.split(['-', '_', '.']).any(|w| DEV_WORDS.contains(&w)));
         let mut chain = vec![target];
-        while let Some(p) = stages[*chain.last().unwrap_or(&target)].from_stage {
+        while let Some(p) = stages[*chain.last().unwrap_or(&target)].base_stage {
             if chain.contains(&p) {
                 break;
             }
@@ -271,21 +203,21 @@ impl<'a> RuleContext<'a> {
 
     /// Stages whose filesystem is in the target image.
     /// (none when the target is a development image, see [`RuleContext::product`]).
-    pub fn shipping_stages(&self) -> impl Iterator<Item = &StageInfo> + '_ {
+    pub fn shipping_stages(&self) -> impl Iterator<Item = &Stage> + '_ {
         self.stages.iter().filter(|s| s.ships && self.product)
     }
 
     /// The index of stage `st`'s `FROM` and the span of its image word (for findings on the
     /// base image).
     #[must_use]
-    pub fn from_span(&self, st: &StageInfo) -> (usize, Span) {
+    pub fn from_span(&self, st: &Stage) -> (usize, Span) {
         let i = st.instructions.start;
         let inst = &self.dockerfile.instructions[i];
         (i, inst.args.first().map_or(inst.span, |a| a.span))
     }
 
     /// Stages built for the target.
-    pub fn needed_stages(&self) -> impl Iterator<Item = &StageInfo> + '_ {
+    pub fn needed_stages(&self) -> impl Iterator<Item = &Stage> + '_ {
         self.stages.iter().filter(|s| s.reaches_target)
     }
 
@@ -294,7 +226,7 @@ impl<'a> RuleContext<'a> {
     pub fn chain(&self, s: usize) -> Vec<usize> {
         let mut out = vec![s];
         let mut cur = s;
-        while let Some(p) = self.stages[cur].from_stage {
+        while let Some(p) = self.stages[cur].base_stage {
             if out.contains(&p) {
                 break;
             }
@@ -443,13 +375,16 @@ pub fn unquote(s: &str) -> String {
 }
 
 /// Expands `$VAR`, `${VAR}`, `${VAR:-default}` and `${VAR-default}`, `${VAR:+alt}` from `vars`;
-/// unknown variables expand to nothing, as BuildKit does for base names.
+/// unknown variables expand to nothing, as BuildKit does for base names. The result is cut
+/// after [`crate::dockerfile::stages::MAX_EXPANDED`] bytes.
 #[must_use]
 pub fn expand(s: &str, vars: &BTreeMap<String, String>) -> String {
     let b: Vec<char> = s.chars().collect();
     let mut out = String::new();
     let mut i = 0;
-    while i < b.len() {
+    // Values are capped where ARGs are read (`stages::MAX_EXPANDED`); a word naming them many
+    // times is cut at the same cap.
+    while i < b.len() && out.len() <= crate::dockerfile::stages::MAX_EXPANDED {
         if b[i] == '\\' && i + 1 < b.len() && b[i + 1] == '$' {
             out.push('$');
             i += 2;

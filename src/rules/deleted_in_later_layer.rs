@@ -1,12 +1,14 @@
 //! Rule DF401 deleted-in-later-layer: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
+use super::Measured;
 use super::add_remote_archive::is_remote_archive;
 use super::pkg;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::dockerfile::Keyword;
 use crate::dockerfile::shell::Command;
 use crate::estimate::Estimate;
+use crate::layers::waste::WasteKind;
 
 crate::declare_rule! {
     /// ## What it does
@@ -41,8 +43,9 @@ crate::declare_rule! {
     /// only what the image needs.
     ///
     /// ## References
-    /// - hadolint DL3059 (related); `../shared/reference/rewrites.md` section 3, row 7
-    pub DeletedInLaterLayer, "DF401", "deleted-in-later-layer", Severity::Warning
+    /// - hadolint DL3059 (related, <https://github.com/hadolint/hadolint/wiki/DL3059>)
+    /// - Docker docs, "Multi-stage builds" (<https://docs.docker.com/build/building/multi-stage/>)
+    pub DeletedInLaterLayer, DF401, "deleted-in-later-layer", Severity::Warning, measured = Measured::Waste(WasteKind::Deleted)
 }
 
 /// What an earlier instruction created.
@@ -315,10 +318,6 @@ pub(super) fn relation(path: &str, c: &Created) -> Option<String> {
 }
 
 impl Rule for DeletedInLaterLayer {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         if !ctx.product {
             return;

@@ -1,6 +1,6 @@
 //! Rule DF103 full-base-image: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::catalog::{self, Family, Variant};
 use crate::diag::Severity;
 use crate::dockerfile::Keyword;
@@ -42,9 +42,9 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - `../shared/reference/rewrites.md` section 1b and section 3, row 16
     /// - docker-library/repo-info `repos/{python,node,debian,eclipse-temurin}/remote/*.md`
-    pub FullBaseImage, "DF103", "full-base-image", Severity::Warning
+    ///   (<https://github.com/docker-library/repo-info>)
+    pub FullBaseImage, DF103, "full-base-image", Severity::Warning
 }
 
 /// The smaller tag for a full one.
@@ -87,16 +87,12 @@ fn smaller_tag(family: Family, tag: Option<&str>) -> Option<String> {
 }
 
 impl Rule for FullBaseImage {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         if !ctx.runtime {
             return;
         }
         for st in ctx.shipping_stages() {
-            let Some(r) = st.base_image() else {
+            let Some(r) = super::context::base_image(st) else {
                 continue;
             };
             let Some((family, variant)) = catalog::classify(&r) else {

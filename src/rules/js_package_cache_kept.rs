@@ -1,9 +1,11 @@
 //! Rule DF205 js-package-cache-kept: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
+use super::Measured;
 use super::pkg;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
+use crate::layers::waste::CacheKind;
 
 crate::declare_rule! {
     /// ## What it does
@@ -32,16 +34,12 @@ crate::declare_rule! {
     /// or `RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev`.
     ///
     /// ## References
-    /// - hadolint DL3060 (yarn)
-    /// - `../shared/reference/rewrites.md` section 3, row 5 and section 2.3
-    pub JsPackageCacheKept, "DF205", "js-package-cache-kept", Severity::Warning
+    /// - hadolint DL3060 (yarn, <https://github.com/hadolint/hadolint/wiki/DL3060>)
+    /// - npm docs, `npm cache` (<https://docs.npmjs.com/cli/commands/npm-cache>)
+    pub JsPackageCacheKept, DF205, "js-package-cache-kept", Severity::Warning, measured = Measured::Caches(&[CacheKind::Npm, CacheKind::Yarn])
 }
 
 impl Rule for JsPackageCacheKept {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
             let removed = pkg::removed_paths(cmds);

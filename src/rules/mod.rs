@@ -34,16 +34,35 @@ mod useradd_without_no_log_init;
 
 use serde::Serialize;
 
-pub use context::{RuleContext, StageInfo};
+pub use context::RuleContext;
 
 use crate::diag::Severity;
+use crate::diag::codes::Code;
 use crate::dockerfile::Span;
 use crate::estimate::Estimate;
+use crate::fix::Fix;
+use crate::layers::waste::{CacheKind, WasteKind};
+
+/// Which bytes of a built image confirm a rule's finding (`imgopt analyze --image`): the
+/// layers of the finding's instruction are measured for them, and the measured bytes replace
+/// the estimate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measured {
+    /// Content bytes the instruction's layers stored under these package-manager caches,
+    /// whether or not a later layer removed them.
+    Caches(&'static [CacheKind]),
+    /// Bytes of earlier layers that the instruction's layers made waste of this kind
+    /// ([`WasteKind::Deleted`] for deletes, [`WasteKind::MetadataOnly`] for `chown -R`);
+    /// package-manager caches excluded (their own rules count them).
+    Waste(WasteKind),
+}
 
 /// A rule's identity and documentation.
 #[derive(Debug, PartialEq, Eq)]
 pub struct RuleMeta {
-    /// Stable code, e.g. `DF201`.
+    /// Stable code as a typed value.
+    pub id: Code,
+    /// Stable code, e.g. `DF201` (the text of [`RuleMeta::id`]).
     pub code: &'static str,
     /// Kebab-case name of the anti-pattern, e.g. `apt-lists-not-removed`.
     pub name: &'static str,
@@ -53,6 +72,8 @@ pub struct RuleMeta {
     pub default_enabled: bool,
     /// The `///` doc as captured (one leading space per line).
     pub raw_doc: &'static str,
+    /// What a built image's layers show for a finding, when the saving can be measured.
+    pub measured: Option<Measured>,
 }
 
 impl RuleMeta {
@@ -97,34 +118,56 @@ impl RuleMeta {
     }
 }
 
-/// A Dockerfile rule.
-pub trait Rule: Sync {
+/// A Dockerfile rule: a struct made by [`declare_rule!`](crate::declare_rule) (which provides
+/// its identity) and its `check`.
+pub trait Rule: Sync + Declared {
     /// Code, name, severity and doc.
-    fn meta(&self) -> &'static RuleMeta;
+    fn meta(&self) -> &'static RuleMeta {
+        self.declared()
+    }
     /// Appends findings for the file in `ctx`.
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>);
 }
 
-/// Declares a rule struct and captures its `///` doc into `META` (the clippy lint-macro shape).
+/// A rule's declaration, implemented by [`declare_rule!`](crate::declare_rule) only.
+pub trait Declared {
+    /// The rule's identity and documentation.
+    fn declared(&self) -> &'static RuleMeta;
+}
+
+/// Declares a rule struct, captures its `///` doc into `META` (the clippy lint-macro shape) and
+/// implements [`Declared`], so a rule file holds its doc, its identity and its `check` only.
+/// `measured = ...` says which bytes of a built image confirm a finding ([`Measured`]).
 #[macro_export]
 macro_rules! declare_rule {
     (
         $(#[doc = $doc:literal])*
-        pub $name:ident, $code:literal, $kebab:literal, $sev:expr $(, default_enabled = $en:expr)?
+        pub $name:ident, $code:ident, $kebab:literal, $sev:expr
+        $(, default_enabled = $en:expr)?
+        $(, measured = $measured:expr)?
     ) => {
         $(#[doc = $doc])*
         pub struct $name;
         impl $name {
             /// The rule's identity and documentation.
             pub const META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
-                code: $code,
+                id: $crate::diag::codes::Code::$code,
+                code: $crate::diag::codes::Code::$code.as_str(),
                 name: $kebab,
                 severity: $sev,
                 default_enabled: true $(&& $en)?,
                 raw_doc: concat!($($doc, "\n"),*),
+                measured: $crate::declare_rule!(@opt $($measured)?),
             };
         }
+        impl $crate::rules::Declared for $name {
+            fn declared(&self) -> &'static $crate::rules::RuleMeta {
+                &Self::META
+            }
+        }
     };
+    (@opt) => { None };
+    (@opt $e:expr) => { Some($e) };
 }
 
 /// Every rule, in code order. Each appears exactly once.
@@ -184,6 +227,8 @@ pub struct Finding {
     pub estimate: Option<Estimate>,
     /// The stage the finding is in.
     pub stage: Option<usize>,
+    /// A rewrite that removes the problem, when one is known ([`crate::fix`]).
+    pub fix: Option<Fix>,
 }
 
 impl Finding {
@@ -208,7 +253,15 @@ impl Finding {
             notes: Vec::new(),
             estimate: None,
             stage: ctx.stage_of.get(instruction).copied().flatten(),
+            fix: None,
         }
+    }
+
+    /// Sets the fix.
+    #[must_use]
+    pub fn fix(mut self, fix: Fix) -> Self {
+        self.fix = Some(fix);
+        self
     }
 
     /// Sets the estimate.

@@ -1,10 +1,12 @@
 //! Rule DF204 pip-cache-kept: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
+use super::Measured;
 use super::pkg;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::dockerfile::shell::Command;
 use crate::estimate::heuristics;
+use crate::layers::waste::CacheKind;
 
 crate::declare_rule! {
     /// ## What it does
@@ -35,9 +37,9 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - hadolint DL3042
-    /// - `../shared/reference/rewrites.md` section 3, row 4 and section 2.4
-    pub PipCacheKept, "DF204", "pip-cache-kept", Severity::Warning
+    /// - hadolint DL3042 (<https://github.com/hadolint/hadolint/wiki/DL3042>)
+    /// - pip docs, "Caching" (<https://pip.pypa.io/en/stable/topics/caching/>)
+    pub PipCacheKept, DF204, "pip-cache-kept", Severity::Warning, measured = Measured::Caches(&[CacheKind::Pip])
 }
 
 fn is_pip_install(c: &Command) -> Option<usize> {
@@ -55,10 +57,6 @@ fn is_pip_install(c: &Command) -> Option<usize> {
 }
 
 impl Rule for PipCacheKept {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
             let offline = ctx.dockerfile.instructions[i]

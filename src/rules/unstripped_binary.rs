@@ -1,7 +1,7 @@
 //! Rule DF106 unstripped-binary: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::pkg;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::dockerfile::shell::Command;
 
@@ -46,10 +46,11 @@ crate::declare_rule! {
     /// `strip = true` in `[profile.release]` (or `CARGO_PROFILE_RELEASE_STRIP=true`).
     ///
     /// ## References
-    /// - `../shared/reference/rewrites.md` sections 2.1 and 3, row 12
-    /// - Go `cmd/link` documentation (`-s`: omit the symbol table and debug information)
+    /// - Go `cmd/link` documentation, `-s`: omit the symbol table and debug information
+    ///   (<https://pkg.go.dev/cmd/link>)
     /// - The Cargo book, "Profiles": `strip` and `debug`
-    pub UnstrippedBinary, "DF106", "unstripped-binary", Severity::Info
+    ///   (<https://doc.rust-lang.org/cargo/reference/profiles.html>)
+    pub UnstrippedBinary, DF106, "unstripped-binary", Severity::Info
 }
 
 /// `Some(true)` stripped, `Some(false)` not stripped, `None` unknown (flags from a variable).
@@ -127,10 +128,6 @@ fn cargo_release_debug(bc: &crate::context::BuildContext) -> Option<String> {
 }
 
 impl Rule for UnstrippedBinary {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         if !ctx.runtime {
             return;
