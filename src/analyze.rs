@@ -304,7 +304,7 @@ pub enum ContextTrace {
 #[derive(Debug, Default)]
 struct Suppressions {
     global: Vec<&'static str>,
-    lines: Vec<(usize, Vec<&'static str>)>,
+    lines: BTreeMap<usize, Vec<&'static str>>,
 }
 
 /// Parses the codes of `ignore=A,B reason`.
@@ -343,7 +343,7 @@ fn suppressions(text: &str) -> Suppressions {
             continue;
         }
         if !pending.is_empty() {
-            s.lines.push((i + 1, std::mem::take(&mut pending)));
+            s.lines.entry(i + 1).or_default().append(&mut pending);
         }
     }
     s
@@ -351,7 +351,7 @@ fn suppressions(text: &str) -> Suppressions {
 
 impl Suppressions {
     fn suppressed(&self, code: &str, instr_line: usize) -> bool {
-        self.global.contains(&code) || self.lines.iter().any(|(l, c)| *l == instr_line && c.contains(&code))
+        self.global.contains(&code) || self.lines.get(&instr_line).is_some_and(|c| c.contains(&code))
     }
 }
 

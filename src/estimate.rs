@@ -226,6 +226,14 @@ pub mod heuristics {
         derived(75_100_000, 75_100_000)
     }
 
+    /// A JDK where a JRE would do: `eclipse-temurin:21-jdk` is 109 MB larger compressed than
+    /// `21-jre` (docker-library/repo-info, `repos/eclipse-temurin/remote/21-jdk.md` and
+    /// `21-jre.md`, 2026-09); distribution JDK packages are of the same order.
+    #[must_use]
+    pub fn jdk_over_jre() -> Estimate {
+        derived(109 * MB, 109 * MB)
+    }
+
     /// A heuristic estimate from compressed figures, uncompressed derived at 2.6–2.8×.
     #[must_use]
     pub fn derived(compressed_low: u64, compressed_high: u64) -> Estimate {

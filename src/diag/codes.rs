@@ -50,6 +50,10 @@ macro_rules! codes {
 }
 
 codes! {
+    /// unknown-instruction
+    DF001 = Dockerfile;
+    /// unknown-flag
+    DF002 = Dockerfile;
     /// base-image-latest-tag
     DF101 = Dockerfile;
     /// base-image-not-pinned
@@ -62,6 +66,8 @@ codes! {
     DF105 = Dockerfile;
     /// unstripped-binary
     DF106 = Dockerfile;
+    /// jdk-as-runtime
+    DF107 = Dockerfile;
     /// apt-lists-not-removed
     DF201 = Dockerfile;
     /// apt-install-recommends
@@ -78,6 +84,8 @@ codes! {
     DF207 = Dockerfile;
     /// curl-and-wget-installed
     DF208 = Dockerfile;
+    /// dev-dependencies-in-final-image
+    DF209 = Dockerfile;
     /// copy-all-before-dependency-install
     DF301 = Dockerfile;
     /// add-remote-archive

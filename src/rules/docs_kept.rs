@@ -73,9 +73,13 @@ impl Rule for DocsKept {
             if !full_debian {
                 continue;
             }
+            let mut in_chain = vec![false; ctx.stages.len()];
+            for c in ctx.chain(st.index) {
+                in_chain[c] = true;
+            }
             let first = pkg::shipping_runs(ctx)
                 .into_iter()
-                .filter(|(s, _, _)| ctx.chain(st.index).contains(s))
+                .filter(|(s, _, _)| in_chain[*s])
                 .find_map(|(_, i, cmds)| {
                     let inst = pkg::installs(cmds)
                         .into_iter()

@@ -44,11 +44,21 @@ impl Rule for JsPackageCacheKept {
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
             let removed = pkg::removed_paths(cmds);
             let rm_has = |needle: &str| removed.iter().any(|w| pkg::normalize_home(&w.text).contains(needle));
+            // `rm -rf "$(yarn cache dir)"`, `rm -rf $(npm config get cache)`: the tool names
+            // its own cache.
+            let rm_asks = |tool: &str| {
+                removed.iter().any(|w| {
+                    let t = w.text.as_str();
+                    t.contains(&format!("{tool} cache dir"))
+                        || t.contains(&format!("{tool} config get cache"))
+                        || t.contains(&format!("{tool} store path"))
+                })
+            };
             for c in cmds {
                 let (tool, cache_dirs, cleaned): (&str, &[&str], bool) =
                     if pkg::is(c, "npm", &["install", "ci", "i", "add"]) {
-                        if c.has_short_or_long('g', &["--global"])
-                            || c.has_flag("--cache")
+                        // `npm install -g` caches in ~/.npm like any other install.
+                        if c.has_flag("--cache")
                             || ctx.env_at(s, i, "npm_config_cache").is_some()
                             || ctx.env_at(s, i, "NPM_CONFIG_CACHE").is_some()
                         {
@@ -57,7 +67,7 @@ impl Rule for JsPackageCacheKept {
                         (
                             "npm",
                             &["/root/.npm", "/home/node/.npm"],
-                            cmds.iter().any(|x| pkg::is(x, "npm", &["cache"])) || rm_has(".npm"),
+                            cmds.iter().any(|x| pkg::is(x, "npm", &["cache"])) || rm_has(".npm") || rm_asks("npm"),
                         )
                     } else if matches!(pkg::yarn_command(c), Some("install" | "add")) {
                         if c.has_flag("--immutable")
@@ -77,7 +87,8 @@ impl Rule for JsPackageCacheKept {
                             ],
                             cmds.iter().any(|x| pkg::is(x, "yarn", &["cache"]))
                                 || rm_has(".cache/yarn")
-                                || rm_has("/.yarn"),
+                                || rm_has("/.yarn")
+                                || rm_asks("yarn"),
                         )
                     } else if pkg::is(c, "pnpm", &["install", "i", "add"]) {
                         if c.has_flag("--store-dir") || c.has_short_or_long('g', &["--global"]) {
@@ -86,7 +97,7 @@ impl Rule for JsPackageCacheKept {
                         (
                             "pnpm",
                             &["/root/.local/share/pnpm", "/root/.pnpm-store", "/pnpm/store", "/pnpm"],
-                            cmds.iter().any(|x| pkg::is(x, "pnpm", &["store"])) || rm_has("pnpm"),
+                            cmds.iter().any(|x| pkg::is(x, "pnpm", &["store"])) || rm_has("pnpm") || rm_asks("pnpm"),
                         )
                     } else {
                         continue;

@@ -1,5 +1,5 @@
-//! Dockerfile lint rules: one file per rule, one stable code per rule (DESIGN.md 1.8:
-//! `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context
+//! Dockerfile lint rules: one file per rule, one stable code per rule (`DF0xx` instructions
+//! a build rejects, `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context
 //! and ordering, `DF4xx` layer structure), each documented by its `///` comment.
 //!
 //! Owns: the [`Rule`] trait, the `declare_rule!` macro that captures a rule's doc, the
@@ -9,6 +9,7 @@
 
 pub mod context;
 mod pkg;
+mod suggest;
 
 mod add_remote_archive;
 mod apk_add_cache;
@@ -21,14 +22,18 @@ mod consecutive_package_installs;
 mod copy_all_before_dependency_install;
 mod curl_and_wget_installed;
 mod deleted_in_later_layer;
+mod dev_dependencies_in_final_image;
 mod dockerignore_missing;
 mod docs_kept;
 mod full_base_image;
+mod jdk_as_runtime;
 mod js_package_cache_kept;
 mod pip_cache_kept;
 mod recursive_chown_in_separate_layer;
 mod rpm_cache_kept;
 mod toolchain_image_as_runtime;
+mod unknown_flag;
+mod unknown_instruction;
 mod unstripped_binary;
 mod useradd_without_no_log_init;
 
@@ -172,12 +177,15 @@ macro_rules! declare_rule {
 
 /// Every rule, in code order. Each appears exactly once.
 pub static RULES: &[&dyn Rule] = &[
+    &unknown_instruction::UnknownInstruction,
+    &unknown_flag::UnknownFlag,
     &base_image_latest_tag::BaseImageLatestTag,
     &base_image_not_pinned::BaseImageNotPinned,
     &full_base_image::FullBaseImage,
     &toolchain_image_as_runtime::ToolchainImageAsRuntime,
     &build_toolchain_in_final_stage::BuildToolchainInFinalStage,
     &unstripped_binary::UnstrippedBinary,
+    &jdk_as_runtime::JdkAsRuntime,
     &apt_lists_not_removed::AptListsNotRemoved,
     &apt_install_recommends::AptInstallRecommends,
     &apk_add_cache::ApkAddCache,
@@ -186,6 +194,7 @@ pub static RULES: &[&dyn Rule] = &[
     &rpm_cache_kept::RpmCacheKept,
     &docs_kept::DocsKept,
     &curl_and_wget_installed::CurlAndWgetInstalled,
+    &dev_dependencies_in_final_image::DevDependenciesInFinalImage,
     &copy_all_before_dependency_install::CopyAllBeforeDependencyInstall,
     &add_remote_archive::AddRemoteArchive,
     &dockerignore_missing::DockerignoreMissing,
@@ -386,7 +395,7 @@ pub fn docs_markdown() -> String {
     let mut out = String::from(
         "# imgopt rules\n\n<!-- Generated from the rule docs in src/rules/ by `imgopt::rules::docs_markdown`; do not edit.\n     Regenerate with: IMGOPT_UPDATE_DOCS=1 cargo test --test rules docs_are_current -->\n\n",
     );
-    out.push_str("`imgopt analyze` runs these rules; `imgopt explain CODE` prints one of them. Codes never change: `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context and ordering, `DF4xx` layer structure. Size rules fire only in stages whose filesystem reaches the target image, and not at all when the target is a development stage (named `dev`, `build`, `test`, `lint`, `validate`, ...).\n\n");
+    out.push_str("`imgopt analyze` runs these rules; `imgopt explain CODE` prints one of them. Codes never change: `DF0xx` instructions a build rejects, `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context and ordering, `DF4xx` layer structure. Size rules fire only in stages whose filesystem reaches the target image, and not at all when the target is a development stage (named `dev`, `build`, `test`, `lint`, `validate`, ...).\n\n");
     out.push_str("| Code | Name | Severity | Default | What it does |\n| --- | --- | --- | --- | --- |\n");
     for r in RULES {
         let m = r.meta();
@@ -442,7 +451,7 @@ mod tests {
                 m.code
             );
             assert!(
-                matches!(&m.code[2..3], "1" | "2" | "3" | "4"),
+                matches!(&m.code[2..3], "0" | "1" | "2" | "3" | "4"),
                 "{}: group digit",
                 m.code
             );

@@ -68,14 +68,17 @@ impl Rule for PipCacheKept {
             {
                 continue;
             }
-            let mounted_elsewhere = ctx.dockerfile.instructions[i].flags_named("mount").any(|m| {
-                m.value().is_some_and(|v| {
-                    v.contains("type=cache")
-                        && (v.contains(".cache/pip")
-                            || v.contains(".cache,")
-                            || v.ends_with(".cache")
-                            || ctx.env_at(s, i, "PIP_CACHE_DIR").is_some_and(|d| v.contains(&d)))
-                })
+            // A cache mount on pip's cache wherever it is: `~/.cache`, a `.cache/pip`, or the
+            // folder `PIP_CACHE_DIR` names (also when the target is written `$PIP_CACHE_DIR`).
+            let pip_cache_dir = ctx.env_at(s, i, "PIP_CACHE_DIR");
+            let targets = ctx.cache_mount_targets(s, i);
+            let mounted_elsewhere = targets.iter().any(|t| {
+                t.contains(".cache/pip")
+                    || t.ends_with(".cache")
+                    || t.contains("PIP_CACHE_DIR")
+                    || pip_cache_dir
+                        .as_deref()
+                        .is_some_and(|d| pkg::path_overlaps(t, d.trim_end_matches('/')))
             });
             if mounted_elsewhere {
                 continue;
@@ -83,6 +86,8 @@ impl Rule for PipCacheKept {
             let cleaned = pkg::removed_paths(cmds).iter().any(|w| {
                 let p = pkg::normalize_home(&w.text);
                 p.contains(".cache/pip")
+                    || p.contains("PIP_CACHE_DIR")
+                    || p.contains("pip cache dir")
                     || p.trim_end_matches('/').ends_with(".cache")
                     || p.trim_end_matches("/*").ends_with(".cache")
             }) || cmds.iter().any(|c| {
@@ -98,6 +103,16 @@ impl Rule for PipCacheKept {
                     continue;
                 };
                 if c.has_flag("--no-cache-dir") || c.has_flag("--no-cache") || c.has_flag("--no-index") {
+                    continue;
+                }
+                // `PIP_CACHE_DIR=$CACHE pip install` with a cache mount on `$CACHE`.
+                let inline_cache = c.words.iter().any(|w| {
+                    w.text.strip_prefix("PIP_CACHE_DIR=").is_some_and(|v| {
+                        let v = ctx.expand_at(s, i, v.trim_matches(['"', '\'']));
+                        targets.iter().any(|t| pkg::path_overlaps(t, v.trim_end_matches('/')))
+                    })
+                });
+                if inline_cache {
                     continue;
                 }
                 let e = c.effective();

@@ -339,22 +339,7 @@ pub fn join(workdir: &str, p: &str) -> String {
 
 /// The WORKDIR in effect at instruction `at` of stage `s` (following the FROM chain).
 pub fn workdir_at(ctx: &RuleContext<'_>, s: usize, at: usize) -> String {
-    let mut dirs: Vec<String> = Vec::new();
-    let chain = ctx.chain(s);
-    for st in chain.iter().rev() {
-        let r = ctx.stages[*st].instructions.clone();
-        let end = if *st == s { at.min(r.end) } else { r.end };
-        for i in r.start..end {
-            let inst = &ctx.dockerfile.instructions[i];
-            if inst.keyword == Keyword::Workdir
-                && let Some(v) = inst.values().first()
-            {
-                let cur = dirs.last().cloned().unwrap_or_else(|| "/".to_string());
-                dirs.push(join(&cur, v));
-            }
-        }
-    }
-    dirs.pop().unwrap_or_else(|| "/".to_string())
+    ctx.workdir_at(s, at).to_string()
 }
 
 /// Values of a flag-like option: `-o X`, `-oX`, `--out X`, `--out=X`.

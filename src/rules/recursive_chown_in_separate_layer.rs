@@ -1,7 +1,7 @@
 //! Rule DF402 recursive-chown-in-separate-layer: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::Measured;
-use super::deleted_in_later_layer::{bytes_under, created_items, relation};
+use super::deleted_in_later_layer::{CreatedIndex, bytes_under, created_items, relation};
 use super::pkg;
 use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
@@ -48,6 +48,7 @@ impl Rule for RecursiveChownInSeparateLayer {
         if created.is_empty() {
             return;
         }
+        let index = CreatedIndex::new(&created);
         for (s, i) in ctx.target_runs() {
             let wd = pkg::workdir_at(ctx, s, i);
             let cmds = &ctx.commands[i];
@@ -67,7 +68,12 @@ impl Rule for RecursiveChownInSeparateLayer {
                         continue;
                     }
                     let path = pkg::join(&cwd, &w.text);
-                    for cr in created.iter().filter(|cr| cr.instr < i && cr.cache.is_none()) {
+                    let near = index.candidates(&path);
+                    for cr in near
+                        .iter()
+                        .map(|&n| &created[n])
+                        .filter(|cr| cr.instr < i && cr.cache.is_none())
+                    {
                         if let Some(sub) = relation(&path, cr) {
                             hit.get_or_insert((cr, *w));
                             total = match (&cr.files, total) {
