@@ -200,6 +200,9 @@ pub struct FindingReport {
     /// The file's id in [`Files`].
     #[serde(skip)]
     pub file_id: FileId,
+    /// A rewrite that removes the finding, when the rule has one (not in JSON yet).
+    #[serde(skip)]
+    pub fix: Option<crate::fix::Fix>,
 }
 
 /// Counts and totals.
@@ -486,6 +489,7 @@ pub fn analyze_traced(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport
                     .collect(),
                 notes: f.notes,
                 file_id,
+                fix: f.fix,
             });
         }
         ft.rules_time = t.elapsed();

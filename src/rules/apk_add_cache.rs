@@ -5,6 +5,7 @@ use super::pkg::{self, Pm};
 use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
+use crate::fix::{Edit, Fix};
 use crate::layers::waste::CacheKind;
 
 crate::declare_rule! {
@@ -49,17 +50,36 @@ impl Rule for ApkAddCache {
             });
             if let Some(c) = offending {
                 let sub = c.subcommand().map_or("add", |w| w.text.as_str()).to_string();
-                out.push(
-                    Finding::new(
-                        &Self::META,
-                        ctx,
-                        i,
-                        c.span_through(1).unwrap_or_default(),
-                        format!("`apk {sub}` without `--no-cache` keeps the package index in /var/cache/apk"),
-                        "use `apk add --no-cache ...` (it needs no `apk update`)",
-                    )
-                    .estimate(Some(heuristics::apk_cache())),
-                );
+                // Only `apk add`s write the cache: `--no-cache` on each; else remove the cache
+                // at the end of the RUN.
+                let writers: Vec<&crate::dockerfile::shell::Command> = cmds
+                    .iter()
+                    .filter(|c| matches!(pkg::pm_of(c), Some((Pm::Apk, "add" | "update" | "upgrade"))))
+                    .filter(|c| !c.has_flag("--no-cache") && !c.has_flag("--no-network"))
+                    .collect();
+                let fix = if writers.iter().all(|c| matches!(pkg::pm_of(c), Some((Pm::Apk, "add")))) {
+                    let edits: Option<Vec<Edit>> = writers
+                        .iter()
+                        .map(|c| c.subcommand().map(|w| Edit::insert(w.span.end(), " --no-cache")))
+                        .collect();
+                    edits.map(|e| Fix::safe("add `--no-cache` to `apk add`", e))
+                } else {
+                    pkg::append_to_run(ctx, i, "rm -rf /var/cache/apk/*")
+                        .map(|e| Fix::safe("remove /var/cache/apk in the same RUN", vec![e]))
+                };
+                let mut f = Finding::new(
+                    &Self::META,
+                    ctx,
+                    i,
+                    c.span_through(1).unwrap_or_default(),
+                    format!("`apk {sub}` without `--no-cache` keeps the package index in /var/cache/apk"),
+                    "use `apk add --no-cache ...` (it needs no `apk update`)",
+                )
+                .estimate(Some(heuristics::apk_cache()));
+                if let Some(fix) = fix {
+                    f = f.fix(fix);
+                }
+                out.push(f);
             }
         }
     }

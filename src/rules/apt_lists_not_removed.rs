@@ -5,6 +5,7 @@ use super::pkg::{self, Pm};
 use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
+use crate::fix::Fix;
 use crate::layers::waste::CacheKind;
 
 crate::declare_rule! {
@@ -73,7 +74,11 @@ impl Rule for AptListsNotRemoved {
                     "run `apt-get update`, the install and `rm -rf /var/lib/apt/lists/*` in one RUN",
                 )
             };
-            out.push(Finding::new(&Self::META, ctx, i, span, msg, help).estimate(Some(heuristics::apt_lists())));
+            let mut f = Finding::new(&Self::META, ctx, i, span, msg, help).estimate(Some(heuristics::apt_lists()));
+            if installs && let Some(e) = pkg::append_to_run(ctx, i, "rm -rf /var/lib/apt/lists/*") {
+                f = f.fix(Fix::safe("remove the apt lists at the end of the same RUN", vec![e]));
+            }
+            out.push(f);
         }
     }
 }

@@ -5,6 +5,7 @@ use super::pkg;
 use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
+use crate::fix::Fix;
 use crate::layers::waste::CacheKind;
 
 crate::declare_rule! {
@@ -116,17 +117,21 @@ impl Rule for JsPackageCacheKept {
                     "yarn" => "yarn cache clean",
                     _ => "pnpm store prune",
                 };
-                out.push(
-                    Finding::new(
-                        &Self::META,
-                        ctx,
-                        i,
-                        c.span_through(1).unwrap_or_default(),
-                        format!("`{tool}` keeps its package cache in this layer"),
-                        format!("append `&& {clean}` to this RUN, or mount a cache on the {tool} cache directory"),
-                    )
-                    .estimate(Some(heuristics::js_cache())),
-                );
+                let mut f = Finding::new(
+                    &Self::META,
+                    ctx,
+                    i,
+                    c.span_through(1).unwrap_or_default(),
+                    format!("`{tool}` keeps its package cache in this layer"),
+                    format!("append `&& {clean}` to this RUN, or mount a cache on the {tool} cache directory"),
+                )
+                .estimate(Some(heuristics::js_cache()));
+                if tool == "npm"
+                    && let Some(e) = pkg::append_to_run(ctx, i, clean)
+                {
+                    f = f.fix(Fix::safe(format!("run `{clean}` at the end of the same RUN"), vec![e]));
+                }
+                out.push(f);
                 break;
             }
         }

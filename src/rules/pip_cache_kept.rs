@@ -6,6 +6,7 @@ use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::dockerfile::shell::Command;
 use crate::estimate::heuristics;
+use crate::fix::{Edit, Fix};
 use crate::layers::waste::CacheKind;
 
 crate::declare_rule! {
@@ -143,9 +144,11 @@ impl Rule for PipCacheKept {
                     || c.span().unwrap_or_default(),
                     |last| crate::dockerfile::Span::new(e[0].span.start(), last.span.end()),
                 );
+                let install = e[at + 1..].iter().find(|w| w.text == "install").unwrap_or(&e[at + 1]);
                 out.push(
                     Finding::new(&Self::META, ctx, i, span, "`pip install` keeps its download cache (~/.cache/pip) in this layer", "add `--no-cache-dir`, set `ENV PIP_NO_CACHE_DIR=1`, or use `RUN --mount=type=cache,target=/root/.cache/pip`")
-                        .estimate(Some(heuristics::pip_cache())),
+                        .estimate(Some(heuristics::pip_cache()))
+                        .fix(Fix::safe("add `--no-cache-dir` to `pip install`", vec![Edit::insert(install.span.end(), " --no-cache-dir")])),
                 );
                 break;
             }

@@ -337,6 +337,18 @@ pub fn join(workdir: &str, p: &str) -> String {
     }
 }
 
+/// An edit that runs `cmd` at the end of the shell-form `RUN` `i` (` && cmd` after its last
+/// command), for fixes that clean up in the layer that made the mess. `None` for exec form,
+/// heredocs and `RUN`s imgopt did not split.
+pub fn append_to_run(ctx: &RuleContext<'_>, i: usize, cmd: &str) -> Option<crate::fix::Edit> {
+    let inst = &ctx.dockerfile.instructions[i];
+    if inst.json || !inst.heredocs.is_empty() {
+        return None;
+    }
+    let end = ctx.commands[i].iter().filter_map(Command::span).map(Span::end).max()?;
+    Some(crate::fix::Edit::insert(end, format!(" && {cmd}")))
+}
+
 /// The WORKDIR in effect at instruction `at` of stage `s` (following the FROM chain).
 pub fn workdir_at(ctx: &RuleContext<'_>, s: usize, at: usize) -> String {
     ctx.workdir_at(s, at).to_string()
