@@ -438,9 +438,24 @@ pub fn analyze_traced(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport
         let t = Instant::now();
         let ctx =
             RuleContext::new(&text, &df, opts.target.as_deref(), &opts.build_args, bc.as_ref()).map_err(|message| {
+                // `FROOM x`: the file has no stage because its FROM is misspelt; say so.
+                let hint = df
+                    .instructions
+                    .iter()
+                    .filter(|i| i.keyword == dockerfile::Keyword::Unknown)
+                    .find_map(|i| {
+                        (rules::closest_instruction(&i.cmd) == Some("FROM")).then(|| {
+                            format!(
+                                " (line {}: `{}` is not an instruction; did you mean `FROM`?)",
+                                i.start_line,
+                                i.cmd.chars().take(40).collect::<String>()
+                            )
+                        })
+                    })
+                    .unwrap_or_default();
                 Box::new(Error::Stages {
                     file: input.name.clone(),
-                    message,
+                    message: message + &hint,
                 })
             })?;
         let sup = suppressions(&text);

@@ -40,6 +40,7 @@ mod useradd_without_no_log_init;
 use serde::Serialize;
 
 pub use context::RuleContext;
+pub use unknown_instruction::closest_instruction;
 
 use crate::diag::Severity;
 use crate::diag::codes::Code;

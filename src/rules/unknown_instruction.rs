@@ -53,6 +53,12 @@ pub(super) const KEYWORDS: &[&str] = &[
     "WORKDIR",
 ];
 
+/// The instruction an unknown word is probably a typo of.
+#[must_use]
+pub fn closest_instruction(word: &str) -> Option<&'static str> {
+    suggest::closest(word, KEYWORDS)
+}
+
 impl Rule for UnknownInstruction {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (i, inst) in ctx.dockerfile.instructions.iter().enumerate() {
