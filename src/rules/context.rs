@@ -76,7 +76,7 @@ pub struct RuleContext<'a> {
 struct Scope {
     /// Name -> instructions that set it, in file order: ENV keys and ARGs with a default
     /// under their names, `USER` and `SHELL` under [`USER`] and [`SHELL`].
-    defs: HashMap<String, Vec<usize>>,
+    defs: BTreeMap<String, Vec<usize>>,
     /// (name, stage) -> the instruction that sets the name last in the stage or its chain.
     at_end: RefCell<HashMap<(String, usize), Option<usize>>>,
     /// The WORKDIR before each instruction, as an index into `workdirs`.
