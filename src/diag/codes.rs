@@ -86,6 +86,8 @@ codes! {
     DF208 = Dockerfile;
     /// dev-dependencies-in-final-image
     DF209 = Dockerfile;
+    /// gem-cache-kept
+    DF210 = Dockerfile;
     /// copy-all-before-dependency-install
     DF301 = Dockerfile;
     /// add-remote-archive

@@ -26,6 +26,7 @@ mod dev_dependencies_in_final_image;
 mod dockerignore_missing;
 mod docs_kept;
 mod full_base_image;
+mod gem_cache_kept;
 mod jdk_as_runtime;
 mod js_package_cache_kept;
 mod pip_cache_kept;
@@ -196,6 +197,7 @@ pub static RULES: &[&dyn Rule] = &[
     &docs_kept::DocsKept,
     &curl_and_wget_installed::CurlAndWgetInstalled,
     &dev_dependencies_in_final_image::DevDependenciesInFinalImage,
+    &gem_cache_kept::GemCacheKept,
     &copy_all_before_dependency_install::CopyAllBeforeDependencyInstall,
     &add_remote_archive::AddRemoteArchive,
     &dockerignore_missing::DockerignoreMissing,
