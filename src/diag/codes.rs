@@ -94,6 +94,8 @@ codes! {
     DF302 = Dockerfile;
     /// dockerignore-missing
     DF303 = Dockerfile;
+    /// broad-copy-from-build-stage
+    DF304 = Dockerfile;
     /// deleted-in-later-layer
     DF401 = Dockerfile;
     /// recursive-chown-in-separate-layer

@@ -17,6 +17,7 @@ mod apt_install_recommends;
 mod apt_lists_not_removed;
 mod base_image_latest_tag;
 mod base_image_not_pinned;
+mod broad_copy_from_build_stage;
 mod build_toolchain_in_final_stage;
 mod consecutive_package_installs;
 mod copy_all_before_dependency_install;
@@ -201,6 +202,7 @@ pub static RULES: &[&dyn Rule] = &[
     &copy_all_before_dependency_install::CopyAllBeforeDependencyInstall,
     &add_remote_archive::AddRemoteArchive,
     &dockerignore_missing::DockerignoreMissing,
+    &broad_copy_from_build_stage::BroadCopyFromBuildStage,
     &deleted_in_later_layer::DeletedInLaterLayer,
     &recursive_chown_in_separate_layer::RecursiveChownInSeparateLayer,
     &useradd_without_no_log_init::UseraddWithoutNoLogInit,
