@@ -8,7 +8,7 @@ use crate::dockerfile::shell::Command;
 crate::declare_rule! {
     /// ## What it does
     /// Checks for RubyGems' `.gem` package cache reaching the final image:
-    /// - `gem install` in a stage that ships, without `--no-document` and without removing the
+    /// - `gem install` in a stage that ships, without `--no-document` (`-N`, `--no-rdoc`) and without removing the
     ///   gem cache (`$GEM_HOME/cache`, `/usr/local/bundle/cache`) in the same `RUN`;
     /// - `COPY --from=STAGE /usr/local/bundle ...` where `STAGE` ran `bundle install` or
     ///   `gem install` and did not remove `/usr/local/bundle/cache`: the copy carries every
@@ -63,7 +63,10 @@ impl Rule for GemCacheKept {
                 continue;
             }
             let Some(c) = cmds.iter().find(|c| {
-                pkg::is(c, "gem", &["install", "i"]) && !c.has_flag("--no-document") && !c.has_flag("--no-doc")
+                pkg::is(c, "gem", &["install", "i"])
+                    && !["--no-document", "--no-doc", "--no-rdoc", "-N"]
+                        .iter()
+                        .any(|f| c.has_flag(f))
             }) else {
                 continue;
             };
