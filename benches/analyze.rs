@@ -1,6 +1,12 @@
 //! `imgopt analyze` over the whole Dockerfile corpus (parse + stage model + every rule), no
 //! build context. Run with `cargo bench --bench analyze`; the corpus path comes from
 //! `IMGOPT_CORPUS` (default `../shared/corpus/dockerfiles`).
+//!
+//! The `analyze_scaling` group analyses generated files of each shape that used to be
+//! superlinear at size n and 2n (`RUN`s in one stage, chained `FROM` stages, independent
+//! stages copying from each other, `COPY` and `RUN rm`/`chown -R` pairs): linear analysis
+//! shows as a 2n/n time ratio near 2. `big_10mb` is a 10 MB file of realistic multi-stage
+//! blocks (the whole analysis should stay under 2 s).
 
 #![allow(clippy::print_stderr)]
 
@@ -69,5 +75,93 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// A generated Dockerfile of shape `shape` with `n` repetitions.
+fn generated(shape: &str, n: usize) -> String {
+    let mut s = String::new();
+    match shape {
+        "runs" => {
+            s.push_str("FROM debian:12\n");
+            for i in 0..n {
+                s.push_str(&format!("RUN echo {i} && rm -rf /tmp/x{i}\n"));
+            }
+        }
+        "chained_stages" => {
+            s.push_str("FROM debian:12 AS s0\nRUN apt-get update && apt-get install -y gcc\n");
+            for i in 0..n {
+                s.push_str(&format!(
+                    "FROM s{i} AS s{}\nRUN echo {i}\nWORKDIR w{i}\nENV A{i}=1\n",
+                    i + 1
+                ));
+            }
+        }
+        "stages" => {
+            for i in 0..n {
+                s.push_str(&format!(
+                    "FROM alpine:3 AS s{i}\nRUN apk add gcc && go build -o /x .\nCOPY --from=s{} /x /y\n",
+                    i.saturating_sub(1)
+                ));
+            }
+        }
+        "copy_rm" => {
+            s.push_str("FROM debian:12\n");
+            for i in 0..n {
+                s.push_str(&format!(
+                    "COPY f{i} /app/f{i}\nRUN rm -rf /app/f{i}/x /app/g{i} && chown -R app /app/h{i}\n"
+                ));
+            }
+        }
+        _ => {
+            let mut i = 0;
+            while s.len() < n {
+                s.push_str(&format!(
+                    "FROM golang:1.22 AS build{i}\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\n\
+                     COPY . .\nRUN CGO_ENABLED=0 go build -o /out/app{i} ./cmd/app\nFROM debian:12 AS run{i}\n\
+                     RUN apt-get update && apt-get install -y curl ca-certificates && rm -rf /tmp/x\n\
+                     COPY --from=build{i} /out/app{i} /usr/local/bin/app\n\
+                     RUN chown -R nobody /usr/local/bin && rm -f /usr/local/bin/app.bak\n\
+                     ENV PATH=/usr/local/bin:$PATH\nUSER nobody\nCMD [\"app\"]\n"
+                ));
+                i += 1;
+            }
+        }
+    }
+    s.push_str("CMD [\"x\"]\n");
+    s
+}
+
+fn scaling(c: &mut Criterion) {
+    let opts = Options {
+        no_context: true,
+        ..Options::default()
+    };
+    let mut g = c.benchmark_group("analyze_scaling");
+    g.sample_size(10);
+    let cases = [
+        ("runs", 10_000),
+        ("runs", 20_000),
+        ("chained_stages", 2_500),
+        ("chained_stages", 5_000),
+        ("stages", 5_000),
+        ("stages", 10_000),
+        ("copy_rm", 5_000),
+        ("copy_rm", 10_000),
+        ("big_10mb", 10_000_000),
+    ];
+    for (shape, n) in cases {
+        let text = generated(shape, n).into_bytes();
+        g.bench_function(format!("{shape}_{n}"), |b| {
+            b.iter(|| {
+                let input = Input {
+                    name: shape.to_string(),
+                    bytes: text.clone(),
+                    path: None,
+                };
+                analyze(&[input], &opts).map(|(r, _)| r.findings.len()).unwrap_or(0)
+            });
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, scaling);
 criterion_main!(benches);

@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::context::{Accidental, BuildContext};
 use crate::diag::{FileId, Files, Severity};
 use crate::dockerfile;
+use crate::dockerfile::report::StageReport;
 use crate::estimate::{Estimate, Total};
 use crate::rules::context::context_sources;
 use crate::rules::{self, RuleContext, Selection};
@@ -80,27 +81,6 @@ pub enum Error {
         #[source]
         source: crate::context::Error,
     },
-}
-
-/// A stage in the report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct StageReport {
-    /// 0-based index.
-    pub index: usize,
-    /// `AS` name.
-    pub name: Option<String>,
-    /// Base as written.
-    pub base: String,
-    /// Base with ARGs expanded.
-    pub base_expanded: String,
-    /// `--platform`.
-    pub platform: Option<String>,
-    /// Indices of stages it copies or mounts from.
-    pub copies_from: Vec<usize>,
-    /// Built for the target.
-    pub reaches_target: bool,
-    /// Its filesystem is in the target image.
-    pub ships: bool,
 }
 
 /// A file of the context with its size.
@@ -220,6 +200,9 @@ pub struct FindingReport {
     /// The file's id in [`Files`].
     #[serde(skip)]
     pub file_id: FileId,
+    /// A rewrite that removes the finding, when the rule has one (not in JSON yet).
+    #[serde(skip)]
+    pub fix: Option<crate::fix::Fix>,
 }
 
 /// Counts and totals.
@@ -324,7 +307,7 @@ pub enum ContextTrace {
 #[derive(Debug, Default)]
 struct Suppressions {
     global: Vec<&'static str>,
-    lines: Vec<(usize, Vec<&'static str>)>,
+    lines: BTreeMap<usize, Vec<&'static str>>,
 }
 
 /// Parses the codes of `ignore=A,B reason`.
@@ -363,7 +346,7 @@ fn suppressions(text: &str) -> Suppressions {
             continue;
         }
         if !pending.is_empty() {
-            s.lines.push((i + 1, std::mem::take(&mut pending)));
+            s.lines.entry(i + 1).or_default().append(&mut pending);
         }
     }
     s
@@ -371,7 +354,7 @@ fn suppressions(text: &str) -> Suppressions {
 
 impl Suppressions {
     fn suppressed(&self, code: &str, instr_line: usize) -> bool {
-        self.global.contains(&code) || self.lines.iter().any(|(l, c)| *l == instr_line && c.contains(&code))
+        self.global.contains(&code) || self.lines.get(&instr_line).is_some_and(|c| c.contains(&code))
     }
 }
 
@@ -455,9 +438,24 @@ pub fn analyze_traced(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport
         let t = Instant::now();
         let ctx =
             RuleContext::new(&text, &df, opts.target.as_deref(), &opts.build_args, bc.as_ref()).map_err(|message| {
+                // `FROOM x`: the file has no stage because its FROM is misspelt; say so.
+                let hint = df
+                    .instructions
+                    .iter()
+                    .filter(|i| i.keyword == dockerfile::Keyword::Unknown)
+                    .find_map(|i| {
+                        (rules::closest_instruction(&i.cmd) == Some("FROM")).then(|| {
+                            format!(
+                                " (line {}: `{}` is not an instruction; did you mean `FROM`?)",
+                                i.start_line,
+                                i.cmd.chars().take(40).collect::<String>()
+                            )
+                        })
+                    })
+                    .unwrap_or_default();
                 Box::new(Error::Stages {
                     file: input.name.clone(),
-                    message,
+                    message: message + &hint,
                 })
             })?;
         let sup = suppressions(&text);
@@ -506,6 +504,7 @@ pub fn analyze_traced(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport
                     .collect(),
                 notes: f.notes,
                 file_id,
+                fix: f.fix,
             });
         }
         ft.rules_time = t.elapsed();
@@ -513,20 +512,7 @@ pub fn analyze_traced(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport
         ft.target = (ctx.target, ctx.stages.get(ctx.target).and_then(|s| s.name.clone()));
         ft.shipping = ctx.stages.iter().filter(|s| s.ships).map(|s| s.index).collect();
         trace.files.push(ft);
-        let stages = ctx
-            .stages
-            .iter()
-            .map(|s| StageReport {
-                index: s.index,
-                name: s.name.clone(),
-                base: s.base.clone(),
-                base_expanded: s.base_expanded.clone(),
-                platform: s.platform.clone(),
-                copies_from: s.copies_from.clone(),
-                reaches_target: s.reaches_target,
-                ships: s.ships,
-            })
-            .collect();
+        let stages = ctx.stages.iter().map(|s| StageReport::new(s, ctx.target)).collect();
         let context = bc
             .as_ref()
             .zip(context_dir.as_deref())

@@ -1,7 +1,8 @@
 //! The embedded, dated base-image catalog: compressed and uncompressed sizes of common base
 //! images, with libc, shell, package manager and non-root user, each figure with its source
-//! and date. Built from `../shared/reference/rewrites.md` section 1 (figures as of 2026-09;
-//! tags move, so every figure carries its date).
+//! and date, from docker-library/repo-info (<https://github.com/docker-library/repo-info>) and
+//! the issue threads named per entry (figures as of 2026-09; tags move, so every figure
+//! carries its date).
 //!
 //! Owns: [`ImageRef`] parsing (`registry/repo:tag@digest`), classifying a tag into a
 //! [`Family`] and [`Variant`], and looking figures up ([`lookup`]).
@@ -201,7 +202,7 @@ pub struct Entry {
 
 impl Entry {
     /// Uncompressed range: the published one, else derived from compressed at 2.6–2.8×
-    /// (rewrites.md section 0).
+    /// (the ratio of repo-info's `local/` to `remote/` sizes for Debian-based images).
     #[must_use]
     pub fn uncompressed_or_derived(&self) -> Option<(u64, u64)> {
         self.uncompressed
@@ -214,8 +215,8 @@ const fn m(tenths: u64) -> u64 {
 }
 
 /// The catalog (amd64). Sources: docker-library/repo-info `remote/` (compressed) and
-/// `local/` (uncompressed) files and the issue threads named per entry, as collected in
-/// `../shared/reference/rewrites.md` section 1.
+/// `local/` (uncompressed) files (<https://github.com/docker-library/repo-info>) and the issue
+/// threads named per entry.
 pub const CATALOG: &[Entry] = &[
     Entry {
         family: Family::Scratch,

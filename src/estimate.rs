@@ -156,9 +156,9 @@ impl fmt::Display for Total {
 /// One megabyte as the sources write it (10^6 bytes; Docker Hub and repo-info use decimal MB).
 pub const MB: u64 = 1_000_000;
 
-/// Sourced saving ranges for cache and package rules (uncompressed). The numbers and their
-/// sources are in `../shared/reference/rewrites.md` section 3 ("Estimation guidance"); they
-/// scale with the number of packages installed, so they are ranges, not promises.
+/// Sourced saving ranges for cache and package rules (uncompressed), each with the public
+/// threads its numbers come from; they scale with the number of packages installed, so they
+/// are ranges, not promises.
 pub mod heuristics {
     use super::{Basis, Estimate, MB};
 
@@ -213,7 +213,7 @@ pub mod heuristics {
     /// A C toolchain (gcc, g++, make and headers) installed with apt: the golang:1.25-bookworm
     /// gcc/g++/make layer is 92.5 MB compressed, node:22's compilers and -dev libraries layer
     /// 211.7 MB (docker-library/repo-info, 2026-07/09); uncompressed derived at 2.6–2.8×
-    /// (rewrites.md section 0).
+    /// (the ratio of repo-info's `local/` to `remote/` sizes).
     #[must_use]
     pub fn apt_toolchain() -> Estimate {
         derived(92_500_000, 211_700_000)
@@ -224,6 +224,14 @@ pub mod heuristics {
     #[must_use]
     pub fn apk_toolchain() -> Estimate {
         derived(75_100_000, 75_100_000)
+    }
+
+    /// A JDK where a JRE would do: `eclipse-temurin:21-jdk` is 109 MB larger compressed than
+    /// `21-jre` (docker-library/repo-info, `repos/eclipse-temurin/remote/21-jdk.md` and
+    /// `21-jre.md`, 2026-09); distribution JDK packages are of the same order.
+    #[must_use]
+    pub fn jdk_over_jre() -> Estimate {
+        derived(109 * MB, 109 * MB)
     }
 
     /// A heuristic estimate from compressed figures, uncompressed derived at 2.6–2.8×.

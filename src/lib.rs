@@ -7,7 +7,8 @@
 //! | --- | --- |
 //! | [`dockerfile`] | the BuildKit-conformant Dockerfile parser and stage model |
 //! | [`analyze`] | `imgopt analyze`: rules over Dockerfiles ([`rules`]), build [`context`], [`catalog`] and [`estimate`]s |
-//! | [`diag`] | diagnostics, the source file database and the one human renderer |
+//! | [`diag`] | diagnostics, their codes, the source file database and the one human renderer |
+//! | [`fix`] | rewrites of a Dockerfile that remove a finding, and applying them |
 //! | [`units`] | byte sizes and other domain quantities |
 //! | [`digest`] | content digests |
 //! | [`source`] | image sources (registry, OCI layout, oci-archive, docker-archive), layer reading and verification |
@@ -30,6 +31,7 @@ pub mod diff;
 pub mod digest;
 pub mod dockerfile;
 pub mod estimate;
+pub mod fix;
 pub mod layers;
 pub mod plan;
 pub mod report;

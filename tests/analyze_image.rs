@@ -446,3 +446,82 @@ fn registry_image_measures_like_the_layout() {
         l["files"][0]["image"]["manifest_digest"]
     );
 }
+
+/// Two files deleted in one later RUN: each DF401 finding gets its own file's bytes, the
+/// summary counts each byte once, and without a build context the image alone shows the
+/// delete (one finding for the RUN with both files' bytes).
+#[test]
+fn two_deletes_in_one_run_are_counted_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let df = dir.join("ctx/Dockerfile");
+    std::fs::create_dir_all(dir.join("ctx/app")).unwrap();
+    std::fs::write(
+        &df,
+        "FROM debian:bookworm\nCOPY app /app\nRUN rm /app/small.bin /app/big.bin\nCMD [\"/app/run\"]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("ctx/app/small.bin"), vec![0u8; 6_000]).unwrap();
+    std::fs::write(dir.join("ctx/app/big.bin"), vec![0u8; 20_000]).unwrap();
+    std::fs::write(dir.join("ctx/app/run"), vec![0u8; 100]).unwrap();
+    let img = ImageBuilder::new()
+        .layer(
+            "ADD rootfs / # buildkit",
+            vec![Entry::dir("etc"), Entry::zeros("usr/lib/libc.so.6", 50_000)],
+        )
+        .layer(
+            "COPY app /app # buildkit",
+            vec![
+                Entry::dir("app"),
+                Entry::zeros("app/small.bin", 6_000),
+                Entry::zeros("app/big.bin", 20_000),
+                Entry::zeros("app/run", 100),
+            ],
+        )
+        .layer(
+            "RUN /bin/sh -c rm /app/small.bin /app/big.bin # buildkit",
+            vec![Entry::whiteout("app/small.bin"), Entry::whiteout("app/big.bin")],
+        )
+        .empty_step("CMD [\"/app/run\"]");
+    img.build().write_oci_layout(&dir.join("oci"), Some("latest"));
+    let oci = format!("oci:{}", dir.join("oci").display());
+    let deletes = |v: &Value| -> Vec<u64> {
+        let mut b: Vec<u64> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "DF401")
+            .map(|f| f["estimate"]["low_bytes"].as_u64().unwrap())
+            .collect();
+        b.sort_unstable();
+        b
+    };
+    let base = [
+        "analyze",
+        df.to_str().unwrap(),
+        "--image",
+        &oci,
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ];
+    let v = json_ok(&base);
+    assert_eq!(deletes(&v), [6_000, 20_000], "{v:#}");
+    assert_eq!(
+        v["summary"]["estimated_saving"]["low_bytes"].as_u64().unwrap(),
+        low_sum(&v)
+    );
+    let mut args = base.to_vec();
+    args.push("--no-context");
+    let v = json_ok(&args);
+    assert_eq!(deletes(&v), [26_000], "{v:#}");
+    let f = finding(&v, "DF401");
+    assert_eq!(f["start_line"], 3);
+    assert_eq!(f["estimate"]["basis"], "measured");
+    assert_eq!(v["summary"]["by_rule"]["DF401"], 1);
+    assert_eq!(
+        v["summary"]["estimated_saving"]["low_bytes"].as_u64().unwrap(),
+        low_sum(&v)
+    );
+}

@@ -324,3 +324,43 @@ fn build_args_target_and_context_for_stdin() {
     assert_eq!(v["findings"][0]["estimate"]["basis"], "exact");
     assert_eq!(v["findings"][0]["estimate"]["low_bytes"], 21);
 }
+
+/// What a build rejects fails analyze too: a misspelt instruction or flag is an error finding
+/// (exit 1) with a suggestion, and a file whose only FROM is misspelt exits 2 saying which
+/// line it is. A doubling ARG chain is refused with its line instead of taking gigabytes.
+#[test]
+fn typos_a_build_rejects_fail_with_suggestions() {
+    let o = imgopt(
+        &["analyze", "--no-context", "-"],
+        Some("FROM alpine:3.20 AS build\nRUNN echo hi\nCOPY --form=build /a /b\nCMD [\"sh\"]\n"),
+    );
+    assert_eq!(code(&o), 1, "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("error[DF001]") && out.contains("did you mean `RUN`?"),
+        "{out}"
+    );
+    assert!(
+        out.contains("error[DF002]") && out.contains("did you mean `--from`?"),
+        "{out}"
+    );
+    let o = imgopt(&["analyze", "--no-context", "-"], Some("FROOM alpine:3.20\nRUN true\n"));
+    assert_eq!(code(&o), 2);
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("line 1: `FROOM` is not an instruction; did you mean `FROM`?"),
+        "{err}"
+    );
+    let mut bomb = String::from("ARG A=x\n");
+    for _ in 0..40 {
+        bomb.push_str("ARG A=$A$A\n");
+    }
+    bomb.push_str("FROM scratch\n");
+    let o = imgopt(&["analyze", "--no-context", "-"], Some(&bomb));
+    assert_eq!(code(&o), 2);
+    assert!(
+        text(&o.stderr).contains("line 22: ARG A expands to more than 1 MiB"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -372,3 +372,41 @@ fn rust_debug_info_needs_the_cargo_manifest() {
         "Rust >= 1.77 strips debug info by default"
     );
 }
+
+/// Every fixture's safe fixes, applied together, give a file that parses and no longer has the
+/// findings they fix; unsafe fixes are left out.
+#[test]
+fn safe_fixes_remove_their_findings() {
+    use imgopt::fix::{Applicability, apply_fixes};
+    let mut fixed_any = 0;
+    for path in fixtures() {
+        let (report, _) = run(&path, None);
+        let fixes: Vec<_> = report
+            .findings
+            .iter()
+            .filter_map(|f| f.fix.clone().map(|x| (f.code, f.start_line, x)))
+            .filter(|(_, _, x)| x.applicability == Applicability::Safe)
+            .collect();
+        if fixes.is_empty() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let only: Vec<_> = fixes.iter().map(|(_, _, x)| x.clone()).collect();
+        let out = apply_fixes(&text, &only).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(out.skipped.is_empty(), "{}: overlapping fixes", path.display());
+        let dir = tempfile::tempdir().unwrap();
+        let fixed = dir.path().join(path.file_name().unwrap());
+        std::fs::write(&fixed, &out.text).unwrap();
+        let (after, _) = run(&fixed, None);
+        for (code, line, _) in &fixes {
+            assert!(
+                !after.findings.iter().any(|f| f.code == *code && f.start_line == *line),
+                "{}: {code} on line {line} survives its safe fix:\n{}",
+                path.display(),
+                out.text
+            );
+        }
+        fixed_any += 1;
+    }
+    assert!(fixed_any >= 4, "only {fixed_any} fixtures had safe fixes");
+}

@@ -6,15 +6,10 @@
 //! --dockerfile`), the per-instruction figures in the report ([`ImageMeasure`]), and turning
 //! a finding's estimate into a measured one where the instruction's layers show the bytes:
 //!
-//! | rule | measured saving |
-//! |---|---|
-//! | DF201 apt-lists-not-removed | bytes under `/var/lib/apt/lists/` stored by the instruction's layers |
-//! | DF203 apk-add-cache | bytes under `/var/cache/apk/`, `/etc/apk/cache/` |
-//! | DF204 pip-cache-kept | bytes under `*/.cache/pip/` |
-//! | DF205 js-package-cache-kept | bytes under `*/.npm/_cacache/`, `*/.cache/yarn/`, `*/.yarn/cache/` |
-//! | DF206 rpm-cache-kept | bytes under `/var/cache/{yum,dnf,zypp}/` |
-//! | DF401 deleted-in-later-layer | bytes of earlier layers the instruction deleted (caches excluded: their own rules report them) |
-//! | DF402 recursive-chown-in-separate-layer | bytes the instruction stored again with only new metadata |
+//! Each rule says what confirms it ([`crate::rules::RuleMeta::measured`]): bytes its
+//! instruction's layers stored under named package-manager caches ([`Measured::Caches`]), or
+//! bytes of earlier layers they deleted or stored again with only new metadata
+//! ([`Measured::Waste`]; caches excluded: their own rules report them).
 //!
 //! "Stored by the layer" counts every file the layer holds under the cache directory, whether
 //! it survives to the final filesystem (`package_cache`) or a later layer deletes or replaces
@@ -34,6 +29,7 @@ use crate::dockerfile::{self, Stages};
 use crate::estimate::{Basis, Estimate, Total};
 use crate::layers::history::{InstructionMeasure, attach_dockerfile};
 use crate::layers::{BaseSplit, LayersReport, WasteKind};
+use crate::rules::{self, Measured};
 use crate::units::ByteSize;
 
 /// Why the measurements could not be attached.
@@ -115,18 +111,6 @@ pub struct FindingMeasure {
     pub replaced: Option<Estimate>,
 }
 
-/// Cache tags whose bytes measure a rule's saving.
-fn cache_tags(code: &str) -> Option<&'static [&'static str]> {
-    Some(match code {
-        "DF201" => &["apt-lists"],
-        "DF203" => &["apk"],
-        "DF204" => &["pip"],
-        "DF205" => &["npm", "yarn"],
-        "DF206" => &["yum", "dnf", "zypper"],
-        _ => return None,
-    })
-}
-
 /// Measures the image against the file `input` (already analysed into `report` with `opts`)
 /// and rewrites the estimates of that file's findings where the layers show the bytes; the
 /// summary is recomputed.
@@ -151,9 +135,12 @@ pub fn attach(report: &mut AnalyzeReport, input: &Input, opts: &Options, mut ima
     // Instruction index in the Dockerfile, for each measure (same order as the stage).
     let stage = &stages.stages[stages.target];
     let idxs: Vec<usize> = stage.instructions.clone().skip(1).collect();
+    // Per instruction: the paths of earlier layers it deleted, with their bytes.
+    let mut deleted_items: Vec<Vec<(String, u64)>> = Vec::with_capacity(measures.len());
     for m in measures {
         let mut cache_bytes: BTreeMap<String, ByteSize> = BTreeMap::new();
         let (mut deleted, mut meta) = (0u64, 0u64);
+        let mut items = Vec::new();
         for w in &image.waste {
             if m.layers.contains(&w.stored_in)
                 && w.kind != WasteKind::DuplicateContent
@@ -165,12 +152,16 @@ pub fn attach(report: &mut AnalyzeReport, input: &Input, opts: &Options, mut ima
                 .is_some_and(|l| m.layers.contains(&l) && !m.layers.contains(&w.stored_in))
             {
                 match w.kind {
-                    WasteKind::Deleted if w.cache.is_none() => deleted += w.bytes,
+                    WasteKind::Deleted if w.cache.is_none() => {
+                        deleted += w.bytes;
+                        items.push((w.path.clone(), w.bytes));
+                    }
                     WasteKind::MetadataOnly => meta += w.bytes,
                     _ => {}
                 }
             }
         }
+        deleted_items.push(items);
         instructions.push(InstructionBytes {
             measure: m,
             cache_bytes,
@@ -192,41 +183,76 @@ pub fn attach(report: &mut AnalyzeReport, input: &Input, opts: &Options, mut ima
     let source = image.source.clone();
 
     // Findings of this file in the target stage, by the instruction that holds their span.
-    for f in report.findings.iter_mut().filter(|f| f.file == input.name) {
-        if f.stage.as_ref().is_some_and(|s| s.index != stages.target) {
+    let text = super::text_same_offsets(&input.bytes);
+    let pos_of = |start: usize| {
+        // Instructions are in file order: the last one starting at or before `start`.
+        let p = idxs.partition_point(|&i| df.instructions[i].span.start() <= start);
+        p.checked_sub(1).filter(|&p| {
+            let sp = &df.instructions[idxs[p]].span;
+            start < sp.end().max(sp.start() + 1)
+        })
+    };
+    let in_target =
+        |f: &super::FindingReport| f.file == input.name && f.stage.as_ref().is_none_or(|s| s.index == stages.target);
+    // DF401 findings per instruction: several deletes in one RUN share its measured bytes.
+    let mut deletes_per: BTreeMap<usize, usize> = BTreeMap::new();
+    for f in report.findings.iter().filter(|f| in_target(f) && f.code == "DF401") {
+        if let Some(p) = pos_of(f.span.start) {
+            *deletes_per.entry(p).or_default() += 1;
+        }
+    }
+    for f in report.findings.iter_mut() {
+        if !in_target(f) {
             continue;
         }
-        let Some(pos) = idxs.iter().position(|&i| {
-            let sp = &df.instructions[i].span;
-            sp.start() <= f.span.start && f.span.start < sp.end().max(sp.start() + 1)
-        }) else {
+        let Some(pos) = pos_of(f.span.start) else {
             continue;
         };
         let ib = &instructions[pos];
         if ib.measure.layers.is_empty() {
             continue;
         }
-        let (bytes, what, counted) = if let Some(tags) = cache_tags(f.code) {
-            let b: u64 = tags.iter().filter_map(|t| ib.cache_bytes.get(*t)).map(|b| b.0).sum();
-            (
-                b,
-                format!("under the {} cache", tags.join("/")),
-                format!("cache:{}", tags.join("+")),
-            )
-        } else if f.code == "DF401" {
-            (
-                ib.deleted_bytes.0,
-                "of earlier layers deleted by it".to_string(),
-                "deleted".to_string(),
-            )
-        } else if f.code == "DF402" {
-            (
+        let Some(how) = rules::find(f.code).and_then(|r| r.meta().measured) else {
+            continue;
+        };
+        let (bytes, what, counted) = match how {
+            Measured::Caches(kinds) => {
+                let tags: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+                let b: u64 = kinds
+                    .iter()
+                    .filter_map(|k| ib.cache_bytes.get(k.as_str()))
+                    .map(|b| b.0)
+                    .sum();
+                (
+                    b,
+                    format!("under the {} cache", tags.join("/")),
+                    format!("cache:{}", tags.join("+")),
+                )
+            }
+            Measured::Waste(WasteKind::MetadataOnly) => (
                 ib.metadata_only_bytes.0,
                 "stored again with only new owner or mode".to_string(),
                 "metadata_only".to_string(),
-            )
-        } else {
-            continue;
+            ),
+            Measured::Waste(_) if deletes_per.get(&pos).copied().unwrap_or(0) > 1 => {
+                // This delete's own paths: the word the finding points at names them.
+                let word = text.get(f.span.start..f.span.end).unwrap_or("");
+                let b: u64 = deleted_items[pos]
+                    .iter()
+                    .filter(|(p, _)| deleted_path_matches(word, p))
+                    .map(|(_, b)| b)
+                    .sum();
+                (
+                    b,
+                    format!("of earlier layers deleted by `{word}`"),
+                    "deleted".to_string(),
+                )
+            }
+            Measured::Waste(_) => (
+                ib.deleted_bytes.0,
+                "of earlier layers deleted by it".to_string(),
+                "deleted".to_string(),
+            ),
         };
         let mut fm = FindingMeasure {
             layers: ib.measure.layers.clone(),
@@ -259,6 +285,29 @@ pub fn attach(report: &mut AnalyzeReport, input: &Input, opts: &Options, mut ima
         ));
         f.measured = Some(fm);
     }
+    // Deletes the Dockerfile alone could not tie to what made the files (without a build
+    // context, a `COPY dir` does not name its files): the layers show it.
+    if opts.selection.enabled("DF401") {
+        let file_id = crate::diag::FileId(report.files.iter().position(|r| r.path == input.name).unwrap_or(0));
+        for (pos, ib) in instructions.iter().enumerate() {
+            let i = idxs[pos];
+            let inst = &df.instructions[i];
+            if ib.deleted_bytes.0 == 0
+                || deletes_per.contains_key(&pos)
+                || inst.keyword != dockerfile::Keyword::Run
+                || suppressed_at(&text, inst.start_line, "DF401")
+            {
+                continue;
+            }
+            report
+                .findings
+                .push(measured_delete(input, file_id, &text, &stages, inst, ib, &source));
+        }
+        report
+            .findings
+            .sort_by(|a, b| (a.file_id, a.span.start, a.code).cmp(&(b.file_id, b.span.start, b.code)));
+        recount(&mut report.summary, &report.findings);
+    }
     recompute_totals(
         &mut report.summary,
         report.findings.iter().filter_map(|f| f.estimate.as_ref()),
@@ -279,6 +328,131 @@ pub fn attach(report: &mut AnalyzeReport, input: &Input, opts: &Options, mut ima
         warnings,
     });
     Ok(())
+}
+
+/// Whether a waste path (a file, or a directory with a trailing `/`) is what the `rm`
+/// argument `word` names: the path itself or below it, a glob's prefix, quotes removed.
+fn deleted_path_matches(word: &str, path: &str) -> bool {
+    let w = word.trim_matches(['"', '\'']).trim_end_matches('/');
+    let w = w.strip_suffix("/*").unwrap_or(w);
+    let p = path.trim_end_matches('/');
+    if w.is_empty() || !w.starts_with('/') {
+        return false;
+    }
+    match w.strip_suffix('*') {
+        Some(prefix) => p.starts_with(prefix),
+        None => p == w || p.starts_with(&format!("{w}/")),
+    }
+}
+
+/// Whether a `# imgopt ignore=` comment right above line `line` (or a global one) names `code`.
+fn suppressed_at(text: &str, line: usize, code: &str) -> bool {
+    let lines: Vec<&str> = text.lines().collect();
+    let names = |l: &str| {
+        l.trim()
+            .strip_prefix('#')
+            .map(str::trim)
+            .and_then(|b| b.strip_prefix("imgopt"))
+            .and_then(|r| r.split_once("ignore="))
+            .is_some_and(|(_, codes)| {
+                codes
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .split(',')
+                    .any(|c| c.eq_ignore_ascii_case(code) || c.eq_ignore_ascii_case("deleted-in-later-layer"))
+            })
+    };
+    if lines.iter().any(|l| l.contains("global") && names(l)) {
+        return true;
+    }
+    let mut k = line.saturating_sub(1);
+    while k > 0 {
+        let l = lines.get(k - 1).map_or("", |l| l.trim());
+        if !l.starts_with('#') {
+            return false;
+        }
+        if names(l) {
+            return true;
+        }
+        k -= 1;
+    }
+    false
+}
+
+/// A DF401 finding for a `RUN` whose layers delete bytes earlier layers stored, when the
+/// rules could not see where the files came from.
+fn measured_delete(
+    input: &Input,
+    file_id: crate::diag::FileId,
+    text: &str,
+    stages: &Stages,
+    inst: &dockerfile::Instruction<'_>,
+    ib: &InstructionBytes,
+    source: &str,
+) -> super::FindingReport {
+    let meta = rules::find("DF401").map(|r| r.meta());
+    let line_col = |off: usize| {
+        let before = &text[..off.min(text.len())];
+        let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, col)
+    };
+    let (start_line, start_column) = line_col(inst.span.start());
+    let (end_line, end_column) = line_col(inst.span.end().max(inst.span.start() + 1) - 1);
+    let bytes = ib.deleted_bytes.0;
+    let layers: Vec<String> = ib.measure.layers.iter().map(usize::to_string).collect();
+    let target = &stages.stages[stages.target];
+    super::FindingReport {
+        file: input.name.clone(),
+        code: "DF401",
+        name: meta.map_or("deleted-in-later-layer", |m| m.name),
+        severity: meta.map_or(crate::diag::Severity::Warning, |m| m.severity),
+        message: format!(
+            "this RUN deletes {} that earlier layers stored; the bytes stay in those layers",
+            ByteSize(bytes)
+        ),
+        help: "create and delete in the same RUN, use `RUN --mount=type=bind` for files needed only during the build, or build in another stage and `COPY --from` what the image needs".to_string(),
+        stage: Some(super::StageRef {
+            index: target.index,
+            name: target.name.clone(),
+        }),
+        start_line,
+        end_line,
+        span: super::SpanReport {
+            start: inst.span.start(),
+            end: inst.span.end(),
+        },
+        estimate: Some(Estimate::uncompressed(bytes, bytes, Basis::Measured)),
+        measured: Some(FindingMeasure {
+            layers: ib.measure.layers.clone(),
+            counted: "deleted".to_string(),
+            bytes: ByteSize(bytes),
+            replaced: None,
+        }),
+        start_column,
+        end_column: end_column + 1,
+        related: Vec::new(),
+        notes: vec![format!(
+            "measured on {source}: {} of earlier layers deleted in layer{} {}; found from the image alone (the Dockerfile does not say which files an earlier instruction added)",
+            ByteSize(bytes),
+            if layers.len() == 1 { "" } else { "s" },
+            layers.join(", ")
+        )],
+        file_id,
+        fix: None,
+    }
+}
+
+/// Counts by severity and rule after findings were added.
+fn recount(summary: &mut Summary, findings: &[super::FindingReport]) {
+    summary.findings = findings.len();
+    summary.by_severity.values_mut().for_each(|v| *v = 0);
+    summary.by_rule.clear();
+    for f in findings {
+        *summary.by_severity.entry(f.severity.as_str()).or_default() += 1;
+        *summary.by_rule.entry(f.code).or_default() += 1;
+    }
 }
 
 fn recompute_totals<'a>(summary: &mut Summary, estimates: impl Iterator<Item = &'a Estimate>) {

@@ -6,6 +6,7 @@
 //! renderer ([`render_human()`]), the only code that knows about `codespan-reporting`.
 //! Does not: decide exit codes or write to a terminal by itself.
 
+pub mod codes;
 mod files;
 mod render_human;
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::stages::{Dependency, Stages};
+use super::stages::{Dependency, Stage, Stages};
 use super::{Dockerfile, Instruction, Span};
 
 /// The JSON schema version of [`ParseReport`].
@@ -119,7 +119,7 @@ impl InstructionReport {
     }
 }
 
-/// A stage in the report.
+/// A stage in a report (`imgopt parse` and `imgopt analyze` alike): [`Stage`] as plain data.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StageReport {
     /// 0-based index.
@@ -140,12 +140,39 @@ pub struct StageReport {
     pub instruction_count: usize,
     /// Stages this one needs directly.
     pub depends_on: Vec<usize>,
+    /// Stages it copies or mounts from (`depends_on` without the base stage).
+    pub copies_from: Vec<usize>,
     /// Every use of another stage or image.
     pub dependencies: Vec<Dependency>,
     /// Whether the target needs it.
     pub reaches_target: bool,
+    /// Whether its filesystem is part of the target image.
+    pub ships: bool,
     /// Whether it is the target.
     pub is_target: bool,
+}
+
+impl StageReport {
+    /// The report of `st`; `target` is the target stage's index.
+    #[must_use]
+    pub fn new(st: &Stage, target: usize) -> Self {
+        Self {
+            index: st.index,
+            name: st.name.clone(),
+            base: st.base.clone(),
+            base_expanded: st.base_expanded.clone(),
+            base_stage: st.base_stage,
+            platform: st.platform.clone(),
+            first_instruction: st.instructions.start,
+            instruction_count: st.instruction_count(),
+            depends_on: st.depends_on.clone(),
+            copies_from: st.copies_from.clone(),
+            dependencies: st.dependencies.clone(),
+            reaches_target: st.reaches_target,
+            ships: st.ships,
+            is_target: st.index == target,
+        }
+    }
 }
 
 /// Everything `imgopt parse` reports.
@@ -212,25 +239,7 @@ impl ParseReport {
                 .map(|(n, i)| InstructionReport::new(i, stage_of(n)))
                 .collect(),
             stages: stages
-                .map(|s| {
-                    s.stages
-                        .iter()
-                        .map(|st| StageReport {
-                            index: st.index,
-                            name: st.name.clone(),
-                            base: st.base.clone(),
-                            base_expanded: st.base_expanded.clone(),
-                            base_stage: st.base_stage,
-                            platform: st.platform.clone(),
-                            first_instruction: st.instructions.start,
-                            instruction_count: st.instruction_count(),
-                            depends_on: st.depends_on.clone(),
-                            dependencies: st.dependencies.clone(),
-                            reaches_target: st.reaches_target,
-                            is_target: st.index == s.target,
-                        })
-                        .collect()
-                })
+                .map(|s| s.stages.iter().map(|st| StageReport::new(st, s.target)).collect())
                 .unwrap_or_default(),
             target: stages.map(|s| s.target),
             global_args: stages.map(|s| s.global_arg_values.clone()).unwrap_or_default(),

@@ -1,8 +1,9 @@
-//! The stage model: which `FROM` starts which stage, what each stage is built on, which
-//! earlier stages it needs (`FROM <stage>`, `COPY --from`, `RUN --mount=...,from=`), and
-//! which stages the chosen target needs at all.
+//! The stage model, the one `parse`, the rules, `analyze` and the reports share: which `FROM`
+//! starts which stage, what each stage is built on, which earlier stages it needs (`FROM
+//! <stage>`, `COPY --from`, `RUN --mount=...,from=`), which stages the chosen target needs at
+//! all, and which ones end up in the target image.
 //!
-//! Owns: [`Stages::build`] and its report model. Base images are expanded the way BuildKit
+//! Owns: [`Stage`], [`Stages::build`]. Base images are expanded the way BuildKit
 //! expands `FROM`: with the global `ARG`s (those before the first `FROM`), their defaults
 //! overridden by `--build-arg` values for declared names.
 //! Does not: parse (see [`super::parse()`]), resolve images in a registry, or evaluate
@@ -73,8 +74,13 @@ pub struct Stage {
     pub dependencies: Vec<Dependency>,
     /// The stages it needs directly (sorted, unique).
     pub depends_on: Vec<usize>,
+    /// The stages it copies or mounts from (`depends_on` without its base stage).
+    pub copies_from: Vec<usize>,
     /// Whether building the target needs this stage (the target itself included).
     pub reaches_target: bool,
+    /// Whether its filesystem is part of the target image: the target and its `FROM` chain,
+    /// and stages copied from wholesale (`COPY --from=x / /`) into one of those.
+    pub ships: bool,
 }
 
 impl Stage {
@@ -112,16 +118,38 @@ pub enum Error {
         /// The stage names there are, comma-separated.
         available: String,
     },
+    /// An `ARG` default or a `FROM` base expands to more than [`MAX_EXPANDED`] bytes.
+    #[error("line {line}: {what} expands to more than 1 MiB (the limit for an expanded value)")]
+    TooLong {
+        /// `ARG NAME` or `the FROM image`.
+        what: String,
+        /// 1-based line of the instruction.
+        line: usize,
+    },
 }
+
+/// The longest value an `ARG` default or a `FROM` base may expand to, in bytes. Expansion
+/// can double a value per line (`ARG A=$A$A`), so without a cap 30 short lines ask for
+/// gigabytes; 1 MiB is far above any real image reference or ARG value (a Dockerfile line is
+/// at most 64 KiB in BuildKit's parser).
+pub const MAX_EXPANDED: usize = 1 << 20;
+
+/// Expansion stopped at [`MAX_EXPANDED`] bytes.
+#[derive(Debug)]
+struct TooLong;
 
 /// Expands `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:+alt}` and
 /// `${NAME+alt}` against `vars`; unknown names expand to nothing, quotes are removed and
-/// backslash escapes honoured (what BuildKit does to a `FROM` argument).
-fn expand(word: &str, vars: &BTreeMap<String, String>, escape: char) -> String {
+/// backslash escapes honoured (what BuildKit does to a `FROM` argument). Fails once the
+/// result would pass [`MAX_EXPANDED`] bytes.
+fn expand(word: &str, vars: &BTreeMap<String, String>, escape: char) -> Result<String, TooLong> {
     let chars: Vec<char> = word.chars().collect();
     let mut out = String::new();
     expand_into(&chars, &mut 0, vars, escape, None, &mut out, 0);
-    out
+    if out.len() > MAX_EXPANDED {
+        return Err(TooLong);
+    }
+    Ok(out)
 }
 
 fn expand_into(
@@ -135,6 +163,11 @@ fn expand_into(
 ) {
     let mut quote: Option<char> = None;
     while *i < c.len() {
+        if out.len() > MAX_EXPANDED {
+            // Over the cap: the caller reports it; stop before anything grows further.
+            *i = c.len();
+            return;
+        }
         let ch = c[*i];
         if quote.is_none() && stop == Some(ch) {
             *i += 1;
@@ -176,6 +209,10 @@ fn expand_into(
                             *i += 1;
                             let mut alt = String::new();
                             expand_into(c, i, vars, escape, Some('}'), &mut alt, depth + 1);
+                            if alt.len() > MAX_EXPANDED {
+                                out.push_str(&alt);
+                                return;
+                            }
                             let set = value.is_some_and(|v| !colon || !v.is_empty());
                             let v = match (m, set) {
                                 ('-', true) | ('+', false) => value.cloned().unwrap_or_default(),
@@ -216,10 +253,13 @@ fn expand_into(
 }
 
 /// Splits an ARG word into name and optional default (quotes in the default removed).
-fn arg_pair(word: &str, vars: &BTreeMap<String, String>, escape: char) -> (String, Option<String>) {
+fn arg_pair(word: &str, vars: &BTreeMap<String, String>, escape: char) -> Result<(String, Option<String>), String> {
     match word.split_once('=') {
-        Some((k, v)) => (k.to_string(), Some(expand(v, vars, escape))),
-        None => (word.to_string(), None),
+        Some((k, v)) => match expand(v, vars, escape) {
+            Ok(v) => Ok((k.to_string(), Some(v))),
+            Err(TooLong) => Err(k.to_string()),
+        },
+        None => Ok((word.to_string(), None)),
     }
 }
 
@@ -259,7 +299,10 @@ impl Stages {
             }
             global_args.push(idx);
             for a in &ins.args {
-                let (name, default) = arg_pair(&a.value.text(), &vars, escape);
+                let (name, default) = arg_pair(&a.value.text(), &vars, escape).map_err(|name| Error::TooLong {
+                    what: format!("ARG {name}"),
+                    line: ins.start_line,
+                })?;
                 let value = opts.build_args.get(&name).cloned().or(default);
                 match value {
                     Some(v) => {
@@ -286,7 +329,10 @@ impl Stages {
             let end = froms.get(si + 1).copied().unwrap_or(df.instructions.len());
             let from = &df.instructions[fi];
             let base = from.args.first().map(|a| a.value.to_string()).unwrap_or_default();
-            let base_expanded = expand(&base, &vars, escape);
+            let base_expanded = expand(&base, &vars, escape).map_err(|TooLong| Error::TooLong {
+                what: "the FROM image".to_string(),
+                line: from.start_line,
+            })?;
             let name = match from.args.get(1..3) {
                 Some([as_kw, n]) if as_kw.value.text().eq_ignore_ascii_case("as") => {
                     Some(n.value.text().to_ascii_lowercase())
@@ -304,7 +350,9 @@ impl Stages {
                 instructions: fi..end,
                 dependencies: Vec::new(),
                 depends_on: Vec::new(),
+                copies_from: Vec::new(),
                 reaches_target: false,
+                ships: false,
             };
             let lookup = |r: &str| -> Option<usize> { by_name.get(&r.to_ascii_lowercase()).copied() };
             if let Some(s) = lookup(&stage.base_expanded) {
@@ -330,6 +378,7 @@ impl Stages {
             let mut deps: Vec<usize> = stage.dependencies.iter().filter_map(|d| d.stage).collect();
             deps.sort_unstable();
             deps.dedup();
+            stage.copies_from = deps.iter().copied().filter(|d| Some(*d) != stage.base_stage).collect();
             stage.depends_on = deps;
             if let Some(n) = &stage.name {
                 by_name.entry(n.clone()).or_insert(si);
@@ -361,6 +410,7 @@ impl Stages {
             stages[s].reaches_target = true;
             todo.extend(stages[s].depends_on.iter().copied());
         }
+        mark_shipping(df, &mut stages, target);
         Ok(Self {
             global_args,
             global_arg_values: vars,
@@ -375,6 +425,30 @@ impl Stages {
         // Stages cover consecutive instruction ranges in order: a binary search.
         let i = self.stages.partition_point(|s| s.instructions.end <= instruction);
         self.stages.get(i).filter(|s| s.instructions.contains(&instruction))
+    }
+}
+
+/// Marks the stages whose filesystem is in the target image: the target's `FROM` chain and,
+/// recursively, stages copied wholesale (`COPY --from=x / /`) into a shipping stage.
+fn mark_shipping(df: &Dockerfile, stages: &mut [Stage], target: usize) {
+    let mut stack = vec![target];
+    while let Some(s) = stack.pop() {
+        if stages[s].ships {
+            continue;
+        }
+        stages[s].ships = true;
+        stack.extend(stages[s].base_stage);
+        for d in stages[s]
+            .dependencies
+            .iter()
+            .filter(|d| d.kind == DependencyKind::CopyFrom)
+        {
+            let Some(from) = d.stage else { continue };
+            let vals = df.instructions[d.instruction].values();
+            if vals.len() >= 2 && vals[..vals.len() - 1].iter().any(|v| *v == "/" || *v == "/.") {
+                stack.push(from);
+            }
+        }
     }
 }
 
@@ -467,6 +541,21 @@ mod tests {
         let reach: Vec<bool> = s.stages.iter().map(|x| x.reaches_target).collect();
         assert_eq!(reach, [true, false, false, true]);
         assert_eq!(s.stages[3].instructions, 8..11);
+        // `scratch` copies a file from `build`: only the target ships.
+        let ships: Vec<bool> = s.stages.iter().map(|x| x.ships).collect();
+        assert_eq!(ships, [false, false, false, true]);
+        assert_eq!(s.stages[1].copies_from, Vec::<usize>::new());
+        assert_eq!(s.stages[2].copies_from, [0]);
+    }
+
+    #[test]
+    fn shipping_follows_from_chains_and_wholesale_copies() {
+        let src = "FROM a AS base\nFROM base AS mid\nFROM b AS whole\nFROM c AS part\n\
+            FROM mid\nCOPY --from=whole / /\nCOPY --from=part /bin/x /x\n";
+        let s = stages(src, None, &[]).unwrap();
+        let ships: Vec<bool> = s.stages.iter().map(|x| x.ships).collect();
+        assert_eq!(ships, [true, true, true, false, true]);
+        assert_eq!(s.stages[4].copies_from, [2, 3]);
     }
 
     #[test]
@@ -484,14 +573,49 @@ mod tests {
     }
 
     #[test]
+    fn doubling_args_stop_at_the_cap_with_the_line() {
+        // 40 doublings would be 2^40 bytes; the cap stops it at the 21st line (2^21 > 1 MiB).
+        let mut src = String::from("ARG A=x\n");
+        for _ in 0..40 {
+            src.push_str("ARG A=$A$A\n");
+        }
+        src.push_str("FROM scratch\n");
+        let err = stages(&src, None, &[]).unwrap_err();
+        assert_eq!(
+            err,
+            Error::TooLong {
+                what: "ARG A".into(),
+                line: 22
+            }
+        );
+        assert!(err.to_string().starts_with("line 22: ARG A expands to more than 1 MiB"));
+        // One value under the cap, referenced many times in one FROM: the FROM is refused.
+        let mut src = String::from("ARG A=x\n");
+        for _ in 0..19 {
+            src.push_str("ARG A=$A$A\n");
+        }
+        src.push_str("FROM ");
+        src.push_str(&"${A}".repeat(64));
+        src.push('\n');
+        assert!(matches!(stages(&src, None, &[]), Err(Error::TooLong { line: 21, .. })));
+        // The same inside `${X:-...}` defaults.
+        let src = format!(
+            "ARG A={}\nARG B=${{U:-{}}}\nFROM scratch\n",
+            "y".repeat(60_000),
+            "$A".repeat(20)
+        );
+        assert!(matches!(stages(&src, None, &[]), Err(Error::TooLong { line: 2, .. })));
+    }
+
+    #[test]
     fn expansion_forms() {
         let vars: BTreeMap<String, String> = [("A".to_string(), "a".to_string()), ("E".to_string(), String::new())]
             .into_iter()
             .collect();
         assert_eq!(
-            expand("${A}-$A-${B:-d}-${E:-d}-${E-d}-${A:+p}-${B:+p}", &vars, '\\'),
+            expand("${A}-$A-${B:-d}-${E:-d}-${E-d}-${A:+p}-${B:+p}", &vars, '\\').unwrap(),
             "a-a-d-d--p-"
         );
-        assert_eq!(expand("\"x y\"", &vars, '\\'), "x y");
+        assert_eq!(expand("\"x y\"", &vars, '\\').unwrap(), "x y");
     }
 }

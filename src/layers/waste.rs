@@ -1,7 +1,7 @@
 //! Waste: the kinds, the package-manager cache paths, and the bloat still present in the final
 //! filesystem.
 //!
-//! Owns: [`WasteKind`], [`cache_tag`] (which paths are package-manager caches), and the
+//! Owns: [`WasteKind`], [`CacheKind`] and [`cache_kind`] (which paths are package-manager caches), and the
 //! final-filesystem findings beside `reclaimable_bytes`: `package_cache` (caches that were
 //! never cleaned) and `duplicate_content` (the same bytes at several paths, by content hash).
 //! Does not: stack layers (see `merge`, which keeps the cross-layer ledger that
@@ -53,35 +53,145 @@ impl WasteKind {
     }
 }
 
-/// Package-manager caches: (tag, how the cache directory is recognised).
+/// A package-manager cache, as `layers` recognises it by path and rules name it when they
+/// say which measured bytes confirm them (`rules::RuleMeta::measured`). The tag (`as_str`) is
+/// what `waste[].cache` holds in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CacheKind {
+    /// `/var/lib/apt/lists/`: the package index `apt-get update` downloads.
+    #[serde(rename = "apt-lists")]
+    AptLists,
+    /// `/var/cache/apt/archives/`: downloaded `.deb` files.
+    #[serde(rename = "apt-archives")]
+    AptArchives,
+    /// `/var/cache/apt/`: apt's binary caches.
+    #[serde(rename = "apt-cache")]
+    AptCache,
+    /// `/var/cache/apk/`, `/etc/apk/cache/`.
+    #[serde(rename = "apk")]
+    Apk,
+    /// `/var/cache/yum/`.
+    #[serde(rename = "yum")]
+    Yum,
+    /// `/var/cache/dnf/`.
+    #[serde(rename = "dnf")]
+    Dnf,
+    /// `/var/cache/zypp/`.
+    #[serde(rename = "zypper")]
+    Zypper,
+    /// `*/.cache/pip/`.
+    #[serde(rename = "pip")]
+    Pip,
+    /// `*/.npm/_cacache/`.
+    #[serde(rename = "npm")]
+    Npm,
+    /// `*/.cache/yarn/`, `*/.yarn/cache/`.
+    #[serde(rename = "yarn")]
+    Yarn,
+    /// `*/.cache/go-build/`.
+    #[serde(rename = "go-build")]
+    GoBuild,
+    /// `*/go/pkg/mod/cache/`.
+    #[serde(rename = "go-mod")]
+    GoMod,
+    /// `*/.m2/repository/`.
+    #[serde(rename = "maven")]
+    Maven,
+    /// `*/.gradle/caches/`.
+    #[serde(rename = "gradle")]
+    Gradle,
+}
+
+impl CacheKind {
+    /// Every kind, in tag order of [`CACHES`].
+    pub const ALL: [Self; 14] = [
+        Self::AptLists,
+        Self::AptArchives,
+        Self::AptCache,
+        Self::Apk,
+        Self::Yum,
+        Self::Dnf,
+        Self::Zypper,
+        Self::Pip,
+        Self::Npm,
+        Self::Yarn,
+        Self::GoBuild,
+        Self::GoMod,
+        Self::Maven,
+        Self::Gradle,
+    ];
+
+    /// The tag, as in JSON (`apt-lists`, `pip`, ...).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AptLists => "apt-lists",
+            Self::AptArchives => "apt-archives",
+            Self::AptCache => "apt-cache",
+            Self::Apk => "apk",
+            Self::Yum => "yum",
+            Self::Dnf => "dnf",
+            Self::Zypper => "zypper",
+            Self::Pip => "pip",
+            Self::Npm => "npm",
+            Self::Yarn => "yarn",
+            Self::GoBuild => "go-build",
+            Self::GoMod => "go-mod",
+            Self::Maven => "maven",
+            Self::Gradle => "gradle",
+        }
+    }
+
+    /// The kind a tag names.
+    #[must_use]
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == tag)
+    }
+
+    /// System package-manager caches sit at fixed paths; the others are under any home.
+    fn anchored(self) -> bool {
+        matches!(
+            self,
+            Self::AptLists | Self::AptArchives | Self::AptCache | Self::Apk | Self::Yum | Self::Dnf | Self::Zypper
+        )
+    }
+}
+
+/// Package-manager caches: (kind, how the cache directory is recognised).
 /// Anchored patterns start with `/`; the others match anywhere (`/root/.cache/pip/` and
 /// `/home/app/.cache/pip/` alike). Sources: the tools' documented cache locations
 /// (apt-get(8) `Dir::Cache::archives`, `Dir::State::lists`; pip "Caching"; npm `cache`;
 /// Go `GOCACHE`; Maven local repository; Gradle user home), and hadolint DL3009/DL3019/DL3042/
-/// DL3060 in ../shared/reference/anchors.md section 3.
-const CACHES: &[(&str, &str)] = &[
-    ("apt-lists", "/var/lib/apt/lists/"),
-    ("apt-archives", "/var/cache/apt/archives/"),
-    ("apt-cache", "/var/cache/apt/"),
-    ("apk", "/var/cache/apk/"),
-    ("apk", "/etc/apk/cache/"),
-    ("yum", "/var/cache/yum/"),
-    ("dnf", "/var/cache/dnf/"),
-    ("zypper", "/var/cache/zypp/"),
-    ("pip", "/.cache/pip/"),
-    ("npm", "/.npm/_cacache/"),
-    ("yarn", "/.cache/yarn/"),
-    ("yarn", "/.yarn/cache/"),
-    ("go-build", "/.cache/go-build/"),
-    ("go-mod", "/go/pkg/mod/cache/"),
-    ("maven", "/.m2/repository/"),
-    ("gradle", "/.gradle/caches/"),
+/// DL3060 (<https://github.com/hadolint/hadolint/wiki>).
+const CACHES: &[(CacheKind, &str)] = &[
+    (CacheKind::AptLists, "/var/lib/apt/lists/"),
+    (CacheKind::AptArchives, "/var/cache/apt/archives/"),
+    (CacheKind::AptCache, "/var/cache/apt/"),
+    (CacheKind::Apk, "/var/cache/apk/"),
+    (CacheKind::Apk, "/etc/apk/cache/"),
+    (CacheKind::Yum, "/var/cache/yum/"),
+    (CacheKind::Dnf, "/var/cache/dnf/"),
+    (CacheKind::Zypper, "/var/cache/zypp/"),
+    (CacheKind::Pip, "/.cache/pip/"),
+    (CacheKind::Npm, "/.npm/_cacache/"),
+    (CacheKind::Yarn, "/.cache/yarn/"),
+    (CacheKind::Yarn, "/.yarn/cache/"),
+    (CacheKind::GoBuild, "/.cache/go-build/"),
+    (CacheKind::GoMod, "/go/pkg/mod/cache/"),
+    (CacheKind::Maven, "/.m2/repository/"),
+    (CacheKind::Gradle, "/.gradle/caches/"),
 ];
 
-/// The package-manager cache a path belongs to: its tag and the cache directory (with a
-/// trailing `/`). Files directly named like a cache's lock file are included.
+/// The package-manager cache a path belongs to: its tag ([`CacheKind::as_str`]) and the cache
+/// directory (with a trailing `/`).
 #[must_use]
 pub fn cache_tag(path: &str) -> Option<(&'static str, String)> {
+    cache_kind(path).map(|(k, root)| (k.as_str(), root))
+}
+
+/// The package-manager cache a path belongs to and the cache directory (with a trailing `/`).
+#[must_use]
+pub fn cache_kind(path: &str) -> Option<(CacheKind, String)> {
     // Every pattern is under /var/ or /etc/apk/, or has a hidden component or go/pkg: most
     // paths are rejected here without trying each pattern.
     let b = path.as_bytes();
@@ -92,17 +202,13 @@ pub fn cache_tag(path: &str) -> Option<(&'static str, String)> {
     {
         return None;
     }
-    for (tag, pat) in CACHES {
-        let anchored = matches!(
-            *tag,
-            "apt-lists" | "apt-archives" | "apt-cache" | "apk" | "yum" | "dnf" | "zypper"
-        );
-        if anchored {
+    for (kind, pat) in CACHES {
+        if kind.anchored() {
             if path.starts_with(pat) {
-                return Some((tag, (*pat).to_string()));
+                return Some((*kind, (*pat).to_string()));
             }
         } else if let Some(i) = path.find(pat) {
-            return Some((tag, path[..i + pat.len()].to_string()));
+            return Some((*kind, path[..i + pat.len()].to_string()));
         }
     }
     None
@@ -234,5 +340,15 @@ mod tests {
         );
         assert_eq!(t("/usr/lib/python3/dist-packages/pip/__init__.py"), None);
         assert_eq!(t("/var/lib/apt/extended_states"), None);
+    }
+
+    #[test]
+    fn cache_kinds_round_trip_their_tags() {
+        for k in CacheKind::ALL {
+            assert_eq!(CacheKind::from_tag(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.as_str()));
+        }
+        assert!(CACHES.iter().all(|(k, _)| CacheKind::ALL.contains(k)));
+        assert_eq!(CacheKind::from_tag("nope"), None);
     }
 }

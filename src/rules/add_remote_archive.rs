@@ -1,6 +1,6 @@
 //! Rule DF302 add-remote-archive: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::dockerfile::Keyword;
 
@@ -33,9 +33,9 @@ crate::declare_rule! {
     /// or do the `ADD` in a builder stage and `COPY --from` the extracted files.
     ///
     /// ## References
-    /// - hadolint DL3020; KICS 4b410d24; CIS Docker Benchmark 4.9
-    /// - `../shared/reference/rewrites.md` section 3, row 10
-    pub AddRemoteArchive, "DF302", "add-remote-archive", Severity::Warning
+    /// - hadolint DL3020 (<https://github.com/hadolint/hadolint/wiki/DL3020>); KICS 4b410d24; CIS Docker Benchmark 4.9
+    /// - Dockerfile reference, `ADD` (<https://docs.docker.com/reference/dockerfile/#add>)
+    pub AddRemoteArchive, DF302, "add-remote-archive", Severity::Warning
 }
 
 const ARCHIVES: &[&str] = &[
@@ -53,10 +53,6 @@ pub(super) fn is_remote_archive(src: &str) -> bool {
 }
 
 impl Rule for AddRemoteArchive {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for st in ctx.shipping_stages() {
             for (i, inst) in ctx.stage_instructions(st.index) {

@@ -1,7 +1,7 @@
 //! Rule DF202 apt-install-recommends: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::pkg::{self, Pm};
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
 
@@ -29,16 +29,12 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - hadolint DL3015; Trivy DS-0029
-    /// - `../shared/reference/rewrites.md` section 3, row 1
-    pub AptInstallRecommends, "DF202", "apt-install-recommends", Severity::Warning
+    /// - hadolint DL3015 (<https://github.com/hadolint/hadolint/wiki/DL3015>); Trivy DS-0029
+    /// - RPi-Distro/pi-gen#383 (<https://github.com/RPi-Distro/pi-gen/issues/383>)
+    pub AptInstallRecommends, DF202, "apt-install-recommends", Severity::Warning
 }
 
 impl Rule for AptInstallRecommends {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         if ctx.src.contains("Install-Recommends") {
             return;

@@ -1,9 +1,12 @@
 //! Rule DF201 apt-lists-not-removed: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
+use super::Measured;
 use super::pkg::{self, Pm};
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
+use crate::fix::Fix;
+use crate::layers::waste::CacheKind;
 
 crate::declare_rule! {
     /// ## What it does
@@ -38,16 +41,13 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - hadolint DL3009; Docker docs, "Building best practices" (apt-get)
-    /// - `../shared/reference/rewrites.md` section 3, row 2
-    pub AptListsNotRemoved, "DF201", "apt-lists-not-removed", Severity::Warning
+    /// - hadolint DL3009 (<https://github.com/hadolint/hadolint/wiki/DL3009>)
+    /// - Docker docs, "Building best practices", apt-get
+    ///   (<https://docs.docker.com/build/building/best-practices/#apt-get>)
+    pub AptListsNotRemoved, DF201, "apt-lists-not-removed", Severity::Warning, measured = Measured::Caches(&[CacheKind::AptLists])
 }
 
 impl Rule for AptListsNotRemoved {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (_, i, cmds) in pkg::shipping_runs(ctx) {
             let Some(update) = cmds.iter().find(|c| matches!(pkg::pm_of(c), Some((Pm::Apt, "update")))) else {
@@ -74,7 +74,11 @@ impl Rule for AptListsNotRemoved {
                     "run `apt-get update`, the install and `rm -rf /var/lib/apt/lists/*` in one RUN",
                 )
             };
-            out.push(Finding::new(&Self::META, ctx, i, span, msg, help).estimate(Some(heuristics::apt_lists())));
+            let mut f = Finding::new(&Self::META, ctx, i, span, msg, help).estimate(Some(heuristics::apt_lists()));
+            if installs && let Some(e) = pkg::append_to_run(ctx, i, "rm -rf /var/lib/apt/lists/*") {
+                f = f.fix(Fix::safe("remove the apt lists at the end of the same RUN", vec![e]));
+            }
+            out.push(f);
         }
     }
 }

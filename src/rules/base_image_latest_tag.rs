@@ -1,6 +1,6 @@
 //! Rule DF101 base-image-latest-tag: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 
 crate::declare_rule! {
@@ -12,7 +12,7 @@ crate::declare_rule! {
     /// ## Why is this bad?
     /// `latest` moves: the same Dockerfile builds a different, often larger, image tomorrow,
     /// and size budgets drift without a code change (by 2026 several default tags changed their
-    /// Debian release, `../shared/reference/rewrites.md` section 0, "Tag drift"). No size
+    /// Debian release: docker-library/repo-info, <https://github.com/docker-library/repo-info>). No size
     /// estimate: the effect is drift, not bytes.
     ///
     /// ## Example
@@ -27,20 +27,16 @@ crate::declare_rule! {
     ///
     /// ## References
     /// - hadolint DL3006, DL3007
-    pub BaseImageLatestTag, "DF101", "base-image-latest-tag", Severity::Warning
+    pub BaseImageLatestTag, DF101, "base-image-latest-tag", Severity::Warning
 }
 
 impl Rule for BaseImageLatestTag {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for st in ctx.needed_stages() {
             if st.base.contains('$') {
                 continue;
             }
-            let Some(r) = st.base_image() else {
+            let Some(r) = super::context::base_image(st) else {
                 continue;
             };
             if r.is_scratch() || r.digest.is_some() {

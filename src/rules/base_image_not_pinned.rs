@@ -1,6 +1,6 @@
 //! Rule DF102 base-image-not-pinned: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 
 crate::declare_rule! {
@@ -26,18 +26,15 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - `../shared/reference/anchors.md` section 6, pain point 12
-    pub BaseImageNotPinned, "DF102", "base-image-not-pinned", Severity::Info, default_enabled = false
+    /// - Docker docs, "Pin base image versions"
+    ///   (<https://docs.docker.com/build/building/best-practices/#pin-base-image-versions>)
+    pub BaseImageNotPinned, DF102, "base-image-not-pinned", Severity::Info, default_enabled = false
 }
 
 impl Rule for BaseImageNotPinned {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for st in ctx.needed_stages() {
-            let Some(r) = st.base_image() else {
+            let Some(r) = super::context::base_image(st) else {
                 continue;
             };
             if r.is_scratch() || r.digest.is_some() {

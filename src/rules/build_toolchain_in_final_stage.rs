@@ -2,7 +2,7 @@
 
 use super::context::context_sources;
 use super::pkg::{self, Pm};
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
 
@@ -10,8 +10,10 @@ crate::declare_rule! {
     /// ## What it does
     /// Checks for build tools installed in a stage that ships in the final image and not
     /// removed in the same `RUN`: compilers (`gcc`, `g++`, `clang`, `build-essential`,
-    /// `build-base`, `gcc-c++`), build systems (`cmake`, `autoconf`, `automake`, `libtool`)
-    /// and `-dev`/`-devel` packages. It reports only images that copy application files from
+    /// `build-base`, `gcc-c++`), language toolchains (`golang-go`, apk `go`, `rustc`,
+    /// `cargo`), build systems (`make`, `cmake`, `autoconf`, `automake`, `libtool`, `maven`,
+    /// `gradle`) and `-dev`/`-devel` packages, also when the final stage inherits them
+    /// (`FROM base AS production`, where `base` installed them). It reports only images that copy application files from
     /// the build context: base images (such as the official language images, which keep
     /// compilers on purpose) are left alone. `apk add --virtual .x ... && apk del .x` and
     /// `apt-get purge` in the same `RUN` count as removed.
@@ -52,8 +54,9 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - `../shared/reference/rewrites.md` section 3, row 11
-    pub BuildToolchainInFinalStage, "DF105", "build-toolchain-in-final-stage", Severity::Warning
+    /// - Docker docs, "Multi-stage builds" (<https://docs.docker.com/build/building/multi-stage/>)
+    /// - docker-library/repo-info, golang and node image layers (<https://github.com/docker-library/repo-info>)
+    pub BuildToolchainInFinalStage, DF105, "build-toolchain-in-final-stage", Severity::Warning
 }
 
 fn is_toolchain(name: &str) -> bool {
@@ -69,6 +72,14 @@ fn is_toolchain(name: &str) -> bool {
             | "autoconf"
             | "automake"
             | "libtool"
+            | "make"
+            | "golang-go"
+            | "golang"
+            | "go"
+            | "rustc"
+            | "cargo"
+            | "maven"
+            | "gradle"
     ) || name.starts_with("gcc-") && name[4..].chars().all(|c| c.is_ascii_digit())
         || name.starts_with("g++-") && name[4..].chars().all(|c| c.is_ascii_digit())
 }
@@ -106,10 +117,6 @@ pub(super) fn copies_app_sources(ctx: &RuleContext<'_>) -> bool {
 }
 
 impl Rule for BuildToolchainInFinalStage {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         if !ctx.runtime {
             return;
@@ -176,7 +183,7 @@ impl Rule for BuildToolchainInFinalStage {
                 if base_has_compiler {
                     f = f.note("no estimate: the full base image already contains a compiler (see DF103 for the base)");
                 } else if !compiler {
-                    f = f.note("no estimate: the size of `-dev` packages varies too much");
+                    f = f.note("no estimate: the size of these packages varies too much (a C toolchain is 92.5–211.7 MB compressed)");
                 }
                 out.push(f);
             }

@@ -1,7 +1,7 @@
 //! Rule DF404 consecutive-package-installs: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::pkg;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::dockerfile::Keyword;
 
@@ -35,14 +35,10 @@ crate::declare_rule! {
     ///
     /// ## References
     /// - hadolint DL3059 (consecutive RUN, info); Slim ID.20019
-    pub ConsecutivePackageInstalls, "DF404", "consecutive-package-installs", Severity::Info
+    pub ConsecutivePackageInstalls, DF404, "consecutive-package-installs", Severity::Info
 }
 
 impl Rule for ConsecutivePackageInstalls {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for st in ctx.shipping_stages() {
             let ins: Vec<(usize, &crate::dockerfile::Instruction)> = ctx.stage_instructions(st.index).collect();

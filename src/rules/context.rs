@@ -2,58 +2,29 @@
 //! which ones ship in the final image), ARG/ENV scope, the shell commands of every `RUN`, and
 //! the build context when there is one.
 //!
-//! Owns: [`RuleContext`], [`StageInfo`] and the stage computation rules rely on (`ships` is
-//! imgopt's own notion: a stage whose filesystem ends up in the target image).
+//! Owns: [`RuleContext`] and what rules derive from the stage model
+//! ([`crate::dockerfile::stages::Stage`]): development targets, the shell of each `RUN`, ARG
+//! and ENV scope.
 //! Does not: parse (see `dockerfile`) or decide findings (see the rule files).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
-
-use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::catalog::ImageRef;
 use crate::context::BuildContext;
 use crate::dockerfile::shell::{self, Command};
-use crate::dockerfile::stages::DependencyKind;
+use crate::dockerfile::stages::Stage;
 use crate::dockerfile::{Dockerfile, Instruction, Keyword, Span, StageOptions, Stages};
 
-/// One build stage as rules see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct StageInfo {
-    /// 0-based index.
-    pub index: usize,
-    /// `AS name`, lower-cased as BuildKit does.
-    pub name: Option<String>,
-    /// The base as written in `FROM`.
-    pub base: String,
-    /// The base with ARG defaults (and `--build-arg`s) expanded.
-    pub base_expanded: String,
-    /// `--platform`, as written.
-    pub platform: Option<String>,
-    /// The stage this one is built `FROM`, when the base names an earlier stage.
-    pub from_stage: Option<usize>,
-    /// Stages this one copies or mounts from (`COPY --from`, `RUN --mount=from=`).
-    pub copies_from: Vec<usize>,
-    /// Instruction indices `[first, end)`; the first is the `FROM`.
-    #[serde(skip)]
-    pub instructions: std::ops::Range<usize>,
-    /// Built when building the target (the target and everything it needs).
-    pub reaches_target: bool,
-    /// Its filesystem is part of the target image (the target and its `FROM` chain, or a
-    /// stage copied from wholesale with `COPY --from=x / /`).
-    pub ships: bool,
-}
-
-impl StageInfo {
-    /// The image the stage is built from: `None` when its `FROM` names an earlier stage or the
-    /// expanded base is not an image reference.
-    #[must_use]
-    pub fn base_image(&self) -> Option<ImageRef> {
-        if self.from_stage.is_some() {
-            None
-        } else {
-            ImageRef::parse(&self.base_expanded)
-        }
+/// The image a stage is built from: `None` when its `FROM` names an earlier stage or the
+/// expanded base is not an image reference.
+#[must_use]
+pub fn base_image(st: &Stage) -> Option<ImageRef> {
+    if st.base_stage.is_some() {
+        None
+    } else {
+        ImageRef::parse(&st.base_expanded)
     }
 }
 
@@ -77,7 +48,7 @@ pub struct RuleContext<'a> {
     /// The parsed file.
     pub dockerfile: &'a Dockerfile<'a>,
     /// Stages in order.
-    pub stages: Vec<StageInfo>,
+    pub stages: Vec<Stage>,
     /// The target stage index.
     pub target: usize,
     /// Stage index of each instruction (`None` before the first `FROM`).
@@ -94,6 +65,136 @@ pub struct RuleContext<'a> {
     /// The target is a product image that runs something (its stage chain has `CMD` or
     /// `ENTRYPOINT`): rules about what a runtime image should not carry apply.
     pub runtime: bool,
+    /// ENV/ARG/USER/SHELL/WORKDIR lookups, answered without walking the file.
+    scope: Scope,
+}
+
+/// Where names are defined, so that "the value at instruction `i` of stage `s`" costs a binary
+/// search per stage of the `FROM` chain, and a stage chain is walked once per name
+/// (memoised): files with thousands of chained stages or `RUN`s stay linear.
+#[derive(Default)]
+struct Scope {
+    /// Name -> instructions that set it, in file order: ENV keys and ARGs with a default
+    /// under their names, `USER` and `SHELL` under [`USER`] and [`SHELL`].
+    defs: BTreeMap<String, Vec<usize>>,
+    /// (name, stage) -> the instruction that sets the name last in the stage or its chain.
+    at_end: RefCell<HashMap<(String, usize), Option<usize>>>,
+    /// The WORKDIR before each instruction, as an index into `workdirs`.
+    workdir_before: Vec<u32>,
+    /// The WORKDIR at the end of each stage.
+    workdir_end: Vec<u32>,
+    /// Distinct WORKDIR values (`\0unknown` when a path would pass [`MAX_PATH`]).
+    workdirs: Vec<String>,
+    /// The first stage of each stage's `FROM` chain.
+    root_of: Vec<usize>,
+}
+
+/// Pseudo-names for `USER` and `SHELL` in [`Scope::defs`] (no ENV key starts with a NUL).
+const USER: &str = "\0USER";
+const SHELL: &str = "\0SHELL";
+/// Longest WORKDIR followed (Linux's `PATH_MAX`); longer chains of relative WORKDIRs are
+/// unknown rather than strings that grow with the file.
+const MAX_PATH: usize = 4096;
+
+impl Scope {
+    fn build(df: &Dockerfile<'_>, stages: &[Stage]) -> Self {
+        let ins = &df.instructions;
+        let mut sc = Self {
+            workdir_before: vec![0; ins.len()],
+            workdir_end: vec![0; stages.len()],
+            workdirs: vec!["/".to_string()],
+            root_of: Vec::with_capacity(stages.len()),
+            ..Self::default()
+        };
+        for st in stages {
+            let root = st.base_stage.map_or(st.index, |b| sc.root_of[b]);
+            sc.root_of.push(root);
+            let mut wd = st.base_stage.map_or(0, |b| sc.workdir_end[b]);
+            for i in st.instructions.clone() {
+                sc.workdir_before[i] = wd;
+                let inst = &ins[i];
+                let mut def = |k: &str| sc.defs.entry(k.to_string()).or_default().push(i);
+                match inst.keyword {
+                    Keyword::Env => {
+                        for pair in inst.values().chunks(2) {
+                            if pair.len() == 2 {
+                                def(&pair[0]);
+                            }
+                        }
+                    }
+                    Keyword::Arg => {
+                        for a in &inst.args {
+                            let text = a.value.text();
+                            if let (k, Some(_)) = split_kv(&text) {
+                                def(k);
+                            }
+                        }
+                    }
+                    Keyword::User => def(USER),
+                    Keyword::Shell => def(SHELL),
+                    Keyword::Workdir => {
+                        if let Some(v) = inst.values().first() {
+                            let cur = &sc.workdirs[wd as usize];
+                            let next = if cur.starts_with('\0') && !v.starts_with('/') {
+                                cur.clone()
+                            } else {
+                                super::pkg::join(cur, v)
+                            };
+                            let next = if next.len() > MAX_PATH {
+                                "\0unknown".to_string()
+                            } else {
+                                next
+                            };
+                            sc.workdirs.push(next);
+                            wd = u32::try_from(sc.workdirs.len() - 1).unwrap_or(0);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            sc.workdir_end[st.index] = wd;
+        }
+        for v in sc.defs.values_mut() {
+            v.dedup();
+        }
+        sc
+    }
+
+    /// The instruction that last sets `name` before instruction `at` of stage `s` (`at` past
+    /// the stage's end means its end), following the `FROM` chain.
+    fn last_def(&self, stages: &[Stage], s: usize, at: usize, name: &str) -> Option<usize> {
+        let defs = self.defs.get(name)?;
+        let r = &stages[s].instructions;
+        let end = at.clamp(r.start, r.end);
+        let p = defs.partition_point(|&d| d < end);
+        if p > 0 && defs[p - 1] >= r.start {
+            return Some(defs[p - 1]);
+        }
+        self.def_at_end(stages, stages[s].base_stage?, name, defs)
+    }
+
+    fn def_at_end(&self, stages: &[Stage], s: usize, name: &str, defs: &[usize]) -> Option<usize> {
+        let mut memo = self.at_end.borrow_mut();
+        let mut walked = Vec::new();
+        let mut cur = Some(s);
+        let found = loop {
+            let Some(st) = cur else { break None };
+            if let Some(v) = memo.get(&(name.to_string(), st)) {
+                break *v;
+            }
+            walked.push(st);
+            let r = &stages[st].instructions;
+            let p = defs.partition_point(|&d| d < r.end);
+            if p > 0 && defs[p - 1] >= r.start {
+                break Some(defs[p - 1]);
+            }
+            cur = stages[st].base_stage;
+        };
+        for st in walked {
+            memo.insert((name.to_string(), st), found);
+        }
+        found
+    }
 }
 
 /// Words in a target stage name that mark a development or CI image rather than a product.
@@ -143,83 +244,35 @@ impl<'a> RuleContext<'a> {
             },
         )
         .map_err(|e| e.to_string())?;
-        let global_args = graph.global_arg_values.clone();
-        let mut stages: Vec<StageInfo> = graph
-            .stages
-            .iter()
-            .map(|s| StageInfo {
-                index: s.index,
-                name: s.name.clone(),
-                base: s.base.clone(),
-                base_expanded: s.base_expanded.clone(),
-                platform: s.platform.clone(),
-                from_stage: s.base_stage,
-                copies_from: s
-                    .depends_on
-                    .iter()
-                    .copied()
-                    .filter(|d| Some(*d) != s.base_stage)
-                    .collect(),
-                instructions: s.instructions.clone(),
-                reaches_target: s.reaches_target,
-                ships: false,
-            })
-            .collect();
+        let Stages {
+            global_arg_values: global_args,
+            stages,
+            target,
+            ..
+        } = graph;
         let mut stage_of = vec![None; ins.len()];
         for s in &stages {
             for i in s.instructions.clone() {
                 stage_of[i] = Some(s.index);
             }
         }
-        // Stages copied from wholesale (`COPY --from=x / /`) ship too.
-        let mut wholesale: Vec<(usize, usize)> = Vec::new();
-        for s in &graph.stages {
-            for d in s.dependencies.iter().filter(|d| d.kind == DependencyKind::CopyFrom) {
-                let Some(from) = d.stage else { continue };
-                let vals = ins[d.instruction].values();
-                if vals.len() >= 2 && vals[..vals.len() - 1].iter().any(|v| *v == "/" || *v == "/.") {
-                    wholesale.push((s.index, from));
-                }
-            }
-        }
-        let target = graph.target;
-        // ships: FROM chain of the target, plus wholesale copies into shipping stages.
-        let mut stack = vec![target];
-        while let Some(s) = stack.pop() {
-            if stages[s].ships {
-                continue;
-            }
-            stages[s].ships = true;
-            stack.extend(stages[s].from_stage);
-            stack.extend(wholesale.iter().filter(|(into, _)| *into == s).map(|(_, from)| *from));
-        }
+        let scope = Scope::build(dockerfile, &stages);
         // RUNs of a non-POSIX shell (`SHELL ["powershell", ...]`, `cmd`, or a file using the
         // backtick escape, which Windows Dockerfiles do) are not split: rules say nothing.
         let posix = |s: usize, at: usize| -> bool {
             if dockerfile.escape == '`' {
                 return false;
             }
-            let mut cur = Some(s);
-            let mut seen = Vec::new();
-            while let Some(st) = cur {
-                if seen.contains(&st) {
-                    break;
-                }
-                seen.push(st);
-                let r = stages[st].instructions.clone();
-                let end = if st == s { at } else { r.end };
-                if let Some(sh) = (r.start..end).rev().find(|&k| ins[k].keyword == Keyword::Shell) {
-                    let prog = ins[sh].args.first().map(|a| a.value.text());
-                    let prog = prog.as_deref().unwrap_or("");
-                    let base = prog.rsplit(['/', '\\']).next().unwrap_or(prog).to_ascii_lowercase();
-                    return matches!(
-                        base.as_str(),
-                        "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh" | "busybox"
-                    );
-                }
-                cur = stages[st].from_stage;
-            }
-            true
+            let Some(sh) = scope.last_def(&stages, s, at, SHELL) else {
+                return true;
+            };
+            let prog = ins[sh].args.first().map(|a| a.value.text());
+            let prog = prog.as_deref().unwrap_or("");
+            let base = prog.rsplit(['/', '\\']).next().unwrap_or(prog).to_ascii_lowercase();
+            matches!(
+                base.as_str(),
+                "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh" | "busybox"
+            )
         };
         let commands = ins
             .iter()
@@ -235,11 +288,9 @@ impl<'a> RuleContext<'a> {
             .name
             .as_deref()
             .is_none_or(|n| !n.split(['-', '_', '.']).any(|w| DEV_WORDS.contains(&w)));
+        // A stage's base is always an earlier stage, so chains end.
         let mut chain = vec![target];
-        while let Some(p) = stages[*chain.last().unwrap_or(&target)].from_stage {
-            if chain.contains(&p) {
-                break;
-            }
+        while let Some(p) = stages[*chain.last().unwrap_or(&target)].base_stage {
             chain.push(p);
         }
         let runs = chain.iter().any(|s| {
@@ -259,6 +310,7 @@ impl<'a> RuleContext<'a> {
             build_context,
             product,
             runtime: product && runs,
+            scope,
         })
     }
 
@@ -271,33 +323,31 @@ impl<'a> RuleContext<'a> {
 
     /// Stages whose filesystem is in the target image.
     /// (none when the target is a development image, see [`RuleContext::product`]).
-    pub fn shipping_stages(&self) -> impl Iterator<Item = &StageInfo> + '_ {
+    pub fn shipping_stages(&self) -> impl Iterator<Item = &Stage> + '_ {
         self.stages.iter().filter(|s| s.ships && self.product)
     }
 
     /// The index of stage `st`'s `FROM` and the span of its image word (for findings on the
     /// base image).
     #[must_use]
-    pub fn from_span(&self, st: &StageInfo) -> (usize, Span) {
+    pub fn from_span(&self, st: &Stage) -> (usize, Span) {
         let i = st.instructions.start;
         let inst = &self.dockerfile.instructions[i];
         (i, inst.args.first().map_or(inst.span, |a| a.span))
     }
 
     /// Stages built for the target.
-    pub fn needed_stages(&self) -> impl Iterator<Item = &StageInfo> + '_ {
+    pub fn needed_stages(&self) -> impl Iterator<Item = &Stage> + '_ {
         self.stages.iter().filter(|s| s.reaches_target)
     }
 
     /// The stage chain from `s` up through its `FROM` stages (`s` first).
     #[must_use]
     pub fn chain(&self, s: usize) -> Vec<usize> {
+        // A stage's base is always an earlier stage (`Stages::build`), so chains end.
         let mut out = vec![s];
         let mut cur = s;
-        while let Some(p) = self.stages[cur].from_stage {
-            if out.contains(&p) {
-                break;
-            }
+        while let Some(p) = self.stages[cur].base_stage {
             out.push(p);
             cur = p;
         }
@@ -323,65 +373,99 @@ impl<'a> RuleContext<'a> {
     /// The external image a stage ultimately builds on (following `FROM stage` links).
     #[must_use]
     pub fn root_base(&self, s: usize) -> &str {
-        let chain = self.chain(s);
-        &self.stages[*chain.last().unwrap_or(&s)].base_expanded
+        &self.stages[self.scope.root_of[s]].base_expanded
+    }
+
+    /// The WORKDIR in effect at instruction `at` of stage `s` (following the `FROM` chain;
+    /// `/` when none is set, `\0unknown` when it cannot be followed).
+    #[must_use]
+    pub fn workdir_at(&self, s: usize, at: usize) -> &str {
+        let r = &self.stages[s].instructions;
+        let idx = if at >= r.end {
+            self.scope.workdir_end[s]
+        } else {
+            self.scope.workdir_before[at.max(r.start)]
+        };
+        &self.scope.workdirs[idx as usize]
     }
 
     /// The value an environment variable has for instruction `at` in stage `s`: ENV and ARG
     /// (with default) before it in the stage and its `FROM` chain. `None` when unset.
     #[must_use]
     pub fn env_at(&self, s: usize, at: usize, key: &str) -> Option<String> {
-        for st in self.chain(s) {
-            let r = self.stages[st].instructions.clone();
-            let end = if st == s { at.min(r.end) } else { r.end };
-            for i in (r.start..end).rev() {
-                let inst = &self.dockerfile.instructions[i];
-                match inst.keyword {
-                    Keyword::Env => {
-                        let v = inst.values();
-                        for pair in v.chunks(2).rev() {
-                            if pair.len() == 2 && pair[0] == key {
-                                return Some(unquote(&pair[1]));
-                            }
-                        }
-                    }
-                    Keyword::Arg => {
-                        for a in inst.args.iter().rev() {
-                            let text = a.value.text();
-                            let (k, v) = split_kv(&text);
-                            if k == key
-                                && let Some(v) = v
-                            {
-                                return Some(unquote(v));
-                            }
-                        }
-                    }
-                    _ => {}
-                }
+        let i = self.scope.last_def(&self.stages, s, at, key)?;
+        let inst = &self.dockerfile.instructions[i];
+        match inst.keyword {
+            Keyword::Env => {
+                let v = inst.values();
+                v.chunks(2)
+                    .rev()
+                    .find(|pair| pair.len() == 2 && pair[0] == key)
+                    .map(|pair| unquote(&pair[1]))
             }
+            _ => inst.args.iter().rev().find_map(|a| {
+                let text = a.value.text();
+                match split_kv(&text) {
+                    (k, Some(v)) if k == key => Some(unquote(v)),
+                    _ => None,
+                }
+            }),
         }
-        None
     }
 
     /// Whether instruction `at` has a `--mount=type=cache` (or `tmpfs`) whose target is `dir`
     /// or a parent of it. `dir` may be a suffix pattern starting with `*/` (e.g. `*/.cache/pip`).
     #[must_use]
     pub fn has_cache_mount(&self, at: usize, dirs: &[&str]) -> bool {
-        self.dockerfile.instructions[at].flags_named("mount").any(|m| {
-            let Some(v) = m.value() else { return false };
+        let Some(s) = self.stage_of.get(at).copied().flatten() else {
+            return false;
+        };
+        self.cache_mount_targets(s, at)
+            .iter()
+            .any(|t| dirs.iter().any(|d| covers(if t.is_empty() { "/" } else { t }, d)))
+    }
+
+    /// The targets of the `--mount=type=cache` (and `tmpfs`) flags of instruction `at` in
+    /// stage `s`, trailing `/` removed, with `$NAME`/`${NAME}` expanded from the ENV and ARG
+    /// values in scope (a name without a value is kept as written).
+    #[must_use]
+    pub fn cache_mount_targets(&self, s: usize, at: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        for m in self.dockerfile.instructions[at].flags_named("mount") {
+            let Some(v) = m.value() else { continue };
             let mut ty = "bind";
             let mut target = None;
             for kv in v.split(',') {
                 let (k, val) = kv.split_once('=').unwrap_or((kv, ""));
                 match k {
                     "type" => ty = val,
-                    "target" | "dst" | "destination" => target = Some(val.trim_end_matches('/')),
+                    "target" | "dst" | "destination" => target = Some(val),
                     _ => {}
                 }
             }
-            let Some(t) = target else { return false };
-            (ty == "cache" || ty == "tmpfs") && dirs.iter().any(|d| covers(t, d))
-        })
+            let Some(t) = target.filter(|_| ty == "cache" || ty == "tmpfs") else {
+                continue;
+            };
+            out.push(self.expand_at(s, at, t).trim_end_matches('/').to_string());
+        }
+        out
+    }
+
+    /// `text` with `$NAME`/`${NAME}` expanded from the ENV and ARG values in scope at
+    /// instruction `at` of stage `s` (a name without a value is kept as written).
+    #[must_use]
+    pub fn expand_at(&self, s: usize, at: usize, text: &str) -> String {
+        if !text.contains('$') {
+            return text.to_string();
+        }
+        let mut vars = BTreeMap::new();
+        for name in var_names(text) {
+            match self.env_at(s, at, &name) {
+                Some(v) => vars.insert(name, v),
+                None => vars.insert(name.clone(), format!("${{{name}}}")),
+            };
+        }
+        expand(text, &vars)
     }
 
     /// The text of a span.
@@ -393,22 +477,31 @@ impl<'a> RuleContext<'a> {
     /// The `USER` in effect for instruction `at` in stage `s` (`None`: root or unknown).
     #[must_use]
     pub fn user_at(&self, s: usize, at: usize) -> Option<String> {
-        for st in self.chain(s) {
-            let r = self.stages[st].instructions.clone();
-            let end = if st == s { at.min(r.end) } else { r.end };
-            for i in (r.start..end).rev() {
-                let inst = &self.dockerfile.instructions[i];
-                if inst.keyword == Keyword::User {
-                    let u = inst
-                        .values()
-                        .first()
-                        .map(|v| v.split(':').next().unwrap_or("").to_string())?;
-                    return (u != "root" && u != "0").then_some(u);
-                }
-            }
-        }
-        None
+        let i = self.scope.last_def(&self.stages, s, at, USER)?;
+        let u = self.dockerfile.instructions[i]
+            .values()
+            .first()
+            .map(|v| v.split(':').next().unwrap_or("").to_string())?;
+        (u != "root" && u != "0").then_some(u)
     }
+}
+
+/// The variable names `$NAME` and `${NAME...}` in `s`.
+fn var_names(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(p) = rest.find('$') {
+        rest = &rest[p + 1..];
+        let body = rest.strip_prefix('{').unwrap_or(rest);
+        let name: String = body
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// Whether a mount at `target` covers `dir` (`dir` equal or below; `*/x` matches any `.../x`).
@@ -443,13 +536,16 @@ pub fn unquote(s: &str) -> String {
 }
 
 /// Expands `$VAR`, `${VAR}`, `${VAR:-default}` and `${VAR-default}`, `${VAR:+alt}` from `vars`;
-/// unknown variables expand to nothing, as BuildKit does for base names.
+/// unknown variables expand to nothing, as BuildKit does for base names. The result is cut
+/// after [`crate::dockerfile::stages::MAX_EXPANDED`] bytes.
 #[must_use]
 pub fn expand(s: &str, vars: &BTreeMap<String, String>) -> String {
     let b: Vec<char> = s.chars().collect();
     let mut out = String::new();
     let mut i = 0;
-    while i < b.len() {
+    // Values are capped where ARGs are read (`stages::MAX_EXPANDED`); a word naming them many
+    // times is cut at the same cap.
+    while i < b.len() && out.len() <= crate::dockerfile::stages::MAX_EXPANDED {
         if b[i] == '\\' && i + 1 < b.len() && b[i + 1] == '$' {
             out.push('$');
             i += 2;

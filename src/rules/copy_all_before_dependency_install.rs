@@ -2,7 +2,7 @@
 
 use super::context::context_sources;
 use super::pkg;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::dockerfile::shell::Command;
 use crate::dockerfile::{Instruction, Keyword};
@@ -39,9 +39,9 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - docs.docker.com/build/cache/optimize ("Order your layers")
-    /// - `../shared/reference/rewrites.md` section 3, row 9
-    pub CopyAllBeforeDependencyInstall, "DF301", "copy-all-before-dependency-install", Severity::Warning
+    /// - Docker docs, "Optimize cache usage in builds", "Order your layers"
+    ///   (<https://docs.docker.com/build/cache/optimize/>)
+    pub CopyAllBeforeDependencyInstall, DF301, "copy-all-before-dependency-install", Severity::Warning
 }
 
 /// Whether `inst` copies the whole build context.
@@ -84,10 +84,6 @@ fn dependency_install(c: &Command) -> Option<&'static str> {
 }
 
 impl Rule for CopyAllBeforeDependencyInstall {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for st in ctx.needed_stages() {
             let mut copy_all: Option<usize> = None;

@@ -1,7 +1,7 @@
 //! Rule DF208 curl-and-wget-installed: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::pkg;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 
 crate::declare_rule! {
@@ -26,14 +26,10 @@ crate::declare_rule! {
     ///
     /// ## References
     /// - hadolint DL4001; Trivy DS-0014
-    pub CurlAndWgetInstalled, "DF208", "curl-and-wget-installed", Severity::Info
+    pub CurlAndWgetInstalled, DF208, "curl-and-wget-installed", Severity::Info
 }
 
 impl Rule for CurlAndWgetInstalled {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let mut seen: Vec<(&str, usize, crate::dockerfile::Span)> = Vec::new();
         for (_, i, cmds) in pkg::shipping_runs(ctx) {

@@ -1,12 +1,17 @@
 //! Rule DF401 deleted-in-later-layer: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
+use super::Measured;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
 use super::add_remote_archive::is_remote_archive;
 use super::pkg;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::dockerfile::Keyword;
 use crate::dockerfile::shell::Command;
 use crate::estimate::Estimate;
+use crate::layers::waste::WasteKind;
 
 crate::declare_rule! {
     /// ## What it does
@@ -41,8 +46,9 @@ crate::declare_rule! {
     /// only what the image needs.
     ///
     /// ## References
-    /// - hadolint DL3059 (related); `../shared/reference/rewrites.md` section 3, row 7
-    pub DeletedInLaterLayer, "DF401", "deleted-in-later-layer", Severity::Warning
+    /// - hadolint DL3059 (related, <https://github.com/hadolint/hadolint/wiki/DL3059>)
+    /// - Docker docs, "Multi-stage builds" (<https://docs.docker.com/build/building/multi-stage/>)
+    pub DeletedInLaterLayer, DF401, "deleted-in-later-layer", Severity::Warning, measured = Measured::Waste(WasteKind::Deleted)
 }
 
 /// What an earlier instruction created.
@@ -172,6 +178,52 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
         }
     }
     out
+}
+
+/// The created items by path, so a delete or `chown` finds what it may touch without trying
+/// every item (files with thousands of `COPY`s and `RUN rm`s stay linear).
+pub(super) struct CreatedIndex {
+    by_path: BTreeMap<String, Vec<usize>>,
+}
+
+impl CreatedIndex {
+    pub(super) fn new(created: &[Created]) -> Self {
+        let mut by_path: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (n, c) in created.iter().enumerate() {
+            by_path
+                .entry(c.path.trim_end_matches('/').to_string())
+                .or_default()
+                .push(n);
+        }
+        Self { by_path }
+    }
+
+    /// Indices, in build order, of the items [`relation`] may relate `path` to (a superset):
+    /// items at or below the path (or its glob prefix), and items that are a parent of it.
+    pub(super) fn candidates(&self, path: &str) -> Vec<usize> {
+        let p = pkg::normalize_home(path);
+        let p = p.trim_end_matches('/');
+        let base = p.strip_suffix("/*").or_else(|| p.strip_suffix("/.*")).unwrap_or(p);
+        let base = base.trim_end_matches('/');
+        let prefix = base.trim_end_matches('*');
+        if base.is_empty() || prefix.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<usize> = self
+            .by_path
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect();
+        for (pos, _) in base.match_indices('/').filter(|(pos, _)| *pos > 0) {
+            if let Some(v) = self.by_path.get(&base[..pos]) {
+                out.extend(v);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 /// Folders the base image also fills: an archive extracted there does not own what is below.
@@ -315,10 +367,6 @@ pub(super) fn relation(path: &str, c: &Created) -> Option<String> {
 }
 
 impl Rule for DeletedInLaterLayer {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         if !ctx.product {
             return;
@@ -327,6 +375,7 @@ impl Rule for DeletedInLaterLayer {
         if created.is_empty() {
             return;
         }
+        let index = CreatedIndex::new(&created);
         for (s, i) in ctx.target_runs() {
             let wd = pkg::workdir_at(ctx, s, i);
             let cmds = &ctx.commands[i];
@@ -342,8 +391,10 @@ impl Rule for DeletedInLaterLayer {
                 if own.iter().any(|o| pkg::path_overlaps(&path, o)) {
                     continue;
                 }
-                let Some((c, sub)) = created
-                    .iter()
+                let Some((c, sub)) = index
+                    .candidates(&path)
+                    .into_iter()
+                    .map(|n| &created[n])
                     .filter(|c| c.instr < i)
                     .find_map(|c| relation(&path, c).map(|sub| (c, sub)))
                 else {

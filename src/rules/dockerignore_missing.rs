@@ -1,7 +1,7 @@
 //! Rule DF303 dockerignore-missing: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::copy_all_before_dependency_install::copies_whole_context;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::Estimate;
 
@@ -37,16 +37,12 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - docs.docker.com/build/concepts/context/#dockerignore-files
-    /// - BuildKit build check `CopyIgnoredFile`; `../shared/reference/anchors.md` section 7, item 8
-    pub DockerignoreMissing, "DF303", "dockerignore-missing", Severity::Warning
+    /// - Docker docs, ".dockerignore files" (<https://docs.docker.com/build/concepts/context/#dockerignore-files>)
+    /// - BuildKit build check `CopyIgnoredFile` (<https://docs.docker.com/reference/build-checks/copy-ignored-file/>)
+    pub DockerignoreMissing, DF303, "dockerignore-missing", Severity::Warning
 }
 
 impl Rule for DockerignoreMissing {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let Some(bc) = ctx.build_context else { return };
         // The first wholesale copy, preferring one in a shipping stage.

@@ -1,7 +1,7 @@
 //! Rule DF207 docs-kept: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::pkg::{self, Pm};
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::catalog::{self, Family, ImageRef, Variant};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
@@ -42,15 +42,12 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - `../shared/reference/rewrites.md` section 3, row 13
-    pub DocsKept, "DF207", "docs-kept", Severity::Info
+    /// - tianon/docker-brew-debian#50 (<https://github.com/tianon/docker-brew-debian/issues/50>)
+    /// - dpkg(1), `--path-exclude` (<https://manpages.debian.org/dpkg.1>)
+    pub DocsKept, DF207, "docs-kept", Severity::Info
 }
 
 impl Rule for DocsKept {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         if !ctx.runtime {
             return;
@@ -60,7 +57,7 @@ impl Rule for DocsKept {
         }
         for st in ctx.shipping_stages() {
             // Report in the stage that starts from the external base only.
-            if st.from_stage.is_some() && st.index != ctx.target {
+            if st.base_stage.is_some() && st.index != ctx.target {
                 continue;
             }
             let Some(r) = ImageRef::parse(ctx.root_base(st.index)) else {
@@ -76,9 +73,13 @@ impl Rule for DocsKept {
             if !full_debian {
                 continue;
             }
+            let mut in_chain = vec![false; ctx.stages.len()];
+            for c in ctx.chain(st.index) {
+                in_chain[c] = true;
+            }
             let first = pkg::shipping_runs(ctx)
                 .into_iter()
-                .filter(|(s, _, _)| ctx.chain(st.index).contains(s))
+                .filter(|(s, _, _)| in_chain[*s])
                 .find_map(|(_, i, cmds)| {
                     let inst = pkg::installs(cmds)
                         .into_iter()

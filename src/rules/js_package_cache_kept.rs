@@ -1,9 +1,12 @@
 //! Rule DF205 js-package-cache-kept: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
+use super::Measured;
 use super::pkg;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
+use crate::fix::Fix;
+use crate::layers::waste::CacheKind;
 
 crate::declare_rule! {
     /// ## What it does
@@ -32,25 +35,31 @@ crate::declare_rule! {
     /// or `RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev`.
     ///
     /// ## References
-    /// - hadolint DL3060 (yarn)
-    /// - `../shared/reference/rewrites.md` section 3, row 5 and section 2.3
-    pub JsPackageCacheKept, "DF205", "js-package-cache-kept", Severity::Warning
+    /// - hadolint DL3060 (yarn, <https://github.com/hadolint/hadolint/wiki/DL3060>)
+    /// - npm docs, `npm cache` (<https://docs.npmjs.com/cli/commands/npm-cache>)
+    pub JsPackageCacheKept, DF205, "js-package-cache-kept", Severity::Warning, measured = Measured::Caches(&[CacheKind::Npm, CacheKind::Yarn])
 }
 
 impl Rule for JsPackageCacheKept {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
             let removed = pkg::removed_paths(cmds);
             let rm_has = |needle: &str| removed.iter().any(|w| pkg::normalize_home(&w.text).contains(needle));
+            // `rm -rf "$(yarn cache dir)"`, `rm -rf $(npm config get cache)`: the tool names
+            // its own cache.
+            let rm_asks = |tool: &str| {
+                removed.iter().any(|w| {
+                    let t = w.text.as_str();
+                    t.contains(&format!("{tool} cache dir"))
+                        || t.contains(&format!("{tool} config get cache"))
+                        || t.contains(&format!("{tool} store path"))
+                })
+            };
             for c in cmds {
                 let (tool, cache_dirs, cleaned): (&str, &[&str], bool) =
                     if pkg::is(c, "npm", &["install", "ci", "i", "add"]) {
-                        if c.has_short_or_long('g', &["--global"])
-                            || c.has_flag("--cache")
+                        // `npm install -g` caches in ~/.npm like any other install.
+                        if c.has_flag("--cache")
                             || ctx.env_at(s, i, "npm_config_cache").is_some()
                             || ctx.env_at(s, i, "NPM_CONFIG_CACHE").is_some()
                         {
@@ -59,7 +68,7 @@ impl Rule for JsPackageCacheKept {
                         (
                             "npm",
                             &["/root/.npm", "/home/node/.npm"],
-                            cmds.iter().any(|x| pkg::is(x, "npm", &["cache"])) || rm_has(".npm"),
+                            cmds.iter().any(|x| pkg::is(x, "npm", &["cache"])) || rm_has(".npm") || rm_asks("npm"),
                         )
                     } else if matches!(pkg::yarn_command(c), Some("install" | "add")) {
                         if c.has_flag("--immutable")
@@ -79,7 +88,8 @@ impl Rule for JsPackageCacheKept {
                             ],
                             cmds.iter().any(|x| pkg::is(x, "yarn", &["cache"]))
                                 || rm_has(".cache/yarn")
-                                || rm_has("/.yarn"),
+                                || rm_has("/.yarn")
+                                || rm_asks("yarn"),
                         )
                     } else if pkg::is(c, "pnpm", &["install", "i", "add"]) {
                         if c.has_flag("--store-dir") || c.has_short_or_long('g', &["--global"]) {
@@ -88,7 +98,7 @@ impl Rule for JsPackageCacheKept {
                         (
                             "pnpm",
                             &["/root/.local/share/pnpm", "/root/.pnpm-store", "/pnpm/store", "/pnpm"],
-                            cmds.iter().any(|x| pkg::is(x, "pnpm", &["store"])) || rm_has("pnpm"),
+                            cmds.iter().any(|x| pkg::is(x, "pnpm", &["store"])) || rm_has("pnpm") || rm_asks("pnpm"),
                         )
                     } else {
                         continue;
@@ -107,17 +117,21 @@ impl Rule for JsPackageCacheKept {
                     "yarn" => "yarn cache clean",
                     _ => "pnpm store prune",
                 };
-                out.push(
-                    Finding::new(
-                        &Self::META,
-                        ctx,
-                        i,
-                        c.span_through(1).unwrap_or_default(),
-                        format!("`{tool}` keeps its package cache in this layer"),
-                        format!("append `&& {clean}` to this RUN, or mount a cache on the {tool} cache directory"),
-                    )
-                    .estimate(Some(heuristics::js_cache())),
-                );
+                let mut f = Finding::new(
+                    &Self::META,
+                    ctx,
+                    i,
+                    c.span_through(1).unwrap_or_default(),
+                    format!("`{tool}` keeps its package cache in this layer"),
+                    format!("append `&& {clean}` to this RUN, or mount a cache on the {tool} cache directory"),
+                )
+                .estimate(Some(heuristics::js_cache()));
+                if tool == "npm"
+                    && let Some(e) = pkg::append_to_run(ctx, i, clean)
+                {
+                    f = f.fix(Fix::safe(format!("run `{clean}` at the end of the same RUN"), vec![e]));
+                }
+                out.push(f);
                 break;
             }
         }

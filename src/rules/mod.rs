@@ -1,5 +1,5 @@
-//! Dockerfile lint rules: one file per rule, one stable code per rule (DESIGN.md 1.8:
-//! `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context
+//! Dockerfile lint rules: one file per rule, one stable code per rule (`DF0xx` instructions
+//! a build rejects, `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context
 //! and ordering, `DF4xx` layer structure), each documented by its `///` comment.
 //!
 //! Owns: the [`Rule`] trait, the `declare_rule!` macro that captures a rule's doc, the
@@ -9,6 +9,7 @@
 
 pub mod context;
 mod pkg;
+mod suggest;
 
 mod add_remote_archive;
 mod apk_add_cache;
@@ -16,34 +17,60 @@ mod apt_install_recommends;
 mod apt_lists_not_removed;
 mod base_image_latest_tag;
 mod base_image_not_pinned;
+mod broad_copy_from_build_stage;
 mod build_toolchain_in_final_stage;
 mod consecutive_package_installs;
 mod copy_all_before_dependency_install;
 mod curl_and_wget_installed;
 mod deleted_in_later_layer;
+mod dev_dependencies_in_final_image;
 mod dockerignore_missing;
 mod docs_kept;
 mod full_base_image;
+mod gem_cache_kept;
+mod jdk_as_runtime;
 mod js_package_cache_kept;
 mod pip_cache_kept;
 mod recursive_chown_in_separate_layer;
 mod rpm_cache_kept;
 mod toolchain_image_as_runtime;
+mod unknown_flag;
+mod unknown_instruction;
 mod unstripped_binary;
 mod useradd_without_no_log_init;
 
 use serde::Serialize;
 
-pub use context::{RuleContext, StageInfo};
+pub use context::RuleContext;
+pub use unknown_instruction::closest_instruction;
 
 use crate::diag::Severity;
+use crate::diag::codes::Code;
 use crate::dockerfile::Span;
 use crate::estimate::Estimate;
+use crate::fix::Fix;
+use crate::layers::waste::{CacheKind, WasteKind};
+
+/// Which bytes of a built image confirm a rule's finding (`imgopt analyze --image`): the
+/// layers of the finding's instruction are measured for them, and the measured bytes replace
+/// the estimate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measured {
+    /// Content bytes the instruction's layers stored under these package-manager caches,
+    /// whether or not a later layer removed them.
+    Caches(&'static [CacheKind]),
+    /// Bytes of earlier layers that the instruction's layers made waste of this kind
+    /// ([`WasteKind::Deleted`] for deletes, [`WasteKind::MetadataOnly`] for `chown -R`);
+    /// package-manager caches excluded (their own rules count them).
+    Waste(WasteKind),
+}
 
 /// A rule's identity and documentation.
 #[derive(Debug, PartialEq, Eq)]
 pub struct RuleMeta {
-    /// Stable code, e.g. `DF201`.
+    /// Stable code as a typed value.
+    pub id: Code,
+    /// Stable code, e.g. `DF201` (the text of [`RuleMeta::id`]).
     pub code: &'static str,
     /// Kebab-case name of the anti-pattern, e.g. `apt-lists-not-removed`.
     pub name: &'static str,
@@ -53,6 +80,8 @@ pub struct RuleMeta {
     pub default_enabled: bool,
     /// The `///` doc as captured (one leading space per line).
     pub raw_doc: &'static str,
+    /// What a built image's layers show for a finding, when the saving can be measured.
+    pub measured: Option<Measured>,
 }
 
 impl RuleMeta {
@@ -97,44 +126,69 @@ impl RuleMeta {
     }
 }
 
-/// A Dockerfile rule.
-pub trait Rule: Sync {
+/// A Dockerfile rule: a struct made by [`declare_rule!`](crate::declare_rule) (which provides
+/// its identity) and its `check`.
+pub trait Rule: Sync + Declared {
     /// Code, name, severity and doc.
-    fn meta(&self) -> &'static RuleMeta;
+    fn meta(&self) -> &'static RuleMeta {
+        self.declared()
+    }
     /// Appends findings for the file in `ctx`.
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>);
 }
 
-/// Declares a rule struct and captures its `///` doc into `META` (the clippy lint-macro shape).
+/// A rule's declaration, implemented by [`declare_rule!`](crate::declare_rule) only.
+pub trait Declared {
+    /// The rule's identity and documentation.
+    fn declared(&self) -> &'static RuleMeta;
+}
+
+/// Declares a rule struct, captures its `///` doc into `META` (the clippy lint-macro shape) and
+/// implements [`Declared`], so a rule file holds its doc, its identity and its `check` only.
+/// `measured = ...` says which bytes of a built image confirm a finding ([`Measured`]).
 #[macro_export]
 macro_rules! declare_rule {
     (
         $(#[doc = $doc:literal])*
-        pub $name:ident, $code:literal, $kebab:literal, $sev:expr $(, default_enabled = $en:expr)?
+        pub $name:ident, $code:ident, $kebab:literal, $sev:expr
+        $(, default_enabled = $en:expr)?
+        $(, measured = $measured:expr)?
     ) => {
         $(#[doc = $doc])*
         pub struct $name;
         impl $name {
             /// The rule's identity and documentation.
             pub const META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
-                code: $code,
+                id: $crate::diag::codes::Code::$code,
+                code: $crate::diag::codes::Code::$code.as_str(),
                 name: $kebab,
                 severity: $sev,
                 default_enabled: true $(&& $en)?,
                 raw_doc: concat!($($doc, "\n"),*),
+                measured: $crate::declare_rule!(@opt $($measured)?),
             };
         }
+        impl $crate::rules::Declared for $name {
+            fn declared(&self) -> &'static $crate::rules::RuleMeta {
+                &Self::META
+            }
+        }
     };
+    (@opt) => { None };
+    (@opt $e:expr) => { Some($e) };
 }
 
 /// Every rule, in code order. Each appears exactly once.
 pub static RULES: &[&dyn Rule] = &[
+    &unknown_instruction::UnknownInstruction,
+    &unknown_flag::UnknownFlag,
     &base_image_latest_tag::BaseImageLatestTag,
     &base_image_not_pinned::BaseImageNotPinned,
     &full_base_image::FullBaseImage,
     &toolchain_image_as_runtime::ToolchainImageAsRuntime,
     &build_toolchain_in_final_stage::BuildToolchainInFinalStage,
     &unstripped_binary::UnstrippedBinary,
+    &jdk_as_runtime::JdkAsRuntime,
     &apt_lists_not_removed::AptListsNotRemoved,
     &apt_install_recommends::AptInstallRecommends,
     &apk_add_cache::ApkAddCache,
@@ -143,9 +197,12 @@ pub static RULES: &[&dyn Rule] = &[
     &rpm_cache_kept::RpmCacheKept,
     &docs_kept::DocsKept,
     &curl_and_wget_installed::CurlAndWgetInstalled,
+    &dev_dependencies_in_final_image::DevDependenciesInFinalImage,
+    &gem_cache_kept::GemCacheKept,
     &copy_all_before_dependency_install::CopyAllBeforeDependencyInstall,
     &add_remote_archive::AddRemoteArchive,
     &dockerignore_missing::DockerignoreMissing,
+    &broad_copy_from_build_stage::BroadCopyFromBuildStage,
     &deleted_in_later_layer::DeletedInLaterLayer,
     &recursive_chown_in_separate_layer::RecursiveChownInSeparateLayer,
     &useradd_without_no_log_init::UseraddWithoutNoLogInit,
@@ -184,6 +241,8 @@ pub struct Finding {
     pub estimate: Option<Estimate>,
     /// The stage the finding is in.
     pub stage: Option<usize>,
+    /// A rewrite that removes the problem, when one is known ([`crate::fix`]).
+    pub fix: Option<Fix>,
 }
 
 impl Finding {
@@ -208,7 +267,15 @@ impl Finding {
             notes: Vec::new(),
             estimate: None,
             stage: ctx.stage_of.get(instruction).copied().flatten(),
+            fix: None,
         }
+    }
+
+    /// Sets the fix.
+    #[must_use]
+    pub fn fix(mut self, fix: Fix) -> Self {
+        self.fix = Some(fix);
+        self
     }
 
     /// Sets the estimate.
@@ -333,7 +400,7 @@ pub fn docs_markdown() -> String {
     let mut out = String::from(
         "# imgopt rules\n\n<!-- Generated from the rule docs in src/rules/ by `imgopt::rules::docs_markdown`; do not edit.\n     Regenerate with: IMGOPT_UPDATE_DOCS=1 cargo test --test rules docs_are_current -->\n\n",
     );
-    out.push_str("`imgopt analyze` runs these rules; `imgopt explain CODE` prints one of them. Codes never change: `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context and ordering, `DF4xx` layer structure. Size rules fire only in stages whose filesystem reaches the target image, and not at all when the target is a development stage (named `dev`, `build`, `test`, `lint`, `validate`, ...).\n\n");
+    out.push_str("`imgopt analyze` runs these rules; `imgopt explain CODE` prints one of them. Codes never change: `DF0xx` instructions a build rejects, `DF1xx` base image and stages, `DF2xx` package managers and caches, `DF3xx` COPY, context and ordering, `DF4xx` layer structure. Size rules fire only in stages whose filesystem reaches the target image, and not at all when the target is a development stage (named `dev`, `build`, `test`, `lint`, `validate`, ...).\n\n");
     out.push_str("| Code | Name | Severity | Default | What it does |\n| --- | --- | --- | --- | --- |\n");
     for r in RULES {
         let m = r.meta();
@@ -389,7 +456,7 @@ mod tests {
                 m.code
             );
             assert!(
-                matches!(&m.code[2..3], "1" | "2" | "3" | "4"),
+                matches!(&m.code[2..3], "0" | "1" | "2" | "3" | "4"),
                 "{}: group digit",
                 m.code
             );

@@ -1,10 +1,13 @@
 //! Rule DF204 pip-cache-kept: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
+use super::Measured;
 use super::pkg;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::dockerfile::shell::Command;
 use crate::estimate::heuristics;
+use crate::fix::{Edit, Fix};
+use crate::layers::waste::CacheKind;
 
 crate::declare_rule! {
     /// ## What it does
@@ -35,9 +38,9 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - hadolint DL3042
-    /// - `../shared/reference/rewrites.md` section 3, row 4 and section 2.4
-    pub PipCacheKept, "DF204", "pip-cache-kept", Severity::Warning
+    /// - hadolint DL3042 (<https://github.com/hadolint/hadolint/wiki/DL3042>)
+    /// - pip docs, "Caching" (<https://pip.pypa.io/en/stable/topics/caching/>)
+    pub PipCacheKept, DF204, "pip-cache-kept", Severity::Warning, measured = Measured::Caches(&[CacheKind::Pip])
 }
 
 fn is_pip_install(c: &Command) -> Option<usize> {
@@ -55,10 +58,6 @@ fn is_pip_install(c: &Command) -> Option<usize> {
 }
 
 impl Rule for PipCacheKept {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
             let offline = ctx.dockerfile.instructions[i]
@@ -70,14 +69,17 @@ impl Rule for PipCacheKept {
             {
                 continue;
             }
-            let mounted_elsewhere = ctx.dockerfile.instructions[i].flags_named("mount").any(|m| {
-                m.value().is_some_and(|v| {
-                    v.contains("type=cache")
-                        && (v.contains(".cache/pip")
-                            || v.contains(".cache,")
-                            || v.ends_with(".cache")
-                            || ctx.env_at(s, i, "PIP_CACHE_DIR").is_some_and(|d| v.contains(&d)))
-                })
+            // A cache mount on pip's cache wherever it is: `~/.cache`, a `.cache/pip`, or the
+            // folder `PIP_CACHE_DIR` names (also when the target is written `$PIP_CACHE_DIR`).
+            let pip_cache_dir = ctx.env_at(s, i, "PIP_CACHE_DIR");
+            let targets = ctx.cache_mount_targets(s, i);
+            let mounted_elsewhere = targets.iter().any(|t| {
+                t.contains(".cache/pip")
+                    || t.ends_with(".cache")
+                    || t.contains("PIP_CACHE_DIR")
+                    || pip_cache_dir
+                        .as_deref()
+                        .is_some_and(|d| pkg::path_overlaps(t, d.trim_end_matches('/')))
             });
             if mounted_elsewhere {
                 continue;
@@ -85,6 +87,8 @@ impl Rule for PipCacheKept {
             let cleaned = pkg::removed_paths(cmds).iter().any(|w| {
                 let p = pkg::normalize_home(&w.text);
                 p.contains(".cache/pip")
+                    || p.contains("PIP_CACHE_DIR")
+                    || p.contains("pip cache dir")
                     || p.trim_end_matches('/').ends_with(".cache")
                     || p.trim_end_matches("/*").ends_with(".cache")
             }) || cmds.iter().any(|c| {
@@ -100,6 +104,16 @@ impl Rule for PipCacheKept {
                     continue;
                 };
                 if c.has_flag("--no-cache-dir") || c.has_flag("--no-cache") || c.has_flag("--no-index") {
+                    continue;
+                }
+                // `PIP_CACHE_DIR=$CACHE pip install` with a cache mount on `$CACHE`.
+                let inline_cache = c.words.iter().any(|w| {
+                    w.text.strip_prefix("PIP_CACHE_DIR=").is_some_and(|v| {
+                        let v = ctx.expand_at(s, i, v.trim_matches(['"', '\'']));
+                        targets.iter().any(|t| pkg::path_overlaps(t, v.trim_end_matches('/')))
+                    })
+                });
+                if inline_cache {
                     continue;
                 }
                 let e = c.effective();
@@ -130,9 +144,11 @@ impl Rule for PipCacheKept {
                     || c.span().unwrap_or_default(),
                     |last| crate::dockerfile::Span::new(e[0].span.start(), last.span.end()),
                 );
+                let install = e[at + 1..].iter().find(|w| w.text == "install").unwrap_or(&e[at + 1]);
                 out.push(
                     Finding::new(&Self::META, ctx, i, span, "`pip install` keeps its download cache (~/.cache/pip) in this layer", "add `--no-cache-dir`, set `ENV PIP_NO_CACHE_DIR=1`, or use `RUN --mount=type=cache,target=/root/.cache/pip`")
-                        .estimate(Some(heuristics::pip_cache())),
+                        .estimate(Some(heuristics::pip_cache()))
+                        .fix(Fix::safe("add `--no-cache-dir` to `pip install`", vec![Edit::insert(install.span.end(), " --no-cache-dir")])),
                 );
                 break;
             }

@@ -337,24 +337,21 @@ pub fn join(workdir: &str, p: &str) -> String {
     }
 }
 
+/// An edit that runs `cmd` at the end of the shell-form `RUN` `i` (` && cmd` after its last
+/// command), for fixes that clean up in the layer that made the mess. `None` for exec form,
+/// heredocs and `RUN`s imgopt did not split.
+pub fn append_to_run(ctx: &RuleContext<'_>, i: usize, cmd: &str) -> Option<crate::fix::Edit> {
+    let inst = &ctx.dockerfile.instructions[i];
+    if inst.json || !inst.heredocs.is_empty() {
+        return None;
+    }
+    let end = ctx.commands[i].iter().filter_map(Command::span).map(Span::end).max()?;
+    Some(crate::fix::Edit::insert(end, format!(" && {cmd}")))
+}
+
 /// The WORKDIR in effect at instruction `at` of stage `s` (following the FROM chain).
 pub fn workdir_at(ctx: &RuleContext<'_>, s: usize, at: usize) -> String {
-    let mut dirs: Vec<String> = Vec::new();
-    let chain = ctx.chain(s);
-    for st in chain.iter().rev() {
-        let r = ctx.stages[*st].instructions.clone();
-        let end = if *st == s { at.min(r.end) } else { r.end };
-        for i in r.start..end {
-            let inst = &ctx.dockerfile.instructions[i];
-            if inst.keyword == Keyword::Workdir
-                && let Some(v) = inst.values().first()
-            {
-                let cur = dirs.last().cloned().unwrap_or_else(|| "/".to_string());
-                dirs.push(join(&cur, v));
-            }
-        }
-    }
-    dirs.pop().unwrap_or_else(|| "/".to_string())
+    ctx.workdir_at(s, at).to_string()
 }
 
 /// Values of a flag-like option: `-o X`, `-oX`, `--out X`, `--out=X`.

@@ -1,11 +1,13 @@
 //! Rule DF402 recursive-chown-in-separate-layer: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
-use super::deleted_in_later_layer::{bytes_under, created_items, relation};
+use super::Measured;
+use super::deleted_in_later_layer::{CreatedIndex, bytes_under, created_items, relation};
 use super::pkg;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::dockerfile::Keyword;
 use crate::estimate::Estimate;
+use crate::layers::waste::WasteKind;
 
 crate::declare_rule! {
     /// ## What it does
@@ -32,16 +34,12 @@ crate::declare_rule! {
     /// (create the user before the `COPY`), and `COPY --chmod=755` for modes.
     ///
     /// ## References
-    /// - `../shared/reference/rewrites.md` section 3, row 8
     /// - Dockerfile reference, `COPY --chown` and `--chmod`
-    pub RecursiveChownInSeparateLayer, "DF402", "recursive-chown-in-separate-layer", Severity::Warning
+    ///   (<https://docs.docker.com/reference/dockerfile/#copy---chown---chmod>)
+    pub RecursiveChownInSeparateLayer, DF402, "recursive-chown-in-separate-layer", Severity::Warning, measured = Measured::Waste(WasteKind::MetadataOnly)
 }
 
 impl Rule for RecursiveChownInSeparateLayer {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         if !ctx.product {
             return;
@@ -50,6 +48,7 @@ impl Rule for RecursiveChownInSeparateLayer {
         if created.is_empty() {
             return;
         }
+        let index = CreatedIndex::new(&created);
         for (s, i) in ctx.target_runs() {
             let wd = pkg::workdir_at(ctx, s, i);
             let cmds = &ctx.commands[i];
@@ -69,7 +68,12 @@ impl Rule for RecursiveChownInSeparateLayer {
                         continue;
                     }
                     let path = pkg::join(&cwd, &w.text);
-                    for cr in created.iter().filter(|cr| cr.instr < i && cr.cache.is_none()) {
+                    let near = index.candidates(&path);
+                    for cr in near
+                        .iter()
+                        .map(|&n| &created[n])
+                        .filter(|cr| cr.instr < i && cr.cache.is_none())
+                    {
                         if let Some(sub) = relation(&path, cr) {
                             hit.get_or_insert((cr, *w));
                             total = match (&cr.files, total) {

@@ -1,9 +1,11 @@
 //! Rule DF206 rpm-cache-kept: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
+use super::Measured;
 use super::pkg::{self, Pm};
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
+use crate::layers::waste::CacheKind;
 
 crate::declare_rule! {
     /// ## What it does
@@ -28,16 +30,11 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - hadolint DL3032, DL3036, DL3040
-    /// - `../shared/reference/rewrites.md` section 3, row 6
-    pub RpmCacheKept, "DF206", "rpm-cache-kept", Severity::Warning
+    /// - hadolint DL3032, DL3036, DL3040 (<https://github.com/hadolint/hadolint/wiki/DL3032>, <https://github.com/hadolint/hadolint/wiki/DL3036>, <https://github.com/hadolint/hadolint/wiki/DL3040>)
+    pub RpmCacheKept, DF206, "rpm-cache-kept", Severity::Warning, measured = Measured::Caches(&[CacheKind::Yum, CacheKind::Dnf, CacheKind::Zypper])
 }
 
 impl Rule for RpmCacheKept {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (_, i, cmds) in pkg::shipping_runs(ctx) {
             let cleaned = cmds.iter().any(|c| {

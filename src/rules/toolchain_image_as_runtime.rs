@@ -1,6 +1,6 @@
 //! Rule DF104 toolchain-image-as-runtime: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::catalog::{self, Family, Variant};
 use crate::diag::Severity;
 
@@ -42,22 +42,19 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - `../shared/reference/rewrites.md` sections 2.1, 2.2 and 3, row 11
-    /// - GoogleContainerTools/distroless README (the golang → static example)
-    pub ToolchainImageAsRuntime, "DF104", "toolchain-image-as-runtime", Severity::Warning
+    /// - Docker docs, "Multi-stage builds" (<https://docs.docker.com/build/building/multi-stage/>)
+    /// - GoogleContainerTools/distroless README, the golang → static example
+    ///   (<https://github.com/GoogleContainerTools/distroless>)
+    pub ToolchainImageAsRuntime, DF104, "toolchain-image-as-runtime", Severity::Warning
 }
 
 impl Rule for ToolchainImageAsRuntime {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         if !ctx.runtime {
             return;
         }
         for st in ctx.shipping_stages() {
-            let Some(r) = st.base_image() else {
+            let Some(r) = super::context::base_image(st) else {
                 continue;
             };
             if r.registry.is_some() {

@@ -1,7 +1,7 @@
 //! Rule DF106 unstripped-binary: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::pkg;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::dockerfile::shell::Command;
 
@@ -46,10 +46,11 @@ crate::declare_rule! {
     /// `strip = true` in `[profile.release]` (or `CARGO_PROFILE_RELEASE_STRIP=true`).
     ///
     /// ## References
-    /// - `../shared/reference/rewrites.md` sections 2.1 and 3, row 12
-    /// - Go `cmd/link` documentation (`-s`: omit the symbol table and debug information)
+    /// - Go `cmd/link` documentation, `-s`: omit the symbol table and debug information
+    ///   (<https://pkg.go.dev/cmd/link>)
     /// - The Cargo book, "Profiles": `strip` and `debug`
-    pub UnstrippedBinary, "DF106", "unstripped-binary", Severity::Info
+    ///   (<https://doc.rust-lang.org/cargo/reference/profiles.html>)
+    pub UnstrippedBinary, DF106, "unstripped-binary", Severity::Info
 }
 
 /// `Some(true)` stripped, `Some(false)` not stripped, `None` unknown (flags from a variable).
@@ -127,34 +128,31 @@ fn cargo_release_debug(bc: &crate::context::BuildContext) -> Option<String> {
 }
 
 impl Rule for UnstrippedBinary {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         if !ctx.runtime {
             return;
         }
-        let shipping: Vec<usize> = ctx.stages.iter().filter(|s| s.ships).map(|s| s.index).collect();
+        // Stages whose output reaches the image: shipping ones and those they copy from.
+        let mut feeds = vec![false; ctx.stages.len()];
+        for st in ctx.stages.iter().filter(|s| s.ships) {
+            feeds[st.index] = true;
+            for &c in &st.copies_from {
+                feeds[c] = true;
+            }
+        }
         for st in ctx.stages.iter().filter(|s| s.reaches_target) {
-            let feeds = st.ships
-                || ctx
-                    .stages
-                    .iter()
-                    .any(|o| shipping.contains(&o.index) && o.copies_from.contains(&st.index));
-            if !feeds {
+            if !feeds[st.index] {
                 continue;
             }
             let instrs: Vec<usize> = ctx.stage_instructions(st.index).map(|(i, _)| i).collect();
-            // A `strip` in this stage at or after instruction `i`.
-            let strips_from = |i: usize| {
-                instrs.iter().filter(|&&k| k >= i).any(|&k| {
-                    ctx.commands[k].iter().any(|c| {
-                        c.name()
-                            .is_some_and(|n| n == "strip" || n.ends_with("-strip") || n == "llvm-strip")
-                    })
+            // The last `strip` of this stage: one at or after instruction `i` strips its output.
+            let last_strip = instrs.iter().rev().copied().find(|&k| {
+                ctx.commands[k].iter().any(|c| {
+                    c.name()
+                        .is_some_and(|n| n == "strip" || n.ends_with("-strip") || n == "llvm-strip")
                 })
-            };
+            });
+            let strips_from = |i: usize| last_strip.is_some_and(|k| k >= i);
             for &i in &instrs {
                 let goflags = ctx.env_at(st.index, i, "GOFLAGS").is_some();
                 for c in &ctx.commands[i] {

@@ -1,7 +1,7 @@
 //! Rule DF403 useradd-without-no-log-init: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::pkg;
-use super::{Finding, Rule, RuleContext, RuleMeta};
+use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
 
@@ -30,18 +30,14 @@ crate::declare_rule! {
     /// ```
     ///
     /// ## References
-    /// - hadolint DL3046
-    /// - `../shared/reference/rewrites.md` section 3, row 14
-    pub UseraddWithoutNoLogInit, "DF403", "useradd-without-no-log-init", Severity::Error
+    /// - hadolint DL3046 (<https://github.com/hadolint/hadolint/wiki/DL3046>)
+    /// - moby/moby#5419, sparse files in layers (<https://github.com/moby/moby/issues/5419>)
+    pub UseraddWithoutNoLogInit, DF403, "useradd-without-no-log-init", Severity::Error
 }
 
 const THRESHOLD: u64 = 100_000;
 
 impl Rule for UseraddWithoutNoLogInit {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
             for c in cmds {

@@ -1,0 +1,154 @@
+//! Rule DF304 broad-copy-from-build-stage: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
+use super::{Finding, Rule, RuleContext, pkg};
+use crate::diag::Severity;
+use crate::dockerfile::Keyword;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Checks for `COPY --from=STAGE DIR ...` into a stage that ships, where `DIR` is a folder
+    /// into which `STAGE` copied the whole build context (`COPY . .` in its `WORKDIR`) and then
+    /// ran a build tool (`go`, `cargo`, `npm`, `make`, `mvn`, `dotnet`, ...) there: the copy takes the sources, build-tool caches and intermediates along with the
+    /// artefact. Copies of a file or a subfolder (`/app/dist`, `/app/node_modules`), and copies
+    /// from stages that did not copy the context there, are not reported.
+    ///
+    /// ## Why is this bad?
+    /// The point of a builder stage is that only the build output reaches the image. Copying
+    /// the builder's working folder back ships the source tree, `.git` leftovers the
+    /// `.dockerignore` let through, dependency caches and object files, which is often most of
+    /// the builder's size. There is no estimate: the size depends on the project.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// FROM node:22 AS build
+    /// WORKDIR /app
+    /// COPY . .
+    /// RUN npm ci && npm run build
+    /// FROM node:22-slim
+    /// COPY --from=build /app /app
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// COPY --from=build /app/dist /app/dist
+    /// ```
+    ///
+    /// ## References
+    /// - Docker docs, "Multi-stage builds" (<https://docs.docker.com/build/building/multi-stage/>)
+    pub BroadCopyFromBuildStage, DF304, "broad-copy-from-build-stage", Severity::Warning
+}
+
+/// Programs that build in the folder they run in (compilers, bundlers, dependency installers).
+const BUILDERS: &[&str] = &[
+    "go",
+    "cargo",
+    "npm",
+    "yarn",
+    "pnpm",
+    "npx",
+    "make",
+    "cmake",
+    "mvn",
+    "mvnw",
+    "./mvnw",
+    "gradle",
+    "gradlew",
+    "./gradlew",
+    "dotnet",
+    "tsc",
+    "gcc",
+    "g++",
+    "bundle",
+    "composer",
+    "mix",
+    "stack",
+    "cabal",
+];
+
+/// Folders into which stage `s` (or its `FROM` chain) copied the whole build context and then
+/// built there (a `RUN` of a build tool with that folder as its WORKDIR).
+fn context_dirs(ctx: &RuleContext<'_>, s: usize) -> Vec<String> {
+    let mut copied: Vec<(String, usize)> = Vec::new();
+    let mut chain = ctx.chain(s);
+    chain.reverse();
+    let mut out = Vec::new();
+    for st in chain {
+        for (i, inst) in ctx.stage_instructions(st) {
+            let wd = ctx.workdir_at(st, i);
+            let srcs = super::context::context_sources(inst);
+            if srcs.iter().any(|x| matches!(&**x, "." | "./" | "*" | "./*")) {
+                let v = inst.values();
+                if let Some(dest) = v.last() {
+                    copied.push((pkg::join(wd, dest).trim_end_matches('/').to_string(), i));
+                }
+            }
+            if inst.keyword == Keyword::Run
+                && ctx.commands[i]
+                    .iter()
+                    .any(|c| c.name().is_some_and(|n| BUILDERS.contains(&n)))
+            {
+                let wd = wd.trim_end_matches('/');
+                for (d, at) in &copied {
+                    if *at < i && d == wd && !out.contains(d) {
+                        out.push(d.clone());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+impl Rule for BroadCopyFromBuildStage {
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if !ctx.runtime {
+            return;
+        }
+        // Per source stage, computed once (many copies from one stage stay linear).
+        let mut memo: std::collections::BTreeMap<usize, Vec<String>> = std::collections::BTreeMap::new();
+        for st in ctx.shipping_stages() {
+            for (i, inst) in ctx.stage_instructions(st.index) {
+                if inst.keyword != Keyword::Copy {
+                    continue;
+                }
+                let Some(from) = inst.flag("from").and_then(|f| f.value()) else {
+                    continue;
+                };
+                let lower = from.to_ascii_lowercase();
+                let Some(src) = ctx
+                    .stages
+                    .iter()
+                    .take(st.index)
+                    .find(|s| s.name.as_deref() == Some(lower.as_str()) || s.index.to_string() == lower)
+                else {
+                    continue;
+                };
+                let dirs = memo.entry(src.index).or_insert_with(|| context_dirs(ctx, src.index));
+                if dirs.is_empty() {
+                    continue;
+                }
+                let end_wd = ctx.workdir_at(src.index, src.instructions.end).to_string();
+                let n = inst.args.len();
+                for a in inst.args.iter().take(n.saturating_sub(1)) {
+                    let text = a.value.text();
+                    let path = pkg::join(&end_wd, &text);
+                    let path = path.trim_end_matches('/').trim_end_matches("/.");
+                    if path.is_empty() || path == "/" || !dirs.iter().any(|d| d == path) {
+                        continue;
+                    }
+                    out.push(
+                        Finding::new(
+                            &Self::META,
+                            ctx,
+                            i,
+                            a.span,
+                            format!("`COPY --from={from} {text}` copies the whole folder `{from}` built in: sources, caches and intermediates, not just the artefact"),
+                            "copy only what the image runs (the binary, `dist/`, production `node_modules`)",
+                        )
+                        .note("no estimate: the size depends on the project"),
+                    );
+                }
+            }
+        }
+    }
+}

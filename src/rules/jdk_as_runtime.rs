@@ -1,0 +1,178 @@
+//! Rule DF107 jdk-as-runtime: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
+
+use super::{Finding, Rule, RuleContext, pkg};
+use crate::catalog::{self, Family, Variant};
+use crate::diag::Severity;
+use crate::dockerfile::Keyword;
+use crate::estimate::heuristics;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Checks for a Java Development Kit in an image that only runs Java: a JDK base for the
+    /// final image (`eclipse-temurin:N` and `:N-jdk`, `openjdk:N`, `amazoncorretto:N`,
+    /// `sapmachine:N`, `ibm-semeru-runtimes:*-jdk`), or a JDK package installed in a stage that
+    /// ships (`default-jdk`, `openjdk-17-jdk[-headless]`, apk `openjdk17`, rpm
+    /// `java-17-openjdk-devel`). Not reported when the image itself compiles or links Java
+    /// (`javac`, `mvn`, `gradle`, `jlink`, `jar`, `native-image` in a shipping stage), or when
+    /// the target is a development stage.
+    ///
+    /// ## Why is this bad?
+    /// A JRE runs the same programs without the compiler, `jlink`, `jmods` and debugging tools:
+    /// `eclipse-temurin:21-jdk` is about 109 MB larger (compressed) than `21-jre`
+    /// (docker-library/repo-info). Build in a JDK stage and copy the jar onto a JRE, or build a
+    /// smaller runtime with `jlink`.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// FROM eclipse-temurin:21-jdk
+    /// COPY target/app.jar /app.jar
+    /// CMD ["java", "-jar", "/app.jar"]
+    /// ```
+    ///
+    /// Use instead:
+    /// ```dockerfile
+    /// FROM eclipse-temurin:21-jre
+    /// COPY target/app.jar /app.jar
+    /// CMD ["java", "-jar", "/app.jar"]
+    /// ```
+    ///
+    /// ## References
+    /// - docker-library/repo-info, `eclipse-temurin` `21-jdk` and `21-jre`
+    ///   (<https://github.com/docker-library/repo-info/tree/master/repos/eclipse-temurin>)
+    /// - Docker docs, "Multi-stage builds" (<https://docs.docker.com/build/building/multi-stage/>)
+    pub JdkAsRuntime, DF107, "jdk-as-runtime", Severity::Warning
+}
+
+/// Whether an image reference names a JDK image, and the JRE to suggest.
+fn jdk_image(repo: &str, tag: &str) -> Option<String> {
+    let name = repo.rsplit('/').next().unwrap_or(repo);
+    let t = tag.to_ascii_lowercase();
+    if t.contains("jre") {
+        return None;
+    }
+    match name {
+        "eclipse-temurin" => {
+            super::full_base_image::smaller_tag(Family::EclipseTemurin, Some(tag)).map(|new| format!("{repo}:{new}"))
+        }
+        "openjdk" => Some("eclipse-temurin:<version>-jre (the openjdk images are deprecated)".to_string()),
+        "amazoncorretto" | "sapmachine" => Some(format!(
+            "a JRE image, e.g. eclipse-temurin:{}-jre",
+            t.split(['-', '.']).next().unwrap_or("21")
+        )),
+        "ibm-semeru-runtimes" if t.contains("jdk") => Some(format!("{repo}:{}", t.replacen("jdk", "jre", 1))),
+        _ => None,
+    }
+}
+
+/// Whether a package name is a JDK (not a JRE).
+fn jdk_package(p: &str) -> bool {
+    let p = p.to_ascii_lowercase();
+    if p.contains("jre") {
+        return false;
+    }
+    p == "default-jdk"
+        || p == "default-jdk-headless"
+        || (p.starts_with("openjdk-") && (p.ends_with("-jdk") || p.ends_with("-jdk-headless")))
+        || (p.starts_with("openjdk") && p["openjdk".len()..].chars().all(|c| c.is_ascii_digit()) && p.len() > 7)
+        || (p.starts_with("java-") && p.ends_with("-openjdk-devel"))
+        || (p.starts_with("temurin-") && p.ends_with("-jdk"))
+}
+
+impl Rule for JdkAsRuntime {
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if !ctx.runtime {
+            return;
+        }
+        let builds = ctx
+            .stages
+            .iter()
+            .filter(|s| s.ships)
+            .flat_map(|s| ctx.stage_instructions(s.index))
+            .filter(|(_, inst)| inst.keyword == Keyword::Run)
+            .any(|(i, _)| {
+                ctx.commands[i].iter().any(|c| {
+                    matches!(
+                        c.name(),
+                        Some(
+                            "javac"
+                                | "mvn"
+                                | "mvnw"
+                                | "./mvnw"
+                                | "gradle"
+                                | "gradlew"
+                                | "./gradlew"
+                                | "jlink"
+                                | "jar"
+                                | "native-image"
+                        )
+                    )
+                })
+            });
+        if builds {
+            return;
+        }
+        for st in ctx.shipping_stages() {
+            let Some(r) = super::context::base_image(st) else {
+                continue;
+            };
+            let Some(jre) = jdk_image(&r.repo, r.tag.as_deref().unwrap_or("latest")) else {
+                continue;
+            };
+            let (i, span) = ctx.from_span(st);
+            let mut f = Finding::new(
+                &Self::META,
+                ctx,
+                i,
+                span,
+                format!(
+                    "the final image runs on a JDK (`{}`); running Java needs only a JRE",
+                    st.base_expanded
+                ),
+                format!("run on {jre}, and compile in a builder stage"),
+            );
+            if let (Some(from), Some(to)) = (
+                catalog::lookup(Family::EclipseTemurin, Variant::Jdk),
+                catalog::lookup(Family::EclipseTemurin, Variant::Jre),
+            ) {
+                f = f.estimate(catalog::swap_saving(from, to)).note(format!(
+                    "catalog: {}; {} (other JDKs and versions differ)",
+                    catalog::cite(from),
+                    catalog::cite(to)
+                ));
+            }
+            out.push(f);
+        }
+        for (_, i, cmds) in pkg::shipping_runs(ctx) {
+            for inst in pkg::installs(cmds) {
+                let Some(w) = inst.packages.iter().find(|w| jdk_package(pkg::package_name(&w.text))) else {
+                    continue;
+                };
+                let name = pkg::package_name(&w.text);
+                let jre = if name.starts_with("default-jdk") {
+                    "default-jre-headless".to_string()
+                } else if name.starts_with("java-") {
+                    name.replace("-devel", "-headless")
+                } else if name.starts_with("openjdk-") || name.starts_with("temurin-") {
+                    format!(
+                        "{}-jre-headless",
+                        name.trim_end_matches("-headless").trim_end_matches("-jdk")
+                    )
+                } else {
+                    format!("{name}-jre")
+                };
+                out.push(
+                    Finding::new(
+                        &Self::META,
+                        ctx,
+                        i,
+                        w.span,
+                        format!("`{}` installs a JDK into an image that only runs Java", w.text),
+                        format!("install `{jre}` instead, and compile in a builder stage"),
+                    )
+                    .estimate(Some(heuristics::jdk_over_jre()))
+                    .note("estimate: the eclipse-temurin:21 JDK image minus its JRE image, from docker-library/repo-info; distribution packages differ"),
+                );
+            }
+        }
+    }
+}
