@@ -106,7 +106,7 @@ cargo test --doc
 log "cargo test --all-targets"
 LOG=$(mktemp /tmp/imgopt-test.XXXXXX)
 status=0
-cargo test --all-targets "$@" 2>&1 | tee "$LOG" || status=$?
+cargo test --all-targets --no-fail-fast "$@" 2>&1 | tee "$LOG" || status=$?
 log "done (exit $status)"
 # One closing line for the whole suite, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1); if ($i ~ /^ignored/) ig += $(i-1) } }
