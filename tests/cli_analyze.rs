@@ -364,3 +364,60 @@ fn typos_a_build_rejects_fail_with_suggestions() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn fix_diff_and_a_second_run_with_nothing_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let df = dir.path().join("Dockerfile");
+    let original = "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y python3-pip\nRUN pip install flask\nCMD [\"flask\", \"run\"]\n";
+    std::fs::write(&df, original).unwrap();
+    let path = df.to_str().unwrap();
+
+    // --diff shows the safe fixes and writes nothing.
+    let o = imgopt(&["analyze", "--no-context", "--diff", path], None);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let diff = text(&o.stdout);
+    assert!(
+        diff.contains("+++ b/") && diff.contains("rm -rf /var/lib/apt/lists/*"),
+        "{diff}"
+    );
+    assert!(diff.contains("--no-cache-dir"), "{diff}");
+    assert_eq!(std::fs::read_to_string(&df).unwrap(), original);
+
+    // --fix writes them; the findings they mend are gone, and a second run has nothing to fix.
+    let o = imgopt(&["analyze", "--no-context", "--fix", "--format", "json", path], None);
+    assert!(matches!(code(&o), 0 | 1), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(!codes.contains(&"DF201") && !codes.contains(&"DF204"), "{codes:?}");
+    let fixed = std::fs::read_to_string(&df).unwrap();
+    assert_ne!(fixed, original);
+    assert!(imgopt::dockerfile::parse(fixed.as_bytes()).is_ok());
+    let o = imgopt(&["analyze", "--no-context", "--diff", path], None);
+    assert!(text(&o.stdout).is_empty(), "{}", text(&o.stdout));
+
+    // Stdin cannot be written back; --diff has no JSON form.
+    let o = imgopt(&["analyze", "--fix", "-"], Some(original));
+    assert_eq!(code(&o), 2);
+    let o = imgopt(&["analyze", "--diff", "--format", "json", path], None);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn fix_leaves_a_read_only_file_intact() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let df = dir.path().join("Dockerfile");
+    let original = "FROM alpine:3.20\nRUN apk add curl\nCMD [\"sh\"]\n";
+    std::fs::write(&df, original).unwrap();
+    std::fs::set_permissions(&df, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let o = imgopt(&["analyze", "--no-context", "--fix", df.to_str().unwrap()], None);
+    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("read-only"), "{}", text(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&df).unwrap(), original);
+}

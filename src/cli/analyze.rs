@@ -12,6 +12,7 @@ use super::printer::Printer;
 use super::{ExitStatus, verbose};
 use crate::analyze::{self, Input, Options};
 use crate::diag::Severity;
+use crate::fix::{self, Applicability, Fix};
 use crate::report::{Format, Kind, Report};
 use crate::rules::Selection;
 
@@ -63,9 +64,54 @@ pub struct AnalyzeArgs {
     /// Where and how to read `--image`.
     #[command(flatten)]
     pub source: super::source_args::SourceArgs,
+    /// Apply the rules' safe fixes to each Dockerfile (written atomically), then report what
+    /// is left.
+    #[arg(long, conflicts_with = "diff")]
+    pub fix: bool,
+    /// Print the fixes as a unified diff instead of the report; write nothing.
+    #[arg(long)]
+    pub diff: bool,
+    /// With --fix or --diff: also apply unsafe fixes (they change what is installed or shipped).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
     /// Output format.
     #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = super::args::format_parser(Kind::Analyze))]
     pub format: Format,
+}
+
+/// Applies the fixes of `input`'s findings until none is left (at most a few rounds: a fix
+/// can uncover another), and returns the fixed text and how many fixes were applied. A file
+/// that is not UTF-8 is left as it is.
+fn fix_to_fixpoint(input: &Input, opts: &Options, unsafe_fixes: bool) -> anyhow::Result<(String, usize)> {
+    let Ok(mut text) = String::from_utf8(input.bytes.clone()) else {
+        return Ok((String::from_utf8_lossy(&input.bytes).into_owned(), 0));
+    };
+    let mut applied = 0;
+    for _ in 0..8 {
+        let one = Input {
+            name: input.name.clone(),
+            bytes: text.clone().into_bytes(),
+            path: input.path.clone(),
+        };
+        let (report, _, _) =
+            analyze::analyze_traced(std::slice::from_ref(&one), opts).map_err(|e| anyhow::Error::new(*e))?;
+        let fixes: Vec<Fix> = report
+            .findings
+            .iter()
+            .filter_map(|f| f.fix.clone())
+            .filter(|f| unsafe_fixes || f.applicability == Applicability::Safe)
+            .collect();
+        if fixes.is_empty() {
+            break;
+        }
+        let fixed = fix::apply_fixes(&text, &fixes).with_context(|| format!("fixing {}", input.name))?;
+        if fixed.applied.is_empty() || fixed.text == text {
+            break;
+        }
+        applied += fixed.applied.len();
+        text = fixed.text;
+    }
+    Ok((text, applied))
 }
 
 /// Runs `imgopt analyze`.
@@ -88,12 +134,18 @@ pub fn run(args: &AnalyzeArgs, printer: &mut Printer) -> anyhow::Result<ExitStat
     if args.files.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
         bail!("`-` (stdin) given more than once");
     }
+    if args.fix && args.files.iter().any(|p| p.as_os_str() == "-") {
+        bail!("--fix writes the Dockerfile back: give its path, or use --diff for stdin");
+    }
+    if args.diff && args.format != Format::Human {
+        bail!("--diff prints a unified diff; it has no {} form", args.format);
+    }
     let texts = args
         .files
         .iter()
         .map(|p| read_text(p, "the Dockerfile"))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let inputs: Vec<Input> = texts
+    let mut inputs: Vec<Input> = texts
         .iter()
         .map(|t| Input {
             name: t.name.clone(),
@@ -108,6 +160,32 @@ pub fn run(args: &AnalyzeArgs, printer: &mut Printer) -> anyhow::Result<ExitStat
         no_context: args.no_context,
         selection,
     };
+    // Parse errors are shown by the analysis below: fix only files that analyse.
+    if (args.fix || args.diff) && analyze::analyze_traced(&inputs, &opts).is_ok() {
+        let mut patch = String::new();
+        for input in &mut inputs {
+            let (fixed, applied) = fix_to_fixpoint(input, &opts, args.unsafe_fixes)?;
+            if applied == 0 {
+                continue;
+            }
+            let original = String::from_utf8_lossy(&input.bytes).into_owned();
+            if args.diff {
+                patch.push_str(&crate::rewrite::diff::unified(&input.name, &original, &fixed));
+            } else if let Some(path) = &input.path {
+                crate::rewrite::write::atomic(path, &fixed)?;
+                printer.note(&format!(
+                    "fixed {} in {}",
+                    crate::report::text::plural(applied as u64, "finding", "findings"),
+                    input.name
+                ));
+                input.bytes = fixed.into_bytes();
+            }
+        }
+        if args.diff {
+            printer.render(&Report::Patch(&patch), Format::Human)?;
+            return Ok(ExitStatus::Success);
+        }
+    }
     let (mut report, files, trace) = match analyze::analyze_traced(&inputs, &opts) {
         Ok(r) => r,
         Err(e) => {

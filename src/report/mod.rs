@@ -103,6 +103,8 @@ pub enum Kind {
     Completions,
     /// `imgopt diff`.
     Diff,
+    /// `imgopt analyze --diff`: the fixes as a unified diff.
+    Patch,
     /// `imgopt check`.
     Check,
     /// `imgopt rewrite`.
@@ -113,7 +115,8 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
+        Kind::Patch,
         Kind::Analyze,
         Kind::Parse,
         Kind::Layers,
@@ -133,7 +136,7 @@ impl Kind {
             Kind::Analyze => &[Format::Human, Format::Json, Format::Sarif, Format::Markdown],
             Kind::Layers | Kind::Plan | Kind::Explain | Kind::Diff => &[Format::Human, Format::Json, Format::Markdown],
             Kind::Parse | Kind::Rewrite => &[Format::Human, Format::Json],
-            Kind::Completions => &[Format::Human],
+            Kind::Completions | Kind::Patch => &[Format::Human],
             Kind::Check => &[
                 Format::Human,
                 Format::Json,
@@ -157,6 +160,7 @@ impl Kind {
             Kind::Explain => "explain",
             Kind::Completions => "completions",
             Kind::Diff => "diff",
+            Kind::Patch => "analyze --diff",
             Kind::Check => "check",
             Kind::Rewrite => "rewrite",
             Kind::Report => "report",
@@ -212,6 +216,8 @@ pub enum Report<'a> {
     Completions(&'a [u8]),
     /// `imgopt diff OLD NEW`.
     Diff(&'a DiffReport),
+    /// `imgopt analyze --diff`: a unified diff, as generated.
+    Patch(&'a str),
     /// `imgopt check`.
     Check(&'a CheckReport),
     /// `imgopt rewrite`.
@@ -232,6 +238,7 @@ impl Report<'_> {
             Report::Explain(_) => Kind::Explain,
             Report::Completions(_) => Kind::Completions,
             Report::Diff(_) => Kind::Diff,
+            Report::Patch(_) => Kind::Patch,
             Report::Check(_) => Kind::Check,
             Report::Rewrite(_) => Kind::Rewrite,
             Report::CapacityReport(_) => Kind::Report,
@@ -334,6 +341,12 @@ pub fn render(report: &Report<'_>, format: Format, style: &Style, out: &mut dyn 
             Format::Markdown => markdown::capacity::render(r, out)?,
             Format::Json => json::write(r, out)?,
             Format::Human | Format::Sarif | Format::Junit | Format::Github => return unsupported,
+        },
+        Report::Patch(text) => match format {
+            Format::Human => Printable(out).write_all(text.as_bytes())?,
+            Format::Json | Format::Sarif | Format::Markdown | Format::Junit | Format::Github | Format::Html => {
+                return unsupported;
+            }
         },
         Report::Completions(script) => match format {
             Format::Human => out.write_all(script)?,
