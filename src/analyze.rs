@@ -36,6 +36,14 @@ pub struct Input {
     pub path: Option<PathBuf>,
 }
 
+impl Input {
+    /// The name for messages: the path as given, or `<stdin>`.
+    #[must_use]
+    pub fn shown(&self) -> &str {
+        if self.path.is_some() { &self.name } else { "<stdin>" }
+    }
+}
+
 /// Analysis options.
 #[derive(Clone, Debug, Default)]
 pub struct Options {

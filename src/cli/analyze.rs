@@ -140,19 +140,11 @@ pub fn run(args: &AnalyzeArgs, printer: &mut Printer) -> anyhow::Result<ExitStat
     if args.diff && args.format != Format::Human {
         bail!("--diff prints a unified diff; it has no {} form", args.format);
     }
-    let texts = args
+    let mut inputs: Vec<Input> = args
         .files
         .iter()
         .map(|p| read_text(p, "the Dockerfile"))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut inputs: Vec<Input> = texts
-        .iter()
-        .map(|t| Input {
-            name: t.name.clone(),
-            bytes: t.bytes.clone(),
-            path: t.path.clone(),
-        })
-        .collect();
     let opts = Options {
         target: args.target.clone(),
         build_args,
@@ -190,7 +182,7 @@ pub fn run(args: &AnalyzeArgs, printer: &mut Printer) -> anyhow::Result<ExitStat
         Ok(r) => r,
         Err(e) => {
             if let analyze::Error::Parse { file_id, source, .. } = e.as_ref() {
-                return Err(input::parse_error(&texts[file_id.0], source, printer));
+                return Err(input::parse_error(&inputs[file_id.0], source, printer));
             }
             return Err(anyhow::Error::new(*e));
         }

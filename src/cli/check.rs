@@ -291,8 +291,8 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
                 results.push(check_image(reference, &report, reader, &mut baseline)?);
             }
             Target::Dockerfile(path) => {
-                let text = read_text(path, "the Dockerfile")?;
-                let inputs = [analyze_input(&text)];
+                let inputs = [read_text(path, "the Dockerfile")?];
+                let text = &inputs[0];
                 let opts = crate::analyze::Options {
                     selection: check::eval::selection(&policy),
                     ..Default::default()
@@ -340,14 +340,6 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
     } else {
         ExitStatus::Failure
     })
-}
-
-fn analyze_input(t: &input::TextInput) -> crate::analyze::Input {
-    crate::analyze::Input {
-        name: t.name.clone(),
-        bytes: t.bytes.clone(),
-        path: t.path.clone(),
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context as _, bail};
 
@@ -19,16 +19,9 @@ pub const MAX_TEXT_BYTES: u64 = 64 << 20;
 /// The name stdin has in messages.
 pub const STDIN_NAME: &str = "<stdin>";
 
-/// A text file as read: its name, its bytes, and its path (`None` for stdin).
-#[derive(Debug)]
-pub struct TextInput {
-    /// The path as given on the command line (`-` for stdin).
-    pub name: String,
-    /// The bytes.
-    pub bytes: Vec<u8>,
-    /// Where it is on disk.
-    pub path: Option<PathBuf>,
-}
+/// A text file as read: its name (the path as given, `-` for stdin), its bytes, and its path
+/// (`None` for stdin). The same value `imgopt analyze` takes, so nothing is copied field by field.
+pub use crate::analyze::Input as TextInput;
 
 /// Reads `what` (e.g. "the Dockerfile") from `path`, or from stdin for `-`. A folder, a FIFO,
 /// a device or anything larger than [`MAX_TEXT_BYTES`] is refused with a message naming it.
@@ -73,14 +66,6 @@ fn read_capped(r: impl Read, name: &str, what: &str) -> anyhow::Result<Vec<u8>> 
         bail!("{name}: {what} is larger than {MAX_TEXT_BYTES} bytes; stopped reading");
     }
     Ok(bytes)
-}
-
-impl TextInput {
-    /// The name for messages: the path, or [`STDIN_NAME`].
-    #[must_use]
-    pub fn shown(&self) -> &str {
-        if self.path.is_some() { &self.name } else { STDIN_NAME }
-    }
 }
 
 /// `--build-arg` values as `docker build` takes them: `K=V`, or `K` alone for the value of the

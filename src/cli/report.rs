@@ -145,18 +145,10 @@ fn analyze_dockerfiles(paths: &[PathBuf], printer: &Printer) -> anyhow::Result<O
     if paths.iter().any(|p| p.as_os_str() == "-") {
         bail!("--dockerfile reads files: `-` (stdin) is not accepted");
     }
-    let texts = paths
+    let inputs: Vec<Input> = paths
         .iter()
         .map(|p| read_text(p, "the Dockerfile"))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let inputs: Vec<Input> = texts
-        .iter()
-        .map(|t| Input {
-            name: t.name.clone(),
-            bytes: t.bytes.clone(),
-            path: t.path.clone(),
-        })
-        .collect();
     let opts = Options {
         selection: Selection::new(None, None).context("rules")?,
         ..Options::default()
@@ -165,7 +157,7 @@ fn analyze_dockerfiles(paths: &[PathBuf], printer: &Printer) -> anyhow::Result<O
         Ok((report, _files)) => Ok(Some(report)),
         Err(e) => {
             if let analyze::Error::Parse { file_id, source, .. } = e.as_ref() {
-                return Err(input::parse_error(&texts[file_id.0], source, printer));
+                return Err(input::parse_error(&inputs[file_id.0], source, printer));
             }
             Err(anyhow::Error::new(*e))
         }
