@@ -572,3 +572,55 @@ fn image_joins_a_dockerfile_to_its_built_image() {
     let out = imgopt_in(tmp.path(), &["check", "--image", &spec, &spec]);
     assert_eq!(out.status.code(), Some(2), "--image needs one Dockerfile target");
 }
+
+#[test]
+fn a_failed_growth_budget_names_what_grew_most() {
+    let Some(fx) = support::fixtures_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.toml"), "[baseline]\nmax_growth_bytes = \"1 MB\"\n").unwrap();
+    let slim = format!("docker-archive:{}", fx.join("archives/py-slim.tar").display());
+    let fat = format!("docker-archive:{}", fx.join("archives/py-fat.tar").display());
+    let out = imgopt_in(
+        dir.path(),
+        &[
+            "check",
+            "--policy",
+            "p.toml",
+            "--baseline",
+            &slim,
+            "--format",
+            "json",
+            &fat,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v = json(&out);
+    let c = check(&v, "baseline.max_growth_bytes");
+    let msg = c["message"].as_str().unwrap();
+    // The top items are those `imgopt diff` lists first: the big apt layer, then files and packages.
+    assert!(msg.contains("grew most: layer #"), "{msg}");
+    assert!(msg.contains("apt-get install"), "{msg}");
+    assert!(msg.contains("package gcc-12"), "{msg}");
+    // A budget that holds says nothing more.
+    std::fs::write(dir.path().join("p.toml"), "[baseline]\nmax_growth_bytes = \"10 GB\"\n").unwrap();
+    let out = imgopt_in(
+        dir.path(),
+        &[
+            "check",
+            "--policy",
+            "p.toml",
+            "--baseline",
+            &slim,
+            "--format",
+            "json",
+            &fat,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !check(&json(&out), "baseline.max_growth_bytes")["message"]
+            .as_str()
+            .unwrap()
+            .contains("grew most")
+    );
+}

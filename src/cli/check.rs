@@ -209,11 +209,79 @@ fn load_baseline(spec: &str, reader: &ImageReader, target: &str) -> anyhow::Resu
     })
 }
 
-/// Reads one image: the layers report and the config's `User` (one source, opened once).
-fn read_image(reader: &ImageReader, reference: &str) -> anyhow::Result<(layers::LayersReport, Option<String>)> {
-    let source = reader.open(reference, "image")?;
+/// When a growth budget failed against an image baseline, names what grew most (the layers,
+/// files and packages `imgopt diff` would list first) in the failed checks' messages.
+fn explain_growth(
+    result: &mut check::TargetResult,
+    spec: &str,
+    target: &layers::LayersReport,
+    reader: &ImageReader,
+) -> anyhow::Result<()> {
+    if !result.checks.iter().any(|c| c.id.starts_with("baseline.") && !c.passed) {
+        return Ok(());
+    }
+    let source = reader.open(spec, "--baseline")?;
     let opts = Options {
         read: reader.read_options(),
+        final_files: true,
+        ..Options::default()
+    };
+    let base = reader
+        .block_on(layers::analyze(&source, &opts))
+        .with_context(|| format!("reading --baseline {spec}"))?;
+    let diff = crate::diff::compare(&base, target, 3);
+    let mut top: Vec<String> = Vec::new();
+    let mut added: Vec<_> = diff.added_layers.iter().collect();
+    added.sort_by(|a, b| b.compressed_bytes.cmp(&a.compressed_bytes).then(a.index.cmp(&b.index)));
+    for l in added.into_iter().take(2) {
+        let step = crate::report::text::ellipsize(l.created_by.trim(), 60);
+        top.push(format!(
+            "layer #{} `{step}` ({})",
+            l.index,
+            crate::units::ByteSize(l.compressed_bytes)
+        ));
+    }
+    top.extend(
+        diff.files
+            .iter()
+            .filter(|f| f.delta > 0)
+            .map(|f| format!("{} ({})", f.path, crate::units::signed_bytes(f.delta))),
+    );
+    top.extend(
+        diff.packages
+            .iter()
+            .filter(|p| p.delta > 0)
+            .map(|p| format!("package {} ({})", p.name, crate::units::signed_bytes(p.delta))),
+    );
+    if top.is_empty() {
+        return Ok(());
+    }
+    let said = format!(
+        "; grew most: {} (`imgopt diff {spec} TARGET` lists all)",
+        top.join(", ")
+    );
+    for c in result
+        .checks
+        .iter_mut()
+        .filter(|c| c.id.starts_with("baseline.") && !c.passed)
+    {
+        c.message.push_str(&said);
+    }
+    Ok(())
+}
+
+/// Reads one image: the layers report and the config's `User` (one source, opened once).
+fn read_image(
+    reader: &ImageReader,
+    reference: &str,
+    keep_files: bool,
+) -> anyhow::Result<(layers::LayersReport, Option<String>)> {
+    let source = reader.open(reference, "image")?;
+    // With an image `--baseline`, the final files are kept for its "grew most" (the comparison
+    // `imgopt diff` makes); they cost a path per file, so only then.
+    let opts = Options {
+        read: reader.read_options(),
+        final_files: keep_files,
         ..Options::default()
     };
     let report = reader
@@ -269,6 +337,7 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
     } else {
         None
     };
+    let keep_files = args.baseline.as_deref().is_some_and(|s| !is_json_file(s));
     let mut results = Vec::new();
     let mut baseline: Option<Baseline> = None;
     let check_image = |reference: &str,
@@ -280,14 +349,18 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
         if let (Some(spec), None) = (&args.baseline, &baseline) {
             *baseline = Some(load_baseline(spec, reader, reference)?);
         }
-        Ok(check::eval::check_image(&policy, reference, &facts, baseline.as_ref()))
+        let mut result = check::eval::check_image(&policy, reference, &facts, baseline.as_ref());
+        if let Some(spec) = args.baseline.as_deref().filter(|s| !is_json_file(s)) {
+            explain_growth(&mut result, spec, report, reader)?;
+        }
+        Ok(result)
     };
     let mut joined: Option<(String, (layers::LayersReport, Option<String>))> = None;
     for (name, target) in &targets {
         match target {
             Target::Image(reference) => {
                 let reader = reader.as_ref().context("image reader")?;
-                let report = read_image(reader, reference)?;
+                let report = read_image(reader, reference, keep_files)?;
                 results.push(check_image(reference, &report, reader, &mut baseline)?);
             }
             Target::Dockerfile(path) => {
@@ -307,7 +380,7 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
                     }
                 };
                 if let (Some(image), Some(reader)) = (&args.image, reader.as_ref()) {
-                    let measured = read_image(reader, image)?;
+                    let measured = read_image(reader, image, keep_files)?;
                     crate::analyze::measure::attach(&mut report, &inputs[0], &opts, measured.0.clone())
                         .with_context(|| format!("measuring {image} against {name}"))?;
                     joined = Some((image.clone(), measured));
