@@ -374,7 +374,7 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
                     Ok(r) => r,
                     Err(e) => {
                         if let crate::analyze::Error::Parse { source, .. } = e.as_ref() {
-                            return Err(input::parse_error(&text, source, printer));
+                            return Err(input::parse_error(text, source, printer));
                         }
                         return Err(anyhow::Error::new(*e));
                     }
