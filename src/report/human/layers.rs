@@ -13,6 +13,7 @@ use std::io::{self, Write};
 use comfy_table::{CellAlignment, ContentArrangement, Row, Table, presets};
 
 use crate::layers::{LayersReport, MultiPlatformReport};
+use crate::report::text::{self, ellipsize};
 use crate::units::ByteSize;
 
 const BAR_WIDTH: usize = 16;
@@ -26,16 +27,6 @@ const BAR_MIN_WIDTH: u16 = 120;
 /// Characters shown (a cell's display width for the text imgopt writes).
 fn chars(s: &str) -> usize {
     s.chars().count()
-}
-
-/// `s` cut to `max` characters, ending with `…` when cut.
-fn cut(s: &str, max: usize) -> String {
-    if chars(s) <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 /// A table of `rows` that fits `width`: column `flex` is cut to the room the others leave.
@@ -54,7 +45,7 @@ fn fitted(header: &[&str], right: &[usize], mut rows: Vec<Vec<String>>, flex: us
         .saturating_sub(others + 3 * n + 1)
         .max(chars(header[flex]).max(8));
     for r in &mut rows {
-        r[flex] = cut(&r[flex], room);
+        r[flex] = ellipsize(&r[flex], room);
     }
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
@@ -89,7 +80,7 @@ fn wrapped(out: &mut dyn Write, text: &str, width: u16, indent: usize) -> io::Re
             line.push(' ');
         }
         // A word longer than the line is cut (paths in warnings can be kilobytes long).
-        line.push_str(&cut(word, width.saturating_sub(indent).max(8)));
+        line.push_str(&ellipsize(word, width.saturating_sub(indent).max(8)));
     }
     if !line.trim().is_empty() {
         writeln!(out, "{line}")?;
@@ -140,7 +131,7 @@ fn pct(part: u64, whole: u64) -> String {
 #[allow(clippy::too_many_lines)]
 pub fn render_width(r: &LayersReport, top: usize, width: u16, out: &mut dyn Write) -> io::Result<()> {
     let width = width.max(MIN_WIDTH);
-    writeln!(out, "Image     {}", cut(&r.source, usize::from(width) - 10))?;
+    writeln!(out, "Image     {}", ellipsize(&r.source, usize::from(width) - 10))?;
     if let Some(p) = &r.platform {
         writeln!(out, "Platform  {p}")?;
     }
@@ -313,7 +304,7 @@ pub fn render_width(r: &LayersReport, top: usize, width: u16, out: &mut dyn Writ
         for p in r.packages.iter().take(top) {
             rows.push(vec![
                 p.name.clone(),
-                cut(&p.version, 24),
+                ellipsize(&p.version, 24),
                 p.manager.to_string(),
                 p.layer.map_or_else(String::new, |l| l.to_string()),
                 p.files.to_string(),
@@ -405,11 +396,7 @@ pub fn render_width(r: &LayersReport, top: usize, width: u16, out: &mut dyn Writ
 
 /// `1 layer`, `2 layers`.
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("{n} {word}")
-    } else {
-        format!("{n} {word}s")
-    }
+    text::plural(n as u64, word, &format!("{word}s"))
 }
 
 /// Writes several platforms laid out for `width` columns: a side-by-side summary, then each

@@ -14,7 +14,7 @@ fn stage_label(s: &StageReport) -> String {
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    crate::report::text::plural(n as u64, one, many)
 }
 
 /// One instruction as a short line: its line numbers, word, flags and values (cut at 80
