@@ -4,6 +4,7 @@ use super::pkg::{self, Pm};
 use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::estimate::heuristics;
+use crate::fix::{Edit, Fix};
 
 crate::declare_rule! {
     /// ## What it does
@@ -28,6 +29,11 @@ crate::declare_rule! {
     ///  && rm -rf /var/lib/apt/lists/*
     /// ```
     ///
+    /// ## Fix safety
+    /// Unsafe (`--fix --unsafe-fixes`): inserts `--no-install-recommends` after each
+    /// `install` that lacks it. What is installed changes: a program that relied on a
+    /// recommended package (a CA bundle, a locale, a helper binary) must list it explicitly.
+    ///
     /// ## References
     /// - hadolint DL3015 (<https://github.com/hadolint/hadolint/wiki/DL3015>); Trivy DS-0029
     /// - RPi-Distro/pi-gen#383 (<https://github.com/RPi-Distro/pi-gen/issues/383>)
@@ -44,17 +50,23 @@ impl Rule for AptInstallRecommends {
                 if inst.pm != Pm::Apt || inst.packages.is_empty() || inst.cmd.has_flag("--no-install-recommends") {
                     continue;
                 }
-                out.push(
-                    Finding::new(
-                        &Self::META,
-                        ctx,
-                        i,
-                        inst.head_span(),
-                        "`apt-get install` without `--no-install-recommends` also installs recommended packages",
-                        "add `--no-install-recommends` and list any recommended package you really need",
-                    )
-                    .estimate(Some(heuristics::apt_recommends())),
-                );
+                let mut f = Finding::new(
+                    &Self::META,
+                    ctx,
+                    i,
+                    inst.head_span(),
+                    "`apt-get install` without `--no-install-recommends` also installs recommended packages",
+                    "add `--no-install-recommends` and list any recommended package you really need",
+                )
+                .estimate(Some(heuristics::apt_recommends()));
+                // Right after the `install` word, so options and packages stay as written.
+                if let Some(sub) = inst.cmd.subcommand() {
+                    f = f.fix(Fix::unsafe_(
+                        "add `--no-install-recommends` (recommended packages are no longer installed)",
+                        vec![Edit::insert(sub.span.end(), " --no-install-recommends")],
+                    ));
+                }
+                out.push(f);
             }
         }
     }

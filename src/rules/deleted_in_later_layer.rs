@@ -11,6 +11,7 @@ use crate::diag::Severity;
 use crate::dockerfile::Keyword;
 use crate::dockerfile::shell::Command;
 use crate::estimate::Estimate;
+use crate::fix::{Edit, Fix};
 use crate::layers::waste::WasteKind;
 
 crate::declare_rule! {
@@ -44,6 +45,17 @@ crate::declare_rule! {
     /// ```
     /// or create and delete in the same `RUN`, or build in a separate stage and `COPY --from`
     /// only what the image needs.
+    ///
+    /// ## Fix safety
+    /// Safe (`--fix`) in one shape: the `rm` deletes exactly what one earlier `RUN` of the same
+    /// stage downloaded or cloned, and nothing in between may read or write it (the
+    /// instructions between are `ENV`, `LABEL`, `COPY` elsewhere, or `RUN`s that install
+    /// packages, add users or make folders without naming it). The `rm` then moves to the end
+    /// of the creating `RUN` (`&& rm -rf PATH`) and leaves the later one (the whole `RUN` when it
+    /// did nothing else, or its part of an `&&` chain). The image has the same files, without
+    /// the deleted bytes in a lower layer. Heredoc and exec-form `RUN`s get no fix; files from
+    /// `COPY`/`ADD` get none either (the fix is a `RUN --mount=type=bind` or a stage, which
+    /// changes the build).
     ///
     /// ## References
     /// - hadolint DL3059 (related, <https://github.com/hadolint/hadolint/wiki/DL3059>)
@@ -426,8 +438,137 @@ impl Rule for DeletedInLaterLayer {
                 if estimate.is_none() {
                     f = f.note("no estimate: the size of what was added is not known from the Dockerfile");
                 }
+                if sub.is_empty()
+                    && let Some(fix) = merge_fix(ctx, s, i, w, &path, c, &created, &index)
+                {
+                    f = f.fix(fix);
+                }
                 out.push(f);
             }
         }
     }
+}
+
+/// Commands that only install packages, manage users or make links and folders: they read no
+/// file of the build by themselves, so an `rm` may move from after them to before them.
+const NON_READING: &[&str] = &[
+    "apt-get", "apt", "apk", "yum", "dnf", "microdnf", "zypper", "useradd", "adduser", "groupadd", "addgroup",
+    "usermod", "mkdir", "ln", "echo", "printf", "true", "set", "export", "touch", "rm",
+];
+
+/// Whether the commands in `cmds` (running in `wd`) may read `x`: one that runs a program of its
+/// own (a script, `make`, `tar`), or names `x` (or a path at, above or below it), or works
+/// inside it.
+fn may_read(cmds: &[Command], wd: &str, x: &str) -> bool {
+    let leaf = x.rsplit('/').next().unwrap_or(x);
+    cmds.iter().zip(pkg::cwds(cmds, wd)).any(|(c, cwd)| {
+        let Some(name) = c.name() else { return false };
+        !NON_READING.contains(&name)
+            || cwd.starts_with('\u{0}')
+            || (pkg::path_overlaps(&cwd, x) && cwd.len() >= x.len())
+            || c.words.iter().any(|w| {
+                w.text.contains('$')
+                    || w.text.contains(leaf)
+                    || (w.text.contains('/') && pkg::path_overlaps(&pkg::join(&cwd, &w.text), x))
+            })
+    })
+}
+
+/// The safe fix for an `rm` (command of `RUN` `i`, word `w`, absolute `path`) of exactly what
+/// one earlier `RUN` of the same stage created: the `rm` moves to the end of that `RUN`
+/// (` && rm -rf PATH`) and leaves this one (the whole `RUN` when it is alone, or its part of an
+/// `&&` chain). Offered only when nothing between the two may read or write the path:
+/// instructions in between are `ENV`, `LABEL` and the like, `COPY`/`ADD` elsewhere, and `RUN`s
+/// of package installs, users and folders that do not name it; the commands of this `RUN`
+/// before the `rm` likewise. Shell form only: heredocs and exec form get no fix.
+#[allow(clippy::too_many_arguments)]
+fn merge_fix(
+    ctx: &RuleContext<'_>,
+    s: usize,
+    i: usize,
+    w: &crate::dockerfile::shell::Word,
+    path: &str,
+    c: &Created,
+    created: &[Created],
+    index: &CreatedIndex,
+) -> Option<Fix> {
+    let x = path.trim_end_matches('/');
+    let safe_chars = |t: &str| {
+        t.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '/' | '.' | '_' | '-' | '+' | '@' | ':' | ','))
+    };
+    if x != c.path.trim_end_matches('/') || !safe_chars(x) || x.is_empty() || x == "/" {
+        return None;
+    }
+    let creator = &ctx.dockerfile.instructions[c.instr];
+    if creator.keyword != Keyword::Run || ctx.stage_of[c.instr] != Some(s) {
+        return None;
+    }
+    // Only that RUN made anything at, above or below the path.
+    if index
+        .candidates(x)
+        .into_iter()
+        .map(|n| &created[n])
+        .any(|o| o.instr != c.instr && o.instr < i && pkg::path_overlaps(&o.path, x))
+    {
+        return None;
+    }
+    let cmds = &ctx.commands[i];
+    let k = cmds
+        .iter()
+        .position(|cmd| cmd.words.iter().any(|cw| cw.span == w.span))?;
+    let rm = &cmds[k];
+    let (opts, operands): (Vec<_>, Vec<_>) = rm.args().iter().partition(|a| a.text.starts_with('-'));
+    let opts_ok = opts.iter().all(|o| {
+        matches!(o.text.as_str(), "--recursive" | "--force" | "--verbose")
+            || (!o.text.starts_with("--") && o.text[1..].chars().all(|ch| matches!(ch, 'r' | 'R' | 'f' | 'v')))
+    });
+    if rm.name() != Some("rm") || !opts_ok || operands.len() != 1 || rm.effective().len() != rm.words.len() {
+        return None;
+    }
+    // Nothing between the two RUNs may read or write the path.
+    for j in c.instr + 1..i {
+        let inst = &ctx.dockerfile.instructions[j];
+        let wd = pkg::workdir_at(ctx, s, j);
+        let blocked = match inst.keyword {
+            Keyword::Run => ctx.commands[j].is_empty() || may_read(&ctx.commands[j], &wd, x),
+            Keyword::Copy | Keyword::Add => inst
+                .values()
+                .last()
+                .is_none_or(|d| pkg::path_overlaps(&pkg::join(&wd, &ctx.expand_at(s, j, d)), x)),
+            Keyword::Workdir | Keyword::Volume => inst.values().iter().any(|v| {
+                let v = ctx.expand_at(s, j, v.trim_matches(['[', ']', '"']));
+                v.contains('$') || pkg::path_overlaps(&pkg::join(&wd, &v), x)
+            }),
+            Keyword::Onbuild => true,
+            _ => false,
+        };
+        if blocked {
+            return None;
+        }
+    }
+    let wd = pkg::workdir_at(ctx, s, i);
+    if may_read(&cmds[..k], &wd, x) {
+        return None;
+    }
+    let remove = if pkg::sole_command(ctx, i, k) {
+        pkg::delete_instruction(ctx, i)
+    } else {
+        pkg::remove_from_and_chain(ctx, i, k)?
+    };
+    let opts: Vec<&str> = opts.iter().map(|o| o.text.as_str()).collect();
+    let moved = if opts.is_empty() {
+        format!("rm {x}")
+    } else {
+        format!("rm {} {x}", opts.join(" "))
+    };
+    let append = pkg::append_to_run(ctx, c.instr, &moved)?;
+    let edits: Vec<Edit> = vec![append, remove];
+    Some(Fix::safe(
+        format!(
+            "delete {x} at the end of the RUN on line {} that creates it",
+            creator.start_line
+        ),
+        edits,
+    ))
 }

@@ -4,6 +4,7 @@ use super::{Finding, Rule, RuleContext};
 use crate::catalog::{self, Family, Variant};
 use crate::diag::Severity;
 use crate::dockerfile::Keyword;
+use crate::fix::{Edit, Fix};
 
 crate::declare_rule! {
     /// ## What it does
@@ -44,7 +45,19 @@ crate::declare_rule! {
     /// CMD ["node", "/app/index.js"]
     /// ```
     ///
+    /// ## Fix safety
+    /// Unsafe (`--fix --unsafe-fixes`): the tag becomes the `-slim` tag of the same version
+    /// and Debian release (`python:3.12` → `python:3.12-slim`, `node:20-bookworm` →
+    /// `node:20-bookworm-slim`, `debian:bookworm` → `debian:bookworm-slim`). The image loses
+    /// the compilers, `-dev` libraries and tools of the full variant, so a `RUN` that builds
+    /// native code or calls `git` may fail. No fix is offered for a base pinned by digest
+    /// (the digest names the full image), a base written with ARGs, a tag shape without a
+    /// published slim counterpart, an image whose own commands use a tool the slim variant
+    /// leaves out, or a base that a builder stage also builds on.
+    ///
     /// ## References
+    /// - docker-library/official-images tag lists, `library/{python,node,debian}`
+    ///   (<https://github.com/docker-library/official-images/tree/master/library>)
     /// - docker-library/repo-info `repos/{python,node,debian,eclipse-temurin}/remote/*.md`
     ///   (<https://github.com/docker-library/repo-info>)
     pub FullBaseImage, DF103, "full-base-image", Severity::Warning
@@ -55,10 +68,16 @@ pub(super) fn smaller_tag(family: Family, tag: Option<&str>) -> Option<String> {
     let tag = tag.unwrap_or("latest");
     Some(match family {
         Family::Python | Family::Node => {
-            if tag == "latest" {
+            if let Some(t) = slim_tag(family, tag) {
+                t
+            } else if tag == "latest" {
                 "slim".to_string()
             } else if let Some((v, rel)) = tag.split_once('-') {
-                format!("{v}-slim-{rel}")
+                if family == Family::Node {
+                    format!("{v}-{rel}-slim")
+                } else {
+                    format!("{v}-slim-{rel}")
+                }
             } else {
                 format!("{tag}-slim")
             }
@@ -87,6 +106,130 @@ pub(super) fn smaller_tag(family: Family, tag: Option<&str>) -> Option<String> {
         }
         _ => return None,
     })
+}
+
+/// Debian releases the official images publish tags for (`python:3.12-bookworm`,
+/// `node:20-bullseye`, `debian:trixie`).
+const SUITES: &[&str] = &["stretch", "buster", "bullseye", "bookworm", "trixie", "forky"];
+
+/// Node.js release lines' code names, which the `node` image uses as tags (`node:iron`).
+const NODE_CODENAMES: &[&str] = &[
+    "argon", "boron", "carbon", "dubnium", "erbium", "fermium", "gallium", "hydrogen", "iron", "jod", "krypton",
+];
+
+/// The `-slim` tag of the same version and Debian release, for tag shapes whose slim
+/// counterpart the official images publish; `None` for any other shape (release candidates,
+/// Windows and vendor tags), which get no automatic swap.
+///
+/// The naming differs per image: `python:3.12-bookworm` → `python:3.12-slim-bookworm`
+/// (docker-library/python), `node:20-bookworm` → `node:20-bookworm-slim` (nodejs/docker-node),
+/// `debian:bookworm-20240101` → `debian:bookworm-20240101-slim` (docker-library/debian): see
+/// the tag lists in <https://github.com/docker-library/official-images/tree/master/library>
+/// (`python`, `node`, `debian`).
+pub(super) fn slim_tag(family: Family, tag: &str) -> Option<String> {
+    let numeric = |v: &str| {
+        !v.is_empty()
+            && v.split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let version = |v: &str| match family {
+        Family::Python => numeric(v),
+        Family::Node => numeric(v) || matches!(v, "lts" | "current") || NODE_CODENAMES.contains(&v),
+        _ => false,
+    };
+    match family {
+        Family::Python | Family::Node => {
+            let (v, suite) = match tag.split_once('-') {
+                Some((v, s)) => (v, Some(s)),
+                None => (tag, None),
+            };
+            if let Some(s) = suite
+                && !SUITES.contains(&s)
+            {
+                return None;
+            }
+            if v == "latest" && suite.is_none() {
+                return Some("slim".to_string());
+            }
+            let v_ok = version(v) || (suite.is_none() && SUITES.contains(&v));
+            if !v_ok {
+                return None;
+            }
+            Some(match (family, suite) {
+                (_, None) if SUITES.contains(&v) => {
+                    if family == Family::Node {
+                        format!("{v}-slim")
+                    } else {
+                        format!("slim-{v}")
+                    }
+                }
+                (_, None) => format!("{v}-slim"),
+                (Family::Node, Some(s)) => format!("{v}-{s}-slim"),
+                (_, Some(s)) => format!("{v}-slim-{s}"),
+            })
+        }
+        Family::Debian => {
+            let release = |r: &str| {
+                SUITES.contains(&r)
+                    || matches!(r, "stable" | "oldstable" | "testing" | "unstable" | "sid")
+                    || numeric(r)
+            };
+            let ok = match tag.split_once('-') {
+                None => tag == "latest" || release(tag),
+                Some((r, date)) => release(r) && date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()),
+            };
+            if !ok {
+                None
+            } else if tag == "latest" {
+                Some("stable-slim".to_string())
+            } else {
+                Some(format!("{tag}-slim"))
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The unsafe fix of a finding on stage `st`'s `FROM`: the image word with its tag replaced by
+/// [`slim_tag`]. None when the base is pinned by digest (the digest names the full image),
+/// written with variables, has a tag shape without a known slim counterpart, when the image's
+/// own commands use tools the slim variant lacks, or when a stage that does not ship is built
+/// `FROM` this one (a builder may need the compilers the full image carries).
+fn swap_fix(ctx: &RuleContext<'_>, st: &crate::dockerfile::stages::Stage, missing_tools: bool) -> Option<Fix> {
+    if missing_tools {
+        return None;
+    }
+    let (i, span) = ctx.from_span(st);
+    let inst = &ctx.dockerfile.instructions[i];
+    let word = inst.args.first()?;
+    let written = ctx.text(word.span);
+    if written.contains(['$', '@', '"', '\'', '\\']) || written != st.base_expanded {
+        return None;
+    }
+    let r = super::context::base_image(st)?;
+    if r.digest.is_some() {
+        return None;
+    }
+    let (family, _) = catalog::classify(&r)?;
+    let new_tag = slim_tag(family, r.tag.as_deref().unwrap_or("latest"))?;
+    // A non-shipping stage built on this one (a builder `FROM base`) would lose its compilers.
+    let inherited_by_builder = ctx
+        .stages
+        .iter()
+        .any(|o| !o.ships && ctx.chain(o.index).contains(&st.index) && o.reaches_target);
+    if inherited_by_builder {
+        return None;
+    }
+    let name_end = written.rfind('/').map_or(0, |p| p + 1);
+    let repo_part = match written[name_end..].rfind(':') {
+        Some(c) => &written[..name_end + c],
+        None => written,
+    };
+    let new = format!("{repo_part}:{new_tag}");
+    Some(Fix::unsafe_(
+        format!("use `{new}` (compilers, `-dev` libraries and tools of the full image are gone)"),
+        vec![Edit::replace(span, new)],
+    ))
 }
 
 /// Tools the image's own commands run that slim Debian-based images do not have, and the
@@ -185,6 +328,9 @@ impl Rule for FullBaseImage {
                 format!("use `{suggestion}`; build native extensions in a builder stage and copy the result"),
             );
             let missing = tools_slim_lacks(ctx);
+            if let Some(fix) = swap_fix(ctx, st, !missing.is_empty()) {
+                f = f.fix(fix);
+            }
             if !missing.is_empty() {
                 let pkgs: Vec<&str> = missing.iter().map(|(_, p)| *p).collect();
                 let tools: Vec<String> = missing.iter().map(|(t, _)| format!("`{t}`")).collect();

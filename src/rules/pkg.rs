@@ -1,7 +1,7 @@
 //! Shared helpers for rules: package-manager commands, `rm` targets, path handling and the
 //! iteration over the `RUN`s of shipping stages.
 
-use crate::dockerfile::shell::{Command, Word};
+use crate::dockerfile::shell::{Command, Separator, Word};
 use crate::dockerfile::{Keyword, Span};
 
 use super::context::RuleContext;
@@ -347,6 +347,104 @@ pub fn append_to_run(ctx: &RuleContext<'_>, i: usize, cmd: &str) -> Option<crate
     }
     let end = ctx.commands[i].iter().filter_map(Command::span).map(Span::end).max()?;
     Some(crate::fix::Edit::insert(end, format!(" && {cmd}")))
+}
+
+/// An edit that deletes instruction `i` whole: from the start of its line (when only blanks
+/// precede it there) through its line break, so no empty line is left behind.
+pub fn delete_instruction(ctx: &RuleContext<'_>, i: usize) -> crate::fix::Edit {
+    let span = ctx.dockerfile.instructions[i].span;
+    let src = ctx.src.as_bytes();
+    let line_start = ctx.src[..span.start()].rfind('\n').map_or(0, |p| p + 1);
+    let start = if ctx.src[line_start..span.start()]
+        .bytes()
+        .all(|b| b == b' ' || b == b'\t')
+    {
+        line_start
+    } else {
+        span.start()
+    };
+    let mut end = span.end();
+    while end < src.len() && (src[end] == b' ' || src[end] == b'\t' || src[end] == b'\r') {
+        end += 1;
+    }
+    if end < src.len() && src[end] == b'\n' {
+        end += 1;
+    } else {
+        end = span.end();
+    }
+    crate::fix::Edit::delete(Span::new(start, end))
+}
+
+/// An edit that removes command `k` of the shell-form `RUN` `i` when it is a clean part of an
+/// `&&` chain: ` && cmd` after an earlier command (or `cmd && ` before the next one) goes, with
+/// the line continuations between them. `None` when the `RUN` is exec form, has heredocs, is
+/// the command alone (delete the instruction instead), joins it by another operator (`;`,
+/// `||`, `|`, a subshell, a keyword such as `then`), or has redirections or a comment next to
+/// it that would be left dangling.
+pub fn remove_from_and_chain(ctx: &RuleContext<'_>, i: usize, k: usize) -> Option<crate::fix::Edit> {
+    let inst = &ctx.dockerfile.instructions[i];
+    let cmds = &ctx.commands[i];
+    if inst.json || !inst.heredocs.is_empty() || cmds.len() < 2 || k >= cmds.len() {
+        return None;
+    }
+    let span_of = |n: usize| cmds[n].span();
+    // Only blanks, `&&` and line continuations between two commands.
+    let joiner_only = |from: usize, to: usize| {
+        let gap = ctx.src.get(from..to).unwrap_or("#");
+        if gap.matches("&&").count() != 1 {
+            return false;
+        }
+        let rest = gap.replace("&&", "");
+        let esc = ctx.dockerfile.escape;
+        let mut chars = rest.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == esc {
+                // escape, blanks, line break
+                while chars.peek().is_some_and(|c| *c == ' ' || *c == '\t' || *c == '\r') {
+                    chars.next();
+                }
+                if chars.next() != Some('\n') {
+                    return false;
+                }
+            } else if !matches!(c, ' ' | '\t') {
+                return false;
+            }
+        }
+        true
+    };
+    let cur = span_of(k)?;
+    if k > 0 {
+        let prev = span_of(k - 1)?;
+        let next_ok = k + 1 == cmds.len() || cmds[k + 1].separator == Separator::And;
+        if cmds[k].separator == Separator::And && next_ok && joiner_only(prev.end(), cur.start()) {
+            // Nothing but blanks may follow the last command up to the end of the RUN text.
+            let tail_end = if k + 1 < cmds.len() {
+                span_of(k + 1)?.start()
+            } else {
+                inst.args_span.end()
+            };
+            let tail = ctx.src.get(cur.end()..tail_end).unwrap_or("#");
+            let tail_ok = if k + 1 < cmds.len() {
+                joiner_only(cur.end(), tail_end)
+            } else {
+                tail.trim().is_empty()
+            };
+            if tail_ok {
+                return Some(crate::fix::Edit::delete(Span::new(prev.end(), cur.end())));
+            }
+        }
+        return None;
+    }
+    let next = span_of(1)?;
+    (cmds[1].separator == Separator::And && joiner_only(cur.end(), next.start()))
+        .then(|| crate::fix::Edit::delete(Span::new(cur.start(), next.start())))
+}
+
+/// Whether command `k` of `RUN` `i` is the only command of a shell-form `RUN` without heredocs
+/// (so removing it means removing the instruction).
+pub fn sole_command(ctx: &RuleContext<'_>, i: usize, k: usize) -> bool {
+    let inst = &ctx.dockerfile.instructions[i];
+    !inst.json && inst.heredocs.is_empty() && ctx.commands[i].len() == 1 && k == 0
 }
 
 /// The WORKDIR in effect at instruction `at` of stage `s` (following the FROM chain).

@@ -6,7 +6,9 @@ use super::pkg;
 use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
 use crate::dockerfile::Keyword;
+use crate::dockerfile::shell::Command;
 use crate::estimate::Estimate;
+use crate::fix::{Edit, Fix};
 use crate::layers::waste::WasteKind;
 
 crate::declare_rule! {
@@ -119,8 +121,203 @@ impl Rule for RecursiveChownInSeparateLayer {
                         "no estimate: the size of the copied files is not known (give --context to measure them)",
                     );
                 }
+                if tool == "chown"
+                    && let Some(k) = cmds.iter().position(|x| std::ptr::eq(x, c))
+                    && let Some(fix) = chown_fix(ctx, s, i, k, &cwd)
+                {
+                    f = f.fix(fix);
+                }
                 out.push(f);
             }
         }
     }
+}
+
+/// Top-level folders a base image fills (and `/home/USER`, which `useradd -m` makes without
+/// naming it): a `chown -R` there also re-owns files no `COPY` wrote.
+fn base_filled(p: &str) -> bool {
+    let parts: Vec<&str> = p.trim_start_matches('/').split('/').filter(|x| !x.is_empty()).collect();
+    match parts.first() {
+        None => true,
+        Some(
+            &("etc" | "usr" | "var" | "lib" | "lib32" | "lib64" | "bin" | "sbin" | "root" | "tmp" | "run" | "proc"
+            | "sys" | "dev" | "boot" | "mnt" | "media"),
+        ) => true,
+        Some(&"home") => parts.len() <= 2,
+        _ => false,
+    }
+}
+
+/// Commands that create users or groups: a `COPY --chown` before them could not resolve the name.
+fn creates_users(c: &Command) -> bool {
+    matches!(
+        c.name(),
+        Some("useradd" | "adduser" | "groupadd" | "addgroup" | "usermod")
+    )
+}
+
+/// Whether a command's words or working directory touch `p` (a path at, above or below it).
+fn touches(c: &Command, cwd: &str, p: &str) -> bool {
+    if cwd.starts_with('\u{0}') || pkg::path_overlaps(cwd, p) && cwd.len() >= p.len() {
+        return true;
+    }
+    // Every other word may be a path relative to the working directory, except the names
+    // `useradd app` and the like take.
+    let users = creates_users(c);
+    c.args().iter().any(|w| {
+        let t = w.text.as_str();
+        !t.starts_with('-')
+            && !t.contains('$')
+            && (t.contains('/') || !users)
+            && pkg::path_overlaps(&pkg::join(cwd, t), p)
+    })
+}
+
+/// The unsafe fix for `chown -R U:G PATH` (command `k` of `RUN` `i` in stage `s`): add
+/// `--chown=U:G` to the one `COPY`/`ADD` of the same stage that wrote `PATH`, and drop the
+/// command (the `RUN`, or its part of an `&&` chain). Offered only when that is the same
+/// result as far as the Dockerfile shows: `PATH` is the `COPY`'s destination, nothing else in
+/// the image's stages writes or names `PATH` before the `chown`, no user or group is created
+/// between the `COPY` and the `chown`, and `PATH` is not a folder a base image fills. When a
+/// `WORKDIR PATH` made the folder before the `COPY`, that folder keeps root as owner under
+/// `COPY --chown` (moby/buildkit#790), so `chown U:G PATH` (not recursive) stays.
+fn chown_fix(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize, cwd: &str) -> Option<Fix> {
+    let c = &ctx.commands[i][k];
+    let args = c.args();
+    let (opts, operands): (Vec<_>, Vec<_>) = args.iter().partition(|w| w.text.starts_with('-'));
+    let opts_ok = opts.iter().all(|w| {
+        matches!(w.text.as_str(), "--recursive" | "--verbose" | "--silent" | "--quiet")
+            || (!w.text.starts_with("--") && w.text[1..].chars().all(|ch| matches!(ch, 'R' | 'v' | 'f')))
+    });
+    let [owner, target] = operands.as_slice() else {
+        return None;
+    };
+    let (u, g) = owner.text.split_once(':')?;
+    let name_ok = |x: &str| {
+        !x.is_empty()
+            && x.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'))
+    };
+    if !opts_ok || !name_ok(u) || !name_ok(g) {
+        return None;
+    }
+    let t = target.text.as_str();
+    if t.contains(['$', '*', '?', '[', '`', '~']) || cwd.starts_with('\u{0}') && !t.starts_with('/') {
+        return None;
+    }
+    let p = pkg::join(cwd, t);
+    let p = p.trim_end_matches('/').to_string();
+    if p.contains("/./") || p.contains("/../") || p.ends_with("/..") || p.ends_with("/.") || base_filled(&p) {
+        return None;
+    }
+    let numeric = u.bytes().all(|b| b.is_ascii_digit()) && g.bytes().all(|b| b.is_ascii_digit());
+    let mut chain = ctx.chain(s);
+    chain.reverse();
+    let mut copy: Option<usize> = None;
+    let mut workdir_made = false;
+    for st in chain {
+        for (j, inst) in ctx.stage_instructions(st) {
+            if j >= i {
+                break;
+            }
+            let wd = pkg::workdir_at(ctx, st, j);
+            match inst.keyword {
+                Keyword::Copy | Keyword::Add => {
+                    let v = inst.values();
+                    let dest = v.last()?;
+                    let dest = pkg::join(&wd, &ctx.expand_at(st, j, dest));
+                    let dest = dest.trim_end_matches('/');
+                    if dest.contains('$') || !pkg::path_overlaps(dest, &p) {
+                        continue;
+                    }
+                    if dest != p || copy.is_some() || st != s {
+                        return None;
+                    }
+                    copy = Some(j);
+                }
+                Keyword::Workdir => {
+                    let v = ctx.expand_at(st, j, inst.values().first()?);
+                    let w = pkg::join(&wd, &v);
+                    let w = w.trim_end_matches('/');
+                    if w == p && copy.is_none() {
+                        workdir_made = true;
+                    } else if pkg::path_overlaps(w, &p) && w.len() > p.len() || w.contains('$') {
+                        return None;
+                    }
+                }
+                Keyword::Volume => {
+                    if inst
+                        .values()
+                        .iter()
+                        .any(|v| pkg::path_overlaps(v.trim_matches(['[', ']', '"']), &p))
+                    {
+                        return None;
+                    }
+                }
+                Keyword::Run => {
+                    let cmds = &ctx.commands[j];
+                    if cmds.is_empty() && !inst.args.is_empty() {
+                        return None; // exec form or a shell imgopt does not read
+                    }
+                    for (x, xcwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)) {
+                        if touches(x, &xcwd, &p) || (copy.is_some() && !numeric && creates_users(x)) {
+                            return None;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let j = copy?;
+    // Commands of this RUN before the chown run on the copied files too.
+    let cmds = &ctx.commands[i];
+    let wd = pkg::workdir_at(ctx, s, i);
+    for (x, xcwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)).take(k) {
+        if touches(x, &xcwd, &p) || (!numeric && creates_users(x)) {
+            return None;
+        }
+    }
+    let cinst = &ctx.dockerfile.instructions[j];
+    if cinst.json || !cinst.heredocs.is_empty() || cinst.flag("chown").is_some() {
+        return None;
+    }
+    if cinst.keyword == Keyword::Add {
+        let srcs = cinst.values();
+        let archive = |x: &str| {
+            [
+                ".tar", ".tgz", ".tbz", ".tbz2", ".txz", ".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst",
+            ]
+            .iter()
+            .any(|e| x.ends_with(e))
+        };
+        if srcs[..srcs.len() - 1]
+            .iter()
+            .any(|x| x.contains("://") || x.contains('@') || archive(x))
+        {
+            return None;
+        }
+    }
+    let first = cinst.args.first()?;
+    let mut edits = vec![Edit::insert(first.span.start(), format!("--chown={u}:{g} "))];
+    let run_edit = if workdir_made {
+        Edit::replace(c.span()?, format!("chown {u}:{g} {t}"))
+    } else if pkg::sole_command(ctx, i, k) {
+        pkg::delete_instruction(ctx, i)
+    } else {
+        pkg::remove_from_and_chain(ctx, i, k)?
+    };
+    edits.push(run_edit);
+    let msg = if workdir_made {
+        format!(
+            "set the owner in the COPY on line {} (`--chown={u}:{g}`) and keep only the folder's own `chown`",
+            cinst.start_line
+        )
+    } else {
+        format!(
+            "set the owner in the COPY on line {} (`--chown={u}:{g}`) and drop the `chown -R`",
+            cinst.start_line
+        )
+    };
+    Some(Fix::unsafe_(msg, edits))
 }
