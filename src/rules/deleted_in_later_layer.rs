@@ -77,6 +77,112 @@ pub(super) struct Created {
     pub archive: bool,
     pub cache: Option<Estimate>,
     pub what: String,
+    /// A directory copied whole into a folder of its own (not one a base image fills) when the
+    /// build context is not read: whatever is later deleted or re-owned below `path` came from
+    /// it.
+    pub trusted: bool,
+    /// `COPY --from=STAGE` of a directory: paths below `path` that the source stage is seen
+    /// writing (a `COPY`, a `mkdir`, a `mv` there), mapped into this image; a sub-path at,
+    /// above or below one of them came from the copy.
+    pub evidence: Vec<String>,
+    /// File names (`app.tgz`) the source stage of a `COPY --from` names in its `RUN`s.
+    pub leaves: Vec<String>,
+}
+
+/// The WORKDIR at instruction `at` of stage `s`, with `$VAR`s from ENV and ARG expanded
+/// (`WORKDIR $APP_HOME`).
+pub(super) fn workdir(ctx: &RuleContext<'_>, s: usize, at: usize) -> String {
+    let w = pkg::workdir_at(ctx, s, at);
+    if !w.contains('$') || w.starts_with('\u{0}') {
+        return w;
+    }
+    let mut e = ctx.expand_at(s, at, &w);
+    while e.contains("//") {
+        e = e.replace("//", "/");
+    }
+    e
+}
+
+/// A word of a `RUN` as an absolute path: variables expanded from ENV and ARG, joined to
+/// `cwd`; `None` when it still depends on the shell (`$(..)`, an unset variable, an unknown
+/// directory).
+pub(super) fn resolve_word(ctx: &RuleContext<'_>, s: usize, at: usize, cwd: &str, text: &str) -> Option<String> {
+    if text.contains('`') || text.contains("$(") {
+        return None;
+    }
+    let t = if text.contains('$') {
+        ctx.expand_at(s, at, text)
+    } else {
+        text.to_string()
+    };
+    if t.contains('$') || t.is_empty() || (!t.starts_with('/') && cwd.starts_with('\u{0}')) {
+        return None;
+    }
+    let t = if t.starts_with('~') { pkg::normalize_home(&t) } else { t };
+    Some(pkg::join(cwd, &t))
+}
+
+/// Top-level folders a base image fills (and `/home/USER`, which `useradd -m` makes without
+/// naming it): a copy there shares its folder with the base image's files.
+pub(super) fn base_filled(p: &str) -> bool {
+    let parts: Vec<&str> = p.trim_start_matches('/').split('/').filter(|x| !x.is_empty()).collect();
+    match parts.first() {
+        None => true,
+        Some(
+            &("etc" | "usr" | "var" | "lib" | "lib32" | "lib64" | "bin" | "sbin" | "root" | "tmp" | "run" | "proc"
+            | "sys" | "dev" | "boot" | "mnt" | "media" | "opt"),
+        ) => parts.len() < 2 || (parts[0] != "opt"),
+        Some(&"home") => parts.len() <= 2,
+        _ => false,
+    }
+}
+
+/// What the stage chain of `stage` is seen writing: `COPY`/`ADD` destinations (with whether
+/// the copy is a whole directory of the build context) and every path-like word of its `RUN`s
+/// (`mkdir -p rootfs/etc/app`, `mv x /opt/app`), plus the file names its `RUN`s name.
+struct Writes {
+    paths: Vec<(String, bool)>,
+    leaves: Vec<String>,
+}
+
+fn stage_writes(ctx: &RuleContext<'_>, stage: usize) -> Writes {
+    let mut w = Writes {
+        paths: Vec::new(),
+        leaves: Vec::new(),
+    };
+    let mut chain = ctx.chain(stage);
+    chain.reverse();
+    for s in chain {
+        for (i, inst) in ctx.stage_instructions(s) {
+            let wd = workdir(ctx, s, i);
+            match inst.keyword {
+                Keyword::Copy | Keyword::Add if inst.heredocs.is_empty() => {
+                    let v = inst.values();
+                    let Some((dest, srcs)) = v.split_last() else { continue };
+                    let dest = pkg::join(&wd, &ctx.expand_at(s, i, dest));
+                    let whole = inst.flag("from").is_none()
+                        && srcs.iter().any(|x| matches!(&**x, "." | "./") || x.ends_with('/'));
+                    w.paths.push((dest.trim_end_matches('/').to_string(), whole));
+                }
+                Keyword::Run => {
+                    let cmds = &ctx.commands[i];
+                    for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)) {
+                        for a in c.args().iter().filter(|a| !a.text.starts_with('-')) {
+                            if a.text.contains('/') {
+                                if let Some(p) = resolve_word(ctx, s, i, &cwd, &a.text) {
+                                    w.paths.push((p.trim_end_matches('/').to_string(), false));
+                                }
+                            } else if a.text.contains('.') && !a.text.contains(['$', '*', '=']) {
+                                w.leaves.push(a.text.clone());
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    w
 }
 
 /// Everything the shipping chain creates, in build order.
@@ -84,19 +190,41 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
     let mut out = Vec::new();
     let mut chain = ctx.chain(ctx.target);
     chain.reverse();
+    let mut writes: BTreeMap<usize, Writes> = BTreeMap::new();
     for s in chain {
         for (i, inst) in ctx.stage_instructions(s) {
-            let wd = pkg::workdir_at(ctx, s, i);
+            let wd = workdir(ctx, s, i);
             match inst.keyword {
                 Keyword::Copy | Keyword::Add if inst.heredocs.is_empty() => {
                     let v = inst.values();
                     let Some((dest, srcs)) = v.split_last() else {
                         continue;
                     };
-                    let dest_abs = pkg::join(&wd, &crate::rules::context::expand(dest, &ctx.global_args));
-                    let dest_is_dir = dest.ends_with('/') || srcs.len() > 1;
+                    let dest_abs = pkg::join(&wd, &ctx.expand_at(s, i, dest));
+                    // `.` and the WORKDIR itself are folders that exist: `COPY x .` writes `./x`.
+                    let dest_is_dir = dest.ends_with('/')
+                        || srcs.len() > 1
+                        || matches!(&**dest, "." | "..")
+                        || dest.ends_with("/.")
+                        || dest_abs.trim_end_matches('/') == wd.trim_end_matches('/');
                     let from_context = inst.flag("from").is_none();
+                    // The stage a `COPY --from` reads (not an image).
+                    let from_stage = inst.flag("from").and_then(|f| f.value()).and_then(|name| {
+                        ctx.stages.iter().find(|st| {
+                            st.index < s
+                                && (st.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name))
+                                    || st.index.to_string() == name)
+                        })
+                    });
                     for src in srcs {
+                        let expanded_src = ctx.expand_at(s, i, src);
+                        let unknown_src = src.contains('$') && (expanded_src.contains('$') || expanded_src.is_empty());
+                        let src_text = if src.contains('$') && !unknown_src {
+                            expanded_src
+                        } else {
+                            src.to_string()
+                        };
+                        let src: &str = &src_text;
                         let remote = src.contains("://");
                         let base = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src).to_string();
                         let local_archive = inst.keyword == Keyword::Add
@@ -105,7 +233,11 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                                 .iter()
                                 .any(|e| src.ends_with(e));
                         let mut files = None;
-                        let mut is_dir_src = matches!(&**src, "." | "./" | "*" | "./*") || src.ends_with('/');
+                        let mut is_dir_src = matches!(src, "." | "./" | "*" | "./*")
+                            || src.ends_with('/')
+                            || (unknown_src && !dest_is_dir)
+                            // A stage's `/out` or `/rails` is a folder; `/out/app.tgz` a file.
+                            || (from_stage.is_some() && !src.contains(['*', '?', '[']) && !base.contains('.'));
                         if from_context
                             && !remote
                             && let Some(bc) = ctx.build_context
@@ -149,6 +281,33 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                             format!("`{} {src}`", inst.cmd.to_ascii_uppercase())
                         };
                         let archive = local_archive && !SHARED_DIRS.contains(&path.as_str());
+                        let trusted = dir_contents
+                            && files.is_none()
+                            && from_context
+                            && !remote
+                            && !local_archive
+                            && !path.contains('$')
+                            && !base_filled(&path);
+                        let (mut evidence, mut leaves) = (Vec::new(), Vec::new());
+                        if let Some(st) = from_stage
+                            && dir_contents
+                        {
+                            let sw = writes.entry(st.index).or_insert_with(|| stage_writes(ctx, st.index));
+                            let s_abs = pkg::join("/", src);
+                            let s_abs = s_abs.trim_end_matches('/');
+                            for (m, _) in &sw.paths {
+                                if let Some(rest) = m.strip_prefix(s_abs).filter(|r| r.starts_with('/')) {
+                                    evidence.push(format!("{}{rest}", path.trim_end_matches('/')));
+                                }
+                            }
+                            leaves.clone_from(&sw.leaves);
+                            // The source stage copied a whole context folder to exactly this place.
+                            if sw.paths.iter().any(|(m, whole)| *whole && m == s_abs) && !path.contains('$') {
+                                evidence.push(path.trim_end_matches('/').to_string());
+                            }
+                            evidence.sort();
+                            evidence.dedup();
+                        }
                         out.push(Created {
                             path,
                             instr: i,
@@ -157,6 +316,9 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                             archive,
                             cache: None,
                             what,
+                            trusted,
+                            evidence,
+                            leaves,
                         });
                     }
                 }
@@ -180,6 +342,9 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                                     archive: false,
                                     cache: None,
                                     what,
+                                    trusted: false,
+                                    evidence: Vec::new(),
+                                    leaves: Vec::new(),
                                 });
                             }
                         }
@@ -227,7 +392,8 @@ impl CreatedIndex {
             .take_while(|(k, _)| k.starts_with(prefix))
             .flat_map(|(_, v)| v.iter().copied())
             .collect();
-        for (pos, _) in base.match_indices('/').filter(|(pos, _)| *pos > 0) {
+        for (pos, _) in base.match_indices('/') {
+            // `pos == 0`: a copy into `/` itself (kept under the empty key).
             if let Some(v) = self.by_path.get(&base[..pos]) {
                 out.extend(v);
             }
@@ -366,12 +532,19 @@ pub(super) fn relation(path: &str, c: &Created) -> Option<String> {
         if c.archive {
             return Some(sub.to_string());
         }
-        // A subpath of copied directory contents: only when the context shows it was copied.
+        // A subpath of copied directory contents: when the context shows it was copied, the
+        // copy is of a folder of its own, or the source stage is seen writing there.
         if c.dir_contents {
-            let files = c.files.as_ref()?;
-            return (bytes_under(files, sub) > 0
-                || files.iter().any(|(f, _)| f == sub || f.starts_with(&format!("{sub}/"))))
-            .then(|| sub.to_string());
+            if let Some(files) = c.files.as_ref() {
+                return (bytes_under(files, sub) > 0
+                    || files.iter().any(|(f, _)| f == sub || f.starts_with(&format!("{sub}/"))))
+                .then(|| sub.to_string());
+            }
+            let leaf = base.rsplit('/').next().unwrap_or(base);
+            let seen = c.trusted
+                || c.evidence.iter().any(|e| pkg::path_overlaps(e, base))
+                || (leaf.contains('.') && c.leaves.iter().any(|l| l == leaf));
+            return seen.then(|| sub.to_string());
         }
         return None;
     }
@@ -389,7 +562,7 @@ impl Rule for DeletedInLaterLayer {
         }
         let index = CreatedIndex::new(&created);
         for (s, i) in ctx.target_runs() {
-            let wd = pkg::workdir_at(ctx, s, i);
+            let wd = workdir(ctx, s, i);
             let cmds = &ctx.commands[i];
             // What this RUN itself downloads: removing that is cleanup, not waste.
             let own: Vec<String> = cmds
@@ -399,19 +572,32 @@ impl Rule for DeletedInLaterLayer {
                 .map(|(p, _)| p)
                 .collect();
             for (w, path) in pkg::resolved_rm_paths(cmds, &wd) {
-                let Some(path) = path else { continue };
+                // `rm $APP_HOME/x.tgz`: variables the Dockerfile sets are known.
+                let Some(path) = path.or_else(|| resolve_word(ctx, s, i, &wd, &w.text)) else {
+                    continue;
+                };
                 if own.iter().any(|o| pkg::path_overlaps(&path, o)) {
                     continue;
                 }
+                // The latest item it relates to (a COPY into a copied tree is the one deleted).
                 let Some((c, sub)) = index
                     .candidates(&path)
                     .into_iter()
+                    .rev()
                     .map(|n| &created[n])
                     .filter(|c| c.instr < i)
                     .find_map(|c| relation(&path, c).map(|sub| (c, sub)))
                 else {
                     continue;
                 };
+                let k = cmds.iter().position(|cmd| cmd.words.iter().any(|cw| cw.span == w.span));
+                if !sub.is_empty()
+                    && c.files.is_none()
+                    && !c.archive
+                    && written_between(ctx, c.instr, i, k, &path, &c.path)
+                {
+                    continue;
+                }
                 let estimate = if let Some(e) = c.cache {
                     Some(e)
                 } else if c.archive {
@@ -447,6 +633,57 @@ impl Rule for DeletedInLaterLayer {
             }
         }
     }
+}
+
+/// Commands that make files at the paths they name (`mkdir -p logs`, `cp x dir/`).
+const WRITERS: &[&str] = &[
+    "mkdir", "touch", "cp", "mv", "ln", "install", "tar", "unzip", "git", "wget", "curl", "rsync", "chown", "chmod",
+];
+
+/// Whether what is deleted or re-owned at `path`, below the copied folder `tree`, may have been
+/// made there rather than copied: a `RUN` after instruction `from` and before `i` (in the
+/// target's stages), or a command of `RUN` `i` before command `k`, makes files at, above or
+/// below `path` (`mkdir -p /app/logs`); or a command of `RUN` `i` before `k` runs a build tool
+/// inside `tree` without naming `path` (`rake assets:precompile && rm -rf tmp/*`: the build
+/// filled it; `npm install -g ./x.tgz && rm x.tgz` names what it reads).
+pub(super) fn written_between(
+    ctx: &RuleContext<'_>,
+    from: usize,
+    i: usize,
+    k: Option<usize>,
+    path: &str,
+    tree: &str,
+) -> bool {
+    let chain = ctx.chain(ctx.target);
+    let check = |j: usize, upto: usize, same_run: bool| {
+        let Some(s) = ctx.stage_of[j] else { return false };
+        let wd = workdir(ctx, s, j);
+        let cmds = &ctx.commands[j];
+        // (writes it, reads it by name, runs a build tool inside the tree)
+        let (mut writes, mut reads, mut builds) = (false, false, false);
+        for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)).take(upto) {
+            let Some(name) = c.name() else { continue };
+            let names = c
+                .args()
+                .iter()
+                .filter(|a| !a.text.starts_with('-'))
+                .filter_map(|a| resolve_word(ctx, s, j, &cwd, &a.text))
+                .any(|p| pkg::path_overlaps(&p, path));
+            let writer = WRITERS.contains(&name);
+            writes |= names && writer;
+            reads |= names && !writer && !NON_READING.contains(&name);
+            builds |= !names
+                && !writer
+                && !NON_READING.contains(&name)
+                && (cwd.starts_with('\u{0}') || pkg::path_overlaps(&cwd, tree) && cwd.len() >= tree.len());
+        }
+        writes || (same_run && builds && !reads)
+    };
+    (from + 1..i).any(|j| {
+        ctx.dockerfile.instructions[j].keyword == Keyword::Run
+            && ctx.stage_of[j].is_some_and(|s| chain.contains(&s))
+            && check(j, usize::MAX, false)
+    }) || k.is_some_and(|k| check(i, k, true))
 }
 
 /// Commands that only install packages, manage users or make links and folders: they read no

@@ -1,7 +1,9 @@
 //! Rule DF402 recursive-chown-in-separate-layer: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::Measured;
-use super::deleted_in_later_layer::{CreatedIndex, bytes_under, created_items, relation};
+use super::deleted_in_later_layer::{
+    CreatedIndex, bytes_under, created_items, relation, resolve_word, workdir, written_between,
+};
 use super::pkg;
 use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
@@ -52,9 +54,9 @@ impl Rule for RecursiveChownInSeparateLayer {
         }
         let index = CreatedIndex::new(&created);
         for (s, i) in ctx.target_runs() {
-            let wd = pkg::workdir_at(ctx, s, i);
+            let wd = workdir(ctx, s, i);
             let cmds = &ctx.commands[i];
-            for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)) {
+            for (k, (c, cwd)) in cmds.iter().zip(pkg::cwds(cmds, &wd)).enumerate() {
                 let tool = match c.name() {
                     Some(t @ ("chown" | "chmod" | "chgrp")) => t,
                     _ => continue,
@@ -66,17 +68,27 @@ impl Rule for RecursiveChownInSeparateLayer {
                 let mut total: Option<u64> = Some(0);
                 let mut hit: Option<(&super::deleted_in_later_layer::Created, &crate::dockerfile::shell::Word)> = None;
                 for w in &targets {
-                    if w.text.contains('$') || (cwd.starts_with('\u{0}') && !w.text.starts_with('/')) {
+                    // `chown -R app $APP_HOME/data`: variables the Dockerfile sets are known.
+                    let Some(path) = resolve_word(ctx, s, i, &cwd, &w.text) else {
                         continue;
-                    }
-                    let path = pkg::join(&cwd, &w.text);
+                    };
                     let near = index.candidates(&path);
+                    // Latest first: a COPY into a copied tree is the one re-owned.
                     for cr in near
                         .iter()
+                        .rev()
                         .map(|&n| &created[n])
                         .filter(|cr| cr.instr < i && cr.cache.is_none())
                     {
                         if let Some(sub) = relation(&path, cr) {
+                            // Below a copied folder, but made there by a RUN (`mkdir -p logs`).
+                            if !sub.is_empty()
+                                && cr.files.is_none()
+                                && !cr.archive
+                                && written_between(ctx, cr.instr, i, Some(k), &path, &cr.path)
+                            {
+                                continue;
+                            }
                             hit.get_or_insert((cr, *w));
                             total = match (&cr.files, total) {
                                 (Some(f), Some(t)) => Some(t + bytes_under(f, &sub)),
@@ -88,7 +100,7 @@ impl Rule for RecursiveChownInSeparateLayer {
                 let Some((cr, w)) = hit else { continue };
                 // A RUN in between that works inside the tree (`npm install` in /app) adds
                 // files imgopt cannot size: then the context bytes are only part of it.
-                let target_path = pkg::join(&cwd, &w.text);
+                let target_path = resolve_word(ctx, s, i, &cwd, &w.text).unwrap_or_else(|| pkg::join(&cwd, &w.text));
                 let grown = (cr.instr + 1..i).find(|&k| {
                     ctx.dockerfile.instructions[k].keyword == Keyword::Run
                         && ctx.stage_of[k].is_some_and(|ks| {
@@ -122,7 +134,6 @@ impl Rule for RecursiveChownInSeparateLayer {
                     );
                 }
                 if tool == "chown"
-                    && let Some(k) = cmds.iter().position(|x| std::ptr::eq(x, c))
                     && let Some(fix) = chown_fix(ctx, s, i, k, &cwd)
                 {
                     f = f.fix(fix);
