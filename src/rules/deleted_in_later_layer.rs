@@ -18,11 +18,17 @@ crate::declare_rule! {
     /// ## What it does
     /// Checks for a `RUN rm` in a stage that ships in the final image
     /// that deletes something an earlier instruction of the image created: files from
-    /// `COPY`/`ADD` (including a local archive `ADD` extracted and then removed), downloads
-    /// (`curl -o`, `wget -O`, `git clone`). Only what imgopt can see being created is matched;
-    /// deleting files of the base image is not reported, and package-manager caches removed
-    /// in a later `RUN` are reported by their own rules (DF201, DF203) at the `RUN` that
-    /// creates them.
+    /// `COPY`/`ADD` (an archive copied in, extracted and deleted later included; a local
+    /// archive `ADD` extracted and then removed), from `COPY --from`, from a stage the image is
+    /// built `FROM`, and downloads (`curl -o`, `wget -O`, `git clone`). Only what imgopt can
+    /// see being created is matched: below a copied folder, a path counts when the build
+    /// context has it, when the folder is one of its own (`/app`, `/srv/x`, not `/etc` or
+    /// `/usr` that the base image fills), or when the `COPY --from` stage is seen writing
+    /// there; not when a `RUN` in between made it (`mkdir -p /app/logs`) or a build step of
+    /// the same `RUN` filled it (`rake assets:precompile && rm -rf tmp/*`). Paths written with
+    /// ENV or ARG variables (`rm $APP_HOME/app.tgz`) are followed. Deleting files of the base
+    /// image is not reported, and package-manager caches removed in a later `RUN` are reported
+    /// by their own rules (DF201, DF203) at the `RUN` that creates them.
     ///
     /// ## Why is this bad?
     /// Layers are additive: a later layer only hides a file with a whiteout, the bytes stay in

@@ -2,7 +2,7 @@
 
 use super::Measured;
 use super::deleted_in_later_layer::{
-    CreatedIndex, bytes_under, created_items, relation, resolve_word, workdir, written_between,
+    CreatedIndex, base_filled, bytes_under, created_items, relation, resolve_word, workdir, written_between,
 };
 use super::pkg;
 use super::{Finding, Rule, RuleContext};
@@ -15,8 +15,13 @@ use crate::layers::waste::WasteKind;
 
 crate::declare_rule! {
     /// ## What it does
-    /// Checks for `chown -R` or `chmod -R` in a `RUN` of a stage that ships in the final image
-    /// over files an earlier `COPY`/`ADD` (or download, or clone) wrote.
+    /// Checks for `chown -R`, `chgrp -R` or `chmod -R` in a `RUN` of a stage that ships in the
+    /// final image over files an earlier `COPY`/`ADD`, `COPY --from`, a stage the image is built
+    /// `FROM`, a download or a clone wrote. Which paths below a copied folder count is the
+    /// same as for DF401: the context has them, the folder is one of its own, or the
+    /// `COPY --from` stage is seen writing them; a folder a `RUN` made (`mkdir -p logs &&
+    /// chown -R app logs`) or a volume filled at run time is not reported, and neither is a
+    /// `chmod` of one file without `-R`.
     ///
     /// ## Why is this bad?
     /// Changing ownership or mode is a change to every file: the new layer stores a second
@@ -37,7 +42,21 @@ crate::declare_rule! {
     /// ```
     /// (create the user before the `COPY`), and `COPY --chmod=755` for modes.
     ///
+    /// ## Fix safety
+    /// Unsafe (`--fix --unsafe-fixes`), for `chown -R USER:GROUP PATH` only: `--chown=USER:GROUP`
+    /// is added to the `COPY`/`ADD` of the same stage whose destination is `PATH`, and the
+    /// `chown` goes (the whole `RUN`, or its part of an `&&` chain). Offered only when that
+    /// gives the same owners as far as the Dockerfile shows: that `COPY` is the only thing in
+    /// the image's stages that writes or names `PATH` before the `chown`, no user or group is
+    /// created between them (the `COPY` must resolve the names), `PATH` is not a folder a base
+    /// image fills, and owner and group are both given (`--chown=app` would also set the
+    /// group). When a `WORKDIR PATH` made the folder before the `COPY`, `COPY --chown` leaves
+    /// that folder itself to root (moby/buildkit#790), so a non-recursive `chown USER:GROUP
+    /// PATH` stays. A base image that already has files at `PATH` is the risk left to check.
+    ///
     /// ## References
+    /// - moby/buildkit#790 (`COPY --chown` leaves existing folders alone,
+    ///   <https://github.com/moby/buildkit/issues/790>)
     /// - Dockerfile reference, `COPY --chown` and `--chmod`
     ///   (<https://docs.docker.com/reference/dockerfile/#copy---chown---chmod>)
     pub RecursiveChownInSeparateLayer, DF402, "recursive-chown-in-separate-layer", Severity::Warning, measured = Measured::Waste(WasteKind::MetadataOnly)
@@ -141,21 +160,6 @@ impl Rule for RecursiveChownInSeparateLayer {
                 out.push(f);
             }
         }
-    }
-}
-
-/// Top-level folders a base image fills (and `/home/USER`, which `useradd -m` makes without
-/// naming it): a `chown -R` there also re-owns files no `COPY` wrote.
-fn base_filled(p: &str) -> bool {
-    let parts: Vec<&str> = p.trim_start_matches('/').split('/').filter(|x| !x.is_empty()).collect();
-    match parts.first() {
-        None => true,
-        Some(
-            &("etc" | "usr" | "var" | "lib" | "lib32" | "lib64" | "bin" | "sbin" | "root" | "tmp" | "run" | "proc"
-            | "sys" | "dev" | "boot" | "mnt" | "media"),
-        ) => true,
-        Some(&"home") => parts.len() <= 2,
-        _ => false,
     }
 }
 
