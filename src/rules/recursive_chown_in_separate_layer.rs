@@ -260,14 +260,13 @@ fn chown_fix(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize, cwd: &str) -> 
                         return None;
                     }
                 }
-                Keyword::Volume => {
+                Keyword::Volume
                     if inst
                         .values()
                         .iter()
-                        .any(|v| pkg::path_overlaps(v.trim_matches(['[', ']', '"']), &p))
-                    {
-                        return None;
-                    }
+                        .any(|v| pkg::path_overlaps(v.trim_matches(['[', ']', '"']), &p)) =>
+                {
+                    return None;
                 }
                 Keyword::Run => {
                     let cmds = &ctx.commands[j];
