@@ -378,6 +378,37 @@ pub fn option_value<'a>(cmd: &'a Command, short: Option<&str>, long: &[&str]) ->
     None
 }
 
+/// For each command, whether it runs only under a condition: inside `if ... fi` or
+/// `case ... esac`, or after `[ ... ] &&` / `test ... ||`. Rules use this where a command that
+/// may not run must not be reported (an install that only a build argument turns on).
+pub fn conditional(cmds: &[Command]) -> Vec<bool> {
+    let mut depth = 0usize;
+    let mut prev_test = false;
+    let mut out = Vec::with_capacity(cmds.len());
+    for c in cmds {
+        let mut opens = 0usize;
+        let mut closes = 0usize;
+        for w in &c.words {
+            match w.text.as_str() {
+                "if" | "case" => opens += 1,
+                "fi" | "esac" => closes += 1,
+                "then" | "else" | "elif" | "do" | "done" | "!" | "{" | "}" => {}
+                _ => break,
+            }
+        }
+        let after_test = prev_test
+            && matches!(
+                c.separator,
+                crate::dockerfile::shell::Separator::And | crate::dockerfile::shell::Separator::Or
+            );
+        depth += opens;
+        out.push(depth > 0 || after_test);
+        depth = depth.saturating_sub(closes);
+        prev_test = matches!(c.name(), Some("[" | "[[" | "test"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,6 +434,21 @@ mod tests {
             ["musl-dev"]
         );
         assert_eq!(apk_virtual(i[1].cmd), Some(".b"));
+    }
+
+    #[test]
+    fn conditional_commands() {
+        let c = cmds("apk add a; if [ \"$X\" = 1 ]; then apk add b; fi; apk add c && [ -n \"$Y\" ] && apk add d");
+        let names: Vec<(String, bool)> = c
+            .iter()
+            .zip(conditional(&c))
+            .filter(|(c, _)| c.name() == Some("apk"))
+            .map(|(c, k)| (c.args()[1].text.clone(), k))
+            .collect();
+        assert_eq!(
+            names,
+            [("a".into(), false), ("b".into(), true), ("c".into(), false), ("d".into(), true)]
+        );
     }
 
     #[test]
