@@ -68,9 +68,10 @@ fn leaves_waste(ctx: &RuleContext<'_>, at: usize, cmds: &[Command], pm: Pm) -> b
     }
 }
 
-/// The unconditional installs of `cmds` that name packages.
-fn installs(cmds: &[Command]) -> Vec<pkg::Install<'_>> {
-    let cond = pkg::conditional(cmds);
+/// The unconditional installs of `RUN` `i` (stage `s`) that name packages.
+fn installs<'c>(ctx: &'c RuleContext<'_>, s: usize, i: usize) -> Vec<pkg::Install<'c>> {
+    let cmds = &ctx.commands[i];
+    let cond = pkg::conditional_at(ctx, s, i);
     pkg::installs(cmds)
         .into_iter()
         .filter(|x| {
@@ -116,8 +117,8 @@ impl Rule for ConsecutivePackageInstalls {
                 if fa != fb {
                     continue;
                 }
-                let pa = installs(&ctx.commands[a]).into_iter().map(|x| x.pm).collect::<Vec<_>>();
-                let Some(second) = installs(&ctx.commands[b]).into_iter().find(|x| {
+                let pa = installs(ctx, st.index, a).into_iter().map(|x| x.pm).collect::<Vec<_>>();
+                let Some(second) = installs(ctx, st.index, b).into_iter().find(|x| {
                     pa.contains(&x.pm)
                         && (leaves_waste(ctx, a, &ctx.commands[a], x.pm) || leaves_waste(ctx, b, &ctx.commands[b], x.pm))
                 }) else {

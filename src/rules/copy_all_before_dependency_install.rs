@@ -138,7 +138,7 @@ impl Rule for CopyAllBeforeDependencyInstall {
                     continue;
                 }
                 let cmds = &ctx.commands[i];
-                let conditional = pkg::conditional(cmds);
+                let conditional = pkg::conditional_at(ctx, st.index, i);
                 for (c, cond) in cmds.iter().zip(conditional) {
                     let Some(manifests) = dependency_install(c) else {
                         continue;
