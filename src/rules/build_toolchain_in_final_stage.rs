@@ -22,6 +22,11 @@ crate::declare_rule! {
     /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
     /// `validate`, ...).
     ///
+    /// Development environments are not checked either: images whose stage chain gives a user
+    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), and single-stage files that set
+    /// `RAILS_ENV`, `NODE_ENV` (or `RACK_ENV`, `APP_ENV`, `FLASK_ENV`, `MIX_ENV`) to
+    /// `development` or `test`.
+    ///
     /// ## Why is this bad?
     /// A C toolchain with headers is one of the largest things an image can carry: the
     /// golang:1.25-bookworm gcc/g++/make layer is 92.5 MB compressed and node:22's compilers
@@ -118,7 +123,7 @@ pub(super) fn copies_app_sources(ctx: &RuleContext<'_>) -> bool {
 
 impl Rule for BuildToolchainInFinalStage {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !ctx.runtime {
+        if !ctx.runtime || ctx.development_environment() {
             return;
         }
         if !copies_app_sources(ctx) {

@@ -21,6 +21,11 @@ crate::declare_rule! {
     /// build context, a `package.json` without `devDependencies` (or a `Gemfile` without a
     /// `development` or `test` group) is not reported either.
     ///
+    /// Development environments are not checked either: images whose stage chain gives a user
+    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), and single-stage files that set
+    /// `RAILS_ENV`, `NODE_ENV` (or `RACK_ENV`, `APP_ENV`, `FLASK_ENV`, `MIX_ENV`) to
+    /// `development` or `test`.
+    ///
     /// ## Why is this bad?
     /// Test runners, bundlers, linters and type checkers ship to production and are pulled
     /// with every deployment; in Node projects they are often most of `node_modules`. Install
@@ -114,7 +119,7 @@ fn prunes(cmds: &[Command], tool: &str) -> bool {
 
 impl Rule for DevDependenciesInFinalImage {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !ctx.runtime {
+        if !ctx.runtime || ctx.development_environment() {
             return;
         }
         let has_dev_deps = |tool: &str| -> bool {
