@@ -70,7 +70,7 @@ fn official_ruby(ctx: &RuleContext<'_>, s: usize) -> bool {
 /// `$BUNDLE_PATH`, and a `bundle config ... path DIR` run before it or in it, relative to the
 /// WORKDIR.
 /// Empty when none is known.
-fn gem_homes(ctx: &RuleContext<'_>, s: usize, at: usize) -> Vec<String> {
+pub(super) fn gem_homes(ctx: &RuleContext<'_>, s: usize, at: usize) -> Vec<String> {
     let mut homes = Vec::new();
     match ctx.env_at(s, at, "GEM_HOME") {
         Some(h) => homes.push(ctx.expand_at(s, at, &h)),
@@ -145,7 +145,7 @@ fn glob_prefix(p: &str, home: &str) -> bool {
 
 /// Whether a `COPY --from` source names a gem home: the literal `$GEM_HOME`/`$BUNDLE_PATH`
 /// (set by the base image), `/usr/local/bundle`, or one of the source stage's homes.
-fn names_gem_home(raw: &str, expanded: &str, homes: &[String]) -> bool {
+pub(super) fn names_gem_home(raw: &str, expanded: &str, homes: &[String]) -> bool {
     let e = expanded.trim_end_matches('/');
     raw.contains("GEM_HOME") && expanded.contains('$')
         || raw.contains("BUNDLE_PATH") && expanded.contains('$')
