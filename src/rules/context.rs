@@ -474,6 +474,19 @@ impl<'a> RuleContext<'a> {
         self.src.get(span.range()).unwrap_or("")
     }
 
+    /// Whether the target is a product image that serves something: [`RuleContext::runtime`],
+    /// or its stage chain has `EXPOSE` or `HEALTHCHECK` (the command then comes from the base
+    /// image, as `CMD ["irb"]` or `apache2-foreground` do).
+    #[must_use]
+    pub fn serves(&self) -> bool {
+        self.runtime
+            || self.product
+                && self.chain(self.target).iter().any(|&s| {
+                    self.stage_instructions(s)
+                        .any(|(_, i)| matches!(i.keyword, Keyword::Expose | Keyword::Healthcheck))
+                })
+    }
+
     /// Whether the target is a development environment rather than a service, by what it
     /// does rather than by its stage name: its stage chain gives a user `sudo` (`useradd -G
     /// sudo`, `usermod -aG wheel`, `adduser NAME sudo`, a `NOPASSWD` sudoers line), or the
