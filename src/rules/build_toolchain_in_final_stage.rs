@@ -110,7 +110,9 @@ fn is_compiler(name: &str) -> bool {
 /// packages an image keeps on purpose.
 fn declares_runtime(group: &str) -> bool {
     let g = group.to_ascii_lowercase();
-    ["rundeps", "run-deps", "runtime-deps", "runtimedeps"].iter().any(|s| g.ends_with(s))
+    ["rundeps", "run-deps", "runtime-deps", "runtimedeps"]
+        .iter()
+        .any(|s| g.ends_with(s))
 }
 
 /// Whether `cmds` remove packages without naming them: `apt-get purge -y $buildDeps` (a
@@ -119,9 +121,11 @@ fn declares_runtime(group: &str) -> bool {
 /// keeps packages installed by name.
 fn removes_build_deps_wholesale(cmds: &[crate::dockerfile::shell::Command]) -> bool {
     // `apt-mark auto '.*'`, also through `xargs apt-mark auto`.
-    let marks_auto = cmds
-        .iter()
-        .any(|c| c.words.windows(2).any(|p| p[0].text.ends_with("apt-mark") && p[1].text == "auto"));
+    let marks_auto = cmds.iter().any(|c| {
+        c.words
+            .windows(2)
+            .any(|p| p[0].text.ends_with("apt-mark") && p[1].text == "auto")
+    });
     cmds.iter().any(|c| {
         let Some((_, sub)) = pkg::pm_of(c) else { return false };
         if !matches!(sub, "purge" | "remove" | "erase" | "autoremove") {
@@ -150,7 +154,12 @@ pub(super) fn application_image(ctx: &RuleContext<'_>) -> bool {
                 use crate::catalog::Family;
                 matches!(
                     f,
-                    Family::Python | Family::Node | Family::Php | Family::Golang | Family::Rust | Family::EclipseTemurin
+                    Family::Python
+                        | Family::Node
+                        | Family::Php
+                        | Family::Golang
+                        | Family::Rust
+                        | Family::EclipseTemurin
                 )
             })
     });
@@ -160,9 +169,11 @@ pub(super) fn application_image(ctx: &RuleContext<'_>) -> bool {
         .filter(|s| s.ships)
         .flat_map(|s| ctx.stage_instructions(s.index))
         .any(|(_, inst)| {
-            inst.flag("from")
-                .and_then(|f| f.value())
-                .is_some_and(|v| ctx.stages.iter().any(|s| s.name.as_deref() == Some(&v.to_ascii_lowercase())))
+            inst.flag("from").and_then(|f| f.value()).is_some_and(|v| {
+                ctx.stages
+                    .iter()
+                    .any(|s| s.name.as_deref() == Some(&v.to_ascii_lowercase()))
+            })
         });
     on_runtime || from_stage || copies_app_sources(ctx)
 }

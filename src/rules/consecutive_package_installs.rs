@@ -49,7 +49,10 @@ crate::declare_rule! {
 
 /// Whether `cmds` leave `pm`'s index or cache in the layer of instruction `at`.
 fn leaves_waste(ctx: &RuleContext<'_>, at: usize, cmds: &[Command], pm: Pm) -> bool {
-    let runs = |sub: &[&str]| cmds.iter().any(|c| pkg::pm_of(c).is_some_and(|(p, s)| p == pm && sub.contains(&s)));
+    let runs = |sub: &[&str]| {
+        cmds.iter()
+            .any(|c| pkg::pm_of(c).is_some_and(|(p, s)| p == pm && sub.contains(&s)))
+    };
     let kept = |dir: &str| !pkg::removes(cmds, dir) && !ctx.has_cache_mount(at, &[dir]);
     match pm {
         // `apt-get dist-clean` (apt 2.7) removes the lists too.
@@ -120,7 +123,8 @@ impl Rule for ConsecutivePackageInstalls {
                 let pa = installs(ctx, st.index, a).into_iter().map(|x| x.pm).collect::<Vec<_>>();
                 let Some(second) = installs(ctx, st.index, b).into_iter().find(|x| {
                     pa.contains(&x.pm)
-                        && (leaves_waste(ctx, a, &ctx.commands[a], x.pm) || leaves_waste(ctx, b, &ctx.commands[b], x.pm))
+                        && (leaves_waste(ctx, a, &ctx.commands[a], x.pm)
+                            || leaves_waste(ctx, b, &ctx.commands[b], x.pm))
                 }) else {
                     continue;
                 };

@@ -503,11 +503,9 @@ impl<'a> RuleContext<'a> {
                     let user_cmd = matches!(c.name(), Some("useradd" | "usermod" | "adduser" | "gpasswd"));
                     c.words.iter().any(|w| w.text.contains("NOPASSWD"))
                         || user_cmd
-                            && c.args().iter().any(|w| {
-                                w.text
-                                    .split(',')
-                                    .any(|g| g == "sudo" || g == "wheel" || g == "admin")
-                            })
+                            && c.args()
+                                .iter()
+                                .any(|w| w.text.split(',').any(|g| g == "sudo" || g == "wheel" || g == "admin"))
                 })
         });
         let dev_env = self.stages.len() == 1

@@ -118,7 +118,8 @@ fn option_values<'c>(c: &'c Command, name: &str) -> Vec<&'c str> {
 /// Whether a group list (`development test`, `development:test`, `dev`) names the
 /// development or test group.
 fn names_dev_group(list: &str) -> bool {
-    list.split([' ', ':', ',']).any(|g| matches!(g, "development" | "dev" | "test"))
+    list.split([' ', ':', ','])
+        .any(|g| matches!(g, "development" | "dev" | "test"))
 }
 
 fn production_flag(c: &Command, tool: &str, expand: &dyn Fn(&str) -> String) -> bool {
@@ -209,7 +210,11 @@ fn examine(
     if production_flag(c, tool, &expand) || prunes(cmds, tool) {
         return None;
     }
-    let inline = |k: &str| c.words.iter().find_map(|w| w.text.strip_prefix(&format!("{k}=")).map(str::to_string));
+    let inline = |k: &str| {
+        c.words
+            .iter()
+            .find_map(|w| w.text.strip_prefix(&format!("{k}=")).map(str::to_string))
+    };
     let env = |k: &str| inline(k).or_else(|| ctx.env_at(s, i, k));
     match tool {
         "bundle" => {
@@ -263,9 +268,13 @@ fn examine(
         (Reach::Layer, None) => format!("`{}` installs {what} into the final image", ctx.text(span)),
     };
     let help = match tool {
-        "npm" => "install with `npm ci --omit=dev` in the final stage, and build with the dev dependencies in a builder stage",
+        "npm" => {
+            "install with `npm ci --omit=dev` in the final stage, and build with the dev dependencies in a builder stage"
+        }
         "pnpm" => "install with `pnpm install --prod` in the final stage, and build in a builder stage",
-        "yarn" => "install with `yarn install --production` in the final stage (Yarn 2+: `yarn workspaces focus --production`), and build in a builder stage",
+        "yarn" => {
+            "install with `yarn install --production` in the final stage (Yarn 2+: `yarn workspaces focus --production`), and build in a builder stage"
+        }
         "uv" => "install with `uv sync --no-dev` (or set `UV_NO_DEV=1`)",
         "poetry" => "install with `poetry install --without dev` (or `--only main`)",
         _ => "set `ENV BUNDLE_WITHOUT=development:test` before `bundle install`",
@@ -273,7 +282,10 @@ fn examine(
     let mut f = Finding::new(&DevDependenciesInFinalImage::META, ctx, i, span, message, help)
         .note("no estimate: the size of the development dependencies is not known from the Dockerfile");
     if let Reach::Copied { copy } = reach {
-        f = f.related(ctx.dockerfile.instructions[copy].span, "copied into the final image here");
+        f = f.related(
+            ctx.dockerfile.instructions[copy].span,
+            "copied into the final image here",
+        );
     }
     if tool == "npm"
         && matches!(reach, Reach::Layer)
@@ -340,8 +352,14 @@ impl Rule for DevDependenciesInFinalImage {
                 if inst.keyword != crate::dockerfile::Keyword::Copy {
                     continue;
                 }
-                let Some(from) = inst.flag("from").and_then(|f| f.value()) else { continue };
-                let Some(src) = ctx.stages.iter().find(|x| x.name.as_deref() == Some(&from.to_ascii_lowercase())) else {
+                let Some(from) = inst.flag("from").and_then(|f| f.value()) else {
+                    continue;
+                };
+                let Some(src) = ctx
+                    .stages
+                    .iter()
+                    .find(|x| x.name.as_deref() == Some(&from.to_ascii_lowercase()))
+                else {
                     continue;
                 };
                 if src.ships {
@@ -379,7 +397,9 @@ impl Rule for DevDependenciesInFinalImage {
                                 !e.contains('$') && super::gem_cache_kept::names_gem_home(raw, e, &homes)
                             }),
                             "uv" | "poetry" => false,
-                            _ => sources.iter().any(|(_, e)| !e.contains('$') && takes_node_modules(e, cwd)),
+                            _ => sources
+                                .iter()
+                                .any(|(_, e)| !e.contains('$') && takes_node_modules(e, cwd)),
                         };
                         if !taken || !has_dev_deps(tool) || !reported.insert(k) {
                             continue;

@@ -167,10 +167,9 @@ impl Rule for GemCacheKept {
                 continue;
             }
             let what = c.span_through(1).unwrap_or_default();
-            let cache = homes.first().map_or_else(
-                || "\"$(gem env gemdir)\"/cache".to_string(),
-                |h| format!("{h}/cache"),
-            );
+            let cache = homes
+                .first()
+                .map_or_else(|| "\"$(gem env gemdir)\"/cache".to_string(), |h| format!("{h}/cache"));
             out.push(
                 Finding::new(
                     &Self::META,
