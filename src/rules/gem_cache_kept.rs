@@ -143,6 +143,23 @@ fn glob_prefix(p: &str, home: &str) -> bool {
     !fixed.is_empty() && (fixed == home || fixed.starts_with(&format!("{home}/")))
 }
 
+/// The cache folders to remove for `homes`: `HOME/cache` (RubyGems) and `HOME/ruby/*/cache`
+/// (Bundler with a bundle path); `gem env gemdir` when no home is known.
+fn cache_dirs(homes: &[String]) -> String {
+    if homes.is_empty() {
+        return "\"$(gem env gemdir)\"/cache".to_string();
+    }
+    let mut dirs: Vec<String> = Vec::new();
+    for h in homes {
+        for d in [format!("{h}/cache"), format!("{h}/ruby/*/cache")] {
+            if !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+    }
+    dirs.join(" ")
+}
+
 /// Whether a `COPY --from` source names a gem home: the literal `$GEM_HOME`/`$BUNDLE_PATH`
 /// (set by the base image), `/usr/local/bundle`, or one of the source stage's homes.
 pub(super) fn names_gem_home(raw: &str, expanded: &str, homes: &[String]) -> bool {
@@ -167,9 +184,7 @@ impl Rule for GemCacheKept {
                 continue;
             }
             let what = c.span_through(1).unwrap_or_default();
-            let cache = homes
-                .first()
-                .map_or_else(|| "\"$(gem env gemdir)\"/cache".to_string(), |h| format!("{h}/cache"));
+            let cache = cache_dirs(&homes);
             out.push(
                 Finding::new(
                     &Self::META,
@@ -177,7 +192,7 @@ impl Rule for GemCacheKept {
                     i,
                     what,
                     format!("`{}` keeps the downloaded `.gem` files in the gem cache in this layer", ctx.text(what)),
-                    format!("remove the gem cache in the same RUN: `&& rm -rf {cache}` (for `bundle install` with a bundle path, `<path>/ruby/*/cache`)"),
+                    format!("remove the gem cache in the same RUN: `&& rm -rf {cache}`"),
                 )
                 .note("no estimate: the cache holds one packed copy of every installed gem, so it is about the size of the gems' own files"),
             );
@@ -231,7 +246,7 @@ impl Rule for GemCacheKept {
                         i,
                         inst.span,
                         format!("copying the gem folder from `{from}` carries its `.gem` cache into the final image"),
-                        format!("remove the cache in `{from}` after installing: `bundle install && rm -rf \"$BUNDLE_PATH\"/ruby/*/cache` (`/usr/local/bundle/cache` for the official ruby image)"),
+                        format!("remove the cache in `{from}` after installing: `bundle install && rm -rf {}`", cache_dirs(&homes)),
                     )
                     .note("no estimate: the cache holds one packed copy of every installed gem, so it is about the size of the gems' own files"),
                 );
