@@ -427,6 +427,48 @@ pub fn conditional(cmds: &[Command], truth: impl Fn(&Command) -> Option<bool>) -
     out
 }
 
+/// The commands that `eval "$NAME"` runs in `cmds`, where the same `RUN` set
+/// `NAME="..."` (a cleanup kept in a variable: `CLEANUP="rm -rf /var/lib/apt/lists/*"; ...
+/// eval "$CLEANUP"`), split as shell. Their spans index the assigned text, not the file:
+/// callers use them to see what was removed, never to point at.
+pub fn evaluated(cmds: &[Command]) -> Vec<Command> {
+    let mut vars: Vec<(&str, &str)> = Vec::new();
+    let mut out = Vec::new();
+    for c in cmds {
+        for w in &c.words {
+            if let Some((k, v)) = w.text.split_once('=')
+                && !k.is_empty()
+                && k.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            {
+                vars.push((k, v));
+            }
+        }
+        if c.name() != Some("eval") {
+            continue;
+        }
+        for a in c.args() {
+            let name = a
+                .text
+                .trim_start_matches('$')
+                .trim_start_matches('{')
+                .trim_end_matches('}');
+            if !a.text.starts_with('$') {
+                continue;
+            }
+            // Every value the variable was given (the branches of an `if` may set it
+            // differently; each branch's cleanup goes with its own install).
+            for (_, v) in vars.iter().filter(|(k, _)| *k == name) {
+                out.extend(crate::dockerfile::shell::split(
+                    v,
+                    Span::new(0, v.len()),
+                    crate::dockerfile::shell::Mode::Script,
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// [`conditional`] for the commands of `RUN` `i` in stage `s`, with tests decided from the
 /// ARG and ENV values in scope (`ARG BUILD_JS=0` makes `if [ "$BUILD_JS" = 1 ]` false).
 pub fn conditional_at(ctx: &RuleContext<'_>, s: usize, i: usize) -> Vec<bool> {
@@ -507,6 +549,17 @@ mod tests {
                 ("f".into(), true)
             ]
         );
+    }
+
+    #[test]
+    fn eval_of_a_cleanup_variable() {
+        let c = cmds(
+            "apt-get update && CLEANUP=\"apt-get purge -y unzip && rm -rf /var/lib/apt/lists/*\"; eval \"$CLEANUP\"",
+        );
+        assert!(!removes(&c, "/var/lib/apt/lists"));
+        assert!(removes(&evaluated(&c), "/var/lib/apt/lists"));
+        let unused = cmds("apt-get update && CLEANUP=\"rm -rf /var/lib/apt/lists/*\"; echo done");
+        assert!(evaluated(&unused).is_empty());
     }
 
     #[test]
