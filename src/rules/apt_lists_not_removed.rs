@@ -12,7 +12,8 @@ crate::declare_rule! {
     /// ## What it does
     /// Checks for `apt-get update` (or `apt update`) in a `RUN` of a stage that ships in the
     /// final image when the same `RUN` does not remove `/var/lib/apt/lists` and does not mount a
-    /// cache on it.
+    /// cache on it. A removal kept in a variable and run with `eval` counts
+    /// (`CLEANUP="rm -rf /var/lib/apt/lists/*"; ... eval "$CLEANUP"`).
     ///
     /// ## Why is this bad?
     /// The package index downloaded by `apt-get update` is committed into the layer and shipped
@@ -54,6 +55,7 @@ impl Rule for AptListsNotRemoved {
                 continue;
             };
             if pkg::removes(cmds, "/var/lib/apt/lists")
+                || pkg::removes(&pkg::evaluated(cmds), "/var/lib/apt/lists")
                 || ctx.has_cache_mount(i, &["/var/lib/apt/lists"])
                 || cmds
                     .iter()

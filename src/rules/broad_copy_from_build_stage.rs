@@ -10,7 +10,12 @@ crate::declare_rule! {
     /// into which `STAGE` copied the whole build context (`COPY . .` in its `WORKDIR`) and then
     /// ran a build tool (`go`, `cargo`, `npm`, `make`, `mvn`, `dotnet`, ...) there: the copy takes the sources, build-tool caches and intermediates along with the
     /// artefact. Copies of a file or a subfolder (`/app/dist`, `/app/node_modules`), and copies
-    /// from stages that did not copy the context there, are not reported.
+    /// from stages that did not copy the context there, are not reported. Ruby and PHP
+    /// builds (`bundle`, `composer`) do not count: those applications run from their source.
+    ///
+    /// Also reported: a copy of a whole Next.js `.next` folder from a stage that built it
+    /// (`next build`, `npm run build`) and did not remove `.next/cache`, Next.js's build
+    /// cache, which the server does not read.
     ///
     /// ## Why is this bad?
     /// The point of a builder stage is that only the build output reaches the image. Copying
@@ -39,6 +44,8 @@ crate::declare_rule! {
 }
 
 /// Programs that build in the folder they run in (compilers, bundlers, dependency installers).
+/// Not `bundle` or `composer`: a Ruby or PHP application ships its source, so building assets
+/// in its folder (`bundle exec rails assets:precompile`) does not make the folder broad.
 const BUILDERS: &[&str] = &[
     "go",
     "cargo",
@@ -58,8 +65,6 @@ const BUILDERS: &[&str] = &[
     "tsc",
     "gcc",
     "g++",
-    "bundle",
-    "composer",
     "mix",
     "stack",
     "cabal",
@@ -99,6 +104,44 @@ fn context_dirs(ctx: &RuleContext<'_>, s: usize) -> Vec<String> {
     out
 }
 
+/// Whether stage `s` (or its `FROM` chain) ran a Next.js build (`next build`, or a `build`
+/// script through npm, yarn or pnpm) and did not remove `next_dir/cache` afterwards.
+fn keeps_next_cache(ctx: &RuleContext<'_>, s: usize, next_dir: &str) -> bool {
+    let mut built = false;
+    let cache = format!("{next_dir}/cache");
+    let mut chain = ctx.chain(s);
+    chain.reverse();
+    for st in chain {
+        for (i, inst) in ctx.stage_instructions(st) {
+            if inst.keyword != Keyword::Run {
+                continue;
+            }
+            let cmds = &ctx.commands[i];
+            let builds = cmds.iter().any(|c| {
+                let words: Vec<&str> = c.effective().iter().map(|w| w.text.as_str()).collect();
+                matches!(
+                    words.as_slice(),
+                    ["next" | "npx", "build", ..]
+                        | ["npx", "next", "build", ..]
+                        | ["npm" | "pnpm", "run", "build", ..]
+                        | ["yarn" | "pnpm", "build", ..]
+                        | ["yarn", "run", "build", ..]
+                )
+            });
+            built |= builds;
+            let wd = ctx.workdir_at(st, i);
+            if built
+                && pkg::resolved_rm_paths(cmds, wd)
+                    .iter()
+                    .any(|(_, p)| p.as_deref().is_some_and(|p| pkg::path_overlaps(p, &cache)))
+            {
+                return false;
+            }
+        }
+    }
+    built
+}
+
 impl Rule for BroadCopyFromBuildStage {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         if !ctx.runtime {
@@ -123,16 +166,27 @@ impl Rule for BroadCopyFromBuildStage {
                 else {
                     continue;
                 };
-                let dirs = memo.entry(src.index).or_insert_with(|| context_dirs(ctx, src.index));
-                if dirs.is_empty() {
-                    continue;
-                }
                 let end_wd = ctx.workdir_at(src.index, src.instructions.end).to_string();
                 let n = inst.args.len();
                 for a in inst.args.iter().take(n.saturating_sub(1)) {
                     let text = a.value.text();
                     let path = pkg::join(&end_wd, &text);
                     let path = path.trim_end_matches('/').trim_end_matches("/.");
+                    if path.rsplit('/').next() == Some(".next") && keeps_next_cache(ctx, src.index, path) {
+                        out.push(
+                            Finding::new(
+                                &Self::META,
+                                ctx,
+                                i,
+                                a.span,
+                                format!("`COPY --from={from} {text}` copies the whole `.next` folder, with Next.js's build cache `.next/cache`"),
+                                "copy `.next/standalone` and `.next/static` (`output: 'standalone'`), or `rm -rf .next/cache` after `next build` in the builder",
+                            )
+                            .note("no estimate: the build cache grows with the pages and images the build processed"),
+                        );
+                        continue;
+                    }
+                    let dirs = memo.entry(src.index).or_insert_with(|| context_dirs(ctx, src.index));
                     if path.is_empty() || path == "/" || !dirs.iter().any(|d| d == path) {
                         continue;
                     }

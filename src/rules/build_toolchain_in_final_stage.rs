@@ -13,14 +13,24 @@ crate::declare_rule! {
     /// `build-base`, `gcc-c++`), language toolchains (`golang-go`, apk `go`, `rustc`,
     /// `cargo`), build systems (`make`, `cmake`, `autoconf`, `automake`, `libtool`, `maven`,
     /// `gradle`) and `-dev`/`-devel` packages, also when the final stage inherits them
-    /// (`FROM base AS production`, where `base` installed them). It reports only images that copy application files from
-    /// the build context: base images (such as the official language images, which keep
-    /// compilers on purpose) are left alone. `apk add --virtual .x ... && apk del .x` and
-    /// `apt-get purge` in the same `RUN` count as removed.
+    /// (`FROM base AS production`, where `base` installed them). It reports only application
+    /// images: images that copy application files from the build context or from a build
+    /// stage, or that are built on a language runtime image (python, node, php, ruby, golang,
+    /// rust, a JDK). Base images (such as the official language images, which keep compilers
+    /// on purpose) are left alone. `apk add --virtual .x ... && apk del .x`, `apt-get purge
+    /// $buildDeps` and the `apt-mark auto` + `apt-get purge --auto-remove` pattern in the same
+    /// `RUN` count as removed; a bare `apt-get autoremove` does not (it keeps packages
+    /// installed by name). Packages in an apk group named as runtime dependencies
+    /// (`--virtual .rundeps`) are kept on purpose and not reported.
     ///
-    /// Only images that run something are checked: the target's stage chain has `CMD` or
-    /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
-    /// `validate`, ...).
+    /// Only images that run something are checked: the target's stage chain has `CMD`,
+    /// `ENTRYPOINT`, `EXPOSE` or `HEALTHCHECK` and the target is not a development stage
+    /// (`dev`, `build`, `test`, `validate`, ...).
+    ///
+    /// Development environments are not checked either: images whose stage chain gives a user
+    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), and single-stage files that set
+    /// `RAILS_ENV`, `NODE_ENV` (or `RACK_ENV`, `APP_ENV`, `FLASK_ENV`, `MIX_ENV`) to
+    /// `development` or `test`.
     ///
     /// ## Why is this bad?
     /// A C toolchain with headers is one of the largest things an image can carry: the
@@ -95,6 +105,79 @@ fn is_compiler(name: &str) -> bool {
     )
 }
 
+/// Whether an apk `--virtual` group's name declares runtime dependencies (`.rundeps`,
+/// `.composer-rundeps`, `.run-deps`, `.runtime-deps`), the docker-library convention for
+/// packages an image keeps on purpose.
+fn declares_runtime(group: &str) -> bool {
+    let g = group.to_ascii_lowercase();
+    ["rundeps", "run-deps", "runtime-deps", "runtimedeps"]
+        .iter()
+        .any(|s| g.ends_with(s))
+}
+
+/// Whether `cmds` remove packages without naming them: `apt-get purge -y $buildDeps` (a
+/// variable), or `apt-mark auto` followed by an auto-remove, which removes every package
+/// the `RUN` installed. A bare `apt-get autoremove` removes only what nothing depends on, and
+/// keeps packages installed by name.
+fn removes_build_deps_wholesale(cmds: &[crate::dockerfile::shell::Command]) -> bool {
+    // `apt-mark auto '.*'`, also through `xargs apt-mark auto`.
+    let marks_auto = cmds.iter().any(|c| {
+        c.words
+            .windows(2)
+            .any(|p| p[0].text.ends_with("apt-mark") && p[1].text == "auto")
+    });
+    cmds.iter().any(|c| {
+        let Some((_, sub)) = pkg::pm_of(c) else { return false };
+        if !matches!(sub, "purge" | "remove" | "erase" | "autoremove") {
+            return false;
+        }
+        let operands: Vec<&str> = c
+            .args()
+            .iter()
+            .filter(|w| !w.text.starts_with('-'))
+            .skip(1)
+            .map(|w| w.text.as_str())
+            .collect();
+        operands.iter().any(|w| w.contains('$')) || marks_auto
+    })
+}
+
+/// Whether the target is an application image rather than a base image: the shipping stages
+/// copy application files from the build context (anything but entrypoint scripts and
+/// config snippets) or from a build stage of the file, or it is built on a language runtime
+/// image (python, node, php, ruby, golang, rust, a JDK), which base images are not.
+pub(super) fn application_image(ctx: &RuleContext<'_>) -> bool {
+    let on_runtime = crate::catalog::ImageRef::parse(ctx.root_base(ctx.target)).is_some_and(|r| {
+        r.repo == "ruby"
+            || r.repo == "openjdk"
+            || crate::catalog::classify(&r).is_some_and(|(f, _)| {
+                use crate::catalog::Family;
+                matches!(
+                    f,
+                    Family::Python
+                        | Family::Node
+                        | Family::Php
+                        | Family::Golang
+                        | Family::Rust
+                        | Family::EclipseTemurin
+                )
+            })
+    });
+    let from_stage = ctx
+        .stages
+        .iter()
+        .filter(|s| s.ships)
+        .flat_map(|s| ctx.stage_instructions(s.index))
+        .any(|(_, inst)| {
+            inst.flag("from").and_then(|f| f.value()).is_some_and(|v| {
+                ctx.stages
+                    .iter()
+                    .any(|s| s.name.as_deref() == Some(&v.to_ascii_lowercase()))
+            })
+        });
+    on_runtime || from_stage || copies_app_sources(ctx)
+}
+
 /// Whether the shipping stages copy application files from the build context (anything but
 /// entrypoint scripts and config snippets).
 pub(super) fn copies_app_sources(ctx: &RuleContext<'_>) -> bool {
@@ -118,10 +201,10 @@ pub(super) fn copies_app_sources(ctx: &RuleContext<'_>) -> bool {
 
 impl Rule for BuildToolchainInFinalStage {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !ctx.runtime {
+        if !(ctx.runtime || ctx.serves()) || ctx.development_environment() {
             return;
         }
-        if !copies_app_sources(ctx) {
+        if !application_image(ctx) {
             return;
         }
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
@@ -142,12 +225,13 @@ impl Rule for BuildToolchainInFinalStage {
             let removed = pkg::removes_packages(cmds);
             for inst in pkg::installs(cmds) {
                 if let Some(v) = pkg::apk_virtual(inst.cmd)
-                    && removed.iter().any(|r| r == v)
+                    && (removed.iter().any(|r| r == v) || declares_runtime(v))
                 {
                     continue;
                 }
-                if removed.iter().any(|r| r == "*") && inst.pm != Pm::Apk {
-                    // apt-get purge / dnf remove in the same RUN: assume the build deps go.
+                if inst.pm != Pm::Apk && removes_build_deps_wholesale(cmds) {
+                    // `apt-get purge $buildDeps`, or the `apt-mark auto` + `--auto-remove`
+                    // pattern, in the same RUN: assume the build deps go.
                     continue;
                 }
                 let tools: Vec<&crate::dockerfile::shell::Word> = inst

@@ -474,6 +474,51 @@ impl<'a> RuleContext<'a> {
         self.src.get(span.range()).unwrap_or("")
     }
 
+    /// Whether the target is a product image that serves something: [`RuleContext::runtime`],
+    /// or its stage chain has `EXPOSE` or `HEALTHCHECK` (the command then comes from the base
+    /// image, as `CMD ["irb"]` or `apache2-foreground` do).
+    #[must_use]
+    pub fn serves(&self) -> bool {
+        self.runtime
+            || self.product
+                && self.chain(self.target).iter().any(|&s| {
+                    self.stage_instructions(s)
+                        .any(|(_, i)| matches!(i.keyword, Keyword::Expose | Keyword::Healthcheck))
+                })
+    }
+
+    /// Whether the target is a development environment rather than a service, by what it
+    /// does rather than by its stage name: its stage chain gives a user `sudo` (`useradd -G
+    /// sudo`, `usermod -aG wheel`, `adduser NAME sudo`, a `NOPASSWD` sudoers line), or the
+    /// file has a single stage whose `RAILS_ENV`, `RACK_ENV`, `NODE_ENV`, `APP_ENV`,
+    /// `FLASK_ENV` or `MIX_ENV` is `development` or `test`. Rules about what a production
+    /// runtime should not carry (compilers, development dependencies, a JDK, two download
+    /// tools) stay silent on such images; cache rules do not.
+    #[must_use]
+    pub fn development_environment(&self) -> bool {
+        let chain = self.chain(self.target);
+        let grants_sudo = chain.iter().flat_map(|&s| self.stage_instructions(s)).any(|(i, inst)| {
+            inst.keyword == Keyword::Run
+                && self.commands[i].iter().any(|c| {
+                    let user_cmd = matches!(c.name(), Some("useradd" | "usermod" | "adduser" | "gpasswd"));
+                    c.words.iter().any(|w| w.text.contains("NOPASSWD"))
+                        || user_cmd
+                            && c.args()
+                                .iter()
+                                .any(|w| w.text.split(',').any(|g| g == "sudo" || g == "wheel" || g == "admin"))
+                })
+        });
+        let dev_env = self.stages.len() == 1
+            && ["RAILS_ENV", "RACK_ENV", "NODE_ENV", "APP_ENV", "FLASK_ENV", "MIX_ENV"]
+                .iter()
+                .any(|k| {
+                    let end = self.stages[self.target].instructions.end;
+                    self.env_at(self.target, end, k)
+                        .is_some_and(|v| matches!(v.as_str(), "development" | "dev" | "test"))
+                });
+        grants_sudo || dev_env
+    }
+
     /// The `USER` in effect for instruction `at` in stage `s` (`None`: root or unknown).
     #[must_use]
     pub fn user_at(&self, s: usize, at: usize) -> Option<String> {

@@ -9,6 +9,11 @@ crate::declare_rule! {
     /// Checks for a final image that installs both `curl` and `wget` with a package manager
     /// (and does not remove either in the same `RUN`).
     ///
+    /// Development environments are not checked either: images whose stage chain gives a user
+    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), and single-stage files that set
+    /// `RAILS_ENV`, `NODE_ENV` (or `RACK_ENV`, `APP_ENV`, `FLASK_ENV`, `MIX_ENV`) to
+    /// `development` or `test`.
+    ///
     /// ## Why is this bad?
     /// Both download tools do the same job; shipping two means shipping the second one's binary
     /// and libraries (and their vulnerabilities) for nothing. The size depends on the
@@ -31,6 +36,9 @@ crate::declare_rule! {
 
 impl Rule for CurlAndWgetInstalled {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if ctx.development_environment() {
+            return;
+        }
         let mut seen: Vec<(&str, usize, crate::dockerfile::Span)> = Vec::new();
         for (_, i, cmds) in pkg::shipping_runs(ctx) {
             let removed = pkg::removes_packages(cmds);

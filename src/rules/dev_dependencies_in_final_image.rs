@@ -14,12 +14,26 @@ crate::declare_rule! {
     ///   `NODE_ENV=production` is set; a `npm prune --omit=dev` (or `--production`) in a later
     ///   `RUN` does not help, since the bytes stay in the install's layer;
     /// - `bundle install` without `BUNDLE_WITHOUT`, `--without development test` or a
-    ///   `bundle config ... without` before it.
+    ///   `bundle config ... without` before it that names the `development` or `test` group
+    ///   (`--without deploy` leaves them in);
+    /// - `uv sync` without `--no-dev` (or `--only-group`, `--no-default-groups`, `UV_NO_DEV`),
+    ///   and `poetry install` without `--without dev`, `--no-dev` or an `--only` list that
+    ///   leaves `dev` out (an `ARG` default counts: `--only $GROUPS` with `GROUPS=main,dev`).
+    ///
+    /// Installs in a builder stage count too when a shipping stage copies what they wrote:
+    /// the gem home (`COPY --from=build /usr/local/bundle ...`, `"${BUNDLE_PATH}"`) or the
+    /// folder that holds `node_modules` (`COPY --from=build /app /app`); a prune in the
+    /// builder before the copy does help there.
     ///
     /// Installs of named packages (`npm install -g pm2`) and installs that prune in the same
-    /// `RUN` are not reported, nor are builder stages the final image only copies from. With a
-    /// build context, a `package.json` without `devDependencies` (or a `Gemfile` without a
-    /// `development` or `test` group) is not reported either.
+    /// `RUN` are not reported. With a build context, a `package.json` without
+    /// `devDependencies` (or a `Gemfile` without a `development` or `test` group) is not
+    /// reported either.
+    ///
+    /// Development environments are not checked either: images whose stage chain gives a user
+    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), and single-stage files that set
+    /// `RAILS_ENV`, `NODE_ENV` (or `RACK_ENV`, `APP_ENV`, `FLASK_ENV`, `MIX_ENV`) to
+    /// `development` or `test`.
     ///
     /// ## Why is this bad?
     /// Test runners, bundlers, linters and type checkers ship to production and are pulled
@@ -69,6 +83,12 @@ fn project_install(c: &Command) -> Option<&'static str> {
     if pkg::yarn_command(c) == Some("install") && !c.has_flag("global") {
         return Some("yarn");
     }
+    if pkg::is(c, "uv", &["sync"]) {
+        return Some("uv");
+    }
+    if pkg::is(c, "poetry", &["install"]) {
+        return Some("poetry");
+    }
     if pkg::is(c, "bundle", &["install"])
         || (c.name() == Some("bundle") && c.args().iter().all(|w| w.text.starts_with('-')))
     {
@@ -77,7 +97,32 @@ fn project_install(c: &Command) -> Option<&'static str> {
     None
 }
 
-fn production_flag(c: &Command, tool: &str) -> bool {
+/// The values of `--NAME VALUE` / `--NAME=VALUE` (and of a bare `NAME VALUE`, as `bundle
+/// config set without VALUE` writes it) in `c`.
+fn option_values<'c>(c: &'c Command, name: &str) -> Vec<&'c str> {
+    let args = c.args();
+    let mut out = Vec::new();
+    for (k, w) in args.iter().enumerate() {
+        let t = w.text.as_str();
+        if let Some(v) = t.strip_prefix(&format!("--{name}=")) {
+            out.push(v);
+        } else if (t == format!("--{name}") || t == name)
+            && let Some(v) = args.get(k + 1)
+        {
+            out.push(v.text.as_str());
+        }
+    }
+    out
+}
+
+/// Whether a group list (`development test`, `development:test`, `dev`) names the
+/// development or test group.
+fn names_dev_group(list: &str) -> bool {
+    list.split([' ', ':', ','])
+        .any(|g| matches!(g, "development" | "dev" | "test"))
+}
+
+fn production_flag(c: &Command, tool: &str, expand: &dyn Fn(&str) -> String) -> bool {
     let a = |w: &str| {
         c.args()
             .iter()
@@ -92,7 +137,18 @@ fn production_flag(c: &Command, tool: &str) -> bool {
         }
         "pnpm" => a("--prod") || a("-P") || a("--production"),
         "yarn" => a("--production") || a("--prod"),
-        _ => a("--without") || a("--deployment") && c.args().iter().any(|x| x.text.contains("without")),
+        "uv" => a("--no-dev") || a("--only-group") || a("--no-default-groups"),
+        "poetry" => {
+            a("--no-dev")
+                || a("--only-root")
+                || option_values(c, "without").iter().any(|v| names_dev_group(v))
+                || option_values(c, "only").iter().any(|v| {
+                    let v = expand(v);
+                    // `--only $GROUPS` with an unknown value: say nothing.
+                    v.contains('$') || !names_dev_group(&v)
+                })
+        }
+        _ => option_values(c, "without").iter().any(|v| names_dev_group(&expand(v))),
     }
 }
 
@@ -101,114 +157,259 @@ fn prunes(cmds: &[Command], tool: &str) -> bool {
     cmds.iter().any(|c| match tool {
         "npm" => {
             pkg::is(c, "npm", &["prune"])
-                && (production_flag(c, "npm") || c.args().iter().any(|w| w.text.contains("dev")))
+                && (production_flag(c, "npm", &|t| t.to_string()) || c.args().iter().any(|w| w.text.contains("dev")))
         }
-        "pnpm" => pkg::is(c, "pnpm", &["prune"]) && production_flag(c, "pnpm"),
+        "pnpm" => pkg::is(c, "pnpm", &["prune"]) && production_flag(c, "pnpm", &|t| t.to_string()),
         "yarn" => {
-            (c.name() == Some("yarn") && c.args().iter().any(|w| w.text == "focus") && production_flag(c, "yarn"))
+            (c.name() == Some("yarn")
+                && c.args().iter().any(|w| w.text == "focus")
+                && production_flag(c, "yarn", &|t| t.to_string()))
                 || pkg::is(c, "npm", &["prune"])
         }
+        "uv" | "poetry" => false,
         _ => pkg::is(c, "bundle", &["clean"]),
     })
 }
 
+/// Whether a `bundle config ... without GROUPS` naming the development or test group is
+/// among `cmds`.
+fn bundle_config_without(cmds: &[Command]) -> bool {
+    cmds.iter().any(|c| {
+        c.name() == Some("bundle")
+            && c.args().iter().any(|w| w.text == "config")
+            && option_values(c, "without").iter().any(|v| names_dev_group(v))
+    })
+}
+
+/// A `RUN` whose installs may reach the image: (stage, instruction).
+type Run = (usize, usize);
+
+/// Where the installed files come from: the image's own layer, or a builder stage that a
+/// `COPY --from` on instruction `copy` takes them from.
+#[derive(Clone, Copy)]
+enum Reach {
+    Layer,
+    Copied { copy: usize },
+}
+
+/// The finding for the project install `c` (the `k`-th command of `RUN` `i` in stage `s`),
+/// or `None` when it installs for production. `runs` are the `RUN`s that reach the image in
+/// order, `later` the index in it after this one.
+#[allow(clippy::too_many_arguments)]
+fn examine(
+    ctx: &RuleContext<'_>,
+    (s, i): Run,
+    c: &Command,
+    tool: &'static str,
+    runs: &[Run],
+    later: usize,
+    reach: Reach,
+) -> Option<Finding> {
+    let cmds = &ctx.commands[i];
+    let expand = |t: &str| ctx.expand_at(s, i, t);
+    if production_flag(c, tool, &expand) || prunes(cmds, tool) {
+        return None;
+    }
+    let inline = |k: &str| {
+        c.words
+            .iter()
+            .find_map(|w| w.text.strip_prefix(&format!("{k}=")).map(str::to_string))
+    };
+    let env = |k: &str| inline(k).or_else(|| ctx.env_at(s, i, k));
+    match tool {
+        "bundle" => {
+            if env("BUNDLE_WITHOUT").is_some_and(|v| names_dev_group(&v))
+                || bundle_config_without(cmds)
+                || runs
+                    .iter()
+                    .take_while(|(_, k)| *k < i)
+                    .any(|&(_, k)| bundle_config_without(&ctx.commands[k]))
+            {
+                return None;
+            }
+        }
+        "uv" => {
+            if env("UV_NO_DEV").is_some_and(|v| v == "1" || v == "true") {
+                return None;
+            }
+        }
+        "poetry" => {}
+        _ => {
+            if env("NODE_ENV").is_some_and(|v| v == "production")
+                || env("npm_config_production").is_some_and(|v| v == "true")
+                || env("NPM_CONFIG_PRODUCTION").is_some_and(|v| v == "true")
+            {
+                return None;
+            }
+        }
+    }
+    let pruned_later = runs[later..].iter().find(|&&(_, k)| prunes(&ctx.commands[k], tool));
+    if pruned_later.is_some() && matches!(reach, Reach::Copied { .. }) {
+        // The copy takes the builder's final state, after the prune.
+        return None;
+    }
+    let span = c.span_through(1).unwrap_or_default();
+    let what = match tool {
+        "bundle" => "development and test gems",
+        "uv" | "poetry" => "the development dependency group",
+        _ => "devDependencies",
+    };
+    let message = match (reach, pruned_later) {
+        (Reach::Copied { copy }, _) => format!(
+            "`{}` installs {what}, and the copy on line {} takes them into the final image",
+            ctx.text(span),
+            ctx.dockerfile.instructions[copy].start_line
+        ),
+        (Reach::Layer, Some(&(_, k))) => format!(
+            "`{}` installs {what} into this layer; the prune on line {} runs in a later layer, so their bytes stay in the image",
+            ctx.text(span),
+            ctx.dockerfile.instructions[k].start_line
+        ),
+        (Reach::Layer, None) => format!("`{}` installs {what} into the final image", ctx.text(span)),
+    };
+    let help = match tool {
+        "npm" => {
+            "install with `npm ci --omit=dev` in the final stage, and build with the dev dependencies in a builder stage"
+        }
+        "pnpm" => "install with `pnpm install --prod` in the final stage, and build in a builder stage",
+        "yarn" => {
+            "install with `yarn install --production` in the final stage (Yarn 2+: `yarn workspaces focus --production`), and build in a builder stage"
+        }
+        "uv" => "install with `uv sync --no-dev` (or set `UV_NO_DEV=1`)",
+        "poetry" => "install with `poetry install --without dev` (or `--only main`)",
+        _ => "set `ENV BUNDLE_WITHOUT=development:test` before `bundle install`",
+    };
+    let mut f = Finding::new(&DevDependenciesInFinalImage::META, ctx, i, span, message, help)
+        .note("no estimate: the size of the development dependencies is not known from the Dockerfile");
+    if let Reach::Copied { copy } = reach {
+        f = f.related(
+            ctx.dockerfile.instructions[copy].span,
+            "copied into the final image here",
+        );
+    }
+    if tool == "npm"
+        && matches!(reach, Reach::Layer)
+        && let Some(sub) = c.subcommand()
+    {
+        f = f.fix(Fix::unsafe_(
+            "install without devDependencies (`--omit=dev`); a build step in this stage that needs them breaks",
+            vec![Edit::insert(sub.span.end(), " --omit=dev")],
+        ));
+    }
+    Some(f)
+}
+
+/// Whether a `COPY --from` source (`expanded`, absolute) takes what a project install in
+/// `cwd` wrote: its `node_modules` (the source is the folder or a parent of it).
+fn takes_node_modules(source: &str, cwd: &str) -> bool {
+    let s = source.trim_end_matches('/');
+    let s = if s.is_empty() { "/" } else { s };
+    !cwd.starts_with('\0')
+        && (s == "/"
+            || cwd == s
+            || cwd.starts_with(&format!("{s}/"))
+            || s == format!("{}/node_modules", cwd.trim_end_matches('/')))
+}
+
 impl Rule for DevDependenciesInFinalImage {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !ctx.runtime {
+        if !ctx.runtime || ctx.development_environment() {
             return;
         }
         let has_dev_deps = |tool: &str| -> bool {
             let Some(bc) = ctx.build_context else { return true };
-            if tool == "bundle" {
-                bc.read_small("Gemfile")
-                    .is_none_or(|g| g.contains(":development") || g.contains(":test") || g.contains("development"))
-            } else {
-                bc.read_small("package.json").is_none_or(|p| {
+            match tool {
+                "bundle" => bc
+                    .read_small("Gemfile")
+                    .is_none_or(|g| g.contains(":development") || g.contains(":test") || g.contains("development")),
+                "uv" | "poetry" => true,
+                _ => bc.read_small("package.json").is_none_or(|p| {
                     serde_json::from_str::<serde_json::Value>(&p).map_or(true, |v| {
                         v.get("devDependencies")
                             .and_then(|d| d.as_object())
                             .is_some_and(|d| !d.is_empty())
                     })
-                })
+                }),
             }
         };
-        let runs = pkg::shipping_runs(ctx);
-        // Whether a `bundle config ... without` ran before instruction `i` in the image.
-        let bundle_config_before = |i: usize| {
-            runs.iter().any(|(_, k, cmds)| {
-                *k < i
-                    && cmds.iter().any(|c| {
-                        c.name() == Some("bundle")
-                            && c.args().iter().any(|w| w.text == "config")
-                            && c.args().iter().any(|w| w.text.contains("without"))
-                    })
-            })
-        };
-        for (n, (s, i, cmds)) in runs.iter().enumerate() {
-            let (s, i) = (*s, *i);
-            for c in cmds.iter() {
+        let runs: Vec<Run> = pkg::shipping_runs(ctx).iter().map(|&(s, i, _)| (s, i)).collect();
+        for (n, &(s, i)) in runs.iter().enumerate() {
+            for c in &ctx.commands[i] {
                 let Some(tool) = project_install(c) else { continue };
-                if production_flag(c, tool) || prunes(cmds, tool) {
-                    continue;
-                }
-                let inline_env = |k: &str, v: &str| c.words.iter().any(|w| w.text == format!("{k}={v}"));
-                if tool == "bundle" {
-                    if ctx.env_at(s, i, "BUNDLE_WITHOUT").is_some()
-                        || c.words.iter().any(|w| w.text.starts_with("BUNDLE_WITHOUT="))
-                        || cmds
-                            .iter()
-                            .any(|x| x.name() == Some("bundle") && x.args().iter().any(|w| w.text.contains("without")))
-                        || bundle_config_before(i)
-                    {
-                        continue;
-                    }
-                } else if ctx.env_at(s, i, "NODE_ENV").is_some_and(|v| v == "production")
-                    || inline_env("NODE_ENV", "production")
-                    || ctx.env_at(s, i, "npm_config_production").is_some_and(|v| v == "true")
-                    || ctx.env_at(s, i, "NPM_CONFIG_PRODUCTION").is_some_and(|v| v == "true")
-                {
-                    continue;
-                }
                 if !has_dev_deps(tool) {
                     continue;
                 }
-                let later = runs[n + 1..].iter().find(|(_, _, later)| prunes(later, tool));
-                let span = c.span_through(1).unwrap_or_default();
-                let what = match tool {
-                    "bundle" => "development and test gems",
-                    _ => "devDependencies",
-                };
-                let mut f = Finding::new(
-                    &Self::META,
-                    ctx,
-                    i,
-                    span,
-                    match later {
-                        Some((_, k, _)) => format!(
-                            "`{}` installs {what} into this layer; the prune on line {} runs in a later layer, so their bytes stay in the image",
-                            ctx.text(span),
-                            ctx.dockerfile.instructions[*k].start_line
-                        ),
-                        None => format!("`{}` installs {what} into the final image", ctx.text(span)),
-                    },
-                    match tool {
-                        "npm" => "install with `npm ci --omit=dev` in the final stage, and build with the dev dependencies in a builder stage",
-                        "pnpm" => "install with `pnpm install --prod` in the final stage, and build in a builder stage",
-                        "yarn" => "install with `yarn install --production` in the final stage (Yarn 2+: `yarn workspaces focus --production`), and build in a builder stage",
-                        _ => "set `ENV BUNDLE_WITHOUT=development:test` before `bundle install`",
-                    },
-                )
-                .note("no estimate: the size of the development dependencies is not known from the Dockerfile");
-                if tool == "npm"
-                    && let Some(sub) = c.subcommand()
-                {
-                    f = f.fix(Fix::unsafe_(
-                        "install without devDependencies (`--omit=dev`); a build step in this stage that needs them breaks",
-                        vec![Edit::insert(sub.span.end(), " --omit=dev")],
-                    ));
+                if let Some(f) = examine(ctx, (s, i), c, tool, &runs, n + 1, Reach::Layer) {
+                    out.push(f);
+                    break;
                 }
-                out.push(f);
-                break;
+            }
+        }
+        // Builder stages whose installed dependencies a shipping stage copies whole.
+        let mut reported = std::collections::BTreeSet::new();
+        for st in ctx.shipping_stages() {
+            for (copy, inst) in ctx.stage_instructions(st.index) {
+                if inst.keyword != crate::dockerfile::Keyword::Copy {
+                    continue;
+                }
+                let Some(from) = inst.flag("from").and_then(|f| f.value()) else {
+                    continue;
+                };
+                let Some(src) = ctx
+                    .stages
+                    .iter()
+                    .find(|x| x.name.as_deref() == Some(&from.to_ascii_lowercase()))
+                else {
+                    continue;
+                };
+                if src.ships {
+                    continue;
+                }
+                let mut v = inst.values();
+                v.pop();
+                let sources: Vec<(String, String)> = v
+                    .iter()
+                    .map(|raw| {
+                        let raw = super::context::unquote(raw);
+                        let e = ctx.expand_at(st.index, copy, &raw);
+                        (raw, e)
+                    })
+                    .collect();
+                let mut chain = ctx.chain(src.index);
+                chain.reverse();
+                let builder_runs: Vec<Run> = chain
+                    .iter()
+                    .flat_map(|&b| ctx.stage_instructions(b))
+                    .filter(|(_, x)| x.keyword == crate::dockerfile::Keyword::Run)
+                    .filter_map(|(k, _)| Some((ctx.stage_of[k]?, k)))
+                    .collect();
+                let end = src.instructions.end;
+                let homes = super::gem_cache_kept::gem_homes(ctx, src.index, end);
+                for (n, &(b, k)) in builder_runs.iter().enumerate() {
+                    let cwds = pkg::cwds(&ctx.commands[k], ctx.workdir_at(b, k));
+                    for (c, cwd) in ctx.commands[k].iter().zip(&cwds) {
+                        let Some(tool) = project_install(c) else { continue };
+                        let taken = match tool {
+                            // A source named by a bundler variable the file never sets
+                            // (`$BUNDLE_PATH`): the base image configures bundler, maybe
+                            // with `BUNDLE_WITHOUT` too, so say nothing.
+                            "bundle" => sources.iter().any(|(raw, e)| {
+                                !e.contains('$') && super::gem_cache_kept::names_gem_home(raw, e, &homes)
+                            }),
+                            "uv" | "poetry" => false,
+                            _ => sources
+                                .iter()
+                                .any(|(_, e)| !e.contains('$') && takes_node_modules(e, cwd)),
+                        };
+                        if !taken || !has_dev_deps(tool) || !reported.insert(k) {
+                            continue;
+                        }
+                        if let Some(f) = examine(ctx, (b, k), c, tool, &builder_runs, n + 1, Reach::Copied { copy }) {
+                            out.push(f);
+                        }
+                        break;
+                    }
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 //! Rule DF210 gem-cache-kept: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
+use super::context::unquote;
 use super::{Finding, Rule, RuleContext, pkg};
 use crate::diag::Severity;
 use crate::dockerfile::Keyword;
@@ -8,16 +9,24 @@ use crate::dockerfile::shell::Command;
 crate::declare_rule! {
     /// ## What it does
     /// Checks for RubyGems' `.gem` package cache reaching the final image:
-    /// - `gem install` in a stage that ships, without `--no-document` (`-N`, `--no-rdoc`) and without removing the
-    ///   gem cache (`$GEM_HOME/cache`, `/usr/local/bundle/cache`) in the same `RUN`;
-    /// - `COPY --from=STAGE /usr/local/bundle ...` where `STAGE` ran `bundle install` or
-    ///   `gem install` and did not remove `/usr/local/bundle/cache`: the copy carries every
-    ///   downloaded `.gem` file next to the installed gems.
+    /// - `gem install`, `gem update` (`--system` downloads the `rubygems-update` gem),
+    ///   `bundle install` or a bare `bundle` in a stage that ships, without removing the gem
+    ///   cache in the same `RUN` (or a cache mount on it). The cache must be removed where
+    ///   the gems went: under `$GEM_HOME` (`/usr/local/bundle` on the official ruby image),
+    ///   `$BUNDLE_PATH` or a `bundle config set path DIR`; removing `/usr/lib/ruby/gems/*/cache`
+    ///   on the ruby image, where gems go to `/usr/local/bundle`, leaves the files.
+    ///   `--no-document` skips the documentation only, and `bundle clean --force` removes
+    ///   unused gems, not the cache: neither helps;
+    /// - `COPY --from=STAGE DIR ...` where `DIR` is a gem home of `STAGE` (`/usr/local/bundle`,
+    ///   `$BUNDLE_PATH`, `$GEM_HOME`) and `STAGE` installed gems without removing the cache:
+    ///   the copy carries every downloaded `.gem` file next to the installed gems.
     ///
     /// ## Why is this bad?
     /// RubyGems keeps each downloaded `.gem` archive in the `cache` folder of the gem home
     /// after installing it; the installed gem does not need it, so every gem is shipped twice,
-    /// once packed. There is no estimate: the size depends on the gems.
+    /// once packed. There is no estimate: a `.gem` is a packed copy of the gem, so the cache
+    /// is roughly the gzip-compressed size of all installed gems, which the Dockerfile does not
+    /// say.
     ///
     /// ## Example
     /// ```dockerfile
@@ -37,49 +46,155 @@ crate::declare_rule! {
     /// - RubyGems guides, "RubyGems basics" and the gem cache
     ///   (<https://guides.rubygems.org/command-reference/#gem-install>)
     /// - docker-library/ruby, `GEM_HOME=/usr/local/bundle` (<https://github.com/docker-library/ruby>)
+    /// - Bundler docs, `path` and `BUNDLE_PATH` (<https://bundler.io/man/bundle-config.1.html>)
     pub GemCacheKept, DF210, "gem-cache-kept", Severity::Warning
 }
 
-/// Whether `cmds` remove a gem cache folder.
-fn cleans_gem_cache(cmds: &[Command]) -> bool {
+/// Whether a command installs or updates gems: `gem install`, `gem update` (with `--system`
+/// it downloads the `rubygems-update` gem), `bundle install` and a bare `bundle`.
+fn installs_gems(c: &Command) -> bool {
+    pkg::is(c, "gem", &["install", "i", "update"])
+        || pkg::is(c, "bundle", &["install"])
+        || (c.name() == Some("bundle") && c.args().first().is_none_or(|w| w.text.starts_with('-')))
+}
+
+/// Whether a stage chain builds on Docker's official `ruby` image, whose `GEM_HOME` is
+/// `/usr/local/bundle` (docker-library/ruby).
+fn official_ruby(ctx: &RuleContext<'_>, s: usize) -> bool {
+    crate::catalog::ImageRef::parse(ctx.root_base(s))
+        .is_some_and(|r| r.registry.as_deref().is_none_or(|h| h == "docker.io") && r.repo == "ruby")
+}
+
+/// The folders that hold the gem cache for instruction `at` of stage `s` (`at` past the
+/// stage's end: at its end): `$GEM_HOME` (`/usr/local/bundle` on the official ruby image),
+/// `$BUNDLE_PATH`, and a `bundle config ... path DIR` run before it or in it, relative to the
+/// WORKDIR.
+/// Empty when none is known.
+pub(super) fn gem_homes(ctx: &RuleContext<'_>, s: usize, at: usize) -> Vec<String> {
+    let mut homes = Vec::new();
+    match ctx.env_at(s, at, "GEM_HOME") {
+        Some(h) => homes.push(ctx.expand_at(s, at, &h)),
+        None if official_ruby(ctx, s) => homes.push("/usr/local/bundle".to_string()),
+        None => {}
+    }
+    if let Some(p) = ctx.env_at(s, at, "BUNDLE_PATH") {
+        homes.push(pkg::join(ctx.workdir_at(s, at), &ctx.expand_at(s, at, &p)));
+    }
+    for &st in &ctx.chain(s) {
+        for (k, inst) in ctx.stage_instructions(st) {
+            if k > at || inst.keyword != Keyword::Run {
+                continue;
+            }
+            let wd = ctx.workdir_at(st, k);
+            for c in &ctx.commands[k] {
+                if c.name() != Some("bundle") || !c.args().iter().any(|w| w.text == "config") {
+                    continue;
+                }
+                let words: Vec<&str> = c.args().iter().map(|w| w.text.as_str()).collect();
+                if let Some(p) = words.iter().position(|w| *w == "path")
+                    && let Some(dir) = words.get(p + 1)
+                {
+                    homes.push(pkg::join(wd, dir));
+                }
+            }
+        }
+    }
+    homes.retain(|h| !h.is_empty() && !h.starts_with('\0'));
+    homes
+}
+
+/// Whether `cmds` (run in `cwd`) remove the gem cache under one of `homes`, or any gem cache
+/// when no home is known.
+fn cleans_gem_cache(ctx: &RuleContext<'_>, s: usize, at: usize, cmds: &[Command], homes: &[String]) -> bool {
+    if homes.iter().any(|h| ctx.has_cache_mount(at, &[&format!("{h}/cache")])) {
+        return true;
+    }
+    let cwd = ctx.workdir_at(s, at);
     pkg::removed_paths(cmds).iter().any(|w| {
-        let t = w.text.as_str();
-        (t.contains("/cache") || t.ends_with("cache"))
-            && (t.contains("bundle") || t.contains("gem") || t.contains("GEM_HOME") || t.contains("BUNDLE"))
+        let raw = w.text.as_str();
+        if !raw.contains("cache") {
+            return false;
+        }
+        let t = ctx.expand_at(s, at, raw);
+        let names_gems = |t: &str| {
+            let l = t.to_ascii_lowercase();
+            l.contains("gem") || l.contains("bundle")
+        };
+        if t.contains('$') || homes.is_empty() {
+            // `"$(gem env gemdir)"/cache`, `$GEM_HOME/cache`: trust what it names.
+            return names_gems(&t);
+        }
+        let path = pkg::join(cwd, &t);
+        homes.iter().any(|h| path_under(&path, h))
     })
 }
 
-fn installs_gems(c: &Command) -> bool {
-    pkg::is(c, "gem", &["install", "i"]) || pkg::is(c, "bundle", &["install"])
+/// Whether `path` (maybe with `*` globs) is `home` or inside it, or a parent of it.
+fn path_under(path: &str, home: &str) -> bool {
+    let p = path.trim_end_matches('/');
+    let h = home.trim_end_matches('/');
+    pkg::path_overlaps(p, h) || glob_prefix(p, h)
+}
+
+/// `/usr/local/bundle/ruby/*/cache` against the home `/usr/local/bundle`: the part before
+/// the first glob is the home or inside it.
+fn glob_prefix(p: &str, home: &str) -> bool {
+    let fixed = p.split('*').next().unwrap_or(p).trim_end_matches('/');
+    !fixed.is_empty() && (fixed == home || fixed.starts_with(&format!("{home}/")))
+}
+
+/// The cache folders to remove for `homes`: `HOME/cache` (RubyGems) and `HOME/ruby/*/cache`
+/// (Bundler with a bundle path); `gem env gemdir` when no home is known.
+fn cache_dirs(homes: &[String]) -> String {
+    if homes.is_empty() {
+        return "\"$(gem env gemdir)\"/cache".to_string();
+    }
+    let mut dirs: Vec<String> = Vec::new();
+    for h in homes {
+        for d in [format!("{h}/cache"), format!("{h}/ruby/*/cache")] {
+            if !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+    }
+    dirs.join(" ")
+}
+
+/// Whether a `COPY --from` source names a gem home: the literal `$GEM_HOME`/`$BUNDLE_PATH`
+/// (set by the base image), `/usr/local/bundle`, or one of the source stage's homes.
+pub(super) fn names_gem_home(raw: &str, expanded: &str, homes: &[String]) -> bool {
+    let e = expanded.trim_end_matches('/');
+    raw.contains("GEM_HOME") && expanded.contains('$')
+        || raw.contains("BUNDLE_PATH") && expanded.contains('$')
+        || e == "/usr/local/bundle"
+        || homes.iter().any(|h| h.trim_end_matches('/') == e)
 }
 
 impl Rule for GemCacheKept {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !ctx.runtime {
+        if !ctx.product {
             return;
         }
-        for (_, i, cmds) in pkg::shipping_runs(ctx) {
-            if cleans_gem_cache(cmds) {
-                continue;
-            }
-            let Some(c) = cmds.iter().find(|c| {
-                pkg::is(c, "gem", &["install", "i"])
-                    && !["--no-document", "--no-doc", "--no-rdoc", "-N"]
-                        .iter()
-                        .any(|f| c.has_flag(f))
-            }) else {
+        for (s, i, cmds) in pkg::shipping_runs(ctx) {
+            let Some(c) = cmds.iter().find(|c| installs_gems(c)) else {
                 continue;
             };
+            let homes = gem_homes(ctx, s, i);
+            if cleans_gem_cache(ctx, s, i, cmds, &homes) {
+                continue;
+            }
+            let what = c.span_through(1).unwrap_or_default();
+            let cache = cache_dirs(&homes);
             out.push(
                 Finding::new(
                     &Self::META,
                     ctx,
                     i,
-                    c.span_through(1).unwrap_or_default(),
-                    "`gem install` keeps the downloaded `.gem` files in the gem cache in this layer",
-                    "add `--no-document` and remove the cache in the same RUN: `&& rm -rf \"$(gem env gemdir)\"/cache`",
+                    what,
+                    format!("`{}` keeps the downloaded `.gem` files in the gem cache in this layer", ctx.text(what)),
+                    format!("remove the gem cache in the same RUN: `&& rm -rf {cache}`"),
                 )
-                .note("no estimate: the size depends on the gems"),
+                .note("no estimate: the cache holds one packed copy of every installed gem, so it is about the size of the gems' own files"),
             );
         }
         for st in ctx.shipping_stages() {
@@ -97,23 +212,30 @@ impl Rule for GemCacheKept {
                 else {
                     continue;
                 };
+                let src = src_stage.index;
+                let end = src_stage.instructions.end;
+                let homes = gem_homes(ctx, src, end);
                 let v = inst.values();
                 if v.len() < 2
-                    || !v[..v.len() - 1]
-                        .iter()
-                        .any(|s| s.trim_end_matches('/') == "/usr/local/bundle")
+                    || !v[..v.len() - 1].iter().any(|raw| {
+                        let raw = unquote(raw);
+                        names_gem_home(&raw, &ctx.expand_at(st.index, i, &raw), &homes)
+                    })
                 {
                     continue;
                 }
-                let chain = ctx.chain(src_stage.index);
-                let runs: Vec<usize> = chain
+                let runs: Vec<usize> = ctx
+                    .chain(src)
                     .iter()
                     .flat_map(|&s| ctx.stage_instructions(s))
                     .filter(|(_, x)| x.keyword == Keyword::Run)
                     .map(|(k, _)| k)
                     .collect();
                 let installs = runs.iter().any(|&k| ctx.commands[k].iter().any(installs_gems));
-                let cleaned = runs.iter().any(|&k| cleans_gem_cache(&ctx.commands[k]));
+                let cleaned = runs.iter().any(|&k| {
+                    let ks = ctx.stage_of[k].unwrap_or(src);
+                    cleans_gem_cache(ctx, ks, k, &ctx.commands[k], &gem_homes(ctx, ks, k))
+                });
                 if !installs || cleaned {
                     continue;
                 }
@@ -123,10 +245,10 @@ impl Rule for GemCacheKept {
                         ctx,
                         i,
                         inst.span,
-                        format!("copying /usr/local/bundle from `{from}` carries its `.gem` cache into the final image"),
-                        format!("remove the cache in `{from}` after installing: `bundle install && rm -rf /usr/local/bundle/cache`"),
+                        format!("copying the gem folder from `{from}` carries its `.gem` cache into the final image"),
+                        format!("remove the cache in `{from}` after installing: `bundle install && rm -rf {}`", cache_dirs(&homes)),
                     )
-                    .note("no estimate: the size depends on the gems"),
+                    .note("no estimate: the cache holds one packed copy of every installed gem, so it is about the size of the gems' own files"),
                 );
             }
         }

@@ -16,6 +16,11 @@ crate::declare_rule! {
     /// (`javac`, `mvn`, `gradle`, `jlink`, `jar`, `native-image` in a shipping stage), or when
     /// the target is a development stage.
     ///
+    /// Development environments are not checked either: images whose stage chain gives a user
+    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), and single-stage files that set
+    /// `RAILS_ENV`, `NODE_ENV` (or `RACK_ENV`, `APP_ENV`, `FLASK_ENV`, `MIX_ENV`) to
+    /// `development` or `test`.
+    ///
     /// ## Why is this bad?
     /// A JRE runs the same programs without the compiler, `jlink`, `jmods` and debugging tools:
     /// `eclipse-temurin:21-jdk` is about 109 MB larger (compressed) than `21-jre`
@@ -80,7 +85,7 @@ fn jdk_package(p: &str) -> bool {
 
 impl Rule for JdkAsRuntime {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !ctx.runtime {
+        if !ctx.runtime || ctx.development_environment() {
             return;
         }
         let builds = ctx

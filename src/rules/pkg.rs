@@ -476,6 +476,125 @@ pub fn option_value<'a>(cmd: &'a Command, short: Option<&str>, long: &[&str]) ->
     None
 }
 
+/// For each command, whether it runs only under a condition: inside `if ... fi` or
+/// `case ... esac`, or after `[ ... ] &&` / `test ... ||`. Rules use this where a command that
+/// may not run must not be reported (an install that only a build argument turns on).
+/// `truth` decides a test command (`[ "$X" = 1 ]`) when it can: the branch a known test takes
+/// is not conditional, the one it skips is.
+pub fn conditional(cmds: &[Command], truth: impl Fn(&Command) -> Option<bool>) -> Vec<bool> {
+    // One frame per open `if`/`case`: whether its current branch surely runs.
+    let mut frames: Vec<Option<bool>> = Vec::new();
+    let mut prev_test: Option<Option<bool>> = None;
+    let mut out = Vec::with_capacity(cmds.len());
+    for c in cmds {
+        let mut closes = 0usize;
+        let mut is_if = false;
+        for w in &c.words {
+            match w.text.as_str() {
+                "if" => is_if = true,
+                "case" => frames.push(None),
+                "fi" | "esac" => closes += 1,
+                "else" => {
+                    if let Some(f) = frames.last_mut() {
+                        *f = f.map(|t| !t);
+                    }
+                }
+                "elif" => {
+                    if let Some(f) = frames.last_mut() {
+                        *f = None;
+                    }
+                }
+                "then" | "do" | "done" | "!" | "{" | "}" => {}
+                _ => break,
+            }
+        }
+        if is_if {
+            frames.push(truth(c));
+        }
+        let after_test = match (prev_test, c.separator) {
+            (Some(t), crate::dockerfile::shell::Separator::And) => t != Some(true),
+            (Some(t), crate::dockerfile::shell::Separator::Or) => t != Some(false),
+            _ => false,
+        };
+        out.push(after_test || frames.iter().any(|f| *f != Some(true)));
+        for _ in 0..closes {
+            frames.pop();
+        }
+        prev_test = matches!(c.name(), Some("[" | "[[" | "test")).then(|| truth(c));
+    }
+    out
+}
+
+/// The commands that `eval "$NAME"` runs in `cmds`, where the same `RUN` set
+/// `NAME="..."` (a cleanup kept in a variable: `CLEANUP="rm -rf /var/lib/apt/lists/*"; ...
+/// eval "$CLEANUP"`), split as shell. Their spans index the assigned text, not the file:
+/// callers use them to see what was removed, never to point at.
+pub fn evaluated(cmds: &[Command]) -> Vec<Command> {
+    let mut vars: Vec<(&str, &str)> = Vec::new();
+    let mut out = Vec::new();
+    for c in cmds {
+        for w in &c.words {
+            if let Some((k, v)) = w.text.split_once('=')
+                && !k.is_empty()
+                && k.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            {
+                vars.push((k, v));
+            }
+        }
+        if c.name() != Some("eval") {
+            continue;
+        }
+        for a in c.args() {
+            let name = a
+                .text
+                .trim_start_matches('$')
+                .trim_start_matches('{')
+                .trim_end_matches('}');
+            if !a.text.starts_with('$') {
+                continue;
+            }
+            // Every value the variable was given (the branches of an `if` may set it
+            // differently; each branch's cleanup goes with its own install).
+            for (_, v) in vars.iter().filter(|(k, _)| *k == name) {
+                out.extend(crate::dockerfile::shell::split(
+                    v,
+                    Span::new(0, v.len()),
+                    crate::dockerfile::shell::Mode::Script,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// [`conditional`] for the commands of `RUN` `i` in stage `s`, with tests decided from the
+/// ARG and ENV values in scope (`ARG BUILD_JS=0` makes `if [ "$BUILD_JS" = 1 ]` false).
+pub fn conditional_at(ctx: &RuleContext<'_>, s: usize, i: usize) -> Vec<bool> {
+    conditional(&ctx.commands[i], |c| test_truth(c, |t| ctx.expand_at(s, i, t)))
+}
+
+/// The value of a simple test (`[ "$X" = v ]`, `!=`, `==`, `[ -n "$X" ]`, `[ -z "$X" ]`)
+/// once `expand` has replaced the variables it knows; `None` when a word still holds a `$`
+/// or the test has another shape.
+pub fn test_truth(cmd: &Command, expand: impl Fn(&str) -> String) -> Option<bool> {
+    let words: Vec<String> = cmd
+        .effective()
+        .iter()
+        .map(|w| expand(&w.text))
+        .filter(|w| w != "]" && w != "]]")
+        .collect();
+    if words.iter().any(|w| w.contains('$') || w.contains('`')) {
+        return None;
+    }
+    match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["[" | "[[" | "test", a, "=" | "==", b] => Some(a == b),
+        ["[" | "[[" | "test", a, "!=", b] => Some(a != b),
+        ["[" | "[[" | "test", "-n", a] => Some(!a.is_empty()),
+        ["[" | "[[" | "test", "-z", a] => Some(a.is_empty()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,6 +620,44 @@ mod tests {
             ["musl-dev"]
         );
         assert_eq!(apk_virtual(i[1].cmd), Some(".b"));
+    }
+
+    #[test]
+    fn conditional_commands() {
+        let c = cmds(
+            "apk add a; if [ \"$X\" = 1 ]; then apk add b; fi; apk add c && [ -n \"$Y\" ] && apk add d; \
+             if [ \"$Z\" = true ]; then apk add e; else apk add f; fi",
+        );
+        // $Z is known to be `true`; $X and $Y are unknown.
+        let expand = |t: &str| t.replace("$Z", "true");
+        let names: Vec<(String, bool)> = c
+            .iter()
+            .zip(conditional(&c, |t| test_truth(t, expand)))
+            .filter(|(c, _)| c.name() == Some("apk"))
+            .map(|(c, k)| (c.args()[1].text.clone(), k))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("a".into(), false),
+                ("b".into(), true),
+                ("c".into(), false),
+                ("d".into(), true),
+                ("e".into(), false),
+                ("f".into(), true)
+            ]
+        );
+    }
+
+    #[test]
+    fn eval_of_a_cleanup_variable() {
+        let c = cmds(
+            "apt-get update && CLEANUP=\"apt-get purge -y unzip && rm -rf /var/lib/apt/lists/*\"; eval \"$CLEANUP\"",
+        );
+        assert!(!removes(&c, "/var/lib/apt/lists"));
+        assert!(removes(&evaluated(&c), "/var/lib/apt/lists"));
+        let unused = cmds("apt-get update && CLEANUP=\"rm -rf /var/lib/apt/lists/*\"; echo done");
+        assert!(evaluated(&unused).is_empty());
     }
 
     #[test]

@@ -7,7 +7,10 @@ use crate::diag::Severity;
 crate::declare_rule! {
     /// ## What it does
     /// Checks for a final image built on a compiler toolchain image: `golang`, `rust`, `maven`
-    /// or `gradle`. These are builder images; the program they build needs only a runtime.
+    /// or `gradle`, and Docker Hub images of other publishers named for one of them (a word
+    /// of the name is `golang`, `rust`, `maven`, `mvn` or `gradle`: `pingcap/rust`,
+    /// `someone/8-jdk-alpine-mvn`; no estimate for these, the catalog does not know them).
+    /// These are builder images; the program they build needs only a runtime.
     ///
     /// Only images that run something are checked: the target's stage chain has `CMD` or
     /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
@@ -60,7 +63,25 @@ impl Rule for ToolchainImageAsRuntime {
             if r.registry.is_some() {
                 continue;
             }
-            let (lang, runtime, runtime_family) = match r.repo.as_str() {
+            // A Docker Hub image of another publisher named for its toolchain
+            // (`pingcap/rust`, `someone/8-jdk-alpine-mvn`): the words of its name say so.
+            let third_party = r.repo.contains('/');
+            let kind = if third_party {
+                let last = r.repo.rsplit('/').next().unwrap_or("");
+                let words: Vec<&str> = last.split(['-', '_', '.']).collect();
+                if words.contains(&"golang") {
+                    "golang"
+                } else if words.contains(&"rust") {
+                    "rust"
+                } else if words.iter().any(|w| matches!(*w, "maven" | "mvn" | "gradle")) {
+                    "maven"
+                } else {
+                    continue;
+                }
+            } else {
+                r.repo.as_str()
+            };
+            let (lang, runtime, runtime_family) = match kind {
                 "golang" => (
                     "Go",
                     "gcr.io/distroless/static-debian12 (CGO_ENABLED=0) or scratch",
@@ -78,7 +99,7 @@ impl Rule for ToolchainImageAsRuntime {
                 ),
                 _ => continue,
             };
-            if catalog::classify(&r).is_some_and(|(_, v)| v == Variant::Other) {
+            if !third_party && catalog::classify(&r).is_some_and(|(_, v)| v == Variant::Other) {
                 continue;
             }
             let (i, span) = ctx.from_span(st);
@@ -93,7 +114,9 @@ impl Rule for ToolchainImageAsRuntime {
                 ),
                 format!("build in this image as a named stage, then `COPY --from` only the program into {runtime}"),
             );
-            if runtime_family != Family::Scratch
+            if third_party {
+                f = f.note("no estimate: the catalog does not know this publisher's image");
+            } else if runtime_family != Family::Scratch
                 && let (Some((fam, var)), Some(to)) =
                     (catalog::classify(&r), catalog::lookup(runtime_family, Variant::Other))
             {
