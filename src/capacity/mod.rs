@@ -8,6 +8,9 @@
 //! read. Pure data: no I/O, no printing. Does not: plan (see [`crate::plan`]) or render (see
 //! [`crate::report`]).
 
+pub mod budgets;
+pub mod whatif;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -30,6 +33,10 @@ pub mod section {
     pub const IMAGES: &str = "Images";
     /// Dockerfile findings.
     pub const FINDINGS: &str = "Dockerfile findings";
+    /// The what-if of the proposed rewrites and fixes.
+    pub const WHAT_IF: &str = "What if";
+    /// The budget policy.
+    pub const BUDGETS: &str = "Budgets";
 }
 
 /// One layer of an image, as the report lists it.
@@ -96,6 +103,16 @@ pub struct CapacityReport {
     /// The plan in a few sentences: which resource binds for which services, and what image
     /// size changes.
     pub key_points: Vec<String>,
+    /// The plan again after the proposed rewrites and fixes of the Dockerfiles linked to plan
+    /// images (`--dockerfile IMAGE=FILE`), when any predicts a saving.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub what_if: Option<whatif::WhatIf>,
+    /// Dockerfiles linked to an image for which nothing predicts a saving (no what-if for them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub no_saving: Vec<String>,
+    /// `--policy`: the budgets of `imgopt check`, per image and Dockerfile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budgets: Option<crate::check::CheckReport>,
 }
 
 impl CapacityReport {
@@ -148,6 +165,9 @@ impl CapacityReport {
             dockerfiles,
             missing,
             key_points,
+            what_if: None,
+            no_saving: Vec::new(),
+            budgets: None,
         }
     }
 
