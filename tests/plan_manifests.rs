@@ -111,7 +111,7 @@ fn unmatched_images_and_skipped_kinds_are_said() {
     assert!(e.contains("grafana/alloy:v1.4.2"), "{e}");
     assert!(e.contains("not planned: Job migrate"), "{e}");
     assert!(e.contains("runs to completion"), "{e}");
-    assert!(e.contains("3 services, 1 DaemonSets"), "{e}");
+    assert!(e.contains("3 services, 1 DaemonSet from 1 file"), "{e}");
 }
 
 /// No plan file: node types from `--node`, like kube-capacity's view of one node shape.

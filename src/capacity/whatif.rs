@@ -347,7 +347,7 @@ pub fn what_if(input: &PlanInput, before: &PlanReport, proposals: Vec<Proposal>)
 
 /// The node types a reader cares about: those of the cheapest fleet before or after, else
 /// every type.
-fn focus_types<'a>(plans: [&'a PlanReport; 2]) -> Vec<&'a str> {
+fn focus_types(plans: [&PlanReport; 2]) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     for p in plans {
         if let Some(c) = &p.cheapest {

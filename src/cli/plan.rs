@@ -434,9 +434,11 @@ fn add_manifests(
     })?;
     let mut notes: Vec<String> = w.skipped.iter().map(|s| format!("not planned: {s}")).collect();
     notes.push(format!(
-        "manifests: {} services, {} DaemonSets from {} file{}",
+        "manifests: {} service{}, {} DaemonSet{} from {} file{}",
         w.services.len(),
+        if w.services.len() == 1 { "" } else { "s" },
         w.daemonsets.len(),
+        if w.daemonsets.len() == 1 { "" } else { "s" },
         ids.len(),
         if ids.len() == 1 { "" } else { "s" }
     ));
