@@ -588,3 +588,41 @@ fn unreadable_image_lacks_what_if_and_budgets() {
             .all(|t| t["target"] != "app-on-ubuntu")
     );
 }
+
+/// A Dockerfile `imgopt rewrite` changes: the what-if uses the rewrite's catalog estimate (a
+/// multi-stage build on the slim base), pulled sizes included.
+#[test]
+fn what_if_uses_the_rewrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write(
+        dir.path(),
+        "node.yaml",
+        r#"node_types:
+  - {name: n, cpu: "4", memory: 16Gi, reserved: gke, disk: 100Gi, price_per_hour: 0.134}
+images:
+  web: {layers: [{digest: "sha256:base", size: 1000Mi, compressed_size: 380Mi}, {digest: "sha256:app", size: 200Mi, compressed_size: 60Mi}]}
+services:
+  - {name: web, replicas: 8, cpu: 500m, memory: 1Gi, image: web}
+"#,
+    );
+    let df = root().join("examples/dockerfiles/node-app/Dockerfile");
+    let link = format!("web={}", df.display());
+    let out = run(&["report", &plan, "--dockerfile", &link, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let img = &v["what_if"]["images"][0];
+    assert_eq!(img["source"], "rewrite", "{img}");
+    assert!(img["what"].as_str().unwrap().contains("node:20-slim"), "{img}");
+    assert_eq!(img["basis"][0], "catalog");
+    let high = img["saving_high"].as_u64().unwrap();
+    assert_eq!(
+        img["size_before"].as_u64().unwrap() - img["size_after"].as_u64().unwrap(),
+        high
+    );
+    let pulled = img["compressed_saving_high"].as_u64().unwrap();
+    assert_eq!(
+        img["compressed_before"].as_u64().unwrap() - img["compressed_after"].as_u64().unwrap(),
+        pulled,
+        "the catalog's pulled saving, not a ratio"
+    );
+}

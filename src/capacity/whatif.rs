@@ -43,6 +43,10 @@ pub struct Proposal {
     pub saving_low: u64,
     /// Greatest predicted saving on disk (what the what-if plans with).
     pub saving_high: u64,
+    /// Greatest predicted saving pulled, when the estimate gives one (a catalog base swap);
+    /// otherwise pulled sizes shrink with each layer's compression ratio.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compressed_saving_high: Option<u64>,
     /// What the numbers rest on (`catalog`, `heuristic`, `exact`, `measured`).
     pub basis: Vec<&'static str>,
 }
@@ -74,6 +78,7 @@ impl Proposal {
                 what,
                 saving_low: e.low_bytes.0,
                 saving_high: e.high_bytes.0,
+                compressed_saving_high: e.compressed_high_bytes.map(|b| b.0),
                 basis: vec![e.basis.as_str()],
             });
         }
@@ -101,6 +106,7 @@ impl Proposal {
             ),
             saving_low: total.low_bytes.0,
             saving_high: total.high_bytes.0,
+            compressed_saving_high: None,
             basis: total.bases.iter().map(|b| b.as_str()).collect(),
         })
     }
@@ -109,10 +115,12 @@ impl Proposal {
 /// `image` with `saving` bytes taken from its layers, top layer first (the layers a
 /// Dockerfile's own instructions make; a base swap reaches the base layers last). A layer that
 /// shrinks gets a new identity (it is no longer shared with another image) and keeps its
-/// compression ratio; a layer that shrinks to nothing is dropped; untouched layers stay shared.
-/// Returns the image and whether the saving was larger than the image (it then becomes empty).
+/// compression ratio, unless `compressed_saving` says what the pull saves: then the shrunk
+/// layers' pulled sizes are set (in proportion to their size) so the image pulls that much
+/// less. A layer that shrinks to nothing is dropped; untouched layers stay shared. Returns the
+/// image and whether the saving was larger than the image (it then becomes empty).
 #[must_use]
-pub fn shrink(image: &ImageLayers, saving: u64) -> (ImageLayers, bool) {
+pub fn shrink(image: &ImageLayers, saving: u64, compressed_saving: Option<u64>) -> (ImageLayers, bool) {
     let mut left = saving;
     let mut layers: Vec<Layer> = Vec::with_capacity(image.layers.len());
     for l in image.layers.iter().rev() {
@@ -135,6 +143,21 @@ pub fn shrink(image: &ImageLayers, saving: u64) -> (ImageLayers, bool) {
         });
     }
     layers.reverse();
+    if let Some(c) = compressed_saving {
+        let sum = |it: &mut dyn Iterator<Item = u64>| it.fold(0u64, u64::saturating_add);
+        let target = sum(&mut image.layers.iter().map(|l| l.compressed_size)).saturating_sub(c);
+        let changed = |l: &Layer| !image.layers.iter().any(|o| o.digest == l.digest);
+        let kept = sum(&mut layers.iter().filter(|l| !changed(l)).map(|l| l.compressed_size));
+        let changed_size = sum(&mut layers.iter().filter(|l| changed(l)).map(|l| l.size));
+        let want = u128::from(target.saturating_sub(kept));
+        for l in layers
+            .iter_mut()
+            .filter(|l| !image.layers.iter().any(|o| o.digest == l.digest))
+        {
+            l.compressed_size =
+                u64::try_from(want * u128::from(l.size) / u128::from(changed_size.max(1))).unwrap_or(l.compressed_size);
+        }
+    }
     (ImageLayers { layers }, left > 0)
 }
 
@@ -279,7 +302,7 @@ pub fn what_if(input: &PlanInput, before: &PlanReport, proposals: Vec<Proposal>)
         let Some(img) = input.images.get(&p.image) else {
             continue;
         };
-        let (after, exceeds) = shrink(img, p.saving_high);
+        let (after, exceeds) = shrink(img, p.saving_high, p.compressed_saving_high);
         let sum = |i: &ImageLayers, f: fn(&Layer) -> u64| i.layers.iter().map(f).fold(0u64, u64::saturating_add);
         images.push(ImageChange {
             size_before: sum(img, |l| l.size),
@@ -504,16 +527,23 @@ mod tests {
         let img = ImageLayers {
             layers: vec![layer("base", 100, 40), layer("deps", 50, 20), layer("app", 10, 5)],
         };
-        let (after, exceeds) = shrink(&img, 30);
+        let (after, exceeds) = shrink(&img, 30, None);
         assert!(!exceeds);
         assert_eq!(after.layers.len(), 2);
         assert_eq!(after.layers[0], layer("base", 100, 40));
         assert_eq!(after.layers[1].size, 30);
         assert_eq!(after.layers[1].compressed_size, 12);
         assert_ne!(after.layers[1].digest, "deps");
-        let (gone, exceeds) = shrink(&img, 1000);
+        let (gone, exceeds) = shrink(&img, 1000, None);
         assert!(exceeds && gone.layers.is_empty());
-        let (same, _) = shrink(&img, 0);
+        let (same, _) = shrink(&img, 0, None);
         assert_eq!(same, img);
+        // A known pulled saving: 65 pulled before, 20 less after.
+        let (after, _) = shrink(&img, 30, Some(20));
+        assert_eq!(after.layers.iter().map(|l| l.compressed_size).sum::<u64>(), 45);
+        assert_eq!(after.layers[0].compressed_size, 40, "the untouched base keeps its size");
+        // More than the shrunk layers hold: they pull nothing, the base is still pulled.
+        let (after, _) = shrink(&img, 30, Some(60));
+        assert_eq!(after.layers.iter().map(|l| l.compressed_size).sum::<u64>(), 40);
     }
 }
