@@ -626,3 +626,58 @@ services:
         "the catalog's pulled saving, not a ratio"
     );
 }
+
+/// A `ref:` image of the plan file that cannot be read: exit 1, the image and the sections it
+/// takes away named on stderr and at the top of the page, in every format.
+#[test]
+fn unreadable_ref_in_the_plan_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write(
+        dir.path(),
+        "ref.yaml",
+        r#"node_types:
+  - {name: n, cpu: "4", memory: 16Gi, reserved: gke, disk: 50Gi}
+images:
+  web: {ref: "oci:no-such-layout"}
+services:
+  - {name: web, replicas: 3, cpu: 500m, memory: 1Gi, image: web}
+"#,
+    );
+    for (format, marker) in [
+        ("html", r#"data-missing-image="web""#),
+        ("markdown", "> **Incomplete:** image `web`"),
+        ("json", "\"missing\": [\n    {\n      \"name\": \"web\""),
+    ] {
+        let out = run(&["report", &plan, "--format", format]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{format}: {err}");
+        assert!(
+            err.contains("image `web` (oci:no-such-layout) could not be read")
+                && err.contains("the report lacks: Images, Services, Nodes and cost"),
+            "{err}"
+        );
+        let page = String::from_utf8(out.stdout).unwrap();
+        assert!(page.contains(marker), "{format}: {page}");
+    }
+}
+
+/// A Dockerfile linked to an image for which nothing predicts a saving is listed, with no
+/// what-if.
+#[test]
+fn linked_dockerfile_without_a_saving() {
+    let dir = tempfile::tempdir().unwrap();
+    let df = write(dir.path(), "Dockerfile", "FROM alpine:3.20\nCMD [\"true\"]\n");
+    let link = format!("app-on-alpine={df}");
+    let out = run(&[
+        "report",
+        "examples/plans/ubuntu-vs-alpine.yaml",
+        "--dockerfile",
+        &link,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.get("what_if").is_none());
+    assert_eq!(v["no_saving"][0], format!("{df} (app-on-alpine)"));
+}

@@ -196,7 +196,7 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
     let (what_if, no_saving) = what_if(&input, &plan, &linked, &texts, dockerfiles.as_ref(), &missing)?;
     let budgets = policy
         .as_ref()
-        .map(|p| budgets(p, &input, &read, &missing, &texts, reader.as_ref(), printer))
+        .map(|p| budgets(p, &input, &read, &texts, reader.as_ref(), printer))
         .transpose()?;
     let mut report = CapacityReport::new(&title, &input, plan, dockerfiles, missing);
     report.what_if = what_if;
@@ -262,12 +262,12 @@ fn what_if(
     Ok((Some(w), no_saving))
 }
 
-/// The policy's verdicts on every image of the plan and every Dockerfile.
+/// The policy's verdicts on every image of the plan and every Dockerfile (an image that could
+/// not be read is not in `input` any more: the report's notice says its budgets are missing).
 fn budgets(
     policy: &Policy,
     input: &crate::plan::PlanInput,
     read: &[(String, String, LayersReport)],
-    missing: &[MissingImage],
     texts: &[TextInput],
     reader: Option<&ImageReader>,
     printer: &Printer,
@@ -283,7 +283,6 @@ fn budgets(
         };
         targets.push(t);
     }
-    let _ = missing;
     for text in texts {
         let opts = Options {
             selection: check::eval::selection(policy),
