@@ -316,6 +316,48 @@ fn report_reads_manifests_too() {
     let p = json(&run(&["plan", NODES, "--manifests", SHOP, "--format", "json"], None));
     let r = json(&run(&["report", NODES, "--manifests", SHOP, "--format", "json"], None));
     assert_eq!(r["plan"], p);
+    // The images section lists real images, each used by the services whose pods run it; the
+    // union the planner uses for a two-container pod is not an image of its own.
+    let images: Vec<(&str, &serde_json::Value)> = r["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["name"].as_str().unwrap(), &i["used_by"]))
+        .collect();
+    assert_eq!(images.len(), 3, "{images:?}");
+    for (name, used_by) in &images {
+        assert!(!name.contains(" + "), "{name}");
+        let want = if name.contains("cart") { "cart" } else { "storefront" };
+        assert_eq!(used_by[0], want, "{name}");
+    }
+    // A what-if on one image of the union changes the union the planner uses.
+    let df = tempfile::tempdir().unwrap();
+    let docker = df.path().join("Dockerfile");
+    std::fs::write(
+        &docker,
+        "FROM ubuntu:24.04\nRUN apt-get update\nRUN apt-get install -y curl\nCMD [\"curl\"]\n",
+    )
+    .unwrap();
+    let link = format!("envoyproxy/envoy:v1.31.2={}", docker.display());
+    let w = json(&run(
+        &[
+            "report",
+            NODES,
+            "--manifests",
+            SHOP,
+            "--dockerfile",
+            &link,
+            "--format",
+            "json",
+        ],
+        None,
+    ));
+    let rows = w["what_if"]["services"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        assert_eq!(row["service"], "storefront");
+        assert!(row["after"]["pull_mib"].as_f64().unwrap() < row["before"]["pull_mib"].as_f64().unwrap());
+    }
     let html = run(&["report", NODES, "--manifests", SHOP], None);
     assert_eq!(html.status.code(), Some(0));
     let html = String::from_utf8(html.stdout).unwrap();

@@ -125,28 +125,52 @@ impl CapacityReport {
         input: &PlanInput,
         plan: PlanReport,
         dockerfiles: Option<AnalyzeReport>,
-        mut missing: Vec<MissingImage>,
+        missing: Vec<MissingImage>,
     ) -> Self {
+        Self::with_unions(title, input, plan, dockerfiles, missing, &[])
+    }
+
+    /// [`CapacityReport::new`] for an input with union images (pods with several images, from
+    /// `--manifests`: union name to the images it joins, see
+    /// [`crate::plan::manifests::attach_images`]): the images section lists the real images,
+    /// each used by the services whose pods run it.
+    #[must_use]
+    pub fn with_unions(
+        title: &str,
+        input: &PlanInput,
+        plan: PlanReport,
+        dockerfiles: Option<AnalyzeReport>,
+        mut missing: Vec<MissingImage>,
+        unions: &[(String, Vec<String>)],
+    ) -> Self {
+        let parts_of: BTreeMap<&str, &[String]> = unions.iter().map(|(n, p)| (n.as_str(), p.as_slice())).collect();
         let mut used_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for s in &input.services {
-            if let Some(i) = &s.image {
-                used_by.entry(i).or_default().insert(&s.name);
+        let owned = input
+            .services
+            .iter()
+            .map(|s| (&s.image, &s.name))
+            .chain(input.daemonsets.iter().map(|d| (&d.image, &d.name)));
+        for (image, owner) in owned {
+            let Some(i) = image else { continue };
+            match parts_of.get(i.as_str()) {
+                Some(parts) => {
+                    for p in *parts {
+                        used_by.entry(p).or_default().insert(owner);
+                    }
+                }
+                None => {
+                    used_by.entry(i).or_default().insert(owner);
+                }
             }
         }
-        for d in &input.daemonsets {
-            if let Some(i) = &d.image {
-                used_by.entry(i).or_default().insert(&d.name);
-            }
-        }
+        let real = || input.images.iter().filter(|(n, _)| !parts_of.contains_key(n.as_str()));
         let mut owners: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for (name, img) in &input.images {
+        for (name, img) in real() {
             for l in &img.layers {
                 owners.entry(&l.digest).or_default().insert(name);
             }
         }
-        let images = input
-            .images
-            .iter()
+        let images = real()
             .map(|(name, img)| image_row(name, img, &owners, used_by.get(name.as_str())))
             .collect();
         let shared_layers = owners

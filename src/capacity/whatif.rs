@@ -294,8 +294,14 @@ fn mib1(x: f64) -> String {
 }
 
 /// Applies every proposal to `input` (planned as `before`), plans again, and compares.
-/// Proposals for images the input does not have are left out.
-pub fn what_if(input: &PlanInput, before: &PlanReport, proposals: Vec<Proposal>) -> Result<WhatIf, crate::plan::Error> {
+/// Proposals for images the input does not have are left out; union images (`unions`, from
+/// [`crate::plan::manifests::attach_images`]) are made again from their changed parts.
+pub fn what_if(
+    input: &PlanInput,
+    before: &PlanReport,
+    proposals: Vec<Proposal>,
+    unions: &[(String, Vec<String>)],
+) -> Result<WhatIf, crate::plan::Error> {
     let mut changed = input.clone();
     let mut images = Vec::new();
     for p in proposals {
@@ -317,8 +323,15 @@ pub fn what_if(input: &PlanInput, before: &PlanReport, proposals: Vec<Proposal>)
             .insert(images[images.len() - 1].proposal.image.clone(), after);
     }
     images.sort_by(|a, b| a.proposal.image.cmp(&b.proposal.image));
+    let mut touched: BTreeSet<&str> = images.iter().map(|i| i.proposal.image.as_str()).collect();
+    for (name, parts) in unions {
+        if parts.iter().any(|p| touched.contains(p.as_str())) {
+            let joined = crate::plan::manifests::union(&changed.images, parts);
+            changed.images.insert(name.clone(), joined);
+            touched.insert(name);
+        }
+    }
     let after = crate::plan::plan(&changed)?;
-    let touched: BTreeSet<&str> = images.iter().map(|i| i.proposal.image.as_str()).collect();
     let mut services = Vec::new();
     for s in &before.services {
         if !s.image.as_deref().is_some_and(|i| touched.contains(i)) {

@@ -177,7 +177,7 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
             }
         }
     }
-    crate::plan::manifests::attach_images(&mut input, &manifest_images);
+    let unions = crate::plan::manifests::attach_images(&mut input, &manifest_images);
     let plan = crate::plan::plan(&input).context("planning")?;
     let title = if args.file.as_os_str() == "-" {
         "<stdin>".to_string()
@@ -193,12 +193,12 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
             m.sections.push(section::BUDGETS);
         }
     }
-    let (what_if, no_saving) = what_if(&input, &plan, &linked, &texts, dockerfiles.as_ref(), &missing)?;
+    let (what_if, no_saving) = what_if(&input, &plan, &linked, &texts, dockerfiles.as_ref(), &missing, &unions)?;
     let budgets = policy
         .as_ref()
-        .map(|p| budgets(p, &input, &read, &texts, reader.as_ref(), printer))
+        .map(|p| budgets(p, &input, &unions, &read, &texts, reader.as_ref(), printer))
         .transpose()?;
-    let mut report = CapacityReport::new(&title, &input, plan, dockerfiles, missing);
+    let mut report = CapacityReport::with_unions(&title, &input, plan, dockerfiles, missing, &unions);
     report.what_if = what_if;
     report.no_saving = no_saving;
     report.budgets = budgets;
@@ -235,6 +235,7 @@ fn what_if(
     texts: &[TextInput],
     analysis: Option<&analyze::AnalyzeReport>,
     missing: &[MissingImage],
+    unions: &[(String, Vec<String>)],
 ) -> anyhow::Result<(Option<whatif::WhatIf>, Vec<String>)> {
     let mut proposals = Vec::new();
     let mut no_saving = Vec::new();
@@ -258,7 +259,7 @@ fn what_if(
     if proposals.is_empty() {
         return Ok((None, no_saving));
     }
-    let w = whatif::what_if(input, plan, proposals).context("planning the what-if")?;
+    let w = whatif::what_if(input, plan, proposals, unions).context("planning the what-if")?;
     Ok((Some(w), no_saving))
 }
 
@@ -267,13 +268,18 @@ fn what_if(
 fn budgets(
     policy: &Policy,
     input: &crate::plan::PlanInput,
+    unions: &[(String, Vec<String>)],
     read: &[(String, String, LayersReport)],
     texts: &[TextInput],
     reader: Option<&ImageReader>,
     printer: &Printer,
 ) -> anyhow::Result<CheckReport> {
     let mut targets = Vec::new();
-    for (name, img) in &input.images {
+    for (name, img) in input
+        .images
+        .iter()
+        .filter(|(n, _)| !unions.iter().any(|(u, _)| u == *n))
+    {
         let t = match read.iter().find(|(k, _, _)| k == name) {
             Some((_, reference, report)) => {
                 let user = reader.and_then(|r| config_user(r, reference).ok());

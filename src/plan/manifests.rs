@@ -143,8 +143,9 @@ pub fn read(
 /// For pods that use several images of the plan, one image that is their union (layers in
 /// container order, a layer listed once), named `a + b`, replaces the first image: a node
 /// stores every layer of every container. Images no longer in `input` (could not be read) are
-/// left out of the union.
-pub fn attach_images(input: &mut PlanInput, owners: &[(String, Vec<String>)]) {
+/// left out of the union. Returns each union made, with the images it joins (see [`union`]).
+pub fn attach_images(input: &mut PlanInput, owners: &[(String, Vec<String>)]) -> Vec<(String, Vec<String>)> {
+    let mut made: Vec<(String, Vec<String>)> = Vec::new();
     for (owner, keys) in owners {
         let present: Vec<&String> = keys.iter().filter(|k| input.images.contains_key(*k)).collect();
         if present.len() < 2 {
@@ -152,15 +153,10 @@ pub fn attach_images(input: &mut PlanInput, owners: &[(String, Vec<String>)]) {
         }
         let name = present.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" + ");
         if !input.images.contains_key(&name) {
-            let mut union = ImageLayers::default();
-            for k in &present {
-                for l in &input.images[*k].layers {
-                    if !union.layers.iter().any(|x| x.digest == l.digest) {
-                        union.layers.push(l.clone());
-                    }
-                }
-            }
-            input.images.insert(name.clone(), union);
+            let parts: Vec<String> = present.iter().map(|k| (*k).clone()).collect();
+            let joined = union(&input.images, &parts);
+            input.images.insert(name.clone(), joined);
+            made.push((name.clone(), parts));
         }
         for s in input.services.iter_mut().filter(|s| &s.name == owner) {
             s.image = Some(name.clone());
@@ -169,6 +165,21 @@ pub fn attach_images(input: &mut PlanInput, owners: &[(String, Vec<String>)]) {
             d.image = Some(name.clone());
         }
     }
+    made
+}
+
+/// The union of the images `parts` (layers in order, a layer listed once).
+#[must_use]
+pub fn union(images: &BTreeMap<String, ImageLayers>, parts: &[String]) -> ImageLayers {
+    let mut out = ImageLayers::default();
+    for k in parts {
+        for l in images.get(k).map_or(&[][..], |i| i.layers.as_slice()) {
+            if !out.layers.iter().any(|x| x.digest == l.digest) {
+                out.layers.push(l.clone());
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -278,7 +289,11 @@ metadata: {name: web}
             image: Some("a".into()),
             max_per_node: None,
         });
-        attach_images(&mut input, &[("s".into(), vec!["a".into(), "b".into()])]);
+        let made = attach_images(&mut input, &[("s".into(), vec!["a".into(), "b".into()])]);
+        assert_eq!(
+            made,
+            vec![("a + b".to_string(), vec!["a".to_string(), "b".to_string()])]
+        );
         assert_eq!(input.services[0].image.as_deref(), Some("a + b"));
         assert_eq!(input.images["a + b"].layers.len(), 3);
     }
