@@ -272,3 +272,108 @@ fn the_network_trap_sees_requests() {
     assert!(hits > 0, "no connection seen");
     assert!(String::from_utf8_lossy(&out.stderr).contains("CONSOLE"));
 }
+
+/// Loads `page` in the browser and returns its DOM, asserting no network access and no
+/// console message.
+fn dom_of(bin: &Path, page: &Path) -> String {
+    let (out, hits) = chromium(bin, page, &["--dump-dom".to_string()]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert_eq!(hits, 0, "{}: the page made {hits} network connections", page.display());
+    assert!(!log.contains("CONSOLE"), "console output: {log}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The what-if, the budgets and a plan read from manifests, as the browser builds them: every
+/// before/after instance count and every budget verdict in the DOM equals `--format json`.
+#[test]
+fn what_if_budgets_and_manifests_in_the_dom() {
+    let Some(bin) = browser() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "report",
+        "examples/plans/ubuntu-vs-alpine.yaml",
+        "--dockerfile",
+        "app-on-ubuntu=examples/dockerfiles/app-on-ubuntu/Dockerfile",
+        "--policy",
+        "policies/strict.toml",
+    ];
+    let page = dir.path().join("what-if.html");
+    let mut html_args = args.to_vec();
+    html_args.extend(["-o", page.to_str().unwrap()]);
+    assert_eq!(imgopt(&html_args).status.code(), Some(0));
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&imgopt(&json_args).stdout).unwrap();
+    let dom = dom_of(&bin, &page);
+    assert!(dom.contains(r#"<section id="what-if">"#) && dom.contains(r#"<section id="budgets">"#));
+    let cells = tags_with(&dom, "data-what-if-service");
+    let rows = v["what_if"]["services"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert_eq!(cells.len(), rows.len());
+    for r in rows {
+        let c = cells
+            .iter()
+            .find(|a| {
+                a.get("data-what-if-service").map(String::as_str) == r["service"].as_str()
+                    && a.get("data-type").map(String::as_str) == r["node_type"].as_str()
+            })
+            .unwrap_or_else(|| panic!("no what-if cell for {r}"));
+        assert_eq!(c["data-before"], r["before"]["instances"].to_string());
+        assert_eq!(c["data-after"], r["after"]["instances"].to_string());
+    }
+    let verdicts = tags_with(&dom, "id")
+        .into_iter()
+        .filter(|a| a["id"] == "what-if-verdicts")
+        .count();
+    assert_eq!(verdicts, 1);
+    let budget_rows = tags_with(&dom, "data-budget");
+    let mut n = 0;
+    for t in v["budgets"]["targets"].as_array().unwrap() {
+        for c in t["checks"].as_array().unwrap() {
+            let row = budget_rows
+                .iter()
+                .find(|a| {
+                    a.get("data-budget-target").map(String::as_str) == t["target"].as_str()
+                        && a.get("data-budget").map(String::as_str) == c["id"].as_str()
+                })
+                .unwrap_or_else(|| panic!("no budget row for {} {}", t["target"], c["id"]));
+            assert_eq!(row["data-passed"], c["passed"].to_string());
+            n += 1;
+        }
+    }
+    assert_eq!(n, budget_rows.len());
+    assert!(
+        budget_rows.iter().any(|a| a["data-passed"] == "false"),
+        "the strict policy fails one"
+    );
+
+    // A plan whose services come from manifests.
+    let page = dir.path().join("manifests.html");
+    let base = [
+        "report",
+        "examples/manifests/nodes.yaml",
+        "--manifests",
+        "examples/manifests/shop.yaml",
+    ];
+    let mut a = base.to_vec();
+    a.extend(["-o", page.to_str().unwrap()]);
+    assert_eq!(imgopt(&a).status.code(), Some(0));
+    let mut a = base.to_vec();
+    a.extend(["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&imgopt(&a).stdout).unwrap();
+    let dom = dom_of(&bin, &page);
+    let inst = tags_with(&dom, "data-instances");
+    for s in v["plan"]["services"].as_array().unwrap() {
+        for (t, fit) in s["per_node"].as_object().unwrap() {
+            let cell = inst
+                .iter()
+                .find(|a| {
+                    a.get("data-service").map(String::as_str) == s["name"].as_str() && a.get("data-type") == Some(t)
+                })
+                .unwrap();
+            assert_eq!(cell["data-instances"], fit["instances"].to_string());
+        }
+    }
+    assert_eq!(inst.len(), 6, "3 services from the manifests on 2 node types");
+}

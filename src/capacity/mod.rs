@@ -8,6 +8,9 @@
 //! read. Pure data: no I/O, no printing. Does not: plan (see [`crate::plan`]) or render (see
 //! [`crate::report`]).
 
+pub mod budgets;
+pub mod whatif;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -30,6 +33,10 @@ pub mod section {
     pub const IMAGES: &str = "Images";
     /// Dockerfile findings.
     pub const FINDINGS: &str = "Dockerfile findings";
+    /// The what-if of the proposed rewrites and fixes.
+    pub const WHAT_IF: &str = "What if";
+    /// The budget policy.
+    pub const BUDGETS: &str = "Budgets";
 }
 
 /// One layer of an image, as the report lists it.
@@ -96,6 +103,16 @@ pub struct CapacityReport {
     /// The plan in a few sentences: which resource binds for which services, and what image
     /// size changes.
     pub key_points: Vec<String>,
+    /// The plan again after the proposed rewrites and fixes of the Dockerfiles linked to plan
+    /// images (`--dockerfile IMAGE=FILE`), when any predicts a saving.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub what_if: Option<whatif::WhatIf>,
+    /// Dockerfiles linked to an image for which nothing predicts a saving (no what-if for them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub no_saving: Vec<String>,
+    /// `--policy`: the budgets of `imgopt check`, per image and Dockerfile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budgets: Option<crate::check::CheckReport>,
 }
 
 impl CapacityReport {
@@ -108,28 +125,52 @@ impl CapacityReport {
         input: &PlanInput,
         plan: PlanReport,
         dockerfiles: Option<AnalyzeReport>,
-        mut missing: Vec<MissingImage>,
+        missing: Vec<MissingImage>,
     ) -> Self {
+        Self::with_unions(title, input, plan, dockerfiles, missing, &[])
+    }
+
+    /// [`CapacityReport::new`] for an input with union images (pods with several images, from
+    /// `--manifests`: union name to the images it joins, see
+    /// [`crate::plan::manifests::attach_images`]): the images section lists the real images,
+    /// each used by the services whose pods run it.
+    #[must_use]
+    pub fn with_unions(
+        title: &str,
+        input: &PlanInput,
+        plan: PlanReport,
+        dockerfiles: Option<AnalyzeReport>,
+        mut missing: Vec<MissingImage>,
+        unions: &[(String, Vec<String>)],
+    ) -> Self {
+        let parts_of: BTreeMap<&str, &[String]> = unions.iter().map(|(n, p)| (n.as_str(), p.as_slice())).collect();
         let mut used_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for s in &input.services {
-            if let Some(i) = &s.image {
-                used_by.entry(i).or_default().insert(&s.name);
+        let owned = input
+            .services
+            .iter()
+            .map(|s| (&s.image, &s.name))
+            .chain(input.daemonsets.iter().map(|d| (&d.image, &d.name)));
+        for (image, owner) in owned {
+            let Some(i) = image else { continue };
+            match parts_of.get(i.as_str()) {
+                Some(parts) => {
+                    for p in *parts {
+                        used_by.entry(p).or_default().insert(owner);
+                    }
+                }
+                None => {
+                    used_by.entry(i).or_default().insert(owner);
+                }
             }
         }
-        for d in &input.daemonsets {
-            if let Some(i) = &d.image {
-                used_by.entry(i).or_default().insert(&d.name);
-            }
-        }
+        let real = || input.images.iter().filter(|(n, _)| !parts_of.contains_key(n.as_str()));
         let mut owners: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for (name, img) in &input.images {
+        for (name, img) in real() {
             for l in &img.layers {
                 owners.entry(&l.digest).or_default().insert(name);
             }
         }
-        let images = input
-            .images
-            .iter()
+        let images = real()
             .map(|(name, img)| image_row(name, img, &owners, used_by.get(name.as_str())))
             .collect();
         let shared_layers = owners
@@ -148,6 +189,9 @@ impl CapacityReport {
             dockerfiles,
             missing,
             key_points,
+            what_if: None,
+            no_saving: Vec::new(),
+            budgets: None,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod explain;
 pub mod image;
 pub mod input;
 pub mod layers;
+mod manifests;
 mod parse;
 pub mod plan;
 pub mod printer;

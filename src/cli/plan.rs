@@ -58,6 +58,13 @@ pub struct PlanArgs {
     /// N+k: the fleet must still hold every replica with any k nodes gone.
     #[arg(long, value_name = "K")]
     pub spare_nodes: Option<u64>,
+    /// Kubernetes manifests to plan: a folder (read recursively: *.yaml, *.yml, *.json), one
+    /// file, or `-` for multi-document YAML on stdin (`helm template ... | imgopt plan
+    /// nodes.yaml --manifests -`). Deployments, StatefulSets, ReplicaSets and Pods become
+    /// services, DaemonSets per-node overhead; the node types come from the plan FILE (which
+    /// then needs no `services`) or from --node.
+    #[arg(long, value_name = "DIR|FILE|-")]
+    pub manifests: Option<PathBuf>,
     /// Let the plan file name files outside its own folder (`manifest:` paths and file
     /// references such as `oci:DIR` or `docker-archive:FILE` under `images`). Off by default:
     /// a plan written by someone else must not read other files on this machine.
@@ -311,12 +318,26 @@ pub struct PlanFile {
     pub plan: FileId,
     /// Where paths the plan names may point.
     pub policy: PathPolicy,
+    /// Services and DaemonSets from `--manifests` whose pods use several plan images: apply
+    /// [`crate::plan::manifests::attach_images`] once the images are read.
+    pub manifest_images: Vec<(String, Vec<String>)>,
 }
 
 /// Reads and parses the plan file at `path` (`-`: stdin) and the manifests it names, keeping
 /// every path it names under its folder unless `allow_outside`. A file that cannot be used is
 /// an error with every problem rendered at its line (exit 2).
 pub fn read_plan_file(path: &Path, allow_outside: bool, printer: &Printer) -> anyhow::Result<PlanFile> {
+    read_plan_file_with(path, allow_outside, None, printer)
+}
+
+/// [`read_plan_file`], plus the workloads of `--manifests` (then the plan file needs no
+/// `services`).
+pub fn read_plan_file_with(
+    path: &Path,
+    allow_outside: bool,
+    manifests: Option<&Path>,
+    printer: &Printer,
+) -> anyhow::Result<PlanFile> {
     let stdin = path.as_os_str() == "-";
     let (name, text, base) = if stdin {
         let text =
@@ -351,17 +372,95 @@ pub fn read_plan_file(path: &Path, allow_outside: bool, printer: &Printer) -> an
         }
         loaded
     };
-    let parsed = file::parse_plan(&mut files, id, &mut load);
+    let parsed = file::parse_plan_opts(&mut files, id, &mut load, manifests.is_some());
     verbose::print(printer, &read);
-    match parsed {
-        Ok(parsed) => Ok(PlanFile {
-            parsed,
-            files,
-            plan: id,
-            policy,
-        }),
-        Err(diags) => Err(render_diags(&diags, &files, id, printer)),
+    let mut parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(diags) => return Err(render_diags(&diags, &files, id, printer)),
+    };
+    let mut manifest_images = Vec::new();
+    if let Some(src) = manifests {
+        let refs: std::collections::BTreeMap<String, String> = parsed
+            .image_refs
+            .iter()
+            .map(|r| (r.key.clone(), r.reference.clone()))
+            .collect();
+        manifest_images = add_manifests(
+            src,
+            &mut files,
+            Some(id),
+            &mut parsed.input,
+            &refs,
+            &parsed.runtime_classes,
+            printer,
+        )?;
     }
+    Ok(PlanFile {
+        parsed,
+        files,
+        plan: id,
+        policy,
+        manifest_images,
+    })
+}
+
+/// Reads `--manifests` into `input` (node types, images and runtime classes come from the plan
+/// file, `plan`, if any); returns the owners of several images for
+/// [`crate::plan::manifests::attach_images`]. Problems are rendered with their file and line
+/// (never showing a manifest's lines: rendered Helm output can hold secrets), exit 2.
+fn add_manifests(
+    src: &Path,
+    files: &mut Files,
+    plan: Option<FileId>,
+    input: &mut PlanInput,
+    refs: &std::collections::BTreeMap<String, String>,
+    rcs: &std::collections::BTreeMap<String, Request>,
+    printer: &Printer,
+) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    let texts = super::manifests::load(src, printer)?;
+    let ids: Vec<FileId> = texts.into_iter().map(|(n, t)| files.add(n, t)).collect();
+    let taken = input.services.iter().map(|s| s.name.clone()).collect();
+    let keys = input.images.keys().chain(refs.keys()).cloned().collect();
+    let w = crate::plan::manifests::read(files, &ids, &taken, &keys, refs, rcs).map_err(|diags| {
+        let diags = redact(&diags, files, &|f| Some(f) == plan);
+        let mut buf = Vec::new();
+        let _ = crate::diag::render_human(&diags, files, printer.err_color, &mut buf);
+        let n = diags.len();
+        let summary = format!(
+            "error: the manifests have {n} problem{}\n",
+            if n == 1 { "" } else { "s" }
+        );
+        anyhow::Error::new(Rendered(String::from_utf8_lossy(&buf).into_owned() + &summary))
+    })?;
+    let mut notes: Vec<String> = w.skipped.iter().map(|s| format!("not planned: {s}")).collect();
+    notes.push(format!(
+        "manifests: {} service{}, {} DaemonSet{} from {} file{}",
+        w.services.len(),
+        if w.services.len() == 1 { "" } else { "s" },
+        w.daemonsets.len(),
+        if w.daemonsets.len() == 1 { "" } else { "s" },
+        ids.len(),
+        if ids.len() == 1 { "" } else { "s" }
+    ));
+    verbose::print(printer, &notes);
+    if !w.unmatched_images.is_empty() {
+        let list: Vec<&str> = w.unmatched_images.iter().map(String::as_str).take(5).collect();
+        let more = w.unmatched_images.len().saturating_sub(5);
+        printer.note(&format!(
+            "note: {} image{} the manifests name {} not under the plan's `images` ({}{}): planned without {} layers (no disk check, no pull figure); list {} as `NAME: {{ref: IMAGE}}` to read {}",
+            w.unmatched_images.len(),
+            if w.unmatched_images.len() == 1 { "" } else { "s" },
+            if w.unmatched_images.len() == 1 { "is" } else { "are" },
+            list.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() },
+            if w.unmatched_images.len() == 1 { "its" } else { "their" },
+            if w.unmatched_images.len() == 1 { "it" } else { "them" },
+            if w.unmatched_images.len() == 1 { "it" } else { "them" },
+        ));
+    }
+    input.services.extend(w.services);
+    input.daemonsets.extend(w.daemonsets);
+    Ok(w.images)
 }
 
 /// Resolves one image reference of a plan file (a path in it must pass `policy`), saying
@@ -372,17 +471,54 @@ pub fn resolve_plan_image(
     reader: &ImageReader,
     printer: &Printer,
 ) -> Result<ImageLayers, String> {
+    resolve_plan_image_read(r, policy, reader, printer).map(|x| x.layers)
+}
+
+/// An image of a plan file as read: the planner's layers, the whole layers analysis, and the
+/// reference actually opened (a file path resolved against the plan's folder).
+pub struct ReadImage {
+    /// The planner's view.
+    pub layers: ImageLayers,
+    /// `imgopt layers`' report of it.
+    pub report: crate::layers::LayersReport,
+    /// The reference opened.
+    pub reference: String,
+}
+
+/// [`resolve_plan_image`], keeping the layers analysis (for budgets).
+pub fn resolve_plan_image_read(
+    r: &file::ImageRef,
+    policy: &PathPolicy,
+    reader: &ImageReader,
+    printer: &Printer,
+) -> Result<ReadImage, String> {
     let reference = policy.image_ref(&r.reference)?;
-    let (layers, trace) = resolve_image_ref_traced(&reference, reader).map_err(|e| format!("{e:#}"))?;
+    let (report, trace) = read_image_report(&reference, reader).map_err(|e| format!("{e:#}"))?;
     if printer.is_verbose() {
         verbose::print(printer, &verbose::image_brief(&format!("image {}", r.key), &trace));
     }
-    Ok(layers)
+    Ok(ReadImage {
+        layers: ImageLayers::from_layers_report(&report),
+        report,
+        reference,
+    })
+}
+
+/// Reads `reference` (any IMAGE form) with the layers analysis.
+pub fn read_image_report(
+    reference: &str,
+    reader: &ImageReader,
+) -> anyhow::Result<(crate::layers::LayersReport, crate::layers::Trace)> {
+    if reference.trim().is_empty() {
+        bail!("empty image reference");
+    }
+    reader.analyze_traced(reference)
 }
 
 fn from_file(
     path: &Path,
     allow_outside: bool,
+    manifests: Option<&Path>,
     printer: &Printer,
     reader: &dyn Fn() -> anyhow::Result<ImageReader>,
 ) -> anyhow::Result<PlanInput> {
@@ -391,7 +527,8 @@ fn from_file(
         files,
         plan,
         policy,
-    } = read_plan_file(path, allow_outside, printer)?;
+        manifest_images,
+    } = read_plan_file_with(path, allow_outside, manifests, printer)?;
     let mut input = parsed.input;
     let mut diags = Vec::new();
     let reader = if parsed.image_refs.is_empty() {
@@ -415,6 +552,25 @@ fn from_file(
     if !diags.is_empty() {
         return Err(render_diags(&diags, &files, plan, printer));
     }
+    crate::plan::manifests::attach_images(&mut input, &manifest_images);
+    Ok(input)
+}
+
+/// `--manifests` with node types from `--node` and no plan file.
+fn from_manifests(args: &PlanArgs, src: &Path, printer: &Printer) -> anyhow::Result<PlanInput> {
+    if args.nodes.is_empty() {
+        bail!("--manifests needs node types: give a plan FILE with `node_types`, or --node SPEC");
+    }
+    if args.cpu.is_some() || args.memory.is_some() || args.image.is_some() {
+        bail!("--manifests gives the services: --cpu, --memory and --image are for the one-service form");
+    }
+    let mut input = PlanInput::default();
+    for (i, n) in args.nodes.iter().enumerate() {
+        input.node_types.push(node_from_flag(n, i)?);
+    }
+    let mut files = Files::new();
+    let (refs, rcs) = (std::collections::BTreeMap::new(), std::collections::BTreeMap::new());
+    add_manifests(src, &mut files, None, &mut input, &refs, &rcs, printer)?;
     Ok(input)
 }
 
@@ -478,12 +634,26 @@ pub fn run(args: &PlanArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus>
             if !args.nodes.is_empty() || args.cpu.is_some() || args.memory.is_some() || args.image.is_some() {
                 bail!("give either a plan FILE or the one-service flags (--node, --cpu, --memory, --image), not both");
             }
-            if path.as_os_str() == "-" && args.source.password_stdin {
-                bail!("--password-stdin and a plan file on stdin (`-`) cannot share stdin");
+            let stdin_users = [
+                path.as_os_str() == "-",
+                args.source.password_stdin,
+                args.manifests.as_ref().is_some_and(|m| m.as_os_str() == "-"),
+            ];
+            if stdin_users.iter().filter(|x| **x).count() > 1 {
+                bail!("only one of the plan file (`-`), --manifests - and --password-stdin can read stdin");
             }
-            from_file(path, args.allow_paths_outside_plan, printer, &reader)?
+            from_file(
+                path,
+                args.allow_paths_outside_plan,
+                args.manifests.as_deref(),
+                printer,
+                &reader,
+            )?
         }
-        None => from_flags(args, printer, &reader)?,
+        None => match &args.manifests {
+            Some(src) => from_manifests(args, src, printer)?,
+            None => from_flags(args, printer, &reader)?,
+        },
     };
     let read_time = start.elapsed();
     if let Some(u) = &args.target_utilization {

@@ -62,6 +62,8 @@ pub struct Parsed {
     pub input: PlanInput,
     /// Images to resolve before planning.
     pub image_refs: Vec<ImageRef>,
+    /// `runtime_classes`: name to overhead (for manifests read beside the plan).
+    pub runtime_classes: BTreeMap<String, Request>,
 }
 
 /// Loads a manifest named in the plan: returns its display name and text, or an error message.
@@ -662,6 +664,17 @@ fn headroom(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Headroom {
 /// Parses a plan file already added to `files`. Manifests named in it are loaded through
 /// `load` and added to `files` too, so diagnostics can point into them.
 pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Result<Parsed, Vec<Diagnostic>> {
+    parse_plan_opts(files, id, load, false)
+}
+
+/// [`parse_plan`]; with `services_optional` (the services come from `--manifests`) a plan
+/// without `services` is accepted.
+pub fn parse_plan_opts(
+    files: &mut Files,
+    id: FileId,
+    load: &mut Loader<'_>,
+    services_optional: bool,
+) -> Result<Parsed, Vec<Diagnostic>> {
     let text = files.text(id).to_string();
     let docs = match yaml::parse(&text) {
         Ok(d) => d,
@@ -855,6 +868,7 @@ pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Resul
         input.services.push(s);
     };
     match top.get("services") {
+        None if services_optional => {}
         None => cx.err(
             f,
             root.span.start..root.span.start,
@@ -946,6 +960,7 @@ pub fn parse_plan(files: &mut Files, id: FileId, load: &mut Loader<'_>) -> Resul
         Ok(Parsed {
             input,
             image_refs: refs,
+            runtime_classes: rcs,
         })
     } else {
         // In file order, as a reader goes through the file.
@@ -1227,6 +1242,139 @@ fn read_workloads(cx: &mut Ctx<'_>, f: FileId, d: &Yaml, rcs: &RuntimeClasses, o
         max_per_node,
         daemonset: kind == "DaemonSet",
     });
+}
+
+/// A workload of a manifest read for `--manifests` ([`super::manifests`]).
+#[derive(Clone, Debug)]
+pub(crate) struct ManifestWorkload {
+    /// `metadata.name`.
+    pub name: String,
+    /// `kind`.
+    pub kind: String,
+    /// `spec.replicas` (1 for a DaemonSet or Pod).
+    pub replicas: u64,
+    /// The pod's shape.
+    pub shape: PodShape,
+    /// From required anti-affinity or hostname spread.
+    pub max_per_node: Option<u64>,
+    /// A DaemonSet (one pod on every node).
+    pub daemonset: bool,
+    /// The images of its containers, then of its init containers, without repeats.
+    pub images: Vec<String>,
+    /// Where the document starts.
+    pub span: Range<usize>,
+}
+
+/// A document of a manifest that `--manifests` leaves out, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SkippedDoc {
+    /// `Kind name`.
+    pub what: String,
+    /// Why.
+    pub why: &'static str,
+    /// Where the document starts.
+    pub offset: usize,
+}
+
+/// Reads the workloads of the manifest already added to `files` as `mid`, for `--manifests`:
+/// Deployments, StatefulSets, ReplicaSets, Pods and DaemonSets (and `List`s of them). Left out,
+/// each with a reason: Jobs and CronJobs (they run to completion, not steady capacity), Helm
+/// hooks (`helm.sh/hook`: tests and migrations that run and leave), and ReplicaSets and Pods
+/// that another object owns (`ownerReferences`: their Deployment or StatefulSet is counted).
+pub(crate) fn read_manifest_workloads(
+    files: &mut Files,
+    mid: FileId,
+    rcs: &BTreeMap<String, Request>,
+) -> (Vec<ManifestWorkload>, Vec<SkippedDoc>, Vec<Diagnostic>) {
+    let text = files.text(mid).to_string();
+    let mut cx = Ctx {
+        files,
+        diags: Vec::new(),
+    };
+    let docs = match yaml::parse(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            cx.err(
+                mid,
+                e.offset..e.offset,
+                codes::SYNTAX,
+                format!("invalid YAML: {}", e.message),
+                "here",
+            );
+            return (Vec::new(), Vec::new(), cx.diags);
+        }
+    };
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    let mut stack: Vec<&Yaml> = docs.iter().rev().collect();
+    while let Some(d) = stack.pop() {
+        if d.is_null() {
+            continue;
+        }
+        let kind = d.get("kind").and_then(Yaml::scalar).unwrap_or("");
+        if kind == "List" {
+            if let Some(Node::Seq(items)) = d.get("items").map(|i| &i.node) {
+                stack.extend(items.iter().rev());
+            }
+            continue;
+        }
+        let name = d.path(&["metadata", "name"]).and_then(Yaml::scalar).unwrap_or("?");
+        let skip = |why| SkippedDoc {
+            what: format!("{kind} {name}"),
+            why,
+            offset: d.span.start,
+        };
+        let template: &[&str] = match kind {
+            "Deployment" | "StatefulSet" | "ReplicaSet" | "DaemonSet" => &["spec", "template", "spec"],
+            "Pod" => &["spec"],
+            "Job" | "CronJob" => {
+                skipped.push(skip("runs to completion, so it is not steady capacity"));
+                continue;
+            }
+            _ => continue,
+        };
+        if d.path(&["metadata", "annotations", "helm.sh/hook"]).is_some() {
+            skipped.push(skip("a Helm hook (helm.sh/hook): it runs and leaves"));
+            continue;
+        }
+        if matches!(kind, "ReplicaSet" | "Pod")
+            && matches!(d.path(&["metadata", "ownerReferences"]).map(|o| &o.node), Some(Node::Seq(o)) if !o.is_empty())
+        {
+            skipped.push(skip(
+                "owned by another object (ownerReferences), which is counted instead",
+            ));
+            continue;
+        }
+        let mut images: Vec<String> = Vec::new();
+        if let Some(spec) = d.path(template) {
+            for key in ["containers", "initContainers"] {
+                if let Some(Node::Seq(cs)) = spec.get(key).map(|c| &c.node) {
+                    for c in cs {
+                        if let Some(i) = c.get("image").and_then(Yaml::scalar).filter(|i| !i.trim().is_empty())
+                            && !images.iter().any(|x| x == i)
+                        {
+                            images.push(i.trim().to_string());
+                        }
+                    }
+                }
+            }
+        }
+        let mut one = Vec::new();
+        read_workloads(&mut cx, mid, d, rcs, &mut one);
+        for w in one {
+            out.push(ManifestWorkload {
+                name: w.name,
+                kind: w.kind,
+                replicas: w.replicas,
+                shape: w.shape,
+                max_per_node: w.max_per_node,
+                daemonset: w.daemonset,
+                images: images.clone(),
+                span: d.span.clone(),
+            });
+        }
+    }
+    (out, skipped, cx.diags)
 }
 
 #[cfg(test)]

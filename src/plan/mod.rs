@@ -15,6 +15,7 @@
 pub mod file;
 pub mod fit;
 pub mod image;
+pub mod manifests;
 pub mod node;
 pub mod pack;
 pub mod pod;

@@ -98,6 +98,8 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
     nodes_and_cost(&mut h, p);
     images(&mut h, r);
     findings(&mut h, r);
+    what_if(&mut h, r);
+    budgets(&mut h, r);
     let _ = writeln!(
         h,
         "<footer>Made by <code>imgopt report</code> from {}. Node counts, costs and instances per node are those of \
@@ -159,6 +161,12 @@ fn header(h: &mut String, r: &CapacityReport) {
     }
     if r.dockerfiles.is_some() {
         h.push_str(r##"<a href="#findings">Findings</a>"##);
+    }
+    if r.what_if.is_some() || !r.no_saving.is_empty() {
+        h.push_str(r##"<a href="#what-if">What if</a>"##);
+    }
+    if r.budgets.is_some() {
+        h.push_str(r##"<a href="#budgets">Budgets</a>"##);
     }
     h.push_str("</nav></header>");
 }
@@ -803,6 +811,215 @@ fn findings(h: &mut String, r: &CapacityReport) {
                 mib(e.high_bytes.0)
             )),
         );
+    }
+    h.push_str("</tbody></table></div></section>");
+}
+
+fn sides(b: &[Binding]) -> String {
+    if b.is_empty() {
+        "-".to_string()
+    } else {
+        b.iter().map(|x| x.word()).collect::<Vec<_>>().join(" + ")
+    }
+}
+
+/// `a → b`, or `a (same)` when nothing changes.
+fn before_after(a: &str, b: &str) -> String {
+    if a == b {
+        format!("{} (same)", esc(a))
+    } else {
+        format!("{} → <b>{}</b>", esc(a), esc(b))
+    }
+}
+
+#[allow(clippy::cast_precision_loss, clippy::too_many_lines)]
+fn what_if(h: &mut String, r: &CapacityReport) {
+    if r.what_if.is_none() && r.no_saving.is_empty() {
+        return;
+    }
+    let _ = write!(
+        h,
+        r#"<section id="what-if"><h2>{}</h2><p class="lead">The plan again, with each image the Dockerfiles linked to it would make after <code>imgopt rewrite</code>'s rewrite (or, when the rewrite changes nothing, after fixing <code>imgopt analyze</code>'s findings), at the high end of the predicted saving: the best case. The saving is taken from the image's top layers down; a layer it changes is no longer shared. Which resource binds decides whether a smaller image buys more instances per node, or only disk and pull time.</p>"#,
+        section::WHAT_IF
+    );
+    if !r.no_saving.is_empty() {
+        let _ = write!(
+            h,
+            "<p>No saving predicted (no what-if) for: {}.</p>",
+            esc(&r.no_saving.join(", "))
+        );
+    }
+    let Some(w) = &r.what_if else {
+        h.push_str("</section>");
+        return;
+    };
+    h.push_str(r#"<ul class="points" id="what-if-verdicts">"#);
+    for v in &w.verdicts {
+        let _ = write!(h, "<li>{}</li>", esc(v));
+    }
+    h.push_str("</ul>");
+    // Disk and pull per image, before and after.
+    let max = w
+        .images
+        .iter()
+        .map(|i| i.size_before.max(i.compressed_before))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let height = 74.0 * w.images.len() as f64 + 6.0;
+    let _ = write!(
+        h,
+        r#"<div class="pair"><figure><svg class="chart" viewBox="0 0 600 {height:.0}" role="img" aria-label="Image size on disk and pulled, now and after the proposed changes">"#
+    );
+    let mut y = 12.0;
+    for i in &w.images {
+        text(h, 0.0, y, "start", "tb", &truncate(&i.proposal.image, 40));
+        y += 4.0;
+        for (label, v, fill) in [
+            ("disk now", i.size_before, USED),
+            ("disk after", i.size_after, FREE),
+            ("pull now", i.compressed_before, FFD_CA),
+            ("pull after", i.compressed_after, FFD_K),
+        ] {
+            text(h, 70.0, y + 10.0, "end", "t", label);
+            let wd = 420.0 * v as f64 / max;
+            stacked_bar(
+                h,
+                76.0,
+                y,
+                wd.max(0.5),
+                11.0,
+                &[Segment {
+                    share: 1.0,
+                    fill,
+                    title: format!("{}: {label} {}", i.proposal.image, mib(v)),
+                }],
+            );
+            text(h, 80.0 + wd, y + 10.0, "start", "tm", &mib(v));
+            y += 14.0;
+        }
+        y += 14.0;
+    }
+    h.push_str("</svg><figcaption>");
+    h.push_str(&swatch(USED, "on disk now (plain dark)"));
+    h.push_str(&swatch(FREE, "on disk after (plain light)"));
+    h.push_str(&swatch(FFD_CA, "pulled now (dotted)"));
+    h.push_str(&swatch(FFD_K, "pulled after (grid)"));
+    h.push_str("</figcaption></figure><div class=\"scroll\"><table><thead><tr><th>image</th><th>change</th><th class=\"n\">predicted saving</th><th class=\"n\">on disk</th><th class=\"n\">pulled</th></tr></thead><tbody>");
+    for i in &w.images {
+        let p = &i.proposal;
+        let _ = write!(
+            h,
+            r#"<tr data-what-if-image="{}"><td>{}<br><code>{}</code></td><td>{}</td><td class="n">{} to {}<br><small>{}</small></td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(&p.image),
+            esc(&p.image),
+            esc(&p.dockerfile),
+            esc(&p.what),
+            mib(p.saving_low),
+            mib(p.saving_high),
+            esc(&p.basis.join(", ")),
+            before_after(&mib(i.size_before), &mib(i.size_after)),
+            before_after(&mib(i.compressed_before), &mib(i.compressed_after)),
+        );
+        if i.saving_exceeds_image {
+            let _ = write!(
+                h,
+                r#"<tr><td colspan="5" class="mark">The predicted saving is larger than {} as the plan has it: the estimate assumed a larger image, so the what-if takes the whole image away.</td></tr>"#,
+                esc(&p.image)
+            );
+        }
+    }
+    h.push_str("</tbody></table></div></div>");
+    h.push_str(r#"<h3>Per service and node type</h3><div class="scroll"><table><thead><tr><th>service</th><th>node type</th><th class="n">per node</th><th>binds</th><th class="n">image cache per node</th><th class="n">pull MiB, fresh node</th></tr></thead><tbody>"#);
+    for c in &w.services {
+        let cache = |x: Option<u64>| x.map_or("-".to_string(), |m| format!("{m} MiB"));
+        let _ = write!(
+            h,
+            r#"<tr><td>{}</td><td>{}</td><td class="n" data-what-if-service="{}" data-type="{}" data-before="{}" data-after="{}">{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(&c.service),
+            esc(&c.node_type),
+            esc(&c.service),
+            esc(&c.node_type),
+            c.before.instances,
+            c.after.instances,
+            before_after(&c.before.instances.to_string(), &c.after.instances.to_string()),
+            before_after(&sides(&c.before.binding), &sides(&c.after.binding)),
+            before_after(&cache(c.before.image_cache_mib), &cache(c.after.image_cache_mib)),
+            before_after(&json_num(c.before.pull_mib), &json_num(c.after.pull_mib)),
+        );
+    }
+    h.push_str("</tbody></table></div>");
+    h.push_str(r#"<h3>Nodes and cost</h3><div class="scroll"><table><thead><tr><th>node type</th><th class="n">nodes for every replica</th></tr></thead><tbody>"#);
+    for t in &w.node_types {
+        let _ = write!(
+            h,
+            r#"<tr><td>{}</td><td class="n">{}</td></tr>"#,
+            esc(&t.node_type),
+            before_after(
+                &crate::capacity::whatif::TypeChange::shown(t.nodes_before, t.partial_before),
+                &crate::capacity::whatif::TypeChange::shown(t.nodes_after, t.partial_after)
+            )
+        );
+    }
+    if let Some(f) = &w.cheapest {
+        let _ = write!(
+            h,
+            r#"<tr><td>cheapest mixed fleet</td><td class="n">{} nodes, {}</td></tr>"#,
+            before_after(&f.nodes_before.to_string(), &f.nodes_after.to_string()),
+            before_after(
+                &format!("${}/h", json_num(f.cost_before)),
+                &format!("${}/h", json_num(f.cost_after))
+            ),
+        );
+    }
+    h.push_str("</tbody></table></div></section>");
+}
+
+fn budgets(h: &mut String, r: &CapacityReport) {
+    let Some(b) = &r.budgets else { return };
+    let all: Vec<&crate::check::CheckResult> = b.targets.iter().flat_map(|t| &t.checks).collect();
+    let failed = all.iter().filter(|c| !c.passed).count();
+    let unchecked = all.iter().filter(|c| !crate::capacity::budgets::was_checked(c)).count();
+    let _ = write!(
+        h,
+        r#"<section id="budgets"><h2>{}</h2><p class="lead">The budgets of <code>{}</code> (the policy format of <code>imgopt check</code>), checked on each image of the plan and each Dockerfile, with the same verdicts <code>imgopt check</code> gives. <b>{} of {} checks failed</b>{}.</p>"#,
+        section::BUDGETS,
+        esc(&b.policy),
+        failed,
+        all.len(),
+        if unchecked > 0 {
+            format!(
+                "; {unchecked} could not be checked (the plan gives only layer sizes for some images, or no baseline)"
+            )
+        } else {
+            String::new()
+        }
+    );
+    h.push_str(r#"<div class="scroll"><table><thead><tr><th>image or Dockerfile</th><th>budget</th><th class="n">limit</th><th class="n">actual</th><th>result</th><th>why</th></tr></thead><tbody>"#);
+    for t in &b.targets {
+        for c in &t.checks {
+            let (word, class) = if !crate::capacity::budgets::was_checked(c) {
+                ("not checked", "")
+            } else if c.passed {
+                ("✓ pass", "")
+            } else {
+                ("✗ FAIL", r#" class="mark""#)
+            };
+            let _ = write!(
+                h,
+                r#"<tr data-budget-target="{}" data-budget="{}" data-passed="{}"><td>{} <small>({})</small></td><td><code>{}</code></td><td class="n">{}</td><td class="n">{}</td><td{class}>{}</td><td>{}</td></tr>"#,
+                esc(&t.target),
+                esc(&c.id),
+                c.passed,
+                esc(&t.target),
+                t.kind.as_str(),
+                esc(&c.id),
+                esc(&c.shown_limit()),
+                esc(&c.shown_actual()),
+                word,
+                esc(&c.message),
+            );
+        }
     }
     h.push_str("</tbody></table></div></section>");
 }

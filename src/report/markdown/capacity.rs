@@ -309,5 +309,146 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
             }
         }
     }
+    what_if(r, out)?;
+    budgets(r, out)?;
+    Ok(())
+}
+
+/// `a → **b**`, or `a (same)`.
+fn before_after(a: &str, b: &str) -> String {
+    if a == b {
+        format!("{a} (same)")
+    } else {
+        format!("{a} → **{b}**")
+    }
+}
+
+fn words(b: &[crate::plan::Binding]) -> String {
+    if b.is_empty() {
+        "-".to_string()
+    } else {
+        b.iter().map(|x| x.word()).collect::<Vec<_>>().join(" + ")
+    }
+}
+
+fn what_if(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
+    if r.what_if.is_none() && r.no_saving.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n### {}\n", section::WHAT_IF)?;
+    writeln!(
+        out,
+        "The plan again with each linked image as its Dockerfile would make it after `imgopt rewrite` (or the findings' fixes), at the high end of the predicted saving (the best case).\n"
+    )?;
+    if !r.no_saving.is_empty() {
+        writeln!(
+            out,
+            "No saving predicted (no what-if) for: {}.\n",
+            cell(&r.no_saving.join(", "))
+        )?;
+    }
+    let Some(w) = &r.what_if else { return Ok(()) };
+    for v in &w.verdicts {
+        writeln!(out, "- {}", cell(v))?;
+    }
+    writeln!(
+        out,
+        "\n| image | change | predicted saving | on disk | pulled |\n|---|---|--:|--:|--:|"
+    )?;
+    for i in &w.images {
+        let p = &i.proposal;
+        writeln!(
+            out,
+            "| {} (`{}`) | {} | {} to {} ({}) | {} | {} |",
+            cell(&p.image),
+            code(&p.dockerfile),
+            cell(&p.what),
+            mib(p.saving_low),
+            mib(p.saving_high),
+            p.basis.join(", "),
+            before_after(&mib(i.size_before), &mib(i.size_after)),
+            before_after(&mib(i.compressed_before), &mib(i.compressed_after)),
+        )?;
+    }
+    writeln!(
+        out,
+        "\n| service | node type | per node | binds | image cache per node | pull MiB, fresh node |\n|---|---|--:|---|--:|--:|"
+    )?;
+    for c in &w.services {
+        let cache = |x: Option<u64>| x.map_or("-".to_string(), |m| format!("{m} MiB"));
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            cell(&c.service),
+            cell(&c.node_type),
+            before_after(&c.before.instances.to_string(), &c.after.instances.to_string()),
+            before_after(&words(&c.before.binding), &words(&c.after.binding)),
+            before_after(&cache(c.before.image_cache_mib), &cache(c.after.image_cache_mib)),
+            before_after(&json_num(c.before.pull_mib), &json_num(c.after.pull_mib)),
+        )?;
+    }
+    writeln!(out, "\n| node type | nodes for every replica |\n|---|--:|")?;
+    for t in &w.node_types {
+        writeln!(
+            out,
+            "| {} | {} |",
+            cell(&t.node_type),
+            before_after(
+                &crate::capacity::whatif::TypeChange::shown(t.nodes_before, t.partial_before),
+                &crate::capacity::whatif::TypeChange::shown(t.nodes_after, t.partial_after)
+            )
+        )?;
+    }
+    if let Some(f) = &w.cheapest {
+        writeln!(
+            out,
+            "| cheapest mixed fleet | {} nodes, {} |",
+            before_after(&f.nodes_before.to_string(), &f.nodes_after.to_string()),
+            before_after(
+                &format!("${}/h", json_num(f.cost_before)),
+                &format!("${}/h", json_num(f.cost_after))
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+fn budgets(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
+    let Some(b) = &r.budgets else { return Ok(()) };
+    let all: Vec<&crate::check::CheckResult> = b.targets.iter().flat_map(|t| &t.checks).collect();
+    let failed = all.iter().filter(|c| !c.passed).count();
+    writeln!(out, "\n### {}\n", section::BUDGETS)?;
+    writeln!(
+        out,
+        "Policy `{}` (the format of `imgopt check`): **{failed} of {} checks failed**.\n",
+        code(&b.policy),
+        all.len()
+    )?;
+    writeln!(
+        out,
+        "| image or Dockerfile | budget | limit | actual | result | why |\n|---|---|--:|--:|---|---|"
+    )?;
+    for t in &b.targets {
+        for c in &t.checks {
+            let word = if !crate::capacity::budgets::was_checked(c) {
+                "not checked"
+            } else if c.passed {
+                "✓ pass"
+            } else {
+                "**✗ FAIL**"
+            };
+            writeln!(
+                out,
+                "| {} ({}) | `{}` | {} | {} | {} | {} |",
+                cell(&t.target),
+                t.kind.as_str(),
+                code(&c.id),
+                cell(&c.shown_limit()),
+                cell(&c.shown_actual()),
+                word,
+                cell(&c.message),
+            )?;
+        }
+    }
     Ok(())
 }
