@@ -299,6 +299,10 @@ fn the_walk_stays_inside_and_is_capped() {
     assert_eq!(out.status.code(), Some(2));
     assert!(err(&out).contains("pipe.yaml is not a regular file"), "{}", err(&out));
     std::fs::remove_file(&fifo).unwrap();
+    // A device is not a manifest.
+    let out = run_in(dir.path(), &["plan", "nodes.yaml", "--manifests", "/dev/zero"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err(&out).contains("/dev/zero: not a regular file"), "{}", err(&out));
     // More files than the cap.
     let many = dir.path().join("many");
     std::fs::create_dir_all(&many).unwrap();

@@ -53,11 +53,30 @@ fn examples_are_current() {
     let bless = std::env::var_os("IMGOPT_BLESS").is_some();
     assert!(plans().len() >= 3);
     let mut stale = Vec::new();
-    for name in plans() {
-        let plan = format!("examples/plans/{name}.yaml");
+    // Every example plan, and the manifests example.
+    let mut examples: Vec<(String, Vec<String>)> = plans()
+        .into_iter()
+        .map(|name| {
+            let mut a = vec![format!("examples/plans/{name}.yaml")];
+            a.extend(example_args(&name).into_iter().map(str::to_string));
+            (name, a)
+        })
+        .collect();
+    examples.push((
+        "shop-manifests".to_string(),
+        [
+            "examples/manifests/nodes.yaml",
+            "--manifests",
+            "examples/manifests/shop.yaml",
+        ]
+        .map(str::to_string)
+        .to_vec(),
+    ));
+    for (name, extra) in examples {
+        let plan = extra[0].clone();
         for (format, ext) in [("html", "html"), ("markdown", "md")] {
-            let mut args = vec!["report", plan.as_str(), "--format", format];
-            args.extend(example_args(&name));
+            let mut args = vec!["report", "--format", format];
+            args.extend(extra.iter().map(String::as_str));
             let out = run(&args);
             assert_eq!(
                 out.status.code(),

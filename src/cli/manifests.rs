@@ -3,7 +3,7 @@
 //! stdin, within the limits of docs/limits.md. What they mean is [`crate::plan::manifests`].
 //!
 //! Limits: at most [`MAX_FILES`] manifest files, [`MAX_TOTAL_BYTES`] in all, folders
-//! [`MAX_DEPTH`] deep; each file a regular file of at most 32 MiB of UTF-8. Symbolic links are
+//! [`MAX_DEPTH`] deep, [`MAX_ENTRIES`] entries looked at; each file a regular file of at most 32 MiB of UTF-8. Symbolic links are
 //! followed only to files inside the folder (never to folders, so a walk cannot loop);
 //! hidden entries (`.git`) are skipped; files that are not `*.yaml`, `*.yml` or `*.json` are
 //! skipped with a `-v` note.
@@ -22,6 +22,9 @@ pub const MAX_FILES: usize = 10_000;
 pub const MAX_TOTAL_BYTES: u64 = 256 << 20;
 /// Deepest folder nesting walked.
 pub const MAX_DEPTH: usize = 32;
+/// Most folder entries looked at (files of every kind and folders), so pointing the walk at a
+/// huge tree ends quickly.
+pub const MAX_ENTRIES: usize = 100_000;
 
 fn is_manifest(p: &Path) -> bool {
     p.extension()
@@ -44,7 +47,8 @@ pub fn load(src: &Path, printer: &Printer) -> anyhow::Result<Vec<(String, String
     let root = std::fs::canonicalize(src).with_context(|| format!("--manifests {}", src.display()))?;
     let mut notes = Vec::new();
     let mut found: Vec<PathBuf> = Vec::new();
-    walk(src, &root, 0, &mut found, &mut notes)?;
+    let mut seen = 0usize;
+    walk(src, &root, 0, &mut seen, &mut found, &mut notes)?;
     let mut out = Vec::with_capacity(found.len());
     let mut total: u64 = 0;
     for p in found {
@@ -72,6 +76,7 @@ fn walk(
     dir: &Path,
     root: &Path,
     depth: usize,
+    seen: &mut usize,
     found: &mut Vec<PathBuf>,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<()> {
@@ -86,6 +91,10 @@ fn walk(
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()
         .with_context(|| format!("reading folder {}", dir.display()))?;
+    *seen += entries.len();
+    if *seen > MAX_ENTRIES {
+        bail!("more than {MAX_ENTRIES} files and folders under --manifests; point it at the folder of your manifests");
+    }
     entries.sort();
     for p in entries {
         let name = p
@@ -117,7 +126,7 @@ fn walk(
                 }
             }
         } else if lmeta.is_dir() {
-            walk(&p, root, depth + 1, found, notes)?;
+            walk(&p, root, depth + 1, seen, found, notes)?;
             continue;
         }
         if !is_manifest(&p) {

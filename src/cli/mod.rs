@@ -84,7 +84,8 @@ pub enum Command {
     /// risk and predicted saving of every change.
     Rewrite(rewrite::RewriteArgs),
     /// A capacity-planning report: one self-contained HTML page (or Markdown, or JSON) with
-    /// node types, services, nodes and cost beside FFD, images and Dockerfile findings.
+    /// node types, services, nodes and cost beside FFD, images, Dockerfile findings, a what-if
+    /// of the proposed rewrites, and image budgets.
     Report(report::ReportArgs),
     /// Parse a Dockerfile as BuildKit does; print its instructions and stage graph.
     Parse(parse::ParseArgs),

@@ -179,11 +179,19 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
     }
     let unions = crate::plan::manifests::attach_images(&mut input, &manifest_images);
     let plan = crate::plan::plan(&input).context("planning")?;
-    let title = if args.file.as_os_str() == "-" {
+    let mut title = if args.file.as_os_str() == "-" {
         "<stdin>".to_string()
     } else {
         args.file.display().to_string()
     };
+    if let Some(m) = &args.manifests {
+        let m = if m.as_os_str() == "-" {
+            "<stdin>".to_string()
+        } else {
+            m.display().to_string()
+        };
+        title = format!("{title} with the manifests of {m}");
+    }
     // What the sections lack because of a missing image.
     for m in &mut missing {
         if linked.iter().any(|(i, _)| i.as_deref() == Some(m.name.as_str())) {
