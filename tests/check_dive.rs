@@ -71,13 +71,12 @@ fn imgopt_verdicts(archive: &std::path::Path, config: &std::path::Path) -> (BTre
     let tmp = tempfile::tempdir().unwrap();
     // An empty policy: only the .dive-ci rules are checked.
     std::fs::write(tmp.path().join("empty.toml"), "").unwrap();
-    let out = Command::new(support::imgopt_bin())
+    let out = support::imgopt()
         .current_dir(tmp.path())
         .args(["check", "--policy", "empty.toml", "--format", "json", "--dive-ci"])
         .arg(config)
         .arg(format!("docker-archive:{}", archive.display()))
-        .output()
-        .unwrap();
+        .output();
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
         "{}",

@@ -3,9 +3,8 @@
 
 mod support;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -14,19 +13,12 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn imgopt(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut c = Command::new(support::imgopt_bin());
-    c.args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    if let Some(s) = stdin {
-        // The child may exit before reading stdin (a bad flag): a broken pipe is fine.
-        let _ = child.stdin.take().unwrap().write_all(s.as_bytes());
+    let cmd = support::imgopt().args(args);
+    match stdin {
+        Some(s) => cmd.stdin(s),
+        None => cmd,
     }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
+    .output()
 }
 
 fn code(o: &Output) -> i32 {

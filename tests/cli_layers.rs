@@ -6,16 +6,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use support::image_builder::{Compression, DockerLayout, Entry, Fault, ImageBuilder, IndexBuilder};
 
 fn imgopt(args: &[&str]) -> Output {
-    Command::new(support::imgopt_bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    support::imgopt().args(args).output()
 }
 
 fn text(b: &[u8]) -> String {

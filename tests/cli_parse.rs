@@ -4,9 +4,8 @@
 
 mod support;
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -18,23 +17,12 @@ fn example(name: &str) -> PathBuf {
 }
 
 fn imgopt(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(support::imgopt_bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run imgopt");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .expect("write stdin");
+    let cmd = support::imgopt().args(args);
+    match stdin {
+        Some(s) => cmd.stdin(s),
+        None => cmd,
     }
-    child.wait_with_output().expect("wait for imgopt")
+    .output()
 }
 
 fn json(args: &[&str]) -> Value {

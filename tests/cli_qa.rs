@@ -4,9 +4,8 @@
 
 mod support;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use support::image_builder::{Entry, ImageBuilder};
 
@@ -20,34 +19,18 @@ fn example(rel: &str) -> String {
 }
 
 fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(support::imgopt_bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(s) = stdin {
-        let _ = child.stdin.take().unwrap().write_all(s);
+    let cmd = support::imgopt().args(args);
+    match stdin {
+        Some(s) => cmd.stdin(s),
+        None => cmd,
     }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
+    .output()
 }
 
 /// Runs imgopt with its stdout a pipe whose reading end is already closed (`imgopt ... | head`
 /// where head has exited): the first write fails with EPIPE.
 fn run_into_closed_pipe(args: &[&str]) -> Output {
-    let mut child = Command::new(support::imgopt_bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    child.wait_with_output().unwrap()
+    support::imgopt().args(args).closed_stdout().output()
 }
 
 fn all_examples() -> Vec<String> {

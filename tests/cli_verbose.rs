@@ -6,28 +6,18 @@
 
 mod support;
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use support::image_builder::{Compression, DockerLayout, Entry, ImageBuilder, IndexBuilder};
 
 fn run_with(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(support::imgopt_bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(bytes) = stdin {
-        input.write_all(bytes).unwrap();
+    let cmd = support::imgopt().args(args);
+    match stdin {
+        Some(s) => cmd.stdin(s),
+        None => cmd,
     }
-    drop(input);
-    child.wait_with_output().unwrap()
+    .output()
 }
 
 fn run(args: &[&str]) -> Output {

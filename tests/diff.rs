@@ -5,17 +5,13 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 use support::image_builder::{Entry, ImageBuilder};
 
 fn imgopt(args: &[&str]) -> Output {
-    Command::new(support::imgopt_bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    support::imgopt().args(args).output()
 }
 
 fn json(args: &[&str]) -> Value {

@@ -8,30 +8,24 @@ mod support;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SECRET: &str = "SECRET-TOKEN-d41d8cd98f";
 
 /// Runs imgopt; a run that does not end within a minute is killed and fails the test (a FIFO
 /// read that blocks must fail fast, not hang the suite).
 fn run_in(args: &[&str], stdin: Stdio) -> Output {
-    let mut child = Command::new(support::imgopt_bin())
+    let run = support::imgopt()
         .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(stdin)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            panic!("imgopt {args:?} did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        .stdin_from(stdin)
+        .deadline(Duration::from_secs(60))
+        .run();
+    assert!(!run.timed_out, "imgopt {args:?} did not finish");
+    Output {
+        status: run.status,
+        stdout: run.stdout,
+        stderr: run.stderr,
     }
-    child.wait_with_output().unwrap()
 }
 
 fn run(args: &[&str]) -> Output {

@@ -7,16 +7,12 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use support::image_builder::{Compression, DockerLayout, Entry, ImageBuilder};
 
 fn run(args: &[&str]) -> Output {
-    Command::new(support::imgopt_bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    support::imgopt().args(args).output()
 }
 
 fn json(out: &Output) -> serde_json::Value {

@@ -6,14 +6,10 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn run(args: &[&str]) -> Output {
-    Command::new(support::imgopt_bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    support::imgopt().args(args).output()
 }
 
 fn plan_file(body: &str) -> (tempfile::TempDir, String) {

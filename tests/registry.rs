@@ -784,18 +784,11 @@ fn sources_and_their_futures_are_send() {
 // from (never what they are).
 
 fn imgopt_with_stdin(args: &[&str], stdin: &[u8]) -> std::process::Output {
-    use std::io::Write as _;
-    let mut child = std::process::Command::new(support::imgopt_bin())
+    support::imgopt()
         .args(args)
         .env("DOCKER_CONFIG", "/nonexistent")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
+        .stdin(stdin)
+        .output()
 }
 
 #[test]
@@ -928,7 +921,7 @@ fn endless_manifest_and_token_bodies_end_at_their_caps() {
         (Fault::Endless, 1),
     ]);
     let r = format!("{}/imgopt/x:latest", proxy.addr());
-    let run = hostile::run_limited(&support::imgopt_bin(), &["layers", &r], Duration::from_secs(60));
+    let run = hostile::run_limited(&["layers", &r], Duration::from_secs(60));
     assert!(!run.timed_out);
     assert_eq!(run.code, Some(2), "{}", run.err());
 }

@@ -18,11 +18,7 @@ fn root() -> PathBuf {
 }
 
 fn imgopt(args: &[&str]) -> Output {
-    Command::new(support::imgopt_bin())
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
+    support::imgopt().args(args).current_dir(root()).output()
 }
 
 fn browser() -> Option<PathBuf> {

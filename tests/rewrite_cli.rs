@@ -5,15 +5,12 @@ mod support;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 fn run(args: &[&str]) -> Output {
-    Command::new(support::imgopt_bin())
-        .args(args)
-        .output()
-        .expect("imgopt runs")
+    support::imgopt().args(args).output()
 }
 
 fn json(args: &[&str]) -> Value {

@@ -741,7 +741,7 @@ fn docker_archive_image_selection_by_repo_tag() {
 // ---- Hostile inputs (issue 18): no leaks, no raw escapes, bounded messages ----
 
 fn imgopt_limited(args: &[&str]) -> hostile::Run {
-    let run = hostile::run_limited(&support::imgopt_bin(), args, std::time::Duration::from_secs(60));
+    let run = hostile::run_limited(args, std::time::Duration::from_secs(60));
     assert!(!run.timed_out, "imgopt {args:?} passed its deadline");
     run
 }

@@ -4,18 +4,13 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::support::image_builder::{Entry, ImageBuilder};
 
 /// Runs `imgopt` in `dir` with colour off.
 pub fn imgopt_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(crate::support::imgopt_bin())
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    crate::support::imgopt().args(args).current_dir(dir).output()
 }
 
 /// Lossy text.

@@ -59,6 +59,10 @@ pub fn imgopt_bin() -> PathBuf {
 
 pub mod image_builder;
 pub mod many_files;
+pub mod run;
+
+#[allow(unused_imports)] // not every test binary runs the binary
+pub use run::imgopt;
 
 /// The path of an external tool on `PATH`, or a loud skip.
 pub fn tool(name: &str) -> Option<PathBuf> {
