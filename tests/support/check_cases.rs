@@ -1,6 +1,5 @@
 //! Small images and Dockerfiles for the `imgopt check` tests, written into a folder so that
-//! every name in the output is relative (and the output deterministic). Test files include it
-//! with `#[path = "support/check_cases.rs"] mod check_cases;` beside `mod support;`.
+//! every name in the output is relative (and the output deterministic).
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::Path;

@@ -77,12 +77,12 @@ pub fn member_json(files: &[(String, Vec<u8>)], name: &str) -> serde_json::Value
 /// index lists `repeat` different indexes instead (each listing the manifest).
 pub fn nested_index_layout(
     dir: &Path,
-    img: &super::support::image_builder::BuiltImage,
+    img: &crate::support::image_builder::BuiltImage,
     levels: usize,
     repeat: usize,
     distinct: bool,
 ) {
-    use super::support::image_builder::{MT_OCI_INDEX, MT_OCI_MANIFEST, sha256, write_tree};
+    use crate::support::image_builder::{MT_OCI_INDEX, MT_OCI_MANIFEST, sha256, write_tree};
     use serde_json::json;
     let mut files: Vec<(String, Vec<u8>)> = img
         .blobs
