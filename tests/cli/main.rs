@@ -17,6 +17,7 @@ mod cli_parse;
 mod cli_qa;
 mod cli_verbose;
 mod diff;
+mod output_snapshots;
 mod plan_cli;
 mod plan_hostile;
 mod plan_report;
