@@ -102,7 +102,7 @@ fn paired_ratio(ours: impl Fn() -> usize, theirs: impl Fn() -> usize, rounds: us
     (ratios[rounds / 2], a[rounds / 2], b[rounds / 2])
 }
 
-/// The pathological shapes of `tests/parser_props.rs` (`pathological_inputs_finish`): inputs
+/// The pathological shapes of `tests/corpus/parser_props.rs` (`pathological_inputs_finish`): inputs
 /// that make naive parsers quadratic or overflow the stack. Their cost per byte should stay
 /// in the same range as the corpus's (criterion reports the throughput of each).
 fn pathological() -> Vec<(&'static str, Vec<u8>)> {

@@ -5,7 +5,7 @@
 #
 # Builds imgopt (release), then runs `imgopt analyze --format json --no-context FILE` on
 # each eval/files/*/Dockerfile and matches the findings to eval/labels.toml. The matching
-# and the table live in one place, tests/eval.rs, which this script runs with
+# and the table live in one place, tests/corpus/eval.rs, which this script runs with
 # IMGOPT_EVAL_BIN pointing at the release binary (without it, the test calls the library).
 # The matching rule and the labelling guidelines are in eval/README.md; docs/eval.md records
 # the last figures.
@@ -25,4 +25,4 @@ if [ -z "${IMGOPT_EVAL_BIN:-}" ]; then
 fi
 export IMGOPT_EVAL_BIN
 
-cargo test --quiet --test eval analyze_meets_the_evaluation_floors -- --nocapture
+cargo test --quiet --test corpus eval::analyze_meets_the_evaluation_floors -- --nocapture

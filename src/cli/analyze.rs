@@ -164,7 +164,7 @@ pub fn run(args: &AnalyzeArgs, printer: &mut Printer) -> anyhow::Result<ExitStat
             if args.diff {
                 patch.push_str(&crate::rewrite::diff::unified(&input.name, &original, &fixed));
             } else if let Some(path) = &input.path {
-                crate::rewrite::write::atomic(path, &fixed)?;
+                super::fs::write_atomically(path, fixed.as_bytes())?;
                 printer.note(&format!(
                     "fixed {} in {}",
                     crate::report::text::plural(applied as u64, "finding", "findings"),

@@ -136,11 +136,6 @@ fn invalid(e: &policy::Invalid, files: &Files, printer: &Printer) -> anyhow::Err
     anyhow::Error::new(Rendered(String::from_utf8_lossy(&buf).into_owned()))
 }
 
-fn utf8(bytes: Vec<u8>, name: &str) -> anyhow::Result<String> {
-    String::from_utf8(bytes)
-        .map_err(|e| anyhow::anyhow!("{name}: not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))
-}
-
 /// The policy: `--policy`, else `.imgopt.toml` here, else the built-in one; `--dive-ci` on top.
 fn load_policy(args: &CheckArgs, printer: &Printer) -> anyhow::Result<Policy> {
     let mut files = Files::new();
@@ -149,11 +144,15 @@ fn load_policy(args: &CheckArgs, printer: &Printer) -> anyhow::Result<Policy> {
         Some(p) => {
             let t = read_text(p, "the policy")?;
             let name = t.shown().to_string();
-            (name.clone(), utf8(t.bytes, &name)?, t.path.is_some())
+            (name.clone(), super::fs::utf8(t.bytes, &name)?, t.path.is_some())
         }
         None if local.is_file() => {
             let t = read_text(local, "the policy")?;
-            (".imgopt.toml".to_string(), utf8(t.bytes, ".imgopt.toml")?, true)
+            (
+                ".imgopt.toml".to_string(),
+                super::fs::utf8(t.bytes, ".imgopt.toml")?,
+                true,
+            )
         }
         None => (
             policy::BUILTIN_NAME.to_string(),
@@ -171,7 +170,7 @@ fn load_policy(args: &CheckArgs, printer: &Printer) -> anyhow::Result<Policy> {
     if let Some(path) = &args.dive_ci {
         let t = read_text(path, "the .dive-ci file")?;
         let dname = t.shown().to_string();
-        let id = files.add(dname.clone(), utf8(t.bytes, &dname)?);
+        let id = files.add(dname.clone(), super::fs::utf8(t.bytes, &dname)?);
         let settings = check::dive_ci::parse(&files, id, &dname).map_err(|e| invalid(&e, &files, printer))?;
         for s in settings {
             policy.set(s);
@@ -297,25 +296,6 @@ fn read_image(
     Ok((report, user))
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// reader never sees half a report and a failed run leaves an earlier file as it was.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let regular = std::fs::metadata(path).map_or(true, |m| m.is_file());
-    if !regular {
-        return std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()));
-    }
-    let name = path
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.imgopt-{}.tmp", std::process::id()));
-    let done = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = done {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("writing {}", path.display()));
-    }
-    Ok(())
-}
-
 /// Runs `imgopt check`; `outputs` are the `-o FORMAT=PATH` files.
 pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printer) -> anyhow::Result<ExitStatus> {
     if args.source.all_platforms {
@@ -400,7 +380,7 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
     for (format, path) in outputs {
         let mut buf = Vec::new();
         crate::report::render(&Report::Check(&report), *format, &Style::default(), &mut buf)?;
-        write_atomically(path, &buf)?;
+        super::fs::write_atomically(path, &buf)?;
         printer.verbose(&format!(
             "{}wrote {format} to {}",
             super::verbose::PREFIX,

@@ -3,12 +3,12 @@
 //! parse error is shown (`file:line:col: message` with a snippet, exit 2).
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 
 use super::Rendered;
+use super::fs;
 use super::printer::Printer;
 use crate::diag::{Diagnostic, Files};
 
@@ -24,48 +24,22 @@ pub const STDIN_NAME: &str = "<stdin>";
 pub use crate::analyze::Input as TextInput;
 
 /// Reads `what` (e.g. "the Dockerfile") from `path`, or from stdin for `-`. A folder, a FIFO,
-/// a device or anything larger than [`MAX_TEXT_BYTES`] is refused with a message naming it.
+/// a device or anything larger than [`MAX_TEXT_BYTES`] is refused with a message naming it
+/// ([`super::fs::read_file`]).
 pub fn read_text(path: &Path, what: &str) -> anyhow::Result<TextInput> {
     if path.as_os_str() == "-" {
-        let bytes = read_capped(std::io::stdin().lock(), STDIN_NAME, what)?;
+        let bytes = fs::read_capped(std::io::stdin().lock(), STDIN_NAME, what, MAX_TEXT_BYTES)?;
         return Ok(TextInput {
             name: "-".to_string(),
             bytes,
             path: None,
         });
     }
-    let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).with_context(|| format!("reading {what} {shown}"))?;
-    if meta.is_dir() {
-        bail!("{shown} is a directory; give the path of {what} inside it");
-    }
-    if !meta.is_file() {
-        bail!("{shown} is not a regular file (a pipe, socket or device); give {what} as a file, or `-` for stdin");
-    }
-    if meta.len() > MAX_TEXT_BYTES {
-        bail!(
-            "{shown} is {} bytes; {what} may be at most {MAX_TEXT_BYTES} bytes",
-            meta.len()
-        );
-    }
-    let file = std::fs::File::open(path).with_context(|| format!("reading {what} {shown}"))?;
-    let bytes = read_capped(file, &shown, what)?;
     Ok(TextInput {
-        name: shown,
-        bytes,
+        name: path.display().to_string(),
+        bytes: fs::read_file(path, what, MAX_TEXT_BYTES, true)?,
         path: Some(path.to_path_buf()),
     })
-}
-
-fn read_capped(r: impl Read, name: &str, what: &str) -> anyhow::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    r.take(MAX_TEXT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("reading {what} {name}"))?;
-    if bytes.len() as u64 > MAX_TEXT_BYTES {
-        bail!("{name}: {what} is larger than {MAX_TEXT_BYTES} bytes; stopped reading");
-    }
-    Ok(bytes)
 }
 
 /// `--build-arg` values as `docker build` takes them: `K=V`, or `K` alone for the value of the

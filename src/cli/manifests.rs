@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
-use super::plan::{read_text, read_text_file};
+use super::fs;
+use super::plan::{MAX_TEXT_BYTES, read_text_file};
 use super::printer::Printer;
 use super::verbose;
 
@@ -35,13 +36,13 @@ fn is_manifest(p: &Path) -> bool {
 /// The manifests' texts, each with the name errors give it (`<stdin>`, or its path).
 pub fn load(src: &Path, printer: &Printer) -> anyhow::Result<Vec<(String, String)>> {
     if src.as_os_str() == "-" {
-        let text =
-            read_text(std::io::stdin().lock()).map_err(|e| anyhow::anyhow!("reading --manifests from stdin: {e}"))?;
+        let bytes = fs::read_capped(std::io::stdin().lock(), "<stdin>", "--manifests", MAX_TEXT_BYTES)?;
+        let text = fs::utf8(bytes, "<stdin>")?;
         return Ok(vec![("<stdin>".to_string(), text)]);
     }
     let meta = std::fs::metadata(src).with_context(|| format!("--manifests {}", src.display()))?;
     if !meta.is_dir() {
-        let text = read_text_file(src).map_err(|e| anyhow::anyhow!("reading manifest {}: {e}", src.display()))?;
+        let text = read_text_file(src, "the manifest", false)?;
         return Ok(vec![(src.display().to_string(), text)]);
     }
     let root = std::fs::canonicalize(src).with_context(|| format!("--manifests {}", src.display()))?;
@@ -52,7 +53,7 @@ pub fn load(src: &Path, printer: &Printer) -> anyhow::Result<Vec<(String, String
     let mut out = Vec::with_capacity(found.len());
     let mut total: u64 = 0;
     for p in found {
-        let text = read_text_file(&p).map_err(|e| anyhow::anyhow!("reading manifest {}: {e}", p.display()))?;
+        let text = read_text_file(&p, "the manifest", false)?;
         total = total.saturating_add(text.len() as u64);
         if total > MAX_TOTAL_BYTES {
             bail!(

@@ -10,6 +10,7 @@ pub mod check;
 mod completions;
 pub mod diff;
 pub mod explain;
+pub mod fs;
 pub mod image;
 pub mod input;
 pub mod layers;

@@ -5,7 +5,6 @@
 //! [`crate::plan::plan`] and hands the report to a renderer. Exit 1 when a service fits no
 //! node type; exit 2 for an unusable file (every problem shown, each at its line).
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -13,7 +12,7 @@ use clap::Args;
 
 use super::image::ImageReader;
 use super::source_args::SourceArgs;
-use super::{ExitStatus, Rendered, printer::Printer, verbose};
+use super::{ExitStatus, Rendered, fs, printer::Printer, verbose};
 use crate::diag::{Diagnostic, FileId, Files};
 use crate::plan::file::{self, codes};
 use crate::plan::image::ImageLayers;
@@ -179,39 +178,16 @@ pub const MAX_TEXT_BYTES: u64 = 32 << 20;
 
 /// Reads `path` as text: a regular file (a FIFO would block, a device never ends) of at most
 /// [`MAX_TEXT_BYTES`], in UTF-8. Errors name the file and never quote its bytes.
-pub fn read_text_file(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    read_text(file)
-}
-
-/// Reads at most [`MAX_TEXT_BYTES`] of UTF-8 text from `r`; the error gives a byte offset, never bytes.
-pub fn read_text(r: impl std::io::Read) -> Result<String, String> {
-    let mut buf = Vec::new();
-    r.take(MAX_TEXT_BYTES + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| e.to_string())?;
-    if buf.len() as u64 > MAX_TEXT_BYTES {
-        return Err(format!(
-            "larger than the {} MiB limit for text input",
-            MAX_TEXT_BYTES >> 20
-        ));
-    }
-    String::from_utf8(buf).map_err(|e| {
-        format!(
-            "not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        )
-    })
+pub(super) fn read_text_file(path: &Path, what: &str, or_stdin: bool) -> anyhow::Result<String> {
+    fs::utf8(
+        fs::read_file(path, what, MAX_TEXT_BYTES, or_stdin)?,
+        &path.display().to_string(),
+    )
 }
 
 /// Where a path the plan names may point: anywhere (`--allow-paths-outside-plan`), or only
 /// under the plan file's folder (the working directory for a plan on stdin).
 #[derive(Clone, Debug)]
-/// Where paths a plan file names may point: under its folder, unless the user allowed more.
 pub struct PathPolicy {
     base: PathBuf,
     allow_outside: bool,
@@ -340,12 +316,12 @@ pub fn read_plan_file_with(
 ) -> anyhow::Result<PlanFile> {
     let stdin = path.as_os_str() == "-";
     let (name, text, base) = if stdin {
-        let text =
-            read_text(std::io::stdin().lock()).map_err(|e| anyhow::anyhow!("reading the plan file from stdin: {e}"))?;
+        let bytes = fs::read_capped(std::io::stdin().lock(), "<stdin>", "the plan file", MAX_TEXT_BYTES)?;
+        let text = fs::utf8(bytes, "the plan file on stdin")?;
         // Files the plan names (Kubernetes manifests) are relative to the working directory.
         ("<stdin>".to_string(), text, PathBuf::new())
     } else {
-        let text = read_text_file(path).map_err(|e| anyhow::anyhow!("reading plan file {}: {e}", path.display()))?;
+        let text = read_text_file(path, "the plan file", true)?;
         (
             path.display().to_string(),
             text,
@@ -366,7 +342,9 @@ pub fn read_plan_file_with(
     };
     let mut load = |rel: &str| -> Result<(String, String), String> {
         let p = policy.resolve(rel)?;
-        let loaded = read_text_file(&p).map(|t| (p.display().to_string(), t));
+        let loaded = read_text_file(&p, "the manifest", false)
+            .map(|t| (p.display().to_string(), t))
+            .map_err(|e| format!("{e:#}"));
         if let Ok((name, text)) = &loaded {
             read.push(format!("read manifest {name} ({})", ByteSize(text.len() as u64)));
         }

@@ -2,15 +2,14 @@
 //! place in imgopt that writes to the terminal.
 #![allow(clippy::print_stderr)]
 
-use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
 
 use anyhow::Context as _;
 
 use crate::diag::ColorChoice;
 
 use super::args::{Color, GlobalArgs};
+use super::fs::AtomicFile;
 
 /// How much to say on stderr.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -31,7 +30,7 @@ fn terminal_width() -> Option<usize> {
 
 /// Owns the output writers.
 pub struct Printer {
-    out: Box<dyn Write>,
+    out: Sink,
     /// Colour for the result stream.
     pub color: ColorChoice,
     /// Colour for stderr diagnostics.
@@ -42,16 +41,41 @@ pub struct Printer {
     pub stderr_is_terminal: bool,
     /// Columns human output fits in: the terminal's width, or 100 when not a terminal.
     pub width: usize,
-    output_path: Option<PathBuf>,
-    /// `-o FILE` is written here and renamed over FILE by [`Printer::finish`], so a run that
-    /// fails leaves an earlier FILE as it was (removed on drop when not finished).
-    pending: Option<PathBuf>,
+}
+
+/// Where results go: stdout, or `-o FILE` through the one atomic writer, so a run that fails
+/// leaves an earlier FILE as it was (put in place by [`Printer::finish`]).
+enum Sink {
+    Stdout(BufWriter<io::StdoutLock<'static>>),
+    File(AtomicFile),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Stdout(w) => w.write(buf),
+            Self::File(w) => w.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Stdout(w) => w.write_all(buf),
+            Self::File(w) => w.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Stdout(w) => w.flush(),
+            Self::File(w) => w.flush(),
+        }
+    }
 }
 
 impl Printer {
     /// Opens the result stream (stdout or `-o FILE`).
     pub fn new(args: &GlobalArgs) -> anyhow::Result<Self> {
-        let mut pending = None;
         let output = match args.output.as_slice() {
             [] => None,
             [one] => Some(one.clone()),
@@ -60,26 +84,10 @@ impl Printer {
                 many.len()
             ),
         };
-        let (out, to_terminal): (Box<dyn Write>, bool) = match &output {
-            Some(path) if path.as_os_str() != "-" => {
-                // A new or regular file is replaced atomically; anything else (`/dev/null`, a
-                // FIFO) is written in place.
-                let regular = std::fs::metadata(path).map_or(true, |m| m.is_file());
-                let target = if regular {
-                    let name = path
-                        .file_name()
-                        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-                    let tmp = path.with_file_name(format!(".{name}.imgopt-{}.tmp", std::process::id()));
-                    pending = Some(tmp.clone());
-                    tmp
-                } else {
-                    path.clone()
-                };
-                let f = File::create(&target).with_context(|| format!("creating output file {}", path.display()))?;
-                (Box::new(BufWriter::new(f)), false)
-            }
+        let (out, to_terminal): (Sink, bool) = match &output {
+            Some(path) if path.as_os_str() != "-" => (Sink::File(AtomicFile::create(path)?), false),
             _ => (
-                Box::new(BufWriter::new(io::stdout().lock())),
+                Sink::Stdout(BufWriter::new(io::stdout().lock())),
                 io::stdout().is_terminal(),
             ),
         };
@@ -109,14 +117,12 @@ impl Printer {
             } else {
                 100
             },
-            output_path: output.filter(|p| p.as_os_str() != "-"),
-            pending,
         })
     }
 
     /// The result stream.
     pub fn out(&mut self) -> &mut dyn Write {
-        &mut *self.out
+        &mut self.out
     }
 
     /// Renders `report` in `format` to the result stream: the one call every command makes.
@@ -126,26 +132,19 @@ impl Printer {
             width: self.width,
             verbose: self.verbosity >= Verbosity::Verbose,
         };
-        crate::report::render(report, format, &style, &mut *self.out).map_err(|e| match e {
+        crate::report::render(report, format, &style, &mut self.out).map_err(|e| match e {
             // A broken pipe stays an `io::Error` so that it exits 0.
             crate::report::RenderError::Io(io) => anyhow::Error::new(io),
             other => anyhow::Error::new(other),
         })
     }
 
-    /// Flushes the result stream.
-    pub fn finish(mut self) -> anyhow::Result<()> {
-        self.out.flush().with_context(|| match &self.output_path {
-            Some(p) => format!("writing {}", p.display()),
-            None => "writing to stdout".to_string(),
-        })?;
-        if let (Some(tmp), Some(path)) = (self.pending.take(), self.output_path.as_ref())
-            && let Err(e) = std::fs::rename(&tmp, path)
-        {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e).with_context(|| format!("writing {}", path.display()));
+    /// Flushes the result stream; `-o FILE` is put in place only now.
+    pub fn finish(self) -> anyhow::Result<()> {
+        match self.out {
+            Sink::Stdout(mut w) => w.flush().context("writing to stdout"),
+            Sink::File(f) => f.commit(),
         }
-        Ok(())
     }
 
     /// A note on stderr, shown unless `-q`. Control characters are shown as `?`
@@ -180,14 +179,5 @@ impl Printer {
     pub fn diagnostics_to_stderr(&self, diags: &[crate::diag::Diagnostic], files: &crate::diag::Files) {
         let mut err = io::stderr().lock();
         let _ = crate::diag::render_human(diags, files, self.err_color, &mut err);
-    }
-}
-
-impl Drop for Printer {
-    /// A run that did not finish leaves no temporary file, and `-o FILE` untouched.
-    fn drop(&mut self) {
-        if let Some(tmp) = self.pending.take() {
-            let _ = std::fs::remove_file(tmp);
-        }
     }
 }

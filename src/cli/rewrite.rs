@@ -81,7 +81,8 @@ pub fn run(args: &RewriteArgs, printer: &mut Printer) -> anyhow::Result<ExitStat
     }
     if args.write && !report.unchanged {
         let path = text.path.as_deref().unwrap_or(&args.file);
-        rewrite::write::atomic(path, &report.dockerfile).with_context(|| format!("--write {}", path.display()))?;
+        super::fs::write_atomically(path, report.dockerfile.as_bytes())
+            .with_context(|| format!("--write {}", path.display()))?;
         report.written = Some(text.shown().to_string());
     }
     printer.render(&Report::Rewrite(&report), args.format)?;

@@ -281,7 +281,7 @@ pub fn render(report: &Report<'_>, format: Format, style: &Style, out: &mut dyn 
     });
     match *report {
         Report::Analyze(r, files) => match format {
-            Format::Human => human::analyze::render(r, files, style.color, out)?,
+            Format::Human => human::analyze::render_width(r, files, style.color, style.width, out)?,
             Format::Json => json::write(r, out)?,
             Format::Sarif => sarif::analyze::render(r, out)?,
             Format::Markdown => markdown::analyze::render(r, out)?,

@@ -4,9 +4,9 @@
 //!
 //! Owns: ecosystem detection ([`detect`], [`context`]), the runtime base ([`runtime`]), the
 //! `-dev` → runtime package table ([`libs`]), the rewritten text, the report model
-//! ([`RewriteReport`]), unified diffs ([`diff`]) and the atomic write ([`write`]).
-//! Does not: print, build or run images (a `verify` step may be added beside it), or fix
-//! single findings (`analyze --fix`).
+//! ([`RewriteReport`]) and unified diffs ([`diff`]).
+//! Does not: print, write files (`--write` is the command line's atomic writer), build or run
+//! images (a `verify` step may be added beside it), or fix single findings (`analyze --fix`).
 //!
 //! The result is idempotent: a file whose shipped stage already runs on a small base with no
 //! build steps comes back unchanged, so `rewrite(rewrite(x)) == rewrite(x)`.
@@ -18,7 +18,6 @@ mod edits;
 mod emit;
 pub mod libs;
 pub mod runtime;
-pub mod write;
 
 use std::path::Path;
 

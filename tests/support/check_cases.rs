@@ -1,21 +1,15 @@
 //! Small images and Dockerfiles for the `imgopt check` tests, written into a folder so that
-//! every name in the output is relative (and the output deterministic). Test files include it
-//! with `#[path = "support/check_cases.rs"] mod check_cases;` beside `mod support;`.
+//! every name in the output is relative (and the output deterministic).
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::support::image_builder::{Entry, ImageBuilder};
 
 /// Runs `imgopt` in `dir` with colour off.
 pub fn imgopt_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(crate::support::imgopt_bin())
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    crate::support::imgopt().args(args).current_dir(dir).output()
 }
 
 /// Lossy text.

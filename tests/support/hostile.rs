@@ -4,80 +4,22 @@
 //! taking the machine down.
 #![allow(dead_code, clippy::print_stderr)]
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Address space allowed to a hostile run (imgopt needs far less; a blow-up hits it).
 pub const AS_LIMIT: u64 = 2 << 30;
 
 /// What a limited run printed and how it ended.
-pub struct Run {
-    /// Exit code (`None`: killed, by the deadline or a signal).
-    pub code: Option<i32>,
-    /// Standard output.
-    pub stdout: Vec<u8>,
-    /// Standard error.
-    pub stderr: Vec<u8>,
-    /// Whether the deadline killed it.
-    pub timed_out: bool,
-}
+pub use crate::support::run::Run;
 
-impl Run {
-    /// stderr as text (lossy).
-    pub fn err(&self) -> String {
-        String::from_utf8_lossy(&self.stderr).into_owned()
-    }
-}
-
-/// Runs `bin args…` under the address-space limit and kills it after `deadline`.
-pub fn run_limited(bin: &Path, args: &[&str], deadline: Duration) -> Run {
-    let prlimit = Path::new("/usr/bin/prlimit");
-    let mut cmd = if prlimit.is_file() {
-        let mut c = Command::new(prlimit);
-        c.arg(format!("--as={AS_LIMIT}")).arg("--").arg(bin);
-        c
-    } else {
-        Command::new(bin)
-    };
-    cmd.args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn imgopt");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out_t = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = out.read_to_end(&mut b);
-        b
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = err.read_to_end(&mut b);
-        b
-    });
-    let start = Instant::now();
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > deadline {
-            timed_out = true;
-            let _ = child.kill();
-            break child.wait().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        code: status.code(),
-        stdout: out_t.join().unwrap(),
-        stderr: err_t.join().unwrap(),
-        timed_out,
-    }
+/// Runs `imgopt args…` under the address-space limit and kills it after `deadline`.
+pub fn run_limited(args: &[&str], deadline: Duration) -> Run {
+    crate::support::imgopt()
+        .args(args)
+        .max_address_space(AS_LIMIT)
+        .deadline(deadline)
+        .run()
 }
 
 /// Runs `f` on a thread and fails the test if it takes longer than `deadline` (the thread is
@@ -135,12 +77,12 @@ pub fn member_json(files: &[(String, Vec<u8>)], name: &str) -> serde_json::Value
 /// index lists `repeat` different indexes instead (each listing the manifest).
 pub fn nested_index_layout(
     dir: &Path,
-    img: &super::support::image_builder::BuiltImage,
+    img: &crate::support::image_builder::BuiltImage,
     levels: usize,
     repeat: usize,
     distinct: bool,
 ) {
-    use super::support::image_builder::{MT_OCI_INDEX, MT_OCI_MANIFEST, sha256, write_tree};
+    use crate::support::image_builder::{MT_OCI_INDEX, MT_OCI_MANIFEST, sha256, write_tree};
     use serde_json::json;
     let mut files: Vec<(String, Vec<u8>)> = img
         .blobs

@@ -7,10 +7,8 @@
 //! (<https://www.gnu.org/software/tar/manual/html_node/Standard.html>).
 #![allow(dead_code)]
 
-use std::io::Read as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -203,51 +201,16 @@ pub struct Limited {
 /// Runs `imgopt args` with its address space limited to `max_bytes` (through `prlimit --as`
 /// when it is installed) and kills it after `deadline`, failing the test then.
 pub fn run_imgopt_limited(args: &[&str], max_bytes: u64, deadline: Duration) -> Limited {
-    let bin = crate::support::imgopt_bin();
-    let mut cmd = if Path::new("/usr/bin/prlimit").is_file() {
-        let mut c = Command::new("/usr/bin/prlimit");
-        c.arg(format!("--as={max_bytes}")).arg("--").arg(&bin);
-        c
-    } else {
-        Command::new(&bin)
-    };
-    let mut child = cmd
+    let run = crate::support::imgopt()
         .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Drain both pipes on threads so a chatty child never blocks on a full pipe.
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("imgopt {args:?} did not finish within {deadline:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+        .max_address_space(max_bytes)
+        .deadline(deadline)
+        .run();
+    assert!(!run.timed_out, "imgopt {args:?} did not finish within {deadline:?}");
     Limited {
-        code: status.code(),
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
+        code: run.code,
+        stdout: run.out(),
+        stderr: run.err(),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests. Each test file does `mod support;`.
+//! Helpers shared by the integration tests. Each test binary (`tests/*/main.rs`) declares
+//! `mod support;` once; its files `use crate::support;`.
 #![allow(dead_code, clippy::print_stderr)]
 
 use std::path::PathBuf;
@@ -57,8 +58,15 @@ pub fn imgopt_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_imgopt"))
 }
 
+pub mod check_cases;
+pub mod hostile;
+pub mod hostile_tar;
 pub mod image_builder;
 pub mod many_files;
+pub mod run;
+
+#[allow(unused_imports)] // not every test binary runs the binary
+pub use run::{Run, imgopt};
 
 /// The path of an external tool on `PATH`, or a loud skip.
 pub fn tool(name: &str) -> Option<PathBuf> {

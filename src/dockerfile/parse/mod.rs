@@ -1,6 +1,6 @@
 //! The parser: bytes in, [`Dockerfile`] out, following BuildKit v0.12.5's
 //! `frontend/dockerfile/parser` behaviour (<https://github.com/moby/buildkit/tree/v0.12.5/frontend/dockerfile/parser>;
-//! `tests/corpus.rs` checks it against that parser's output for 466 real Dockerfiles).
+//! `tests/corpus/corpus.rs` checks it against that parser's output for 466 real Dockerfiles).
 //!
 //! How BuildKit reads a file, and so how this module does:
 //! 1. Lines are split at `\n` (each line keeps its terminator for heredoc bodies). A line

@@ -8,14 +8,27 @@
 
 use std::io::{self, Write};
 
-use crate::report::text::plural;
+use crate::report::text::{self, plural};
 
 use crate::analyze::AnalyzeReport;
 use crate::diag::{ColorChoice, Diagnostic, Files, Label, Printable, render_human};
 
-/// Converts findings to diagnostics.
+/// Columns the diagnostic renderer puts before `note: `: the line-number gutter (five digits
+/// cover files of up to 99,999 lines) and ` = `.
+const GUTTER: usize = 5 + 3;
+
+/// `note: ` (the renderer's label), under which later lines of a note start.
+const LABEL: usize = "note: ".len();
+
+/// Converts findings to diagnostics; with a `width`, notes (a catalog citation runs to 280
+/// characters) are wrapped to it, later lines under the first line's text. JSON and Markdown
+/// keep them whole.
 #[must_use]
-pub fn diagnostics(report: &AnalyzeReport) -> Vec<Diagnostic> {
+pub fn diagnostics(report: &AnalyzeReport, width: Option<usize>) -> Vec<Diagnostic> {
+    let wrap = |n: &str| match width {
+        Some(w) => text::wrap(n, w.saturating_sub(GUTTER), LABEL, LABEL),
+        None => n.to_string(),
+    };
     report
         .findings
         .iter()
@@ -36,9 +49,9 @@ pub fn diagnostics(report: &AnalyzeReport) -> Vec<Diagnostic> {
                 });
             }
             if let Some(e) = &f.estimate {
-                d.notes.push(format!("estimated saving: {e}"));
+                d.notes.push(wrap(&format!("estimated saving: {e}")));
             }
-            d.notes.extend(f.notes.iter().cloned());
+            d.notes.extend(f.notes.iter().map(|n| wrap(n)));
             d.help = Some(f.help.clone());
             d
         })
@@ -85,9 +98,31 @@ fn image_block(im: &crate::analyze::measure::ImageMeasure, out: &mut dyn Write) 
     Ok(())
 }
 
-/// Writes the report.
+/// Writes the report with every note on one line (as the rule tests snapshot it);
+/// [`render_width`] is what the command line shows.
 pub fn render(report: &AnalyzeReport, files: &Files, color: ColorChoice, out: &mut dyn Write) -> io::Result<()> {
-    render_human(&diagnostics(report), files, color, out)?;
+    write_report(report, files, color, None, out)
+}
+
+/// Writes the report, notes wrapped to `width` columns.
+pub fn render_width(
+    report: &AnalyzeReport,
+    files: &Files,
+    color: ColorChoice,
+    width: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    write_report(report, files, color, Some(width), out)
+}
+
+fn write_report(
+    report: &AnalyzeReport,
+    files: &Files,
+    color: ColorChoice,
+    width: Option<usize>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    render_human(&diagnostics(report, width), files, color, out)?;
     // The summary writes no colour codes of its own; everything it quotes is the user's.
     let out = &mut Printable(out);
     for file in &report.files {
@@ -160,4 +195,57 @@ pub fn render(report: &AnalyzeReport, files: &Files, color: ColorChoice, out: &m
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::{Input, Options, analyze};
+
+    #[test]
+    fn catalog_notes_wrap_to_the_width_and_keep_every_word() {
+        let input = Input {
+            name: "Dockerfile".to_string(),
+            bytes: b"FROM node:22\nCOPY . .\nCMD [\"node\", \"index.js\"]\n".to_vec(),
+            path: None,
+        };
+        let opts = Options {
+            no_context: true,
+            ..Options::default()
+        };
+        let (report, files) = analyze(&[input], &opts).expect("analyses");
+        let note = report
+            .findings
+            .iter()
+            .flat_map(|f| &f.notes)
+            .find(|n| n.starts_with("catalog:"))
+            .expect("a catalog note")
+            .clone();
+        assert!(note.len() > 150, "a long note to wrap: {note}");
+        for width in [60, 100] {
+            let mut out = Vec::new();
+            render_width(&report, &files, ColorChoice::Never, width, &mut out).expect("renders");
+            let text = String::from_utf8(out).expect("UTF-8");
+            let long: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains(" = ") || l.starts_with("   "))
+                .filter(|l| l.chars().count() > width && !l.contains("help:"))
+                .collect();
+            assert!(long.is_empty(), "width {width}: {long:#?}\n{text}");
+            if width < 100 {
+                continue; // a word longer than a narrow line (a URL) is cut with an ellipsis
+            }
+            // The words of the note are all there, in order, across its lines.
+            let start = text.find("note: catalog:").expect("the note");
+            let words: Vec<&str> = text[start + 6..]
+                .split_whitespace()
+                .take(note.split_whitespace().count())
+                .collect();
+            assert_eq!(words, note.split_whitespace().collect::<Vec<_>>(), "{text}");
+        }
+        // Unwrapped (and in JSON, the report itself), the note is whole.
+        let mut out = Vec::new();
+        render(&report, &files, ColorChoice::Never, &mut out).expect("renders");
+        assert!(String::from_utf8(out).expect("UTF-8").contains(&note));
+    }
 }
