@@ -291,7 +291,7 @@ fn the_walk_stays_inside_and_is_capped() {
     // A device is not a manifest.
     let out = run_in(dir.path(), &["plan", "nodes.yaml", "--manifests", "/dev/zero"], None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(err(&out).contains("/dev/zero: not a regular file"), "{}", err(&out));
+    assert!(err(&out).contains("/dev/zero is not a regular file"), "{}", err(&out));
     // More files than the cap.
     let many = dir.path().join("many");
     std::fs::create_dir_all(&many).unwrap();
