@@ -146,7 +146,7 @@ impl Rule for DevDependenciesInFinalImage {
         };
         for (n, (s, i, cmds)) in runs.iter().enumerate() {
             let (s, i) = (*s, *i);
-            for c in cmds.iter() {
+            for c in *cmds {
                 let Some(tool) = project_install(c) else { continue };
                 if production_flag(c, tool) || prunes(cmds, tool) {
                     continue;

@@ -53,9 +53,8 @@ impl Rule for RecursiveChownInSeparateLayer {
             let wd = pkg::workdir_at(ctx, s, i);
             let cmds = &ctx.commands[i];
             for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)) {
-                let tool = match c.name() {
-                    Some(t @ ("chown" | "chmod" | "chgrp")) => t,
-                    _ => continue,
+                let Some(tool @ ("chown" | "chmod" | "chgrp")) = c.name() else {
+                    continue;
                 };
                 if !c.has_short_or_long('R', &["--recursive"]) {
                     continue;
