@@ -156,7 +156,7 @@ fn scaling(c: &mut Criterion) {
                     bytes: text.clone(),
                     path: None,
                 };
-                analyze(&[input], &opts).map(|(r, _)| r.findings.len()).unwrap_or(0)
+                analyze(&[input], &opts).map_or(0, |(r, _)| r.findings.len())
             });
         });
     }

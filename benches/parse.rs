@@ -152,7 +152,7 @@ fn bench_pathological(c: &mut Criterion) {
     for (name, input) in pathological() {
         g.throughput(Throughput::Bytes(input.len() as u64));
         g.bench_function(name, |b| {
-            b.iter(|| imgopt::dockerfile::parse(black_box(&input)).map_or(0, |d| d.instructions.len()))
+            b.iter(|| imgopt::dockerfile::parse(black_box(&input)).map_or(0, |d| d.instructions.len()));
         });
     }
     // The stage graph of a file with 20 000 stages that copy from an earlier named one

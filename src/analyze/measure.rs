@@ -201,7 +201,7 @@ pub fn attach(report: &mut AnalyzeReport, input: &Input, opts: &Options, mut ima
             *deletes_per.entry(p).or_default() += 1;
         }
     }
-    for f in report.findings.iter_mut() {
+    for f in &mut report.findings {
         if !in_target(f) {
             continue;
         }
@@ -391,7 +391,7 @@ fn measured_delete(
     ib: &InstructionBytes,
     source: &str,
 ) -> super::FindingReport {
-    let meta = rules::find("DF401").map(|r| r.meta());
+    let meta = rules::find("DF401").map(super::super::rules::Rule::meta);
     let line_col = |off: usize| {
         let before = &text[..off.min(text.len())];
         let line = before.bytes().filter(|b| *b == b'\n').count() + 1;

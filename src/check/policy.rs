@@ -544,7 +544,7 @@ fn value(key: &Key, v: &Spanned<DeValue<'_>>) -> Result<Value, Problems> {
                 }
                 match crate::rules::resolve(s) {
                     Ok(codes) if !s.contains(',') && !s.eq_ignore_ascii_case("all") => {
-                        rules.push((s.to_string(), codes))
+                        rules.push((s.to_string(), codes));
                     }
                     Ok(_) => problems.push((item.span(), format!("`{s}`: give one code, name or prefix per entry"))),
                     Err(_) => {

@@ -9,6 +9,7 @@ use crate::report::{Format, Kind};
 
 /// The `--format` parser of one command: only the formats its report has are offered (in
 /// `--help` and completions) and accepted; any other is refused by clap with exit 2.
+#[must_use]
 pub fn format_parser(kind: Kind) -> impl TypedValueParser<Value = Format> {
     let values = kind
         .formats()

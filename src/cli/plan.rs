@@ -140,7 +140,7 @@ fn node_from_flag(spec: &str, index: usize) -> anyhow::Result<NodeTypeSpec> {
                 mem = true;
             }
             "pods" | "max_pods" => {
-                t.max_pods = v.trim().parse().with_context(|| format!("--node {spec}: pods `{v}`"))?
+                t.max_pods = v.trim().parse().with_context(|| format!("--node {spec}: pods `{v}`"))?;
             }
             "reserved" => {
                 t.reserved = ReservedModel::preset(v.trim())
@@ -160,7 +160,7 @@ fn node_from_flag(spec: &str, index: usize) -> anyhow::Result<NodeTypeSpec> {
                     v.trim()
                         .parse()
                         .with_context(|| format!("--node {spec}: max_nodes `{v}`"))?,
-                )
+                );
             }
             other => bail!(
                 "--node {spec}: unknown key `{other}` (cpu, memory, pods, reserved, name, price, disk, vm_overhead, max_nodes)"

@@ -135,7 +135,7 @@ impl Printer {
         crate::report::render(report, format, &style, &mut self.out).map_err(|e| match e {
             // A broken pipe stays an `io::Error` so that it exits 0.
             crate::report::RenderError::Io(io) => anyhow::Error::new(io),
-            other => anyhow::Error::new(other),
+            other @ crate::report::RenderError::Unsupported { .. } => anyhow::Error::new(other),
         })
     }
 

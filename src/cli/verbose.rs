@@ -399,7 +399,7 @@ pub(crate) fn plan(t: &PlanTrace, report: &PlanReport) -> Vec<String> {
             let spare = report.headroom.spare_nodes;
             let _ = write!(line, "; reported bound {}", c.lower_bound);
             if spare > 0 {
-                let _ = write!(line, " ({} spare included)", spare);
+                let _ = write!(line, " ({spare} spare included)");
             }
         }
         out.push(line);

@@ -92,6 +92,7 @@ enum Prefix {
     Dead,
 }
 
+#[allow(clippy::struct_field_names)] // `word` is the one being read, `words` those done
 struct Words {
     word: String,
     words: Vec<String>,

@@ -371,8 +371,12 @@ mod tests {
         let stages = crate::dockerfile::Stages::build(&df, &crate::dockerfile::StageOptions::default()).ok();
         let parse = ParseReport::new("Dockerfile", &df, stages.as_ref());
         let check = crate::check::CheckReport::new("built-in:default", Vec::new());
-        let rewrite = crate::rewrite::rewrite_str("Dockerfile", "FROM alpine:3.20\nRUN true\n", &Default::default())
-            .expect("rewrites");
+        let rewrite = crate::rewrite::rewrite_str(
+            "Dockerfile",
+            "FROM alpine:3.20\nRUN true\n",
+            &crate::rewrite::Options::default(),
+        )
+        .expect("rewrites");
         let mut input = crate::plan::PlanInput::default();
         input.node_types.push(crate::plan::NodeTypeSpec::new(
             "n",

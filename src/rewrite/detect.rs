@@ -282,7 +282,7 @@ fn tool_of(cmd: &Command) -> Option<Tool> {
 }
 
 fn start_of(src: &str, instr: &Instruction, start: &mut Start) {
-    let values: Vec<String> = instr.values().into_iter().map(|v| v.into_owned()).collect();
+    let values: Vec<String> = instr.values().into_iter().map(std::borrow::Cow::into_owned).collect();
     if instr.json {
         start.words.extend(values);
     } else {
@@ -338,7 +338,7 @@ impl StageFacts {
                         wd_set = true;
                     }
                 }
-                Keyword::User => f.user = instr.values().first().map(|v| v.to_string()),
+                Keyword::User => f.user = instr.values().first().map(std::string::ToString::to_string),
                 Keyword::Entrypoint => entry = Some(instr),
                 Keyword::Cmd => cmd = Some(instr),
                 Keyword::Healthcheck => {

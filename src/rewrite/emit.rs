@@ -290,11 +290,13 @@ fn estimate(f: &StageFacts, eco: Ecosystem, rt: &Runtime, notes: &mut Vec<String
     e
 }
 
+#[allow(clippy::unnecessary_wraps)] // the optional line range of a change, always known here
 fn lines(i: &Instruction) -> Option<(usize, usize)> {
     Some((i.start_line, i.end_line))
 }
 
 /// A stage name not yet used.
+#[allow(clippy::maybe_infinite_iter)] // the search ends within stages.len() + 1 names
 fn unique_name(stages: &Stages, want: &str) -> String {
     let taken = |n: &str| stages.stages.iter().any(|s| s.name.as_deref() == Some(n));
     if !taken(want) {

@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn tables_are_sorted_for_binary_search() {
         for t in [DEBIAN, ALPINE] {
-            assert!(t.windows(2).all(|w| w[0].0 < w[1].0), "unsorted near {:?}", t);
+            assert!(t.windows(2).all(|w| w[0].0 < w[1].0), "unsorted near {t:?}");
         }
         assert!(BUILD_ONLY.windows(2).all(|w| w[0] < w[1]));
     }

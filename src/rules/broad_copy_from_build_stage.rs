@@ -121,11 +121,9 @@ fn keeps_next_cache(ctx: &RuleContext<'_>, s: usize, next_dir: &str) -> bool {
                 let words: Vec<&str> = c.effective().iter().map(|w| w.text.as_str()).collect();
                 matches!(
                     words.as_slice(),
-                    ["next" | "npx", "build", ..]
+                    ["next" | "npx" | "yarn" | "pnpm", "build", ..]
                         | ["npx", "next", "build", ..]
-                        | ["npm" | "pnpm", "run", "build", ..]
-                        | ["yarn" | "pnpm", "build", ..]
-                        | ["yarn", "run", "build", ..]
+                        | ["npm" | "pnpm" | "yarn", "run", "build", ..]
                 )
             });
             built |= builds;

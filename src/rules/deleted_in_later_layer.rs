@@ -482,16 +482,18 @@ fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
                 let dir = pos
                     .get(ui + 1)
                     .filter(|d| !d.chars().all(|ch| ch.is_ascii_digit()))
-                    .map(|d| (*d).to_string())
-                    .unwrap_or_else(|| {
-                        pos[ui]
-                            .trim_end_matches('/')
-                            .trim_end_matches(".git")
-                            .rsplit(['/', ':'])
-                            .next()
-                            .unwrap_or("")
-                            .to_string()
-                    });
+                    .map_or_else(
+                        || {
+                            pos[ui]
+                                .trim_end_matches('/')
+                                .trim_end_matches(".git")
+                                .rsplit(['/', ':'])
+                                .next()
+                                .unwrap_or("")
+                                .to_string()
+                        },
+                        |d| (*d).to_string(),
+                    );
                 if !dir.is_empty() && !dir.contains('$') {
                     out.push((pkg::join(wd, &dir), format!("`git clone` into {dir}")));
                 }

@@ -76,9 +76,8 @@ impl Rule for RecursiveChownInSeparateLayer {
             let wd = workdir(ctx, s, i);
             let cmds = &ctx.commands[i];
             for (k, (c, cwd)) in cmds.iter().zip(pkg::cwds(cmds, &wd)).enumerate() {
-                let tool = match c.name() {
-                    Some(t @ ("chown" | "chmod" | "chgrp")) => t,
-                    _ => continue,
+                let Some(tool @ ("chown" | "chmod" | "chgrp")) = c.name() else {
+                    continue;
                 };
                 if !c.has_short_or_long('R', &["--recursive"]) {
                     continue;

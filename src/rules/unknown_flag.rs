@@ -57,7 +57,7 @@ fn check_one(ctx: &RuleContext<'_>, i: usize, inst: &Instruction<'_>, out: &mut 
     let Some(known) = known_flags(inst.keyword) else {
         return;
     };
-    for f in inst.flags.iter() {
+    for f in &inst.flags {
         let name = f.name();
         if known.contains(&name) {
             continue;

@@ -103,7 +103,7 @@ pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<Do
             store, image, label, opts,
         )?));
     }
-    let archive = ClassicArchive::new(store, entry, label)?;
+    let archive = ClassicArchive::new(store, &entry, label)?;
     if let Some(want) = &opts.platform {
         // One image, one platform: `--platform` must match it.
         super::platform::check_single(want, &archive.config.platform, &archive.label)?;
@@ -147,7 +147,7 @@ fn choose(entries: Vec<Entry>, image: Option<&str>, loc: &str) -> Result<Entry, 
 }
 
 impl ClassicArchive {
-    fn new(store: Store, entry: Entry, label: String) -> Result<Self, Error> {
+    fn new(store: Store, entry: &Entry, label: String) -> Result<Self, Error> {
         let loc = store.location("manifest.json");
         let config_rel = safe_rel(&entry.config, &loc)?;
         let config_bytes = store.read(&config_rel, MAX_JSON)?.ok_or_else(|| {

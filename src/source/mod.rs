@@ -312,9 +312,15 @@ impl Error {
     /// [`Error::Io`] naming `location` otherwise.
     #[must_use]
     pub fn from_io(err: std::io::Error, location: &str) -> Self {
-        if err.get_ref().is_some_and(|e| e.is::<Error>()) {
+        if err
+            .get_ref()
+            .is_some_and(<dyn std::error::Error + std::marker::Send + std::marker::Sync + 'static>::is::<Error>)
+        {
             let (kind, msg) = (err.kind(), err.to_string());
-            if let Some(Ok(e)) = err.into_inner().map(|b| b.downcast::<Error>()) {
+            if let Some(Ok(e)) = err
+                .into_inner()
+                .map(<dyn std::error::Error + std::marker::Send + std::marker::Sync + 'static>::downcast::<Error>)
+            {
                 return *e;
             }
             return Error::io(location, std::io::Error::new(kind, msg));

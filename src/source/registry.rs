@@ -281,7 +281,7 @@ impl RegistrySource {
                 model::bounded_entries(platform::runnable(entries), &what)?,
                 digest,
             ))),
-            doc => Ok(Ok(model::manifest_from(doc, digest, None, &what)?)),
+            doc @ Doc::Manifest { .. } => Ok(Ok(model::manifest_from(doc, digest, None, &what)?)),
         }
     }
 
@@ -835,6 +835,7 @@ impl BlobFetch {
         )
     }
 
+    #[allow(clippy::unnecessary_wraps)] // the shape of the stream's next item: `return self.fail(e)`
     fn fail(&mut self, e: Error) -> Option<std::io::Result<bytes::Bytes>> {
         self.done = true;
         Some(Err(std::io::Error::other(e)))

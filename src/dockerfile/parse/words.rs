@@ -25,8 +25,8 @@ pub(super) fn run_str(b: &[u8]) -> &str {
 pub(super) type Word = (Option<String>, usize, usize);
 
 /// The flag word so far: the text as written from `start` to `pos`, or its unescaped copy.
-pub(super) fn word_so_far<'t>(t: &'t [u8], start: usize, pos: usize, owned: &'t Option<String>) -> &'t [u8] {
-    owned.as_ref().map_or(&t[start..pos], |w| w.as_bytes())
+pub(super) fn word_so_far<'t>(t: &'t [u8], start: usize, pos: usize, owned: Option<&'t String>) -> &'t [u8] {
+    owned.map_or(&t[start..pos], |w| w.as_bytes())
 }
 
 /// Appends byte `b` read as Latin-1 (BuildKit's flag splitter indexes bytes).
@@ -77,7 +77,7 @@ pub(super) fn extract_flags(t: &[u8], from: usize, to: usize) -> (SmallVec<[Word
             owned = None;
         }
         if pos == to {
-            let w = word_so_far(t, word_start, pos, &owned);
+            let w = word_so_far(t, word_start, pos, owned.as_ref());
             if w != b"--" && (blank_ok || !w.is_empty()) {
                 words.push((owned.take(), word_start, pos));
             }
@@ -95,7 +95,7 @@ pub(super) fn extract_flags(t: &[u8], from: usize, to: usize) -> (SmallVec<[Word
             }
             if is_space_byte(ch) {
                 phase = Phase::Spaces;
-                let w = word_so_far(t, word_start, pos, &owned);
+                let w = word_so_far(t, word_start, pos, owned.as_ref());
                 if w == b"--" {
                     return (words, pos);
                 }

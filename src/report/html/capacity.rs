@@ -778,7 +778,7 @@ fn findings(h: &mut String, r: &CapacityReport) {
     if let Some(t) = &a.summary.estimated_saving {
         let _ = write!(
             h,
-            r#"<p><b>Predicted saving:</b> {} to {} on disk{} over {} finding{} (findings may overlap: treat the high end as an upper bound).</p>"#,
+            r"<p><b>Predicted saving:</b> {} to {} on disk{} over {} finding{} (findings may overlap: treat the high end as an upper bound).</p>",
             mib(t.low_bytes.0),
             mib(t.high_bytes.0),
             match (t.compressed_low_bytes, t.compressed_high_bytes) {

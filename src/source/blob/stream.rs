@@ -222,7 +222,10 @@ impl LayerStream {
     /// or the decoder explains it), else the tar error itself, naming the layer.
     #[must_use]
     pub fn explain(self, err: io::Error) -> Error {
-        if err.get_ref().is_some_and(|e| e.is::<Error>()) {
+        if err
+            .get_ref()
+            .is_some_and(<dyn std::error::Error + std::marker::Send + std::marker::Sync + 'static>::is::<Error>)
+        {
             return Error::from_io(err, "");
         }
         let digest = self.desc.digest.clone();
@@ -303,7 +306,9 @@ impl LayerStream {
     /// Turns a decoder error into the typed cause: one of ours, a truncated blob, a digest
     /// mismatch (when the damaged bytes are not the blob at all), or a corrupt stream.
     fn classify(&mut self, e: io::Error) -> Error {
-        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        if e.get_ref()
+            .is_some_and(<dyn std::error::Error + std::marker::Send + std::marker::Sync + 'static>::is::<Error>)
+        {
             return Error::from_io(e, "");
         }
         let digest = self.desc.digest.clone();
