@@ -143,6 +143,22 @@ pub(super) fn base_filled(p: &str) -> bool {
     }
 }
 
+/// How many instructions the look-backs of these rules read at most (a source stage's
+/// writes, what lies between a copy and a delete, the fixes' checks): files with thousands of
+/// instructions stay linear, and past the bound the rules assume the worst (no finding, no fix).
+pub(super) const MAX_SCAN: usize = 256;
+
+/// How many instructions may lie between a copy and the `RUN` that deletes or re-owns a path
+/// below it for the rules to tell that no `RUN` in between made the path (past it, they assume
+/// one did).
+const MAX_BETWEEN: usize = 64;
+
+/// How many earlier items at or above a path the rules try (the latest first).
+pub(super) const MAX_CANDIDATES: usize = 64;
+
+/// How many evidence paths and names one `COPY --from` keeps.
+const MAX_EVIDENCE: usize = 64;
+
 /// What the stage chain of `stage` is seen writing: `COPY`/`ADD` destinations (with whether
 /// the copy is a whole directory of the build context) and every path-like word of its `RUN`s
 /// (`mkdir -p rootfs/etc/app`, `mv x /opt/app`), plus the file names its `RUN`s name.
@@ -156,10 +172,20 @@ fn stage_writes(ctx: &RuleContext<'_>, stage: usize) -> Writes {
         paths: Vec::new(),
         leaves: Vec::new(),
     };
-    let mut chain = ctx.chain(stage);
-    chain.reverse();
-    for s in chain {
-        for (i, inst) in ctx.stage_instructions(s) {
+    // The source stage's own instructions first, latest first: a long chain below it adds
+    // little, and at most MAX_SCAN instructions are read.
+    let mut insts: Vec<(usize, usize)> = Vec::new();
+    let mut cur = Some(stage);
+    while let Some(st) = cur
+        && insts.len() < MAX_SCAN
+    {
+        let r = ctx.stages[st].instructions.clone();
+        insts.extend(r.rev().take(MAX_SCAN - insts.len()).map(|i| (st, i)));
+        cur = ctx.stages[st].base_stage;
+    }
+    for &(s, i) in &insts {
+        let inst = &ctx.dockerfile.instructions[i];
+        {
             let wd = workdir(ctx, s, i);
             match inst.keyword {
                 Keyword::Copy | Keyword::Add if inst.heredocs.is_empty() => {
@@ -173,12 +199,18 @@ fn stage_writes(ctx: &RuleContext<'_>, stage: usize) -> Writes {
                 Keyword::Run => {
                     let cmds = &ctx.commands[i];
                     for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)) {
+                        let Some(name) = c.name() else { continue };
+                        // What a command removes or re-owns is no sign that the stage made it.
+                        if matches!(name, "rm" | "rmdir" | "unlink" | "chown" | "chmod" | "chgrp") {
+                            continue;
+                        }
                         for a in c.args().iter().filter(|a| !a.text.starts_with('-')) {
                             if a.text.contains('/') {
                                 if let Some(p) = resolve_word(ctx, s, i, &cwd, &a.text) {
                                     w.paths.push((p.trim_end_matches('/').to_string(), false));
                                 }
-                            } else if a.text.contains('.') && !a.text.contains(['$', '*', '=']) {
+                            } else if !a.text.contains('/') && a.text.contains('.') && !a.text.contains(['$', '*', '='])
+                            {
                                 w.leaves.push(a.text.clone());
                             }
                         }
@@ -313,6 +345,10 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                             }
                             evidence.sort();
                             evidence.dedup();
+                            evidence.truncate(MAX_EVIDENCE);
+                            leaves.sort();
+                            leaves.dedup();
+                            leaves.truncate(MAX_EVIDENCE);
                         }
                         out.push(Created {
                             path,
@@ -549,8 +585,14 @@ pub(super) fn relation(path: &str, c: &Created) -> Option<String> {
                 .then(|| sub.to_string());
             }
             let leaf = base.rsplit('/').next().unwrap_or(base);
+            // At, above or below a path the source stage wrote (both plain absolute paths).
+            let near = |e: &str| {
+                e == base
+                    || (base.len() > e.len() && base.starts_with(e) && base.as_bytes()[e.len()] == b'/')
+                    || (e.len() > base.len() && e.starts_with(base) && e.as_bytes()[base.len()] == b'/')
+            };
             let seen = c.trusted
-                || c.evidence.iter().any(|e| pkg::path_overlaps(e, base))
+                || c.evidence.iter().any(|e| near(e))
                 || (leaf.contains('.') && c.leaves.iter().any(|l| l == leaf));
             return seen.then(|| sub.to_string());
         }
@@ -594,6 +636,7 @@ impl Rule for DeletedInLaterLayer {
                     .rev()
                     .map(|n| &created[n])
                     .filter(|c| c.instr < i)
+                    .take(MAX_CANDIDATES)
                     .find_map(|c| relation(&path, c).map(|sub| (c, sub)))
                 else {
                     continue;
@@ -662,7 +705,6 @@ pub(super) fn written_between(
     path: &str,
     tree: &str,
 ) -> bool {
-    let chain = ctx.chain(ctx.target);
     let check = |j: usize, upto: usize, same_run: bool| {
         let Some(s) = ctx.stage_of[j] else { return false };
         let wd = workdir(ctx, s, j);
@@ -687,9 +729,12 @@ pub(super) fn written_between(
         }
         writes || (same_run && builds && !reads)
     };
+    if i.saturating_sub(from) > MAX_BETWEEN {
+        return true;
+    }
     (from + 1..i).any(|j| {
         ctx.dockerfile.instructions[j].keyword == Keyword::Run
-            && ctx.stage_of[j].is_some_and(|s| chain.contains(&s))
+            && ctx.stage_of[j].is_some_and(|s| ctx.stages[s].ships)
             && check(j, usize::MAX, false)
     }) || k.is_some_and(|k| check(i, k, true))
 }
@@ -746,7 +791,7 @@ fn merge_fix(
         return None;
     }
     let creator = &ctx.dockerfile.instructions[c.instr];
-    if creator.keyword != Keyword::Run || ctx.stage_of[c.instr] != Some(s) {
+    if creator.keyword != Keyword::Run || ctx.stage_of[c.instr] != Some(s) || i - c.instr > MAX_SCAN {
         return None;
     }
     // Only that RUN made anything at, above or below the path.

@@ -2,7 +2,8 @@
 
 use super::Measured;
 use super::deleted_in_later_layer::{
-    CreatedIndex, base_filled, bytes_under, created_items, relation, resolve_word, workdir, written_between,
+    CreatedIndex, MAX_CANDIDATES, MAX_SCAN, base_filled, bytes_under, created_items, relation, resolve_word, workdir,
+    written_between,
 };
 use super::pkg;
 use super::{Finding, Rule, RuleContext};
@@ -91,19 +92,23 @@ impl Rule for RecursiveChownInSeparateLayer {
                         continue;
                     };
                     let near = index.candidates(&path);
+                    let mut made_by_run: Option<bool> = None;
                     // Latest first: a COPY into a copied tree is the one re-owned.
                     for cr in near
                         .iter()
                         .rev()
                         .map(|&n| &created[n])
                         .filter(|cr| cr.instr < i && cr.cache.is_none())
+                        .take(MAX_CANDIDATES)
                     {
                         if let Some(sub) = relation(&path, cr) {
-                            // Below a copied folder, but made there by a RUN (`mkdir -p logs`).
+                            // Below a copied folder, but made there by a RUN (`mkdir -p logs`):
+                            // decided once per target, at the latest copy it relates to.
                             if !sub.is_empty()
                                 && cr.files.is_none()
                                 && !cr.archive
-                                && written_between(ctx, cr.instr, i, Some(k), &path, &cr.path)
+                                && *made_by_run
+                                    .get_or_insert_with(|| written_between(ctx, cr.instr, i, Some(k), &path, &cr.path))
                             {
                                 continue;
                             }
@@ -227,6 +232,10 @@ fn chown_fix(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize, cwd: &str) -> 
     let numeric = u.bytes().all(|b| b.is_ascii_digit()) && g.bytes().all(|b| b.is_ascii_digit());
     let mut chain = ctx.chain(s);
     chain.reverse();
+    let before: usize = chain.iter().map(|&st| ctx.stages[st].instructions.len()).sum();
+    if before > MAX_SCAN {
+        return None;
+    }
     let mut copy: Option<usize> = None;
     let mut workdir_made = false;
     for st in chain {
