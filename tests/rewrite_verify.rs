@@ -150,6 +150,7 @@ fn a_failing_build_names_the_step_and_exits_1() {
                       CMD [\"/usr/local/bin/hello\"]\n";
     let path = dir.path().join("Dockerfile");
     std::fs::write(&path, dockerfile).expect("write");
+    let before = working_containers();
     let out = verify(
         &conf,
         &path.display().to_string(),
@@ -185,6 +186,22 @@ fn a_failing_build_names_the_step_and_exits_1() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("verify: FAILED"), "{text}");
     assert!(text.contains("failed step: build original"), "{text}");
+    // The failed builds left no working container behind.
+    assert_eq!(working_containers(), before);
+}
+
+/// buildah's working containers (the same storage imgopt uses).
+fn working_containers() -> Vec<String> {
+    let out = Command::new("buildah")
+        .args(["--storage-driver", "vfs", "containers", "--quiet"])
+        .output()
+        .expect("buildah runs");
+    let mut ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    ids.sort();
+    ids
 }
 
 #[test]

@@ -127,13 +127,14 @@ impl Builder {
             BuilderKind::Buildah => {
                 // Cache layers as docker and podman do by default, so the rewrite's build stage
                 // reuses the original's steps instead of repeating them.
-                c.args(["bud", "--layers"]);
+                // `--force-rm`: a failed step leaves no working container behind.
+                c.args(["bud", "--layers", "--force-rm"]);
                 if let Some(i) = &self.isolation {
                     c.args(["--isolation", i]);
                 }
             }
             BuilderKind::Podman | BuilderKind::Docker => {
-                c.arg("build");
+                c.args(["build", "--force-rm"]);
             }
         }
         c.arg("-f").arg(spec.dockerfile).arg("--iidfile").arg(spec.iidfile);
