@@ -172,3 +172,102 @@ fn side_summary(s: &ImageResult) -> String {
     }
     parts.join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rewrite::verify::{BuilderKind, Failure, ImageSize, MeasuredSaving, RunResult};
+
+    fn run(line: &str) -> RunResult {
+        RunResult {
+            argv: vec!["/app/hello".into()],
+            exit_code: Some(0),
+            timed_out: false,
+            stdout_sha256: Some("sha256:00".into()),
+            stdout_bytes: 6,
+            stdout_first_lines: vec![line.into()],
+            stderr_last_lines: Vec::new(),
+            seconds: 0.1,
+        }
+    }
+
+    fn verified(failure: Option<Failure>) -> RewriteReport {
+        let mut r = crate::rewrite::rewrite_str(
+            "Dockerfile",
+            "FROM debian:bookworm\nRUN apt-get update && apt-get install -y golang-go\nCOPY . .\nRUN go build -o /app/hello .\nCMD [\"/app/hello\"]\n",
+            &crate::rewrite::Options::default(),
+        )
+        .expect("parses");
+        let side = |bytes: u64| ImageResult {
+            image_id: Some("sha256:0123456789abcdef".into()),
+            build_seconds: Some(12.0),
+            run: Some(run("hello")),
+            size: Some(ImageSize {
+                compressed_bytes: bytes / 2,
+                uncompressed_bytes: bytes,
+                layers: 2,
+            }),
+        };
+        r.diff = Some(String::new());
+        r.verify = Some(VerifyReport {
+            builder: BuilderKind::Buildah,
+            builder_version: Some("buildah version 1.28.2".into()),
+            smoke: None,
+            build_args: vec!["TOKEN".into()],
+            passed: failure.is_none(),
+            same_output: failure.is_none(),
+            original: side(1 << 30),
+            rewrite: side(4 << 20),
+            saving: Some(MeasuredSaving {
+                compressed_bytes: (1 << 29) - (2 << 20),
+                uncompressed_bytes: (1 << 30) - (4 << 20),
+                uncompressed_ratio: 0.0039,
+            }),
+            failure,
+            seconds: 30.0,
+        });
+        r
+    }
+
+    fn text(r: &RewriteReport) -> String {
+        let mut out = Vec::new();
+        render(r, 100, &mut out).expect("renders");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn a_passed_verification_shows_both_images_and_the_measured_saving() {
+        let t = text(&verified(None));
+        assert!(t.contains("verify: passed (buildah version 1.28.2, 30 s)"), "{t}");
+        assert!(
+            t.contains("original: built 0123456789ab in 12 s; 1.0 GiB uncompressed"),
+            "{t}"
+        );
+        assert!(
+            t.contains("rewrite: built 0123456789ab in 12 s; 4.0 MiB uncompressed"),
+            "{t}"
+        );
+        assert!(t.contains("    | hello"), "{t}");
+        assert!(t.contains("measured saving: 1020.0 MiB uncompressed"), "{t}");
+        assert!(t.contains("0.4% of the original (predicted above)"), "{t}");
+        assert!(t.contains("build args: TOKEN (values not shown)"), "{t}");
+        assert!(t.contains("same exit code and stdout: yes"), "{t}");
+        assert!(!t.contains("failed step"), "{t}");
+    }
+
+    #[test]
+    fn a_failed_verification_names_the_step_and_the_last_lines() {
+        let t = text(&verified(Some(Failure {
+            step: "build rewrite".into(),
+            message: "exited with code 1 at STEP 3/5: RUN make".into(),
+            last_lines: vec!["make: *** [hello] Error 1".into()],
+        })));
+        assert!(t.contains("verify: FAILED"), "{t}");
+        assert!(
+            t.contains("failed step: build rewrite: exited with code 1 at STEP 3/5: RUN make"),
+            "{t}"
+        );
+        assert!(t.contains("    make: *** [hello] Error 1"), "{t}");
+        assert!(!t.contains("same exit code and stdout"), "{t}");
+    }
+}
