@@ -5,6 +5,7 @@
 # with ../shared/fixtures/make-images.sh into $IMGOPT_FIXTURES (default
 # ~/.cache/imgopt-fixtures, outside the repo), starts two real CNCF distribution registries
 # on free loopback ports (one anonymous, one with htpasswd auth), pushes the fixture images,
+# builds the Debian stand-ins for `rewrite --verify` (scripts/standins.sh) and serves them,
 # checks formatting and lints, runs `cargo test` (examples and benchmarks included), and stops
 # what it started.
 #
@@ -34,7 +35,7 @@ install_missing() {
     local missing=() t
     for t in registry:docker-registry docker-registry:docker-registry skopeo:skopeo umoci:umoci \
              debootstrap:debootstrap jq:jq zstd:zstd htpasswd:apache2-utils curl:curl gzip:gzip \
-             chromium-headless-shell:chromium-headless-shell; do
+             chromium-headless-shell:chromium-headless-shell buildah:buildah; do
         command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
     done
     # `registry` or `docker-registry`: either binary will do.
@@ -83,12 +84,32 @@ start_registries() {
     log "registries: anonymous $IMGOPT_REGISTRY, htpasswd $IMGOPT_REGISTRY_AUTH"
 }
 
+# The Debian stand-ins for the base images `imgopt rewrite --verify` builds on (scripts/standins.sh,
+# cached in $IMGOPT_FIXTURES/standins), served by a loopback registry that buildah uses as the
+# mirror of docker.io and gcr.io (tests/rewrite_verify.rs reads IMGOPT_STANDIN_REGISTRIES_CONF).
+start_standins() {
+    if [ "$(id -u)" != 0 ] || ! command -v buildah >/dev/null 2>&1; then
+        log "not root or no buildah: the rewrite --verify tests will skip"
+        return 0
+    fi
+    log "building the stand-in base images into $IMGOPT_FIXTURES/standins (cached after the first run)"
+    bash "$ROOT/scripts/standins.sh" build "$IMGOPT_FIXTURES/standins" >&2
+    local port dir
+    port=$(free_port); dir=$(mktemp -d /tmp/imgopt-reg-standins.XXXXXX)
+    STARTED+=("$dir")
+    IMGOPT_STANDIN_REGISTRIES_CONF=$(bash "$ROOT/scripts/standins.sh" serve --port "$port" --dir "$dir" \
+        "$IMGOPT_FIXTURES/standins")
+    export IMGOPT_STANDIN_REGISTRIES_CONF
+    log "stand-ins: 127.0.0.1:$port mirrors docker.io and gcr.io ($IMGOPT_STANDIN_REGISTRIES_CONF)"
+}
+
 if [ "${IMGOPT_SKIP_SETUP:-0}" != 1 ]; then
     if [ -d "$SHARED/fixtures" ]; then
         install_missing
         log "building fixture images into $IMGOPT_FIXTURES (cached after the first run)"
         bash "$SHARED/fixtures/make-images.sh" "$IMGOPT_FIXTURES" >&2
         start_registries
+        start_standins
     else
         log "no $SHARED/fixtures: image and registry tests will skip (or fail with IMGOPT_REQUIRE_CORPUS=1)"
     fi

@@ -5,8 +5,8 @@
 //! Owns: ecosystem detection ([`detect`], [`context`]), the runtime base ([`runtime`]), the
 //! `-dev` → runtime package table ([`libs`]), the rewritten text, the report model
 //! ([`RewriteReport`]) and unified diffs ([`diff`]).
-//! Does not: print, write files (`--write` is the command line's atomic writer), build or run
-//! images (a `verify` step may be added beside it), or fix single findings (`analyze --fix`).
+//! Does not: print, write files (`--write` is the command line's atomic writer), or fix single findings (`analyze --fix`). Building and running both
+//! versions (`--verify`) lives in [`verify`].
 //!
 //! The result is idempotent: a file whose shipped stage already runs on a small base with no
 //! build steps comes back unchanged, so `rewrite(rewrite(x)) == rewrite(x)`.
@@ -18,6 +18,7 @@ mod edits;
 mod emit;
 pub mod libs;
 pub mod runtime;
+pub mod verify;
 
 use std::path::Path;
 
@@ -155,7 +156,7 @@ pub struct Risk {
 }
 
 /// The result of `imgopt rewrite` (JSON schema_version 1, docs/rewrite.md).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RewriteReport {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -185,6 +186,9 @@ pub struct RewriteReport {
     /// Where the new text was written (`--write`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub written: Option<String>,
+    /// Both versions built, run and measured (`--verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<verify::VerifyReport>,
 }
 
 /// Options of a rewrite.
@@ -221,6 +225,7 @@ pub fn rewrite(file: &str, src: &str, df: &Dockerfile<'_>, opts: &Options) -> Re
         notes: Vec::new(),
         diff: None,
         written: None,
+        verify: None,
     };
     let stages = match Stages::build(df, &StageOptions::default()) {
         Ok(s) => s,

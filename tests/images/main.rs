@@ -23,4 +23,5 @@ mod layers_fixtures;
 mod plan_images;
 mod registry;
 mod report_browser;
+mod rewrite_verify;
 mod sources;
