@@ -709,7 +709,15 @@ fn credential_helper_supplies_the_password() {
     std::fs::write(conf.join("config.json"), cfg.to_string()).unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["helper_child_pull", "--exact", "--nocapture", "--test-threads", "1"])
+        .arg(
+            // This test's own path in its binary (`registry::helper_child_pull` in a group).
+            module_path!()
+                .split_once("::")
+                .map_or("helper_child_pull".to_string(), |(_, m)| {
+                    format!("{m}::helper_child_pull")
+                }),
+        )
+        .args(["--exact", "--nocapture", "--test-threads", "1"])
         .env(HELPER_CHILD, &conf)
         .env("PATH", path)
         .output()
