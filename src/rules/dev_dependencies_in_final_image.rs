@@ -347,6 +347,11 @@ impl Rule for DevDependenciesInFinalImage {
         }
         // Builder stages whose installed dependencies a shipping stage copies whole.
         let mut reported = std::collections::BTreeSet::new();
+        #[allow(clippy::type_complexity)]
+        let mut memo: std::collections::BTreeMap<
+            usize,
+            (Vec<Run>, Vec<(usize, usize, &str, String)>, Vec<String>),
+        > = std::collections::BTreeMap::new();
         for st in ctx.shipping_stages() {
             for (copy, inst) in ctx.stage_instructions(st.index) {
                 if inst.keyword != crate::dockerfile::Keyword::Copy {
@@ -375,26 +380,39 @@ impl Rule for DevDependenciesInFinalImage {
                         (raw, e)
                     })
                     .collect();
-                let mut chain = ctx.chain(src.index);
-                chain.reverse();
-                let builder_runs: Vec<Run> = chain
-                    .iter()
-                    .flat_map(|&b| ctx.stage_instructions(b))
-                    .filter(|(_, x)| x.keyword == crate::dockerfile::Keyword::Run)
-                    .filter_map(|(k, _)| Some((ctx.stage_of[k]?, k)))
-                    .collect();
-                let end = src.instructions.end;
-                let homes = super::gem_cache_kept::gem_homes(ctx, src.index, end);
-                for (n, &(b, k)) in builder_runs.iter().enumerate() {
-                    let cwds = pkg::cwds(&ctx.commands[k], ctx.workdir_at(b, k));
-                    for (c, cwd) in ctx.commands[k].iter().zip(&cwds) {
-                        let Some(tool) = project_install(c) else { continue };
+                // Per source stage, once: its RUNs, its project installs and its gem homes
+                // (many copies from one stage stay linear).
+                let (builder_runs, installs, homes) = memo.entry(src.index).or_insert_with(|| {
+                    let mut chain = ctx.chain(src.index);
+                    chain.reverse();
+                    let runs: Vec<Run> = chain
+                        .iter()
+                        .flat_map(|&b| ctx.stage_instructions(b))
+                        .filter(|(_, x)| x.keyword == crate::dockerfile::Keyword::Run)
+                        .filter_map(|(k, _)| Some((ctx.stage_of[k]?, k)))
+                        .collect();
+                    let mut installs = Vec::new();
+                    for (n, &(b, k)) in runs.iter().enumerate() {
+                        let cwds = pkg::cwds(&ctx.commands[k], ctx.workdir_at(b, k));
+                        for (ci, (c, cwd)) in ctx.commands[k].iter().zip(cwds).enumerate() {
+                            if let Some(tool) = project_install(c) {
+                                installs.push((n, ci, tool, cwd));
+                            }
+                        }
+                    }
+                    let homes = super::gem_cache_kept::gem_homes(ctx, src.index, src.instructions.end);
+                    (runs, installs, homes)
+                });
+                for &(n, ci, tool, ref cwd) in installs.iter() {
+                    let (b, k) = builder_runs[n];
+                    let c = &ctx.commands[k][ci];
+                    {
                         let taken = match tool {
                             // A source named by a bundler variable the file never sets
                             // (`$BUNDLE_PATH`): the base image configures bundler, maybe
                             // with `BUNDLE_WITHOUT` too, so say nothing.
                             "bundle" => sources.iter().any(|(raw, e)| {
-                                !e.contains('$') && super::gem_cache_kept::names_gem_home(raw, e, &homes)
+                                !e.contains('$') && super::gem_cache_kept::names_gem_home(raw, e, homes)
                             }),
                             "uv" | "poetry" => false,
                             _ => sources
@@ -404,10 +422,9 @@ impl Rule for DevDependenciesInFinalImage {
                         if !taken || !has_dev_deps(tool) || !reported.insert(k) {
                             continue;
                         }
-                        if let Some(f) = examine(ctx, (b, k), c, tool, &builder_runs, n + 1, Reach::Copied { copy }) {
+                        if let Some(f) = examine(ctx, (b, k), c, tool, builder_runs, n + 1, Reach::Copied { copy }) {
                             out.push(f);
                         }
-                        break;
                     }
                 }
             }

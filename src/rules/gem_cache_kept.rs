@@ -58,6 +58,9 @@ fn installs_gems(c: &Command) -> bool {
         || (c.name() == Some("bundle") && c.args().first().is_none_or(|w| w.text.starts_with('-')))
 }
 
+/// Most gem homes followed per `RUN` (a file that sets thousands stays linear).
+const MAX_HOMES: usize = 8;
+
 /// Whether a stage chain builds on Docker's official `ruby` image, whose `GEM_HOME` is
 /// `/usr/local/bundle` (docker-library/ruby).
 fn official_ruby(ctx: &RuleContext<'_>, s: usize) -> bool {
@@ -100,6 +103,10 @@ pub(super) fn gem_homes(ctx: &RuleContext<'_>, s: usize, at: usize) -> Vec<Strin
         }
     }
     homes.retain(|h| !h.is_empty() && !h.starts_with('\0'));
+    // Distinct, in order, and a few: real files set one or two.
+    let mut seen = std::collections::BTreeSet::new();
+    homes.retain(|h| seen.insert(h.clone()));
+    homes.truncate(MAX_HOMES);
     homes
 }
 
@@ -197,6 +204,8 @@ impl Rule for GemCacheKept {
                 .note("no estimate: the cache holds one packed copy of every installed gem, so it is about the size of the gems' own files"),
             );
         }
+        let mut homes_memo: std::collections::BTreeMap<usize, Vec<String>> = std::collections::BTreeMap::new();
+        let mut keeps_memo: std::collections::BTreeMap<usize, bool> = std::collections::BTreeMap::new();
         for st in ctx.shipping_stages() {
             for (i, inst) in ctx.stage_instructions(st.index) {
                 if inst.keyword != Keyword::Copy {
@@ -214,7 +223,10 @@ impl Rule for GemCacheKept {
                 };
                 let src = src_stage.index;
                 let end = src_stage.instructions.end;
-                let homes = gem_homes(ctx, src, end);
+                let homes = homes_memo
+                    .entry(src)
+                    .or_insert_with(|| gem_homes(ctx, src, end))
+                    .clone();
                 let v = inst.values();
                 if v.len() < 2
                     || !v[..v.len() - 1].iter().any(|raw| {
@@ -224,19 +236,28 @@ impl Rule for GemCacheKept {
                 {
                     continue;
                 }
-                let runs: Vec<usize> = ctx
-                    .chain(src)
-                    .iter()
-                    .flat_map(|&s| ctx.stage_instructions(s))
-                    .filter(|(_, x)| x.keyword == Keyword::Run)
-                    .map(|(k, _)| k)
-                    .collect();
-                let installs = runs.iter().any(|&k| ctx.commands[k].iter().any(installs_gems));
-                let cleaned = runs.iter().any(|&k| {
-                    let ks = ctx.stage_of[k].unwrap_or(src);
-                    cleans_gem_cache(ctx, ks, k, &ctx.commands[k], &gem_homes(ctx, ks, k))
+                // Whether the source stage installs gems and keeps their cache, once per stage.
+                let keeps = *keeps_memo.entry(src).or_insert_with(|| {
+                    let runs: Vec<usize> = ctx
+                        .chain(src)
+                        .iter()
+                        .flat_map(|&s| ctx.stage_instructions(s))
+                        .filter(|(_, x)| x.keyword == Keyword::Run)
+                        .map(|(k, _)| k)
+                        .collect();
+                    let installs = runs.iter().any(|&k| ctx.commands[k].iter().any(installs_gems));
+                    installs
+                        && !runs.iter().any(|&k| {
+                            // The homes are only worked out for RUNs that could clean a cache.
+                            let may_clean = ctx.dockerfile.instructions[k].flags_named("mount").next().is_some()
+                                || pkg::removed_paths(&ctx.commands[k])
+                                    .iter()
+                                    .any(|w| w.text.contains("cache"));
+                            let ks = ctx.stage_of[k].unwrap_or(src);
+                            may_clean && cleans_gem_cache(ctx, ks, k, &ctx.commands[k], &gem_homes(ctx, ks, k))
+                        })
                 });
-                if !installs || cleaned {
+                if !keeps {
                     continue;
                 }
                 out.push(

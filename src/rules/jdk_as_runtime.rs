@@ -12,9 +12,11 @@ crate::declare_rule! {
     /// final image (`eclipse-temurin:N` and `:N-jdk`, `openjdk:N`, `amazoncorretto:N`,
     /// `sapmachine:N`, `ibm-semeru-runtimes:*-jdk`), or a JDK package installed in a stage that
     /// ships (`default-jdk`, `openjdk-17-jdk[-headless]`, apk `openjdk17`, rpm
-    /// `java-17-openjdk-devel`). Not reported when the image itself compiles or links Java
-    /// (`javac`, `mvn`, `gradle`, `jlink`, `jar`, `native-image` in a shipping stage), or when
-    /// the target is a development stage.
+    /// `java-17-openjdk-devel`), also another publisher's image named for a JDK
+    /// (`someone/8-jdk-alpine-mvn`). A JDK base is reported also when the image compiles Java
+    /// in place (`javac`, `mvn`, `gradle`, `jlink`, `jar`, `native-image` in a shipping stage):
+    /// the compile belongs in a builder stage; a JDK package is not (DF105 reports the build
+    /// tools). Nothing is reported when the target is a development stage.
     ///
     /// Development environments are not checked either: images whose stage chain gives a user
     /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), and single-stage files that set
@@ -65,6 +67,10 @@ fn jdk_image(repo: &str, tag: &str) -> Option<String> {
             t.split(['-', '.']).next().unwrap_or("21")
         )),
         "ibm-semeru-runtimes" if t.contains("jdk") => Some(format!("{repo}:{}", t.replacen("jdk", "jre", 1))),
+        // Another publisher's image named for a JDK (`someone/8-jdk-alpine-mvn`).
+        _ if repo.contains('/') && name.split(['-', '_', '.']).any(|w| w == "jdk") && !name.contains("jre") => {
+            Some("a JRE image, e.g. eclipse-temurin:<version>-jre".to_string())
+        }
         _ => None,
     }
 }
@@ -113,9 +119,6 @@ impl Rule for JdkAsRuntime {
                     )
                 })
             });
-        if builds {
-            return;
-        }
         for st in ctx.shipping_stages() {
             let Some(r) = super::context::base_image(st) else {
                 continue;
@@ -133,7 +136,11 @@ impl Rule for JdkAsRuntime {
                     "the final image runs on a JDK (`{}`); running Java needs only a JRE",
                     st.base_expanded
                 ),
-                format!("run on {jre}, and compile in a builder stage"),
+                if builds {
+                    format!("compile in a builder stage on this JDK, and run the result on {jre}")
+                } else {
+                    format!("run on {jre}, and compile in a builder stage")
+                },
             );
             if let (Some(from), Some(to)) = (
                 catalog::lookup(Family::EclipseTemurin, Variant::Jdk),
@@ -146,6 +153,10 @@ impl Rule for JdkAsRuntime {
                 ));
             }
             out.push(f);
+        }
+        // A JDK package the image's own build needs: DF105 reports the toolchain instead.
+        if builds {
+            return;
         }
         for (_, i, cmds) in pkg::shipping_runs(ctx) {
             for inst in pkg::installs(cmds) {

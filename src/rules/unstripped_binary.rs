@@ -9,7 +9,9 @@ crate::declare_rule! {
     /// ## What it does
     /// Checks for binaries built with their debug data in a stage whose output reaches the
     /// final image (the final image itself or a stage it copies from):
-    /// - `go build` / `go install` without `-ldflags "-s -w"` (or `-s`, which implies `-w`).
+    /// - `go build` / `go install` without `-ldflags "-s -w"` (or `-s`, which implies `-w`),
+    ///   and `go get` of a remote command without `-d`, which builds and installs it the same
+    ///   way in GOPATH mode (Go before 1.17, or `GO111MODULE=off`).
     ///   Flags from a variable (`-ldflags "$LDFLAGS"`) or `GOFLAGS`, and debugger builds
     ///   (`-gcflags "all=-N -l"`), are not reported.
     /// - C and C++ compiles with `-g` (`gcc`, `g++`, `cc`, `c++`, `clang`) and no `-s`, when no
@@ -156,13 +158,21 @@ impl Rule for UnstrippedBinary {
             for &i in &instrs {
                 let goflags = ctx.env_at(st.index, i, "GOFLAGS").is_some();
                 for c in &ctx.commands[i] {
-                    if pkg::is(c, "go", &["build", "install"]) {
+                    // `go get REMOTE` without `-d` builds and installs the command in GOPATH
+                    // mode (Go before 1.17, or `GO111MODULE=off`).
+                    let go_get_builds = pkg::is(c, "go", &["get"])
+                        && !c.has_flag("-d")
+                        && c.args()
+                            .iter()
+                            .skip(1)
+                            .any(|w| !w.text.starts_with('-') && !w.text.starts_with('.') && w.text.contains('/'));
+                    if pkg::is(c, "go", &["build", "install"]) || go_get_builds {
                         if goflags || c.words.iter().any(|w| w.text.starts_with("GOFLAGS=")) {
                             continue;
                         }
                         if stripped(c) == Some(false) {
                             out.push(
-                                Finding::new(&Self::META, ctx, i, c.span_through(1).unwrap_or_default(), "`go build` without `-ldflags=\"-s -w\"` keeps the symbol table and DWARF data in the binary", "add `-ldflags=\"-s -w\"` (binaries shrink by 17–29% in published cases)")
+                                Finding::new(&Self::META, ctx, i, c.span_through(1).unwrap_or_default(), format!("`{}` without `-ldflags=\"-s -w\"` keeps the symbol table and DWARF data in the binary", ctx.text(c.span_through(1).unwrap_or_default())), "add `-ldflags=\"-s -w\"` (binaries shrink by 17–29% in published cases)")
                                     .note("no byte estimate: the binary's size is not known from the Dockerfile"),
                             );
                         }
