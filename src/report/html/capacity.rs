@@ -132,7 +132,8 @@ fn header(h: &mut String, r: &CapacityReport) {
             h,
             &format!("${}/h", json_num(c.cost_per_hour)),
             &format!(
-                "cheapest fleet: {nodes} nodes{}",
+                "cheapest fleet: {}{}",
+                crate::report::text::plural(nodes, "node", "nodes"),
                 if c.optimal { ", proven optimal" } else { "" }
             ),
             &format!(r#" id="cheapest-cost" data-cost="{}""#, json_num(c.cost_per_hour)),
@@ -570,9 +571,10 @@ fn cheapest(h: &mut String, p: &PlanReport) {
     let nodes: u64 = c.node_counts.values().sum();
     let _ = write!(
         h,
-        r#"<h3>Cheapest mixed fleet</h3><p class="lead" id="cheapest" data-cost="{}" data-nodes="{nodes}"><b>${}/h</b> for {nodes} nodes ({}), lower bound ${}/h, gap {}{}{}.</p>"#,
+        r#"<h3>Cheapest mixed fleet</h3><p class="lead" id="cheapest" data-cost="{}" data-nodes="{nodes}"><b>${}/h</b> for {} ({}), lower bound ${}/h, gap {}{}{}.</p>"#,
         json_num(c.cost_per_hour),
         json_num(c.cost_per_hour),
+        crate::report::text::plural(nodes, "node", "nodes"),
         esc(&c
             .node_counts
             .iter()
@@ -641,8 +643,8 @@ fn cheapest(h: &mut String, p: &PlanReport) {
 fn placement(h: &mut String, nodes: &[NodePlacement]) {
     let _ = write!(
         h,
-        r#"<details open><summary>Placement: {} nodes, identical nodes grouped</summary><div class="scroll"><table><thead><tr><th class="n">nodes</th><th>type</th><th>pods on each node</th></tr></thead><tbody>"#,
-        nodes.len()
+        r#"<details open><summary>Placement: {}, identical nodes grouped</summary><div class="scroll"><table><thead><tr><th class="n">nodes</th><th>type</th><th>pods on each node</th></tr></thead><tbody>"#,
+        crate::report::text::plural(nodes.len() as u64, "node", "nodes")
     );
     for g in crate::capacity::group_placement(nodes) {
         let pods: Vec<String> = g.pods.iter().map(|(s, c)| format!("{c} × {s}")).collect();

@@ -49,8 +49,9 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
         let nodes: u64 = c.node_counts.values().sum();
         write!(
             out,
-            ". **Cheapest fleet: ${}/h for {nodes} nodes**{}",
+            ". **Cheapest fleet: ${}/h for {}**{}",
             json_num(c.cost_per_hour),
+            crate::report::text::plural(nodes, "node", "nodes"),
             if c.optimal { " (proven optimal)" } else { "" }
         )?;
     }
@@ -211,8 +212,9 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
             .collect();
         writeln!(
             out,
-            "\n**Cheapest mixed fleet:** ${}/h for {nodes} nodes ({}); lower bound ${}/h, gap {}{}{}.\n",
+            "\n**Cheapest mixed fleet:** ${}/h for {} ({}); lower bound ${}/h, gap {}{}{}.\n",
             json_num(c.cost_per_hour),
+            crate::report::text::plural(nodes, "node", "nodes"),
             mix.join(", "),
             json_num(c.lower_bound_cost),
             gap(c.gap),
@@ -224,8 +226,8 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
         writeln!(
             out,
-            "<details><summary>Placement ({} nodes)</summary>\n\n| nodes | type | pods on each node |\n|--:|---|---|",
-            c.placement.len()
+            "<details><summary>Placement ({})</summary>\n\n| nodes | type | pods on each node |\n|--:|---|---|",
+            crate::report::text::plural(c.placement.len() as u64, "node", "nodes")
         )?;
         for g in crate::capacity::group_placement(&c.placement) {
             let pods: Vec<String> = g.pods.iter().map(|(s, k)| format!("{k} × {s}")).collect();
