@@ -132,6 +132,8 @@ fn problem() -> impl Strategy<Value = Problem> {
                     max_per_node: mpn.unwrap_or(u64::MAX),
                     layers: img.map(|i| images[i].clone()).unwrap_or_default(),
                     count,
+                    ext: vec![],
+                    allowed: vec![],
                 })
                 .collect(),
             types: types
@@ -143,6 +145,7 @@ fn problem() -> impl Strategy<Value = Problem> {
                     disk,
                     price: f64::from(price),
                     max_nodes: None,
+                    ext: vec![],
                 })
                 .collect(),
             layer_size: vec![800, 300, 400, 900],
@@ -218,6 +221,8 @@ fn ffd_orderings_differ_where_documented() {
                 max_per_node: u64::MAX,
                 layers: vec![],
                 count: 3,
+                ext: vec![],
+                allowed: vec![],
             },
             Item {
                 cpu: 1500,
@@ -225,6 +230,8 @@ fn ffd_orderings_differ_where_documented() {
                 max_per_node: u64::MAX,
                 layers: vec![],
                 count: 3,
+                ext: vec![],
+                allowed: vec![],
             },
         ],
         types: vec![BinType {
@@ -234,6 +241,7 @@ fn ffd_orderings_differ_where_documented() {
             disk: None,
             price: 1.0,
             max_nodes: None,
+            ext: vec![],
         }],
         layer_size: vec![],
         base_layers: vec![],
@@ -258,6 +266,8 @@ fn quotas_are_respected() {
             max_per_node: u64::MAX,
             layers: vec![],
             count: 6,
+            ext: vec![],
+            allowed: vec![],
         }],
         types: vec![
             BinType {
@@ -267,6 +277,7 @@ fn quotas_are_respected() {
                 disk: None,
                 price: 1.0,
                 max_nodes: Some(1),
+                ext: vec![],
             },
             BinType {
                 cpu: 2000,
@@ -275,6 +286,7 @@ fn quotas_are_respected() {
                 disk: None,
                 price: 1.5,
                 max_nodes: None,
+                ext: vec![],
             },
         ],
         layer_size: vec![],
