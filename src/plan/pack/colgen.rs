@@ -27,9 +27,9 @@ pub(super) const MAX_SERVICES: usize = 80;
 pub(super) const MAX_PODS: u64 = 2_000;
 /// Pricing search nodes one column generation (and one dive) may spend: the deterministic work
 /// budget that replaces a wall-clock limit.
-pub(super) const WORK: u64 = 1_000_000;
+pub(super) const WORK: u64 = 600_000;
 /// Pricing search nodes one dive may spend over all its rounds.
-pub(super) const DIVE_BUDGET: u64 = 300_000;
+pub(super) const DIVE_BUDGET: u64 = 150_000;
 /// Search nodes one pricing call may explore before returning its bound instead of a proof.
 const PRICING_NODES: u64 = 50_000;
 /// Patterns added per node type and iteration.
@@ -37,7 +37,7 @@ const COLUMNS_PER_TYPE: usize = 4;
 /// Column-generation iterations at most.
 const MAX_ITERATIONS: usize = 400;
 /// Pricing search nodes of one column generation inside a dive.
-const DIVE_WORK: u64 = 100_000;
+const DIVE_WORK: u64 = 50_000;
 
 /// What column generation produced.
 #[derive(Clone, Debug)]

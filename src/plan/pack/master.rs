@@ -66,11 +66,6 @@ impl DualMaster {
         Some(Self { sol, pi, mu, types })
     }
 
-    /// The restricted master's optimum (the dual's objective).
-    pub(super) fn objective(&self) -> f64 {
-        self.sol.objective()
-    }
-
     /// The duals: π per item (0 for items without demand) and μ per type (0 without a quota).
     pub(super) fn duals(&self) -> (Vec<f64>, Vec<f64>) {
         let pi = self

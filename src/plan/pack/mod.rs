@@ -39,8 +39,13 @@ use heuristics::{bfd, dot_product, downsize, empty_nodes, merge_pairs, mixed_gre
 
 /// Pairs of nodes the merging local search tries (a deterministic budget).
 const MERGE_WORK: u64 = 200_000;
-/// Branch-and-bound nodes of the restricted master integer program (a deterministic budget).
+/// Branch-and-bound nodes of the restricted master integer program (a deterministic budget;
+/// half of it for one node type).
 const IP_NODES: u64 = 200;
+/// Pricing search nodes of the column generation for one node type (a deterministic budget; a
+/// quarter of it for the dive). The cheapest mix gets [`colgen::WORK`]: one type's plan is one
+/// of several, run side by side.
+const SINGLE_WORK: u64 = 200_000;
 use lp::{pattern_lp, pattern_lp_mixed};
 
 /// The plan for one node type.
@@ -88,8 +93,8 @@ pub struct SingleTrace {
     pub heuristic_nodes: Option<u64>,
     /// Nodes after the local search, when it ran.
     pub local_search_nodes: Option<u64>,
-    /// What produced the final packing: `ffd`, `heuristic`, `local search`, `LP rounding` or
-    /// `exact search`.
+    /// What produced the final packing: `ffd`, `heuristic`, `local search`, `LP rounding`,
+    /// `restricted IP` or `exact search`.
     pub found_by: &'static str,
     /// How the exact search went.
     pub exact: ExactOutcome,
@@ -190,7 +195,7 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
             let mut unit = p.clone();
             unit.types[ty].price = 1.0;
             unit.types[ty].max_nodes = None;
-            if let Some(cg) = colgen::column_generation(&unit, &[ty], &counts, colgen::WORK) {
+            if let Some(cg) = colgen::column_generation(&unit, &[ty], &counts, SINGLE_WORK) {
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let bound = (cg.bound - 1e-6).ceil().max(0.0) as u64;
                 lb = lb.max(bound);
@@ -201,11 +206,11 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
                     converged: cg.converged,
                 });
                 if (best.nodes.len() as u64) > lb {
-                    let pk = master::restricted_ip(&unit, &[ty], &counts, &cg.columns, Some(&best), IP_NODES);
+                    let pk = master::restricted_ip(&unit, &[ty], &counts, &cg.columns, Some(&best), IP_NODES / 2);
                     consider(pk, &mut best, &mut trace.found_by, "restricted IP");
                 }
                 if (best.nodes.len() as u64) > lb {
-                    let pk = colgen::dive(&unit, &[ty], &counts, &cg, colgen::DIVE_BUDGET);
+                    let pk = colgen::dive(&unit, &[ty], &counts, &cg, SINGLE_WORK / 4);
                     consider(pk, &mut best, &mut trace.found_by, "LP rounding");
                 }
             }
@@ -281,7 +286,7 @@ pub struct MixedTrace {
     /// The assignment LP's bound, when solved.
     pub assignment_lp: Option<f64>,
     /// What produced the final fleet: `single type`, `greedy`, `downsizing`, `local search`,
-    /// `LP rounding` or `exact search`.
+    /// `LP rounding`, `LP rounding and repair`, `restricted IP` or `exact search`.
     pub found_by: &'static str,
     /// How the exact search went.
     pub exact: ExactOutcome,
