@@ -12,7 +12,7 @@ use proptest::prelude::*;
 fn node_ok(p: &Problem, ty: usize, pods: &[(usize, u64)]) -> bool {
     let t = &p.types[ty];
     let (mut cpu, mut mem, mut n) = (0u64, 0u64, 0u64);
-    let mut gpus = vec![0u64; 4];
+    let mut gpus = [0u64; 4];
     let mut layers: BTreeSet<usize> = p.base_layers.iter().copied().collect();
     for &(i, c) in pods {
         let it = &p.items[i];
@@ -215,7 +215,7 @@ fn single_type_case(p: &Problem) -> Result<(), TestCaseError> {
             // Restrict to items that fit this type alone (as the planner does).
             let mut sub = p.clone();
             for (i, it) in sub.items.iter_mut().enumerate() {
-                if !node_ok(&p, ty, &[(i, 1)]) {
+                if !node_ok(p, ty, &[(i, 1)]) {
                     it.count = 0;
                 }
             }
@@ -253,7 +253,7 @@ fn mixed_case(p: &Problem) -> Result<(), TestCaseError> {
         let types: Vec<usize> = (0..p.types.len()).collect();
         let mut sub = p.clone();
         for (i, it) in sub.items.iter_mut().enumerate() {
-            if !types.iter().any(|&t| node_ok(&p, t, &[(i, 1)])) {
+            if !types.iter().any(|&t| node_ok(p, t, &[(i, 1)])) {
                 it.count = 0;
             }
         }

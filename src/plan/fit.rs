@@ -178,9 +178,8 @@ pub fn fit_needs(
         limits.push((Binding::MaxPerNode, m));
     }
     for (name, &need) in needs.extended {
-        if need > 0 {
-            let have = node_extended.get(name).copied().unwrap_or(0);
-            limits.push((Binding::Extended(name.clone()), have / need));
+        if let Some(n) = node_extended.get(name).copied().unwrap_or(0).checked_div(need) {
+            limits.push((Binding::Extended(name.clone()), n));
         }
     }
     let mut cache = None;

@@ -134,10 +134,10 @@ fn price(p: &Problem, ty: usize, duals: &[f64], counts: &[u64], threshold: f64, 
             }
         };
         let mut best = f64::INFINITY;
-        for d in 0..=dims {
+        for (d, sorted) in by_dim.iter().enumerate() {
             let mut room = room_of(d);
             let mut v = 0.0;
-            for &pos in &by_dim[d] {
+            for &pos in sorted {
                 if pos < k {
                     continue;
                 }

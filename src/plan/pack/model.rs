@@ -240,9 +240,9 @@ impl Open {
             if n == 0 {
                 break;
             }
-            if need > 0 {
-                let used = self.ext.get(r).copied().unwrap_or(0);
-                n = n.min(t.ext(r).saturating_sub(used) / need);
+            let used = self.ext.get(r).copied().unwrap_or(0);
+            if let Some(m) = t.ext(r).saturating_sub(used).checked_div(need) {
+                n = n.min(m);
             }
         }
         if n > 0
