@@ -38,7 +38,7 @@ use exact::{EXACT_MAX_PODS, EXACT_MAX_SERVICES, exact};
 use heuristics::{bfd, dot_product, downsize, empty_nodes, merge_pairs, mixed_greedy};
 
 /// Pairs of nodes the merging local search tries (a deterministic budget).
-const MERGE_WORK: u64 = 200_000;
+const MERGE_WORK: u64 = 20_000;
 /// Branch-and-bound nodes of the restricted master integer program (a deterministic budget;
 /// half of it for one node type).
 const IP_NODES: u64 = 200;
