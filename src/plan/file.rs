@@ -9,6 +9,8 @@
 //! PL001-PL009. Does not: read files itself (the caller passes a loader for manifests) or
 //! resolve image references (they are returned in [`Parsed::image_refs`] for the CLI).
 
+mod constraints;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
@@ -401,6 +403,8 @@ fn node_type(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Option<NodeTypeSpec> {
             "image_gc_high_threshold_percent",
             "disk_reserved",
             "max_nodes",
+            "labels",
+            "extended_resources",
         ],
     )?;
     let name = name(cx, f, &m, y, "a node type");
@@ -536,6 +540,14 @@ fn node_type(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Option<NodeTypeSpec> {
         .and_then(|v| quantity(cx, f, v, "disk_reserved"))
         .map_or(0, |q| q.mib_ceil().0);
     let max_nodes = m.get("max_nodes").and_then(|v| count(cx, f, v, "max_nodes"));
+    let labels = m
+        .get("labels")
+        .map(|v| constraints::string_map(cx, f, v, "labels"))
+        .unwrap_or_default();
+    let extended = m
+        .get("extended_resources")
+        .map(|v| constraints::extended_map(cx, f, v, "extended_resources"))
+        .unwrap_or_default();
     Some(NodeTypeSpec {
         name: name?,
         cpu_m: cpu?,
@@ -548,6 +560,8 @@ fn node_type(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Option<NodeTypeSpec> {
         image_gc_high_threshold_percent: gc?,
         disk_reserved_mib: disk_reserved,
         max_nodes,
+        labels,
+        extended,
     })
 }
 
@@ -928,6 +942,9 @@ pub fn parse_plan_opts(
                         "runtime_class",
                         "image",
                         "max_per_node",
+                        "extended_resources",
+                        "node_selector",
+                        "node_affinity",
                     ],
                 ) else {
                     continue;
@@ -936,7 +953,8 @@ pub fn parse_plan_opts(
                 let replicas = m
                     .get("replicas")
                     .map_or(Some(1), |v| count_max(&mut cx, f, v, "replicas", super::MAX_REPLICAS));
-                let s = shape(&mut cx, f, &m, y, &rcs);
+                let mut s = shape(&mut cx, f, &m, y, &rcs);
+                (s.extended, s.node_affinity) = constraints::service_keys(&mut cx, f, &m);
                 let img = image_key(&mut cx, f, &m, &image_keys);
                 let mpn = m.get("max_per_node").and_then(|v| count(&mut cx, f, v, "max_per_node"));
                 if let (Some(n), Some(r)) = (n, replicas) {
@@ -1136,9 +1154,12 @@ fn read_workloads(cx: &mut Ctx<'_>, f: FileId, d: &Yaml, rcs: &RuntimeClasses, o
             memory_bytes: mem,
         }
     };
+    let mut ext_containers = Vec::new();
+    let mut ext_init = Vec::new();
     if let Some(Node::Seq(cs)) = spec.get("containers").map(|c| &c.node) {
         for c in cs {
             shape.containers.push(req(cx, c));
+            ext_containers.push(constraints::manifest_extended(cx, f, c));
         }
     } else {
         cx.err(
@@ -1158,8 +1179,11 @@ fn read_workloads(cx: &mut Ctx<'_>, f: FileId, d: &Yaml, rcs: &RuntimeClasses, o
                 request: req(cx, c),
                 sidecar,
             });
+            ext_init.push((constraints::manifest_extended(cx, f, c), sidecar));
         }
     }
+    shape.extended = super::pod::extended_request(&ext_containers, &ext_init);
+    shape.node_affinity = constraints::manifest_affinity(cx, f, spec);
     if spec.path(&["resources", "requests"]).is_some() || spec.path(&["resources", "limits"]).is_some() {
         shape.pod_level = Some(req(cx, spec));
     }

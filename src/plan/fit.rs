@@ -1,19 +1,22 @@
 //! One service on one empty node: how many instances fit, which resources bind, what the
 //! others strand, and how many MiB a fresh node must pull for it.
 //!
-//! Owns: `instances = min(pods_free, ⌊cpu_free/cpu⌋, ⌊mem_free/mem⌋, max_per_node)`, or 0
-//! when the image does not fit the cache budget (density.md section 5.1 item 3 and section 6
-//! "Fit rule"). Binding resources are listed in the order cpu, memory, pods, max_per_node,
-//! disk; several when tied. Does not: pack several services together (see `pack`).
+//! Owns: `instances = min(pods_free, ⌊cpu_free/cpu⌋, ⌊mem_free/mem⌋, max_per_node,
+//! ⌊ext_free/ext⌋ for every extended resource)`, or 0 when the image does not fit the cache
+//! budget (density.md section 5.1 item 3 and section 6 "Fit rule") or the node type's labels do
+//! not satisfy the pod's `nodeSelector` / required node affinity. Binding resources are listed
+//! in the order cpu, memory, pods, max_per_node, extended resources (by name), disk,
+//! node_affinity; several when tied. Does not: pack several services together (see `pack`).
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
 
 use super::image::{LayerSet, LayerTable};
 use super::quantity::{Mebibytes, Millicores};
 
-/// A resource that can bind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// A resource that can bind. Serialised as its [`Binding::word`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Binding {
     /// CPU requests.
     Cpu,
@@ -23,21 +26,33 @@ pub enum Binding {
     Pods,
     /// The service's own `max_per_node` (anti-affinity / spread).
     MaxPerNode,
+    /// An extended resource such as `nvidia.com/gpu` (its name).
+    Extended(String),
     /// The image cache budget.
     Disk,
+    /// The pod's `nodeSelector` or required node affinity does not allow the node type.
+    NodeAffinity,
 }
 
 impl Binding {
-    /// The word used in reports.
+    /// The word used in reports (an extended resource's own name, `nvidia.com/gpu`).
     #[must_use]
-    pub fn word(self) -> &'static str {
+    pub fn word(&self) -> &str {
         match self {
             Self::Cpu => "cpu",
             Self::Memory => "memory",
             Self::Pods => "pods",
             Self::MaxPerNode => "max_per_node",
+            Self::Extended(name) => name,
             Self::Disk => "disk",
+            Self::NodeAffinity => "node_affinity",
         }
+    }
+}
+
+impl Serialize for Binding {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.word())
     }
 }
 
@@ -101,7 +116,23 @@ pub struct Free {
     pub image_budget_bytes: Option<u64>,
 }
 
-/// Instances of one service on one empty node.
+/// What one pod of a service needs of a node, beyond its image.
+#[derive(Clone, Copy, Debug)]
+pub struct Needs<'a> {
+    /// CPU in millicores.
+    pub cpu_m: u64,
+    /// Memory in MiB.
+    pub memory_mib: u64,
+    /// `max_per_node`, if any.
+    pub max_per_node: Option<u64>,
+    /// Extended resources per pod.
+    pub extended: &'a BTreeMap<String, u64>,
+    /// Whether its node selector and required node affinity allow the node type.
+    pub allowed: bool,
+}
+
+/// Instances of one service on one empty node (see [`fit_needs`] for extended resources and
+/// node affinity).
 #[must_use]
 pub fn fit(
     free: Free,
@@ -112,6 +143,29 @@ pub fn fit(
     table: &LayerTable,
     ds_layers: &LayerSet,
 ) -> Fit {
+    let none = BTreeMap::new();
+    let needs = Needs {
+        cpu_m,
+        memory_mib,
+        max_per_node,
+        extended: &none,
+        allowed: true,
+    };
+    fit_needs(free, &needs, &none, image_layers, table, ds_layers)
+}
+
+/// Instances of one service on one empty node with `node_extended` free of each extended
+/// resource.
+#[must_use]
+pub fn fit_needs(
+    free: Free,
+    needs: &Needs<'_>,
+    node_extended: &BTreeMap<String, u64>,
+    image_layers: &[usize],
+    table: &LayerTable,
+    ds_layers: &LayerSet,
+) -> Fit {
+    let (cpu_m, memory_mib, max_per_node) = (needs.cpu_m, needs.memory_mib, needs.max_per_node);
     let mut limits: Vec<(Binding, u64)> = Vec::new();
     if let Some(n) = free.cpu_m.checked_div(cpu_m) {
         limits.push((Binding::Cpu, n));
@@ -122,6 +176,11 @@ pub fn fit(
     limits.push((Binding::Pods, free.pods));
     if let Some(m) = max_per_node {
         limits.push((Binding::MaxPerNode, m));
+    }
+    for (name, &need) in needs.extended {
+        if let Some(n) = node_extended.get(name).copied().unwrap_or(0).checked_div(need) {
+            limits.push((Binding::Extended(name.clone()), n));
+        }
     }
     let mut cache = None;
     if let Some(budget) = free.image_budget_bytes {
@@ -135,11 +194,15 @@ pub fn fit(
             limits.push((Binding::Disk, 0));
         }
     }
+    if !needs.allowed {
+        // Not a resource: the node type is simply not eligible, whatever else fits.
+        limits = vec![(Binding::NodeAffinity, 0)];
+    }
     let instances = limits.iter().map(|(_, n)| *n).min().unwrap_or(0);
     let binding = limits
         .iter()
         .filter(|(_, n)| *n == instances)
-        .map(|(b, _)| *b)
+        .map(|(b, _)| b.clone())
         .collect();
     let stranded = Stranded {
         cpu_m: free.cpu_m - cpu_m * instances,

@@ -20,6 +20,7 @@ pub mod node;
 pub mod pack;
 pub mod pod;
 pub mod quantity;
+pub mod selector;
 pub(crate) mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +34,7 @@ pub use node::{NodeModel, NodeTypeSpec, ReservedModel, Resources};
 pub use pack::{ExactOutcome, Limits, MixedTrace, SingleTrace};
 pub use pod::{Effective, PodShape, Request};
 pub use quantity::{Mebibytes, Millicores, Quantity};
+pub use selector::{NodeAffinity, Operator, Requirement};
 
 use image::{LayerSet, LayerTable};
 
@@ -174,6 +176,12 @@ pub struct ServiceReport {
     /// Image key, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Extended resources per pod (`nvidia.com/gpu`), when it asks for any.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extended_resources: BTreeMap<String, u64>,
+    /// Its `nodeSelector` and required node affinity, when it has any.
+    #[serde(skip_serializing_if = "NodeAffinity::is_empty")]
+    pub node_affinity: NodeAffinity,
     /// Fit on one empty node of each type.
     pub per_node: BTreeMap<String, Fit>,
     /// MiB a fresh node of each type pulls for this service (DaemonSet layers excluded).
@@ -323,8 +331,28 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-fn reason(fit: &Fit, svc: &Effective, free: &fit::Free, img_mib: Option<u64>) -> String {
+fn reason(
+    fit: &Fit,
+    svc: &Effective,
+    extended: &BTreeMap<String, u64>,
+    free: &fit::Free,
+    node_extended: &BTreeMap<String, u64>,
+    img_mib: Option<u64>,
+) -> String {
     match fit.binding.first() {
+        Some(Binding::Extended(name)) => match node_extended.get(name).copied().unwrap_or(0) {
+            0 => format!(
+                "needs {} {name}, the node type has none",
+                extended.get(name).copied().unwrap_or(0)
+            ),
+            have => format!(
+                "needs {} {name}, the node type has {have}",
+                extended.get(name).copied().unwrap_or(0)
+            ),
+        },
+        Some(Binding::NodeAffinity) => {
+            "its nodeSelector / required node affinity does not match the node type's labels".to_string()
+        }
         Some(Binding::Cpu) => format!("needs {}m CPU, {}m free", svc.cpu_m, free.cpu_m),
         Some(Binding::Memory) => format!("needs {} MiB memory, {} MiB free", svc.memory_mib, free.memory_mib),
         Some(Binding::Pods) => "no pod slot left after the DaemonSets".to_string(),
@@ -465,6 +493,14 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             }
         })
         .collect();
+    // Extended resources: every name a service asks for, in name order.
+    let ext_names: Vec<&String> = input
+        .services
+        .iter()
+        .flat_map(|s| s.shape.extended.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     // Services.
     let mut services = Vec::new();
     let mut unschedulable = Vec::new();
@@ -478,21 +514,31 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
         let mut per_node = BTreeMap::new();
         let mut pull = BTreeMap::new();
         let mut reasons = BTreeMap::new();
-        for (m, f) in models.iter().zip(&frees) {
-            let ft = fit::fit(
-                *f,
-                eff.cpu_m,
-                eff.memory_mib,
-                s.max_per_node,
-                &layers,
-                &table,
-                &ds_layers,
-            );
+        let allowed: Vec<bool> = input
+            .node_types
+            .iter()
+            .map(|t| s.shape.node_affinity.matches(&t.labels))
+            .collect();
+        for ((m, f), ok) in models.iter().zip(&frees).zip(&allowed) {
+            let needs = fit::Needs {
+                cpu_m: eff.cpu_m,
+                memory_mib: eff.memory_mib,
+                max_per_node: s.max_per_node,
+                extended: &s.shape.extended,
+                allowed: *ok,
+            };
+            let ft = fit::fit_needs(*f, &needs, &m.extended_resources, &layers, &table, &ds_layers);
             if ft.instances == 0 {
-                let why = m
-                    .unusable
-                    .clone()
-                    .unwrap_or_else(|| reason(&ft, &eff, f, ft.image_cache_mib));
+                let why = m.unusable.clone().unwrap_or_else(|| {
+                    reason(
+                        &ft,
+                        &eff,
+                        &s.shape.extended,
+                        f,
+                        &m.extended_resources,
+                        ft.image_cache_mib,
+                    )
+                });
                 reasons.insert(m.name.clone(), why);
             }
             pull.insert(m.name.clone(), fit::pull_mib(&layers, &table, &ds_layers));
@@ -511,6 +557,15 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             max_per_node: s.max_per_node.unwrap_or(u64::MAX),
             layers,
             count: if fits_somewhere { planned } else { 0 },
+            ext: ext_names
+                .iter()
+                .map(|n| s.shape.extended.get(*n).copied().unwrap_or(0))
+                .collect(),
+            allowed: if s.shape.node_affinity.is_empty() {
+                Vec::new()
+            } else {
+                allowed
+            },
         });
         services.push(ServiceReport {
             name: s.name.clone(),
@@ -519,6 +574,8 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             effective_request: eff,
             max_per_node: s.max_per_node,
             image: s.image.clone(),
+            extended_resources: s.shape.extended.clone(),
+            node_affinity: s.shape.node_affinity.clone(),
             per_node,
             pull_mib: pull,
         });
@@ -533,6 +590,10 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             disk: f.image_budget_bytes,
             price: m.price_per_hour.unwrap_or(1.0),
             max_nodes: m.max_nodes,
+            ext: ext_names
+                .iter()
+                .map(|n| m.extended_resources.get(*n).copied().unwrap_or(0))
+                .collect(),
         })
         .collect();
     let problem = pack::Problem {
@@ -562,8 +623,7 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
     // Each node type is an independent problem: plan them on parallel threads.
     let subs: Vec<(pack::Problem, Vec<String>)> = models
         .iter()
-        .enumerate()
-        .map(|(t, m)| {
+        .map(|m| {
             let mut sub = problem.clone();
             let mut not_placed = Vec::new();
             for (i, it) in sub.items.iter_mut().enumerate() {
@@ -573,7 +633,8 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
                     it.count = 0;
                 }
             }
-            sub.types = vec![problem.types[t].clone()];
+            // Every type stays in the problem (services' node affinity is by type index); only
+            // type `t` is planned.
             (sub, not_placed)
         })
         .collect();
@@ -594,7 +655,7 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             let limits = input.limits;
             scope.spawn(move || {
                 for (k, slot) in chunk.iter_mut().enumerate() {
-                    *slot = pack::plan_single_traced(&subs[first + k].0, 0, limits);
+                    *slot = pack::plan_single_traced(&subs[first + k].0, first + k, limits);
                 }
             });
         }

@@ -10,6 +10,8 @@
 //! GKE tiers and a 750 MiB eviction threshold); Kubernetes *Reserve Compute Resources*
 //! (allocatable = capacity - kube-reserved - system-reserved - hard eviction).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::image::LayerSet;
@@ -103,6 +105,11 @@ pub struct NodeTypeSpec {
     pub disk_reserved_mib: u64,
     /// Quota on the number of nodes of this type (cost plan only).
     pub max_nodes: Option<u64>,
+    /// Node labels, matched by services' `nodeSelector` and required node affinity.
+    pub labels: BTreeMap<String, String>,
+    /// Extended resources per node (`nvidia.com/gpu: 2`), as the device plugin advertises them
+    /// in the node's allocatable; a resource not listed is 0.
+    pub extended: BTreeMap<String, u64>,
 }
 
 impl NodeTypeSpec {
@@ -121,6 +128,8 @@ impl NodeTypeSpec {
             image_gc_high_threshold_percent: 85,
             disk_reserved_mib: 0,
             max_nodes: None,
+            labels: BTreeMap::new(),
+            extended: BTreeMap::new(),
         }
     }
 }
@@ -253,6 +262,12 @@ pub struct NodeModel {
     /// Quota for the cost plan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_nodes: Option<u64>,
+    /// Node labels (for `nodeSelector` and node affinity), when given.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Extended resources per node (`nvidia.com/gpu`), when given.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extended_resources: BTreeMap<String, u64>,
     /// Why no pod can go on this type at all (DaemonSets do not fit, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unusable: Option<String>,
@@ -333,6 +348,8 @@ pub fn model(spec: &NodeTypeSpec, daemonsets: &[DaemonSet], ds_layers: &LayerSet
         image_cache_budget_mib: image_budget_bytes.map(|b| b >> 20),
         price_per_hour: spec.price_per_hour,
         max_nodes: spec.max_nodes,
+        labels: spec.labels.clone(),
+        extended_resources: spec.extended.clone(),
         unusable: (!unusable.is_empty()).then(|| unusable.join("; ")),
         image_budget_bytes,
     }

@@ -8,7 +8,11 @@
 //! added (Kubernetes docs, *Pod Overhead*). A missing request is 0: the scheduler's "non-zero"
 //! defaults only affect scoring. Does not: parse files.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
+
+use super::selector::NodeAffinity;
 
 /// One container's requests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -56,6 +60,66 @@ pub struct PodShape {
     pub pod_level: Option<Request>,
     /// RuntimeClass `overhead.podFixed`.
     pub overhead: Request,
+    /// Extended resources (`nvidia.com/gpu`, ...) of the whole pod, already aggregated by
+    /// [`extended_request`]; a node type without one of them cannot run the pod.
+    pub extended: BTreeMap<String, u64>,
+    /// `nodeSelector` and required node affinity: which node types may run the pod.
+    pub node_affinity: NodeAffinity,
+}
+
+/// The pod's extended-resource request from its containers' (KEP-753, as for CPU and memory):
+/// per resource `max(Σ containers + Σ sidecars, max_i(init_i + Σ sidecars declared before i))`.
+/// `init` is in declaration order, `true` marking a sidecar.
+#[must_use]
+pub fn extended_request(
+    containers: &[BTreeMap<String, u64>],
+    init: &[(BTreeMap<String, u64>, bool)],
+) -> BTreeMap<String, u64> {
+    let mut out: BTreeMap<String, u64> = BTreeMap::new();
+    let mut sidecars: BTreeMap<String, u64> = BTreeMap::new();
+    let mut init_max: BTreeMap<String, u64> = BTreeMap::new();
+    let raise = |m: &mut BTreeMap<String, u64>, k: &str, v: u64| {
+        let e = m.entry(k.to_string()).or_default();
+        *e = (*e).max(v);
+    };
+    for (req, sidecar) in init {
+        if *sidecar {
+            for (k, v) in req {
+                let e = sidecars.entry(k.clone()).or_default();
+                *e = e.saturating_add(*v);
+            }
+            for (k, v) in &sidecars {
+                raise(&mut init_max, k, *v);
+            }
+        } else {
+            let mut keys: Vec<&String> = req.keys().chain(sidecars.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let v = req
+                    .get(k)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_add(sidecars.get(k).copied().unwrap_or(0));
+                raise(&mut init_max, k, v);
+            }
+        }
+    }
+    for c in containers {
+        for (k, v) in c {
+            let e = out.entry(k.clone()).or_default();
+            *e = e.saturating_add(*v);
+        }
+    }
+    for (k, v) in &sidecars {
+        let e = out.entry(k.clone()).or_default();
+        *e = e.saturating_add(*v);
+    }
+    for (k, v) in init_max {
+        raise(&mut out, &k, v);
+    }
+    out.retain(|_, v| *v > 0);
+    out
 }
 
 /// Effective request in the planner's units.
@@ -174,6 +238,25 @@ mod tests {
                 memory_mib: 30
             }
         );
+    }
+
+    #[test]
+    fn extended_resources_aggregate_like_cpu() {
+        let m = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+            pairs.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
+        };
+        // Two containers with one GPU each: 2. An init container with 3 GPUs: max(2, 3) = 3.
+        let c = [m(&[("nvidia.com/gpu", 1)]), m(&[("nvidia.com/gpu", 1)])];
+        assert_eq!(extended_request(&c, &[]), m(&[("nvidia.com/gpu", 2)]));
+        let init = [(m(&[("nvidia.com/gpu", 3)]), false)];
+        assert_eq!(extended_request(&c, &init), m(&[("nvidia.com/gpu", 3)]));
+        // A sidecar with 1 GPU adds to the regular containers (1 + 2 = 3) and to an init
+        // container declared after it (1 + 1 = 2): 3. Zero requests are dropped.
+        let init = [
+            (m(&[("nvidia.com/gpu", 1)]), true),
+            (m(&[("nvidia.com/gpu", 1), ("example.com/fpga", 0)]), false),
+        ];
+        assert_eq!(extended_request(&c, &init), m(&[("nvidia.com/gpu", 3)]));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::model::{Item, Problem, fits_empty};
+use super::model::{Problem, fits_empty};
 
 /// Martello–Toth L2 for one dimension: `sizes` as (size, multiplicity), capacity `cap`.
 pub(super) fn l2(sizes: &[(u64, u64)], cap: u64) -> u64 {
@@ -64,14 +64,7 @@ impl BoundParts {
 /// Computes the parts of [`lower_bound`].
 #[must_use]
 pub fn bound_parts(p: &Problem, ty: usize, counts: &[u64]) -> BoundParts {
-    let t = &p.types[ty];
     let live = |i: usize| counts[i] > 0;
-    let sum = |f: &dyn Fn(&Item) -> u64| -> u128 {
-        (0..p.items.len())
-            .filter(|&i| live(i))
-            .map(|i| u128::from(f(&p.items[i])) * u128::from(counts[i]))
-            .sum()
-    };
     let div = |a: u128, b: u64| {
         if b == 0 {
             0
@@ -79,22 +72,35 @@ pub fn bound_parts(p: &Problem, ty: usize, counts: &[u64]) -> BoundParts {
             u64::try_from(a.div_ceil(u128::from(b))).unwrap_or(u64::MAX)
         }
     };
-    let volume = div(sum(&|i| i.cpu), t.cpu)
-        .max(div(sum(&|i| i.mem), t.mem))
-        .max(div(sum(&|_| 1), t.pods));
+    let dims = p.dims();
+    let volume = (0..dims)
+        .map(|d| {
+            let total: u128 = (0..p.items.len())
+                .filter(|&i| live(i))
+                .map(|i| u128::from(p.size(i, d)) * u128::from(counts[i]))
+                .sum();
+            div(total, p.cap(ty, d))
+        })
+        .max()
+        .unwrap_or(0);
     let mut max_per_node = 0;
     for i in (0..p.items.len()).filter(|&i| live(i)) {
         max_per_node = max_per_node.max(counts[i].div_ceil(p.items[i].max_per_node.max(1)));
     }
-    let cpu: Vec<(u64, u64)> = (0..p.items.len())
-        .filter(|&i| live(i))
-        .map(|i| (p.items[i].cpu, counts[i]))
-        .collect();
-    let mem: Vec<(u64, u64)> = (0..p.items.len())
-        .filter(|&i| live(i))
-        .map(|i| (p.items[i].mem, counts[i]))
-        .collect();
-    let l2 = (p.items.len() <= 4000).then(|| l2(&cpu, t.cpu).max(l2(&mem, t.mem)));
+    // L2 on CPU, memory and every extended resource (pod slots are unit sizes: L2 is volume).
+    let l2 = (p.items.len() <= 4000).then(|| {
+        (0..dims)
+            .filter(|&d| d != 2)
+            .map(|d| {
+                let sizes: Vec<(u64, u64)> = (0..p.items.len())
+                    .filter(|&i| live(i))
+                    .map(|i| (p.size(i, d), counts[i]))
+                    .collect();
+                l2(&sizes, p.cap(ty, d))
+            })
+            .max()
+            .unwrap_or(0)
+    });
     BoundParts {
         volume,
         max_per_node,
@@ -107,24 +113,25 @@ pub fn bound_parts(p: &Problem, ty: usize, counts: &[u64]) -> BoundParts {
 #[allow(clippy::cast_precision_loss)]
 pub(super) fn unit_price_bound(p: &Problem, types: &[usize], counts: &[u64]) -> f64 {
     let mut best = 0.0f64;
-    for r in 0..3 {
+    let eligible: Vec<Vec<usize>> = (0..p.items.len())
+        .map(|i| {
+            if counts[i] == 0 {
+                Vec::new()
+            } else {
+                types.iter().copied().filter(|&t| fits_empty(p, t, i)).collect()
+            }
+        })
+        .collect();
+    for r in 0..p.dims() {
         let mut total = 0.0;
-        for (i, it) in p.items.iter().enumerate() {
+        for i in 0..p.items.len() {
             if counts[i] == 0 {
                 continue;
             }
             let mut m = f64::INFINITY;
-            for &t in types {
-                let bt = &p.types[t];
-                if !fits_empty(p, t, i) {
-                    continue;
-                }
-                let share = match r {
-                    0 => it.cpu as f64 / bt.cpu.max(1) as f64,
-                    1 => it.mem as f64 / bt.mem.max(1) as f64,
-                    _ => 1.0 / bt.pods.max(1) as f64,
-                };
-                m = m.min(bt.price * share);
+            for &t in &eligible[i] {
+                let share = p.size(i, r) as f64 / p.cap(t, r).max(1) as f64;
+                m = m.min(p.types[t].price * share);
             }
             if m.is_finite() {
                 total += m * counts[i] as f64;
@@ -138,7 +145,7 @@ pub(super) fn unit_price_bound(p: &Problem, types: &[usize], counts: &[u64]) -> 
         if counts[i] == 0 {
             continue;
         }
-        let eligible: Vec<usize> = types.iter().copied().filter(|&t| fits_empty(p, t, i)).collect();
+        let eligible = &eligible[i];
         let per = eligible
             .iter()
             .map(|&t| it.max_per_node.min(p.types[t].pods))
@@ -152,8 +159,9 @@ pub(super) fn unit_price_bound(p: &Problem, types: &[usize], counts: &[u64]) -> 
     best
 }
 
-/// A class of interchangeable services: (cpu, memory, max_per_node, eligible types).
-pub(super) type ClassKey = (u64, u64, u64, Vec<bool>);
+/// A class of interchangeable services: (cpu, memory, max_per_node, extended resources,
+/// eligible types).
+pub(super) type ClassKey = (u64, u64, u64, Vec<u64>, Vec<bool>);
 
 /// LP relaxation of the assignment model (x_{g,t} pods of class g on type t, n_t nodes).
 ///
@@ -171,7 +179,11 @@ pub(super) fn lp_bound(p: &Problem, types: &[usize], time: Duration) -> Option<f
             continue;
         }
         let elig: Vec<bool> = types.iter().map(|&t| fits_empty(p, t, i)).collect();
-        let e = classes.entry((it.cpu, it.mem, it.max_per_node, elig)).or_default();
+        let mut ext = it.ext.clone();
+        while ext.last() == Some(&0) {
+            ext.pop();
+        }
+        let e = classes.entry((it.cpu, it.mem, it.max_per_node, ext, elig)).or_default();
         e.0 += it.count;
         e.1 += 1;
     }
@@ -192,7 +204,7 @@ pub(super) fn lp_bound(p: &Problem, types: &[usize], time: Duration) -> Option<f
     let classes: Vec<_> = classes.into_iter().collect();
     let x: Vec<Vec<Option<good_lp::Variable>>> = classes
         .iter()
-        .map(|((_, _, _, elig), _)| {
+        .map(|((_, _, _, _, elig), _)| {
             elig.iter()
                 .map(|&ok| ok.then(|| vars.add(variable().min(0.0))))
                 .collect()
@@ -209,17 +221,21 @@ pub(super) fn lp_bound(p: &Problem, types: &[usize], time: Duration) -> Option<f
     }
     for (k, &t) in types.iter().enumerate() {
         let bt = &p.types[t];
-        let col = |f: &dyn Fn(u64, u64) -> f64| -> Expression {
+        let col = |f: &dyn Fn(u64, u64, &[u64]) -> f64| -> Expression {
             classes
                 .iter()
                 .enumerate()
-                .filter_map(|(g, ((c, m, _, _), _))| x[g][k].map(|v| f(*c, *m) * v))
+                .filter_map(|(g, ((c, m, _, e, _), _))| x[g][k].map(|v| f(*c, *m, e) * v))
                 .sum()
         };
-        model = model.with(col(&|c, _| c as f64).leq(bt.cpu as f64 * n[k]));
-        model = model.with(col(&|_, m| m as f64).leq(bt.mem as f64 * n[k]));
-        model = model.with(col(&|_, _| 1.0).leq(bt.pods as f64 * n[k]));
-        for (g, ((_, _, mpn, _), (_, services))) in classes.iter().enumerate() {
+        model = model.with(col(&|c, _, _| c as f64).leq(bt.cpu as f64 * n[k]));
+        model = model.with(col(&|_, m, _| m as f64).leq(bt.mem as f64 * n[k]));
+        model = model.with(col(&|_, _, _| 1.0).leq(bt.pods as f64 * n[k]));
+        for r in 0..p.ext_len() {
+            let get = move |e: &[u64]| e.get(r).copied().unwrap_or(0) as f64;
+            model = model.with(col(&|_, _, e| get(e)).leq(bt.ext(r) as f64 * n[k]));
+        }
+        for (g, ((_, _, mpn, _, _), (_, services))) in classes.iter().enumerate() {
             if let Some(v) = x[g][k]
                 && *mpn < bt.pods
             {

@@ -17,21 +17,27 @@
 //! `0 <= λ <= min(1, min_{t without quota} c_t / V_t)` (Farley's bound when no type has a quota);
 //! when pricing finds no improving pattern, `LB` equals the LP optimum.
 
-use std::time::Instant;
-
 use super::heuristics::{Order, ffd, mixed_greedy};
+use super::master::{DualMaster, knapsack_lp_upper};
 use super::model::{NodeFill, Open, Packing, Problem, fits_empty};
 
 /// Column generation is used up to this many services with replicas ...
 pub(super) const MAX_SERVICES: usize = 80;
 /// ... and this many pods (beyond, one LP round costs more than the whole time budget).
 pub(super) const MAX_PODS: u64 = 2_000;
+/// Pricing search nodes one column generation (and one dive) may spend: the deterministic work
+/// budget that replaces a wall-clock limit.
+pub(super) const WORK: u64 = 600_000;
+/// Pricing search nodes one dive may spend over all its rounds.
+pub(super) const DIVE_BUDGET: u64 = 150_000;
 /// Search nodes one pricing call may explore before returning its bound instead of a proof.
 const PRICING_NODES: u64 = 50_000;
 /// Patterns added per node type and iteration.
 const COLUMNS_PER_TYPE: usize = 4;
 /// Column-generation iterations at most.
 const MAX_ITERATIONS: usize = 400;
+/// Pricing search nodes of one column generation inside a dive.
+const DIVE_WORK: u64 = 50_000;
 
 /// What column generation produced.
 #[derive(Clone, Debug)]
@@ -45,6 +51,8 @@ pub(super) struct ColGen {
     pub columns: Vec<NodeFill>,
     /// Iterations run.
     pub iterations: usize,
+    /// Pricing search nodes used.
+    pub work: u64,
 }
 
 /// Best pricing result for one type.
@@ -53,29 +61,25 @@ struct Priced {
     found: Vec<(f64, NodeFill)>,
     /// An upper bound on the best value (exact when the search finished).
     upper: f64,
+    /// Search nodes used.
+    used: u64,
 }
 
 /// The pattern of type `ty` with the largest `Σ duals_i a_i` (with `a_i <= counts_i`), and up to
 /// [`COLUMNS_PER_TYPE`] patterns above `threshold`.
 #[allow(clippy::cast_precision_loss)]
-fn price(p: &Problem, ty: usize, duals: &[f64], counts: &[u64], threshold: f64) -> Priced {
+fn price(p: &Problem, ty: usize, duals: &[f64], counts: &[u64], threshold: f64, nodes: u64) -> Priced {
     let t = &p.types[ty];
-    let cap = [t.cpu as f64, t.mem as f64, t.pods as f64];
-    let size = |i: usize, d: usize| -> f64 {
-        let it = &p.items[i];
-        match d {
-            0 => it.cpu as f64,
-            1 => it.mem as f64,
-            _ => 1.0,
-        }
-    };
+    let dims = p.dims();
+    let cap: Vec<f64> = (0..dims).map(|d| p.cap(ty, d) as f64).collect();
+    let size = |i: usize, d: usize| -> f64 { p.size(i, d) as f64 };
     let empty = Open::new(p, ty);
     // Items worth packing, most valuable per unit of their largest normalised size first.
     let mut order: Vec<usize> = (0..p.items.len())
         .filter(|&i| counts[i] > 0 && duals[i] > 1e-12 && empty.room(p, i, 1) == 1)
         .collect();
     let weight = |i: usize| {
-        (0..3)
+        (0..dims)
             .map(|d| size(i, d) / cap[d].max(1.0))
             .fold(0.0, f64::max)
             .max(1e-12)
@@ -89,8 +93,18 @@ fn price(p: &Problem, ty: usize, duals: &[f64], counts: &[u64], threshold: f64) 
         .iter()
         .map(|&i| counts[i].min(p.items[i].max_per_node).min(t.pods))
         .collect();
+    // "Dimension" `dims` is a surrogate: every resource as a share of the node, summed (a
+    // non-negative combination of the capacity rows, so its fractional knapsack is a bound too;
+    // it is often the tightest for pods that use every resource).
+    let size = |i: usize, d: usize| -> f64 {
+        if d < dims {
+            size(i, d)
+        } else {
+            (0..dims).filter(|&e| cap[e] > 0.0).map(|e| size(i, e) / cap[e]).sum()
+        }
+    };
     // Per resource, positions in `order` sorted by value per unit of that resource.
-    let by_dim: Vec<Vec<usize>> = (0..3)
+    let by_dim: Vec<Vec<usize>> = (0..=dims)
         .map(|d| {
             let mut v: Vec<usize> = (0..order.len()).collect();
             let r = |k: usize| {
@@ -103,12 +117,27 @@ fn price(p: &Problem, ty: usize, duals: &[f64], counts: &[u64], threshold: f64) 
         .collect();
     // Fractional knapsack on each resource alone over positions >= k; the smallest is a bound.
     let bound = |k: usize, node: &Open| -> f64 {
-        let used = [node.cpu as f64, node.mem as f64, node.pods as f64];
+        let used = |d: usize| match d {
+            0 => node.cpu as f64,
+            1 => node.mem as f64,
+            2 => node.pods as f64,
+            _ => node.ext_used(d - 3) as f64,
+        };
+        let room_of = |d: usize| {
+            if d < dims {
+                cap[d] - used(d)
+            } else {
+                (0..dims)
+                    .filter(|&e| cap[e] > 0.0)
+                    .map(|e| (cap[e] - used(e)) / cap[e])
+                    .sum()
+            }
+        };
         let mut best = f64::INFINITY;
-        for d in 0..3 {
-            let mut room = cap[d] - used[d];
+        for (d, sorted) in by_dim.iter().enumerate() {
+            let mut room = room_of(d);
             let mut v = 0.0;
-            for &pos in &by_dim[d] {
+            for &pos in sorted {
                 if pos < k {
                     continue;
                 }
@@ -141,6 +170,8 @@ fn price(p: &Problem, ty: usize, duals: &[f64], counts: &[u64], threshold: f64) 
         nodes: u64,
         /// Largest bound of a subtree left unexplored at the node limit.
         unexplored: f64,
+        /// Stopped once enough improving patterns were found.
+        stopped: bool,
     }
     fn go(s: &mut Search<'_>, k: usize, node: &Open, value: f64, bound: &dyn Fn(usize, &Open) -> f64) {
         if k == s.order.len() {
@@ -150,6 +181,11 @@ fn price(p: &Problem, ty: usize, duals: &[f64], counts: &[u64], threshold: f64) 
             if value > s.threshold {
                 s.found.push((value, node.fill()));
             }
+            return;
+        }
+        if s.found.len() >= COLUMNS_PER_TYPE {
+            // Enough improving patterns: the rest of the tree is left (its bound is the root's).
+            s.stopped = true;
             return;
         }
         let b = value + bound(k, node);
@@ -176,19 +212,69 @@ fn price(p: &Problem, ty: usize, duals: &[f64], counts: &[u64], threshold: f64) 
         counts,
         duals,
         threshold,
-        best: 0.0,
+        // Only patterns above the threshold matter: the search proves there are none, or finds
+        // the best. Either way `best` ends as a valid upper bound on the pricing value.
+        best: threshold.max(0.0),
         found: Vec::new(),
-        nodes: PRICING_NODES,
+        nodes,
         unexplored: 0.0,
+        stopped: false,
     };
     go(&mut s, 0, &empty, 0.0, &bound);
+    if s.stopped {
+        s.unexplored = s.unexplored.max(bound(0, &empty));
+    }
+    let used = nodes - s.nodes;
     s.found.sort_by(|a, b| b.0.total_cmp(&a.0));
     s.found.dedup_by(|a, b| a.1 == b.1);
     s.found.truncate(COLUMNS_PER_TYPE);
     Priced {
         upper: s.best.max(s.unexplored),
         found: s.found,
+        used,
     }
+}
+
+/// Heuristic pricing: greedy fills of one node of type `ty` in decreasing dual value per unit
+/// of size (three size measures), each returned when its value is above `threshold`. Cheap, so
+/// column generation calls the exact [`price`] only when these find nothing.
+#[allow(clippy::cast_precision_loss)]
+fn greedy_price(p: &Problem, ty: usize, duals: &[f64], counts: &[u64], threshold: f64) -> Vec<NodeFill> {
+    let empty = Open::new(p, ty);
+    let dims = p.dims();
+    let live: Vec<usize> = (0..p.items.len())
+        .filter(|&i| counts[i] > 0 && duals[i] > 1e-12 && empty.room(p, i, 1) == 1)
+        .collect();
+    let norm = |i: usize, d: usize| p.size(i, d) as f64 / p.cap(ty, d).max(1) as f64;
+    let mut out: Vec<NodeFill> = Vec::new();
+    for measure in 0..3 {
+        let w = |i: usize| -> f64 {
+            let v = match measure {
+                0 => (0..dims).map(|d| norm(i, d)).fold(0.0, f64::max),
+                1 => (0..dims).map(|d| norm(i, d)).sum(),
+                _ => 1.0 / duals[i].max(1e-12),
+            };
+            v.max(1e-12)
+        };
+        let mut order = live.clone();
+        order.sort_by(|&a, &b| (duals[b] / w(b)).total_cmp(&(duals[a] / w(a))).then(a.cmp(&b)));
+        let mut node = empty.clone();
+        let mut value = 0.0;
+        for &i in &order {
+            let n = node.room(p, i, counts[i]);
+            if n > 0 {
+                node.add(p, i, n);
+                value += duals[i] * n as f64;
+            }
+        }
+        if value > threshold {
+            let f = node.fill();
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+    }
+    out
 }
 
 /// The Lagrangian bound for duals `duals` and pricing upper bounds `upper[k]` of `types[k]`.
@@ -220,53 +306,6 @@ fn lagrangian(p: &Problem, types: &[usize], counts: &[u64], duals: &[f64], upper
         }
     }
     best.max(0.0)
-}
-
-/// Solves the dual of the restricted master over `columns`; `None` when the solver fails.
-#[allow(clippy::cast_precision_loss)]
-fn solve_dual(p: &Problem, types: &[usize], counts: &[u64], columns: &[NodeFill]) -> Option<(Vec<f64>, Vec<f64>)> {
-    use good_lp::{Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, variable};
-    let mut vars = ProblemVariables::new();
-    let pi: Vec<Option<good_lp::Variable>> = counts
-        .iter()
-        .map(|&d| (d > 0).then(|| vars.add(variable().min(0.0))))
-        .collect();
-    let mu: Vec<Option<good_lp::Variable>> = types
-        .iter()
-        .map(|&t| p.types[t].max_nodes.map(|_| vars.add(variable().max(0.0))))
-        .collect();
-    let mut objective = Expression::from(0.0);
-    for (i, v) in pi.iter().enumerate() {
-        if let Some(v) = v {
-            objective += counts[i] as f64 * *v;
-        }
-    }
-    for (k, v) in mu.iter().enumerate() {
-        if let (Some(v), Some(m)) = (v, p.types[types[k]].max_nodes) {
-            objective += m as f64 * *v;
-        }
-    }
-    let mut model = vars.maximise(objective).using(good_lp::microlp);
-    for q in columns {
-        let k = types.iter().position(|&t| t == q.ty)?;
-        let mut row = Expression::from(0.0);
-        for &(i, a) in &q.pods {
-            if let Some(v) = pi[i] {
-                row += a as f64 * v;
-            }
-        }
-        if let Some(v) = mu[k] {
-            row += v;
-        }
-        model = model.with(row.leq(p.types[q.ty].price));
-    }
-    let sol = model.solve().ok()?;
-    if !matches!(sol.status(), SolutionStatus::Optimal) {
-        return None;
-    }
-    let duals = pi.iter().map(|v| v.map_or(0.0, |v| sol.value(v).max(0.0))).collect();
-    let mus = mu.iter().map(|v| v.map_or(0.0, |v| sol.value(v).min(0.0))).collect();
-    Some((duals, mus))
 }
 
 /// The one-item patterns that make the restricted master feasible, and the nodes of quick
@@ -304,44 +343,77 @@ fn initial_columns(p: &Problem, types: &[usize], counts: &[u64]) -> Vec<NodeFill
 }
 
 /// Column generation over `types` for the pods in `counts` (every live item fits some type),
-/// until pricing proves the LP optimal or `deadline` passes. The bound is valid either way.
-pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], deadline: Instant) -> Option<ColGen> {
+/// until pricing proves the LP optimal or `work` pricing search nodes are spent (a deterministic
+/// budget: the result does not depend on the machine's speed or load). The bound is valid
+/// either way.
+///
+/// Each round prices greedily first ([`greedy_price`]); the exact pricing (and with it the
+/// Lagrangian bound) runs only when no greedy pattern improves the restricted LP.
+pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], work: u64) -> Option<ColGen> {
     if counts.iter().all(|&c| c == 0) {
         return Some(ColGen {
             bound: 0.0,
             converged: true,
             columns: Vec::new(),
             iterations: 0,
+            work: 0,
         });
     }
     let mut columns = initial_columns(p, types, counts);
+    let mut master = DualMaster::new(p, types, counts, &columns)?;
     let mut bound: f64 = 0.0;
     let mut converged = false;
     let mut iterations = 0;
+    let mut left = work;
     while iterations < MAX_ITERATIONS {
         iterations += 1;
-        let (duals, mus) = solve_dual(p, types, counts, &columns)?;
-        let mut upper = Vec::with_capacity(types.len());
+        let (duals, mus) = master.duals();
         let mut added = 0;
+        let mut new = Vec::new();
         for (k, &t) in types.iter().enumerate() {
             let threshold = p.types[t].price - mus[k] + 1e-9;
-            let priced = price(p, t, &duals, counts, threshold);
-            upper.push(priced.upper);
+            for q in greedy_price(p, t, &duals, counts, threshold) {
+                if !columns.contains(&q) && !new.contains(&q) {
+                    new.push(q);
+                    added += 1;
+                }
+            }
+        }
+        // Exact pricing only when the greedy finds nothing, and in the last round.
+        if added > 0 && iterations < MAX_ITERATIONS {
+            for q in new {
+                master = master.add(p, &q)?;
+                columns.push(q);
+            }
+            continue;
+        }
+        if left == 0 {
+            break;
+        }
+        let mut upper = Vec::with_capacity(types.len());
+        for (k, &t) in types.iter().enumerate() {
+            let threshold = p.types[t].price - mus[k] + 1e-9;
+            let priced = price(p, t, &duals, counts, threshold, left.min(PRICING_NODES));
+            left -= priced.used;
+            // The search's bound is exact when it finished; else the knapsack LP may be tighter.
+            let lp = knapsack_lp_upper(p, t, &duals, counts).unwrap_or(f64::INFINITY);
+            upper.push(priced.upper.min(lp));
             for (_, q) in priced.found {
-                if !columns.contains(&q) {
-                    columns.push(q);
+                if !columns.contains(&q) && !new.contains(&q) {
+                    new.push(q);
                     added += 1;
                 }
             }
         }
         bound = bound.max(lagrangian(p, types, counts, &duals, &upper));
+        for q in new {
+            master = master.add(p, &q)?;
+            columns.push(q);
+        }
         if added == 0 {
             // No pattern prices out: the restricted master is the LP optimum (when pricing
             // finished; `upper` then equals the true maxima and the bound above is exact).
             converged = true;
-            break;
-        }
-        if Instant::now() > deadline {
             break;
         }
     }
@@ -351,6 +423,7 @@ pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], de
         converged,
         columns,
         iterations,
+        work: work - left,
     })
 }
 
@@ -393,13 +466,14 @@ pub(super) fn solve_master(p: &Problem, types: &[usize], counts: &[u64], columns
 
 /// A packing from the LP: round the master's solution down, then dive (solve the residual's LP
 /// again by column generation, commit its whole columns, or its largest column once) until every
-/// pod is placed or `deadline` passes, when a greedy packs what is left.
+/// pod is placed or `work` pricing search nodes are spent, when a greedy packs what is left.
 #[allow(
     clippy::cast_precision_loss,
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss
 )]
-pub(super) fn dive(p: &Problem, types: &[usize], counts: &[u64], cg: &ColGen, deadline: Instant) -> Option<Packing> {
+pub(super) fn dive(p: &Problem, types: &[usize], counts: &[u64], cg: &ColGen, work: u64) -> Option<Packing> {
+    let mut left = work;
     let mut remaining = counts.to_vec();
     let mut quota: Vec<Option<u64>> = p.types.iter().map(|t| t.max_nodes).collect();
     let mut nodes: Vec<NodeFill> = Vec::new();
@@ -424,15 +498,17 @@ pub(super) fn dive(p: &Problem, types: &[usize], counts: &[u64], cg: &ColGen, de
         nodes.push(NodeFill { ty: q.ty, pods });
         true
     };
-    while remaining.iter().any(|&r| r > 0) && Instant::now() < deadline {
+    while remaining.iter().any(|&r| r > 0) && left > 0 {
         let mut sub = p.clone();
         for (t, bt) in sub.types.iter_mut().enumerate() {
             bt.max_nodes = quota[t];
         }
         if !first {
-            let Some(again) = column_generation(&sub, types, &remaining, deadline) else {
+            let Some(again) = column_generation(&sub, types, &remaining, left.min(DIVE_WORK)) else {
                 break;
             };
+            // Every round costs at least one unit, so the dive ends.
+            left = left.saturating_sub(again.work.max(1));
             columns = again.columns;
         }
         first = false;
@@ -478,6 +554,49 @@ pub(super) fn dive(p: &Problem, types: &[usize], counts: &[u64], cg: &ColGen, de
         };
         nodes.extend(tail.nodes);
     }
+    Some(Packing { nodes })
+}
+
+/// A packing from the LP by rounding and exact repair: `floor` of the master's solution, then
+/// the exact search (within `limits.exact_nodes` search nodes) on the pods left, which are few
+/// when the LP is nearly integral. `None` when the residual is too large for the search.
+#[allow(clippy::cast_precision_loss)]
+pub(super) fn round_and_repair(
+    p: &Problem,
+    types: &[usize],
+    counts: &[u64],
+    cg: &ColGen,
+    limits: super::model::Limits,
+    deadline: std::time::Instant,
+) -> Option<Packing> {
+    use super::exact::{EXACT_MAX_PODS, EXACT_MAX_SERVICES, exact};
+    let z = solve_master(p, types, counts, &cg.columns)?;
+    let (mut nodes, mut rest) = super::lp::round_down(p, &cg.columns, z.iter().copied(), counts);
+    let mut used = vec![0u64; p.types.len()];
+    for n in &nodes {
+        used[n.ty] += 1;
+    }
+    if p.types
+        .iter()
+        .enumerate()
+        .any(|(t, bt)| bt.max_nodes.is_some_and(|m| used[t] > m))
+    {
+        return None;
+    }
+    for (t, bt) in rest.types.iter_mut().enumerate() {
+        bt.max_nodes = bt.max_nodes.map(|m| m - used[t]);
+    }
+    let live = rest.items.iter().filter(|i| i.count > 0).count();
+    let pods: u64 = rest.items.iter().map(|i| i.count).sum();
+    if live > EXACT_MAX_SERVICES || pods > EXACT_MAX_PODS {
+        return None;
+    }
+    let tail = mixed_greedy(&rest, types);
+    let upper = tail.as_ref().map_or(f64::INFINITY, |t| t.cost(&rest) + 1e-9);
+    let lbf = |rem: &[u64], _: &[u64]| super::bounds::unit_price_bound(&rest, types, rem);
+    let ex = exact(&rest, types, upper, &lbf, limits, deadline);
+    let tail = ex.packing.or(tail)?;
+    nodes.extend(tail.nodes);
     Some(Packing { nodes })
 }
 
@@ -528,6 +647,8 @@ mod tests {
                     max_per_node: u64::MAX,
                     layers: vec![],
                     count,
+                    ext: vec![],
+                    allowed: vec![],
                 })
                 .collect(),
             types: types
@@ -539,6 +660,7 @@ mod tests {
                     disk: None,
                     price,
                     max_nodes,
+                    ext: vec![],
                 })
                 .collect(),
             layer_size: vec![],
@@ -552,7 +674,7 @@ mod tests {
         // LP is (number of 60s) + (45s)/2 = 3 + 2 = 5 with 3 x 60 and 4 x 45.
         let p = problem(&[(60, 1, 3), (45, 1, 4)], &[(100, 100, 1.0, None)]);
         let counts = [3, 4];
-        let cg = column_generation(&p, &[0], &counts, Instant::now() + std::time::Duration::from_secs(5)).unwrap();
+        let cg = column_generation(&p, &[0], &counts, 10_000_000).unwrap();
         assert!(cg.converged);
         assert!((cg.bound - 5.0).abs() < 1e-5, "{}", cg.bound);
     }
@@ -604,8 +726,7 @@ mod tests {
             else {
                 continue;
             };
-            let deadline = Instant::now() + std::time::Duration::from_secs(5);
-            let cg = column_generation(&p, &all, &counts, deadline).unwrap();
+            let cg = column_generation(&p, &all, &counts, 10_000_000).unwrap();
             assert!(cg.converged, "case {case}");
             compared += 1;
             assert!(
@@ -613,7 +734,7 @@ mod tests {
                 "case {case}: column generation {} vs enumerated LP {enumerated}",
                 cg.bound
             );
-            if let Some(pk) = dive(&p, &all, &counts, &cg, deadline) {
+            if let Some(pk) = dive(&p, &all, &counts, &cg, 10_000_000) {
                 let mut q = p.clone();
                 for (it, &c) in q.items.iter_mut().zip(&counts) {
                     it.count = c;
@@ -633,7 +754,7 @@ mod tests {
         // One item kind of 50: type A (cap 100, $1, at most 1 node) holds 2, type B (cap 50, $0.8)
         // holds 1. 4 pods: 1 A + 2 B = $2.6 is optimal, and the LP agrees.
         let p = problem(&[(50, 1, 4)], &[(100, 100, 1.0, Some(1)), (50, 100, 0.8, None)]);
-        let cg = column_generation(&p, &[0, 1], &[4], Instant::now() + std::time::Duration::from_secs(5)).unwrap();
+        let cg = column_generation(&p, &[0, 1], &[4], 10_000_000).unwrap();
         assert!(cg.converged);
         assert!((cg.bound - 2.6).abs() < 1e-5, "{}", cg.bound);
         assert!((round_up_to_prices(&p, &[0, 1], 2.55) - 2.6).abs() < 1e-9);

@@ -28,6 +28,12 @@ pub(super) fn sorted_items(p: &Problem, ty: usize, order: Order) -> Vec<usize> {
     let nc = |i: usize| p.items[i].cpu as f64 / t.cpu.max(1) as f64;
     let nm = |i: usize| p.items[i].mem as f64 / t.mem.max(1) as f64;
     let img = |i: usize| p.items[i].layers.iter().map(|&l| p.layer_size[l]).sum::<u64>();
+    // Extended resources (GPUs) are the scarcest: their share leads the largest-dimension order.
+    let ne = |i: usize| {
+        (3..p.dims())
+            .map(|d| p.size(i, d) as f64 / p.cap(ty, d).max(1) as f64)
+            .fold(0.0, f64::max)
+    };
     let mut idx: Vec<usize> = (0..p.items.len()).filter(|&i| p.items[i].count > 0).collect();
     match order {
         Order::ClusterAutoscaler => idx.sort_by(|&a, &b| (nc(b) + nm(b)).total_cmp(&(nc(a) + nm(a))).then(a.cmp(&b))),
@@ -38,7 +44,13 @@ pub(super) fn sorted_items(p: &Problem, ty: usize, order: Order) -> Vec<usize> {
                     .then(a.cmp(&b))
             });
         }
-        Order::MaxDim => idx.sort_by(|&a, &b| nc(b).max(nm(b)).total_cmp(&nc(a).max(nm(a))).then(a.cmp(&b))),
+        Order::MaxDim => idx.sort_by(|&a, &b| {
+            nc(b)
+                .max(nm(b))
+                .max(ne(b))
+                .total_cmp(&nc(a).max(nm(a)).max(ne(a)))
+                .then(a.cmp(&b))
+        }),
         Order::Product => idx.sort_by(|&a, &b| {
             ((nc(b) + 0.01) * (nm(b) + 0.01))
                 .total_cmp(&((nc(a) + 0.01) * (nm(a) + 0.01)))
@@ -165,7 +177,11 @@ pub(super) fn dot_fill(p: &Problem, ty: usize, remaining: &[u64], candidates: &[
         });
         for &i in &cand {
             let it = &p.items[i];
-            let score = it.cpu as f64 / c * rc + it.mem as f64 / m * rm + 1.0 / s * rs;
+            let mut score = it.cpu as f64 / c * rc + it.mem as f64 / m * rm + 1.0 / s * rs;
+            for (r, &need) in it.ext.iter().enumerate() {
+                let cap = t.ext(r).max(1) as f64;
+                score += need as f64 / cap * (t.ext(r).saturating_sub(node.ext_used(r)) as f64 / cap);
+            }
             if best.is_none_or(|(_, b)| score > b) {
                 best = Some((i, score));
             }
@@ -280,10 +296,14 @@ pub(super) fn mixed_greedy(p: &Problem, types: &[usize]) -> Option<Packing> {
                 .filter(|&&t| fits_empty(p, t, i))
                 .map(|&t| {
                     let bt = &p.types[t];
+                    let ext = (3..p.dims())
+                        .map(|d| p.size(i, d) as f64 / p.cap(t, d).max(1) as f64)
+                        .fold(0.0, f64::max);
                     let share = (it.cpu as f64 / bt.cpu.max(1) as f64)
                         .max(it.mem as f64 / bt.mem.max(1) as f64)
                         .max(1.0 / bt.pods.max(1) as f64)
-                        .max(1.0 / it.max_per_node.min(bt.pods).max(1) as f64);
+                        .max(1.0 / it.max_per_node.min(bt.pods).max(1) as f64)
+                        .max(ext);
                     bt.price * share
                 })
                 .fold(f64::INFINITY, f64::min)
@@ -351,4 +371,54 @@ pub(super) fn downsize(p: &Problem, types: &[usize], packing: &Packing) -> Packi
         }
     }
     out
+}
+
+/// Local search over pairs of nodes: when the pods of two nodes fit together on one node of a
+/// type cheaper than the two (within quotas), merge them. `work` caps the pairs tried (a
+/// deterministic budget). Repeats until no pair merges.
+pub(super) fn merge_pairs(p: &Problem, types: &[usize], packing: &Packing, work: u64) -> Packing {
+    let mut nodes = packing.nodes.clone();
+    let mut used = vec![0u64; p.types.len()];
+    for n in &nodes {
+        used[n.ty] += 1;
+    }
+    let mut cheap: Vec<usize> = types.to_vec();
+    cheap.sort_by(|&a, &b| p.types[a].price.total_cmp(&p.types[b].price).then(a.cmp(&b)));
+    let mut left = work;
+    'outer: loop {
+        for a in 0..nodes.len() {
+            for b in a + 1..nodes.len() {
+                if left == 0 {
+                    break 'outer;
+                }
+                left -= 1;
+                let pair = p.types[nodes[a].ty].price + p.types[nodes[b].ty].price;
+                for &t in &cheap {
+                    if p.types[t].price >= pair - 1e-9 {
+                        break;
+                    }
+                    let freed = usize::from(nodes[a].ty == t) + usize::from(nodes[b].ty == t);
+                    if p.types[t].max_nodes.is_some_and(|m| used[t] + 1 > m + freed as u64) {
+                        continue;
+                    }
+                    let mut o = Open::new(p, t);
+                    let ok = nodes[a].pods.iter().chain(&nodes[b].pods).all(|&(i, c)| {
+                        let r = o.room(p, i, c);
+                        o.add(p, i, r);
+                        r == c
+                    });
+                    if ok {
+                        used[nodes[a].ty] -= 1;
+                        used[nodes[b].ty] -= 1;
+                        used[t] += 1;
+                        nodes.remove(b);
+                        nodes[a] = o.fill();
+                        continue 'outer;
+                    }
+                }
+            }
+        }
+        break;
+    }
+    Packing { nodes }
 }

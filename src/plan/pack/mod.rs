@@ -23,6 +23,7 @@ mod colgen;
 mod exact;
 mod heuristics;
 mod lp;
+mod master;
 mod model;
 
 use std::time::{Duration, Instant};
@@ -34,7 +35,17 @@ pub use model::{BinType, Item, Limits, NodeFill, Packing, Problem, check, fits_e
 
 use bounds::{lp_bound, unit_price_bound};
 use exact::{EXACT_MAX_PODS, EXACT_MAX_SERVICES, exact};
-use heuristics::{bfd, dot_product, downsize, empty_nodes, mixed_greedy};
+use heuristics::{bfd, dot_product, downsize, empty_nodes, merge_pairs, mixed_greedy};
+
+/// Pairs of nodes the merging local search tries (a deterministic budget).
+const MERGE_WORK: u64 = 20_000;
+/// Branch-and-bound nodes of the restricted master integer program (a deterministic budget;
+/// half of it for one node type).
+const IP_NODES: u64 = 200;
+/// Pricing search nodes of the column generation for one node type (a deterministic budget; a
+/// quarter of it for the dive). The cheapest mix gets [`colgen::WORK`]: one type's plan is one
+/// of several, run side by side.
+const SINGLE_WORK: u64 = 200_000;
 use lp::{pattern_lp, pattern_lp_mixed};
 
 /// The plan for one node type.
@@ -82,8 +93,8 @@ pub struct SingleTrace {
     pub heuristic_nodes: Option<u64>,
     /// Nodes after the local search, when it ran.
     pub local_search_nodes: Option<u64>,
-    /// What produced the final packing: `ffd`, `heuristic`, `local search`, `LP rounding` or
-    /// `exact search`.
+    /// What produced the final packing: `ffd`, `heuristic`, `local search`, `LP rounding`,
+    /// `restricted IP` or `exact search`.
     pub found_by: &'static str,
     /// How the exact search went.
     pub exact: ExactOutcome,
@@ -184,7 +195,7 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
             let mut unit = p.clone();
             unit.types[ty].price = 1.0;
             unit.types[ty].max_nodes = None;
-            if let Some(cg) = colgen::column_generation(&unit, &[ty], &counts, Instant::now() + limits.time / 2) {
+            if let Some(cg) = colgen::column_generation(&unit, &[ty], &counts, SINGLE_WORK) {
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let bound = (cg.bound - 1e-6).ceil().max(0.0) as u64;
                 lb = lb.max(bound);
@@ -195,7 +206,11 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
                     converged: cg.converged,
                 });
                 if (best.nodes.len() as u64) > lb {
-                    let pk = colgen::dive(&unit, &[ty], &counts, &cg, Instant::now() + limits.time / 2);
+                    let pk = master::restricted_ip(&unit, &[ty], &counts, &cg.columns, Some(&best), IP_NODES / 2);
+                    consider(pk, &mut best, &mut trace.found_by, "restricted IP");
+                }
+                if (best.nodes.len() as u64) > lb {
+                    let pk = colgen::dive(&unit, &[ty], &counts, &cg, SINGLE_WORK / 4);
                     consider(pk, &mut best, &mut trace.found_by, "LP rounding");
                 }
             }
@@ -271,7 +286,7 @@ pub struct MixedTrace {
     /// The assignment LP's bound, when solved.
     pub assignment_lp: Option<f64>,
     /// What produced the final fleet: `single type`, `greedy`, `downsizing`, `local search`,
-    /// `LP rounding` or `exact search`.
+    /// `LP rounding`, `LP rounding and repair`, `restricted IP` or `exact search`.
     pub found_by: &'static str,
     /// How the exact search went.
     pub exact: ExactOutcome,
@@ -344,7 +359,7 @@ pub fn plan_mixed_traced(
         }
     } else if let Some(cg) = (counts.iter().filter(|&&c| c > 0).count() <= colgen::MAX_SERVICES
         && counts.iter().sum::<u64>() <= colgen::MAX_PODS)
-        .then(|| colgen::column_generation(p, types, &counts, Instant::now() + limits.time))
+        .then(|| colgen::column_generation(p, types, &counts, colgen::WORK))
         .flatten()
     {
         // Too many patterns to list: generate the useful ones.
@@ -355,12 +370,32 @@ pub fn plan_mixed_traced(
             columns: cg.columns.len(),
             converged: cg.converged,
         });
-        let cost = best.as_ref().map_or(f64::INFINITY, |b| b.cost(p));
-        if cost > colgen::round_up_to_prices(p, types, lb) + 1e-9
-            && let Some(pk) = colgen::dive(p, types, &counts, &cg, Instant::now() + limits.time)
-        {
-            take(downsize(p, types, &pk), &mut best, &mut found_by, "LP rounding");
+        let target = colgen::round_up_to_prices(p, types, lb) + 1e-9;
+        let cost = |b: &Option<Packing>| b.as_ref().map_or(f64::INFINITY, |b| b.cost(p));
+        if cost(&best) > target {
+            let ip = master::restricted_ip(p, types, &counts, &cg.columns, best.as_ref(), IP_NODES);
+            if let Some(pk) = ip {
+                take(downsize(p, types, &pk), &mut best, &mut found_by, "restricted IP");
+            }
         }
+        if cost(&best) > target {
+            if let Some(pk) = colgen::dive(p, types, &counts, &cg, colgen::DIVE_BUDGET) {
+                take(downsize(p, types, &pk), &mut best, &mut found_by, "LP rounding");
+            }
+            let far = Instant::now() + limits.time.max(Duration::from_secs(1));
+            if let Some(pk) = colgen::round_and_repair(p, types, &counts, &cg, limits, far) {
+                take(
+                    downsize(p, types, &pk),
+                    &mut best,
+                    &mut found_by,
+                    "LP rounding and repair",
+                );
+            }
+        }
+    }
+    if let Some(b) = best.clone() {
+        let merged = merge_pairs(p, types, &b, MERGE_WORK);
+        take(downsize(p, types, &merged), &mut best, &mut found_by, "local search");
     }
     let best = best?;
     let assignment = lp_bound(p, types, limits.time.max(Duration::from_millis(500)));
@@ -432,6 +467,8 @@ mod tests {
             max_per_node: u64::MAX,
             layers: vec![],
             count,
+            ext: vec![],
+            allowed: vec![],
         }
     }
 
@@ -443,6 +480,7 @@ mod tests {
             disk: None,
             price: 1.0,
             max_nodes: None,
+            ext: vec![],
         }
     }
 

@@ -20,6 +20,26 @@ pub struct Item {
     pub layers: Vec<usize>,
     /// Number of replicas to place.
     pub count: u64,
+    /// Extended resources per pod (`nvidia.com/gpu`, ...), indexed like [`BinType::ext`];
+    /// empty when the pod asks for none.
+    pub ext: Vec<u64>,
+    /// The node types (indices into [`Problem::types`]) its node selector and required node
+    /// affinity allow; empty when it has neither (every type).
+    pub allowed: Vec<bool>,
+}
+
+impl Item {
+    /// Whether its node selector and required node affinity allow node type `ty`.
+    #[must_use]
+    pub fn allowed_on(&self, ty: usize) -> bool {
+        self.allowed.is_empty() || self.allowed.get(ty).copied().unwrap_or(false)
+    }
+
+    /// Its request of extended resource `r` (0 when it asks for none).
+    #[must_use]
+    pub fn ext(&self, r: usize) -> u64 {
+        self.ext.get(r).copied().unwrap_or(0)
+    }
 }
 
 /// One node type's packing capacity (free after DaemonSets and headroom).
@@ -37,6 +57,17 @@ pub struct BinType {
     pub price: f64,
     /// Quota on nodes of this type.
     pub max_nodes: Option<u64>,
+    /// Free extended resources (`nvidia.com/gpu`, ...), indexed like [`Item::ext`]; a resource
+    /// past the end is 0 (the type does not have it).
+    pub ext: Vec<u64>,
+}
+
+impl BinType {
+    /// Its free amount of extended resource `r`.
+    #[must_use]
+    pub fn ext(&self, r: usize) -> u64 {
+        self.ext.get(r).copied().unwrap_or(0)
+    }
 }
 
 /// A packing problem: items, node types and the layer table.
@@ -50,6 +81,44 @@ pub struct Problem {
     pub layer_size: Vec<u64>,
     /// Layers already on every node (DaemonSet images).
     pub base_layers: Vec<usize>,
+}
+
+impl Problem {
+    /// Number of extended resources (the longest `ext` of any item).
+    #[must_use]
+    pub fn ext_len(&self) -> usize {
+        self.items.iter().map(|i| i.ext.len()).max().unwrap_or(0)
+    }
+
+    /// Additive resources a node has: CPU, memory, pod slots, then every extended resource.
+    #[must_use]
+    pub fn dims(&self) -> usize {
+        3 + self.ext_len()
+    }
+
+    /// What one pod of item `i` takes of resource `d` (see [`Problem::dims`]).
+    #[must_use]
+    pub fn size(&self, i: usize, d: usize) -> u64 {
+        let it = &self.items[i];
+        match d {
+            0 => it.cpu,
+            1 => it.mem,
+            2 => 1,
+            _ => it.ext(d - 3),
+        }
+    }
+
+    /// What one node of type `ty` has of resource `d` (see [`Problem::dims`]).
+    #[must_use]
+    pub fn cap(&self, ty: usize, d: usize) -> u64 {
+        let t = &self.types[ty];
+        match d {
+            0 => t.cpu,
+            1 => t.mem,
+            2 => t.pods,
+            _ => t.ext(d - 3),
+        }
+    }
 }
 
 /// One node of a placement: its type index and how many pods of each item.
@@ -106,6 +175,7 @@ pub(super) struct Open {
     pub(super) disk: u64,
     pub(super) counts: Vec<(usize, u64)>,
     pub(super) layers: Vec<u64>, // bitset over layer ids; empty when the type has no disk
+    pub(super) ext: Vec<u64>,    // extended resources used, indexed like `Item::ext`
 }
 
 impl Open {
@@ -118,6 +188,7 @@ impl Open {
             disk: 0,
             counts: Vec::new(),
             layers: Vec::new(),
+            ext: Vec::new(),
         };
         if p.types[ty].disk.is_some() {
             o.layers = vec![0; p.layer_size.len().div_ceil(64)];
@@ -151,6 +222,9 @@ impl Open {
     pub(super) fn room(&self, p: &Problem, item: usize, want: u64) -> u64 {
         let t = &p.types[self.ty];
         let it = &p.items[item];
+        if !it.allowed_on(self.ty) {
+            return 0;
+        }
         // Cheapest checks first: most calls are rejections.
         let mut n = want.min(t.pods - self.pods);
         if let Some(c) = (t.cpu - self.cpu).checked_div(it.cpu) {
@@ -161,6 +235,15 @@ impl Open {
         }
         if n > 0 && it.max_per_node != u64::MAX {
             n = n.min(it.max_per_node.saturating_sub(self.count(item)));
+        }
+        for (r, &need) in it.ext.iter().enumerate() {
+            if n == 0 {
+                break;
+            }
+            let used = self.ext.get(r).copied().unwrap_or(0);
+            if let Some(m) = t.ext(r).saturating_sub(used).checked_div(need) {
+                n = n.min(m);
+            }
         }
         if n > 0
             && let Some(budget) = t.disk
@@ -179,6 +262,12 @@ impl Open {
         self.cpu += it.cpu * n;
         self.mem += it.mem * n;
         self.pods += n;
+        if self.ext.len() < it.ext.len() {
+            self.ext.resize(it.ext.len(), 0);
+        }
+        for (u, &need) in self.ext.iter_mut().zip(&it.ext) {
+            *u = u.saturating_add(need.saturating_mul(n));
+        }
         if !self.layers.is_empty() {
             for &l in &it.layers {
                 if self.layers[l / 64] & (1 << (l % 64)) == 0 {
@@ -205,7 +294,13 @@ impl Open {
     pub(super) fn load(&self, p: &Problem) -> f64 {
         let t = &p.types[self.ty];
         let f = |u: u64, c: u64| if c == 0 { 0.0 } else { u as f64 / c as f64 };
-        f(self.cpu, t.cpu) + f(self.mem, t.mem) + f(self.pods, t.pods)
+        let ext: f64 = self.ext.iter().enumerate().map(|(r, &u)| f(u, t.ext(r))).sum();
+        f(self.cpu, t.cpu) + f(self.mem, t.mem) + f(self.pods, t.pods) + ext
+    }
+
+    /// Extended resource `r` used on this node.
+    pub(super) fn ext_used(&self, r: usize) -> u64 {
+        self.ext.get(r).copied().unwrap_or(0)
     }
 }
 
@@ -224,9 +319,16 @@ pub fn check(p: &Problem, packing: &Packing) -> Result<(), String> {
         let t = p.types.get(n.ty).ok_or(format!("node {k}: unknown type"))?;
         per_type[n.ty] += 1;
         let (mut cpu, mut mem, mut pods) = (0u64, 0u64, 0u64);
+        let mut ext = vec![0u64; p.ext_len()];
         let mut layers: std::collections::BTreeSet<usize> = p.base_layers.iter().copied().collect();
         for &(i, c) in &n.pods {
             let it = p.items.get(i).ok_or(format!("node {k}: unknown item"))?;
+            if c > 0 && !it.allowed_on(n.ty) {
+                return Err(format!("node {k}: item {i} is not allowed on type {}", n.ty));
+            }
+            for (u, &need) in ext.iter_mut().zip(&it.ext) {
+                *u = u.saturating_add(need.saturating_mul(c));
+            }
             cpu = cpu.saturating_add(it.cpu.saturating_mul(c));
             mem = mem.saturating_add(it.mem.saturating_mul(c));
             pods = pods.saturating_add(c);
@@ -238,6 +340,9 @@ pub fn check(p: &Problem, packing: &Packing) -> Result<(), String> {
         }
         if cpu > t.cpu || mem > t.mem || pods > t.pods {
             return Err(format!("node {k}: over capacity"));
+        }
+        if let Some(r) = (0..ext.len()).find(|&r| ext[r] > t.ext(r)) {
+            return Err(format!("node {k}: over extended resource {r}"));
         }
         if let Some(b) = t.disk {
             let used: u64 = layers.iter().map(|&l| p.layer_size[l]).fold(0, u64::saturating_add);
