@@ -214,7 +214,7 @@ fn key_points(plan: &PlanReport) -> Vec<String> {
         let mut groups: BTreeMap<(u64, String), Vec<&str>> = BTreeMap::new();
         for s in &plan.services {
             if let Some(f) = s.per_node.get(t) {
-                let bind: Vec<&str> = f.binding.iter().map(|b| b.word()).collect();
+                let bind: Vec<&str> = f.binding.iter().map(super::plan::fit::Binding::word).collect();
                 groups.entry((f.instances, bind.join(" + "))).or_default().push(&s.name);
             }
         }

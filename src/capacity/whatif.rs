@@ -279,7 +279,10 @@ fn words(b: &[Binding]) -> String {
     if b.is_empty() {
         "nothing".to_string()
     } else {
-        b.iter().map(|b| b.word()).collect::<Vec<_>>().join(" + ")
+        b.iter()
+            .map(super::super::plan::fit::Binding::word)
+            .collect::<Vec<_>>()
+            .join(" + ")
     }
 }
 

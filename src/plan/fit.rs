@@ -86,7 +86,7 @@ impl Fit {
     /// that the others leave idle (pod slots are in [`Fit::stranded`]).
     #[must_use]
     pub fn summary(&self) -> String {
-        let bound = self.binding.iter().map(|b| b.word()).collect::<Vec<_>>().join("+");
+        let bound = self.binding.iter().map(Binding::word).collect::<Vec<_>>().join("+");
         let mut idle = Vec::new();
         if !self.binding.contains(&Binding::Cpu) && self.stranded.cpu_m > 0 {
             idle.push(format!("{} idle", Millicores(self.stranded.cpu_m)));

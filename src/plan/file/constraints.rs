@@ -277,15 +277,15 @@ pub(crate) fn manifest_affinity(cx: &mut Ctx<'_>, f: FileId, spec: &Yaml) -> Nod
                 }
             }
             let only_fields = term.is_empty() && t.get("matchFields").is_some();
-            if !only_fields {
-                out.push(term);
-            } else {
+            if only_fields {
                 // A term of matchFields only picks nodes by name: any node type may hold one.
                 out.push(vec![Requirement {
                     key: String::new(),
                     operator: Operator::DoesNotExist,
                     values: Vec::new(),
                 }]);
+            } else {
+                out.push(term);
             }
         }
         a.required_terms = Some(out);

@@ -412,7 +412,7 @@ fn services(h: &mut String, p: &PlanReport) {
         h.push_str("</figcaption></figure><div class=\"scroll\"><table><thead><tr><th>service</th><th class=\"n\">request</th><th class=\"n\">per node</th><th>binds</th><th class=\"n\">stranded</th><th class=\"n\">pull MiB</th></tr></thead><tbody>");
         for s in &p.services {
             let Some(fit) = s.per_node.get(&n.name) else { continue };
-            let binds: Vec<&str> = fit.binding.iter().map(|b| b.word()).collect();
+            let binds: Vec<&str> = fit.binding.iter().map(crate::plan::fit::Binding::word).collect();
             let _ = write!(
                 h,
                 r#"<tr><td>{}</td><td class="n">{}m / {} MiB</td><td class="n" data-service="{}" data-type="{}" data-instances="{}">{}</td><td>{}</td><td class="n">{}m<br>{} MiB<br>{} pods</td><td class="n">{}</td></tr>"#,
@@ -821,7 +821,10 @@ fn sides(b: &[Binding]) -> String {
     if b.is_empty() {
         "-".to_string()
     } else {
-        b.iter().map(|x| x.word()).collect::<Vec<_>>().join(" + ")
+        b.iter()
+            .map(crate::plan::fit::Binding::word)
+            .collect::<Vec<_>>()
+            .join(" + ")
     }
 }
 

@@ -202,7 +202,11 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             let fit = if f.instances == 0 {
                 format!(
                     "does not fit ({} bound)",
-                    f.binding.iter().map(|b| b.word()).collect::<Vec<_>>().join("+")
+                    f.binding
+                        .iter()
+                        .map(crate::plan::fit::Binding::word)
+                        .collect::<Vec<_>>()
+                        .join("+")
                 )
             } else {
                 f.summary()
@@ -262,7 +266,13 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
                     .iter()
                     .find(|s| &s.name == svc)
                     .and_then(|s| s.per_node.get(name))
-                    .map(|f| f.binding.iter().map(|b| b.word()).collect::<Vec<_>>().join("+"))
+                    .map(|f| {
+                        f.binding
+                            .iter()
+                            .map(crate::plan::fit::Binding::word)
+                            .collect::<Vec<_>>()
+                            .join("+")
+                    })
                     .filter(|w| !w.is_empty());
                 match why {
                     Some(w) => format!("{svc} ({w} bound)"),

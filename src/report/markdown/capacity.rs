@@ -148,7 +148,7 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
                     }
                 }
             };
-            let binds: Vec<&str> = fit.binding.iter().map(|b| b.word()).collect();
+            let binds: Vec<&str> = fit.binding.iter().map(crate::plan::fit::Binding::word).collect();
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -329,7 +329,10 @@ fn words(b: &[crate::plan::Binding]) -> String {
     if b.is_empty() {
         "-".to_string()
     } else {
-        b.iter().map(|x| x.word()).collect::<Vec<_>>().join(" + ")
+        b.iter()
+            .map(crate::plan::fit::Binding::word)
+            .collect::<Vec<_>>()
+            .join(" + ")
     }
 }
 

@@ -1,6 +1,5 @@
 //! Extended resources (GPUs) and node selector / required node affinity: read from plan files
 //! and manifests, and honoured by the fit, the single-type plans and the cheapest fleet.
-#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
