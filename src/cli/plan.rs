@@ -81,7 +81,7 @@ pub fn resolve_image_ref(reference: &str, reader: &ImageReader) -> anyhow::Resul
 }
 
 /// [`resolve_image_ref`], and what reading the image did (for `-v`).
-fn resolve_image_ref_traced(
+pub(crate) fn resolve_image_ref_traced(
     reference: &str,
     reader: &ImageReader,
 ) -> anyhow::Result<(ImageLayers, crate::layers::Trace)> {
@@ -366,18 +366,33 @@ pub fn read_plan_file(path: &Path, allow_outside: bool, printer: &Printer) -> an
 
 /// Resolves one image reference of a plan file (a path in it must pass `policy`), saying
 /// what it did with `-v`. The error is the label text for the reference's diagnostic.
-pub fn resolve_plan_image(
+pub(crate) fn resolve_plan_image(
     r: &file::ImageRef,
     policy: &PathPolicy,
     reader: &ImageReader,
     printer: &Printer,
+    limits: &mut verbose::Limits,
 ) -> Result<ImageLayers, String> {
     let reference = policy.image_ref(&r.reference)?;
     let (layers, trace) = resolve_image_ref_traced(&reference, reader).map_err(|e| format!("{e:#}"))?;
     if printer.is_verbose() {
         verbose::print(printer, &verbose::image_brief(&format!("image {}", r.key), &trace));
     }
+    limits.image(&trace);
     Ok(layers)
+}
+
+/// The plan reader's own limits: the text size, and where a plan's paths may point.
+pub(crate) fn plan_file_limits(limits: &mut verbose::Limits, allow_outside: bool) {
+    limits.value(crate::limits::Limit::PlanFile, crate::limits::bytes(MAX_TEXT_BYTES));
+    limits.value(
+        crate::limits::Limit::PlanPaths,
+        if allow_outside {
+            "anywhere (given)"
+        } else {
+            "under the plan file's folder"
+        },
+    );
 }
 
 fn from_file(
@@ -385,7 +400,9 @@ fn from_file(
     allow_outside: bool,
     printer: &Printer,
     reader: &dyn Fn() -> anyhow::Result<ImageReader>,
+    limits: &mut verbose::Limits,
 ) -> anyhow::Result<PlanInput> {
+    plan_file_limits(limits, allow_outside);
     let PlanFile {
         parsed,
         files,
@@ -401,7 +418,7 @@ fn from_file(
     };
     for r in &parsed.image_refs {
         let Some(reader) = &reader else { break };
-        match resolve_plan_image(r, &policy, reader, printer) {
+        match resolve_plan_image(r, &policy, reader, printer, limits) {
             Ok(layers) => {
                 input.images.insert(r.key.clone(), layers);
             }
@@ -422,6 +439,7 @@ fn from_flags(
     args: &PlanArgs,
     printer: &Printer,
     reader: &dyn Fn() -> anyhow::Result<ImageReader>,
+    limits: &mut verbose::Limits,
 ) -> anyhow::Result<PlanInput> {
     if args.nodes.is_empty() {
         bail!("give a plan FILE, or --node SPEC with --cpu/--memory for one service (see `imgopt plan --help`)");
@@ -450,6 +468,7 @@ fn from_flags(
         if printer.is_verbose() {
             verbose::print(printer, &verbose::image_brief("--image", &trace));
         }
+        limits.image(&trace);
         input.images.insert(r.clone(), layers);
         image = Some(r.clone());
     }
@@ -473,6 +492,7 @@ pub fn run(args: &PlanArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus>
     }
     let start = std::time::Instant::now();
     let reader = || ImageReader::new(args.source.to_options(std::io::stdin().lock())?);
+    let mut limits = verbose::Limits::default();
     let mut input = match &args.file {
         Some(path) => {
             if !args.nodes.is_empty() || args.cpu.is_some() || args.memory.is_some() || args.image.is_some() {
@@ -481,9 +501,9 @@ pub fn run(args: &PlanArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus>
             if path.as_os_str() == "-" && args.source.password_stdin {
                 bail!("--password-stdin and a plan file on stdin (`-`) cannot share stdin");
             }
-            from_file(path, args.allow_paths_outside_plan, printer, &reader)?
+            from_file(path, args.allow_paths_outside_plan, printer, &reader, &mut limits)?
         }
-        None => from_flags(args, printer, &reader)?,
+        None => from_flags(args, printer, &reader, &mut limits)?,
     };
     let read_time = start.elapsed();
     if let Some(u) = &args.target_utilization {
@@ -503,6 +523,7 @@ pub fn run(args: &PlanArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus>
     let (report, trace) = planner::plan_traced(&input).context("planning")?;
     if printer.is_verbose() {
         verbose::print(printer, &verbose::plan(&trace, &report));
+        verbose::print(printer, &limits.values(&trace.limits).lines());
         printer.verbose(&format!(
             "{}time: input and images {}, total {}",
             verbose::PREFIX,

@@ -12,8 +12,9 @@ use clap::Args;
 
 use super::image::ImageReader;
 use super::input::{self, read_text};
-use super::plan::{PlanFile, read_plan_file, resolve_image_ref, resolve_plan_image};
+use super::plan::{PlanFile, read_plan_file, resolve_image_ref_traced, resolve_plan_image};
 use super::source_args::SourceArgs;
+use super::verbose;
 use super::{ExitStatus, printer::Printer};
 use crate::analyze::{self, Input, Options};
 use crate::capacity::{CapacityReport, MissingImage, drop_image};
@@ -78,7 +79,9 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
         .iter()
         .map(|s| image_arg(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let dockerfiles = analyze_dockerfiles(&args.dockerfiles, printer)?;
+    let mut limits = verbose::Limits::default();
+    let dockerfiles = analyze_dockerfiles(&args.dockerfiles, printer, &mut limits)?;
+    super::plan::plan_file_limits(&mut limits, args.allow_paths_outside_plan);
     let PlanFile { parsed, policy, .. } = read_plan_file(&args.file, args.allow_paths_outside_plan, printer)?;
     let mut input = parsed.input;
     let mut missing: Vec<MissingImage> = Vec::new();
@@ -90,7 +93,7 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
     if !refs.is_empty() || !overrides.is_empty() {
         let reader = ImageReader::new(args.source.to_options(std::io::stdin().lock())?)?;
         for r in refs {
-            match resolve_plan_image(r, &policy, &reader, printer) {
+            match resolve_plan_image(r, &policy, &reader, printer, &mut limits) {
                 Ok(layers) => {
                     input.images.insert(r.key.clone(), layers);
                 }
@@ -98,8 +101,12 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
             }
         }
         for (name, reference) in &overrides {
-            match resolve_image_ref(reference, &reader) {
-                Ok(layers) => {
+            match resolve_image_ref_traced(reference, &reader) {
+                Ok((layers, trace)) => {
+                    if printer.is_verbose() {
+                        verbose::print(printer, &verbose::image_brief(&format!("--image {name}"), &trace));
+                    }
+                    limits.image(&trace);
                     input.images.insert((*name).to_string(), layers);
                 }
                 Err(e) => missing.push(drop_image(&mut input, name, reference, &format!("{e:#}"))),
@@ -107,6 +114,9 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
         }
     }
     let plan = crate::plan::plan(&input).context("planning")?;
+    if printer.is_verbose() {
+        verbose::print(printer, &limits.values(&crate::plan::limits_in_effect()).lines());
+    }
     let title = if args.file.as_os_str() == "-" {
         "<stdin>".to_string()
     } else {
@@ -138,7 +148,11 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
 }
 
 /// `imgopt analyze` of the Dockerfiles, every rule, each file's folder as its build context.
-fn analyze_dockerfiles(paths: &[PathBuf], printer: &Printer) -> anyhow::Result<Option<analyze::AnalyzeReport>> {
+fn analyze_dockerfiles(
+    paths: &[PathBuf],
+    printer: &Printer,
+    limits: &mut verbose::Limits,
+) -> anyhow::Result<Option<analyze::AnalyzeReport>> {
     if paths.is_empty() {
         return Ok(None);
     }
@@ -153,8 +167,12 @@ fn analyze_dockerfiles(paths: &[PathBuf], printer: &Printer) -> anyhow::Result<O
         selection: Selection::new(None, None).context("rules")?,
         ..Options::default()
     };
-    match analyze::analyze(&inputs, &opts) {
-        Ok((report, _files)) => Ok(Some(report)),
+    match analyze::analyze_traced(&inputs, &opts) {
+        Ok((report, _files, trace)) => {
+            let (l, v) = verbose::dockerfile_limit();
+            limits.value(l, v).values(&trace.limits).hits(&trace.limit_hits);
+            Ok(Some(report))
+        }
         Err(e) => {
             if let analyze::Error::Parse { file_id, source, .. } = e.as_ref() {
                 return Err(input::parse_error(&inputs[file_id.0], source, printer));
