@@ -565,6 +565,27 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_said_once_in_docs_order_and_hits_once_each() {
+        let mut l = Limits::default();
+        l.values(&[
+            LimitValue::new(Limit::RunDeadline, "30m"),
+            LimitValue::new(Limit::ManifestBody, "4 MiB"),
+        ])
+        .value(Limit::RunDeadline, "2h")
+        .value(Limit::Dockerfile, "64 MiB");
+        let hit = LimitHit::new(Limit::Timeout, "1s", "r@sha256:x: stalled");
+        l.hits(std::slice::from_ref(&hit)).hits(std::slice::from_ref(&hit));
+        assert_eq!(
+            l.lines(),
+            [
+                "limits: manifest body 4 MiB, run --max-time 30m, Dockerfile 64 MiB (docs/limits.md)",
+                "limit hit: stall 1s (--timeout changes it): r@sha256:x: stalled",
+            ]
+        );
+        assert!(Limits::default().lines().is_empty());
+    }
+
+    #[test]
     fn exact_outcomes_say_whether_the_plan_is_proven() {
         assert!(exact(&ExactOutcome::Proven { explored: 12 }).contains("proven optimal"));
         assert!(
