@@ -5,13 +5,11 @@
 //! changes it. Without `-v` (and with `-q`) stderr stays empty and stdout is the same.
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/fault_proxy.rs"]
-#[allow(dead_code)]
-mod fault_proxy;
 mod support;
 
 use std::process::{Command, Output, Stdio};
 
+use support::fault_proxy;
 use support::image_builder::{Compression, Entry, ImageBuilder};
 
 fn run(args: &[&str]) -> Output {
