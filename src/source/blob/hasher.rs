@@ -17,7 +17,9 @@ const HASH_QUEUE: usize = 4;
 pub(super) enum Hasher {
     Inline(Sha256),
     Background {
-        tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+        /// Blocks to hash, with the length to hash (a block keeps its full length, so a
+        /// recycled one is never zeroed again).
+        tx: std::sync::mpsc::SyncSender<(Vec<u8>, usize)>,
         /// Blocks the thread has hashed, back for reuse.
         spent: std::sync::mpsc::Receiver<Vec<u8>>,
         handle: std::thread::JoinHandle<Sha256>,
@@ -29,13 +31,13 @@ impl Hasher {
         if size_hint < BACKGROUND_HASH_MIN {
             return Hasher::Inline(Sha256::new());
         }
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(HASH_QUEUE);
         // Unbounded, but only blocks that exist travel back: at most HASH_QUEUE + 2.
         let (back, spent) = std::sync::mpsc::channel::<Vec<u8>>();
         let spawned = std::thread::Builder::new().name("imgopt-sha256".into()).spawn(move || {
             let mut h = Sha256::new();
-            for block in rx {
-                h.update(&block);
+            for (block, len) in rx {
+                h.update(block.get(..len).unwrap_or(&block));
                 // The reader may be gone (finalize): the block is then simply dropped.
                 let _ = back.send(block);
             }
@@ -47,18 +49,19 @@ impl Hasher {
         }
     }
 
-    /// Hashes a whole block and returns an empty one to fill next: the same block when
-    /// hashing inline, a recycled (or new) one when the block went to the hashing thread.
-    pub(super) fn update_owned(&mut self, block: Vec<u8>) -> Vec<u8> {
+    /// Hashes `block[..len]` and returns a block to fill next: the same block when hashing
+    /// inline, a recycled (or new) one when the block went to the hashing thread. Blocks keep
+    /// their length, so a recycled one need not be zeroed again.
+    pub(super) fn update_owned(&mut self, block: Vec<u8>, len: usize) -> Vec<u8> {
         match self {
             Hasher::Inline(h) => {
-                h.update(&block);
+                h.update(block.get(..len).unwrap_or(&block));
                 block
             }
             Hasher::Background { tx, spent, .. } => {
                 let cap = block.capacity();
-                if !block.is_empty() {
-                    let _ = tx.send(block);
+                if len > 0 {
+                    let _ = tx.send((block, len));
                 }
                 spent.try_recv().unwrap_or_else(|_| Vec::with_capacity(cap))
             }

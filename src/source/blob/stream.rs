@@ -219,9 +219,8 @@ impl LayerStream {
         if self.out_filled > 0
             && let Some(h) = &mut self.tar_hasher
         {
-            let mut block = std::mem::take(&mut self.out);
-            block.truncate(self.out_filled);
-            self.out = h.update_owned(block);
+            let block = std::mem::take(&mut self.out);
+            self.out = h.update_owned(block, self.out_filled);
         }
         // Zeroes only what a recycled block lacks (nothing for a full one).
         self.out.resize(OUT_BLOCK, 0);
