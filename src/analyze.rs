@@ -259,6 +259,10 @@ pub struct Trace {
     pub rules: usize,
     /// One entry per file, in input order.
     pub files: Vec<FileTrace>,
+    /// The limits that bounded the run, with their values.
+    pub limits: Vec<crate::limits::LimitValue>,
+    /// Limits reached without failing (a build context walk stopped), each naming its file.
+    pub limit_hits: Vec<crate::limits::LimitHit>,
 }
 
 /// One Dockerfile in a [`Trace`].
@@ -371,12 +375,36 @@ pub fn analyze(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files
     analyze_traced(inputs, opts).map(|(r, f, _)| (r, f))
 }
 
+/// The limits that bound an analysis with `opts` (the Dockerfile's own size limit is the
+/// reader's, see the CLI).
+#[must_use]
+pub fn limits_in_effect(opts: &Options) -> Vec<crate::limits::LimitValue> {
+    use crate::limits::{Limit, LimitValue, bytes};
+    let mut out = vec![LimitValue::new(
+        Limit::ArgExpansion,
+        bytes(crate::dockerfile::stages::MAX_EXPANDED as u64),
+    )];
+    if !opts.no_context {
+        out.push(LimitValue::new(
+            Limit::ContextFiles,
+            crate::context::MAX_FILES.to_string(),
+        ));
+        out.push(LimitValue::new(
+            Limit::Dockerignore,
+            bytes(crate::context::MAX_IGNORE_FILE_BYTES),
+        ));
+    }
+    out
+}
+
 /// [`analyze`], and what it did ([`Trace`], for `--verbose`).
 #[allow(clippy::too_many_lines)]
 pub fn analyze_traced(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport, Files, Trace), Box<Error>> {
     let mut trace = Trace {
         rules: opts.selection.codes.len(),
         files: Vec::new(),
+        limits: limits_in_effect(opts),
+        limit_hits: Vec::new(),
     };
     let mut files = Files::new();
     let mut report = AnalyzeReport {
@@ -433,6 +461,19 @@ pub fn analyze_traced(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport
             None => None,
         };
         ft.context_time = t.elapsed();
+        if let (Some(dir), Some(bc)) = (&context_dir, &bc)
+            && bc.truncated
+        {
+            trace.limit_hits.push(crate::limits::LimitHit::new(
+                crate::limits::Limit::ContextFiles,
+                crate::context::MAX_FILES.to_string(),
+                format!(
+                    "{}: the walk of the context {} stopped there; files past it are not counted",
+                    input.name,
+                    dir.display()
+                ),
+            ));
+        }
         ft.context = match (&context_dir, &bc) {
             (Some(dir), Some(bc)) => ContextTrace::Read {
                 dir: dir.display().to_string(),

@@ -13,6 +13,7 @@
 //! | [`digest`] | content digests |
 //! | [`source`] | image sources (registry, OCI layout, oci-archive, docker-archive), layer reading and verification |
 //! | [`layers`] | layer analysis: per-layer sizes, merged filesystem, waste, dive's score, packages |
+//! | [`limits`] | the fixed limits on hostile input (one per row of docs/limits.md), for `-v` |
 //! | [`diff`] | `imgopt diff`: what changed between two images (layers, files, packages) |
 //! | [`rewrite`] | `imgopt rewrite`: a single-stage Dockerfile into a build stage and a small runtime stage |
 //! | [`plan`] | the image-aware density planner: allocatable, fit, packing, bounds |
@@ -33,6 +34,7 @@ pub mod dockerfile;
 pub mod estimate;
 pub mod fix;
 pub mod layers;
+pub mod limits;
 pub mod plan;
 pub mod report;
 pub mod rewrite;

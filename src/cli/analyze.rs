@@ -190,12 +190,16 @@ pub fn run(args: &AnalyzeArgs, printer: &mut Printer) -> anyhow::Result<ExitStat
     if printer.is_verbose() {
         verbose::print(printer, &verbose::analyze(&trace, &report));
     }
+    let mut limits = verbose::Limits::default();
+    let (l, v) = verbose::dockerfile_limit();
+    limits.value(l, v).values(&trace.limits).hits(&trace.limit_hits);
     if let Some(image) = &args.image {
         let reader = super::image::ImageReader::new(args.source.to_options(std::io::stdin().lock())?)?;
         let (layers, image_trace) = reader.analyze_traced(image)?;
         if printer.is_verbose() {
             verbose::print(printer, &verbose::image_brief("--image", &image_trace));
         }
+        limits.image(&image_trace);
         analyze::measure::attach(&mut report, &inputs[0], &opts, layers)
             .with_context(|| format!("measuring {image} against {}", inputs[0].name))?;
         if printer.is_verbose() {
@@ -206,6 +210,9 @@ pub fn run(args: &AnalyzeArgs, printer: &mut Printer) -> anyhow::Result<ExitStat
                 printer.note(&format!("warning: {w}"));
             }
         }
+    }
+    if printer.is_verbose() {
+        verbose::print(printer, &limits.lines());
     }
     printer.verbose(&format!(
         "{}time: total {}",

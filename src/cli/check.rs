@@ -274,6 +274,7 @@ fn read_image(
     reader: &ImageReader,
     reference: &str,
     keep_files: bool,
+    limits: &mut super::verbose::Limits,
 ) -> anyhow::Result<(layers::LayersReport, Option<String>)> {
     let source = reader.open(reference, "image")?;
     // With an image `--baseline`, the final files are kept for its "grew most" (the comparison
@@ -283,9 +284,10 @@ fn read_image(
         final_files: keep_files,
         ..Options::default()
     };
-    let report = reader
-        .block_on(layers::analyze(&source, &opts))
+    let (report, trace) = reader
+        .block_on(layers::analyze_traced(&source, &opts))
         .with_context(|| format!("reading image {reference}"))?;
+    limits.image(&trace);
     let config = reader.block_on(async {
         let m = source.manifest().await?;
         source.config(&m).await
@@ -318,6 +320,13 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
         None
     };
     let keep_files = args.baseline.as_deref().is_some_and(|s| !is_json_file(s));
+    let mut limits = super::verbose::Limits::default();
+    if policy.name != policy::BUILTIN_NAME {
+        limits.value(
+            crate::limits::Limit::PolicyFile,
+            crate::limits::bytes(input::MAX_TEXT_BYTES),
+        );
+    }
     let mut results = Vec::new();
     let mut baseline: Option<Baseline> = None;
     let check_image = |reference: &str,
@@ -340,7 +349,7 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
         match target {
             Target::Image(reference) => {
                 let reader = reader.as_ref().context("image reader")?;
-                let report = read_image(reader, reference, keep_files)?;
+                let report = read_image(reader, reference, keep_files, &mut limits)?;
                 results.push(check_image(reference, &report, reader, &mut baseline)?);
             }
             Target::Dockerfile(path) => {
@@ -350,8 +359,12 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
                     selection: check::eval::selection(&policy),
                     ..Default::default()
                 };
-                let (mut report, _files) = match crate::analyze::analyze(&inputs, &opts) {
-                    Ok(r) => r,
+                let (mut report, _files) = match crate::analyze::analyze_traced(&inputs, &opts) {
+                    Ok((r, f, trace)) => {
+                        let (l, v) = super::verbose::dockerfile_limit();
+                        limits.value(l, v).values(&trace.limits).hits(&trace.limit_hits);
+                        (r, f)
+                    }
                     Err(e) => {
                         if let crate::analyze::Error::Parse { source, .. } = e.as_ref() {
                             return Err(input::parse_error(text, source, printer));
@@ -360,7 +373,7 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
                     }
                 };
                 if let (Some(image), Some(reader)) = (&args.image, reader.as_ref()) {
-                    let measured = read_image(reader, image, keep_files)?;
+                    let measured = read_image(reader, image, keep_files, &mut limits)?;
                     crate::analyze::measure::attach(&mut report, &inputs[0], &opts, measured.0.clone())
                         .with_context(|| format!("measuring {image} against {name}"))?;
                     joined = Some((image.clone(), measured));
@@ -375,6 +388,9 @@ pub fn run(args: &CheckArgs, outputs: &[(Format, PathBuf)], printer: &mut Printe
     }
     if let (Some((image, report)), Some(reader)) = (&joined, reader.as_ref()) {
         results.push(check_image(image, report, reader, &mut baseline)?);
+    }
+    if printer.is_verbose() {
+        super::verbose::print(printer, &limits.lines());
     }
     let report = CheckReport::new(&policy.name, results);
     for (format, path) in outputs {

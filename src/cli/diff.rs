@@ -41,6 +41,7 @@ pub fn run(args: &DiffArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus>
         final_files: true,
         ..Options::default()
     };
+    let limits = std::cell::RefCell::new(verbose::Limits::default());
     let read = |reference: &str, what: &str| -> anyhow::Result<layers::LayersReport> {
         let source = reader.open(reference, what)?;
         let (report, trace) = reader
@@ -49,10 +50,14 @@ pub fn run(args: &DiffArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus>
         if printer.is_verbose() {
             verbose::print(printer, &verbose::image_brief(what, &trace));
         }
+        limits.borrow_mut().image(&trace);
         Ok(report)
     };
     let old = read(&args.old, "old")?;
     let new = read(&args.new, "new")?;
+    if printer.is_verbose() {
+        verbose::print(printer, &limits.borrow().lines());
+    }
     let report = crate::diff::compare(&old, &new, args.top);
     printer.render(&Report::Diff(&report), args.format)?;
     Ok(ExitStatus::Success)

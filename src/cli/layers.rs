@@ -165,15 +165,26 @@ pub fn run(args: &LayersArgs, printer: &mut Printer) -> anyhow::Result<ExitStatu
     if let Some((bar, _)) = &bar {
         bar.finish_and_clear();
     }
-    if result.is_err() {
-        // What the network did before the failure (retries, resumes) helps explain it.
-        if let (Some(n), true) = (source.network_counts(), printer.is_verbose()) {
+    let mut limits = verbose::Limits::default();
+    if args.dockerfile.is_some() {
+        let (l, v) = verbose::dockerfile_limit();
+        limits.value(l, v);
+    }
+    if result.is_err() && printer.is_verbose() {
+        // What the network did before the failure (retries, resumes) and the limits it ran
+        // under help explain it.
+        if let Some(n) = source.network_counts() {
             verbose::print(printer, &[verbose::network(&n)]);
         }
+        limits
+            .values(&layers::limits_in_effect(&source, &opts))
+            .hits(&source.limit_hits());
+        verbose::print(printer, &limits.lines());
     }
     let (result, trace) = result.with_context(|| format!("analysing {}", args.image))?;
     if printer.is_verbose() {
         verbose::print(printer, &verbose::layers(&trace));
+        verbose::print(printer, &limits.image(&trace).lines());
     }
     let report = match &result {
         Analysed::One(r) => Report::Layers(r, args.top),

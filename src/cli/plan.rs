@@ -87,7 +87,7 @@ pub fn resolve_image_ref(reference: &str, reader: &ImageReader) -> anyhow::Resul
 }
 
 /// [`resolve_image_ref`], and what reading the image did (for `-v`).
-fn resolve_image_ref_traced(
+pub(crate) fn resolve_image_ref_traced(
     reference: &str,
     reader: &ImageReader,
 ) -> anyhow::Result<(ImageLayers, crate::layers::Trace)> {
@@ -443,13 +443,14 @@ fn add_manifests(
 
 /// Resolves one image reference of a plan file (a path in it must pass `policy`), saying
 /// what it did with `-v`. The error is the label text for the reference's diagnostic.
-pub fn resolve_plan_image(
+pub(crate) fn resolve_plan_image(
     r: &file::ImageRef,
     policy: &PathPolicy,
     reader: &ImageReader,
     printer: &Printer,
+    limits: &mut verbose::Limits,
 ) -> Result<ImageLayers, String> {
-    resolve_plan_image_read(r, policy, reader, printer).map(|x| x.layers)
+    resolve_plan_image_read(r, policy, reader, printer, limits).map(|x| x.layers)
 }
 
 /// An image of a plan file as read: the planner's layers, the whole layers analysis, and the
@@ -464,17 +465,19 @@ pub struct ReadImage {
 }
 
 /// [`resolve_plan_image`], keeping the layers analysis (for budgets).
-pub fn resolve_plan_image_read(
+pub(crate) fn resolve_plan_image_read(
     r: &file::ImageRef,
     policy: &PathPolicy,
     reader: &ImageReader,
     printer: &Printer,
+    limits: &mut verbose::Limits,
 ) -> Result<ReadImage, String> {
     let reference = policy.image_ref(&r.reference)?;
     let (report, trace) = read_image_report(&reference, reader).map_err(|e| format!("{e:#}"))?;
     if printer.is_verbose() {
         verbose::print(printer, &verbose::image_brief(&format!("image {}", r.key), &trace));
     }
+    limits.image(&trace);
     Ok(ReadImage {
         layers: ImageLayers::from_layers_report(&report),
         report,
@@ -493,13 +496,28 @@ pub fn read_image_report(
     reader.analyze_traced(reference)
 }
 
+/// The plan reader's own limits: the text size, and where a plan's paths may point.
+pub(crate) fn plan_file_limits(limits: &mut verbose::Limits, allow_outside: bool) {
+    limits.value(crate::limits::Limit::PlanFile, crate::limits::bytes(MAX_TEXT_BYTES));
+    limits.value(
+        crate::limits::Limit::PlanPaths,
+        if allow_outside {
+            "anywhere (given)"
+        } else {
+            "under the plan file's folder"
+        },
+    );
+}
+
 fn from_file(
     path: &Path,
     allow_outside: bool,
     manifests: Option<&Path>,
     printer: &Printer,
     reader: &dyn Fn() -> anyhow::Result<ImageReader>,
+    limits: &mut verbose::Limits,
 ) -> anyhow::Result<PlanInput> {
+    plan_file_limits(limits, allow_outside);
     let PlanFile {
         parsed,
         files,
@@ -516,7 +534,7 @@ fn from_file(
     };
     for r in &parsed.image_refs {
         let Some(reader) = &reader else { break };
-        match resolve_plan_image(r, &policy, reader, printer) {
+        match resolve_plan_image(r, &policy, reader, printer, limits) {
             Ok(layers) => {
                 input.images.insert(r.key.clone(), layers);
             }
@@ -556,6 +574,7 @@ fn from_flags(
     args: &PlanArgs,
     printer: &Printer,
     reader: &dyn Fn() -> anyhow::Result<ImageReader>,
+    limits: &mut verbose::Limits,
 ) -> anyhow::Result<PlanInput> {
     if args.nodes.is_empty() {
         bail!("give a plan FILE, or --node SPEC with --cpu/--memory for one service (see `imgopt plan --help`)");
@@ -584,6 +603,7 @@ fn from_flags(
         if printer.is_verbose() {
             verbose::print(printer, &verbose::image_brief("--image", &trace));
         }
+        limits.image(&trace);
         input.images.insert(r.clone(), layers);
         image = Some(r.clone());
     }
@@ -607,6 +627,7 @@ pub fn run(args: &PlanArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus>
     }
     let start = std::time::Instant::now();
     let reader = || ImageReader::new(args.source.to_options(std::io::stdin().lock())?);
+    let mut limits = verbose::Limits::default();
     let mut input = match &args.file {
         Some(path) => {
             if !args.nodes.is_empty() || args.cpu.is_some() || args.memory.is_some() || args.image.is_some() {
@@ -626,11 +647,12 @@ pub fn run(args: &PlanArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus>
                 args.manifests.as_deref(),
                 printer,
                 &reader,
+                &mut limits,
             )?
         }
         None => match &args.manifests {
             Some(src) => from_manifests(args, src, printer)?,
-            None => from_flags(args, printer, &reader)?,
+            None => from_flags(args, printer, &reader, &mut limits)?,
         },
     };
     let read_time = start.elapsed();
@@ -651,6 +673,7 @@ pub fn run(args: &PlanArgs, printer: &mut Printer) -> anyhow::Result<ExitStatus>
     let (report, trace) = planner::plan_traced(&input).context("planning")?;
     if printer.is_verbose() {
         verbose::print(printer, &verbose::plan(&trace, &report));
+        verbose::print(printer, &limits.values(&trace.limits).lines());
         printer.verbose(&format!(
             "{}time: input and images {}, total {}",
             verbose::PREFIX,

@@ -17,6 +17,7 @@ use super::image::ImageReader;
 use super::input::{self, TextInput, read_text};
 use super::plan::{PlanFile, read_image_report, read_plan_file_with, resolve_plan_image_read};
 use super::source_args::SourceArgs;
+use super::verbose;
 use super::{ExitStatus, Rendered, printer::Printer};
 use crate::analyze::{self, Input, Options};
 use crate::capacity::budgets::{self, Measured};
@@ -113,6 +114,8 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
         .iter()
         .map(|s| image_arg(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut limits = verbose::Limits::default();
+    super::plan::plan_file_limits(&mut limits, args.allow_paths_outside_plan);
     let policy = args.policy.as_deref().map(|p| load_policy(p, printer)).transpose()?;
     let PlanFile {
         parsed,
@@ -140,7 +143,7 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
         })
         .collect();
     let texts = read_dockerfiles(&linked)?;
-    let dockerfiles = analyze_dockerfiles(&texts, printer)?;
+    let dockerfiles = analyze_dockerfiles(&texts, printer, &mut limits)?;
     let mut missing: Vec<MissingImage> = Vec::new();
     let mut read: Vec<(String, String, LayersReport)> = Vec::new();
     let refs: Vec<_> = parsed
@@ -155,7 +158,7 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
     };
     if let Some(reader) = &reader {
         for r in refs {
-            match resolve_plan_image_read(r, &paths, reader, printer) {
+            match resolve_plan_image_read(r, &paths, reader, printer, &mut limits) {
                 Ok(x) => {
                     input.images.insert(r.key.clone(), x.layers);
                     read.push((r.key.clone(), x.reference, x.report));
@@ -165,7 +168,11 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
         }
         for (name, reference) in &overrides {
             match read_image_report(reference, reader) {
-                Ok((report, _)) => {
+                Ok((report, trace)) => {
+                    if printer.is_verbose() {
+                        verbose::print(printer, &verbose::image_brief(&format!("--image {name}"), &trace));
+                    }
+                    limits.image(&trace);
                     input.images.insert(
                         (*name).to_string(),
                         crate::plan::ImageLayers::from_layers_report(&report),
@@ -179,6 +186,9 @@ pub fn run(args: &ReportArgs, output: Option<&Path>, printer: &mut Printer) -> a
     }
     let unions = crate::plan::manifests::attach_images(&mut input, &manifest_images);
     let plan = crate::plan::plan(&input).context("planning")?;
+    if printer.is_verbose() {
+        verbose::print(printer, &limits.values(&crate::plan::limits_in_effect()).lines());
+    }
     let mut title = if args.file.as_os_str() == "-" {
         "<stdin>".to_string()
     } else {
@@ -362,7 +372,11 @@ fn read_dockerfiles(linked: &[(Option<String>, PathBuf)]) -> anyhow::Result<Vec<
 }
 
 /// `imgopt analyze` of the Dockerfiles, every rule, each file's folder as its build context.
-fn analyze_dockerfiles(inputs: &[Input], printer: &Printer) -> anyhow::Result<Option<analyze::AnalyzeReport>> {
+fn analyze_dockerfiles(
+    inputs: &[Input],
+    printer: &Printer,
+    limits: &mut verbose::Limits,
+) -> anyhow::Result<Option<analyze::AnalyzeReport>> {
     if inputs.is_empty() {
         return Ok(None);
     }
@@ -370,8 +384,12 @@ fn analyze_dockerfiles(inputs: &[Input], printer: &Printer) -> anyhow::Result<Op
         selection: Selection::new(None, None).context("rules")?,
         ..Options::default()
     };
-    match analyze::analyze(inputs, &opts) {
-        Ok((report, _files)) => Ok(Some(report)),
+    match analyze::analyze_traced(inputs, &opts) {
+        Ok((report, _files, trace)) => {
+            let (l, v) = verbose::dockerfile_limit();
+            limits.value(l, v).values(&trace.limits).hits(&trace.limit_hits);
+            Ok(Some(report))
+        }
         Err(e) => {
             if let analyze::Error::Parse { file_id, source, .. } = e.as_ref() {
                 return Err(input::parse_error(&inputs[file_id.0], source, printer));

@@ -126,6 +126,11 @@ pub fn run(args: &RewriteArgs, printer: &mut Printer) -> anyhow::Result<ExitStat
             .with_context(|| format!("--write {}", path.display()))?;
         report.written = Some(text.shown().to_string());
     }
+    if printer.is_verbose() {
+        let (l, v) = super::verbose::dockerfile_limit();
+        let mut limits = super::verbose::Limits::default();
+        super::verbose::print(printer, &limits.value(l, v).lines());
+    }
     printer.render(&Report::Rewrite(&report), args.format)?;
     Ok(status)
 }

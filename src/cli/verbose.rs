@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::analyze::{AnalyzeReport, ContextTrace, Trace as AnalyzeTrace};
 use crate::layers::{LayerOrigin, Trace as LayersTrace};
+use crate::limits::{Limit, LimitHit, LimitValue};
 use crate::plan::{ExactOutcome, PlanReport, PlanTrace};
 use crate::source::ImageSource;
 use crate::source::registry::NetCounts;
@@ -63,6 +64,81 @@ pub(crate) fn source(s: &impl ImageSource) -> Vec<String> {
         out.push(format!("credentials: {c}"));
     }
     out
+}
+
+/// The limits of one run, gathered from every trace it made (a plan's images, an analysis
+/// and its `--image`), so `-v` says the values once and each hit once.
+#[derive(Debug, Default)]
+pub(crate) struct Limits {
+    values: std::collections::BTreeMap<Limit, String>,
+    hits: Vec<LimitHit>,
+}
+
+impl Limits {
+    /// Adds limits in effect (the first value given for a limit stays).
+    pub(crate) fn values(&mut self, values: &[LimitValue]) -> &mut Self {
+        for v in values {
+            self.values.entry(v.limit).or_insert_with(|| v.value.clone());
+        }
+        self
+    }
+
+    /// Adds one limit in effect.
+    pub(crate) fn value(&mut self, limit: Limit, value: impl Into<String>) -> &mut Self {
+        self.values.entry(limit).or_insert_with(|| value.into());
+        self
+    }
+
+    /// Adds limits reached (a repeat of one already there is dropped).
+    pub(crate) fn hits(&mut self, hits: &[LimitHit]) -> &mut Self {
+        for h in hits {
+            if !self.hits.contains(h) {
+                self.hits.push(h.clone());
+            }
+        }
+        self
+    }
+
+    /// Adds what an image read used and reached.
+    pub(crate) fn image(&mut self, t: &LayersTrace) -> &mut Self {
+        self.values(&t.limits).hits(&t.limit_hits);
+        for im in &t.images {
+            self.hits(&im.limit_hits);
+        }
+        self
+    }
+
+    /// `limits: …` (one line, docs/limits.md order), then one `limit hit: …` line per hit.
+    pub(crate) fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.values.is_empty() {
+            let shown: Vec<String> = self
+                .values
+                .iter()
+                .map(|(l, v)| match l.flag() {
+                    Some(f) => format!("{} {f} {v}", l.name()),
+                    None => format!("{} {v}", l.name()),
+                })
+                .collect();
+            out.push(format!("limits: {} (docs/limits.md)", shown.join(", ")));
+        }
+        out.extend(self.hits.iter().map(limit_hit));
+        out
+    }
+}
+
+/// `limit hit: package database file 64 MiB (no flag changes it): layer 1 (…): …`.
+pub(crate) fn limit_hit(h: &LimitHit) -> String {
+    let flag = h
+        .limit
+        .flag()
+        .map_or_else(|| "no flag changes it".to_string(), |f| format!("{f} changes it"));
+    format!("limit hit: {} {} ({flag}): {}", h.limit.name(), h.value, h.detail)
+}
+
+/// The Dockerfile reader's limit (`crate::cli::input`).
+pub(crate) fn dockerfile_limit() -> (Limit, String) {
+    (Limit::Dockerfile, crate::limits::bytes(super::input::MAX_TEXT_BYTES))
 }
 
 /// What the network did.
@@ -486,6 +562,27 @@ mod tests {
         assert_eq!(duration(Duration::from_millis(2500)), "2.50 s");
         assert_eq!(plural(1u64, "layer"), "1 layer");
         assert_eq!(count(3, "layer"), "3 layers");
+    }
+
+    #[test]
+    fn limits_are_said_once_in_docs_order_and_hits_once_each() {
+        let mut l = Limits::default();
+        l.values(&[
+            LimitValue::new(Limit::RunDeadline, "30m"),
+            LimitValue::new(Limit::ManifestBody, "4 MiB"),
+        ])
+        .value(Limit::RunDeadline, "2h")
+        .value(Limit::Dockerfile, "64 MiB");
+        let hit = LimitHit::new(Limit::Timeout, "1s", "r@sha256:x: stalled");
+        l.hits(std::slice::from_ref(&hit)).hits(std::slice::from_ref(&hit));
+        assert_eq!(
+            l.lines(),
+            [
+                "limits: manifest body 4 MiB, run --max-time 30m, Dockerfile 64 MiB (docs/limits.md)",
+                "limit hit: stall 1s (--timeout changes it): r@sha256:x: stalled",
+            ]
+        );
+        assert!(Limits::default().lines().is_empty());
     }
 
     #[test]

@@ -28,7 +28,7 @@ use super::filetree::{Entry, EntryKind, LayerScan};
 
 const MAGIC: &[u8; 8] = b"IMGOPTLC";
 /// Bumped whenever the scan's meaning or the encoding changes.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 const SUBDIR: &str = "layers-v1";
 
 /// Why the cache folder could not be used.
@@ -184,6 +184,12 @@ fn encode(layer: &CachedLayer, key: &str) -> Vec<u8> {
     for w in &s.warnings {
         put_bytes(&mut out, w.as_bytes());
     }
+    put_u64(&mut out, s.limit_hits.len() as u64);
+    for h in &s.limit_hits {
+        put_bytes(&mut out, h.limit.key().as_bytes());
+        put_bytes(&mut out, h.value.as_bytes());
+        put_bytes(&mut out, h.detail.as_bytes());
+    }
     let sum = xxh3_64(&out);
     put_u64(&mut out, sum);
     out
@@ -277,6 +283,11 @@ fn decode(all: &[u8], key: &str) -> Option<CachedLayer> {
     for _ in 0..r.u64()? {
         warnings.push(r.string()?);
     }
+    let mut limit_hits = Vec::new();
+    for _ in 0..r.u64()? {
+        let limit = crate::limits::Limit::from_key(&r.string()?)?;
+        limit_hits.push(crate::limits::LimitHit::new(limit, r.string()?, r.string()?));
+    }
     if !r.b.is_empty() {
         return None;
     }
@@ -293,6 +304,7 @@ fn decode(all: &[u8], key: &str) -> Option<CachedLayer> {
             hashed,
             captured,
             warnings,
+            limit_hits,
         },
     })
 }
@@ -332,6 +344,11 @@ mod tests {
                 hashed: true,
                 captured,
                 warnings: vec!["w".into()],
+                limit_hits: vec![crate::limits::LimitHit::new(
+                    crate::limits::Limit::PackageDbFile,
+                    "64 MiB",
+                    "/var/lib/dpkg/status was not kept",
+                )],
             },
         }
     }

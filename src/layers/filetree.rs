@@ -129,6 +129,8 @@ pub struct LayerScan {
     pub captured: BTreeMap<String, Vec<u8>>,
     /// Things that were odd but safely handled (escaping paths and the like).
     pub warnings: Vec<String>,
+    /// Limits the walk reached without failing (a package database not kept), for `--verbose`.
+    pub limit_hits: Vec<crate::limits::LimitHit>,
 }
 
 /// Normalises a tar entry name to an absolute path: `./a//b/` becomes `/a/b`, `.` parts go,

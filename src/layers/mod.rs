@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt as _;
 
 use crate::digest::Digest;
+use crate::limits::{Limit, LimitHit, LimitValue};
 use crate::source::blob::{LayerReadOptions, open_layer};
 use crate::source::{Descriptor, History, ImageSource, Manifest};
 use crate::units::ByteSize;
@@ -246,6 +247,8 @@ pub async fn analyze_traced<S: ImageSource>(source: &S, opts: &Options) -> Resul
         images: vec![image],
         net: source.network_counts(),
         credentials: source.credential_source(),
+        limits: limits_in_effect(source, opts),
+        limit_hits: source.limit_hits(),
         total_time: start.elapsed(),
     };
     Ok((report, trace))
@@ -282,9 +285,43 @@ pub async fn analyze_all_traced<S: ImageSource>(
         images,
         net: source.network_counts(),
         credentials: source.credential_source(),
+        limits: limits_in_effect(source, opts),
+        limit_hits: source.limit_hits(),
         total_time: start.elapsed(),
     };
     Ok((report, trace))
+}
+
+/// The limits that bound reading `source` with `opts`, with the values in effect: the
+/// source's own (bodies, deadlines) and the tar walk's.
+#[must_use]
+pub fn limits_in_effect<S: ImageSource>(source: &S, opts: &Options) -> Vec<LimitValue> {
+    let r = &opts.read;
+    let scan = ScanOptions::default();
+    let mut out = source.limits();
+    out.extend([
+        LimitValue::new(
+            Limit::BombRatio,
+            format!("{}:1 past {}", r.max_ratio, crate::limits::bytes(r.ratio_floor)),
+        ),
+        LimitValue::new(Limit::TarBytes, crate::limits::bytes(r.max_tar_bytes)),
+        LimitValue::new(Limit::PathBytes, format!("{} bytes", scan::MAX_PATH_BYTES)),
+        LimitValue::new(
+            Limit::ImpliedParents,
+            crate::limits::bytes(scan::MAX_IMPLICIT_PARENT_BYTES),
+        ),
+        LimitValue::new(
+            Limit::ExtensionRecord,
+            crate::limits::bytes(scan.tar.max_extension_bytes),
+        ),
+        LimitValue::new(Limit::PackageDbFile, crate::limits::bytes(scan.capture_limit)),
+        LimitValue::new(Limit::PackageDbLayer, crate::limits::bytes(scan.capture_total_limit)),
+        LimitValue::new(
+            Limit::PackageDbImage,
+            crate::limits::bytes(MAX_CAPTURED_IMAGE_BYTES as u64),
+        ),
+    ]);
+    out
 }
 
 /// The diff_ids of an image (for `--base`).
@@ -369,7 +406,7 @@ pub async fn analyze_manifest_traced<S: ImageSource>(
     let read_time = read_start.elapsed().saturating_sub(analysis_time);
     let platform = manifest.platform.clone().unwrap_or_else(|| config.platform.clone());
     let finishing = Instant::now();
-    let report = analysis.finish(ImageMeta {
+    let (report, limit_hits) = analysis.finish_traced(ImageMeta {
         source: source.describe(),
         platform: Some(platform.to_string()),
         manifest_digest: Some(manifest.digest.clone()),
@@ -388,6 +425,7 @@ pub async fn analyze_manifest_traced<S: ImageSource>(
         config_time,
         read_time,
         analysis_time,
+        limit_hits,
     };
     Ok((report, trace))
 }
@@ -650,6 +688,8 @@ pub struct Analysis {
     captured_bytes: usize,
     warnings: Vec<String>,
     all_hashed: bool,
+    /// Limits reached without failing, for `--verbose`.
+    limit_hits: Vec<LimitHit>,
 }
 
 fn top_lists(scan: &LayerScan, top: usize) -> (Vec<PathBytes>, Vec<PathBytes>) {
@@ -717,6 +757,7 @@ impl Analysis {
             captured_bytes: 0,
             warnings: Vec::new(),
             all_hashed: true,
+            limit_hits: Vec::new(),
         }
     }
 
@@ -735,6 +776,15 @@ impl Analysis {
                     "layer {index} ({}): package databases of the image pass {MAX_CAPTURED_IMAGE_BYTES} bytes at {p}; packages from it are not listed",
                     meta.digest.short()
                 ));
+                self.limit_hits.push(LimitHit::new(
+                    Limit::PackageDbImage,
+                    crate::limits::bytes(MAX_CAPTURED_IMAGE_BYTES as u64),
+                    format!(
+                        "layer {index} ({}): {p} ({} bytes) passed the image's total and was not kept; packages from it are not listed",
+                        meta.digest.short(),
+                        bytes.len()
+                    ),
+                ));
                 continue;
             }
             self.captured_bytes = held;
@@ -743,6 +793,10 @@ impl Analysis {
         for w in scan.warnings.drain(..) {
             self.warnings
                 .push(format!("layer {index} ({}): {w}", meta.digest.short()));
+        }
+        for mut h in scan.limit_hits.drain(..) {
+            h.detail = format!("layer {index} ({}): {}", meta.digest.short(), h.detail);
+            self.limit_hits.push(h);
         }
         self.all_hashed &= scan.hashed;
         self.layers.push(LayerReport {
@@ -770,7 +824,14 @@ impl Analysis {
 
     /// Finishes the report.
     #[must_use]
-    pub fn finish(mut self, image: ImageMeta) -> LayersReport {
+    pub fn finish(self, image: ImageMeta) -> LayersReport {
+        self.finish_traced(image).0
+    }
+
+    /// [`Analysis::finish`], and the limits reached on the way without failing (for
+    /// `--verbose`).
+    #[must_use]
+    pub fn finish_traced(mut self, image: ImageMeta) -> (LayersReport, Vec<LimitHit>) {
         let (steps, warn) = history::align(&image.history, self.layers.len());
         if let Some(w) = warn {
             self.warnings.push(w);
@@ -838,7 +899,8 @@ impl Analysis {
                 .get(p.as_str())
                 .is_some_and(|n| n.kind == EntryKind::File && n.layer as usize == *layer)
         });
-        let packages = packages::attribute(&self.captured, stack);
+        let (packages, cut) = packages::attribute_counted(&self.captured, stack);
+        self.limit_hits.extend(cut.hits());
 
         let final_file_list = if self.final_files {
             stack
@@ -872,8 +934,15 @@ impl Analysis {
             final_content_bytes: ByteSize(final_bytes),
             final_files,
         };
+        if self.merger.shipped == u64::MAX || totals.tar_bytes.0 == u64::MAX || totals.compressed_bytes.0 == u64::MAX {
+            self.limit_hits.push(LimitHit::new(
+                Limit::SaturatingSums,
+                "2^64 - 1",
+                "sizes the image declares add up to more than 2^64 - 1 bytes; the totals show the maximum",
+            ));
+        }
         let dive = self.dive.finish();
-        LayersReport {
+        let report = LayersReport {
             schema_version: report::SCHEMA_VERSION,
             source: image.source,
             platform: image.platform,
@@ -903,6 +972,7 @@ impl Analysis {
             warnings: self.warnings,
             history: image.history,
             final_files: final_file_list,
-        }
+        };
+        (report, self.limit_hits)
     }
 }

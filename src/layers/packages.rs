@@ -69,6 +69,48 @@ struct Resolver<'a> {
     stack: &'a BTreeMap<Arc<str>, Node>,
     /// Prefix hash of every symlink path of the tree.
     links: HashMap<u64, Vec<(&'a str, &'a Node)>>,
+    /// Lookups that gave up after [`MAX_HOPS`] symlinks, and lines longer than
+    /// [`MAX_LINE_BYTES`] skipped ([`LimitCounts`]).
+    counts: std::cell::Cell<LimitCounts>,
+}
+
+/// Lookups the attribution's limits cut short.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LimitCounts {
+    /// Lines longer than [`MAX_LINE_BYTES`], skipped.
+    pub long_lines: u64,
+    /// Lookups that followed [`MAX_HOPS`] symbolic links and gave up.
+    pub hop_give_ups: u64,
+}
+
+impl LimitCounts {
+    /// Limit hits for `--verbose`, one per limit that cut something.
+    #[must_use]
+    pub fn hits(self) -> Vec<crate::limits::LimitHit> {
+        use crate::limits::{Limit, LimitHit};
+        let mut out = Vec::new();
+        if self.long_lines > 0 {
+            out.push(LimitHit::new(
+                Limit::PackageDbLine,
+                format!("{MAX_LINE_BYTES} bytes"),
+                format!(
+                    "{} package database lines were longer and were skipped",
+                    self.long_lines
+                ),
+            ));
+        }
+        if self.hop_give_ups > 0 {
+            out.push(LimitHit::new(
+                Limit::SymlinkHops,
+                MAX_HOPS.to_string(),
+                format!(
+                    "{} package file lookups met more symbolic links and gave up",
+                    self.hop_give_ups
+                ),
+            ));
+        }
+        out
+    }
 }
 
 impl<'a> Resolver<'a> {
@@ -80,7 +122,11 @@ impl<'a> Resolver<'a> {
                 links.entry(h).or_default().push((k, n));
             }
         }
-        Self { stack, links }
+        Self {
+            stack,
+            links,
+            counts: std::cell::Cell::default(),
+        }
     }
 
     fn lookup(&self, path: &str) -> Option<&'a Node> {
@@ -115,6 +161,9 @@ impl<'a> Resolver<'a> {
             }
             return self.stack.get(cur.as_str());
         }
+        let mut c = self.counts.get();
+        c.hop_give_ups += 1;
+        self.counts.set(c);
         None
     }
 }
@@ -149,7 +198,13 @@ fn measure<'a>(resolver: &Resolver<'_>, paths: impl Iterator<Item = &'a str>) ->
     let mut by_layer: BTreeMap<u32, u64> = BTreeMap::new();
     for p in paths {
         let p = p.trim();
-        if p.is_empty() || p.len() > MAX_LINE_BYTES || !seen.insert(p) {
+        if p.len() > MAX_LINE_BYTES {
+            let mut c = resolver.counts.get();
+            c.long_lines += 1;
+            resolver.counts.set(c);
+            continue;
+        }
+        if p.is_empty() || !seen.insert(p) {
             continue;
         }
         if let Some(n) = resolver.lookup(p)
@@ -177,6 +232,15 @@ fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
 /// the captured database files with the layer that stored them.
 #[must_use]
 pub fn attribute(captured: &BTreeMap<String, (usize, Vec<u8>)>, stack: &BTreeMap<Arc<str>, Node>) -> Vec<Package> {
+    attribute_counted(captured, stack).0
+}
+
+/// [`attribute`], and the lookups its limits cut short.
+#[must_use]
+pub fn attribute_counted(
+    captured: &BTreeMap<String, (usize, Vec<u8>)>,
+    stack: &BTreeMap<Arc<str>, Node>,
+) -> (Vec<Package>, LimitCounts) {
     let mut out = Vec::new();
     let resolver = Resolver::new(stack);
     if let Some((status_layer, status)) = captured.get(DPKG_STATUS) {
@@ -274,7 +338,7 @@ pub fn attribute(captured: &BTreeMap<String, (usize, Vec<u8>)>, stack: &BTreeMap
         }
     }
     out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
-    out
+    (out, resolver.counts.get())
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use super::filetree::{Entry, EntryKind, LayerScan, ancestors, normalize, split_p
 use super::packages;
 use super::tarstream::{self, Forward, Next, Seeking, Skip, TarError, TarReader};
 use super::whiteout::{self, Whiteout};
+use crate::limits::{self, Limit, LimitHit};
 
 /// Longest entry path or link target accepted, in bytes: Linux's `PATH_MAX` (4096,
 /// <https://man7.org/linux/man-pages/man3/realpath.3.html>). A runtime extracts a layer with
@@ -329,11 +330,23 @@ fn walk<S: Skip>(
                 "package database {path} is {size} bytes, over the {} byte limit; packages from it are not listed",
                 opts.capture_limit
             ));
+            out.limit_hits.push(LimitHit::new(
+                Limit::PackageDbFile,
+                limits::bytes(opts.capture_limit),
+                format!("{path} ({size} bytes) was not kept; packages from it are not listed"),
+            ));
             capture = false;
         } else if capture && captured_total.saturating_add(size) > opts.capture_total_limit {
             out.warnings.push(format!(
                 "package databases of this layer pass {} bytes at {path}; packages from it are not listed",
                 opts.capture_total_limit
+            ));
+            out.limit_hits.push(LimitHit::new(
+                Limit::PackageDbLayer,
+                limits::bytes(opts.capture_total_limit),
+                format!(
+                    "{path} ({size} bytes) passed the layer's total and was not kept; packages from it are not listed"
+                ),
             ));
             capture = false;
         } else if wanted && sparse {

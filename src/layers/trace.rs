@@ -1,7 +1,7 @@
 //! What a layers run did, for `--verbose`: how the image was resolved, where each layer's bytes
 //! came from and how long each phase took.
 //!
-//! Owns: the trace model returned beside the report by [`super::analyze_traced`],
+//! Owns: the trace model (with the limits in effect and those reached, see [`crate::limits`]) returned beside the report by [`super::analyze_traced`],
 //! [`super::analyze_all_traced`] and [`super::analyze_manifest_traced`].
 //! Does not: print (the CLI does), or go into the report: timings differ from run to run, and
 //! the JSON output is deterministic.
@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use crate::digest::Digest;
+use crate::limits::{LimitHit, LimitValue};
 use crate::source::IndexChoice;
 use crate::source::registry::NetCounts;
 
@@ -80,6 +81,9 @@ pub struct ImageTrace {
     /// Time spent stacking layers and computing waste, packages and dive's score (the stacking
     /// overlaps the reads).
     pub analysis_time: Duration,
+    /// Limits the tar walks and the analysis reached without failing (a package database not
+    /// kept), each naming its layer.
+    pub limit_hits: Vec<LimitHit>,
 }
 
 /// The whole run.
@@ -97,6 +101,11 @@ pub struct Trace {
     pub net: Option<NetCounts>,
     /// Where the registry credentials came from (registries only; never the credentials).
     pub credentials: Option<&'static str>,
+    /// The limits that bounded the run, with the values used (flags included).
+    pub limits: Vec<LimitValue>,
+    /// Limits the source reached without failing (a stalled request retried); each image's
+    /// own are in [`ImageTrace::limit_hits`].
+    pub limit_hits: Vec<LimitHit>,
     /// Wall time of the whole run.
     pub total_time: Duration,
 }

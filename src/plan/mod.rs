@@ -308,6 +308,19 @@ pub struct PlanTrace {
     pub single_time: Duration,
     /// Time of the cheapest-mix search.
     pub mixed_time: Duration,
+    /// The limits that bound reading a plan, with their values (the plan file's size and
+    /// paths are the reader's, see the CLI).
+    pub limits: Vec<crate::limits::LimitValue>,
+}
+
+/// The limits that bound a plan's input (what the planner and its YAML reader enforce).
+#[must_use]
+pub fn limits_in_effect() -> Vec<crate::limits::LimitValue> {
+    use crate::limits::{Limit, LimitValue};
+    vec![
+        LimitValue::new(Limit::YamlAliases, yaml::MAX_EXPANDED.to_string()),
+        LimitValue::new(Limit::Surge, format!("{} %", MAX_SURGE * 100)),
+    ]
 }
 
 /// One node type in a [`PlanTrace`].
@@ -835,6 +848,7 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
         fit_time,
         single_time,
         mixed_time,
+        limits: limits_in_effect(),
     };
     let report = PlanReport {
         schema_version: SCHEMA_VERSION,

@@ -77,7 +77,7 @@ pub(crate) struct SyntaxError {
 }
 
 /// Nodes that alias expansion may create before the document is rejected ("billion laughs").
-const MAX_EXPANDED: usize = 1_000_000;
+pub(crate) const MAX_EXPANDED: usize = 1_000_000;
 
 fn size(y: &Yaml) -> usize {
     match &y.node {

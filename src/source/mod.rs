@@ -25,6 +25,7 @@ use std::io::{Read, Seek};
 use serde::Serialize;
 
 use crate::digest::Digest;
+use crate::limits::{self, Limit, LimitHit, LimitValue};
 
 /// A content descriptor (OCI image spec `descriptor.md`), converted to imgopt's types.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -167,6 +168,27 @@ pub trait ImageSource {
     fn credential_source(&self) -> Option<&'static str> {
         None
     }
+    /// The limits that bound reading this source, with the values in effect, for `--verbose`.
+    fn limits(&self) -> Vec<LimitValue> {
+        local_limits()
+    }
+    /// The limits this source reached so far without failing (a stalled request retried),
+    /// for `--verbose`.
+    fn limit_hits(&self) -> Vec<LimitHit> {
+        Vec::new()
+    }
+}
+
+/// The limits that bound a local source (an OCI layout or an archive).
+#[must_use]
+pub fn local_limits() -> Vec<LimitValue> {
+    vec![
+        LimitValue::new(Limit::LocalJson, limits::bytes(model::MAX_JSON)),
+        LimitValue::new(Limit::ConfigBlob, limits::bytes(model::MAX_JSON)),
+        LimitValue::new(Limit::IndexDepth, oci_layout::MAX_DEPTH.to_string()),
+        LimitValue::new(Limit::IndexCount, model::MAX_INDEX_DOCS.to_string()),
+        LimitValue::new(Limit::IndexEntries, model::MAX_INDEX_ENTRIES.to_string()),
+    ]
 }
 
 /// Errors from image sources. Messages name the file, reference or digest; never a secret.

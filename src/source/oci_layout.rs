@@ -22,7 +22,7 @@ pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
 
 /// Nested indexes followed at most this deep.
-const MAX_DEPTH: usize = 4;
+pub const MAX_DEPTH: usize = 4;
 
 /// An OCI image layout, in a folder or a tar file.
 pub struct OciLayoutSource {

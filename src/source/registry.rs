@@ -35,6 +35,7 @@ use super::platform;
 use super::spec::SourceOptions;
 use super::{BlobStream, Descriptor, Error, ImageConfig, ImageSource, IndexChoice, Manifest};
 use crate::digest::Digest;
+use crate::limits::{Limit, LimitHit, LimitValue};
 
 /// Manifest media types asked for (indexes included: imgopt resolves platforms itself).
 const ACCEPT: &[&str] = &[
@@ -132,6 +133,8 @@ struct Shared {
     stats: NetStats,
     /// When the source was made: `--max-time` counts from here.
     started: std::time::Instant,
+    /// Limits reached without failing (stalls retried), for `--verbose`.
+    hits: std::sync::Mutex<Vec<LimitHit>>,
 }
 
 /// An image in a registry.
@@ -196,6 +199,7 @@ impl RegistrySource {
                 opts: opts.clone(),
                 stats: NetStats::default(),
                 started: std::time::Instant::now(),
+                hits: std::sync::Mutex::default(),
             }),
             origin,
         })
@@ -320,6 +324,48 @@ impl RegistrySource {
 }
 
 impl Shared {
+    /// Notes that `--timeout` passed without an answer or a byte: the request is retried (or,
+    /// after the last attempt, the run fails saying so).
+    fn stalled(&self, what: &str, message: &str) {
+        let hit = LimitHit::new(
+            Limit::Timeout,
+            crate::limits::duration(self.opts.timeout),
+            format!(
+                "{what}: {message}; retried (at most {} attempts in all)",
+                self.opts.attempts.max(1)
+            ),
+        );
+        // Kept bounded: a registry that stalls on every chunk still makes a short list.
+        if let Ok(mut h) = self.hits.lock()
+            && h.len() < 100
+        {
+            h.push(hit);
+        }
+    }
+
+    /// The limits that bound a registry read, with the values in effect.
+    fn limits(&self) -> Vec<LimitValue> {
+        let o = &self.opts;
+        vec![
+            LimitValue::new(Limit::ManifestBody, crate::limits::bytes(MAX_MANIFEST_BODY)),
+            LimitValue::new(Limit::TokenBody, crate::limits::bytes(MAX_TOKEN_BODY)),
+            LimitValue::new(Limit::ConfigBlob, crate::limits::bytes(super::model::MAX_JSON)),
+            LimitValue::new(Limit::IndexEntries, MAX_INDEX_ENTRIES.to_string()),
+            LimitValue::new(Limit::Timeout, crate::limits::duration(o.timeout)),
+            LimitValue::new(Limit::Attempts, o.attempts.max(1).to_string()),
+            LimitValue::new(Limit::RetryAfter, crate::limits::duration(o.max_retry_after)),
+            LimitValue::new(
+                Limit::BlobDeadline,
+                format!(
+                    "{}/s plus --timeout × {}",
+                    crate::limits::bytes(o.min_rate),
+                    o.attempts.max(1).saturating_mul(2).saturating_add(1)
+                ),
+            ),
+            LimitValue::new(Limit::RunDeadline, crate::limits::duration(o.max_time)),
+        ]
+    }
+
     /// Waits before retry number `failures`, or gives up with the last message.
     async fn pause(&self, what: &str, message: &str, after: Option<Duration>, failures: u32) -> Result<(), Error> {
         let attempts = self.opts.attempts.max(1);
@@ -495,11 +541,18 @@ impl Shared {
     /// Sends a request within `--timeout`, mapping transport failures.
     async fn send(&self, req: reqwest::RequestBuilder, what: &str) -> Result<reqwest::Response, Attempt> {
         match tokio::time::timeout(self.opts.timeout, req.send()).await {
-            Err(_) => Err(Attempt::Retry {
-                message: format!("no response within {}s", self.opts.timeout.as_secs_f32()),
-                after: None,
-            }),
-            Ok(Err(e)) => Err(request_failure(&e, what)),
+            Err(_) => {
+                let message = format!("no response within {}s", self.opts.timeout.as_secs_f32());
+                self.stalled(what, &message);
+                Err(Attempt::Retry { message, after: None })
+            }
+            Ok(Err(e)) => {
+                let failure = request_failure(&e, what);
+                if let (true, Attempt::Retry { message, .. }) = (e.is_timeout(), &failure) {
+                    self.stalled(what, message);
+                }
+                Err(failure)
+            }
             Ok(Ok(r)) => Ok(r),
         }
     }
@@ -515,21 +568,21 @@ impl Shared {
         loop {
             match tokio::time::timeout(self.opts.timeout, body.next()).await {
                 Err(_) => {
-                    return Err(Attempt::Retry {
-                        message: format!("the {kind} stalled after {} bytes", out.len()),
-                        after: None,
-                    });
+                    let message = format!("the {kind} stalled after {} bytes", out.len());
+                    self.stalled(what, &message);
+                    return Err(Attempt::Retry { message, after: None });
                 }
                 Ok(None) => break,
                 Ok(Some(Err(e))) => {
-                    return Err(Attempt::Retry {
-                        message: format!(
-                            "the {kind} broke off after {} bytes: {}",
-                            out.len(),
-                            describe_reqwest(&e)
-                        ),
-                        after: None,
-                    });
+                    let message = format!(
+                        "the {kind} broke off after {} bytes: {}",
+                        out.len(),
+                        describe_reqwest(&e)
+                    );
+                    if e.is_timeout() {
+                        self.stalled(what, &message);
+                    }
+                    return Err(Attempt::Retry { message, after: None });
                 }
                 Ok(Some(Ok(chunk))) => {
                     self.stats.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
@@ -911,12 +964,23 @@ impl BlobFetch {
                     return Some(Ok(chunk));
                 }
                 Ok(Some(Err(e))) => {
-                    let m = format!(
-                        "connection broke after {} of {} bytes: {}",
-                        self.offset,
-                        self.desc.size,
-                        describe_reqwest(&e)
-                    );
+                    let m = if e.is_timeout() {
+                        // The client's read timeout is `--timeout`: no byte came for that long.
+                        let m = format!(
+                            "stalled: no data for {}s after {} bytes",
+                            timeout.as_secs_f32(),
+                            self.offset
+                        );
+                        self.shared.stalled(&self.what(), &m);
+                        m
+                    } else {
+                        format!(
+                            "connection broke after {} of {} bytes: {}",
+                            self.offset,
+                            self.desc.size,
+                            describe_reqwest(&e)
+                        )
+                    };
                     if let Err(e) = self.retry(m, None).await {
                         return self.fail(e);
                     }
@@ -937,6 +1001,7 @@ impl BlobFetch {
                         timeout.as_secs_f32(),
                         self.offset
                     );
+                    self.shared.stalled(&self.what(), &m);
                     if let Err(e) = self.retry(m, None).await {
                         return self.fail(e);
                     }
@@ -1045,6 +1110,12 @@ impl ImageSource for RegistrySource {
     }
     fn network_counts(&self) -> Option<NetCounts> {
         Some(self.net_counts())
+    }
+    fn limits(&self) -> Vec<LimitValue> {
+        self.shared.limits()
+    }
+    fn limit_hits(&self) -> Vec<LimitHit> {
+        self.shared.hits.lock().map(|h| h.clone()).unwrap_or_default()
     }
     fn credential_source(&self) -> Option<&'static str> {
         Some(match self.origin {

@@ -280,6 +280,20 @@ impl ImageSource for AnySource {
             AnySource::Registry(s) => s.credential_source(),
         }
     }
+    fn limits(&self) -> Vec<crate::limits::LimitValue> {
+        match self {
+            AnySource::OciLayout(s) => s.limits(),
+            AnySource::DockerArchive(s) => s.limits(),
+            AnySource::Registry(s) => ImageSource::limits(s.as_ref()),
+        }
+    }
+    fn limit_hits(&self) -> Vec<crate::limits::LimitHit> {
+        match self {
+            AnySource::OciLayout(s) => s.limit_hits(),
+            AnySource::DockerArchive(s) => s.limit_hits(),
+            AnySource::Registry(s) => ImageSource::limit_hits(s.as_ref()),
+        }
+    }
     async fn manifest(&self) -> Result<Manifest, Error> {
         match self {
             AnySource::OciLayout(s) => s.manifest().await,

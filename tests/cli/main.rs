@@ -24,6 +24,7 @@ mod check_ci;
 mod check_snapshots;
 mod cli_analyze;
 mod cli_layers;
+mod cli_limits;
 mod cli_parse;
 mod cli_qa;
 mod cli_verbose;

@@ -56,10 +56,9 @@ impl Compressed {
     /// (recycled when possible).
     pub(super) fn retire_block(&mut self) {
         if self.filled > 0 {
-            let mut block = std::mem::take(&mut self.block);
-            block.truncate(self.filled);
+            let block = std::mem::take(&mut self.block);
             self.block = match &mut self.hasher {
-                Some(h) => h.update_owned(block),
+                Some(h) => h.update_owned(block, self.filled),
                 None => block,
             };
         }

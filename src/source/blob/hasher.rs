@@ -7,20 +7,19 @@ use crate::digest::{Digest, Sha256};
 /// and the tar walk instead of adding to them (on two cores the second one hashes while the
 /// first inflates).
 const BACKGROUND_HASH_MIN: u64 = 4 << 20;
-/// Bytes handed to the hashing thread at a time.
-const HASH_BLOCK: usize = 1 << 20;
-/// Blocks in flight to the hashing thread (bounded memory: at most `HASH_QUEUE + 2` blocks of
-/// [`HASH_BLOCK`] bytes exist per hasher, and they are reused, never freed and reallocated:
-/// a fresh 1 MiB allocation per block costs a page fault per 4 KiB, which showed up as a
-/// third of the hashing time).
+/// Blocks in flight to the hashing thread (bounded memory: at most `HASH_QUEUE + 2` of the
+/// caller's blocks exist per hasher, and they are reused, never freed and reallocated: a
+/// fresh allocation per block costs a page fault per 4 KiB, which showed up as a third of the
+/// hashing time).
 const HASH_QUEUE: usize = 4;
 
 /// SHA-256, inline for small blobs and on a helper thread for big ones.
 pub(super) enum Hasher {
     Inline(Sha256),
     Background {
-        buf: Vec<u8>,
-        tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+        /// Blocks to hash, with the length to hash (a block keeps its full length, so a
+        /// recycled one is never zeroed again).
+        tx: std::sync::mpsc::SyncSender<(Vec<u8>, usize)>,
         /// Blocks the thread has hashed, back for reuse.
         spent: std::sync::mpsc::Receiver<Vec<u8>>,
         handle: std::thread::JoinHandle<Sha256>,
@@ -32,70 +31,37 @@ impl Hasher {
         if size_hint < BACKGROUND_HASH_MIN {
             return Hasher::Inline(Sha256::new());
         }
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(HASH_QUEUE);
         // Unbounded, but only blocks that exist travel back: at most HASH_QUEUE + 2.
         let (back, spent) = std::sync::mpsc::channel::<Vec<u8>>();
         let spawned = std::thread::Builder::new().name("imgopt-sha256".into()).spawn(move || {
             let mut h = Sha256::new();
-            for block in rx {
-                h.update(&block);
+            for (block, len) in rx {
+                h.update(block.get(..len).unwrap_or(&block));
                 // The reader may be gone (finalize): the block is then simply dropped.
                 let _ = back.send(block);
             }
             h
         });
         match spawned {
-            Ok(handle) => Hasher::Background {
-                buf: Vec::with_capacity(HASH_BLOCK),
-                tx,
-                spent,
-                handle,
-            },
+            Ok(handle) => Hasher::Background { tx, spent, handle },
             Err(_) => Hasher::Inline(Sha256::new()),
         }
     }
 
-    pub(super) fn update(&mut self, mut data: &[u8]) {
-        match self {
-            Hasher::Inline(h) => h.update(data),
-            Hasher::Background { buf, tx, spent, .. } => {
-                while !data.is_empty() {
-                    let take = (HASH_BLOCK - buf.len()).min(data.len());
-                    buf.extend_from_slice(&data[..take]);
-                    data = &data[take..];
-                    if buf.len() >= HASH_BLOCK {
-                        let next = match spent.try_recv() {
-                            Ok(mut b) => {
-                                b.clear();
-                                b
-                            }
-                            Err(_) => Vec::with_capacity(HASH_BLOCK),
-                        };
-                        let full = std::mem::replace(buf, next);
-                        // A send fails only if the thread is gone; finalize() then reports it.
-                        let _ = tx.send(full);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Hashes a whole block and returns an empty one to fill next: the same block when
-    /// hashing inline, a recycled (or new) one when the block went to the hashing thread.
-    pub(super) fn update_owned(&mut self, block: Vec<u8>) -> Vec<u8> {
+    /// Hashes `block[..len]` and returns a block to fill next: the same block when hashing
+    /// inline, a recycled (or new) one when the block went to the hashing thread. Blocks keep
+    /// their length, so a recycled one need not be zeroed again.
+    pub(super) fn update_owned(&mut self, block: Vec<u8>, len: usize) -> Vec<u8> {
         match self {
             Hasher::Inline(h) => {
-                h.update(&block);
+                h.update(block.get(..len).unwrap_or(&block));
                 block
             }
-            Hasher::Background { buf, tx, spent, .. } => {
-                if !buf.is_empty() {
-                    let pending = std::mem::take(buf);
-                    let _ = tx.send(pending);
-                }
+            Hasher::Background { tx, spent, .. } => {
                 let cap = block.capacity();
-                if !block.is_empty() {
-                    let _ = tx.send(block);
+                if len > 0 {
+                    let _ = tx.send((block, len));
                 }
                 spent.try_recv().unwrap_or_else(|_| Vec::with_capacity(cap))
             }
@@ -105,8 +71,7 @@ impl Hasher {
     pub(super) fn finalize(self) -> [u8; 32] {
         match self {
             Hasher::Inline(h) => h.finish(),
-            Hasher::Background { buf, tx, handle, .. } => {
-                let _ = tx.send(buf);
+            Hasher::Background { tx, handle, .. } => {
                 drop(tx);
                 // The thread only hashes; if it died, hash nothing rather than panic: the
                 // digest then mismatches and the layer fails with a clear error.

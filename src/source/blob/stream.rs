@@ -1,7 +1,7 @@
 //! [`LayerStream`]: the decompressed tar bytes of one layer, with the blob digest, size and
 //! diff_id checked as they stream and the compression-bomb limits enforced.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 
 use super::super::{BlobStream, Descriptor, Error};
 use super::bridge::channel_reader;
@@ -69,7 +69,24 @@ pub struct LayerStream {
     feeder: Option<tokio::task::JoinHandle<()>>,
     /// Reused by forward seeks that must read.
     scratch: Vec<u8>,
+    /// Decompressed bytes not yet read, when the diff_id is hashed: the decoder fills
+    /// `out[..out_filled]` [`OUT_BLOCK`] bytes at a time, reads are served from it, and once
+    /// read the block goes to the diff_id hasher whole (see [`LayerStream::refill`]). Empty
+    /// otherwise (the decoder then writes into the caller's buffer).
+    out: Vec<u8>,
+    out_pos: usize,
+    out_filled: usize,
 }
+
+/// Decompressed bytes produced per decoder call when the diff_id is hashed.
+///
+/// A tar walk reads in small pieces (a 512-byte header, the data, the padding, per entry).
+/// Decoding each piece straight into the reader's buffer makes many small inflate calls,
+/// which take the decoder's slow path and copy every byte into its window, and the hasher
+/// then copies the bytes again into its own blocks. Decoding into a block of this size that
+/// the hasher then takes whole costs one copy (into the reader's buffer) and keeps the decoder
+/// on its fast path.
+const OUT_BLOCK: usize = 256 * 1024;
 
 impl Drop for LayerStream {
     fn drop(&mut self) {
@@ -160,6 +177,9 @@ pub fn open_layer(
         failed: None,
         feeder,
         scratch: Vec::new(),
+        out: Vec::new(),
+        out_pos: 0,
+        out_filled: 0,
     })
 }
 
@@ -179,7 +199,64 @@ impl LayerStream {
     /// Decompressed bytes delivered so far.
     #[must_use]
     pub fn tar_bytes(&self) -> u64 {
-        self.tar_bytes
+        self.position()
+    }
+
+    /// Decompressed bytes read by the caller (decoded ones not read yet excluded).
+    fn position(&self) -> u64 {
+        self.tar_bytes - (self.out_filled - self.out_pos) as u64
+    }
+
+    /// Whether decoded bytes go through [`LayerStream::out`]: when they are hashed against
+    /// the diff_id (a plain tar is hashed as the blob, inside its own buffer).
+    fn buffered(&self) -> bool {
+        self.tar_hasher.is_some()
+    }
+
+    /// Hands the block that was read to the diff_id hasher and decodes the next one;
+    /// `out_filled == 0` afterwards means the end (its checks passed).
+    fn refill(&mut self) -> io::Result<()> {
+        if self.out_filled > 0
+            && let Some(h) = &mut self.tar_hasher
+        {
+            let block = std::mem::take(&mut self.out);
+            self.out = h.update_owned(block, self.out_filled);
+        }
+        // Zeroes only what a recycled block lacks (nothing for a full one).
+        self.out.resize(OUT_BLOCK, 0);
+        self.out_pos = 0;
+        self.out_filled = 0;
+        let mut out = std::mem::take(&mut self.out);
+        let n = self.decode(&mut out);
+        self.out = out;
+        self.out_filled = n?;
+        Ok(())
+    }
+
+    /// One decoder read into `buf`, with the counting, the limits and (at the end) the
+    /// end-of-stream checks.
+    fn decode(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.dec.read(buf) {
+            Ok(0) => match self.end_checks() {
+                Ok(()) => {
+                    self.done = true;
+                    Ok(0)
+                }
+                Err(e) => Err(self.fail(e)),
+            },
+            Ok(n) => {
+                self.tar_bytes += n as u64;
+                if let Err(e) = self.check_limits() {
+                    return Err(self.fail(e));
+                }
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                let typed = self.classify(e);
+                Err(self.fail(typed))
+            }
+        }
     }
 
     /// Compressed bytes consumed so far.
@@ -229,7 +306,7 @@ impl LayerStream {
             return Error::from_io(err, "");
         }
         let digest = self.desc.digest.clone();
-        let at = self.tar_bytes;
+        let at = self.position();
         match self.finish() {
             Err(e) => e,
             Ok(_) => {
@@ -362,47 +439,53 @@ impl LayerStream {
     }
 }
 
+impl BufRead for LayerStream {
+    /// The decoded bytes not read yet (decoding the next block when there are none); empty
+    /// at the end. Without diff_id hashing there is no block: use [`Read`].
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if let Some(e) = &self.failed {
+            return Err(wrap(e.clone()));
+        }
+        if self.out_pos == self.out_filled && !self.done && self.buffered() {
+            self.refill()?;
+        }
+        Ok(&self.out[self.out_pos..self.out_filled])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.out_pos = (self.out_pos + amt).min(self.out_filled);
+    }
+}
+
 impl Read for LayerStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(e) = &self.failed {
             return Err(wrap(e.clone()));
         }
-        if self.done || buf.is_empty() {
+        if buf.is_empty() {
             return Ok(0);
         }
-        match self.dec.read(buf) {
-            Ok(0) => match self.end_checks() {
-                Ok(()) => {
-                    self.done = true;
-                    Ok(0)
-                }
-                Err(e) => Err(self.fail(e)),
-            },
-            Ok(n) => {
-                self.tar_bytes += n as u64;
-                if let Some(h) = &mut self.tar_hasher {
-                    h.update(&buf[..n]);
-                }
-                if let Err(e) = self.check_limits() {
-                    return Err(self.fail(e));
-                }
-                Ok(n)
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
-            Err(e) => {
-                let typed = self.classify(e);
-                Err(self.fail(typed))
-            }
+        if self.buffered() {
+            let avail = self.fill_buf()?;
+            let n = avail.len().min(buf.len());
+            buf[..n].copy_from_slice(&avail[..n]);
+            self.consume(n);
+            return Ok(n);
         }
+        if self.done {
+            return Ok(0);
+        }
+        self.decode(buf)
     }
 }
 
 impl Seek for LayerStream {
     /// Forward seeks only (`Current(n >= 0)`, or `Start(x)` at or past the position).
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let at = self.position();
         let n = match pos {
             SeekFrom::Current(d) if d >= 0 => d.unsigned_abs(),
-            SeekFrom::Start(x) if x >= self.tar_bytes => x - self.tar_bytes,
+            SeekFrom::Start(x) if x >= at => x - at,
             _ => {
                 return Err(io::Error::new(
                     io::ErrorKind::Unsupported,
@@ -411,7 +494,7 @@ impl Seek for LayerStream {
             }
         };
         if n == 0 {
-            return Ok(self.tar_bytes);
+            return Ok(at);
         }
         if let Some(e) = &self.failed {
             return Err(wrap(e.clone()));
@@ -436,7 +519,7 @@ impl Seek for LayerStream {
         let result = self.skip_by_reading(n, &mut scratch);
         self.scratch = scratch;
         result?;
-        Ok(self.tar_bytes)
+        Ok(self.position())
     }
 }
 
