@@ -77,6 +77,8 @@ pub enum Limit {
     YamlAliases,
     /// Paths a plan file names.
     PlanPaths,
+    /// A `--manifests` folder walk.
+    ManifestsDir,
     /// A surge.
     Surge,
     /// `.dockerignore`.
@@ -121,6 +123,7 @@ impl Limit {
         Self::PlanFile,
         Self::YamlAliases,
         Self::PlanPaths,
+        Self::ManifestsDir,
         Self::Surge,
         Self::Dockerignore,
         Self::PolicyFile,
@@ -163,6 +166,7 @@ impl Limit {
             Self::PlanFile => "A plan file, stdin or a manifest it names",
             Self::YamlAliases => "Values a plan file's YAML aliases expand to",
             Self::PlanPaths => "Paths a plan file names (`manifest:`, image files)",
+            Self::ManifestsDir => "`--manifests DIR`",
             Self::Surge => "A surge",
             Self::Dockerignore => "`.dockerignore`",
             Self::PolicyFile => "A policy file",
@@ -206,6 +210,7 @@ impl Limit {
             Self::PlanFile => "plan file",
             Self::YamlAliases => "YAML aliases",
             Self::PlanPaths => "plan paths",
+            Self::ManifestsDir => "--manifests walk",
             Self::Surge => "surge",
             Self::Dockerignore => ".dockerignore",
             Self::PolicyFile => "policy",
@@ -261,6 +266,7 @@ impl Limit {
             Self::PlanFile => "plan-file",
             Self::YamlAliases => "yaml-aliases",
             Self::PlanPaths => "plan-paths",
+            Self::ManifestsDir => "manifests-dir",
             Self::Surge => "surge",
             Self::Dockerignore => "dockerignore",
             Self::PolicyFile => "policy-file",
