@@ -275,17 +275,6 @@ fn side(p: &PlanReport, service: &str, node_type: &str) -> Option<Side> {
     })
 }
 
-fn words(b: &[Binding]) -> String {
-    if b.is_empty() {
-        "nothing".to_string()
-    } else {
-        b.iter()
-            .map(super::super::plan::fit::Binding::word)
-            .collect::<Vec<_>>()
-            .join(" + ")
-    }
-}
-
 /// A number as the JSON report writes it (shortest text that reads back the same).
 fn num(x: f64) -> String {
     serde_json::to_string(&x).unwrap_or_else(|_| x.to_string())
@@ -457,7 +446,7 @@ fn verdicts(
                     "{svc} on {}: {} per node before and after, because {} binds both times, not disk: the smaller image buys {} MiB less to pull on a fresh node{disk}, not density.",
                     c.node_type,
                     b.instances,
-                    words(&b.binding),
+                    Binding::joined(&b.binding, "nothing"),
                     mib1(pull),
                 ));
             } else {
@@ -465,9 +454,9 @@ fn verdicts(
                     "{svc} on {}: {} per node before ({} binds), {} after ({} binds){}; {} MiB less to pull on a fresh node.",
                     c.node_type,
                     b.instances,
-                    words(&b.binding),
+                    Binding::joined(&b.binding, "nothing"),
                     a.instances,
-                    words(&a.binding),
+                    Binding::joined(&a.binding, "nothing"),
                     if b.binding.contains(&Binding::Disk) {
                         ": the image cache was the limit, so here the smaller image buys density"
                     } else {

@@ -1048,10 +1048,10 @@ fn manifest_entry(
     out
 }
 
-/// The workloads of one manifest file (already added to `files` as `mid`).
-fn manifest_workloads(cx: &mut Ctx<'_>, mid: FileId, text: &str, rcs: &RuntimeClasses) -> Vec<Workload> {
-    let docs = match yaml::parse(text) {
-        Ok(d) => d,
+/// The YAML documents of manifest `mid`, or `None` after a syntax error at its offset.
+fn manifest_docs(cx: &mut Ctx<'_>, mid: FileId, text: &str) -> Option<Vec<Yaml>> {
+    match yaml::parse(text) {
+        Ok(d) => Some(d),
         Err(e) => {
             cx.err(
                 mid,
@@ -1060,8 +1060,15 @@ fn manifest_workloads(cx: &mut Ctx<'_>, mid: FileId, text: &str, rcs: &RuntimeCl
                 format!("invalid YAML: {}", e.message),
                 "here",
             );
-            return Vec::new();
+            None
         }
+    }
+}
+
+/// The workloads of one manifest file (already added to `files` as `mid`).
+fn manifest_workloads(cx: &mut Ctx<'_>, mid: FileId, text: &str, rcs: &RuntimeClasses) -> Vec<Workload> {
+    let Some(docs) = manifest_docs(cx, mid, text) else {
+        return Vec::new();
     };
     let mut out = Vec::new();
     for d in &docs {
@@ -1315,18 +1322,8 @@ pub(crate) fn read_manifest_workloads(
         files,
         diags: Vec::new(),
     };
-    let docs = match yaml::parse(&text) {
-        Ok(d) => d,
-        Err(e) => {
-            cx.err(
-                mid,
-                e.offset..e.offset,
-                codes::SYNTAX,
-                format!("invalid YAML: {}", e.message),
-                "here",
-            );
-            return (Vec::new(), Vec::new(), cx.diags);
-        }
+    let Some(docs) = manifest_docs(&mut cx, mid, &text) else {
+        return (Vec::new(), Vec::new(), cx.diags);
     };
     let mut out = Vec::new();
     let mut skipped = Vec::new();

@@ -35,6 +35,15 @@ pub enum Binding {
 }
 
 impl Binding {
+    /// `cpu + memory`: the words of `bindings` joined for a report, or `none` when there are none.
+    #[must_use]
+    pub fn joined(bindings: &[Binding], none: &str) -> String {
+        if bindings.is_empty() {
+            return none.to_string();
+        }
+        bindings.iter().map(Binding::word).collect::<Vec<_>>().join(" + ")
+    }
+
     /// The word used in reports (an extended resource's own name, `nvidia.com/gpu`).
     #[must_use]
     pub fn word(&self) -> &str {

@@ -817,17 +817,6 @@ fn findings(h: &mut String, r: &CapacityReport) {
     h.push_str("</tbody></table></div></section>");
 }
 
-fn sides(b: &[Binding]) -> String {
-    if b.is_empty() {
-        "-".to_string()
-    } else {
-        b.iter()
-            .map(crate::plan::fit::Binding::word)
-            .collect::<Vec<_>>()
-            .join(" + ")
-    }
-}
-
 /// `a → b`, or `a (same)` when nothing changes.
 fn before_after(a: &str, b: &str) -> String {
     if a == b {
@@ -948,7 +937,10 @@ fn what_if(h: &mut String, r: &CapacityReport) {
             c.before.instances,
             c.after.instances,
             before_after(&c.before.instances.to_string(), &c.after.instances.to_string()),
-            before_after(&sides(&c.before.binding), &sides(&c.after.binding)),
+            before_after(
+                &Binding::joined(&c.before.binding, "-"),
+                &Binding::joined(&c.after.binding, "-")
+            ),
             before_after(&cache(c.before.image_cache_mib), &cache(c.after.image_cache_mib)),
             before_after(&json_num(c.before.pull_mib), &json_num(c.after.pull_mib)),
         );

@@ -325,17 +325,6 @@ fn before_after(a: &str, b: &str) -> String {
     }
 }
 
-fn words(b: &[crate::plan::Binding]) -> String {
-    if b.is_empty() {
-        "-".to_string()
-    } else {
-        b.iter()
-            .map(crate::plan::fit::Binding::word)
-            .collect::<Vec<_>>()
-            .join(" + ")
-    }
-}
-
 fn what_if(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
     if r.what_if.is_none() && r.no_saving.is_empty() {
         return Ok(());
@@ -387,7 +376,10 @@ fn what_if(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
             cell(&c.service),
             cell(&c.node_type),
             before_after(&c.before.instances.to_string(), &c.after.instances.to_string()),
-            before_after(&words(&c.before.binding), &words(&c.after.binding)),
+            before_after(
+                &crate::plan::Binding::joined(&c.before.binding, "-"),
+                &crate::plan::Binding::joined(&c.after.binding, "-")
+            ),
             before_after(&cache(c.before.image_cache_mib), &cache(c.after.image_cache_mib)),
             before_after(&json_num(c.before.pull_mib), &json_num(c.after.pull_mib)),
         )?;
