@@ -435,27 +435,8 @@ pub(super) fn solve_master(p: &Problem, types: &[usize], counts: &[u64], columns
     let z: Vec<_> = columns.iter().map(|_| vars.add(variable().min(0.0))).collect();
     let objective: Expression = columns.iter().zip(&z).map(|(q, v)| p.types[q.ty].price * *v).sum();
     let mut model = vars.minimise(objective).using(good_lp::microlp);
-    let mut rows: Vec<Expression> = counts.iter().map(|_| Expression::from(0.0)).collect();
-    for (q, v) in columns.iter().zip(&z) {
-        for &(i, a) in &q.pods {
-            rows[i] += a as f64 * *v;
-        }
-    }
-    for (i, row) in rows.into_iter().enumerate() {
-        if counts[i] > 0 {
-            model = model.with(row.geq(counts[i] as f64));
-        }
-    }
-    for &t in types {
-        if let Some(m) = p.types[t].max_nodes {
-            let row: Expression = columns
-                .iter()
-                .zip(&z)
-                .filter(|(q, _)| q.ty == t)
-                .map(|(_, v)| 1.0 * *v)
-                .sum();
-            model = model.with(row.leq(m as f64));
-        }
+    for row in super::lp::cover_rows(p, types, counts, columns, &z) {
+        model = model.with(row);
     }
     let sol = model.solve().ok()?;
     if !matches!(sol.status(), SolutionStatus::Optimal) {

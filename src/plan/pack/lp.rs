@@ -99,16 +99,8 @@ pub(super) fn pattern_lp(p: &Problem, ty: usize, counts: &[u64], time: Duration)
         .minimise(objective)
         .using(good_lp::microlp)
         .with_time_limit(time.as_secs_f64());
-    for (i, &c) in counts.iter().enumerate() {
-        if c == 0 {
-            continue;
-        }
-        let row: Expression = patterns
-            .iter()
-            .zip(&z)
-            .filter_map(|(q, v)| q.pods.iter().find(|(j, _)| *j == i).map(|(_, a)| *a as f64 * *v))
-            .sum();
-        model = model.with(row.geq(c as f64));
+    for row in cover_rows(p, &[], counts, &patterns, &z) {
+        model = model.with(row);
     }
     let sol = model.solve().ok()?;
     if !matches!(sol.status(), SolutionStatus::Optimal) {
@@ -164,27 +156,8 @@ pub(super) fn pattern_lp_mixed(
         .minimise(objective)
         .using(good_lp::microlp)
         .with_time_limit(time.as_secs_f64());
-    for (i, &c) in counts.iter().enumerate() {
-        if c == 0 {
-            continue;
-        }
-        let row: Expression = patterns
-            .iter()
-            .zip(&z)
-            .filter_map(|(q, v)| q.pods.iter().find(|(j, _)| *j == i).map(|(_, a)| *a as f64 * *v))
-            .sum();
-        model = model.with(row.geq(c as f64));
-    }
-    for &t in types {
-        if let Some(m) = p.types[t].max_nodes {
-            let row: Expression = patterns
-                .iter()
-                .zip(&z)
-                .filter(|(q, _)| q.ty == t)
-                .map(|(_, v)| 1.0 * *v)
-                .sum();
-            model = model.with(row.leq(m as f64));
-        }
+    for row in cover_rows(p, types, counts, &patterns, &z) {
+        model = model.with(row);
     }
     let sol = model.solve().ok()?;
     if !matches!(sol.status(), SolutionStatus::Optimal) {
@@ -210,4 +183,41 @@ pub(super) fn pattern_lp_mixed(
         downsize(p, types, &Packing { nodes: all })
     });
     Some((bound, packing))
+}
+
+/// The rows the configuration LPs share, over `columns` with variables `z`: pod kind `i` covered
+/// at least `counts[i]` times, and each type of `types` at most its `max_nodes`.
+#[allow(clippy::cast_precision_loss)]
+pub(super) fn cover_rows(
+    p: &Problem,
+    types: &[usize],
+    counts: &[u64],
+    columns: &[NodeFill],
+    z: &[good_lp::Variable],
+) -> Vec<good_lp::Constraint> {
+    use good_lp::Expression;
+    let mut rows: Vec<Expression> = counts.iter().map(|_| Expression::from(0.0)).collect();
+    for (q, v) in columns.iter().zip(z) {
+        for &(i, a) in &q.pods {
+            rows[i] += a as f64 * *v;
+        }
+    }
+    let mut out: Vec<good_lp::Constraint> = rows
+        .into_iter()
+        .zip(counts)
+        .filter(|(_, c)| **c > 0)
+        .map(|(row, &c)| row.geq(c as f64))
+        .collect();
+    for &t in types {
+        if let Some(m) = p.types[t].max_nodes {
+            let row: Expression = columns
+                .iter()
+                .zip(z)
+                .filter(|(q, _)| q.ty == t)
+                .map(|(_, v)| 1.0 * *v)
+                .sum();
+            out.push(row.leq(m as f64));
+        }
+    }
+    out
 }
