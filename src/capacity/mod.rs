@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::analyze::AnalyzeReport;
-use crate::plan::{ImageLayers, NodePlacement, PlanInput, PlanReport};
+use crate::plan::{ImageLayers, NodePlacement, PlanInput, PlanReport, TypePlan};
 
 /// The JSON schema version of [`CapacityReport`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -277,6 +277,26 @@ pub struct PlacementGroup<'a> {
 
 /// A node's type and pods by service.
 type NodeKey<'a> = (&'a str, Vec<(&'a str, u64)>);
+
+/// What marks node type `name`'s one-type plan as not a full answer (the reports leave it out
+/// of "cheapest" comparisons): services it cannot hold, and a count over its `max_nodes`.
+#[must_use]
+pub fn type_marks(plan: &PlanReport, name: &str, t: &TypePlan) -> Vec<String> {
+    let mut marks = Vec::new();
+    if !t.not_placed.is_empty() {
+        marks.push(format!("partial: cannot hold {}", t.not_placed.join(", ")));
+    }
+    if t.max_nodes_exceeded
+        && let Some(q) = plan
+            .node_types
+            .iter()
+            .find(|n| n.name == name)
+            .and_then(|n| n.max_nodes)
+    {
+        marks.push(format!("over max_nodes {q}"));
+    }
+    marks
+}
 
 /// A placement as groups of identical nodes, most frequent first (then by type and pods).
 #[must_use]

@@ -4,7 +4,6 @@
 //! out for paper. Figures a test checks against `imgopt plan --format json` carry `data-`
 //! attributes (`data-type`, `data-service`, `data-nodes`, `data-cost`, `data-instances`).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -516,17 +515,8 @@ fn nodes_and_cost(h: &mut String, p: &PlanReport) {
     h.push_str(&swatch(FFD_CA, "FFD, cluster-autoscaler order (dotted)"));
     h.push_str(&swatch(FFD_K, "FFD, Karpenter order (grid)"));
     h.push_str("; dashed line: lower bound</figcaption></figure><div class=\"scroll\"><table><thead><tr><th>node type</th><th class=\"n\">nodes</th><th class=\"n\">lower bound</th><th class=\"n\">gap</th><th class=\"n\">FFD CA</th><th class=\"n\">FFD Karpenter</th><th class=\"n\">$/h</th></tr></thead><tbody>");
-    let quota: BTreeMap<&str, Option<u64>> = p.node_types.iter().map(|n| (n.name.as_str(), n.max_nodes)).collect();
     for (name, t) in &p.by_node_type {
-        let mut marks = Vec::new();
-        if !t.not_placed.is_empty() {
-            marks.push(format!("partial: cannot hold {}", t.not_placed.join(", ")));
-        }
-        if let Some(Some(q)) = quota.get(name.as_str())
-            && t.nodes > *q
-        {
-            marks.push(format!("over max_nodes {q}"));
-        }
+        let marks = crate::capacity::type_marks(p, name, t);
         let _ = write!(
             h,
             r#"<tr data-type="{}"><td>{}{}</td><td class="n" data-type="{}" data-nodes="{}">{}</td><td class="n">{}</td><td class="n">{}{}</td><td class="n">{}</td><td class="n">{}</td><td class="n"{}>{}</td></tr>"#,

@@ -2,7 +2,6 @@
 //! page): the same sections and figures as the HTML page, as tables, with text bars (`█░`)
 //! where the page has charts.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use super::{cell, code};
@@ -174,17 +173,8 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
         "| node type | nodes | lower bound | gap | FFD cluster-autoscaler | FFD Karpenter | $/h |"
     )?;
     writeln!(out, "|---|--:|--:|--:|--:|--:|--:|")?;
-    let quota: BTreeMap<&str, Option<u64>> = p.node_types.iter().map(|n| (n.name.as_str(), n.max_nodes)).collect();
     for (name, t) in &p.by_node_type {
-        let mut marks = Vec::new();
-        if !t.not_placed.is_empty() {
-            marks.push(format!("partial: cannot hold {}", t.not_placed.join(", ")));
-        }
-        if let Some(Some(q)) = quota.get(name.as_str())
-            && t.nodes > *q
-        {
-            marks.push(format!("over max_nodes {q}"));
-        }
+        let marks = crate::capacity::type_marks(p, name, t);
         writeln!(
             out,
             "| {}{} | {} | {} | {}{} | {} | {} | {} |",
