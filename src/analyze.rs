@@ -79,6 +79,8 @@ pub enum Error {
         file: String,
         /// What is wrong.
         message: String,
+        /// The limit of docs/limits.md it is, if one (an `ARG` that expands past its cap).
+        limit: Option<crate::limits::LimitHit>,
     },
     /// The build context could not be read.
     #[error("{file}: build context")]
@@ -89,6 +91,18 @@ pub enum Error {
         #[source]
         source: crate::context::Error,
     },
+}
+
+impl Error {
+    /// The limit of docs/limits.md that ended the analysis, if one did (for `-v`).
+    #[must_use]
+    pub fn limit_hit(&self) -> Option<crate::limits::LimitHit> {
+        match self {
+            Error::Stages { limit, .. } => limit.clone(),
+            Error::Context { source, .. } => source.limit_hit(),
+            Error::Parse { .. } => None,
+        }
+    }
 }
 
 /// A file of the context with its size.
@@ -485,28 +499,29 @@ pub fn analyze_traced(inputs: &[Input], opts: &Options) -> Result<(AnalyzeReport
             _ => ContextTrace::Stdin,
         };
         let t = Instant::now();
-        let ctx =
-            RuleContext::new(&text, &df, opts.target.as_deref(), &opts.build_args, bc.as_ref()).map_err(|message| {
-                // `FROOM x`: the file has no stage because its FROM is misspelt; say so.
-                let hint = df
-                    .instructions
-                    .iter()
-                    .filter(|i| i.keyword == dockerfile::Keyword::Unknown)
-                    .find_map(|i| {
-                        (rules::closest_instruction(&i.cmd) == Some("FROM")).then(|| {
-                            format!(
-                                " (line {}: `{}` is not an instruction; did you mean `FROM`?)",
-                                i.start_line,
-                                i.cmd.chars().take(40).collect::<String>()
-                            )
-                        })
+        let ctx = RuleContext::new(&text, &df, opts.target.as_deref(), &opts.build_args, bc.as_ref()).map_err(|e| {
+            let message = e.to_string();
+            // `FROOM x`: the file has no stage because its FROM is misspelt; say so.
+            let hint = df
+                .instructions
+                .iter()
+                .filter(|i| i.keyword == dockerfile::Keyword::Unknown)
+                .find_map(|i| {
+                    (rules::closest_instruction(&i.cmd) == Some("FROM")).then(|| {
+                        format!(
+                            " (line {}: `{}` is not an instruction; did you mean `FROM`?)",
+                            i.start_line,
+                            i.cmd.chars().take(40).collect::<String>()
+                        )
                     })
-                    .unwrap_or_default();
-                Box::new(Error::Stages {
-                    file: input.name.clone(),
-                    message: message + &hint,
                 })
-            })?;
+                .unwrap_or_default();
+            Box::new(Error::Stages {
+                file: input.name.clone(),
+                message: message + &hint,
+                limit: e.limit_hit(),
+            })
+        })?;
         let sup = suppressions(&text);
         for f in rules::check(&ctx, &opts.selection) {
             let inst = &df.instructions[f.instruction];

@@ -150,11 +150,16 @@ pub fn read_file(path: &Path, what: &str, cap: u64, or_stdin: bool) -> anyhow::R
         bail!("{shown} is not a regular file (a pipe, socket or device); give {what} as a file{hint}");
     }
     if meta.len() > cap {
-        bail!(
-            "{shown} is {} bytes, larger than the {} limit for {what}",
-            meta.len(),
-            mib(cap)
-        );
+        return Err(TooLarge {
+            message: format!(
+                "{shown} is {} bytes, larger than the {} limit for {what}",
+                meta.len(),
+                mib(cap)
+            ),
+            what: what.to_string(),
+            cap,
+        }
+        .into());
     }
     let file = File::open(path).with_context(|| format!("reading {what} {shown}"))?;
     read_capped(file, &shown.to_string(), what, cap)
@@ -167,9 +172,41 @@ pub fn read_capped(r: impl Read, name: &str, what: &str, cap: u64) -> anyhow::Re
         .read_to_end(&mut bytes)
         .with_context(|| format!("reading {what} {name}"))?;
     if bytes.len() as u64 > cap {
-        bail!("{name}: {what} is larger than the {} limit; stopped reading", mib(cap));
+        return Err(TooLarge {
+            message: format!("{name}: {what} is larger than the {} limit; stopped reading", mib(cap)),
+            what: what.to_string(),
+            cap,
+        }
+        .into());
     }
     Ok(bytes)
+}
+
+/// A text input over its size cap ([`read_file`], [`read_capped`]): `-v` names the limit.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct TooLarge {
+    message: String,
+    /// What was read, as the caller named it (`the Dockerfile`, `the plan file`, `the policy`).
+    what: String,
+    cap: u64,
+}
+
+impl TooLarge {
+    /// The docs/limits.md row: the callers name a Dockerfile, a plan file or one of its
+    /// manifests, or a policy-like file (`the policy`, `the .dive-ci file`, `the --baseline report`).
+    #[must_use]
+    pub fn limit_hit(&self) -> crate::limits::LimitHit {
+        use crate::limits::Limit;
+        let limit = if self.what.contains("Dockerfile") {
+            Limit::Dockerfile
+        } else if self.what.contains("plan") || self.what.contains("manifest") {
+            Limit::PlanFile
+        } else {
+            Limit::PolicyFile
+        };
+        crate::limits::LimitHit::new(limit, mib(self.cap), format!("{}: ended the run", self.what))
+    }
 }
 
 /// `bytes` as text; the error names `name` and the offset of the first invalid byte, never bytes.

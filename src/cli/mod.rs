@@ -104,24 +104,37 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         _ => Vec::new(),
     };
     let mut printer = printer::Printer::new(&global)?;
-    let status = match cli.command {
-        Command::Completions(a) => completions::run(&a, &mut printer)?,
-        Command::Parse(a) => parse::run(&a, &mut printer)?,
-        Command::Analyze(a) => analyze::run(&a, &mut printer)?,
-        Command::Explain(a) => explain::run(&a, &mut printer)?,
-        Command::Layers(a) => layers::run(&a, &mut printer)?,
-        Command::Plan(a) => plan::run(&a, &mut printer)?,
-        Command::Diff(a) => diff::run(&a, &mut printer)?,
-        Command::Check(a) => check::run(&a, &extra_outputs, &mut printer)?,
-        Command::Rewrite(a) => rewrite::run(&a, &mut printer)?,
-        Command::Report(a) => report::run(
-            &a,
-            cli.global.output.first().map(std::path::PathBuf::as_path),
-            &mut printer,
-        )?,
+    let status = match run_command(cli, &extra_outputs, &mut printer) {
+        Ok(status) => status,
+        Err(err) => {
+            // A limit that ended the run: `-v` names it the way it names the ones a run went past.
+            if let Some(hit) = verbose::ended_by(&err) {
+                verbose::print(&printer, &[verbose::limit_hit(&hit)]);
+            }
+            return Err(err);
+        }
     };
     printer.finish()?;
     Ok(status)
+}
+
+fn run_command(
+    cli: Cli,
+    extra_outputs: &[(crate::report::Format, std::path::PathBuf)],
+    printer: &mut printer::Printer,
+) -> anyhow::Result<ExitStatus> {
+    Ok(match cli.command {
+        Command::Completions(a) => completions::run(&a, printer)?,
+        Command::Parse(a) => parse::run(&a, printer)?,
+        Command::Analyze(a) => analyze::run(&a, printer)?,
+        Command::Explain(a) => explain::run(&a, printer)?,
+        Command::Layers(a) => layers::run(&a, printer)?,
+        Command::Plan(a) => plan::run(&a, printer)?,
+        Command::Diff(a) => diff::run(&a, printer)?,
+        Command::Check(a) => check::run(&a, extra_outputs, printer)?,
+        Command::Rewrite(a) => rewrite::run(&a, printer)?,
+        Command::Report(a) => report::run(&a, cli.global.output.first().map(std::path::PathBuf::as_path), printer)?,
+    })
 }
 
 /// Prints a fatal error with its cause chain and returns exit code 2 (0 for a broken pipe, as

@@ -136,6 +136,29 @@ pub(crate) fn limit_hit(h: &LimitHit) -> String {
     format!("limit hit: {} {} ({flag}): {}", h.limit.name(), h.value, h.detail)
 }
 
+/// The limit that ended a failed run, if one did: the first error of the chain that knows
+/// its docs/limits.md row. `-v` prints it as a `limit hit` line before the error itself.
+pub(crate) fn ended_by(err: &anyhow::Error) -> Option<LimitHit> {
+    err.chain().find_map(|e| {
+        if let Some(e) = e.downcast_ref::<crate::layers::Error>() {
+            e.limit_hit()
+        } else if let Some(e) = e.downcast_ref::<crate::source::Error>() {
+            e.limit_hit()
+        } else if let Some(e) = e.downcast_ref::<crate::analyze::Error>() {
+            e.limit_hit()
+        } else if let Some(e) = e.downcast_ref::<crate::dockerfile::stages::Error>() {
+            e.limit_hit()
+        } else if let Some(e) = e.downcast_ref::<crate::context::Error>() {
+            e.limit_hit()
+        } else if let Some(e) = e.downcast_ref::<crate::plan::Error>() {
+            e.limit_hit()
+        } else {
+            e.downcast_ref::<super::fs::TooLarge>()
+                .map(super::fs::TooLarge::limit_hit)
+        }
+    })
+}
+
 /// The Dockerfile reader's limit (`crate::cli::input`).
 pub(crate) fn dockerfile_limit() -> (Limit, String) {
     (Limit::Dockerfile, crate::limits::bytes(super::input::MAX_TEXT_BYTES))

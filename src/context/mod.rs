@@ -77,6 +77,21 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The limit of docs/limits.md this error is, if it is one (for `-v`).
+    #[must_use]
+    pub fn limit_hit(&self) -> Option<crate::limits::LimitHit> {
+        match self {
+            Error::IgnoreFileTooLarge { path, limit } => Some(crate::limits::LimitHit::new(
+                crate::limits::Limit::Dockerignore,
+                crate::limits::bytes(*limit),
+                format!("{}: ended the run", path.display()),
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Reads an ignore file: `Ok(None)` when there is none; an error when it exists but is not a
 /// regular file, is a symlink, is too large or cannot be read (it is never silently treated
 /// as absent, since that would send everything it excludes).

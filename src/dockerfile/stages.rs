@@ -128,6 +128,21 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The limit of docs/limits.md this error is, if it is one (for `-v`).
+    #[must_use]
+    pub fn limit_hit(&self) -> Option<crate::limits::LimitHit> {
+        match self {
+            Error::TooLong { what, line } => Some(crate::limits::LimitHit::new(
+                crate::limits::Limit::ArgExpansion,
+                crate::limits::bytes(MAX_EXPANDED as u64),
+                format!("line {line}: {what}: ended the run"),
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// The longest value an `ARG` default or a `FROM` base may expand to, in bytes. Expansion
 /// can double a value per line (`ARG A=$A$A`), so without a cap 30 short lines ask for
 /// gigabytes; 1 MiB is far above any real image reference or ARG value (a Dockerfile line is

@@ -110,6 +110,26 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The limit of docs/limits.md that ended the analysis, if one did (for `-v`).
+    #[must_use]
+    pub fn limit_hit(&self) -> Option<LimitHit> {
+        match self {
+            Error::Source(e) | Error::Layer { source: e, .. } => e.limit_hit(),
+            Error::Limit {
+                index,
+                digest,
+                source: ScanError::Limit { limit, value, .. },
+            } => Some(LimitHit::new(
+                *limit,
+                value.clone(),
+                format!("layer {index} ({digest}): ended the run"),
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Progress callback: (layers done, layers total, stored bytes done, stored bytes total).
 /// Called from the layer threads while bytes flow (about every MiB) and as layers finish.
 pub type Progress = Arc<dyn Fn(usize, usize, u64, u64) + Send + Sync>;

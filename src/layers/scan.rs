@@ -117,6 +117,10 @@ pub enum ScanError {
         after: String,
         /// Which limit, with the figures.
         what: String,
+        /// The docs/limits.md row, and its value as the docs write it (for `-v`).
+        limit: Limit,
+        /// The value in effect.
+        value: String,
     },
 }
 
@@ -202,9 +206,11 @@ fn tar_error(e: TarError, last: &LastEntry) -> ScanError {
             at: last.describe(),
             source,
         },
-        TarError::ExtensionTooLarge { .. } => ScanError::Limit {
+        TarError::ExtensionTooLarge { limit, .. } => ScanError::Limit {
             after: last.describe(),
             what: e.to_string(),
+            limit: Limit::ExtensionRecord,
+            value: limits::bytes(limit),
         },
         TarError::Malformed(_) | TarError::Eof(_) => ScanError::Corrupt {
             after: last.describe(),
@@ -253,20 +259,30 @@ fn walk<S: Skip>(
             // Extension records a reader did not recognise (an old-style header): no file.
             continue;
         }
-        let limit = |what: String| ScanError::Limit {
+        let limit = |limit: Limit, value: u64, what: String| ScanError::Limit {
             after: last.describe(),
             what,
+            limit,
+            value: limits::bytes(value),
         };
         if header.path.len() > opts.tar.max_extension_bytes as usize {
-            return Err(limit(format!("its name is {} bytes long", header.path.len())));
+            return Err(limit(
+                Limit::ExtensionRecord,
+                opts.tar.max_extension_bytes,
+                format!("its name is {} bytes long", header.path.len()),
+            ));
         }
         let raw = String::from_utf8_lossy(&header.path).into_owned();
         let (path, unsafe_name) = normalize(&raw);
         if path.len() > MAX_PATH_BYTES {
-            return Err(limit(format!(
-                "its path is {} bytes long, over the {MAX_PATH_BYTES}-byte limit (Linux PATH_MAX: no runtime can extract it)",
-                path.len()
-            )));
+            return Err(limit(
+                Limit::PathBytes,
+                MAX_PATH_BYTES as u64,
+                format!(
+                    "its path is {} bytes long, over the {MAX_PATH_BYTES}-byte limit (Linux PATH_MAX: no runtime can extract it)",
+                    path.len()
+                ),
+            ));
         }
         if path == "/" {
             continue;
@@ -278,17 +294,25 @@ fn walk<S: Skip>(
         }
         imply_parents(&path, &mut seen, &mut implicit);
         if implicit > MAX_IMPLICIT_PARENT_BYTES {
-            return Err(limit(format!(
-                "the layer implies more than {MAX_IMPLICIT_PARENT_BYTES} bytes of unlisted parent directory paths"
-            )));
+            return Err(limit(
+                Limit::ImpliedParents,
+                MAX_IMPLICIT_PARENT_BYTES,
+                format!(
+                    "the layer implies more than {MAX_IMPLICIT_PARENT_BYTES} bytes of unlisted parent directory paths"
+                ),
+            ));
         }
         let hole = header.hole_bytes();
         stats.hole_bytes = stats.hole_bytes.saturating_add(hole);
         if stats.hole_bytes > opts.max_hole_bytes {
-            return Err(limit(format!(
-                "sparse files declare more than {} bytes of holes (counted against the layer size limit)",
-                opts.max_hole_bytes
-            )));
+            return Err(limit(
+                Limit::SparseHoles,
+                opts.max_hole_bytes,
+                format!(
+                    "sparse files declare more than {} bytes of holes (counted against the layer size limit)",
+                    opts.max_hole_bytes
+                ),
+            ));
         }
         let size = header.size;
         let (_, name) = split_parent(&path);
@@ -312,10 +336,14 @@ fn walk<S: Skip>(
         if let Some(l) = link_text
             && l.len() > MAX_PATH_BYTES
         {
-            return Err(limit(format!(
-                "its link target is {} bytes long, over the {MAX_PATH_BYTES}-byte limit (Linux PATH_MAX)",
-                l.len()
-            )));
+            return Err(limit(
+                Limit::PathBytes,
+                MAX_PATH_BYTES as u64,
+                format!(
+                    "its link target is {} bytes long, over the {MAX_PATH_BYTES}-byte limit (Linux PATH_MAX)",
+                    l.len()
+                ),
+            ));
         }
         let link: Option<Box<str>> = match kind {
             EntryKind::Symlink => link_text.map(|b| String::from_utf8_lossy(b).into()),

@@ -148,6 +148,21 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The limit of docs/limits.md this error is, if it is one (for `-v`).
+    #[must_use]
+    pub fn limit_hit(&self) -> Option<crate::limits::LimitHit> {
+        match self {
+            Error::Surge { percent } => Some(crate::limits::LimitHit::new(
+                crate::limits::Limit::Surge,
+                format!("{}%", MAX_SURGE * 100),
+                format!("a surge of {percent}%: ended the run"),
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Headroom as reported.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct HeadroomReport {

@@ -233,7 +233,7 @@ impl<'a> RuleContext<'a> {
         target: Option<&str>,
         build_args: &BTreeMap<String, String>,
         build_context: Option<&'a BuildContext>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, crate::dockerfile::stages::Error> {
         let ins = &dockerfile.instructions;
         // The stage graph is the parser's (dockerfile::stages); `ships` is imgopt's own.
         let graph = Stages::build(
@@ -242,8 +242,7 @@ impl<'a> RuleContext<'a> {
                 target: target.map(str::to_string),
                 build_args: build_args.clone(),
             },
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let Stages {
             global_arg_values: global_args,
             stages,

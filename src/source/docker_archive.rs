@@ -71,7 +71,7 @@ pub fn open(file: &Path, image: Option<&str>, opts: &SourceOptions) -> Result<Do
     super::store::regular_file(file, &label)?;
     let store = Store::tar(file)?;
     let loc = store.location("manifest.json");
-    let entries: Option<Vec<Entry>> = match store.read("manifest.json", MAX_JSON)? {
+    let entries: Option<Vec<Entry>> = match store.read("manifest.json", MAX_JSON, crate::limits::Limit::LocalJson)? {
         Some(b) => Some(serde_json::from_slice(&b).map_err(|e| {
             Error::invalid(
                 &loc,
@@ -150,12 +150,14 @@ impl ClassicArchive {
     fn new(store: Store, entry: &Entry, label: String) -> Result<Self, Error> {
         let loc = store.location("manifest.json");
         let config_rel = safe_rel(&entry.config, &loc)?;
-        let config_bytes = store.read(&config_rel, MAX_JSON)?.ok_or_else(|| {
-            Error::invalid(
-                &loc,
-                format!("the config `{}` it names is not in the archive", entry.config),
-            )
-        })?;
+        let config_bytes = store
+            .read(&config_rel, MAX_JSON, crate::limits::Limit::ConfigBlob)?
+            .ok_or_else(|| {
+                Error::invalid(
+                    &loc,
+                    format!("the config `{}` it names is not in the archive", entry.config),
+                )
+            })?;
         let config_digest = Digest::sha256_of(&config_bytes);
         // `docker save` names the config by its digest (the image ID): check it.
         let stem = config_rel.rsplit('/').next().unwrap_or("").trim_end_matches(".json");

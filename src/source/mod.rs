@@ -273,6 +273,19 @@ pub enum Error {
         /// Which limit was hit.
         limit: String,
     },
+    /// A limit of `docs/limits.md` ended the read (a body, config or JSON file too large, indexes
+    /// nested too deep or too many, a download past its deadline). `-v` names it.
+    #[error("{}: {}", shown(.location), shown(.message))]
+    OverLimit {
+        /// File, reference or digest.
+        location: String,
+        /// What was over the limit, with the figures.
+        message: String,
+        /// Which limit.
+        limit: crate::limits::Limit,
+        /// Its value in effect, as docs/limits.md writes it.
+        value: String,
+    },
     /// No manifest in the index matches the wanted platform.
     #[error("{} has no image for platform {} (available: {})", shown(.location), shown(.wanted), shown(.available))]
     NoMatchingPlatform {
@@ -348,6 +361,43 @@ impl Error {
             return Error::io(location, std::io::Error::new(kind, msg));
         }
         Error::io(location, err)
+    }
+
+    pub(crate) fn over_limit(
+        location: impl Into<String>,
+        message: impl Into<String>,
+        limit: crate::limits::Limit,
+        value: impl Into<String>,
+    ) -> Self {
+        Error::OverLimit {
+            location: location.into(),
+            message: message.into(),
+            limit,
+            value: value.into(),
+        }
+    }
+
+    /// The limit that ended this read, if one did (for `-v`'s `limit hit` line).
+    #[must_use]
+    pub fn limit_hit(&self) -> Option<crate::limits::LimitHit> {
+        use crate::limits::{Limit, LimitHit};
+        match self {
+            Error::OverLimit { limit, value, .. } => Some(LimitHit::new(*limit, value.clone(), "ended the run")),
+            Error::TooLarge { digest, limit, .. } => {
+                // `limit` is the stream's own wording: `more than N bytes` or `ratio above R:1 past N bytes`.
+                let which = if limit.starts_with("ratio") {
+                    Limit::BombRatio
+                } else {
+                    Limit::TarBytes
+                };
+                Some(LimitHit::new(
+                    which,
+                    limit.clone(),
+                    format!("layer {digest}: ended the run"),
+                ))
+            }
+            _ => None,
+        }
     }
 
     pub(crate) fn invalid(location: impl Into<String>, message: impl Into<String>) -> Self {

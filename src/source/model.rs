@@ -51,12 +51,14 @@ pub(crate) fn bounded_entries(entries: Vec<Entry>, location: &str) -> Result<Vec
         .filter(|(d, _)| seen.insert(d.digest.clone()))
         .collect();
     if out.len() > MAX_INDEX_ENTRIES {
-        return Err(Error::invalid(
+        return Err(Error::over_limit(
             location,
             format!(
                 "the image index lists {} manifests, more than the {MAX_INDEX_ENTRIES} allowed",
                 out.len()
             ),
+            crate::limits::Limit::IndexEntries,
+            MAX_INDEX_ENTRIES.to_string(),
         ));
     }
     Ok(out)

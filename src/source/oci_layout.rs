@@ -84,7 +84,10 @@ impl OciLayoutSource {
     /// The index.json entries for the chosen tag.
     fn top_entries(&self) -> Result<Vec<Entry>, Error> {
         let loc = self.store.location("index.json");
-        let bytes = self.store.read("index.json", MAX_JSON)?.unwrap_or_default();
+        let bytes = self
+            .store
+            .read("index.json", MAX_JSON, crate::limits::Limit::LocalJson)?
+            .unwrap_or_default();
         let Doc::Index(entries) = model::parse_doc(&bytes, &loc)? else {
             return Err(Error::invalid(loc, "index.json is not an image index"));
         };
@@ -156,18 +159,22 @@ impl OciLayoutSource {
                 continue;
             }
             if depth >= MAX_DEPTH {
-                return Err(Error::invalid(
+                return Err(Error::over_limit(
                     self.store.root(),
                     format!("image indexes nested more than {MAX_DEPTH} deep"),
+                    crate::limits::Limit::IndexDepth,
+                    MAX_DEPTH.to_string(),
                 ));
             }
             if !visited.insert(desc.digest.clone()) {
                 continue; // read once (a cycle, or an index listed twice)
             }
             if visited.len() > model::MAX_INDEX_DOCS {
-                return Err(Error::invalid(
+                return Err(Error::over_limit(
                     self.store.root(),
                     format!("more than {} image indexes to resolve one image", model::MAX_INDEX_DOCS),
+                    crate::limits::Limit::IndexCount,
+                    model::MAX_INDEX_DOCS.to_string(),
                 ));
             }
             let bytes = self.read_blob_json(&desc)?;

@@ -705,13 +705,15 @@ impl Shared {
     /// Fails once the whole run has taken longer than `--max-time`.
     fn check_run_deadline(&self, what: &str) -> Result<(), Error> {
         if self.started.elapsed() > self.opts.max_time {
-            return Err(Error::Registry {
-                reference: what.to_string(),
-                message: format!(
+            return Err(Error::over_limit(
+                what,
+                format!(
                     "the run took longer than --max-time ({}s)",
                     self.opts.max_time.as_secs()
                 ),
-            });
+                Limit::RunDeadline,
+                crate::limits::duration(self.opts.max_time),
+            ));
         }
         Ok(())
     }
@@ -737,10 +739,17 @@ impl BodyKind {
 }
 
 fn too_big(kind: &str, max: u64, what: &str) -> Attempt {
-    Attempt::Fatal(Error::Registry {
-        reference: what.to_string(),
-        message: format!("the registry's {kind} is larger than the {max} bytes allowed (see docs/limits.md)"),
-    })
+    let limit = match kind {
+        "token" => Limit::TokenBody,
+        "error body" => Limit::ErrorBody,
+        _ => Limit::ManifestBody,
+    };
+    Attempt::Fatal(Error::over_limit(
+        what,
+        format!("the registry's {kind} is larger than the {max} bytes allowed (see docs/limits.md)"),
+        limit,
+        crate::limits::bytes(max),
+    ))
 }
 
 /// A `WWW-Authenticate: Bearer realm="…",service="…"` challenge.
@@ -913,16 +922,19 @@ impl BlobFetch {
             let now = std::time::Instant::now();
             if now >= self.deadline {
                 let opts = &self.shared.opts;
-                let e = Error::Registry {
-                    reference: what,
-                    message: format!(
+                let deadline = opts.blob_deadline(self.desc.size);
+                let e = Error::over_limit(
+                    what,
+                    format!(
                         "the download took longer than its deadline ({}s: --timeout per attempt plus {} bytes at --min-rate {} bytes/s), with {} bytes received",
-                        opts.blob_deadline(self.desc.size).as_secs(),
+                        deadline.as_secs(),
                         self.desc.size,
                         opts.min_rate,
                         self.offset
                     ),
-                };
+                    Limit::BlobDeadline,
+                    crate::limits::duration(deadline),
+                );
                 return self.fail(e);
             }
             if self.body.is_none() {
@@ -1171,9 +1183,11 @@ impl ImageSource for RegistrySource {
     async fn config(&self, manifest: &Manifest) -> Result<ImageConfig, Error> {
         let desc = &manifest.config;
         if desc.size > MAX_JSON {
-            return Err(Error::invalid(
+            return Err(Error::over_limit(
                 &self.shared.label,
                 format!("config {} is larger than 16 MiB", desc.digest),
+                Limit::ConfigBlob,
+                crate::limits::bytes(MAX_JSON),
             ));
         }
         let mut stream = self.blob_stream(desc);

@@ -249,16 +249,19 @@ impl Store {
         }
     }
 
-    /// Reads a whole (small) file, or `None` when absent; more than `max` bytes is an error.
-    pub fn read(&self, rel: &str, max: u64) -> Result<Option<Vec<u8>>, Error> {
+    /// Reads a whole (small) file, or `None` when absent; more than `max` bytes is an error
+    /// naming `limit` (the docs/limits.md row `max` is the value of).
+    pub fn read(&self, rel: &str, max: u64, limit: crate::limits::Limit) -> Result<Option<Vec<u8>>, Error> {
         let Some((r, len)) = self.open(rel)? else {
             return Ok(None);
         };
         let loc = self.location(rel);
         if len > max {
-            return Err(Error::invalid(
+            return Err(Error::over_limit(
                 loc,
                 format!("{len} bytes is more than the {max} allowed for this file"),
+                limit,
+                crate::limits::bytes(max),
             ));
         }
         let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));

@@ -213,3 +213,61 @@ fn analyze_and_plan_say_their_limits_once() {
         assert!(line.contains(want), "{want:?} missing from {line}");
     }
 }
+
+/// Runs `args` (expected to fail with exit 2) with and without `-v`: the `-v` run says which
+/// limit ended it in one `limit hit` line before the error; the plain run prints the error only.
+fn ending_hit(args: &[&str], dir: &std::path::Path) -> String {
+    let plain = support::imgopt().args(args).current_dir(dir).output();
+    let mut v = vec!["-v"];
+    v.extend_from_slice(args);
+    let verbose = support::imgopt().args(&v).current_dir(dir).output();
+    assert_eq!(plain.status.code(), Some(2), "{args:?}: {}", text(&plain.stderr));
+    assert_eq!(verbose.status.code(), Some(2), "{args:?}: {}", text(&verbose.stderr));
+    assert!(hits(&text(&plain.stderr)).is_empty(), "{args:?}: a limit line without -v");
+    let err = text(&verbose.stderr);
+    let found = hits(&err);
+    assert_eq!(found.len(), 1, "{args:?}: one limit line expected:\n{err}");
+    let error_at = err.find("error: ").expect("the error itself is still printed");
+    assert!(err.find("imgopt: limit hit: ").unwrap() < error_at, "{err}");
+    found[0].to_string()
+}
+
+#[test]
+fn limits_that_end_a_run_are_named_with_v() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    // A layer path past PATH_MAX ends `layers`.
+    let long = format!("{}f", "a/".repeat(2100));
+    let img = ImageBuilder::new().layer("COPY . /", vec![Entry::file(&long, b"x".to_vec())]);
+    img.build().write_oci_layout(&d.join("long-path"), None);
+    let hit = ending_hit(&["layers", "oci:long-path"], d);
+    assert!(hit.starts_with("path 4 KiB (no flag changes it): layer 0 ("), "{hit}");
+    assert!(hit.ends_with("): ended the run"), "{hit}");
+
+    // An ARG that doubles past 1 MiB ends `analyze`.
+    let mut df = format!("ARG A0={}\n", "x".repeat(1024));
+    for i in 1..=11 {
+        df.push_str(&format!("ARG A{i}=${{A{}}}${{A{}}}\n", i - 1, i - 1));
+    }
+    df.push_str("FROM scratch\nCOPY a /a\n");
+    std::fs::write(d.join("Dockerfile.args"), df).unwrap();
+    let hit = ending_hit(&["analyze", "--no-context", "Dockerfile.args"], d);
+    assert!(hit.starts_with("ARG expansion 1 MiB (no flag changes it): line "), "{hit}");
+
+    // A `.dockerignore` over its cap ends `analyze` with a context.
+    let ctx = d.join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM scratch\nCOPY a /a\n").unwrap();
+    std::fs::write(ctx.join(".dockerignore"), "x\n".repeat(600_000)).unwrap();
+    let hit = ending_hit(&["analyze", "ctx/Dockerfile"], d);
+    assert!(hit.starts_with(".dockerignore 1 MiB (no flag changes it): "), "{hit}");
+
+    // A local `index.json` over the JSON cap ends `layers`.
+    let big = d.join("big-index");
+    std::fs::create_dir(&big).unwrap();
+    std::fs::write(big.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(big.join("index.json"), vec![b' '; (16 << 20) + 1]).unwrap();
+    let hit = ending_hit(&["layers", "oci:big-index"], d);
+    assert!(hit.starts_with("local JSON 16 MiB (no flag changes it): ended the run"), "{hit}");
+}

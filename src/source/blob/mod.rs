@@ -92,12 +92,19 @@ pub struct LayerStats {
 /// digest. `max` bounds the bytes read (JSON documents are small; a huge one is an error).
 pub fn read_small(mut r: impl Read, desc: &Descriptor, max: u64, location: &str) -> Result<Vec<u8>, Error> {
     if desc.size > max {
-        return Err(Error::invalid(
+        let limit = if desc.media_type.contains("config") {
+            crate::limits::Limit::ConfigBlob
+        } else {
+            crate::limits::Limit::LocalJson
+        };
+        return Err(Error::over_limit(
             location,
             format!(
                 "{} is {} bytes, more than the {max} bytes allowed for JSON",
                 desc.digest, desc.size
             ),
+            limit,
+            crate::limits::bytes(max),
         ));
     }
     let mut buf = Vec::with_capacity(usize::try_from(desc.size).unwrap_or(0));
