@@ -64,6 +64,16 @@ impl AtomicFile {
             match OpenOptions::new().write(true).create_new(true).open(&tmp) {
                 Ok(f) => break (tmp, f),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    let folder = path
+                        .parent()
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .unwrap_or(Path::new("."));
+                    bail!(
+                        "cannot write {shown}: the folder {} does not exist (imgopt does not create folders)",
+                        folder.display()
+                    );
+                }
                 Err(e) => return Err(e).with_context(|| format!("writing {shown}")),
             }
         };

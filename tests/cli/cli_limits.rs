@@ -223,7 +223,10 @@ fn ending_hit(args: &[&str], dir: &std::path::Path) -> String {
     let verbose = support::imgopt().args(&v).current_dir(dir).output();
     assert_eq!(plain.status.code(), Some(2), "{args:?}: {}", text(&plain.stderr));
     assert_eq!(verbose.status.code(), Some(2), "{args:?}: {}", text(&verbose.stderr));
-    assert!(hits(&text(&plain.stderr)).is_empty(), "{args:?}: a limit line without -v");
+    assert!(
+        hits(&text(&plain.stderr)).is_empty(),
+        "{args:?}: a limit line without -v"
+    );
     let err = text(&verbose.stderr);
     let found = hits(&err);
     assert_eq!(found.len(), 1, "{args:?}: one limit line expected:\n{err}");
@@ -253,7 +256,10 @@ fn limits_that_end_a_run_are_named_with_v() {
     df.push_str("FROM scratch\nCOPY a /a\n");
     std::fs::write(d.join("Dockerfile.args"), df).unwrap();
     let hit = ending_hit(&["analyze", "--no-context", "Dockerfile.args"], d);
-    assert!(hit.starts_with("ARG expansion 1 MiB (no flag changes it): line "), "{hit}");
+    assert!(
+        hit.starts_with("ARG expansion 1 MiB (no flag changes it): line "),
+        "{hit}"
+    );
 
     // A `.dockerignore` over its cap ends `analyze` with a context.
     let ctx = d.join("ctx");
@@ -269,5 +275,8 @@ fn limits_that_end_a_run_are_named_with_v() {
     std::fs::write(big.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
     std::fs::write(big.join("index.json"), vec![b' '; (16 << 20) + 1]).unwrap();
     let hit = ending_hit(&["layers", "oci:big-index"], d);
-    assert!(hit.starts_with("local JSON 16 MiB (no flag changes it): ended the run"), "{hit}");
+    assert!(
+        hit.starts_with("local JSON 16 MiB (no flag changes it): ended the run"),
+        "{hit}"
+    );
 }

@@ -219,7 +219,12 @@ fn bad_input_exits_2() {
         nowhere.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("r.html"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("r.html") && err.contains("missing/dir does not exist"),
+        "{err}"
+    );
+    assert!(!nowhere.parent().unwrap().exists(), "no folder is created");
     let plan = write(
         dir.path(),
         "bad.yaml",
