@@ -852,12 +852,16 @@ pub fn parse_plan_opts(
                     "init_containers",
                     "runtime_class",
                     "image",
+                    "extended_resources",
+                    "node_selector",
+                    "node_affinity",
                 ],
             ) else {
                 continue;
             };
             let n = name(&mut cx, f, &m, y, "a DaemonSet");
-            let s = shape(&mut cx, f, &m, y, &rcs);
+            let mut s = shape(&mut cx, f, &m, y, &rcs);
+            (s.extended, s.node_affinity) = constraints::pod_keys(&mut cx, f, &m);
             let img = image_key(&mut cx, f, &m, &image_keys);
             if let Some(n) = n {
                 input.daemonsets.push(DaemonSetSpec {
@@ -954,7 +958,7 @@ pub fn parse_plan_opts(
                     .get("replicas")
                     .map_or(Some(1), |v| count_max(&mut cx, f, v, "replicas", super::MAX_REPLICAS));
                 let mut s = shape(&mut cx, f, &m, y, &rcs);
-                (s.extended, s.node_affinity) = constraints::service_keys(&mut cx, f, &m);
+                (s.extended, s.node_affinity) = constraints::pod_keys(&mut cx, f, &m);
                 let img = image_key(&mut cx, f, &m, &image_keys);
                 let mpn = m.get("max_per_node").and_then(|v| count(&mut cx, f, v, "max_per_node"));
                 if let (Some(n), Some(r)) = (n, replicas) {
