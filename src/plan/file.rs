@@ -1292,7 +1292,7 @@ pub(crate) struct ManifestWorkload {
     pub shape: PodShape,
     /// From required anti-affinity or hostname spread.
     pub max_per_node: Option<u64>,
-    /// A DaemonSet (one pod on every node).
+    /// A DaemonSet (one pod on every node it selects).
     pub daemonset: bool,
     /// The images of its containers, then of its init containers, without repeats.
     pub images: Vec<String>,

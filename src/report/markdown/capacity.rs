@@ -84,7 +84,12 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "### {}\n", section::NODE_TYPES)?;
     // One column per extended resource any type has (none: the table is as it always was).
     let ext = p.extended_resource_names();
-    let ext_head: String = ext.iter().map(|e| format!(" {} |", cell(e))).collect();
+    let mut ext_head = String::new();
+    for e in &ext {
+        ext_head.push(' ');
+        ext_head.push_str(&cell(e));
+        ext_head.push_str(" |");
+    }
     writeln!(
         out,
         "| node type | capacity | reserved | DaemonSets | free for services | image budget | $/h |{ext_head}"

@@ -17,7 +17,12 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "### Density plan\n")?;
     // One column per extended resource any type has (none: the table is as it always was).
     let ext = r.extended_resource_names();
-    let ext_head: String = ext.iter().map(|e| format!(" {} |", cell(e))).collect();
+    let mut ext_head = String::new();
+    for e in &ext {
+        ext_head.push(' ');
+        ext_head.push_str(&cell(e));
+        ext_head.push_str(" |");
+    }
     writeln!(
         out,
         "| node type | allocatable | free after DaemonSets | image cache (DaemonSets) | $/h |{ext_head}"
