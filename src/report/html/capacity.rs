@@ -272,7 +272,9 @@ fn node_types(h: &mut String, p: &PlanReport) {
             // Nothing of an extended resource is reserved: capacity is allocatable.
             let (cap, _, free) = n.extended_split(e);
             if cap > 0 {
-                let label = e.rsplit('/').next().unwrap_or(e).to_string();
+                // The name after the domain, short enough for the label column; the text
+                // right of the bar and the table give the whole name.
+                let label = truncate(e.rsplit('/').next().unwrap_or(e), 9);
                 rows.push((label, cap, cap, free, format!(" {e}")));
             }
         }
