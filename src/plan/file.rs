@@ -852,12 +852,16 @@ pub fn parse_plan_opts(
                     "init_containers",
                     "runtime_class",
                     "image",
+                    "extended_resources",
+                    "node_selector",
+                    "node_affinity",
                 ],
             ) else {
                 continue;
             };
             let n = name(&mut cx, f, &m, y, "a DaemonSet");
-            let s = shape(&mut cx, f, &m, y, &rcs);
+            let mut s = shape(&mut cx, f, &m, y, &rcs);
+            (s.extended, s.node_affinity) = constraints::pod_keys(&mut cx, f, &m);
             let img = image_key(&mut cx, f, &m, &image_keys);
             if let Some(n) = n {
                 input.daemonsets.push(DaemonSetSpec {
@@ -954,7 +958,7 @@ pub fn parse_plan_opts(
                     .get("replicas")
                     .map_or(Some(1), |v| count_max(&mut cx, f, v, "replicas", super::MAX_REPLICAS));
                 let mut s = shape(&mut cx, f, &m, y, &rcs);
-                (s.extended, s.node_affinity) = constraints::service_keys(&mut cx, f, &m);
+                (s.extended, s.node_affinity) = constraints::pod_keys(&mut cx, f, &m);
                 let img = image_key(&mut cx, f, &m, &image_keys);
                 let mpn = m.get("max_per_node").and_then(|v| count(&mut cx, f, v, "max_per_node"));
                 if let (Some(n), Some(r)) = (n, replicas) {
@@ -1288,7 +1292,7 @@ pub(crate) struct ManifestWorkload {
     pub shape: PodShape,
     /// From required anti-affinity or hostname spread.
     pub max_per_node: Option<u64>,
-    /// A DaemonSet (one pod on every node).
+    /// A DaemonSet (one pod on every node it selects).
     pub daemonset: bool,
     /// The images of its containers, then of its init containers, without repeats.
     pub images: Vec<String>,

@@ -64,15 +64,34 @@ pub struct ServiceSpec {
     pub max_per_node: Option<u64>,
 }
 
-/// A DaemonSet: one pod on every node.
+/// A DaemonSet: one pod on every node it selects.
+///
+/// A DaemonSet runs only on the nodes its pod template's `nodeSelector` and required node
+/// affinity match, and on every node when it has neither (Kubernetes docs, *DaemonSet*,
+/// "Running Pods on select Nodes",
+/// <https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/#running-pods-on-select-nodes>).
+/// So its requests (extended resources such as `nvidia.com/gpu` included), its pod slot and its
+/// image's layers are taken only from the node types whose labels it matches
+/// ([`DaemonSetSpec::runs_on`], the matcher services use): the NVIDIA device plugin or a GPU
+/// monitoring agent limited to GPU nodes takes nothing from a CPU node type. Taints and
+/// tolerations are not modelled (node types carry no taints), so a DaemonSet without a
+/// selector runs on every type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DaemonSetSpec {
     /// Name.
     pub name: String,
-    /// What decides its request.
+    /// What decides its request, and (`node_affinity`) where it runs.
     pub shape: PodShape,
     /// Key into [`PlanInput::images`].
     pub image: Option<String>,
+}
+
+impl DaemonSetSpec {
+    /// Whether it runs on a node with `labels` (its `nodeSelector` and required node affinity).
+    #[must_use]
+    pub fn runs_on(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.shape.node_affinity.matches(labels)
+    }
 }
 
 /// Headroom the plan must leave.
@@ -299,6 +318,32 @@ pub struct PlanReport {
     pub unschedulable: Vec<Unschedulable>,
 }
 
+impl PlanReport {
+    /// The extended resources any node type has, sorted by name (the renderers' columns).
+    #[must_use]
+    pub fn extended_resource_names(&self) -> Vec<&str> {
+        self.node_types
+            .iter()
+            .flat_map(|n| n.extended_resources.keys().map(String::as_str))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    /// DaemonSets that some node types' labels rule out, in name order, each with the node
+    /// types it does not run on (in input order).
+    #[must_use]
+    pub fn daemonsets_not_everywhere(&self) -> BTreeMap<&str, Vec<&str>> {
+        let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for n in &self.node_types {
+            for d in &n.daemonsets_excluded {
+                out.entry(d.as_str()).or_default().push(n.name.as_str());
+            }
+        }
+        out
+    }
+}
+
 /// What [`plan_traced`] did, for `--verbose`: the input's size, the bounds and search per node
 /// type, and the time per phase (timings vary between runs, so none of this is in the report).
 #[derive(Clone, Debug, PartialEq)]
@@ -364,20 +409,22 @@ fn reason(
     svc: &Effective,
     extended: &BTreeMap<String, u64>,
     free: &fit::Free,
-    node_extended: &BTreeMap<String, u64>,
+    node: &NodeModel,
     img_mib: Option<u64>,
 ) -> String {
     match fit.binding.first() {
-        Some(Binding::Extended(name)) => match node_extended.get(name).copied().unwrap_or(0) {
-            0 => format!(
-                "needs {} {name}, the node type has none",
-                extended.get(name).copied().unwrap_or(0)
-            ),
-            have => format!(
-                "needs {} {name}, the node type has {have}",
-                extended.get(name).copied().unwrap_or(0)
-            ),
-        },
+        Some(Binding::Extended(name)) => {
+            let need = extended.get(name).copied().unwrap_or(0);
+            let have = node.extended_resources.get(name).copied().unwrap_or(0);
+            let left = node.extended_free_after_daemonsets.get(name).copied().unwrap_or(0);
+            match have {
+                0 => format!("needs {need} {name}, the node type has none"),
+                _ if left < have => {
+                    format!("needs {need} {name}, the node type has {have}, {left} after the DaemonSets")
+                }
+                _ => format!("needs {need} {name}, the node type has {have}"),
+            }
+        }
         Some(Binding::NodeAffinity) => {
             "its nodeSelector / required node affinity does not match the node type's labels".to_string()
         }
@@ -392,6 +439,37 @@ fn reason(
         ),
         None => "does not fit".to_string(),
     }
+}
+
+/// Sets `problem.base_layers` to the DaemonSet layers every node type with a disk holds, and
+/// lowers each type's image budget by the size of its other DaemonSet layers. Returns whether
+/// the types' DaemonSet layers differ (then single-type plans set their own).
+fn share_daemonset_layers(problem: &mut pack::Problem, by_type: &[LayerSet]) -> bool {
+    let with_disk: Vec<usize> = (0..problem.types.len())
+        .filter(|&t| problem.types[t].disk.is_some())
+        .collect();
+    let Some(&first) = with_disk.first() else {
+        return false;
+    };
+    let shared: Vec<usize> = by_type[first]
+        .ids()
+        .filter(|&l| with_disk.iter().all(|&t| by_type[t].contains(l)))
+        .collect();
+    let mut differ = false;
+    for &t in &with_disk {
+        let own: u64 = by_type[t]
+            .ids()
+            .filter(|l| !shared.contains(l))
+            .map(|l| problem.layer_size[l])
+            .fold(0, u64::saturating_add);
+        if own > 0 {
+            differ = true;
+        }
+        let disk = &mut problem.types[t].disk;
+        *disk = disk.map(|b| b.saturating_sub(own));
+    }
+    problem.base_layers = shared;
+    differ
 }
 
 /// Runs the planner.
@@ -485,25 +563,39 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             }),
         }
     };
-    let mut ds_layers = LayerSet::default();
-    let mut daemonsets = Vec::new();
+    // DaemonSets, each on the node types it selects (see `DaemonSetSpec`).
+    let mut ds_image_layers = Vec::with_capacity(input.daemonsets.len());
     for d in &input.daemonsets {
-        for l in lookup(&d.name, &d.image)? {
-            ds_layers.insert(l, table.size(l));
-        }
-        let e = d.shape.effective();
-        daemonsets.push(node::DaemonSet {
-            name: d.name.clone(),
-            cpu_m: e.cpu_m,
-            memory_mib: e.memory_mib,
-            image: None,
-        });
+        ds_image_layers.push(lookup(&d.name, &d.image)?);
     }
-    let models: Vec<NodeModel> = input
-        .node_types
-        .iter()
-        .map(|t| node::model(t, &daemonsets, &ds_layers))
-        .collect();
+    let mut ds_layers_by_type: Vec<LayerSet> = Vec::with_capacity(input.node_types.len());
+    let mut models: Vec<NodeModel> = Vec::with_capacity(input.node_types.len());
+    for t in &input.node_types {
+        let mut here = Vec::new();
+        let mut excluded = Vec::new();
+        let mut layers = LayerSet::default();
+        for (d, ls) in input.daemonsets.iter().zip(&ds_image_layers) {
+            if !d.runs_on(&t.labels) {
+                excluded.push(d.name.clone());
+                continue;
+            }
+            for &l in ls {
+                layers.insert(l, table.size(l));
+            }
+            let e = d.shape.effective();
+            here.push(node::DaemonSet {
+                name: d.name.clone(),
+                cpu_m: e.cpu_m,
+                memory_mib: e.memory_mib,
+                extended: d.shape.extended.clone(),
+                image: None,
+            });
+        }
+        let mut m = node::model(t, &here, &layers);
+        m.daemonsets_excluded = excluded;
+        models.push(m);
+        ds_layers_by_type.push(layers);
+    }
     let frees: Vec<fit::Free> = models
         .iter()
         .map(|m| {
@@ -547,7 +639,7 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             .iter()
             .map(|t| s.shape.node_affinity.matches(&t.labels))
             .collect();
-        for ((m, f), ok) in models.iter().zip(&frees).zip(&allowed) {
+        for (((m, f), ok), ds_layers) in models.iter().zip(&frees).zip(&allowed).zip(&ds_layers_by_type) {
             let needs = fit::Needs {
                 cpu_m: eff.cpu_m,
                 memory_mib: eff.memory_mib,
@@ -555,21 +647,22 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
                 extended: &s.shape.extended,
                 allowed: *ok,
             };
-            let ft = fit::fit_needs(*f, &needs, &m.extended_resources, &layers, &table, &ds_layers);
+            let ft = fit::fit_needs(
+                *f,
+                &needs,
+                &m.extended_free_after_daemonsets,
+                &layers,
+                &table,
+                ds_layers,
+            );
             if ft.instances == 0 {
-                let why = m.unusable.clone().unwrap_or_else(|| {
-                    reason(
-                        &ft,
-                        &eff,
-                        &s.shape.extended,
-                        f,
-                        &m.extended_resources,
-                        ft.image_cache_mib,
-                    )
-                });
+                let why = m
+                    .unusable
+                    .clone()
+                    .unwrap_or_else(|| reason(&ft, &eff, &s.shape.extended, f, m, ft.image_cache_mib));
                 reasons.insert(m.name.clone(), why);
             }
-            pull.insert(m.name.clone(), fit::pull_mib(&layers, &table, &ds_layers));
+            pull.insert(m.name.clone(), fit::pull_mib(&layers, &table, ds_layers));
             per_node.insert(m.name.clone(), ft);
         }
         let fits_somewhere = reasons.len() < models.len();
@@ -620,16 +713,23 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
             max_nodes: m.max_nodes,
             ext: ext_names
                 .iter()
-                .map(|n| m.extended_resources.get(*n).copied().unwrap_or(0))
+                .map(|n| m.extended_free_after_daemonsets.get(*n).copied().unwrap_or(0))
                 .collect(),
         })
         .collect();
-    let problem = pack::Problem {
+    let mut problem = pack::Problem {
         items,
         types,
         layer_size: (0..table.len()).map(|l| table.size(l)).collect(),
-        base_layers: ds_layers.ids().collect(),
+        base_layers: Vec::new(),
     };
+    // The packing model has one set of layers already on every node. A single-type plan gets
+    // exactly its type's DaemonSet layers (below); the cheapest mix, over every type, gets the
+    // layers all types with a disk share, and each type's budget is lowered by the size of its
+    // other DaemonSet layers. That is exact unless a service's image shares a layer with a
+    // DaemonSet image that runs on some of the types only, and then it is cautious: the shared
+    // layer is counted twice, never a cache that does not fit.
+    let per_type_ds_layers = share_daemonset_layers(&mut problem, &ds_layers_by_type);
     let spare = input.headroom.spare_nodes;
     let placement = |pk: &pack::Packing| -> Vec<NodePlacement> {
         pk.nodes
@@ -651,8 +751,13 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
     // Each node type is an independent problem: plan them on parallel threads.
     let subs: Vec<(pack::Problem, Vec<String>)> = models
         .iter()
-        .map(|m| {
+        .enumerate()
+        .map(|(t, m)| {
             let mut sub = problem.clone();
+            if per_type_ds_layers {
+                sub.base_layers = ds_layers_by_type[t].ids().collect();
+                sub.types[t].disk = frees[t].image_budget_bytes;
+            }
             let mut not_placed = Vec::new();
             for (i, it) in sub.items.iter_mut().enumerate() {
                 // Services that fit nowhere (count already 0) are not placed here either.
@@ -768,11 +873,16 @@ pub fn plan_traced(input: &PlanInput) -> Result<(PlanReport, PlanTrace), Error> 
                 it.count = 0;
             }
         }
+        // A single-type plan is made with its type's own DaemonSet layers: it starts the mix
+        // only when the mix's (cautious) image cache model holds it too.
         let single_refs: Vec<Option<&pack::Packing>> = priced
             .iter()
             .map(|&t| {
                 if not_placed.is_empty() {
-                    singles.get(t).and_then(Option::as_ref)
+                    singles
+                        .get(t)
+                        .and_then(Option::as_ref)
+                        .filter(|pk| !per_type_ds_layers || pack::check(&sub, pk).is_ok())
                 } else {
                     None
                 }

@@ -223,7 +223,8 @@ pub fn reserved(spec: &NodeTypeSpec) -> Reserved {
     }
 }
 
-/// A DaemonSet pod as the node model needs it: its effective request and image.
+/// A DaemonSet pod as the node model needs it: its effective request and image. Only the
+/// DaemonSets that run on a node type are passed to [`model`] (see `DaemonSetSpec::runs_on`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DaemonSet {
     /// Name.
@@ -232,6 +233,8 @@ pub struct DaemonSet {
     pub cpu_m: u64,
     /// Effective memory request in MiB.
     pub memory_mib: u64,
+    /// Extended resources the pod requests (`nvidia.com/gpu`), taken from the node's.
+    pub extended: BTreeMap<String, u64>,
     /// Index of its image in the plan's image table.
     pub image: Option<usize>,
 }
@@ -265,9 +268,18 @@ pub struct NodeModel {
     /// Node labels (for `nodeSelector` and node affinity), when given.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
-    /// Extended resources per node (`nvidia.com/gpu`), when given.
+    /// Extended resources per node (`nvidia.com/gpu`), when given: the device plugin's
+    /// allocatable (the kubelet reserves none of them).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub extended_resources: BTreeMap<String, u64>,
+    /// Of [`NodeModel::extended_resources`], what is left after the DaemonSets that run on this
+    /// type; same keys, present when the type has extended resources.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extended_free_after_daemonsets: BTreeMap<String, u64>,
+    /// DaemonSets whose `nodeSelector` or required node affinity rule this type out: they take
+    /// nothing here. In input order; present when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub daemonsets_excluded: Vec<String>,
     /// Why no pod can go on this type at all (DaemonSets do not fit, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unusable: Option<String>,
@@ -276,9 +288,24 @@ pub struct NodeModel {
     pub image_budget_bytes: Option<u64>,
 }
 
+impl NodeModel {
+    /// Of extended resource `name`: `(capacity, taken by the DaemonSets, free)` on one node.
+    /// The kubelet reserves only cpu, memory, ephemeral-storage and pids (Kubernetes docs,
+    /// *Reserve Compute Resources for System Daemons*,
+    /// <https://kubernetes.io/docs/tasks/administer-cluster/reserve-compute-resources/>), so an
+    /// extended resource's capacity is also its allocatable.
+    #[must_use]
+    pub fn extended_split(&self, name: &str) -> (u64, u64, u64) {
+        let cap = self.extended_resources.get(name).copied().unwrap_or(0);
+        let free = self.extended_free_after_daemonsets.get(name).copied().unwrap_or(0);
+        (cap, cap.saturating_sub(free), free)
+    }
+}
+
 /// Derives a node type's capacity, allocatable, free resources and image budget.
 ///
-/// `ds_layers` is the union of the DaemonSets' image layers (stored once on every node).
+/// `daemonsets` are the DaemonSets that run on this type, `ds_layers` the union of their image
+/// layers (stored once on every node of the type).
 #[must_use]
 pub fn model(spec: &NodeTypeSpec, daemonsets: &[DaemonSet], ds_layers: &LayerSet) -> NodeModel {
     let overhead = spec
@@ -314,6 +341,42 @@ pub fn model(spec: &NodeTypeSpec, daemonsets: &[DaemonSet], ds_layers: &LayerSet
             allocatable.cpu_m, allocatable.memory_mib, allocatable.pods
         ));
     }
+    // Extended resources: whole devices, so a DaemonSet asking for more than the type has
+    // would stay Pending on every node of it (the DaemonSet controller does not check
+    // resources, only node selection): the type is unusable until the DaemonSet is limited.
+    let mut ds_ext: BTreeMap<&str, u64> = BTreeMap::new();
+    for d in daemonsets {
+        for (k, v) in &d.extended {
+            let e = ds_ext.entry(k.as_str()).or_default();
+            *e = e.saturating_add(*v);
+        }
+    }
+    if unusable.is_empty() {
+        for (k, &need) in &ds_ext {
+            let have = spec.extended.get(*k).copied().unwrap_or(0);
+            if need > have {
+                let who: Vec<&str> = daemonsets
+                    .iter()
+                    .filter(|d| d.extended.contains_key(*k))
+                    .map(|d| d.name.as_str())
+                    .collect();
+                unusable.push(format!(
+                    "the DaemonSets ({}) ask for {need} {k}, the node type has {have}: limit them with a nodeSelector or node affinity",
+                    who.join(", ")
+                ));
+            }
+        }
+    }
+    let extended_free = spec
+        .extended
+        .iter()
+        .map(|(k, &v)| {
+            (
+                k.clone(),
+                v.saturating_sub(ds_ext.get(k.as_str()).copied().unwrap_or(0)),
+            )
+        })
+        .collect();
     let free = Resources {
         cpu_m: allocatable.cpu_m.saturating_sub(ds_cpu),
         memory_mib: allocatable.memory_mib.saturating_sub(ds_mem),
@@ -350,6 +413,8 @@ pub fn model(spec: &NodeTypeSpec, daemonsets: &[DaemonSet], ds_layers: &LayerSet
         max_nodes: spec.max_nodes,
         labels: spec.labels.clone(),
         extended_resources: spec.extended.clone(),
+        extended_free_after_daemonsets: extended_free,
+        daemonsets_excluded: Vec::new(),
         unusable: (!unusable.is_empty()).then(|| unusable.join("; ")),
         image_budget_bytes,
     }
@@ -528,12 +593,14 @@ mod tests {
                 name: "aws-node".into(),
                 cpu_m: 25,
                 memory_mib: 0,
+                extended: BTreeMap::new(),
                 image: None,
             },
             DaemonSet {
                 name: "kube-proxy".into(),
                 cpu_m: 100,
                 memory_mib: 0,
+                extended: BTreeMap::new(),
                 image: None,
             },
         ];
@@ -566,9 +633,35 @@ mod tests {
             name: "big".into(),
             cpu_m: 900,
             memory_mib: 0,
+            extended: BTreeMap::new(),
             image: None,
         }];
         assert!(model(&spec, &ds, &LayerSet::default()).unusable.is_some());
+    }
+
+    #[test]
+    fn daemonsets_take_extended_resources() {
+        let mut spec = NodeTypeSpec::new("g2", 24_000, 98_304, 110, ReservedModel::Gke);
+        spec.extended.insert("nvidia.com/gpu".into(), 4);
+        spec.extended.insert("example.com/nic".into(), 2);
+        let ds = |name: &str, gpus: u64| DaemonSet {
+            name: name.into(),
+            cpu_m: 50,
+            memory_mib: 64,
+            extended: [("nvidia.com/gpu".to_string(), gpus)].into(),
+            image: None,
+        };
+        let n = model(&spec, &[ds("a", 1), ds("b", 2)], &LayerSet::default());
+        assert_eq!(n.extended_free_after_daemonsets["nvidia.com/gpu"], 1);
+        assert_eq!(n.extended_free_after_daemonsets["example.com/nic"], 2);
+        assert_eq!(n.extended_resources["nvidia.com/gpu"], 4, "capacity stays as given");
+        assert!(n.unusable.is_none());
+        // More than the type has: every node of the type would hold a Pending DaemonSet pod.
+        let n = model(&spec, &[ds("a", 3), ds("b", 2)], &LayerSet::default());
+        let why = n.unusable.unwrap();
+        assert!(why.contains("a, b") && why.contains("5 nvidia.com/gpu"), "{why}");
+        spec.extended.clear();
+        assert!(model(&spec, &[ds("a", 1)], &LayerSet::default()).unusable.is_some());
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod cli_verbose;
 mod diff;
 mod output_snapshots;
 mod plan_cli;
+mod plan_daemonsets;
 mod plan_hostile;
 mod plan_manifests;
 mod plan_report;

@@ -20,6 +20,7 @@ mod support;
 mod layers;
 mod layers_million;
 mod plan_constraints;
+mod plan_daemonsets;
 mod plan_file;
 mod plan_model;
 mod plan_pack;

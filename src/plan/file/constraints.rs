@@ -1,7 +1,8 @@
 //! Extended resources and node affinity in plan files and manifests.
 //!
 //! Owns: the plan-file keys `labels` and `extended_resources` of node types, and
-//! `extended_resources`, `node_selector` and `node_affinity` of services; in manifests,
+//! `extended_resources`, `node_selector` and `node_affinity` of services and DaemonSets; in
+//! manifests (services and DaemonSets alike),
 //! extended resources in container `resources.requests` (falling back to `limits`, as API
 //! defaulting does; the Kubernetes docs, *Managing Resources for Containers*, "Extended
 //! resources": any resource name outside the `kubernetes.io` domain, whole numbers only),
@@ -214,8 +215,9 @@ pub(crate) fn plan_terms(cx: &mut Ctx<'_>, f: FileId, y: &Yaml) -> Vec<Vec<Requi
     terms
 }
 
-/// A service's `extended_resources`, `node_selector` and `node_affinity` keys.
-pub(crate) fn service_keys(cx: &mut Ctx<'_>, f: FileId, m: &MapReader<'_>) -> (BTreeMap<String, u64>, NodeAffinity) {
+/// The `extended_resources`, `node_selector` and `node_affinity` keys of a service or a
+/// DaemonSet.
+pub(crate) fn pod_keys(cx: &mut Ctx<'_>, f: FileId, m: &MapReader<'_>) -> (BTreeMap<String, u64>, NodeAffinity) {
     let extended = m
         .get("extended_resources")
         .map(|y| extended_map(cx, f, y, "extended_resources"))

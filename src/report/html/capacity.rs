@@ -216,14 +216,27 @@ fn share(part: u64, whole: u64) -> f64 {
 }
 
 fn node_types(h: &mut String, p: &PlanReport) {
+    // One column (and a bar per type that has it) per extended resource any type has. The wider
+    // table then goes below the chart, with the page's whole width, instead of beside it.
+    let ext = p.extended_resource_names();
+    let layout = if ext.is_empty() {
+        r#"<div class="pair"><figure>"#
+    } else {
+        r#"<div><figure style="max-width:760px">"#
+    };
     let _ = write!(
         h,
-        r#"<section id="node-types"><h2>{}</h2><p class="lead">What one node of each type offers: its capacity, what the kubelet and the system reserve (eviction threshold included), what the DaemonSets take, and what is left for your services.</p><div class="pair"><figure>"#,
+        r#"<section id="node-types"><h2>{}</h2><p class="lead">What one node of each type offers: its capacity, what the kubelet and the system reserve (eviction threshold included), what the DaemonSets take, and what is left for your services.</p>{layout}"#,
         section::NODE_TYPES
     );
     let row_h = 16.0;
-    let per_type = 3.0 * (row_h + 4.0) + 22.0;
-    let height = per_type * p.node_types.len() as f64 + 8.0;
+    let bars = |n: &NodeModel| 3 + ext.iter().filter(|e| n.extended_split(e).0 > 0).count();
+    let height = p
+        .node_types
+        .iter()
+        .map(|n| bars(n) as f64 * (row_h + 4.0) + 22.0)
+        .sum::<f64>()
+        + 8.0;
     let _ = write!(
         h,
         r#"<svg class="chart" viewBox="0 0 600 {height:.0}" role="img" aria-label="Capacity, reservations, DaemonSets and free resources per node type">"#
@@ -232,30 +245,41 @@ fn node_types(h: &mut String, p: &PlanReport) {
     for n in &p.node_types {
         text(h, 0.0, y, "start", "tb", &n.name);
         y += 6.0;
-        let rows = [
+        let mut rows = vec![
             (
-                "CPU",
+                "CPU".to_string(),
                 n.capacity.cpu_m,
                 n.allocatable.cpu_m,
                 n.free_after_daemonsets.cpu_m,
-                "m",
+                "m".to_string(),
             ),
             (
-                "memory",
+                "memory".to_string(),
                 n.capacity.memory_mib,
                 n.allocatable.memory_mib,
                 n.free_after_daemonsets.memory_mib,
-                " MiB",
+                " MiB".to_string(),
             ),
             (
-                "pods",
+                "pods".to_string(),
                 n.capacity.pods,
                 n.allocatable.pods,
                 n.free_after_daemonsets.pods,
-                "",
+                String::new(),
             ),
         ];
+        for e in &ext {
+            // Nothing of an extended resource is reserved: capacity is allocatable.
+            let (cap, _, free) = n.extended_split(e);
+            if cap > 0 {
+                // The name after the domain, short enough for the label column; the text
+                // right of the bar and the table give the whole name.
+                let label = truncate(e.rsplit('/').next().unwrap_or(e), 9);
+                rows.push((label, cap, cap, free, format!(" {e}")));
+            }
+        }
         for (label, cap, alloc, free, unit) in rows {
+            let (label, unit) = (label.as_str(), unit.as_str());
             let reserved = cap.saturating_sub(alloc);
             let ds = alloc.saturating_sub(free);
             text(h, 60.0, y + 12.0, "end", "t", label);
@@ -299,11 +323,24 @@ fn node_types(h: &mut String, p: &PlanReport) {
     h.push_str(&swatch(RESERVED, "reserved (hatched)"));
     h.push_str(&swatch(DAEMONSETS, "DaemonSets (dotted)"));
     h.push_str(&swatch(FREE, "free for services (plain)"));
-    h.push_str("</figcaption></figure><div class=\"scroll\"><table><thead><tr><th>node type</th><th class=\"n\">capacity</th><th class=\"n\">reserved</th><th class=\"n\">allocatable</th><th class=\"n\">free after DaemonSets</th><th class=\"n\">image budget</th><th class=\"n\">$/h</th></tr></thead><tbody>");
+    h.push_str("</figcaption></figure><div class=\"scroll\"><table><thead><tr><th>node type</th><th class=\"n\">capacity</th><th class=\"n\">reserved</th><th class=\"n\">allocatable</th><th class=\"n\">free after DaemonSets</th><th class=\"n\">image budget</th><th class=\"n\">$/h</th>");
+    for e in &ext {
+        let _ = write!(h, r#"<th class="n">{}</th>"#, esc(e));
+    }
+    h.push_str("</tr></thead><tbody>");
     for n in &p.node_types {
+        let ext_cells: String = ext
+            .iter()
+            .map(|e| match n.extended_split(e) {
+                (0, _, _) => r#"<td class="n">-</td>"#.to_string(),
+                (cap, ds, free) => {
+                    format!(r#"<td class="n">{cap} capacity<br>0 reserved<br>{ds} DaemonSets<br>{free} free</td>"#)
+                }
+            })
+            .collect();
         let _ = write!(
             h,
-            r#"<tr data-type="{}"><td>{}{}</td><td class="n">{}m<br>{} MiB<br>{} pods</td><td class="n">{}m<br>{} MiB<br>evict {} MiB</td><td class="n">{}m<br>{} MiB<br>{} pods</td><td class="n">{}m<br>{} MiB<br>{} pods</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            r#"<tr data-type="{}"><td>{}{}</td><td class="n">{}m<br>{} MiB<br>{} pods</td><td class="n">{}m<br>{} MiB<br>evict {} MiB</td><td class="n">{}m<br>{} MiB<br>{} pods</td><td class="n">{}m<br>{} MiB<br>{} pods</td><td class="n">{}</td><td class="n">{}</td>{ext_cells}</tr>"#,
             esc(&n.name),
             esc(&n.name),
             n.unusable.as_ref().map_or(String::new(), |u| format!(
@@ -327,7 +364,22 @@ fn node_types(h: &mut String, p: &PlanReport) {
                 .map_or("-".to_string(), |c| format!("${}", json_num(c))),
         );
     }
-    h.push_str("</tbody></table></div></div></section>");
+    h.push_str("</tbody></table></div></div>");
+    let limited = p.daemonsets_not_everywhere();
+    if !limited.is_empty() {
+        h.push_str("<ul class=\"points\">");
+        for (d, types) in limited {
+            let types: Vec<String> = types.iter().map(|t| esc(t)).collect();
+            let _ = write!(
+                h,
+                "<li>DaemonSet {} does not run on {} (its nodeSelector / node affinity): it takes nothing there.</li>",
+                esc(d),
+                types.join(", ")
+            );
+        }
+        h.push_str("</ul>");
+    }
+    h.push_str("</section>");
 }
 
 /// The shares of one node a full node of `s` uses: cpu, memory, pods, disk (when known).

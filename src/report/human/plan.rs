@@ -60,6 +60,15 @@ fn words_whole(t: &mut Table) {
     }
 }
 
+/// `2: 0 reserved, 1 DaemonSets, 1 free` for an extended resource of a node type, `-` when
+/// the type has none.
+fn extended_cell(n: &crate::plan::NodeModel, name: &str) -> String {
+    match n.extended_split(name) {
+        (0, _, _) => "-".to_string(),
+        (cap, ds, free) => format!("{cap}: 0 reserved, {ds} DaemonSets, {free} free"),
+    }
+}
+
 fn res(cpu_m: u64, mem: u64, pods: u64) -> String {
     format!("{} / {} / {pods} pods", Millicores(cpu_m), Mebibytes(mem))
 }
@@ -134,7 +143,9 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
     }
 
     writeln!(out, "Node types (cpu / memory / pods)")?;
-    let mut t = table(vec![
+    // One column per extended resource any type has (none: the table is as it always was).
+    let ext = r.extended_resource_names();
+    let mut header = vec![
         "type",
         "capacity",
         "reserved (+eviction)",
@@ -142,7 +153,9 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
         "free after DaemonSets",
         "image cache",
         "$/h",
-    ]);
+    ];
+    header.extend(ext.iter().copied());
+    let mut t = table(header);
     for n in &r.node_types {
         // One budget: the whole cache, and what the DaemonSets' images already take of it.
         let budget = match (n.image_cache_budget_mib, n.image_budget_mib) {
@@ -152,7 +165,7 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             }
             _ => "-".to_string(),
         };
-        t.add_row(vec![
+        let mut row = vec![
             n.name.clone(),
             res(n.capacity.cpu_m, n.capacity.memory_mib, n.capacity.pods),
             format!(
@@ -169,10 +182,19 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             ),
             budget,
             n.price_per_hour.map_or("-".to_string(), |p| format!("{p}")),
-        ]);
+        ];
+        row.extend(ext.iter().map(|e| extended_cell(n, e)));
+        t.add_row(row);
     }
     words_whole(&mut t);
     writeln!(out, "{t}")?;
+    for (d, types) in r.daemonsets_not_everywhere() {
+        writeln!(
+            out,
+            "DaemonSet {d} does not run on {} (its nodeSelector / node affinity): it takes nothing there.",
+            types.join(", ")
+        )?;
+    }
     for n in r.node_types.iter().filter(|n| n.unusable.is_some()) {
         writeln!(
             out,

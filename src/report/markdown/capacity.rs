@@ -82,18 +82,36 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
     }
     writeln!(out, "### {}\n", section::NODE_TYPES)?;
+    // One column per extended resource any type has (none: the table is as it always was).
+    let ext = p.extended_resource_names();
+    let mut ext_head = String::new();
+    for e in &ext {
+        ext_head.push(' ');
+        ext_head.push_str(&cell(e));
+        ext_head.push_str(" |");
+    }
     writeln!(
         out,
-        "| node type | capacity | reserved | DaemonSets | free for services | image budget | $/h |"
+        "| node type | capacity | reserved | DaemonSets | free for services | image budget | $/h |{ext_head}"
     )?;
-    writeln!(out, "|---|--:|--:|--:|--:|--:|--:|")?;
+    writeln!(out, "|---|--:|--:|--:|--:|--:|--:|{}", "--:|".repeat(ext.len()))?;
     for n in &p.node_types {
         let c = &n.capacity;
         let a = &n.allocatable;
         let f = &n.free_after_daemonsets;
+        let ext_cells: String = ext
+            .iter()
+            .map(|e| match n.extended_split(e) {
+                (0, _, _) => " - |".to_string(),
+                (cap, ds, free) => format!(
+                    " {cap} capacity<br>0 reserved<br>{ds} DaemonSets<br>{free} free `{}` |",
+                    bar(share(free, cap))
+                ),
+            })
+            .collect();
         writeln!(
             out,
-            "| {} | {}m<br>{} MiB<br>{} pods | {}m<br>{} MiB<br>{} pods | {}m<br>{} MiB<br>{} pods | {}m `{}`<br>{} MiB `{}`<br>{} pods `{}` | {} | {} |",
+            "| {} | {}m<br>{} MiB<br>{} pods | {}m<br>{} MiB<br>{} pods | {}m<br>{} MiB<br>{} pods | {}m `{}`<br>{} MiB `{}`<br>{} pods `{}` | {} | {} |{ext_cells}",
             cell(&n.name),
             thousands(c.cpu_m),
             thousands(c.memory_mib),
@@ -113,6 +131,19 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
             n.image_budget_mib.map_or("-".to_string(), |b| format!("{b} MiB")),
             n.price_per_hour
                 .map_or("-".to_string(), |x| format!("${}", json_num(x))),
+        )?;
+    }
+    let limited = p.daemonsets_not_everywhere();
+    if !limited.is_empty() {
+        writeln!(out)?;
+    }
+    for (d, types) in limited {
+        let types: Vec<String> = types.iter().map(|t| cell(t)).collect();
+        writeln!(
+            out,
+            "- DaemonSet {} does not run on {} (its nodeSelector / node affinity): it takes nothing there.",
+            cell(d),
+            types.join(", ")
         )?;
     }
 

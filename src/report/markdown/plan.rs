@@ -15,15 +15,30 @@ fn cell(s: &str) -> String {
 /// Writes the plan report as Markdown.
 pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "### Density plan\n")?;
+    // One column per extended resource any type has (none: the table is as it always was).
+    let ext = r.extended_resource_names();
+    let mut ext_head = String::new();
+    for e in &ext {
+        ext_head.push(' ');
+        ext_head.push_str(&cell(e));
+        ext_head.push_str(" |");
+    }
     writeln!(
         out,
-        "| node type | allocatable | free after DaemonSets | image cache (DaemonSets) | $/h |"
+        "| node type | allocatable | free after DaemonSets | image cache (DaemonSets) | $/h |{ext_head}"
     )?;
-    writeln!(out, "|---|---|---|---|---|")?;
+    writeln!(out, "|---|---|---|---|---|{}", "---|".repeat(ext.len()))?;
     for n in &r.node_types {
+        let ext_cells: String = ext
+            .iter()
+            .map(|e| match n.extended_split(e) {
+                (0, _, _) => " - |".to_string(),
+                (cap, ds, free) => format!(" {cap}: 0 reserved, {ds} DaemonSets, {free} free |"),
+            })
+            .collect();
         writeln!(
             out,
-            "| {} | {} / {} / {} pods | {} / {} / {} pods | {} | {} |",
+            "| {} | {} / {} / {} pods | {} / {} / {} pods | {} | {} |{ext_cells}",
             cell(&n.name),
             Millicores(n.allocatable.cpu_m),
             Mebibytes(n.allocatable.memory_mib),
@@ -36,6 +51,19 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
                 _ => "-".to_string(),
             },
             n.price_per_hour.map_or("-".to_string(), |p| p.to_string()),
+        )?;
+    }
+    let limited = r.daemonsets_not_everywhere();
+    if !limited.is_empty() {
+        writeln!(out)?;
+    }
+    for (d, types) in limited {
+        let types: Vec<String> = types.iter().map(|t| cell(t)).collect();
+        writeln!(
+            out,
+            "- DaemonSet {} does not run on {} (its nodeSelector / node affinity): it takes nothing there.",
+            cell(d),
+            types.join(", ")
         )?;
     }
     writeln!(
