@@ -125,7 +125,16 @@ fn manifest_daemonsets_take_room_only_on_the_node_types_they_select() {
     // The human table: a GPU column, and the DaemonSets that skip a type.
     let out = run(dir.path(), &["plan", "nodes.yaml", "--manifests", "-"], HELM);
     let text = stdout(&out);
-    let table = text.split("Instances per empty node").next().unwrap();
+    let nodes = text.split("Extended resources per node").next().unwrap();
+    assert!(
+        !nodes.contains("nvidia.com/gpu"),
+        "the node table keeps its columns: {nodes}"
+    );
+    let table = text
+        .split("Extended resources per node")
+        .nth(1)
+        .and_then(|t| t.split("Instances per empty node").next())
+        .unwrap_or_else(|| panic!("a table of extended resources: {text}"));
     assert!(table.contains("nvidia.com/gpu"), "{table}");
     // The last column's text, its lines joined (cells wrap between words).
     let last_column: Vec<&str> = table

@@ -143,9 +143,7 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
     }
 
     writeln!(out, "Node types (cpu / memory / pods)")?;
-    // One column per extended resource any type has (none: the table is as it always was).
-    let ext = r.extended_resource_names();
-    let mut header = vec![
+    let mut t = table(vec![
         "type",
         "capacity",
         "reserved (+eviction)",
@@ -153,9 +151,7 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
         "free after DaemonSets",
         "image cache",
         "$/h",
-    ];
-    header.extend(ext.iter().copied());
-    let mut t = table(header);
+    ]);
     for n in &r.node_types {
         // One budget: the whole cache, and what the DaemonSets' images already take of it.
         let budget = match (n.image_cache_budget_mib, n.image_budget_mib) {
@@ -165,7 +161,7 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             }
             _ => "-".to_string(),
         };
-        let mut row = vec![
+        t.add_row(vec![
             n.name.clone(),
             res(n.capacity.cpu_m, n.capacity.memory_mib, n.capacity.pods),
             format!(
@@ -182,12 +178,29 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             ),
             budget,
             n.price_per_hour.map_or("-".to_string(), |p| format!("{p}")),
-        ];
-        row.extend(ext.iter().map(|e| extended_cell(n, e)));
-        t.add_row(row);
+        ]);
     }
     words_whole(&mut t);
     writeln!(out, "{t}")?;
+    // Extended resources (GPUs) in a table of their own, one column per name any type has, so
+    // the table above keeps its width; none: nothing is printed.
+    let ext = r.extended_resource_names();
+    if !ext.is_empty() {
+        writeln!(
+            out,
+            "\nExtended resources per node (capacity: reserved, DaemonSets, free)"
+        )?;
+        let mut header = vec!["type"];
+        header.extend(ext.iter().copied());
+        let mut t = table(header);
+        for n in &r.node_types {
+            let mut row = vec![n.name.clone()];
+            row.extend(ext.iter().map(|e| extended_cell(n, e)));
+            t.add_row(row);
+        }
+        words_whole(&mut t);
+        writeln!(out, "{t}")?;
+    }
     for (d, types) in r.daemonsets_not_everywhere() {
         writeln!(
             out,
