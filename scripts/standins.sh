@@ -92,9 +92,13 @@ layout_has() {   # layout_has OUTDIR REPO:TAG
             "$1/oci/$repo/index.json" >/dev/null
 }
 
-complete() {   # complete OUTDIR: the stamp is there and every stand-in is in its layout
+# The stand-ins' format: raised when what they hold changes, so a cache of an older format is
+# rebuilt rather than served (2: debian:bookworm got the official image's apt setup).
+FORMAT="format 2"
+
+complete() {   # complete OUTDIR: the stamp of this format is there and every stand-in is in its layout
     local s
-    [ -f "$1/complete" ] || return 1
+    grep -qx "$FORMAT" "$1/complete" 2>/dev/null || return 1
     for s in "${STANDINS[@]}"; do layout_has "$1" "$s" || return 1; done
 }
 
@@ -145,14 +149,14 @@ bud() {
     log "$name: done in $((SECONDS - start)) s"
 }
 
-base_rootfs() {   # debian:bookworm: make-images.sh's debootstrap, or our own
-    local name=library/debian:bookworm
+base_rootfs() {   # debian:bookworm's root filesystem: make-images.sh's debootstrap, or our own
+    local name=imgopt/debian-rootfs:bookworm
     if [ "$FORCE" != 1 ] && layout_has "$OUT" "$name"; then
         log "$name: cached"
     elif [ -f "$FIXTURES/oci/debian-base/index.json" ]; then
         log "$name: from $FIXTURES/oci/debian-base (debootstrap --variant=minbase bookworm)"
-        mkdir -p "$OUT/oci/library/debian"
-        skopeo copy -q "oci:$FIXTURES/oci/debian-base:latest" "oci:$OUT/oci/library/debian:bookworm"
+        mkdir -p "$OUT/oci/imgopt/debian-rootfs"
+        skopeo copy -q "oci:$FIXTURES/oci/debian-base:latest" "oci:$OUT/oci/imgopt/debian-rootfs:bookworm"
     else
         command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get install debootstrap)"
         log "$name: debootstrap --variant=minbase bookworm"
@@ -170,11 +174,30 @@ base_rootfs() {   # debian:bookworm: make-images.sh's debootstrap, or our own
         "${BUILDAH[@]}" bud --isolation chroot -f "$CTX/Dockerfile" -t "standin-build/$name" "$CTX" \
             > "$CTX/build.log" 2>&1 || { tail -n 30 "$CTX/build.log" >&2; die "$name: build failed"; }
         rm -f "$CTX/rootfs.tar"
-        mkdir -p "$OUT/oci/library/debian"
-        "${BUILDAH[@]}" push -q "standin-build/$name" "oci:$OUT/oci/library/debian:bookworm" >/dev/null
+        mkdir -p "$OUT/oci/imgopt/debian-rootfs"
+        "${BUILDAH[@]}" push -q "standin-build/$name" "oci:$OUT/oci/imgopt/debian-rootfs:bookworm" >/dev/null
     fi
-    skopeo copy -q --dest-tls-verify=false "oci:$OUT/oci/library/debian:bookworm" \
+    skopeo copy -q --dest-tls-verify=false "oci:$OUT/oci/imgopt/debian-rootfs:bookworm" \
         "docker://127.0.0.1:$PORT/$name"
+}
+
+# debian:bookworm as the official image sets up apt: the three suites on deb.debian.org in
+# deb822 form, and debuerreotype's minimizing configuration (package lists stored gzipped, no
+# translations, the .deb cache emptied after each dpkg run), so that `apt-get update` leaves in
+# a layer what it leaves on the real image
+# (https://github.com/debuerreotype/debuerreotype/blob/master/scripts/debuerreotype-minimizing-config,
+# https://github.com/debuerreotype/docker-debian-artifacts: bookworm/rootfs.sources-list).
+debian_bookworm() {
+    bud library/debian:bookworm <<'EOF'
+FROM imgopt/debian-rootfs:bookworm
+RUN rm -f /etc/apt/sources.list \
+ && printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\nTypes: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > /etc/apt/sources.list.d/debian.sources \
+ && printf 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\nAPT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\nDir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n' > /etc/apt/apt.conf.d/docker-clean \
+ && printf 'Acquire::GzipIndexes "true";\n' > /etc/apt/apt.conf.d/docker-gzip-indexes \
+ && printf 'Acquire::Languages "none";\n' > /etc/apt/apt.conf.d/docker-no-languages \
+ && printf 'Apt::AutoRemove::SuggestsImportant "false";\n' > /etc/apt/apt.conf.d/docker-autoremove-suggests
+CMD ["bash"]
+EOF
 }
 
 APT='apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends'
@@ -210,8 +233,14 @@ cmd_build() {
     [ "$(id -u)" = 0 ] || die "must run as root (buildah --isolation chroot)"
     local t
     for t in buildah skopeo jq python3; do command -v "$t" >/dev/null || die "$t is missing"; done
+    # Layouts of another format are not reused (bud would take them as cached).
+    if [ -d "$OUT/oci" ] && ! grep -qx "$FORMAT" "$OUT/format" 2>/dev/null; then
+        log "stand-ins in $OUT are of an older format: rebuilding them all"
+        rm -rf "$OUT/oci"
+    fi
     mkdir -p "$OUT/oci"
     rm -f "$OUT/complete"
+    echo "$FORMAT" > "$OUT/format"
     CTX=$(mktemp -d /tmp/imgopt-standins.XXXXXX)
     REGDIR=$CTX/registry
     trap build_cleanup EXIT
@@ -220,6 +249,7 @@ cmd_build() {
     write_registries_conf "$REGDIR" "$PORT"
     local start=$SECONDS
     base_rootfs
+    debian_bookworm
     bud library/debian:bookworm-slim --squash <<EOF
 FROM debian:bookworm
 RUN printf 'path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\npath-exclude /usr/share/man/*\npath-exclude /usr/share/info/*\npath-exclude /usr/share/locale/*\n' > /etc/dpkg/dpkg.cfg.d/docker-slim \\
@@ -260,7 +290,7 @@ CMD ["python3"]
 EOF
     distroless "" distroless/static-debian12:latest
     distroless "libc6 libgcc-s1 libstdc++6" distroless/cc-debian12:latest
-    date -u +%FT%TZ > "$OUT/complete"
+    { echo "$FORMAT"; date -u +%FT%TZ; } > "$OUT/complete"
     log "stand-ins complete in $OUT ($((SECONDS - start)) s)"
 }
 

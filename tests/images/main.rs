@@ -19,6 +19,7 @@
 mod support;
 
 mod check_dive;
+mod estimates_measured;
 mod layers_fixtures;
 mod plan_images;
 mod registry;

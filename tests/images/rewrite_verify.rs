@@ -11,22 +11,12 @@ use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
 
 use serde_json::Value;
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
 /// The stand-ins' registries.conf and buildah, or a loud skip.
 fn standins() -> Option<PathBuf> {
-    support::tool("buildah")?;
-    match std::env::var_os("IMGOPT_STANDIN_REGISTRIES_CONF").map(PathBuf::from) {
-        Some(p) if p.is_file() => Some(p),
-        _ => support::missing(
-            "the stand-in base images (IMGOPT_STANDIN_REGISTRIES_CONF; scripts/test.sh builds them with \
-             scripts/standins.sh and serves them)",
-        ),
-    }
+    support::standins::registries_conf()
 }
 
 fn example(name: &str) -> String {
@@ -61,7 +51,7 @@ fn bytes(v: &Value, side: &str, key: &str) -> u64 {
 /// never asserted against it: the stand-ins carry Debian's versions, not the real images'.
 fn example_builds_and_halves(name: &str, extra: &[&str], expect_stdout: &str) {
     let Some(conf) = standins() else { return };
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = support::standins::one_build_at_a_time();
     let out = verify(&conf, &example(name), extra);
     let v = json(&out);
     let vr = &v["verify"];
@@ -137,7 +127,7 @@ fn python_example_builds_runs_the_same_and_halves() {
 #[test]
 fn a_failing_build_names_the_step_and_exits_1() {
     let Some(conf) = standins() else { return };
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = support::standins::one_build_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let src = format!("{}/examples/rewrite/go-single-stage", env!("CARGO_MANIFEST_DIR"));
     for f in ["go.mod", "main.go"] {

@@ -64,6 +64,7 @@ pub mod hostile_tar;
 pub mod image_builder;
 pub mod many_files;
 pub mod run;
+pub mod standins;
 
 #[allow(unused_imports)] // not every test binary runs the binary
 pub use run::{Run, imgopt};
