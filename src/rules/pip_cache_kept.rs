@@ -22,7 +22,10 @@ crate::declare_rule! {
     /// 581 → 503 MB (robusta-dev/krr#334). A `RUN` that installs only `pip`, `setuptools`
     /// or `wheel` (`pip install --upgrade pip`) is reported with a smaller estimate, 1–4 MB:
     /// the cache keeps the wheels it downloaded, 1.8 MB for pip 24.2, 1.2 MB for setuptools
-    /// 75.1 and 0.07 MB for wheel 0.44 on PyPI, and their HTTP cache entries.
+    /// 75.1 and 0.07 MB for wheel 0.44 on PyPI, and their HTTP cache entries. An install that
+    /// names its packages gets 0.1–10 MB a package named (`pip install flask requests`: 0.2–20
+    /// MB; their wheels and dependencies are about 3 MB on PyPI), so a short list is not given
+    /// the floor of a whole requirements file.
     ///
     /// ## Example
     /// ```dockerfile
@@ -153,7 +156,7 @@ impl Rule for PipCacheKept {
                 break;
             }
             let (c, at, estimate) = match (found, fallback) {
-                (Some((c, at)), _) => (c, at, heuristics::pip_cache()),
+                (Some((c, at)), _) => (c, at, named_packages_cache(c, at).unwrap_or_else(heuristics::pip_cache)),
                 (None, Some((c, at))) => (c, at, self_upgrade_cache()),
                 (None, None) => continue,
             };
@@ -170,6 +173,64 @@ impl Rule for PipCacheKept {
             );
         }
     }
+}
+
+/// The cache of an install that names its packages (no requirements file, no local project):
+/// the wheels of those packages and their dependencies, 0.1–10 MB a named package (a pure-Python
+/// package with a few dependencies, such as `flask`, brings about 1.5 MB of wheels from PyPI;
+/// a scientific one, such as `numpy`, about 18 MB, with several such in a 78 MB cache,
+/// robusta-dev/krr#334), so a short list is not given the 10 MB floor of a whole requirements
+/// file. `None` when the install reads a requirements file, a local path or a project.
+fn named_packages_cache(c: &Command, at: usize) -> Option<Estimate> {
+    const MB: u64 = 1_000_000;
+    let e = c.effective();
+    let args = &e[at + 2..];
+    let mut named = 0u64;
+    let mut skip_value = false;
+    for w in args {
+        let t = w.text.as_str();
+        if skip_value {
+            skip_value = false;
+            continue;
+        }
+        if t.starts_with('-') {
+            if t == "-r"
+                || t.starts_with("--requirement")
+                || t.starts_with("-r")
+                || t == "-e"
+                || t.starts_with("--editable")
+            {
+                return None;
+            }
+            // Options that take a value as the next word.
+            skip_value = matches!(
+                t,
+                "-c" | "--constraint"
+                    | "-i"
+                    | "--index-url"
+                    | "--extra-index-url"
+                    | "-f"
+                    | "--find-links"
+                    | "-t"
+                    | "--target"
+                    | "--prefix"
+                    | "--root"
+                    | "--platform"
+                    | "--python-version"
+                    | "--implementation"
+                    | "--abi"
+                    | "--trusted-host"
+                    | "--progress-bar"
+            );
+            continue;
+        }
+        // A path, a URL or a variable is not a package name whose size can be guessed.
+        if t.contains('/') || t.contains('$') || t == "." || t.ends_with(".whl") || t.ends_with(".tar.gz") {
+            return None;
+        }
+        named += 1;
+    }
+    (named > 0).then(|| Estimate::uncompressed(named * MB / 10, named * 10 * MB, Basis::Heuristic))
 }
 
 /// The cache of `pip install --upgrade pip setuptools wheel` alone: the wheels it downloads,
