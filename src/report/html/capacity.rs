@@ -287,7 +287,8 @@ fn node_types(h: &mut String, p: &PlanReport) {
                 h,
                 66.0,
                 y,
-                380.0,
+                // Leaves the text right of the bar room for `184,878 free of 196,608 MiB`.
+                340.0,
                 row_h,
                 &[
                     Segment {
@@ -309,7 +310,7 @@ fn node_types(h: &mut String, p: &PlanReport) {
             );
             text(
                 h,
-                452.0,
+                412.0,
                 y + 12.0,
                 "start",
                 "tm",
