@@ -47,6 +47,10 @@ pub struct Command {
     pub words: Vec<Word>,
     /// The operator before this command.
     pub separator: Separator,
+    /// Subshells `(` opened just before this command (`(cd dir && make)`).
+    pub opens: u16,
+    /// Subshells `)` closed just after this command.
+    pub closes: u16,
 }
 
 const KEYWORDS: &[&str] = &[
@@ -196,6 +200,7 @@ pub fn split(src: &str, span: Span, mode: Mode) -> Vec<Command> {
         out: Vec::new(),
         words: Vec::new(),
         sep: Separator::Start,
+        opens: 0,
     }
     .run()
 }
@@ -335,6 +340,8 @@ struct Lexer<'a> {
     out: Vec<Command>,
     words: Vec<Word>,
     sep: Separator,
+    /// `(` seen since the last command.
+    opens: u16,
 }
 
 struct WordBuf {
@@ -369,6 +376,8 @@ impl Lexer<'_> {
             self.out.push(Command {
                 words: std::mem::take(&mut self.words),
                 separator: self.sep,
+                opens: std::mem::take(&mut self.opens),
+                closes: 0,
             });
             self.sep = next;
         } else if self.out.is_empty() {
@@ -419,9 +428,20 @@ impl Lexer<'_> {
                     self.pos += if self.peek(1) == Some(';') { 2 } else { 1 };
                     self.end_command(Separator::Semi);
                 }
-                '(' | ')' => {
+                '(' => {
                     self.pos += 1;
                     self.end_command(Separator::Newline);
+                    self.opens = self.opens.saturating_add(1);
+                }
+                ')' => {
+                    self.pos += 1;
+                    self.end_command(Separator::Newline);
+                    if self.opens > 0 {
+                        // `()`: an empty subshell (or a function's parentheses).
+                        self.opens -= 1;
+                    } else if let Some(last) = self.out.last_mut() {
+                        last.closes = last.closes.saturating_add(1);
+                    }
                 }
                 '<' | '>' => self.redirect(),
                 _ => {
