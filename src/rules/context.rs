@@ -487,13 +487,34 @@ impl<'a> RuleContext<'a> {
                 })
     }
 
+    /// Whether the target is a product image built on an official node, python or ruby image
+    /// without a `CMD` or `ENTRYPOINT` of its own, that sets a non-root `USER`: the base
+    /// image's `CMD` (`node`, `python3`, `irb`; docker-library/official-images) runs the
+    /// interpreter as that user, so the image is a runtime for scripts given at `docker run`
+    /// (a puppeteer image), not a base for other builds (those leave the user as root).
+    #[must_use]
+    pub fn runs_base_interpreter(&self) -> bool {
+        let chain = self.chain(self.target);
+        let root = self.scope.root_of[self.target];
+        self.product
+            && !self.runtime
+            && base_image(&self.stages[root])
+                .is_some_and(|r| r.registry.is_none() && matches!(r.repo.as_str(), "node" | "python" | "ruby"))
+            && chain
+                .first()
+                .is_some_and(|&s| self.user_at(s, self.stages[s].instructions.end).is_some())
+    }
+
     /// Whether the target is a development environment rather than a service, by what it
     /// does rather than by its stage name: its stage chain gives a user `sudo` (`useradd -G
     /// sudo`, `usermod -aG wheel`, `adduser NAME sudo`, a `NOPASSWD` sudoers line), or the
     /// file has a single stage whose `RAILS_ENV`, `RACK_ENV`, `NODE_ENV`, `APP_ENV`,
     /// `FLASK_ENV` or `MIX_ENV` is `development` or `test`. Rules about what a production
     /// runtime should not carry (compilers, development dependencies, a JDK, two download
-    /// tools) stay silent on such images; cache rules do not.
+    /// tools) stay silent on such images; cache rules do not. Also a development server or
+    /// watcher as the command ([`RuleContext::runs_dev_server`]), a toolchain image that
+    /// ships unbuilt source ([`RuleContext::builds_at_start`]), and an image that installs a
+    /// browser driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`).
     #[must_use]
     pub fn development_environment(&self) -> bool {
         let chain = self.chain(self.target);
@@ -516,7 +537,128 @@ impl<'a> RuleContext<'a> {
                     self.env_at(self.target, end, k)
                         .is_some_and(|v| matches!(v.as_str(), "development" | "dev" | "test"))
                 });
-        grants_sudo || dev_env
+        // A browser driver that only test suites use (`phantomjs` for rspec or karma,
+        // `chromedriver`/`geckodriver` for Selenium): a test image.
+        let test_driver = chain.iter().flat_map(|&s| self.stage_instructions(s)).any(|(i, _)| {
+            self.commands[i].iter().any(|c| {
+                c.words.iter().any(|w| {
+                    ["phantomjs", "chromedriver", "geckodriver"]
+                        .iter()
+                        .any(|d| w.text.contains(d))
+                })
+            })
+        });
+        grants_sudo || dev_env || test_driver || self.runs_dev_server() || self.builds_at_start()
+    }
+
+    /// Whether the target's command (`CMD` or `ENTRYPOINT` of its stage chain) runs a
+    /// development server or file watcher: `grunt dev`, `npm run dev`, `yarn watch`,
+    /// `nodemon`, `ng serve`, `next dev`, `vite` (not `vite preview`), `webpack serve`,
+    /// `react-scripts start`, `cargo watch`, `air`, `dotnet watch`, `flask run --debug` or
+    /// `--reload`, `uvicorn --reload`, Django's `manage.py runserver`, `php artisan serve`,
+    /// `php -S`, `hugo server`, `jekyll serve`, `gradle bootRun`, `mvn spring-boot:run`.
+    /// These serve the sources as they change, with the tools that need: a development image.
+    #[must_use]
+    pub fn runs_dev_server(&self) -> bool {
+        let chain = self.chain(self.target);
+        let words: Vec<String> = chain
+            .iter()
+            .flat_map(|&s| self.stage_instructions(s))
+            .filter(|(_, i)| matches!(i.keyword, Keyword::Cmd | Keyword::Entrypoint))
+            .flat_map(|(_, i)| i.values())
+            .flat_map(|v| {
+                v.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '"' | '\''))
+                    .filter(|w| !w.is_empty())
+                    .map(|w| w.rsplit('/').next().unwrap_or(w).to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        let after = |tool: &str, subs: &[&str]| {
+            w.windows(2).any(|p| p[0] == tool && subs.contains(&p[1]))
+                || w.windows(3)
+                    .any(|p| p[0] == tool && p[1] == "run" && subs.contains(&p[2]))
+        };
+        const DEV_SCRIPTS: &[&str] = &[
+            "dev",
+            "develop",
+            "watch",
+            "serve",
+            "start:dev",
+            "dev:server",
+            "start-dev",
+        ];
+        w.iter().any(|t| {
+            matches!(
+                *t,
+                "nodemon" | "webpack-dev-server" | "air" | "reflex" | "runserver" | "ts-node-dev" | "browser-sync"
+            )
+        }) || [
+            "grunt",
+            "gulp",
+            "npm",
+            "yarn",
+            "pnpm",
+            "bun",
+            "next",
+            "nuxt",
+            "ng",
+            "vue-cli-service",
+        ]
+        .iter()
+        .any(|t| after(t, DEV_SCRIPTS))
+            || w.windows(2).any(|p| {
+                matches!(
+                    p,
+                    ["cargo" | "dotnet", "watch"]
+                        | ["webpack", "serve"]
+                        | ["react-scripts", "start"]
+                        | ["artisan", "serve"]
+                        | ["hugo" | "jekyll", "server" | "serve"]
+                        | ["gradle" | "gradlew", "bootRun"]
+                        | ["mvn" | "mvnw", "spring-boot:run"]
+                        | ["php", "-S"]
+                )
+            })
+            || w.first().is_some_and(|t| *t == "vite") && w.get(1).is_none_or(|a| *a != "preview" && *a != "build")
+            || (w.contains(&"flask") || w.contains(&"uvicorn") || w.contains(&"gunicorn"))
+                && w.iter().any(|t| matches!(*t, "--debug" | "--reload"))
+    }
+
+    /// Whether the target ships the source of a compiled language on its toolchain image
+    /// without building it: the final stage is built on the official `golang` or `rust`
+    /// image, copies the whole build context, and no `RUN` of its chain compiles the project
+    /// (`go build`/`install`, `cargo build`/`install --path`, `make`). It builds and runs
+    /// when the container starts, as development setups do (a compose backend that mounts
+    /// the source).
+    #[must_use]
+    pub fn builds_at_start(&self) -> bool {
+        let chain = self.chain(self.target);
+        let root = self.scope.root_of[self.target];
+        let Some(r) = base_image(&self.stages[root]) else {
+            return false;
+        };
+        if r.registry.is_some() || !matches!(r.repo.as_str(), "golang" | "rust") {
+            return false;
+        }
+        let insts = || chain.iter().flat_map(|&s| self.stage_instructions(s));
+        let copies_source = insts().any(|(_, i)| {
+            context_sources(i)
+                .iter()
+                .any(|s| matches!(&**s, "." | "./" | "*" | "./*" | "./."))
+        });
+        let compiles = insts().any(|(i, _)| {
+            self.commands[i]
+                .iter()
+                .any(|c| match (c.name(), c.subcommand().map(|w| w.text.as_str())) {
+                    (Some("go"), Some("build" | "install")) => true,
+                    (Some("cargo"), Some("build" | "b")) => true,
+                    (Some("cargo"), Some("install")) => c.has_flag("--path"),
+                    (Some("make" | "gmake"), _) => true,
+                    _ => false,
+                })
+        });
+        copies_source && !compiles
     }
 
     /// The `USER` in effect for instruction `at` in stage `s` (`None`: root or unknown).
