@@ -60,7 +60,8 @@ const KEYWORDS: &[&str] = &[
 
 impl Command {
     /// The words from the command name on: leading `NAME=value` assignments, shell keywords
-    /// (`if`, `then`, `do`, `!`, `{`, ...) and wrappers (`sudo`, `env`, `nohup`) are skipped.
+    /// (`if`, `then`, `do`, `!`, `{`, ...) and wrappers (`sudo`, `env`, `nohup`, `gosu USER`,
+    /// `su-exec USER`, `s6-setuidgid USER`, `runuser -u USER --`) are skipped.
     #[must_use]
     pub fn effective(&self) -> &[Word] {
         let mut w = &self.words[..];
@@ -69,6 +70,15 @@ impl Command {
             let t = first.text.as_str();
             if KEYWORDS.contains(&t) || is_assignment(t) {
                 w = &w[1..];
+            } else if matches!(t, "gosu" | "su-exec" | "s6-setuidgid" | "setuidgid") {
+                // `gosu USER CMD...`: the user, then the command.
+                w = w.get(2..).unwrap_or(&[]);
+            } else if t == "runuser" && w.get(1).is_some_and(|u| u.text == "-u") {
+                // `runuser -u USER [--] CMD...` (`runuser -c` takes a script, one word).
+                w = w.get(3..).unwrap_or(&[]);
+                if w.first().is_some_and(|x| x.text == "--") {
+                    w = &w[1..];
+                }
             } else if t == "sudo" || t == "env" {
                 w = &w[1..];
                 while let Some(f) = w.first() {
@@ -695,6 +705,20 @@ mod tests {
         assert_eq!(names, ["set", "apk", "true", "rm", ""]);
         assert_eq!(cmds[1].args().len(), 4);
         assert_eq!(cmds[1].separator, Separator::Newline);
+    }
+
+    #[test]
+    fn effective_skips_user_switching_wrappers() {
+        for (text, name) in [
+            ("gosu app yarn install", "yarn"),
+            ("su-exec node:node npm ci", "npm"),
+            ("runuser -u app -- bundle install", "bundle"),
+            ("s6-setuidgid app pip install x", "pip"),
+            ("sudo -u discourse yarn install --frozen-lockfile", "yarn"),
+        ] {
+            let c = split(text, Span::new(0, text.len()), Mode::Script);
+            assert_eq!(c[0].name(), Some(name), "{text}");
+        }
     }
 
     #[test]

@@ -278,9 +278,11 @@ impl<'a> RuleContext<'a> {
             .iter()
             .enumerate()
             .map(|(i, inst)| match stage_of[i] {
-                Some(s) if inst.keyword == Keyword::Run && posix(s, i) => {
-                    shell::run_commands(src, inst, dockerfile.escape)
-                }
+                Some(s) if inst.keyword == Keyword::Run && posix(s, i) => unwrap_scripts(
+                    src,
+                    shell::run_commands(src, inst, dockerfile.escape),
+                    dockerfile.escape,
+                ),
                 _ => Vec::new(),
             })
             .collect();
@@ -487,6 +489,29 @@ impl<'a> RuleContext<'a> {
                 })
     }
 
+    /// Whether the target is judged as an image that runs an application: it has a `CMD` or
+    /// `ENTRYPOINT` ([`RuleContext::runtime`]), inherits an interpreter command
+    /// ([`RuleContext::runs_base_interpreter`]), or declares a production environment
+    /// (`RAILS_ENV`, `RACK_ENV`, `NODE_ENV`, `APP_ENV` or `MIX_ENV` set to `production` or
+    /// `prod` by an ENV of its stage chain) while its command comes from its base image.
+    #[must_use]
+    pub fn runs_application(&self) -> bool {
+        self.runtime
+            || self.runs_base_interpreter()
+            || self.product
+                && self.chain(self.target).iter().any(|&s| {
+                    self.stage_instructions(s).any(|(i, inst)| {
+                        inst.keyword == Keyword::Env
+                            && ["RAILS_ENV", "RACK_ENV", "NODE_ENV", "APP_ENV", "MIX_ENV"]
+                                .iter()
+                                .any(|k| {
+                                    self.env_at(s, i + 1, k)
+                                        .is_some_and(|v| matches!(v.as_str(), "production" | "prod"))
+                                })
+                    })
+                })
+    }
+
     /// Whether the target is a product image built on an official node, python or ruby image
     /// without a `CMD` or `ENTRYPOINT` of its own, that sets a non-root `USER`: the base
     /// image's `CMD` (`node`, `python3`, `irb`; docker-library/official-images) runs the
@@ -670,6 +695,61 @@ impl<'a> RuleContext<'a> {
             .first()
             .map(|v| v.split(':').next().unwrap_or("").to_string())?;
         (u != "root" && u != "0").then_some(u)
+    }
+}
+
+/// `commands` with each `sh -c '...'`, `bash -lc "..."`, `su USER -c "..."` or `runuser -l
+/// USER -c "..."` replaced by the commands of its quoted script, read from the file (spans
+/// stay file offsets): what the wrapper runs is what the rules see. A script that is not one
+/// quoted word (`sh -c $CMD`) is left as it is.
+fn unwrap_scripts(src: &str, commands: Vec<Command>, escape: char) -> Vec<Command> {
+    if !commands.iter().any(|c| script_word(c).is_some()) {
+        return commands;
+    }
+    let mut out = Vec::with_capacity(commands.len());
+    for c in commands {
+        let inner = script_word(&c).and_then(|w| {
+            let text = src.get(w.span.range())?;
+            let b = text.as_bytes();
+            let quoted = b.len() >= 2 && matches!(b[0], b'"' | b'\'') && b[b.len() - 1] == b[0];
+            quoted.then(|| {
+                shell::split(
+                    src,
+                    Span::new(w.span.start() + 1, w.span.end() - 1),
+                    shell::Mode::Dockerfile { escape },
+                )
+            })
+        });
+        match inner {
+            Some(mut cmds) if !cmds.is_empty() => {
+                cmds[0].separator = c.separator;
+                cmds[0].opens = cmds[0].opens.saturating_add(c.opens);
+                if let Some(last) = cmds.last_mut() {
+                    last.closes = last.closes.saturating_add(c.closes);
+                }
+                out.extend(cmds);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The script word of `sh -c SCRIPT` (also `-ec`, `-lc`), `su ... -c SCRIPT` and `runuser ...
+/// -c SCRIPT`.
+fn script_word(c: &Command) -> Option<&shell::Word> {
+    let args = c.args();
+    match c.name()? {
+        "sh" | "bash" | "ash" | "dash" | "zsh" => {
+            let p = args.iter().position(|w| !w.text.starts_with('-'))?;
+            let opt = p.checked_sub(1).map(|q| &args[q].text)?;
+            (opt.starts_with('-') && !opt.starts_with("--") && opt.contains('c')).then(|| &args[p])
+        }
+        "su" | "runuser" => {
+            let p = args.iter().position(|w| w.text == "-c" || w.text == "--command")?;
+            args.get(p + 1)
+        }
+        _ => None,
     }
 }
 

@@ -25,6 +25,11 @@ crate::declare_rule! {
     /// folder that holds `node_modules` (`COPY --from=build /app /app`); a prune in the
     /// builder before the copy does help there.
     ///
+    /// Installs run through `sudo -u`, `gosu`, `su-exec` or `su -c "..."` count. Only images
+    /// that run an application are checked: a `CMD` or `ENTRYPOINT` in the target's stage
+    /// chain, or an `ENV RAILS_ENV=production` (`NODE_ENV`, `RACK_ENV`, `APP_ENV`, `MIX_ENV`)
+    /// in an image whose command comes from its base.
+    ///
     /// Installs of named packages (`npm install -g pm2`) and installs that prune in the same
     /// `RUN` are not reported. With a build context, a `package.json` without
     /// `devDependencies` (or a `Gemfile` without a `development` or `test` group) is not
@@ -317,7 +322,7 @@ fn takes_node_modules(source: &str, cwd: &str) -> bool {
 
 impl Rule for DevDependenciesInFinalImage {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !ctx.runtime || ctx.development_environment() {
+        if !ctx.runs_application() || ctx.development_environment() {
             return;
         }
         let has_dev_deps = |tool: &str| -> bool {

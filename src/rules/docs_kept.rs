@@ -20,8 +20,9 @@ crate::declare_rule! {
     ///
     /// Only images that run something are checked: the target's stage chain has `CMD` or
     /// `ENTRYPOINT`, or it is built on an official node, python or ruby image (whose own `CMD`
-    /// runs the interpreter) and sets a non-root `USER`; the target is not a development stage
-    /// (`dev`, `build`, `test`, `validate`, ...).
+    /// runs the interpreter) and sets a non-root `USER`, or it declares a production
+    /// environment (`ENV RAILS_ENV=production`); the target is not a development stage (`dev`,
+    /// `build`, `test`, `validate`, ...).
     ///
     /// Development environments are not checked either: images whose stage chain gives a user
     /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), single-stage files that set
@@ -64,7 +65,7 @@ crate::declare_rule! {
 
 impl Rule for DocsKept {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !ctx.runtime && !ctx.runs_base_interpreter() || ctx.development_environment() {
+        if !ctx.runs_application() || ctx.development_environment() {
             return;
         }
         if ctx.src.contains("path-exclude") {
