@@ -30,8 +30,9 @@ crate::declare_rule! {
     /// chain, or an `ENV RAILS_ENV=production` (`NODE_ENV`, `RACK_ENV`, `APP_ENV`, `MIX_ENV`)
     /// in an image whose command comes from its base.
     ///
-    /// Installs of named packages (`npm install -g pm2`) and installs that prune in the same
-    /// `RUN` are not reported. With a build context, a `package.json` without
+    /// Installs of named packages (`npm install -g pm2`), installs that prune in the same
+    /// `RUN`, and a `bundle install` whose `RUN` deletes the gem home it installed into (a
+    /// system Ruby's `/var/lib/gems`, purged after building the docs) are not reported. With a build context, a `package.json` without
     /// `devDependencies` (or a `Gemfile` without a `development` or `test` group) is not
     /// reported either.
     ///
@@ -227,6 +228,12 @@ fn examine(
     let env = |k: &str| inline(k).or_else(|| ctx.env_at(s, i, k));
     match tool {
         "bundle" => {
+            // The same RUN deletes the gem home it installed into (a system Ruby used to build
+            // the docs, then purged with `/var/lib/gems`): no gem ships.
+            let homes = super::gem_cache_kept::gem_homes(ctx, s, i);
+            if matches!(reach, Reach::Layer) && super::gem_cache_kept::removes_gem_home(ctx, s, i, cmds, &homes) {
+                return None;
+            }
             if env("BUNDLE_WITHOUT").is_some_and(|v| names_dev_group(&v))
                 || bundle_config_without(cmds)
                 || runs
