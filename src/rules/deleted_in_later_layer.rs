@@ -20,7 +20,9 @@ crate::declare_rule! {
     /// that deletes something an earlier instruction of the image created: files from
     /// `COPY`/`ADD` (an archive copied in, extracted and deleted later included; a local
     /// archive `ADD` extracted and then removed), from `COPY --from`, from a stage the image is
-    /// built `FROM`, and downloads (`curl -o`, `wget -O`, `git clone`). Only what imgopt can
+    /// built `FROM`, downloads (`curl -o`, `wget -O`, `git clone`), and what a known installer
+    /// piped into an interpreter writes in its home (`curl -sSL https://install.python-poetry.org
+    /// | python3 -` writes `$POETRY_HOME/venv`; rustup, Bun and Deno likewise). Only what imgopt can
     /// see being created is matched: below a copied folder, a path counts when the build
     /// context has it, when the folder is one of its own (`/app`, `/srv/x`, not `/etc` or
     /// `/usr` that the base image fills), or when the `COPY --from` stage is seen writing
@@ -399,6 +401,20 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         .into_iter()
                         .filter_map(|(_, p)| p)
                         .collect();
+                    for (path, what) in installer_writes(ctx, s, i) {
+                        out.push(Created {
+                            path,
+                            instr: i,
+                            files: None,
+                            dir_contents: true,
+                            archive: false,
+                            cache: None,
+                            what,
+                            trusted: true,
+                            evidence: Vec::new(),
+                            leaves: Vec::new(),
+                        });
+                    }
                     for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)) {
                         if cwd.starts_with('\u{0}') {
                             continue;
@@ -493,6 +509,71 @@ const SHARED_DIRS: &[&str] = &[
     "/lib",
     "/sbin",
 ];
+
+/// Installers run from a download piped into an interpreter (`curl -sSL URL | python3 -`):
+/// the URL they come from, the variable that moves their home and its default for root, and
+/// the folders below the home that the installer itself writes (not the caches the installed
+/// tool fills later).
+/// - Poetry, <https://python-poetry.org/docs/#installing-with-the-official-installer>:
+///   `$POETRY_HOME` (`~/.local/share/pypoetry`), `venv` and `bin`.
+/// - rustup, <https://rust-lang.github.io/rustup/installation/index.html>: `$RUSTUP_HOME`
+///   (`~/.rustup`) whole, and `$CARGO_HOME` (`~/.cargo`) `bin` and `env`.
+/// - Bun (`$BUN_INSTALL`, `~/.bun`) and Deno (`$DENO_INSTALL`, `~/.deno`): `bin`.
+const INSTALLERS: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "install.python-poetry.org",
+        "POETRY_HOME",
+        "/root/.local/share/pypoetry",
+        &["venv", "bin"],
+    ),
+    ("sh.rustup.rs", "RUSTUP_HOME", "/root/.rustup", &[""]),
+    ("sh.rustup.rs", "CARGO_HOME", "/root/.cargo", &["bin", "env"]),
+    ("bun.sh/install", "BUN_INSTALL", "/root/.bun", &["bin"]),
+    ("deno.land/install.sh", "DENO_INSTALL", "/root/.deno", &["bin"]),
+];
+
+/// What the piped installers of `RUN` `i` (stage `s`) write: (path, what).
+fn installer_writes(ctx: &RuleContext<'_>, s: usize, i: usize) -> Vec<(String, String)> {
+    let cmds = &ctx.commands[i];
+    let mut out = Vec::new();
+    for pair in cmds.windows(2) {
+        let (dl, run) = (&pair[0], &pair[1]);
+        let interpreter = run.separator == crate::dockerfile::shell::Separator::Pipe
+            && run
+                .name()
+                .is_some_and(|n| matches!(n, "sh" | "bash" | "ash" | "dash" | "zsh") || n.starts_with("python"));
+        if !interpreter || !matches!(dl.name(), Some("curl" | "wget")) {
+            continue;
+        }
+        let Some(url) = dl.args().iter().find(|w| w.text.contains("://")) else {
+            continue;
+        };
+        for &(site, var, default, subs) in INSTALLERS.iter().filter(|(site, ..)| url.text.contains(site)) {
+            // The variable set on the interpreter (`| POETRY_HOME=/opt/poetry python3 -`),
+            // else by ENV/ARG, else the default.
+            let inline = run
+                .words
+                .iter()
+                .find_map(|w| w.text.strip_prefix(&format!("{var}=")).map(str::to_string));
+            let home = inline
+                .or_else(|| ctx.env_at(s, i, var))
+                .map_or_else(|| default.to_string(), |h| ctx.expand_at(s, i, &h));
+            if home.contains('$') || !home.starts_with('/') {
+                continue;
+            }
+            let home = home.trim_end_matches('/');
+            for sub in subs {
+                let path = if sub.is_empty() {
+                    home.to_string()
+                } else {
+                    format!("{home}/{sub}")
+                };
+                out.push((path, format!("the installer piped from `{site}`")));
+            }
+        }
+    }
+    out
+}
 
 /// Paths a command writes that imgopt can name: downloads and clones.
 fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
