@@ -633,17 +633,19 @@ impl<'a> RuleContext<'a> {
         .iter()
         .any(|t| after(t, DEV_SCRIPTS))
             || w.windows(2).any(|p| {
-                matches!(
-                    p,
-                    ["cargo" | "dotnet", "watch"]
-                        | ["webpack", "serve"]
-                        | ["react-scripts", "start"]
-                        | ["artisan", "serve"]
-                        | ["hugo" | "jekyll", "server" | "serve"]
-                        | ["gradle" | "gradlew", "bootRun"]
-                        | ["mvn" | "mvnw", "spring-boot:run"]
-                        | ["php", "-S"]
-                )
+                // A tool and the subcommand that starts its development server or watcher.
+                const PAIRS: &[(&[&str], &[&str])] = &[
+                    (&["cargo", "dotnet"], &["watch"]),
+                    (&["webpack", "artisan"], &["serve"]),
+                    (&["react-scripts"], &["start"]),
+                    (&["hugo", "jekyll"], &["server", "serve"]),
+                    (&["gradle", "gradlew"], &["bootRun"]),
+                    (&["mvn", "mvnw"], &["spring-boot:run"]),
+                    (&["php"], &["-S"]),
+                ];
+                PAIRS
+                    .iter()
+                    .any(|(tools, subs)| tools.contains(&p[0]) && subs.contains(&p[1]))
             })
             || w.first().is_some_and(|t| *t == "vite") && w.get(1).is_none_or(|a| *a != "preview" && *a != "build")
             || (w.contains(&"flask") || w.contains(&"uvicorn") || w.contains(&"gunicorn"))

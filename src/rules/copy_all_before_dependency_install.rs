@@ -225,11 +225,11 @@ fn implicit_fetch(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize) -> Option
         (
             "cargo",
             Some("build" | "b" | "test" | "t" | "run" | "r" | "check" | "c" | "bench" | "doc" | "clippy" | "install"),
-        ) if !c.has_flag("--offline")
-            && !c.has_flag("--frozen")
-            && !(sub == Some("install") && cargo_installs_named_crate(c))
-            && !env_is(ctx, s, i, c, "CARGO_NET_OFFLINE", "true")
-            && !cargo_vendored(ctx) =>
+        ) if !(c.has_flag("--offline")
+            || c.has_flag("--frozen")
+            || sub == Some("install") && cargo_installs_named_crate(c)
+            || env_is(ctx, s, i, c, "CARGO_NET_OFFLINE", "true")
+            || cargo_vendored(ctx)) =>
         {
             Dep::implicit(Eco::Rust, CARGO, "the crates", "cargo fetch")
         }
