@@ -31,7 +31,8 @@ crate::declare_rule! {
     /// Each ecosystem counts on its own: a `bundle install` before the copy does not cache an
     /// `npm install` after it, but a `go mod download` before it covers a `go build` after it,
     /// and so do three or more `go get` of named packages (dependencies fetched ahead of the
-    /// source, the GOPATH way). Stages the target does not need, stages that `COPY --from`
+    /// source, the GOPATH way); a stage this one is built `FROM` that installed them covers
+    /// the build commands (not an explicit reinstall). Stages the target does not need, stages that `COPY --from`
     /// their dependencies out of another stage, and installs that run only under a condition
     /// (`if [ "$BUILD_JS" = 1 ]; then ...`) are skipped.
     ///
@@ -522,6 +523,21 @@ impl Rule for CopyAllBeforeDependencyInstall {
             let mut copied_from_stage = false;
             // The ecosystems whose install ran before the whole-context copy (one ecosystem's
             // install does not cache another's).
+            // A stage built `FROM` an earlier one starts with that one's downloads: a `go mod
+            // download` in a `deps` stage covers the `go build` of `FROM deps AS build` (an
+            // explicit reinstall after the copy still runs again).
+            let inherited: Vec<Eco> = ctx
+                .chain(st.index)
+                .into_iter()
+                .skip(1)
+                .flat_map(|p| ctx.stage_instructions(p))
+                .filter(|(_, x)| x.keyword == Keyword::Run)
+                .flat_map(|(i, _)| (0..ctx.commands[i].len()).map(move |k| (i, k)))
+                .filter_map(|(i, k)| {
+                    let ps = ctx.stage_of[i]?;
+                    dependency_install(ctx, ps, i, k).map(|d| d.eco)
+                })
+                .collect();
             let mut installed_before: Vec<Eco> = Vec::new();
             let mut named_gets = 0;
             'stage: for (i, inst) in ctx.stage_instructions(st.index) {
@@ -553,7 +569,9 @@ impl Rule for CopyAllBeforeDependencyInstall {
                     }
                     match copy_all {
                         None => installed_before.push(dep.eco),
-                        Some(_) if installed_before.contains(&dep.eco) => {}
+                        Some(_)
+                            if installed_before.contains(&dep.eco)
+                                || dep.implicit.is_some() && inherited.contains(&dep.eco) => {}
                         Some(ci) if !copied_from_stage => {
                             let cinst = &ctx.dockerfile.instructions[ci];
                             // The program and its subcommand (`go mod download`: the verb too).
