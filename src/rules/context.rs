@@ -604,15 +604,7 @@ impl<'a> RuleContext<'a> {
                 || w.windows(3)
                     .any(|p| p[0] == tool && p[1] == "run" && subs.contains(&p[2]))
         };
-        const DEV_SCRIPTS: &[&str] = &[
-            "dev",
-            "develop",
-            "watch",
-            "serve",
-            "start:dev",
-            "dev:server",
-            "start-dev",
-        ];
+        const DEV_SCRIPTS: &[&str] = &["dev", "develop", "watch", "start:dev", "dev:server", "start-dev"];
         w.iter().any(|t| {
             matches!(
                 *t,
@@ -636,7 +628,8 @@ impl<'a> RuleContext<'a> {
                 // A tool and the subcommand that starts its development server or watcher.
                 const PAIRS: &[(&[&str], &[&str])] = &[
                     (&["cargo", "dotnet"], &["watch"]),
-                    (&["webpack", "artisan"], &["serve"]),
+                    // `npm run serve` may start anything; `ng serve` is Angular's dev server.
+                    (&["webpack", "artisan", "ng", "vue-cli-service"], &["serve"]),
                     (&["react-scripts"], &["start"]),
                     (&["hugo", "jekyll"], &["server", "serve"]),
                     (&["gradle", "gradlew"], &["bootRun"]),

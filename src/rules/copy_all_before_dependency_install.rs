@@ -577,7 +577,14 @@ impl Rule for CopyAllBeforeDependencyInstall {
                             // The program and its subcommand (`go mod download`: the verb too).
                             let mut what: Vec<&str> =
                                 c.effective().first().map(|w| w.text.as_str()).into_iter().collect();
-                            what.extend(c.subcommand().map(|w| w.text.as_str()));
+                            // `mvn clean package`: name the goal that builds.
+                            what.extend(
+                                c.args()
+                                    .iter()
+                                    .filter(|w| !w.text.starts_with('-'))
+                                    .find(|w| w.text != "clean" || dep.implicit.is_none())
+                                    .map(|w| w.text.as_str()),
+                            );
                             if pkg::is(c, "go", &["mod"]) {
                                 what.extend(
                                     c.args()
