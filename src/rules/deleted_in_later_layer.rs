@@ -124,7 +124,9 @@ pub(super) fn copy_word(ctx: &RuleContext<'_>, s: usize, at: usize, word: &str) 
 
 /// A `COPY`/`ADD` word with its shell quotes removed (variables left as written).
 fn unquote_word(word: &str) -> String {
-    if word.contains(['"', '\'']) {
+    // Balanced quotes only: a JSON-form value (`COPY ["it's.txt", "/x/"]`) is already plain.
+    let balanced = word.matches('"').count() % 2 == 0 && word.matches('\'').count() % 2 == 0;
+    if word.contains(['"', '\'']) && balanced {
         crate::dockerfile::shell::split(
             word,
             crate::dockerfile::Span::new(0, word.len()),
