@@ -397,10 +397,13 @@ fn make_builds(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize) -> bool {
             Some("cmake" | "configure" | "meson" | "autoreconf" | "autogen.sh" | "bootstrap" | "qmake" | "scons")
         )
     };
-    let earlier_runs = ctx
-        .stage_instructions(s)
-        .filter(|(j, _)| *j < i)
-        .any(|(j, _)| ctx.commands[j].iter().any(configures));
+    // The latest instructions of the stage only (a `cmake` or `./configure` comes right
+    // before its `make`): files with thousands of `RUN make` stay linear.
+    let start = ctx.stages[s]
+        .instructions
+        .start
+        .max(i.saturating_sub(CONFIGURE_LOOKBACK));
+    let earlier_runs = (start..i).any(|j| ctx.commands[j].iter().any(configures));
     !earlier_runs && !ctx.commands[i][..k].iter().any(configures)
 }
 
@@ -419,11 +422,13 @@ fn toolchain(ctx: &RuleContext<'_>, s: usize, i: usize) -> Option<Eco> {
     {
         return Some(e);
     }
-    ctx.chain(s)
-        .into_iter()
-        .flat_map(|st| ctx.stage_instructions(st))
-        .filter(|(j, _)| *j < i)
-        .flat_map(|(j, _)| pkg::installs(&ctx.commands[j]))
+    // The stage and its `FROM` chain, latest first, at most MAX_LOOKBACK instructions.
+    let chain = std::iter::successors(Some(s), |&st| ctx.stages[st].base_stage);
+    chain
+        .flat_map(|st| ctx.stages[st].instructions.clone().rev())
+        .filter(|&j| j < i)
+        .take(MAX_LOOKBACK)
+        .flat_map(|j| pkg::installs(&ctx.commands[j]))
         .flat_map(|x| x.packages)
         .find_map(|w| of_name(pkg::package_name(&w.text)))
 }
@@ -510,12 +515,41 @@ fn is_install_deps_script(name: &str) -> bool {
     matches!(squashed.as_str(), "installdeps" | "installdependencies")
 }
 
+/// How many earlier instructions the `make` checks read (what configured C sources, which
+/// toolchain was installed): past it, files stay linear and the check assumes nothing.
+const MAX_LOOKBACK: usize = 256;
+
+/// How many earlier instructions of its stage are searched for what configured the C sources
+/// a `make` builds.
+const CONFIGURE_LOOKBACK: usize = 16;
+
 /// Named `go get`s before the copy that count as fetching the dependencies ahead of the
 /// source, rather than installing a tool or two.
 const NAMED_PREFETCHES: usize = 3;
 
 impl Rule for CopyAllBeforeDependencyInstall {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        // The ecosystems whose dependencies each stage and its `FROM` chain install, built
+        // stage by stage (a stage's base is always an earlier stage), so long chains stay linear.
+        let mut chain_ecos: Vec<Vec<Eco>> = Vec::with_capacity(ctx.stages.len());
+        for st in &ctx.stages {
+            let mut ecos = st.base_stage.map_or_else(Vec::new, |b| chain_ecos[b].clone());
+            if st.reaches_target {
+                for (i, inst) in ctx.stage_instructions(st.index) {
+                    if inst.keyword != Keyword::Run {
+                        continue;
+                    }
+                    for k in 0..ctx.commands[i].len() {
+                        if let Some(d) = dependency_install(ctx, st.index, i, k)
+                            && !ecos.contains(&d.eco)
+                        {
+                            ecos.push(d.eco);
+                        }
+                    }
+                }
+            }
+            chain_ecos.push(ecos);
+        }
         for st in ctx.needed_stages() {
             let mut copy_all: Option<usize> = None;
             // Dependencies copied in from another stage: an install here only prunes or
@@ -526,18 +560,7 @@ impl Rule for CopyAllBeforeDependencyInstall {
             // A stage built `FROM` an earlier one starts with that one's downloads: a `go mod
             // download` in a `deps` stage covers the `go build` of `FROM deps AS build` (an
             // explicit reinstall after the copy still runs again).
-            let inherited: Vec<Eco> = ctx
-                .chain(st.index)
-                .into_iter()
-                .skip(1)
-                .flat_map(|p| ctx.stage_instructions(p))
-                .filter(|(_, x)| x.keyword == Keyword::Run)
-                .flat_map(|(i, _)| (0..ctx.commands[i].len()).map(move |k| (i, k)))
-                .filter_map(|(i, k)| {
-                    let ps = ctx.stage_of[i]?;
-                    dependency_install(ctx, ps, i, k).map(|d| d.eco)
-                })
-                .collect();
+            let inherited: &[Eco] = st.base_stage.map_or(&[], |b| chain_ecos[b].as_slice());
             let mut installed_before: Vec<Eco> = Vec::new();
             let mut named_gets = 0;
             'stage: for (i, inst) in ctx.stage_instructions(st.index) {
