@@ -125,7 +125,7 @@ pub(super) fn copy_word(ctx: &RuleContext<'_>, s: usize, at: usize, word: &str) 
 /// A `COPY`/`ADD` word with its shell quotes removed (variables left as written).
 fn unquote_word(word: &str) -> String {
     // Balanced quotes only: a JSON-form value (`COPY ["it's.txt", "/x/"]`) is already plain.
-    let balanced = word.matches('"').count() % 2 == 0 && word.matches('\'').count() % 2 == 0;
+    let balanced = word.matches('"').count().is_multiple_of(2) && word.matches('\'').count().is_multiple_of(2);
     if word.contains(['"', '\'']) && balanced {
         crate::dockerfile::shell::split(
             word,
