@@ -23,7 +23,7 @@ crate::declare_rule! {
     /// Installs in a builder stage count too when a shipping stage copies what they wrote:
     /// the gem home (`COPY --from=build /usr/local/bundle ...`, `"${BUNDLE_PATH}"`) or the
     /// folder that holds `node_modules` (`COPY --from=build /app /app`); a prune in the
-    /// builder before the copy does help there.
+    /// builder before the copy, or deleting `node_modules` there, does help.
     ///
     /// Installs run through `sudo -u`, `gosu`, `su-exec` or `su -c "..."` count. Only images
     /// that run an application are checked: a `CMD` or `ENTRYPOINT` in the target's stage
@@ -260,7 +260,15 @@ fn examine(
         }
     }
     let pruned_later = runs[later..].iter().find(|&&(_, k)| prunes(&ctx.commands[k], tool));
-    if pruned_later.is_some() && matches!(reach, Reach::Copied { .. }) {
+    // A builder that deletes `node_modules` after building (`rm -rf spec node_modules
+    // tmp/cache`) copies none of them.
+    let removed_later = !matches!(tool, "bundle" | "uv" | "poetry")
+        && runs[later..].iter().any(|&(_, k)| {
+            pkg::removed_paths(&ctx.commands[k])
+                .iter()
+                .any(|w| w.text.trim_end_matches('/').ends_with("node_modules"))
+        });
+    if (pruned_later.is_some() || removed_later) && matches!(reach, Reach::Copied { .. }) {
         // The copy takes the builder's final state, after the prune.
         return None;
     }
