@@ -608,7 +608,7 @@ impl<'a> RuleContext<'a> {
         w.iter().any(|t| {
             matches!(
                 *t,
-                "nodemon" | "webpack-dev-server" | "air" | "reflex" | "runserver" | "ts-node-dev" | "browser-sync"
+                "nodemon" | "webpack-dev-server" | "air" | "runserver" | "ts-node-dev" | "browser-sync"
             )
         }) || [
             "grunt",
