@@ -47,6 +47,10 @@ pub struct Command {
     pub words: Vec<Word>,
     /// The operator before this command.
     pub separator: Separator,
+    /// Subshells `(` opened just before this command (`(cd dir && make)`).
+    pub opens: u16,
+    /// Subshells `)` closed just after this command.
+    pub closes: u16,
 }
 
 const KEYWORDS: &[&str] = &[
@@ -56,7 +60,8 @@ const KEYWORDS: &[&str] = &[
 
 impl Command {
     /// The words from the command name on: leading `NAME=value` assignments, shell keywords
-    /// (`if`, `then`, `do`, `!`, `{`, ...) and wrappers (`sudo`, `env`, `nohup`) are skipped.
+    /// (`if`, `then`, `do`, `!`, `{`, ...) and wrappers (`sudo`, `env`, `nohup`, `gosu USER`,
+    /// `su-exec USER`, `s6-setuidgid USER`, `runuser -u USER --`) are skipped.
     #[must_use]
     pub fn effective(&self) -> &[Word] {
         let mut w = &self.words[..];
@@ -65,6 +70,15 @@ impl Command {
             let t = first.text.as_str();
             if KEYWORDS.contains(&t) || is_assignment(t) {
                 w = &w[1..];
+            } else if matches!(t, "gosu" | "su-exec" | "s6-setuidgid" | "setuidgid") {
+                // `gosu USER CMD...`: the user, then the command.
+                w = w.get(2..).unwrap_or(&[]);
+            } else if t == "runuser" && w.get(1).is_some_and(|u| u.text == "-u") {
+                // `runuser -u USER [--] CMD...` (`runuser -c` takes a script, one word).
+                w = w.get(3..).unwrap_or(&[]);
+                if w.first().is_some_and(|x| x.text == "--") {
+                    w = &w[1..];
+                }
             } else if t == "sudo" || t == "env" {
                 w = &w[1..];
                 while let Some(f) = w.first() {
@@ -196,6 +210,7 @@ pub fn split(src: &str, span: Span, mode: Mode) -> Vec<Command> {
         out: Vec::new(),
         words: Vec::new(),
         sep: Separator::Start,
+        opens: 0,
     }
     .run()
 }
@@ -335,6 +350,8 @@ struct Lexer<'a> {
     out: Vec<Command>,
     words: Vec<Word>,
     sep: Separator,
+    /// `(` seen since the last command.
+    opens: u16,
 }
 
 struct WordBuf {
@@ -369,6 +386,8 @@ impl Lexer<'_> {
             self.out.push(Command {
                 words: std::mem::take(&mut self.words),
                 separator: self.sep,
+                opens: std::mem::take(&mut self.opens),
+                closes: 0,
             });
             self.sep = next;
         } else if self.out.is_empty() {
@@ -419,9 +438,20 @@ impl Lexer<'_> {
                     self.pos += if self.peek(1) == Some(';') { 2 } else { 1 };
                     self.end_command(Separator::Semi);
                 }
-                '(' | ')' => {
+                '(' => {
                     self.pos += 1;
                     self.end_command(Separator::Newline);
+                    self.opens = self.opens.saturating_add(1);
+                }
+                ')' => {
+                    self.pos += 1;
+                    self.end_command(Separator::Newline);
+                    if self.opens > 0 {
+                        // `()`: an empty subshell (or a function's parentheses).
+                        self.opens -= 1;
+                    } else if let Some(last) = self.out.last_mut() {
+                        last.closes = last.closes.saturating_add(1);
+                    }
                 }
                 '<' | '>' => self.redirect(),
                 _ => {
@@ -675,6 +705,20 @@ mod tests {
         assert_eq!(names, ["set", "apk", "true", "rm", ""]);
         assert_eq!(cmds[1].args().len(), 4);
         assert_eq!(cmds[1].separator, Separator::Newline);
+    }
+
+    #[test]
+    fn effective_skips_user_switching_wrappers() {
+        for (text, name) in [
+            ("gosu app yarn install", "yarn"),
+            ("su-exec node:node npm ci", "npm"),
+            ("runuser -u app -- bundle install", "bundle"),
+            ("s6-setuidgid app pip install x", "pip"),
+            ("sudo -u discourse yarn install --frozen-lockfile", "yarn"),
+        ] {
+            let c = split(text, Span::new(0, text.len()), Mode::Script);
+            assert_eq!(c[0].name(), Some(name), "{text}");
+        }
     }
 
     #[test]

@@ -277,9 +277,11 @@ impl<'a> RuleContext<'a> {
             .iter()
             .enumerate()
             .map(|(i, inst)| match stage_of[i] {
-                Some(s) if inst.keyword == Keyword::Run && posix(s, i) => {
-                    shell::run_commands(src, inst, dockerfile.escape)
-                }
+                Some(s) if inst.keyword == Keyword::Run && posix(s, i) => unwrap_scripts(
+                    src,
+                    shell::run_commands(src, inst, dockerfile.escape),
+                    dockerfile.escape,
+                ),
                 _ => Vec::new(),
             })
             .collect();
@@ -486,13 +488,57 @@ impl<'a> RuleContext<'a> {
                 })
     }
 
+    /// Whether the target is judged as an image that runs an application: it has a `CMD` or
+    /// `ENTRYPOINT` ([`RuleContext::runtime`]), inherits an interpreter command
+    /// ([`RuleContext::runs_base_interpreter`]), or declares a production environment
+    /// (`RAILS_ENV`, `RACK_ENV`, `NODE_ENV`, `APP_ENV` or `MIX_ENV` set to `production` or
+    /// `prod` by an ENV of its stage chain) while its command comes from its base image.
+    #[must_use]
+    pub fn runs_application(&self) -> bool {
+        self.runtime
+            || self.runs_base_interpreter()
+            || self.product
+                && self.chain(self.target).iter().any(|&s| {
+                    self.stage_instructions(s).any(|(i, inst)| {
+                        inst.keyword == Keyword::Env
+                            && ["RAILS_ENV", "RACK_ENV", "NODE_ENV", "APP_ENV", "MIX_ENV"]
+                                .iter()
+                                .any(|k| {
+                                    self.env_at(s, i + 1, k)
+                                        .is_some_and(|v| matches!(v.as_str(), "production" | "prod"))
+                                })
+                    })
+                })
+    }
+
+    /// Whether the target is a product image built on an official node, python or ruby image
+    /// without a `CMD` or `ENTRYPOINT` of its own, that sets a non-root `USER`: the base
+    /// image's `CMD` (`node`, `python3`, `irb`; docker-library/official-images) runs the
+    /// interpreter as that user, so the image is a runtime for scripts given at `docker run`
+    /// (a puppeteer image), not a base for other builds (those leave the user as root).
+    #[must_use]
+    pub fn runs_base_interpreter(&self) -> bool {
+        let chain = self.chain(self.target);
+        let root = self.scope.root_of[self.target];
+        self.product
+            && !self.runtime
+            && base_image(&self.stages[root])
+                .is_some_and(|r| r.registry.is_none() && matches!(r.repo.as_str(), "node" | "python" | "ruby"))
+            && chain
+                .first()
+                .is_some_and(|&s| self.user_at(s, self.stages[s].instructions.end).is_some())
+    }
+
     /// Whether the target is a development environment rather than a service, by what it
     /// does rather than by its stage name: its stage chain gives a user `sudo` (`useradd -G
     /// sudo`, `usermod -aG wheel`, `adduser NAME sudo`, a `NOPASSWD` sudoers line), or the
     /// file has a single stage whose `RAILS_ENV`, `RACK_ENV`, `NODE_ENV`, `APP_ENV`,
     /// `FLASK_ENV` or `MIX_ENV` is `development` or `test`. Rules about what a production
     /// runtime should not carry (compilers, development dependencies, a JDK, two download
-    /// tools) stay silent on such images; cache rules do not.
+    /// tools) stay silent on such images; cache rules do not. Also a development server or
+    /// watcher as the command ([`RuleContext::runs_dev_server`]), a toolchain image that
+    /// ships unbuilt source ([`RuleContext::builds_at_start`]), and an image that installs a
+    /// browser driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`).
     #[must_use]
     pub fn development_environment(&self) -> bool {
         let chain = self.chain(self.target);
@@ -515,7 +561,123 @@ impl<'a> RuleContext<'a> {
                     self.env_at(self.target, end, k)
                         .is_some_and(|v| matches!(v.as_str(), "development" | "dev" | "test"))
                 });
-        grants_sudo || dev_env
+        // A browser driver that only test suites use (`phantomjs` for rspec or karma,
+        // `chromedriver`/`geckodriver` for Selenium): a test image.
+        let test_driver = chain.iter().flat_map(|&s| self.stage_instructions(s)).any(|(i, _)| {
+            self.commands[i].iter().any(|c| {
+                c.words.iter().any(|w| {
+                    ["phantomjs", "chromedriver", "geckodriver"]
+                        .iter()
+                        .any(|d| w.text.contains(d))
+                })
+            })
+        });
+        grants_sudo || dev_env || test_driver || self.runs_dev_server() || self.builds_at_start()
+    }
+
+    /// Whether the target's command (`CMD` or `ENTRYPOINT` of its stage chain) runs a
+    /// development server or file watcher: `grunt dev`, `npm run dev`, `yarn watch`,
+    /// `nodemon`, `ng serve`, `next dev`, `vite` (not `vite preview`), `webpack serve`,
+    /// `react-scripts start`, `cargo watch`, `air`, `dotnet watch`, `flask run --debug` or
+    /// `--reload`, `uvicorn --reload`, Django's `manage.py runserver`, `php artisan serve`,
+    /// `php -S`, `hugo server`, `jekyll serve`, `gradle bootRun`, `mvn spring-boot:run`.
+    /// These serve the sources as they change, with the tools that need: a development image.
+    #[must_use]
+    pub fn runs_dev_server(&self) -> bool {
+        let chain = self.chain(self.target);
+        let words: Vec<String> = chain
+            .iter()
+            .flat_map(|&s| self.stage_instructions(s))
+            .filter(|(_, i)| matches!(i.keyword, Keyword::Cmd | Keyword::Entrypoint))
+            .flat_map(|(_, i)| i.values())
+            .flat_map(|v| {
+                v.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '"' | '\''))
+                    .filter(|w| !w.is_empty())
+                    .map(|w| w.rsplit('/').next().unwrap_or(w).to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        let after = |tool: &str, subs: &[&str]| {
+            w.windows(2).any(|p| p[0] == tool && subs.contains(&p[1]))
+                || w.windows(3)
+                    .any(|p| p[0] == tool && p[1] == "run" && subs.contains(&p[2]))
+        };
+        const DEV_SCRIPTS: &[&str] = &["dev", "develop", "watch", "start:dev", "dev:server", "start-dev"];
+        w.iter().any(|t| {
+            matches!(
+                *t,
+                "nodemon" | "webpack-dev-server" | "air" | "runserver" | "ts-node-dev" | "browser-sync"
+            )
+        }) || [
+            "grunt",
+            "gulp",
+            "npm",
+            "yarn",
+            "pnpm",
+            "bun",
+            "next",
+            "nuxt",
+            "ng",
+            "vue-cli-service",
+        ]
+        .iter()
+        .any(|t| after(t, DEV_SCRIPTS))
+            || w.windows(2).any(|p| {
+                // A tool and the subcommand that starts its development server or watcher.
+                const PAIRS: &[(&[&str], &[&str])] = &[
+                    (&["cargo", "dotnet"], &["watch"]),
+                    // `npm run serve` may start anything; `ng serve` is Angular's dev server.
+                    (&["webpack", "artisan", "ng", "vue-cli-service"], &["serve"]),
+                    (&["react-scripts"], &["start"]),
+                    (&["hugo", "jekyll"], &["server", "serve"]),
+                    (&["gradle", "gradlew"], &["bootRun"]),
+                    (&["mvn", "mvnw"], &["spring-boot:run"]),
+                    (&["php"], &["-S"]),
+                ];
+                PAIRS
+                    .iter()
+                    .any(|(tools, subs)| tools.contains(&p[0]) && subs.contains(&p[1]))
+            })
+            || w.first().is_some_and(|t| *t == "vite") && w.get(1).is_none_or(|a| *a != "preview" && *a != "build")
+            || (w.contains(&"flask") || w.contains(&"uvicorn") || w.contains(&"gunicorn"))
+                && w.iter().any(|t| matches!(*t, "--debug" | "--reload"))
+    }
+
+    /// Whether the target ships the source of a compiled language on its toolchain image
+    /// without building it: the final stage is built on the official `golang` or `rust`
+    /// image, copies the whole build context, and no `RUN` of its chain compiles the project
+    /// (`go build`/`install`, `cargo build`/`install --path`, `make`). It builds and runs
+    /// when the container starts, as development setups do (a compose backend that mounts
+    /// the source).
+    #[must_use]
+    pub fn builds_at_start(&self) -> bool {
+        let chain = self.chain(self.target);
+        let root = self.scope.root_of[self.target];
+        let Some(r) = base_image(&self.stages[root]) else {
+            return false;
+        };
+        if r.registry.is_some() || !matches!(r.repo.as_str(), "golang" | "rust") {
+            return false;
+        }
+        let insts = || chain.iter().flat_map(|&s| self.stage_instructions(s));
+        let copies_source = insts().any(|(_, i)| {
+            context_sources(i)
+                .iter()
+                .any(|s| matches!(&**s, "." | "./" | "*" | "./*" | "./."))
+        });
+        let compiles = insts().any(|(i, _)| {
+            self.commands[i]
+                .iter()
+                .any(|c| match (c.name(), c.subcommand().map(|w| w.text.as_str())) {
+                    (Some("go"), Some("build" | "install")) => true,
+                    (Some("cargo"), Some("build" | "b")) => true,
+                    (Some("cargo"), Some("install")) => c.has_flag("--path"),
+                    (Some("make" | "gmake"), _) => true,
+                    _ => false,
+                })
+        });
+        copies_source && !compiles
     }
 
     /// The `USER` in effect for instruction `at` in stage `s` (`None`: root or unknown).
@@ -527,6 +689,61 @@ impl<'a> RuleContext<'a> {
             .first()
             .map(|v| v.split(':').next().unwrap_or("").to_string())?;
         (u != "root" && u != "0").then_some(u)
+    }
+}
+
+/// `commands` with each `sh -c '...'`, `bash -lc "..."`, `su USER -c "..."` or `runuser -l
+/// USER -c "..."` replaced by the commands of its quoted script, read from the file (spans
+/// stay file offsets): what the wrapper runs is what the rules see. A script that is not one
+/// quoted word (`sh -c $CMD`) is left as it is.
+fn unwrap_scripts(src: &str, commands: Vec<Command>, escape: char) -> Vec<Command> {
+    if !commands.iter().any(|c| script_word(c).is_some()) {
+        return commands;
+    }
+    let mut out = Vec::with_capacity(commands.len());
+    for c in commands {
+        let inner = script_word(&c).and_then(|w| {
+            let text = src.get(w.span.range())?;
+            let b = text.as_bytes();
+            let quoted = b.len() >= 2 && matches!(b[0], b'"' | b'\'') && b[b.len() - 1] == b[0];
+            quoted.then(|| {
+                shell::split(
+                    src,
+                    Span::new(w.span.start() + 1, w.span.end() - 1),
+                    shell::Mode::Dockerfile { escape },
+                )
+            })
+        });
+        match inner {
+            Some(mut cmds) if !cmds.is_empty() => {
+                cmds[0].separator = c.separator;
+                cmds[0].opens = cmds[0].opens.saturating_add(c.opens);
+                if let Some(last) = cmds.last_mut() {
+                    last.closes = last.closes.saturating_add(c.closes);
+                }
+                out.extend(cmds);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The script word of `sh -c SCRIPT` (also `-ec`, `-lc`), `su ... -c SCRIPT` and `runuser ...
+/// -c SCRIPT`.
+fn script_word(c: &Command) -> Option<&shell::Word> {
+    let args = c.args();
+    match c.name()? {
+        "sh" | "bash" | "ash" | "dash" | "zsh" => {
+            let p = args.iter().position(|w| !w.text.starts_with('-'))?;
+            let opt = p.checked_sub(1).map(|q| &args[q].text)?;
+            (opt.starts_with('-') && !opt.starts_with("--") && opt.contains('c')).then(|| &args[p])
+        }
+        "su" | "runuser" => {
+            let p = args.iter().position(|w| w.text == "-c" || w.text == "--command")?;
+            args.get(p + 1)
+        }
+        _ => None,
     }
 }
 

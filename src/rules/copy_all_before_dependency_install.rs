@@ -1,10 +1,10 @@
 //! Rule DF301 copy-all-before-dependency-install: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::context::context_sources;
+use super::dependency_fetch::{Eco, NAMED_PREFETCHES, dependency_install, go_get_names, prefetches_by_name};
 use super::pkg;
 use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
-use crate::dockerfile::shell::Command;
 use crate::dockerfile::{Instruction, Keyword};
 
 crate::declare_rule! {
@@ -12,14 +12,29 @@ crate::declare_rule! {
     /// Checks for a `COPY . <dest>` (or `ADD .`, `COPY ./ ...`, `COPY * ...`) of the whole build
     /// context that comes before a dependency install of its stage: `npm ci`/`npm
     /// install`, `yarn install`, `pnpm install`, `pip install -r`, `poetry install`, `pipenv
-    /// install`, `uv sync`, `go mod download`, `go get ./...`, `cargo fetch`, `bundle install`,
-    /// `composer install`, `mvn dependency:go-offline`, `dotnet restore` (and `dotnet build` or
-    /// `dotnet publish` without `--no-restore`, which restore first), or a project script
-    /// named for it (`bin/installDeps.sh`). Each ecosystem counts on its own: a `bundle
-    /// install` before the copy does not cache an `npm install` after it. Stages the target
-    /// does not need, stages that `COPY --from` their dependencies out of another stage, and
-    /// installs that run only under a condition (`if [ "$BUILD_JS" = 1 ]; then ...`) are
-    /// skipped.
+    /// install`, `uv sync`, `go mod download`, `go get ./...`, `cargo fetch`, `cargo chef
+    /// cook`, `bundle install`, `composer install`, `mvn dependency:go-offline`, `dotnet
+    /// restore`, or a project script named for it (`bin/installDeps.sh`).
+    ///
+    /// Build commands that download the dependencies themselves count too: `go build`/`go
+    /// install`/`go test` in module mode (the go command downloads missing modules), `cargo
+    /// build`/`test`/`run`/`install --path`, a Gradle task (`./gradlew build`), a Maven phase
+    /// (`mvn package`), `sbt`, `dotnet build`/`publish`/`test` without `--no-restore`, `pip
+    /// install .` of the project, and `make` in a stage whose toolchain is Go, Node or Rust
+    /// (from its base image or an installed `golang-go`, `nodejs`, `cargo` package). They do
+    /// not count when they work offline (`--offline`, `--frozen`, `mvn -o`, `-mod=vendor`,
+    /// `GOFLAGS=-mod=vendor`, `GOPROXY=off`, `CARGO_NET_OFFLINE=true`, vendored sources in the
+    /// build context), in GOPATH mode (a golang image before 1.11, or before 1.13 building
+    /// under `/go/src`), when the `RUN` has a cache mount (the downloads persist between
+    /// builds), or for `make` after `cmake`/`./configure` (C sources fetch nothing).
+    ///
+    /// Each ecosystem counts on its own: a `bundle install` before the copy does not cache an
+    /// `npm install` after it, but a `go mod download` before it covers a `go build` after it,
+    /// and so do three or more `go get` of named packages (dependencies fetched ahead of the
+    /// source, the GOPATH way); a stage this one is built `FROM` that installed them covers
+    /// the build commands (not an explicit reinstall). Stages the target does not need, stages that `COPY --from`
+    /// their dependencies out of another stage, and installs that run only under a condition
+    /// (`if [ "$BUILD_JS" = 1 ]; then ...`) are skipped.
     ///
     /// ## Why is this bad?
     /// Build cache, not image size: any change to any file invalidates the `COPY` layer and
@@ -46,6 +61,9 @@ crate::declare_rule! {
     /// ## References
     /// - Docker docs, "Optimize cache usage in builds", "Order your layers"
     ///   (<https://docs.docker.com/build/cache/optimize/>)
+    /// - Go modules reference, build commands (<https://go.dev/ref/mod#build-commands>)
+    /// - `cargo build`, `--offline` (<https://doc.rust-lang.org/cargo/commands/cargo-build.html>)
+    /// - `dotnet build` restores implicitly (<https://learn.microsoft.com/dotnet/core/tools/dotnet-build>)
     pub CopyAllBeforeDependencyInstall, DF301, "copy-all-before-dependency-install", Severity::Warning
 }
 
@@ -56,79 +74,48 @@ pub(super) fn copies_whole_context(inst: &Instruction) -> bool {
         .any(|s| matches!(&**s, "." | "./" | "*" | "./*" | "./."))
 }
 
-/// The dependency manifest a command installs from, if it is a dependency install.
-fn dependency_install(c: &Command) -> Option<&'static str> {
-    let name = c.name()?;
-    let sub = c.subcommand().map(|w| w.text.as_str());
-    let pkg_args = c.args().iter().filter(|w| !w.text.starts_with('-')).count();
-    Some(match (name, sub) {
-        ("npm", Some("ci")) => "package.json and package-lock.json",
-        ("npm", Some("install" | "i")) if pkg_args == 1 && !c.has_short_or_long('g', &["--global"]) => {
-            "package.json and package-lock.json"
-        }
-        ("yarn", _) if crate::rules::pkg::yarn_command(c) == Some("install") => "package.json and yarn.lock",
-        ("pnpm", Some("install" | "i")) if pkg_args == 1 => "package.json and pnpm-lock.yaml",
-        (n, Some("install"))
-            if n.starts_with("pip")
-                && c.args()
-                    .iter()
-                    .any(|w| w.text == "-r" || w.text.starts_with("--requirement")) =>
-        {
-            "the requirements file"
-        }
-        ("poetry", Some("install")) => "pyproject.toml and poetry.lock",
-        ("pipenv", Some("install" | "sync")) => "Pipfile and Pipfile.lock",
-        ("uv", Some("sync")) => "pyproject.toml and uv.lock",
-        ("go", Some("mod")) if c.args().iter().any(|w| w.text == "download") => "go.mod and go.sum",
-        // `go get` of the module itself (`go get ./...`, `go get -d`), not of a named tool.
-        ("go", Some("get"))
-            if c.args()
-                .iter()
-                .skip(1)
-                .filter(|w| !w.text.starts_with('-'))
-                .all(|w| w.text.starts_with('.')) =>
-        {
-            "go.mod and go.sum"
-        }
-        ("dotnet", Some("restore")) => DOTNET,
-        // `dotnet build` and `dotnet publish` restore first unless told not to.
-        ("dotnet", Some("build" | "publish")) if !c.has_flag("--no-restore") => DOTNET,
-        ("cargo", Some("fetch")) => "Cargo.toml and Cargo.lock",
-        ("bundle", Some("install")) => "Gemfile and Gemfile.lock",
-        ("composer", Some("install")) => "composer.json and composer.lock",
-        ("mvn" | "mvnw" | "./mvnw", _) if c.args().iter().any(|w| w.text.starts_with("dependency:")) => "pom.xml",
-        _ if is_install_deps_script(name) => "the dependency manifests the script reads",
-        _ => return None,
-    })
-}
-
-const DOTNET: &str = "the .csproj (and .sln) files";
-
-/// A project script whose name says it installs the dependencies (`bin/installDeps.sh`,
-/// `install-dependencies.sh`).
-fn is_install_deps_script(name: &str) -> bool {
-    let stem = name.strip_suffix(".sh").unwrap_or(name);
-    let squashed: String = stem
-        .chars()
-        .filter(|c| *c != '-' && *c != '_')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    matches!(squashed.as_str(), "installdeps" | "installdependencies")
-}
-
 impl Rule for CopyAllBeforeDependencyInstall {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        // The ecosystems whose dependencies each stage and its `FROM` chain install, built
+        // stage by stage (a stage's base is always an earlier stage), so long chains stay linear.
+        let mut chain_ecos: Vec<Vec<Eco>> = Vec::with_capacity(ctx.stages.len());
+        for st in &ctx.stages {
+            let mut ecos = st.base_stage.map_or_else(Vec::new, |b| chain_ecos[b].clone());
+            if st.reaches_target {
+                for (i, inst) in ctx.stage_instructions(st.index) {
+                    if inst.keyword != Keyword::Run {
+                        continue;
+                    }
+                    for k in 0..ctx.commands[i].len() {
+                        if let Some(d) = dependency_install(ctx, st.index, i, k)
+                            && !ecos.contains(&d.eco)
+                        {
+                            ecos.push(d.eco);
+                        }
+                    }
+                }
+            }
+            chain_ecos.push(ecos);
+        }
         for st in ctx.needed_stages() {
             let mut copy_all: Option<usize> = None;
             // Dependencies copied in from another stage: an install here only prunes or
             // links them (say less).
             let mut copied_from_stage = false;
-            // The manifests whose install ran before the whole-context copy (one ecosystem's
+            // The ecosystems whose install ran before the whole-context copy (one ecosystem's
             // install does not cache another's).
-            let mut installed_before: Vec<&str> = Vec::new();
+            // A stage built `FROM` an earlier one starts with that one's downloads: a `go mod
+            // download` in a `deps` stage covers the `go build` of `FROM deps AS build` (an
+            // explicit reinstall after the copy still runs again).
+            let inherited: &[Eco] = st.base_stage.map_or(&[], |b| chain_ecos[b].as_slice());
+            let mut installed_before: Vec<Eco> = Vec::new();
+            let mut named_gets = 0;
             'stage: for (i, inst) in ctx.stage_instructions(st.index) {
                 if copy_all.is_none() && copies_whole_context(inst) {
                     copy_all = Some(i);
+                    if named_gets >= NAMED_PREFETCHES {
+                        installed_before.push(Eco::Go);
+                    }
                     continue;
                 }
                 if matches!(inst.keyword, Keyword::Copy | Keyword::Add) && inst.flag("from").is_some() {
@@ -137,10 +124,13 @@ impl Rule for CopyAllBeforeDependencyInstall {
                 if inst.keyword != Keyword::Run {
                     continue;
                 }
-                let cmds = &ctx.commands[i];
                 let conditional = pkg::conditional_at(ctx, st.index, i);
-                for (c, cond) in cmds.iter().zip(conditional) {
-                    let Some(manifests) = dependency_install(c) else {
+                for (k, cond) in conditional.into_iter().enumerate() {
+                    let c = &ctx.commands[i][k];
+                    if copy_all.is_none() && prefetches_by_name(c).is_some() {
+                        named_gets += go_get_names(c);
+                    }
+                    let Some(dep) = dependency_install(ctx, st.index, i, k) else {
                         continue;
                     };
                     // An install that only some build arguments turn on.
@@ -148,24 +138,68 @@ impl Rule for CopyAllBeforeDependencyInstall {
                         continue;
                     }
                     match copy_all {
-                        None => installed_before.push(manifests),
-                        Some(_) if installed_before.contains(&manifests) => {}
+                        None => installed_before.push(dep.eco),
+                        Some(_)
+                            if installed_before.contains(&dep.eco)
+                                || dep.implicit.is_some() && inherited.contains(&dep.eco) => {}
                         Some(ci) if !copied_from_stage => {
                             let cinst = &ctx.dockerfile.instructions[ci];
-                            let what = pkg::is(c, "go", &["mod"]).then_some("go mod download").map_or_else(
-                                || {
-                                    c.effective()
-                                        .iter()
-                                        .take(2)
-                                        .map(|w| w.text.as_str())
-                                        .collect::<Vec<_>>()
-                                        .join(" ")
-                                },
-                                str::to_string,
+                            // The program and its subcommand (`go mod download`: the verb too).
+                            let mut what: Vec<&str> =
+                                c.effective().first().map(|w| w.text.as_str()).into_iter().collect();
+                            // `mvn clean package`: name the goal that builds.
+                            what.extend(
+                                c.args()
+                                    .iter()
+                                    .filter(|w| !w.text.starts_with('-'))
+                                    .find(|w| w.text != "clean" || dep.implicit.is_none())
+                                    .map(|w| w.text.as_str()),
                             );
+                            if pkg::is(c, "go", &["mod"]) {
+                                what.extend(
+                                    c.args()
+                                        .iter()
+                                        .filter(|w| !w.text.starts_with('-'))
+                                        .nth(1)
+                                        .map(|w| w.text.as_str()),
+                                );
+                            }
+                            let what = what.join(" ");
+                            let manifests = dep.manifests;
+                            let (message, help) = match &dep.implicit {
+                                None => (
+                                    format!(
+                                        "`{what}` runs after the whole context was copied, so any file change re-runs it"
+                                    ),
+                                    format!(
+                                        "copy only {manifests} first, run `{what}`, then copy the rest of the source"
+                                    ),
+                                ),
+                                Some((fetches, prefetch)) => (
+                                    if matches!(c.name(), Some("make" | "gmake")) {
+                                        format!(
+                                            "`{what}` runs a build that downloads {fetches} after the whole context was copied, so any file change downloads them again"
+                                        )
+                                    } else {
+                                        format!(
+                                            "`{what}` downloads {fetches} itself after the whole context was copied, so any file change downloads them again"
+                                        )
+                                    },
+                                    format!(
+                                        "copy only {manifests} first and run `{prefetch}`, then copy the rest of the source and build"
+                                    ),
+                                ),
+                            };
                             out.push(
-                                Finding::new(&Self::META, ctx, i, c.span_through(1).unwrap_or_default(), format!("`{what}` runs after the whole context was copied, so any file change re-runs it"), format!("copy only {manifests} first, run `{what}`, then copy the rest of the source"))
-                                    .related(cinst.span, "the whole build context is copied here"),
+                                Finding::new(
+                                    &Self::META,
+                                    ctx,
+                                    i,
+                                    c.span_through(1).unwrap_or_default(),
+                                    message,
+                                    help,
+                                )
+                                .related(cinst.span, "the whole build context is copied here"),
                             );
                             break 'stage;
                         }

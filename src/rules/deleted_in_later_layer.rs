@@ -20,13 +20,19 @@ crate::declare_rule! {
     /// that deletes something an earlier instruction of the image created: files from
     /// `COPY`/`ADD` (an archive copied in, extracted and deleted later included; a local
     /// archive `ADD` extracted and then removed), from `COPY --from`, from a stage the image is
-    /// built `FROM`, and downloads (`curl -o`, `wget -O`, `git clone`). Only what imgopt can
+    /// built `FROM`, downloads (`curl -o`, `wget -O`, `git clone`), and what a known installer
+    /// piped into an interpreter writes in its home (`curl -sSL https://install.python-poetry.org
+    /// | python3 -` writes `$POETRY_HOME/venv`; rustup, Bun and Deno likewise). Only what imgopt can
     /// see being created is matched: below a copied folder, a path counts when the build
     /// context has it, when the folder is one of its own (`/app`, `/srv/x`, not `/etc` or
     /// `/usr` that the base image fills), or when the `COPY --from` stage is seen writing
     /// there; not when a `RUN` in between made it (`mkdir -p /app/logs`) or a build step of
     /// the same `RUN` filled it (`rake assets:precompile && rm -rf tmp/*`). Paths written with
-    /// ENV or ARG variables (`rm $APP_HOME/app.tgz`) are followed. Deleting files of the base
+    /// ENV or ARG variables (`rm $APP_HOME/app.tgz`), in quotes on either side (`COPY
+    /// "$DIST_NAME.tar.gz" /` then `rm -rf "$DIST_NAME.tar.gz"`) or with a glob in their last
+    /// part (`rm /tmp/*.tgz`) are followed, and a `cd` inside a subshell (`(cd lib-1.2 &&
+    /// make)`) ends with the subshell, so a `RUN` that extracts, builds and deletes its own
+    /// folder is not blamed on a copy it also built in. Deleting files of the base
     /// image is not reported, and package-manager caches removed in a later `RUN` are reported
     /// by their own rules (DF201, DF203) at the `RUN` that creates them.
     ///
@@ -107,6 +113,31 @@ pub(super) fn workdir(ctx: &RuleContext<'_>, s: usize, at: usize) -> String {
         e = e.replace("//", "/");
     }
     e
+}
+
+/// A source or destination word of a `COPY`/`ADD` as BuildKit reads it: ENV and ARG
+/// variables expanded and quotes removed (`COPY "$DIST_NAME.tar.gz" /`; BuildKit runs the
+/// words through its shell-word processor, moby/buildkit `frontend/dockerfile/shell`).
+pub(super) fn copy_word(ctx: &RuleContext<'_>, s: usize, at: usize, word: &str) -> String {
+    ctx.expand_at(s, at, &unquote_word(word))
+}
+
+/// A `COPY`/`ADD` word with its shell quotes removed (variables left as written).
+fn unquote_word(word: &str) -> String {
+    // Balanced quotes only: a JSON-form value (`COPY ["it's.txt", "/x/"]`) is already plain.
+    let balanced = word.matches('"').count().is_multiple_of(2) && word.matches('\'').count().is_multiple_of(2);
+    if word.contains(['"', '\'']) && balanced {
+        crate::dockerfile::shell::split(
+            word,
+            crate::dockerfile::Span::new(0, word.len()),
+            crate::dockerfile::shell::Mode::Script,
+        )
+        .first()
+        .and_then(|c| c.words.first())
+        .map_or_else(|| word.to_string(), |w| w.text.clone())
+    } else {
+        word.to_string()
+    }
 }
 
 /// A word of a `RUN` as an absolute path: variables expanded from ENV and ARG, joined to
@@ -191,7 +222,7 @@ fn stage_writes(ctx: &RuleContext<'_>, stage: usize) -> Writes {
                 Keyword::Copy | Keyword::Add if inst.heredocs.is_empty() => {
                     let v = inst.values();
                     let Some((dest, srcs)) = v.split_last() else { continue };
-                    let dest = pkg::join(&wd, &ctx.expand_at(s, i, dest));
+                    let dest = pkg::join(&wd, &copy_word(ctx, s, i, dest));
                     let whole = inst.flag("from").is_none()
                         && srcs.iter().any(|x| matches!(&**x, "." | "./") || x.ends_with('/'));
                     w.paths.push((dest.trim_end_matches('/').to_string(), whole));
@@ -238,7 +269,7 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                     let Some((dest, srcs)) = v.split_last() else {
                         continue;
                     };
-                    let dest_abs = pkg::join(&wd, &ctx.expand_at(s, i, dest));
+                    let dest_abs = pkg::join(&wd, &copy_word(ctx, s, i, dest));
                     // `.` and the WORKDIR itself are folders that exist: `COPY x .` writes `./x`.
                     let dest_is_dir = dest.ends_with('/')
                         || srcs.len() > 1
@@ -255,6 +286,8 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         })
                     });
                     for src in srcs {
+                        let src = unquote_word(src);
+                        let src: &str = &src;
                         let expanded_src = ctx.expand_at(s, i, src);
                         let unknown_src = src.contains('$') && (expanded_src.contains('$') || expanded_src.is_empty());
                         let src_text = if src.contains('$') && !unknown_src {
@@ -370,6 +403,20 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         .into_iter()
                         .filter_map(|(_, p)| p)
                         .collect();
+                    for (path, what) in installer_writes(ctx, s, i) {
+                        out.push(Created {
+                            path,
+                            instr: i,
+                            files: None,
+                            dir_contents: true,
+                            archive: false,
+                            cache: None,
+                            what,
+                            trusted: true,
+                            evidence: Vec::new(),
+                            leaves: Vec::new(),
+                        });
+                    }
                     for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)) {
                         if cwd.starts_with('\u{0}') {
                             continue;
@@ -424,7 +471,8 @@ impl CreatedIndex {
         let p = p.trim_end_matches('/');
         let base = p.strip_suffix("/*").or_else(|| p.strip_suffix("/.*")).unwrap_or(p);
         let base = base.trim_end_matches('/');
-        let prefix = base.trim_end_matches('*');
+        // Up to the first glob character (`/tmp/*.tgz` looks at everything in `/tmp/`).
+        let prefix = &base[..base.find(['*', '?', '[']).unwrap_or(base.len())];
         if base.is_empty() || prefix.is_empty() {
             return Vec::new();
         }
@@ -463,6 +511,71 @@ const SHARED_DIRS: &[&str] = &[
     "/lib",
     "/sbin",
 ];
+
+/// Installers run from a download piped into an interpreter (`curl -sSL URL | python3 -`):
+/// the URL they come from, the variable that moves their home and its default for root, and
+/// the folders below the home that the installer itself writes (not the caches the installed
+/// tool fills later).
+/// - Poetry, <https://python-poetry.org/docs/#installing-with-the-official-installer>:
+///   `$POETRY_HOME` (`~/.local/share/pypoetry`), `venv` and `bin`.
+/// - rustup, <https://rust-lang.github.io/rustup/installation/index.html>: `$RUSTUP_HOME`
+///   (`~/.rustup`) whole, and `$CARGO_HOME` (`~/.cargo`) `bin` and `env`.
+/// - Bun (`$BUN_INSTALL`, `~/.bun`) and Deno (`$DENO_INSTALL`, `~/.deno`): `bin`.
+const INSTALLERS: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "install.python-poetry.org",
+        "POETRY_HOME",
+        "/root/.local/share/pypoetry",
+        &["venv", "bin"],
+    ),
+    ("sh.rustup.rs", "RUSTUP_HOME", "/root/.rustup", &[""]),
+    ("sh.rustup.rs", "CARGO_HOME", "/root/.cargo", &["bin", "env"]),
+    ("bun.sh/install", "BUN_INSTALL", "/root/.bun", &["bin"]),
+    ("deno.land/install.sh", "DENO_INSTALL", "/root/.deno", &["bin"]),
+];
+
+/// What the piped installers of `RUN` `i` (stage `s`) write: (path, what).
+fn installer_writes(ctx: &RuleContext<'_>, s: usize, i: usize) -> Vec<(String, String)> {
+    let cmds = &ctx.commands[i];
+    let mut out = Vec::new();
+    for pair in cmds.windows(2) {
+        let (dl, run) = (&pair[0], &pair[1]);
+        let interpreter = run.separator == crate::dockerfile::shell::Separator::Pipe
+            && run
+                .name()
+                .is_some_and(|n| matches!(n, "sh" | "bash" | "ash" | "dash" | "zsh") || n.starts_with("python"));
+        if !interpreter || !matches!(dl.name(), Some("curl" | "wget")) {
+            continue;
+        }
+        let Some(url) = dl.args().iter().find(|w| w.text.contains("://")) else {
+            continue;
+        };
+        for &(site, var, default, subs) in INSTALLERS.iter().filter(|(site, ..)| url.text.contains(site)) {
+            // The variable set on the interpreter (`| POETRY_HOME=/opt/poetry python3 -`),
+            // else by ENV/ARG, else the default.
+            let inline = run
+                .words
+                .iter()
+                .find_map(|w| w.text.strip_prefix(&format!("{var}=")).map(str::to_string));
+            let home = inline
+                .or_else(|| ctx.env_at(s, i, var))
+                .map_or_else(|| default.to_string(), |h| ctx.expand_at(s, i, &h));
+            if home.contains('$') || !home.starts_with('/') {
+                continue;
+            }
+            let home = home.trim_end_matches('/');
+            for sub in subs {
+                let path = if sub.is_empty() {
+                    home.to_string()
+                } else {
+                    format!("{home}/{sub}")
+                };
+                out.push((path, format!("the installer piped from `{site}`")));
+            }
+        }
+    }
+    out
+}
 
 /// Paths a command writes that imgopt can name: downloads and clones.
 fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
@@ -542,9 +655,15 @@ fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
 
 /// Bytes of `files` (relative to the created path) under `sub` (relative; empty for all).
 pub(super) fn bytes_under(files: &[(String, u64)], sub: &str) -> u64 {
+    let glob = is_glob(sub) && !sub.contains('/');
     files
         .iter()
-        .filter(|(p, _)| sub.is_empty() || p == sub || p.starts_with(&format!("{sub}/")))
+        .filter(|(p, _)| {
+            sub.is_empty()
+                || p == sub
+                || p.starts_with(&format!("{sub}/"))
+                || glob && !p.contains('/') && glob_matches(sub, p)
+        })
         .map(|(_, b)| *b)
         .sum()
 }
@@ -569,9 +688,33 @@ pub(super) fn relation(path: &str, c: &Created) -> Option<String> {
     {
         return Some(String::new());
     }
+    // A glob in the last part (`rm /tmp/*.tar.gz`, `chmod -R +x $DIR/scripts/*.sh`) naming
+    // the copied item itself.
+    if let Some((dir, pat)) = base.rsplit_once('/')
+        && is_glob(pat)
+        && !is_glob(dir)
+        && cp
+            .rsplit_once('/')
+            .is_some_and(|(cdir, leaf)| cdir == dir && glob_matches(pat, leaf))
+    {
+        return Some(String::new());
+    }
     if let Some(sub) = base.strip_prefix(&format!("{cp}/")) {
-        if sub.contains('*') || sub.contains('$') {
+        if sub.contains('$') {
             return None;
+        }
+        if is_glob(sub) {
+            // Files directly in a copied folder (`$DIR/scripts/*.sh` after `ADD sh/
+            // $DIR/scripts/`): from the copy when the context has such a file, or when the folder
+            // is the copy's own.
+            if sub.contains('/') || !c.dir_contents {
+                return None;
+            }
+            let from_copy = match c.files.as_ref() {
+                Some(files) => files.iter().any(|(f, _)| !f.contains('/') && glob_matches(sub, f)),
+                None => c.trusted || c.archive,
+            };
+            return from_copy.then(|| sub.to_string());
         }
         if c.archive {
             return Some(sub.to_string());
@@ -599,6 +742,16 @@ pub(super) fn relation(path: &str, c: &Created) -> Option<String> {
         return None;
     }
     None
+}
+
+/// Whether a path part holds a glob (`*`, `?`, `[`).
+fn is_glob(p: &str) -> bool {
+    p.contains(['*', '?', '['])
+}
+
+/// Whether one path part matches a glob part (Go's `filepath.Match`, as BuildKit matches).
+fn glob_matches(pat: &str, name: &str) -> bool {
+    crate::context::dockerignore::glob(pat.as_bytes(), name.as_bytes())
 }
 
 impl Rule for DeletedInLaterLayer {

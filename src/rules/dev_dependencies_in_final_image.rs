@@ -23,17 +23,27 @@ crate::declare_rule! {
     /// Installs in a builder stage count too when a shipping stage copies what they wrote:
     /// the gem home (`COPY --from=build /usr/local/bundle ...`, `"${BUNDLE_PATH}"`) or the
     /// folder that holds `node_modules` (`COPY --from=build /app /app`); a prune in the
-    /// builder before the copy does help there.
+    /// builder before the copy, or deleting `node_modules` there, does help.
     ///
-    /// Installs of named packages (`npm install -g pm2`) and installs that prune in the same
-    /// `RUN` are not reported. With a build context, a `package.json` without
+    /// Installs run through `sudo -u`, `gosu`, `su-exec` or `su -c "..."` count. Only images
+    /// that run an application are checked: a `CMD` or `ENTRYPOINT` in the target's stage
+    /// chain, or an `ENV RAILS_ENV=production` (`NODE_ENV`, `RACK_ENV`, `APP_ENV`, `MIX_ENV`)
+    /// in an image whose command comes from its base.
+    ///
+    /// Installs of named packages (`npm install -g pm2`), installs that prune in the same
+    /// `RUN`, and a `bundle install` whose `RUN` deletes the gem home it installed into (a
+    /// system Ruby's `/var/lib/gems`, purged after building the docs) are not reported. With a build context, a `package.json` without
     /// `devDependencies` (or a `Gemfile` without a `development` or `test` group) is not
     /// reported either.
     ///
     /// Development environments are not checked either: images whose stage chain gives a user
-    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), and single-stage files that set
+    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), single-stage files that set
     /// `RAILS_ENV`, `NODE_ENV` (or `RACK_ENV`, `APP_ENV`, `FLASK_ENV`, `MIX_ENV`) to
-    /// `development` or `test`.
+    /// `development` or `test`, images whose `CMD` or `ENTRYPOINT` runs a development server
+    /// or watcher (`grunt dev`, `npm run dev`, `nodemon`, `flask run --debug`, `manage.py
+    /// runserver`, `cargo watch`), Go or Rust toolchain images that copy the source and never
+    /// build it (it is built when the container starts), and images that install a browser
+    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`).
     ///
     /// ## Why is this bad?
     /// Test runners, bundlers, linters and type checkers ship to production and are pulled
@@ -218,6 +228,12 @@ fn examine(
     let env = |k: &str| inline(k).or_else(|| ctx.env_at(s, i, k));
     match tool {
         "bundle" => {
+            // The same RUN deletes the gem home it installed into (a system Ruby used to build
+            // the docs, then purged with `/var/lib/gems`): no gem ships.
+            let homes = super::gem_cache_kept::gem_homes(ctx, s, i);
+            if matches!(reach, Reach::Layer) && super::gem_cache_kept::removes_gem_home(ctx, s, i, cmds, &homes) {
+                return None;
+            }
             if env("BUNDLE_WITHOUT").is_some_and(|v| names_dev_group(&v))
                 || bundle_config_without(cmds)
                 || runs
@@ -244,7 +260,15 @@ fn examine(
         }
     }
     let pruned_later = runs[later..].iter().find(|&&(_, k)| prunes(&ctx.commands[k], tool));
-    if pruned_later.is_some() && matches!(reach, Reach::Copied { .. }) {
+    // A builder that deletes `node_modules` after building (`rm -rf spec node_modules
+    // tmp/cache`) copies none of them.
+    let removed_later = !matches!(tool, "bundle" | "uv" | "poetry")
+        && runs[later..].iter().any(|&(_, k)| {
+            pkg::removed_paths(&ctx.commands[k])
+                .iter()
+                .any(|w| w.text.trim_end_matches('/').ends_with("node_modules"))
+        });
+    if (pruned_later.is_some() || removed_later) && matches!(reach, Reach::Copied { .. }) {
         // The copy takes the builder's final state, after the prune.
         return None;
     }
@@ -313,7 +337,7 @@ fn takes_node_modules(source: &str, cwd: &str) -> bool {
 
 impl Rule for DevDependenciesInFinalImage {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !ctx.runtime || ctx.development_environment() {
+        if !ctx.runs_application() || ctx.development_environment() {
             return;
         }
         let has_dev_deps = |tool: &str| -> bool {

@@ -2,20 +2,36 @@
 
 use super::pkg::{self, Pm};
 use super::{Finding, Rule, RuleContext};
-use crate::catalog::{self, Family, ImageRef, Variant};
+use crate::catalog::ImageRef;
 use crate::diag::Severity;
 use crate::estimate::heuristics;
 
 crate::declare_rule! {
     /// ## What it does
     /// Checks for `apt-get install` in a shipping stage whose base is a full (non-slim)
-    /// Debian-based image (`debian:bookworm`, `python:3.12`, `node:22`, `golang`, `rust`), when
+    /// Debian-based image (`debian:bookworm`, `python:3.12`, `node:22`, `golang`, `rust`,
+    /// `ruby:3`, `openjdk:8-jre` and `openjdk:11`, `maven:3-jdk-11`, `perl`,
+    /// `gcc`, `erlang`, `elixir`; a digest after the tag does not change what it names), when
     /// the Dockerfile does not configure dpkg `path-exclude` and the same `RUN` does not delete
     /// `/usr/share/doc` or `/usr/share/man`. Reported once per stage.
     ///
+    /// The `php`, `httpd`, `nginx`, `postgres` and `redis` images are built on `debian:*-slim`,
+    /// which already leaves the docs out: not reported.
+    ///
     /// Only images that run something are checked: the target's stage chain has `CMD` or
-    /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
-    /// `validate`, ...).
+    /// `ENTRYPOINT`, or it is built on an official node, python or ruby image (whose own `CMD`
+    /// runs the interpreter) and sets a non-root `USER`, or it declares a production
+    /// environment (`ENV RAILS_ENV=production`); the target is not a development stage (`dev`,
+    /// `build`, `test`, `validate`, ...).
+    ///
+    /// Development environments are not checked either: images whose stage chain gives a user
+    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), single-stage files that set
+    /// `RAILS_ENV`, `NODE_ENV` (or `RACK_ENV`, `APP_ENV`, `FLASK_ENV`, `MIX_ENV`) to
+    /// `development` or `test`, images whose `CMD` or `ENTRYPOINT` runs a development server
+    /// or watcher (`grunt dev`, `npm run dev`, `nodemon`, `flask run --debug`, `manage.py
+    /// runserver`, `cargo watch`), Go or Rust toolchain images that copy the source and never
+    /// build it (it is built when the container starts), and images that install a browser
+    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`).
     ///
     /// ## Why is this bad?
     /// Full Debian images install documentation, man pages and locales with every package;
@@ -49,7 +65,7 @@ crate::declare_rule! {
 
 impl Rule for DocsKept {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !ctx.runtime {
+        if !ctx.runs_application() || ctx.development_environment() {
             return;
         }
         if ctx.src.contains("path-exclude") {
@@ -63,14 +79,7 @@ impl Rule for DocsKept {
             let Some(r) = ImageRef::parse(ctx.root_base(st.index)) else {
                 continue;
             };
-            let full_debian = matches!(
-                catalog::classify(&r),
-                Some((
-                    Family::Debian | Family::Python | Family::Node | Family::Golang | Family::Rust,
-                    Variant::Full
-                ))
-            );
-            if !full_debian {
+            if super::full_base_image::full_debian_base(&r).is_none() {
                 continue;
             }
             let mut in_chain = vec![false; ctx.stages.len()];

@@ -18,9 +18,25 @@ crate::declare_rule! {
     /// Ubuntu has no smaller official variant (its base already leaves out docs), so `ubuntu`
     /// bases are not reported.
     ///
+    /// Beyond the catalog's families, the other official images whose tag names a full
+    /// Debian image with a published slim counterpart are checked: `ruby:3.3` →
+    /// `ruby:3.3-slim`, `openjdk:8-jre` → `openjdk:8-jre-slim` (a digest after the tag does
+    /// not change what the tag names). These get no estimate (the catalog has no figures).
+    ///
     /// Only images that run something are checked: the target's stage chain has `CMD` or
-    /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
-    /// `validate`, ...).
+    /// `ENTRYPOINT`, or it is built on an official node, python or ruby image (whose own `CMD`
+    /// runs the interpreter) and sets a non-root `USER` to run it as, or it declares a
+    /// production environment (`ENV RAILS_ENV=production`, `NODE_ENV=production`); the target
+    /// is not a development stage (`dev`, `build`, `test`, `validate`, ...).
+    ///
+    /// Development environments are not checked either: images whose stage chain gives a user
+    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), single-stage files that set
+    /// `RAILS_ENV`, `NODE_ENV` (or `RACK_ENV`, `APP_ENV`, `FLASK_ENV`, `MIX_ENV`) to
+    /// `development` or `test`, images whose `CMD` or `ENTRYPOINT` runs a development server
+    /// or watcher (`grunt dev`, `npm run dev`, `nodemon`, `flask run --debug`, `manage.py
+    /// runserver`, `cargo watch`), Go or Rust toolchain images that copy the source and never
+    /// build it (it is built when the container starts), and images that install a browser
+    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`).
     ///
     /// ## Why is this bad?
     /// The full Python and Node images are built on `buildpack-deps`, which carries compilers,
@@ -106,6 +122,117 @@ pub(super) fn smaller_tag(family: Family, tag: Option<&str>) -> Option<String> {
         }
         _ => return None,
     })
+}
+
+/// What the rules know about an official image whose tag selects a full Debian image (every
+/// package installed on it keeps its docs, man pages and locales, and a `-slim` counterpart may
+/// leave out the build tools too).
+pub(super) struct FullDebian {
+    /// The `-slim` tag of the same version and release, when the image publishes one and DF103
+    /// owns the swap (JDK tags are DF107's; toolchain images are DF104's).
+    pub slim: Option<String>,
+}
+
+/// Official images (Docker Hub `library/`) whose tag names a full Debian image, beyond the
+/// catalog's families (python, node, debian, golang, rust), from their Dockerfiles in
+/// docker-library (<https://github.com/docker-library>):
+/// - `ruby:3`, `ruby:3.3-bookworm` are `FROM buildpack-deps:*` (docker-library/ruby); `-slim`
+///   tags (`3.3-slim`, `3.3-slim-bookworm`) are `FROM debian:*-slim`.
+/// - `openjdk:8-jre`, `openjdk:11` and the other tags up to 16 without `slim`, `alpine`,
+///   `oraclelinux` or a Windows name, and any tag naming a Debian release (`17-bullseye`), are
+///   `FROM buildpack-deps:*-curl` (JRE) or `*-scm` (JDK) (docker-library/openjdk); from 17 on
+///   the plain tags are Oracle Linux. JRE tags have `-slim` counterparts (`8-jre-slim`).
+/// - `maven:3-jdk-11` and `maven:3-openjdk-11` (JDK 16 and older) are `FROM openjdk:N-jdk`
+///   (carlossg/docker-maven).
+/// - `perl:5.40`, `gcc:14`, `erlang:27` and `elixir:1.17` are `FROM buildpack-deps:*`.
+///   `buildpack-deps` itself is left out: what is built on it directly is a language base
+///   image (the official python, ruby, golang images), not an application.
+///
+/// Not full: the `php`, `httpd`, `nginx`, `postgres` and `redis` images are `FROM
+/// debian:*-slim`, whose dpkg configuration already leaves docs, man pages and locales out
+/// (docker-library/php `7.3/buster/apache/Dockerfile`; debuerreotype
+/// `scripts/.slimify-excludes`, <https://github.com/debuerreotype/debuerreotype>).
+pub(super) fn full_debian_base(r: &catalog::ImageRef) -> Option<FullDebian> {
+    if let Some((family, Variant::Full)) = catalog::classify(r) {
+        return matches!(
+            family,
+            Family::Debian | Family::Python | Family::Node | Family::Golang | Family::Rust
+        )
+        .then(|| FullDebian {
+            slim: matches!(family, Family::Python | Family::Node | Family::Debian)
+                .then(|| smaller_tag(family, r.tag.as_deref()))
+                .flatten(),
+        });
+    }
+    if r.registry.is_some() {
+        return None;
+    }
+    let tag = r.tag.as_deref().unwrap_or("latest").to_ascii_lowercase();
+    let parts: Vec<&str> = tag.split('-').collect();
+    let other = [
+        "slim",
+        "alpine",
+        "windowsservercore",
+        "nanoserver",
+        "oraclelinux7",
+        "oraclelinux8",
+        "oraclelinux9",
+    ];
+    if parts.iter().any(|p| {
+        other.contains(p)
+            || p.starts_with("alpine")
+            || p.starts_with("oraclelinux")
+            || p.starts_with("windowsservercore")
+            || p.starts_with("nanoserver")
+            || p.starts_with("ltsc")
+    }) {
+        return None;
+    }
+    let suite = parts.iter().copied().find(|p| SUITES.contains(p) || *p == "jessie");
+    let major = |v: &str| v.split(['.', 'u']).next().and_then(|m| m.parse::<u32>().ok());
+    match r.repo.as_str() {
+        "ruby" => {
+            let version_ok = tag == "latest"
+                || parts.first().is_some_and(|v| {
+                    v.split('.')
+                        .all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
+                })
+                || (parts.len() == 1 && suite.is_some());
+            if !version_ok || parts.len() > 2 || (parts.len() == 2 && suite.is_none()) {
+                return None;
+            }
+            let slim = match (parts.as_slice(), suite) {
+                (["latest"], _) => "slim".to_string(),
+                ([s], Some(_)) => format!("slim-{s}"),
+                ([v], None) => format!("{v}-slim"),
+                ([v, s], Some(_)) => format!("{v}-slim-{s}"),
+                _ => return None,
+            };
+            Some(FullDebian { slim: Some(slim) })
+        }
+        "openjdk" => {
+            let v = major(parts.first()?)?;
+            if v > 16 && suite.is_none() {
+                return None;
+            }
+            // `8-jre` → `8-jre-slim`; `8-jre-stretch` → `8-jre-slim-stretch`.
+            let slim = match parts.as_slice() {
+                [v, "jre"] => Some(format!("{v}-jre-slim")),
+                [v, "jre", s] if suite == Some(*s) => Some(format!("{v}-jre-slim-{s}")),
+                _ => None,
+            };
+            Some(FullDebian { slim })
+        }
+        "maven" => {
+            let jdk = parts
+                .windows(2)
+                .find(|w| w[0] == "jdk" || w[0] == "openjdk")
+                .and_then(|w| major(w[1]))?;
+            (jdk <= 16 || suite.is_some()).then_some(FullDebian { slim: None })
+        }
+        "perl" | "gcc" | "erlang" | "elixir" => Some(FullDebian { slim: None }),
+        _ => None,
+    }
 }
 
 /// Debian releases the official images publish tags for (`python:3.12-bookworm`,
@@ -210,8 +337,10 @@ fn swap_fix(ctx: &RuleContext<'_>, st: &crate::dockerfile::stages::Stage, missin
     if r.digest.is_some() {
         return None;
     }
-    let (family, _) = catalog::classify(&r)?;
-    let new_tag = slim_tag(family, r.tag.as_deref().unwrap_or("latest"))?;
+    let new_tag = match catalog::classify(&r) {
+        Some((family, _)) => slim_tag(family, r.tag.as_deref().unwrap_or("latest"))?,
+        None => full_debian_base(&r)?.slim?,
+    };
     // A non-shipping stage built on this one (a builder `FROM base`) would lose its compilers.
     let inherited_by_builder = ctx
         .stages
@@ -293,29 +422,33 @@ fn tools_slim_lacks(ctx: &RuleContext<'_>) -> Vec<(&'static str, &'static str)> 
 
 impl Rule for FullBaseImage {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !ctx.runtime {
+        if !ctx.runs_application() || ctx.development_environment() {
             return;
         }
         for st in ctx.shipping_stages() {
             let Some(r) = super::context::base_image(st) else {
                 continue;
             };
-            let Some((family, variant)) = catalog::classify(&r) else {
-                continue;
+            // Catalog families (with size figures), then the other official images whose tag
+            // names a full Debian image with a slim counterpart (`ruby:3`, `openjdk:8-jre`).
+            let catalogued = match catalog::classify(&r) {
+                Some((family @ (Family::Python | Family::Node | Family::Debian), Variant::Full)) => {
+                    smaller_tag(family, r.tag.as_deref()).map(|t| (Some(family), t))
+                }
+                Some(_) => None,
+                None => full_debian_base(&r).and_then(|f| f.slim).map(|t| (None, t)),
             };
-            let target_variant = match (family, variant) {
-                (Family::Python | Family::Node | Family::Debian, Variant::Full) => Variant::Slim,
-                _ => continue,
-            };
-            let Some(new_tag) = smaller_tag(family, r.tag.as_deref()) else {
+            let Some((family, new_tag)) = catalogued else {
                 continue;
             };
             let suggestion = format!("{}:{new_tag}", r.full_repo());
             let (i, span) = ctx.from_span(st);
-            let (from, to) = (
-                catalog::lookup(family, variant),
-                catalog::lookup(family, target_variant),
-            );
+            let (from, to) = family.map_or((None, None), |family| {
+                (
+                    catalog::lookup(family, Variant::Full),
+                    catalog::lookup(family, Variant::Slim),
+                )
+            });
             let mut f = Finding::new(
                 &Self::META,
                 ctx,
@@ -355,6 +488,16 @@ impl Rule for FullBaseImage {
                         from.example, to.example, st.base_expanded
                     ));
                 }
+            } else if family.is_none() {
+                let scale = if r.repo == "ruby" {
+                    "; for scale, `ruby:2.6` was 868 MB and `ruby:2.6-slim` 126 MB uncompressed (docker-library/ruby#264, 2019)"
+                } else {
+                    ""
+                };
+                f = f.note(format!(
+                    "no estimate: the catalog has no figures for `{}`{scale}",
+                    r.full_repo()
+                ));
             }
             out.push(f);
         }

@@ -14,7 +14,10 @@ crate::declare_rule! {
     ///   cache in the same `RUN` (or a cache mount on it). The cache must be removed where
     ///   the gems went: under `$GEM_HOME` (`/usr/local/bundle` on the official ruby image),
     ///   `$BUNDLE_PATH` or a `bundle config set path DIR`; removing `/usr/lib/ruby/gems/*/cache`
-    ///   on the ruby image, where gems go to `/usr/local/bundle`, leaves the files.
+    ///   on the ruby image, where gems go to `/usr/local/bundle`, leaves the files. With a
+    ///   distribution's Ruby (`apt-get install ruby`), gems go to `/var/lib/gems` (Alpine:
+    ///   `/usr/lib/ruby/gems`); removing the whole gem home in the same `RUN` (a Ruby
+    ///   installed to build the docs and purged again) removes the cache with it.
     ///   `--no-document` skips the documentation only, and `bundle clean --force` removes
     ///   unused gems, not the cache: neither helps;
     /// - `COPY --from=STAGE DIR ...` where `DIR` is a gem home of `STAGE` (`/usr/local/bundle`,
@@ -68,6 +71,44 @@ fn official_ruby(ctx: &RuleContext<'_>, s: usize) -> bool {
         .is_some_and(|r| r.registry.as_deref().is_none_or(|h| h == "docker.io") && r.repo == "ruby")
 }
 
+/// The gem home of a distribution's Ruby that the stage chain installs by instruction `at`
+/// (a `ruby`, `ruby-full` or `rubygems` package): Debian and Ubuntu install gems for root
+/// under `/var/lib/gems` (the `rubygems-integration` default, <https://wiki.debian.org/Teams/Ruby/Packaging>),
+/// Alpine under `/usr/lib/ruby/gems`.
+fn system_ruby_home(ctx: &RuleContext<'_>, s: usize, at: usize) -> Option<&'static str> {
+    ctx.chain(s)
+        .into_iter()
+        .flat_map(|st| ctx.stage_instructions(st))
+        .filter(|(k, _)| *k <= at)
+        .flat_map(|(k, _)| pkg::installs(&ctx.commands[k]))
+        .find_map(|x| {
+            let ruby = x
+                .packages
+                .iter()
+                .any(|w| matches!(pkg::package_name(&w.text), "ruby" | "ruby-full" | "rubygems"));
+            match x.pm {
+                pkg::Pm::Apt if ruby => Some("/var/lib/gems"),
+                pkg::Pm::Apk if ruby => Some("/usr/lib/ruby/gems"),
+                _ => None,
+            }
+        })
+}
+
+/// Whether `cmds` remove a whole gem home of `homes` (or a folder above it): nothing the
+/// installs of the same `RUN` put there ships, the cache included.
+pub(super) fn removes_gem_home(ctx: &RuleContext<'_>, s: usize, at: usize, cmds: &[Command], homes: &[String]) -> bool {
+    let cwd = ctx.workdir_at(s, at);
+    pkg::removed_paths(cmds).iter().any(|w| {
+        let t = ctx.expand_at(s, at, &w.text);
+        if t.contains('$') || t.contains('*') {
+            return false;
+        }
+        let p = pkg::join(cwd, &t);
+        let p = p.trim_end_matches('/');
+        !p.is_empty() && homes.iter().any(|h| h == p || h.starts_with(&format!("{p}/")))
+    })
+}
+
 /// The folders that hold the gem cache for instruction `at` of stage `s` (`at` past the
 /// stage's end: at its end): `$GEM_HOME` (`/usr/local/bundle` on the official ruby image),
 /// `$BUNDLE_PATH`, and a `bundle config ... path DIR` run before it or in it, relative to the
@@ -78,7 +119,7 @@ pub(super) fn gem_homes(ctx: &RuleContext<'_>, s: usize, at: usize) -> Vec<Strin
     match ctx.env_at(s, at, "GEM_HOME") {
         Some(h) => homes.push(ctx.expand_at(s, at, &h)),
         None if official_ruby(ctx, s) => homes.push("/usr/local/bundle".to_string()),
-        None => {}
+        None => homes.extend(system_ruby_home(ctx, s, at).map(str::to_string)),
     }
     if let Some(p) = ctx.env_at(s, at, "BUNDLE_PATH") {
         homes.push(pkg::join(ctx.workdir_at(s, at), &ctx.expand_at(s, at, &p)));
@@ -113,7 +154,9 @@ pub(super) fn gem_homes(ctx: &RuleContext<'_>, s: usize, at: usize) -> Vec<Strin
 /// Whether `cmds` (run in `cwd`) remove the gem cache under one of `homes`, or any gem cache
 /// when no home is known.
 fn cleans_gem_cache(ctx: &RuleContext<'_>, s: usize, at: usize, cmds: &[Command], homes: &[String]) -> bool {
-    if homes.iter().any(|h| ctx.has_cache_mount(at, &[&format!("{h}/cache")])) {
+    if homes.iter().any(|h| ctx.has_cache_mount(at, &[&format!("{h}/cache")]))
+        || removes_gem_home(ctx, s, at, cmds, homes)
+    {
         return true;
     }
     let cwd = ctx.workdir_at(s, at);

@@ -19,9 +19,13 @@ crate::declare_rule! {
     /// tools). Nothing is reported when the target is a development stage.
     ///
     /// Development environments are not checked either: images whose stage chain gives a user
-    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), and single-stage files that set
+    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), single-stage files that set
     /// `RAILS_ENV`, `NODE_ENV` (or `RACK_ENV`, `APP_ENV`, `FLASK_ENV`, `MIX_ENV`) to
-    /// `development` or `test`.
+    /// `development` or `test`, images whose `CMD` or `ENTRYPOINT` runs a development server
+    /// or watcher (`grunt dev`, `npm run dev`, `nodemon`, `flask run --debug`, `manage.py
+    /// runserver`, `cargo watch`), Go or Rust toolchain images that copy the source and never
+    /// build it (it is built when the container starts), and images that install a browser
+    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`).
     ///
     /// ## Why is this bad?
     /// A JRE runs the same programs without the compiler, `jlink`, `jmods` and debugging tools:

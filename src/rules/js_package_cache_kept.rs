@@ -10,11 +10,13 @@ use crate::layers::waste::CacheKind;
 
 crate::declare_rule! {
     /// ## What it does
-    /// Checks for `npm install`/`npm ci`, `yarn install` (or bare `yarn`) and
+    /// Checks for `npm install`/`npm ci`, `yarn install` (or bare `yarn`), `yarn add` and
     /// `pnpm install`/`pnpm add` in a stage that ships in the final image when the same `RUN`
     /// does not clean the package manager's cache (`npm cache clean --force`, `yarn cache
     /// clean`, `pnpm store prune`, or deleting the cache directory) and no cache is mounted on
-    /// it. Global installs (`npm install -g`) and Yarn Berry (`--immutable`) are not reported.
+    /// it. Global installs (`npm install -g`, `yarn global add`) cache in the same place and
+    /// are reported too, and so are installs run through `sudo -u`, `gosu`, `su-exec`, `su -c
+    /// "..."` or `sh -c "..."`. Yarn Berry (`--immutable`) and `pnpm add -g` are not reported.
     ///
     /// ## Why is this bad?
     /// npm keeps a copy of every tarball in `~/.npm/_cacache` (yarn in
@@ -70,12 +72,11 @@ impl Rule for JsPackageCacheKept {
                             &["/root/.npm", "/home/node/.npm"],
                             cmds.iter().any(|x| pkg::is(x, "npm", &["cache"])) || rm_has(".npm") || rm_asks("npm"),
                         )
-                    } else if matches!(pkg::yarn_command(c), Some("install" | "add")) {
-                        if c.has_flag("--immutable")
-                            || c.has_flag("--cache-folder")
-                            || c.has_short_or_long('g', &["global"])
-                            || c.subcommand().is_some_and(|w| w.text == "global")
-                        {
+                    } else if matches!(pkg::yarn_command(c), Some("install" | "add"))
+                        // `yarn global add x` caches in the same folder as a project install.
+                        || pkg::yarn_command(c) == Some("global") && c.args().iter().any(|w| w.text == "add")
+                    {
+                        if c.has_flag("--immutable") || c.has_flag("--cache-folder") {
                             continue;
                         }
                         (

@@ -8,6 +8,7 @@
 //! Does not: read files, apply suppression comments or render (see `analyze` and `report`).
 
 pub mod context;
+mod dependency_fetch;
 mod pkg;
 mod suggest;
 

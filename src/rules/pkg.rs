@@ -129,17 +129,27 @@ pub fn package_name(word: &str) -> &str {
 }
 
 /// The working directory each command runs in: `wd` (the WORKDIR), changed by `cd DIR`
-/// for the commands after it (subshells are not tracked).
+/// for the commands after it; a `cd` inside a subshell (`(cd dir && make)`) ends with it.
 pub fn cwds(cmds: &[Command], wd: &str) -> Vec<String> {
     let mut cur = wd.to_string();
     let mut out = Vec::with_capacity(cmds.len());
+    // The directory outside each open subshell.
+    let mut outer: Vec<String> = Vec::new();
     for c in cmds {
+        for _ in 0..c.opens {
+            outer.push(cur.clone());
+        }
         out.push(cur.clone());
         if c.name() == Some("cd") {
             match c.args().iter().find(|w| !w.text.starts_with('-')) {
                 Some(d) if !d.text.contains('$') && !d.text.contains('`') => cur = join(&cur, &d.text),
                 Some(_) => cur = "\u{0}unknown".to_string(),
                 None => cur = "/root".to_string(),
+            }
+        }
+        for _ in 0..c.closes {
+            if let Some(o) = outer.pop() {
+                cur = o;
             }
         }
     }
@@ -658,6 +668,28 @@ mod tests {
         assert!(removes(&evaluated(&c), "/var/lib/apt/lists"));
         let unused = cmds("apt-get update && CLEANUP=\"rm -rf /var/lib/apt/lists/*\"; echo done");
         assert!(evaluated(&unused).is_empty());
+    }
+
+    #[test]
+    fn cd_in_a_subshell_ends_with_it() {
+        let c = cmds(
+            "tar xf a.tgz && (cd a-1 && make) && (cd /app && make) && rm -rf a-1; (cd b && (cd c && x) && y) && z",
+        );
+        let at = |name: &str, n: usize| {
+            let w = cwds(&c, "/src");
+            c.iter()
+                .zip(w)
+                .filter(|(c, _)| c.name() == Some(name))
+                .nth(n)
+                .map(|(_, w)| w)
+                .unwrap()
+        };
+        assert_eq!(at("make", 0), "/src/a-1");
+        assert_eq!(at("make", 1), "/app");
+        assert_eq!(at("rm", 0), "/src");
+        assert_eq!(at("x", 0), "/src/b/c");
+        assert_eq!(at("y", 0), "/src/b");
+        assert_eq!(at("z", 0), "/src");
     }
 
     #[test]

@@ -20,7 +20,9 @@ crate::declare_rule! {
     /// final image over files an earlier `COPY`/`ADD`, `COPY --from`, a stage the image is built
     /// `FROM`, a download or a clone wrote. Which paths below a copied folder count is the
     /// same as for DF401: the context has them, the folder is one of its own, or the
-    /// `COPY --from` stage is seen writing them; a folder a `RUN` made (`mkdir -p logs &&
+    /// `COPY --from` stage is seen writing them; variables, quotes and a glob in the last part
+    /// are followed (`ADD sh/ ${BASE}/scripts/` then `chmod -R +x ${BASE}/scripts/*.sh`). A
+    /// folder a `RUN` made (`mkdir -p logs &&
     /// chown -R app logs`) or a volume filled at run time is not reported, and neither is a
     /// `chmod` of one file without `-R`.
     ///

@@ -16,6 +16,15 @@ crate::declare_rule! {
     /// `ENTRYPOINT` and the target is not a development stage (`dev`, `build`, `test`,
     /// `validate`, ...).
     ///
+    /// Development environments are not checked either: images whose stage chain gives a user
+    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), single-stage files that set
+    /// `RAILS_ENV`, `NODE_ENV` (or `RACK_ENV`, `APP_ENV`, `FLASK_ENV`, `MIX_ENV`) to
+    /// `development` or `test`, images whose `CMD` or `ENTRYPOINT` runs a development server
+    /// or watcher (`grunt dev`, `npm run dev`, `nodemon`, `flask run --debug`, `manage.py
+    /// runserver`, `cargo watch`), Go or Rust toolchain images that copy the source and never
+    /// build it (it is built when the container starts), and images that install a browser
+    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`).
+    ///
     /// ## Why is this bad?
     /// The toolchain ships with every pull. From the embedded catalog (docker-library/repo-info,
     /// 2026): `golang:1.25-bookworm` is 289.7 MB compressed and `golang:1.25-alpine` 64.4 MB,
@@ -53,7 +62,7 @@ crate::declare_rule! {
 
 impl Rule for ToolchainImageAsRuntime {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !ctx.runtime {
+        if !ctx.runtime || ctx.development_environment() {
             return;
         }
         for st in ctx.shipping_stages() {

@@ -12,8 +12,10 @@ crate::declare_rule! {
     /// - `go build` / `go install` without `-ldflags "-s -w"` (or `-s`, which implies `-w`),
     ///   and `go get` of a remote command without `-d`, which builds and installs it the same
     ///   way in GOPATH mode (Go before 1.17, or `GO111MODULE=off`).
-    ///   Flags from a variable (`-ldflags "$LDFLAGS"`) or `GOFLAGS`, and debugger builds
-    ///   (`-gcflags "all=-N -l"`), are not reported.
+    ///   Flags from a variable (`-ldflags "$LDFLAGS"`, a flag that is a whole `$VAR`) or
+    ///   `GOFLAGS`, and debugger builds (`-gcflags "all=-N -l"`), are not reported; a value
+    ///   computed inside a flag (`-X main.version=$(git describe --tags)`,
+    ///   `-X main.commit=${COMMIT}`) does not hide `-s`, so it is.
     /// - C and C++ compiles with `-g` (`gcc`, `g++`, `cc`, `c++`, `clang`) and no `-s`, when no
     ///   `strip` runs later in that stage.
     /// - `cargo build --release` / `cargo install` when the build context's `Cargo.toml` turns
@@ -77,7 +79,12 @@ fn stripped(c: &Command) -> Option<bool> {
         {
             return Some(true);
         }
-        if val.contains('$') {
+        // A flag that comes whole from a variable (`"$LDFLAGS -X a=b"`) may be `-s`; a value
+        // computed inside a flag (`-X main.version=$(git describe --tags)`) cannot.
+        if without_substitutions(val)
+            .split_whitespace()
+            .any(|f| f.starts_with('$'))
+        {
             return None;
         }
     }
@@ -89,6 +96,27 @@ fn stripped(c: &Command) -> Option<bool> {
     }
     let _ = found;
     Some(false)
+}
+
+/// `s` with its command substitutions (`$(...)`, nested, and `` `...` ``) removed.
+fn without_substitutions(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let (mut depth, mut backtick) = (0usize, false);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '`' if depth == 0 => backtick = !backtick,
+            '$' if chars.peek() == Some(&'(') => {
+                chars.next();
+                depth += 1;
+            }
+            '(' if depth > 0 => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 && !backtick => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// A C/C++ compile with `-g` (not `-g0`) and without `-s`.

@@ -356,7 +356,13 @@ fn rust_debug_info_needs_the_cargo_manifest() {
         let dir = context_with(&[("src/main.rs", 20)], df, Some("target\n"));
         std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
         let (report, _) = run(&dir.path().join("Dockerfile"), Some(dir.path()));
-        report.findings.iter().map(|f| f.code).collect()
+        // DF301 also reports the `cargo build` after `COPY . .`; this test is about DF106.
+        report
+            .findings
+            .iter()
+            .map(|f| f.code)
+            .filter(|c| *c != "DF301")
+            .collect()
     };
     assert_eq!(
         codes("[package]\nname = \"app\"\n\n[profile.release]\ndebug = true\n"),
