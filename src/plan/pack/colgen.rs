@@ -33,9 +33,9 @@ pub(super) const WORK: u64 = 600_000;
 pub(super) const DIVE_BUDGET: u64 = 150_000;
 /// Search nodes one pricing call may explore before returning its bound instead of a proof.
 const PRICING_NODES: u64 = 50_000;
-/// Search nodes of a pricing call at first; four times more (up to [`PRICING_NODES`]) after a
-/// round whose searches were cut short and found no improving pattern.
-const PRICING_START: u64 = 2_000;
+/// Work one round costs besides its pricing (the restricted LP is re-solved), in pricing search
+/// nodes: it bounds the rounds of a column generation, and of the ones a dive runs.
+const ROUND_WORK: u64 = 1_000;
 /// Weight of the best duals so far in the smoothed pricing point (Wentges smoothing).
 const SMOOTHING: f64 = 0.5;
 /// Patterns added per node type and iteration.
@@ -203,7 +203,6 @@ pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], wo
     let mut bound: f64 = 0.0;
     let mut center: Option<Vec<f64>> = None;
     let mut alpha = SMOOTHING;
-    let mut budget = PRICING_START;
     let mut converged = false;
     let mut iterations = 0;
     let mut left = work;
@@ -214,6 +213,11 @@ pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], wo
             converged = true;
             break;
         }
+        if left == 0 {
+            break;
+        }
+        // Every round re-solves the restricted LP: it costs work too.
+        left = left.saturating_sub(ROUND_WORK);
         let improves = |k: usize, q: &NodeFill| {
             let v: f64 = q.pods.iter().map(|&(i, a)| duals[i] * a as f64).sum();
             v > p.types[types[k]].price - mus[k] + 1e-9
@@ -243,7 +247,7 @@ pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], wo
             let mut values = Vec::with_capacity(types.len());
             let mut finished = true;
             for (k, &t) in types.iter().enumerate() {
-                let priced = pricing::price(p, t, &sep, counts, 1e-9, COLUMNS_PER_TYPE, left.min(budget));
+                let priced = pricing::price(p, t, &sep, counts, 1e-9, COLUMNS_PER_TYPE, left.min(PRICING_NODES));
                 left -= priced.used;
                 finished &= priced.finished;
                 values.push(priced.upper);
@@ -259,11 +263,6 @@ pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], wo
                 center = Some(sep);
             }
             if new.is_empty() {
-                if !finished && budget < PRICING_NODES {
-                    // Nothing found within the budget: search deeper at the same point.
-                    budget = (budget * 4).min(PRICING_NODES);
-                    continue;
-                }
                 if smoothed {
                     // Mis-pricing: move the pricing point towards the LP's duals.
                     alpha = if alpha > 0.1 { alpha / 2.0 } else { 0.0 };
@@ -558,10 +557,23 @@ mod tests {
             for it in &mut p.items {
                 it.max_per_node = if rnd(4) == 0 { 1 + rnd(2) } else { u64::MAX };
             }
+            // Half the cases have images (three over four layers, two sharing one) and disks:
+            // the image cache is a union of layers, which the pricing must respect.
+            if case % 2 == 1 {
+                let images = [vec![0usize, 1], vec![0, 2], vec![3]];
+                p.layer_size = vec![800, 300, 400, 900];
+                for it in &mut p.items {
+                    it.layers = images[usize::try_from(rnd(3)).unwrap_or(0)].clone();
+                }
+                for t in &mut p.types {
+                    t.disk = Some(1_000 + rnd(1_500));
+                }
+            }
             let all: Vec<usize> = (0..p.types.len()).collect();
             // Every item must fit some type, and the quotas must leave a packing.
+            let whole = p.clone();
             for (i, it) in p.items.iter_mut().enumerate() {
-                if !all.iter().any(|&t| fits_empty(&problem(&items, &types), t, i)) {
+                if !all.iter().any(|&t| fits_empty(&whole, t, i)) {
                     it.count = 0;
                 }
             }

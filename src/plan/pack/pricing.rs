@@ -72,15 +72,19 @@ struct Search<'a> {
 }
 
 impl Search<'_> {
+    /// Copies of `l` each resource alone still leaves room for (and its own cap).
+    fn copies(&self, l: &Live) -> u64 {
+        l.size
+            .iter()
+            .enumerate()
+            .filter_map(|(d, &s)| self.res[d].checked_div(s))
+            .fold(l.most, u64::min)
+    }
+
     /// Copies of `live[k]` that still fit.
     fn room(&self, k: usize) -> u64 {
         let l = &self.live[k];
-        let mut n = l.most;
-        for (d, &s) in l.size.iter().enumerate() {
-            if s > 0 {
-                n = n.min(self.res[d] / s);
-            }
-        }
+        let n = self.copies(l);
         if n > 0
             && let Some(left) = self.disk_left
         {
@@ -118,12 +122,7 @@ impl Search<'_> {
                     continue;
                 }
                 let l = &self.live[pos];
-                let mut n = l.most;
-                for (d, &s) in l.size.iter().enumerate() {
-                    if s > 0 {
-                        n = n.min(self.res[d] / s);
-                    }
-                }
+                let n = self.copies(l);
                 if n == 0 {
                     continue;
                 }
@@ -161,12 +160,7 @@ impl Search<'_> {
         let mut v = 0.0;
         for l in &self.live[k..] {
             // Copies each resource alone leaves room for.
-            let mut n = l.most;
-            for (d, &s) in l.size.iter().enumerate() {
-                if s > 0 {
-                    n = n.min(self.res[d] / s);
-                }
-            }
+            let n = self.copies(l);
             if n == 0 {
                 continue;
             }
@@ -385,8 +379,8 @@ pub(super) fn price(
         let size: Vec<u64> = (0..dims).map(|d| p.size(i, d)).collect();
         let mut most = counts[i].min(it.max_per_node);
         for d in 0..dims {
-            if size[d] > 0 {
-                most = most.min(cap[d] / size[d]);
+            if let Some(n) = cap[d].checked_div(size[d]) {
+                most = most.min(n);
             }
         }
         let mut layers: Vec<usize> = it.layers.iter().copied().filter(|&l| !base[l]).collect();
