@@ -51,7 +51,9 @@ pub(super) struct ColGen {
     /// A valid lower bound on the cost of any packing of `counts` (the LP optimum when
     /// `converged`).
     pub bound: f64,
-    /// Pricing proved that no pattern improves the LP: `bound` is the LP optimum.
+    /// Pricing proved that no pattern improves the LP (`bound` is the LP optimum, within the
+    /// pricing's tolerance), or the bound rounded up to a sum of prices reached the restricted
+    /// LP's value or `upper`.
     pub converged: bool,
     /// The patterns generated, for rounding.
     pub columns: Vec<NodeFill>,

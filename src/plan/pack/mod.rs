@@ -71,7 +71,9 @@ pub struct ColGenTrace {
     pub iterations: usize,
     /// Node patterns generated.
     pub columns: usize,
-    /// Pricing proved the LP optimal (else the bound is the Lagrangian bound when time ran out).
+    /// Pricing proved the LP optimal, or the bound rounded up to a sum of prices reached the
+    /// restricted LP's value or the best fleet's cost (so solving on could not raise it); else
+    /// the bound is the Lagrangian bound when the work budget ran out.
     pub converged: bool,
 }
 
