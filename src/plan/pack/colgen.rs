@@ -18,8 +18,9 @@
 //! when pricing finds no improving pattern, `LB` equals the LP optimum.
 
 use super::heuristics::{Order, ffd, mixed_greedy};
-use super::master::{DualMaster, knapsack_lp_upper};
+use super::master::DualMaster;
 use super::model::{NodeFill, Open, Packing, Problem, fits_empty};
+use super::pricing;
 
 /// Column generation is used up to this many services with replicas ...
 pub(super) const MAX_SERVICES: usize = 80;
@@ -32,6 +33,11 @@ pub(super) const WORK: u64 = 600_000;
 pub(super) const DIVE_BUDGET: u64 = 150_000;
 /// Search nodes one pricing call may explore before returning its bound instead of a proof.
 const PRICING_NODES: u64 = 50_000;
+/// Work one round costs besides its pricing (the restricted LP is re-solved), in pricing search
+/// nodes: it bounds the rounds of a column generation, and of the ones a dive runs.
+const ROUND_WORK: u64 = 1_000;
+/// Weight of the best duals so far in the smoothed pricing point (Wentges smoothing).
+const SMOOTHING: f64 = 0.5;
 /// Patterns added per node type and iteration.
 const COLUMNS_PER_TYPE: usize = 4;
 /// Column-generation iterations at most.
@@ -45,7 +51,9 @@ pub(super) struct ColGen {
     /// A valid lower bound on the cost of any packing of `counts` (the LP optimum when
     /// `converged`).
     pub bound: f64,
-    /// Pricing proved that no pattern improves the LP: `bound` is the LP optimum.
+    /// Pricing proved that no pattern improves the LP (`bound` is the LP optimum, within the
+    /// pricing's tolerance), or the bound rounded up to a sum of prices reached the restricted
+    /// LP's value or `upper`.
     pub converged: bool,
     /// The patterns generated, for rounding.
     pub columns: Vec<NodeFill>,
@@ -53,186 +61,6 @@ pub(super) struct ColGen {
     pub iterations: usize,
     /// Pricing search nodes used.
     pub work: u64,
-}
-
-/// Best pricing result for one type.
-struct Priced {
-    /// Patterns whose value is above the threshold, best first.
-    found: Vec<(f64, NodeFill)>,
-    /// An upper bound on the best value (exact when the search finished).
-    upper: f64,
-    /// Search nodes used.
-    used: u64,
-}
-
-/// The pattern of type `ty` with the largest `Σ duals_i a_i` (with `a_i <= counts_i`), and up to
-/// [`COLUMNS_PER_TYPE`] patterns above `threshold`.
-#[allow(clippy::cast_precision_loss)]
-fn price(p: &Problem, ty: usize, duals: &[f64], counts: &[u64], threshold: f64, nodes: u64) -> Priced {
-    let t = &p.types[ty];
-    let dims = p.dims();
-    let cap: Vec<f64> = (0..dims).map(|d| p.cap(ty, d) as f64).collect();
-    let size = |i: usize, d: usize| -> f64 { p.size(i, d) as f64 };
-    let empty = Open::new(p, ty);
-    // Items worth packing, most valuable per unit of their largest normalised size first.
-    let mut order: Vec<usize> = (0..p.items.len())
-        .filter(|&i| counts[i] > 0 && duals[i] > 1e-12 && empty.room(p, i, 1) == 1)
-        .collect();
-    let weight = |i: usize| {
-        (0..dims)
-            .map(|d| size(i, d) / cap[d].max(1.0))
-            .fold(0.0, f64::max)
-            .max(1e-12)
-    };
-    order.sort_by(|&a, &b| {
-        (duals[b] / weight(b))
-            .total_cmp(&(duals[a] / weight(a)))
-            .then(a.cmp(&b))
-    });
-    let most: Vec<u64> = order
-        .iter()
-        .map(|&i| counts[i].min(p.items[i].max_per_node).min(t.pods))
-        .collect();
-    // "Dimension" `dims` is a surrogate: every resource as a share of the node, summed (a
-    // non-negative combination of the capacity rows, so its fractional knapsack is a bound too;
-    // it is often the tightest for pods that use every resource).
-    let size = |i: usize, d: usize| -> f64 {
-        if d < dims {
-            size(i, d)
-        } else {
-            (0..dims).filter(|&e| cap[e] > 0.0).map(|e| size(i, e) / cap[e]).sum()
-        }
-    };
-    // Per resource, positions in `order` sorted by value per unit of that resource.
-    let by_dim: Vec<Vec<usize>> = (0..=dims)
-        .map(|d| {
-            let mut v: Vec<usize> = (0..order.len()).collect();
-            let r = |k: usize| {
-                let s = size(order[k], d);
-                if s <= 0.0 { f64::INFINITY } else { duals[order[k]] / s }
-            };
-            v.sort_by(|&a, &b| r(b).total_cmp(&r(a)));
-            v
-        })
-        .collect();
-    // Fractional knapsack on each resource alone over positions >= k; the smallest is a bound.
-    let bound = |k: usize, node: &Open| -> f64 {
-        let used = |d: usize| match d {
-            0 => node.cpu as f64,
-            1 => node.mem as f64,
-            2 => node.pods as f64,
-            _ => node.ext_used(d - 3) as f64,
-        };
-        let room_of = |d: usize| {
-            if d < dims {
-                cap[d] - used(d)
-            } else {
-                (0..dims)
-                    .filter(|&e| cap[e] > 0.0)
-                    .map(|e| (cap[e] - used(e)) / cap[e])
-                    .sum()
-            }
-        };
-        let mut best = f64::INFINITY;
-        for (d, sorted) in by_dim.iter().enumerate() {
-            let mut room = room_of(d);
-            let mut v = 0.0;
-            for &pos in sorted {
-                if pos < k {
-                    continue;
-                }
-                let i = order[pos];
-                let n = most[pos].saturating_sub(node.count(i)) as f64;
-                let s = size(i, d);
-                if s <= 0.0 {
-                    v += duals[i] * n;
-                    continue;
-                }
-                let take = n.min(room / s);
-                v += duals[i] * take;
-                room -= take * s;
-                if room <= 1e-9 {
-                    break;
-                }
-            }
-            best = best.min(v);
-        }
-        best
-    };
-    struct Search<'a> {
-        p: &'a Problem,
-        order: &'a [usize],
-        counts: &'a [u64],
-        duals: &'a [f64],
-        threshold: f64,
-        best: f64,
-        found: Vec<(f64, NodeFill)>,
-        nodes: u64,
-        /// Largest bound of a subtree left unexplored at the node limit.
-        unexplored: f64,
-        /// Stopped once enough improving patterns were found.
-        stopped: bool,
-    }
-    fn go(s: &mut Search<'_>, k: usize, node: &Open, value: f64, bound: &dyn Fn(usize, &Open) -> f64) {
-        if k == s.order.len() {
-            if value > s.best + 1e-12 {
-                s.best = value;
-            }
-            if value > s.threshold {
-                s.found.push((value, node.fill()));
-            }
-            return;
-        }
-        if s.found.len() >= COLUMNS_PER_TYPE {
-            // Enough improving patterns: the rest of the tree is left (its bound is the root's).
-            s.stopped = true;
-            return;
-        }
-        let b = value + bound(k, node);
-        if b <= s.best + 1e-12 {
-            return;
-        }
-        if s.nodes == 0 {
-            s.unexplored = s.unexplored.max(b);
-            return;
-        }
-        s.nodes -= 1;
-        let i = s.order[k];
-        let n = node.room(s.p, i, s.counts[i]);
-        for c in (0..=n).rev() {
-            let mut nn = node.clone();
-            nn.add(s.p, i, c);
-            #[allow(clippy::cast_precision_loss)]
-            go(s, k + 1, &nn, value + s.duals[i] * c as f64, bound);
-        }
-    }
-    let mut s = Search {
-        p,
-        order: &order,
-        counts,
-        duals,
-        threshold,
-        // Only patterns above the threshold matter: the search proves there are none, or finds
-        // the best. Either way `best` ends as a valid upper bound on the pricing value.
-        best: threshold.max(0.0),
-        found: Vec::new(),
-        nodes,
-        unexplored: 0.0,
-        stopped: false,
-    };
-    go(&mut s, 0, &empty, 0.0, &bound);
-    if s.stopped {
-        s.unexplored = s.unexplored.max(bound(0, &empty));
-    }
-    let used = nodes - s.nodes;
-    s.found.sort_by(|a, b| b.0.total_cmp(&a.0));
-    s.found.dedup_by(|a, b| a.1 == b.1);
-    s.found.truncate(COLUMNS_PER_TYPE);
-    Priced {
-        upper: s.best.max(s.unexplored),
-        found: s.found,
-        used,
-    }
 }
 
 /// Heuristic pricing: greedy fills of one node of type `ty` in decreasing dual value per unit
@@ -343,13 +171,21 @@ fn initial_columns(p: &Problem, types: &[usize], counts: &[u64]) -> Vec<NodeFill
 }
 
 /// Column generation over `types` for the pods in `counts` (every live item fits some type),
-/// until pricing proves the LP optimal or `work` pricing search nodes are spent (a deterministic
-/// budget: the result does not depend on the machine's speed or load). The bound is valid
-/// either way.
+/// until pricing proves the LP optimal, the bound (rounded up to a sum of prices) reaches the
+/// restricted LP's value or `upper` (the cost of a known packing), or `work` pricing search
+/// nodes are spent (a deterministic budget: the result does not depend on the machine's speed
+/// or load). The bound is valid either way.
 ///
-/// Each round prices greedily first ([`greedy_price`]); the exact pricing (and with it the
-/// Lagrangian bound) runs only when no greedy pattern improves the restricted LP.
-pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], work: u64) -> Option<ColGen> {
+/// Each round prices greedily first ([`greedy_price`]) at the restricted LP's duals; when that
+/// finds nothing, the exact pricing runs at duals smoothed towards the best ones so far (the
+/// duals of the best Lagrangian bound; Wentges, *Weighted Dantzig-Wolfe decomposition for
+/// linear mixed-integer programming*, ITOR 4(2), 1997), which damps the duals' oscillation that
+/// makes column generation tail off. Every exact round yields a Lagrangian bound. A pattern the
+/// smoothed pricing finds is added when it improves the restricted LP; when none does (a
+/// mis-pricing), the smoothing is halved, and pricing at the LP's own duals with no improving
+/// pattern ends the generation: the LP is solved.
+#[allow(clippy::cast_precision_loss)]
+pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], work: u64, upper: f64) -> Option<ColGen> {
     if counts.iter().all(|&c| c == 0) {
         return Some(ColGen {
             bound: 0.0,
@@ -359,67 +195,95 @@ pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], wo
             work: 0,
         });
     }
+    let guard = |b: f64| (b * (1.0 - 1e-7) - 1e-9).max(0.0);
+    let enough = |bound: f64, objective: f64| {
+        let r = round_up_to_prices(p, types, guard(bound));
+        r >= objective - 1e-7 * objective.abs().max(1.0) || r >= upper - 1e-9
+    };
     let mut columns = initial_columns(p, types, counts);
     let mut master = DualMaster::new(p, types, counts, &columns)?;
     let mut bound: f64 = 0.0;
+    let mut center: Option<Vec<f64>> = None;
+    let mut alpha = SMOOTHING;
     let mut converged = false;
     let mut iterations = 0;
     let mut left = work;
     while iterations < MAX_ITERATIONS {
         iterations += 1;
         let (duals, mus) = master.duals();
-        let mut added = 0;
-        let mut new = Vec::new();
+        if enough(bound, master.objective()) {
+            converged = true;
+            break;
+        }
+        if left == 0 {
+            break;
+        }
+        // Every round re-solves the restricted LP: it costs work too.
+        left = left.saturating_sub(ROUND_WORK);
+        let improves = |k: usize, q: &NodeFill| {
+            let v: f64 = q.pods.iter().map(|&(i, a)| duals[i] * a as f64).sum();
+            v > p.types[types[k]].price - mus[k] + 1e-9
+        };
+        let mut new: Vec<NodeFill> = Vec::new();
         for (k, &t) in types.iter().enumerate() {
             let threshold = p.types[t].price - mus[k] + 1e-9;
             for q in greedy_price(p, t, &duals, counts, threshold) {
                 if !columns.contains(&q) && !new.contains(&q) {
                     new.push(q);
-                    added += 1;
                 }
             }
         }
-        // Exact pricing only when the greedy finds nothing, and in the last round.
-        if added > 0 && iterations < MAX_ITERATIONS {
-            for q in new {
-                master = master.add(p, &q)?;
-                columns.push(q);
+        if new.is_empty() {
+            if left == 0 {
+                break;
             }
-            continue;
-        }
-        if left == 0 {
-            break;
-        }
-        let mut upper = Vec::with_capacity(types.len());
-        for (k, &t) in types.iter().enumerate() {
-            let threshold = p.types[t].price - mus[k] + 1e-9;
-            let priced = price(p, t, &duals, counts, threshold, left.min(PRICING_NODES));
-            left -= priced.used;
-            // The search's bound is exact when it finished; else the knapsack LP may be tighter.
-            let lp = knapsack_lp_upper(p, t, &duals, counts).unwrap_or(f64::INFINITY);
-            upper.push(priced.upper.min(lp));
-            for (_, q) in priced.found {
-                if !columns.contains(&q) && !new.contains(&q) {
-                    new.push(q);
-                    added += 1;
+            let smoothed = alpha > 0.0 && center.is_some();
+            let sep: Vec<f64> = match (&center, smoothed) {
+                (Some(c), true) => c
+                    .iter()
+                    .zip(&duals)
+                    .map(|(c, d)| alpha * c + (1.0 - alpha) * d)
+                    .collect(),
+                _ => duals.clone(),
+            };
+            let mut values = Vec::with_capacity(types.len());
+            let mut finished = true;
+            for (k, &t) in types.iter().enumerate() {
+                let priced = pricing::price(p, t, &sep, counts, 1e-9, COLUMNS_PER_TYPE, left.min(PRICING_NODES));
+                left -= priced.used;
+                finished &= priced.finished;
+                values.push(priced.upper);
+                for (_, q) in priced.found {
+                    if improves(k, &q) && !columns.contains(&q) && !new.contains(&q) {
+                        new.push(q);
+                    }
                 }
             }
+            let lb = lagrangian(p, types, counts, &sep, &values);
+            if lb > bound {
+                bound = lb;
+                center = Some(sep);
+            }
+            if new.is_empty() {
+                if smoothed {
+                    // Mis-pricing: move the pricing point towards the LP's duals.
+                    alpha = if alpha > 0.1 { alpha / 2.0 } else { 0.0 };
+                    continue;
+                }
+                // No pattern improves the LP at its own duals: when pricing finished, the
+                // bound at these duals is the LP optimum.
+                converged = finished;
+                break;
+            }
         }
-        bound = bound.max(lagrangian(p, types, counts, &duals, &upper));
         for q in new {
             master = master.add(p, &q)?;
             columns.push(q);
         }
-        if added == 0 {
-            // No pattern prices out: the restricted master is the LP optimum (when pricing
-            // finished; `upper` then equals the true maxima and the bound above is exact).
-            converged = true;
-            break;
-        }
     }
     Some(ColGen {
         // Guard against floating-point error in the bound's favour.
-        bound: (bound * (1.0 - 1e-7) - 1e-9).max(0.0),
+        bound: guard(bound),
         converged,
         columns,
         iterations,
@@ -485,7 +349,7 @@ pub(super) fn dive(p: &Problem, types: &[usize], counts: &[u64], cg: &ColGen, wo
             bt.max_nodes = quota[t];
         }
         if !first {
-            let Some(again) = column_generation(&sub, types, &remaining, left.min(DIVE_WORK)) else {
+            let Some(again) = column_generation(&sub, types, &remaining, left.min(DIVE_WORK), f64::INFINITY) else {
                 break;
             };
             // Every round costs at least one unit, so the dive ends.
@@ -655,9 +519,10 @@ mod tests {
         // LP is (number of 60s) + (45s)/2 = 3 + 2 = 5 with 3 x 60 and 4 x 45.
         let p = problem(&[(60, 1, 3), (45, 1, 4)], &[(100, 100, 1.0, None)]);
         let counts = [3, 4];
-        let cg = column_generation(&p, &[0], &counts, 10_000_000).unwrap();
+        let cg = column_generation(&p, &[0], &counts, 10_000_000, f64::INFINITY).unwrap();
         assert!(cg.converged);
-        assert!((cg.bound - 5.0).abs() < 1e-5, "{}", cg.bound);
+        // It stops once the bound, rounded up to whole nodes, reaches the restricted LP.
+        assert!(cg.bound <= 5.0 + 1e-9 && cg.bound > 4.0, "{}", cg.bound);
     }
 
     /// Random small instances: the converged bound equals the configuration LP over every
@@ -694,10 +559,23 @@ mod tests {
             for it in &mut p.items {
                 it.max_per_node = if rnd(4) == 0 { 1 + rnd(2) } else { u64::MAX };
             }
+            // Half the cases have images (three over four layers, two sharing one) and disks:
+            // the image cache is a union of layers, which the pricing must respect.
+            if case % 2 == 1 {
+                let images = [vec![0usize, 1], vec![0, 2], vec![3]];
+                p.layer_size = vec![800, 300, 400, 900];
+                for it in &mut p.items {
+                    it.layers = images[usize::try_from(rnd(3)).unwrap_or(0)].clone();
+                }
+                for t in &mut p.types {
+                    t.disk = Some(1_000 + rnd(1_500));
+                }
+            }
             let all: Vec<usize> = (0..p.types.len()).collect();
             // Every item must fit some type, and the quotas must leave a packing.
+            let whole = p.clone();
             for (i, it) in p.items.iter_mut().enumerate() {
-                if !all.iter().any(|&t| fits_empty(&problem(&items, &types), t, i)) {
+                if !all.iter().any(|&t| fits_empty(&whole, t, i)) {
                     it.count = 0;
                 }
             }
@@ -707,11 +585,16 @@ mod tests {
             else {
                 continue;
             };
-            let cg = column_generation(&p, &all, &counts, 10_000_000).unwrap();
+            // Cut short after a few pricing search nodes, the bound is still valid.
+            let short = column_generation(&p, &all, &counts, 30, f64::INFINITY).unwrap();
+            assert!(short.bound <= enumerated + 1e-6 * enumerated.max(1.0), "case {case}");
+            let cg = column_generation(&p, &all, &counts, 10_000_000, f64::INFINITY).unwrap();
             assert!(cg.converged, "case {case}");
             compared += 1;
+            // A valid bound, and (rounded up to a sum of prices, where it stops) the LP's.
+            assert!(cg.bound <= enumerated + 1e-6 * enumerated.max(1.0), "case {case}");
             assert!(
-                (cg.bound - enumerated).abs() <= 1e-4 * enumerated.max(1.0),
+                (round_up_to_prices(&p, &all, cg.bound) - round_up_to_prices(&p, &all, enumerated)).abs() <= 1e-6,
                 "case {case}: column generation {} vs enumerated LP {enumerated}",
                 cg.bound
             );
@@ -735,9 +618,13 @@ mod tests {
         // One item kind of 50: type A (cap 100, $1, at most 1 node) holds 2, type B (cap 50, $0.8)
         // holds 1. 4 pods: 1 A + 2 B = $2.6 is optimal, and the LP agrees.
         let p = problem(&[(50, 1, 4)], &[(100, 100, 1.0, Some(1)), (50, 100, 0.8, None)]);
-        let cg = column_generation(&p, &[0, 1], &[4], 10_000_000).unwrap();
+        let cg = column_generation(&p, &[0, 1], &[4], 10_000_000, f64::INFINITY).unwrap();
         assert!(cg.converged);
-        assert!((cg.bound - 2.6).abs() < 1e-5, "{}", cg.bound);
+        assert!(
+            (round_up_to_prices(&p, &[0, 1], cg.bound) - 2.6).abs() < 1e-9,
+            "{}",
+            cg.bound
+        );
         assert!((round_up_to_prices(&p, &[0, 1], 2.55) - 2.6).abs() < 1e-9);
     }
 }

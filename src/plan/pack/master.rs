@@ -66,6 +66,11 @@ impl DualMaster {
         Some(Self { sol, pi, mu, types })
     }
 
+    /// The restricted LP's optimum.
+    pub(super) fn objective(&self) -> f64 {
+        self.sol.objective()
+    }
+
     /// The duals: π per item (0 for items without demand) and μ per type (0 without a quota).
     pub(super) fn duals(&self) -> (Vec<f64>, Vec<f64>) {
         let pi = self
@@ -80,36 +85,6 @@ impl DualMaster {
             .collect();
         (pi, mu)
     }
-}
-
-/// An upper bound on the pricing value of type `ty`: the LP relaxation of its knapsack,
-/// `max Σ π_i a_i  s.t.  Σ_i s_id a_i <= cap_d for every resource d, 0 <= a_i <= most_i` (the
-/// image cache left out, which only loosens it). `None` when the solver fails.
-#[allow(clippy::cast_precision_loss)]
-pub(super) fn knapsack_lp_upper(p: &Problem, ty: usize, duals: &[f64], counts: &[u64]) -> Option<f64> {
-    let empty = Open::new(p, ty);
-    let mut lp = Lp::new(OptimizationDirection::Maximize);
-    let live: Vec<(usize, Variable)> = (0..p.items.len())
-        .filter(|&i| counts[i] > 0 && duals[i] > 1e-12 && empty.room(p, i, 1) == 1)
-        .map(|i| {
-            let most = counts[i].min(p.items[i].max_per_node).min(p.types[ty].pods);
-            (i, lp.add_var(duals[i], (0.0, most as f64)))
-        })
-        .collect();
-    if live.is_empty() {
-        return Some(0.0);
-    }
-    for d in 0..p.dims() {
-        let row: LinearExpr = live
-            .iter()
-            .filter(|&&(i, _)| p.size(i, d) > 0)
-            .map(|&(i, v)| (v, p.size(i, d) as f64))
-            .collect();
-        lp.add_constraint(row, ComparisonOp::Le, p.cap(ty, d) as f64);
-    }
-    let sol = lp.solve().ok()?.into_solution().ok()?;
-    // Guard against floating-point error in the bound's favour.
-    Some(sol.objective() * (1.0 + 1e-9) + 1e-9)
 }
 
 /// The dual row of pattern `q`: `Σ_i a_qi π_i + μ_t <= c_t`.

@@ -25,6 +25,7 @@ mod heuristics;
 mod lp;
 mod master;
 mod model;
+mod pricing;
 
 use std::time::{Duration, Instant};
 
@@ -70,7 +71,9 @@ pub struct ColGenTrace {
     pub iterations: usize,
     /// Node patterns generated.
     pub columns: usize,
-    /// Pricing proved the LP optimal (else the bound is the Lagrangian bound when time ran out).
+    /// Pricing proved the LP optimal, or the bound rounded up to a sum of prices reached the
+    /// restricted LP's value or the best fleet's cost (so solving on could not raise it); else
+    /// the bound is the Lagrangian bound when the work budget ran out.
     pub converged: bool,
 }
 
@@ -195,7 +198,7 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
             let mut unit = p.clone();
             unit.types[ty].price = 1.0;
             unit.types[ty].max_nodes = None;
-            if let Some(cg) = colgen::column_generation(&unit, &[ty], &counts, SINGLE_WORK) {
+            if let Some(cg) = colgen::column_generation(&unit, &[ty], &counts, SINGLE_WORK, best.nodes.len() as f64) {
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let bound = (cg.bound - 1e-6).ceil().max(0.0) as u64;
                 lb = lb.max(bound);
@@ -359,7 +362,10 @@ pub fn plan_mixed_traced(
         }
     } else if let Some(cg) = (counts.iter().filter(|&&c| c > 0).count() <= colgen::MAX_SERVICES
         && counts.iter().sum::<u64>() <= colgen::MAX_PODS)
-        .then(|| colgen::column_generation(p, types, &counts, colgen::WORK))
+        .then(|| {
+            let upper = best.as_ref().map_or(f64::INFINITY, |b| b.cost(p));
+            colgen::column_generation(p, types, &counts, colgen::WORK, upper)
+        })
         .flatten()
     {
         // Too many patterns to list: generate the useful ones.
