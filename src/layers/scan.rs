@@ -7,8 +7,9 @@
 //! Does not: decompress or verify digests (see `source::blob`), or look at other layers.
 //!
 //! Memory grows with the number of entries and the length of their names (each capped),
-//! never with file sizes: file data is streamed through a fixed buffer (or skipped by seeking
-//! when nothing needs it), and sparse holes are counted, never read.
+//! never with file sizes: file data is streamed through a fixed buffer, or hashed in place from
+//! a buffered stream's own buffer ([`scan_buffered_counted`]), or skipped by seeking when
+//! nothing needs it; sparse holes are counted, never read.
 
 use std::collections::HashSet;
 use std::io::{self, BufRead, Read, Seek, SeekFrom};
