@@ -73,11 +73,16 @@ impl DiveEmulator {
 
     /// Processes the next layer: the efficiency visit against the layers below, then the stack.
     pub fn push_layer(&mut self, scan: &LayerScan) {
+        self.push_tree(&LayerTree::of(scan));
+    }
+
+    /// [`DiveEmulator::push_layer`] with the layer's tree built beforehand (it depends on
+    /// that layer alone, so it can be built while other layers are still being read).
+    pub fn push_tree(&mut self, tree: &LayerTree) {
         let index = self.layer_sizes.len();
-        self.layer_sizes.push(scan.content_bytes);
-        let tree = layer_tree(scan);
-        self.visit(index, &tree);
-        self.stack_layer(&tree);
+        self.layer_sizes.push(tree.content_bytes);
+        self.visit(index, &tree.nodes);
+        self.stack_layer(&tree.nodes);
     }
 
     fn visit(&mut self, index: usize, tree: &[(Arc<str>, Option<Payload>)]) {
@@ -214,6 +219,24 @@ impl DiveEmulator {
             user_wasted_percent,
             inefficient_paths: inefficient,
             errors: self.errors.clone(),
+        }
+    }
+}
+
+/// One layer's tree as dive builds it, ready for [`DiveEmulator::push_tree`].
+#[derive(Clone, Debug, Default)]
+pub struct LayerTree {
+    nodes: Vec<(Arc<str>, Option<Payload>)>,
+    content_bytes: u64,
+}
+
+impl LayerTree {
+    /// The tree of one layer's entries.
+    #[must_use]
+    pub fn of(scan: &LayerScan) -> Self {
+        Self {
+            nodes: layer_tree(scan),
+            content_bytes: scan.content_bytes,
         }
     }
 }

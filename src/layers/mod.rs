@@ -194,6 +194,18 @@ impl std::io::Read for Counting<'_> {
     }
 }
 
+impl std::io::BufRead for Counting<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.inner.consume(amt);
+        self.pos = self.pos.saturating_add(amt as u64);
+        self.tick();
+    }
+}
+
 impl std::io::Seek for Counting<'_> {
     fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
         let p = self.inner.seek(pos)?;
@@ -405,7 +417,7 @@ pub async fn analyze_manifest_traced<S: ImageSource>(
     let mut analysis_time = Duration::ZERO;
     let mut layer_traces = Vec::with_capacity(total);
     while let Some(r) = results.next().await {
-        let (meta, scan, (origin, elapsed)) = r?;
+        let (meta, prepared, (origin, elapsed)) = r?;
         layer_traces.push(LayerTrace {
             index: layer_traces.len(),
             digest: meta.digest.clone(),
@@ -417,7 +429,7 @@ pub async fn analyze_manifest_traced<S: ImageSource>(
             elapsed,
         });
         let pushed = Instant::now();
-        analysis.push(meta, scan);
+        analysis.push_prepared(meta, prepared);
         analysis_time += pushed.elapsed();
         if let Some(t) = &tracker {
             t.layer_done();
@@ -458,7 +470,7 @@ async fn read_layer<S: ImageSource>(
     opts: &Options,
     rt: tokio::runtime::Handle,
     tracker: Option<Arc<Tracker>>,
-) -> Result<(LayerMeta, LayerScan, (LayerOrigin, Duration)), Error> {
+) -> Result<(LayerMeta, PreparedLayer, (LayerOrigin, Duration)), Error> {
     let start = Instant::now();
     let want_verify = opts.read.verify || !source.is_local();
     let want_hash = want_verify || opts.analysis.dedupe;
@@ -480,7 +492,8 @@ async fn read_layer<S: ImageSource>(
             if let Some(t) = &tracker {
                 t.add_bytes(desc.size);
             }
-            return Ok((meta_of(&hit.stats), hit.scan, (LayerOrigin::Cache, start.elapsed())));
+            let prepared = prepare(hit.scan, opts, index).await?;
+            return Ok((meta_of(&hit.stats), prepared, (LayerOrigin::Cache, start.elapsed())));
         }
     }
     let layer_err = |source| Error::Layer {
@@ -523,7 +536,20 @@ async fn read_layer<S: ImageSource>(
     } else {
         LayerOrigin::Network
     };
-    Ok((meta_of(&stats), scan, (origin, start.elapsed())))
+    let prepared = prepare(scan, opts, index).await?;
+    Ok((meta_of(&stats), prepared, (origin, start.elapsed())))
+}
+
+/// [`PreparedLayer::new`] on a blocking thread (it sorts every entry of the layer), so it
+/// overlaps the reading of other layers.
+async fn prepare(scan: LayerScan, opts: &Options, index: usize) -> Result<PreparedLayer, Error> {
+    let analysis = opts.analysis;
+    tokio::task::spawn_blocking(move || PreparedLayer::new(scan, &analysis))
+        .await
+        .map_err(|e| Error::Worker {
+            index,
+            message: e.to_string(),
+        })
 }
 
 /// One layer to read on a blocking thread.
@@ -562,7 +588,10 @@ fn scan_blob(
         reported: 0,
         pos: 0,
     };
-    let walked = if hash {
+    let walked = if hash && counting.inner.lends_blocks() {
+        // File contents are hashed straight from the decoder's output block.
+        scan::scan_buffered_counted(&mut counting, &sopts)
+    } else if hash {
         scan::scan_counted(&mut counting, &sopts)
     } else {
         scan::scan_seek_counted(&mut counting, &sopts)
@@ -695,6 +724,31 @@ pub struct ImageMeta {
 /// [`scan::DEFAULT_CAPTURE_LIMIT`].
 pub const MAX_CAPTURED_IMAGE_BYTES: usize = 256 << 20;
 
+/// One layer's scan with the part of the analysis that depends on that layer alone done
+/// (dive's layer tree, the largest files and directories), so it can be done on the thread
+/// that read the layer while other layers are still being read; [`Analysis::push_prepared`]
+/// then does only the part that stacks layers in order.
+pub struct PreparedLayer {
+    scan: LayerScan,
+    dive_tree: dive::LayerTree,
+    top_files: Vec<PathBytes>,
+    top_dirs: Vec<PathBytes>,
+}
+
+impl PreparedLayer {
+    /// Prepares `scan` for an analysis with options `opts`.
+    #[must_use]
+    pub fn new(scan: LayerScan, opts: &AnalysisOptions) -> Self {
+        let (top_files, top_dirs) = top_lists(&scan, opts.top);
+        Self {
+            dive_tree: dive::LayerTree::of(&scan),
+            scan,
+            top_files,
+            top_dirs,
+        }
+    }
+}
+
 /// Builds a [`LayersReport`] from layers pushed bottom first.
 pub struct Analysis {
     opts: AnalysisOptions,
@@ -782,10 +836,23 @@ impl Analysis {
     }
 
     /// Adds the next layer (bottom first).
-    pub fn push(&mut self, meta: LayerMeta, mut scan: LayerScan) {
+    pub fn push(&mut self, meta: LayerMeta, scan: LayerScan) {
+        let prepared = PreparedLayer::new(scan, &self.opts);
+        self.push_prepared(meta, prepared);
+    }
+
+    /// [`Analysis::push`] for a layer whose own part of the work was done beforehand
+    /// ([`PreparedLayer::new`], with the same [`AnalysisOptions`]).
+    pub fn push_prepared(&mut self, meta: LayerMeta, prepared: PreparedLayer) {
+        let PreparedLayer {
+            mut scan,
+            dive_tree,
+            top_files,
+            top_dirs,
+        } = prepared;
         let index = self.layers.len();
-        let (top_files, top_dirs) = top_lists(&scan, self.opts.top);
-        self.dive.push_layer(&scan);
+        self.dive.push_tree(&dive_tree);
+        drop(dive_tree);
         self.merger.push_layer(&scan);
         let ch = self.merger.changes.last().copied().unwrap_or_default();
         for (p, bytes) in std::mem::take(&mut scan.captured) {

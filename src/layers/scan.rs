@@ -7,18 +7,20 @@
 //! Does not: decompress or verify digests (see `source::blob`), or look at other layers.
 //!
 //! Memory grows with the number of entries and the length of their names (each capped),
-//! never with file sizes: file data is streamed through a fixed buffer (or skipped by seeking
-//! when nothing needs it), and sparse holes are counted, never read.
+//! never with file sizes: file data is streamed through a fixed buffer, or hashed in place from
+//! a buffered stream's own buffer ([`scan_buffered_counted`]), or skipped by seeking when
+//! nothing needs it; sparse holes are counted, never read.
 
 use std::collections::HashSet;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
-use xxhash_rust::xxh3::{Xxh3Default, xxh3_64};
+use twox_hash::XxHash3_128;
+use xxhash_rust::xxh3::xxh3_64;
 
 use super::filetree::{Entry, EntryKind, LayerScan, ancestors, normalize, split_parent};
 use super::packages;
-use super::tarstream::{self, Forward, Next, Seeking, Skip, TarError, TarReader};
+use super::tarstream::{self, Buffered, Forward, Next, Seeking, Skip, TarError, TarReader};
 use super::whiteout::{self, Whiteout};
 use crate::limits::{self, Limit, LimitHit};
 
@@ -132,6 +134,22 @@ pub fn scan<R: Read>(reader: &mut R, opts: &ScanOptions) -> Result<LayerScan, Sc
 /// [`scan`], and what it measured beside the entries ([`WalkStats`]).
 pub fn scan_counted<R: Read>(reader: &mut R, opts: &ScanOptions) -> Result<(LayerScan, WalkStats), ScanError> {
     let mut tar = TarReader::new(Forward(reader), opts.tar);
+    let mut out = LayerScan {
+        hashed: opts.hash_content,
+        ..LayerScan::default()
+    };
+    let mut last = LastEntry::default();
+    let stats = walk(&mut tar, opts, &mut out, &mut last)?;
+    Ok((out, stats))
+}
+
+/// [`scan_counted`] over a buffered stream: file data is hashed (and package databases are
+/// kept) straight from the stream's own buffer, never copied into the walk's.
+pub fn scan_buffered_counted<R: BufRead>(
+    reader: &mut R,
+    opts: &ScanOptions,
+) -> Result<(LayerScan, WalkStats), ScanError> {
+    let mut tar = TarReader::new(Buffered(reader), opts.tar);
     let mut out = LayerScan {
         hashed: opts.hash_content,
         ..LayerScan::default()
@@ -384,7 +402,7 @@ fn walk<S: Skip>(
         }
         let mut hash = None;
         if kind == EntryKind::File && (opts.hash_content || capture) {
-            let mut hasher = Xxh3Default::new();
+            let mut hasher = XxHash3_128::new();
             let mut kept = if capture {
                 Vec::with_capacity(usize::try_from(size).unwrap_or(0))
             } else {
@@ -392,7 +410,13 @@ fn walk<S: Skip>(
             };
             let mut got: u64 = 0;
             loop {
-                let n = match tar.read_data(&mut buf) {
+                let mut take = |chunk: &[u8]| {
+                    hasher.write(chunk);
+                    if capture {
+                        kept.extend_from_slice(chunk);
+                    }
+                };
+                let n = match tar.data_with(&mut buf, &mut take) {
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => {
@@ -405,10 +429,6 @@ fn walk<S: Skip>(
                 if n == 0 {
                     break;
                 }
-                hasher.update(&buf[..n]);
-                if capture {
-                    kept.extend_from_slice(&buf[..n]);
-                }
                 got += n as u64;
             }
             if got != header.stored {
@@ -420,15 +440,15 @@ fn walk<S: Skip>(
             }
             if let Some(map) = &header.sparse {
                 // Holes are not read: the map and the real size stand for them in the hash.
-                hasher.update(b"\0imgopt sparse map\0");
+                hasher.write(b"\0imgopt sparse map\0");
                 for (off, len) in map {
-                    hasher.update(&off.to_le_bytes());
-                    hasher.update(&len.to_le_bytes());
+                    hasher.write(&off.to_le_bytes());
+                    hasher.write(&len.to_le_bytes());
                 }
-                hasher.update(&size.to_le_bytes());
+                hasher.write(&size.to_le_bytes());
             }
             if opts.hash_content {
-                hash = Some(hasher.digest128());
+                hash = Some(hasher.finish_128());
             }
             if capture {
                 captured_total = captured_total.saturating_add(size);
@@ -451,4 +471,126 @@ fn walk<S: Skip>(
         });
     }
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic bytes that do not repeat in short cycles.
+    fn sample(n: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()[3]
+            })
+            .collect()
+    }
+
+    /// The content hash is XXH3-128 with the default secret and seed, whatever the chunks it is
+    /// fed in: the values stored in layer caches stay valid.
+    #[test]
+    fn content_hash_is_xxh3_128_in_any_chunks() {
+        for (i, len) in [0, 1, 3, 16, 17, 128, 129, 240, 241, 1024, 1025, 100_000, 1 << 20]
+            .into_iter()
+            .enumerate()
+        {
+            let data = sample(len, i as u64 + 1);
+            let want = xxhash_rust::xxh3::xxh3_128(&data);
+            for chunk in [1, 7, 64, 4096, 1 << 20] {
+                let mut h = XxHash3_128::new();
+                for piece in data.chunks(chunk) {
+                    h.write(piece);
+                }
+                assert_eq!(h.finish_128(), want, "length {len}, chunks of {chunk}");
+            }
+        }
+    }
+
+    fn tar_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            b.append_data(&mut h, path, &data[..]).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    /// A reader whose `fill_buf` hands out at most `step` bytes, so file data arrives in
+    /// pieces that do not line up with tar blocks.
+    struct Steps<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Steps<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.fill_buf()?.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.consume(n);
+            Ok(n)
+        }
+    }
+
+    impl BufRead for Steps<'_> {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            Ok(&self.data[..self.step.min(self.data.len())])
+        }
+        fn consume(&mut self, amt: usize) {
+            self.data = &self.data[amt..];
+        }
+    }
+
+    /// Hashing from the stream's own buffer gives the same entries, hashes and limits as
+    /// reading through the walk's buffer, and the hashes are those of the contents.
+    #[test]
+    fn buffered_walk_matches_the_copying_walk() {
+        let files = [
+            ("a/empty", Vec::new()),
+            ("a/small", sample(700, 1)),
+            ("b/big", sample(300_000, 2)),
+            (
+                "var/lib/dpkg/status",
+                b"Package: x\nStatus: install ok installed\n".to_vec(),
+            ),
+        ];
+        let bytes = tar_of(&files);
+        let opts = ScanOptions::default();
+        let (copied, _) = scan_counted(&mut &bytes[..], &opts).unwrap();
+        for step in [1, 511, 512, 513, 64 * 1024, bytes.len()] {
+            let (lent, _) = scan_buffered_counted(&mut Steps { data: &bytes, step }, &opts).unwrap();
+            assert_eq!(lent.entries, copied.entries, "step {step}");
+            assert_eq!(lent.captured, copied.captured, "step {step}");
+        }
+        for (path, data) in &files {
+            let e = copied.entries.iter().find(|e| e.path.ends_with(path)).unwrap();
+            assert_eq!(e.hash, Some(xxhash_rust::xxh3::xxh3_128(data)), "{path}");
+        }
+        assert_eq!(copied.captured.len(), 1);
+    }
+
+    /// A stream cut inside a file's data is reported as truncated on the buffered path too.
+    #[test]
+    fn buffered_walk_reports_truncation() {
+        let bytes = tar_of(&[("f", sample(10_000, 3))]);
+        let cut = &bytes[..512 + 4000];
+        let err = scan_buffered_counted(&mut Steps { data: cut, step: 1000 }, &ScanOptions::default()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ScanError::Truncated {
+                    expected: 10_000,
+                    actual: 4000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
 }

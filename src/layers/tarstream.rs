@@ -18,7 +18,7 @@
 //! capped, and sparse holes are never materialised: their length is counted
 //! ([`Header::hole_bytes`]) so the caller can hold it against the compression-bomb limits.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 
 /// Size of a tar block.
 pub const BLOCK: u64 = 512;
@@ -106,10 +106,20 @@ impl Header {
     }
 }
 
-/// How the reader passes over data it does not read.
+/// How the reader passes over data it does not read, and hands over data it does.
 pub trait Skip: Read {
     /// Skips `n` bytes; returns how many were there (less than `n` only at the end).
     fn skip(&mut self, n: u64) -> io::Result<u64>;
+
+    /// Passes the next bytes of the stream, at most `max`, to `f` and returns how many there
+    /// were (0 at the end). This default reads them into `scratch` first; a stream that holds
+    /// its bytes in a buffer of its own lends them from there ([`Buffered`]).
+    fn data_with(&mut self, max: usize, scratch: &mut [u8], f: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+        let want = max.min(scratch.len());
+        let n = self.read(&mut scratch[..want])?;
+        f(&scratch[..n]);
+        Ok(n)
+    }
 }
 
 /// A forward-only stream: skipping reads and discards.
@@ -124,6 +134,44 @@ impl<R: Read> Read for Forward<R> {
 impl<R: Read> Skip for Forward<R> {
     fn skip(&mut self, n: u64) -> io::Result<u64> {
         io::copy(&mut (&mut self.0).take(n), &mut io::sink())
+    }
+}
+
+/// A buffered forward-only stream: data is lent from the stream's own buffer
+/// ([`Skip::data_with`] copies nothing) and skipping consumes it.
+pub struct Buffered<R>(pub R);
+
+impl<R: BufRead> Read for Buffered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: BufRead> Skip for Buffered<R> {
+    fn skip(&mut self, n: u64) -> io::Result<u64> {
+        let mut left = n;
+        while left > 0 {
+            let avail = match self.0.fill_buf() {
+                Ok(b) => b.len(),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if avail == 0 {
+                break;
+            }
+            let k = usize::try_from(left).unwrap_or(usize::MAX).min(avail);
+            self.0.consume(k);
+            left -= k as u64;
+        }
+        Ok(n - left)
+    }
+
+    fn data_with(&mut self, max: usize, _scratch: &mut [u8], f: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+        let avail = self.0.fill_buf()?;
+        let k = avail.len().min(max);
+        f(&avail[..k]);
+        self.0.consume(k);
+        Ok(k)
     }
 }
 
@@ -146,7 +194,7 @@ impl<R: Read + Seek> Skip for Seeking<R> {
 }
 
 /// Reads headers one after the other; the data of the current entry is read with
-/// [`TarReader::read_data`] or left to be skipped by the next [`TarReader::next_header`].
+/// [`TarReader::read_data`] or [`TarReader::data_with`], or left to be skipped by the next [`TarReader::next_header`].
 pub struct TarReader<S> {
     inner: S,
     limits: Limits,
@@ -287,6 +335,19 @@ impl<S: Skip> TarReader<S> {
             return Ok(0);
         }
         let n = self.inner.read(&mut buf[..want])?;
+        self.remaining -= n as u64;
+        Ok(n)
+    }
+
+    /// Passes the next piece of the current entry's data to `f` (lent from the stream's
+    /// buffer when it has one, else read into `scratch`); returns its length, 0 at the end of
+    /// the data.
+    pub fn data_with(&mut self, scratch: &mut [u8], f: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+        let want = usize::try_from(self.remaining).unwrap_or(usize::MAX);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.inner.data_with(want, scratch, f)?;
         self.remaining -= n as u64;
         Ok(n)
     }

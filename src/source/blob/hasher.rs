@@ -7,19 +7,26 @@ use crate::digest::{Digest, Sha256};
 /// and the tar walk instead of adding to them (on two cores the second one hashes while the
 /// first inflates).
 const BACKGROUND_HASH_MIN: u64 = 4 << 20;
-/// Blocks in flight to the hashing thread (bounded memory: at most `HASH_QUEUE + 2` of the
-/// caller's blocks exist per hasher, and they are reused, never freed and reallocated: a
-/// fresh allocation per block costs a page fault per 4 KiB, which showed up as a third of the
-/// hashing time).
-const HASH_QUEUE: usize = 4;
+/// Blocks handed to the hashing thread at once. The thread hashes faster than blocks are
+/// decoded, so it sleeps between hand-overs; handing blocks over one by one woke it (a futex
+/// wake on the reader's thread, a context switch on both) once per block.
+const BATCH: usize = 4;
+/// Batches in flight to the hashing thread. Memory stays bounded: at most
+/// `(HASH_QUEUE + 2) * BATCH + 1` of the caller's blocks exist per hasher (one batch being
+/// filled, the queue, one being hashed, the caller's current block), and they are reused, never
+/// freed and reallocated: a fresh allocation per block costs a page fault per 4 KiB, which
+/// showed up as a third of the hashing time.
+const HASH_QUEUE: usize = 1;
 
 /// SHA-256, inline for small blobs and on a helper thread for big ones.
 pub(super) enum Hasher {
     Inline(Sha256),
     Background {
-        /// Blocks to hash, with the length to hash (a block keeps its full length, so a
-        /// recycled one is never zeroed again).
-        tx: std::sync::mpsc::SyncSender<(Vec<u8>, usize)>,
+        /// Batches of blocks to hash, each with the length to hash (a block keeps its full
+        /// length, so a recycled one is never zeroed again).
+        tx: std::sync::mpsc::SyncSender<Vec<(Vec<u8>, usize)>>,
+        /// The batch being filled.
+        pending: Vec<(Vec<u8>, usize)>,
         /// Blocks the thread has hashed, back for reuse.
         spent: std::sync::mpsc::Receiver<Vec<u8>>,
         handle: std::thread::JoinHandle<Sha256>,
@@ -31,20 +38,27 @@ impl Hasher {
         if size_hint < BACKGROUND_HASH_MIN {
             return Hasher::Inline(Sha256::new());
         }
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(HASH_QUEUE);
-        // Unbounded, but only blocks that exist travel back: at most HASH_QUEUE + 2.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Vec<u8>, usize)>>(HASH_QUEUE);
+        // Unbounded, but only blocks that exist travel back (see HASH_QUEUE).
         let (back, spent) = std::sync::mpsc::channel::<Vec<u8>>();
         let spawned = std::thread::Builder::new().name("imgopt-sha256".into()).spawn(move || {
             let mut h = Sha256::new();
-            for (block, len) in rx {
-                h.update(block.get(..len).unwrap_or(&block));
-                // The reader may be gone (finalize): the block is then simply dropped.
-                let _ = back.send(block);
+            for batch in rx {
+                for (block, len) in batch {
+                    h.update(block.get(..len).unwrap_or(&block));
+                    // The reader may be gone (finalize): the block is then simply dropped.
+                    let _ = back.send(block);
+                }
             }
             h
         });
         match spawned {
-            Ok(handle) => Hasher::Background { tx, spent, handle },
+            Ok(handle) => Hasher::Background {
+                tx,
+                pending: Vec::with_capacity(BATCH),
+                spent,
+                handle,
+            },
             Err(_) => Hasher::Inline(Sha256::new()),
         }
     }
@@ -58,10 +72,13 @@ impl Hasher {
                 h.update(block.get(..len).unwrap_or(&block));
                 block
             }
-            Hasher::Background { tx, spent, .. } => {
+            Hasher::Background { tx, pending, spent, .. } => {
                 let cap = block.capacity();
                 if len > 0 {
-                    let _ = tx.send((block, len));
+                    pending.push((block, len));
+                    if pending.len() >= BATCH {
+                        let _ = tx.send(std::mem::replace(pending, Vec::with_capacity(BATCH)));
+                    }
                 }
                 spent.try_recv().unwrap_or_else(|_| Vec::with_capacity(cap))
             }
@@ -71,7 +88,12 @@ impl Hasher {
     pub(super) fn finalize(self) -> [u8; 32] {
         match self {
             Hasher::Inline(h) => h.finish(),
-            Hasher::Background { tx, handle, .. } => {
+            Hasher::Background {
+                tx, pending, handle, ..
+            } => {
+                if !pending.is_empty() {
+                    let _ = tx.send(pending);
+                }
                 drop(tx);
                 // The thread only hashes; if it died, hash nothing rather than panic: the
                 // digest then mismatches and the layer fails with a clear error.

@@ -196,6 +196,14 @@ impl LayerStream {
         self.verify
     }
 
+    /// Whether [`BufRead`] serves the decoded bytes (from the block the diff_id hasher then
+    /// takes whole): true for a compressed layer whose diff_id is checked. Otherwise
+    /// `fill_buf` finds nothing: read with [`Read`].
+    #[must_use]
+    pub fn lends_blocks(&self) -> bool {
+        self.buffered()
+    }
+
     /// Decompressed bytes delivered so far.
     #[must_use]
     pub fn tar_bytes(&self) -> u64 {
