@@ -126,6 +126,20 @@ pub enum ScanError {
     },
 }
 
+/// One walk of a whole stream: what it found, what it measured, and its last entry.
+fn walk_all<S: Skip>(
+    tar: &mut TarReader<S>,
+    opts: &ScanOptions,
+) -> Result<(LayerScan, WalkStats, LastEntry), ScanError> {
+    let mut out = LayerScan {
+        hashed: opts.hash_content,
+        ..LayerScan::default()
+    };
+    let mut last = LastEntry::default();
+    let stats = walk(tar, opts, &mut out, &mut last)?;
+    Ok((out, stats, last))
+}
+
 /// Walks a tar stream, reading (and discarding) file data that is not hashed.
 pub fn scan<R: Read>(reader: &mut R, opts: &ScanOptions) -> Result<LayerScan, ScanError> {
     scan_counted(reader, opts).map(|(s, _)| s)
@@ -134,13 +148,7 @@ pub fn scan<R: Read>(reader: &mut R, opts: &ScanOptions) -> Result<LayerScan, Sc
 /// [`scan`], and what it measured beside the entries ([`WalkStats`]).
 pub fn scan_counted<R: Read>(reader: &mut R, opts: &ScanOptions) -> Result<(LayerScan, WalkStats), ScanError> {
     let mut tar = TarReader::new(Forward(reader), opts.tar);
-    let mut out = LayerScan {
-        hashed: opts.hash_content,
-        ..LayerScan::default()
-    };
-    let mut last = LastEntry::default();
-    let stats = walk(&mut tar, opts, &mut out, &mut last)?;
-    Ok((out, stats))
+    walk_all(&mut tar, opts).map(|(out, stats, _)| (out, stats))
 }
 
 /// [`scan_counted`] over a buffered stream: file data is hashed (and package databases are
@@ -150,13 +158,7 @@ pub fn scan_buffered_counted<R: BufRead>(
     opts: &ScanOptions,
 ) -> Result<(LayerScan, WalkStats), ScanError> {
     let mut tar = TarReader::new(Buffered(reader), opts.tar);
-    let mut out = LayerScan {
-        hashed: opts.hash_content,
-        ..LayerScan::default()
-    };
-    let mut last = LastEntry::default();
-    let stats = walk(&mut tar, opts, &mut out, &mut last)?;
-    Ok((out, stats))
+    walk_all(&mut tar, opts).map(|(out, stats, _)| (out, stats))
 }
 
 /// Walks a seekable tar stream: file data that is not needed is skipped with a seek (the
@@ -174,12 +176,7 @@ pub fn scan_seek_counted<R: Read + Seek>(
     opts: &ScanOptions,
 ) -> Result<(LayerScan, WalkStats), ScanError> {
     let mut tar = TarReader::new(Seeking(reader), opts.tar);
-    let mut out = LayerScan {
-        hashed: opts.hash_content,
-        ..LayerScan::default()
-    };
-    let mut last = LastEntry::default();
-    let stats = walk(&mut tar, opts, &mut out, &mut last)?;
+    let (out, stats, last) = walk_all(&mut tar, opts)?;
     let inner = tar.into_inner().0;
     // A seek past the end succeeds and the next header read sees a clean end, so a header
     // size larger than the data is only visible here.

@@ -133,19 +133,7 @@ pub fn render(r: &CapacityReport, out: &mut dyn Write) -> io::Result<()> {
                 .map_or("-".to_string(), |x| format!("${}", json_num(x))),
         )?;
     }
-    let limited = p.daemonsets_not_everywhere();
-    if !limited.is_empty() {
-        writeln!(out)?;
-    }
-    for (d, types) in limited {
-        let types: Vec<String> = types.iter().map(|t| cell(t)).collect();
-        writeln!(
-            out,
-            "- DaemonSet {} does not run on {} (its nodeSelector / node affinity): it takes nothing there.",
-            cell(d),
-            types.join(", ")
-        )?;
-    }
+    super::plan::daemonsets_not_everywhere(p, out)?;
 
     writeln!(out, "\n### {}\n", section::SERVICES)?;
     writeln!(

@@ -12,6 +12,25 @@ fn cell(s: &str) -> String {
     s.lines().map(super::cell).collect::<Vec<_>>().join("<br>")
 }
 
+/// The DaemonSets some node types' labels rule out, one list item each, after a blank line
+/// (nothing when every DaemonSet runs everywhere). Shared with the capacity report.
+pub(super) fn daemonsets_not_everywhere(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
+    let limited = r.daemonsets_not_everywhere();
+    if !limited.is_empty() {
+        writeln!(out)?;
+    }
+    for (d, types) in limited {
+        let types: Vec<String> = types.iter().map(|t| cell(t)).collect();
+        writeln!(
+            out,
+            "- DaemonSet {} does not run on {} (its nodeSelector / node affinity): it takes nothing there.",
+            cell(d),
+            types.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
 /// Writes the plan report as Markdown.
 pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "### Density plan\n")?;
@@ -53,19 +72,7 @@ pub fn render(r: &PlanReport, out: &mut dyn Write) -> io::Result<()> {
             n.price_per_hour.map_or("-".to_string(), |p| p.to_string()),
         )?;
     }
-    let limited = r.daemonsets_not_everywhere();
-    if !limited.is_empty() {
-        writeln!(out)?;
-    }
-    for (d, types) in limited {
-        let types: Vec<String> = types.iter().map(|t| cell(t)).collect();
-        writeln!(
-            out,
-            "- DaemonSet {} does not run on {} (its nodeSelector / node affinity): it takes nothing there.",
-            cell(d),
-            types.join(", ")
-        )?;
-    }
+    daemonsets_not_everywhere(r, out)?;
     writeln!(
         out,
         "\n| service | replicas | request | {} |",
