@@ -4,24 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use imgopt::diag::{Diagnostic, Files};
-use imgopt::plan::file::{Parsed, parse_plan};
 use imgopt::plan::{self, Binding, NodeModel, PlanReport};
 
-fn parse_with(text: &str, manifests: &[(&str, &str)]) -> Result<Parsed, Vec<Diagnostic>> {
-    let mut files = Files::new();
-    let id = files.add("plan.yaml", text);
-    let ms: Vec<(String, String)> = manifests
-        .iter()
-        .map(|(n, t)| ((*n).to_string(), (*t).to_string()))
-        .collect();
-    parse_plan(&mut files, id, &mut |p: &str| {
-        ms.iter()
-            .find(|(n, _)| n == p)
-            .map(|(n, t)| (n.clone(), t.clone()))
-            .ok_or_else(|| format!("no file {p}"))
-    })
-}
+use crate::support::plan_files::parse_with;
 
 fn plan_of(text: &str, manifests: &[(&str, &str)]) -> (plan::PlanInput, PlanReport) {
     let input = parse_with(text, manifests).unwrap_or_else(|d| panic!("{d:#?}")).input;

@@ -63,6 +63,7 @@ pub mod hostile;
 pub mod hostile_tar;
 pub mod image_builder;
 pub mod many_files;
+pub mod plan_files;
 pub mod run;
 pub mod standins;
 
