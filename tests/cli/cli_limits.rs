@@ -280,3 +280,23 @@ fn limits_that_end_a_run_are_named_with_v() {
         "{hit}"
     );
 }
+
+#[test]
+fn an_endless_manifest_names_its_limit_with_v() {
+    let Some(reg) = support::registry() else { return };
+    let proxy = fault_proxy::FaultProxy::start_on(&reg, "/manifests/", vec![(fault_proxy::Fault::Endless, 1)]);
+    let reference = format!("{}/imgopt/static-tiny:latest", proxy.addr());
+    let out = run(&["-v", "layers", &reference, "--format", "json"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let hits = hits(&err);
+    assert_eq!(hits.len(), 1, "{err}");
+    assert!(
+        hits[0].starts_with("manifest body 4 MiB (no flag changes it): ended the run"),
+        "{err}"
+    );
+    assert!(
+        err.contains("manifest is larger than the 4194304 bytes allowed"),
+        "{err}"
+    );
+}
