@@ -8,7 +8,8 @@
 //!   (CPU then memory, descending; `kubernetes-sigs/karpenter` queue.go) — the baselines.
 //! * imgopt's heuristic: several decreasing orders with first fit and best fit, plus a
 //!   node-centric "dot product" fill (Panigrahy et al., *Heuristics for Vector Bin Packing*),
-//!   then a local search that tries to empty the least-loaded nodes. The best result is kept
+//!   then a local search that tries to empty the least-loaded nodes, and ruin and recreate
+//!   (take out the worst-used nodes, re-pack their pods exactly; `repair`). The best result is kept
 //!   and it is never worse than either FFD (FFD is one of the candidates).
 //! * Lower bounds: volume (per resource), `max_per_node`, and Martello–Toth L2 per dimension
 //!   for one type; for several types, a per-resource unit-price bound and the LP relaxation
@@ -101,7 +102,7 @@ pub struct SingleTrace {
     /// Nodes after the local search, when it ran.
     pub local_search_nodes: Option<u64>,
     /// What produced the final packing: `ffd`, `heuristic`, `local search`, `LP rounding`,
-    /// `restricted IP` or `exact search`.
+    /// `restricted IP`, `ruin and recreate` or `exact search`.
     pub found_by: &'static str,
     /// How the exact search went.
     pub exact: ExactOutcome,
@@ -299,7 +300,8 @@ pub struct MixedTrace {
     /// The assignment LP's bound, when solved.
     pub assignment_lp: Option<f64>,
     /// What produced the final fleet: `single type`, `greedy`, `downsizing`, `local search`,
-    /// `LP rounding`, `LP rounding and repair`, `restricted IP` or `exact search`.
+    /// `LP rounding`, `LP rounding and repair`, `restricted IP`, `ruin and recreate` or
+    /// `exact search`.
     pub found_by: &'static str,
     /// How the exact search went.
     pub exact: ExactOutcome,

@@ -133,9 +133,9 @@ fn recreate(
         let mut residual = rest.clone();
         let mut fits: u64 = 0;
         if fill_others {
-            for i in 0..residual.len() {
+            for (i, left) in residual.iter_mut().enumerate() {
                 for &k in by_load {
-                    if residual[i] == 0 {
+                    if *left == 0 {
                         break;
                     }
                     if picked.contains(&k) {
@@ -143,7 +143,7 @@ fn recreate(
                     }
                     let at = changed.iter().position(|(j, _)| *j == k);
                     let o = at.map_or(&opens[k], |c| &changed[c].1);
-                    let n = o.room(p, i, residual[i]);
+                    let n = o.room(p, i, *left);
                     fits += 1;
                     if n > 0 {
                         let c = at.unwrap_or_else(|| {
@@ -151,7 +151,7 @@ fn recreate(
                             changed.len() - 1
                         });
                         changed[c].1.add(p, i, n);
-                        residual[i] -= n;
+                        *left -= n;
                     }
                 }
             }
@@ -293,8 +293,8 @@ mod tests {
             x % n
         };
         for case in 0..40 {
-            let items: Vec<(u64, u64)> = (0..1 + rnd(5)).map(|_| (10 + rnd(31), 1 + rnd(4))).collect();
-            let types: Vec<(u64, f64, Option<u64>)> = (0..1 + rnd(3))
+            let items: Vec<(u64, u64)> = (0..=rnd(5)).map(|_| (10 + rnd(31), 1 + rnd(4))).collect();
+            let types: Vec<(u64, f64, Option<u64>)> = (0..=rnd(3))
                 .map(|_| {
                     let cpu = 80 + rnd(120);
                     (cpu, cpu as f64 / 100.0, (rnd(3) == 0).then_some(100))
