@@ -152,7 +152,7 @@ fn fleet(services: usize, types: usize, seed: u64) -> (f64, bool) {
         )
     });
     println!(
-        "| {services:>2} x {types} | {pods:>3} | {secs:>6.3} | {:>8.3} | {:>8.3} | {:>6.2}% | {:<3} | {:>8.3} | {found:<13} | {cg:<22} | {proven}/{} | {:>5.2}% |",
+        "| {services:>2} x {types} | {pods:>3} | {secs:>6.3} | {:>8.3} | {:>8.3} | {:>6.2}% | {:<3} | {:>8.3} | {found:<17} | {cg:<22} | {proven}/{} | {:>5.2}% |",
         c.cost_per_hour,
         c.lower_bound_cost,
         c.gap * 100.0,
@@ -192,10 +192,10 @@ fn main() {
     if given.is_none() {
         println!("fleets (seeded; cost and bound in $/h; gap = (cost - proven lower bound) / bound):");
         println!(
-            "| fleet  | pods | time s | cheapest |    bound |     gap | opt | FFD      | found by      | column generation      | per type opt | worst type gap |"
+            "| fleet  | pods | time s | cheapest |    bound |     gap | opt | FFD      | found by          | column generation      | per type opt | worst type gap |"
         );
         println!(
-            "|--------|------|--------|----------|----------|---------|-----|----------|---------------|------------------------|--------------|----------------|"
+            "|--------|------|--------|----------|----------|---------|-----|----------|-------------------|------------------------|--------------|----------------|"
         );
         let mut slowest: f64 = 0.0;
         let mut met = 0;

@@ -8,7 +8,8 @@
 //!   (CPU then memory, descending; `kubernetes-sigs/karpenter` queue.go) — the baselines.
 //! * imgopt's heuristic: several decreasing orders with first fit and best fit, plus a
 //!   node-centric "dot product" fill (Panigrahy et al., *Heuristics for Vector Bin Packing*),
-//!   then a local search that tries to empty the least-loaded nodes. The best result is kept
+//!   then a local search that tries to empty the least-loaded nodes, and ruin and recreate
+//!   (take out the worst-used nodes, re-pack their pods exactly; `repair`). The best result is kept
 //!   and it is never worse than either FFD (FFD is one of the candidates).
 //! * Lower bounds: volume (per resource), `max_per_node`, and Martello–Toth L2 per dimension
 //!   for one type; for several types, a per-resource unit-price bound and the LP relaxation
@@ -26,6 +27,7 @@ mod lp;
 mod master;
 mod model;
 mod pricing;
+mod repair;
 
 use std::time::{Duration, Instant};
 
@@ -47,6 +49,9 @@ const IP_NODES: u64 = 200;
 /// quarter of it for the dive). The cheapest mix gets [`colgen::WORK`]: one type's plan is one
 /// of several, run side by side.
 const SINGLE_WORK: u64 = 200_000;
+/// Exact-search nodes of the ruin-and-recreate improvement of a fleet (a deterministic budget;
+/// a quarter of it for one node type).
+const REPAIR_WORK: u64 = 20_000;
 use lp::{pattern_lp, pattern_lp_mixed};
 
 /// The plan for one node type.
@@ -97,7 +102,7 @@ pub struct SingleTrace {
     /// Nodes after the local search, when it ran.
     pub local_search_nodes: Option<u64>,
     /// What produced the final packing: `ffd`, `heuristic`, `local search`, `LP rounding`,
-    /// `restricted IP` or `exact search`.
+    /// `restricted IP`, `ruin and recreate` or `exact search`.
     pub found_by: &'static str,
     /// How the exact search went.
     pub exact: ExactOutcome,
@@ -216,6 +221,12 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
                     let pk = colgen::dive(&unit, &[ty], &counts, &cg, SINGLE_WORK / 4);
                     consider(pk, &mut best, &mut trace.found_by, "LP rounding");
                 }
+                if (best.nodes.len() as u64) > lb {
+                    let w = master::DualMaster::new(&unit, &[ty], &counts, &cg.columns)
+                        .map_or_else(|| repair::share_weights(&unit, &[ty]), |m| m.duals().0);
+                    let pk = repair::ruin_recreate(&unit, &[ty], &best, &w, REPAIR_WORK / 4);
+                    consider(Some(pk), &mut best, &mut trace.found_by, "ruin and recreate");
+                }
             }
         }
         trace.lp_time = t.elapsed();
@@ -289,7 +300,8 @@ pub struct MixedTrace {
     /// The assignment LP's bound, when solved.
     pub assignment_lp: Option<f64>,
     /// What produced the final fleet: `single type`, `greedy`, `downsizing`, `local search`,
-    /// `LP rounding`, `LP rounding and repair`, `restricted IP` or `exact search`.
+    /// `LP rounding`, `LP rounding and repair`, `restricted IP`, `ruin and recreate` or
+    /// `exact search`.
     pub found_by: &'static str,
     /// How the exact search went.
     pub exact: ExactOutcome,
@@ -354,6 +366,7 @@ pub fn plan_mixed_traced(
     let mut pattern_bound = None;
     let mut cg_trace = None;
     let mut cg_bound = None;
+    let mut weights = None;
     if let Some((bound, packing)) = pattern_lp_mixed(p, types, &counts, limits.time) {
         lb = lb.max(bound);
         pattern_bound = Some(bound);
@@ -376,6 +389,7 @@ pub fn plan_mixed_traced(
             columns: cg.columns.len(),
             converged: cg.converged,
         });
+        weights = master::DualMaster::new(p, types, &counts, &cg.columns).map(|m| m.duals().0);
         let target = colgen::round_up_to_prices(p, types, lb) + 1e-9;
         let cost = |b: &Option<Packing>| b.as_ref().map_or(f64::INFINITY, |b| b.cost(p));
         if cost(&best) > target {
@@ -402,6 +416,19 @@ pub fn plan_mixed_traced(
     if let Some(b) = best.clone() {
         let merged = merge_pairs(p, types, &b, MERGE_WORK);
         take(downsize(p, types, &merged), &mut best, &mut found_by, "local search");
+    }
+    let target = colgen::round_up_to_prices(p, types, lb) + 1e-9;
+    if let Some(b) = best.clone()
+        && b.cost(p) > target
+    {
+        let w = weights.unwrap_or_else(|| repair::share_weights(p, types));
+        let better = repair::ruin_recreate(p, types, &b, &w, REPAIR_WORK);
+        take(
+            downsize(p, types, &better),
+            &mut best,
+            &mut found_by,
+            "ruin and recreate",
+        );
     }
     let best = best?;
     let assignment = lp_bound(p, types, limits.time.max(Duration::from_millis(500)));
