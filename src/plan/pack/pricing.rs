@@ -110,12 +110,7 @@ impl Search<'_> {
             return b;
         }
         for (w, sur, order) in self.extra {
-            let mut room: f64 = w
-                .iter()
-                .enumerate()
-                .filter(|&(_, &w)| w > 0.0)
-                .map(|(d, &w)| w * self.res[d] as f64 / self.cap[d] as f64)
-                .sum();
+            let mut room = self.surrogate_room(w);
             let mut v = 0.0;
             for &pos in order {
                 if pos < k {
@@ -146,17 +141,22 @@ impl Search<'_> {
         b
     }
 
-    /// Fractional surrogate knapsack over `live[k..]` with the residual capacity (the root's
-    /// weights: `live` is in their order).
+    /// The residual capacity as one surrogate row: each weighted resource's share left.
     #[allow(clippy::cast_precision_loss)]
-    fn primary(&self, k: usize) -> f64 {
-        let mut room: f64 = self
-            .weights
+    fn surrogate_room(&self, weights: &[f64]) -> f64 {
+        weights
             .iter()
             .enumerate()
             .filter(|&(_, &w)| w > 0.0)
             .map(|(d, &w)| w * self.res[d] as f64 / self.cap[d] as f64)
-            .sum();
+            .sum()
+    }
+
+    /// Fractional surrogate knapsack over `live[k..]` with the residual capacity (the root's
+    /// weights: `live` is in their order).
+    #[allow(clippy::cast_precision_loss)]
+    fn primary(&self, k: usize) -> f64 {
+        let mut room = self.surrogate_room(&self.weights);
         let mut v = 0.0;
         for l in &self.live[k..] {
             // Copies each resource alone leaves room for.
