@@ -156,7 +156,7 @@ impl Search<'_> {
     /// weights: `live` is in their order).
     #[allow(clippy::cast_precision_loss)]
     fn primary(&self, k: usize) -> f64 {
-        let mut room = self.surrogate_room(&self.weights);
+        let mut room = self.surrogate_room(self.weights);
         let mut v = 0.0;
         for l in &self.live[k..] {
             // Copies each resource alone leaves room for.
