@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::catalog::ImageRef;
 use crate::context::BuildContext;
 use crate::dockerfile::shell::{self, Command};
-use crate::dockerfile::stages::Stage;
+use crate::dockerfile::stages::{DependencyKind, Stage};
 use crate::dockerfile::{Dockerfile, Instruction, Keyword, Span, StageOptions, Stages};
 
 /// The image a stage is built from: `None` when its `FROM` names an earlier stage or the
@@ -680,6 +680,41 @@ impl<'a> RuleContext<'a> {
         copies_source && !compiles
     }
 
+    /// Whether the target is a product image assembled from a build of this file: its stage
+    /// chain copies a program that an earlier stage built (a stage with a `RUN`), from or into
+    /// a `bin` or `sbin` folder or out of a Cargo `target/.../release` folder (`COPY
+    /// --from=build /go/bin/app /usr/local/bin/`). Such an image runs that program even when
+    /// its command is given at `docker run` (no `CMD` of its own); a stage that only names an
+    /// image (`FROM composer:2 AS composer`) built nothing.
+    #[must_use]
+    pub fn installs_built_program(&self) -> bool {
+        let built = |st: usize| {
+            self.chain(st)
+                .iter()
+                .any(|&b| self.stage_instructions(b).any(|(_, inst)| inst.keyword == Keyword::Run))
+        };
+        self.product
+            && self.chain(self.target).iter().any(|&s| {
+                self.stages[s].dependencies.iter().any(|d| {
+                    d.kind == DependencyKind::CopyFrom
+                        && d.stage.is_some_and(built)
+                        && self.dockerfile.instructions[d.instruction]
+                            .values()
+                            .iter()
+                            .any(|v| program_path(v))
+                })
+            })
+    }
+
+    /// Whether the target is judged as an image that runs a program (rules about what a
+    /// runtime should not carry apply): it has a `CMD` or `ENTRYPOINT`
+    /// ([`RuleContext::runtime`]), `EXPOSE` or `HEALTHCHECK` ([`RuleContext::serves`]), or
+    /// installs a program built in another stage ([`RuleContext::installs_built_program`]).
+    #[must_use]
+    pub fn runtime_image(&self) -> bool {
+        self.serves() || self.installs_built_program()
+    }
+
     /// The `USER` in effect for instruction `at` in stage `s` (`None`: root or unknown).
     #[must_use]
     pub fn user_at(&self, s: usize, at: usize) -> Option<String> {
@@ -745,6 +780,15 @@ fn script_word(c: &Command) -> Option<&shell::Word> {
         }
         _ => None,
     }
+}
+
+/// Whether a `COPY` path names a program: a part of it is a `bin` or `sbin` folder
+/// (`/go/bin/*`, `/usr/local/bin/app`), or it is below a Cargo `target/` folder's `release`.
+fn program_path(p: &str) -> bool {
+    let parts: Vec<&str> = p.trim_matches(['"', '\'']).split('/').collect();
+    parts.iter().any(|x| matches!(*x, "bin" | "sbin"))
+        || parts.windows(2).any(|w| w[0] == "target" && w[1] == "release")
+        || parts.windows(3).any(|w| w[0] == "target" && w[2] == "release")
 }
 
 /// The variable names `$NAME` and `${NAME...}` in `s`.
