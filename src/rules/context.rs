@@ -784,7 +784,7 @@ fn script_word(c: &Command) -> Option<&shell::Word> {
 
 /// Whether a `COPY` path names a program: a part of it is a `bin` or `sbin` folder
 /// (`/go/bin/*`, `/usr/local/bin/app`), or it is below a Cargo `target/` folder's `release`.
-fn program_path(p: &str) -> bool {
+pub(super) fn program_path(p: &str) -> bool {
     let parts: Vec<&str> = p.trim_matches(['"', '\'']).split('/').collect();
     parts.iter().any(|x| matches!(*x, "bin" | "sbin"))
         || parts.windows(2).any(|w| w[0] == "target" && w[1] == "release")

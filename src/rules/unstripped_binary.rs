@@ -315,7 +315,7 @@ fn prebuilds_dependencies(ctx: &RuleContext<'_>, s: usize, i: usize, c: &Command
         && pkgs.iter().all(|p| remote(p))
         && ctx
             .stage_instructions(s)
-            .any(|(j, inst)| j > i && super::copy_all_before_dependency_install::copies_whole_context(inst))
+            .any(|(j, _)| j > i && super::copy_all_before_dependency_install::copies_whole_context(ctx, s, j))
 }
 
 /// Stages whose files reach the image: the shipping ones (and the stages they are built
