@@ -6,8 +6,12 @@ use crate::diag::Severity;
 
 crate::declare_rule! {
     /// ## What it does
-    /// Checks for a final image that installs both `curl` and `wget` with a package manager
-    /// (and does not remove either in the same `RUN`).
+    /// Checks for a final image that installs both `curl` and `wget` with a package manager,
+    /// in one `RUN` or in two, and does not remove either in the `RUN` that installs it. A
+    /// removal counts when it names the package, names the packages through a variable
+    /// (`apt-get purge -y $buildDeps`), or follows `apt-mark auto '.*'` (the docker-library
+    /// pattern); a bare `apt-get autoremove` does not, since it keeps packages installed by
+    /// name.
     ///
     /// Development environments are not checked either: images whose stage chain gives a user
     /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), single-stage files that set
