@@ -602,16 +602,14 @@ fn installer_writes(ctx: &RuleContext<'_>, s: usize, i: usize) -> Vec<(String, S
     out
 }
 
+/// An `mv`'s sources (each word with its resolved path), its destination, and whether it
+/// moves into the destination folder.
+type MvOperands<'c> = (Vec<(&'c crate::dockerfile::shell::Word, Option<String>)>, String, bool);
+
 /// The sources of an `mv` (every operand but the last) and its destination, resolved
 /// against `cwd` with ENV and ARG values: `None` for a source or destination that still
 /// depends on the shell (`$(which tar)~`, a glob).
-fn mv_operands<'c>(
-    ctx: &RuleContext<'_>,
-    s: usize,
-    i: usize,
-    c: &'c Command,
-    cwd: &str,
-) -> Option<(Vec<(&'c crate::dockerfile::shell::Word, Option<String>)>, String, bool)> {
+fn mv_operands<'c>(ctx: &RuleContext<'_>, s: usize, i: usize, c: &'c Command, cwd: &str) -> Option<MvOperands<'c>> {
     if c.name() != Some("mv") {
         return None;
     }
