@@ -694,11 +694,15 @@ impl<'a> RuleContext<'a> {
     /// image (`FROM composer:2 AS composer`) built nothing.
     #[must_use]
     pub fn installs_built_program(&self) -> bool {
-        let built = |st: usize| {
-            self.chain(st)
-                .iter()
-                .any(|&b| self.stage_instructions(b).any(|(_, inst)| inst.keyword == Keyword::Run))
-        };
+        // Per stage, whether it or its `FROM` chain runs anything (one pass over the file).
+        let mut runs = vec![false; self.stages.len()];
+        for st in &self.stages {
+            runs[st.index] = st.base_stage.is_some_and(|b| runs[b])
+                || self
+                    .stage_instructions(st.index)
+                    .any(|(_, inst)| inst.keyword == Keyword::Run);
+        }
+        let built = |st: usize| runs[st];
         self.product
             && self.chain(self.target).iter().any(|&s| {
                 self.stages[s].dependencies.iter().any(|d| {
