@@ -24,8 +24,10 @@ crate::declare_rule! {
     /// (`--virtual .rundeps`) are kept on purpose and not reported.
     ///
     /// Only images that run something are checked: the target's stage chain has `CMD`,
-    /// `ENTRYPOINT`, `EXPOSE` or `HEALTHCHECK` and the target is not a development stage
-    /// (`dev`, `build`, `test`, `validate`, ...).
+    /// `ENTRYPOINT`, `EXPOSE` or `HEALTHCHECK`, or installs a program a build stage of the
+    /// file made (`COPY --from=build /usr/local/cargo/bin/app /usr/local/bin/`, a command
+    /// given at `docker run`), and the target is not a development stage (`dev`, `build`,
+    /// `test`, `validate`, ...). A JDK package (`java-17-openjdk-devel`) is left to DF107.
     ///
     /// Development environments are not checked either: images whose stage chain gives a user
     /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), single-stage files that set
@@ -33,8 +35,11 @@ crate::declare_rule! {
     /// `development` or `test`, images whose `CMD` or `ENTRYPOINT` runs a development server
     /// or watcher (`grunt dev`, `npm run dev`, `nodemon`, `flask run --debug`, `manage.py
     /// runserver`, `cargo watch`), Go or Rust toolchain images that copy the source and never
-    /// build it (it is built when the container starts), and images that install a browser
-    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`).
+    /// build it (it is built when the container starts), images that install a browser
+    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`), and images
+    /// that run a checkout mounted at run time (the command runs a program under the
+    /// `WORKDIR`, or a runner such as `bundle exec` or `npm start` there, or the `WORKDIR` is a
+    /// `VOLUME`, and the file puts nothing there but dependency manifests).
     ///
     /// ## Why is this bad?
     /// A C toolchain with headers is one of the largest things an image can carry: the
@@ -205,7 +210,7 @@ pub(super) fn copies_app_sources(ctx: &RuleContext<'_>) -> bool {
 
 impl Rule for BuildToolchainInFinalStage {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !(ctx.runtime || ctx.serves()) || ctx.development_environment() {
+        if !ctx.runtime_image() || ctx.development_environment() {
             return;
         }
         if !application_image(ctx) {
@@ -244,7 +249,9 @@ impl Rule for BuildToolchainInFinalStage {
                     .copied()
                     .filter(|w| {
                         let n = pkg::package_name(&w.text);
-                        (is_toolchain(n) || is_dev(n)) && !removed.iter().any(|r| r == n)
+                        // A JDK package (`java-17-openjdk-devel`) is DF107's.
+                        (is_toolchain(n) || is_dev(n) && !super::jdk_as_runtime::jdk_package(n))
+                            && !removed.iter().any(|r| r == n)
                     })
                     .collect();
                 if tools.is_empty() {

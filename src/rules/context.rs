@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::catalog::ImageRef;
 use crate::context::BuildContext;
 use crate::dockerfile::shell::{self, Command};
-use crate::dockerfile::stages::Stage;
+use crate::dockerfile::stages::{DependencyKind, Stage};
 use crate::dockerfile::{Dockerfile, Instruction, Keyword, Span, StageOptions, Stages};
 
 /// The image a stage is built from: `None` when its `FROM` names an earlier stage or the
@@ -537,8 +537,9 @@ impl<'a> RuleContext<'a> {
     /// runtime should not carry (compilers, development dependencies, a JDK, two download
     /// tools) stay silent on such images; cache rules do not. Also a development server or
     /// watcher as the command ([`RuleContext::runs_dev_server`]), a toolchain image that
-    /// ships unbuilt source ([`RuleContext::builds_at_start`]), and an image that installs a
-    /// browser driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`).
+    /// ships unbuilt source ([`RuleContext::builds_at_start`]), an image that installs a
+    /// browser driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`), and
+    /// one that runs a checkout mounted at run time ([`RuleContext::runs_mounted_checkout`]).
     #[must_use]
     pub fn development_environment(&self) -> bool {
         let chain = self.chain(self.target);
@@ -572,7 +573,12 @@ impl<'a> RuleContext<'a> {
                 })
             })
         });
-        grants_sudo || dev_env || test_driver || self.runs_dev_server() || self.builds_at_start()
+        grants_sudo
+            || dev_env
+            || test_driver
+            || self.runs_dev_server()
+            || self.builds_at_start()
+            || self.runs_mounted_checkout()
     }
 
     /// Whether the target's command (`CMD` or `ENTRYPOINT` of its stage chain) runs a
@@ -680,6 +686,235 @@ impl<'a> RuleContext<'a> {
         copies_source && !compiles
     }
 
+    /// Whether the target is a product image assembled from a build of this file: its stage
+    /// chain copies a program that an earlier stage built (a stage with a `RUN`), from or into
+    /// a `bin` or `sbin` folder or out of a Cargo `target/.../release` folder (`COPY
+    /// --from=build /go/bin/app /usr/local/bin/`). Such an image runs that program even when
+    /// its command is given at `docker run` (no `CMD` of its own); a stage that only names an
+    /// image (`FROM composer:2 AS composer`) built nothing.
+    #[must_use]
+    pub fn installs_built_program(&self) -> bool {
+        // Per stage, whether it or its `FROM` chain runs anything (one pass over the file).
+        let mut runs = vec![false; self.stages.len()];
+        for st in &self.stages {
+            runs[st.index] = st.base_stage.is_some_and(|b| runs[b])
+                || self
+                    .stage_instructions(st.index)
+                    .any(|(_, inst)| inst.keyword == Keyword::Run);
+        }
+        let built = |st: usize| runs[st];
+        self.product
+            && self.chain(self.target).iter().any(|&s| {
+                self.stages[s].dependencies.iter().any(|d| {
+                    d.kind == DependencyKind::CopyFrom
+                        && d.stage.is_some_and(built)
+                        && self.dockerfile.instructions[d.instruction]
+                            .values()
+                            .iter()
+                            .any(|v| program_path(v))
+                })
+            })
+    }
+
+    /// Whether the target is judged as an image that runs a program (rules about what a
+    /// runtime should not carry apply): it has a `CMD` or `ENTRYPOINT`
+    /// ([`RuleContext::runtime`]), `EXPOSE` or `HEALTHCHECK` ([`RuleContext::serves`]), or
+    /// installs a program built in another stage ([`RuleContext::installs_built_program`]).
+    #[must_use]
+    pub fn runtime_image(&self) -> bool {
+        self.serves() || self.installs_built_program()
+    }
+
+    /// Whether the target runs a checkout mounted at run time rather than files of its own: the
+    /// command is a program under the image's `WORKDIR` (`CMD /app/docker-entrypoint.sh`, a
+    /// script given to an interpreter: `node server.js`, `ruby app.rb`), or a runner that
+    /// works on the `WORKDIR`'s sources (`bundle exec`, `rails`, `rackup`, `puma`, `rake`,
+    /// `npm start`, `yarn start`, `gunicorn`, `uvicorn`, `php artisan`), or the `WORKDIR` is a
+    /// `VOLUME`; and nothing in the image's stages puts anything there but dependency
+    /// manifests (`Gemfile`, `package.json`, `requirements.txt`, lockfiles): no other `COPY`
+    /// or `ADD` into it, no `COPY --from`, no `ONBUILD`, and no `RUN` beyond package installs,
+    /// users, folders and modes. The `WORKDIR` must be a folder of its own (`/app`, not `/usr`
+    /// or `/`). Such an image is a development environment for a source tree mounted with `-v
+    /// "$PWD:/app"` (a compose file's volume).
+    #[must_use]
+    pub fn runs_mounted_checkout(&self) -> bool {
+        let chain = self.chain(self.target);
+        let insts: Vec<(usize, usize)> = chain
+            .iter()
+            .flat_map(|&s| self.stage_instructions(s).map(move |(i, _)| (s, i)))
+            .collect();
+        let ins = &self.dockerfile.instructions;
+        let wd = self.workdir_at(self.target, usize::MAX).to_string();
+        let wd = wd.trim_end_matches('/');
+        if wd.is_empty() || wd.starts_with('\0') || wd.contains('$') || super::deleted_in_later_layer::base_filled(wd) {
+            return false;
+        }
+        let under = |p: &str| p == wd || p.starts_with(&format!("{wd}/"));
+        // The command: ENTRYPOINT's words, else CMD's.
+        let last = |k: Keyword| insts.iter().rev().find(|&&(_, i)| ins[i].keyword == k).map(|&(_, i)| i);
+        let Some(cmd_inst) = last(Keyword::Entrypoint).or_else(|| last(Keyword::Cmd)) else {
+            return false;
+        };
+        let words: Vec<String> = ins[cmd_inst]
+            .values()
+            .iter()
+            .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            .collect();
+        let Some(first) = words.first() else { return false };
+        let path_of = |w: &str| (w.contains('/') && !w.contains('$')).then(|| super::pkg::join(wd, w));
+        let base = |w: &str| w.rsplit('/').next().unwrap_or(w).to_string();
+        let interpreters = ["node", "ruby", "python", "python3", "php", "perl", "bash", "sh"];
+        let program = if let Some(p) = path_of(first) {
+            under(&p)
+        } else if interpreters.contains(&base(first).as_str()) {
+            // `node server.js`: the script, relative to the WORKDIR.
+            words
+                .get(1)
+                .filter(|a| !a.starts_with('-') && !a.contains('$') && a.contains('.'))
+                .is_some_and(|a| under(&super::pkg::join(wd, a)))
+        } else {
+            false
+        };
+        let runner = {
+            let b = base(first);
+            let second = words.get(1).map_or("", String::as_str);
+            matches!(
+                b.as_str(),
+                "rails" | "rackup" | "puma" | "unicorn" | "rake" | "gunicorn" | "uvicorn" | "flask"
+            ) || matches!(
+                (b.as_str(), second),
+                ("bundle", "exec") | ("npm" | "yarn" | "pnpm", "start" | "run") | ("php", "artisan")
+            )
+        };
+        let volume = insts.iter().any(|&(_, i)| {
+            ins[i].keyword == Keyword::Volume
+                && ins[i]
+                    .values()
+                    .iter()
+                    .any(|v| v.trim_matches(['[', ']', '"']).trim_end_matches('/') == wd)
+        });
+        if !(program || runner || volume) {
+            return false;
+        }
+        // Nothing but manifests reaches the WORKDIR.
+        const MANIFESTS: &[&str] = &[
+            "Gemfile",
+            "Gemfile.lock",
+            "package.json",
+            "package-lock.json",
+            "npm-shrinkwrap.json",
+            "yarn.lock",
+            "pnpm-lock.yaml",
+            "requirements.txt",
+            "Pipfile",
+            "Pipfile.lock",
+            "pyproject.toml",
+            "poetry.lock",
+            "uv.lock",
+            "go.mod",
+            "go.sum",
+            "Cargo.toml",
+            "Cargo.lock",
+            "composer.json",
+            "composer.lock",
+            "mix.exs",
+            "mix.lock",
+            ".ruby-version",
+            ".nvmrc",
+            ".tool-versions",
+            ".npmrc",
+            ".yarnrc",
+        ];
+        let manifest = |src: &str| {
+            let b = base(src.trim_end_matches('/'));
+            MANIFESTS.contains(&b.as_str())
+                || b.ends_with(".gemspec")
+                || (b.starts_with("requirements") && b.ends_with(".txt"))
+                || b == "Gemfile*"
+                || b == "package*.json"
+        };
+        const SAFE: &[&str] = &[
+            "apt-get",
+            "apt",
+            "apk",
+            "yum",
+            "dnf",
+            "microdnf",
+            "zypper",
+            "apt-mark",
+            "dpkg-reconfigure",
+            "update-ca-certificates",
+            "locale-gen",
+            "localedef",
+            "pip",
+            "pip3",
+            "gem",
+            "bundle",
+            "npm",
+            "yarn",
+            "pnpm",
+            "composer",
+            "useradd",
+            "adduser",
+            "addgroup",
+            "groupadd",
+            "usermod",
+            "groupmod",
+            "gpasswd",
+            "chpasswd",
+            "mkdir",
+            "chown",
+            "chmod",
+            "chgrp",
+            "ln",
+            "echo",
+            "printf",
+            "rm",
+            "sed",
+            "set",
+            "export",
+            "true",
+            "cd",
+            "rc-update",
+            "ldconfig",
+            "update-alternatives",
+            "[",
+            "test",
+        ];
+        insts.iter().all(|&(s, i)| {
+            let inst = &ins[i];
+            match inst.keyword {
+                Keyword::Onbuild => false,
+                Keyword::Copy | Keyword::Add => {
+                    if inst.flag("from").is_some() || !inst.heredocs.is_empty() {
+                        // A program from another image or stage elsewhere is a tool.
+                        return inst.flag("from").is_some()
+                            && inst.values().last().is_some_and(|d| {
+                                let d = super::pkg::join(self.workdir_at(s, i), &self.expand_at(s, i, d));
+                                !under(d.trim_end_matches('/'))
+                                    && !wd.starts_with(&format!("{}/", d.trim_end_matches('/')))
+                            });
+                    }
+                    let v = inst.values();
+                    let Some((dest, srcs)) = v.split_last() else {
+                        return true;
+                    };
+                    let d = super::pkg::join(self.workdir_at(s, i), &self.expand_at(s, i, dest));
+                    let d = d.trim_end_matches('/');
+                    let reaches = under(d) || d.is_empty() || wd.starts_with(&format!("{d}/"));
+                    !reaches || srcs.iter().all(|x| manifest(x))
+                }
+                Keyword::Run => {
+                    !self.commands[i].is_empty()
+                        && self.commands[i]
+                            .iter()
+                            .all(|c| c.name().is_none_or(|n| SAFE.contains(&n)))
+                }
+                _ => true,
+            }
+        })
+    }
+
     /// The `USER` in effect for instruction `at` in stage `s` (`None`: root or unknown).
     #[must_use]
     pub fn user_at(&self, s: usize, at: usize) -> Option<String> {
@@ -745,6 +980,15 @@ fn script_word(c: &Command) -> Option<&shell::Word> {
         }
         _ => None,
     }
+}
+
+/// Whether a `COPY` path names a program: a part of it is a `bin` or `sbin` folder
+/// (`/go/bin/*`, `/usr/local/bin/app`), or it is below a Cargo `target/` folder's `release`.
+pub(super) fn program_path(p: &str) -> bool {
+    let parts: Vec<&str> = p.trim_matches(['"', '\'']).split('/').collect();
+    parts.iter().any(|x| matches!(*x, "bin" | "sbin"))
+        || parts.windows(2).any(|w| w[0] == "target" && w[1] == "release")
+        || parts.windows(3).any(|w| w[0] == "target" && w[2] == "release")
 }
 
 /// The variable names `$NAME` and `${NAME...}` in `s`.

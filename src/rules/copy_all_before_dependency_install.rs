@@ -5,7 +5,7 @@ use super::dependency_fetch::{Eco, NAMED_PREFETCHES, dependency_install, go_get_
 use super::pkg;
 use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
-use crate::dockerfile::{Instruction, Keyword};
+use crate::dockerfile::Keyword;
 
 crate::declare_rule! {
     /// ## What it does
@@ -13,15 +13,22 @@ crate::declare_rule! {
     /// context that comes before a dependency install of its stage: `npm ci`/`npm
     /// install`, `yarn install`, `pnpm install`, `pip install -r`, `poetry install`, `pipenv
     /// install`, `uv sync`, `go mod download`, `go get ./...`, `cargo fetch`, `cargo chef
-    /// cook`, `bundle install`, `composer install`, `mvn dependency:go-offline`, `dotnet
-    /// restore`, or a project script named for it (`bin/installDeps.sh`).
+    /// cook`, `bundle install`, `composer install` (also `php composer.phar install`), `mvn
+    /// dependency:go-offline`, `dotnet restore`, or a project script named for it
+    /// (`bin/installDeps.sh`). The context may be named through a variable (`COPY ${SRC_PATH}
+    /// /app` with `SRC_PATH=./`); a variable without a value, or one naming a folder (one
+    /// package of a monorepo, `ARG APP=packages/api`), is not the whole context. Installs that
+    /// download nothing (`pnpm install --offline` after `pnpm fetch`, which fills the store
+    /// from the lockfile alone) are not counted.
     ///
     /// Build commands that download the dependencies themselves count too: `go build`/`go
     /// install`/`go test` in module mode (the go command downloads missing modules), `cargo
     /// build`/`test`/`run`/`install --path`, a Gradle task (`./gradlew build`), a Maven phase
     /// (`mvn package`), `sbt`, `dotnet build`/`publish`/`test` without `--no-restore`, `pip
-    /// install .` of the project, and `make` in a stage whose toolchain is Go, Node or Rust
-    /// (from its base image or an installed `golang-go`, `nodejs`, `cargo` package). They do
+    /// install` of a project folder (`pip install .`, `pip install /src`; not with
+    /// `--no-index` or `--no-deps`), `python setup.py install` (or `develop`), and `make` in a
+    /// stage whose toolchain is Go, Node or Rust (from its base image or an installed
+    /// `golang-go`, `nodejs`, `cargo` package). They do
     /// not count when they work offline (`--offline`, `--frozen`, `mvn -o`, `-mod=vendor`,
     /// `GOFLAGS=-mod=vendor`, `GOPROXY=off`, `CARGO_NET_OFFLINE=true`, vendored sources in the
     /// build context), in GOPATH mode (a golang image before 1.11, or before 1.13 building
@@ -32,9 +39,11 @@ crate::declare_rule! {
     /// `npm install` after it, but a `go mod download` before it covers a `go build` after it,
     /// and so do three or more `go get` of named packages (dependencies fetched ahead of the
     /// source, the GOPATH way); a stage this one is built `FROM` that installed them covers
-    /// the build commands (not an explicit reinstall). Stages the target does not need, stages that `COPY --from`
-    /// their dependencies out of another stage, and installs that run only under a condition
-    /// (`if [ "$BUILD_JS" = 1 ]; then ...`) are skipped.
+    /// the build commands (not an explicit reinstall). Stages the target does not need,
+    /// stages that `COPY --from` their dependencies out of another stage (a program copied
+    /// into a `bin` folder, such as `/usr/bin/composer`, is a tool, not the dependencies), and
+    /// installs that run only under a condition (`if [ "$BUILD_JS" = 1 ]; then ...`) are
+    /// skipped.
     ///
     /// ## Why is this bad?
     /// Build cache, not image size: any change to any file invalidates the `COPY` layer and
@@ -67,11 +76,20 @@ crate::declare_rule! {
     pub CopyAllBeforeDependencyInstall, DF301, "copy-all-before-dependency-install", Severity::Warning
 }
 
-/// Whether `inst` copies the whole build context.
-pub(super) fn copies_whole_context(inst: &Instruction) -> bool {
-    context_sources(inst)
-        .iter()
-        .any(|s| matches!(&**s, "." | "./" | "*" | "./*" | "./."))
+/// Whether instruction `i` (of stage `s`) copies the whole build context: a source of `.`,
+/// `./`, `*`, `./*` or `./.`, also through an ENV or ARG (`COPY ${SRC_PATH} /app` with
+/// `SRC_PATH=./`) or in quotes. A variable without a value, or one that names a folder (`ARG
+/// APP=packages/api`, one package of a monorepo), is not the whole context.
+pub(super) fn copies_whole_context(ctx: &RuleContext<'_>, s: usize, i: usize) -> bool {
+    context_sources(&ctx.dockerfile.instructions[i]).iter().any(|src| {
+        let src = super::context::unquote(src);
+        let src = if src.contains('$') {
+            ctx.expand_at(s, i, &src)
+        } else {
+            src
+        };
+        matches!(src.as_str(), "." | "./" | "*" | "./*" | "./.")
+    })
 }
 
 impl Rule for CopyAllBeforeDependencyInstall {
@@ -111,14 +129,19 @@ impl Rule for CopyAllBeforeDependencyInstall {
             let mut installed_before: Vec<Eco> = Vec::new();
             let mut named_gets = 0;
             'stage: for (i, inst) in ctx.stage_instructions(st.index) {
-                if copy_all.is_none() && copies_whole_context(inst) {
+                if copy_all.is_none() && copies_whole_context(ctx, st.index, i) {
                     copy_all = Some(i);
                     if named_gets >= NAMED_PREFETCHES {
                         installed_before.push(Eco::Go);
                     }
                     continue;
                 }
-                if matches!(inst.keyword, Keyword::Copy | Keyword::Add) && inst.flag("from").is_some() {
+                // A program copied in (`COPY --from=composer /usr/bin/composer /usr/bin/`) is a
+                // tool, not the dependencies.
+                if matches!(inst.keyword, Keyword::Copy | Keyword::Add)
+                    && inst.flag("from").is_some()
+                    && !inst.values().last().is_some_and(|d| super::context::program_path(d))
+                {
                     copied_from_stage = true;
                 }
                 if inst.keyword != Keyword::Run {
@@ -155,7 +178,7 @@ impl Rule for CopyAllBeforeDependencyInstall {
                                     .find(|w| w.text != "clean" || dep.implicit.is_none())
                                     .map(|w| w.text.as_str()),
                             );
-                            if pkg::is(c, "go", &["mod"]) {
+                            if pkg::is(c, "go", &["mod"]) || what.last().is_some_and(|w| w.ends_with("setup.py")) {
                                 what.extend(
                                     c.args()
                                         .iter()

@@ -6,8 +6,12 @@ use crate::diag::Severity;
 
 crate::declare_rule! {
     /// ## What it does
-    /// Checks for a final image that installs both `curl` and `wget` with a package manager
-    /// (and does not remove either in the same `RUN`).
+    /// Checks for a final image that installs both `curl` and `wget` with a package manager,
+    /// in one `RUN` or in two, and does not remove either in the `RUN` that installs it. A
+    /// removal counts when it names the package, names the packages through a variable
+    /// (`apt-get purge -y $buildDeps`), or follows `apt-mark auto '.*'` (the docker-library
+    /// pattern); a bare `apt-get autoremove` does not, since it keeps packages installed by
+    /// name.
     ///
     /// Development environments are not checked either: images whose stage chain gives a user
     /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), single-stage files that set
@@ -15,8 +19,11 @@ crate::declare_rule! {
     /// `development` or `test`, images whose `CMD` or `ENTRYPOINT` runs a development server
     /// or watcher (`grunt dev`, `npm run dev`, `nodemon`, `flask run --debug`, `manage.py
     /// runserver`, `cargo watch`), Go or Rust toolchain images that copy the source and never
-    /// build it (it is built when the container starts), and images that install a browser
-    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`).
+    /// build it (it is built when the container starts), images that install a browser
+    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`), and images
+    /// that run a checkout mounted at run time (the command runs a program under the
+    /// `WORKDIR`, or a runner such as `bundle exec` or `npm start` there, or the `WORKDIR` is a
+    /// `VOLUME`, and the file puts nothing there but dependency manifests).
     ///
     /// ## Why is this bad?
     /// Both download tools do the same job; shipping two means shipping the second one's binary

@@ -16,11 +16,15 @@ use crate::layers::waste::WasteKind;
 
 crate::declare_rule! {
     /// ## What it does
-    /// Checks for a `RUN rm` in a stage that ships in the final image
-    /// that deletes something an earlier instruction of the image created: files from
+    /// Checks for a `RUN rm` (or `mv`) in a stage that ships in the final image
+    /// that deletes (or moves) something an earlier instruction of the image created: files from
     /// `COPY`/`ADD` (an archive copied in, extracted and deleted later included; a local
     /// archive `ADD` extracted and then removed), from `COPY --from`, from a stage the image is
-    /// built `FROM`, downloads (`curl -o`, `wget -O`, `git clone`), and what a known installer
+    /// built `FROM`, downloads (`curl -o`, `wget -O`, `wget -P DIR`), clones (`git clone`, a
+    /// tree of its own), archives extracted by `tar -x` or `unzip` (into the folder named for
+    /// the archive, `lib-1.2.tar.gz` into `lib-1.2/`, or into `-C DIR` with
+    /// `--strip-components` when no base image fills `DIR`), what an `mv` put in place of
+    /// them, and what a known installer
     /// piped into an interpreter writes in its home (`curl -sSL https://install.python-poetry.org
     /// | python3 -` writes `$POETRY_HOME/venv`; rustup, Bun and Deno likewise). Only what imgopt can
     /// see being created is matched: below a copied folder, a path counts when the build
@@ -32,7 +36,10 @@ crate::declare_rule! {
     /// "$DIST_NAME.tar.gz" /` then `rm -rf "$DIST_NAME.tar.gz"`) or with a glob in their last
     /// part (`rm /tmp/*.tgz`) are followed, and a `cd` inside a subshell (`(cd lib-1.2 &&
     /// make)`) ends with the subshell, so a `RUN` that extracts, builds and deletes its own
-    /// folder is not blamed on a copy it also built in. Deleting files of the base
+    /// folder is not blamed on a copy it also built in; deleting a folder that holds an
+    /// earlier layer's files besides the `RUN`'s own download is reported. An `mv` of an
+    /// earlier layer's files (`RUN mv /var/www/app /var/www/html` after a clone) stores
+    /// them again in its layer and leaves them in theirs: reported the same way. Deleting files of the base
     /// image is not reported, and package-manager caches removed in a later `RUN` are reported
     /// by their own rules (DF201, DF203) at the `RUN` that creates them.
     ///
@@ -372,8 +379,13 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                                 }
                             }
                             leaves.clone_from(&sw.leaves);
-                            // The source stage copied a whole context folder to exactly this place.
-                            if sw.paths.iter().any(|(m, whole)| *whole && m == s_abs) && !path.contains('$') {
+                            // The source stage copied a whole context folder to exactly this place
+                            // (not into `/` or a folder a base image fills, where it says nothing
+                            // of which files below came from it).
+                            if sw.paths.iter().any(|(m, whole)| *whole && m == s_abs)
+                                && !path.contains('$')
+                                && !base_filled(&path)
+                            {
                                 evidence.push(path.trim_end_matches('/').to_string());
                             }
                             evidence.sort();
@@ -399,10 +411,21 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                 }
                 Keyword::Run => {
                     let cmds = &ctx.commands[i];
-                    let removed: Vec<String> = pkg::resolved_rm_paths(cmds, &wd)
+                    // Each removed path with the command that removes it: what a command
+                    // writes is gone when a later command of the RUN removes it.
+                    let mut removed: Vec<(usize, String)> = pkg::resolved_rm_paths(cmds, &wd)
                         .into_iter()
-                        .filter_map(|(_, p)| p)
+                        .filter_map(|(w, p)| {
+                            let k = cmds.iter().position(|c| c.words.iter().any(|cw| cw.span == w.span))?;
+                            Some((k, p?))
+                        })
                         .collect();
+                    // What an `mv` moves away is gone from where it was.
+                    for (k, (c, cwd)) in cmds.iter().zip(pkg::cwds(cmds, &wd)).enumerate() {
+                        if let Some((srcs, ..)) = mv_operands(ctx, s, i, c, &cwd) {
+                            removed.extend(srcs.into_iter().filter_map(|(_, p)| Some((k, p?))));
+                        }
+                    }
                     for (path, what) in installer_writes(ctx, s, i) {
                         out.push(Created {
                             path,
@@ -417,21 +440,23 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                             leaves: Vec::new(),
                         });
                     }
-                    for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)) {
+                    for (k, (c, cwd)) in cmds.iter().zip(pkg::cwds(cmds, &wd)).enumerate() {
                         if cwd.starts_with('\u{0}') {
                             continue;
                         }
-                        for (path, what) in run_creates(c, &cwd) {
-                            if !removed.iter().any(|r| pkg::path_overlaps(r, &path)) {
+                        let mut writes = run_creates(cmds, k, &cwd);
+                        writes.extend(moved_into(ctx, s, i, c, &cwd, &out));
+                        for (path, what, tree) in writes {
+                            if !removed.iter().any(|(j, r)| *j > k && pkg::path_overlaps(r, &path)) {
                                 out.push(Created {
                                     path,
                                     instr: i,
                                     files: None,
-                                    dir_contents: false,
+                                    dir_contents: tree,
                                     archive: false,
                                     cache: None,
                                     what,
-                                    trusted: false,
+                                    trusted: tree,
                                     evidence: Vec::new(),
                                     leaves: Vec::new(),
                                 });
@@ -577,9 +602,65 @@ fn installer_writes(ctx: &RuleContext<'_>, s: usize, i: usize) -> Vec<(String, S
     out
 }
 
-/// Paths a command writes that imgopt can name: downloads and clones.
-fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
+/// An `mv`'s sources (each word with its resolved path), its destination, and whether it
+/// moves into the destination folder.
+type MvOperands<'c> = (Vec<(&'c crate::dockerfile::shell::Word, Option<String>)>, String, bool);
+
+/// The sources of an `mv` (every operand but the last) and its destination, resolved
+/// against `cwd` with ENV and ARG values: `None` for a source or destination that still
+/// depends on the shell (`$(which tar)~`, a glob).
+fn mv_operands<'c>(ctx: &RuleContext<'_>, s: usize, i: usize, c: &'c Command, cwd: &str) -> Option<MvOperands<'c>> {
+    if c.name() != Some("mv") {
+        return None;
+    }
+    let ops: Vec<&crate::dockerfile::shell::Word> = c.args().iter().filter(|w| !w.text.starts_with('-')).collect();
+    let (dest, srcs) = ops.split_last()?;
+    if srcs.is_empty() || c.has_short_or_long('t', &["--target-directory"]) {
+        return None;
+    }
+    let into = dest.text.ends_with('/') || srcs.len() > 1;
+    let dest = resolve_word(ctx, s, i, cwd, &dest.text).filter(|d| !is_glob(d))?;
+    let srcs = srcs
+        .iter()
+        .map(|w| (*w, resolve_word(ctx, s, i, cwd, &w.text).filter(|p| !is_glob(p))))
+        .collect();
+    Some((srcs, dest.trim_end_matches('/').to_string(), into))
+}
+
+/// What an `mv` writes: its destination (`DEST/NAME` when it moves into a folder), a tree of
+/// its own when what it moves is one (a clone, an extracted archive, a copied folder the
+/// image owns).
+fn moved_into(ctx: &RuleContext<'_>, s: usize, i: usize, c: &Command, cwd: &str, before: &[Created]) -> Vec<RunWrite> {
+    let Some((srcs, dest, into)) = mv_operands(ctx, s, i, c, cwd) else {
+        return Vec::new();
+    };
+    srcs.into_iter()
+        .filter_map(|(_, p)| p)
+        .map(|src| {
+            let leaf = src.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string();
+            let target = if into { format!("{dest}/{leaf}") } else { dest.clone() };
+            let tree = before.iter().rev().take(MAX_CANDIDATES).any(|o| {
+                o.dir_contents
+                    && (o.trusted || o.files.is_some() || o.archive)
+                    && (o.path == src || src.starts_with(&format!("{}/", o.path.trim_end_matches('/'))))
+            });
+            (target, format!("`mv` into {dest}"), tree)
+        })
+        .collect()
+}
+
+/// A path a `RUN` command writes: (path, what wrote it, whether it is a tree of its own whose
+/// sub-paths all came from it).
+type RunWrite = (String, String, bool);
+
+/// Paths command `k` of `cmds` (running in `wd`) writes that imgopt can name: downloads
+/// (`curl -o`, `wget -O`, `wget -P DIR`), clones (a tree of their own: `git clone` refuses a
+/// destination that is not empty), and archives extracted (`tar -x`, `unzip`): into `DIR`
+/// with `--strip-components` (a tree of its own unless a base image fills `DIR`), else into
+/// the folder named for the archive (`lib-1.2.tar.gz` makes `lib-1.2/`, the usual layout).
+fn run_creates(cmds: &[Command], k: usize, wd: &str) -> Vec<RunWrite> {
+    let c = &cmds[k];
+    let mut out: Vec<RunWrite> = Vec::new();
     let url_base = |c: &Command| {
         c.args().iter().find(|w| w.text.contains("://")).map(|w| {
             w.text
@@ -597,25 +678,26 @@ fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
         Some("wget") => {
             if let Some(o) = pkg::option_value(c, Some("-O"), &["--output-document"]) {
                 if o != "-" && !o.is_empty() && !o.contains('$') {
-                    out.push((pkg::join(wd, o), format!("`wget -O {o}`")));
+                    out.push((pkg::join(wd, o), format!("`wget -O {o}`"), false));
                 }
             } else if let Some(b) = url_base(c).filter(|b| !b.is_empty() && !b.contains('$'))
-                && !c.args().iter().any(|w| {
-                    w.text == "-P" || w.text.starts_with("--directory-prefix") || w.text == "-qO-" || w.text == "-O-"
-                })
+                && !c.args().iter().any(|w| w.text == "-qO-" || w.text == "-O-")
             {
-                out.push((pkg::join(wd, &b), format!("`wget` of {b}")));
+                let dir = pkg::option_value(c, Some("-P"), &["--directory-prefix"]).unwrap_or(".");
+                if !dir.contains('$') {
+                    out.push((pkg::join(&pkg::join(wd, dir), &b), format!("`wget` of {b}"), false));
+                }
             }
         }
         Some("curl") => {
             if let Some(o) = pkg::option_value(c, Some("-o"), &["--output"]) {
                 if o != "-" && !o.is_empty() && !o.contains('$') {
-                    out.push((pkg::join(wd, o), format!("`curl -o {o}`")));
+                    out.push((pkg::join(wd, o), format!("`curl -o {o}`"), false));
                 }
             } else if c.has_short_or_long('O', &["--remote-name"])
                 && let Some(b) = url_base(c).filter(|b| !b.is_empty() && !b.contains('$'))
             {
-                out.push((pkg::join(wd, &b), format!("`curl -O` of {b}")));
+                out.push((pkg::join(wd, &b), format!("`curl -O` of {b}"), false));
             }
         }
         Some("git") if c.subcommand().is_some_and(|w| w.text == "clone") => {
@@ -644,13 +726,103 @@ fn run_creates(c: &Command, wd: &str) -> Vec<(String, String)> {
                         |d| (*d).to_string(),
                     );
                 if !dir.is_empty() && !dir.contains('$') {
-                    out.push((pkg::join(wd, &dir), format!("`git clone` into {dir}")));
+                    out.push((pkg::join(wd, &dir), format!("`git clone` into {dir}"), true));
                 }
+            }
+        }
+        Some("tar") => {
+            if let Some((archive, dir, strip)) = tar_extract(c) {
+                // `curl -L URL | tar -xz`: the archive is the download's.
+                let archive = archive.filter(|a| *a != "-").map(str::to_string).or_else(|| {
+                    (c.separator == crate::dockerfile::shell::Separator::Pipe && k > 0)
+                        .then(|| url_base(&cmds[k - 1]))
+                        .flatten()
+                });
+                extracted(&mut out, wd, dir.unwrap_or("."), archive.as_deref(), strip, "tar -x");
+            }
+        }
+        Some("unzip") => {
+            let pos: Vec<&str> = c
+                .args()
+                .iter()
+                .map(|w| w.text.as_str())
+                .filter(|t| !t.starts_with('-'))
+                .collect();
+            let dir = pkg::option_value(c, Some("-d"), &[]).unwrap_or(".");
+            if let Some(zip) = pos.iter().find(|p| p.ends_with(".zip")) {
+                extracted(&mut out, wd, dir, Some(zip), false, "unzip");
             }
         }
         _ => {}
     }
     out
+}
+
+/// What an extraction writes: `dir` itself as a tree of its own when the archive's top folder
+/// is stripped (and no base image fills `dir`), else the folder named for the archive.
+fn extracted(out: &mut Vec<RunWrite>, wd: &str, dir: &str, archive: Option<&str>, strip: bool, tool: &str) {
+    if dir.contains('$') || dir.contains('`') {
+        return;
+    }
+    let dir = pkg::join(wd, dir);
+    if strip {
+        if !base_filled(&dir) && !dir.starts_with('\u{0}') {
+            out.push((dir.clone(), format!("`{tool}` into {dir}"), true));
+        }
+        return;
+    }
+    let Some(name) = archive.map(|a| a.rsplit('/').next().unwrap_or(a)) else {
+        return;
+    };
+    let stem = [
+        ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tbz", ".tar.zst", ".tar", ".zip",
+    ]
+    .iter()
+    .find_map(|e| name.strip_suffix(e));
+    if let Some(stem) = stem.filter(|t| !t.is_empty() && !t.contains(['$', '*', '?', '['])) {
+        let path = pkg::join(&dir, stem);
+        if !path.starts_with('\u{0}') {
+            out.push((path, format!("`{tool}` of {name}"), true));
+        }
+    }
+}
+
+/// A `tar` command that extracts: (the archive, `-f`; the folder, `-C`; whether
+/// `--strip-components` drops the archive's top folder).
+fn tar_extract(c: &Command) -> Option<(Option<&str>, Option<&str>, bool)> {
+    let args = c.args();
+    // Bundled letters: `-xzf`, or `xzf` as the first word (the old style).
+    let bundled = |n: usize, t: &str| {
+        let b = t.strip_prefix('-').unwrap_or(t);
+        !t.starts_with("--")
+            && (t.starts_with('-') || n == 0)
+            && !b.is_empty()
+            && b.chars().all(|ch| ch.is_ascii_alphabetic())
+    };
+    let extract = args
+        .iter()
+        .enumerate()
+        .any(|(n, w)| matches!(w.text.as_str(), "--extract" | "--get") || bundled(n, &w.text) && w.text.contains('x'));
+    if !extract {
+        return None;
+    }
+    let mut archive = None;
+    for (n, w) in args.iter().enumerate() {
+        let t = w.text.as_str();
+        if let Some(v) = t.strip_prefix("--file=") {
+            archive = Some(v);
+        } else if t == "--file" || bundled(n, t) && t.ends_with('f') {
+            archive = args.get(n + 1).map(|x| x.text.as_str());
+        }
+    }
+    let dir = pkg::option_value(c, Some("-C"), &["--directory"]);
+    let strip = args
+        .iter()
+        .any(|w| w.text.starts_with("--strip-components") && !w.text.ends_with("=0"))
+        || args
+            .windows(2)
+            .any(|p| p[0].text == "--strip-components" && p[1].text != "0");
+    Some((archive, dir, strip))
 }
 
 /// Bytes of `files` (relative to the created path) under `sub` (relative; empty for all).
@@ -744,6 +916,25 @@ pub(super) fn relation(path: &str, c: &Created) -> Option<String> {
     None
 }
 
+/// Whether `path` (maybe ending in `/*`, or with a glob in its last part) is `dir` or below
+/// it: `rm -rf lib-1.2*` after a download of `lib-1.2.tgz` removes that download only.
+pub(super) fn at_or_below(path: &str, dir: &str) -> bool {
+    let p = path.trim_end_matches('/');
+    let p = p.strip_suffix("/*").unwrap_or(p);
+    let d = dir.trim_end_matches('/');
+    if d.is_empty() {
+        return false;
+    }
+    let glob_names = || {
+        p.rsplit_once('/')
+            .zip(d.rsplit_once('/'))
+            .is_some_and(|((pdir, pat), (ddir, leaf))| {
+                pdir == ddir && is_glob(pat) && !is_glob(pdir) && glob_matches(pat, leaf)
+            })
+    };
+    p == d || p.starts_with(&format!("{d}/")) || glob_names()
+}
+
 /// Whether a path part holds a glob (`*`, `?`, `[`).
 fn is_glob(p: &str) -> bool {
     p.contains(['*', '?', '['])
@@ -767,19 +958,32 @@ impl Rule for DeletedInLaterLayer {
         for (s, i) in ctx.target_runs() {
             let wd = workdir(ctx, s, i);
             let cmds = &ctx.commands[i];
-            // What this RUN itself downloads: removing that is cleanup, not waste.
-            let own: Vec<String> = cmds
+            // What this RUN itself downloads: removing that (or something in it) is cleanup,
+            // not waste; removing a folder that also holds an earlier layer's files is not.
+            let own: Vec<String> = pkg::cwds(cmds, &wd)
                 .iter()
-                .zip(pkg::cwds(cmds, &wd))
-                .flat_map(|(c, cwd)| run_creates(c, &cwd))
-                .map(|(p, _)| p)
+                .enumerate()
+                .flat_map(|(k, cwd)| run_creates(cmds, k, cwd))
+                .map(|(p, ..)| p)
                 .collect();
-            for (w, path) in pkg::resolved_rm_paths(cmds, &wd) {
+            // `rm` operands, and the sources of an `mv` (moved files are stored again in this
+            // layer, and stay in theirs).
+            let mut targets: Vec<(&crate::dockerfile::shell::Word, Option<String>, bool)> =
+                pkg::resolved_rm_paths(cmds, &wd)
+                    .into_iter()
+                    .map(|(w, p)| (w, p, false))
+                    .collect();
+            for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)) {
+                if let Some((srcs, ..)) = mv_operands(ctx, s, i, c, &cwd) {
+                    targets.extend(srcs.into_iter().filter(|(_, p)| p.is_some()).map(|(w, p)| (w, p, true)));
+                }
+            }
+            for (w, path, moved) in targets {
                 // `rm $APP_HOME/x.tgz`: variables the Dockerfile sets are known.
                 let Some(path) = path.or_else(|| resolve_word(ctx, s, i, &wd, &w.text)) else {
                     continue;
                 };
-                if own.iter().any(|o| pkg::path_overlaps(&path, o)) {
+                if own.iter().any(|o| at_or_below(&path, o)) {
                     continue;
                 }
                 // The latest item it relates to (a COPY into a copied tree is the one deleted).
@@ -815,12 +1019,23 @@ impl Rule for DeletedInLaterLayer {
                 };
                 let cinst = &ctx.dockerfile.instructions[c.instr];
                 let line = cinst.start_line;
+                let message = if moved {
+                    format!(
+                        "`mv {}` moves what {} added in an earlier layer (line {line}): this layer stores it again, and the bytes stay in that layer",
+                        w.text, c.what
+                    )
+                } else {
+                    format!(
+                        "`{}` deletes what {} added in an earlier layer (line {line}); the bytes stay in that layer",
+                        w.text, c.what
+                    )
+                };
                 let mut f = Finding::new(
                     &Self::META,
                     ctx,
                     i,
                     w.span,
-                    format!("`{}` deletes what {} added in an earlier layer (line {line}); the bytes stay in that layer", w.text, c.what),
+                    message,
                     if c.cache.is_some() { "delete it in the same RUN that creates it".to_string() } else { "create and delete it in the same RUN, use `RUN --mount=type=bind` for files needed only during the build, or build in another stage and `COPY --from` what the image needs".to_string() },
                 )
                 .related(cinst.span, "added here")
@@ -829,6 +1044,7 @@ impl Rule for DeletedInLaterLayer {
                     f = f.note("no estimate: the size of what was added is not known from the Dockerfile");
                 }
                 if sub.is_empty()
+                    && !moved
                     && let Some(fix) = merge_fix(ctx, s, i, w, &path, c, &created, &index)
                 {
                     f = f.fix(fix);

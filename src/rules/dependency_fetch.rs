@@ -68,8 +68,15 @@ fn explicit_install(c: &Command) -> Option<Dep> {
     let sub = c.subcommand().map(|w| w.text.as_str());
     let pkg_args = c.args().iter().filter(|w| !w.text.starts_with('-')).count();
     let e = Dep::explicit;
+    // An install from the local store alone (`pnpm install --offline` after `pnpm fetch`)
+    // downloads nothing.
+    if matches!(name, "npm" | "pnpm" | "yarn") && c.has_flag("--offline") {
+        return None;
+    }
     Some(match (name, sub) {
         ("npm", Some("ci")) => e(Eco::Node, "package.json and package-lock.json"),
+        // `pnpm fetch` fills the store from the lockfile alone.
+        ("pnpm", Some("fetch")) => e(Eco::Node, "pnpm-lock.yaml"),
         ("npm", Some("install" | "i")) if pkg_args == 1 && !c.has_short_or_long('g', &["--global"]) => {
             e(Eco::Node, "package.json and package-lock.json")
         }
@@ -101,6 +108,17 @@ fn explicit_install(c: &Command) -> Option<Dep> {
         ("cargo", Some("chef")) if c.args().iter().any(|w| w.text == "cook") => e(Eco::Rust, "the cargo-chef recipe"),
         ("bundle", Some("install")) => e(Eco::Ruby, "Gemfile and Gemfile.lock"),
         ("composer", Some("install")) => e(Eco::Php, "composer.json and composer.lock"),
+        // `php composer.phar install`
+        ("php", Some(p))
+            if (p.ends_with("composer.phar") || p.ends_with("/composer"))
+                && c.args()
+                    .iter()
+                    .filter(|w| !w.text.starts_with('-'))
+                    .nth(1)
+                    .is_some_and(|w| w.text == "install") =>
+        {
+            e(Eco::Php, "composer.json and composer.lock")
+        }
         ("mvn" | "mvnw", _) if c.args().iter().any(|w| w.text.starts_with("dependency:")) => e(Eco::Maven, "pom.xml"),
         _ if is_install_deps_script(name) => e(Eco::Script, "the dependency manifests the script reads"),
         _ => return None,
@@ -198,6 +216,24 @@ fn implicit_fetch(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize) -> Option
             "the project's dependencies",
             "pip install -r requirements.txt",
         ),
+        // `python setup.py install` (or `develop`) resolves `install_requires` and downloads
+        // what is missing (setuptools' easy_install,
+        // <https://setuptools.pypa.io/en/latest/deprecated/easy_install.html>).
+        (n, Some(script))
+            if n.starts_with("python")
+                && script.rsplit('/').next() == Some("setup.py")
+                && c.args()
+                    .iter()
+                    .skip(1)
+                    .any(|w| matches!(w.text.as_str(), "install" | "develop")) =>
+        {
+            Dep::implicit(
+                Eco::Python,
+                "setup.py and the requirements",
+                "the project's dependencies",
+                "pip install -r requirements.txt",
+            )
+        }
         ("make" | "gmake", _) if make_builds(ctx, s, i, k) => match toolchain(ctx, s, i)? {
             Eco::Go if go_modules(ctx, s, i, c) => Dep::implicit(Eco::Go, GO, "the Go modules", "go mod download"),
             Eco::Rust if !cargo_vendored(ctx) => Dep::implicit(Eco::Rust, CARGO, "the crates", "cargo fetch"),
@@ -217,14 +253,64 @@ fn cargo_installs_named_crate(c: &Command) -> bool {
             .any(|w| !w.text.starts_with('-') && !w.text.starts_with('.'))
 }
 
-/// `pip install .`, `pip install -e .`, `pip install ./pkg`: the project itself, whose
-/// dependencies pip resolves from its metadata (not with `--no-deps`).
+/// `pip install .`, `pip install -e .`, `pip install ./pkg`, `pip install /datasette`: a
+/// project folder, whose dependencies pip resolves from its metadata (not with `--no-deps` or
+/// `--no-index`). A requirement specifier never holds a `/`; a path that does is a local
+/// project, unless it names an archive or wheel file, a glob of them (`/wheels/*`) or a URL.
 fn installs_local_project(c: &Command) -> bool {
+    let folder = |t: &str| {
+        t == "."
+            || t.starts_with(".[")
+            || (t.contains('/')
+                && !t.contains("://")
+                && !t.contains(['*', '?', '$', '`'])
+                && ![".whl", ".tar.gz", ".tgz", ".zip", ".egg", ".tar.bz2", ".txt"]
+                    .iter()
+                    .any(|e| t.split('[').next().unwrap_or(t).ends_with(e)))
+    };
+    // Option values that are paths (`-r requirements/base.txt`, `--target /deps`).
+    let mut skip = false;
     !c.has_flag("--no-deps")
-        && c.args()
-            .iter()
-            .skip(1)
-            .any(|w| w.text == "." || w.text.starts_with("./") || w.text.starts_with(".["))
+        && !c.has_flag("--no-index")
+        && c.args().iter().skip(1).any(|w| {
+            let t = w.text.as_str();
+            if std::mem::take(&mut skip) {
+                return false;
+            }
+            if t.starts_with('-') {
+                skip = !t.contains('=')
+                    && matches!(
+                        t,
+                        "-r" | "--requirement"
+                            | "-c"
+                            | "--constraint"
+                            | "-t"
+                            | "--target"
+                            | "--prefix"
+                            | "--root"
+                            | "-f"
+                            | "--find-links"
+                            | "-i"
+                            | "--index-url"
+                            | "--extra-index-url"
+                            | "--cache-dir"
+                            | "--src"
+                            | "--log"
+                            | "--build"
+                            | "-b"
+                            | "--upgrade-strategy"
+                            | "--platform"
+                            | "--python-version"
+                            | "--implementation"
+                            | "--abi"
+                            | "--progress-bar"
+                            | "--trusted-host"
+                            | "--report"
+                    );
+                return false;
+            }
+            folder(t)
+        })
 }
 
 /// A Gradle invocation that runs a build task (not `clean`, `help`, `tasks`, `wrapper`,

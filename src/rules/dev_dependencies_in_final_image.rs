@@ -34,7 +34,12 @@ crate::declare_rule! {
     /// `RUN`, and a `bundle install` whose `RUN` deletes the gem home it installed into (a
     /// system Ruby's `/var/lib/gems`, purged after building the docs) are not reported. With a build context, a `package.json` without
     /// `devDependencies` (or a `Gemfile` without a `development` or `test` group) is not
-    /// reported either.
+    /// reported either. Without it, a `bundle install` is reported when the file shows a Rack
+    /// application run through Bundler (whose `Gemfile` has the groups the Rails generator
+    /// writes): `RAILS_ENV` or `RACK_ENV` set, or `rails`, `rake`, `rackup`, `puma`, `unicorn`,
+    /// `sidekiq` or `bundle exec` run; a gem or script project's `Gemfile` often has no
+    /// groups to leave out. Group lists given through a variable are read
+    /// (`bundle install $BUNDLER_ARGS` with `ARG BUNDLER_ARGS="--without development test"`).
     ///
     /// Development environments are not checked either: images whose stage chain gives a user
     /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), single-stage files that set
@@ -42,8 +47,11 @@ crate::declare_rule! {
     /// `development` or `test`, images whose `CMD` or `ENTRYPOINT` runs a development server
     /// or watcher (`grunt dev`, `npm run dev`, `nodemon`, `flask run --debug`, `manage.py
     /// runserver`, `cargo watch`), Go or Rust toolchain images that copy the source and never
-    /// build it (it is built when the container starts), and images that install a browser
-    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`).
+    /// build it (it is built when the container starts), images that install a browser
+    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`), and images
+    /// that run a checkout mounted at run time (the command runs a program under the
+    /// `WORKDIR`, or a runner such as `bundle exec` or `npm start` there, or the `WORKDIR` is a
+    /// `VOLUME`, and the file puts nothing there but dependency manifests).
     ///
     /// ## Why is this bad?
     /// Test runners, bundlers, linters and type checkers ship to production and are pulled
@@ -107,19 +115,39 @@ fn project_install(c: &Command) -> Option<&'static str> {
     None
 }
 
+/// The arguments of `c` as the shell passes them: a word with a variable the Dockerfile gives
+/// a value (`bundle install $BUNDLER_ARGS` with `ARG BUNDLER_ARGS="--jobs=8 --without
+/// development test"`) expanded and split into its words; one still holding a `$` kept as
+/// written.
+fn arg_words(c: &Command, expand: &dyn Fn(&str) -> String) -> Vec<String> {
+    c.args()
+        .iter()
+        .flat_map(|w| {
+            let e = if w.text.contains('$') {
+                expand(&w.text)
+            } else {
+                String::new()
+            };
+            if e.is_empty() || e.contains('$') {
+                vec![w.text.clone()]
+            } else {
+                e.split_whitespace().map(str::to_string).collect()
+            }
+        })
+        .collect()
+}
+
 /// The values of `--NAME VALUE` / `--NAME=VALUE` (and of a bare `NAME VALUE`, as `bundle
-/// config set without VALUE` writes it) in `c`.
-fn option_values<'c>(c: &'c Command, name: &str) -> Vec<&'c str> {
-    let args = c.args();
+/// config set without VALUE` writes it) in `args`.
+fn option_values<'c>(args: &'c [String], name: &str) -> Vec<&'c str> {
     let mut out = Vec::new();
-    for (k, w) in args.iter().enumerate() {
-        let t = w.text.as_str();
+    for (k, t) in args.iter().enumerate() {
         if let Some(v) = t.strip_prefix(&format!("--{name}=")) {
             out.push(v);
-        } else if (t == format!("--{name}") || t == name)
+        } else if (*t == format!("--{name}") || t == name)
             && let Some(v) = args.get(k + 1)
         {
-            out.push(v.text.as_str());
+            out.push(v.as_str());
         }
     }
     out
@@ -133,17 +161,14 @@ fn names_dev_group(list: &str) -> bool {
 }
 
 fn production_flag(c: &Command, tool: &str, expand: &dyn Fn(&str) -> String) -> bool {
-    let a = |w: &str| {
-        c.args()
-            .iter()
-            .any(|x| x.text == w || x.text.starts_with(&format!("{w}=")))
-    };
+    let args = arg_words(c, expand);
+    let a = |w: &str| args.iter().any(|x| x == w || x.starts_with(&format!("{w}=")));
     match tool {
         "npm" => {
             a("--production")
                 || a("--only")
-                || c.args().iter().any(|x| x.text == "--omit=dev" || x.text == "--omit")
-                || c.args().windows(2).any(|p| p[0].text == "--omit" && p[1].text == "dev")
+                || args.iter().any(|x| x == "--omit=dev" || x == "--omit")
+                || args.windows(2).any(|p| p[0] == "--omit" && p[1] == "dev")
         }
         "pnpm" => a("--prod") || a("-P") || a("--production"),
         "yarn" => a("--production") || a("--prod"),
@@ -151,14 +176,16 @@ fn production_flag(c: &Command, tool: &str, expand: &dyn Fn(&str) -> String) -> 
         "poetry" => {
             a("--no-dev")
                 || a("--only-root")
-                || option_values(c, "without").iter().any(|v| names_dev_group(v))
-                || option_values(c, "only").iter().any(|v| {
+                || option_values(&args, "without").iter().any(|v| names_dev_group(v))
+                || option_values(&args, "only").iter().any(|v| {
                     let v = expand(v);
                     // `--only $GROUPS` with an unknown value: say nothing.
                     v.contains('$') || !names_dev_group(&v)
                 })
         }
-        _ => option_values(c, "without").iter().any(|v| names_dev_group(&expand(v))),
+        _ => option_values(&args, "without")
+            .iter()
+            .any(|v| names_dev_group(&expand(v))),
     }
 }
 
@@ -187,7 +214,9 @@ fn bundle_config_without(cmds: &[Command]) -> bool {
     cmds.iter().any(|c| {
         c.name() == Some("bundle")
             && c.args().iter().any(|w| w.text == "config")
-            && option_values(c, "without").iter().any(|v| names_dev_group(v))
+            && option_values(&arg_words(c, &|t| t.to_string()), "without")
+                .iter()
+                .any(|v| names_dev_group(v))
     })
 }
 
@@ -323,6 +352,51 @@ fn examine(
     Some(f)
 }
 
+/// Whether the file shows a Rack application run through Bundler, whose `Gemfile` has the
+/// `development` and `test` groups the Rails generator writes: `RAILS_ENV` or `RACK_ENV` set
+/// by an `ENV` or `ARG`, or a `RUN`, `CMD` or `ENTRYPOINT` of a stage the target needs running
+/// `rails`, `rake`, `rackup`, `puma`, `unicorn`, `thin`, `passenger`, `sidekiq`, `hanami` or
+/// `bundle exec`. A gem or script project's `Gemfile` often lists `gemspec` and its tools with
+/// no group at all, so without the build context nothing says a `bundle install` there
+/// installs a group that `BUNDLE_WITHOUT` would leave out.
+fn rack_application(ctx: &RuleContext<'_>) -> bool {
+    const RUNNERS: &[&str] = &[
+        "rails",
+        "rake",
+        "rackup",
+        "puma",
+        "unicorn",
+        "thin",
+        "passenger",
+        "sidekiq",
+        "hanami",
+    ];
+    let runner = |t: &str| {
+        let t = t.trim_matches(['"', '\'', '[', ']', ',']);
+        RUNNERS.contains(&t.rsplit('/').next().unwrap_or(t))
+    };
+    ctx.needed_stages()
+        .flat_map(|st| ctx.stage_instructions(st.index))
+        .any(|(i, inst)| match inst.keyword {
+            crate::dockerfile::Keyword::Env | crate::dockerfile::Keyword::Arg => inst
+                .values()
+                .iter()
+                .any(|v| v.starts_with("RAILS_ENV") || v.starts_with("RACK_ENV")),
+            crate::dockerfile::Keyword::Cmd | crate::dockerfile::Keyword::Entrypoint => {
+                let words: Vec<String> = inst
+                    .values()
+                    .iter()
+                    .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+                    .collect();
+                words.iter().any(|w| runner(w)) || words.windows(2).any(|p| p[0] == "bundle" && p[1] == "exec")
+            }
+            crate::dockerfile::Keyword::Run => ctx.commands[i].iter().any(|c| {
+                c.name().is_some_and(runner) || c.words.windows(2).any(|p| p[0].text == "bundle" && p[1].text == "exec")
+            }),
+            _ => false,
+        })
+}
+
 /// Whether a `COPY --from` source (`expanded`, absolute) takes what a project install in
 /// `cwd` wrote: its `node_modules` (the source is the folder or a parent of it).
 fn takes_node_modules(source: &str, cwd: &str) -> bool {
@@ -340,8 +414,11 @@ impl Rule for DevDependenciesInFinalImage {
         if !ctx.runs_application() || ctx.development_environment() {
             return;
         }
+        let rack_app = rack_application(ctx);
         let has_dev_deps = |tool: &str| -> bool {
-            let Some(bc) = ctx.build_context else { return true };
+            let Some(bc) = ctx.build_context else {
+                return tool != "bundle" || rack_app;
+            };
             match tool {
                 "bundle" => bc
                     .read_small("Gemfile")

@@ -48,8 +48,8 @@ impl Rule for DockerignoreMissing {
         // The first wholesale copy, preferring one in a shipping stage.
         let mut copies: Vec<(usize, bool)> = Vec::new();
         for st in ctx.needed_stages() {
-            for (i, inst) in ctx.stage_instructions(st.index) {
-                if copies_whole_context(inst) {
+            for (i, _) in ctx.stage_instructions(st.index) {
+                if copies_whole_context(ctx, st.index, i) {
                     copies.push((i, st.ships));
                 }
             }

@@ -11,12 +11,16 @@ crate::declare_rule! {
     /// Checks for a Java Development Kit in an image that only runs Java: a JDK base for the
     /// final image (`eclipse-temurin:N` and `:N-jdk`, `openjdk:N`, `amazoncorretto:N`,
     /// `sapmachine:N`, `ibm-semeru-runtimes:*-jdk`), or a JDK package installed in a stage that
-    /// ships (`default-jdk`, `openjdk-17-jdk[-headless]`, apk `openjdk17`, rpm
-    /// `java-17-openjdk-devel`), also another publisher's image named for a JDK
+    /// ships (`default-jdk`, `openjdk-17-jdk[-headless]`, apk `openjdk17` and
+    /// `openjdk17-jdk`, rpm `java-17-openjdk-devel` and `java-17-amazon-corretto-devel`,
+    /// `zulu17-jdk`), also another publisher's image named for a JDK
     /// (`someone/8-jdk-alpine-mvn`). A JDK base is reported also when the image compiles Java
     /// in place (`javac`, `mvn`, `gradle`, `jlink`, `jar`, `native-image` in a shipping stage):
     /// the compile belongs in a builder stage; a JDK package is not (DF105 reports the build
-    /// tools). Nothing is reported when the target is a development stage.
+    /// tools). Only images that run something are checked: the target's stage chain has
+    /// `CMD`, `ENTRYPOINT`, `EXPOSE` or `HEALTHCHECK` (a downloaded server started by its
+    /// base's command or at `docker run`), or installs a program a build stage made. Nothing
+    /// is reported when the target is a development stage.
     ///
     /// Development environments are not checked either: images whose stage chain gives a user
     /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), single-stage files that set
@@ -24,8 +28,11 @@ crate::declare_rule! {
     /// `development` or `test`, images whose `CMD` or `ENTRYPOINT` runs a development server
     /// or watcher (`grunt dev`, `npm run dev`, `nodemon`, `flask run --debug`, `manage.py
     /// runserver`, `cargo watch`), Go or Rust toolchain images that copy the source and never
-    /// build it (it is built when the container starts), and images that install a browser
-    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`).
+    /// build it (it is built when the container starts), images that install a browser
+    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`), and images
+    /// that run a checkout mounted at run time (the command runs a program under the
+    /// `WORKDIR`, or a runner such as `bundle exec` or `npm start` there, or the `WORKDIR` is a
+    /// `VOLUME`, and the file puts nothing there but dependency manifests).
     ///
     /// ## Why is this bad?
     /// A JRE runs the same programs without the compiler, `jlink`, `jmods` and debugging tools:
@@ -80,22 +87,29 @@ fn jdk_image(repo: &str, tag: &str) -> Option<String> {
 }
 
 /// Whether a package name is a JDK (not a JRE).
-fn jdk_package(p: &str) -> bool {
+pub(super) fn jdk_package(p: &str) -> bool {
     let p = p.to_ascii_lowercase();
     if p.contains("jre") {
         return false;
     }
+    // `openjdk17`, `openjdk-17`, `zulu17`: the vendor, then the version.
+    let versioned = |vendor: &str| {
+        p.strip_prefix(vendor)
+            .map(|r| r.trim_start_matches('-'))
+            .is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()))
+    };
+    // `openjdk-17-jdk`, `openjdk17-jdk`, `zulu17-jdk`, `temurin-17-jdk` (and `-headless`).
+    let jdk_suffix = p.ends_with("-jdk") || p.ends_with("-jdk-headless");
     p == "default-jdk"
         || p == "default-jdk-headless"
-        || (p.starts_with("openjdk-") && (p.ends_with("-jdk") || p.ends_with("-jdk-headless")))
-        || (p.starts_with("openjdk") && p["openjdk".len()..].chars().all(|c| c.is_ascii_digit()) && p.len() > 7)
-        || (p.starts_with("java-") && p.ends_with("-openjdk-devel"))
-        || (p.starts_with("temurin-") && p.ends_with("-jdk"))
+        || (["openjdk", "temurin", "zulu"].iter().any(|v| p.starts_with(v)) && jdk_suffix)
+        || versioned("openjdk")
+        || (p.starts_with("java-") && p.ends_with("-devel") && (p.contains("openjdk") || p.contains("corretto")))
 }
 
 impl Rule for JdkAsRuntime {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        if !ctx.runtime || ctx.development_environment() {
+        if !ctx.runtime_image() || ctx.development_environment() {
             return;
         }
         let builds = ctx
@@ -172,13 +186,13 @@ impl Rule for JdkAsRuntime {
                     "default-jre-headless".to_string()
                 } else if name.starts_with("java-") {
                     name.replace("-devel", "-headless")
-                } else if name.starts_with("openjdk-") || name.starts_with("temurin-") {
+                } else {
+                    // `openjdk-17-jdk` -> `openjdk-17-jre-headless`, apk `openjdk17` ->
+                    // `openjdk17-jre-headless`, `zulu17-jdk` -> `zulu17-jre-headless`.
                     format!(
                         "{}-jre-headless",
                         name.trim_end_matches("-headless").trim_end_matches("-jdk")
                     )
-                } else {
-                    format!("{name}-jre")
                 };
                 out.push(
                     Finding::new(

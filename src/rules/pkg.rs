@@ -251,10 +251,19 @@ pub fn shipping_runs<'c>(ctx: &'c RuleContext<'_>) -> Vec<(usize, usize, &'c [Co
     out
 }
 
-/// Whether a word is a package manager's "remove" in these commands for any of `names`
-/// (`apt-get purge`, `apk del`, `dnf remove`), or a removal of an `apk --virtual` group.
+/// The packages the package-manager removals in these commands name (`apt-get purge`, `apk
+/// del`, `dnf remove`; an `apk --virtual` group by its name), and `*` when one names them
+/// through a variable (`apt-get purge -y $buildDeps`), which may remove any of them. A bare
+/// `autoremove` removes only packages installed as dependencies, never one installed by name,
+/// so it names nothing, unless the same commands mark every package as a dependency first
+/// (`apt-mark auto '.*'`, the docker-library pattern), when it may remove any of them.
 pub fn removes_packages(cmds: &[Command]) -> Vec<String> {
     let mut out = Vec::new();
+    let marks_auto = cmds.iter().any(|c| {
+        c.words
+            .windows(2)
+            .any(|p| p[0].text.ends_with("apt-mark") && p[1].text == "auto")
+    });
     for c in cmds {
         let Some((pm, sub)) = pm_of(c) else { continue };
         let removing = match pm {
@@ -264,14 +273,11 @@ pub fn removes_packages(cmds: &[Command]) -> Vec<String> {
             Pm::Zypper => matches!(sub, "remove" | "rm"),
         };
         if removing {
-            out.push(String::from("*"));
-            out.extend(
-                c.args()
-                    .iter()
-                    .filter(|w| !w.text.starts_with('-'))
-                    .skip(1)
-                    .map(|w| package_name(&w.text).to_string()),
-            );
+            let operands: Vec<&Word> = c.args().iter().filter(|w| !w.text.starts_with('-')).skip(1).collect();
+            if operands.iter().any(|w| w.text.contains('$')) || marks_auto {
+                out.push(String::from("*"));
+            }
+            out.extend(operands.iter().map(|w| package_name(&w.text).to_string()));
         }
     }
     out

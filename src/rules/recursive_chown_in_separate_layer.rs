@@ -2,8 +2,8 @@
 
 use super::Measured;
 use super::deleted_in_later_layer::{
-    CreatedIndex, MAX_CANDIDATES, MAX_SCAN, base_filled, bytes_under, created_items, relation, resolve_word, workdir,
-    written_between,
+    CreatedIndex, MAX_CANDIDATES, MAX_SCAN, at_or_below, base_filled, bytes_under, created_items, relation,
+    resolve_word, workdir, written_between,
 };
 use super::pkg;
 use super::{Finding, Rule, RuleContext};
@@ -18,12 +18,14 @@ crate::declare_rule! {
     /// ## What it does
     /// Checks for `chown -R`, `chgrp -R` or `chmod -R` in a `RUN` of a stage that ships in the
     /// final image over files an earlier `COPY`/`ADD`, `COPY --from`, a stage the image is built
-    /// `FROM`, a download or a clone wrote. Which paths below a copied folder count is the
+    /// `FROM`, a download, a clone, an extracted archive or an `mv` of them wrote (DF401 lists
+    /// them). Which paths below a copied folder count is the
     /// same as for DF401: the context has them, the folder is one of its own, or the
     /// `COPY --from` stage is seen writing them; variables, quotes and a glob in the last part
     /// are followed (`ADD sh/ ${BASE}/scripts/` then `chmod -R +x ${BASE}/scripts/*.sh`). A
     /// folder a `RUN` made (`mkdir -p logs &&
-    /// chown -R app logs`) or a volume filled at run time is not reported, and neither is a
+    /// chown -R app logs`), a volume filled at run time, and a tree the same `RUN` deletes
+    /// after re-owning it (its layer keeps no second copy) are not reported, and neither is a
     /// `chmod` of one file without `-R`.
     ///
     /// ## Why is this bad?
@@ -78,6 +80,15 @@ impl Rule for RecursiveChownInSeparateLayer {
         for (s, i) in ctx.target_runs() {
             let wd = workdir(ctx, s, i);
             let cmds = &ctx.commands[i];
+            // What the RUN removes, with the command that removes it: a re-owned tree that
+            // the same RUN deletes afterwards leaves no second copy in its layer.
+            let removed: Vec<(usize, String)> = pkg::resolved_rm_paths(cmds, &wd)
+                .into_iter()
+                .filter_map(|(w, p)| {
+                    let k = cmds.iter().position(|c| c.words.iter().any(|cw| cw.span == w.span))?;
+                    Some((k, p.or_else(|| resolve_word(ctx, s, i, &wd, &w.text))?))
+                })
+                .collect();
             for (k, (c, cwd)) in cmds.iter().zip(pkg::cwds(cmds, &wd)).enumerate() {
                 let Some(tool @ ("chown" | "chmod" | "chgrp")) = c.name() else {
                     continue;
@@ -104,6 +115,18 @@ impl Rule for RecursiveChownInSeparateLayer {
                         .take(MAX_CANDIDATES)
                     {
                         if let Some(sub) = relation(&path, cr) {
+                            // The re-owned part of the item: all of it, or the path below it.
+                            let region = if sub.is_empty() {
+                                cr.path.as_str()
+                            } else {
+                                path.as_str()
+                            };
+                            if removed
+                                .iter()
+                                .any(|(j, r)| *j > k && at_or_below(region, r.strip_suffix("/*").unwrap_or(r)))
+                            {
+                                continue;
+                            }
                             // Below a copied folder, but made there by a RUN (`mkdir -p logs`):
                             // decided once per target, at the latest copy it relates to.
                             if !sub.is_empty()

@@ -22,8 +22,11 @@ crate::declare_rule! {
     /// `development` or `test`, images whose `CMD` or `ENTRYPOINT` runs a development server
     /// or watcher (`grunt dev`, `npm run dev`, `nodemon`, `flask run --debug`, `manage.py
     /// runserver`, `cargo watch`), Go or Rust toolchain images that copy the source and never
-    /// build it (it is built when the container starts), and images that install a browser
-    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`).
+    /// build it (it is built when the container starts), images that install a browser
+    /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`), and images
+    /// that run a checkout mounted at run time (the command runs a program under the
+    /// `WORKDIR`, or a runner such as `bundle exec` or `npm start` there, or the `WORKDIR` is a
+    /// `VOLUME`, and the file puts nothing there but dependency manifests).
     ///
     /// ## Why is this bad?
     /// The toolchain ships with every pull. From the embedded catalog (docker-library/repo-info,
