@@ -480,38 +480,8 @@ pub(super) fn round_up_to_prices(p: &Problem, types: &[usize], bound: f64) -> f6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::pack::model::{BinType, Item};
 
-    fn problem(items: &[(u64, u64, u64)], types: &[(u64, u64, f64, Option<u64>)]) -> Problem {
-        Problem {
-            items: items
-                .iter()
-                .map(|&(cpu, mem, count)| Item {
-                    cpu,
-                    mem,
-                    max_per_node: u64::MAX,
-                    layers: vec![],
-                    count,
-                    ext: vec![],
-                    allowed: vec![],
-                })
-                .collect(),
-            types: types
-                .iter()
-                .map(|&(cpu, mem, price, max_nodes)| BinType {
-                    cpu,
-                    mem,
-                    pods: 110,
-                    disk: None,
-                    price,
-                    max_nodes,
-                    ext: vec![],
-                })
-                .collect(),
-            layer_size: vec![],
-            base_layers: vec![],
-        }
-    }
+    use crate::plan::pack::testkit::problem;
 
     #[test]
     fn converges_to_the_configuration_lp() {

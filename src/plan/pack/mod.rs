@@ -28,6 +28,8 @@ mod master;
 mod model;
 mod pricing;
 mod repair;
+#[cfg(test)]
+mod testkit;
 
 use std::time::{Duration, Instant};
 

@@ -531,13 +531,7 @@ mod tests {
     /// its `upper` is still at least the true best.
     #[test]
     fn agrees_with_enumeration() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut rnd = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rnd = crate::plan::pack::testkit::xorshift();
         for case in 0..150 {
             let n = 2 + rnd(6) as usize;
             let layers = 6usize;

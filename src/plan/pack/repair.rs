@@ -222,37 +222,16 @@ fn recreate(
 mod tests {
     use super::*;
     use crate::plan::pack::heuristics::merge_pairs;
-    use crate::plan::pack::model::{BinType, Item, check};
+    use crate::plan::pack::model::check;
 
+    /// Items `(cpu, count)` on node types `(cpu, price, max_nodes)`: CPU binds (memory 1 of 1,000).
     fn problem(items: &[(u64, u64)], types: &[(u64, f64, Option<u64>)]) -> Problem {
-        Problem {
-            items: items
-                .iter()
-                .map(|&(cpu, count)| Item {
-                    cpu,
-                    mem: 1,
-                    max_per_node: u64::MAX,
-                    layers: vec![],
-                    count,
-                    ext: vec![],
-                    allowed: vec![],
-                })
-                .collect(),
-            types: types
-                .iter()
-                .map(|&(cpu, price, max_nodes)| BinType {
-                    cpu,
-                    mem: 1_000,
-                    pods: 110,
-                    disk: None,
-                    price,
-                    max_nodes,
-                    ext: vec![],
-                })
-                .collect(),
-            layer_size: vec![],
-            base_layers: vec![],
-        }
+        let items: Vec<(u64, u64, u64)> = items.iter().map(|&(cpu, count)| (cpu, 1, count)).collect();
+        let types: Vec<(u64, u64, f64, Option<u64>)> = types
+            .iter()
+            .map(|&(cpu, price, max)| (cpu, 1_000, price, max))
+            .collect();
+        crate::plan::pack::testkit::problem(&items, &types)
     }
 
     fn node(ty: usize, pods: &[(usize, u64)]) -> NodeFill {
@@ -285,13 +264,7 @@ mod tests {
     /// be one.
     #[test]
     fn never_worse_and_valid_on_random_fleets() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut rnd = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rnd = crate::plan::pack::testkit::xorshift();
         for case in 0..40 {
             let items: Vec<(u64, u64)> = (0..=rnd(5)).map(|_| (10 + rnd(31), 1 + rnd(4))).collect();
             let types: Vec<(u64, f64, Option<u64>)> = (0..=rnd(3))

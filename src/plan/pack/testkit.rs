@@ -1,0 +1,49 @@
+//! What the packer's unit tests share: small problems in CPU and memory alone, and a seeded
+//! random number source.
+
+use super::Problem;
+use super::model::{BinType, Item};
+
+/// Items `(cpu, mem, count)` on node types `(cpu, mem, price, max_nodes)` with 110 pods, no
+/// disk, images or extended resources.
+pub(super) fn problem(items: &[(u64, u64, u64)], types: &[(u64, u64, f64, Option<u64>)]) -> Problem {
+    Problem {
+        items: items
+            .iter()
+            .map(|&(cpu, mem, count)| Item {
+                cpu,
+                mem,
+                max_per_node: u64::MAX,
+                layers: vec![],
+                count,
+                ext: vec![],
+                allowed: vec![],
+            })
+            .collect(),
+        types: types
+            .iter()
+            .map(|&(cpu, mem, price, max_nodes)| BinType {
+                cpu,
+                mem,
+                pods: 110,
+                disk: None,
+                price,
+                max_nodes,
+                ext: vec![],
+            })
+            .collect(),
+        layer_size: vec![],
+        base_layers: vec![],
+    }
+}
+
+/// A xorshift source: each call gives a number below its argument, the same sequence every run.
+pub(super) fn xorshift() -> impl FnMut(u64) -> u64 {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    }
+}
