@@ -313,40 +313,50 @@ fn installs_local_project(c: &Command) -> bool {
         })
 }
 
-/// A Gradle invocation that runs a build task (not `clean`, `help`, `tasks`, `wrapper`,
-/// `--version` or `--offline`).
-fn gradle_builds(c: &Command) -> bool {
-    if c.has_flag("--offline") {
-        return false;
-    }
+/// The words of `c` that are not options, nor the values of the options in `takes_value`
+/// (`-p DIR`): the tasks or goals a build tool is asked to run.
+fn positional<'a>(c: &'a Command, takes_value: &[&str]) -> Vec<&'a str> {
     let mut skip = false;
-    let mut tasks = Vec::new();
+    let mut out = Vec::new();
     for w in c.args() {
         let t = w.text.as_str();
         if std::mem::take(&mut skip) {
             continue;
         }
         if t.starts_with('-') {
-            skip = matches!(
-                t,
-                "-x" | "--exclude-task"
-                    | "-p"
-                    | "--project-dir"
-                    | "-b"
-                    | "--build-file"
-                    | "-c"
-                    | "--settings-file"
-                    | "-g"
-                    | "--gradle-user-home"
-                    | "-I"
-                    | "--init-script"
-                    | "--console"
-                    | "--warning-mode"
-            );
+            skip = takes_value.contains(&t);
             continue;
         }
-        tasks.push(t);
+        out.push(t);
     }
+    out
+}
+
+/// A Gradle invocation that runs a build task (not `clean`, `help`, `tasks`, `wrapper`,
+/// `--version` or `--offline`).
+fn gradle_builds(c: &Command) -> bool {
+    if c.has_flag("--offline") {
+        return false;
+    }
+    let tasks = positional(
+        c,
+        &[
+            "-x",
+            "--exclude-task",
+            "-p",
+            "--project-dir",
+            "-b",
+            "--build-file",
+            "-c",
+            "--settings-file",
+            "-g",
+            "--gradle-user-home",
+            "-I",
+            "--init-script",
+            "--console",
+            "--warning-mode",
+        ],
+    );
     tasks.iter().any(|t| {
         !matches!(
             *t,
@@ -361,40 +371,31 @@ fn maven_builds(c: &Command) -> bool {
     if c.has_flag("-o") || c.has_flag("--offline") {
         return false;
     }
-    let mut skip = false;
-    let mut goals = Vec::new();
-    for w in c.args() {
-        let t = w.text.as_str();
-        if std::mem::take(&mut skip) {
-            continue;
-        }
-        if t.starts_with('-') {
-            skip = matches!(
-                t,
-                "-f" | "--file"
-                    | "-s"
-                    | "--settings"
-                    | "-gs"
-                    | "--global-settings"
-                    | "-P"
-                    | "--activate-profiles"
-                    | "-pl"
-                    | "--projects"
-                    | "-T"
-                    | "--threads"
-                    | "-rf"
-                    | "--resume-from"
-                    | "-t"
-                    | "--toolchains"
-                    | "-l"
-                    | "--log-file"
-                    | "-D"
-                    | "--define"
-            );
-            continue;
-        }
-        goals.push(t);
-    }
+    let goals = positional(
+        c,
+        &[
+            "-f",
+            "--file",
+            "-s",
+            "--settings",
+            "-gs",
+            "--global-settings",
+            "-P",
+            "--activate-profiles",
+            "-pl",
+            "--projects",
+            "-T",
+            "--threads",
+            "-rf",
+            "--resume-from",
+            "-t",
+            "--toolchains",
+            "-l",
+            "--log-file",
+            "-D",
+            "--define",
+        ],
+    );
     goals
         .iter()
         .any(|g| *g != "clean" && !g.starts_with("help:") && !g.starts_with("versions:"))
