@@ -6,8 +6,10 @@ use crate::diag::Severity;
 crate::declare_rule! {
     /// ## What it does
     /// Checks for a `FROM` of an external image (not a stage, not `scratch`) in a stage the
-    /// target needs, written without a tag or with `:latest`, and without a digest. Bases
-    /// written with variables (`FROM ${IMAGE}`) are not reported.
+    /// target needs, written without a tag or with `:latest`, and without a digest. A base
+    /// written with variables (`FROM golang:${GO_VERSION}`) is reported only when the `ARG`'s
+    /// default makes it `:latest`; without a default, or with a default that has no tag, the
+    /// build supplies the version.
     ///
     /// ## Why is this bad?
     /// `latest` moves: the same Dockerfile builds a different, often larger, image tomorrow,
@@ -33,9 +35,6 @@ crate::declare_rule! {
 impl Rule for BaseImageLatestTag {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for st in ctx.needed_stages() {
-            if st.base.contains('$') {
-                continue;
-            }
             let Some(r) = super::context::base_image(st) else {
                 continue;
             };
@@ -43,6 +42,24 @@ impl Rule for BaseImageLatestTag {
                 continue;
             }
             let (i, span) = ctx.from_span(st);
+            if st.base.contains('$') {
+                // A base chosen by an ARG: only its default's own `latest` is the file's choice
+                // (a default without a tag, or no default, leaves it to the build).
+                if r.tag.as_deref() == Some("latest") && !st.base_expanded.contains('$') {
+                    out.push(Finding::new(
+                        &Self::META,
+                        ctx,
+                        i,
+                        span,
+                        format!(
+                            "`{}` is `{}` unless the build says otherwise: the default follows the moving `latest` tag",
+                            st.base, st.base_expanded
+                        ),
+                        "give the ARG a version tag as its default (e.g. `1.22`), and a digest for reproducible builds",
+                    ));
+                }
+                continue;
+            }
             match r.tag.as_deref() {
                 None => out.push(Finding::new(
                     &Self::META,

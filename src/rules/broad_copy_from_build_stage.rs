@@ -9,8 +9,10 @@ crate::declare_rule! {
     /// Checks for `COPY --from=STAGE DIR ...` into a stage that ships, where `DIR` is a folder
     /// into which `STAGE` copied the whole build context (`COPY . .` in its `WORKDIR`) and then
     /// ran a build tool (`go`, `cargo`, `npm`, `make`, `mvn`, `dotnet`, ...) there: the copy takes the sources, build-tool caches and intermediates along with the
-    /// artefact. Copies of a file or a subfolder (`/app/dist`, `/app/node_modules`), and copies
-    /// from stages that did not copy the context there, are not reported. Ruby and PHP
+    /// artefact. Copies of a file or a subfolder (`/app/dist`, `/app/node_modules`), copies
+    /// from stages that did not copy the context there, and copies of a folder the stage
+    /// cleaned after building (a later `rm` of three or more of its entries: `rm -rf src build
+    /// .yarn`) are not reported. Ruby and PHP
     /// builds (`bundle`, `composer`) do not count: those applications run from their source.
     ///
     /// Also reported: a copy of a whole Next.js `.next` folder from a stage that built it
@@ -70,6 +72,10 @@ const BUILDERS: &[&str] = &[
     "cabal",
 ];
 
+/// How many of a folder's entries a later `rm` must delete for the folder to count as cleaned
+/// of its sources and intermediates.
+const CLEANED: usize = 3;
+
 /// Folders into which stage `s` (or its `FROM` chain) copied the whole build context and then
 /// built there (a `RUN` of a build tool with that folder as its WORKDIR).
 fn context_dirs(ctx: &RuleContext<'_>, s: usize) -> Vec<String> {
@@ -77,11 +83,13 @@ fn context_dirs(ctx: &RuleContext<'_>, s: usize) -> Vec<String> {
     let mut chain = ctx.chain(s);
     chain.reverse();
     let mut out = Vec::new();
+    // Folders cleaned of their sources, and the instruction that did it.
+    let mut cleaned: Vec<(String, usize)> = Vec::new();
     for st in chain {
         for (i, inst) in ctx.stage_instructions(st) {
             let wd = ctx.workdir_at(st, i);
             let srcs = super::context::context_sources(inst);
-            if srcs.iter().any(|x| matches!(&**x, "." | "./" | "*" | "./*")) {
+            if srcs.iter().any(|x| super::context::whole_context(x)) {
                 let v = inst.values();
                 if let Some(dest) = v.last() {
                     copied.push((pkg::join(wd, dest).trim_end_matches('/').to_string(), i));
@@ -94,10 +102,28 @@ fn context_dirs(ctx: &RuleContext<'_>, s: usize) -> Vec<String> {
             {
                 let wd = wd.trim_end_matches('/');
                 for (d, at) in &copied {
-                    if *at < i && d == wd && !out.contains(d) {
+                    // A folder cleaned after an earlier build holds the sources again only
+                    // when a later whole-context copy put them back.
+                    let cleaned_after = cleaned.iter().any(|(c, when)| c == d && when > at);
+                    if *at < i && d == wd && !out.contains(d) && !cleaned_after {
                         out.push(d.clone());
                     }
                 }
+            }
+            // A builder that deletes its sources and intermediates after building (`rm -rf
+            // src build .yarn`) leaves what the copy should take.
+            if inst.keyword == Keyword::Run {
+                let removed: Vec<String> = pkg::resolved_rm_paths(&ctx.commands[i], wd)
+                    .into_iter()
+                    .filter_map(|(_, p)| p)
+                    .collect();
+                out.retain(|d: &String| {
+                    let keep = removed.iter().filter(|p| p.starts_with(&format!("{d}/"))).count() < CLEANED;
+                    if !keep {
+                        cleaned.push((d.clone(), i));
+                    }
+                    keep
+                });
             }
         }
     }

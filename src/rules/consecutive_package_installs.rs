@@ -10,8 +10,9 @@ crate::declare_rule! {
     /// ## What it does
     /// Checks for two `RUN` instructions in a row (instructions that only set metadata, such
     /// as `ARG`, `ENV` or `LABEL`, may stand between them) with the same flags in a stage that
-    /// ships in the final image, that both install packages with the same system package
-    /// manager (apt, apk, dnf, yum, microdnf, zypper), where at least one of them leaves the
+    /// ships in the final image, that both install or upgrade packages with the same system
+    /// package manager (apt, apk, dnf, yum, microdnf, zypper; `apt-get upgrade` in one and
+    /// `apt-get install` in the next counts), where at least one of them leaves the
     /// package manager's waste in its layer: apt lists after `apt-get update` (without
     /// `apt-get dist-clean`), apk's index without `--no-cache` (or `--no-network`), or a
     /// dnf/yum/zypper cache without `clean all`. Merging such a pair
@@ -71,20 +72,38 @@ fn leaves_waste(ctx: &RuleContext<'_>, at: usize, cmds: &[Command], pm: Pm) -> b
     }
 }
 
-/// The unconditional installs of `RUN` `i` (stage `s`) that name packages.
-fn installs<'c>(ctx: &'c RuleContext<'_>, s: usize, i: usize) -> Vec<pkg::Install<'c>> {
+/// The unconditional commands of `RUN` `i` (stage `s`) that change the installed packages:
+/// installs that name packages, and upgrades of them all (`apt-get upgrade`, `apk upgrade`,
+/// `dnf update`), which rewrite the same database and leave the same index.
+fn changes<'c>(ctx: &'c RuleContext<'_>, s: usize, i: usize) -> Vec<(Pm, &'c Command)> {
     let cmds = &ctx.commands[i];
     let cond = pkg::conditional_at(ctx, s, i);
-    pkg::installs(cmds)
+    let unconditional = |c: &Command| cmds.iter().position(|x| std::ptr::eq(x, c)).is_some_and(|k| !cond[k]);
+    let mut out: Vec<(Pm, &Command)> = pkg::installs(cmds)
         .into_iter()
-        .filter(|x| {
-            !x.packages.is_empty()
-                && cmds
-                    .iter()
-                    .position(|c| std::ptr::eq(c, x.cmd))
-                    .is_some_and(|k| !cond[k])
-        })
-        .collect()
+        .filter(|x| !x.packages.is_empty() && unconditional(x.cmd))
+        .map(|x| (x.pm, x.cmd))
+        .collect();
+    for c in cmds {
+        if let Some((pm, sub)) = pkg::pm_of(c)
+            && is_upgrade(pm, sub)
+            && unconditional(c)
+            && !out.iter().any(|(_, x)| std::ptr::eq(*x, c))
+        {
+            out.push((pm, c));
+        }
+    }
+    out
+}
+
+/// Whether `sub` of `pm` upgrades the installed packages.
+fn is_upgrade(pm: Pm, sub: &str) -> bool {
+    match pm {
+        Pm::Apt => matches!(sub, "upgrade" | "dist-upgrade" | "full-upgrade"),
+        Pm::Apk => sub == "upgrade",
+        Pm::Yum | Pm::Dnf | Pm::Microdnf => matches!(sub, "update" | "upgrade" | "distro-sync"),
+        Pm::Zypper => matches!(sub, "update" | "up" | "dist-upgrade" | "dup"),
+    }
 }
 
 /// Instructions that only set metadata: a pair of `RUN`s around them is still "in a row".
@@ -120,18 +139,35 @@ impl Rule for ConsecutivePackageInstalls {
                 if fa != fb {
                     continue;
                 }
-                let pa = installs(ctx, st.index, a).into_iter().map(|x| x.pm).collect::<Vec<_>>();
-                let Some(second) = installs(ctx, st.index, b).into_iter().find(|x| {
-                    pa.contains(&x.pm)
-                        && (leaves_waste(ctx, a, &ctx.commands[a], x.pm)
-                            || leaves_waste(ctx, b, &ctx.commands[b], x.pm))
+                let pa = changes(ctx, st.index, a)
+                    .into_iter()
+                    .map(|(pm, _)| pm)
+                    .collect::<Vec<_>>();
+                let Some((_, second)) = changes(ctx, st.index, b).into_iter().find(|&(pm, _)| {
+                    pa.contains(&pm)
+                        && (leaves_waste(ctx, a, &ctx.commands[a], pm) || leaves_waste(ctx, b, &ctx.commands[b], pm))
                 }) else {
                     continue;
                 };
-                let tool = second.cmd.name().unwrap_or("").to_string();
+                let tool = second.name().unwrap_or("").to_string();
+                let upgrade = |c: &Command| pkg::pm_of(c).is_some_and(|(pm, sub)| is_upgrade(pm, sub));
+                let (verb, span) = if upgrade(second) {
+                    ("upgrades", second.span_through(1).unwrap_or_default())
+                } else {
+                    let install = pkg::installs(std::slice::from_ref(second));
+                    (
+                        "installs",
+                        install.first().map(pkg::Install::head_span).unwrap_or_default(),
+                    )
+                };
+                let previous = if changes(ctx, st.index, a).iter().all(|(_, c)| upgrade(c)) {
+                    "previous upgrade"
+                } else {
+                    "previous install"
+                };
                 out.push(
-                    Finding::new(&Self::META, ctx, b, second.head_span(), format!("a second consecutive `RUN` installs packages with `{tool}`; each layer keeps its own copy of the package database"), format!("merge this install into the RUN on line {}", ia.start_line))
-                        .related(ia.span, "previous install"),
+                    Finding::new(&Self::META, ctx, b, span, format!("a second consecutive `RUN` {verb} packages with `{tool}`; each layer keeps its own copy of the package database"), format!("merge this {} into the RUN on line {}", if verb == "upgrades" { "upgrade" } else { "install" }, ia.start_line))
+                        .related(ia.span, previous),
                 );
             }
         }

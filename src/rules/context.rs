@@ -225,6 +225,48 @@ const DEV_WORDS: &[&str] = &[
     "artifacts",
 ];
 
+/// Whether the target's command (its `ENTRYPOINT` followed by its `CMD`, from the stage
+/// chain `chain`, target first) runs a test suite: `npm test`, `npm run test:e2e`, `yarn
+/// test`, `pytest`, `tox`, `go test`, `cargo test`, `mvn test`, `gradle test`, `dotnet test`,
+/// `rspec`, `rake spec`, `phpunit`, `jest`, `playwright test`, `cypress run`, `make test`. Such
+/// an image runs a CI step, like a target named `test`: nothing in it ships to production.
+fn runs_test_suite(ins: &[Instruction<'_>], stages: &[Stage], chain: &[usize]) -> bool {
+    let last = |k: Keyword| {
+        chain
+            .iter()
+            .find_map(|&s| stages[s].instructions.clone().rev().find(|&i| ins[i].keyword == k))
+    };
+    let words: Vec<String> = [last(Keyword::Entrypoint), last(Keyword::Cmd)]
+        .into_iter()
+        .flatten()
+        .flat_map(|i| {
+            ins[i]
+                .values()
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>()
+        })
+        .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .map(|w| w.rsplit('/').next().unwrap_or(&w).to_string())
+        .filter(|w| !w.starts_with('-'))
+        .collect();
+    let test_word = |w: &str| w == "test" || w == "tests" || w.starts_with("test:") || w == "e2e" || w == "spec";
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    w.windows(2).any(|p| {
+        matches!(
+            p[0],
+            "npm" | "yarn" | "pnpm" | "bun" | "go" | "cargo" | "mvn" | "mvnw" | "gradle" | "gradlew" | "dotnet"
+                | "rake" | "make" | "playwright" | "mix"
+        ) && test_word(p[1])
+            || p[0] == "cypress" && p[1] == "run"
+    }) || w.windows(3).any(|p| matches!(p[0], "npm" | "yarn" | "pnpm" | "bun") && p[1] == "run" && test_word(p[2]))
+        // The runner as the program, or run through a wrapper (`bundle exec rspec`, `python -m
+        // pytest`, `npx jest`).
+        || w.iter()
+            .take(3)
+            .any(|f| matches!(*f, "pytest" | "py.test" | "tox" | "nox" | "jest" | "mocha" | "vitest" | "rspec" | "phpunit"))
+}
+
 impl<'a> RuleContext<'a> {
     /// Builds the context. `target` names a stage (`--target`); `None` means the last stage.
     pub fn new(
@@ -285,15 +327,16 @@ impl<'a> RuleContext<'a> {
                 _ => Vec::new(),
             })
             .collect();
-        let product = stages[target]
-            .name
-            .as_deref()
-            .is_none_or(|n| !n.split(['-', '_', '.']).any(|w| DEV_WORDS.contains(&w)));
         // A stage's base is always an earlier stage, so chains end.
         let mut chain = vec![target];
         while let Some(p) = stages[*chain.last().unwrap_or(&target)].base_stage {
             chain.push(p);
         }
+        let product = stages[target]
+            .name
+            .as_deref()
+            .is_none_or(|n| !n.split(['-', '_', '.']).any(|w| DEV_WORDS.contains(&w)))
+            && !runs_test_suite(ins, &stages, &chain);
         let runs = chain.iter().any(|s| {
             stages[*s]
                 .instructions
@@ -576,9 +619,42 @@ impl<'a> RuleContext<'a> {
         grants_sudo
             || dev_env
             || test_driver
+            || self.opens_a_shell()
             || self.runs_dev_server()
             || self.builds_at_start()
             || self.runs_mounted_checkout()
+    }
+
+    /// Whether the target's command is an interactive shell and nothing else (`CMD
+    /// ["/bin/bash"]`, `CMD bash -l`, no `ENTRYPOINT`): a workspace that people `docker run -it`
+    /// into and work in, with the tools it installs, not a service. The command must be the
+    /// image's own: an image that inherits `bash` from `ubuntu` says nothing.
+    #[must_use]
+    pub fn opens_a_shell(&self) -> bool {
+        let chain = self.chain(self.target);
+        let ins = &self.dockerfile.instructions;
+        let last = |k: Keyword| {
+            chain
+                .iter()
+                .flat_map(|&s| self.stage_instructions(s))
+                .filter(|(_, i)| i.keyword == k)
+                .map(|(i, _)| i)
+                .last()
+        };
+        if last(Keyword::Entrypoint).is_some() {
+            return false;
+        }
+        let Some(cmd) = last(Keyword::Cmd) else {
+            return false;
+        };
+        let values = ins[cmd].values();
+        let words: Vec<&str> = values.iter().flat_map(|v| v.split_whitespace()).collect();
+        words
+            .first()
+            .is_some_and(|w| matches!(w.rsplit('/').next(), Some("bash" | "sh" | "zsh" | "ash" | "fish")))
+            && words[1..]
+                .iter()
+                .all(|w| matches!(*w, "-l" | "-i" | "--login" | "-il" | "-li"))
     }
 
     /// Whether the target's command (`CMD` or `ENTRYPOINT` of its stage chain) runs a
@@ -667,11 +743,7 @@ impl<'a> RuleContext<'a> {
             return false;
         }
         let insts = || chain.iter().flat_map(|&s| self.stage_instructions(s));
-        let copies_source = insts().any(|(_, i)| {
-            context_sources(i)
-                .iter()
-                .any(|s| matches!(&**s, "." | "./" | "*" | "./*" | "./."))
-        });
+        let copies_source = insts().any(|(_, i)| context_sources(i).iter().any(|s| whole_context(s)));
         let compiles = insts().any(|(i, _)| {
             self.commands[i]
                 .iter()
@@ -980,6 +1052,17 @@ fn script_word(c: &Command) -> Option<&shell::Word> {
         }
         _ => None,
     }
+}
+
+/// Whether a `COPY`/`ADD` source from the build context names the whole context: `.`, `./`,
+/// `./.`, `*`, `./*`, and the context root written as `/` or `..` (BuildKit resolves every
+/// source inside the context, so `COPY .. .` copies all of it).
+#[must_use]
+pub fn whole_context(src: &str) -> bool {
+    matches!(
+        src,
+        "." | "./" | "*" | "./*" | "./." | ".." | "../" | "/" | "/." | "/*" | "../*"
+    )
 }
 
 /// Whether a `COPY` path names a program: a part of it is a `bin` or `sbin` folder

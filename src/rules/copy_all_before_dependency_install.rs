@@ -88,8 +88,82 @@ pub(super) fn copies_whole_context(ctx: &RuleContext<'_>, s: usize, i: usize) ->
         } else {
             src
         };
-        matches!(src.as_str(), "." | "./" | "*" | "./*" | "./.")
+        super::context::whole_context(&src)
     })
+}
+
+/// The ecosystems whose dependencies instruction `i` of stage `s` copies in with `COPY
+/// --from`, so that an install after it only prunes or links them: a dependency folder by its
+/// name (`node_modules`, `vendor`, `site-packages`, a virtualenv, a bundle), from a stage or an
+/// image, or a folder of a stage that installed dependencies (`COPY --from=deps /app /app`),
+/// unless it is a build output (`dist`, `build`, `public`). A program copied in (`COPY
+/// --from=composer /usr/bin/composer /usr/bin/`) is a tool, and so is a language runtime
+/// copied from its image (`COPY --from=node:23 /usr/local/lib/node_modules ...`: npm itself,
+/// installed globally), not the dependencies.
+fn copied_dependencies(ctx: &RuleContext<'_>, chain_ecos: &[Vec<Eco>], s: usize, i: usize) -> Vec<Eco> {
+    let inst = &ctx.dockerfile.instructions[i];
+    if !matches!(inst.keyword, Keyword::Copy | Keyword::Add) || inst.flag("from").is_none() {
+        return Vec::new();
+    }
+    let values = inst.values();
+    if values.len() < 2 || values.last().is_some_and(|d| super::context::program_path(d)) {
+        return Vec::new();
+    }
+    let global_tool = |p: &str| {
+        [
+            "/usr/local/lib/node_modules",
+            "/usr/lib/node_modules",
+            "/opt/yarn",
+            "/usr/local/share/.config/yarn/global",
+        ]
+        .iter()
+        .any(|g| p.trim_end_matches('/').starts_with(g))
+    };
+    let mut ecos = Vec::new();
+    let from_stage = ctx.stages[s]
+        .dependencies
+        .iter()
+        .find(|d| d.instruction == i)
+        .and_then(|d| d.stage);
+    for src in &values[..values.len() - 1] {
+        let src: &str = src;
+        if global_tool(src) || super::context::program_path(src) {
+            continue;
+        }
+        let mut named = false;
+        for part in src.split('/') {
+            let by_name: &[Eco] = match part {
+                "node_modules" => &[Eco::Node],
+                "site-packages" | "dist-packages" | "venv" | ".venv" => &[Eco::Python],
+                "vendor" => &[Eco::Php, Eco::Go, Eco::Ruby],
+                "bundle" | "gems" => &[Eco::Ruby],
+                ".m2" => &[Eco::Maven],
+                ".gradle" => &[Eco::Gradle],
+                ".nuget" => &[Eco::Dotnet],
+                ".cargo" => &[Eco::Rust],
+                _ => &[],
+            };
+            named |= !by_name.is_empty();
+            ecos.extend_from_slice(by_name);
+        }
+        let output = src
+            .trim_end_matches(['/', '*', '.'])
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| {
+                matches!(
+                    last,
+                    "dist" | "build" | "out" | "public" | "static" | "assets" | "www" | "html" | "target"
+                ) || last.contains('.')
+            });
+        if !named
+            && !output
+            && let Some(b) = from_stage
+        {
+            ecos.extend_from_slice(&chain_ecos[b]);
+        }
+    }
+    ecos
 }
 
 impl Rule for CopyAllBeforeDependencyInstall {
@@ -119,7 +193,7 @@ impl Rule for CopyAllBeforeDependencyInstall {
             let mut copy_all: Option<usize> = None;
             // Dependencies copied in from another stage: an install here only prunes or
             // links them (say less).
-            let mut copied_from_stage = false;
+            let mut copied_in: Vec<Eco> = Vec::new();
             // The ecosystems whose install ran before the whole-context copy (one ecosystem's
             // install does not cache another's).
             // A stage built `FROM` an earlier one starts with that one's downloads: a `go mod
@@ -136,14 +210,7 @@ impl Rule for CopyAllBeforeDependencyInstall {
                     }
                     continue;
                 }
-                // A program copied in (`COPY --from=composer /usr/bin/composer /usr/bin/`) is a
-                // tool, not the dependencies.
-                if matches!(inst.keyword, Keyword::Copy | Keyword::Add)
-                    && inst.flag("from").is_some()
-                    && !inst.values().last().is_some_and(|d| super::context::program_path(d))
-                {
-                    copied_from_stage = true;
-                }
+                copied_in.extend(copied_dependencies(ctx, &chain_ecos, st.index, i));
                 if inst.keyword != Keyword::Run {
                     continue;
                 }
@@ -165,7 +232,7 @@ impl Rule for CopyAllBeforeDependencyInstall {
                         Some(_)
                             if installed_before.contains(&dep.eco)
                                 || dep.implicit.is_some() && inherited.contains(&dep.eco) => {}
-                        Some(ci) if !copied_from_stage => {
+                        Some(ci) if !copied_in.contains(&dep.eco) => {
                             let cinst = &ctx.dockerfile.instructions[ci];
                             // The program and its subcommand (`go mod download`: the verb too).
                             let mut what: Vec<&str> =
@@ -178,7 +245,22 @@ impl Rule for CopyAllBeforeDependencyInstall {
                                     .find(|w| w.text != "clean" || dep.implicit.is_none())
                                     .map(|w| w.text.as_str()),
                             );
-                            if pkg::is(c, "go", &["mod"]) || what.last().is_some_and(|w| w.ends_with("setup.py")) {
+                            // `python3 -m pip install`: the module and its verb.
+                            if c.args().first().is_some_and(|w| w.text == "-m") {
+                                what.truncate(1);
+                                what.push("-m");
+                                what.extend(
+                                    c.args()
+                                        .iter()
+                                        .skip(1)
+                                        .filter(|w| !w.text.starts_with('-'))
+                                        .take(2)
+                                        .map(|w| w.text.as_str()),
+                                );
+                            } else if pkg::is(c, "go", &["mod"])
+                                || pkg::is(c, "dotnet", &["tool"])
+                                || what.last().is_some_and(|w| w.ends_with("setup.py"))
+                            {
                                 what.extend(
                                     c.args()
                                         .iter()

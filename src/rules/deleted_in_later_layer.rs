@@ -24,7 +24,8 @@ crate::declare_rule! {
     /// tree of its own), archives extracted by `tar -x` or `unzip` (into the folder named for
     /// the archive, `lib-1.2.tar.gz` into `lib-1.2/`, or into `-C DIR` with
     /// `--strip-components` when no base image fills `DIR`), what an `mv` put in place of
-    /// them, and what a known installer
+    /// them, packages a later `RUN` removes (`apt-get remove gcc`, `apk del .build-deps`)
+    /// after an earlier `RUN` installed them by name, and what a known installer
     /// piped into an interpreter writes in its home (`curl -sSL https://install.python-poetry.org
     /// | python3 -` writes `$POETRY_HOME/venv`; rustup, Bun and Deno likewise). Only what imgopt can
     /// see being created is matched: below a copied folder, a path counts when the build
@@ -148,8 +149,10 @@ fn unquote_word(word: &str) -> String {
 }
 
 /// A word of a `RUN` as an absolute path: variables expanded from ENV and ARG, joined to
-/// `cwd`; `None` when it still depends on the shell (`$(..)`, an unset variable, an unknown
-/// directory).
+/// `cwd`; `None` when it still depends on the shell (`$(..)`, `$1`, an unknown directory). A
+/// variable without a value in the Dockerfile (`ARG ZIP` given at build time) stays as
+/// `${ZIP}`, the way a `COPY` of `$ZIP` is read: the same build argument names the same file
+/// on both sides (`ADD ./dist/$ZIP .` then `RUN rm $ZIP`).
 pub(super) fn resolve_word(ctx: &RuleContext<'_>, s: usize, at: usize, cwd: &str, text: &str) -> Option<String> {
     if text.contains('`') || text.contains("$(") {
         return None;
@@ -159,11 +162,34 @@ pub(super) fn resolve_word(ctx: &RuleContext<'_>, s: usize, at: usize, cwd: &str
     } else {
         text.to_string()
     };
-    if t.contains('$') || t.is_empty() || (!t.starts_with('/') && cwd.starts_with('\u{0}')) {
+    if !only_named_variables(&t) || t.is_empty() || (!t.starts_with('/') && cwd.starts_with('\u{0}')) {
         return None;
     }
     let t = if t.starts_with('~') { pkg::normalize_home(&t) } else { t };
     Some(pkg::join(cwd, &t))
+}
+
+/// Whether every `$` left in `t` starts a `${NAME}` (a build argument without a value), not a
+/// shell parameter (`$1`, `$$`) or an expansion with an operator.
+fn only_named_variables(t: &str) -> bool {
+    let mut rest = t;
+    while let Some(p) = rest.find('$') {
+        let Some(body) = rest[p + 1..].strip_prefix('{') else {
+            return false;
+        };
+        let Some(end) = body.find('}') else {
+            return false;
+        };
+        let name = &body[..end];
+        if name.is_empty()
+            || name.starts_with(|c: char| c.is_ascii_digit())
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return false;
+        }
+        rest = &body[end + 1..];
+    }
+    true
 }
 
 /// Top-level folders a base image fills (and `/home/USER`, which `useradd -m` makes without
@@ -295,14 +321,19 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                     for src in srcs {
                         let src = unquote_word(src);
                         let src: &str = &src;
+                        let raw = src.to_string();
                         let expanded_src = ctx.expand_at(s, i, src);
                         let unknown_src = src.contains('$') && (expanded_src.contains('$') || expanded_src.is_empty());
-                        let src_text = if src.contains('$') && !unknown_src {
+                        // A build argument without a value stays as `${NAME}`, the way a `RUN`'s
+                        // word naming it is read (`ADD ./dist/$ZIP .` then `RUN rm $ZIP`).
+                        let src_text = if src.contains('$') && !expanded_src.is_empty() {
                             expanded_src
                         } else {
                             src.to_string()
                         };
                         let src: &str = &src_text;
+                        // As the user reads it: expanded when the Dockerfile gives the values.
+                        let written = if src.contains('$') { raw } else { src.to_string() };
                         let remote = src.contains("://");
                         let base = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src).to_string();
                         let local_archive = inst.keyword == Keyword::Add
@@ -311,7 +342,7 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                                 .iter()
                                 .any(|e| src.ends_with(e));
                         let mut files = None;
-                        let mut is_dir_src = matches!(src, "." | "./" | "*" | "./*")
+                        let mut is_dir_src = super::context::whole_context(src)
                             || src.ends_with('/')
                             || (unknown_src && !dest_is_dir)
                             // A stage's `/out` or `/rails` is a folder; `/out/app.tgz` a file.
@@ -352,11 +383,11 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                             (dest_abs.clone(), false)
                         };
                         let what = if local_archive {
-                            format!("`ADD {src}` (extracted)")
+                            format!("`ADD {written}` (extracted)")
                         } else if remote && is_remote_archive(src) {
-                            format!("`ADD {src}`")
+                            format!("`ADD {written}`")
                         } else {
-                            format!("`{} {src}`", inst.cmd.to_ascii_uppercase())
+                            format!("`{} {written}`", inst.cmd.to_ascii_uppercase())
                         };
                         let archive = local_archive && !SHARED_DIRS.contains(&path.as_str());
                         let trusted = dir_contents
@@ -950,6 +981,7 @@ impl Rule for DeletedInLaterLayer {
         if !ctx.product {
             return;
         }
+        super::packages_removed_later::check(ctx, &Self::META, out);
         let created = created_items(ctx);
         if created.is_empty() {
             return;

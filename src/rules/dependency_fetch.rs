@@ -8,7 +8,7 @@
 
 use super::RuleContext;
 use super::pkg;
-use crate::dockerfile::shell::Command;
+use crate::dockerfile::shell::{Command, Word};
 
 /// The ecosystem whose dependencies an install fetches: an install of one does not cache
 /// another's (a `bundle install` before the copy does not cache an `npm install` after it).
@@ -24,6 +24,8 @@ pub(super) enum Eco {
     Gradle,
     Sbt,
     Dotnet,
+    /// .NET local tools (`dotnet tool restore`, from `.config/dotnet-tools.json`).
+    DotnetTools,
     /// A project script that installs the dependencies.
     Script,
 }
@@ -82,11 +84,10 @@ fn explicit_install(c: &Command) -> Option<Dep> {
         }
         ("yarn", _) if pkg::yarn_command(c) == Some("install") => e(Eco::Node, "package.json and yarn.lock"),
         ("pnpm", Some("install" | "i")) if pkg_args == 1 => e(Eco::Node, "package.json and pnpm-lock.yaml"),
-        (n, Some("install"))
-            if n.starts_with("pip")
-                && c.args()
-                    .iter()
-                    .any(|w| w.text == "-r" || w.text.starts_with("--requirement")) =>
+        _ if pip_args(c).is_some_and(|a| {
+            a.first().is_some_and(|w| w.text == "install")
+                && a.iter().any(|w| w.text == "-r" || w.text.starts_with("--requirement"))
+        }) =>
         {
             e(Eco::Python, "the requirements file")
         }
@@ -103,22 +104,17 @@ fn explicit_install(c: &Command) -> Option<Dep> {
         // `go get` of the module itself (`go get ./...`, `go get -d`), not of a named tool.
         ("go", Some("get")) if go_get_names(c) == 0 => e(Eco::Go, GO),
         ("dotnet", Some("restore")) => e(Eco::Dotnet, DOTNET),
+        // `dotnet tool restore` downloads the local tools the manifest lists
+        // (<https://learn.microsoft.com/dotnet/core/tools/dotnet-tool-restore>).
+        ("dotnet", Some("tool")) if c.args().get(1).is_some_and(|w| w.text == "restore") => {
+            e(Eco::DotnetTools, ".config/dotnet-tools.json")
+        }
         ("cargo", Some("fetch" | "vendor")) => e(Eco::Rust, CARGO),
         // cargo-chef's `cargo chef cook` builds the dependencies from the recipe.
         ("cargo", Some("chef")) if c.args().iter().any(|w| w.text == "cook") => e(Eco::Rust, "the cargo-chef recipe"),
         ("bundle", Some("install")) => e(Eco::Ruby, "Gemfile and Gemfile.lock"),
-        ("composer", Some("install")) => e(Eco::Php, "composer.json and composer.lock"),
-        // `php composer.phar install`
-        ("php", Some(p))
-            if (p.ends_with("composer.phar") || p.ends_with("/composer"))
-                && c.args()
-                    .iter()
-                    .filter(|w| !w.text.starts_with('-'))
-                    .nth(1)
-                    .is_some_and(|w| w.text == "install") =>
-        {
-            e(Eco::Php, "composer.json and composer.lock")
-        }
+        // `composer install`, `./composer.phar install`, `php composer.phar install`.
+        _ if pkg::composer_command(c) == Some("install") => e(Eco::Php, "composer.json and composer.lock"),
         ("mvn" | "mvnw", _) if c.args().iter().any(|w| w.text.starts_with("dependency:")) => e(Eco::Maven, "pom.xml"),
         _ if is_install_deps_script(name) => e(Eco::Script, "the dependency manifests the script reads"),
         _ => return None,
@@ -210,7 +206,7 @@ fn implicit_fetch(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize) -> Option
         ("dotnet", Some("build" | "publish" | "test" | "pack" | "run")) if !c.has_flag("--no-restore") => {
             Dep::implicit(Eco::Dotnet, DOTNET, "the NuGet packages", "dotnet restore")
         }
-        (n, Some("install")) if n.starts_with("pip") && installs_local_project(c) => Dep::implicit(
+        _ if pip_args(c).is_some_and(installs_local_project) => Dep::implicit(
             Eco::Python,
             "pyproject.toml (or setup.py) and the requirements",
             "the project's dependencies",
@@ -234,14 +230,63 @@ fn implicit_fetch(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize) -> Option
                 "pip install -r requirements.txt",
             )
         }
-        ("make" | "gmake", _) if make_builds(ctx, s, i, k) => match toolchain(ctx, s, i)? {
-            Eco::Go if go_modules(ctx, s, i, c) => Dep::implicit(Eco::Go, GO, "the Go modules", "go mod download"),
-            Eco::Rust if !cargo_vendored(ctx) => Dep::implicit(Eco::Rust, CARGO, "the crates", "cargo fetch"),
-            Eco::Node => Dep::implicit(Eco::Node, NODE, "the npm packages", "npm ci"),
-            _ => return None,
-        },
+        ("make" | "gmake", _) if make_builds(ctx, s, i, k) => toolchain_fetch(ctx, s, i, c)?,
+        // A script's toolchain must be the image's own (a `maven` or `golang` base): a distro
+        // package (`apt-get install golang` on Ubuntu 12.04) says nothing of its version.
+        _ if project_build_script(ctx, s, i, k) && base_toolchain(ctx, s).is_some() => toolchain_fetch(ctx, s, i, c)?,
         _ => return None,
     })
+}
+
+/// What a build run by `make` or a project script fetches in a stage whose toolchain is `eco`
+/// (its recipes run that toolchain's build, which downloads the dependencies).
+fn toolchain_fetch(ctx: &RuleContext<'_>, s: usize, i: usize, c: &Command) -> Option<Dep> {
+    Some(match toolchain(ctx, s, i)? {
+        Eco::Go if go_modules(ctx, s, i, c) => Dep::implicit(Eco::Go, GO, "the Go modules", "go mod download"),
+        Eco::Rust if !cargo_vendored(ctx) => Dep::implicit(Eco::Rust, CARGO, "the crates", "cargo fetch"),
+        Eco::Node => Dep::implicit(Eco::Node, NODE, "the npm packages", "npm ci"),
+        Eco::Maven => Dep::implicit(
+            Eco::Maven,
+            "pom.xml",
+            "the Maven dependencies",
+            "mvn dependency:go-offline",
+        ),
+        Eco::Gradle => Dep::implicit(Eco::Gradle, GRADLE, "the Gradle dependencies", "gradle dependencies"),
+        _ => return None,
+    })
+}
+
+/// A project's own build script run from its source (`./build.sh`, `scripts/build-all.sh`,
+/// `/refine/refine build`): a program given by a path outside the system's folders whose name
+/// says it builds, or that is asked to `build`, `package` or `dist`. Like `make`, it runs the
+/// toolchain's build (and its downloads) unless C sources were configured first.
+fn project_build_script(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize) -> bool {
+    let c = &ctx.commands[i][k];
+    let Some(prog) = c.effective().first().map(|w| w.text.as_str()) else {
+        return false;
+    };
+    let system = [
+        "/usr/",
+        "/bin/",
+        "/sbin/",
+        "/etc/",
+        "/lib/",
+        "/opt/java",
+        "/opt/maven",
+        "/opt/gradle",
+    ];
+    if !(prog.contains('/')) || system.iter().any(|d| prog.starts_with(d)) || prog.contains(['$', '`']) {
+        return false;
+    }
+    let stem = prog.rsplit('/').next().unwrap_or(prog);
+    let stem = stem.strip_suffix(".sh").unwrap_or(stem).to_ascii_lowercase();
+    let named = stem.split(['-', '_', '.']).any(|p| p == "build");
+    let asked = c
+        .args()
+        .iter()
+        .find(|w| !w.text.starts_with('-'))
+        .is_some_and(|w| matches!(w.text.as_str(), "build" | "package" | "dist"));
+    (named || asked) && make_builds(ctx, s, i, k)
 }
 
 /// `cargo install NAME` installs a crate from the registry (a tool), not the project.
@@ -253,11 +298,27 @@ fn cargo_installs_named_crate(c: &Command) -> bool {
             .any(|w| !w.text.starts_with('-') && !w.text.starts_with('.'))
 }
 
+/// The words after `pip` of a pip command, from its subcommand on: `pip3 install x` and
+/// `python3 -m pip install x` alike (`pip` run as a module of the interpreter it installs for).
+pub(super) fn pip_args(c: &Command) -> Option<&[Word]> {
+    let name = c.name()?;
+    let args = c.args();
+    let rest = if name.starts_with("pip") && name[3..].chars().all(|ch| ch.is_ascii_digit() || ch == '.') {
+        args
+    } else if name.starts_with("python") && args.len() > 1 && args[0].text == "-m" && args[1].text == "pip" {
+        &args[2..]
+    } else {
+        return None;
+    };
+    let sub = rest.iter().position(|w| !w.text.starts_with('-'))?;
+    Some(&rest[sub..])
+}
+
 /// `pip install .`, `pip install -e .`, `pip install ./pkg`, `pip install /datasette`: a
 /// project folder, whose dependencies pip resolves from its metadata (not with `--no-deps` or
 /// `--no-index`). A requirement specifier never holds a `/`; a path that does is a local
 /// project, unless it names an archive or wheel file, a glob of them (`/wheels/*`) or a URL.
-fn installs_local_project(c: &Command) -> bool {
+fn installs_local_project(args: &[Word]) -> bool {
     let folder = |t: &str| {
         t == "."
             || t.starts_with(".[")
@@ -270,9 +331,11 @@ fn installs_local_project(c: &Command) -> bool {
     };
     // Option values that are paths (`-r requirements/base.txt`, `--target /deps`).
     let mut skip = false;
-    !c.has_flag("--no-deps")
-        && !c.has_flag("--no-index")
-        && c.args().iter().skip(1).any(|w| {
+    let flag = |f: &str| args.iter().any(|w| w.text == f);
+    args.first().is_some_and(|w| w.text == "install")
+        && !flag("--no-deps")
+        && !flag("--no-index")
+        && args.iter().skip(1).any(|w| {
             let t = w.text.as_str();
             if std::mem::take(&mut skip) {
                 return false;
@@ -431,18 +494,10 @@ fn make_builds(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize) -> bool {
 }
 
 /// The language toolchain of stage `s` at instruction `i`: its base image (`golang`, `rust`,
-/// `node`, and images named for them) or a toolchain package installed before `i` in its
-/// stage chain (`golang-go`, `nodejs`, `cargo`).
+/// `node`, `maven`, `gradle`, and images named for them) or a toolchain package installed
+/// before `i` in its stage chain (`golang-go`, `nodejs`, `cargo`, `maven`, `gradle`).
 fn toolchain(ctx: &RuleContext<'_>, s: usize, i: usize) -> Option<Eco> {
-    let of_name = |n: &str| match n {
-        "golang" | "go" | "golang-go" => Some(Eco::Go),
-        "node" | "nodejs" | "npm" => Some(Eco::Node),
-        "rust" | "cargo" | "rustc" => Some(Eco::Rust),
-        _ => None,
-    };
-    if let Some(r) = crate::catalog::ImageRef::parse(ctx.root_base(s))
-        && let Some(e) = of_name(r.repo.rsplit('/').next().unwrap_or(""))
-    {
+    if let Some(e) = base_toolchain(ctx, s) {
         return Some(e);
     }
     // The stage and its `FROM` chain, latest first, at most MAX_LOOKBACK instructions.
@@ -453,7 +508,25 @@ fn toolchain(ctx: &RuleContext<'_>, s: usize, i: usize) -> Option<Eco> {
         .take(MAX_LOOKBACK)
         .flat_map(|j| pkg::installs(&ctx.commands[j]))
         .flat_map(|x| x.packages)
-        .find_map(|w| of_name(pkg::package_name(&w.text)))
+        .find_map(|w| toolchain_named(pkg::package_name(&w.text)))
+}
+
+/// The toolchain an image or package name stands for.
+fn toolchain_named(n: &str) -> Option<Eco> {
+    match n {
+        "golang" | "go" | "golang-go" => Some(Eco::Go),
+        "node" | "nodejs" | "npm" => Some(Eco::Node),
+        "rust" | "cargo" | "rustc" => Some(Eco::Rust),
+        "maven" => Some(Eco::Maven),
+        "gradle" => Some(Eco::Gradle),
+        _ => None,
+    }
+}
+
+/// The toolchain of stage `s`'s base image (`golang`, `maven`, and images named for them).
+fn base_toolchain(ctx: &RuleContext<'_>, s: usize) -> Option<Eco> {
+    let r = crate::catalog::ImageRef::parse(ctx.root_base(s))?;
+    toolchain_named(r.repo.rsplit('/').next().unwrap_or(""))
 }
 
 /// Whether a `go` command at instruction `i` of stage `s` runs in module mode and may

@@ -13,7 +13,11 @@ crate::declare_rule! {
     ///   `pnpm install` without `--prod`, `yarn install` without `--production`, unless
     ///   `NODE_ENV=production` is set; a `npm prune --omit=dev` (or `--production`) in a later
     ///   `RUN` does not help, since the bytes stay in the install's layer;
-    /// - `bundle install` without `BUNDLE_WITHOUT`, `--without development test` or a
+    /// - `composer install` (or `php composer.phar install`) without `--no-dev` or
+///   `COMPOSER_NO_DEV=1`, unless a `composer install --no-dev` follows in the same `RUN`;
+/// - `pip install` of development or test requirements (`-r requirements-dev.txt`,
+///   `requirements/test.txt`, `pip install -e ".[dev]"`);
+/// - `bundle install` without `BUNDLE_WITHOUT`, `--without development test` or a
     ///   `bundle config ... without` before it that names the `development` or `test` group
     ///   (`--without deploy` leaves them in);
     /// - `uv sync` without `--no-dev` (or `--only-group`, `--no-default-groups`, `UV_NO_DEV`),
@@ -107,12 +111,63 @@ fn project_install(c: &Command) -> Option<&'static str> {
     if pkg::is(c, "poetry", &["install"]) {
         return Some("poetry");
     }
+    if pkg::composer_command(c) == Some("install") {
+        return Some("composer");
+    }
+    if pip_installs_dev(c) {
+        return Some("pip");
+    }
     if pkg::is(c, "bundle", &["install"])
         || (c.name() == Some("bundle") && c.args().iter().all(|w| w.text.starts_with('-')))
     {
         return Some("bundle");
     }
     None
+}
+
+/// A `pip install` of a project's development or test requirements: a requirements file whose
+/// name says so (`requirements-dev.txt`, `requirements/test.txt`, `dev-requirements.txt`) or
+/// the project with such an extra (`pip install -e ".[dev]"`).
+fn pip_installs_dev(c: &Command) -> bool {
+    let Some(args) = super::dependency_fetch::pip_args(c) else {
+        return false;
+    };
+    if args.first().is_none_or(|w| w.text != "install") {
+        return false;
+    }
+    let dev_word = |t: &str| {
+        t.split(|ch: char| !ch.is_ascii_alphanumeric())
+            .any(|p| matches!(p, "dev" | "develop" | "development" | "test" | "tests" | "testing"))
+    };
+    let mut files = Vec::new();
+    for (k, w) in args.iter().enumerate() {
+        let t = w.text.as_str();
+        if t == "-r" || t == "--requirement" {
+            files.extend(args.get(k + 1).map(|v| v.text.as_str()));
+        } else if let Some(v) = t
+            .strip_prefix("--requirement=")
+            .or_else(|| t.strip_prefix("-r").filter(|v| !v.is_empty()))
+        {
+            files.push(v);
+        } else if !t.starts_with('-')
+            && let Some(open) = t.find('[')
+        {
+            // `.[dev]`, `".[test,docs]"`: the extras of a local project.
+            let (path, extras) = t.split_at(open);
+            let path = path.trim_matches(['"', '\'']);
+            if (path == "." || path.contains('/')) && extras.split([',', '[', ']']).any(dev_word) {
+                return true;
+            }
+        }
+    }
+    files.iter().any(|f| {
+        let name = f.trim_matches(['"', '\'']);
+        let stem = name
+            .strip_suffix(".txt")
+            .or_else(|| name.strip_suffix(".in"))
+            .unwrap_or(name);
+        !name.contains('$') && dev_word(stem)
+    })
 }
 
 /// The arguments of `c` as the shell passes them: a word with a variable the Dockerfile gives
@@ -172,6 +227,8 @@ fn production_flag(c: &Command, tool: &str, expand: &dyn Fn(&str) -> String) -> 
         }
         "pnpm" => a("--prod") || a("-P") || a("--production"),
         "yarn" => a("--production") || a("--prod"),
+        "composer" => a("--no-dev"),
+        "pip" => false,
         "uv" => a("--no-dev") || a("--only-group") || a("--no-default-groups"),
         "poetry" => {
             a("--no-dev")
@@ -191,21 +248,38 @@ fn production_flag(c: &Command, tool: &str, expand: &dyn Fn(&str) -> String) -> 
 
 /// A prune (or a production reinstall) of `tool`'s dependencies among `cmds`.
 fn prunes(cmds: &[Command], tool: &str) -> bool {
-    cmds.iter().any(|c| match tool {
-        "npm" => {
-            pkg::is(c, "npm", &["prune"])
-                && (production_flag(c, "npm", &|t| t.to_string()) || c.args().iter().any(|w| w.text.contains("dev")))
-        }
-        "pnpm" => pkg::is(c, "pnpm", &["prune"]) && production_flag(c, "pnpm", &|t| t.to_string()),
-        "yarn" => {
-            (c.name() == Some("yarn")
-                && c.args().iter().any(|w| w.text == "focus")
-                && production_flag(c, "yarn", &|t| t.to_string()))
-                || pkg::is(c, "npm", &["prune"])
-        }
-        "uv" | "poetry" => false,
-        _ => pkg::is(c, "bundle", &["clean"]),
-    })
+    // `yarn remove $(jq -r '.devDependencies | keys | join(" ")' package.json)`: the dev
+    // dependencies removed by name.
+    let removes_dev_by_name = matches!(tool, "npm" | "yarn" | "pnpm")
+        && cmds.iter().any(|c| {
+            matches!(c.name(), Some("npm" | "yarn" | "pnpm"))
+                && c.subcommand()
+                    .is_some_and(|w| matches!(w.text.as_str(), "remove" | "uninstall" | "rm" | "un"))
+        })
+        && cmds
+            .iter()
+            .any(|c| c.words.iter().any(|w| w.text.contains("devDependencies")));
+    removes_dev_by_name
+        || cmds.iter().any(|c| match tool {
+            "npm" => {
+                pkg::is(c, "npm", &["prune"])
+                    && (production_flag(c, "npm", &|t| t.to_string())
+                        || c.args().iter().any(|w| w.text.contains("dev")))
+            }
+            "pnpm" => pkg::is(c, "pnpm", &["prune"]) && production_flag(c, "pnpm", &|t| t.to_string()),
+            "yarn" => {
+                (c.name() == Some("yarn")
+                    && c.args().iter().any(|w| w.text == "focus")
+                    && production_flag(c, "yarn", &|t| t.to_string()))
+                    || pkg::is(c, "npm", &["prune"])
+            }
+            "uv" | "poetry" | "pip" => false,
+            // A production reinstall (`composer install --no-dev` after the tests ran).
+            "composer" => {
+                pkg::composer_command(c) == Some("install") && production_flag(c, "composer", &|t| t.to_string())
+            }
+            _ => pkg::is(c, "bundle", &["clean"]),
+        })
 }
 
 /// Whether a `bundle config ... without GROUPS` naming the development or test group is
@@ -278,7 +352,12 @@ fn examine(
                 return None;
             }
         }
-        "poetry" => {}
+        "poetry" | "pip" => {}
+        "composer" => {
+            if env("COMPOSER_NO_DEV").is_some_and(|v| v == "1" || v == "true") {
+                return None;
+            }
+        }
         _ => {
             if env("NODE_ENV").is_some_and(|v| v == "production")
                 || env("npm_config_production").is_some_and(|v| v == "true")
@@ -291,7 +370,7 @@ fn examine(
     let pruned_later = runs[later..].iter().find(|&&(_, k)| prunes(&ctx.commands[k], tool));
     // A builder that deletes `node_modules` after building (`rm -rf spec node_modules
     // tmp/cache`) copies none of them.
-    let removed_later = !matches!(tool, "bundle" | "uv" | "poetry")
+    let removed_later = !matches!(tool, "bundle" | "uv" | "poetry" | "pip" | "composer")
         && runs[later..].iter().any(|&(_, k)| {
             pkg::removed_paths(&ctx.commands[k])
                 .iter()
@@ -305,6 +384,8 @@ fn examine(
     let what = match tool {
         "bundle" => "development and test gems",
         "uv" | "poetry" => "the development dependency group",
+        "composer" => "the development packages (`require-dev`)",
+        "pip" => "the development and test requirements",
         _ => "devDependencies",
     };
     let message = match (reach, pruned_later) {
@@ -330,6 +411,12 @@ fn examine(
         }
         "uv" => "install with `uv sync --no-dev` (or set `UV_NO_DEV=1`)",
         "poetry" => "install with `poetry install --without dev` (or `--only main`)",
+        "composer" => {
+            "install with `composer install --no-dev` in the final image, and run the tests in a builder stage"
+        }
+        "pip" => {
+            "install only the runtime requirements in the image; install the development and test ones in a builder or test stage"
+        }
         _ => "set `ENV BUNDLE_WITHOUT=development:test` before `bundle install`",
     };
     let mut f = Finding::new(&DevDependenciesInFinalImage::META, ctx, i, span, message, help)
@@ -400,13 +487,28 @@ fn rack_application(ctx: &RuleContext<'_>) -> bool {
 /// Whether a `COPY --from` source (`expanded`, absolute) takes what a project install in
 /// `cwd` wrote: its `node_modules` (the source is the folder or a parent of it).
 fn takes_node_modules(source: &str, cwd: &str) -> bool {
+    takes_folder(source, cwd, "node_modules")
+}
+
+/// Whether a `COPY --from` source takes the folder `dir` an install in `cwd` wrote (the
+/// source is `cwd/dir`, `cwd` or a parent of it).
+fn takes_folder(source: &str, cwd: &str, dir: &str) -> bool {
     let s = source.trim_end_matches('/');
     let s = if s.is_empty() { "/" } else { s };
     !cwd.starts_with('\0')
         && (s == "/"
             || cwd == s
             || cwd.starts_with(&format!("{s}/"))
-            || s == format!("{}/node_modules", cwd.trim_end_matches('/')))
+            || s == format!("{}/{dir}", cwd.trim_end_matches('/')))
+}
+
+/// Whether a `COPY --from` source is where pip installs packages: a virtualenv, a
+/// `site-packages` folder, the interpreter's library or a user or prefix install.
+fn python_packages(source: &str) -> bool {
+    source
+        .split('/')
+        .any(|p| p.contains("venv") || matches!(p, "site-packages" | "dist-packages" | ".local" | "install" | "wheels"))
+        || source.starts_with("/usr/local/lib/python")
 }
 
 impl Rule for DevDependenciesInFinalImage {
@@ -423,7 +525,14 @@ impl Rule for DevDependenciesInFinalImage {
                 "bundle" => bc
                     .read_small("Gemfile")
                     .is_none_or(|g| g.contains(":development") || g.contains(":test") || g.contains("development")),
-                "uv" | "poetry" => true,
+                "uv" | "poetry" | "pip" => true,
+                "composer" => bc.read_small("composer.json").is_none_or(|p| {
+                    serde_json::from_str::<serde_json::Value>(&p).map_or(true, |v| {
+                        v.get("require-dev")
+                            .and_then(|d| d.as_object())
+                            .is_some_and(|d| !d.is_empty())
+                    })
+                }),
                 _ => bc.read_small("package.json").is_none_or(|p| {
                     serde_json::from_str::<serde_json::Value>(&p).map_or(true, |v| {
                         v.get("devDependencies")
@@ -516,6 +625,10 @@ impl Rule for DevDependenciesInFinalImage {
                                 !e.contains('$') && super::gem_cache_kept::names_gem_home(raw, e, homes)
                             }),
                             "uv" | "poetry" => false,
+                            "composer" => sources
+                                .iter()
+                                .any(|(_, e)| !e.contains('$') && takes_folder(e, cwd, "vendor")),
+                            "pip" => sources.iter().any(|(_, e)| !e.contains('$') && python_packages(e)),
                             _ => sources
                                 .iter()
                                 .any(|(_, e)| !e.contains('$') && takes_node_modules(e, cwd)),

@@ -31,6 +31,7 @@ mod full_base_image;
 mod gem_cache_kept;
 mod jdk_as_runtime;
 mod js_package_cache_kept;
+mod packages_removed_later;
 mod pip_cache_kept;
 mod recursive_chown_in_separate_layer;
 mod rpm_cache_kept;

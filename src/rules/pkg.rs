@@ -283,6 +283,23 @@ pub fn removes_packages(cmds: &[Command]) -> Vec<String> {
     out
 }
 
+/// The subcommand of a Composer run, however it is started: `composer install`, the PHAR run
+/// directly (`./composer.phar install`, `/app/composer.phar install`), or through the
+/// interpreter (`php composer.phar install`, `php /usr/bin/composer install`).
+pub fn composer_command(c: &Command) -> Option<&str> {
+    let mut words = c.args().iter().filter(|w| !w.text.starts_with('-'));
+    match c.name()? {
+        "composer" | "composer.phar" => words.next().map(|w| w.text.as_str()),
+        "php" => {
+            let prog = words.next()?;
+            (prog.text.ends_with("composer.phar") || prog.text.ends_with("/composer") || prog.text == "composer")
+                .then_some(())?;
+            words.next().map(|w| w.text.as_str())
+        }
+        _ => None,
+    }
+}
+
 /// The `--virtual NAME` group of an `apk add`, if any.
 pub fn apk_virtual(cmd: &Command) -> Option<&str> {
     let args = cmd.args();
