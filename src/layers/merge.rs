@@ -231,17 +231,24 @@ impl Merger {
         if with_root && self.stack.contains_key(&**root) {
             keys.push(root.clone());
         }
+        let layer = u32::try_from(self.changes.len()).unwrap_or(u32::MAX);
         for k in keys {
             if let Some(node) = self.stack.remove(&*k) {
                 self.unlink(&k, &node);
-                pending.insert(
-                    k,
+                // A path removed twice in one layer (a file hidden by a file over its folder,
+                // then the folder made again and hidden again): the first removal's bytes are
+                // deleted now, or they would drop out of the ledger.
+                if let Some(prev) = pending.insert(
+                    k.clone(),
                     Pending {
                         node,
                         root: root.clone(),
                         dir_root,
                     },
-                );
+                ) {
+                    let at = if prev.dir_root { prev.root.clone() } else { k.clone() };
+                    self.record(&at, prev.dir_root, &prev.node, WasteKind::Deleted, layer, &k);
+                }
             }
         }
     }

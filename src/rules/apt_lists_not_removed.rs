@@ -48,10 +48,26 @@ crate::declare_rule! {
     pub AptListsNotRemoved, DF201, "apt-lists-not-removed", Severity::Warning, measured = Measured::Caches(&[CacheKind::AptLists])
 }
 
+/// A vendor's repository setup script fetched to be piped into a shell, which adds the
+/// repository and runs `apt-get update` itself: NodeSource's `setup_N.x`
+/// (<https://github.com/nodesource/distributions>, "the script ... runs apt-get update") and
+/// packagecloud's `script.deb.sh` (<https://packagecloud.io/docs#os_distro_version>).
+fn runs_repo_setup_script(c: &crate::dockerfile::shell::Command) -> bool {
+    matches!(c.name(), Some("curl" | "wget"))
+        && c.args().iter().any(|w| {
+            let t = w.text.as_str();
+            (t.contains("deb.nodesource.com/setup_") || t.contains("packagecloud.io/install/repositories/"))
+                && !t.contains("rpm")
+        })
+}
+
 impl Rule for AptListsNotRemoved {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (_, i, cmds) in pkg::shipping_runs(ctx) {
-            let Some(update) = cmds.iter().find(|c| matches!(pkg::pm_of(c), Some((Pm::Apt, "update")))) else {
+            let Some(update) = cmds
+                .iter()
+                .find(|c| matches!(pkg::pm_of(c), Some((Pm::Apt, "update"))) || runs_repo_setup_script(c))
+            else {
                 continue;
             };
             if pkg::removes(cmds, "/var/lib/apt/lists")
@@ -65,7 +81,13 @@ impl Rule for AptListsNotRemoved {
             }
             let span = update.span_through(1).unwrap_or(ctx.dockerfile.instructions[i].span);
             let installs = !pkg::installs(cmds).is_empty();
-            let (msg, help) = if installs {
+            let via_script = !matches!(pkg::pm_of(update), Some((Pm::Apt, "update")));
+            let (msg, help) = if via_script {
+                (
+                    "the repository setup script piped into a shell runs `apt-get update`, which leaves the package lists in this layer",
+                    "end this RUN with `&& rm -rf /var/lib/apt/lists/*`",
+                )
+            } else if installs {
                 (
                     "`apt-get update` leaves the package lists in this layer",
                     "end this RUN with `&& rm -rf /var/lib/apt/lists/*`, or mount a cache: `RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked ...`",

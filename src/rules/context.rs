@@ -197,6 +197,17 @@ impl Scope {
     }
 }
 
+/// Test frameworks' runners: an image whose command is one of them runs a test suite.
+const TEST_RUNNERS: &[&str] = &[
+    "pytest", "py.test", "tox", "nox", "jest", "mocha", "vitest", "karma", "ava", "rspec", "cucumber", "phpunit",
+    "codecept", "behat", "robot", "newman",
+];
+
+/// How many levels of `ENV` values naming other variables are expanded, and how many values
+/// one lookup expands in all (a value naming many variables that name many more stays cheap).
+const MAX_ENV_NESTING: usize = 8;
+const MAX_ENV_LOOKUPS: usize = 64;
+
 /// Words in a target stage name that mark a development or CI image rather than a product.
 const DEV_WORDS: &[&str] = &[
     "dev",
@@ -228,7 +239,7 @@ const DEV_WORDS: &[&str] = &[
 /// Whether the target's command (its `ENTRYPOINT` followed by its `CMD`, from the stage
 /// chain `chain`, target first) runs a test suite: `npm test`, `npm run test:e2e`, `yarn
 /// test`, `pytest`, `tox`, `go test`, `cargo test`, `mvn test`, `gradle test`, `dotnet test`,
-/// `rspec`, `rake spec`, `phpunit`, `jest`, `playwright test`, `cypress run`, `make test`. Such
+/// `rspec`, `rake spec`, `phpunit`, `codecept`, `jest`, `playwright test`, `cypress run`, `make test`. Such
 /// an image runs a CI step, like a target named `test`: nothing in it ships to production.
 fn runs_test_suite(ins: &[Instruction<'_>], stages: &[Stage], chain: &[usize]) -> bool {
     let last = |k: Keyword| {
@@ -264,7 +275,7 @@ fn runs_test_suite(ins: &[Instruction<'_>], stages: &[Stage], chain: &[usize]) -
         // pytest`, `npx jest`).
         || w.iter()
             .take(3)
-            .any(|f| matches!(*f, "pytest" | "py.test" | "tox" | "nox" | "jest" | "mocha" | "vitest" | "rspec" | "phpunit"))
+            .any(|f| TEST_RUNNERS.contains(f))
 }
 
 impl<'a> RuleContext<'a> {
@@ -437,9 +448,37 @@ impl<'a> RuleContext<'a> {
     /// (with default) before it in the stage and its `FROM` chain. `None` when unset.
     #[must_use]
     pub fn env_at(&self, s: usize, at: usize, key: &str) -> Option<String> {
+        let mut budget = MAX_ENV_LOOKUPS;
+        self.env_at_depth(s, at, key, MAX_ENV_NESTING, &mut budget)
+    }
+
+    /// [`RuleContext::env_at`], with the variables an `ENV` value or `ARG` default names
+    /// expanded as they were where it was set (`ENV SRC=${GOPATH}/src/app`: Docker expands them
+    /// when they are declared), at most `depth` levels deep so long chains stay cheap.
+    fn env_at_depth(&self, s: usize, at: usize, key: &str, depth: usize, budget: &mut usize) -> Option<String> {
+        let (i, v) = self.raw_env_at(s, at, key)?;
+        if depth == 0 || *budget == 0 || !v.contains('$') {
+            return Some(v);
+        }
+        *budget -= 1;
+        let si = self.stage_of[i].unwrap_or(s);
+        let mut vars = BTreeMap::new();
+        for name in var_names(&v) {
+            // A name without a value here (a build argument given at build time) leaves the
+            // whole value as written: `${SOURCES:+/src}` may be either.
+            let Some(x) = self.env_at_depth(si, i, &name, depth - 1, budget) else {
+                return Some(v);
+            };
+            vars.insert(name, x);
+        }
+        Some(expand(&v, &vars))
+    }
+
+    /// The instruction that sets `key` for instruction `at`, and the value it writes.
+    fn raw_env_at(&self, s: usize, at: usize, key: &str) -> Option<(usize, String)> {
         let i = self.scope.last_def(&self.stages, s, at, key)?;
         let inst = &self.dockerfile.instructions[i];
-        match inst.keyword {
+        let v = match inst.keyword {
             Keyword::Env => {
                 let v = inst.values();
                 v.chunks(2)
@@ -454,7 +493,8 @@ impl<'a> RuleContext<'a> {
                     _ => None,
                 }
             }),
-        }
+        };
+        v.map(|v| (i, v))
     }
 
     /// Whether instruction `at` has a `--mount=type=cache` (or `tmpfs`) whose target is `dir`
@@ -802,7 +842,8 @@ impl<'a> RuleContext<'a> {
     /// script given to an interpreter: `node server.js`, `ruby app.rb`), or a runner that
     /// works on the `WORKDIR`'s sources (`bundle exec`, `rails`, `rackup`, `puma`, `rake`,
     /// `npm start`, `yarn start`, `gunicorn`, `uvicorn`, `php artisan`), or the `WORKDIR` is a
-    /// `VOLUME`; and nothing in the image's stages puts anything there but dependency
+    /// `VOLUME` and the command an interpreter (a tool such as `inspec` working on files mounted
+    /// there is a product); and nothing in the image's stages puts anything there but dependency
     /// manifests (`Gemfile`, `package.json`, `requirements.txt`, lockfiles): no other `COPY`
     /// or `ADD` into it, no `COPY --from`, no `ONBUILD`, and no `RUN` beyond package installs,
     /// users, folders and modes. The `WORKDIR` must be a folder of its own (`/app`, not `/usr`
@@ -865,6 +906,9 @@ impl<'a> RuleContext<'a> {
                     .iter()
                     .any(|v| v.trim_matches(['[', ']', '"']).trim_end_matches('/') == wd)
         });
+        // A tool that works on files mounted at its WORKDIR (`ENTRYPOINT ["inspec"]` with
+        // `VOLUME /share`) is a product: only an interpreter or a runner there runs a checkout.
+        let volume = volume && interpreters.contains(&base(first).as_str());
         if !(program || runner || volume) {
             return false;
         }

@@ -1,7 +1,7 @@
 //! Rule DF301 copy-all-before-dependency-install: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
 use super::context::context_sources;
-use super::dependency_fetch::{Eco, NAMED_PREFETCHES, dependency_install, go_get_names, prefetches_by_name};
+use super::dependency_fetch::{Eco, NAMED_PREFETCHES, dependency_install, prefetches_by_name};
 use super::pkg;
 use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
@@ -201,12 +201,23 @@ impl Rule for CopyAllBeforeDependencyInstall {
             // explicit reinstall after the copy still runs again).
             let inherited: &[Eco] = st.base_stage.map_or(&[], |b| chain_ecos[b].as_slice());
             let mut installed_before: Vec<Eco> = Vec::new();
-            let mut named_gets = 0;
+            // Dependencies fetched by name before the copy, per ecosystem.
+            let mut named: Vec<(Eco, usize)> = Vec::new();
+            let mut prefetched: Vec<Eco> = Vec::new();
             'stage: for (i, inst) in ctx.stage_instructions(st.index) {
                 if copy_all.is_none() && copies_whole_context(ctx, st.index, i) {
                     copy_all = Some(i);
-                    if named_gets >= NAMED_PREFETCHES {
-                        installed_before.push(Eco::Go);
+                    // Named `go get`s cover the project's `go get -d` too; named pip
+                    // requirements cover what `pip install .` resolves, not a reinstall from a
+                    // requirements file.
+                    for &(eco, n) in &named {
+                        if n >= NAMED_PREFETCHES {
+                            if eco == Eco::Go {
+                                installed_before.push(eco);
+                            } else {
+                                prefetched.push(eco);
+                            }
+                        }
                     }
                     continue;
                 }
@@ -217,8 +228,13 @@ impl Rule for CopyAllBeforeDependencyInstall {
                 let conditional = pkg::conditional_at(ctx, st.index, i);
                 for (k, cond) in conditional.into_iter().enumerate() {
                     let c = &ctx.commands[i][k];
-                    if copy_all.is_none() && prefetches_by_name(c).is_some() {
-                        named_gets += go_get_names(c);
+                    if copy_all.is_none()
+                        && let Some((eco, n)) = prefetches_by_name(c)
+                    {
+                        match named.iter_mut().find(|(e, _)| *e == eco) {
+                            Some((_, total)) => *total += n,
+                            None => named.push((eco, n)),
+                        }
                     }
                     let Some(dep) = dependency_install(ctx, st.index, i, k) else {
                         continue;
@@ -231,7 +247,8 @@ impl Rule for CopyAllBeforeDependencyInstall {
                         None => installed_before.push(dep.eco),
                         Some(_)
                             if installed_before.contains(&dep.eco)
-                                || dep.implicit.is_some() && inherited.contains(&dep.eco) => {}
+                                || dep.implicit.is_some()
+                                    && (inherited.contains(&dep.eco) || prefetched.contains(&dep.eco)) => {}
                         Some(ci) if !copied_in.contains(&dep.eco) => {
                             let cinst = &ctx.dockerfile.instructions[ci];
                             // The program and its subcommand (`go mod download`: the verb too).

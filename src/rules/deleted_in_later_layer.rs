@@ -192,6 +192,33 @@ fn only_named_variables(t: &str) -> bool {
     true
 }
 
+/// Folders every Linux base image has (the Filesystem Hierarchy Standard's, as Debian, Alpine
+/// and the distroless images lay them out): `COPY app /usr/bin` writes `/usr/bin/app`, since
+/// the destination is an existing folder.
+const BASE_DIRS: &[&str] = &[
+    "/bin",
+    "/sbin",
+    "/etc",
+    "/opt",
+    "/srv",
+    "/tmp",
+    "/root",
+    "/home",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/lib",
+    "/usr/share",
+    "/usr/src",
+    "/usr/local",
+    "/usr/local/bin",
+    "/usr/local/sbin",
+    "/usr/local/lib",
+    "/usr/local/share",
+    "/var",
+    "/var/lib",
+    "/var/tmp",
+];
+
 /// Top-level folders a base image fills (and `/home/USER`, which `useradd -m` makes without
 /// naming it): a copy there shares its folder with the base image's files.
 pub(super) fn base_filled(p: &str) -> bool {
@@ -262,6 +289,15 @@ fn stage_writes(ctx: &RuleContext<'_>, stage: usize) -> Writes {
                 }
                 Keyword::Run => {
                     let cmds = &ctx.commands[i];
+                    // What its downloads, clones and extractions make (`tar xzf docker.tgz`
+                    // makes `docker/` in the working folder).
+                    for (k, cwd) in pkg::cwds(cmds, &wd).iter().enumerate() {
+                        for (p, ..) in run_creates(cmds, k, cwd) {
+                            if !p.starts_with('\0') && !p.contains('$') {
+                                w.paths.push((p.trim_end_matches('/').to_string(), false));
+                            }
+                        }
+                    }
                     for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)) {
                         let Some(name) = c.name() else { continue };
                         // What a command removes or re-owns is no sign that the stage made it.
@@ -308,7 +344,8 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         || srcs.len() > 1
                         || matches!(&**dest, "." | "..")
                         || dest.ends_with("/.")
-                        || dest_abs.trim_end_matches('/') == wd.trim_end_matches('/');
+                        || dest_abs.trim_end_matches('/') == wd.trim_end_matches('/')
+                        || BASE_DIRS.contains(&dest_abs.trim_end_matches('/'));
                     let from_context = inst.flag("from").is_none();
                     // The stage a `COPY --from` reads (not an image).
                     let from_stage = inst.flag("from").and_then(|f| f.value()).and_then(|name| {
@@ -982,6 +1019,16 @@ impl Rule for DeletedInLaterLayer {
             return;
         }
         super::packages_removed_later::check(ctx, &Self::META, out);
+        let start = out.len();
+        Self::check_created(ctx, out);
+        let reported: Vec<usize> = out[start..].iter().map(|f| f.instruction).collect();
+        super::cleanup_in_later_layer::check(ctx, &Self::META, &reported, out);
+    }
+}
+
+impl DeletedInLaterLayer {
+    /// Deletes and moves of what earlier instructions created (`COPY`, downloads, clones).
+    fn check_created(ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let created = created_items(ctx);
         if created.is_empty() {
             return;
@@ -1114,15 +1161,27 @@ pub(super) fn written_between(
         let (mut writes, mut reads, mut builds) = (false, false, false);
         for (c, cwd) in cmds.iter().zip(pkg::cwds(cmds, &wd)).take(upto) {
             let Some(name) = c.name() else { continue };
-            let names = c
-                .args()
-                .iter()
-                .filter(|a| !a.text.starts_with('-'))
-                .filter_map(|a| resolve_word(ctx, s, j, &cwd, &a.text))
-                .any(|p| pkg::path_overlaps(&p, path));
+            let operands: Vec<&crate::dockerfile::shell::Word> =
+                c.args().iter().filter(|a| !a.text.starts_with('-')).collect();
+            let overlaps = |a: &crate::dockerfile::shell::Word| {
+                resolve_word(ctx, s, j, &cwd, &a.text).is_some_and(|p| pkg::path_overlaps(&p, path))
+            };
+            let names = operands.iter().any(|a| overlaps(a));
             let writer = WRITERS.contains(&name);
-            writes |= names && writer;
-            reads |= names && !writer && !NON_READING.contains(&name);
+            // `cp`, `install`, `mv`, `rsync` and `ln` write their last operand and read the
+            // others (`install -m 755 docker/* /usr/bin/` reads `docker/`); `install -d` makes
+            // every folder it names.
+            let copies = matches!(name, "cp" | "install" | "mv" | "rsync" | "ln") && !c.has_flag("-d");
+            let (written, read) = if copies && operands.len() > 1 {
+                let (last, srcs) = operands.split_last().map_or((false, false), |(l, rest)| {
+                    (overlaps(l), rest.iter().any(|a| overlaps(a)))
+                });
+                (last, srcs)
+            } else {
+                (names && writer, names && !writer)
+            };
+            writes |= written;
+            reads |= read && (copies || !NON_READING.contains(&name));
             builds |= !names
                 && !writer
                 && !NON_READING.contains(&name)

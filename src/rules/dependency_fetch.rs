@@ -117,6 +117,11 @@ fn explicit_install(c: &Command) -> Option<Dep> {
         _ if pkg::composer_command(c) == Some("install") => e(Eco::Php, "composer.json and composer.lock"),
         ("mvn" | "mvnw", _) if c.args().iter().any(|w| w.text.starts_with("dependency:")) => e(Eco::Maven, "pom.xml"),
         _ if is_install_deps_script(name) => e(Eco::Script, "the dependency manifests the script reads"),
+        // The project's own tool asked to install what it needs (`./emsdk install latest`,
+        // `./bin/setup install`): it downloads, and reads only some of the copied files.
+        _ if c.effective().first().is_some_and(|w| w.text.starts_with("./")) && sub == Some("install") => {
+            e(Eco::Script, "the files the tool reads")
+        }
         _ => return None,
     })
 }
@@ -591,12 +596,52 @@ fn cargo_vendored(ctx: &RuleContext<'_>) -> bool {
     })
 }
 
-/// Named `go get`s before the whole-context copy (`go get github.com/x/y`, the GOPATH way of
-/// fetching a project's dependencies ahead of its source): the later `go get -d` of the
-/// project only fills gaps.
-pub(super) fn prefetches_by_name(c: &Command) -> Option<Eco> {
-    (pkg::is(c, "go", &["get"]) && go_get_names(c) > 0 && !c.args().iter().any(|w| w.text.contains('@')))
-        .then_some(Eco::Go)
+/// Dependencies fetched by name before the whole-context copy, with how many it names: `go
+/// get github.com/x/y` (the GOPATH way of fetching a project's dependencies ahead of its
+/// source; the later `go get -d` of the project only fills gaps), or a `pip install` of pinned
+/// requirements (`pip install Twisted==14.0.2 psutil==2.1.3 ...`, counting only the pinned
+/// ones; the later `pip install .` finds them installed).
+pub(super) fn prefetches_by_name(c: &Command) -> Option<(Eco, usize)> {
+    if pkg::is(c, "go", &["get"]) && go_get_names(c) > 0 && !c.args().iter().any(|w| w.text.contains('@')) {
+        return Some((Eco::Go, go_get_names(c)));
+    }
+    let args = pip_args(c)?;
+    if args.first().is_none_or(|w| w.text != "install") {
+        return None;
+    }
+    let mut skip = false;
+    let named = args[1..]
+        .iter()
+        .filter(|w| {
+            let t = w.text.as_str();
+            if std::mem::take(&mut skip) {
+                return false;
+            }
+            if t.starts_with('-') {
+                skip = !t.contains('=')
+                    && matches!(
+                        t,
+                        "-r" | "--requirement"
+                            | "-c"
+                            | "--constraint"
+                            | "-e"
+                            | "--editable"
+                            | "-i"
+                            | "--index-url"
+                            | "-f"
+                            | "--find-links"
+                            | "-t"
+                            | "--target"
+                            | "--prefix"
+                    );
+                return false;
+            }
+            // Pinned: a dependency list (`psutil==2.1.3`, a VCS URL at a commit), not tools
+            // installed by name (`pip install jupyter torch`).
+            !t.starts_with(['.', '/', '$']) && !t.ends_with(".txt") && (t.contains("==") || t.contains(".git@"))
+        })
+        .count();
+    (named > 0).then_some((Eco::Python, named))
 }
 
 /// A project script whose name says it installs the dependencies (`bin/installDeps.sh`,

@@ -9,7 +9,7 @@ use crate::estimate::heuristics;
 crate::declare_rule! {
     /// ## What it does
     /// Checks for a Java Development Kit in an image that only runs Java: a JDK base for the
-    /// final image (`eclipse-temurin:N` and `:N-jdk`, `openjdk:N`, `amazoncorretto:N`,
+    /// final image (`eclipse-temurin:N` and `:N-jdk`, `openjdk:N`, the deprecated `java:N`, `amazoncorretto:N`,
     /// `sapmachine:N`, `ibm-semeru-runtimes:*-jdk`), or a JDK package installed in a stage that
     /// ships (`default-jdk`, `openjdk-17-jdk[-headless]`, apk `openjdk17` and
     /// `openjdk17-jdk`, rpm `java-17-openjdk-devel` and `java-17-amazon-corretto-devel`,
@@ -73,6 +73,11 @@ fn jdk_image(repo: &str, tag: &str) -> Option<String> {
             super::full_base_image::smaller_tag(Family::EclipseTemurin, Some(tag)).map(|new| format!("{repo}:{new}"))
         }
         "openjdk" => Some("eclipse-temurin:<version>-jre (the openjdk images are deprecated)".to_string()),
+        // The official `java` image, deprecated in 2017 for `openjdk` (docker-library/docs,
+        // `java/README.md`): its `7`, `8` and `openjdk-8-jdk` tags are JDKs.
+        "java" if matches!(repo, "java" | "library/java" | "docker.io/library/java") => {
+            Some("eclipse-temurin:<version>-jre (the java images are deprecated and no longer updated)".to_string())
+        }
         "amazoncorretto" | "sapmachine" => Some(format!(
             "a JRE image, e.g. eclipse-temurin:{}-jre",
             t.split(['-', '.']).next().unwrap_or("21")

@@ -20,6 +20,7 @@ mod base_image_latest_tag;
 mod base_image_not_pinned;
 mod broad_copy_from_build_stage;
 mod build_toolchain_in_final_stage;
+mod cleanup_in_later_layer;
 mod consecutive_package_installs;
 mod copy_all_before_dependency_install;
 mod curl_and_wget_installed;

@@ -78,7 +78,7 @@ pub(super) fn check(ctx: &RuleContext<'_>, meta: &'static RuleMeta, out: &mut Ve
 }
 
 /// `a`, `a and b`, `a, b and c`.
-fn and_list(items: &[String]) -> String {
+pub(super) fn and_list(items: &[String]) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
