@@ -218,6 +218,11 @@ const DEV_WORDS: &[&str] = &[
     "test",
     "tests",
     "testing",
+    "unittest",
+    "unittests",
+    "integration",
+    "e2e",
+    "smoketest",
     "lint",
     "validate",
     "validation",
@@ -239,16 +244,26 @@ const DEV_WORDS: &[&str] = &[
 /// Whether the target's command (its `ENTRYPOINT` followed by its `CMD`, from the stage
 /// chain `chain`, target first) runs a test suite: `npm test`, `npm run test:e2e`, `yarn
 /// test`, `pytest`, `tox`, `go test`, `cargo test`, `mvn test`, `gradle test`, `dotnet test`,
-/// `rspec`, `rake spec`, `phpunit`, `codecept`, `jest`, `playwright test`, `cypress run`, `make test`. Such
-/// an image runs a CI step, like a target named `test`: nothing in it ships to production.
+/// `rspec`, `rake spec`, `phpunit`, `codecept`, `jest`, `playwright test`, `cypress run`, `make test`;
+/// or, with no command at all, whose last step runs one (`RUN make check`, `RUN travis compile |
+/// bash`). Such an image runs a CI step, like a target named `test`: nothing in it ships to
+/// production.
 fn runs_test_suite(ins: &[Instruction<'_>], stages: &[Stage], chain: &[usize]) -> bool {
     let last = |k: Keyword| {
         chain
             .iter()
             .find_map(|&s| stages[s].instructions.clone().rev().find(|&i| ins[i].keyword == k))
     };
-    let words: Vec<String> = [last(Keyword::Entrypoint), last(Keyword::Cmd)]
+    let command = [last(Keyword::Entrypoint), last(Keyword::Cmd)];
+    // Without a command, an image whose last step runs the test suite or a CI build (`RUN make
+    // check`, `RUN travis compile | bash`) is that CI step.
+    let last_step = chain
+        .first()
+        .and_then(|&t| stages[t].instructions.clone().last())
+        .filter(|&i| ins[i].keyword == Keyword::Run && command.iter().all(Option::is_none));
+    let words: Vec<String> = command
         .into_iter()
+        .chain([last_step])
         .flatten()
         .flat_map(|i| {
             ins[i]
@@ -261,15 +276,17 @@ fn runs_test_suite(ins: &[Instruction<'_>], stages: &[Stage], chain: &[usize]) -
         .map(|w| w.rsplit('/').next().unwrap_or(&w).to_string())
         .filter(|w| !w.starts_with('-'))
         .collect();
-    let test_word = |w: &str| w == "test" || w == "tests" || w.starts_with("test:") || w == "e2e" || w == "spec";
+    let test_word = |w: &str| matches!(w, "test" | "tests" | "check" | "e2e" | "spec") || w.starts_with("test:");
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     w.windows(2).any(|p| {
         matches!(
             p[0],
             "npm" | "yarn" | "pnpm" | "bun" | "go" | "cargo" | "mvn" | "mvnw" | "gradle" | "gradlew" | "dotnet"
-                | "rake" | "make" | "playwright" | "mix"
+                | "rake" | "make" | "playwright" | "mix" | "ctest"
         ) && test_word(p[1])
             || p[0] == "cypress" && p[1] == "run"
+            // Travis CI's build script compiled and run locally.
+            || p[0] == "travis" && matches!(p[1], "compile" | "run")
     }) || w.windows(3).any(|p| matches!(p[0], "npm" | "yarn" | "pnpm" | "bun") && p[1] == "run" && test_word(p[2]))
         // The runner as the program, or run through a wrapper (`bundle exec rspec`, `python -m
         // pytest`, `npx jest`).
@@ -564,6 +581,7 @@ impl<'a> RuleContext<'a> {
     #[must_use]
     pub fn serves(&self) -> bool {
         self.runtime
+            || self.serves_from_base()
             || self.product
                 && self.chain(self.target).iter().any(|&s| {
                     self.stage_instructions(s)
@@ -579,6 +597,7 @@ impl<'a> RuleContext<'a> {
     #[must_use]
     pub fn runs_application(&self) -> bool {
         self.runtime
+            || self.serves_from_base()
             || self.runs_base_interpreter()
             || self.product
                 && self.chain(self.target).iter().any(|&s| {
@@ -592,6 +611,40 @@ impl<'a> RuleContext<'a> {
                                 })
                     })
                 })
+    }
+
+    /// Whether the target is a product image without a command of its own built on an official
+    /// server image whose command serves what the image holds: php's `-apache` and `-fpm`
+    /// variants (`apache2-foreground`, `php-fpm`; docker-library/php), `nginx`, `httpd`,
+    /// `tomcat`, `jetty`. The image must hold an application (it copies files that are not
+    /// only scripts and configuration, or copies from a stage): one that copies nothing serves
+    /// a checkout mounted at run time, a development setup.
+    #[must_use]
+    pub fn serves_from_base(&self) -> bool {
+        let root = self.scope.root_of[self.target];
+        let holds_app = || {
+            super::build_toolchain_in_final_stage::copies_app_sources(self)
+                || self.chain(self.target).iter().any(|&s| {
+                    self.stages[s]
+                        .dependencies
+                        .iter()
+                        .any(|d| d.kind == DependencyKind::CopyFrom)
+                })
+        };
+        self.product
+            && !self.runtime
+            && holds_app()
+            && base_image(&self.stages[root]).is_some_and(|r| {
+                r.registry.is_none()
+                    && match r.repo.as_str() {
+                        "php" => r
+                            .tag
+                            .as_deref()
+                            .is_some_and(|t| t.split('-').any(|p| p == "apache" || p == "fpm")),
+                        "nginx" | "httpd" | "tomcat" | "jetty" => true,
+                        _ => false,
+                    }
+            })
     }
 
     /// Whether the target is a product image built on an official node, python or ruby image

@@ -200,6 +200,12 @@ impl Rule for CopyAllBeforeDependencyInstall {
             // download` in a `deps` stage covers the `go build` of `FROM deps AS build` (an
             // explicit reinstall after the copy still runs again).
             let inherited: &[Eco] = st.base_stage.map_or(&[], |b| chain_ecos[b].as_slice());
+            // A base image made to hold the project's dependencies (`dspace/dspace-dependencies`,
+            // `acme/app-deps`): the build finds them there.
+            let deps_base = crate::catalog::ImageRef::parse(ctx.root_base(st.index)).is_some_and(|r| {
+                let name = r.repo.rsplit('/').next().unwrap_or("");
+                name.ends_with("dependencies") || name.ends_with("-deps") || name.ends_with("_deps")
+            });
             let mut installed_before: Vec<Eco> = Vec::new();
             // Dependencies fetched by name before the copy, per ecosystem.
             let mut named: Vec<(Eco, usize)> = Vec::new();
@@ -248,7 +254,8 @@ impl Rule for CopyAllBeforeDependencyInstall {
                         Some(_)
                             if installed_before.contains(&dep.eco)
                                 || dep.implicit.is_some()
-                                    && (inherited.contains(&dep.eco) || prefetched.contains(&dep.eco)) => {}
+                                    && (deps_base || inherited.contains(&dep.eco) || prefetched.contains(&dep.eco)) => {
+                        }
                         Some(ci) if !copied_in.contains(&dep.eco) => {
                             let cinst = &ctx.dockerfile.instructions[ci];
                             // The program and its subcommand (`go mod download`: the verb too).

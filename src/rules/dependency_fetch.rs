@@ -68,7 +68,12 @@ const DOTNET: &str = "the .csproj (and .sln) files";
 fn explicit_install(c: &Command) -> Option<Dep> {
     let name = tool_name(c)?;
     let sub = c.subcommand().map(|w| w.text.as_str());
-    let pkg_args = c.args().iter().filter(|w| !w.text.starts_with('-')).count();
+    // The subcommand and the packages it names (`npm install .` names none: the project).
+    let pkg_args = c
+        .args()
+        .iter()
+        .filter(|w| !w.text.starts_with('-') && !matches!(w.text.as_str(), "." | "./"))
+        .count();
     let e = Dep::explicit;
     // An install from the local store alone (`pnpm install --offline` after `pnpm fetch`)
     // downloads nothing.
@@ -207,6 +212,11 @@ fn implicit_fetch(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize) -> Option
             "the library dependencies",
             "sbt update",
         ),
+        // `wasm-pack build` runs `cargo build` for the wasm target
+        // (<https://rustwasm.github.io/docs/wasm-pack/commands/build.html>).
+        ("wasm-pack", Some("build" | "test" | "pack")) if !cargo_vendored(ctx) => {
+            Dep::implicit(Eco::Rust, CARGO, "the crates", "cargo fetch")
+        }
         // `dotnet build` and `dotnet publish` restore first unless told not to.
         ("dotnet", Some("build" | "publish" | "test" | "pack" | "run")) if !c.has_flag("--no-restore") => {
             Dep::implicit(Eco::Dotnet, DOTNET, "the NuGet packages", "dotnet restore")

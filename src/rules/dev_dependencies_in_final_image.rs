@@ -87,11 +87,12 @@ crate::declare_rule! {
 
 /// Which installer a command is, when it installs a project's dependencies.
 fn project_install(c: &Command) -> Option<&'static str> {
+    // Named packages (`npm install -g pm2`); `npm install .` installs the project itself.
     let positional = |skip: usize| {
         c.args()
             .iter()
             .skip(skip)
-            .any(|w| !w.text.starts_with('-') && !w.text.contains('='))
+            .any(|w| !w.text.starts_with('-') && !w.text.contains('=') && !matches!(w.text.as_str(), "." | "./"))
     };
     if pkg::is(c, "npm", &["ci", "clean-install"]) {
         return Some("npm");

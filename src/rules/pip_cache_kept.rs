@@ -27,6 +27,12 @@ crate::declare_rule! {
     /// MB; their wheels and dependencies are about 3 MB on PyPI), so a short list is not given
     /// the floor of a whole requirements file.
     ///
+    /// uv's installs (`uv sync`, `uv pip install`, `uv add`, `uv tool install`) are checked the
+    /// same way: uv keeps the wheels it downloads and unpacks in `~/.cache/uv` unless it runs
+    /// with `--no-cache`, `UV_NO_CACHE` is set, a cache is mounted on it (or on `~/.cache`, or
+    /// on `UV_CACHE_DIR`), or the `RUN` cleans it (`uv cache clean`, `rm -rf ~/.cache/uv`)
+    /// (<https://docs.astral.sh/uv/concepts/cache/>).
+    ///
     /// ## Example
     /// ```dockerfile
     /// RUN pip install -r requirements.txt
@@ -62,9 +68,54 @@ fn is_pip_install(c: &Command) -> Option<usize> {
     (sub.text == "install").then_some(pip_at)
 }
 
+/// The first uv install in `cmds` that keeps uv's cache in the layer of `RUN` `i`, if any.
+fn uv_install_keeping_cache<'c>(ctx: &RuleContext<'_>, s: usize, i: usize, cmds: &'c [Command]) -> Option<&'c Command> {
+    if ctx.env_at(s, i, "UV_NO_CACHE").is_some() {
+        return None;
+    }
+    let uv_cache_dir = ctx.env_at(s, i, "UV_CACHE_DIR");
+    let mounted = ctx.cache_mount_targets(s, i).iter().any(|t| {
+        t.contains(".cache/uv")
+            || t.trim_end_matches('/').ends_with(".cache")
+            || t.contains("UV_CACHE_DIR")
+            || uv_cache_dir
+                .as_deref()
+                .is_some_and(|d| pkg::path_overlaps(t, d.trim_end_matches('/')))
+    });
+    let cleaned = pkg::removed_paths(cmds).iter().any(|w| {
+        let p = pkg::normalize_home(&w.text);
+        p.contains(".cache/uv") || p.contains("UV_CACHE_DIR") || p.trim_end_matches(['/', '*']).ends_with(".cache")
+    }) || cmds.iter().any(|c| pkg::is(c, "uv", &["cache"]));
+    if mounted || cleaned {
+        return None;
+    }
+    cmds.iter().find(|c| {
+        let installs = pkg::is(c, "uv", &["sync", "add"])
+            || c.name() == Some("uv")
+                && c.args()
+                    .windows(2)
+                    .any(|p| matches!(p[0].text.as_str(), "pip" | "tool") && p[1].text == "install");
+        installs
+            && !c.has_flag("--no-cache")
+            && !c.has_flag("-n")
+            && !c.has_flag("--offline")
+            && !c.words.iter().any(|w| w.text.starts_with("UV_NO_CACHE="))
+    })
+}
+
 impl Rule for PipCacheKept {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
+            if let Some(c) = uv_install_keeping_cache(ctx, s, i, cmds)
+                && let Some(sub) = c.subcommand()
+            {
+                let span = c.span_through(1).unwrap_or_default();
+                out.push(
+                    Finding::new(&Self::META, ctx, i, span, format!("`{}` keeps uv's cache (~/.cache/uv) in this layer", ctx.text(span)), "add `--no-cache`, set `ENV UV_NO_CACHE=1`, or use `RUN --mount=type=cache,target=/root/.cache/uv`")
+                        .estimate(Some(heuristics::pip_cache()))
+                        .fix(Fix::safe("add `--no-cache` to the uv command", vec![Edit::insert(sub.span.end(), " --no-cache")])),
+                );
+            }
             let offline = ctx.dockerfile.instructions[i]
                 .flag("network")
                 .is_some_and(|f| f.value() == Some("none"));
