@@ -329,28 +329,14 @@ pub(super) fn pip_args(c: &Command) -> Option<&[Word]> {
     Some(&rest[sub..])
 }
 
-/// `pip install .`, `pip install -e .`, `pip install ./pkg`, `pip install /datasette`: a
-/// project folder, whose dependencies pip resolves from its metadata (not with `--no-deps` or
-/// `--no-index`). A requirement specifier never holds a `/`; a path that does is a local
-/// project, unless it names an archive or wheel file, a glob of them (`/wheels/*`) or a URL.
-fn installs_local_project(args: &[Word]) -> bool {
-    let folder = |t: &str| {
-        t == "."
-            || t.starts_with(".[")
-            || (t.contains('/')
-                && !t.contains("://")
-                && !t.contains(['*', '?', '$', '`'])
-                && ![".whl", ".tar.gz", ".tgz", ".zip", ".egg", ".tar.bz2", ".txt"]
-                    .iter()
-                    .any(|e| t.split('[').next().unwrap_or(t).ends_with(e)))
-    };
-    // Option values that are paths (`-r requirements/base.txt`, `--target /deps`).
+/// The operands of a pip subcommand (`args` from the subcommand on): the words after it that
+/// are neither options nor the values of options that take one (`-r requirements/base.txt`,
+/// `--target /deps`, `-i URL`).
+fn pip_operands(args: &[Word]) -> Vec<&Word> {
     let mut skip = false;
-    let flag = |f: &str| args.iter().any(|w| w.text == f);
-    args.first().is_some_and(|w| w.text == "install")
-        && !flag("--no-deps")
-        && !flag("--no-index")
-        && args.iter().skip(1).any(|w| {
+    args.iter()
+        .skip(1)
+        .filter(|w| {
             let t = w.text.as_str();
             if std::mem::take(&mut skip) {
                 return false;
@@ -387,8 +373,31 @@ fn installs_local_project(args: &[Word]) -> bool {
                     );
                 return false;
             }
-            folder(t)
+            true
         })
+        .collect()
+}
+
+/// `pip install .`, `pip install -e .`, `pip install ./pkg`, `pip install /datasette`: a
+/// project folder, whose dependencies pip resolves from its metadata (not with `--no-deps` or
+/// `--no-index`). A requirement specifier never holds a `/`; a path that does is a local
+/// project, unless it names an archive or wheel file, a glob of them (`/wheels/*`) or a URL.
+fn installs_local_project(args: &[Word]) -> bool {
+    let folder = |t: &str| {
+        t == "."
+            || t.starts_with(".[")
+            || (t.contains('/')
+                && !t.contains("://")
+                && !t.contains(['*', '?', '$', '`'])
+                && ![".whl", ".tar.gz", ".tgz", ".zip", ".egg", ".tar.bz2", ".txt"]
+                    .iter()
+                    .any(|e| t.split('[').next().unwrap_or(t).ends_with(e)))
+    };
+    let flag = |f: &str| args.iter().any(|w| w.text == f);
+    args.first().is_some_and(|w| w.text == "install")
+        && !flag("--no-deps")
+        && !flag("--no-index")
+        && pip_operands(args).iter().any(|w| folder(&w.text))
 }
 
 /// The words of `c` that are not options, nor the values of the options in `takes_value`
@@ -619,33 +628,10 @@ pub(super) fn prefetches_by_name(c: &Command) -> Option<(Eco, usize)> {
     if args.first().is_none_or(|w| w.text != "install") {
         return None;
     }
-    let mut skip = false;
-    let named = args[1..]
+    let named = pip_operands(args)
         .iter()
         .filter(|w| {
             let t = w.text.as_str();
-            if std::mem::take(&mut skip) {
-                return false;
-            }
-            if t.starts_with('-') {
-                skip = !t.contains('=')
-                    && matches!(
-                        t,
-                        "-r" | "--requirement"
-                            | "-c"
-                            | "--constraint"
-                            | "-e"
-                            | "--editable"
-                            | "-i"
-                            | "--index-url"
-                            | "-f"
-                            | "--find-links"
-                            | "-t"
-                            | "--target"
-                            | "--prefix"
-                    );
-                return false;
-            }
             // Pinned: a dependency list (`psutil==2.1.3`, a VCS URL at a commit), not tools
             // installed by name (`pip install jupyter torch`).
             !t.starts_with(['.', '/', '$']) && !t.ends_with(".txt") && (t.contains("==") || t.contains(".git@"))
