@@ -366,7 +366,7 @@ mod tests {
             let items: Vec<(u64, u64, u64)> = (0..6 + rnd(10))
                 .map(|_| (100 + rnd(1900), 128 + rnd(6000), 1 + rnd(8)))
                 .collect();
-            let types: Vec<(u64, u64, f64, Option<u64>)> = (0..1 + rnd(3))
+            let types: Vec<(u64, u64, f64, Option<u64>)> = (0..=rnd(3))
                 .map(|_| {
                     let cpu = 2000 + rnd(6000);
                     let mem = 8000 + rnd(24000);
