@@ -29,8 +29,6 @@ pub(super) const MAX_PODS: u64 = 2_000;
 /// Pricing search nodes one column generation (and one dive) may spend: the deterministic work
 /// budget that replaces a wall-clock limit.
 pub(super) const WORK: u64 = 600_000;
-/// Pricing search nodes one dive may spend over all its rounds.
-pub(super) const DIVE_BUDGET: u64 = 150_000;
 /// Search nodes one pricing call may explore before returning its bound instead of a proof.
 const PRICING_NODES: u64 = 50_000;
 /// Work one round costs besides its pricing (the restricted LP is re-solved), in pricing search
@@ -43,6 +41,7 @@ const COLUMNS_PER_TYPE: usize = 4;
 /// Column-generation iterations at most.
 const MAX_ITERATIONS: usize = 400;
 /// Pricing search nodes of one column generation inside a dive.
+#[cfg(test)]
 const DIVE_WORK: u64 = 50_000;
 
 /// What column generation produced.
@@ -61,6 +60,8 @@ pub(super) struct ColGen {
     pub iterations: usize,
     /// Pricing search nodes used.
     pub work: u64,
+    /// The restricted LP's duals at the end: π per item, and μ per node type of `types`.
+    pub duals: (Vec<f64>, Vec<f64>),
 }
 
 /// Heuristic pricing: greedy fills of one node of type `ty` in decreasing dual value per unit
@@ -184,8 +185,22 @@ fn initial_columns(p: &Problem, types: &[usize], counts: &[u64]) -> Vec<NodeFill
 /// smoothed pricing finds is added when it improves the restricted LP; when none does (a
 /// mis-pricing), the smoothing is halved, and pricing at the LP's own duals with no improving
 /// pattern ends the generation: the LP is solved.
-#[allow(clippy::cast_precision_loss)]
 pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], work: u64, upper: f64) -> Option<ColGen> {
+    column_generation_seeded(p, types, counts, work, upper, &[])
+}
+
+/// [`column_generation`] warm-started with the patterns `seed` too (each trimmed to `counts`;
+/// those of other types, or left empty, are dropped): a residual after some nodes are fixed
+/// starts from the patterns the whole problem's generation found.
+#[allow(clippy::cast_precision_loss)]
+pub(super) fn column_generation_seeded(
+    p: &Problem,
+    types: &[usize],
+    counts: &[u64],
+    work: u64,
+    upper: f64,
+    seed: &[NodeFill],
+) -> Option<ColGen> {
     if counts.iter().all(|&c| c == 0) {
         return Some(ColGen {
             bound: 0.0,
@@ -193,6 +208,7 @@ pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], wo
             columns: Vec::new(),
             iterations: 0,
             work: 0,
+            duals: (vec![0.0; counts.len()], vec![0.0; types.len()]),
         });
     }
     let guard = |b: f64| (b * (1.0 - 1e-7) - 1e-9).max(0.0);
@@ -201,6 +217,19 @@ pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], wo
         r >= objective - 1e-7 * objective.abs().max(1.0) || r >= upper - 1e-9
     };
     let mut columns = initial_columns(p, types, counts);
+    let known = columns.len();
+    for q in seed.iter().filter(|q| types.contains(&q.ty)) {
+        let pods: Vec<(usize, u64)> = q
+            .pods
+            .iter()
+            .map(|&(i, a)| (i, a.min(counts[i])))
+            .filter(|&(_, a)| a > 0)
+            .collect();
+        let q = NodeFill { ty: q.ty, pods };
+        if !q.pods.is_empty() && !columns[..known].contains(&q) && !columns[known..].contains(&q) {
+            columns.push(q);
+        }
+    }
     let mut master = DualMaster::new(p, types, counts, &columns)?;
     let mut bound: f64 = 0.0;
     let mut center: Option<Vec<f64>> = None;
@@ -288,6 +317,7 @@ pub(super) fn column_generation(p: &Problem, types: &[usize], counts: &[u64], wo
         columns,
         iterations,
         work: work - left,
+        duals: master.duals(),
     })
 }
 
@@ -312,6 +342,10 @@ pub(super) fn solve_master(p: &Problem, types: &[usize], counts: &[u64], columns
 /// A packing from the LP: round the master's solution down, then dive (solve the residual's LP
 /// again by column generation, commit its whole columns, or its largest column once) until every
 /// pod is placed or `work` pricing search nodes are spent, when a greedy packs what is left.
+///
+/// The plain dive without backtracking, which the planner used before `lds`: kept as the
+/// reference the backtracking dive is tested against.
+#[cfg(test)]
 #[allow(
     clippy::cast_precision_loss,
     clippy::cast_possible_truncation,

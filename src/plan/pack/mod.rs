@@ -23,6 +23,7 @@ mod bounds;
 mod colgen;
 mod exact;
 mod heuristics;
+mod lds;
 mod lp;
 mod master;
 mod model;
@@ -51,6 +52,9 @@ const IP_NODES: u64 = 200;
 /// quarter of it for the dive). The cheapest mix gets [`colgen::WORK`]: one type's plan is one
 /// of several, run side by side.
 const SINGLE_WORK: u64 = 200_000;
+/// Pricing and exact-search nodes of the backtracking dive for the cheapest mix (a deterministic
+/// budget).
+const LDS_WORK: u64 = 300_000;
 /// Exact-search nodes of the ruin-and-recreate improvement of a fleet (a deterministic budget;
 /// a quarter of it for one node type).
 const REPAIR_WORK: u64 = 20_000;
@@ -220,7 +224,8 @@ pub fn plan_single_traced(p: &Problem, ty: usize, limits: Limits) -> Option<(Sin
                     consider(pk, &mut best, &mut trace.found_by, "restricted IP");
                 }
                 if (best.nodes.len() as u64) > lb {
-                    let pk = colgen::dive(&unit, &[ty], &counts, &cg, SINGLE_WORK / 4);
+                    #[allow(clippy::cast_precision_loss)]
+                    let pk = lds::search(&unit, &[ty], &counts, &cg, best.nodes.len() as f64, SINGLE_WORK / 4);
                     consider(pk, &mut best, &mut trace.found_by, "LP rounding");
                 }
                 if (best.nodes.len() as u64) > lb {
@@ -401,7 +406,7 @@ pub fn plan_mixed_traced(
             }
         }
         if cost(&best) > target {
-            if let Some(pk) = colgen::dive(p, types, &counts, &cg, colgen::DIVE_BUDGET) {
+            if let Some(pk) = lds::search(p, types, &counts, &cg, cost(&best), LDS_WORK) {
                 take(downsize(p, types, &pk), &mut best, &mut found_by, "LP rounding");
             }
             let far = Instant::now() + limits.time.max(Duration::from_secs(1));
