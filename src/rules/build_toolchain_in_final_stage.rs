@@ -219,18 +219,27 @@ impl Rule for BuildToolchainInFinalStage {
         for (s, i, cmds) in pkg::shipping_runs(ctx) {
             // The full language images (buildpack-deps) already ship gcc: removing it from
             // this install would not shrink the image; DF103 reports the base instead.
-            let base_has_compiler = crate::catalog::ImageRef::parse(ctx.root_base(s))
-                .and_then(|r| crate::catalog::classify(&r))
-                .is_some_and(|(f, v)| {
-                    v == crate::catalog::Variant::Full
-                        && matches!(
-                            f,
-                            crate::catalog::Family::Python
-                                | crate::catalog::Family::Node
-                                | crate::catalog::Family::Golang
-                                | crate::catalog::Family::Rust
-                        )
-                });
+            let base_ref = crate::catalog::ImageRef::parse(ctx.root_base(s));
+            let full_ruby = base_ref.as_ref().is_some_and(|r| {
+                r.registry.is_none()
+                    && r.repo == "ruby"
+                    && r.tag
+                        .as_deref()
+                        .is_none_or(|t| !t.contains("slim") && !t.contains("alpine"))
+            });
+            let base_has_compiler = full_ruby
+                || base_ref
+                    .and_then(|r| crate::catalog::classify(&r))
+                    .is_some_and(|(f, v)| {
+                        v == crate::catalog::Variant::Full
+                            && matches!(
+                                f,
+                                crate::catalog::Family::Python
+                                    | crate::catalog::Family::Node
+                                    | crate::catalog::Family::Golang
+                                    | crate::catalog::Family::Rust
+                            )
+                    });
             let removed = pkg::removes_packages(cmds);
             for inst in pkg::installs(cmds) {
                 if let Some(v) = pkg::apk_virtual(inst.cmd)
@@ -252,6 +261,9 @@ impl Rule for BuildToolchainInFinalStage {
                         // A JDK package (`java-17-openjdk-devel`) is DF107's.
                         (is_toolchain(n) || is_dev(n) && !super::jdk_as_runtime::jdk_package(n))
                             && !removed.iter().any(|r| r == n)
+                            // The full language images (buildpack-deps) already hold the
+                            // compilers: naming them again adds nothing.
+                            && !(base_has_compiler && is_compiler(n))
                     })
                     .collect();
                 if tools.is_empty() {

@@ -245,8 +245,8 @@ const DEV_WORDS: &[&str] = &[
 /// chain `chain`, target first) runs a test suite: `npm test`, `npm run test:e2e`, `yarn
 /// test`, `pytest`, `tox`, `go test`, `cargo test`, `mvn test`, `gradle test`, `dotnet test`,
 /// `rspec`, `rake spec`, `phpunit`, `codecept`, `jest`, `playwright test`, `cypress run`, `make test`;
-/// or, with no command at all, whose last step runs one (`RUN make check`, `RUN travis compile |
-/// bash`). Such an image runs a CI step, like a target named `test`: nothing in it ships to
+/// or a build script (`CMD ["./docker-build.sh"]`); or, with no command at all, whose last step
+/// runs one (`RUN make check`, `RUN travis compile | bash`). Such an image runs a CI step, like a target named `test`: nothing in it ships to
 /// production.
 fn runs_test_suite(ins: &[Instruction<'_>], stages: &[Stage], chain: &[usize]) -> bool {
     let last = |k: Keyword| {
@@ -293,6 +293,13 @@ fn runs_test_suite(ins: &[Instruction<'_>], stages: &[Stage], chain: &[usize]) -
         || w.iter()
             .take(3)
             .any(|f| TEST_RUNNERS.contains(f))
+        // A build script as the command (`CMD ["/src/contrib/docker-build.sh"]`): a build
+        // environment that runs one build over the sources and exits.
+        || last_step.is_none()
+            && w.first().is_some_and(|f| {
+                let stem = f.strip_suffix(".sh").unwrap_or(f);
+                f.ends_with(".sh") && stem.split(['-', '_', '.']).any(|p| p == "build")
+            })
 }
 
 impl<'a> RuleContext<'a> {
@@ -683,7 +690,18 @@ impl<'a> RuleContext<'a> {
             inst.keyword == Keyword::Run
                 && self.commands[i].iter().any(|c| {
                     let user_cmd = matches!(c.name(), Some("useradd" | "usermod" | "adduser" | "gpasswd"));
-                    c.words.iter().any(|w| w.text.contains("NOPASSWD"))
+                    // Passwordless sudo for every command (`NOPASSWD:ALL`); one for a few named
+                    // commands (`NOPASSWD: /usr/sbin/tc`) is a narrow grant a service may need.
+                    c.words.iter().any(|w| {
+                        w.text.contains("NOPASSWD")
+                            && w.text
+                                .split("NOPASSWD")
+                                .nth(1)
+                                .is_some_and(|r| r.trim_start_matches([':', ' ']).starts_with("ALL"))
+                    }) || c
+                        .words
+                        .windows(2)
+                        .any(|p| p[0].text.ends_with("NOPASSWD:") && p[1].text.starts_with("ALL"))
                         || user_cmd
                             && c.args()
                                 .iter()

@@ -769,14 +769,46 @@ fn run_creates(cmds: &[Command], k: usize, wd: &str) -> Vec<RunWrite> {
             }
         }
         Some("git") if c.subcommand().is_some_and(|w| w.text == "clone") => {
+            // The operands, without the values of git clone's options that take one (`-b
+            // master`, `--depth 1`; git-clone(1)).
+            let mut skip = false;
             let pos: Vec<&str> = c
                 .args()
                 .iter()
-                .filter(|w| !w.text.starts_with('-'))
+                .filter(|w| {
+                    let t = w.text.as_str();
+                    if std::mem::take(&mut skip) {
+                        return false;
+                    }
+                    if t.starts_with('-') {
+                        skip = matches!(
+                            t,
+                            "-b" | "--branch"
+                                | "--depth"
+                                | "-o"
+                                | "--origin"
+                                | "-c"
+                                | "--config"
+                                | "--reference"
+                                | "--reference-if-able"
+                                | "--separate-git-dir"
+                                | "-u"
+                                | "--upload-pack"
+                                | "--template"
+                                | "--shallow-since"
+                                | "--shallow-exclude"
+                                | "--filter"
+                                | "-j"
+                                | "--jobs"
+                                | "--server-option"
+                        );
+                        return false;
+                    }
+                    true
+                })
                 .map(|w| w.text.as_str())
                 .collect();
-            // clone URL [DIR]; options with values (-b x, --depth 1) make positional parsing
-            // unreliable, so take the word after the URL only when it is not a number.
+            // clone URL [DIR]; a number after the URL is still read as an option's value.
             if let Some(ui) = pos.iter().position(|p| p.contains("://") || p.contains('@')) {
                 let dir = pos
                     .get(ui + 1)
@@ -1174,7 +1206,17 @@ pub(super) fn written_between(
             let copies = matches!(name, "cp" | "install" | "mv" | "rsync" | "ln") && !c.has_flag("-d");
             let (written, read) = if copies && operands.len() > 1 {
                 let (last, srcs) = operands.split_last().map_or((false, false), |(l, rest)| {
-                    (overlaps(l), rest.iter().any(|a| overlaps(a)))
+                    // Into a folder above `path` (`cp build/*.whl /code` with `/code/onnxruntime`
+                    // deleted later), only what lands there by its name can be `path`.
+                    let dest = resolve_word(ctx, s, j, &cwd, &l.text);
+                    let written = match dest {
+                        Some(d) if path.starts_with(&format!("{}/", d.trim_end_matches('/'))) => rest.iter().any(|a| {
+                            let name = a.text.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+                            !name.is_empty() && pkg::path_overlaps(&pkg::join(&d, name), path)
+                        }),
+                        _ => overlaps(l),
+                    };
+                    (written, rest.iter().any(|a| overlaps(a)))
                 });
                 (last, srcs)
             } else {

@@ -13,7 +13,7 @@ crate::declare_rule! {
     ///   `pnpm install` without `--prod`, `yarn install` without `--production`, unless
     ///   `NODE_ENV=production` is set; a `npm prune --omit=dev` (or `--production`) in a later
     ///   `RUN` does not help, since the bytes stay in the install's layer;
-    /// - `composer install` (or `php composer.phar install`) without `--no-dev` or
+    /// - `composer install` or `composer create-project` (also `php composer.phar install`) without `--no-dev` or
 ///   `COMPOSER_NO_DEV=1`, unless a `composer install --no-dev` follows in the same `RUN`;
 /// - `pip install` of development or test requirements (`-r requirements-dev.txt`,
 ///   `requirements/test.txt`, `pip install -e ".[dev]"`);
@@ -112,7 +112,8 @@ fn project_install(c: &Command) -> Option<&'static str> {
     if pkg::is(c, "poetry", &["install"]) {
         return Some("poetry");
     }
-    if pkg::composer_command(c) == Some("install") {
+    // `composer create-project vendor/app` installs the project and its require-dev too.
+    if matches!(pkg::composer_command(c), Some("install" | "create-project")) {
         return Some("composer");
     }
     if pip_installs_dev(c) {

@@ -82,6 +82,11 @@ fn jdk_image(repo: &str, tag: &str) -> Option<String> {
             "a JRE image, e.g. eclipse-temurin:{}-jre",
             t.split(['-', '.']).next().unwrap_or("21")
         )),
+        // Tomcat's and Jetty's official tags name the Java they run on: `8.5-jdk8`, `9-jdk17`
+        // (docker-library/tomcat); each has a `-jre` twin.
+        "tomcat" | "jetty" if t.contains("jdk") && !repo.contains('/') => {
+            Some(format!("{repo}:{}", t.replacen("jdk", "jre", 1)))
+        }
         "ibm-semeru-runtimes" if t.contains("jdk") => Some(format!("{repo}:{}", t.replacen("jdk", "jre", 1))),
         // Another publisher's image named for a JDK (`someone/8-jdk-alpine-mvn`).
         _ if repo.contains('/') && name.split(['-', '_', '.']).any(|w| w == "jdk") && !name.contains("jre") => {

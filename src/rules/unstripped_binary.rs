@@ -430,10 +430,11 @@ impl Rule for UnstrippedBinary {
                     // mode (Go before 1.17, or `GO111MODULE=off`).
                     let go_get_builds = pkg::is(c, "go", &["get"])
                         && !c.has_flag("-d")
-                        && c.args()
-                            .iter()
-                            .skip(1)
-                            .any(|w| !w.text.starts_with('-') && !w.text.starts_with('.') && w.text.contains('/'));
+                        && c.args().iter().skip(1).any(|w| {
+                            // `go get -v $PACKAGE` with `ENV PACKAGE github.com/x/y`.
+                            let t = ctx.expand_at(st.index, i, &w.text);
+                            !t.starts_with('-') && !t.starts_with('.') && t.contains('/') && !t.contains('$')
+                        });
                     if pkg::is(c, "go", &["build", "install"]) || go_get_builds {
                         if goflags
                             || c.words.iter().any(|w| w.text.starts_with("GOFLAGS="))
