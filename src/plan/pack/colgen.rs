@@ -547,16 +547,8 @@ mod tests {
                 .collect();
             let types: Vec<(u64, u64, f64, Option<u64>)> = (0..=rnd(3))
                 .map(|_| {
-                    let cpu = 2000 + rnd(6000);
-                    let mem = 8000 + rnd(24000);
-                    let price =
-                        (cpu as f64 / 1000.0 * 0.04 + mem as f64 / 1024.0 * 0.005) * (0.8 + rnd(40) as f64 / 100.0);
-                    (
-                        cpu,
-                        mem,
-                        (price * 1000.0).round() / 1000.0,
-                        (rnd(3) == 0).then(|| 1 + rnd(4)),
-                    )
+                    let (cpu, mem, price) = crate::plan::pack::testkit::random_type(&mut rnd);
+                    (cpu, mem, price, (rnd(3) == 0).then(|| 1 + rnd(4)))
                 })
                 .collect();
             let mut p = problem(&items, &types);

@@ -353,7 +353,7 @@ mod tests {
     use super::*;
 
     use crate::plan::pack::colgen::{column_generation, dive};
-    use crate::plan::pack::testkit::{problem, xorshift};
+    use crate::plan::pack::testkit::{problem, random_type, xorshift};
 
     /// Seeded random fleets: the search's fleet is a valid packing of every pod within the
     /// quotas, costs no less than the LP bound, and no more than the plain dive's.
@@ -368,11 +368,8 @@ mod tests {
                 .collect();
             let types: Vec<(u64, u64, f64, Option<u64>)> = (0..=rnd(3))
                 .map(|_| {
-                    let cpu = 2000 + rnd(6000);
-                    let mem = 8000 + rnd(24000);
-                    let price =
-                        (cpu as f64 / 1000.0 * 0.04 + mem as f64 / 1024.0 * 0.005) * (0.8 + rnd(40) as f64 / 100.0);
-                    (cpu, mem, (price * 1000.0).round() / 1000.0, None)
+                    let (cpu, mem, price) = random_type(&mut rnd);
+                    (cpu, mem, price, None)
                 })
                 .collect();
             let mut p = problem(&items, &types);

@@ -47,3 +47,12 @@ pub(super) fn xorshift() -> impl FnMut(u64) -> u64 {
         x % n
     }
 }
+
+/// A random node type `(cpu millicores, memory MiB, price $/h)`: 2-8 cores, 8-32 GiB, priced
+/// like an on-demand instance give or take 20 %, rounded to a tenth of a cent.
+pub(super) fn random_type(rnd: &mut impl FnMut(u64) -> u64) -> (u64, u64, f64) {
+    let cpu = 2000 + rnd(6000);
+    let mem = 8000 + rnd(24000);
+    let price = (cpu as f64 / 1000.0 * 0.04 + mem as f64 / 1024.0 * 0.005) * (0.8 + rnd(40) as f64 / 100.0);
+    (cpu, mem, (price * 1000.0).round() / 1000.0)
+}
