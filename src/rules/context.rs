@@ -640,7 +640,6 @@ impl<'a> RuleContext<'a> {
         };
         self.product
             && !self.runtime
-            && holds_app()
             && base_image(&self.stages[root]).is_some_and(|r| {
                 r.registry.is_none()
                     && match r.repo.as_str() {
@@ -652,6 +651,7 @@ impl<'a> RuleContext<'a> {
                         _ => false,
                     }
             })
+            && holds_app()
     }
 
     /// Whether the target is a product image built on an official node, python or ruby image
