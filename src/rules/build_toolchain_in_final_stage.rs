@@ -21,7 +21,10 @@ crate::declare_rule! {
     /// $buildDeps` and the `apt-mark auto` + `apt-get purge --auto-remove` pattern in the same
     /// `RUN` count as removed; a bare `apt-get autoremove` does not (it keeps packages
     /// installed by name). Packages in an apk group named as runtime dependencies
-    /// (`--virtual .rundeps`) are kept on purpose and not reported.
+    /// (`--virtual .rundeps`) are kept on purpose and not reported. Compilers named on a full
+    /// language image (`python:3.12`, `node:22`, `ruby:3.3`, `golang`, `rust`; not `-slim` or
+    /// `-alpine`) are not reported either: those images are built on buildpack-deps, which
+    /// already holds them, so the install adds nothing (its `-dev` packages still are).
     ///
     /// Only images that run something are checked: the target's stage chain has `CMD`,
     /// `ENTRYPOINT`, `EXPOSE` or `HEALTHCHECK`, or installs a program a build stage of the
@@ -30,7 +33,8 @@ crate::declare_rule! {
     /// `test`, `validate`, ...). A JDK package (`java-17-openjdk-devel`) is left to DF107.
     ///
     /// Development environments are not checked either: images whose stage chain gives a user
-    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), single-stage files that set
+    /// `sudo` (`useradd -G sudo`, a `NOPASSWD: ALL` sudoers line), an interactive shell as the
+    /// command (`CMD ["/bin/bash"]`), single-stage files that set
     /// `RAILS_ENV`, `NODE_ENV` (or `RACK_ENV`, `APP_ENV`, `FLASK_ENV`, `MIX_ENV`) to
     /// `development` or `test`, images whose `CMD` or `ENTRYPOINT` runs a development server
     /// or watcher (`grunt dev`, `npm run dev`, `nodemon`, `flask run --debug`, `manage.py
@@ -39,7 +43,8 @@ crate::declare_rule! {
     /// driver only test suites use (`phantomjs`, `chromedriver`, `geckodriver`), and images
     /// that run a checkout mounted at run time (the command runs a program under the
     /// `WORKDIR`, or a runner such as `bundle exec` or `npm start` there, or the `WORKDIR` is a
-    /// `VOLUME`, and the file puts nothing there but dependency manifests).
+    /// `VOLUME` and the command an interpreter, and the file puts nothing there but dependency
+    /// manifests). Images whose command runs a test suite or a build script are CI steps.
     ///
     /// ## Why is this bad?
     /// A C toolchain with headers is one of the largest things an image can carry: the
