@@ -674,7 +674,7 @@ impl<'a> RuleContext<'a> {
 
     /// Whether the target is a development environment rather than a service, by what it
     /// does rather than by its stage name: its stage chain gives a user `sudo` (`useradd -G
-    /// sudo`, `usermod -aG wheel`, `adduser NAME sudo`, a `NOPASSWD` sudoers line), or the
+    /// sudo`, `usermod -aG wheel`, `adduser NAME sudo`, a `NOPASSWD: ALL` sudoers line), or the
     /// file has a single stage whose `RAILS_ENV`, `RACK_ENV`, `NODE_ENV`, `APP_ENV`,
     /// `FLASK_ENV` or `MIX_ENV` is `development` or `test`. Rules about what a production
     /// runtime should not carry (compilers, development dependencies, a JDK, two download

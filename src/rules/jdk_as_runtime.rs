@@ -23,7 +23,7 @@ crate::declare_rule! {
     /// is reported when the target is a development stage.
     ///
     /// Development environments are not checked either: images whose stage chain gives a user
-    /// `sudo` (`useradd -G sudo`, a `NOPASSWD` sudoers line), single-stage files that set
+    /// `sudo` (`useradd -G sudo`, a `NOPASSWD: ALL` sudoers line), single-stage files that set
     /// `RAILS_ENV`, `NODE_ENV` (or `RACK_ENV`, `APP_ENV`, `FLASK_ENV`, `MIX_ENV`) to
     /// `development` or `test`, images whose `CMD` or `ENTRYPOINT` runs a development server
     /// or watcher (`grunt dev`, `npm run dev`, `nodemon`, `flask run --debug`, `manage.py
