@@ -500,28 +500,11 @@ pub fn plan_mixed_traced(
 mod tests {
     use super::*;
 
-    fn item(cpu: u64, mem: u64, count: u64) -> Item {
-        Item {
-            cpu,
-            mem,
-            max_per_node: u64::MAX,
-            layers: vec![],
-            count,
-            ext: vec![],
-            allowed: vec![],
-        }
-    }
+    use super::testkit::item;
 
+    /// A node type at $1/h without a node limit.
     fn bin(cpu: u64, mem: u64, pods: u64) -> BinType {
-        BinType {
-            cpu,
-            mem,
-            pods,
-            disk: None,
-            price: 1.0,
-            max_nodes: None,
-            ext: vec![],
-        }
+        super::testkit::bin(cpu, mem, pods, 1.0, None)
     }
 
     #[test]

@@ -4,33 +4,41 @@
 use super::Problem;
 use super::model::{BinType, Item};
 
+/// A pod of `cpu` millicores and `mem` MiB, `count` replicas, with no other constraint.
+pub(super) fn item(cpu: u64, mem: u64, count: u64) -> Item {
+    Item {
+        cpu,
+        mem,
+        max_per_node: u64::MAX,
+        layers: vec![],
+        count,
+        ext: vec![],
+        allowed: vec![],
+    }
+}
+
+/// A node type of `cpu` millicores, `mem` MiB and `pods` pod slots at `price` $/h, with no disk
+/// or extended resources.
+pub(super) fn bin(cpu: u64, mem: u64, pods: u64, price: f64, max_nodes: Option<u64>) -> BinType {
+    BinType {
+        cpu,
+        mem,
+        pods,
+        disk: None,
+        price,
+        max_nodes,
+        ext: vec![],
+    }
+}
+
 /// Items `(cpu, mem, count)` on node types `(cpu, mem, price, max_nodes)` with 110 pods, no
 /// disk, images or extended resources.
 pub(super) fn problem(items: &[(u64, u64, u64)], types: &[(u64, u64, f64, Option<u64>)]) -> Problem {
     Problem {
-        items: items
-            .iter()
-            .map(|&(cpu, mem, count)| Item {
-                cpu,
-                mem,
-                max_per_node: u64::MAX,
-                layers: vec![],
-                count,
-                ext: vec![],
-                allowed: vec![],
-            })
-            .collect(),
+        items: items.iter().map(|&(cpu, mem, count)| item(cpu, mem, count)).collect(),
         types: types
             .iter()
-            .map(|&(cpu, mem, price, max_nodes)| BinType {
-                cpu,
-                mem,
-                pods: 110,
-                disk: None,
-                price,
-                max_nodes,
-                ext: vec![],
-            })
+            .map(|&(cpu, mem, price, max_nodes)| bin(cpu, mem, 110, price, max_nodes))
             .collect(),
         layer_size: vec![],
         base_layers: vec![],
