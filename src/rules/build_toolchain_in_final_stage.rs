@@ -1,6 +1,5 @@
 //! Rule DF105 build-toolchain-in-final-stage: one rule, documented by its `///` doc below (the user manual; `imgopt explain`).
 
-use super::context::context_sources;
 use super::pkg::{self, Pm};
 use super::{Finding, Rule, RuleContext};
 use crate::diag::Severity;
@@ -189,28 +188,7 @@ pub(super) fn application_image(ctx: &RuleContext<'_>) -> bool {
                     .any(|s| s.name.as_deref() == Some(&v.to_ascii_lowercase()))
             })
         });
-    on_runtime || from_stage || copies_app_sources(ctx)
-}
-
-/// Whether the shipping stages copy application files from the build context (anything but
-/// entrypoint scripts and config snippets).
-pub(super) fn copies_app_sources(ctx: &RuleContext<'_>) -> bool {
-    ctx.stages
-        .iter()
-        .filter(|s| s.ships)
-        .flat_map(|s| ctx.stage_instructions(s.index))
-        .any(|(_, inst)| {
-            context_sources(inst).iter().any(|s| {
-                let base = s.rsplit('/').next().unwrap_or(s);
-                !(s.contains("://")
-                    || base.ends_with(".sh")
-                    || base.contains("entrypoint")
-                    || base.ends_with(".conf")
-                    || base.ends_with(".patch")
-                    || base.ends_with(".ini")
-                    || base.ends_with(".cfg"))
-            })
-        })
+    on_runtime || from_stage || ctx.copies_app_sources()
 }
 
 impl Rule for BuildToolchainInFinalStage {

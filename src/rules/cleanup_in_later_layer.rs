@@ -55,11 +55,7 @@ fn writers(cmds: &[Command]) -> Vec<Writer> {
             Some((Pm::Apt, "install" | "update" | "upgrade" | "dist-upgrade")) => Some(Writer::Apt),
             Some((Pm::Apk, "add" | "update" | "upgrade")) => Some(Writer::Apk),
             Some((Pm::Dnf | Pm::Yum | Pm::Microdnf, "install" | "update" | "upgrade")) => Some(Writer::Rpm),
-            _ if super::dependency_fetch::pip_args(c)
-                .is_some_and(|a| a.first().is_some_and(|w| w.text == "install")) =>
-            {
-                Some(Writer::Pip)
-            }
+            _ if pkg::pip_args(c).is_some_and(|a| a.first().is_some_and(|w| w.text == "install")) => Some(Writer::Pip),
             _ if matches!(c.name(), Some("npm" | "yarn" | "pnpm"))
                 && c.subcommand()
                     .is_none_or(|w| matches!(w.text.as_str(), "install" | "i" | "ci" | "add")) =>

@@ -620,6 +620,28 @@ impl<'a> RuleContext<'a> {
                 })
     }
 
+    /// Whether the shipping stages copy application files from the build context (anything but
+    /// entrypoint scripts and config snippets).
+    #[must_use]
+    pub fn copies_app_sources(&self) -> bool {
+        self.stages
+            .iter()
+            .filter(|s| s.ships)
+            .flat_map(|s| self.stage_instructions(s.index))
+            .any(|(_, inst)| {
+                context_sources(inst).iter().any(|s| {
+                    let base = s.rsplit('/').next().unwrap_or(s);
+                    !(s.contains("://")
+                        || base.ends_with(".sh")
+                        || base.contains("entrypoint")
+                        || base.ends_with(".conf")
+                        || base.ends_with(".patch")
+                        || base.ends_with(".ini")
+                        || base.ends_with(".cfg"))
+                })
+            })
+    }
+
     /// Whether the target is a product image without a command of its own built on an official
     /// server image whose command serves what the image holds: php's `-apache` and `-fpm`
     /// variants (`apache2-foreground`, `php-fpm`; docker-library/php), `nginx`, `httpd`,
@@ -630,7 +652,7 @@ impl<'a> RuleContext<'a> {
     pub fn serves_from_base(&self) -> bool {
         let root = self.scope.root_of[self.target];
         let holds_app = || {
-            super::build_toolchain_in_final_stage::copies_app_sources(self)
+            self.copies_app_sources()
                 || self.chain(self.target).iter().any(|&s| {
                     self.stages[s]
                         .dependencies

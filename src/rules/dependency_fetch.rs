@@ -89,7 +89,7 @@ fn explicit_install(c: &Command) -> Option<Dep> {
         }
         ("yarn", _) if pkg::yarn_command(c) == Some("install") => e(Eco::Node, "package.json and yarn.lock"),
         ("pnpm", Some("install" | "i")) if pkg_args == 1 => e(Eco::Node, "package.json and pnpm-lock.yaml"),
-        _ if pip_args(c).is_some_and(|a| {
+        _ if pkg::pip_args(c).is_some_and(|a| {
             a.first().is_some_and(|w| w.text == "install")
                 && a.iter().any(|w| w.text == "-r" || w.text.starts_with("--requirement"))
         }) =>
@@ -221,7 +221,7 @@ fn implicit_fetch(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize) -> Option
         ("dotnet", Some("build" | "publish" | "test" | "pack" | "run")) if !c.has_flag("--no-restore") => {
             Dep::implicit(Eco::Dotnet, DOTNET, "the NuGet packages", "dotnet restore")
         }
-        _ if pip_args(c).is_some_and(installs_local_project) => Dep::implicit(
+        _ if pkg::pip_args(c).is_some_and(installs_local_project) => Dep::implicit(
             Eco::Python,
             "pyproject.toml (or setup.py) and the requirements",
             "the project's dependencies",
@@ -311,22 +311,6 @@ fn cargo_installs_named_crate(c: &Command) -> bool {
             .iter()
             .skip(1)
             .any(|w| !w.text.starts_with('-') && !w.text.starts_with('.'))
-}
-
-/// The words after `pip` of a pip command, from its subcommand on: `pip3 install x` and
-/// `python3 -m pip install x` alike (`pip` run as a module of the interpreter it installs for).
-pub(super) fn pip_args(c: &Command) -> Option<&[Word]> {
-    let name = c.name()?;
-    let args = c.args();
-    let rest = if name.starts_with("pip") && name[3..].chars().all(|ch| ch.is_ascii_digit() || ch == '.') {
-        args
-    } else if name.starts_with("python") && args.len() > 1 && args[0].text == "-m" && args[1].text == "pip" {
-        &args[2..]
-    } else {
-        return None;
-    };
-    let sub = rest.iter().position(|w| !w.text.starts_with('-'))?;
-    Some(&rest[sub..])
 }
 
 /// The operands of a pip subcommand (`args` from the subcommand on): the words after it that
@@ -624,7 +608,7 @@ pub(super) fn prefetches_by_name(c: &Command) -> Option<(Eco, usize)> {
     if pkg::is(c, "go", &["get"]) && go_get_names(c) > 0 && !c.args().iter().any(|w| w.text.contains('@')) {
         return Some((Eco::Go, go_get_names(c)));
     }
-    let args = pip_args(c)?;
+    let args = pkg::pip_args(c)?;
     if args.first().is_none_or(|w| w.text != "install") {
         return None;
     }

@@ -131,7 +131,7 @@ fn project_install(c: &Command) -> Option<&'static str> {
 /// name says so (`requirements-dev.txt`, `requirements/test.txt`, `dev-requirements.txt`) or
 /// the project with such an extra (`pip install -e ".[dev]"`).
 fn pip_installs_dev(c: &Command) -> bool {
-    let Some(args) = super::dependency_fetch::pip_args(c) else {
+    let Some(args) = pkg::pip_args(c) else {
         return false;
     };
     if args.first().is_none_or(|w| w.text != "install") {

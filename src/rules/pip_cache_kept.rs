@@ -54,18 +54,12 @@ crate::declare_rule! {
     pub PipCacheKept, DF204, "pip-cache-kept", Severity::Warning, measured = Measured::Caches(&[CacheKind::Pip])
 }
 
+/// For a `pip install` (`pip3 install`, `python3 -m pip install`), the index in the command's
+/// effective words of the word before `install`: the words after `install` are its arguments.
 fn is_pip_install(c: &Command) -> Option<usize> {
-    let e = c.effective();
-    let name = c.name()?;
-    let pip_at = if name.starts_with("pip") && name[3..].chars().all(|ch| ch.is_ascii_digit() || ch == '.') {
-        0
-    } else if name.starts_with("python") && e.len() > 2 && e[1].text == "-m" && e[2].text == "pip" {
-        2
-    } else {
-        return None;
-    };
-    let sub = e[pip_at + 1..].iter().find(|w| !w.text.starts_with('-'))?;
-    (sub.text == "install").then_some(pip_at)
+    let sub = pkg::pip_args(c)?.first().filter(|w| w.text == "install")?;
+    let at = c.effective().iter().position(|w| std::ptr::eq(w, sub))?;
+    Some(at - 1)
 }
 
 /// The first uv install in `cmds` that keeps uv's cache in the layer of `RUN` `i`, if any.

@@ -283,6 +283,22 @@ pub fn removes_packages(cmds: &[Command]) -> Vec<String> {
     out
 }
 
+/// The words after `pip` of a pip command, from its subcommand on: `pip3 install x` and
+/// `python3 -m pip install x` alike (`pip` run as a module of the interpreter it installs for).
+pub fn pip_args(c: &Command) -> Option<&[Word]> {
+    let name = c.name()?;
+    let args = c.args();
+    let rest = if name.starts_with("pip") && name[3..].chars().all(|ch| ch.is_ascii_digit() || ch == '.') {
+        args
+    } else if name.starts_with("python") && args.len() > 1 && args[0].text == "-m" && args[1].text == "pip" {
+        &args[2..]
+    } else {
+        return None;
+    };
+    let sub = rest.iter().position(|w| !w.text.starts_with('-'))?;
+    Some(&rest[sub..])
+}
+
 /// The subcommand of a Composer run, however it is started: `composer install`, the PHAR run
 /// directly (`./composer.phar install`, `/app/composer.phar install`), or through the
 /// interpreter (`php composer.phar install`, `php /usr/bin/composer install`).
