@@ -6,7 +6,7 @@
 //! Owns: [`check`]. Does not: files from `COPY`, downloads and clones (see
 //! `deleted_in_later_layer`), or packages removed later (see `packages_removed_later`).
 
-use super::packages_removed_later::and_list;
+use super::and_list;
 use super::pkg::{self, Pm};
 use super::{Finding, RuleContext, RuleMeta};
 use crate::dockerfile::shell::Command;

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use super::and_list;
 use super::pkg::{self, Pm};
 use super::{Finding, RuleContext, RuleMeta};
 
@@ -74,14 +75,5 @@ pub(super) fn check(ctx: &RuleContext<'_>, meta: &'static RuleMeta, out: &mut Ve
                 installed.insert(v.to_string(), (x.pm, i));
             }
         }
-    }
-}
-
-/// `a`, `a and b`, `a, b and c`.
-pub(super) fn and_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
