@@ -15,6 +15,11 @@ crate::declare_rule! {
     /// .yarn`) are not reported. Ruby and PHP
     /// builds (`bundle`, `composer`) do not count: those applications run from their source.
     ///
+    /// Also reported: a copy of a folder, or of everything in it (`COPY --from=build
+    /// /extensions/* /opt/extensions`), where the stage downloaded an archive (`curl -o
+    /// sqlean.tar.gz`, `wget URL.tgz`) that nothing removed: the archive and the source tree
+    /// unpacked beside it ship with the built files.
+    ///
     /// Also reported: a copy of a whole Next.js `.next` folder from a stage that built it
     /// (`next build`, `npm run build`) and did not remove `.next/cache`, Next.js's build
     /// cache, which the server does not read.
@@ -130,6 +135,40 @@ fn context_dirs(ctx: &RuleContext<'_>, s: usize) -> Vec<String> {
     out
 }
 
+/// Archives a `RUN` of stage `s` (or its `FROM` chain) downloaded (`curl -o x.tar.gz`, `wget`)
+/// and nothing removed afterwards, with the line of the download: they lie where the stage
+/// unpacked and built them, next to the sources they held.
+fn kept_downloads(ctx: &RuleContext<'_>, s: usize) -> Vec<(String, usize)> {
+    const ARCHIVES: &[&str] = &[
+        ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar.zst", ".zip", ".tar",
+    ];
+    let mut chain = ctx.chain(s);
+    chain.reverse();
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for st in chain {
+        for (i, inst) in ctx.stage_instructions(st).take(super::deleted_in_later_layer::MAX_SCAN) {
+            if inst.keyword != Keyword::Run {
+                continue;
+            }
+            let cmds = &ctx.commands[i];
+            let wd = ctx.workdir_at(st, i);
+            for (k, cwd) in pkg::cwds(cmds, wd).iter().enumerate() {
+                for (p, ..) in super::deleted_in_later_layer::run_creates(cmds, k, cwd) {
+                    if ARCHIVES.iter().any(|e| p.ends_with(e)) && !p.contains('$') {
+                        out.push((p, i));
+                    }
+                }
+            }
+            let removed: Vec<String> = pkg::resolved_rm_paths(cmds, wd)
+                .into_iter()
+                .filter_map(|(_, p)| p)
+                .collect();
+            out.retain(|(p, _)| !removed.iter().any(|r| super::deleted_in_later_layer::at_or_below(p, r)));
+        }
+    }
+    out
+}
+
 /// Whether stage `s` (or its `FROM` chain) ran a Next.js build (`next build`, or a `build`
 /// script through npm, yarn or pnpm) and did not remove `next_dir/cache` afterwards.
 fn keeps_next_cache(ctx: &RuleContext<'_>, s: usize, next_dir: &str) -> bool {
@@ -173,6 +212,7 @@ impl Rule for BroadCopyFromBuildStage {
         }
         // Per source stage, computed once (many copies from one stage stay linear).
         let mut memo: std::collections::BTreeMap<usize, Vec<String>> = std::collections::BTreeMap::new();
+        let mut downloads: std::collections::BTreeMap<usize, Vec<(String, usize)>> = std::collections::BTreeMap::new();
         for st in ctx.shipping_stages() {
             for (i, inst) in ctx.stage_instructions(st.index) {
                 if inst.keyword != Keyword::Copy {
@@ -209,6 +249,30 @@ impl Rule for BroadCopyFromBuildStage {
                             .note("no estimate: the build cache grows with the pages and images the build processed"),
                         );
                         continue;
+                    }
+                    // A folder (or all of it, `DIR/*`) where the stage downloaded an archive
+                    // it kept: the copy takes the archive and what it unpacked.
+                    let folder = path.strip_suffix("/*").unwrap_or(path);
+                    if !folder.is_empty() && !super::deleted_in_later_layer::base_filled(folder) {
+                        let kept = downloads
+                            .entry(src.index)
+                            .or_insert_with(|| kept_downloads(ctx, src.index));
+                        if let Some((archive, at)) = kept.iter().find(|(p, _)| p.starts_with(&format!("{folder}/"))) {
+                            let line = ctx.dockerfile.instructions[*at].start_line;
+                            let name = archive.rsplit('/').next().unwrap_or(archive);
+                            out.push(
+                                Finding::new(
+                                    &Self::META,
+                                    ctx,
+                                    i,
+                                    a.span,
+                                    format!("`COPY --from={from} {text}` copies the folder where `{from}` downloaded `{name}` (line {line}), with the archive and anything unpacked next to it"),
+                                    "copy only the built files (`COPY --from=STAGE DIR/dist/ ...`), or download and unpack outside the folder you copy",
+                                )
+                                .note("no estimate: the size of the downloads is not known from the Dockerfile"),
+                            );
+                            continue;
+                        }
                     }
                     let dirs = memo.entry(src.index).or_insert_with(|| context_dirs(ctx, src.index));
                     if path.is_empty() || path == "/" || !dirs.iter().any(|d| d == path) {

@@ -752,10 +752,68 @@ impl<'a> RuleContext<'a> {
         grants_sudo
             || dev_env
             || test_driver
-            || self.opens_a_shell()
+            || self.installs_only_dev_requirements()
+            // A shell as the command of an image that installs its project and starts
+            // elsewhere is the way into that program (the Azure CLI image's `CMD bash` in
+            // `/`), not a workspace.
+            || self.opens_a_shell() && !self.shell_outside_installed_project()
             || self.runs_dev_server()
             || self.builds_at_start()
             || self.runs_mounted_checkout()
+    }
+
+    /// Whether every requirements file the target's stage chain installs with pip is a
+    /// development or test one (`requirements/dev.txt`, `requirements-test.txt`), and no pip
+    /// install takes the project itself (`pip install .`): an image for running the test suite
+    /// and the development server, whose production requirements (`requirements.txt`,
+    /// `requirements/prod.txt`) it never installs on their own.
+    #[must_use]
+    pub fn installs_only_dev_requirements(&self) -> bool {
+        let mut dev = false;
+        for s in self.chain(self.target) {
+            for (i, inst) in self.stage_instructions(s) {
+                if inst.keyword != Keyword::Run {
+                    continue;
+                }
+                for c in &self.commands[i] {
+                    let Some(args) = super::pkg::pip_args(c) else { continue };
+                    if args.first().is_none_or(|w| w.text != "install") {
+                        continue;
+                    }
+                    // Operands, without the values of the options that take a path or URL.
+                    let project = args
+                        .windows(2)
+                        .filter(|p| {
+                            !p[1].text.starts_with('-')
+                                && !matches!(
+                                    p[0].text.as_str(),
+                                    "-r" | "--requirement"
+                                        | "-c"
+                                        | "--constraint"
+                                        | "-i"
+                                        | "--index-url"
+                                        | "--extra-index-url"
+                                        | "-f"
+                                        | "--find-links"
+                                        | "-t"
+                                        | "--target"
+                                        | "--prefix"
+                                        | "--root"
+                                )
+                        })
+                        .any(|p| {
+                            let t = p[1].text.trim_matches(['"', '\'']);
+                            (t == "." || t.starts_with("./") || t.starts_with('/')) && !t.contains('[')
+                        });
+                    let files = super::pkg::pip_requirement_files(c);
+                    if project || files.iter().any(|f| !super::pkg::dev_requirements_file(f)) {
+                        return false;
+                    }
+                    dev |= !files.is_empty();
+                }
+            }
+        }
+        dev
     }
 
     /// Whether the target's command is an interactive shell and nothing else (`CMD
@@ -924,10 +982,100 @@ impl<'a> RuleContext<'a> {
     /// Whether the target is judged as an image that runs a program (rules about what a
     /// runtime should not carry apply): it has a `CMD` or `ENTRYPOINT`
     /// ([`RuleContext::runtime`]), `EXPOSE` or `HEALTHCHECK` ([`RuleContext::serves`]), or
-    /// installs a program built in another stage ([`RuleContext::installs_built_program`]).
+    /// installs a program built in another stage ([`RuleContext::installs_built_program`]) or
+    /// from the build context ([`RuleContext::installs_context_program`]).
     #[must_use]
     pub fn runtime_image(&self) -> bool {
-        self.serves() || self.installs_built_program()
+        self.serves() || self.installs_built_program() || self.installs_context_program()
+    }
+
+    /// Whether the target's stage chain copies the whole build context and then installs the
+    /// project from it: `pip install .` (or the copied folder, `-e .`), `python setup.py
+    /// install`, `make install`, `go install`, `cargo install --path`, or the project's own
+    /// install script (`./scripts/install_full.sh`, an `install*` program under the copy). Such
+    /// an image is the program's distribution (a CLI image run as `docker run image az ...`),
+    /// even without a `CMD` of its own; a base image for other builds does not copy a project.
+    #[must_use]
+    pub fn installs_context_program(&self) -> bool {
+        !self.installed_context_copies().is_empty()
+    }
+
+    /// Whether the target's shell starts outside the project it installed
+    /// ([`RuleContext::installs_context_program`]): its final `WORKDIR` is neither the folder
+    /// the context was copied to nor one above it (`/` aside). A shell that starts in the
+    /// checkout is a workspace for it; one that starts elsewhere is the way into the program.
+    fn shell_outside_installed_project(&self) -> bool {
+        let copies = self.installed_context_copies();
+        let end = self.stages[self.target].instructions.end;
+        let wd = self.workdir_at(self.target, end).trim_end_matches('/');
+        !copies.is_empty()
+            && copies
+                .iter()
+                .all(|d| wd.is_empty() || !(d == wd || d.starts_with(&format!("{wd}/"))))
+    }
+
+    /// The folders the target's stage chain copied the whole build context to, when a later
+    /// `RUN` installs the project from one of them (see [`RuleContext::installs_context_program`]).
+    fn installed_context_copies(&self) -> Vec<String> {
+        if !self.product {
+            return Vec::new();
+        }
+        let mut copied: Vec<String> = Vec::new();
+        for s in self.chain(self.target).into_iter().rev() {
+            for (i, inst) in self.stage_instructions(s) {
+                let wd = self.workdir_at(s, i).trim_end_matches('/').to_string();
+                if matches!(inst.keyword, Keyword::Copy | Keyword::Add)
+                    && inst.flag("from").is_none()
+                    && context_sources(inst).iter().any(|x| whole_context(x))
+                {
+                    if let Some(dest) = inst.values().last() {
+                        copied.push(super::pkg::join(&wd, dest).trim_end_matches('/').to_string());
+                    }
+                    continue;
+                }
+                if inst.keyword != Keyword::Run || copied.is_empty() {
+                    continue;
+                }
+                let cmds = &self.commands[i];
+                let cwds = super::pkg::cwds(cmds, &wd);
+                let installs = cmds.iter().zip(&cwds).any(|(c, cwd)| {
+                    let in_copy = |p: &str| {
+                        let abs = super::pkg::join(cwd, p);
+                        let abs = abs.trim_end_matches('/');
+                        copied.iter().any(|d| abs == d || abs.starts_with(&format!("{d}/")))
+                    };
+                    let words: Vec<&str> = c.effective().iter().map(|w| w.text.as_str()).collect();
+                    let Some(&prog) = words.first() else { return false };
+                    let stem = prog.rsplit('/').next().unwrap_or(prog);
+                    let stem = stem.strip_suffix(".sh").unwrap_or(stem);
+                    let own_script = prog.contains('/') && !prog.contains('$') && in_copy(prog) && {
+                        let first = stem.split(['-', '_', '.']).next().unwrap_or("");
+                        first.eq_ignore_ascii_case("install")
+                    };
+                    let pip_project = super::pkg::pip_args(c).is_some_and(|a| {
+                        a.first().is_some_and(|w| w.text == "install")
+                            && a.iter().skip(1).filter(|w| !w.text.starts_with('-')).any(|w| {
+                                let t = w.text.trim_matches(['"', '\'']);
+                                let path = t.split('[').next().unwrap_or(t);
+                                (path == "." || path.starts_with("./") || path.starts_with('/')) && in_copy(path)
+                            })
+                    });
+                    let setup_py = prog.starts_with("python")
+                        && words.get(1).is_some_and(|w| w.ends_with("setup.py") && in_copy(w))
+                        && words.iter().skip(2).any(|w| *w == "install");
+                    let make_install = matches!(prog, "make" | "gmake") && words.contains(&"install") && in_copy(".");
+                    let go_install = prog == "go" && words.get(1) == Some(&"install") && in_copy(".");
+                    let cargo_path = prog == "cargo"
+                        && words.get(1) == Some(&"install")
+                        && words.windows(2).any(|p| p[0] == "--path" && in_copy(p[1]));
+                    own_script || pip_project || setup_py || make_install || go_install || cargo_path
+                });
+                if installs {
+                    return copied;
+                }
+            }
+        }
+        Vec::new()
     }
 
     /// Whether the target runs a checkout mounted at run time rather than files of its own: the

@@ -26,7 +26,8 @@ crate::declare_rule! {
     /// build`/`test`/`run`/`install --path`, a Gradle task (`./gradlew build`), a Maven phase
     /// (`mvn package`), `sbt`, `dotnet build`/`publish`/`test` without `--no-restore`, `pip
     /// install` of a project folder (`pip install .`, `pip install /src`; not with
-    /// `--no-index` or `--no-deps`), `python setup.py install` (or `develop`), and `make` in a
+    /// `--no-index` or `--no-deps`), `python setup.py install` (or `develop`), the project's
+    /// own install script on a Python image (`./scripts/install_full.sh`), and `make` in a
     /// stage whose toolchain is Go, Node or Rust (from its base image or an installed
     /// `golang-go`, `nodejs`, `cargo` package). They do
     /// not count when they work offline (`--offline`, `--frozen`, `mvn -o`, `-mod=vendor`,

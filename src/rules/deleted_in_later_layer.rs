@@ -107,6 +107,9 @@ pub(super) struct Created {
     pub evidence: Vec<String>,
     /// File names (`app.tgz`) the source stage of a `COPY --from` names in its `RUN`s.
     pub leaves: Vec<String>,
+    /// An `ADD` of a folder or an archive whose names are not known (`ADD $dist /opt`): a
+    /// path below it that a later `RUN` copies elsewhere and then deletes came from it.
+    pub unknown_contents: bool,
 }
 
 /// The WORKDIR at instruction `at` of stage `s`, with `$VAR`s from ENV and ARG expanded
@@ -359,6 +362,7 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         let src = unquote_word(src);
                         let src: &str = &src;
                         let raw = src.to_string();
+                        let raw_src = raw.clone();
                         let expanded_src = ctx.expand_at(s, i, src);
                         let unknown_src = src.contains('$') && (expanded_src.contains('$') || expanded_src.is_empty());
                         // A build argument without a value stays as `${NAME}`, the way a `RUN`'s
@@ -384,6 +388,17 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                             || (unknown_src && !dest_is_dir)
                             // A stage's `/out` or `/rails` is a folder; `/out/app.tgz` a file.
                             || (from_stage.is_some() && !src.contains(['*', '?', '[']) && !base.contains('.'));
+                        // `ADD` of a local name without an extension is a folder or an archive
+                        // it extracts (`ADD $dist /opt`, "a directory or a tarball"): contents
+                        // of any name, either way.
+                        let folder_or_archive = inst.keyword == Keyword::Add
+                            && inst.flag("from").is_none()
+                            && !remote
+                            && !local_archive
+                            && !src.contains(['*', '?', '[', '$'])
+                            && !base.contains('.')
+                            && ctx.build_context.is_none();
+                        is_dir_src |= folder_or_archive;
                         if from_context
                             && !remote
                             && let Some(bc) = ctx.build_context
@@ -419,6 +434,13 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         } else {
                             (dest_abs.clone(), false)
                         };
+                        // A build argument's default is a placeholder the build replaces
+                        // (`ARG dist=NOT_SET`): name the source as written.
+                        let written = if folder_or_archive && raw_src.contains('$') {
+                            raw_src.clone()
+                        } else {
+                            written
+                        };
                         let what = if local_archive {
                             format!("`ADD {written}` (extracted)")
                         } else if remote && is_remote_archive(src) {
@@ -426,7 +448,8 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         } else {
                             format!("`{} {written}`", inst.cmd.to_ascii_uppercase())
                         };
-                        let archive = local_archive && !SHARED_DIRS.contains(&path.as_str());
+                        let archive = (local_archive || folder_or_archive) && !SHARED_DIRS.contains(&path.as_str());
+                        let unknown_contents = folder_or_archive;
                         let trusted = dir_contents
                             && files.is_none()
                             && from_context
@@ -474,6 +497,7 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                             trusted,
                             evidence,
                             leaves,
+                            unknown_contents,
                         });
                     }
                 }
@@ -506,6 +530,7 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                             trusted: true,
                             evidence: Vec::new(),
                             leaves: Vec::new(),
+                            unknown_contents: false,
                         });
                     }
                     for (k, (c, cwd)) in cmds.iter().zip(pkg::cwds(cmds, &wd)).enumerate() {
@@ -527,6 +552,7 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                                     trusted: tree,
                                     evidence: Vec::new(),
                                     leaves: Vec::new(),
+                                    unknown_contents: false,
                                 });
                             }
                         }
@@ -719,14 +745,14 @@ fn moved_into(ctx: &RuleContext<'_>, s: usize, i: usize, c: &Command, cwd: &str,
 
 /// A path a `RUN` command writes: (path, what wrote it, whether it is a tree of its own whose
 /// sub-paths all came from it).
-type RunWrite = (String, String, bool);
+pub(super) type RunWrite = (String, String, bool);
 
 /// Paths command `k` of `cmds` (running in `wd`) writes that imgopt can name: downloads
 /// (`curl -o`, `wget -O`, `wget -P DIR`), clones (a tree of their own: `git clone` refuses a
 /// destination that is not empty), and archives extracted (`tar -x`, `unzip`): into `DIR`
 /// with `--strip-components` (a tree of its own unless a base image fills `DIR`), else into
 /// the folder named for the archive (`lib-1.2.tar.gz` makes `lib-1.2/`, the usual layout).
-fn run_creates(cmds: &[Command], k: usize, wd: &str) -> Vec<RunWrite> {
+pub(super) fn run_creates(cmds: &[Command], k: usize, wd: &str) -> Vec<RunWrite> {
     let c = &cmds[k];
     let mut out: Vec<RunWrite> = Vec::new();
     let url_base = |c: &Command| {
@@ -1089,6 +1115,25 @@ impl DeletedInLaterLayer {
                     targets.extend(srcs.into_iter().filter(|(_, p)| p.is_some()).map(|(w, p)| (w, p, true)));
                 }
             }
+            // What a `cp` of this RUN reads (a copy to the final place, then the delete).
+            let copied_from: Vec<String> = cmds
+                .iter()
+                .zip(pkg::cwds(cmds, &wd))
+                .filter(|(c, _)| c.name() == Some("cp"))
+                .flat_map(|(c, cwd)| {
+                    let ops: Vec<&str> = c
+                        .args()
+                        .iter()
+                        .filter(|w| !w.text.starts_with('-'))
+                        .map(|w| w.text.as_str())
+                        .collect();
+                    let n = ops.len().saturating_sub(1);
+                    ops.into_iter()
+                        .take(n)
+                        .filter_map(|o| resolve_word(ctx, s, i, &cwd, o))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
             for (w, path, moved) in targets {
                 // `rm $APP_HOME/x.tgz`: variables the Dockerfile sets are known.
                 let Some(path) = path.or_else(|| resolve_word(ctx, s, i, &wd, &w.text)) else {
@@ -1105,7 +1150,17 @@ impl DeletedInLaterLayer {
                     .map(|n| &created[n])
                     .filter(|c| c.instr < i)
                     .take(MAX_CANDIDATES)
-                    .find_map(|c| relation(&path, c).map(|sub| (c, sub)))
+                    .find_map(|c| {
+                        relation(&path, c)
+                            .or_else(|| {
+                                // Copied to its place and deleted: the contents of an `ADD` of
+                                // unknown names relocated by hand.
+                                let sub = path.strip_prefix(&format!("{}/", c.path.trim_end_matches('/')))?;
+                                (c.unknown_contents && !sub.contains('$') && copied_from.iter().any(|p| p == &path))
+                                    .then(|| sub.to_string())
+                            })
+                            .map(|sub| (c, sub))
+                    })
                 else {
                     continue;
                 };

@@ -166,7 +166,8 @@ pub(super) fn dependency_install(ctx: &RuleContext<'_>, s: usize, i: usize, k: u
 /// <https://maven.apache.org/guides/introduction/introduction-to-repositories.html>; `-o` is
 /// offline), `sbt`, `dotnet build`/`publish`/`test`/`pack`/`run` without `--no-restore`
 /// (<https://learn.microsoft.com/dotnet/core/tools/dotnet-build>), `pip install .` of the
-/// project (its dependencies from pyproject.toml or setup.py), and `make` in a Go, Node or
+/// project (its dependencies from pyproject.toml or setup.py), the project's own install
+/// script on a Python image (`./scripts/install.sh`, which installs it with pip), and `make` in a Go, Node or
 /// Rust stage (its recipes run those tools). `make` after `cmake` or `./configure` builds C
 /// sources, which fetch nothing. A `RUN` with a cache mount keeps the downloads between builds.
 fn implicit_fetch(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize) -> Option<Dep> {
@@ -249,6 +250,14 @@ fn implicit_fetch(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize) -> Option
         // A script's toolchain must be the image's own (a `maven` or `golang` base): a distro
         // package (`apt-get install golang` on Ubuntu 12.04) says nothing of its version.
         _ if project_build_script(ctx, s, i, k) && base_toolchain(ctx, s).is_some() => toolchain_fetch(ctx, s, i, c)?,
+        // A project's own install script (`./scripts/install_full.sh`) on a Python image
+        // installs the project with pip, which resolves and downloads its dependencies.
+        _ if project_install_script(c) && base_is_python(ctx, s) => Dep::implicit(
+            Eco::Python,
+            "pyproject.toml (or setup.py) and the requirements",
+            "the project's dependencies",
+            "pip install -r requirements.txt",
+        ),
         _ => return None,
     })
 }
@@ -302,6 +311,29 @@ fn project_build_script(ctx: &RuleContext<'_>, s: usize, i: usize, k: usize) -> 
         .find(|w| !w.text.starts_with('-'))
         .is_some_and(|w| matches!(w.text.as_str(), "build" | "package" | "dist"));
     (named || asked) && make_builds(ctx, s, i, k)
+}
+
+/// A project's own install script run from its source: a program given by a relative path
+/// (`./install.sh`, `scripts/install_full.sh`) whose name says it installs (`install`,
+/// `install-all`), not one of a system folder or one that installs only the dependencies
+/// (those are [`is_install_deps_script`]'s).
+fn project_install_script(c: &Command) -> bool {
+    let Some(prog) = c.effective().first().map(|w| w.text.as_str()) else {
+        return false;
+    };
+    if prog.starts_with('/') || !prog.contains('/') || prog.contains(['$', '`']) {
+        return false;
+    }
+    let stem = prog.rsplit('/').next().unwrap_or(prog);
+    let stem = stem.strip_suffix(".sh").unwrap_or(stem).to_ascii_lowercase();
+    stem.split(['-', '_', '.']).next() == Some("install") && !is_install_deps_script(&stem)
+}
+
+/// Whether stage `s`'s base image is the official Python image (pip is its installer).
+fn base_is_python(ctx: &RuleContext<'_>, s: usize) -> bool {
+    crate::catalog::ImageRef::parse(ctx.root_base(s))
+        .and_then(|r| crate::catalog::classify(&r))
+        .is_some_and(|(f, _)| f == crate::catalog::Family::Python)
 }
 
 /// `cargo install NAME` installs a crate from the registry (a tool), not the project.

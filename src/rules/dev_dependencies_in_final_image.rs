@@ -137,39 +137,19 @@ fn pip_installs_dev(c: &Command) -> bool {
     if args.first().is_none_or(|w| w.text != "install") {
         return false;
     }
-    let dev_word = |t: &str| {
-        t.split(|ch: char| !ch.is_ascii_alphanumeric())
-            .any(|p| matches!(p, "dev" | "develop" | "development" | "test" | "tests" | "testing"))
-    };
-    let mut files = Vec::new();
-    for (k, w) in args.iter().enumerate() {
+    // `.[dev]`, `".[test,docs]"`: the extras of a local project.
+    let dev_extras = args.iter().filter(|w| !w.text.starts_with('-')).any(|w| {
         let t = w.text.as_str();
-        if t == "-r" || t == "--requirement" {
-            files.extend(args.get(k + 1).map(|v| v.text.as_str()));
-        } else if let Some(v) = t
-            .strip_prefix("--requirement=")
-            .or_else(|| t.strip_prefix("-r").filter(|v| !v.is_empty()))
-        {
-            files.push(v);
-        } else if !t.starts_with('-')
-            && let Some(open) = t.find('[')
-        {
-            // `.[dev]`, `".[test,docs]"`: the extras of a local project.
+        t.find('[').is_some_and(|open| {
             let (path, extras) = t.split_at(open);
             let path = path.trim_matches(['"', '\'']);
-            if (path == "." || path.contains('/')) && extras.split([',', '[', ']']).any(dev_word) {
-                return true;
-            }
-        }
-    }
-    files.iter().any(|f| {
-        let name = f.trim_matches(['"', '\'']);
-        let stem = name
-            .strip_suffix(".txt")
-            .or_else(|| name.strip_suffix(".in"))
-            .unwrap_or(name);
-        !name.contains('$') && dev_word(stem)
-    })
+            (path == "." || path.contains('/')) && extras.split([',', '[', ']']).any(pkg::dev_named)
+        })
+    });
+    dev_extras
+        || pkg::pip_requirement_files(c)
+            .iter()
+            .any(|f| pkg::dev_requirements_file(f))
 }
 
 /// The arguments of `c` as the shell passes them: a word with a variable the Dockerfile gives

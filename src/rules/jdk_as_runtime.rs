@@ -14,7 +14,8 @@ crate::declare_rule! {
     /// ships (`default-jdk`, `openjdk-17-jdk[-headless]`, apk `openjdk17` and
     /// `openjdk17-jdk`, rpm `java-17-openjdk-devel` and `java-17-amazon-corretto-devel`,
     /// `zulu17-jdk`), also another publisher's image named for a JDK
-    /// (`someone/8-jdk-alpine-mvn`). A JDK base is reported also when the image compiles Java
+    /// (`someone/8-jdk-alpine-mvn`, `azul/zulu-openjdk`, `bellsoft/liberica-openjdk-alpine`,
+    /// whose JRE is `bellsoft/liberica-openjre-alpine`). A JDK base is reported also when the image compiles Java
     /// in place (`javac`, `mvn`, `gradle`, `jlink`, `jar`, `native-image` in a shipping stage):
     /// the compile belongs in a builder stage; a JDK package is not (DF105 reports the build
     /// tools). Only images that run something are checked: the target's stage chain has
@@ -87,9 +88,23 @@ fn jdk_image(repo: &str, tag: &str) -> Option<String> {
         "tomcat" | "jetty" if t.contains("jdk") && !repo.contains('/') => {
             Some(format!("{repo}:{}", t.replacen("jdk", "jre", 1)))
         }
-        "ibm-semeru-runtimes" if t.contains("jdk") => Some(format!("{repo}:{}", t.replacen("jdk", "jre", 1))),
-        // Another publisher's image named for a JDK (`someone/8-jdk-alpine-mvn`).
-        _ if repo.contains('/') && name.split(['-', '_', '.']).any(|w| w == "jdk") && !name.contains("jre") => {
+        "ibm-semeru-runtimes" | "adoptopenjdk" if t.contains("jdk") => {
+            Some(format!("{repo}:{}", t.replacen("jdk", "jre", 1)))
+        }
+        // BellSoft's Liberica images pair `liberica-openjdk-*` (JDK) with `liberica-openjre-*`
+        // (JRE) (<https://hub.docker.com/u/bellsoft>).
+        _ if name.starts_with("liberica-openjdk") => Some(repo.replacen("openjdk", "openjre", 1)),
+        // Another publisher's image named for a JDK (`someone/8-jdk-alpine-mvn`,
+        // `azul/zulu-openjdk`, `adoptopenjdk/openjdk11`): its JRE twin is named `jre` (or
+        // tagged so, which returned above).
+        _ if repo.contains('/')
+            && name.split(['-', '_', '.']).any(|w| {
+                w == "jdk"
+                    || w.strip_prefix("openjdk")
+                        .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit()))
+            })
+            && !name.contains("jre") =>
+        {
             Some("a JRE image, e.g. eclipse-temurin:<version>-jre".to_string())
         }
         _ => None,

@@ -299,6 +299,49 @@ pub fn pip_args(c: &Command) -> Option<&[Word]> {
     Some(&rest[sub..])
 }
 
+/// The requirements files a `pip install` reads (`-r FILE`, `--requirement=FILE`, `-rFILE`),
+/// unquoted; empty for another pip command.
+pub fn pip_requirement_files(c: &Command) -> Vec<&str> {
+    let Some(args) = pip_args(c) else {
+        return Vec::new();
+    };
+    if args.first().is_none_or(|w| w.text != "install") {
+        return Vec::new();
+    }
+    let mut files = Vec::new();
+    for (k, w) in args.iter().enumerate() {
+        let t = w.text.as_str();
+        if t == "-r" || t == "--requirement" {
+            files.extend(args.get(k + 1).map(|v| v.text.as_str()));
+        } else if let Some(v) = t
+            .strip_prefix("--requirement=")
+            .or_else(|| t.strip_prefix("-r").filter(|v| !v.is_empty()))
+        {
+            files.push(v);
+        }
+    }
+    files.into_iter().map(|f| f.trim_matches(['"', '\''])).collect()
+}
+
+/// Whether a word names development or test material: one of its alphanumeric parts is
+/// `dev`, `develop`, `development`, `test`, `tests` or `testing` (`requirements-dev`,
+/// `requirements/test`, `.[dev]`).
+pub fn dev_named(t: &str) -> bool {
+    t.split(|ch: char| !ch.is_ascii_alphanumeric())
+        .any(|p| matches!(p, "dev" | "develop" | "development" | "test" | "tests" | "testing"))
+}
+
+/// Whether a requirements file's name says it lists development or test requirements
+/// (`requirements-dev.txt`, `requirements/test.txt`, `dev-requirements.in`); not one named
+/// through a variable.
+pub fn dev_requirements_file(name: &str) -> bool {
+    let stem = name
+        .strip_suffix(".txt")
+        .or_else(|| name.strip_suffix(".in"))
+        .unwrap_or(name);
+    !name.contains('$') && dev_named(stem)
+}
+
 /// The subcommand of a Composer run, however it is started: `composer install`, the PHAR run
 /// directly (`./composer.phar install`, `/app/composer.phar install`), or through the
 /// interpreter (`php composer.phar install`, `php /usr/bin/composer install`).
