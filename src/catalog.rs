@@ -120,7 +120,32 @@ pub enum Variant {
     Other,
 }
 
-/// Classifies a Docker Hub image by tag. `None` when the family is not in the catalog.
+/// The Docker Hub official image a reference names: on Docker Hub itself, or through a mirror
+/// of it that keeps the official name (`mirror.gcr.io/library/debian`,
+/// `public.ecr.aws/docker/library/debian`, a registry's pull-through cache
+/// `psdockercache.azurecr.io/debian` or `harbor.example.com/library/debian`).
+fn official_name(r: &ImageRef) -> Option<&str> {
+    let Some(registry) = r.registry.as_deref() else {
+        return Some(&r.repo);
+    };
+    if registry == "public.ecr.aws" {
+        return r.repo.strip_prefix("docker/library/");
+    }
+    // Registries whose one-part names are their own images, not Docker Hub's.
+    if matches!(
+        registry,
+        "gcr.io" | "mcr.microsoft.com" | "quay.io" | "ghcr.io" | "registry.access.redhat.com"
+    ) {
+        return None;
+    }
+    match r.repo.strip_prefix("library/") {
+        Some(name) if !name.contains('/') => Some(name),
+        _ if !r.repo.contains('/') => Some(&r.repo),
+        _ => None,
+    }
+}
+
+/// Classifies a Docker Hub image by tag (also through a mirror, see [`official_name`]). `None` when the family is not in the catalog.
 #[must_use]
 pub fn classify(r: &ImageRef) -> Option<(Family, Variant)> {
     if r.is_scratch() {
@@ -135,13 +160,11 @@ pub fn classify(r: &ImageRef) -> Option<(Family, Variant)> {
         };
         return Some((fam, Variant::Other));
     }
-    if r.registry.is_some() {
-        return None;
-    }
+    let repo = official_name(r)?;
     let tag = r.tag.as_deref().unwrap_or("latest").to_ascii_lowercase();
     let has = |w: &str| tag.split(['-', '.']).any(|p| p == w) || tag.contains(&format!("-{w}"));
     let windows = has("windowsservercore") || has("nanoserver") || tag.contains("windows");
-    let family = match r.repo.as_str() {
+    let family = match repo {
         "python" => Family::Python,
         "node" => Family::Node,
         "debian" => Family::Debian,

@@ -79,6 +79,9 @@ impl Command {
                 if w.first().is_some_and(|x| x.text == "--") {
                     w = &w[1..];
                 }
+            } else if (t == "pyenv" || t == "rbenv" || t == "nodenv") && w.get(1).is_some_and(|x| x.text == "exec") {
+                // `pyenv exec python3.8 -m pip ...`: the version manager runs the command.
+                w = w.get(2..).unwrap_or(&[]);
             } else if t == "sudo" || t == "env" {
                 w = &w[1..];
                 while let Some(f) = w.first() {

@@ -63,8 +63,14 @@ pub struct Stage {
     pub base: String,
     /// The base with global ARG defaults and `--build-arg` overrides expanded.
     pub base_expanded: String,
-    /// The earlier stage the base names, if any.
+    /// The earlier stage the base names, if any. A base named through BuildKit's automatic
+    /// platform arguments (`FROM runtime-$TARGETARCH`) names the stage of the first platform
+    /// that has one, in [`PLATFORM_ARCHES`] order (amd64 first, the default of most builders).
     pub base_stage: Option<usize>,
+    /// The stages the same base names on the other platforms (`runtime-arm64` beside
+    /// `runtime-amd64`): they ship in the image built for those platforms.
+    #[serde(skip)]
+    pub platform_bases: Vec<usize>,
     /// `--platform` as written.
     pub platform: Option<String>,
     /// Indices (into [`Dockerfile::instructions`]) of this stage's instructions, its `FROM`
@@ -157,6 +163,46 @@ struct TooLong;
 /// `${NAME+alt}` against `vars`; unknown names expand to nothing, quotes are removed and
 /// backslash escapes honoured (what BuildKit does to a `FROM` argument). Fails once the
 /// result would pass [`MAX_EXPANDED`] bytes.
+/// The architectures BuildKit's automatic `TARGETARCH` and `BUILDARCH` take
+/// (<https://docs.docker.com/build/building/variables/#multi-platform-build-arguments>),
+/// amd64 first.
+pub const PLATFORM_ARCHES: &[&str] = &["amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64"];
+
+/// The earlier stages a `FROM` base names once BuildKit's automatic platform arguments
+/// (`TARGETARCH`, `TARGETOS`, `BUILDARCH`, `BUILDOS`; in scope for `FROM` without an `ARG`)
+/// take each platform's value, in [`PLATFORM_ARCHES`] order, each stage once. A value the
+/// file or `--build-arg` gives is kept.
+fn platform_stages(
+    base: &str,
+    vars: &BTreeMap<String, String>,
+    escape: char,
+    lookup: impl Fn(&str) -> Option<usize>,
+) -> Vec<usize> {
+    const NAMES: &[&str] = &["TARGETARCH", "TARGETOS", "BUILDARCH", "BUILDOS"];
+    if !NAMES.iter().any(|n| base.contains(n)) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for arch in PLATFORM_ARCHES {
+        let mut v = vars.clone();
+        for (name, value) in [
+            ("TARGETARCH", *arch),
+            ("BUILDARCH", *arch),
+            ("TARGETOS", "linux"),
+            ("BUILDOS", "linux"),
+        ] {
+            v.entry(name.to_string()).or_insert_with(|| value.to_string());
+        }
+        if let Ok(e) = expand(base, &v, escape)
+            && let Some(s) = lookup(&e)
+            && !out.contains(&s)
+        {
+            out.push(s);
+        }
+    }
+    out
+}
+
 fn expand(word: &str, vars: &BTreeMap<String, String>, escape: char) -> Result<String, TooLong> {
     let chars: Vec<char> = word.chars().collect();
     let mut out = String::new();
@@ -361,6 +407,7 @@ impl Stages {
                 base,
                 base_expanded,
                 base_stage: None,
+                platform_bases: Vec::new(),
                 platform,
                 instructions: fi..end,
                 dependencies: Vec::new(),
@@ -370,15 +417,22 @@ impl Stages {
                 ships: false,
             };
             let lookup = |r: &str| -> Option<usize> { by_name.get(&r.to_ascii_lowercase()).copied() };
-            if let Some(s) = lookup(&stage.base_expanded) {
+            let mut bases: Vec<usize> = lookup(&stage.base_expanded).into_iter().collect();
+            if bases.is_empty() && stage.base.contains('$') {
+                bases = platform_stages(&stage.base, &vars, escape, lookup);
+            }
+            if let Some((&s, rest)) = bases.split_first() {
                 stage.base_stage = Some(s);
-                stage.dependencies.push(Dependency {
-                    kind: DependencyKind::From,
-                    reference: stage.base.clone(),
-                    stage: Some(s),
-                    instruction: fi,
-                    span: from.args.first().map_or(from.span, |a| a.span),
-                });
+                stage.platform_bases = rest.to_vec();
+                for &b in &bases {
+                    stage.dependencies.push(Dependency {
+                        kind: DependencyKind::From,
+                        reference: stage.base.clone(),
+                        stage: Some(b),
+                        instruction: fi,
+                        span: from.args.first().map_or(from.span, |a| a.span),
+                    });
+                }
             }
             for (ii, ins) in df.instructions[fi + 1..end].iter().enumerate() {
                 let idx = fi + 1 + ii;
@@ -453,6 +507,7 @@ fn mark_shipping(df: &Dockerfile, stages: &mut [Stage], target: usize) {
         }
         stages[s].ships = true;
         stack.extend(stages[s].base_stage);
+        stack.extend(stages[s].platform_bases.iter().copied());
         for d in stages[s]
             .dependencies
             .iter()

@@ -10,7 +10,9 @@ crate::declare_rule! {
     /// ## What it does
     /// Checks for `apt-get install` (or `apt install`) without `--no-install-recommends` in a
     /// stage that ships in the final image, unless the Dockerfile configures
-    /// `APT::Install-Recommends` itself.
+    /// `APT::Install-Recommends` itself. An install whose packages the same `RUN` removes
+    /// again with an auto-remove (`apt-get remove -y git && apt-get autoremove -y`) is not
+    /// reported: their recommended packages go with them.
     ///
     /// ## Why is this bad?
     /// By default apt also installs every "recommended" package, which the application rarely
@@ -46,8 +48,25 @@ impl Rule for AptInstallRecommends {
             return;
         }
         for (_, i, cmds) in pkg::shipping_runs(ctx) {
+            let removed = pkg::removes_packages(cmds);
+            // `apt-get autoremove` (or `remove --auto-remove`) takes the recommended packages
+            // of what was removed with it.
+            let autoremoves = cmds.iter().any(|c| {
+                pkg::pm_of(c).is_some_and(|(pm, sub)| {
+                    pm == Pm::Apt && (sub == "autoremove" || c.has_flag("--auto-remove") || c.has_flag("--autoremove"))
+                })
+            });
             for inst in pkg::installs(cmds) {
                 if inst.pm != Pm::Apt || inst.packages.is_empty() || inst.cmd.has_flag("--no-install-recommends") {
+                    continue;
+                }
+                // Build-time packages removed again in the same `RUN`, recommends and all.
+                if autoremoves
+                    && inst
+                        .packages
+                        .iter()
+                        .all(|w| removed.iter().any(|r| r == "*" || r == pkg::package_name(&w.text)))
+                {
                     continue;
                 }
                 let mut f = Finding::new(

@@ -24,6 +24,9 @@ crate::declare_rule! {
     /// language image (`python:3.12`, `node:22`, `ruby:3.3`, `golang`, `rust`; not `-slim` or
     /// `-alpine`) are not reported either: those images are built on buildpack-deps, which
     /// already holds them, so the install adds nothing (its `-dev` packages still are).
+    /// Nothing is reported on a Go, Rust, Maven or Gradle toolchain image (`golang:1.22-alpine`
+    /// as the runtime): DF104 reports the image, and moving the build to a builder stage
+    /// takes these tools out with it.
     ///
     /// Only images that run something are checked: the target's stage chain has `CMD`,
     /// `ENTRYPOINT`, `EXPOSE` or `HEALTHCHECK`, or installs a program a build stage of the
@@ -203,6 +206,13 @@ impl Rule for BuildToolchainInFinalStage {
             // The full language images (buildpack-deps) already ship gcc: removing it from
             // this install would not shrink the image; DF103 reports the base instead.
             let base_ref = crate::catalog::ImageRef::parse(ctx.root_base(s));
+            // A Go, Rust or Maven/Gradle toolchain image as the runtime: the build tools come
+            // with it, and DF104 reports the image itself.
+            if base_ref.as_ref().is_some_and(|r| {
+                r.registry.is_none() && matches!(r.repo.as_str(), "golang" | "rust" | "maven" | "gradle")
+            }) {
+                continue;
+            }
             let full_ruby = base_ref.as_ref().is_some_and(|r| {
                 r.registry.is_none()
                     && r.repo == "ruby"
@@ -235,12 +245,35 @@ impl Rule for BuildToolchainInFinalStage {
                     // pattern, in the same RUN: assume the build deps go.
                     continue;
                 }
-                let tools: Vec<&crate::dockerfile::shell::Word> = inst
+                // Each package word with the names it stands for: a list from a build argument
+                // or ENV (`apk add ${ALPINE_LIB_DEPS}` with `ARG ALPINE_LIB_DEPS="zlib-dev
+                // icu-dev"`) is its value's words.
+                let named: Vec<(&crate::dockerfile::shell::Word, String)> = inst
                     .packages
                     .iter()
                     .copied()
-                    .filter(|w| {
-                        let n = pkg::package_name(&w.text);
+                    .flat_map(|w| {
+                        // docker-library/php keeps `$PHPIZE_DEPS` (autoconf, gcc, make) named
+                        // in its images on purpose: `docker-php-ext-install` builds extensions
+                        // with them (<https://github.com/docker-library/docs/tree/master/php#how-to-install-more-php-extensions>).
+                        let names: Vec<String> = if w.text.contains("PHPIZE_DEPS") {
+                            Vec::new()
+                        } else if w.text.contains('$') {
+                            ctx.expand_at(s, i, &w.text)
+                                .split_whitespace()
+                                .filter(|n| !n.contains('$'))
+                                .map(str::to_string)
+                                .collect()
+                        } else {
+                            vec![w.text.clone()]
+                        };
+                        names.into_iter().map(move |n| (w, n))
+                    })
+                    .collect();
+                let tools: Vec<(&crate::dockerfile::shell::Word, &str)> = named
+                    .iter()
+                    .map(|(w, n)| (*w, pkg::package_name(n)))
+                    .filter(|&(_, n)| {
                         // A JDK package (`java-17-openjdk-devel`) is DF107's.
                         (is_toolchain(n) || is_dev(n) && !super::jdk_as_runtime::jdk_package(n))
                             && !removed.iter().any(|r| r == n)
@@ -252,9 +285,9 @@ impl Rule for BuildToolchainInFinalStage {
                 if tools.is_empty() {
                     continue;
                 }
-                let names: Vec<&str> = tools.iter().map(|w| pkg::package_name(&w.text)).collect();
+                let names: Vec<&str> = tools.iter().map(|(_, n)| *n).collect();
                 let compiler = names.iter().any(|n| is_compiler(n));
-                let span = crate::dockerfile::Span::new(tools[0].span.start(), tools[tools.len() - 1].span.end());
+                let span = crate::dockerfile::Span::new(tools[0].0.span.start(), tools[tools.len() - 1].0.span.end());
                 let estimate = match (compiler && !base_has_compiler, inst.pm) {
                     (true, Pm::Apk) => Some(heuristics::apk_toolchain()),
                     (true, _) => Some(heuristics::apt_toolchain()),

@@ -13,8 +13,9 @@ crate::declare_rule! {
     /// ships in the final image, that both install or upgrade packages with the same system
     /// package manager (apt, apk, dnf, yum, microdnf, zypper; `apt-get upgrade` in one and
     /// `apt-get install` in the next counts), where at least one of them leaves the
-    /// package manager's waste in its layer: apt lists after `apt-get update` (without
-    /// `apt-get dist-clean`), apk's index without `--no-cache` (or `--no-network`), or a
+    /// package manager's waste in its layer: an apt `RUN` that removes neither the lists
+    /// (`rm -rf /var/lib/apt/lists/*`, `apt-get dist-clean`) nor the archives (`apt-get
+    /// clean`), also when the lists come from an earlier `apt-get update`, apk's index without `--no-cache` (or `--no-network`), or a
     /// dnf/yum/zypper cache without `clean all`. Merging such a pair
     /// lets one cleanup cover both installs. Pairs that each clean up after themselves are not
     /// reported (merging them saves only a copy of the package database), nor are installs
@@ -57,7 +58,9 @@ fn leaves_waste(ctx: &RuleContext<'_>, at: usize, cmds: &[Command], pm: Pm) -> b
     let kept = |dir: &str| !pkg::removes(cmds, dir) && !ctx.has_cache_mount(at, &[dir]);
     match pm {
         // `apt-get dist-clean` (apt 2.7) removes the lists too.
-        Pm::Apt => runs(&["update"]) && !runs(&["dist-clean"]) && kept("/var/lib/apt/lists"),
+        // An install that cleans nothing (the lists an earlier `apt-get update` left are
+        // still there) stores the package database again, as the one next to it does.
+        Pm::Apt => !runs(&["dist-clean"]) && kept("/var/lib/apt/lists") && !runs(&["clean"]),
         Pm::Apk => {
             let caches = pkg::installs(cmds)
                 .iter()

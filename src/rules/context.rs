@@ -302,6 +302,9 @@ fn runs_test_suite(ins: &[Instruction<'_>], stages: &[Stage], chain: &[usize]) -
             })
 }
 
+/// How many earlier instructions [`RuleContext::declared_at`] reads for a valueless `ARG`.
+const MAX_DECLARED_SCAN: usize = 256;
+
 impl<'a> RuleContext<'a> {
     /// Builds the context. `target` names a stage (`--target`); `None` means the last stage.
     pub fn new(
@@ -496,6 +499,26 @@ impl<'a> RuleContext<'a> {
             vars.insert(name, x);
         }
         Some(expand(&v, &vars))
+    }
+
+    /// Whether an `ENV` or `ARG` in scope at instruction `at` of stage `s` declares `key`, with
+    /// or without a value (`ARG GOFLAGS`: the build supplies it).
+    #[must_use]
+    pub fn declared_at(&self, s: usize, at: usize, key: &str) -> bool {
+        if self.scope.last_def(&self.stages, s, at, key).is_some() {
+            return true;
+        }
+        // A valueless `ARG` is not a definition for [`RuleContext::env_at`]; look for one in
+        // the stage chain (at most MAX_DECLARED_SCAN instructions back).
+        self.chain(s)
+            .into_iter()
+            .flat_map(|st| self.stages[st].instructions.clone().rev())
+            .filter(|&i| i < at)
+            .take(MAX_DECLARED_SCAN)
+            .any(|i| {
+                let inst = &self.dockerfile.instructions[i];
+                inst.keyword == Keyword::Arg && inst.args.iter().any(|a| split_kv(&a.value.text()).0 == key)
+            })
     }
 
     /// The instruction that sets `key` for instruction `at`, and the value it writes.
@@ -762,11 +785,12 @@ impl<'a> RuleContext<'a> {
             || self.runs_mounted_checkout()
     }
 
-    /// Whether every requirements file the target's stage chain installs with pip is a
-    /// development or test one (`requirements/dev.txt`, `requirements-test.txt`), and no pip
-    /// install takes the project itself (`pip install .`): an image for running the test suite
-    /// and the development server, whose production requirements (`requirements.txt`,
-    /// `requirements/prod.txt`) it never installs on their own.
+    /// Whether the target's stage chain installs development or test requirements with pip
+    /// (`requirements/dev.txt`, `requirements-test.txt`) but no production ones
+    /// (`requirements.txt`, `requirements/base.txt`, `prod.txt`; files such as `docs.txt`
+    /// count as neither), and no pip install takes the project itself (`pip install .`): an
+    /// image for running the test suite and the development server, whose production
+    /// requirements it never installs on their own.
     #[must_use]
     pub fn installs_only_dev_requirements(&self) -> bool {
         let mut dev = false;
@@ -806,10 +830,10 @@ impl<'a> RuleContext<'a> {
                             (t == "." || t.starts_with("./") || t.starts_with('/')) && !t.contains('[')
                         });
                     let files = super::pkg::pip_requirement_files(c);
-                    if project || files.iter().any(|f| !super::pkg::dev_requirements_file(f)) {
+                    if project || files.iter().any(|f| super::pkg::production_requirements_file(f)) {
                         return false;
                     }
-                    dev |= !files.is_empty();
+                    dev |= files.iter().any(|f| super::pkg::dev_requirements_file(f));
                 }
             }
         }

@@ -233,6 +233,11 @@ impl Rule for CopyAllBeforeDependencyInstall {
                     continue;
                 }
                 let conditional = pkg::conditional_at(ctx, st.index, i);
+                // An install in every branch of an `if ... else` runs either way.
+                let ecos: Vec<Option<Eco>> = (0..ctx.commands[i].len())
+                    .map(|k| dependency_install(ctx, st.index, i, k).map(|d| d.eco))
+                    .collect();
+                let either_way = pkg::in_every_branch(&ctx.commands[i], &ecos);
                 for (k, cond) in conditional.into_iter().enumerate() {
                     let c = &ctx.commands[i][k];
                     if copy_all.is_none()
@@ -247,7 +252,7 @@ impl Rule for CopyAllBeforeDependencyInstall {
                         continue;
                     };
                     // An install that only some build arguments turn on.
-                    if cond {
+                    if cond && !either_way[k] {
                         continue;
                     }
                     match copy_all {

@@ -342,6 +342,29 @@ pub fn dev_requirements_file(name: &str) -> bool {
     !name.contains('$') && dev_named(stem)
 }
 
+/// Whether a requirements file's name says it lists what the application runs with
+/// (`requirements.txt`, `requirements/base.txt`, `prod.txt`, `default.txt`), and not
+/// development or test material ([`dev_requirements_file`] wins: `test-ci-default.txt` is a
+/// test file). Files named for neither (`docs.txt`, `pkgutils.txt`) are neither.
+pub fn production_requirements_file(name: &str) -> bool {
+    if dev_requirements_file(name) || name.contains('$') {
+        return false;
+    }
+    let leaf = name.rsplit('/').next().unwrap_or(name);
+    let stem = leaf
+        .strip_suffix(".txt")
+        .or_else(|| leaf.strip_suffix(".in"))
+        .unwrap_or(leaf)
+        .to_ascii_lowercase();
+    stem == "requirements"
+        || stem.split(|ch: char| !ch.is_ascii_alphanumeric()).any(|p| {
+            matches!(
+                p,
+                "base" | "prod" | "production" | "default" | "main" | "common" | "runtime" | "deploy" | "app" | "core"
+            )
+        })
+}
+
 /// The subcommand of a Composer run, however it is started: `composer install`, the PHAR run
 /// directly (`./composer.phar install`, `/app/composer.phar install`), or through the
 /// interpreter (`php composer.phar install`, `php /usr/bin/composer install`).
@@ -566,6 +589,56 @@ pub fn option_value<'a>(cmd: &'a Command, short: Option<&str>, long: &[&str]) ->
         }
     }
     None
+}
+
+/// For each command, whether it lies in an `if` (one level deep, with an `else`) each of
+/// whose branches has a command of the same tag: `if [ cross ]; then cargo build --target x;
+/// else cargo build; fi` builds either way. `tags[k]` is command `k`'s tag, if any.
+pub fn in_every_branch<T: PartialEq + Copy>(cmds: &[Command], tags: &[Option<T>]) -> Vec<bool> {
+    let mut out = vec![false; cmds.len()];
+    // The open `if`s: per branch, the tags of its commands; and the commands inside it.
+    let mut frames: Vec<(Vec<Vec<T>>, bool, Vec<usize>)> = Vec::new();
+    for (k, c) in cmds.iter().enumerate() {
+        let mut closes = 0usize;
+        for w in &c.words {
+            match w.text.as_str() {
+                "if" | "case" => frames.push((vec![Vec::new()], false, Vec::new())),
+                "fi" | "esac" => closes += 1,
+                "else" | "elif" => {
+                    if let Some(f) = frames.last_mut() {
+                        f.0.push(Vec::new());
+                        f.1 |= w.text == "else";
+                    }
+                }
+                "then" | "do" | "done" | "!" | "{" | "}" => {}
+                _ => break,
+            }
+        }
+        if frames.len() == 1
+            && let Some(f) = frames.last_mut()
+        {
+            if let (Some(t), Some(branch)) = (tags.get(k).copied().flatten(), f.0.last_mut()) {
+                branch.push(t);
+            }
+            f.2.push(k);
+        }
+        for _ in 0..closes {
+            let Some((branches, has_else, members)) = frames.pop() else {
+                break;
+            };
+            if !has_else {
+                continue;
+            }
+            for m in members {
+                if let Some(t) = tags.get(m).copied().flatten()
+                    && branches.iter().all(|b| b.contains(&t))
+                {
+                    out[m] = true;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// For each command, whether it runs only under a condition: inside `if ... fi` or

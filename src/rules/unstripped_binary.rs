@@ -14,7 +14,7 @@ crate::declare_rule! {
     ///   and `go get` of a remote command without `-d`, which builds and installs it the same
     ///   way in GOPATH mode (Go before 1.17, or `GO111MODULE=off`).
     ///   Flags from a variable (`-ldflags "$LDFLAGS"`, a flag that is a whole `$VAR`) or
-    ///   `GOFLAGS`, and debugger builds (`-gcflags "all=-N -l"`), are not reported; a value
+    ///   `GOFLAGS` (an `ENV`, or an `ARG` the build gives a value), and debugger builds (`-gcflags "all=-N -l"`), are not reported; a value
     ///   computed inside a flag (`-X main.version=$(git describe --tags)`,
     ///   `-X main.commit=${COMMIT}`) does not hide `-s`, so it is.
     ///   A `go install`/`go build` of remote import paths without a version before the stage
@@ -423,7 +423,8 @@ impl Rule for UnstrippedBinary {
                 .find(|&k| ctx.commands[k].iter().any(strips));
             let strips_from = |i: usize| last_strip.is_some_and(|k| k >= i);
             for &i in &instrs {
-                let goflags = ctx.env_at(st.index, i, "GOFLAGS").is_some();
+                // `ARG GOFLAGS` without a value: the build passes the flags.
+                let goflags = ctx.declared_at(st.index, i, "GOFLAGS");
                 let mut c_build_reported = false;
                 for c in &ctx.commands[i] {
                     // `go get REMOTE` without `-d` builds and installs the command in GOPATH
