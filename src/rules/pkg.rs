@@ -124,8 +124,12 @@ pub fn installs(cmds: &[Command]) -> Vec<Install<'_>> {
 pub fn package_name(word: &str) -> &str {
     let end = word.find(['=', ':', '~', '<', '>']).unwrap_or(word.len());
     let w = &word[..end];
-    // rpm-style `curl-7.1` is ambiguous; leave it.
-    w
+    // rpm-style `curl-7.1` is ambiguous; leave it. An rpm architecture suffix
+    // (`java-1.8.0-openjdk-devel.x86_64`) is not part of the name.
+    [".x86_64", ".noarch", ".aarch64", ".i686", ".ppc64le", ".s390x"]
+        .iter()
+        .find_map(|a| w.strip_suffix(a))
+        .unwrap_or(w)
 }
 
 /// The working directory each command runs in: `wd` (the WORKDIR), changed by `cd DIR`

@@ -24,9 +24,10 @@ crate::declare_rule! {
     /// `COPY --from` stage is seen writing them; variables, quotes and a glob in the last part
     /// are followed (`ADD sh/ ${BASE}/scripts/` then `chmod -R +x ${BASE}/scripts/*.sh`). A
     /// folder a `RUN` made (`mkdir -p logs &&
-    /// chown -R app logs`), a volume filled at run time, and a tree the same `RUN` deletes
-    /// after re-owning it (its layer keeps no second copy) are not reported, and neither is a
-    /// `chmod` of one file without `-R`.
+    /// chown -R app logs`), a volume filled at run time, a tree the same `RUN` deletes
+    /// after re-owning it (its layer keeps no second copy) or deleted before (an unpacked
+    /// tarball removed ahead of the `chown`; DF401 reports that delete) are not reported, and
+    /// neither is a `chmod` of one file without `-R`.
     ///
     /// ## Why is this bad?
     /// Changing ownership or mode is a change to every file: the new layer stores a second
@@ -125,6 +126,14 @@ impl Rule for RecursiveChownInSeparateLayer {
                                 .iter()
                                 .any(|(j, r)| *j > k && at_or_below(region, r.strip_suffix("/*").unwrap_or(r)))
                             {
+                                continue;
+                            }
+                            // The item was deleted earlier in this RUN (`rm -f x.tar.gz` after
+                            // unpacking it): the chown no longer finds it (DF401 reports the
+                            // delete).
+                            if removed.iter().any(|(j, r)| {
+                                *j < k && (cr.path == *r || at_or_below(&cr.path, r.strip_suffix("/*").unwrap_or(r)))
+                            }) {
                                 continue;
                             }
                             // Below a copied folder, but made there by a RUN (`mkdir -p logs`):
