@@ -27,7 +27,8 @@ crate::declare_rule! {
     /// Installs in a builder stage count too when a shipping stage copies what they wrote:
     /// the gem home (`COPY --from=build /usr/local/bundle ...`, `"${BUNDLE_PATH}"`) or the
     /// folder that holds `node_modules` (`COPY --from=build /app /app`); a prune in the
-    /// builder before the copy, or deleting `node_modules` there, does help.
+    /// builder before the copy (also a production reinstall over the tree: `yarn install
+    /// --production`, `npm ci --omit=dev`), or deleting `node_modules` there, does help.
     ///
     /// Installs run through `sudo -u`, `gosu`, `su-exec` or `su -c "..."` count. Only images
     /// that run an application are checked: a `CMD` or `ENTRYPOINT` in the target's stage
@@ -247,6 +248,9 @@ fn prunes(cmds: &[Command], tool: &str) -> bool {
                 pkg::is(c, "npm", &["prune"])
                     && (production_flag(c, "npm", &|t| t.to_string())
                         || c.args().iter().any(|w| w.text.contains("dev")))
+                    // A production reinstall over the tree (`npm ci --omit=dev`) removes
+                    // what it omits.
+                    || project_install(c) == Some("npm") && production_flag(c, "npm", &|t| t.to_string())
             }
             "pnpm" => pkg::is(c, "pnpm", &["prune"]) && production_flag(c, "pnpm", &|t| t.to_string()),
             "yarn" => {
@@ -254,6 +258,9 @@ fn prunes(cmds: &[Command], tool: &str) -> bool {
                     && c.args().iter().any(|w| w.text == "focus")
                     && production_flag(c, "yarn", &|t| t.to_string()))
                     || pkg::is(c, "npm", &["prune"])
+                    // `yarn install --production` over an installed tree removes the
+                    // devDependencies (classic yarn's documented prune).
+                    || project_install(c) == Some("yarn") && production_flag(c, "yarn", &|t| t.to_string())
             }
             "uv" | "poetry" | "pip" => false,
             // A production reinstall (`composer install --no-dev` after the tests ran).
