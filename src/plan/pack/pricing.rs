@@ -732,6 +732,22 @@ pub(super) fn price(
     keep: usize,
     nodes: u64,
 ) -> Priced {
+    price_phased(p, ty, duals, counts, threshold, keep, nodes, QUICK_NODES)
+}
+
+/// [`price`] with the first phase (the per-resource tables alone) limited to `quick` search
+/// nodes.
+#[allow(clippy::cast_precision_loss, clippy::too_many_arguments)]
+fn price_phased(
+    p: &Problem,
+    ty: usize,
+    duals: &[f64],
+    counts: &[u64],
+    threshold: f64,
+    keep: usize,
+    nodes: u64,
+    quick: u64,
+) -> Priced {
     let t = &p.types[ty];
     let dims = p.dims();
     let cap: Vec<u64> = (0..dims).map(|d| p.cap(ty, d)).collect();
@@ -855,11 +871,11 @@ pub(super) fn price(
         keep: keep.max(1),
         best: 0.0,
         found: Vec::new(),
-        nodes: nodes.min(QUICK_NODES),
+        nodes: nodes.min(quick),
         unexplored: 0.0,
     };
     s.go(0, 0.0);
-    let mut used = nodes.min(QUICK_NODES) - s.nodes;
+    let mut used = nodes.min(quick) - s.nodes;
     let lags;
     let pair;
     if s.unexplored > s.best * (1.0 + TOLERANCE) + 1e-12 && used < nodes {
@@ -937,6 +953,61 @@ mod tests {
         go(p, 0, &Open::new(p, 0), duals, counts)
     }
 
+    /// Sizes 60, 45 and 30 in a capacity of 100, every pod worth its size: the fractional
+    /// bound is 100, the best pattern 90 (45 + 45, 60 + 30 or 3 x 30). The per-resource table
+    /// (sizes in units of 15) knows that at the root, so even a search cut short at one node
+    /// bounds the pricing value by 90.
+    #[test]
+    fn tables_see_that_sizes_do_not_add_up_to_the_capacity() {
+        let it = |cpu: u64, count: u64| Item {
+            cpu,
+            mem: 1,
+            max_per_node: u64::MAX,
+            layers: vec![],
+            count,
+            ext: vec![],
+            allowed: vec![],
+        };
+        let p = Problem {
+            items: vec![it(60, 1), it(45, 2), it(30, 3)],
+            types: vec![BinType {
+                cpu: 100,
+                mem: 1_000,
+                pods: 110,
+                disk: None,
+                price: 1.0,
+                max_nodes: None,
+                ext: vec![],
+            }],
+            layer_size: vec![],
+            base_layers: vec![],
+        };
+        let duals = [60.0, 45.0, 30.0];
+        let counts = [1, 2, 3];
+        assert!((root_bound_of(&p, &duals, &counts) - 100.0).abs() < 1e-9);
+        let cut = price(&p, 0, &duals, &counts, -1.0, 1, 1);
+        assert!(cut.upper <= 90.0 * (1.0 + TOLERANCE) + 1e-9, "{}", cut.upper);
+        let full = price(&p, 0, &duals, &counts, -1.0, 1, 100);
+        assert!(full.finished);
+        assert!((full.found[0].0 - 90.0).abs() < 1e-9);
+    }
+
+    /// The fractional surrogate bound at the root (the best weights), for comparison.
+    fn root_bound_of(p: &Problem, duals: &[f64], counts: &[u64]) -> f64 {
+        let cap: Vec<u64> = (0..p.dims()).map(|d| p.cap(0, d)).collect();
+        let live: Vec<Live> = (0..p.items.len())
+            .map(|i| Live {
+                item: i,
+                value: duals[i],
+                size: (0..p.dims()).map(|d| p.size(i, d)).collect(),
+                sur: 0.0,
+                most: counts[i],
+                layers: vec![],
+            })
+            .collect();
+        root_bound(&live, &cap, &weights(&live, &cap))
+    }
+
     /// Random small knapsacks with every constraint the model has (CPU, memory, pods,
     /// max_per_node, an extended resource and the image cache): the search's best value equals
     /// the enumeration's, every pattern it returns fits one node, and with a tiny node budget
@@ -999,6 +1070,15 @@ mod tests {
                     o.add(&p, i, a);
                 }
             }
+            // With the first phase cut to one search node, the Lagrangian tables bound the search.
+            let phased = price_phased(&p, 0, &duals, &counts, -1.0, 3, u64::MAX, 1);
+            assert!(phased.finished, "case {case}");
+            assert!(phased.upper >= want - 1e-9, "case {case}: {} < {want}", phased.upper);
+            assert!(
+                phased.upper <= want * (1.0 + TOLERANCE) + 1e-9,
+                "case {case}: {} vs {want}",
+                phased.upper
+            );
             let cut = price(&p, 0, &duals, &counts, -1.0, 3, 1);
             assert!(
                 cut.upper >= want - 1e-9,
