@@ -183,7 +183,10 @@ fn initial_columns(p: &Problem, types: &[usize], counts: &[u64]) -> Vec<NodeFill
 /// finds nothing, the exact pricing runs at duals smoothed towards the best ones so far (the
 /// duals of the best Lagrangian bound; Wentges, *Weighted Dantzig-Wolfe decomposition for
 /// linear mixed-integer programming*, ITOR 4(2), 1997), which damps the duals' oscillation that
-/// makes column generation tail off. Every exact round yields a Lagrangian bound. A pattern the
+/// makes column generation tail off. An exact round gives each call a few search nodes first
+/// ([`pricing::QUICK_NODES`]); only when that finds no improving pattern at the LP's own duals
+/// do the unfinished calls run again with the whole per-call budget, to prove that none exists.
+/// Every exact round yields a Lagrangian bound. A pattern the
 /// smoothed pricing finds is added when it improves the restricted LP; when none does (a
 /// mis-pricing), the smoothing is halved, and pricing at the LP's own duals with no improving
 /// pattern ends the generation: the LP is solved.

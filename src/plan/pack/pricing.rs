@@ -10,6 +10,14 @@
 //!   root's bound (the surrogate dual; Glover, *Surrogate constraint duality in mathematical
 //!   programming*, Operations Research 23(3), 1975). The image cache is left out of the bound,
 //!   which only loosens it.
+//! * **Integer knapsack tables**, looked up before the surrogate: per resource, the most value
+//!   every suffix of the branching order adds within each capacity of that resource alone (a
+//!   dynamic program; [`Table`]). A call that does not finish within [`QUICK_NODES`] starts
+//!   again with Lagrangian tables too: the same on one resource or a pair of resources, the
+//!   others priced at the LP relaxation's duals ([`LagTable`], [`PairTable`]; on relaxations
+//!   of the multidimensional knapsack, Kellerer, Pferschy and Pisinger, *Knapsack Problems*,
+//!   Springer 2004). Near the LP's optimum the fractional bound is often 1-3 % above the best
+//!   pattern, largely because sizes do not add up to the capacity; the tables see that.
 //! * **Order.** Items are branched on in decreasing value per unit of surrogate size, most
 //!   copies first, so the first leaf is the greedy fill and the bound is a prefix scan.
 //! * **State** is kept in place (residual capacity per resource, layer reference counts) and
