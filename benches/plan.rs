@@ -172,8 +172,10 @@ fn fleet(services: usize, types: usize, seed: u64) -> (f64, bool) {
             m.map_or(0.0, |m| m.exact_time.as_secs_f64()),
         );
         println!(
-            "    bounds: column generation {}, assignment LP {}",
+            "    bounds: column generation {}, restricted LP {}, assignment LP {}",
             m.and_then(|m| m.column_generation_bound)
+                .map_or(String::from("-"), |b| format!("{b:.3}")),
+            m.and_then(|m| m.restricted_lp)
                 .map_or(String::from("-"), |b| format!("{b:.3}")),
             m.and_then(|m| m.assignment_lp)
                 .map_or(String::from("-"), |b| format!("{b:.3}")),

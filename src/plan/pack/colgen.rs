@@ -60,6 +60,8 @@ pub(super) struct ColGen {
     pub iterations: usize,
     /// Pricing search nodes used.
     pub work: u64,
+    /// The restricted LP's value at the end (an upper bound on the configuration LP's).
+    pub objective: f64,
     /// The restricted LP's duals at the end: π per item, and μ per node type of `types`.
     pub duals: (Vec<f64>, Vec<f64>),
 }
@@ -181,7 +183,10 @@ fn initial_columns(p: &Problem, types: &[usize], counts: &[u64]) -> Vec<NodeFill
 /// finds nothing, the exact pricing runs at duals smoothed towards the best ones so far (the
 /// duals of the best Lagrangian bound; Wentges, *Weighted Dantzig-Wolfe decomposition for
 /// linear mixed-integer programming*, ITOR 4(2), 1997), which damps the duals' oscillation that
-/// makes column generation tail off. Every exact round yields a Lagrangian bound. A pattern the
+/// makes column generation tail off. An exact round gives each call a few search nodes first
+/// ([`pricing::QUICK_NODES`]); only when that finds no improving pattern at the LP's own duals
+/// do the unfinished calls run again with the whole per-call budget, to prove that none exists.
+/// Every exact round yields a Lagrangian bound. A pattern the
 /// smoothed pricing finds is added when it improves the restricted LP; when none does (a
 /// mis-pricing), the smoothing is halved, and pricing at the LP's own duals with no improving
 /// pattern ends the generation: the LP is solved.
@@ -208,6 +213,7 @@ pub(super) fn column_generation_seeded(
             columns: Vec::new(),
             iterations: 0,
             work: 0,
+            objective: 0.0,
             duals: (vec![0.0; counts.len()], vec![0.0; types.len()]),
         });
     }
@@ -275,16 +281,48 @@ pub(super) fn column_generation_seeded(
                     .collect(),
                 _ => duals.clone(),
             };
+            // A quick round first (each call within its first phase); when it finds nothing at
+            // the LP's own duals, the calls it left unfinished run again with their whole budget
+            // to prove it.
             let mut values = Vec::with_capacity(types.len());
-            let mut finished = true;
+            let mut open = Vec::new();
             for (k, &t) in types.iter().enumerate() {
-                let priced = pricing::price(p, t, &sep, counts, 1e-9, COLUMNS_PER_TYPE, left.min(PRICING_NODES));
+                let priced = pricing::price(
+                    p,
+                    t,
+                    &sep,
+                    counts,
+                    1e-9,
+                    COLUMNS_PER_TYPE,
+                    left.min(pricing::QUICK_NODES),
+                );
                 left -= priced.used;
-                finished &= priced.finished;
+                if !priced.finished {
+                    open.push(k);
+                }
                 values.push(priced.upper);
                 for (_, q) in priced.found {
                     if improves(k, &q) && !columns.contains(&q) && !new.contains(&q) {
                         new.push(q);
+                    }
+                }
+            }
+            if new.is_empty() && !smoothed {
+                for k in open.clone() {
+                    if left == 0 {
+                        break;
+                    }
+                    let t = types[k];
+                    let priced = pricing::price(p, t, &sep, counts, 1e-9, COLUMNS_PER_TYPE, left.min(PRICING_NODES));
+                    left -= priced.used;
+                    values[k] = values[k].min(priced.upper);
+                    if priced.finished {
+                        open.retain(|&o| o != k);
+                    }
+                    for (_, q) in priced.found {
+                        if improves(k, &q) && !columns.contains(&q) && !new.contains(&q) {
+                            new.push(q);
+                        }
                     }
                 }
             }
@@ -301,7 +339,7 @@ pub(super) fn column_generation_seeded(
                 }
                 // No pattern improves the LP at its own duals: when pricing finished, the
                 // bound at these duals is the LP optimum.
-                converged = finished;
+                converged = open.is_empty();
                 break;
             }
         }
@@ -317,6 +355,7 @@ pub(super) fn column_generation_seeded(
         columns,
         iterations,
         work: work - left,
+        objective: master.objective(),
         duals: master.duals(),
     })
 }

@@ -302,6 +302,9 @@ pub struct MixedTrace {
     pub column_generation: Option<ColGenTrace>,
     /// Its bound on the cost (valid also when it did not converge).
     pub column_generation_bound: Option<f64>,
+    /// The restricted LP's value when column generation stopped (at least the configuration
+    /// LP's optimum; equal to it when it converged by pricing).
+    pub restricted_lp: Option<f64>,
     /// The configuration LP's bound over every type, when solved.
     pub pattern_lp: Option<f64>,
     /// The assignment LP's bound, when solved.
@@ -373,6 +376,7 @@ pub fn plan_mixed_traced(
     let mut pattern_bound = None;
     let mut cg_trace = None;
     let mut cg_bound = None;
+    let mut restricted_lp = None;
     let mut weights = None;
     if let Some((bound, packing)) = pattern_lp_mixed(p, types, &counts, limits.time) {
         lb = lb.max(bound);
@@ -391,6 +395,7 @@ pub fn plan_mixed_traced(
         // Too many patterns to list: generate the useful ones.
         lb = lb.max(cg.bound);
         cg_bound = Some(cg.bound);
+        restricted_lp = Some(cg.objective);
         cg_trace = Some(ColGenTrace {
             iterations: cg.iterations,
             columns: cg.columns.len(),
@@ -478,6 +483,7 @@ pub fn plan_mixed_traced(
         unit_price_bound: unit_price,
         column_generation: cg_trace,
         column_generation_bound: cg_bound,
+        restricted_lp,
         pattern_lp: pattern_bound,
         assignment_lp: assignment,
         found_by,
