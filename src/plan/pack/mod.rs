@@ -29,6 +29,7 @@ mod master;
 mod model;
 mod pricing;
 mod repair;
+mod tables;
 #[cfg(test)]
 mod testkit;
 
