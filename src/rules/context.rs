@@ -807,24 +807,7 @@ impl<'a> RuleContext<'a> {
                     // Operands, without the values of the options that take a path or URL.
                     let project = args
                         .windows(2)
-                        .filter(|p| {
-                            !p[1].text.starts_with('-')
-                                && !matches!(
-                                    p[0].text.as_str(),
-                                    "-r" | "--requirement"
-                                        | "-c"
-                                        | "--constraint"
-                                        | "-i"
-                                        | "--index-url"
-                                        | "--extra-index-url"
-                                        | "-f"
-                                        | "--find-links"
-                                        | "-t"
-                                        | "--target"
-                                        | "--prefix"
-                                        | "--root"
-                                )
-                        })
+                        .filter(|p| !p[1].text.starts_with('-') && !super::pkg::pip_option_takes_value(&p[0].text))
                         .any(|p| {
                             let t = p[1].text.trim_matches(['"', '\'']);
                             (t == "." || t.starts_with("./") || t.starts_with('/')) && !t.contains('[')

@@ -248,25 +248,7 @@ fn named_packages_cache(c: &Command, at: usize) -> Option<Estimate> {
                 return None;
             }
             // Options that take a value as the next word.
-            skip_value = matches!(
-                t,
-                "-c" | "--constraint"
-                    | "-i"
-                    | "--index-url"
-                    | "--extra-index-url"
-                    | "-f"
-                    | "--find-links"
-                    | "-t"
-                    | "--target"
-                    | "--prefix"
-                    | "--root"
-                    | "--platform"
-                    | "--python-version"
-                    | "--implementation"
-                    | "--abi"
-                    | "--trusted-host"
-                    | "--progress-bar"
-            );
+            skip_value = pkg::pip_option_takes_value(t);
             continue;
         }
         // A path, a URL or a variable is not a package name whose size can be guessed.

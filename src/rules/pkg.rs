@@ -303,6 +303,32 @@ pub fn pip_args(c: &Command) -> Option<&[Word]> {
     Some(&rest[sub..])
 }
 
+/// Whether a `pip install` option takes its value as the next word (`-r FILE`, `-i URL`,
+/// `--target DIR`; pip's install options), so that word is not an operand.
+pub fn pip_option_takes_value(t: &str) -> bool {
+    matches!(
+        t,
+        "-r" | "--requirement"
+            | "-c"
+            | "--constraint"
+            | "-i"
+            | "--index-url"
+            | "--extra-index-url"
+            | "-f"
+            | "--find-links"
+            | "-t"
+            | "--target"
+            | "--prefix"
+            | "--root"
+            | "--platform"
+            | "--python-version"
+            | "--implementation"
+            | "--abi"
+            | "--trusted-host"
+            | "--progress-bar"
+    )
+}
+
 /// The requirements files a `pip install` reads (`-r FILE`, `--requirement=FILE`, `-rFILE`),
 /// unquoted; empty for another pip command.
 pub fn pip_requirement_files(c: &Command) -> Vec<&str> {

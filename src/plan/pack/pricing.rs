@@ -28,7 +28,7 @@
 //! finished), which keeps the Lagrangian bound of column generation valid when it stops early.
 
 use super::model::{NodeFill, Problem};
-use super::tables::{LagTable, PairTable, Table, lag_tables, pair_table};
+use super::tables::{LagTable, PairTable, Table, lag_tables, pair_table, surrogate_items};
 
 /// The result of one pricing call.
 pub(super) struct Priced {
@@ -294,15 +294,7 @@ pub(super) const QUICK_NODES: u64 = 2_000;
 /// The fractional surrogate knapsack at the root for weights `w` (over normalised sizes).
 #[allow(clippy::cast_precision_loss)]
 fn root_bound(live: &[Live], cap: &[u64], w: &[f64]) -> f64 {
-    let sur = |l: &Live| -> f64 {
-        l.size
-            .iter()
-            .enumerate()
-            .map(|(d, &s)| w[d] * s as f64 / cap[d].max(1) as f64)
-            .sum()
-    };
-    let mut items: Vec<(f64, f64, f64)> = live.iter().map(|l| (l.value, sur(l), l.most as f64)).collect();
-    items.sort_by(|a, b| (b.0 * a.1).total_cmp(&(a.0 * b.1)));
+    let items = surrogate_items(live, cap, w);
     let mut room: f64 = w.iter().sum();
     let mut v = 0.0;
     for (value, s, n) in items {

@@ -280,10 +280,10 @@ const LAG_WIDTH: usize = 1025;
 /// Tries at most this many multiplier vectors per Lagrangian table.
 const LAG_EVALS: usize = 4;
 
-/// The value per unit of surrogate size of the item the root's fractional surrogate knapsack
-/// takes last (0 when everything fits).
+/// The items as the root's fractional surrogate knapsack for weights `w` takes them: (value,
+/// surrogate size over normalised sizes, most copies), in decreasing value per unit of size.
 #[allow(clippy::cast_precision_loss)]
-fn critical_ratio(live: &[Live], cap: &[u64], w: &[f64]) -> f64 {
+pub(super) fn surrogate_items(live: &[Live], cap: &[u64], w: &[f64]) -> Vec<(f64, f64, f64)> {
     let sur = |l: &Live| -> f64 {
         l.size
             .iter()
@@ -293,6 +293,13 @@ fn critical_ratio(live: &[Live], cap: &[u64], w: &[f64]) -> f64 {
     };
     let mut items: Vec<(f64, f64, f64)> = live.iter().map(|l| (l.value, sur(l), l.most as f64)).collect();
     items.sort_by(|a, b| (b.0 * a.1).total_cmp(&(a.0 * b.1)));
+    items
+}
+
+/// The value per unit of surrogate size of the item the root's fractional surrogate knapsack
+/// takes last (0 when everything fits).
+fn critical_ratio(live: &[Live], cap: &[u64], w: &[f64]) -> f64 {
+    let items = surrogate_items(live, cap, w);
     let mut room: f64 = w.iter().sum();
     for (value, s, n) in items {
         if s <= 0.0 {
