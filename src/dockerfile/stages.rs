@@ -174,26 +174,13 @@ pub const PLATFORM_ARCHES: &[&str] = &["amd64", "arm64", "arm", "386", "ppc64le"
 /// file or `--build-arg` gives is kept.
 fn platform_stages(
     base: &str,
-    vars: &BTreeMap<String, String>,
+    platform_vars: &[BTreeMap<String, String>],
     escape: char,
     lookup: impl Fn(&str) -> Option<usize>,
 ) -> Vec<usize> {
-    const NAMES: &[&str] = &["TARGETARCH", "TARGETOS", "BUILDARCH", "BUILDOS"];
-    if !NAMES.iter().any(|n| base.contains(n)) {
-        return Vec::new();
-    }
     let mut out = Vec::new();
-    for arch in PLATFORM_ARCHES {
-        let mut v = vars.clone();
-        for (name, value) in [
-            ("TARGETARCH", *arch),
-            ("BUILDARCH", *arch),
-            ("TARGETOS", "linux"),
-            ("BUILDOS", "linux"),
-        ] {
-            v.entry(name.to_string()).or_insert_with(|| value.to_string());
-        }
-        if let Ok(e) = expand(base, &v, escape)
+    for v in platform_vars {
+        if let Ok(e) = expand(base, v, escape)
             && let Some(s) = lookup(&e)
             && !out.contains(&s)
         {
@@ -201,6 +188,29 @@ fn platform_stages(
         }
     }
     out
+}
+
+/// BuildKit's automatic platform arguments that a stage name can hold.
+const PLATFORM_ARG_NAMES: &[&str] = &["TARGETARCH", "TARGETOS", "BUILDARCH", "BUILDOS"];
+
+/// The global variables once per platform of [`PLATFORM_ARCHES`], with the automatic platform
+/// arguments added where the file or `--build-arg` does not set them.
+fn platform_vars(vars: &BTreeMap<String, String>) -> Vec<BTreeMap<String, String>> {
+    PLATFORM_ARCHES
+        .iter()
+        .map(|arch| {
+            let mut v = vars.clone();
+            for (name, value) in [
+                ("TARGETARCH", *arch),
+                ("BUILDARCH", *arch),
+                ("TARGETOS", "linux"),
+                ("BUILDOS", "linux"),
+            ] {
+                v.entry(name.to_string()).or_insert_with(|| value.to_string());
+            }
+            v
+        })
+        .collect()
 }
 
 fn expand(word: &str, vars: &BTreeMap<String, String>, escape: char) -> Result<String, TooLong> {
@@ -386,6 +396,7 @@ impl Stages {
         // Lower-cased stage name -> first stage with that name (a name lookup must not scan
         // every earlier stage: files with thousands of stages stay linear).
         let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
+        let mut per_platform: Option<Vec<BTreeMap<String, String>>> = None;
         for (si, &fi) in froms.iter().enumerate() {
             let end = froms.get(si + 1).copied().unwrap_or(df.instructions.len());
             let from = &df.instructions[fi];
@@ -418,8 +429,11 @@ impl Stages {
             };
             let lookup = |r: &str| -> Option<usize> { by_name.get(&r.to_ascii_lowercase()).copied() };
             let mut bases: Vec<usize> = lookup(&stage.base_expanded).into_iter().collect();
-            if bases.is_empty() && stage.base.contains('$') {
-                bases = platform_stages(&stage.base, &vars, escape, lookup);
+            if bases.is_empty() && PLATFORM_ARG_NAMES.iter().any(|n| stage.base.contains(n)) {
+                // Built once, on the first base that needs them (the global variables do not
+                // change between stages).
+                let pv = per_platform.get_or_insert_with(|| platform_vars(&vars));
+                bases = platform_stages(&stage.base, pv, escape, lookup);
             }
             if let Some((&s, rest)) = bases.split_first() {
                 stage.base_stage = Some(s);
@@ -596,6 +610,21 @@ mod tests {
         // A name used twice: references resolve to the first stage of that name before them.
         let s = stages("FROM a AS x\nFROM b AS x\nFROM c\nCOPY --from=X /a /a\n", None, &[]).unwrap();
         assert_eq!(s.stages[2].depends_on, [0]);
+    }
+
+    #[test]
+    fn bases_named_by_platform_arguments_ship_on_every_platform() {
+        let src = "FROM alpine:3.20 AS runtime-arm64\nFROM alpine:3.20 AS runtime-amd64\nFROM alpine:3.20 AS unused\nFROM runtime-$TARGETARCH\n";
+        let s = stages(src, None, &[]).unwrap();
+        // amd64 first (the default platform of most builders), arm64 beside it.
+        assert_eq!(s.stages[3].base_stage, Some(1));
+        assert_eq!(s.stages[3].platform_bases, [0]);
+        assert!(s.stages[0].ships && s.stages[1].ships && !s.stages[2].ships);
+        assert!(s.stages[0].reaches_target && !s.stages[2].reaches_target);
+        // A value the file gives wins over the automatic one.
+        let s = stages(&format!("ARG TARGETARCH=arm64\n{src}"), None, &[]).unwrap();
+        assert_eq!(s.stages[3].base_stage, Some(0));
+        assert!(s.stages[3].platform_bases.is_empty());
     }
 
     #[test]

@@ -135,6 +135,9 @@ fn context_dirs(ctx: &RuleContext<'_>, s: usize) -> Vec<String> {
     out
 }
 
+/// How many kept downloads [`kept_downloads`] follows per stage.
+const MAX_DOWNLOADS: usize = 64;
+
 /// Archives a `RUN` of stage `s` (or its `FROM` chain) downloaded (`curl -o x.tar.gz`, `wget`)
 /// and nothing removed afterwards, with the line of the download: they lie where the stage
 /// unpacked and built them, next to the sources they held.
@@ -154,7 +157,8 @@ fn kept_downloads(ctx: &RuleContext<'_>, s: usize) -> Vec<(String, usize)> {
             let wd = ctx.workdir_at(st, i);
             for (k, cwd) in pkg::cwds(cmds, wd).iter().enumerate() {
                 for (p, ..) in super::deleted_in_later_layer::run_creates(cmds, k, cwd) {
-                    if ARCHIVES.iter().any(|e| p.ends_with(e)) && !p.contains('$') {
+                    // At most MAX_DOWNLOADS (each later RUN's deletes are checked against all).
+                    if ARCHIVES.iter().any(|e| p.ends_with(e)) && !p.contains('$') && out.len() < MAX_DOWNLOADS {
                         out.push((p, i));
                     }
                 }

@@ -305,6 +305,9 @@ fn runs_test_suite(ins: &[Instruction<'_>], stages: &[Stage], chain: &[usize]) -
 /// How many earlier instructions [`RuleContext::declared_at`] reads for a valueless `ARG`.
 const MAX_DECLARED_SCAN: usize = 256;
 
+/// How many whole-context copy folders [`RuleContext::installs_context_program`] keeps.
+const MAX_CONTEXT_COPIES: usize = 64;
+
 impl<'a> RuleContext<'a> {
     /// Builds the context. `target` names a stage (`--target`); `None` means the last stage.
     pub fn new(
@@ -512,8 +515,10 @@ impl<'a> RuleContext<'a> {
         // the stage chain (at most MAX_DECLARED_SCAN instructions back).
         self.chain(s)
             .into_iter()
-            .flat_map(|st| self.stages[st].instructions.clone().rev())
-            .filter(|&i| i < at)
+            .flat_map(|st| {
+                let r = &self.stages[st].instructions;
+                (r.start..r.end.min(at)).rev()
+            })
             .take(MAX_DECLARED_SCAN)
             .any(|i| {
                 let inst = &self.dockerfile.instructions[i];
@@ -1035,7 +1040,10 @@ impl<'a> RuleContext<'a> {
                     && inst.flag("from").is_none()
                     && context_sources(inst).iter().any(|x| whole_context(x))
                 {
-                    if let Some(dest) = inst.values().last() {
+                    // At most MAX_CONTEXT_COPIES folders (each command is checked against all).
+                    if let Some(dest) = inst.values().last()
+                        && copied.len() < MAX_CONTEXT_COPIES
+                    {
                         copied.push(super::pkg::join(&wd, dest).trim_end_matches('/').to_string());
                     }
                     continue;

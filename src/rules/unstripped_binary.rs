@@ -423,8 +423,6 @@ impl Rule for UnstrippedBinary {
                 .find(|&k| ctx.commands[k].iter().any(strips));
             let strips_from = |i: usize| last_strip.is_some_and(|k| k >= i);
             for &i in &instrs {
-                // `ARG GOFLAGS` without a value: the build passes the flags.
-                let goflags = ctx.declared_at(st.index, i, "GOFLAGS");
                 let mut c_build_reported = false;
                 for c in &ctx.commands[i] {
                     // `go get REMOTE` without `-d` builds and installs the command in GOPATH
@@ -437,7 +435,8 @@ impl Rule for UnstrippedBinary {
                             !t.starts_with('-') && !t.starts_with('.') && t.contains('/') && !t.contains('$')
                         });
                     if pkg::is(c, "go", &["build", "install"]) || go_get_builds {
-                        if goflags
+                        // `ARG GOFLAGS` without a value: the build passes the flags.
+                        if ctx.declared_at(st.index, i, "GOFLAGS")
                             || c.words.iter().any(|w| w.text.starts_with("GOFLAGS="))
                             || (!go_get_builds && prebuilds_dependencies(ctx, st.index, i, c))
                         {
