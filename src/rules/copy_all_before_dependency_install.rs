@@ -234,9 +234,10 @@ impl Rule for CopyAllBeforeDependencyInstall {
                 }
                 let conditional = pkg::conditional_at(ctx, st.index, i);
                 // An install in every branch of an `if ... else` runs either way.
-                let ecos: Vec<Option<Eco>> = (0..ctx.commands[i].len())
-                    .map(|k| dependency_install(ctx, st.index, i, k).map(|d| d.eco))
+                let mut deps: Vec<Option<_>> = (0..ctx.commands[i].len())
+                    .map(|k| dependency_install(ctx, st.index, i, k))
                     .collect();
+                let ecos: Vec<Option<Eco>> = deps.iter().map(|d| d.as_ref().map(|d| d.eco)).collect();
                 let either_way = pkg::in_every_branch(&ctx.commands[i], &ecos);
                 for (k, cond) in conditional.into_iter().enumerate() {
                     let c = &ctx.commands[i][k];
@@ -248,7 +249,7 @@ impl Rule for CopyAllBeforeDependencyInstall {
                             None => named.push((eco, n)),
                         }
                     }
-                    let Some(dep) = dependency_install(ctx, st.index, i, k) else {
+                    let Some(dep) = deps[k].take() else {
                         continue;
                     };
                     // An install that only some build arguments turn on.

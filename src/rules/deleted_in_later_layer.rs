@@ -362,7 +362,6 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         let src = unquote_word(src);
                         let src: &str = &src;
                         let raw = src.to_string();
-                        let raw_src = raw.clone();
                         let expanded_src = ctx.expand_at(s, i, src);
                         let unknown_src = src.contains('$') && (expanded_src.contains('$') || expanded_src.is_empty());
                         // A build argument without a value stays as `${NAME}`, the way a `RUN`'s
@@ -374,7 +373,11 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         };
                         let src: &str = &src_text;
                         // As the user reads it: expanded when the Dockerfile gives the values.
-                        let written = if src.contains('$') { raw } else { src.to_string() };
+                        let written = if src.contains('$') {
+                            raw.clone()
+                        } else {
+                            src.to_string()
+                        };
                         let remote = src.contains("://");
                         let base = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src).to_string();
                         let local_archive = inst.keyword == Keyword::Add
@@ -436,8 +439,8 @@ pub(super) fn created_items(ctx: &RuleContext<'_>) -> Vec<Created> {
                         };
                         // A build argument's default is a placeholder the build replaces
                         // (`ARG dist=NOT_SET`): name the source as written.
-                        let written = if folder_or_archive && raw_src.contains('$') {
-                            raw_src.clone()
+                        let written = if folder_or_archive && raw.contains('$') {
+                            raw
                         } else {
                             written
                         };
@@ -1092,6 +1095,7 @@ impl DeletedInLaterLayer {
             return;
         }
         let index = CreatedIndex::new(&created);
+        let any_unknown = created.iter().any(|c| c.unknown_contents);
         for (s, i) in ctx.target_runs() {
             let wd = workdir(ctx, s, i);
             let cmds = &ctx.commands[i];
@@ -1115,25 +1119,29 @@ impl DeletedInLaterLayer {
                     targets.extend(srcs.into_iter().filter(|(_, p)| p.is_some()).map(|(w, p)| (w, p, true)));
                 }
             }
-            // What a `cp` of this RUN reads (a copy to the final place, then the delete).
-            let copied_from: Vec<String> = cmds
-                .iter()
-                .zip(pkg::cwds(cmds, &wd))
-                .filter(|(c, _)| c.name() == Some("cp"))
-                .flat_map(|(c, cwd)| {
-                    let ops: Vec<&str> = c
-                        .args()
-                        .iter()
-                        .filter(|w| !w.text.starts_with('-'))
-                        .map(|w| w.text.as_str())
-                        .collect();
-                    let n = ops.len().saturating_sub(1);
-                    ops.into_iter()
-                        .take(n)
-                        .filter_map(|o| resolve_word(ctx, s, i, &cwd, o))
-                        .collect::<Vec<_>>()
-                })
-                .collect();
+            // What a `cp` of this RUN reads (a copy to the final place, then the delete); only
+            // looked at when an `ADD` of unknown contents came before.
+            let copied_from: Vec<String> = if any_unknown {
+                cmds.iter()
+                    .zip(pkg::cwds(cmds, &wd))
+                    .filter(|(c, _)| c.name() == Some("cp"))
+                    .flat_map(|(c, cwd)| {
+                        let ops: Vec<&str> = c
+                            .args()
+                            .iter()
+                            .filter(|w| !w.text.starts_with('-'))
+                            .map(|w| w.text.as_str())
+                            .collect();
+                        let n = ops.len().saturating_sub(1);
+                        ops.into_iter()
+                            .take(n)
+                            .filter_map(|o| resolve_word(ctx, s, i, &cwd, o))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             for (w, path, moved) in targets {
                 // `rm $APP_HOME/x.tgz`: variables the Dockerfile sets are known.
                 let Some(path) = path.or_else(|| resolve_word(ctx, s, i, &wd, &w.text)) else {
